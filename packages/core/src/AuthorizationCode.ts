@@ -1,0 +1,131 @@
+/**
+ * Helpers of the authorization code grant (RFC 6749 §4.1): `state`, PKCE
+ * (RFC 7636, S256) and reading the redirect the browser lands on.
+ *
+ * @since 0.1.0
+ */
+import { createHash, randomBytes, timingSafeEqual } from "node:crypto"
+import { Effect, Redacted } from "effect"
+import { InvalidInput, OAuthProtocolError, StateMismatch } from "./OAuthError.js"
+
+/**
+ * A fresh `state`: 256 random bits, base64url (RFC 6749 §10.12 asks for a
+ * non-guessable value).
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const makeState: Effect.Effect<string> = Effect.sync(() => randomBytes(32).toString("base64url"))
+
+/**
+ * A PKCE pair (RFC 7636 §4.1-4.2): the verifier stays with the client, the
+ * S256 challenge goes in the authorization URL.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Pkce {
+  readonly verifier: Redacted.Redacted<string>
+  readonly challenge: string
+  readonly method: "S256"
+}
+
+/**
+ * The S256 challenge of a verifier: BASE64URL(SHA256(ASCII(verifier))).
+ *
+ * @since 0.1.0
+ */
+export const s256 = (verifier: string): string => createHash("sha256").update(verifier, "ascii").digest("base64url")
+
+/**
+ * A fresh PKCE pair with a 43-character verifier (256 random bits).
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const makePkce: Effect.Effect<Pkce> = Effect.sync(() => {
+  const verifier = randomBytes(32).toString("base64url")
+  return { verifier: Redacted.make(verifier), challenge: s256(verifier), method: "S256" }
+})
+
+/** Constant-time comparison that does not leak the length either. */
+const sameState = (a: string, b: string): boolean =>
+  timingSafeEqual(createHash("sha256").update(a).digest(), createHash("sha256").update(b).digest())
+
+/**
+ * What an authorization redirect carried.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Redirect {
+  readonly code: Redacted.Redacted<string>
+  /** Every other query parameter, e.g. hyperid's `locale`. */
+  readonly params: Readonly<Record<string, string>>
+}
+
+/**
+ * Reads the URL the browser was redirected to (RFC 6749 §4.1.2).
+ *
+ * The `state` is checked first and in constant time: a mismatch is
+ * `StateMismatch` whatever else the URL says, so a forged redirect can
+ * neither hand over a code nor fake an error. Then `error` (e.g.
+ * `access_denied`) becomes an `OAuthProtocolError`, and a URL with neither
+ * `error` nor `code` is `InvalidInput`.
+ *
+ * @since 0.1.0
+ */
+export const parseRedirect = (
+  url: string,
+  options: {
+    readonly expectedState: string
+    readonly provider?: string | undefined
+    /**
+     * Accept a redirect without `state` (one that has it must still match).
+     * Only for servers whose documentation omits `state` from the redirect
+     * and that enforce PKCE, which then guards against code injection.
+     */
+    readonly allowMissingState?: boolean | undefined
+  },
+): Effect.Effect<Redirect, StateMismatch | OAuthProtocolError | InvalidInput> =>
+  Effect.suspend((): Effect.Effect<Redirect, StateMismatch | OAuthProtocolError | InvalidInput> => {
+    const { provider, expectedState } = options
+    let parsed: URL
+    try {
+      parsed = new URL(url)
+    } catch {
+      return Effect.fail(
+        new InvalidInput({
+          provider,
+          reason: "the redirect URL is not a valid URL: paste the whole address the browser landed on.",
+        }),
+      )
+    }
+    const query = parsed.searchParams
+    const state = query.get("state")
+    const stateOk = state === null ? options.allowMissingState === true : sameState(state, expectedState)
+    if (!stateOk) return Effect.fail(new StateMismatch({ provider }))
+    const error = query.get("error")
+    if (error !== null) {
+      return Effect.fail(
+        new OAuthProtocolError({
+          provider,
+          error,
+          errorDescription: query.get("error_description") ?? undefined,
+          errorUri: query.get("error_uri") ?? undefined,
+        }),
+      )
+    }
+    const code = query.get("code")
+    if (code === null || code === "") {
+      return Effect.fail(
+        new InvalidInput({
+          provider,
+          reason: "the redirect URL has no code: paste the whole address the browser landed on after approving.",
+        }),
+      )
+    }
+    const params: Record<string, string> = {}
+    for (const [key, value] of query) if (key !== "code" && key !== "state") params[key] = value
+    return Effect.succeed({ code: Redacted.make(code), params })
+  })

@@ -1,0 +1,72 @@
+/**
+ * The RFC 8628 device authorization grant's polling loop, generic over the
+ * token request so that any provider's device flow can use it.
+ *
+ * @since 0.1.0
+ */
+import { DateTime, Duration, Effect, Either } from "effect"
+import { OAuthProtocolError } from "./OAuthError.js"
+
+/**
+ * RFC 8628 §3.5: each `slow_down` adds 5 seconds to the interval.
+ *
+ * @since 0.1.0
+ */
+export const slowDownIncrement: Duration.Duration = Duration.seconds(5)
+
+/**
+ * RFC 8628 §3.2: the interval when the server gives none.
+ *
+ * @since 0.1.0
+ */
+export const defaultInterval: Duration.Duration = Duration.seconds(5)
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface PollOptions<A, E> {
+  /** One token request; fails with `OAuthProtocolError` for RFC 8628 answers. */
+  readonly request: Effect.Effect<A, E | OAuthProtocolError>
+  /** The device code's `interval`; `defaultInterval` when absent. */
+  readonly interval?: Duration.DurationInput | undefined
+  /** When the device code expires; no poll is sent after it. */
+  readonly expiresAt: DateTime.Utc
+  readonly provider?: string | undefined
+}
+
+const isProtocolError = (error: unknown, code: string): boolean =>
+  error instanceof OAuthProtocolError && error.error === code
+
+/**
+ * Polls `request` until it yields a token.
+ *
+ * Each poll waits the interval first, so the server never sees two polls
+ * closer than the interval (counting from the device authorization).
+ * `authorization_pending` polls again; `slow_down` adds 5 s to this and
+ * every later wait; any other error (`access_denied`, `expired_token`, a
+ * transport failure the pipeline gave up on) stops the loop. When the next
+ * poll would fall after `expiresAt`, the loop stops with `expired_token`
+ * without asking the server again.
+ *
+ * @since 0.1.0
+ */
+export const poll = <A, E>(options: PollOptions<A, E>): Effect.Effect<A, E | OAuthProtocolError> => {
+  const expired = new OAuthProtocolError({
+    provider: options.provider,
+    error: "expired_token",
+    errorDescription: "the device code expired before the user approved the login",
+  })
+  const loop = (interval: Duration.Duration): Effect.Effect<A, E | OAuthProtocolError> =>
+    Effect.gen(function* () {
+      const now = yield* DateTime.now
+      if (DateTime.greaterThan(DateTime.addDuration(now, interval), options.expiresAt)) return yield* expired
+      yield* Effect.sleep(interval)
+      const answer = yield* Effect.either(options.request)
+      if (Either.isRight(answer)) return answer.right
+      if (isProtocolError(answer.left, "authorization_pending")) return yield* loop(interval)
+      if (isProtocolError(answer.left, "slow_down")) return yield* loop(Duration.sum(interval, slowDownIncrement))
+      return yield* Effect.fail(answer.left)
+    })
+  return loop(Duration.decode(options.interval ?? defaultInterval))
+}

@@ -1,0 +1,115 @@
+/**
+ * The uniform face of the four providers, so that an app (the MCP server)
+ * logs in, refreshes, introspects, revokes and calls APIs without ever
+ * switching on a provider id.
+ *
+ * @since 0.1.0
+ */
+import type { HttpClientRequest } from "@effect/platform"
+import type { DateTime, Duration, Effect } from "effect"
+import type { IntrospectionResponse } from "./Introspection.js"
+import type { InvalidInput, NotSupported, OAuthError, RequestFailure, StateMismatch } from "./OAuthError.js"
+import type { TokenSet } from "./Token.js"
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type ProviderId = "hyper" | "hyperid" | "hyperline" | "hyperproof"
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export const providerIds: ReadonlyArray<ProviderId> = ["hyper", "hyperid", "hyperline", "hyperproof"]
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type FlowKind = "device_code" | "authorization_code" | "client_credentials"
+
+/**
+ * What a login asks for.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface LoginRequest {
+  readonly scope?: string | undefined
+  /** Provider parameters, e.g. hyperid's `verification_level`. */
+  readonly options?: Readonly<Record<string, unknown>> | undefined
+  /** Overrides the configured redirect URI (authorization-code providers). */
+  readonly redirectUri?: string | undefined
+}
+
+/**
+ * A login that finished at once (client credentials).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Authenticated {
+  readonly _tag: "Authenticated"
+  readonly token: TokenSet
+}
+
+/**
+ * A device-code login waiting for the user (RFC 8628).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface DevicePending {
+  readonly _tag: "DevicePending"
+  readonly userCode: string
+  readonly verificationUri: string
+  readonly verificationUriComplete?: string | undefined
+  readonly expiresAt: DateTime.Utc
+  readonly interval: Duration.Duration
+  /** Polls until the user approves, refuses or the code expires. */
+  readonly complete: Effect.Effect<TokenSet, RequestFailure>
+}
+
+/**
+ * An authorization-code login waiting for the browser's redirect.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface RedirectPending {
+  readonly _tag: "RedirectPending"
+  readonly authorizationUrl: string
+  readonly redirectUri: string
+  readonly expiresAt: DateTime.Utc
+  /** Checks the redirect's `state`, then exchanges its code. */
+  readonly complete: (redirectUrl: string) => Effect.Effect<TokenSet, RequestFailure | StateMismatch | InvalidInput>
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type LoginStart = Authenticated | DevicePending | RedirectPending
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Provider {
+  readonly id: ProviderId
+  readonly flow: FlowKind
+  /** Origin of the provider's API, where authenticated calls go. */
+  readonly apiBaseUrl: string
+  readonly startLogin: (request: LoginRequest) => Effect.Effect<LoginStart, OAuthError>
+  /** A fresh token set: refresh grant, or a new client-credentials token. */
+  readonly refresh: (token: TokenSet) => Effect.Effect<TokenSet, RequestFailure | NotSupported>
+  readonly introspect: (token: TokenSet) => Effect.Effect<IntrospectionResponse, RequestFailure | NotSupported>
+  /** Revokes at the provider; false when it has no revocation endpoint. */
+  readonly revoke: (token: TokenSet) => Effect.Effect<boolean, RequestFailure>
+  /** Adds what every API call to this provider needs besides the Bearer token. */
+  readonly decorate: (
+    request: HttpClientRequest.HttpClientRequest,
+    context: { readonly companyId?: string | undefined },
+  ) => HttpClientRequest.HttpClientRequest
+}

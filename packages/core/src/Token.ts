@@ -1,0 +1,82 @@
+/**
+ * The token model: what a login or refresh yields, with absolute expiry
+ * times computed from the `Clock` when the answer arrived, and every token
+ * held as `Redacted` so it cannot reach a log by accident.
+ *
+ * @since 0.1.0
+ */
+import { DateTime, Duration, Effect, Option, Redacted, Schema } from "effect"
+import type { TokenResponse } from "./internal/wire.js"
+
+/**
+ * A set of tokens for one login. Encodes to JSON with ISO 8601 times (the
+ * token store's format); decoding gives `Redacted` tokens back.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export class TokenSet extends Schema.Class<TokenSet>("@hyperauth/core/TokenSet")({
+  accessToken: Schema.Redacted(Schema.String),
+  /** Normalised: "Bearer" whatever case the provider used. */
+  tokenType: Schema.String,
+  receivedAt: Schema.DateTimeUtc,
+  /** Absent when the provider did not say (`expires_in` is optional in RFC 6749). */
+  expiresAt: Schema.optional(Schema.DateTimeUtc),
+  refreshToken: Schema.optional(Schema.Redacted(Schema.String)),
+  refreshExpiresAt: Schema.optional(Schema.DateTimeUtc),
+  scope: Schema.optional(Schema.String),
+  idToken: Schema.optional(Schema.Redacted(Schema.String)),
+}) {
+  /** Whether the access token expires within `margin` of `now` (or already has). */
+  expiresWithin(now: DateTime.Utc, margin: Duration.DurationInput): boolean {
+    return this.expiresAt !== undefined && DateTime.lessThanOrEqualTo(this.expiresAt, DateTime.addDuration(now, margin))
+  }
+
+  /** Whole seconds until the access token expires (0 once it has), if known. */
+  expiresIn(now: DateTime.Utc): Option.Option<number> {
+    return this.expiresAt === undefined
+      ? Option.none()
+      : Option.some(Math.max(0, Math.floor(DateTime.distance(now, this.expiresAt) / 1000)))
+  }
+
+  /** Whether a refresh token is held and has not expired at `now`. */
+  canRefresh(now: DateTime.Utc): boolean {
+    return (
+      this.refreshToken !== undefined &&
+      (this.refreshExpiresAt === undefined || DateTime.greaterThan(this.refreshExpiresAt, now))
+    )
+  }
+}
+
+const normaliseTokenType = (tokenType: string | undefined): string =>
+  tokenType === undefined || tokenType.toLowerCase() === "bearer" ? "Bearer" : tokenType
+
+/**
+ * Builds a `TokenSet` from a token response received now.
+ *
+ * On refresh pass the `previous` set: a response without `refresh_token`
+ * keeps the old one (RFC 6749 §6 lets the server not rotate it), along with
+ * its expiry, and without `scope` keeps the old scope (§5.1: unchanged).
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const fromResponse = (response: TokenResponse, previous?: TokenSet): Effect.Effect<TokenSet> =>
+  Effect.map(DateTime.now, (now) => {
+    const after = (seconds: number | undefined) =>
+      seconds === undefined ? undefined : DateTime.addDuration(now, Duration.seconds(seconds))
+    return new TokenSet({
+      accessToken: Redacted.make(response.access_token),
+      tokenType: normaliseTokenType(response.token_type),
+      receivedAt: now,
+      expiresAt: after(response.expires_in),
+      refreshToken:
+        response.refresh_token === undefined ? previous?.refreshToken : Redacted.make(response.refresh_token),
+      refreshExpiresAt:
+        response.refresh_token !== undefined || response.refresh_expires_in !== undefined
+          ? after(response.refresh_expires_in)
+          : previous?.refreshExpiresAt,
+      scope: response.scope ?? previous?.scope,
+      idToken: response.id_token === undefined ? undefined : Redacted.make(response.id_token),
+    })
+  })

@@ -1,0 +1,9 @@
+/**
+ * @since 0.1.0
+ */
+export * as AuthorizationCode from "./AuthorizationCode.js"
+export * as DeviceFlow from "./DeviceFlow.js"
+export * as Introspection from "./Introspection.js"
+export * as OAuthError from "./OAuthError.js"
+export * as Provider from "./Provider.js"
+export * as Token from "./Token.js"

@@ -1,0 +1,307 @@
+/**
+ * The one HTTP pipeline every provider request goes through.
+ *
+ * It owns what no provider should get wrong on its own: the per-request
+ * timeout, retrying only what is safe to repeat, honouring `Retry-After`,
+ * and turning every platform failure and every unexpected answer into a
+ * typed, secret-free error from `OAuthError`.
+ */
+import { type HttpClient, type HttpClientError, HttpClientRequest } from "@effect/platform"
+import { Duration, Effect, Either, Option, ParseResult, Random, type Redacted, Schema } from "effect"
+import {
+  ConnectionError,
+  HttpError,
+  InvalidResponse,
+  InvalidToken,
+  OAuthProtocolError,
+  type RequestFailure,
+  Timeout,
+} from "../OAuthError.js"
+import { displayUrl, excerpt } from "./scrub.js"
+import { ErrorResponse } from "./wire.js"
+
+/**
+ * When and how often a failed request is tried again.
+ *
+ * Only transport failures and 408, 429 and 5xx answers are retried, and only
+ * for requests marked safe to repeat.
+ */
+export interface RetryPolicy {
+  /** Retries after the first attempt. */
+  readonly retries: number
+  /** Delay before the first retry; doubles each time, with jitter. */
+  readonly baseDelay: Duration.Duration
+  /** Upper bound of one backoff delay. */
+  readonly maxDelay: Duration.Duration
+  /** A `Retry-After` longer than this is not waited for: the request fails. */
+  readonly maxRetryAfter: Duration.Duration
+}
+
+export const defaultRetryPolicy: RetryPolicy = {
+  retries: 3,
+  baseDelay: Duration.millis(250),
+  maxDelay: Duration.seconds(10),
+  maxRetryAfter: Duration.seconds(60),
+}
+
+export const defaultTimeout: Duration.Duration = Duration.seconds(30)
+
+export interface PipelineOptions {
+  /** Provider id, named in every error. */
+  readonly provider: string
+  /** Limit of one attempt, from sending to the last byte of the body. */
+  readonly timeout?: Duration.DurationInput | undefined
+  readonly retryPolicy?: RetryPolicy | undefined
+}
+
+export interface SendOptions {
+  /**
+   * Whether the request may be sent again after a failure. False for any
+   * request that redeems a one-time code: a retry could redeem it twice.
+   */
+  readonly idempotent: boolean
+  /** Secrets the request carries, scrubbed from any excerpt of the answer. */
+  readonly secrets?: ReadonlyArray<Redacted.Redacted<string>> | undefined
+}
+
+/** A complete answer: status, headers and the whole body as text. */
+export interface Exchange {
+  readonly url: string
+  readonly status: number
+  readonly headers: Readonly<Record<string, string>>
+  readonly body: string
+}
+
+export interface Pipeline {
+  /** Sends the request and reads the whole answer, whatever its status. */
+  readonly execute: (
+    request: HttpClientRequest.HttpClientRequest,
+    options: SendOptions,
+  ) => Effect.Effect<Exchange, ConnectionError | Timeout>
+  /** Sends the request and decodes a 2xx JSON answer with `schema`. */
+  readonly json: <A, I>(
+    request: HttpClientRequest.HttpClientRequest,
+    schema: Schema.Schema<A, I>,
+    options: SendOptions,
+  ) => Effect.Effect<A, RequestFailure>
+  /** Sends the request and succeeds on any 2xx answer, ignoring its body. */
+  readonly ok: (
+    request: HttpClientRequest.HttpClientRequest,
+    options: SendOptions,
+  ) => Effect.Effect<void, RequestFailure>
+  /** Turns a complete answer into a typed result or error. */
+  readonly decode: <A, I>(
+    exchange: Exchange,
+    schema: Schema.Schema<A, I>,
+    secrets?: ReadonlyArray<Redacted.Redacted<string>>,
+  ) => Effect.Effect<A, RequestFailure>
+  /** The error a non-2xx answer stands for. */
+  readonly failure: (exchange: Exchange, secrets?: ReadonlyArray<Redacted.Redacted<string>>) => RequestFailure
+}
+
+const isRetryableStatus = (status: number): boolean => status === 408 || status === 429 || status >= 500
+
+/** `Retry-After` as delta-seconds or an HTTP date (RFC 9110 §10.2.3). */
+const retryAfter = (headers: Readonly<Record<string, string>>, now: number): Option.Option<Duration.Duration> => {
+  const value = headers["retry-after"]?.trim()
+  if (value === undefined || value === "") return Option.none()
+  if (/^\d+$/.test(value)) return Option.some(Duration.seconds(Number(value)))
+  const date = Date.parse(value)
+  return Number.isNaN(date) ? Option.none() : Option.some(Duration.millis(Math.max(0, date - now)))
+}
+
+/** RFC 6750 §3: `Bearer error="invalid_token", error_description="..."`. */
+const bearerChallenge = (
+  headers: Readonly<Record<string, string>>,
+): Option.Option<{ readonly error: string; readonly description: string | undefined }> => {
+  const header = headers["www-authenticate"]
+  if (header === undefined || !/^\s*Bearer\b/i.test(header)) return Option.none()
+  const param = (name: string) => new RegExp(`\\b${name}="([^"]*)"|\\b${name}=([^\\s,]+)`, "i").exec(header)
+  const error = param("error")
+  if (error === null) return Option.none()
+  const description = param("error_description")
+  return Option.some({
+    error: error[1] ?? error[2] ?? "",
+    description: description === null ? undefined : (description[1] ?? description[2]),
+  })
+}
+
+const parseJson = (body: string): Either.Either<unknown, string> => {
+  try {
+    return Either.right(JSON.parse(body))
+  } catch {
+    return Either.left(body.trim() === "" ? "empty body" : "not JSON")
+  }
+}
+
+/** Which fields failed to decode: paths only, never the values (they may be tokens). */
+const decodeFailure = (error: ParseResult.ParseError): string => {
+  const paths = ParseResult.ArrayFormatter.formatErrorSync(error).map((issue) =>
+    issue.path.length === 0 ? "(body)" : issue.path.map(String).join("."),
+  )
+  return `unexpected shape at ${[...new Set(paths)].join(", ")}`
+}
+
+const decodeErrorBody = Schema.decodeUnknownOption(ErrorResponse)
+
+/** RFC 6749 §5.2 errors come with 400 or 401; 2xx for servers that ignore it. */
+const isOAuthErrorStatus = (status: number): boolean =>
+  status === 400 || status === 401 || (status >= 200 && status <= 299)
+
+export const make = (client: HttpClient.HttpClient, options: PipelineOptions): Pipeline => {
+  const { provider } = options
+  const timeout = Duration.decode(options.timeout ?? defaultTimeout)
+  const policy = options.retryPolicy ?? defaultRetryPolicy
+
+  const fromClientError = (error: HttpClientError.HttpClientError): ConnectionError =>
+    new ConnectionError({
+      provider,
+      url: displayUrl(error.request.url),
+      reason:
+        error._tag === "RequestError"
+          ? error.reason === "Transport"
+            ? "the connection failed"
+            : error.reason === "InvalidUrl"
+              ? "the URL is not valid"
+              : "the request could not be encoded"
+          : "the answer was cut off",
+    })
+
+  /** One attempt: send, then read the whole body, within the time limit. */
+  const attempt = (request: HttpClientRequest.HttpClientRequest): Effect.Effect<Exchange, ConnectionError | Timeout> =>
+    client.execute(request).pipe(
+      Effect.flatMap((response) =>
+        Effect.map(response.text, (body) => ({
+          url: displayUrl(request.url),
+          status: response.status,
+          headers: response.headers,
+          body,
+        })),
+      ),
+      Effect.mapError(fromClientError),
+      Effect.timeoutFail({
+        duration: timeout,
+        onTimeout: () =>
+          new Timeout({ provider, url: displayUrl(request.url), timeoutMillis: Duration.toMillis(timeout) }),
+      }),
+    )
+
+  const backoff = (retry: number): Effect.Effect<Duration.Duration> =>
+    Effect.map(Random.nextRange(0.5, 1), (jitter) =>
+      Duration.millis(
+        Math.min(Duration.toMillis(policy.maxDelay), Duration.toMillis(policy.baseDelay) * 2 ** retry) * jitter,
+      ),
+    )
+
+  /** How long to wait before retry number `retry`, or none to stop here. */
+  const delayBefore = (
+    retry: number,
+    result: Either.Either<Exchange, ConnectionError | Timeout>,
+  ): Effect.Effect<Option.Option<Duration.Duration>> => {
+    if (retry >= policy.retries) return Effect.succeedNone
+    if (Either.isLeft(result)) {
+      // A timed-out attempt has already used the whole limit; waiting it out
+      // again would multiply the documented 30 s. Fail with `timeout` now.
+      return result.left._tag === "ConnectionError" ? Effect.asSome(backoff(retry)) : Effect.succeedNone
+    }
+    const exchange = result.right
+    if (!isRetryableStatus(exchange.status)) return Effect.succeedNone
+    return Effect.flatMap(
+      Effect.clockWith((clock) => clock.currentTimeMillis),
+      (now) =>
+        Option.match(retryAfter(exchange.headers, now), {
+          onNone: () => Effect.asSome(backoff(retry)),
+          onSome: (wait) =>
+            Effect.succeed(Duration.greaterThan(wait, policy.maxRetryAfter) ? Option.none() : Option.some(wait)),
+        }),
+    )
+  }
+
+  const execute = (
+    request: HttpClientRequest.HttpClientRequest,
+    send: SendOptions,
+  ): Effect.Effect<Exchange, ConnectionError | Timeout> => {
+    const prepared = HttpClientRequest.acceptJson(request)
+    const loop = (retry: number): Effect.Effect<Exchange, ConnectionError | Timeout> =>
+      Effect.flatMap(Effect.either(attempt(prepared)), (result) =>
+        (send.idempotent ? delayBefore(retry, result) : Effect.succeedNone).pipe(
+          Effect.flatMap(
+            Option.match({
+              onNone: () => result,
+              onSome: (wait) => Effect.zipRight(Effect.sleep(wait), loop(retry + 1)),
+            }),
+          ),
+        ),
+      )
+    return loop(0).pipe(
+      Effect.withSpan("hyperauth.http", {
+        attributes: { provider, method: request.method, url: displayUrl(request.url) },
+      }),
+    )
+  }
+
+  const failure = (exchange: Exchange, secrets: ReadonlyArray<Redacted.Redacted<string>> = []): RequestFailure => {
+    const challenge = bearerChallenge(exchange.headers)
+    if (exchange.status === 401 && Option.isSome(challenge) && challenge.value.error === "invalid_token") {
+      return new InvalidToken({ provider, description: challenge.value.description })
+    }
+    const oauth = isOAuthErrorStatus(exchange.status)
+      ? decodeErrorBody(Either.getOrUndefined(parseJson(exchange.body)))
+      : Option.none()
+    if (Option.isSome(oauth)) {
+      const { error, error_description, error_uri } = oauth.value
+      if (error === "invalid_token") return new InvalidToken({ provider, description: error_description })
+      return new OAuthProtocolError({
+        provider,
+        error,
+        errorDescription: error_description,
+        errorUri: error_uri,
+        status: exchange.status,
+      })
+    }
+    return new HttpError({
+      provider,
+      url: exchange.url,
+      status: exchange.status,
+      excerpt: excerpt(exchange.body, secrets),
+    })
+  }
+
+  const decode = <A, I>(
+    exchange: Exchange,
+    schema: Schema.Schema<A, I>,
+    secrets: ReadonlyArray<Redacted.Redacted<string>> = [],
+  ): Effect.Effect<A, RequestFailure> => {
+    if (exchange.status < 200 || exchange.status > 299) return Effect.fail(failure(exchange, secrets))
+    const invalid = (reason: string) =>
+      new InvalidResponse({
+        provider,
+        url: exchange.url,
+        status: exchange.status,
+        reason,
+        excerpt: excerpt(exchange.body, secrets),
+      })
+    return Either.match(parseJson(exchange.body), {
+      onLeft: (reason) => Effect.fail(invalid(reason)),
+      onRight: (json) =>
+        Schema.decodeUnknown(schema)(json).pipe(
+          // Some servers answer an OAuth error with 200: the body decides, not the status.
+          Effect.mapError((error) =>
+            Option.isSome(decodeErrorBody(json)) ? failure(exchange, secrets) : invalid(decodeFailure(error)),
+          ),
+        ),
+    })
+  }
+
+  return {
+    execute,
+    decode,
+    failure,
+    json: (request, schema, send) =>
+      Effect.flatMap(execute(request, send), (exchange) => decode(exchange, schema, send.secrets)),
+    ok: (request, send) =>
+      Effect.flatMap(execute(request, send), (exchange) =>
+        exchange.status >= 200 && exchange.status <= 299 ? Effect.void : Effect.fail(failure(exchange, send.secrets)),
+      ),
+  }
+}

@@ -1,0 +1,346 @@
+import { HttpClientRequest } from "@effect/platform"
+import { assert, describe, it } from "@effect/vitest"
+import { Duration, Effect, Exit, Fiber, Redacted, Schema, TestClock } from "effect"
+import * as Pipeline from "../src/internal/pipeline.js"
+import * as Requests from "../src/internal/requests.js"
+import { TokenResponse } from "../src/internal/wire.js"
+import { type Answer, jsonAnswer, scripted } from "./support/scriptedClient.js"
+
+const url = "https://auth.example/oauth/token"
+const request = HttpClientRequest.post(url)
+const safe = { idempotent: true } as const
+const once = { idempotent: false } as const
+const tokenBody = { access_token: "at-123", token_type: "bearer", expires_in: 3600 }
+
+const failureOf = <A, E>(exit: Exit.Exit<A, E>): E => {
+  if (Exit.isSuccess(exit)) assert.fail("expected a failure")
+  const failure = exit.cause._tag === "Fail" ? exit.cause.error : undefined
+  if (failure === undefined) assert.fail(`expected a typed failure, got ${exit.cause._tag}`)
+  return failure
+}
+
+describe("pipeline: decoding and error mapping", () => {
+  const decodeOnce = (answer: Answer) => {
+    const { client } = scripted(answer)
+    return Pipeline.make(client, { provider: "test" }).json(request, TokenResponse, once).pipe(Effect.exit)
+  }
+
+  it.effect("decodes a 2xx token answer", () =>
+    Effect.gen(function* () {
+      const exit = yield* decodeOnce(jsonAnswer(200, { ...tokenBody, expires_in: "3600" }))
+      assert.isTrue(Exit.isSuccess(exit))
+      if (Exit.isSuccess(exit)) assert.strictEqual(exit.value.expires_in, 3600)
+    }),
+  )
+
+  it.effect("401 with a Bearer invalid_token challenge is InvalidToken", () =>
+    Effect.gen(function* () {
+      const error = failureOf(
+        yield* decodeOnce({
+          status: 401,
+          body: "",
+          headers: { "www-authenticate": 'Bearer realm="x", error="invalid_token", error_description="expired"' },
+        }),
+      )
+      assert.strictEqual(error._tag, "InvalidToken")
+      assert.strictEqual(error.code, "invalid_token")
+      if (error._tag === "InvalidToken") assert.strictEqual(error.description, "expired")
+    }),
+  )
+
+  it.effect("an RFC 6749 §5.2 error body is an OAuthProtocolError with its fields", () =>
+    Effect.gen(function* () {
+      const error = failureOf(
+        yield* decodeOnce(
+          jsonAnswer(400, { error: "invalid_grant", error_description: "code used", error_uri: "https://x/e" }),
+        ),
+      )
+      assert.strictEqual(error._tag, "OAuthProtocolError")
+      if (error._tag !== "OAuthProtocolError") return
+      assert.strictEqual(error.code, "invalid_grant")
+      assert.strictEqual(error.errorDescription, "code used")
+      assert.strictEqual(error.errorUri, "https://x/e")
+      assert.strictEqual(error.status, 400)
+    }),
+  )
+
+  it.effect("an error body sent with 200 is still the protocol error", () =>
+    Effect.gen(function* () {
+      const error = failureOf(yield* decodeOnce(jsonAnswer(200, { error: "authorization_pending" })))
+      assert.strictEqual(error._tag, "OAuthProtocolError")
+      if (error._tag === "OAuthProtocolError") assert.strictEqual(error.error, "authorization_pending")
+    }),
+  )
+
+  it.effect("unknown protocol errors fold into a stable code, keeping the provider's word", () =>
+    Effect.gen(function* () {
+      const error = failureOf(yield* decodeOnce(jsonAnswer(400, { error: "unsupported_grant_type" })))
+      assert.strictEqual(error.code, "invalid_request")
+      if (error._tag === "OAuthProtocolError") assert.strictEqual(error.error, "unsupported_grant_type")
+    }),
+  )
+
+  it.effect("an HTML error page with 200 is InvalidResponse", () =>
+    Effect.gen(function* () {
+      const error = failureOf(yield* decodeOnce({ status: 200, body: "<html><body>Oops</body></html>" }))
+      assert.strictEqual(error._tag, "InvalidResponse")
+      if (error._tag !== "InvalidResponse") return
+      assert.strictEqual(error.reason, "not JSON")
+      assert.include(error.excerpt, "Oops")
+    }),
+  )
+
+  it.effect("truncated JSON is InvalidResponse", () =>
+    Effect.gen(function* () {
+      const error = failureOf(yield* decodeOnce({ status: 200, body: '{"access_token": "at-1' }))
+      assert.strictEqual(error.code, "invalid_response")
+    }),
+  )
+
+  it.effect("a field of the wrong type is InvalidResponse naming the field, not its value", () =>
+    Effect.gen(function* () {
+      const error = failureOf(yield* decodeOnce(jsonAnswer(200, { access_token: 12345678, expires_in: 1 })))
+      assert.strictEqual(error._tag, "InvalidResponse")
+      if (error._tag !== "InvalidResponse") return
+      assert.include(error.reason, "access_token")
+      assert.notInclude(error.reason, "12345678")
+    }),
+  )
+
+  it.effect("other non-2xx answers are HttpError with the status", () =>
+    Effect.gen(function* () {
+      const error = failureOf(yield* decodeOnce({ status: 404, body: '{"message":"no such thing"}' }))
+      assert.strictEqual(error._tag, "HttpError")
+      if (error._tag === "HttpError") assert.strictEqual(error.status, 404)
+    }),
+  )
+
+  it.effect("a 404 whose body says {error: 'Not found'} is not mistaken for an OAuth error", () =>
+    Effect.gen(function* () {
+      const error = failureOf(yield* decodeOnce(jsonAnswer(404, { error: "Not found" })))
+      assert.strictEqual(error._tag, "HttpError")
+    }),
+  )
+
+  it.effect("a refused connection is ConnectionError", () =>
+    Effect.gen(function* () {
+      const error = failureOf(yield* decodeOnce("refused"))
+      assert.strictEqual(error._tag, "ConnectionError")
+      assert.strictEqual(error.code, "connection_error")
+    }),
+  )
+
+  it.effect("ok() accepts an empty 200 (RFC 7009 revocation)", () =>
+    Effect.gen(function* () {
+      const { client } = scripted({ status: 200, body: "" })
+      yield* Pipeline.make(client, { provider: "test" }).ok(request, safe)
+    }),
+  )
+})
+
+describe("pipeline: timeout", () => {
+  it.effect("a request that takes longer than 30 s fails with Timeout at 30 s", () =>
+    Effect.gen(function* () {
+      const { client } = scripted("hang")
+      const fiber = yield* Effect.fork(Pipeline.make(client, { provider: "test" }).json(request, TokenResponse, safe))
+      yield* TestClock.adjust("29999 millis")
+      assert.isNull(fiber.unsafePoll())
+      yield* TestClock.adjust("1 millis")
+      const error = failureOf(yield* Fiber.await(fiber))
+      assert.strictEqual(error._tag, "Timeout")
+      assert.strictEqual(error.code, "timeout")
+    }),
+  )
+
+  it.effect("the limit is configurable", () =>
+    Effect.gen(function* () {
+      const { client } = scripted("hang")
+      const pipeline = Pipeline.make(client, { provider: "test", timeout: "2 seconds" })
+      const fiber = yield* Effect.fork(pipeline.json(request, TokenResponse, safe))
+      yield* TestClock.adjust("2 seconds")
+      assert.strictEqual(failureOf(yield* Fiber.await(fiber))._tag, "Timeout")
+    }),
+  )
+
+  it.effect("a timeout is not retried (it would multiply the documented limit)", () =>
+    Effect.gen(function* () {
+      const fake = scripted("hang")
+      const fiber = yield* Effect.fork(
+        Pipeline.make(fake.client, { provider: "test" }).json(request, TokenResponse, safe),
+      )
+      yield* TestClock.adjust("30 seconds")
+      yield* Fiber.await(fiber)
+      assert.strictEqual(fake.requests.length, 1)
+    }),
+  )
+})
+
+describe("pipeline: retries", () => {
+  const policy: Pipeline.RetryPolicy = {
+    retries: 3,
+    baseDelay: Duration.seconds(1),
+    maxDelay: Duration.seconds(3),
+    maxRetryAfter: Duration.seconds(60),
+  }
+
+  it.effect("retries 503 with exponential backoff and jitter, then succeeds", () =>
+    Effect.gen(function* () {
+      const fake = scripted({ status: 503 }, { status: 503 }, jsonAnswer(200, tokenBody))
+      const pipeline = Pipeline.make(fake.client, { provider: "test", retryPolicy: policy })
+      const fiber = yield* Effect.fork(pipeline.json(request, TokenResponse, safe))
+      yield* TestClock.adjust("499 millis") // jitter keeps the first delay within [0.5 s, 1 s]
+      assert.strictEqual(fake.requests.length, 1)
+      yield* TestClock.adjust("501 millis")
+      assert.strictEqual(fake.requests.length, 2)
+      yield* TestClock.adjust("999 millis") // second delay within [1 s, 2 s]
+      assert.strictEqual(fake.requests.length, 2)
+      yield* TestClock.adjust("1001 millis")
+      const exit = yield* Fiber.await(fiber)
+      assert.isTrue(Exit.isSuccess(exit))
+      assert.strictEqual(fake.requests.length, 3)
+    }),
+  )
+
+  it.effect("gives up after the policy's retries with the last answer's error", () =>
+    Effect.gen(function* () {
+      const fake = scripted({ status: 502, body: "<html>bad gateway</html>" })
+      const pipeline = Pipeline.make(fake.client, { provider: "test", retryPolicy: policy })
+      const fiber = yield* Effect.fork(pipeline.json(request, TokenResponse, safe))
+      yield* TestClock.adjust("1 minute")
+      const error = failureOf(yield* Fiber.await(fiber))
+      assert.strictEqual(error._tag, "HttpError")
+      assert.strictEqual(fake.requests.length, 4)
+    }),
+  )
+
+  it.effect("never waits longer than maxDelay between attempts", () =>
+    Effect.gen(function* () {
+      const fake = scripted("refused")
+      const pipeline = Pipeline.make(fake.client, { provider: "test", retryPolicy: { ...policy, retries: 6 } })
+      const fiber = yield* Effect.fork(pipeline.json(request, TokenResponse, safe))
+      yield* TestClock.adjust("1 second")
+      yield* TestClock.adjust("2 seconds")
+      const before = fake.requests.length
+      yield* TestClock.adjust("3 seconds") // 4th delay would be 8 s uncapped
+      assert.strictEqual(fake.requests.length, before + 1)
+      yield* TestClock.adjust("1 minute")
+      assert.strictEqual(failureOf(yield* Fiber.await(fiber))._tag, "ConnectionError")
+      assert.strictEqual(fake.requests.length, 7)
+    }),
+  )
+
+  it.effect("retries 408 and 429, honouring Retry-After in seconds", () =>
+    Effect.gen(function* () {
+      const fake = scripted(
+        { status: 429, headers: { "retry-after": "7" } },
+        { status: 408 },
+        jsonAnswer(200, tokenBody),
+      )
+      const pipeline = Pipeline.make(fake.client, { provider: "test", retryPolicy: policy })
+      const fiber = yield* Effect.fork(pipeline.json(request, TokenResponse, safe))
+      yield* TestClock.adjust("6999 millis")
+      assert.strictEqual(fake.requests.length, 1)
+      yield* TestClock.adjust("1 millis")
+      assert.strictEqual(fake.requests.length, 2)
+      yield* TestClock.adjust("10 seconds")
+      assert.isTrue(Exit.isSuccess(yield* Fiber.await(fiber)))
+    }),
+  )
+
+  it.effect("honours Retry-After as an HTTP date", () =>
+    Effect.gen(function* () {
+      // TestClock starts at the epoch.
+      const fake = scripted(
+        { status: 503, headers: { "retry-after": new Date(4000).toUTCString() } },
+        jsonAnswer(200, tokenBody),
+      )
+      const pipeline = Pipeline.make(fake.client, { provider: "test", retryPolicy: policy })
+      const fiber = yield* Effect.fork(pipeline.json(request, TokenResponse, safe))
+      yield* TestClock.adjust("3999 millis")
+      assert.strictEqual(fake.requests.length, 1)
+      yield* TestClock.adjust("1 millis")
+      assert.isTrue(Exit.isSuccess(yield* Fiber.await(fiber)))
+    }),
+  )
+
+  it.effect("a Retry-After beyond the cap fails at once instead of waiting", () =>
+    Effect.gen(function* () {
+      const fake = scripted({ status: 503, headers: { "retry-after": "3600" } })
+      const pipeline = Pipeline.make(fake.client, { provider: "test", retryPolicy: policy })
+      const error = failureOf(yield* Effect.exit(pipeline.json(request, TokenResponse, safe)))
+      assert.strictEqual(error._tag, "HttpError")
+      assert.strictEqual(fake.requests.length, 1)
+    }),
+  )
+
+  it.effect("does not retry 4xx answers", () =>
+    Effect.gen(function* () {
+      const fake = scripted(jsonAnswer(400, { error: "invalid_request" }))
+      const pipeline = Pipeline.make(fake.client, { provider: "test", retryPolicy: policy })
+      yield* Effect.exit(pipeline.json(request, TokenResponse, safe))
+      assert.strictEqual(fake.requests.length, 1)
+    }),
+  )
+
+  it.effect("never retries a request that redeems a one-time code", () =>
+    Effect.gen(function* () {
+      const fake = scripted({ status: 503 }, "refused", jsonAnswer(200, tokenBody))
+      const pipeline = Pipeline.make(fake.client, { provider: "test", retryPolicy: policy })
+      const exchange = Requests.authorizationCodeToken(url, "form", {
+        clientId: "c",
+        clientSecret: Redacted.make("s"),
+        code: Redacted.make("code-1"),
+        redirectUri: "http://127.0.0.1/cb",
+      })
+      assert.isFalse(exchange.idempotent)
+      const fiber = yield* Effect.fork(pipeline.json(exchange.request, TokenResponse, exchange))
+      yield* TestClock.adjust("1 minute")
+      assert.strictEqual(failureOf(yield* Fiber.await(fiber))._tag, "HttpError")
+      assert.strictEqual(fake.requests.length, 1)
+    }),
+  )
+
+  it.effect("marks refresh as not repeatable and client credentials as repeatable", () =>
+    Effect.sync(() => {
+      const refresh = Requests.refreshToken(url, "json", { clientId: "c", refreshToken: Redacted.make("r") })
+      assert.isFalse(refresh.idempotent)
+      assert.isTrue(
+        Requests.clientCredentialsToken(url, { clientId: "c", clientSecret: Redacted.make("s") }).idempotent,
+      )
+    }),
+  )
+})
+
+describe("request builders", () => {
+  it.effect("form bodies use client_secret_post and omit absent parameters", () =>
+    Effect.sync(() => {
+      const built = Requests.clientCredentialsToken(url, { clientId: "cid", clientSecret: Redacted.make("shh") })
+      assert.strictEqual(built.request.body._tag, "Uint8Array")
+      const body = built.request.body._tag === "Uint8Array" ? new TextDecoder().decode(built.request.body.body) : ""
+      assert.strictEqual(body, "grant_type=client_credentials&client_id=cid&client_secret=shh")
+      assert.strictEqual(built.request.body.contentType, "application/x-www-form-urlencoded")
+      assert.deepStrictEqual(built.secrets.map(Redacted.value), ["shh"])
+    }),
+  )
+
+  it.effect("JSON bodies carry the same fields as JSON", () =>
+    Effect.gen(function* () {
+      const built = Requests.refreshToken(url, "json", {
+        clientId: "cid",
+        clientSecret: Redacted.make("shh"),
+        refreshToken: Redacted.make("rt"),
+      })
+      assert.strictEqual(built.request.body.contentType, "application/json")
+      const body = built.request.body._tag === "Uint8Array" ? new TextDecoder().decode(built.request.body.body) : ""
+      const decoded = yield* Schema.decodeUnknown(
+        Schema.parseJson(Schema.Record({ key: Schema.String, value: Schema.String })),
+      )(body)
+      assert.deepStrictEqual(decoded, {
+        grant_type: "refresh_token",
+        refresh_token: "rt",
+        client_id: "cid",
+        client_secret: "shh",
+      })
+    }),
+  )
+})

@@ -1,0 +1,155 @@
+/**
+ * Starting and stopping the emulator: one loopback listener per provider
+ * origin, the routes of every provider, a fault switchboard and a log of
+ * what clients sent.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http"
+import type { AddressInfo } from "node:net"
+import { Faults } from "./Faults.js"
+import { type EmulatorRequest, type EmulatorResponse, json, matchPath, type Route } from "./Http.js"
+import { environment, type OriginName, type Origins, originNames } from "./Origins.js"
+
+export interface StartOptions {
+  /**
+   * First port: origins listen on `port`, `port + 1`, ... in the order of
+   * `originNames`. 0 (the default) lets the system pick free ports.
+   */
+  readonly port?: number | undefined
+}
+
+export interface LoggedRequest {
+  readonly origin: OriginName
+  readonly method: string
+  readonly path: string
+}
+
+export interface Emulator {
+  readonly origins: Origins
+  /** `HYPER_BASE_URL` and friends, pointing at this emulator. */
+  readonly env: Readonly<Record<string, string>>
+  readonly faults: Faults
+  /** Every request received, oldest first. */
+  readonly requests: ReadonlyArray<LoggedRequest>
+  /** How many requests matched. */
+  readonly count: (filter: Partial<LoggedRequest>) => number
+  readonly close: () => Promise<void>
+}
+
+const healthRoutes: ReadonlyArray<Route> = originNames.map((origin) => ({
+  origin,
+  method: "GET",
+  path: "/health",
+  handler: () => json(200, { ok: true, origin }),
+}))
+
+const readBody = (message: IncomingMessage): Promise<string> =>
+  new Promise((resolve, reject) => {
+    const chunks: Array<Buffer> = []
+    message.on("data", (chunk: Buffer) => chunks.push(chunk))
+    message.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")))
+    message.on("error", reject)
+  })
+
+const send = (res: ServerResponse, response: EmulatorResponse): void => {
+  const isText = typeof response.body === "string"
+  const body = response.body === undefined ? "" : isText ? String(response.body) : JSON.stringify(response.body)
+  const headers: Record<string, string> = {
+    "cache-control": "no-store",
+    ...(response.body !== undefined && !isText ? { "content-type": "application/json" } : {}),
+    ...response.headers,
+  }
+  res.writeHead(response.status, headers).end(body)
+}
+
+const listen = (server: Server, port: number): Promise<number> =>
+  new Promise((resolve, reject) => {
+    server.once("error", reject)
+    server.listen(port, "127.0.0.1", () => {
+      server.off("error", reject)
+      resolve((server.address() as AddressInfo).port)
+    })
+  })
+
+/** Starts the emulator on loopback. */
+export const start = async (options: StartOptions = {}): Promise<Emulator> => {
+  const faults = new Faults()
+  const requests: Array<LoggedRequest> = []
+  const routes: ReadonlyArray<Route> = [...healthRoutes]
+
+  const handle = async (origin: OriginName, req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const url = new URL(req.url ?? "/", "http://127.0.0.1")
+    const method = (req.method ?? "GET").toUpperCase()
+    const body = await readBody(req)
+    requests.push({ origin, method, path: url.pathname })
+
+    const fault = faults.take(origin, method, url.pathname)
+    if (fault?.latencyMs !== undefined) await new Promise((r) => setTimeout(r, fault.latencyMs))
+    if (fault?.drop === true) {
+      req.socket.destroy()
+      return
+    }
+    if (fault?.malformed === true) {
+      res.writeHead(200, { "content-type": "application/json" }).end('{"access_token": "trunc')
+      return
+    }
+    if (fault?.status !== undefined) {
+      send(res, { status: fault.status, headers: fault.headers, body: fault.body })
+      return
+    }
+
+    for (const route of routes) {
+      if (route.origin !== origin || route.method !== method) continue
+      const params = matchPath(route.path, url.pathname)
+      if (params === undefined) continue
+      const request: EmulatorRequest = {
+        origin,
+        method,
+        path: url.pathname,
+        params,
+        query: url.searchParams,
+        headers: req.headers,
+        contentType: (req.headers["content-type"] ?? "").split(";")[0]?.trim().toLowerCase() ?? "",
+        body,
+      }
+      send(res, await route.handler(request))
+      return
+    }
+    send(res, json(404, { message: `No route for ${method} ${url.pathname}` }))
+  }
+
+  const servers = originNames.map((origin) =>
+    createServer((req, res) => {
+      handle(origin, req, res).catch((error: unknown) => {
+        if (!res.headersSent) send(res, json(500, { message: String(error) }))
+      })
+    }),
+  )
+  const base = options.port ?? 0
+  const ports = await Promise.all(servers.map((server, i) => listen(server, base === 0 ? 0 : base + i)))
+  const origins = Object.fromEntries(originNames.map((name, i) => [name, `http://127.0.0.1:${ports[i]}`])) as Origins
+
+  return {
+    origins,
+    env: environment(origins),
+    faults,
+    requests,
+    count: (filter) =>
+      requests.filter(
+        (r) =>
+          (filter.origin === undefined || r.origin === filter.origin) &&
+          (filter.method === undefined || r.method === filter.method) &&
+          (filter.path === undefined || r.path === filter.path),
+      ).length,
+    close: async () => {
+      await Promise.all(
+        servers.map(
+          (server) =>
+            new Promise<void>((resolve) => {
+              server.close(() => resolve())
+              server.closeAllConnections()
+            }),
+        ),
+      )
+    },
+  }
+}

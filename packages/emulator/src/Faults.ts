@@ -1,0 +1,63 @@
+/**
+ * The fault switchboard: make a route slow, fail, hang up or answer garbage,
+ * so that clients can be tested against what real networks and servers do.
+ */
+import type { OriginName } from "./Origins.js"
+
+export interface Fault {
+  /** Which listener; any when absent. */
+  readonly origin?: OriginName | undefined
+  /** Exact path, e.g. "/oauth/token"; any when absent. */
+  readonly path?: string | undefined
+  /** HTTP method; any when absent. */
+  readonly method?: string | undefined
+  /** Wait this long before doing anything else. */
+  readonly latencyMs?: number | undefined
+  /** Answer with this status (and `body`, `headers`) instead of the route. */
+  readonly status?: number | undefined
+  readonly body?: string | object | undefined
+  readonly headers?: Readonly<Record<string, string>> | undefined
+  /** Destroy the connection without an answer. */
+  readonly drop?: boolean | undefined
+  /** Answer 200 with a truncated JSON body. */
+  readonly malformed?: boolean | undefined
+  /** How many requests it applies to; unlimited when absent. */
+  readonly times?: number | undefined
+}
+
+interface Armed {
+  readonly fault: Fault
+  remaining: number
+}
+
+export class Faults {
+  #armed: Array<Armed> = []
+
+  /** Arms a fault; the newest matching fault wins. Returns a disarm function. */
+  inject(fault: Fault): () => void {
+    const armed = { fault, remaining: fault.times ?? Number.POSITIVE_INFINITY }
+    this.#armed.unshift(armed)
+    return () => {
+      this.#armed = this.#armed.filter((a) => a !== armed)
+    }
+  }
+
+  clear(): void {
+    this.#armed = []
+  }
+
+  /** The fault for this request, if any, counting it as used. */
+  take(origin: OriginName, method: string, path: string): Fault | undefined {
+    const armed = this.#armed.find(
+      ({ fault, remaining }) =>
+        remaining > 0 &&
+        (fault.origin === undefined || fault.origin === origin) &&
+        (fault.method === undefined || fault.method.toUpperCase() === method) &&
+        (fault.path === undefined || fault.path === path),
+    )
+    if (armed === undefined) return undefined
+    armed.remaining -= 1
+    if (armed.remaining <= 0) this.#armed = this.#armed.filter((a) => a !== armed)
+    return armed.fault
+  }
+}

@@ -1,0 +1,106 @@
+/**
+ * The emulator's small HTTP layer on `node:http`: parsed requests, plain
+ * response values, and routes with `:param` segments.
+ */
+import type { IncomingHttpHeaders } from "node:http"
+import type { OriginName } from "./Origins.js"
+
+export interface EmulatorRequest {
+  readonly origin: OriginName
+  readonly method: string
+  readonly path: string
+  readonly params: Readonly<Record<string, string>>
+  readonly query: URLSearchParams
+  readonly headers: IncomingHttpHeaders
+  /** Media type of the body, lower case, without parameters ("" when none). */
+  readonly contentType: string
+  readonly body: string
+}
+
+export interface EmulatorResponse {
+  readonly status: number
+  readonly headers?: Readonly<Record<string, string>> | undefined
+  readonly body?: string | object | undefined
+}
+
+export type Handler = (request: EmulatorRequest) => EmulatorResponse | Promise<EmulatorResponse>
+
+export interface Route {
+  readonly origin: OriginName
+  readonly method: string
+  /** e.g. "/v1/controls/:controlId" */
+  readonly path: string
+  readonly handler: Handler
+}
+
+/** Matches `path` against a route pattern, giving its `:params`. */
+export const matchPath = (pattern: string, path: string): Record<string, string> | undefined => {
+  const want = pattern.split("/")
+  const got = path.split("/")
+  if (want.length !== got.length) return undefined
+  const params: Record<string, string> = {}
+  for (const [i, segment] of want.entries()) {
+    const actual = got[i] ?? ""
+    if (segment.startsWith(":")) {
+      if (actual === "") return undefined
+      params[segment.slice(1)] = decodeURIComponent(actual)
+    } else if (segment !== actual) {
+      return undefined
+    }
+  }
+  return params
+}
+
+export const json = (status: number, body: object, headers?: Readonly<Record<string, string>>): EmulatorResponse => ({
+  status,
+  body,
+  headers,
+})
+
+/** An RFC 6749 §5.2 error answer; `invalid_client` carries a challenge (§5.2). */
+export const oauthError = (status: number, error: string, description?: string): EmulatorResponse =>
+  json(
+    status,
+    description === undefined ? { error } : { error, error_description: description },
+    status === 401 ? { "www-authenticate": `Basic realm="emulator", error="${error}"` } : undefined,
+  )
+
+/** An RFC 6750 §3.1 Bearer challenge. */
+export const invalidToken = (description = "The access token is invalid or expired"): EmulatorResponse => ({
+  status: 401,
+  headers: { "www-authenticate": `Bearer realm="emulator", error="invalid_token", error_description="${description}"` },
+  body: { error: "invalid_token", error_description: description },
+})
+
+export const html = (status: number, body: string): EmulatorResponse => ({
+  status,
+  headers: { "content-type": "text/html; charset=utf-8" },
+  body,
+})
+
+export const redirect = (location: string): EmulatorResponse => ({ status: 302, headers: { location } })
+
+/** The form fields of an `application/x-www-form-urlencoded` body, if that is what was sent. */
+export const formBody = (request: EmulatorRequest): URLSearchParams | undefined =>
+  request.contentType === "application/x-www-form-urlencoded" ? new URLSearchParams(request.body) : undefined
+
+/** The fields of a JSON object body, if that is what was sent. */
+export const jsonBody = (request: EmulatorRequest): Record<string, unknown> | undefined => {
+  if (request.contentType !== "application/json") return undefined
+  try {
+    const value: unknown = JSON.parse(request.body)
+    return typeof value === "object" && value !== null && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/** The token of an `Authorization: Bearer` header. */
+export const bearerToken = (request: EmulatorRequest): string | undefined => {
+  const match = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? "")
+  return match?.[1]
+}
+
+export const escapeHtml = (text: string): string => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)

@@ -1,0 +1,32 @@
+#!/usr/bin/env node
+/**
+ * `hyperauth-emulator [--port N]`: runs the emulator until interrupted and
+ * prints the environment that points hyperauth at it.
+ */
+import { parseArgs } from "node:util"
+import { start } from "./Emulator.js"
+
+const { values } = parseArgs({ options: { port: { type: "string" }, help: { type: "boolean", short: "h" } } })
+
+if (values.help === true) {
+  process.stdout.write(
+    "Usage: hyperauth-emulator [--port N]\n  --port N  first port (origins use N..N+4); default: free ports\n",
+  )
+  process.exit(0)
+}
+
+const port = values.port === undefined ? 0 : Number(values.port)
+if (!Number.isInteger(port) || port < 0 || port > 65531) {
+  process.stderr.write(`hyperauth-emulator: --port must be a whole number from 0 to 65531, not "${values.port}"\n`)
+  process.exit(2)
+}
+
+const emulator = await start({ port })
+process.stdout.write("hyperauth emulator listening. Point hyperauth at it with:\n")
+for (const [name, value] of Object.entries(emulator.env)) process.stdout.write(`export ${name}=${value}\n`)
+
+const stop = () => {
+  emulator.close().then(() => process.exit(0))
+}
+process.once("SIGINT", stop)
+process.once("SIGTERM", stop)
