@@ -16,6 +16,9 @@ const formSecret = new RegExp(`(\\b(?:${secretNames})=)([^&\\s"]*)`, "gi")
 // JWTs and Bearer credentials wherever they appear.
 const jwt = /eyJ[\w-]+\.[\w-]*\.?[\w-]*/g
 const bearer = /(\bBearer\s+)[\w.~+/=-]+/gi
+// Any other long run of letters mixed with digits looks like a credential:
+// a server may echo one in free text, and an excerpt loses little without it.
+const opaque = /(?=[\w.~+/=-]*\d)(?=[\w.~+/=-]*[A-Za-z])[\w.~+/=-]{16,}/g
 
 /**
  * The first characters of `body`, single-spaced, with token-like values and
@@ -32,6 +35,7 @@ export const excerpt = (body: string, known: ReadonlyArray<Redacted.Redacted<str
     .replace(formSecret, `$1${REDACTED}`)
     .replace(jwt, REDACTED)
     .replace(bearer, `$1${REDACTED}`)
+    .replace(opaque, REDACTED)
     .replace(/\s+/g, " ")
     .trim()
   return text.length > EXCERPT_LENGTH ? `${text.slice(0, EXCERPT_LENGTH)}…` : text

@@ -1,0 +1,107 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Exit, Redacted } from "effect"
+import * as AuthorizationCode from "../src/AuthorizationCode.js"
+
+const failure = <A, E>(exit: Exit.Exit<A, E>): E => {
+  if (Exit.isFailure(exit) && exit.cause._tag === "Fail") return exit.cause.error
+  return assert.fail("expected a typed failure")
+}
+
+describe("AuthorizationCode", () => {
+  it.effect("state carries at least 128 random bits and is fresh each time", () =>
+    Effect.gen(function* () {
+      const states = yield* Effect.all(Array.from({ length: 100 }, () => AuthorizationCode.makeState))
+      assert.strictEqual(new Set(states).size, 100)
+      for (const state of states) {
+        assert.match(state, /^[A-Za-z0-9_-]+$/)
+        assert.isAtLeast(state.length * 6, 128)
+      }
+    }),
+  )
+
+  it("computes the RFC 7636 Appendix B S256 challenge", () => {
+    assert.strictEqual(
+      AuthorizationCode.s256("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
+      "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+    )
+  })
+
+  it.effect("makes a 43+ character verifier whose challenge is its S256", () =>
+    Effect.gen(function* () {
+      const pkce = yield* AuthorizationCode.makePkce
+      const verifier = Redacted.value(pkce.verifier)
+      assert.isAtLeast(verifier.length, 43)
+      assert.strictEqual(pkce.challenge, AuthorizationCode.s256(verifier))
+      assert.strictEqual(pkce.method, "S256")
+    }),
+  )
+
+  it.effect("reads code and other parameters from a matching redirect", () =>
+    Effect.gen(function* () {
+      const redirect = yield* AuthorizationCode.parseRedirect("http://127.0.0.1:8976/cb?code=abc&state=s1&locale=en", {
+        expectedState: "s1",
+      })
+      assert.strictEqual(Redacted.value(redirect.code), "abc")
+      assert.deepStrictEqual(redirect.params, { locale: "en" })
+    }),
+  )
+
+  it.effect("a different state is StateMismatch, even when the URL carries an error", () =>
+    Effect.gen(function* () {
+      const wrong = yield* Effect.exit(
+        AuthorizationCode.parseRedirect("http://x/cb?code=abc&state=evil", { expectedState: "s1" }),
+      )
+      assert.strictEqual(failure(wrong)._tag, "StateMismatch")
+      const forgedError = yield* Effect.exit(
+        AuthorizationCode.parseRedirect("http://x/cb?error=access_denied&state=evil", { expectedState: "s1" }),
+      )
+      assert.strictEqual(failure(forgedError).code, "state_mismatch")
+    }),
+  )
+
+  it.effect("a missing state is StateMismatch unless the provider's redirect omits it", () =>
+    Effect.gen(function* () {
+      const url = "http://x/cb?code=abc&locale=en"
+      assert.strictEqual(
+        failure(yield* Effect.exit(AuthorizationCode.parseRedirect(url, { expectedState: "s1" })))._tag,
+        "StateMismatch",
+      )
+      const lenient = yield* AuthorizationCode.parseRedirect(url, { expectedState: "s1", allowMissingState: true })
+      assert.strictEqual(Redacted.value(lenient.code), "abc")
+      const forged = yield* Effect.exit(
+        AuthorizationCode.parseRedirect(`${url}&state=evil`, { expectedState: "s1", allowMissingState: true }),
+      )
+      assert.strictEqual(failure(forged)._tag, "StateMismatch")
+    }),
+  )
+
+  it.effect("error=access_denied is the protocol error with its description", () =>
+    Effect.gen(function* () {
+      const error = failure(
+        yield* Effect.exit(
+          AuthorizationCode.parseRedirect("http://x/cb?error=access_denied&error_description=no+thanks&state=s1", {
+            expectedState: "s1",
+          }),
+        ),
+      )
+      assert.strictEqual(error._tag, "OAuthProtocolError")
+      if (error._tag !== "OAuthProtocolError") return
+      assert.strictEqual(error.code, "access_denied")
+      assert.strictEqual(error.errorDescription, "no thanks")
+    }),
+  )
+
+  it.effect("a URL without code, or not a URL, is InvalidInput", () =>
+    Effect.gen(function* () {
+      assert.strictEqual(
+        failure(yield* Effect.exit(AuthorizationCode.parseRedirect("http://x/cb?state=s1", { expectedState: "s1" })))
+          .code,
+        "invalid_input",
+      )
+      assert.strictEqual(
+        failure(yield* Effect.exit(AuthorizationCode.parseRedirect("not a url", { expectedState: "s1" }))).code,
+        "invalid_input",
+      )
+    }),
+  )
+})

@@ -1,0 +1,66 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { type Emulator, originNames, start } from "../src/index.js"
+
+let emulator: Emulator
+beforeAll(async () => {
+  emulator = await start()
+})
+afterAll(async () => {
+  await emulator.close()
+})
+
+describe("emulator skeleton", () => {
+  it("listens on a loopback origin per provider and serves /health on each", async () => {
+    const origins = originNames.map((name) => emulator.origins[name])
+    expect(new Set(origins).size).toBe(originNames.length)
+    for (const name of originNames) {
+      expect(emulator.origins[name]).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/)
+      const response = await fetch(`${emulator.origins[name]}/health`)
+      expect(await response.json()).toEqual({ ok: true, origin: name })
+    }
+  })
+
+  it("exposes the environment that points hyperauth at it", () => {
+    expect(emulator.env.HYPER_BASE_URL).toBe(emulator.origins.hyper)
+    expect(emulator.env.HYPERPROOF_API_URL).toBe(emulator.origins.hyperproofApi)
+  })
+
+  it("answers unknown routes with 404", async () => {
+    expect((await fetch(`${emulator.origins.hyper}/nope`)).status).toBe(404)
+  })
+
+  it("forces a status for a number of requests, per route", async () => {
+    const url = `${emulator.origins.hyperline}/health`
+    emulator.faults.inject({ origin: "hyperline", path: "/health", status: 503, body: "down", times: 2 })
+    expect((await fetch(`${emulator.origins.hyper}/health`)).status).toBe(200)
+    expect((await fetch(url)).status).toBe(503)
+    expect(await (await fetch(url)).text()).toBe("down")
+    expect((await fetch(url)).status).toBe(200)
+  })
+
+  it("drops connections, sends malformed bodies and adds latency until disarmed", async () => {
+    const url = `${emulator.origins.hyper}/health`
+    const disarm = emulator.faults.inject({ path: "/health", drop: true })
+    await expect(fetch(url)).rejects.toThrow()
+    disarm()
+    emulator.faults.inject({ path: "/health", malformed: true, times: 1 })
+    await expect((await fetch(url)).json()).rejects.toThrow()
+    emulator.faults.inject({ path: "/health", latencyMs: 150, times: 1 })
+    const started = performance.now()
+    expect((await fetch(url)).status).toBe(200)
+    expect(performance.now() - started).toBeGreaterThanOrEqual(140)
+  })
+
+  it("logs what clients sent", async () => {
+    const before = emulator.count({ origin: "hyperid", path: "/health" })
+    await fetch(`${emulator.origins.hyperid}/health`)
+    expect(emulator.count({ origin: "hyperid", path: "/health" })).toBe(before + 1)
+  })
+
+  it("close() stops listening, also with idle keep-alive connections", async () => {
+    const other = await start()
+    await fetch(`${other.origins.hyper}/health`)
+    await other.close()
+    await expect(fetch(`${other.origins.hyper}/health`)).rejects.toThrow()
+  })
+})
