@@ -227,11 +227,16 @@ export class NotLoggedIn extends Schema.TaggedError<NotLoggedIn>("@hyperauth/cor
  */
 export class NotConfigured extends Schema.TaggedError<NotConfigured>("@hyperauth/core/NotConfigured")("NotConfigured", {
   provider: Schema.String,
+  /** Settings to provide. */
   missing: Schema.Array(Schema.String),
+  /** What is wrong with a setting that is present. */
+  reason: Schema.optional(Schema.String),
 }) {
   readonly code = "not_configured" as const
   override get message(): string {
-    return `${this.provider} is not configured: set ${this.missing.join(", ")}.`
+    const set = this.missing.length > 0 ? ` set ${this.missing.join(", ")}.` : ""
+    const why = this.reason === undefined ? "" : ` ${this.reason}`
+    return `${this.provider} is not configured:${set}${why}`
   }
 }
 

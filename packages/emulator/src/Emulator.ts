@@ -8,6 +8,8 @@ import type { AddressInfo } from "node:net"
 import { Faults } from "./Faults.js"
 import { type EmulatorRequest, type EmulatorResponse, json, matchPath, type Route } from "./Http.js"
 import { environment, type OriginName, type Origins, originNames } from "./Origins.js"
+import { type HyperControl, type HyperOptions, hyper } from "./providers/hyper.js"
+import { Clock, Tokens } from "./State.js"
 
 export interface StartOptions {
   /**
@@ -15,6 +17,7 @@ export interface StartOptions {
    * `originNames`. 0 (the default) lets the system pick free ports.
    */
   readonly port?: number | undefined
+  readonly hyper?: HyperOptions | undefined
 }
 
 export interface LoggedRequest {
@@ -28,6 +31,12 @@ export interface Emulator {
   /** `HYPER_BASE_URL` and friends, pointing at this emulator. */
   readonly env: Readonly<Record<string, string>>
   readonly faults: Faults
+  /** The emulator's time; `advance` it to expire codes and tokens. */
+  readonly clock: Clock
+  /** Every token issued; `expire` or `revoke` them. */
+  readonly tokens: Tokens
+  /** Approve or deny hyper device logins in the user's place. */
+  readonly hyper: HyperControl
   /** Every request received, oldest first. */
   readonly requests: ReadonlyArray<LoggedRequest>
   /** How many requests matched. */
@@ -74,7 +83,10 @@ const listen = (server: Server, port: number): Promise<number> =>
 export const start = async (options: StartOptions = {}): Promise<Emulator> => {
   const faults = new Faults()
   const requests: Array<LoggedRequest> = []
-  const routes: ReadonlyArray<Route> = [...healthRoutes]
+  const clock = new Clock()
+  const tokens = new Tokens(clock)
+  const hyperProvider = hyper(clock, tokens, options.hyper)
+  const routes: ReadonlyArray<Route> = [...healthRoutes, ...hyperProvider.routes]
 
   const handle = async (origin: OriginName, req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? "/", "http://127.0.0.1")
@@ -132,6 +144,9 @@ export const start = async (options: StartOptions = {}): Promise<Emulator> => {
     origins,
     env: environment(origins),
     faults,
+    clock,
+    tokens,
+    hyper: hyperProvider.control,
     requests,
     count: (filter) =>
       requests.filter(

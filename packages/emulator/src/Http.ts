@@ -28,7 +28,7 @@ export type Handler = (request: EmulatorRequest) => EmulatorResponse | Promise<E
 export interface Route {
   readonly origin: OriginName
   readonly method: string
-  /** e.g. "/v1/controls/:controlId" */
+  /** e.g. "/v1/controls/:controlId", or "/v1/*" for everything below /v1/ */
   readonly path: string
   readonly handler: Handler
 }
@@ -37,6 +37,12 @@ export interface Route {
 export const matchPath = (pattern: string, path: string): Record<string, string> | undefined => {
   const want = pattern.split("/")
   const got = path.split("/")
+  // A trailing "*" matches the rest of the path.
+  if (want.at(-1) === "*") {
+    want.pop()
+    if (got.length < want.length) return undefined
+    got.length = want.length
+  }
   if (want.length !== got.length) return undefined
   const params: Record<string, string> = {}
   for (const [i, segment] of want.entries()) {

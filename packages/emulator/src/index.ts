@@ -1,3 +1,5 @@
 export { type Emulator, type LoggedRequest, type StartOptions, start } from "./Emulator.js"
 export type { Fault, Faults } from "./Faults.js"
 export { environment, type OriginName, type Origins, originNames } from "./Origins.js"
+export type { HyperControl, HyperOptions } from "./providers/hyper.js"
+export type { Clock, IssuedToken, Tokens } from "./State.js"

@@ -1,11 +1,11 @@
 /** Starts the emulator for one test file and stops it afterwards. */
-import { type Emulator, start } from "@hyperauth/emulator"
+import { type Emulator, type StartOptions, start } from "@hyperauth/emulator"
 import { afterAll, beforeAll, beforeEach } from "vitest"
 
-export const useEmulator = (): { readonly current: Emulator } => {
+export const useEmulator = (options?: StartOptions): { readonly current: Emulator } => {
   const holder: { current: Emulator | undefined } = { current: undefined }
   beforeAll(async () => {
-    holder.current = await start()
+    holder.current = await start(options)
   })
   afterAll(async () => {
     await holder.current?.close()

@@ -1,0 +1,217 @@
+/**
+ * hyper: the OAuth 2.0 Device Authorization Grant (RFC 8628) and token
+ * introspection (RFC 7662).
+ *
+ * @since 0.1.0
+ */
+import { HttpClient } from "@effect/platform"
+import { Config, Context, DateTime, Duration, Effect, Layer, Redacted } from "effect"
+import * as DeviceFlow from "./DeviceFlow.js"
+import type { IntrospectionResponse } from "./Introspection.js"
+import * as settings from "./internal/config.js"
+import * as Pipeline from "./internal/pipeline.js"
+import * as Requests from "./internal/requests.js"
+import * as wire from "./internal/wire.js"
+import { type NotConfigured, NotSupported, type RequestFailure } from "./OAuthError.js"
+import type { Provider } from "./Provider.js"
+import * as Token from "./Token.js"
+
+/**
+ * @since 0.1.0
+ * @category constants
+ */
+export const defaultBaseUrl = "https://api.hyper.io"
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  /** Origin of the hyper service; the documented paths are appended. */
+  readonly baseUrl: string
+  /** The device client is public: it identifies itself by id only. */
+  readonly clientId: string
+  readonly timeout?: Duration.DurationInput | undefined
+  readonly retryPolicy?: Pipeline.RetryPolicy | undefined
+}
+
+/**
+ * A started device authorization (RFC 8628 §3.2), with its expiry made
+ * absolute when it was received.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface DeviceAuthorization {
+  readonly deviceCode: Redacted.Redacted<string>
+  readonly userCode: string
+  readonly verificationUri: string
+  readonly verificationUriComplete?: string | undefined
+  /** Seconds the device code lives, as the server said. */
+  readonly expiresIn: number
+  readonly expiresAt: DateTime.Utc
+  /** The polling interval (5 s when the server gives none). */
+  readonly interval: Duration.Duration
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Service {
+  readonly baseURL: string
+  /** Starts a device login (`POST /oauth/device`). */
+  readonly initiateDeviceFlow: (options?: {
+    readonly scope?: string | undefined
+  }) => Effect.Effect<DeviceAuthorization, RequestFailure>
+  /**
+   * Polls `POST /oauth/token` until the user approves (the token), refuses
+   * (`access_denied`) or the code expires (`expired_token`). `onSuccess`
+   * runs once, with the token, before it is returned.
+   */
+  readonly pollForToken: (
+    device: DeviceAuthorization,
+    onSuccess?: (token: Token.TokenSet) => void,
+  ) => Effect.Effect<Token.TokenSet, RequestFailure>
+  /** `POST /oauth/introspect`; `active: false` is an answer, not an error. */
+  readonly introspectToken: (
+    token: Redacted.Redacted<string> | string,
+  ) => Effect.Effect<IntrospectionResponse, RequestFailure>
+  /** hyper behind the uniform provider interface. */
+  readonly provider: Provider
+}
+
+/**
+ * @since 0.1.0
+ * @category tags
+ */
+export class Hyper extends Context.Tag("@hyperauth/core/Hyper")<Hyper, Service>() {}
+
+/**
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (options: Options): Effect.Effect<Service, never, HttpClient.HttpClient> =>
+  Effect.map(HttpClient.HttpClient, (client) => {
+    const http = Pipeline.make(client, {
+      provider: "hyper",
+      timeout: options.timeout,
+      retryPolicy: options.retryPolicy,
+    })
+    const url = (path: string) => `${options.baseUrl}${path}`
+
+    const initiateDeviceFlow: Service["initiateDeviceFlow"] = (request) =>
+      Effect.gen(function* () {
+        const built = Requests.deviceAuthorization(url("/oauth/device"), {
+          clientId: options.clientId,
+          scope: request?.scope,
+        })
+        const answer = yield* http.json(built.request, wire.DeviceAuthorizationResponse, built)
+        const now = yield* DateTime.now
+        return {
+          deviceCode: Redacted.make(answer.device_code),
+          userCode: answer.user_code,
+          verificationUri: answer.verification_uri,
+          verificationUriComplete: answer.verification_uri_complete,
+          expiresIn: answer.expires_in,
+          expiresAt: DateTime.addDuration(now, Duration.seconds(answer.expires_in)),
+          interval: answer.interval === undefined ? DeviceFlow.defaultInterval : Duration.seconds(answer.interval),
+        }
+      }).pipe(Effect.withSpan("Hyper.initiateDeviceFlow"))
+
+    const pollForToken: Service["pollForToken"] = (device, onSuccess) => {
+      const built = Requests.deviceToken(url("/oauth/token"), {
+        clientId: options.clientId,
+        deviceCode: device.deviceCode,
+      })
+      const request = Effect.flatMap(http.json(built.request, wire.TokenResponse, built), (answer) =>
+        Token.fromResponse(answer),
+      )
+      return DeviceFlow.poll({
+        request,
+        interval: device.interval,
+        expiresAt: device.expiresAt,
+        provider: "hyper",
+      }).pipe(
+        Effect.tap((token) => (onSuccess === undefined ? Effect.void : Effect.sync(() => onSuccess(token)))),
+        Effect.withSpan("Hyper.pollForToken"),
+      )
+    }
+
+    const introspectToken: Service["introspectToken"] = (token) => {
+      const built = Requests.introspection(url("/oauth/introspect"), {
+        clientId: options.clientId,
+        token: Redacted.isRedacted(token) ? token : Redacted.make(token),
+      })
+      return http.json(built.request, wire.IntrospectionResponse, built).pipe(Effect.withSpan("Hyper.introspectToken"))
+    }
+
+    const provider: Provider = {
+      id: "hyper",
+      flow: "device_code",
+      apiBaseUrl: options.baseUrl,
+      startLogin: (request) =>
+        Effect.map(initiateDeviceFlow({ scope: request.scope }), (device) => ({
+          _tag: "DevicePending" as const,
+          userCode: device.userCode,
+          verificationUri: device.verificationUri,
+          verificationUriComplete: device.verificationUriComplete,
+          expiresAt: device.expiresAt,
+          interval: device.interval,
+          complete: pollForToken(device),
+        })),
+      // RFC 8628 issues no refresh token here: a new login is the way back.
+      refresh: () => Effect.fail(new NotSupported({ provider: "hyper", operation: "token refresh; log in again" })),
+      introspect: (token) => introspectToken(token.accessToken),
+      revoke: () => Effect.succeed(false),
+      decorate: (request) => request,
+    }
+
+    return { baseURL: options.baseUrl, initiateDeviceFlow, pollForToken, introspectToken, provider }
+  })
+
+/**
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (options: Options): Layer.Layer<Hyper, never, HttpClient.HttpClient> =>
+  Layer.effect(Hyper, make(options))
+
+/**
+ * Settings read through `Config`: `HYPER_BASE_URL` (default
+ * `https://api.hyper.io`), `HYPER_CLIENT_ID`, `HYPERAUTH_HTTP_TIMEOUT`.
+ *
+ * @since 0.1.0
+ * @category config
+ */
+export const config: Config.Config<Options> = Config.all({
+  baseUrl: settings.origin("HYPER_BASE_URL", defaultBaseUrl),
+  clientId: Config.nonEmptyString("HYPER_CLIENT_ID"),
+  timeout: settings.httpTimeout,
+})
+
+/**
+ * The settings hyper cannot work without.
+ *
+ * @since 0.1.0
+ * @category config
+ */
+export const requiredSettings: ReadonlyArray<string> = ["HYPER_CLIENT_ID"]
+
+/**
+ * `config`, with every missing or malformed setting reported as
+ * `NotConfigured`.
+ *
+ * @since 0.1.0
+ * @category config
+ */
+export const loadConfig: Effect.Effect<Options, NotConfigured> = settings.load("hyper", config, requiredSettings)
+
+/**
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerConfig: Layer.Layer<Hyper, NotConfigured, HttpClient.HttpClient> = Layer.effect(
+  Hyper,
+  Effect.flatMap(loadConfig, make),
+)

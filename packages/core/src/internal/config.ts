@@ -1,0 +1,62 @@
+/**
+ * Reading provider settings through `Config`, so that the library never
+ * touches `process.env` and users can supply any `ConfigProvider`.
+ */
+import { Config, ConfigError, Duration, Effect, Either, Option } from "effect"
+import { NotConfigured } from "../OAuthError.js"
+
+/**
+ * An origin setting (`HYPER_BASE_URL`, ...): an http(s) URL, kept without
+ * trailing slashes so that documented paths can be appended to it.
+ */
+export const origin = (name: string, fallback: string): Config.Config<string> =>
+  Config.string(name).pipe(
+    Config.withDefault(fallback),
+    Config.mapOrFail((value) => {
+      const trimmed = value.trim().replace(/\/+$/, "")
+      const parsed = URL.canParse(trimmed) ? new URL(trimmed) : undefined
+      return parsed !== undefined && (parsed.protocol === "http:" || parsed.protocol === "https:")
+        ? Either.right(trimmed)
+        : Either.left(ConfigError.InvalidData([name], `${name} must be an http(s) URL such as ${fallback}`))
+    }),
+  )
+
+/** `HYPERAUTH_HTTP_TIMEOUT`: seconds per provider request, 30 by default. */
+export const httpTimeout: Config.Config<Duration.Duration> = Config.number("HYPERAUTH_HTTP_TIMEOUT").pipe(
+  Config.withDefault(30),
+  Config.validate({ message: "HYPERAUTH_HTTP_TIMEOUT must be a positive number of seconds", validation: (s) => s > 0 }),
+  Config.map(Duration.seconds),
+)
+
+/** Which of `names` are unset or empty. */
+export const missing = (names: ReadonlyArray<string>): Effect.Effect<Array<string>> =>
+  Effect.map(
+    Effect.forEach(names, (name) =>
+      Effect.map(Effect.orElseSucceed(Config.option(Config.nonEmptyString(name)), Option.none), Option.isNone),
+    ),
+    (unset) => names.filter((_, i) => unset[i] === true),
+  )
+
+/**
+ * Loads `config`, turning missing required settings into `NotConfigured`
+ * naming all of them, and malformed ones into `NotConfigured` as well with
+ * the reason.
+ */
+export const load = <A>(
+  provider: string,
+  config: Config.Config<A>,
+  required: ReadonlyArray<string>,
+): Effect.Effect<A, NotConfigured> =>
+  Effect.flatMap(missing(required), (unset) =>
+    unset.length > 0
+      ? Effect.fail(new NotConfigured({ provider, missing: unset }))
+      : Effect.mapError(
+          config,
+          (error) =>
+            new NotConfigured({
+              provider,
+              missing: [],
+              reason: ConfigError.isConfigError(error) ? String(error) : "invalid configuration",
+            }),
+        ),
+  )

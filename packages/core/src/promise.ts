@@ -1,0 +1,217 @@
+/**
+ * The hyper Promise API the provider documents, as a thin facade over the
+ * `Hyper` Effect service:
+ *
+ * ```ts
+ * import { initiateDeviceFlow, pollForToken, introspectToken } from "@hyperauth/core/promise"
+ *
+ * const deviceCode = await initiateDeviceFlow()
+ * console.log(`Open ${deviceCode.verification_uri} and enter ${deviceCode.user_code}`)
+ * const token = await pollForToken(deviceCode)
+ * const info = await introspectToken(token.accessToken)
+ * console.log(`Active: ${info.active}`)
+ * ```
+ *
+ * Settings are read from the environment at each call (`HYPER_BASE_URL`,
+ * `HYPER_CLIENT_ID`, `HYPERAUTH_HTTP_TIMEOUT`). Failures reject with a
+ * `HyperauthError`, whose `code` is one of the stable codes.
+ *
+ * @since 0.1.0
+ */
+import { FetchHttpClient } from "@effect/platform"
+import { Cause, Config, DateTime, Duration, Effect, Exit, Layer, Option, Redacted } from "effect"
+import * as Hyper from "./Hyper.js"
+import type { IntrospectionResponse as Introspection } from "./Introspection.js"
+import { type Code, isOAuthError, type OAuthError } from "./OAuthError.js"
+import type { TokenSet } from "./Token.js"
+
+/**
+ * A device code (RFC 8628 §3.2) under its RFC names, with camelCase
+ * aliases.
+ *
+ * @since 0.1.0
+ */
+export interface DeviceCode {
+  readonly device_code: string
+  readonly user_code: string
+  readonly verification_uri: string
+  readonly verification_uri_complete?: string | undefined
+  readonly expires_in: number
+  readonly interval?: number | undefined
+  readonly deviceCode: string
+  readonly userCode: string
+  readonly verificationUri: string
+  readonly verificationUriComplete?: string | undefined
+  readonly expiresIn: number
+  /** When the device code expires. */
+  readonly expiresAt: Date
+}
+
+/**
+ * An access token, in the seed's camelCase (`token.accessToken`) with the
+ * RFC 6749 names as aliases.
+ *
+ * @since 0.1.0
+ */
+export interface Token {
+  readonly accessToken: string
+  readonly tokenType: string
+  readonly expiresIn?: number | undefined
+  readonly expiresAt?: Date | undefined
+  readonly refreshToken?: string | undefined
+  readonly scope?: string | undefined
+  readonly access_token: string
+  readonly token_type: string
+  readonly expires_in?: number | undefined
+  readonly refresh_token?: string | undefined
+}
+
+/**
+ * RFC 7662: `active` always; `scope`, `exp`, `iat` and the other members
+ * when present.
+ *
+ * @since 0.1.0
+ */
+export type IntrospectionResponse = Introspection
+
+/**
+ * The rejection of every function here.
+ *
+ * @since 0.1.0
+ */
+export class HyperauthError extends Error {
+  override readonly name = "HyperauthError"
+  /** Stable code: `invalid_token`, `connection_error`, `timeout`, `access_denied`, ... */
+  readonly code: Code
+  /** The provider's own `error` word for OAuth protocol errors. */
+  readonly error?: string | undefined
+  readonly error_description?: string | undefined
+  readonly status?: number | undefined
+
+  constructor(cause: OAuthError) {
+    super(cause.message)
+    this.code = cause.code
+    if (cause._tag === "OAuthProtocolError") {
+      this.error = cause.error
+      this.error_description = cause.errorDescription
+      this.status = cause.status
+    } else if (cause._tag === "HttpError" || cause._tag === "InvalidResponse") {
+      this.status = cause.status
+    }
+  }
+}
+
+const run = <A>(program: Effect.Effect<A, OAuthError, Hyper.Hyper>): Promise<A> =>
+  Effect.runPromiseExit(
+    program.pipe(Effect.provide(Hyper.layerConfig.pipe(Layer.provide(FetchHttpClient.layer)))),
+  ).then((exit) => {
+    if (Exit.isSuccess(exit)) return exit.value
+    const failure = Cause.squash(exit.cause)
+    throw isOAuthError(failure) ? new HyperauthError(failure) : failure
+  })
+
+const toDeviceCode = (device: Hyper.DeviceAuthorization): DeviceCode => {
+  const interval = Duration.toSeconds(device.interval)
+  const deviceCode = Redacted.value(device.deviceCode)
+  return {
+    device_code: deviceCode,
+    user_code: device.userCode,
+    verification_uri: device.verificationUri,
+    verification_uri_complete: device.verificationUriComplete,
+    expires_in: device.expiresIn,
+    interval,
+    deviceCode,
+    userCode: device.userCode,
+    verificationUri: device.verificationUri,
+    verificationUriComplete: device.verificationUriComplete,
+    expiresIn: device.expiresIn,
+    expiresAt: DateTime.toDate(device.expiresAt),
+  }
+}
+
+/** Accepts a `DeviceCode` from `initiateDeviceFlow` or one written by hand with the RFC names. */
+const fromDeviceCode = (
+  code: Partial<DeviceCode> & Pick<DeviceCode, "device_code" | "expires_in">,
+): Effect.Effect<Hyper.DeviceAuthorization> =>
+  Effect.map(DateTime.now, (now) => ({
+    deviceCode: Redacted.make(code.device_code),
+    userCode: code.user_code ?? "",
+    verificationUri: code.verification_uri ?? "",
+    verificationUriComplete: code.verification_uri_complete,
+    expiresIn: code.expires_in,
+    expiresAt:
+      code.expiresAt instanceof Date
+        ? DateTime.unsafeFromDate(code.expiresAt)
+        : DateTime.addDuration(now, Duration.seconds(code.expires_in)),
+    interval: code.interval === undefined ? Duration.seconds(5) : Duration.seconds(code.interval),
+  }))
+
+const toToken = (token: TokenSet, now: DateTime.Utc): Token => {
+  const accessToken = Redacted.value(token.accessToken)
+  const refreshToken = token.refreshToken === undefined ? undefined : Redacted.value(token.refreshToken)
+  const seconds = Option.getOrUndefined(token.expiresIn(now))
+  return {
+    accessToken,
+    tokenType: token.tokenType,
+    expiresIn: seconds,
+    expiresAt: token.expiresAt === undefined ? undefined : DateTime.toDate(token.expiresAt),
+    refreshToken,
+    scope: token.scope,
+    access_token: accessToken,
+    token_type: token.tokenType,
+    expires_in: seconds,
+    refresh_token: refreshToken,
+  }
+}
+
+/**
+ * Starts the device authorization flow (`POST {HYPER_BASE_URL}/oauth/device`).
+ *
+ * @since 0.1.0
+ */
+export const initiateDeviceFlow = (options?: { readonly scope?: string }): Promise<DeviceCode> =>
+  run(Effect.flatMap(Hyper.Hyper, (hyper) => Effect.map(hyper.initiateDeviceFlow(options), toDeviceCode)))
+
+/**
+ * Polls for the token until the user approves (resolves, after calling
+ * `onSuccess` once with it), refuses (`access_denied`) or the code expires
+ * (`expired_token`).
+ *
+ * @since 0.1.0
+ */
+export const pollForToken = (
+  deviceCode: Partial<DeviceCode> & Pick<DeviceCode, "device_code" | "expires_in">,
+  onSuccess?: (token: Token) => void,
+): Promise<Token> =>
+  run(
+    Effect.gen(function* () {
+      const hyper = yield* Hyper.Hyper
+      const token = yield* hyper.pollForToken(yield* fromDeviceCode(deviceCode))
+      const result = toToken(token, yield* DateTime.now)
+      if (onSuccess !== undefined) yield* Effect.sync(() => onSuccess(result))
+      return result
+    }),
+  )
+
+/**
+ * Introspects an access token (RFC 7662). An invalid token resolves with
+ * `{ active: false }`.
+ *
+ * @since 0.1.0
+ */
+export const introspectToken = (token: string): Promise<IntrospectionResponse> =>
+  run(Effect.flatMap(Hyper.Hyper, (hyper) => hyper.introspectToken(token)))
+
+/**
+ * `HYPER_BASE_URL`, or `https://api.hyper.io` when it is not set.
+ *
+ * @since 0.1.0
+ */
+export const baseURL = (): string =>
+  Effect.runSync(
+    Config.string("HYPER_BASE_URL").pipe(
+      Config.withDefault(Hyper.defaultBaseUrl),
+      Effect.map((url) => url.trim().replace(/\/+$/, "")),
+      Effect.orElseSucceed(() => Hyper.defaultBaseUrl),
+    ),
+  )

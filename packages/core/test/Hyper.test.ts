@@ -1,0 +1,189 @@
+/**
+ * hyper against the emulator over real loopback HTTP. The emulator runs
+ * with a 50 ms polling interval so that the real waits stay short.
+ */
+import { FetchHttpClient, HttpClient, HttpClientRequest } from "@effect/platform"
+import { assert, describe, it } from "@effect/vitest"
+import { ConfigProvider, Duration, Effect, Exit, Fiber, Layer, Redacted, Schema } from "effect"
+import * as Hyper from "../src/Hyper.js"
+import { useEmulator } from "./support/emulator.js"
+
+const emulator = useEmulator({ hyper: { interval: 0.05 } })
+
+const hyper = Hyper.Hyper
+const configFrom = (env: Record<string, string>) => ConfigProvider.fromMap(new Map(Object.entries(env)))
+const provide = <A, E>(effect: Effect.Effect<A, E, Hyper.Hyper | HttpClient.HttpClient>) =>
+  Effect.suspend(() =>
+    effect.pipe(
+      Effect.provide(
+        Hyper.layer({ baseUrl: emulator.current.origins.hyper, clientId: "hyper-cli" }).pipe(
+          Layer.provideMerge(FetchHttpClient.layer),
+        ),
+      ),
+    ),
+  )
+
+const failureCode = <A, E extends { readonly code: string }>(exit: Exit.Exit<A, E>): string => {
+  if (Exit.isFailure(exit) && exit.cause._tag === "Fail") return exit.cause.error.code
+  return assert.fail("expected a typed failure")
+}
+
+/** Approves the login as the user would, once the client has polled at least once. */
+const approveAfterFirstPoll = (userCode: string, decision: "approve" | "deny" = "approve") =>
+  Effect.gen(function* () {
+    const polls = () => emulator.current.count({ origin: "hyper", path: "/oauth/token" })
+    const before = polls()
+    while (polls() === before) yield* Effect.sleep("10 millis")
+    assert.isTrue(emulator.current.hyper[decision](userCode))
+  })
+
+describe("Hyper over loopback", () => {
+  it.live("initiate → approve → poll → introspect → API call", () =>
+    provide(
+      Effect.gen(function* () {
+        const service = yield* hyper
+        const device = yield* service.initiateDeviceFlow({ scope: "read write" })
+        assert.match(device.userCode, /^[A-Z]{4}-[A-Z]{4}$/)
+        assert.strictEqual(device.verificationUri, `${emulator.current.origins.hyper}/device`)
+        assert.include(device.verificationUriComplete ?? "", device.userCode)
+        assert.strictEqual(Duration.toMillis(device.interval), 50)
+
+        let successes = 0
+        const poller = yield* Effect.fork(service.pollForToken(device, () => successes++))
+        yield* approveAfterFirstPoll(device.userCode)
+        const token = yield* Fiber.join(poller)
+        assert.strictEqual(successes, 1)
+        assert.strictEqual(token.tokenType, "Bearer")
+        assert.strictEqual(token.scope, "read write")
+
+        const info = yield* service.introspectToken(token.accessToken)
+        assert.isTrue(info.active)
+        assert.strictEqual(info.scope, "read write")
+        assert.isNumber(info.exp)
+        assert.isNumber(info.iat)
+        assert.strictEqual(info.client_id, "hyper-cli")
+
+        const client = yield* HttpClient.HttpClient
+        const me = yield* client.execute(
+          HttpClientRequest.get(`${emulator.current.origins.hyper}/v1/me`).pipe(
+            HttpClientRequest.bearerToken(Redacted.value(token.accessToken)),
+          ),
+        )
+        assert.strictEqual(me.status, 200)
+        const body = yield* Effect.flatMap(me.json, Schema.decodeUnknown(Schema.Struct({ sub: Schema.String })))
+        assert.strictEqual(body.sub, "user_ada")
+      }),
+    ),
+  )
+
+  it.live("keeps polling through authorization_pending and never trips slow_down", () =>
+    provide(
+      Effect.gen(function* () {
+        const service = yield* hyper
+        const device = yield* service.initiateDeviceFlow()
+        const poller = yield* Effect.fork(service.pollForToken(device))
+        const polls = () => emulator.current.count({ origin: "hyper", path: "/oauth/token" })
+        const start = polls()
+        while (polls() - start < 4) yield* Effect.sleep("10 millis")
+        emulator.current.hyper.approve(device.userCode)
+        const token = yield* Fiber.join(poller)
+        assert.isAbove(Redacted.value(token.accessToken).length, 20)
+      }),
+    ),
+  )
+
+  it.live("a denied login stops with access_denied", () =>
+    provide(
+      Effect.gen(function* () {
+        const service = yield* hyper
+        const device = yield* service.initiateDeviceFlow()
+        const poller = yield* Effect.fork(service.pollForToken(device))
+        yield* approveAfterFirstPoll(device.userCode, "deny")
+        assert.strictEqual(failureCode(yield* Fiber.await(poller)), "access_denied")
+      }),
+    ),
+  )
+
+  it.live("a device code the server expired stops with expired_token", () =>
+    provide(
+      Effect.gen(function* () {
+        const service = yield* hyper
+        const device = yield* service.initiateDeviceFlow()
+        const poller = yield* Effect.fork(service.pollForToken(device))
+        const polls = () => emulator.current.count({ origin: "hyper", path: "/oauth/token" })
+        const start = polls()
+        while (polls() === start) yield* Effect.sleep("10 millis")
+        emulator.current.clock.advance(601)
+        assert.strictEqual(failureCode(yield* Fiber.await(poller)), "expired_token")
+      }),
+    ),
+  )
+
+  it.live("introspecting an unknown token answers active: false", () =>
+    provide(
+      Effect.gen(function* () {
+        const info = yield* (yield* hyper).introspectToken("not-a-token")
+        assert.deepStrictEqual(info, { active: false })
+      }),
+    ),
+  )
+
+  it.live("the sample API answers invalid_token without a valid Bearer token", () =>
+    provide(
+      Effect.gen(function* () {
+        const client = yield* HttpClient.HttpClient
+        const response = yield* client.execute(HttpClientRequest.get(`${emulator.current.origins.hyper}/v1/me`))
+        assert.strictEqual(response.status, 401)
+        assert.include(response.headers["www-authenticate"] ?? "", 'error="invalid_token"')
+      }),
+    ),
+  )
+
+  it.live("a 503 from the device endpoint is retried; malformed answers are invalid_response", () =>
+    provide(
+      Effect.gen(function* () {
+        const service = yield* hyper
+        emulator.current.faults.inject({ path: "/oauth/device", status: 503, times: 1 })
+        const device = yield* service.initiateDeviceFlow()
+        assert.isString(device.userCode)
+        emulator.current.faults.inject({ path: "/oauth/introspect", malformed: true, times: 1 })
+        assert.strictEqual(failureCode(yield* Effect.exit(service.introspectToken("x"))), "invalid_response")
+      }),
+    ),
+  )
+})
+
+describe("Hyper configuration", () => {
+  it.effect("layerConfig without HYPER_CLIENT_ID fails with not_configured naming it", () =>
+    Effect.gen(function* () {
+      const exit = yield* Effect.exit(Hyper.loadConfig)
+      assert.strictEqual(failureCode(exit), "not_configured")
+      if (Exit.isFailure(exit) && exit.cause._tag === "Fail") {
+        assert.deepStrictEqual(exit.cause.error.missing, ["HYPER_CLIENT_ID"])
+      }
+    }).pipe(Effect.withConfigProvider(configFrom({}))),
+  )
+
+  it.effect("reads HYPER_BASE_URL (trailing slash removed) with the default otherwise", () =>
+    Effect.gen(function* () {
+      const custom = yield* Hyper.loadConfig.pipe(
+        Effect.withConfigProvider(configFrom({ HYPER_CLIENT_ID: "c", HYPER_BASE_URL: "https://custom.hyper.io/" })),
+      )
+      assert.strictEqual(custom.baseUrl, "https://custom.hyper.io")
+      const fallback = yield* Hyper.loadConfig.pipe(Effect.withConfigProvider(configFrom({ HYPER_CLIENT_ID: "c" })))
+      assert.strictEqual(fallback.baseUrl, "https://api.hyper.io")
+      assert.strictEqual(Duration.toSeconds(Duration.decode(fallback.timeout ?? 0)), 30)
+    }),
+  )
+
+  it.effect("a base URL that is not http(s) is not_configured", () =>
+    Effect.gen(function* () {
+      const exit = yield* Effect.exit(
+        Hyper.loadConfig.pipe(
+          Effect.withConfigProvider(configFrom({ HYPER_CLIENT_ID: "c", HYPER_BASE_URL: "ftp://nope" })),
+        ),
+      )
+      assert.strictEqual(failureCode(exit), "not_configured")
+    }),
+  )
+})

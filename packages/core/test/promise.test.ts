@@ -1,0 +1,112 @@
+/**
+ * The seed's Promise API, used exactly as its documentation shows, against
+ * the emulator over loopback.
+ */
+import { afterEach, beforeEach, describe, expect, it } from "vitest"
+import {
+  baseURL,
+  type DeviceCode,
+  initiateDeviceFlow,
+  introspectToken,
+  pollForToken,
+  type Token,
+} from "../src/promise.js"
+import { useEmulator } from "./support/emulator.js"
+
+const emulator = useEmulator({ hyper: { interval: 0.05 } })
+const saved = { ...process.env }
+
+beforeEach(() => {
+  // Set after import on purpose: the facade reads the environment per call.
+  process.env.HYPER_BASE_URL = emulator.current.origins.hyper
+  process.env.HYPER_CLIENT_ID = "hyper-cli"
+})
+afterEach(() => {
+  process.env = { ...saved }
+})
+
+const approveSoon = (deviceCode: DeviceCode, decision: "approve" | "deny" = "approve") => {
+  const timer = setInterval(() => {
+    if (emulator.current.count({ origin: "hyper", path: "/oauth/token" }) > 0) {
+      emulator.current.hyper[decision](deviceCode.user_code)
+      clearInterval(timer)
+    }
+  }, 10)
+}
+
+describe("@hyperauth/core/promise", () => {
+  it("runs the seed's example: initiate, poll, introspect", async () => {
+    const deviceCode = await initiateDeviceFlow()
+    expect(deviceCode.user_code).toMatch(/^[A-Z]{4}-[A-Z]{4}$/)
+    expect(deviceCode.userCode).toBe(deviceCode.user_code)
+    expect(deviceCode.verification_uri).toBe(`${emulator.current.origins.hyper}/device`)
+    expect(deviceCode.interval).toBe(0.05)
+    approveSoon(deviceCode)
+    const seen: Array<Token> = []
+    const token = await pollForToken(deviceCode, (t) => seen.push(t))
+    expect(seen).toEqual([token])
+    expect(token.tokenType).toBe("Bearer")
+    expect(token.access_token).toBe(token.accessToken)
+    const info = await introspectToken(token.accessToken)
+    expect(info.active).toBe(true)
+    expect(typeof info.exp).toBe("number")
+  })
+
+  it("accepts a device code written by hand with the RFC names", async () => {
+    const issued = await initiateDeviceFlow()
+    approveSoon(issued)
+    const token = await pollForToken({ device_code: issued.device_code, expires_in: 600, interval: 0.05 })
+    expect(token.accessToken.length).toBeGreaterThan(20)
+  })
+
+  it("an invalid token introspects as { active: false }, not a rejection", async () => {
+    await expect(introspectToken("nope")).resolves.toEqual({ active: false })
+  })
+
+  it("rejects with code access_denied when the user refuses", async () => {
+    const deviceCode = await initiateDeviceFlow()
+    approveSoon(deviceCode, "deny")
+    await expect(pollForToken(deviceCode)).rejects.toMatchObject({ code: "access_denied", name: "HyperauthError" })
+  })
+
+  it("rejects with code expired_token when the code expires", async () => {
+    const deviceCode = await initiateDeviceFlow()
+    const polling = pollForToken(deviceCode)
+    emulator.current.clock.advance(601)
+    await expect(polling).rejects.toMatchObject({ code: "expired_token" })
+  })
+
+  it("rejects with code connection_error when hyper cannot be reached", async () => {
+    process.env.HYPER_BASE_URL = "http://127.0.0.1:1"
+    const rejection = await initiateDeviceFlow().catch((e: unknown) => e)
+    expect(rejection).toBeInstanceOf(Error)
+    expect(rejection).toMatchObject({ code: "connection_error" })
+  })
+
+  it("rejects with code not_configured without HYPER_CLIENT_ID", async () => {
+    delete process.env.HYPER_CLIENT_ID
+    await expect(initiateDeviceFlow()).rejects.toMatchObject({ code: "not_configured" })
+  })
+
+  it("rejects with code invalid_response on a malformed answer", async () => {
+    emulator.current.faults.inject({ path: "/oauth/introspect", malformed: true, times: 1 })
+    await expect(introspectToken("x")).rejects.toMatchObject({ code: "invalid_response" })
+  })
+
+  it("rejects with code invalid_token on a Bearer challenge", async () => {
+    emulator.current.faults.inject({
+      path: "/oauth/introspect",
+      status: 401,
+      headers: { "www-authenticate": 'Bearer error="invalid_token"' },
+      times: 1,
+    })
+    await expect(introspectToken("x")).rejects.toMatchObject({ code: "invalid_token" })
+  })
+
+  it("baseURL() reads HYPER_BASE_URL at call time, with the documented default", () => {
+    process.env.HYPER_BASE_URL = "https://custom.hyper.io"
+    expect(baseURL()).toBe("https://custom.hyper.io")
+    delete process.env.HYPER_BASE_URL
+    expect(baseURL()).toBe("https://api.hyper.io")
+  })
+})

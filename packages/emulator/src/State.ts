@@ -1,0 +1,123 @@
+/**
+ * What the emulated providers remember: a clock that tests can move, and
+ * the tokens they issued.
+ */
+import { randomBytes } from "node:crypto"
+
+/** Wall-clock time that tests can move forward to expire codes and tokens. */
+export class Clock {
+  #offsetMs = 0
+
+  /** Milliseconds since the epoch, as the emulator sees it. */
+  now(): number {
+    return Date.now() + this.#offsetMs
+  }
+
+  /** Moves the emulator's time forward. */
+  advance(seconds: number): void {
+    this.#offsetMs += seconds * 1000
+  }
+}
+
+/** An unguessable value, prefixed so that a reader can tell what it is. */
+export const opaque = (prefix: string): string => `${prefix}_${randomBytes(24).toString("base64url")}`
+
+export type TokenKind = "access" | "refresh"
+
+export interface IssuedToken {
+  readonly value: string
+  readonly kind: TokenKind
+  readonly provider: string
+  readonly clientId: string
+  readonly subject: string
+  readonly scope: string
+  /** Tokens of one login share a grant; logging out or revoking ends it. */
+  readonly grant: string
+  readonly issuedAt: number
+  expiresAt: number | undefined
+  revoked: boolean
+}
+
+export interface IssueOptions {
+  readonly provider: string
+  readonly clientId: string
+  readonly subject: string
+  readonly scope: string
+  readonly grant: string
+  /** Lifetime in seconds; never expires when absent. */
+  readonly lifetime?: number | undefined
+}
+
+/** Every token the emulator issued, by value. */
+export class Tokens {
+  readonly #byValue = new Map<string, IssuedToken>()
+  readonly #clock: Clock
+
+  constructor(clock: Clock) {
+    this.#clock = clock
+  }
+
+  issue(kind: TokenKind, options: IssueOptions): IssuedToken {
+    const now = this.#clock.now()
+    const token: IssuedToken = {
+      ...options,
+      value: opaque(`${options.provider}_${kind === "access" ? "at" : "rt"}`),
+      kind,
+      issuedAt: now,
+      expiresAt: options.lifetime === undefined ? undefined : now + options.lifetime * 1000,
+      revoked: false,
+    }
+    this.#byValue.set(token.value, token)
+    return token
+  }
+
+  /** The token if it is of this kind and provider, not revoked and not expired. */
+  valid(value: string | undefined, kind: TokenKind, provider: string): IssuedToken | undefined {
+    const token = value === undefined ? undefined : this.#byValue.get(value)
+    if (token === undefined || token.kind !== kind || token.provider !== provider || token.revoked) return undefined
+    if (token.expiresAt !== undefined && token.expiresAt <= this.#clock.now()) return undefined
+    return token
+  }
+
+  /** Revokes one token; with `wholeGrant`, every token of its login. */
+  revoke(value: string, wholeGrant = false): boolean {
+    const token = this.#byValue.get(value)
+    if (token === undefined) return false
+    token.revoked = true
+    if (wholeGrant) for (const other of this.#byValue.values()) if (other.grant === token.grant) other.revoked = true
+    return true
+  }
+
+  /** Makes matching access tokens expire now (e.g. to test refresh). */
+  expire(filter: { readonly provider?: string; readonly kind?: TokenKind } = {}): number {
+    const now = this.#clock.now()
+    let count = 0
+    for (const token of this.#byValue.values()) {
+      if (filter.provider !== undefined && token.provider !== filter.provider) continue
+      if (token.kind !== (filter.kind ?? "access")) continue
+      token.expiresAt = now
+      count += 1
+    }
+    return count
+  }
+
+  /** Revokes every token of a provider. */
+  revokeAll(provider: string): number {
+    let count = 0
+    for (const token of this.#byValue.values()) {
+      if (token.provider === provider && !token.revoked) {
+        token.revoked = true
+        count += 1
+      }
+    }
+    return count
+  }
+}
+
+/** The person who approves logins in the emulator. */
+export const defaultUser = {
+  sub: "user_ada",
+  email: "ada@example.com",
+  givenName: "Ada",
+  surname: "Lovelace",
+} as const

@@ -1,0 +1,244 @@
+/**
+ * hyper: RFC 8628 device authorization, device-code token polling, RFC 7662
+ * introspection, and a Bearer-protected sample API under /v1/.
+ */
+import { randomInt } from "node:crypto"
+import {
+  bearerToken,
+  type EmulatorRequest,
+  type EmulatorResponse,
+  escapeHtml,
+  formBody,
+  html,
+  invalidToken,
+  json,
+  oauthError,
+  type Route,
+} from "../Http.js"
+import { type Clock, defaultUser, opaque, type Tokens } from "../State.js"
+
+export interface HyperOptions {
+  /** Seconds between polls the client must keep (RFC 8628 `interval`). Default 5. */
+  readonly interval?: number | undefined
+  /** Seconds a device code lives. Default 600. */
+  readonly deviceCodeLifetime?: number | undefined
+  /** Seconds an access token lives. Default 3600. */
+  readonly tokenLifetime?: number | undefined
+}
+
+type DeviceStatus = "pending" | "approved" | "denied" | "redeemed"
+
+interface DeviceLogin {
+  readonly deviceCode: string
+  readonly userCode: string
+  readonly clientId: string
+  readonly scope: string
+  readonly expiresAt: number
+  /** Milliseconds; grows by 5 s with each slow_down (RFC 8628 §3.5). */
+  intervalMs: number
+  lastPollAt: number | undefined
+  status: DeviceStatus
+}
+
+/** What a test (or the demo) does in the user's place. */
+export interface HyperControl {
+  /** Approves the pending login with this user code; false if there is none. */
+  readonly approve: (userCode: string) => boolean
+  /** Denies it; false if there is none. */
+  readonly deny: (userCode: string) => boolean
+  /** User codes of logins still waiting for the user. */
+  readonly pending: () => ReadonlyArray<string>
+}
+
+// RFC 8628 §6.1: a short code from an alphabet without look-alike characters.
+const userCodeAlphabet = "BCDFGHJKLMNPQRSTVWXZ"
+const makeUserCode = (): string => {
+  const pick = () => userCodeAlphabet[randomInt(userCodeAlphabet.length)]
+  return `${Array.from({ length: 4 }, pick).join("")}-${Array.from({ length: 4 }, pick).join("")}`
+}
+
+/** Timers fire on time, not early, but loopback adds jitter both ways. */
+const pollToleranceMs = 25
+
+export const hyper = (
+  clock: Clock,
+  tokens: Tokens,
+  options: HyperOptions = {},
+): { readonly routes: ReadonlyArray<Route>; readonly control: HyperControl } => {
+  const interval = options.interval ?? 5
+  const deviceCodeLifetime = options.deviceCodeLifetime ?? 600
+  const tokenLifetime = options.tokenLifetime ?? 3600
+  const byDeviceCode = new Map<string, DeviceLogin>()
+  const byUserCode = new Map<string, DeviceLogin>()
+
+  const pendingLogin = (userCode: string): DeviceLogin | undefined => {
+    const login = byUserCode.get(userCode.trim().toUpperCase())
+    return login !== undefined && login.status === "pending" && login.expiresAt > clock.now() ? login : undefined
+  }
+
+  const decide = (userCode: string, status: "approved" | "denied"): boolean => {
+    const login = pendingLogin(userCode)
+    if (login === undefined) return false
+    login.status = status
+    return true
+  }
+
+  const origin = (request: EmulatorRequest) => `http://${request.headers.host ?? "127.0.0.1"}`
+
+  const deviceAuthorization = (request: EmulatorRequest): EmulatorResponse => {
+    const form = formBody(request)
+    if (form === undefined) return oauthError(400, "invalid_request", "Send an application/x-www-form-urlencoded body")
+    const clientId = form.get("client_id")
+    if (clientId === null || clientId === "") return oauthError(401, "invalid_client", "client_id is required")
+    const login: DeviceLogin = {
+      deviceCode: opaque("hyper_dc"),
+      userCode: makeUserCode(),
+      clientId,
+      scope: form.get("scope") ?? "",
+      expiresAt: clock.now() + deviceCodeLifetime * 1000,
+      intervalMs: interval * 1000,
+      lastPollAt: undefined,
+      status: "pending",
+    }
+    byDeviceCode.set(login.deviceCode, login)
+    byUserCode.set(login.userCode, login)
+    const verificationUri = `${origin(request)}/device`
+    return json(200, {
+      device_code: login.deviceCode,
+      user_code: login.userCode,
+      verification_uri: verificationUri,
+      verification_uri_complete: `${verificationUri}?user_code=${encodeURIComponent(login.userCode)}`,
+      expires_in: deviceCodeLifetime,
+      interval,
+    })
+  }
+
+  const token = (request: EmulatorRequest): EmulatorResponse => {
+    const form = formBody(request)
+    if (form === undefined) return oauthError(400, "invalid_request", "Send an application/x-www-form-urlencoded body")
+    if (form.get("grant_type") !== "urn:ietf:params:oauth:grant-type:device_code") {
+      return oauthError(400, "unsupported_grant_type", "Only the device_code grant is supported")
+    }
+    const deviceCode = form.get("device_code")
+    const clientId = form.get("client_id")
+    if (deviceCode === null || clientId === null) {
+      return oauthError(400, "invalid_request", "device_code and client_id are required")
+    }
+    const login = byDeviceCode.get(deviceCode)
+    if (login === undefined || login.status === "redeemed" || login.clientId !== clientId) {
+      return oauthError(400, "invalid_grant", "Unknown or already used device code")
+    }
+    const now = clock.now()
+    if (login.expiresAt <= now) return oauthError(400, "expired_token", "The device code has expired")
+    const tooSoon = login.lastPollAt !== undefined && now - login.lastPollAt + pollToleranceMs < login.intervalMs
+    login.lastPollAt = now
+    if (tooSoon) {
+      login.intervalMs += 5000
+      return oauthError(400, "slow_down", "Polling too fast; wait 5 more seconds between polls")
+    }
+    if (login.status === "denied") return oauthError(400, "access_denied", "The user denied the request")
+    if (login.status === "pending") return oauthError(400, "authorization_pending", "The user has not yet approved")
+    login.status = "redeemed"
+    const issued = tokens.issue("access", {
+      provider: "hyper",
+      clientId,
+      subject: defaultUser.sub,
+      scope: login.scope,
+      grant: login.deviceCode,
+      lifetime: tokenLifetime,
+    })
+    return json(200, {
+      access_token: issued.value,
+      token_type: "Bearer",
+      expires_in: tokenLifetime,
+      ...(login.scope === "" ? {} : { scope: login.scope }),
+    })
+  }
+
+  const introspect = (request: EmulatorRequest): EmulatorResponse => {
+    const form = formBody(request)
+    if (form === undefined) return oauthError(400, "invalid_request", "Send an application/x-www-form-urlencoded body")
+    const clientId = form.get("client_id")
+    if (clientId === null || clientId === "") return oauthError(401, "invalid_client", "client_id is required")
+    const value = form.get("token")
+    if (value === null) return oauthError(400, "invalid_request", "token is required")
+    const found = tokens.valid(value, "access", "hyper")
+    if (found === undefined) return json(200, { active: false })
+    return json(200, {
+      active: true,
+      scope: found.scope,
+      client_id: found.clientId,
+      token_type: "Bearer",
+      sub: found.subject,
+      exp: Math.floor((found.expiresAt ?? 0) / 1000),
+      iat: Math.floor(found.issuedAt / 1000),
+    })
+  }
+
+  const api = (request: EmulatorRequest): EmulatorResponse => {
+    const found = tokens.valid(bearerToken(request), "access", "hyper")
+    if (found === undefined) return invalidToken()
+    if (request.path === "/v1/me") {
+      return json(200, { sub: found.subject, email: defaultUser.email, scope: found.scope, client_id: found.clientId })
+    }
+    return json(404, { message: `No resource at ${request.path}` })
+  }
+
+  const page = (title: string, body: string) =>
+    `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${title}</title></head>` +
+    `<body style="font-family:system-ui;max-width:32rem;margin:3rem auto"><h1>${title}</h1>${body}</body></html>`
+
+  const verificationPage = (request: EmulatorRequest): EmulatorResponse => {
+    const userCode = escapeHtml(request.query.get("user_code") ?? "")
+    return html(
+      200,
+      page(
+        "hyper — connect a device",
+        `<p>Enter the code shown on your device.</p><form method="post" action="/device">` +
+          `<label>Code <input name="user_code" value="${userCode}" autocomplete="off" required></label> ` +
+          `<button name="action" value="approve">Approve</button> <button name="action" value="deny">Deny</button></form>`,
+      ),
+    )
+  }
+
+  const verificationDecision = (request: EmulatorRequest): EmulatorResponse => {
+    const form = formBody(request) ?? new URLSearchParams()
+    const userCode = form.get("user_code") ?? ""
+    const approve = form.get("action") !== "deny"
+    if (!decide(userCode, approve ? "approved" : "denied")) {
+      return html(
+        400,
+        page("Unknown code", `<p>No login is waiting for that code. <a href="/device">Try again</a>.</p>`),
+      )
+    }
+    return html(
+      200,
+      page(
+        approve ? "Device connected" : "Request denied",
+        "<p>You can close this page and return to your device.</p>",
+      ),
+    )
+  }
+
+  return {
+    routes: [
+      { origin: "hyper", method: "POST", path: "/oauth/device", handler: deviceAuthorization },
+      { origin: "hyper", method: "POST", path: "/oauth/token", handler: token },
+      { origin: "hyper", method: "POST", path: "/oauth/introspect", handler: introspect },
+      { origin: "hyper", method: "GET", path: "/device", handler: verificationPage },
+      { origin: "hyper", method: "POST", path: "/device", handler: verificationDecision },
+      ...["GET", "POST", "PUT", "PATCH", "DELETE"].map((method) => ({
+        origin: "hyper" as const,
+        method,
+        path: "/v1/*",
+        handler: api,
+      })),
+    ],
+    control: {
+      approve: (userCode) => decide(userCode, "approved"),
+      deny: (userCode) => decide(userCode, "denied"),
+      pending: () =>
+        [...byUserCode.values()].filter((l) => pendingLogin(l.userCode) !== undefined).map((l) => l.userCode),
+    },
+  }
+}
