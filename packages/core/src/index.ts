@@ -4,6 +4,7 @@
 export * as AuthorizationCode from "./AuthorizationCode.js"
 export * as DeviceFlow from "./DeviceFlow.js"
 export * as Hyper from "./Hyper.js"
+export * as Hyperproof from "./Hyperproof.js"
 export * as Introspection from "./Introspection.js"
 export * as OAuthError from "./OAuthError.js"
 export * as Provider from "./Provider.js"

@@ -9,6 +9,7 @@ import { Faults } from "./Faults.js"
 import { type EmulatorRequest, type EmulatorResponse, json, matchPath, type Route } from "./Http.js"
 import { environment, type OriginName, type Origins, originNames } from "./Origins.js"
 import { type HyperControl, type HyperOptions, hyper } from "./providers/hyper.js"
+import { type HyperproofControl, type HyperproofOptions, hyperproof } from "./providers/hyperproof.js"
 import { Clock, Tokens } from "./State.js"
 
 export interface StartOptions {
@@ -18,6 +19,7 @@ export interface StartOptions {
    */
   readonly port?: number | undefined
   readonly hyper?: HyperOptions | undefined
+  readonly hyperproof?: HyperproofOptions | undefined
 }
 
 export interface LoggedRequest {
@@ -37,6 +39,8 @@ export interface Emulator {
   readonly tokens: Tokens
   /** Approve or deny hyper device logins in the user's place. */
   readonly hyper: HyperControl
+  /** Serve more hyperproof controls. */
+  readonly hyperproof: HyperproofControl
   /** Every request received, oldest first. */
   readonly requests: ReadonlyArray<LoggedRequest>
   /** How many requests matched. */
@@ -86,7 +90,8 @@ export const start = async (options: StartOptions = {}): Promise<Emulator> => {
   const clock = new Clock()
   const tokens = new Tokens(clock)
   const hyperProvider = hyper(clock, tokens, options.hyper)
-  const routes: ReadonlyArray<Route> = [...healthRoutes, ...hyperProvider.routes]
+  const hyperproofProvider = hyperproof(tokens, options.hyperproof)
+  const routes: ReadonlyArray<Route> = [...healthRoutes, ...hyperProvider.routes, ...hyperproofProvider.routes]
 
   const handle = async (origin: OriginName, req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? "/", "http://127.0.0.1")
@@ -147,6 +152,7 @@ export const start = async (options: StartOptions = {}): Promise<Emulator> => {
     clock,
     tokens,
     hyper: hyperProvider.control,
+    hyperproof: hyperproofProvider.control,
     requests,
     count: (filter) =>
       requests.filter(

@@ -2,4 +2,10 @@ export { type Emulator, type LoggedRequest, type StartOptions, start } from "./E
 export type { Fault, Faults } from "./Faults.js"
 export { environment, type OriginName, type Origins, originNames } from "./Origins.js"
 export type { HyperControl, HyperOptions } from "./providers/hyper.js"
+export {
+  defaultHyperproofClient,
+  type HyperproofControl,
+  type HyperproofOptions,
+  sampleControl,
+} from "./providers/hyperproof.js"
 export type { Clock, IssuedToken, Tokens } from "./State.js"

@@ -1,0 +1,271 @@
+/**
+ * hyperproof: the client credentials grant (RFC 6749 §4.4) and the
+ * Bearer-authenticated API, with a typed `getControl`.
+ *
+ * @since 0.1.0
+ */
+import { HttpClient, HttpClientRequest } from "@effect/platform"
+import {
+  Config,
+  Context,
+  DateTime,
+  type Duration,
+  Effect,
+  Layer,
+  Option,
+  Redacted,
+  Schema,
+  SynchronizedRef,
+} from "effect"
+import * as settings from "./internal/config.js"
+import * as Pipeline from "./internal/pipeline.js"
+import * as Requests from "./internal/requests.js"
+import * as wire from "./internal/wire.js"
+import { InvalidToken, type NotConfigured, NotSupported, type RequestFailure } from "./OAuthError.js"
+import type { Provider } from "./Provider.js"
+import * as Token from "./Token.js"
+
+/**
+ * @since 0.1.0
+ * @category constants
+ */
+export const defaultAuthUrl = "https://accounts.hyperproof.app"
+
+/**
+ * @since 0.1.0
+ * @category constants
+ */
+export const defaultApiUrl = "https://api.hyperproof.app"
+
+/** A cached token is replaced this long before it expires. */
+const renewalMargin = "60 seconds"
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  readonly clientId: string
+  readonly clientSecret: Redacted.Redacted<string>
+  /** Origin of the authorization server (`/oauth/token` is appended). */
+  readonly authUrl: string
+  /** Origin of the API. */
+  readonly apiUrl: string
+  /** Space-separated scopes; the client's defaults when absent. */
+  readonly scope?: string | undefined
+  readonly timeout?: Duration.DurationInput | undefined
+  readonly retryPolicy?: Pipeline.RetryPolicy | undefined
+}
+
+const Text = Schema.optional(Schema.NullOr(Schema.String))
+
+/**
+ * A hyperproof user, as embedded in resources.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export class User extends Schema.Class<User>("@hyperauth/core/Hyperproof/User")({
+  id: Schema.String,
+  email: Text,
+  givenName: Text,
+  surname: Text,
+  profilePhotoName: Text,
+  userId: Text,
+  roleIds: Schema.optional(Schema.Array(Schema.String)),
+  state: Text,
+}) {}
+
+/**
+ * A control, as `GET /v1/controls/{controlId}` returns it. Identity fields
+ * are required; descriptive ones may be absent or null.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export class Control extends Schema.Class<Control>("@hyperauth/core/Hyperproof/Control")({
+  id: Schema.String,
+  orgId: Schema.String,
+  controlIdentifier: Text,
+  name: Schema.String,
+  description: Text,
+  notes: Text,
+  domainId: Text,
+  domainName: Text,
+  workStatus: Text,
+  owner: Schema.optional(Schema.NullOr(User)),
+  freshnessPolicy: Text,
+  freshForDuration: Text,
+  createdBy: Schema.optional(Schema.NullOr(User)),
+  createdOn: Text,
+  updatedBy: Schema.optional(Schema.NullOr(User)),
+  updatedOn: Text,
+  status: Text,
+  permissions: Schema.optional(Schema.Array(Schema.String)),
+}) {}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Service {
+  readonly apiUrl: string
+  /**
+   * A valid access token: the cached one until 60 s before it expires, then
+   * a new one, fetched once however many callers ask at the same moment.
+   */
+  readonly token: Effect.Effect<Token.TokenSet, RequestFailure>
+  /** A new token now, replacing the cached one. */
+  readonly fetchToken: Effect.Effect<Token.TokenSet, RequestFailure>
+  /**
+   * An authenticated request; a relative URL is resolved against the API
+   * origin. A 401 fetches a new token and retries once, then fails with
+   * `invalid_token`. Other statuses are returned as they are.
+   */
+  readonly request: (request: HttpClientRequest.HttpClientRequest) => Effect.Effect<Pipeline.Exchange, RequestFailure>
+  /** `GET /v1/controls/{controlId}`, decoded. */
+  readonly getControl: (controlId: string) => Effect.Effect<Control, RequestFailure>
+  readonly provider: Provider
+}
+
+/**
+ * @since 0.1.0
+ * @category tags
+ */
+export class Hyperproof extends Context.Tag("@hyperauth/core/Hyperproof")<Hyperproof, Service>() {}
+
+const isSafeMethod = (method: string): boolean => ["GET", "HEAD", "OPTIONS", "PUT", "DELETE"].includes(method)
+
+/**
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (options: Options): Effect.Effect<Service, never, HttpClient.HttpClient> =>
+  Effect.gen(function* () {
+    const client = yield* HttpClient.HttpClient
+    const http = Pipeline.make(client, {
+      provider: "hyperproof",
+      timeout: options.timeout,
+      retryPolicy: options.retryPolicy,
+    })
+    const cache = yield* SynchronizedRef.make(Option.none<Token.TokenSet>())
+
+    const requestToken = (scope: string | undefined) => {
+      const built = Requests.clientCredentialsToken(`${options.authUrl}/oauth/token`, {
+        clientId: options.clientId,
+        clientSecret: options.clientSecret,
+        scope,
+      })
+      return Effect.flatMap(http.json(built.request, wire.TokenResponse, built), (answer) => Token.fromResponse(answer))
+    }
+
+    const store = (token: Token.TokenSet) => [token, Option.some(token)] as const
+
+    // The ref's lock makes concurrent callers wait for the one fetch in flight.
+    const token = SynchronizedRef.modifyEffect(cache, (cached) =>
+      Effect.flatMap(DateTime.now, (now) =>
+        Option.isSome(cached) && !cached.value.expiresWithin(now, renewalMargin)
+          ? Effect.succeed([cached.value, cached] as const)
+          : Effect.map(requestToken(options.scope), store),
+      ),
+    ).pipe(Effect.withSpan("Hyperproof.token"))
+
+    const fetchToken = SynchronizedRef.modifyEffect(cache, () => Effect.map(requestToken(options.scope), store))
+
+    /** A new token unless another caller already replaced `stale`. */
+    const renew = (stale: Token.TokenSet) =>
+      SynchronizedRef.modifyEffect(cache, (cached) =>
+        Option.isSome(cached) && cached.value !== stale
+          ? Effect.succeed([cached.value, cached] as const)
+          : Effect.map(requestToken(options.scope), store),
+      )
+
+    const send = (request: HttpClientRequest.HttpClientRequest, current: Token.TokenSet) =>
+      http.execute(HttpClientRequest.bearerToken(request, Redacted.value(current.accessToken)), {
+        idempotent: isSafeMethod(request.method),
+        secrets: [current.accessToken],
+      })
+
+    const request: Service["request"] = (raw) => {
+      const absolute = /^https?:\/\//.test(raw.url) ? raw : HttpClientRequest.prependUrl(raw, options.apiUrl)
+      return Effect.gen(function* () {
+        const first = yield* token
+        const exchange = yield* send(absolute, first)
+        if (exchange.status !== 401) return exchange
+        const retried = yield* send(absolute, yield* renew(first))
+        if (retried.status !== 401) return retried
+        const failure = http.failure(retried)
+        return yield* failure._tag === "InvalidToken" ? failure : new InvalidToken({ provider: "hyperproof" })
+      }).pipe(Effect.withSpan("Hyperproof.request"))
+    }
+
+    const getControl: Service["getControl"] = (controlId) =>
+      request(HttpClientRequest.get(`/v1/controls/${encodeURIComponent(controlId)}`)).pipe(
+        Effect.flatMap((exchange) => http.decode(exchange, Control)),
+        Effect.withSpan("Hyperproof.getControl"),
+      )
+
+    const provider: Provider = {
+      id: "hyperproof",
+      flow: "client_credentials",
+      apiBaseUrl: options.apiUrl,
+      startLogin: (login) =>
+        Effect.map(requestToken(login.scope ?? options.scope), (fresh) => ({
+          _tag: "Authenticated" as const,
+          token: fresh,
+        })),
+      // No refresh token in this grant: a new token is simply requested.
+      refresh: (previous) => requestToken(previous.scope ?? options.scope),
+      introspect: () => Effect.fail(new NotSupported({ provider: "hyperproof", operation: "token introspection" })),
+      revoke: () => Effect.succeed(false),
+      decorate: (request) => request,
+    }
+
+    return { apiUrl: options.apiUrl, token, fetchToken, request, getControl, provider }
+  })
+
+/**
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (options: Options): Layer.Layer<Hyperproof, never, HttpClient.HttpClient> =>
+  Layer.effect(Hyperproof, make(options))
+
+/**
+ * `HYPERPROOF_CLIENT_ID`, `HYPERPROOF_CLIENT_SECRET`, `HYPERPROOF_AUTH_URL`
+ * (default `https://accounts.hyperproof.app`), `HYPERPROOF_API_URL`
+ * (default `https://api.hyperproof.app`), `HYPERPROOF_SCOPE` (optional),
+ * `HYPERAUTH_HTTP_TIMEOUT`.
+ *
+ * @since 0.1.0
+ * @category config
+ */
+export const config: Config.Config<Options> = Config.all({
+  clientId: Config.nonEmptyString("HYPERPROOF_CLIENT_ID"),
+  clientSecret: Config.redacted("HYPERPROOF_CLIENT_SECRET"),
+  authUrl: settings.origin("HYPERPROOF_AUTH_URL", defaultAuthUrl),
+  apiUrl: settings.origin("HYPERPROOF_API_URL", defaultApiUrl),
+  scope: Config.string("HYPERPROOF_SCOPE").pipe(Config.option, Config.map(Option.getOrUndefined)),
+  timeout: settings.httpTimeout,
+})
+
+/**
+ * @since 0.1.0
+ * @category config
+ */
+export const requiredSettings: ReadonlyArray<string> = ["HYPERPROOF_CLIENT_ID", "HYPERPROOF_CLIENT_SECRET"]
+
+/**
+ * @since 0.1.0
+ * @category config
+ */
+export const loadConfig: Effect.Effect<Options, NotConfigured> = settings.load("hyperproof", config, requiredSettings)
+
+/**
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerConfig: Layer.Layer<Hyperproof, NotConfigured, HttpClient.HttpClient> = Layer.effect(
+  Hyperproof,
+  Effect.flatMap(loadConfig, make),
+)

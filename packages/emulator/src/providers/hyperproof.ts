@@ -1,0 +1,144 @@
+/**
+ * hyperproof: the client-credentials token endpoint (accounts origin) and
+ * the controls API (API origin).
+ */
+import { timingSafeEqual } from "node:crypto"
+import {
+  bearerToken,
+  type EmulatorRequest,
+  type EmulatorResponse,
+  formBody,
+  invalidToken,
+  json,
+  oauthError,
+  type Route,
+} from "../Http.js"
+import { defaultUser, opaque, type Tokens } from "../State.js"
+
+export interface HyperproofOptions {
+  readonly clientId?: string | undefined
+  readonly clientSecret?: string | undefined
+  /** Seconds an access token lives. Default 3600. */
+  readonly tokenLifetime?: number | undefined
+}
+
+export interface HyperproofControl {
+  /** Adds or replaces a control served by `GET /v1/controls/{id}`. */
+  readonly putControl: (control: Record<string, unknown> & { readonly id: string }) => void
+}
+
+export const defaultHyperproofClient = { clientId: "hyperproof-client", clientSecret: "hyperproof-secret" } as const
+
+const user = (id: string, givenName: string, surname: string) => ({
+  id,
+  email: `${givenName.toLowerCase()}@example.com`,
+  givenName,
+  surname,
+  profilePhotoName: `${id}.png`,
+  userId: id,
+  roleIds: ["role_admin"],
+  state: "active",
+})
+
+/** The control of the provider's documentation, filled in. */
+export const sampleControl = {
+  id: "ctl_access_review",
+  orgId: "org_1",
+  controlIdentifier: "AC-2",
+  name: "Quarterly access review",
+  description: "Review who can reach production systems every quarter.",
+  notes: "Evidence is the signed review spreadsheet.",
+  domainId: "dom_access",
+  domainName: "Access Control",
+  workStatus: "inProgress",
+  owner: user(defaultUser.sub, defaultUser.givenName, defaultUser.surname),
+  freshnessPolicy: "quarterly",
+  freshForDuration: "P90D",
+  createdBy: user("user_grace", "Grace", "Hopper"),
+  createdOn: "2026-01-05T09:00:00.000Z",
+  updatedBy: user(defaultUser.sub, defaultUser.givenName, defaultUser.surname),
+  updatedOn: "2026-10-01T12:30:00.000Z",
+  status: "active",
+  permissions: ["view", "edit"],
+}
+
+const sameSecret = (a: string, b: string): boolean => {
+  const x = Buffer.from(a)
+  const y = Buffer.from(b)
+  return x.length === y.length && timingSafeEqual(x, y)
+}
+
+/** RFC 6749 §2.3.1: client_secret_basic or client_secret_post. */
+const clientCredentials = (
+  request: EmulatorRequest,
+  form: URLSearchParams,
+): { readonly id: string | null; readonly secret: string | null } => {
+  const basic = /^Basic\s+(\S+)$/i.exec(request.headers.authorization ?? "")
+  if (basic?.[1] !== undefined) {
+    const [id = "", secret = ""] = Buffer.from(basic[1], "base64").toString("utf8").split(":")
+    return { id: decodeURIComponent(id), secret: decodeURIComponent(secret) }
+  }
+  return { id: form.get("client_id"), secret: form.get("client_secret") }
+}
+
+export const hyperproof = (
+  tokens: Tokens,
+  options: HyperproofOptions = {},
+): { readonly routes: ReadonlyArray<Route>; readonly control: HyperproofControl } => {
+  const clientId = options.clientId ?? defaultHyperproofClient.clientId
+  const clientSecret = options.clientSecret ?? defaultHyperproofClient.clientSecret
+  const tokenLifetime = options.tokenLifetime ?? 3600
+  const controls = new Map<string, Record<string, unknown>>([[sampleControl.id, sampleControl]])
+
+  const token = (request: EmulatorRequest): EmulatorResponse => {
+    const form = formBody(request)
+    if (form === undefined) return oauthError(400, "invalid_request", "Send an application/x-www-form-urlencoded body")
+    if (form.get("grant_type") !== "client_credentials") {
+      return oauthError(400, "unsupported_grant_type", "Only client_credentials is supported")
+    }
+    const client = clientCredentials(request, form)
+    if (client.id !== clientId || client.secret === null || !sameSecret(client.secret, clientSecret)) {
+      return oauthError(401, "invalid_client", "Client authentication failed")
+    }
+    const scope = form.get("scope") ?? ""
+    const issued = tokens.issue("access", {
+      provider: "hyperproof",
+      clientId,
+      subject: defaultUser.sub,
+      scope,
+      grant: opaque("hyperproof_grant"),
+      lifetime: tokenLifetime,
+    })
+    return json(200, {
+      access_token: issued.value,
+      token_type: "bearer",
+      expires_in: tokenLifetime,
+      ...(scope === "" ? {} : { scope }),
+    })
+  }
+
+  const authorized = (request: EmulatorRequest) => tokens.valid(bearerToken(request), "access", "hyperproof")
+
+  const getControl = (request: EmulatorRequest): EmulatorResponse => {
+    if (authorized(request) === undefined) return invalidToken()
+    const control = controls.get(request.params.controlId ?? "")
+    return control === undefined ? json(404, { message: "Control not found" }) : json(200, control)
+  }
+
+  const other = (request: EmulatorRequest): EmulatorResponse =>
+    authorized(request) === undefined ? invalidToken() : json(404, { message: `No resource at ${request.path}` })
+
+  return {
+    routes: [
+      { origin: "hyperproofAccounts", method: "POST", path: "/oauth/token", handler: token },
+      { origin: "hyperproofApi", method: "GET", path: "/v1/controls/:controlId", handler: getControl },
+      ...["GET", "POST", "PUT", "PATCH", "DELETE"].map((method) => ({
+        origin: "hyperproofApi" as const,
+        method,
+        path: "/v1/*",
+        handler: other,
+      })),
+    ],
+    control: { putControl: (control) => controls.set(control.id, control) },
+  }
+}

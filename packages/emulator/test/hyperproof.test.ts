@@ -1,0 +1,60 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { defaultHyperproofClient, type Emulator, sampleControl, start } from "../src/index.js"
+
+let emulator: Emulator
+beforeAll(async () => {
+  emulator = await start()
+})
+afterAll(async () => {
+  await emulator.close()
+})
+
+const requestToken = (body: Record<string, string>, headers: Record<string, string> = {}) =>
+  fetch(`${emulator.origins.hyperproofAccounts}/oauth/token`, {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded", ...headers },
+    body: new URLSearchParams(body),
+  })
+
+const { clientId, clientSecret } = defaultHyperproofClient
+
+describe("hyperproof emulator", () => {
+  it("issues bearer tokens for client_secret_post and client_secret_basic", async () => {
+    const post = await requestToken({
+      grant_type: "client_credentials",
+      client_id: clientId,
+      client_secret: clientSecret,
+    })
+    expect(await post.json()).toMatchObject({ token_type: "bearer", expires_in: 3600 })
+    const basic = await requestToken(
+      { grant_type: "client_credentials" },
+      { authorization: `Basic ${Buffer.from(`${clientId}:${clientSecret}`).toString("base64")}` },
+    )
+    expect(basic.status).toBe(200)
+  })
+
+  it("answers invalid_client for a wrong secret", async () => {
+    const response = await requestToken({ grant_type: "client_credentials", client_id: clientId, client_secret: "x" })
+    expect(response.status).toBe(401)
+    expect(await response.json()).toMatchObject({ error: "invalid_client" })
+  })
+
+  it("serves controls to valid tokens only, 404 for unknown ids, and honours revocation", async () => {
+    const token = (await (
+      await requestToken({ grant_type: "client_credentials", client_id: clientId, client_secret: clientSecret })
+    ).json()) as { access_token: string }
+    const get = (id: string) =>
+      fetch(`${emulator.origins.hyperproofApi}/v1/controls/${id}`, {
+        headers: { authorization: `Bearer ${token.access_token}` },
+      })
+    expect(await (await get(sampleControl.id)).json()).toMatchObject({
+      id: sampleControl.id,
+      owner: { givenName: "Ada" },
+    })
+    expect((await get("unknown")).status).toBe(404)
+    emulator.tokens.revokeAll("hyperproof")
+    const revoked = await get(sampleControl.id)
+    expect(revoked.status).toBe(401)
+    expect(revoked.headers.get("www-authenticate")).toContain("invalid_token")
+  })
+})
