@@ -273,6 +273,52 @@ export class InvalidInput extends Schema.TaggedError<InvalidInput>("@hyperauth/c
   }
 }
 
+type StoreProblem = "wrong_key" | "key_required" | "corrupted" | "newer_version" | "locked" | "io"
+
+const storeProblem: Record<StoreProblem, (path: string, detail: string) => string> = {
+  wrong_key: (path) =>
+    `The token store ${path} cannot be decrypted with HYPERAUTH_STORE_KEY. Set the key it was written with; the file was left unchanged.`,
+  key_required: (path) =>
+    `The token store ${path} is encrypted. Set HYPERAUTH_STORE_KEY to the key it was written with; the file was left unchanged.`,
+  corrupted: (path, detail) =>
+    `The token store ${path} is damaged${detail}. Move it aside (logins in it are lost) or restore a backup; it was left unchanged.`,
+  newer_version: (path, detail) =>
+    `The token store ${path} was written by a newer hyperauth${detail}. Upgrade hyperauth or set HYPERAUTH_STORE to another file; it was left unchanged.`,
+  locked: (path) =>
+    `The token store ${path} stayed locked by another process. Try again; if no other hyperauth runs, delete ${path}.lock.`,
+  io: (path, detail) => `The token store ${path} could not be used${detail}. Check that its directory is writable.`,
+}
+
+/**
+ * The store cannot be read or written: a wrong key, a damaged file, a file
+ * from a newer hyperauth, or a file system failure. The file is left as it
+ * is; the message names it and what to do.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class TokenStoreError extends Schema.TaggedError<TokenStoreError>("@hyperauth/core/TokenStoreError")(
+  "TokenStoreError",
+  {
+    path: Schema.String,
+    reason: Schema.Literal(
+      "wrong_key",
+      "key_required",
+      "corrupted",
+      "newer_version",
+      "locked",
+      "io",
+    ) satisfies Schema.Schema<StoreProblem>,
+    detail: Schema.optional(Schema.String),
+  },
+) {
+  /** A store the user must fix is a configuration problem. */
+  readonly code = "not_configured" as const
+  override get message(): string {
+    return storeProblem[this.reason](this.path, this.detail === undefined ? "" : ` (${this.detail})`)
+  }
+}
+
 /**
  * Any hyperauth error.
  *
@@ -291,6 +337,7 @@ export type OAuthError =
   | NotConfigured
   | NotSupported
   | InvalidInput
+  | TokenStoreError
 
 /**
  * The errors of a request to a provider.
@@ -320,6 +367,7 @@ const tags: ReadonlyArray<OAuthError["_tag"]> = [
   "NotConfigured",
   "NotSupported",
   "InvalidInput",
+  "TokenStoreError",
 ]
 
 /**

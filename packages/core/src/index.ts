@@ -1,6 +1,8 @@
 /**
  * @since 0.1.0
  */
+
+export * as Accounts from "./Accounts.js"
 export * as AuthorizationCode from "./AuthorizationCode.js"
 export * as DeviceFlow from "./DeviceFlow.js"
 export * as Hyper from "./Hyper.js"
@@ -9,3 +11,4 @@ export * as Introspection from "./Introspection.js"
 export * as OAuthError from "./OAuthError.js"
 export * as Provider from "./Provider.js"
 export * as Token from "./Token.js"
+export * as TokenStore from "./TokenStore.js"

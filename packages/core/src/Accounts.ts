@@ -1,0 +1,154 @@
+/**
+ * Logins by (provider, account label), on top of the `TokenStore`: "give me
+ * a valid access token for provider P, account A", refreshing when needed,
+ * one refresh at a time per account however many callers wait.
+ *
+ * @since 0.1.0
+ */
+import { Context, DateTime, Effect, Layer, Option } from "effect"
+import {
+  type NotConfigured,
+  NotLoggedIn,
+  type NotSupported,
+  OAuthProtocolError,
+  type RequestFailure,
+  type TokenStoreError,
+} from "./OAuthError.js"
+import type { Provider } from "./Provider.js"
+import type { TokenSet } from "./Token.js"
+import { type AccountKey, type StoredAccount, TokenStore } from "./TokenStore.js"
+
+/**
+ * A token is refreshed when it expires within this margin.
+ *
+ * @since 0.1.0
+ */
+export const refreshMargin = "60 seconds"
+
+/**
+ * @since 0.1.0
+ * @category errors
+ */
+export type AccessError = NotLoggedIn | NotConfigured | NotSupported | RequestFailure | TokenStoreError
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Service {
+  /** Stores the tokens of a finished login, replacing any earlier one. */
+  readonly save: (key: AccountKey, token: TokenSet) => Effect.Effect<void, TokenStoreError>
+  /** The stored tokens as they are, without refreshing. */
+  readonly get: (key: AccountKey) => Effect.Effect<TokenSet, NotLoggedIn | TokenStoreError>
+  /**
+   * A valid access token: the stored one, or a refreshed one when it
+   * expires within 60 s. Concurrent callers share one refresh.
+   */
+  readonly accessToken: (key: AccountKey) => Effect.Effect<TokenSet, AccessError>
+  /** Refreshes now (client credentials: fetches a new token). */
+  readonly refresh: (key: AccountKey) => Effect.Effect<TokenSet, AccessError>
+  /** Forgets the login locally; whether there was one. */
+  readonly remove: (key: AccountKey) => Effect.Effect<boolean, TokenStoreError>
+  readonly list: Effect.Effect<ReadonlyArray<StoredAccount>, TokenStoreError>
+}
+
+/**
+ * @since 0.1.0
+ * @category tags
+ */
+export class Accounts extends Context.Tag("@hyperauth/core/Accounts")<Accounts, Service>() {}
+
+/**
+ * Finds the provider of a stored login.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type ProviderLookup = (id: string) => Effect.Effect<Provider, NotConfigured>
+
+/**
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (lookup: ProviderLookup): Effect.Effect<Service, never, TokenStore> =>
+  Effect.gen(function* () {
+    const store = yield* TokenStore
+    const locks = new Map<string, Effect.Semaphore>()
+    const lockOf = (key: AccountKey): Effect.Semaphore => {
+      const id = `${key.provider}/${key.account}`
+      let lock = locks.get(id)
+      if (lock === undefined) {
+        lock = Effect.unsafeMakeSemaphore(1)
+        locks.set(id, lock)
+      }
+      return lock
+    }
+
+    const get = (key: AccountKey) =>
+      Effect.flatMap(
+        store.get(key),
+        Option.match({
+          onNone: () => Effect.fail(new NotLoggedIn({ provider: key.provider, account: key.account })),
+          onSome: Effect.succeed,
+        }),
+      )
+
+    /** Runs with the account's lock held; `force` skips the freshness check. */
+    const refreshLocked = (key: AccountKey, force: boolean): Effect.Effect<TokenSet, AccessError> =>
+      lockOf(key).withPermits(1)(
+        Effect.gen(function* () {
+          // Another caller may have refreshed while this one waited for the lock.
+          const current = yield* get(key)
+          const now = yield* DateTime.now
+          if (!force && !current.expiresWithin(now, refreshMargin)) return current
+          const provider = yield* lookup(key.provider)
+          if (provider.flow !== "client_credentials" && !current.canRefresh(now)) {
+            return yield* new NotLoggedIn({
+              provider: key.provider,
+              account: key.account,
+              reason: "there is no usable refresh token to renew the access token",
+            })
+          }
+          const fresh = yield* provider.refresh(current).pipe(
+            Effect.catchIf(
+              (error) => error instanceof OAuthProtocolError && error.error === "invalid_grant",
+              // Only the provider's own verdict ends a login; network trouble keeps it.
+              () =>
+                Effect.zipRight(
+                  store.remove(key),
+                  Effect.fail(
+                    new NotLoggedIn({
+                      provider: key.provider,
+                      account: key.account,
+                      reason: "the provider no longer accepts its refresh token (invalid_grant)",
+                    }),
+                  ),
+                ),
+            ),
+          )
+          yield* store.set(key, fresh)
+          return fresh
+        }),
+      )
+
+    return {
+      save: (key, token) => store.set(key, token),
+      get,
+      accessToken: (key) =>
+        Effect.gen(function* () {
+          const current = yield* get(key)
+          if (!current.expiresWithin(yield* DateTime.now, refreshMargin)) return current
+          return yield* refreshLocked(key, false)
+        }),
+      refresh: (key) => refreshLocked(key, true),
+      remove: (key) => store.remove(key),
+      list: store.list,
+    }
+  })
+
+/**
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (lookup: ProviderLookup): Layer.Layer<Accounts, never, TokenStore> =>
+  Layer.effect(Accounts, make(lookup))

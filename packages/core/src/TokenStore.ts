@@ -1,0 +1,178 @@
+/**
+ * Where token sets live between runs: in memory, or in one file written
+ * atomically, readable only by its owner, encrypted when a key is given, and
+ * shared safely by several processes.
+ *
+ * @since 0.1.0
+ */
+import { homedir } from "node:os"
+import { join } from "node:path"
+import { Config, Context, Effect, Layer, Option, Redacted, Ref, Schema } from "effect"
+import * as FileDocument from "./internal/fileDocument.js"
+import { TokenStoreError } from "./OAuthError.js"
+import { TokenSet } from "./Token.js"
+
+/**
+ * The key of one login: provider id and the account label the user chose.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface AccountKey {
+  readonly provider: string
+  readonly account: string
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface StoredAccount extends AccountKey {
+  readonly token: TokenSet
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Service {
+  readonly get: (key: AccountKey) => Effect.Effect<Option.Option<TokenSet>, TokenStoreError>
+  readonly set: (key: AccountKey, token: TokenSet) => Effect.Effect<void, TokenStoreError>
+  /** Whether there was something to remove. */
+  readonly remove: (key: AccountKey) => Effect.Effect<boolean, TokenStoreError>
+  readonly list: Effect.Effect<ReadonlyArray<StoredAccount>, TokenStoreError>
+}
+
+/**
+ * @since 0.1.0
+ * @category tags
+ */
+export class TokenStore extends Context.Tag("@hyperauth/core/TokenStore")<TokenStore, Service>() {}
+
+const keyOf = ({ provider, account }: AccountKey) => `${provider}/${account}`
+
+const splitKey = (key: string): AccountKey => {
+  const slash = key.indexOf("/")
+  return { provider: key.slice(0, slash), account: key.slice(slash + 1) }
+}
+
+/** The token sets of a document, decoded from their JSON form. */
+export const Entries = Schema.Record({ key: Schema.String, value: TokenSet })
+
+const toList = (entries: Readonly<Record<string, TokenSet>>): ReadonlyArray<StoredAccount> =>
+  Object.entries(entries).map(([key, token]) => ({ ...splitKey(key), token }))
+
+/**
+ * A store in memory, lost when the process ends.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const makeMemory: Effect.Effect<Service> = Effect.map(
+  Ref.make<Readonly<Record<string, TokenSet>>>({}),
+  (ref) => ({
+    get: (key) => Effect.map(Ref.get(ref), (entries) => Option.fromNullable(entries[keyOf(key)])),
+    set: (key, token) => Ref.update(ref, (entries) => ({ ...entries, [keyOf(key)]: token })),
+    remove: (key) =>
+      Ref.modify(ref, (entries) => {
+        const { [keyOf(key)]: removed, ...rest } = entries
+        return [removed !== undefined, rest]
+      }),
+    list: Effect.map(Ref.get(ref), toList),
+  }),
+)
+
+/**
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerMemory: Layer.Layer<TokenStore> = Layer.effect(TokenStore, makeMemory)
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface FileOptions {
+  readonly path: string
+  /** Encrypts the file with AES-256-GCM under a key derived from this. */
+  readonly key?: Redacted.Redacted<string> | undefined
+}
+
+/**
+ * A store in one file. Every change is a locked read-modify-write of the
+ * whole document, so concurrent processes lose no update, and each write
+ * goes to a temporary file that is flushed and renamed over the old one, so
+ * a crash leaves the previous document intact.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const makeFile = (options: FileOptions, hooks?: FileDocument.Hooks): Service => {
+  const file = FileDocument.make(options.path, options.key, hooks)
+  const read = Effect.flatMap(file.read, (json) =>
+    Schema.decodeUnknown(Entries)(json).pipe(
+      Effect.mapError(
+        () => new TokenStoreError({ path: options.path, reason: "corrupted", detail: "its entries do not decode" }),
+      ),
+    ),
+  )
+  const encode = Schema.encode(Entries)
+  const update = <A>(f: (entries: Record<string, TokenSet>) => readonly [A, Record<string, TokenSet> | undefined]) =>
+    file.update((json) =>
+      Effect.gen(function* () {
+        const entries = yield* Schema.decodeUnknown(Entries)(json).pipe(
+          Effect.mapError(
+            () => new TokenStoreError({ path: options.path, reason: "corrupted", detail: "its entries do not decode" }),
+          ),
+        )
+        const [result, next] = f({ ...entries })
+        if (next === undefined) return [result, Option.none()] as const
+        return [result, Option.some(yield* Effect.orDie(encode(next)))] as const
+      }),
+    )
+  return {
+    get: (key) => Effect.map(read, (entries) => Option.fromNullable(entries[keyOf(key)])),
+    set: (key, token) => update((entries) => [undefined, { ...entries, [keyOf(key)]: token }]),
+    remove: (key) =>
+      update((entries) => {
+        if (entries[keyOf(key)] === undefined) return [false, undefined]
+        delete entries[keyOf(key)]
+        return [true, entries]
+      }),
+    list: Effect.map(read, toList),
+  }
+}
+
+/**
+ * `$XDG_CONFIG_HOME/hyperauth/tokens.json`, or `~/.config/hyperauth/tokens.json`.
+ *
+ * @since 0.1.0
+ * @category config
+ */
+export const defaultPath: Config.Config<string> = Config.string("XDG_CONFIG_HOME").pipe(
+  Config.withDefault(join(homedir(), ".config")),
+  Config.map((base) => join(base === "" ? join(homedir(), ".config") : base, "hyperauth", "tokens.json")),
+)
+
+/**
+ * `HYPERAUTH_STORE` (a path, or `memory`; `defaultPath` when unset) and
+ * `HYPERAUTH_STORE_KEY`.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerConfig: Layer.Layer<TokenStore, never> = Layer.effect(
+  TokenStore,
+  Effect.gen(function* () {
+    const path = yield* Config.string("HYPERAUTH_STORE").pipe(
+      Config.orElse(() => defaultPath),
+      Effect.orElse(() => Effect.succeed("memory")),
+    )
+    if (path === "memory") return yield* makeMemory
+    const key = yield* Config.option(Config.redacted("HYPERAUTH_STORE_KEY")).pipe(
+      Effect.map(Option.filter((k) => Redacted.value(k) !== "")),
+      Effect.orElseSucceed(Option.none),
+    )
+    return makeFile({ path, key: Option.getOrUndefined(key) })
+  }),
+)

@@ -1,0 +1,177 @@
+import { FetchHttpClient } from "@effect/platform"
+import { assert, describe, it } from "@effect/vitest"
+import { defaultHyperproofClient } from "@hyperauth/emulator"
+import { Effect, Exit, Layer, Redacted, Schema, TestClock } from "effect"
+import * as Accounts from "../src/Accounts.js"
+import * as Hyperproof from "../src/Hyperproof.js"
+import { TokenResponse } from "../src/internal/wire.js"
+import { ConnectionError, OAuthProtocolError, type RequestFailure } from "../src/OAuthError.js"
+import type { Provider } from "../src/Provider.js"
+import * as Token from "../src/Token.js"
+import * as TokenStore from "../src/TokenStore.js"
+import { useEmulator } from "./support/emulator.js"
+
+const emulator = useEmulator()
+const key = { provider: "fake", account: "default" }
+
+const tokenOf = (fields: Record<string, unknown>, previous?: Token.TokenSet) =>
+  Effect.flatMap(Effect.orDie(Schema.decodeUnknown(TokenResponse)(fields)), (response) =>
+    Token.fromResponse(response, previous),
+  )
+
+/** A refresh-grant provider whose refresh answers from a script. */
+const fakeProvider = (answer: (previous: Token.TokenSet) => Effect.Effect<Token.TokenSet, RequestFailure>) => {
+  const calls = { refresh: 0 }
+  const provider: Provider = {
+    id: "hyperid",
+    flow: "authorization_code",
+    apiBaseUrl: "http://127.0.0.1:1",
+    startLogin: () => Effect.die("not used"),
+    refresh: (previous) => Effect.suspend(() => (calls.refresh++, answer(previous))),
+    introspect: () => Effect.die("not used"),
+    revoke: () => Effect.succeed(false),
+    decorate: (request) => request,
+  }
+  return { provider, calls }
+}
+
+const withAccounts = <A, E>(provider: Provider, body: (accounts: Accounts.Service) => Effect.Effect<A, E>) =>
+  Effect.flatMap(
+    Accounts.make(() => Effect.succeed(provider)),
+    body,
+  ).pipe(Effect.provide(TokenStore.layerMemory))
+
+const failure = <A, E>(exit: Exit.Exit<A, E>): E => {
+  if (Exit.isFailure(exit) && exit.cause._tag === "Fail") return exit.cause.error
+  return assert.fail("expected a typed failure")
+}
+
+describe("Accounts", () => {
+  it.effect("returns the stored token while it is more than 60 s from expiry", () => {
+    const fake = fakeProvider(() => tokenOf({ access_token: "new" }))
+    return withAccounts(fake.provider, (accounts) =>
+      Effect.gen(function* () {
+        yield* accounts.save(key, yield* tokenOf({ access_token: "old", refresh_token: "r1", expires_in: 300 }))
+        yield* TestClock.adjust("239 seconds")
+        assert.strictEqual(Redacted.value((yield* accounts.accessToken(key)).accessToken), "old")
+        assert.strictEqual(fake.calls.refresh, 0)
+        yield* TestClock.adjust("1 second") // 60 s left
+        assert.strictEqual(Redacted.value((yield* accounts.accessToken(key)).accessToken), "new")
+        assert.strictEqual(fake.calls.refresh, 1)
+      }),
+    )
+  })
+
+  it.effect("a refresh answered without a refresh token keeps the old one", () => {
+    const fake = fakeProvider((previous) => tokenOf({ access_token: "new", expires_in: 3600 }, previous))
+    return withAccounts(fake.provider, (accounts) =>
+      Effect.gen(function* () {
+        yield* accounts.save(key, yield* tokenOf({ access_token: "old", refresh_token: "r1", expires_in: 10 }))
+        const fresh = yield* accounts.accessToken(key)
+        assert.strictEqual(fresh.refreshToken && Redacted.value(fresh.refreshToken), "r1")
+        const stored = yield* accounts.get(key)
+        assert.strictEqual(Redacted.value(stored.accessToken), "new")
+        assert.strictEqual(stored.refreshToken && Redacted.value(stored.refreshToken), "r1")
+      }),
+    )
+  })
+
+  it.effect("1,000 concurrent callers on an expired token share one refresh", () => {
+    const fake = fakeProvider((previous) =>
+      Effect.zipRight(Effect.sleep("100 millis"), tokenOf({ access_token: "new", expires_in: 3600 }, previous)),
+    )
+    return withAccounts(fake.provider, (accounts) =>
+      Effect.gen(function* () {
+        yield* accounts.save(key, yield* tokenOf({ access_token: "old", refresh_token: "r1", expires_in: 0 }))
+        const callers = yield* Effect.fork(
+          Effect.all(
+            Array.from({ length: 1000 }, () => accounts.accessToken(key)),
+            { concurrency: "unbounded" },
+          ),
+        )
+        yield* TestClock.adjust("1 second")
+        const tokens = yield* callers
+        assert.strictEqual(fake.calls.refresh, 1)
+        assert.isTrue(tokens.every((t) => Redacted.value(t.accessToken) === "new"))
+      }),
+    )
+  })
+
+  it.effect("invalid_grant on refresh removes the login and says how to log in again", () => {
+    const fake = fakeProvider(() =>
+      Effect.fail(new OAuthProtocolError({ provider: "hyperid", error: "invalid_grant" })),
+    )
+    return withAccounts(fake.provider, (accounts) =>
+      Effect.gen(function* () {
+        yield* accounts.save(key, yield* tokenOf({ access_token: "old", refresh_token: "r1", expires_in: 0 }))
+        const error = failure(yield* Effect.exit(accounts.accessToken(key)))
+        assert.strictEqual(error.code, "not_logged_in")
+        assert.include(error.message, "Log in")
+        assert.strictEqual(failure(yield* Effect.exit(accounts.get(key))).code, "not_logged_in")
+      }),
+    )
+  })
+
+  for (const [name, error] of [
+    ["a connection error", new ConnectionError({ provider: "hyperid", url: "http://x", reason: "refused" })],
+    ["a server error", new OAuthProtocolError({ provider: "hyperid", error: "server_error", status: 500 })],
+  ] as const) {
+    it.effect(`${name} on refresh keeps everything stored`, () => {
+      const fake = fakeProvider(() => Effect.fail(error))
+      return withAccounts(fake.provider, (accounts) =>
+        Effect.gen(function* () {
+          yield* accounts.save(key, yield* tokenOf({ access_token: "old", refresh_token: "r1", expires_in: 0 }))
+          const failed = failure(yield* Effect.exit(accounts.accessToken(key)))
+          assert.strictEqual(failed.code, error.code)
+          const kept = yield* accounts.get(key)
+          assert.strictEqual(kept.refreshToken && Redacted.value(kept.refreshToken), "r1")
+        }),
+      )
+    })
+  }
+
+  it.effect("an expired token without a refresh token is not_logged_in, without a network call", () => {
+    const fake = fakeProvider(() => tokenOf({ access_token: "never" }))
+    return withAccounts(fake.provider, (accounts) =>
+      Effect.gen(function* () {
+        yield* accounts.save(key, yield* tokenOf({ access_token: "old", expires_in: 0 }))
+        assert.strictEqual(failure(yield* Effect.exit(accounts.accessToken(key))).code, "not_logged_in")
+        assert.strictEqual(fake.calls.refresh, 0)
+      }),
+    )
+  })
+
+  it.effect("an unknown account is not_logged_in", () =>
+    withAccounts(fakeProvider(() => tokenOf({ access_token: "x" })).provider, (accounts) =>
+      Effect.map(Effect.exit(accounts.accessToken({ provider: "hyperid", account: "nobody" })), (exit) =>
+        assert.strictEqual(failure(exit).code, "not_logged_in"),
+      ),
+    ),
+  )
+})
+
+describe("Accounts with hyperproof over loopback", () => {
+  it.live("1,000 callers on an expired client-credentials token cause exactly one token request", () =>
+    Effect.gen(function* () {
+      const hyperproof = yield* Hyperproof.make({
+        clientId: defaultHyperproofClient.clientId,
+        clientSecret: Redacted.make(defaultHyperproofClient.clientSecret),
+        authUrl: emulator.current.origins.hyperproofAccounts,
+        apiUrl: emulator.current.origins.hyperproofApi,
+      })
+      const accounts = yield* Accounts.make(() => Effect.succeed(hyperproof.provider))
+      const hpKey = { provider: "hyperproof", account: "default" }
+      yield* accounts.save(hpKey, yield* tokenOf({ access_token: "expired", expires_in: 0 }))
+      const count = () => emulator.current.count({ origin: "hyperproofAccounts", path: "/oauth/token" })
+      const before = count()
+      const tokens = yield* Effect.all(
+        Array.from({ length: 1000 }, () => accounts.accessToken(hpKey)),
+        { concurrency: "unbounded" },
+      )
+      assert.strictEqual(count() - before, 1)
+      assert.strictEqual(new Set(tokens.map((t) => Redacted.value(t.accessToken))).size, 1)
+      const stored = yield* accounts.get(hpKey)
+      assert.notStrictEqual(Redacted.value(stored.accessToken), "expired")
+    }).pipe(Effect.provide(Layer.merge(TokenStore.layerMemory, FetchHttpClient.layer))),
+  )
+})

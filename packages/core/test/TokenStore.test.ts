@@ -1,0 +1,183 @@
+import { mkdtemp, readdir, readFile, stat, writeFile } from "node:fs/promises"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { assert, describe, it } from "@effect/vitest"
+import { ConfigProvider, Effect, Exit, Option, Redacted, Schema } from "effect"
+import { TokenResponse } from "../src/internal/wire.js"
+import * as Token from "../src/Token.js"
+import * as TokenStore from "../src/TokenStore.js"
+
+const tempDir = Effect.promise(() => mkdtemp(join(tmpdir(), "hyperauth-store-")))
+const tokenOf = (access: string, refresh?: string) =>
+  Effect.flatMap(
+    Schema.decodeUnknown(TokenResponse)({ access_token: access, refresh_token: refresh, expires_in: 3600 }),
+    (response) => Token.fromResponse(response),
+  )
+const key = { provider: "hyperid", account: "default" }
+const key2 = { provider: "hyperline", account: "work" }
+
+const failure = <A, E>(exit: Exit.Exit<A, E>): E => {
+  if (Exit.isFailure(exit) && exit.cause._tag === "Fail") return exit.cause.error
+  return assert.fail("expected a typed failure")
+}
+
+describe("TokenStore (memory)", () => {
+  it.effect("sets, gets, lists and removes", () =>
+    Effect.gen(function* () {
+      const store = yield* TokenStore.makeMemory
+      yield* store.set(key, yield* tokenOf("a1"))
+      yield* store.set(key2, yield* tokenOf("a2"))
+      const got = yield* store.get(key)
+      assert.strictEqual(Option.map(got, (t) => Redacted.value(t.accessToken)).pipe(Option.getOrNull), "a1")
+      assert.deepStrictEqual((yield* store.list).map((e) => `${e.provider}/${e.account}`).sort(), [
+        "hyperid/default",
+        "hyperline/work",
+      ])
+      assert.isTrue(yield* store.remove(key))
+      assert.isFalse(yield* store.remove(key))
+      assert.isTrue(Option.isNone(yield* store.get(key)))
+    }),
+  )
+})
+
+describe("TokenStore (file)", () => {
+  it.live("round-trips token sets through the file", () =>
+    Effect.gen(function* () {
+      const path = join(yield* tempDir, "hyperauth", "tokens.json")
+      yield* TokenStore.makeFile({ path }).set(key, yield* tokenOf("at-1", "rt-1"))
+      const reread = yield* TokenStore.makeFile({ path }).get(key)
+      assert.isTrue(Option.isSome(reread))
+      if (Option.isSome(reread)) {
+        assert.strictEqual(Redacted.value(reread.value.accessToken), "at-1")
+        assert.strictEqual(reread.value.refreshToken && Redacted.value(reread.value.refreshToken), "rt-1")
+      }
+    }),
+  )
+
+  it.live("creates the file with mode 0600 in a directory with mode 0700", () =>
+    Effect.gen(function* () {
+      const dir = join(yield* tempDir, "hyperauth")
+      const path = join(dir, "tokens.json")
+      yield* TokenStore.makeFile({ path }).set(key, yield* tokenOf("at"))
+      assert.strictEqual((yield* Effect.promise(() => stat(path))).mode & 0o777, 0o600)
+      assert.strictEqual((yield* Effect.promise(() => stat(dir))).mode & 0o777, 0o700)
+    }),
+  )
+
+  it.live("a write interrupted before the rename leaves the old document readable and no temporary file", () =>
+    Effect.gen(function* () {
+      const dir = yield* tempDir
+      const path = join(dir, "tokens.json")
+      yield* TokenStore.makeFile({ path }).set(key, yield* tokenOf("old"))
+      const before = yield* Effect.promise(() => readFile(path, "utf8"))
+      const crashing = TokenStore.makeFile({ path }, { beforeRename: Effect.die("power cut") })
+      const exit = yield* Effect.exit(crashing.set(key, yield* tokenOf("new")))
+      assert.isTrue(Exit.isFailure(exit))
+      assert.strictEqual(yield* Effect.promise(() => readFile(path, "utf8")), before)
+      const reread = yield* TokenStore.makeFile({ path }).get(key)
+      assert.strictEqual(Option.getOrThrow(reread).accessToken.pipe(Redacted.value), "old")
+      assert.deepStrictEqual(yield* Effect.promise(() => readdir(dir)), ["tokens.json"])
+    }),
+  )
+
+  it.live("with a key, the file holds no raw token bytes and a fresh nonce per write", () =>
+    Effect.gen(function* () {
+      const path = join(yield* tempDir, "tokens.json")
+      const store = TokenStore.makeFile({ path, key: Redacted.make("correct horse battery staple") })
+      yield* store.set(key, yield* tokenOf("at-PLAINTEXT-123", "rt-PLAINTEXT-456"))
+      const first = yield* Effect.promise(() => readFile(path, "utf8"))
+      assert.notInclude(first, "PLAINTEXT")
+      assert.notInclude(first, "hyperid/default")
+      assert.include(first, "aes-256-gcm")
+      yield* store.set(key, yield* tokenOf("at-PLAINTEXT-123", "rt-PLAINTEXT-456"))
+      const second = yield* Effect.promise(() => readFile(path, "utf8"))
+      const nonce = (text: string) => (JSON.parse(text) as { cipher: { nonce: string } }).cipher.nonce
+      assert.notStrictEqual(nonce(first), nonce(second))
+      const reread = yield* store.get(key)
+      assert.strictEqual(Option.getOrThrow(reread).accessToken.pipe(Redacted.value), "at-PLAINTEXT-123")
+    }),
+  )
+
+  it.live("a wrong key or no key is a clear error, and the file is left unchanged", () =>
+    Effect.gen(function* () {
+      const path = join(yield* tempDir, "tokens.json")
+      yield* TokenStore.makeFile({ path, key: Redacted.make("right") }).set(key, yield* tokenOf("at"))
+      const before = yield* Effect.promise(() => readFile(path, "utf8"))
+      const wrong = TokenStore.makeFile({ path, key: Redacted.make("wrong") })
+      const error = failure(yield* Effect.exit(wrong.get(key)))
+      assert.strictEqual(error.reason, "wrong_key")
+      assert.include(error.message, path)
+      assert.include(error.message, "HYPERAUTH_STORE_KEY")
+      assert.notInclude(error.message, "wrong")
+      assert.strictEqual(failure(yield* Effect.exit(wrong.set(key2, yield* tokenOf("x")))).reason, "wrong_key")
+      assert.strictEqual(failure(yield* Effect.exit(TokenStore.makeFile({ path }).get(key))).reason, "key_required")
+      assert.strictEqual(yield* Effect.promise(() => readFile(path, "utf8")), before)
+    }),
+  )
+
+  it.live("a truncated or corrupted file is a clear error, and is never overwritten", () =>
+    Effect.gen(function* () {
+      const path = join(yield* tempDir, "tokens.json")
+      yield* TokenStore.makeFile({ path }).set(key, yield* tokenOf("at"))
+      const full = yield* Effect.promise(() => readFile(path, "utf8"))
+      for (const damaged of [full.slice(0, full.length / 2), "garbage", '{"format":"hyperauth-token-store"}']) {
+        yield* Effect.promise(() => writeFile(path, damaged))
+        const store = TokenStore.makeFile({ path })
+        const error = failure(yield* Effect.exit(store.get(key)))
+        assert.strictEqual(error.reason, "corrupted")
+        assert.include(error.message, path)
+        assert.isTrue(Exit.isFailure(yield* Effect.exit(store.set(key2, yield* tokenOf("x")))))
+        assert.strictEqual(yield* Effect.promise(() => readFile(path, "utf8")), damaged)
+      }
+    }),
+  )
+
+  it.live("a file from a newer format version is refused and kept", () =>
+    Effect.gen(function* () {
+      const path = join(yield* tempDir, "tokens.json")
+      const newer = JSON.stringify({ format: "hyperauth-token-store", version: 2, revision: 1, shards: [] })
+      yield* Effect.promise(() => writeFile(path, newer))
+      const store = TokenStore.makeFile({ path })
+      const error = failure(yield* Effect.exit(store.set(key, yield* tokenOf("x"))))
+      assert.strictEqual(error.reason, "newer_version")
+      assert.include(error.message, "newer hyperauth")
+      assert.strictEqual(yield* Effect.promise(() => readFile(path, "utf8")), newer)
+    }),
+  )
+
+  it.live("two writers sharing the file lose no update", () =>
+    Effect.gen(function* () {
+      const path = join(yield* tempDir, "tokens.json")
+      // Two store instances stand for two processes: each has its own
+      // in-process mutex, so only the lock file orders them.
+      const a = TokenStore.makeFile({ path })
+      const b = TokenStore.makeFile({ path })
+      const token = yield* tokenOf("at")
+      yield* Effect.all(
+        Array.from({ length: 40 }, (_, i) =>
+          (i % 2 === 0 ? a : b).set({ provider: "hyperproof", account: `acct-${i}` }, token),
+        ),
+        { concurrency: "unbounded" },
+      )
+      assert.strictEqual((yield* a.list).length, 40)
+      const revision = (JSON.parse(yield* Effect.promise(() => readFile(path, "utf8"))) as { revision: number })
+        .revision
+      assert.strictEqual(revision, 40)
+    }),
+  )
+
+  it.live("layerConfig honours HYPERAUTH_STORE=memory and HYPERAUTH_STORE paths", () =>
+    Effect.gen(function* () {
+      const path = join(yield* tempDir, "custom.json")
+      const viaConfig = (env: Record<string, string>) =>
+        Effect.provide(TokenStore.TokenStore, TokenStore.layerConfig).pipe(
+          Effect.withConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(env)))),
+        )
+      const memory = yield* viaConfig({ HYPERAUTH_STORE: "memory" })
+      yield* memory.set(key, yield* tokenOf("m"))
+      const file = yield* viaConfig({ HYPERAUTH_STORE: path })
+      yield* file.set(key, yield* tokenOf("f"))
+      assert.include(yield* Effect.promise(() => readFile(path, "utf8")), "hyperid/default")
+    }),
+  )
+})
