@@ -7,6 +7,7 @@
  */
 import { Context, DateTime, Effect, Layer, Option } from "effect"
 import {
+  type InvalidInput,
   type NotConfigured,
   NotLoggedIn,
   type NotSupported,
@@ -29,7 +30,7 @@ export const refreshMargin = "60 seconds"
  * @since 0.1.0
  * @category errors
  */
-export type AccessError = NotLoggedIn | NotConfigured | NotSupported | RequestFailure | TokenStoreError
+export type AccessError = NotLoggedIn | NotConfigured | NotSupported | InvalidInput | RequestFailure | TokenStoreError
 
 /**
  * @since 0.1.0

@@ -185,7 +185,7 @@ export const layer = (options: Options): Layer.Layer<Hyper, never, HttpClient.Ht
  * @category config
  */
 export const config: Config.Config<Options> = Config.all({
-  baseUrl: settings.origin("HYPER_BASE_URL", defaultBaseUrl),
+  baseUrl: settings.origin("HYPER_BASE_URL").pipe(Config.withDefault(defaultBaseUrl)),
   clientId: Config.nonEmptyString("HYPER_CLIENT_ID"),
   timeout: settings.httpTimeout,
 })

@@ -243,8 +243,8 @@ export const layer = (options: Options): Layer.Layer<Hyperproof, never, HttpClie
 export const config: Config.Config<Options> = Config.all({
   clientId: Config.nonEmptyString("HYPERPROOF_CLIENT_ID"),
   clientSecret: Config.redacted("HYPERPROOF_CLIENT_SECRET"),
-  authUrl: settings.origin("HYPERPROOF_AUTH_URL", defaultAuthUrl),
-  apiUrl: settings.origin("HYPERPROOF_API_URL", defaultApiUrl),
+  authUrl: settings.origin("HYPERPROOF_AUTH_URL").pipe(Config.withDefault(defaultAuthUrl)),
+  apiUrl: settings.origin("HYPERPROOF_API_URL").pipe(Config.withDefault(defaultApiUrl)),
   scope: Config.string("HYPERPROOF_SCOPE").pipe(Config.option, Config.map(Option.getOrUndefined)),
   timeout: settings.httpTimeout,
 })

@@ -103,7 +103,7 @@ export interface Provider {
   readonly apiBaseUrl: string
   readonly startLogin: (request: LoginRequest) => Effect.Effect<LoginStart, OAuthError>
   /** A fresh token set: refresh grant, or a new client-credentials token. */
-  readonly refresh: (token: TokenSet) => Effect.Effect<TokenSet, RequestFailure | NotSupported>
+  readonly refresh: (token: TokenSet) => Effect.Effect<TokenSet, RequestFailure | NotSupported | InvalidInput>
   readonly introspect: (token: TokenSet) => Effect.Effect<IntrospectionResponse, RequestFailure | NotSupported>
   /** Revokes at the provider; false when it has no revocation endpoint. */
   readonly revoke: (token: TokenSet) => Effect.Effect<boolean, RequestFailure>

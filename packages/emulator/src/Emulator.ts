@@ -9,6 +9,7 @@ import { Faults } from "./Faults.js"
 import { type EmulatorRequest, type EmulatorResponse, json, matchPath, type Route } from "./Http.js"
 import { environment, type OriginName, type Origins, originNames } from "./Origins.js"
 import { type HyperControl, type HyperOptions, hyper } from "./providers/hyper.js"
+import { type HyperIdControl, type HyperIdOptions, hyperid } from "./providers/hyperid.js"
 import { type HyperproofControl, type HyperproofOptions, hyperproof } from "./providers/hyperproof.js"
 import { Clock, Tokens } from "./State.js"
 
@@ -19,6 +20,7 @@ export interface StartOptions {
    */
   readonly port?: number | undefined
   readonly hyper?: HyperOptions | undefined
+  readonly hyperid?: HyperIdOptions | undefined
   readonly hyperproof?: HyperproofOptions | undefined
 }
 
@@ -39,6 +41,8 @@ export interface Emulator {
   readonly tokens: Tokens
   /** Approve or deny hyper device logins in the user's place. */
   readonly hyper: HyperControl
+  /** Act as the user on hyperid's authorization page. */
+  readonly hyperid: HyperIdControl
   /** Serve more hyperproof controls. */
   readonly hyperproof: HyperproofControl
   /** Every request received, oldest first. */
@@ -90,8 +94,14 @@ export const start = async (options: StartOptions = {}): Promise<Emulator> => {
   const clock = new Clock()
   const tokens = new Tokens(clock)
   const hyperProvider = hyper(clock, tokens, options.hyper)
+  const hyperidProvider = hyperid(clock, tokens, options.hyperid)
   const hyperproofProvider = hyperproof(tokens, options.hyperproof)
-  const routes: ReadonlyArray<Route> = [...healthRoutes, ...hyperProvider.routes, ...hyperproofProvider.routes]
+  const routes: ReadonlyArray<Route> = [
+    ...healthRoutes,
+    ...hyperProvider.routes,
+    ...hyperidProvider.routes,
+    ...hyperproofProvider.routes,
+  ]
 
   const handle = async (origin: OriginName, req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? "/", "http://127.0.0.1")
@@ -152,6 +162,7 @@ export const start = async (options: StartOptions = {}): Promise<Emulator> => {
     clock,
     tokens,
     hyper: hyperProvider.control,
+    hyperid: hyperidProvider.control,
     hyperproof: hyperproofProvider.control,
     requests,
     count: (filter) =>

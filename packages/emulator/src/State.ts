@@ -79,13 +79,17 @@ export class Tokens {
     return token
   }
 
-  /** Revokes one token; with `wholeGrant`, every token of its login. */
-  revoke(value: string, wholeGrant = false): boolean {
+  /** Revokes one token; whether it was known. */
+  revoke(value: string): boolean {
     const token = this.#byValue.get(value)
     if (token === undefined) return false
     token.revoked = true
-    if (wholeGrant) for (const other of this.#byValue.values()) if (other.grant === token.grant) other.revoked = true
     return true
+  }
+
+  /** Revokes every token of one login (logout, a reused code). */
+  revokeGrant(grant: string): void {
+    for (const token of this.#byValue.values()) if (token.grant === grant) token.revoked = true
   }
 
   /** Makes matching access tokens expire now (e.g. to test refresh). */

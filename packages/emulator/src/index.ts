@@ -3,6 +3,12 @@ export type { Fault, Faults } from "./Faults.js"
 export { environment, type OriginName, type Origins, originNames } from "./Origins.js"
 export type { HyperControl, HyperOptions } from "./providers/hyper.js"
 export {
+  defaultHyperIdClient,
+  type HyperIdControl,
+  type HyperIdOptions,
+  hyperidRealmPath,
+} from "./providers/hyperid.js"
+export {
   defaultHyperproofClient,
   type HyperproofControl,
   type HyperproofOptions,

@@ -9,15 +9,14 @@ import { NotConfigured } from "../OAuthError.js"
  * An origin setting (`HYPER_BASE_URL`, ...): an http(s) URL, kept without
  * trailing slashes so that documented paths can be appended to it.
  */
-export const origin = (name: string, fallback: string): Config.Config<string> =>
+export const origin = (name: string): Config.Config<string> =>
   Config.string(name).pipe(
-    Config.withDefault(fallback),
     Config.mapOrFail((value) => {
       const trimmed = value.trim().replace(/\/+$/, "")
       const parsed = URL.canParse(trimmed) ? new URL(trimmed) : undefined
       return parsed !== undefined && (parsed.protocol === "http:" || parsed.protocol === "https:")
         ? Either.right(trimmed)
-        : Either.left(ConfigError.InvalidData([name], `${name} must be an http(s) URL such as ${fallback}`))
+        : Either.left(ConfigError.InvalidData([name], `${name} must be an http(s) origin such as https://example.com`))
     }),
   )
 
@@ -27,6 +26,25 @@ export const httpTimeout: Config.Config<Duration.Duration> = Config.number("HYPE
   Config.validate({ message: "HYPERAUTH_HTTP_TIMEOUT must be a positive number of seconds", validation: (s) => s > 0 }),
   Config.map(Duration.seconds),
 )
+
+/** `HYPERAUTH_CALLBACK_PORT`: where the loopback redirect listener runs, 8976 by default. */
+export const callbackPort: Config.Config<number> = Config.integer("HYPERAUTH_CALLBACK_PORT").pipe(
+  Config.withDefault(8976),
+  Config.validate({
+    message: "HYPERAUTH_CALLBACK_PORT must be a port from 1 to 65535",
+    validation: (p) => p > 0 && p < 65536,
+  }),
+)
+
+/**
+ * A redirect URI setting, by default the loopback callback
+ * `http://127.0.0.1:{HYPERAUTH_CALLBACK_PORT}/callback/{provider}`.
+ */
+export const redirectUri = (name: string, provider: string): Config.Config<string> =>
+  Config.string(name).pipe(
+    Config.orElse(() => Config.map(callbackPort, (port) => `http://127.0.0.1:${port}/callback/${provider}`)),
+    Config.validate({ message: `${name} must be an absolute URL`, validation: (uri) => URL.canParse(uri) }),
+  )
 
 /** Which of `names` are unset or empty. */
 export const missing = (names: ReadonlyArray<string>): Effect.Effect<Array<string>> =>

@@ -2,7 +2,6 @@
  * hyperproof: the client-credentials token endpoint (accounts origin) and
  * the controls API (API origin).
  */
-import { timingSafeEqual } from "node:crypto"
 import {
   bearerToken,
   type EmulatorRequest,
@@ -14,6 +13,7 @@ import {
   type Route,
 } from "../Http.js"
 import { defaultUser, opaque, type Tokens } from "../State.js"
+import { authenticates } from "./clientAuth.js"
 
 export interface HyperproofOptions {
   readonly clientId?: string | undefined
@@ -62,25 +62,6 @@ export const sampleControl = {
   permissions: ["view", "edit"],
 }
 
-const sameSecret = (a: string, b: string): boolean => {
-  const x = Buffer.from(a)
-  const y = Buffer.from(b)
-  return x.length === y.length && timingSafeEqual(x, y)
-}
-
-/** RFC 6749 §2.3.1: client_secret_basic or client_secret_post. */
-const clientCredentials = (
-  request: EmulatorRequest,
-  form: URLSearchParams,
-): { readonly id: string | null; readonly secret: string | null } => {
-  const basic = /^Basic\s+(\S+)$/i.exec(request.headers.authorization ?? "")
-  if (basic?.[1] !== undefined) {
-    const [id = "", secret = ""] = Buffer.from(basic[1], "base64").toString("utf8").split(":")
-    return { id: decodeURIComponent(id), secret: decodeURIComponent(secret) }
-  }
-  return { id: form.get("client_id"), secret: form.get("client_secret") }
-}
-
 export const hyperproof = (
   tokens: Tokens,
   options: HyperproofOptions = {},
@@ -96,8 +77,7 @@ export const hyperproof = (
     if (form.get("grant_type") !== "client_credentials") {
       return oauthError(400, "unsupported_grant_type", "Only client_credentials is supported")
     }
-    const client = clientCredentials(request, form)
-    if (client.id !== clientId || client.secret === null || !sameSecret(client.secret, clientSecret)) {
+    if (!authenticates(request, form, { clientId, clientSecret })) {
       return oauthError(401, "invalid_client", "Client authentication failed")
     }
     const scope = form.get("scope") ?? ""

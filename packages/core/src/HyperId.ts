@@ -1,0 +1,340 @@
+/**
+ * hyperid: a Keycloak-style OpenID Connect realm. Authorization code with
+ * the KYC and social parameters (`flow_mode`, `ui_locales`, `login_hint`,
+ * `verification_level`), refresh, introspection and logout.
+ *
+ * @since 0.1.0
+ */
+import { HttpClient } from "@effect/platform"
+import { Config, Context, DateTime, type Duration, Effect, Layer, Option, type Redacted, Schema } from "effect"
+import * as AuthorizationCode from "./AuthorizationCode.js"
+import type { IntrospectionResponse } from "./Introspection.js"
+import * as settings from "./internal/config.js"
+import * as Pipeline from "./internal/pipeline.js"
+import * as Requests from "./internal/requests.js"
+import * as wire from "./internal/wire.js"
+import { InvalidInput, type NotConfigured, type RequestFailure, type StateMismatch } from "./OAuthError.js"
+import type { Provider } from "./Provider.js"
+import * as Token from "./Token.js"
+
+/**
+ * @since 0.1.0
+ * @category constants
+ */
+export const realmPath = "/auth/realms/HyperID/protocol/openid-connect"
+
+/**
+ * @since 0.1.0
+ * @category constants
+ */
+export const environments = {
+  production: "https://login.hypersecureid.com",
+  sandbox: "https://login-sandbox.hypersecureid.com",
+} as const
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type Environment = keyof typeof environments
+
+/** How long a started login waits for the browser's redirect. */
+const loginLifetime = "10 minutes"
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  /** Origin of the realm server: the environment's, or `HYPERID_BASE_URL`. */
+  readonly origin: string
+  readonly clientId: string
+  readonly clientSecret: Redacted.Redacted<string>
+  readonly redirectUri: string
+  readonly timeout?: Duration.DurationInput | undefined
+  readonly retryPolicy?: Pipeline.RetryPolicy | undefined
+}
+
+/**
+ * The provider parameters of the authorization request, as the seed names
+ * them. Unknown names are refused so that a typo is not silently dropped.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const AuthorizationParams = Schema.Struct({
+  flow_mode: Schema.optional(Schema.NonNegativeInt),
+  ui_locales: Schema.optional(Schema.String),
+  login_hint: Schema.optional(Schema.String),
+  /** 4 = KYC full, 3 = KYC basic, 2 = social (needs twitter-check or telegram-check in scope). */
+  verification_level: Schema.optional(Schema.Literal(2, 3, 4)),
+})
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type AuthorizationParams = typeof AuthorizationParams.Type
+
+/**
+ * A started login: the URL to open, and what finishing it needs.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface AuthorizationRequest {
+  readonly url: string
+  readonly redirectUri: string
+  readonly state: string
+  readonly codeVerifier: Redacted.Redacted<string>
+  readonly expiresAt: DateTime.Utc
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface LoginResult {
+  readonly token: Token.TokenSet
+  /** The `locale` the redirect carried. */
+  readonly locale: string | undefined
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Service {
+  readonly baseUrl: string
+  /**
+   * Builds the authorization URL with a fresh `state` and PKCE S256.
+   * Refuses bad parameters with `invalid_input` before any network call.
+   */
+  readonly authorizationUrl: (
+    request?: {
+      readonly scope?: string | undefined
+      readonly redirectUri?: string | undefined
+    } & AuthorizationParams,
+  ) => Effect.Effect<AuthorizationRequest, InvalidInput>
+  /** Reads the redirect (`code`, `locale`, `state` or `error`) and exchanges the code. */
+  readonly completeLogin: (
+    request: AuthorizationRequest,
+    redirectUrl: string,
+  ) => Effect.Effect<LoginResult, RequestFailure | StateMismatch | InvalidInput>
+  /** `POST /token`, `grant_type=refresh_token`; keeps the old refresh token if none comes back. */
+  readonly refresh: (token: Token.TokenSet) => Effect.Effect<Token.TokenSet, RequestFailure | InvalidInput>
+  /** `POST /token/introspect` with `token_type_hint=access_token`. */
+  readonly introspect: (accessToken: Redacted.Redacted<string>) => Effect.Effect<IntrospectionResponse, RequestFailure>
+  /** `POST /logout` with the refresh token: ends the session and its access tokens. */
+  readonly logout: (refreshToken: Redacted.Redacted<string>) => Effect.Effect<void, RequestFailure>
+  readonly provider: Provider
+}
+
+/**
+ * @since 0.1.0
+ * @category tags
+ */
+export class HyperId extends Context.Tag("@hyperauth/core/HyperId")<HyperId, Service>() {}
+
+const socialScopes = ["twitter-check", "telegram-check"]
+
+/**
+ * Checks the parameters the seed constrains.
+ *
+ * @since 0.1.0
+ */
+export const validateParams = (
+  params: unknown,
+  scope: string | undefined,
+): Effect.Effect<AuthorizationParams, InvalidInput> =>
+  Effect.gen(function* () {
+    const decoded = yield* Schema.decodeUnknown(AuthorizationParams, { onExcessProperty: "error" })(params).pipe(
+      Effect.mapError(
+        () =>
+          new InvalidInput({
+            provider: "hyperid",
+            reason:
+              "hyperid options are flow_mode (a whole number), ui_locales (text), login_hint (text) and verification_level (2, 3 or 4).",
+          }),
+      ),
+    )
+    const scopes = (scope ?? "").split(" ")
+    if (decoded.verification_level === 2 && !socialScopes.some((s) => scopes.includes(s))) {
+      return yield* new InvalidInput({
+        provider: "hyperid",
+        reason: "verification_level 2 (social) needs twitter-check or telegram-check in scope; add one to scope.",
+      })
+    }
+    return decoded
+  })
+
+/**
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (options: Options): Effect.Effect<Service, never, HttpClient.HttpClient> =>
+  Effect.map(HttpClient.HttpClient, (client) => {
+    const http = Pipeline.make(client, {
+      provider: "hyperid",
+      timeout: options.timeout,
+      retryPolicy: options.retryPolicy,
+    })
+    const baseUrl = `${options.origin}${realmPath}`
+    const auth = { clientId: options.clientId, clientSecret: options.clientSecret }
+
+    const authorizationUrl: Service["authorizationUrl"] = (request = {}) =>
+      Effect.gen(function* () {
+        const { scope, redirectUri = options.redirectUri, ...rest } = request
+        const params = yield* validateParams(rest, scope)
+        const state = yield* AuthorizationCode.makeState
+        const pkce = yield* AuthorizationCode.makePkce
+        const url = new URL(`${baseUrl}/auth`)
+        const query: Record<string, string | number | undefined> = {
+          response_type: "code",
+          client_id: options.clientId,
+          redirect_uri: redirectUri,
+          scope,
+          state,
+          code_challenge: pkce.challenge,
+          code_challenge_method: pkce.method,
+          ...params,
+        }
+        for (const [name, value] of Object.entries(query)) {
+          if (value !== undefined) url.searchParams.set(name, String(value))
+        }
+        return {
+          url: url.toString(),
+          redirectUri,
+          state,
+          codeVerifier: pkce.verifier,
+          expiresAt: DateTime.addDuration(yield* DateTime.now, loginLifetime),
+        }
+      })
+
+    const completeLogin: Service["completeLogin"] = (request, redirectUrl) =>
+      Effect.gen(function* () {
+        // The documented redirect carries `code` and `locale` only; a `state`
+        // that is present must match, and PKCE binds the code to this login.
+        const redirect = yield* AuthorizationCode.parseRedirect(redirectUrl, {
+          expectedState: request.state,
+          provider: "hyperid",
+          allowMissingState: true,
+        })
+        const built = Requests.authorizationCodeToken(`${baseUrl}/token`, "form", {
+          ...auth,
+          code: redirect.code,
+          redirectUri: request.redirectUri,
+          codeVerifier: request.codeVerifier,
+        })
+        const answer = yield* http.json(built.request, wire.TokenResponse, built)
+        return { token: yield* Token.fromResponse(answer), locale: redirect.params.locale }
+      }).pipe(Effect.withSpan("HyperId.completeLogin"))
+
+    const refresh: Service["refresh"] = (token) =>
+      Effect.gen(function* () {
+        if (token.refreshToken === undefined) {
+          return yield* new InvalidInput({
+            provider: "hyperid",
+            reason: "this login has no refresh token; log in again.",
+          })
+        }
+        const built = Requests.refreshToken(`${baseUrl}/token`, "form", { ...auth, refreshToken: token.refreshToken })
+        const answer = yield* http.json(built.request, wire.TokenResponse, built)
+        return yield* Token.fromResponse(answer, token)
+      }).pipe(Effect.withSpan("HyperId.refresh"))
+
+    const introspect: Service["introspect"] = (accessToken) => {
+      const built = Requests.introspection(`${baseUrl}/token/introspect`, {
+        ...auth,
+        token: accessToken,
+        tokenTypeHint: "access_token",
+      })
+      return http.json(built.request, wire.IntrospectionResponse, built).pipe(Effect.withSpan("HyperId.introspect"))
+    }
+
+    const logout: Service["logout"] = (refreshToken) => {
+      const built = Requests.post(
+        `${baseUrl}/logout`,
+        "form",
+        { refresh_token: refreshToken, client_id: auth.clientId, client_secret: auth.clientSecret },
+        true,
+      )
+      return http.ok(built.request, built).pipe(Effect.withSpan("HyperId.logout"))
+    }
+
+    const provider: Provider = {
+      id: "hyperid",
+      flow: "authorization_code",
+      apiBaseUrl: baseUrl,
+      startLogin: (login) =>
+        Effect.map(
+          authorizationUrl({ scope: login.scope, redirectUri: login.redirectUri, ...login.options }),
+          (request) => ({
+            _tag: "RedirectPending" as const,
+            authorizationUrl: request.url,
+            redirectUri: request.redirectUri,
+            expiresAt: request.expiresAt,
+            complete: (redirectUrl: string) =>
+              Effect.map(completeLogin(request, redirectUrl), (result) => result.token),
+          }),
+        ),
+      refresh,
+      introspect: (token) => introspect(token.accessToken),
+      revoke: (token) =>
+        token.refreshToken === undefined ? Effect.succeed(false) : Effect.as(logout(token.refreshToken), true),
+      decorate: (request) => request,
+    }
+
+    return { baseUrl, authorizationUrl, completeLogin, refresh, introspect, logout, provider }
+  })
+
+/**
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (options: Options): Layer.Layer<HyperId, never, HttpClient.HttpClient> =>
+  Layer.effect(HyperId, make(options))
+
+/**
+ * `HYPERID_ENVIRONMENT` (`production` default, or `sandbox`) picks the
+ * documented origin, `HYPERID_BASE_URL` replaces it; `HYPERID_CLIENT_ID`,
+ * `HYPERID_CLIENT_SECRET`, `HYPERID_REDIRECT_URI` (default: the loopback
+ * callback `http://127.0.0.1:{HYPERAUTH_CALLBACK_PORT}/callback/hyperid`).
+ *
+ * @since 0.1.0
+ * @category config
+ */
+export const config: Config.Config<Options> = Config.all({
+  environment: Config.literal("production", "sandbox")("HYPERID_ENVIRONMENT").pipe(Config.withDefault("production")),
+  baseUrl: Config.option(settings.origin("HYPERID_BASE_URL")),
+  clientId: Config.nonEmptyString("HYPERID_CLIENT_ID"),
+  clientSecret: Config.redacted("HYPERID_CLIENT_SECRET"),
+  redirectUri: settings.redirectUri("HYPERID_REDIRECT_URI", "hyperid"),
+  timeout: settings.httpTimeout,
+}).pipe(
+  Config.map(({ environment, baseUrl, ...rest }) => ({
+    ...rest,
+    origin: Option.getOrElse(baseUrl, () => environments[environment]),
+  })),
+)
+
+/**
+ * @since 0.1.0
+ * @category config
+ */
+export const requiredSettings: ReadonlyArray<string> = ["HYPERID_CLIENT_ID", "HYPERID_CLIENT_SECRET"]
+
+/**
+ * @since 0.1.0
+ * @category config
+ */
+export const loadConfig: Effect.Effect<Options, NotConfigured> = settings.load("hyperid", config, requiredSettings)
+
+/**
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerConfig: Layer.Layer<HyperId, NotConfigured, HttpClient.HttpClient> = Layer.effect(
+  HyperId,
+  Effect.flatMap(loadConfig, make),
+)

@@ -1,0 +1,56 @@
+/**
+ * Confidential-client authentication at a token endpoint (RFC 6749 §2.3.1):
+ * `client_secret_basic` or `client_secret_post`, compared in constant time.
+ */
+import { createHash, timingSafeEqual } from "node:crypto"
+import type { EmulatorRequest } from "../Http.js"
+
+export interface RegisteredClient {
+  readonly clientId: string
+  readonly clientSecret: string
+}
+
+const digest = (text: string) => createHash("sha256").update(text).digest()
+
+export const sameSecret = (a: string, b: string): boolean => timingSafeEqual(digest(a), digest(b))
+
+/** The client id and secret the request presents, from the Basic header or the body. */
+export const presentedClient = (
+  request: EmulatorRequest,
+  fields: { readonly get: (name: string) => string | null | undefined },
+): { readonly id: string | undefined; readonly secret: string | undefined } => {
+  const basic = /^Basic\s+(\S+)$/i.exec(request.headers.authorization ?? "")
+  if (basic?.[1] !== undefined) {
+    const decoded = Buffer.from(basic[1], "base64").toString("utf8")
+    const colon = decoded.indexOf(":")
+    return {
+      id: decodeURIComponent(decoded.slice(0, colon)),
+      secret: decodeURIComponent(decoded.slice(colon + 1)),
+    }
+  }
+  return { id: fields.get("client_id") ?? undefined, secret: fields.get("client_secret") ?? undefined }
+}
+
+/** Whether the request authenticates as `client`. */
+export const authenticates = (
+  request: EmulatorRequest,
+  fields: { readonly get: (name: string) => string | null | undefined },
+  client: RegisteredClient,
+): boolean => {
+  const presented = presentedClient(request, fields)
+  return (
+    presented.id === client.clientId &&
+    presented.secret !== undefined &&
+    sameSecret(presented.secret, client.clientSecret)
+  )
+}
+
+/** Loopback redirect URIs are allowed on any port (RFC 8252 §7.3). */
+export const isLoopbackRedirect = (uri: string): boolean => {
+  if (!URL.canParse(uri)) return false
+  const url = new URL(uri)
+  return (
+    url.protocol === "http:" &&
+    (url.hostname === "127.0.0.1" || url.hostname === "[::1]" || url.hostname === "localhost")
+  )
+}

@@ -1,0 +1,287 @@
+/**
+ * hyperid: a Keycloak-style OpenID Connect realm. Authorization page with
+ * the KYC/social parameters, token endpoint (authorization code with
+ * optional PKCE, refresh), introspection, logout and userinfo.
+ */
+import { createHash } from "node:crypto"
+import {
+  bearerToken,
+  type EmulatorRequest,
+  type EmulatorResponse,
+  escapeHtml,
+  formBody,
+  html,
+  invalidToken,
+  json,
+  oauthError,
+  type Route,
+} from "../Http.js"
+import { type Clock, defaultUser, opaque, type Tokens } from "../State.js"
+import { authenticates, isLoopbackRedirect, type RegisteredClient } from "./clientAuth.js"
+
+export const hyperidRealmPath = "/auth/realms/HyperID/protocol/openid-connect"
+
+export const defaultHyperIdClient = { clientId: "hyperid-client", clientSecret: "hyperid-secret" } as const
+
+export interface HyperIdOptions {
+  readonly clientId?: string | undefined
+  readonly clientSecret?: string | undefined
+  /** Redirect URIs allowed besides loopback ones (which are allowed on any port). */
+  readonly redirectUris?: ReadonlyArray<string> | undefined
+  readonly tokenLifetime?: number | undefined
+  readonly refreshTokenLifetime?: number | undefined
+}
+
+export interface HyperIdControl {
+  /**
+   * Acts as the user on the authorization page: returns the URL the browser
+   * is redirected to (with `code`, or `error=access_denied`).
+   */
+  readonly authorize: (authorizationUrl: string, decision?: "approve" | "deny") => string
+}
+
+interface Grant {
+  readonly code: string
+  readonly clientId: string
+  readonly redirectUri: string
+  readonly scope: string
+  readonly codeChallenge: string | undefined
+  readonly expiresAt: number
+  redeemed: boolean
+  /** The login its tokens belong to, once redeemed. */
+  grant: string | undefined
+}
+
+/** Why an authorization request cannot even redirect back (RFC 6749 §4.1.2.1). */
+class Unredirectable extends Error {}
+
+export const hyperid = (
+  clock: Clock,
+  tokens: Tokens,
+  options: HyperIdOptions = {},
+): { readonly routes: ReadonlyArray<Route>; readonly control: HyperIdControl } => {
+  const client: RegisteredClient = {
+    clientId: options.clientId ?? defaultHyperIdClient.clientId,
+    clientSecret: options.clientSecret ?? defaultHyperIdClient.clientSecret,
+  }
+  const tokenLifetime = options.tokenLifetime ?? 3600
+  const refreshLifetime = options.refreshTokenLifetime ?? 2_592_000
+  const codes = new Map<string, Grant>()
+  const issuer = (request: EmulatorRequest) => `http://${request.headers.host ?? "127.0.0.1"}/auth/realms/HyperID`
+
+  const redirectAllowed = (uri: string) => isLoopbackRedirect(uri) || (options.redirectUris ?? []).includes(uri)
+
+  /** Validates an authorization request; the redirect to send the user back with. */
+  const decide = (query: URLSearchParams, decision: "approve" | "deny"): string => {
+    const redirectUri = query.get("redirect_uri") ?? ""
+    if (query.get("client_id") !== client.clientId) throw new Unredirectable("Unknown client_id")
+    if (!redirectAllowed(redirectUri)) throw new Unredirectable("redirect_uri is not registered for this client")
+    const back = new URL(redirectUri)
+    const state = query.get("state")
+    if (state !== null) back.searchParams.set("state", state)
+    const fail = (error: string, description: string) => {
+      back.searchParams.set("error", error)
+      back.searchParams.set("error_description", description)
+      return back.toString()
+    }
+    if (query.get("response_type") !== "code") return fail("unsupported_response_type", "response_type must be code")
+    const scope = query.get("scope") ?? ""
+    const level = query.get("verification_level")
+    if (level !== null) {
+      if (!["2", "3", "4"].includes(level)) return fail("invalid_request", "verification_level must be 2, 3 or 4")
+      const scopes = scope.split(" ")
+      if (level === "2" && !scopes.includes("twitter-check") && !scopes.includes("telegram-check")) {
+        return fail("invalid_scope", "verification_level 2 needs twitter-check or telegram-check in scope")
+      }
+    }
+    const method = query.get("code_challenge_method")
+    if (query.get("code_challenge") !== null && method !== null && method !== "S256") {
+      return fail("invalid_request", "code_challenge_method must be S256")
+    }
+    if (decision === "deny") return fail("access_denied", "The user denied the request")
+    const code = opaque("hyperid_code")
+    codes.set(code, {
+      code,
+      clientId: client.clientId,
+      redirectUri,
+      scope,
+      codeChallenge: query.get("code_challenge") ?? undefined,
+      expiresAt: clock.now() + 60_000,
+      redeemed: false,
+      grant: undefined,
+    })
+    back.searchParams.set("code", code)
+    back.searchParams.set("locale", (query.get("ui_locales") ?? "en").split(" ")[0] || "en")
+    return back.toString()
+  }
+
+  const levels: Record<string, string> = {
+    "2": "Social verification (Twitter or Telegram)",
+    "3": "KYC basic: identity documents, phone, selfie",
+    "4": "KYC full: identity documents, proof of address, phone, selfie",
+  }
+
+  const page = (title: string, body: string) =>
+    `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${title}</title></head>` +
+    `<body style="font-family:system-ui;max-width:34rem;margin:3rem auto"><h1>${title}</h1>${body}</body></html>`
+
+  const authorizationPage = (request: EmulatorRequest): EmulatorResponse => {
+    try {
+      decide(request.query, "deny") // validates without issuing a code
+    } catch (error) {
+      return html(400, page("hyperid — cannot continue", `<p>${escapeHtml((error as Error).message)}</p>`))
+    }
+    const level = request.query.get("verification_level")
+    const hidden = [...request.query]
+      .map(([name, value]) => `<input type="hidden" name="${escapeHtml(name)}" value="${escapeHtml(value)}">`)
+      .join("")
+    const scope = request.query.get("scope") ?? ""
+    return html(
+      200,
+      page(
+        "Sign in with hyperid",
+        `<p>Signed in as <strong>${defaultUser.email}</strong>.</p>` +
+          `<p>The application <code>${escapeHtml(client.clientId)}</code> asks for: <code>${escapeHtml(scope || "(no scope)")}</code></p>` +
+          (level === null
+            ? ""
+            : `<p>Verification level ${escapeHtml(level)}: ${escapeHtml(levels[level] ?? "unknown")}</p>`) +
+          `<form method="post" action="${hyperidRealmPath}/auth">${hidden}` +
+          `<button name="decision" value="approve">Allow</button> <button name="decision" value="deny">Deny</button></form>`,
+      ),
+    )
+  }
+
+  const authorizationDecision = (request: EmulatorRequest): EmulatorResponse => {
+    const form = formBody(request) ?? new URLSearchParams()
+    try {
+      const location = decide(form, form.get("decision") === "deny" ? "deny" : "approve")
+      return { status: 302, headers: { location } }
+    } catch (error) {
+      return html(400, page("hyperid — cannot continue", `<p>${escapeHtml((error as Error).message)}</p>`))
+    }
+  }
+
+  const issue = (clientId: string, scope: string, grant: string) => {
+    const access = tokens.issue("access", {
+      provider: "hyperid",
+      clientId,
+      subject: defaultUser.sub,
+      scope,
+      grant,
+      lifetime: tokenLifetime,
+    })
+    const refresh = tokens.issue("refresh", {
+      provider: "hyperid",
+      clientId,
+      subject: defaultUser.sub,
+      scope,
+      grant,
+      lifetime: refreshLifetime,
+    })
+    return json(200, {
+      access_token: access.value,
+      expires_in: tokenLifetime,
+      refresh_token: refresh.value,
+      refresh_expires_in: refreshLifetime,
+      token_type: "Bearer",
+      scope,
+    })
+  }
+
+  const token = (request: EmulatorRequest): EmulatorResponse => {
+    const form = formBody(request)
+    if (form === undefined) return oauthError(400, "invalid_request", "Send an application/x-www-form-urlencoded body")
+    if (!authenticates(request, form, client)) return oauthError(401, "invalid_client", "Invalid client credentials")
+    const grantType = form.get("grant_type")
+    if (grantType === "authorization_code") {
+      const grant = codes.get(form.get("code") ?? "")
+      if (grant === undefined || grant.expiresAt <= clock.now()) {
+        return oauthError(400, "invalid_grant", "Code not valid")
+      }
+      if (grant.redeemed) {
+        // RFC 6749 §4.1.2: a code used twice revokes what it issued.
+        if (grant.grant !== undefined) tokens.revokeGrant(grant.grant)
+        return oauthError(400, "invalid_grant", "Code already used")
+      }
+      if (form.get("redirect_uri") !== grant.redirectUri)
+        return oauthError(400, "invalid_grant", "Incorrect redirect_uri")
+      if (grant.codeChallenge !== undefined) {
+        const verifier = form.get("code_verifier")
+        if (verifier === null)
+          return oauthError(400, "invalid_grant", "PKCE verification failed: code_verifier missing")
+        if (createHash("sha256").update(verifier).digest("base64url") !== grant.codeChallenge) {
+          return oauthError(400, "invalid_grant", "PKCE verification failed")
+        }
+      }
+      grant.redeemed = true
+      grant.grant = opaque("hyperid_session")
+      return issue(grant.clientId, grant.scope, grant.grant)
+    }
+    if (grantType === "refresh_token") {
+      const previous = tokens.valid(form.get("refresh_token") ?? undefined, "refresh", "hyperid")
+      if (previous === undefined || previous.clientId !== client.clientId) {
+        return oauthError(400, "invalid_grant", "Invalid refresh token")
+      }
+      return issue(previous.clientId, previous.scope, previous.grant)
+    }
+    return oauthError(400, "unsupported_grant_type", "Unsupported grant_type")
+  }
+
+  const introspect = (request: EmulatorRequest): EmulatorResponse => {
+    const form = formBody(request)
+    if (form === undefined) return oauthError(400, "invalid_request", "Send an application/x-www-form-urlencoded body")
+    if (!authenticates(request, form, client)) return oauthError(401, "invalid_client", "Invalid client credentials")
+    const found = tokens.valid(form.get("token") ?? undefined, "access", "hyperid")
+    if (found === undefined) return json(200, { active: false })
+    return json(200, {
+      exp: Math.floor((found.expiresAt ?? 0) / 1000),
+      iat: Math.floor(found.issuedAt / 1000),
+      auth_time: Math.floor(found.issuedAt / 1000),
+      iss: issuer(request),
+      sub: found.subject,
+      typ: "Bearer",
+      azp: found.clientId,
+      email: defaultUser.email,
+      email_verified: true,
+      scope: found.scope,
+      active: true,
+    })
+  }
+
+  const logout = (request: EmulatorRequest): EmulatorResponse => {
+    const form = formBody(request)
+    if (form === undefined) return oauthError(400, "invalid_request", "Send an application/x-www-form-urlencoded body")
+    if (!authenticates(request, form, client)) return oauthError(401, "invalid_client", "Invalid client credentials")
+    const refresh = tokens.valid(form.get("refresh_token") ?? undefined, "refresh", "hyperid")
+    if (refresh === undefined) return oauthError(400, "invalid_grant", "Invalid refresh token")
+    tokens.revokeGrant(refresh.grant)
+    return { status: 204 }
+  }
+
+  const userinfo = (request: EmulatorRequest): EmulatorResponse => {
+    const found = tokens.valid(bearerToken(request), "access", "hyperid")
+    if (found === undefined) return invalidToken()
+    return json(200, {
+      sub: found.subject,
+      email: defaultUser.email,
+      email_verified: true,
+      given_name: defaultUser.givenName,
+      family_name: defaultUser.surname,
+    })
+  }
+
+  const path = (suffix: string) => `${hyperidRealmPath}${suffix}`
+  return {
+    routes: [
+      { origin: "hyperid", method: "GET", path: path("/auth"), handler: authorizationPage },
+      { origin: "hyperid", method: "POST", path: path("/auth"), handler: authorizationDecision },
+      { origin: "hyperid", method: "POST", path: path("/token"), handler: token },
+      { origin: "hyperid", method: "POST", path: path("/token/introspect"), handler: introspect },
+      { origin: "hyperid", method: "POST", path: path("/logout"), handler: logout },
+      { origin: "hyperid", method: "GET", path: path("/userinfo"), handler: userinfo },
+    ],
+    control: {
+      authorize: (authorizationUrl, decision = "approve") => decide(new URL(authorizationUrl).searchParams, decision),
+    },
+  }
+}
