@@ -10,6 +10,7 @@ import { type EmulatorRequest, type EmulatorResponse, json, matchPath, type Rout
 import { environment, type OriginName, type Origins, originNames } from "./Origins.js"
 import { type HyperControl, type HyperOptions, hyper } from "./providers/hyper.js"
 import { type HyperIdControl, type HyperIdOptions, hyperid } from "./providers/hyperid.js"
+import { type HyperlineControl, type HyperlineOptions, hyperline } from "./providers/hyperline.js"
 import { type HyperproofControl, type HyperproofOptions, hyperproof } from "./providers/hyperproof.js"
 import { Clock, Tokens } from "./State.js"
 
@@ -21,6 +22,7 @@ export interface StartOptions {
   readonly port?: number | undefined
   readonly hyper?: HyperOptions | undefined
   readonly hyperid?: HyperIdOptions | undefined
+  readonly hyperline?: HyperlineOptions | undefined
   readonly hyperproof?: HyperproofOptions | undefined
 }
 
@@ -43,6 +45,8 @@ export interface Emulator {
   readonly hyper: HyperControl
   /** Act as the user on hyperid's authorization page. */
   readonly hyperid: HyperIdControl
+  /** Act as the user on hyperline's authorization page; its companies. */
+  readonly hyperline: HyperlineControl
   /** Serve more hyperproof controls. */
   readonly hyperproof: HyperproofControl
   /** Every request received, oldest first. */
@@ -95,11 +99,13 @@ export const start = async (options: StartOptions = {}): Promise<Emulator> => {
   const tokens = new Tokens(clock)
   const hyperProvider = hyper(clock, tokens, options.hyper)
   const hyperidProvider = hyperid(clock, tokens, options.hyperid)
+  const hyperlineProvider = hyperline(clock, tokens, options.hyperline)
   const hyperproofProvider = hyperproof(tokens, options.hyperproof)
   const routes: ReadonlyArray<Route> = [
     ...healthRoutes,
     ...hyperProvider.routes,
     ...hyperidProvider.routes,
+    ...hyperlineProvider.routes,
     ...hyperproofProvider.routes,
   ]
 
@@ -163,6 +169,7 @@ export const start = async (options: StartOptions = {}): Promise<Emulator> => {
     tokens,
     hyper: hyperProvider.control,
     hyperid: hyperidProvider.control,
+    hyperline: hyperlineProvider.control,
     hyperproof: hyperproofProvider.control,
     requests,
     count: (filter) =>

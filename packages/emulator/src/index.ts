@@ -9,6 +9,12 @@ export {
   hyperidRealmPath,
 } from "./providers/hyperid.js"
 export {
+  defaultHyperlineApiKey,
+  defaultHyperlineClient,
+  type HyperlineControl,
+  type HyperlineOptions,
+} from "./providers/hyperline.js"
+export {
   defaultHyperproofClient,
   type HyperproofControl,
   type HyperproofOptions,

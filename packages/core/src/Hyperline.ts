@@ -1,0 +1,387 @@
+/**
+ * hyperline: authorization code with `state`, a JSON token endpoint,
+ * refresh and revocation, the Bearer API with `Hyperline-CompanyId`, and
+ * the Apps API.
+ *
+ * @since 0.1.0
+ */
+import { HttpClient, HttpClientRequest } from "@effect/platform"
+import { Config, Context, DateTime, type Duration, Effect, Layer, Option, Redacted, Schema } from "effect"
+import * as AuthorizationCode from "./AuthorizationCode.js"
+import * as settings from "./internal/config.js"
+import * as Pipeline from "./internal/pipeline.js"
+import * as Requests from "./internal/requests.js"
+import * as wire from "./internal/wire.js"
+import { InvalidInput, NotConfigured, NotSupported, type RequestFailure, type StateMismatch } from "./OAuthError.js"
+import type { Provider } from "./Provider.js"
+import * as Token from "./Token.js"
+
+/**
+ * @since 0.1.0
+ * @category constants
+ */
+export const environments = {
+  production: "https://api.hyperline.co",
+  sandbox: "https://sandbox.api.hyperline.co",
+} as const
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type Environment = keyof typeof environments
+
+/**
+ * The header that picks the company an API call acts on.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const companyHeader = "Hyperline-CompanyId"
+
+const loginLifetime = "10 minutes"
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  readonly origin: string
+  readonly clientId: string
+  readonly clientSecret: Redacted.Redacted<string>
+  readonly redirectUri: string
+  /** Default `Hyperline-CompanyId` for API calls that name none. */
+  readonly companyId?: string | undefined
+  /** Key of the Apps API (`HYPERLINE_API_KEY`). */
+  readonly apiKey?: Redacted.Redacted<string> | undefined
+  readonly timeout?: Duration.DurationInput | undefined
+  readonly retryPolicy?: Pipeline.RetryPolicy | undefined
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export class Company extends Schema.Class<Company>("@hyperauth/core/Hyperline/Company")({
+  id: Schema.String,
+  name: Schema.optional(Schema.String),
+}) {}
+
+/** `/v1/companies` as a list, or wrapped in `{ data }` as Hyperline's list endpoints are. */
+const Companies = Schema.Union(
+  Schema.Array(Company),
+  Schema.transform(Schema.Struct({ data: Schema.Array(Company) }), Schema.Array(Schema.typeSchema(Company)), {
+    strict: true,
+    decode: ({ data }) => data,
+    encode: (data) => ({ data }),
+  }),
+)
+
+/**
+ * An app: an OAuth client of hyperline.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export class App extends Schema.Class<App>("@hyperauth/core/Hyperline/App")({
+  id: Schema.String,
+  name: Schema.String,
+  description: Schema.optional(Schema.NullOr(Schema.String)),
+  logo_uri: Schema.optional(Schema.NullOr(Schema.String)),
+  callbacks: Schema.Array(Schema.String),
+  client_id: Schema.optional(Schema.String),
+  /** Returned once, when the app is created. */
+  client_secret: Schema.optional(Schema.Redacted(Schema.String)),
+}) {}
+
+const Apps = Schema.Union(
+  Schema.Array(App),
+  Schema.transform(Schema.Struct({ data: Schema.Array(App) }), Schema.Array(Schema.typeSchema(App)), {
+    strict: true,
+    decode: ({ data }) => data,
+    encode: (data) => ({ data }),
+  }),
+)
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface NewApp {
+  readonly name: string
+  readonly description?: string | undefined
+  readonly logo_uri?: string | undefined
+  /** The redirect URIs the app may use. */
+  readonly callbacks: ReadonlyArray<string>
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface AuthorizationRequest {
+  readonly url: string
+  readonly redirectUri: string
+  readonly state: string
+  readonly expiresAt: DateTime.Utc
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Service {
+  readonly baseUrl: string
+  /** The authorization URL with `client_id`, `redirect_uri`, `response_type=code` and a fresh `state`. */
+  readonly authorizationUrl: (request?: {
+    readonly redirectUri?: string | undefined
+  }) => Effect.Effect<AuthorizationRequest>
+  /** Checks `state` (the code is never sent on a mismatch), then exchanges the code. */
+  readonly completeLogin: (
+    request: AuthorizationRequest,
+    redirectUrl: string,
+  ) => Effect.Effect<Token.TokenSet, RequestFailure | StateMismatch | InvalidInput>
+  readonly refresh: (token: Token.TokenSet) => Effect.Effect<Token.TokenSet, RequestFailure | InvalidInput>
+  /** Revokes a refresh token (`POST /v1/oauth/revoke`). */
+  readonly revoke: (refreshToken: Redacted.Redacted<string>) => Effect.Effect<void, RequestFailure>
+  /**
+   * An API call with the Bearer token and `Hyperline-CompanyId` (this call's
+   * `companyId`, else `HYPERLINE_COMPANY_ID`, else none: the oldest company).
+   */
+  readonly request: (
+    accessToken: Redacted.Redacted<string>,
+    request: HttpClientRequest.HttpClientRequest,
+    options?: { readonly companyId?: string | undefined },
+  ) => Effect.Effect<Pipeline.Exchange, RequestFailure>
+  /** `GET /v1/companies`. */
+  readonly listCompanies: (
+    accessToken: Redacted.Redacted<string>,
+  ) => Effect.Effect<ReadonlyArray<Company>, RequestFailure>
+  /** The Apps API, authenticated with the API key. */
+  readonly apps: {
+    readonly create: (app: NewApp) => Effect.Effect<App, RequestFailure | NotConfigured>
+    readonly list: Effect.Effect<ReadonlyArray<App>, RequestFailure | NotConfigured>
+    readonly update: (id: string, patch: Partial<NewApp>) => Effect.Effect<App, RequestFailure | NotConfigured>
+    readonly delete: (id: string) => Effect.Effect<void, RequestFailure | NotConfigured>
+  }
+  readonly provider: Provider
+}
+
+/**
+ * @since 0.1.0
+ * @category tags
+ */
+export class Hyperline extends Context.Tag("@hyperauth/core/Hyperline")<Hyperline, Service>() {}
+
+const isSafeMethod = (method: string): boolean => ["GET", "HEAD", "OPTIONS", "PUT", "DELETE"].includes(method)
+
+/**
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (options: Options): Effect.Effect<Service, never, HttpClient.HttpClient> =>
+  Effect.map(HttpClient.HttpClient, (client) => {
+    const http = Pipeline.make(client, {
+      provider: "hyperline",
+      timeout: options.timeout,
+      retryPolicy: options.retryPolicy,
+    })
+    const url = (path: string) => `${options.origin}${path}`
+    const auth = { clientId: options.clientId, clientSecret: options.clientSecret }
+
+    const authorizationUrl: Service["authorizationUrl"] = (request = {}) =>
+      Effect.gen(function* () {
+        const redirectUri = request.redirectUri ?? options.redirectUri
+        const state = yield* AuthorizationCode.makeState
+        const target = new URL(url("/v1/oauth/authorize"))
+        target.searchParams.set("client_id", options.clientId)
+        target.searchParams.set("redirect_uri", redirectUri)
+        target.searchParams.set("response_type", "code")
+        target.searchParams.set("state", state)
+        return {
+          url: target.toString(),
+          redirectUri,
+          state,
+          expiresAt: DateTime.addDuration(yield* DateTime.now, loginLifetime),
+        }
+      })
+
+    const completeLogin: Service["completeLogin"] = (request, redirectUrl) =>
+      Effect.gen(function* () {
+        const redirect = yield* AuthorizationCode.parseRedirect(redirectUrl, {
+          expectedState: request.state,
+          provider: "hyperline",
+        })
+        const built = Requests.authorizationCodeToken(url("/v1/oauth/tokens"), "json", {
+          ...auth,
+          code: redirect.code,
+          redirectUri: request.redirectUri,
+        })
+        return yield* Token.fromResponse(yield* http.json(built.request, wire.TokenResponse, built))
+      }).pipe(Effect.withSpan("Hyperline.completeLogin"))
+
+    const refresh: Service["refresh"] = (token) =>
+      Effect.gen(function* () {
+        if (token.refreshToken === undefined) {
+          return yield* new InvalidInput({
+            provider: "hyperline",
+            reason: "this login has no refresh token; log in again.",
+          })
+        }
+        const built = Requests.refreshToken(url("/v1/oauth/tokens"), "json", {
+          ...auth,
+          refreshToken: token.refreshToken,
+        })
+        return yield* Token.fromResponse(yield* http.json(built.request, wire.TokenResponse, built), token)
+      }).pipe(Effect.withSpan("Hyperline.refresh"))
+
+    const revoke: Service["revoke"] = (refreshToken) => {
+      const built = Requests.revocation(url("/v1/oauth/revoke"), "json", { ...auth, token: refreshToken })
+      return http.ok(built.request, built).pipe(Effect.withSpan("Hyperline.revoke"))
+    }
+
+    const decorate: Provider["decorate"] = (request, context) => {
+      const companyId = context.companyId ?? options.companyId
+      return companyId === undefined ? request : HttpClientRequest.setHeader(request, companyHeader, companyId)
+    }
+
+    const authenticated = (token: Redacted.Redacted<string>, request: HttpClientRequest.HttpClientRequest) => {
+      const absolute = /^https?:\/\//.test(request.url)
+        ? request
+        : HttpClientRequest.prependUrl(request, options.origin)
+      return http.execute(HttpClientRequest.bearerToken(absolute, Redacted.value(token)), {
+        idempotent: isSafeMethod(request.method),
+        secrets: [token],
+      })
+    }
+
+    const request: Service["request"] = (accessToken, raw, callOptions = {}) =>
+      authenticated(accessToken, decorate(raw, callOptions)).pipe(
+        Effect.flatMap((exchange) =>
+          exchange.status === 401 ? Effect.fail(http.failure(exchange)) : Effect.succeed(exchange),
+        ),
+        Effect.withSpan("Hyperline.request"),
+      )
+
+    const listCompanies: Service["listCompanies"] = (accessToken) =>
+      authenticated(accessToken, HttpClientRequest.get("/v1/companies")).pipe(
+        Effect.flatMap((exchange) => http.decode(exchange, Companies, [accessToken])),
+        Effect.withSpan("Hyperline.listCompanies"),
+      )
+
+    const apiKey: Effect.Effect<Redacted.Redacted<string>, NotConfigured> = options.apiKey === undefined
+      ? Effect.fail(new NotConfigured({ provider: "hyperline", missing: ["HYPERLINE_API_KEY"] }))
+      : Effect.succeed(options.apiKey)
+
+    /** An Apps API call: its answer, with the key to scrub from errors. */
+    const appsCall = (request: HttpClientRequest.HttpClientRequest) =>
+      Effect.flatMap(apiKey, (key) => Effect.map(authenticated(key, request), (exchange) => ({ exchange, key })))
+
+    const appsDecode = <A, I>(request: HttpClientRequest.HttpClientRequest, schema: Schema.Schema<A, I>) =>
+      Effect.flatMap(appsCall(request), ({ exchange, key }) => http.decode(exchange, schema, [key]))
+
+    const appBody = (app: Partial<NewApp>) => HttpClientRequest.bodyUnsafeJson({ ...app })
+
+    const apps: Service["apps"] = {
+      create: (app) => appsDecode(HttpClientRequest.post("/v1/apps").pipe(appBody(app)), App),
+      list: appsDecode(HttpClientRequest.get("/v1/apps"), Apps),
+      update: (id, patch) =>
+        appsDecode(HttpClientRequest.put(`/v1/apps/${encodeURIComponent(id)}`).pipe(appBody(patch)), App),
+      delete: (id) =>
+        Effect.flatMap(appsCall(HttpClientRequest.del(`/v1/apps/${encodeURIComponent(id)}`)), ({ exchange, key }) =>
+          exchange.status >= 200 && exchange.status <= 299 ? Effect.void : Effect.fail(http.failure(exchange, [key])),
+        ),
+    }
+
+    const provider: Provider = {
+      id: "hyperline",
+      flow: "authorization_code",
+      apiBaseUrl: options.origin,
+      startLogin: (login) =>
+        Effect.gen(function* () {
+          if (login.options !== undefined && Object.keys(login.options).length > 0) {
+            return yield* new InvalidInput({ provider: "hyperline", reason: "hyperline takes no login options." })
+          }
+          const started = yield* authorizationUrl({ redirectUri: login.redirectUri })
+          return {
+            _tag: "RedirectPending" as const,
+            authorizationUrl: started.url,
+            redirectUri: started.redirectUri,
+            expiresAt: started.expiresAt,
+            complete: (redirectUrl: string) => completeLogin(started, redirectUrl),
+          }
+        }),
+      refresh,
+      introspect: () => Effect.fail(new NotSupported({ provider: "hyperline", operation: "token introspection" })),
+      revoke: (token) =>
+        token.refreshToken === undefined ? Effect.succeed(false) : Effect.as(revoke(token.refreshToken), true),
+      decorate,
+    }
+
+    return {
+      baseUrl: options.origin,
+      authorizationUrl,
+      completeLogin,
+      refresh,
+      revoke,
+      request,
+      listCompanies,
+      apps,
+      provider,
+    }
+  })
+
+/**
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (options: Options): Layer.Layer<Hyperline, never, HttpClient.HttpClient> =>
+  Layer.effect(Hyperline, make(options))
+
+/**
+ * `HYPERLINE_ENVIRONMENT` (`production` default, or `sandbox`),
+ * `HYPERLINE_BASE_URL` (replaces the environment's origin),
+ * `HYPERLINE_CLIENT_ID`, `HYPERLINE_CLIENT_SECRET`, `HYPERLINE_REDIRECT_URI`,
+ * `HYPERLINE_COMPANY_ID`, `HYPERLINE_API_KEY`.
+ *
+ * @since 0.1.0
+ * @category config
+ */
+export const config: Config.Config<Options> = Config.all({
+  environment: Config.literal("production", "sandbox")("HYPERLINE_ENVIRONMENT").pipe(Config.withDefault("production")),
+  baseUrl: Config.option(settings.origin("HYPERLINE_BASE_URL")),
+  clientId: Config.nonEmptyString("HYPERLINE_CLIENT_ID"),
+  clientSecret: Config.redacted("HYPERLINE_CLIENT_SECRET"),
+  redirectUri: settings.redirectUri("HYPERLINE_REDIRECT_URI", "hyperline"),
+  companyId: Config.option(Config.nonEmptyString("HYPERLINE_COMPANY_ID")),
+  apiKey: Config.option(Config.redacted("HYPERLINE_API_KEY")),
+  timeout: settings.httpTimeout,
+}).pipe(
+  Config.map(({ environment, baseUrl, companyId, apiKey, ...rest }) => ({
+    ...rest,
+    origin: Option.getOrElse(baseUrl, () => environments[environment]),
+    companyId: Option.getOrUndefined(companyId),
+    apiKey: Option.getOrUndefined(apiKey),
+  })),
+)
+
+/**
+ * @since 0.1.0
+ * @category config
+ */
+export const requiredSettings: ReadonlyArray<string> = ["HYPERLINE_CLIENT_ID", "HYPERLINE_CLIENT_SECRET"]
+
+/**
+ * @since 0.1.0
+ * @category config
+ */
+export const loadConfig: Effect.Effect<Options, NotConfigured> = settings.load("hyperline", config, requiredSettings)
+
+/**
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerConfig: Layer.Layer<Hyperline, NotConfigured, HttpClient.HttpClient> = Layer.effect(
+  Hyperline,
+  Effect.flatMap(loadConfig, make),
+)

@@ -1,0 +1,193 @@
+/** hyperline against the emulator over real loopback HTTP. */
+import { FetchHttpClient, type HttpClient, HttpClientRequest } from "@effect/platform"
+import { assert, describe, it } from "@effect/vitest"
+import { defaultHyperlineApiKey, defaultHyperlineClient } from "@hyperauth/emulator"
+import { DateTime, Effect, Exit, Layer, Redacted, Schema, TestClock } from "effect"
+import * as Accounts from "../src/Accounts.js"
+import * as Hyperline from "../src/Hyperline.js"
+import * as TokenStore from "../src/TokenStore.js"
+import { useEmulator } from "./support/emulator.js"
+
+const emulator = useEmulator()
+const redirectUri = "http://127.0.0.1:8976/callback/hyperline"
+
+const service = (overrides: Partial<Hyperline.Options> = {}) =>
+  Hyperline.make({
+    origin: emulator.current.origins.hyperline,
+    clientId: defaultHyperlineClient.clientId,
+    clientSecret: Redacted.make(defaultHyperlineClient.clientSecret),
+    redirectUri,
+    apiKey: Redacted.make(defaultHyperlineApiKey),
+    ...overrides,
+  })
+
+const live = <A, E>(effect: Effect.Effect<A, E, HttpClient.HttpClient>) => Effect.provide(effect, FetchHttpClient.layer)
+
+const failure = <A, E extends { readonly code: string }>(exit: Exit.Exit<A, E>): E => {
+  if (Exit.isFailure(exit) && exit.cause._tag === "Fail") return exit.cause.error
+  return assert.fail("expected a typed failure")
+}
+
+const login = (hyperline: Hyperline.Service) =>
+  Effect.gen(function* () {
+    const request = yield* hyperline.authorizationUrl()
+    return yield* hyperline.completeLogin(request, emulator.current.hyperline.authorize(request.url))
+  })
+
+const Customers = Schema.Struct({ company_id: Schema.String, data: Schema.Array(Schema.Struct({ id: Schema.String })) })
+const customersOf = (exchange: { readonly body: string }) =>
+  Schema.decodeUnknownSync(Schema.parseJson(Customers))(exchange.body)
+
+describe("Hyperline over loopback", () => {
+  it.live("authorize with state → JSON code exchange → companies → API calls per company", () =>
+    live(
+      Effect.gen(function* () {
+        const hyperline = yield* service()
+        const request = yield* hyperline.authorizationUrl()
+        const url = new URL(request.url)
+        assert.strictEqual(url.pathname, "/v1/oauth/authorize")
+        assert.deepStrictEqual(Object.fromEntries(url.searchParams), {
+          client_id: defaultHyperlineClient.clientId,
+          redirect_uri: redirectUri,
+          response_type: "code",
+          state: request.state,
+        })
+        const token = yield* hyperline.completeLogin(request, emulator.current.hyperline.authorize(request.url))
+        assert.strictEqual(token.tokenType, "Bearer")
+        const now = yield* DateTime.now
+        assert.strictEqual(Math.round(DateTime.distance(now, token.expiresAt ?? now) / 3_600_000), 24)
+        assert.isDefined(token.refreshToken)
+
+        const companies = yield* hyperline.listCompanies(token.accessToken)
+        assert.deepStrictEqual(
+          companies.map((c) => c.id),
+          ["cmp_acme", "cmp_globex"],
+        )
+        const oldest = yield* hyperline.request(token.accessToken, HttpClientRequest.get("/v1/customers"))
+        assert.strictEqual(customersOf(oldest).company_id, "cmp_acme")
+        const chosen = yield* hyperline.request(token.accessToken, HttpClientRequest.get("/v1/customers"), {
+          companyId: "cmp_globex",
+        })
+        assert.strictEqual(customersOf(chosen).company_id, "cmp_globex")
+        assert.strictEqual(chosen.headers["hyperline-companyid"], "cmp_globex")
+      }),
+    ),
+  )
+
+  it.live("HYPERLINE_COMPANY_ID is the default company header; a call's own company wins", () =>
+    live(
+      Effect.gen(function* () {
+        const hyperline = yield* service({ companyId: "cmp_globex" })
+        const token = yield* login(hyperline)
+        const byDefault = yield* hyperline.request(token.accessToken, HttpClientRequest.get("/v1/customers"))
+        assert.strictEqual(customersOf(byDefault).company_id, "cmp_globex")
+        const explicit = yield* hyperline.request(token.accessToken, HttpClientRequest.get("/v1/customers"), {
+          companyId: "cmp_acme",
+        })
+        assert.strictEqual(customersOf(explicit).company_id, "cmp_acme")
+      }),
+    ),
+  )
+
+  it.live("a state mismatch fails and the code is never sent", () =>
+    live(
+      Effect.gen(function* () {
+        const hyperline = yield* service()
+        const request = yield* hyperline.authorizationUrl()
+        const landed = new URL(emulator.current.hyperline.authorize(request.url))
+        landed.searchParams.set("state", "forged")
+        const before = emulator.current.count({ origin: "hyperline", path: "/v1/oauth/tokens" })
+        const error = failure(yield* Effect.exit(hyperline.completeLogin(request, landed.toString())))
+        assert.strictEqual(error.code, "state_mismatch")
+        assert.strictEqual(emulator.current.count({ origin: "hyperline", path: "/v1/oauth/tokens" }), before)
+        const stateless = new URL(landed)
+        stateless.searchParams.delete("state")
+        assert.strictEqual(
+          failure(yield* Effect.exit(hyperline.completeLogin(request, stateless.toString()))).code,
+          "state_mismatch",
+        )
+      }),
+    ),
+  )
+
+  it.live("revoking the refresh token makes refresh fail with invalid_grant", () =>
+    live(
+      Effect.gen(function* () {
+        const hyperline = yield* service()
+        const token = yield* login(hyperline)
+        const refreshed = yield* hyperline.refresh(token)
+        assert.notStrictEqual(Redacted.value(refreshed.accessToken), Redacted.value(token.accessToken))
+        yield* hyperline.revoke(refreshed.refreshToken ?? Redacted.make(""))
+        assert.strictEqual(failure(yield* Effect.exit(hyperline.refresh(refreshed))).code, "invalid_grant")
+      }),
+    ),
+  )
+
+  it.effect("an expired access token is refreshed by Accounts before the call", () =>
+    Effect.gen(function* () {
+      const hyperline = yield* service()
+      const accounts = yield* Accounts.make(() => Effect.succeed(hyperline.provider))
+      const key = { provider: "hyperline", account: "default" }
+      yield* accounts.save(key, yield* login(hyperline))
+      const first = yield* accounts.accessToken(key)
+      // A day later the emulator refuses the old token, and Accounts knows to refresh.
+      yield* TestClock.adjust("24 hours")
+      emulator.current.tokens.expire({ provider: "hyperline" })
+      const stale = yield* Effect.exit(hyperline.request(first.accessToken, HttpClientRequest.get("/v1/customers")))
+      assert.strictEqual(failure(stale).code, "invalid_token")
+      const fresh = yield* accounts.accessToken(key)
+      assert.notStrictEqual(Redacted.value(fresh.accessToken), Redacted.value(first.accessToken))
+      const ok = yield* hyperline.request(fresh.accessToken, HttpClientRequest.get("/v1/customers"))
+      assert.strictEqual(ok.status, 200)
+    }).pipe(Effect.provide(Layer.merge(FetchHttpClient.layer, TokenStore.layerMemory))),
+  )
+
+  it.live("the Apps API creates, lists, updates and deletes apps, and a new app can log in", () =>
+    live(
+      Effect.gen(function* () {
+        const hyperline = yield* service()
+        const created = yield* hyperline.apps.create({
+          name: "Billing bot",
+          description: "Syncs invoices",
+          logo_uri: "https://example.com/logo.png",
+          callbacks: ["https://bot.example.com/callback"],
+        })
+        assert.strictEqual(created.name, "Billing bot")
+        assert.isTrue(created.client_secret !== undefined && Redacted.isRedacted(created.client_secret))
+        assert.notInclude(String(created), Redacted.value(created.client_secret ?? Redacted.make("-")))
+        assert.include(
+          (yield* hyperline.apps.list).map((a) => a.id),
+          created.id,
+        )
+        const updated = yield* hyperline.apps.update(created.id, { name: "Billing bot 2" })
+        assert.strictEqual(updated.name, "Billing bot 2")
+
+        const asNewApp = yield* service({
+          clientId: created.client_id ?? "",
+          clientSecret: created.client_secret ?? Redacted.make(""),
+          redirectUri: "https://bot.example.com/callback",
+        })
+        const token = yield* login(asNewApp)
+        assert.isDefined(token.refreshToken)
+
+        yield* hyperline.apps.delete(created.id)
+        assert.notInclude(
+          (yield* hyperline.apps.list).map((a) => a.id),
+          created.id,
+        )
+      }),
+    ),
+  )
+
+  it.live("the Apps API without HYPERLINE_API_KEY is not_configured, with a wrong one http_error", () =>
+    live(
+      Effect.gen(function* () {
+        const without = yield* service({ apiKey: undefined })
+        assert.strictEqual(failure(yield* Effect.exit(without.apps.list)).code, "not_configured")
+        const wrong = yield* service({ apiKey: Redacted.make("nope") })
+        const error = failure(yield* Effect.exit(wrong.apps.list))
+        assert.strictEqual(error.code, "http_error")
+      }),
+    ),
+  )
+})

@@ -1,0 +1,365 @@
+/**
+ * hyperline: authorization code with state, a JSON-only token endpoint,
+ * refresh-token revocation, companies chosen by `Hyperline-CompanyId`, a
+ * sample resource, and the Apps API that manages OAuth clients.
+ */
+import {
+  bearerToken,
+  type EmulatorRequest,
+  type EmulatorResponse,
+  escapeHtml,
+  formBody,
+  html,
+  invalidToken,
+  json,
+  jsonBody,
+  oauthError,
+  type Route,
+} from "../Http.js"
+import { type Clock, defaultUser, opaque, type Tokens } from "../State.js"
+import { isLoopbackRedirect, sameSecret } from "./clientAuth.js"
+
+export const defaultHyperlineClient = { clientId: "hyperline-client", clientSecret: "hyperline-secret" } as const
+export const defaultHyperlineApiKey = "hyperline-api-key"
+
+/** Seed: access tokens live 24 h; refresh tokens do not expire. */
+const accessLifetime = 24 * 3600
+
+export interface HyperlineOptions {
+  readonly clientId?: string | undefined
+  readonly clientSecret?: string | undefined
+  /** The Apps API key. */
+  readonly apiKey?: string | undefined
+}
+
+export interface HyperlineControl {
+  /** Acts as the user on the authorization page; returns where the browser is sent. */
+  readonly authorize: (authorizationUrl: string, decision?: "approve" | "deny") => string
+  /** The companies the emulated user can reach, oldest first. */
+  readonly companies: ReadonlyArray<Company>
+}
+
+interface App {
+  readonly id: string
+  name: string
+  description: string | null
+  logo_uri: string | null
+  callbacks: Array<string>
+  readonly client_id: string
+  readonly client_secret: string
+}
+
+interface Company {
+  readonly id: string
+  readonly name: string
+  readonly created_at: string
+}
+
+interface Code {
+  readonly clientId: string
+  readonly redirectUri: string
+  readonly expiresAt: number
+  redeemed: boolean
+}
+
+const companies: ReadonlyArray<Company> = [
+  { id: "cmp_acme", name: "Acme Billing", created_at: "2023-02-01T10:00:00.000Z" },
+  { id: "cmp_globex", name: "Globex Subscriptions", created_at: "2024-06-15T08:30:00.000Z" },
+]
+
+const customers: Record<string, ReadonlyArray<{ readonly id: string; readonly name: string }>> = {
+  cmp_acme: [
+    { id: "cus_wile", name: "Wile E. Coyote" },
+    { id: "cus_road", name: "Road Runner" },
+  ],
+  cmp_globex: [{ id: "cus_hank", name: "Hank Scorpio" }],
+}
+
+class Unredirectable extends Error {}
+
+export const hyperline = (
+  clock: Clock,
+  tokens: Tokens,
+  options: HyperlineOptions = {},
+): { readonly routes: ReadonlyArray<Route>; readonly control: HyperlineControl } => {
+  const apiKey = options.apiKey ?? defaultHyperlineApiKey
+  const apps = new Map<string, App>()
+  const register = (app: App) => apps.set(app.client_id, app)
+  register({
+    id: "app_default",
+    name: "hyperauth",
+    description: "The default app of the emulator",
+    logo_uri: null,
+    callbacks: [],
+    client_id: options.clientId ?? defaultHyperlineClient.clientId,
+    client_secret: options.clientSecret ?? defaultHyperlineClient.clientSecret,
+  })
+  const codes = new Map<string, Code>()
+
+  const callbackAllowed = (app: App, uri: string) => app.callbacks.includes(uri) || isLoopbackRedirect(uri)
+
+  const decide = (query: URLSearchParams, decision: "approve" | "deny"): string => {
+    const app = apps.get(query.get("client_id") ?? "")
+    if (app === undefined) throw new Unredirectable("Unknown client_id")
+    const redirectUri = query.get("redirect_uri") ?? ""
+    if (!callbackAllowed(app, redirectUri)) throw new Unredirectable("redirect_uri is not one of the app's callbacks")
+    const back = new URL(redirectUri)
+    const state = query.get("state")
+    if (state !== null) back.searchParams.set("state", state)
+    const fail = (error: string, description: string) => {
+      back.searchParams.set("error", error)
+      back.searchParams.set("error_description", description)
+      return back.toString()
+    }
+    if (query.get("response_type") !== "code") return fail("unsupported_response_type", "response_type must be code")
+    if (state === null || state === "") return fail("invalid_request", "state is required")
+    if (decision === "deny") return fail("access_denied", "The user denied access")
+    const code = opaque("hyperline_code")
+    codes.set(code, { clientId: app.client_id, redirectUri, expiresAt: clock.now() + 60_000, redeemed: false })
+    back.searchParams.set("code", code)
+    return back.toString()
+  }
+
+  const page = (title: string, body: string) =>
+    `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${title}</title></head>` +
+    `<body style="font-family:system-ui;max-width:34rem;margin:3rem auto"><h1>${title}</h1>${body}</body></html>`
+
+  const authorizePage = (request: EmulatorRequest): EmulatorResponse => {
+    let app: App | undefined
+    try {
+      decide(request.query, "deny") // validates without issuing a code
+      app = apps.get(request.query.get("client_id") ?? "")
+    } catch (error) {
+      return html(400, page("Hyperline — cannot continue", `<p>${escapeHtml((error as Error).message)}</p>`))
+    }
+    const hidden = [...request.query]
+      .map(([name, value]) => `<input type="hidden" name="${escapeHtml(name)}" value="${escapeHtml(value)}">`)
+      .join("")
+    return html(
+      200,
+      page(
+        `Connect ${escapeHtml(app?.name ?? "")} to Hyperline`,
+        `<p>Signed in as <strong>${defaultUser.email}</strong>. The app will reach all your companies.</p>` +
+          `<form method="post" action="/v1/oauth/authorize">${hidden}` +
+          `<button name="decision" value="approve">Allow</button> <button name="decision" value="deny">Deny</button></form>`,
+      ),
+    )
+  }
+
+  const authorizeDecision = (request: EmulatorRequest): EmulatorResponse => {
+    const form = formBody(request) ?? new URLSearchParams()
+    try {
+      return { status: 302, headers: { location: decide(form, form.get("decision") === "deny" ? "deny" : "approve") } }
+    } catch (error) {
+      return html(400, page("Hyperline — cannot continue", `<p>${escapeHtml((error as Error).message)}</p>`))
+    }
+  }
+
+  const str = (body: Record<string, unknown>, name: string): string | undefined => {
+    const value = body[name]
+    return typeof value === "string" ? value : undefined
+  }
+
+  /** The app a JSON token/revoke body authenticates as, or an error answer. */
+  const authenticated = (request: EmulatorRequest): { app: App; body: Record<string, unknown> } | EmulatorResponse => {
+    if (request.contentType !== "application/json") {
+      return {
+        status: 415,
+        body: { error: "invalid_request", error_description: "Send a JSON body (application/json)" },
+      }
+    }
+    const body = jsonBody(request)
+    if (body === undefined) return oauthError(400, "invalid_request", "The body is not a JSON object")
+    const app = apps.get(str(body, "client_id") ?? "")
+    const secret = str(body, "client_secret")
+    if (app === undefined || secret === undefined || !sameSecret(secret, app.client_secret)) {
+      return oauthError(401, "invalid_client", "Invalid client credentials")
+    }
+    return { app, body }
+  }
+
+  const issue = (app: App, grant: string, refresh: string) => {
+    const access = tokens.issue("access", {
+      provider: "hyperline",
+      clientId: app.client_id,
+      subject: defaultUser.sub,
+      scope: "",
+      grant,
+      lifetime: accessLifetime,
+    })
+    return json(200, {
+      access_token: access.value,
+      refresh_token: refresh,
+      expires_in: accessLifetime,
+      token_type: "bearer",
+    })
+  }
+
+  const token = (request: EmulatorRequest): EmulatorResponse => {
+    const auth = authenticated(request)
+    if ("status" in auth) return auth
+    const { app, body } = auth
+    const grantType = str(body, "grant_type")
+    if (grantType === "authorization_code") {
+      const code = codes.get(str(body, "code") ?? "")
+      if (code === undefined || code.redeemed || code.expiresAt <= clock.now() || code.clientId !== app.client_id) {
+        return oauthError(400, "invalid_grant", "The code is invalid, expired or already used")
+      }
+      if (str(body, "redirect_uri") !== code.redirectUri)
+        return oauthError(400, "invalid_grant", "redirect_uri mismatch")
+      code.redeemed = true
+      const grant = opaque("hyperline_grant")
+      const refresh = tokens.issue("refresh", {
+        provider: "hyperline",
+        clientId: app.client_id,
+        subject: defaultUser.sub,
+        scope: "",
+        grant,
+      })
+      return issue(app, grant, refresh.value)
+    }
+    if (grantType === "refresh_token") {
+      const refresh = tokens.valid(str(body, "refresh_token"), "refresh", "hyperline")
+      if (refresh === undefined || refresh.clientId !== app.client_id) {
+        return oauthError(400, "invalid_grant", "The refresh token is invalid or revoked")
+      }
+      return issue(app, refresh.grant, refresh.value)
+    }
+    return oauthError(400, "unsupported_grant_type", "grant_type must be authorization_code or refresh_token")
+  }
+
+  const revoke = (request: EmulatorRequest): EmulatorResponse => {
+    const auth = authenticated(request)
+    if ("status" in auth) return auth
+    const refresh = tokens.valid(str(auth.body, "token"), "refresh", "hyperline")
+    // RFC 7009 §2.2: an unknown token is not an error.
+    if (refresh !== undefined && refresh.clientId === auth.app.client_id) tokens.revoke(refresh.value)
+    return json(200, {})
+  }
+
+  const user = (request: EmulatorRequest) => tokens.valid(bearerToken(request), "access", "hyperline")
+
+  /** The company a call acts on: the header's, or the oldest. */
+  const company = (request: EmulatorRequest): Company | EmulatorResponse => {
+    const header = request.headers["hyperline-companyid"]
+    const id = Array.isArray(header) ? header[0] : header
+    if (id === undefined) return companies[0] ?? json(403, { message: "No company" })
+    return companies.find((c) => c.id === id) ?? json(403, { message: `No access to company ${id}` })
+  }
+
+  const listCompanies = (request: EmulatorRequest): EmulatorResponse =>
+    user(request) === undefined ? invalidToken() : json(200, { meta: { total: companies.length }, data: companies })
+
+  const listCustomers = (request: EmulatorRequest): EmulatorResponse => {
+    if (user(request) === undefined) return invalidToken()
+    const served = company(request)
+    if ("status" in served) return served
+    const data = customers[served.id] ?? []
+    return json(
+      200,
+      { meta: { total: data.length }, company_id: served.id, data },
+      { "hyperline-companyid": served.id },
+    )
+  }
+
+  const otherApi = (request: EmulatorRequest): EmulatorResponse =>
+    user(request) === undefined ? invalidToken() : json(404, { message: `No resource at ${request.path}` })
+
+  const withApiKey = (handler: (request: EmulatorRequest) => EmulatorResponse) => (request: EmulatorRequest) => {
+    const key = bearerToken(request)
+    return key !== undefined && sameSecret(key, apiKey) ? handler(request) : json(401, { message: "Invalid API key" })
+  }
+
+  const publicApp = ({ client_secret: _secret, ...app }: App) => app
+
+  const appFields = (body: Record<string, unknown>, partial: boolean): Partial<App> | string => {
+    const fields: Partial<App> = {}
+    if (body.name !== undefined || !partial) {
+      if (typeof body.name !== "string" || body.name === "") return "name is required"
+      fields.name = body.name
+    }
+    for (const name of ["description", "logo_uri"] as const) {
+      const value = body[name]
+      if (value === undefined) continue
+      if (value !== null && typeof value !== "string") return `${name} must be a string`
+      fields[name] = value
+    }
+    if (body.callbacks !== undefined || !partial) {
+      const callbacks = body.callbacks
+      if (!Array.isArray(callbacks) || !callbacks.every((c) => typeof c === "string" && URL.canParse(c))) {
+        return "callbacks must be a list of URLs"
+      }
+      fields.callbacks = callbacks
+    }
+    return fields
+  }
+
+  const createApp = (request: EmulatorRequest): EmulatorResponse => {
+    const body = jsonBody(request)
+    if (body === undefined) return json(400, { message: "Send a JSON object" })
+    const fields = appFields(body, false)
+    if (typeof fields === "string") return json(400, { message: fields })
+    const app: App = {
+      id: opaque("app"),
+      name: fields.name ?? "",
+      description: fields.description ?? null,
+      logo_uri: fields.logo_uri ?? null,
+      callbacks: fields.callbacks ?? [],
+      client_id: opaque("hyperline_client"),
+      client_secret: opaque("hyperline_secret"),
+    }
+    register(app)
+    return json(201, app)
+  }
+
+  const findApp = (id: string | undefined) => [...apps.values()].find((app) => app.id === id)
+
+  const updateApp = (request: EmulatorRequest): EmulatorResponse => {
+    const app = findApp(request.params.appId)
+    if (app === undefined) return json(404, { message: "App not found" })
+    const body = jsonBody(request)
+    if (body === undefined) return json(400, { message: "Send a JSON object" })
+    const fields = appFields(body, true)
+    if (typeof fields === "string") return json(400, { message: fields })
+    Object.assign(app, fields)
+    return json(200, publicApp(app))
+  }
+
+  const deleteApp = (request: EmulatorRequest): EmulatorResponse => {
+    const app = findApp(request.params.appId)
+    if (app === undefined) return json(404, { message: "App not found" })
+    apps.delete(app.client_id)
+    return { status: 204 }
+  }
+
+  return {
+    routes: [
+      { origin: "hyperline", method: "GET", path: "/v1/oauth/authorize", handler: authorizePage },
+      { origin: "hyperline", method: "POST", path: "/v1/oauth/authorize", handler: authorizeDecision },
+      { origin: "hyperline", method: "POST", path: "/v1/oauth/tokens", handler: token },
+      { origin: "hyperline", method: "POST", path: "/v1/oauth/revoke", handler: revoke },
+      { origin: "hyperline", method: "GET", path: "/v1/companies", handler: listCompanies },
+      { origin: "hyperline", method: "GET", path: "/v1/customers", handler: listCustomers },
+      { origin: "hyperline", method: "POST", path: "/v1/apps", handler: withApiKey(createApp) },
+      {
+        origin: "hyperline",
+        method: "GET",
+        path: "/v1/apps",
+        handler: withApiKey(() => json(200, { data: [...apps.values()].map(publicApp) })),
+      },
+      { origin: "hyperline", method: "PUT", path: "/v1/apps/:appId", handler: withApiKey(updateApp) },
+      { origin: "hyperline", method: "PATCH", path: "/v1/apps/:appId", handler: withApiKey(updateApp) },
+      { origin: "hyperline", method: "DELETE", path: "/v1/apps/:appId", handler: withApiKey(deleteApp) },
+      ...["GET", "POST", "PUT", "PATCH", "DELETE"].map((method) => ({
+        origin: "hyperline" as const,
+        method,
+        path: "/v1/*",
+        handler: otherApi,
+      })),
+    ],
+    control: {
+      authorize: (authorizationUrl, decision = "approve") => decide(new URL(authorizationUrl).searchParams, decision),
+      companies,
+    },
+  }
+}
