@@ -17,7 +17,7 @@ const authorizeUrl = (params: Record<string, string>) =>
     ...params,
   })}`
 
-const tokens = (body: BodyInit, contentType: string) =>
+const tokens = (body: string, contentType: string) =>
   fetch(`${emulator.origins.hyperline}/v1/oauth/tokens`, {
     method: "POST",
     headers: { "content-type": contentType },
