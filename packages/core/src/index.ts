@@ -3,6 +3,7 @@
  */
 
 export * as Accounts from "./Accounts.js"
+export * as ApiClient from "./ApiClient.js"
 export * as AuthorizationCode from "./AuthorizationCode.js"
 export * as DeviceFlow from "./DeviceFlow.js"
 export * as Hyper from "./Hyper.js"
@@ -14,3 +15,4 @@ export * as OAuthError from "./OAuthError.js"
 export * as Provider from "./Provider.js"
 export * as Token from "./Token.js"
 export * as TokenStore from "./TokenStore.js"
+export * as Settings from "./Settings.js"

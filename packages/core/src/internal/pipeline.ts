@@ -6,8 +6,8 @@
  * and turning every platform failure and every unexpected answer into a
  * typed, secret-free error from `OAuthError`.
  */
-import { type HttpClient, type HttpClientError, HttpClientRequest } from "@effect/platform"
-import { Duration, Effect, Either, Option, ParseResult, Random, type Redacted, Schema } from "effect"
+import { type HttpClient, type HttpClientError, HttpClientRequest, type HttpClientResponse } from "@effect/platform"
+import { Duration, Effect, Either, Option, ParseResult, Random, type Redacted, Schema, Stream } from "effect"
 import {
   ConnectionError,
   HttpError,
@@ -62,6 +62,8 @@ export interface SendOptions {
   readonly idempotent: boolean
   /** Secrets the request carries, scrubbed from any excerpt of the answer. */
   readonly secrets?: ReadonlyArray<Redacted.Redacted<string>> | undefined
+  /** Read at most this many bytes of the body; the rest is dropped and `truncated` set. */
+  readonly maxBodyBytes?: number | undefined
 }
 
 /** A complete answer: status, headers and the whole body as text. */
@@ -70,6 +72,8 @@ export interface Exchange {
   readonly status: number
   readonly headers: Readonly<Record<string, string>>
   readonly body: string
+  /** Whether the body was cut at `maxBodyBytes`. */
+  readonly truncated: boolean
 }
 
 export interface Pipeline {
@@ -98,6 +102,26 @@ export interface Pipeline {
   /** The error a non-2xx answer stands for. */
   readonly failure: (exchange: Exchange, secrets?: ReadonlyArray<Redacted.Redacted<string>>) => RequestFailure
 }
+
+/** The body as text, stopping (and closing the stream) after `max` bytes. */
+const readBody = (
+  response: HttpClientResponse.HttpClientResponse,
+  max: number | undefined,
+): Effect.Effect<{ readonly body: string; readonly truncated: boolean }, HttpClientError.ResponseError> =>
+  max === undefined
+    ? Effect.map(response.text, (body) => ({ body, truncated: false }))
+    : response.stream.pipe(
+        Stream.runFoldWhile(
+          { chunks: [] as Array<Uint8Array>, size: 0, truncated: false },
+          (read) => !read.truncated,
+          (read, chunk) => {
+            const room = max - read.size
+            const kept = chunk.length > room ? chunk.subarray(0, room) : chunk
+            return { chunks: [...read.chunks, kept], size: read.size + kept.length, truncated: chunk.length > room }
+          },
+        ),
+        Effect.map(({ chunks, truncated }) => ({ body: Buffer.concat(chunks).toString("utf8"), truncated })),
+      )
 
 const isRetryableStatus = (status: number): boolean => status === 408 || status === 429 || status >= 500
 
@@ -167,15 +191,19 @@ export const make = (client: HttpClient.HttpClient, options: PipelineOptions): P
           : "the answer was cut off",
     })
 
-  /** One attempt: send, then read the whole body, within the time limit. */
-  const attempt = (request: HttpClientRequest.HttpClientRequest): Effect.Effect<Exchange, ConnectionError | Timeout> =>
+  /** One attempt: send, then read the body (up to `maxBodyBytes`), within the time limit. */
+  const attempt = (
+    request: HttpClientRequest.HttpClientRequest,
+    maxBodyBytes: number | undefined,
+  ): Effect.Effect<Exchange, ConnectionError | Timeout> =>
     client.execute(request).pipe(
       Effect.flatMap((response) =>
-        Effect.map(response.text, (body) => ({
+        Effect.map(readBody(response, maxBodyBytes), ({ body, truncated }) => ({
           url: displayUrl(request.url),
           status: response.status,
           headers: response.headers,
           body,
+          truncated,
         })),
       ),
       Effect.mapError(fromClientError),
@@ -223,7 +251,7 @@ export const make = (client: HttpClient.HttpClient, options: PipelineOptions): P
   ): Effect.Effect<Exchange, ConnectionError | Timeout> => {
     const prepared = HttpClientRequest.acceptJson(request)
     const loop = (retry: number): Effect.Effect<Exchange, ConnectionError | Timeout> =>
-      Effect.flatMap(Effect.either(attempt(prepared)), (result) =>
+      Effect.flatMap(Effect.either(attempt(prepared, send.maxBodyBytes)), (result) =>
         (send.idempotent ? delayBefore(retry, result) : Effect.succeedNone).pipe(
           Effect.flatMap(
             Option.match({

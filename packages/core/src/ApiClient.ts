@@ -1,0 +1,58 @@
+/**
+ * Authenticated calls to a provider's API whose answers are returned as
+ * they are (status, headers, body), for tools that let an agent call any
+ * endpoint. Timeouts, transport failures and retries follow the shared
+ * pipeline; the body can be capped.
+ *
+ * @since 0.1.0
+ */
+import { type HttpClient, HttpClientRequest } from "@effect/platform"
+import { type Duration, Effect, Redacted } from "effect"
+import * as Pipeline from "./internal/pipeline.js"
+import type { ConnectionError, Timeout } from "./OAuthError.js"
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface ApiResponse {
+  readonly status: number
+  readonly headers: Readonly<Record<string, string>>
+  readonly body: string
+  readonly truncated: boolean
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface ApiClient {
+  /** Sends `request` with `Authorization: Bearer`; only safe methods are retried. */
+  readonly send: (
+    request: HttpClientRequest.HttpClientRequest,
+    options: { readonly accessToken: Redacted.Redacted<string>; readonly maxBodyBytes?: number | undefined },
+  ) => Effect.Effect<ApiResponse, ConnectionError | Timeout>
+}
+
+const safeMethods = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE"])
+
+/**
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (
+  client: HttpClient.HttpClient,
+  options: { readonly provider: string; readonly timeout?: Duration.DurationInput | undefined },
+): ApiClient => {
+  const http = Pipeline.make(client, { provider: options.provider, timeout: options.timeout })
+  return {
+    send: (request, { accessToken, maxBodyBytes }) =>
+      http
+        .execute(HttpClientRequest.bearerToken(request, Redacted.value(accessToken)), {
+          idempotent: safeMethods.has(request.method),
+          secrets: [accessToken],
+          maxBodyBytes,
+        })
+        .pipe(Effect.map(({ status, headers, body, truncated }) => ({ status, headers, body, truncated }))),
+  }
+}
