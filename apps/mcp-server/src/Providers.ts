@@ -1,0 +1,114 @@
+/**
+ * The four providers as this server found them configured at start: each
+ * one's flow, API base and, when configured, its `Provider`; otherwise the
+ * settings it still needs.
+ */
+import type { HttpClient } from "@effect/platform"
+import { Hyper, HyperId, Hyperline, Hyperproof, OAuthError, type Provider } from "@hyperauth/core"
+import { Config, Context, Effect, Either, Layer, Option } from "effect"
+
+export interface ProviderEntry {
+  readonly id: Provider.ProviderId
+  readonly flow: Provider.FlowKind
+  readonly apiBaseUrl: string
+  /** Settings to provide before this provider can be used. */
+  readonly missing: ReadonlyArray<string>
+  /** Why a present setting is not usable. */
+  readonly problem: string | undefined
+  readonly provider: Option.Option<Provider.Provider>
+}
+
+export interface Service {
+  readonly entries: ReadonlyArray<ProviderEntry>
+  /** The provider, or `not_configured` naming what it needs. */
+  readonly get: (id: string) => Effect.Effect<Provider.Provider, OAuthError.NotConfigured>
+}
+
+export class Providers extends Context.Tag("@hyperauth/mcp-server/Providers")<Providers, Service>() {}
+
+const origin = (name: string, fallback: string) =>
+  Config.string(name).pipe(
+    Config.withDefault(fallback),
+    Config.map((url) => url.trim().replace(/\/+$/, "")),
+  )
+
+const environmentOrigin = (prefix: string, environments: Record<"production" | "sandbox", string>) =>
+  Config.all({
+    environment: Config.literal(
+      "production",
+      "sandbox",
+    )(`${prefix}_ENVIRONMENT`).pipe(Config.withDefault("production")),
+    base: Config.option(Config.string(`${prefix}_BASE_URL`)),
+  }).pipe(
+    Config.map(({ environment, base }) =>
+      Option.getOrElse(base, () => environments[environment])
+        .trim()
+        .replace(/\/+$/, ""),
+    ),
+  )
+
+interface CatalogEntry {
+  readonly id: Provider.ProviderId
+  readonly flow: Provider.FlowKind
+  readonly apiBaseUrl: Config.Config<string>
+  readonly make: Effect.Effect<Provider.Provider, OAuthError.NotConfigured, HttpClient.HttpClient>
+}
+
+const catalog: ReadonlyArray<CatalogEntry> = [
+  {
+    id: "hyper",
+    flow: "device_code",
+    apiBaseUrl: origin("HYPER_BASE_URL", Hyper.defaultBaseUrl),
+    make: Effect.flatMap(Hyper.loadConfig, (options) => Effect.map(Hyper.make(options), (s) => s.provider)),
+  },
+  {
+    id: "hyperid",
+    flow: "authorization_code",
+    apiBaseUrl: Config.map(environmentOrigin("HYPERID", HyperId.environments), (o) => `${o}${HyperId.realmPath}`),
+    make: Effect.flatMap(HyperId.loadConfig, (options) => Effect.map(HyperId.make(options), (s) => s.provider)),
+  },
+  {
+    id: "hyperline",
+    flow: "authorization_code",
+    apiBaseUrl: environmentOrigin("HYPERLINE", Hyperline.environments),
+    make: Effect.flatMap(Hyperline.loadConfig, (options) => Effect.map(Hyperline.make(options), (s) => s.provider)),
+  },
+  {
+    id: "hyperproof",
+    flow: "client_credentials",
+    apiBaseUrl: origin("HYPERPROOF_API_URL", Hyperproof.defaultApiUrl),
+    make: Effect.flatMap(Hyperproof.loadConfig, (options) => Effect.map(Hyperproof.make(options), (s) => s.provider)),
+  },
+]
+
+export const make: Effect.Effect<Service, never, HttpClient.HttpClient> = Effect.gen(function* () {
+  const entries = yield* Effect.forEach(catalog, (entry) =>
+    Effect.gen(function* () {
+      const made = yield* Effect.either(entry.make)
+      const apiBaseUrl = yield* Effect.orElseSucceed(entry.apiBaseUrl, () => "")
+      return {
+        id: entry.id,
+        flow: entry.flow,
+        apiBaseUrl: Either.match(made, { onLeft: () => apiBaseUrl, onRight: (p) => p.apiBaseUrl }),
+        missing: Either.match(made, { onLeft: (e) => e.missing, onRight: () => [] }),
+        problem: Either.match(made, { onLeft: (e) => e.reason, onRight: () => undefined }),
+        provider: Either.getRight(made),
+      } satisfies ProviderEntry
+    }),
+  )
+  const get = (id: string) =>
+    Effect.suspend(() => {
+      const entry = entries.find((e) => e.id === id)
+      if (entry !== undefined && Option.isSome(entry.provider)) return Effect.succeed(entry.provider.value)
+      return Effect.fail(
+        new OAuthError.NotConfigured({
+          provider: id,
+          missing: entry?.missing ?? [],
+          reason: entry?.problem,
+        }),
+      )
+    })
+  return { entries, get }
+})
+
+export const layer: Layer.Layer<Providers, never, HttpClient.HttpClient> = Layer.effect(Providers, make)

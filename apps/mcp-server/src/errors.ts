@@ -1,0 +1,48 @@
+/**
+ * The errors of the MCP server itself, next to the core's `OAuthError`s,
+ * and how every failure becomes an `isError` tool result.
+ */
+import type { OAuthError } from "@hyperauth/core"
+import { Schema } from "effect"
+
+/** `reveal` without `HYPERAUTH_ALLOW_TOKEN_REVEAL=1`. */
+export class Forbidden extends Schema.TaggedError<Forbidden>()("Forbidden", { reason: Schema.String }) {
+  readonly code = "forbidden" as const
+  override get message(): string {
+    return this.reason
+  }
+}
+
+/** A `login_id` that is not (or no longer) known. */
+export class UnknownLogin extends Schema.TaggedError<UnknownLogin>()("UnknownLogin", { loginId: Schema.String }) {
+  readonly code = "unknown_login" as const
+  override get message(): string {
+    return `No pending login has id "${this.loginId}" (it may have expired or finished long ago). Start a new one with the login tool.`
+  }
+}
+
+export type ToolError = OAuthError.OAuthError | Forbidden | UnknownLogin
+
+/** The shape of `structuredContent` of a failed call. */
+export interface ErrorContent {
+  readonly error: {
+    readonly code: string
+    readonly message: string
+    readonly provider?: string
+    readonly status?: number
+  }
+}
+
+/** Provider and HTTP status, where the error knows them. */
+export const errorContent = (error: ToolError): ErrorContent => {
+  const provider = "provider" in error && typeof error.provider === "string" ? error.provider : undefined
+  const status = "status" in error && typeof error.status === "number" ? error.status : undefined
+  return {
+    error: {
+      code: error.code,
+      message: error.message,
+      ...(provider === undefined ? {} : { provider }),
+      ...(status === undefined ? {} : { status }),
+    },
+  }
+}

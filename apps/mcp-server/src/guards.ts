@@ -1,0 +1,42 @@
+/**
+ * What `call_api` refuses before sending anything: paths that could leave
+ * the provider's API base, and headers that would replace or leak its
+ * credentials.
+ */
+
+/** Why `path` is refused, or undefined when it stays on the API base. */
+export const pathProblem = (path: string): string | undefined => {
+  if (!path.startsWith("/")) return "path must start with /"
+  if (path.startsWith("//")) return "path must not start with // (that names another host)"
+  if (path.includes("\\")) return "path must not contain a backslash"
+  if (/[?#]/.test(path)) return "path must not contain ? or #; pass query parameters in query"
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
+  if (/[\u0000-\u0020\u007f]/.test(path)) return "path must not contain spaces or control characters"
+  if (/%(2f|5c|00)/i.test(path)) return "path must not contain encoded slashes, backslashes or NUL"
+  if (/^\/?[a-z][a-z0-9+.-]*:/i.test(path.slice(1))) return "path must not contain a scheme"
+  for (const segment of path.split("/")) {
+    let decoded: string
+    try {
+      decoded = decodeURIComponent(segment)
+    } catch {
+      return "path has invalid percent-encoding"
+    }
+    if (decoded === "." || decoded === "..") return "path must not contain . or .. segments"
+  }
+  return undefined
+}
+
+const forbiddenHeaders = new Set(["authorization", "cookie", "host", "proxy-authorization"])
+
+/** Why these headers are refused, or undefined when they may be sent. */
+export const headerProblem = (headers: Readonly<Record<string, string>>): string | undefined => {
+  for (const name of Object.keys(headers)) {
+    if (forbiddenHeaders.has(name.toLowerCase()))
+      return `header ${name} may not be set: the server authenticates the call itself`
+    if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)) return `header name ${JSON.stringify(name)} is not valid`
+  }
+  return undefined
+}
+
+/** Response headers that are not handed back to the agent. */
+export const hiddenResponseHeaders = new Set(["set-cookie", "set-cookie2", "www-authenticate"])

@@ -1,0 +1,83 @@
+#!/usr/bin/env node
+/**
+ * `hyperauth-mcp`: MCP over stdio (stdout carries protocol messages only),
+ * or `--http [--port N]` for Streamable HTTP on 127.0.0.1.
+ */
+import { parseArgs } from "node:util"
+import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js"
+import { serveHttp } from "./http.js"
+import * as Runtime from "./runtime.js"
+import { createServer } from "./server.js"
+
+const usage = `Usage: hyperauth-mcp [--http [--port N]]
+
+  (no option)  MCP over stdio
+  --http       Streamable HTTP on http://127.0.0.1:3333/mcp
+  --port N     port for --http (default 3333)
+
+Configuration is read from the environment; see the README.
+`
+
+const log = (line: string) => process.stderr.write(`hyperauth-mcp: ${line}\n`)
+
+const main = async () => {
+  const { values } = parseArgs({
+    options: {
+      http: { type: "boolean", default: false },
+      port: { type: "string" },
+      help: { type: "boolean", short: "h", default: false },
+    },
+  })
+  if (values.help) {
+    process.stderr.write(usage)
+    return
+  }
+  const port = values.port === undefined ? 3333 : Number(values.port)
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    log(`--port must be a whole number from 0 to 65535, not "${values.port}"`)
+    process.exitCode = 2
+    return
+  }
+
+  const runtime = Runtime.make()
+  await runtime.runtime()
+  let stopping = false
+  const stop = (closing: () => Promise<void>) => () => {
+    if (stopping) return
+    stopping = true
+    closing()
+      .then(() => runtime.dispose())
+      .finally(() => process.exit(0))
+  }
+
+  if (values.http) {
+    const server = await serveHttp(runtime, { port, token: process.env.HYPERAUTH_HTTP_TOKEN || undefined })
+    const address = server.address()
+    log(`listening on http://127.0.0.1:${typeof address === "object" && address !== null ? address.port : port}/mcp`)
+    const shutdown = stop(
+      () =>
+        new Promise((resolve) => {
+          server.close(() => resolve())
+          server.closeAllConnections()
+        }),
+    )
+    process.once("SIGINT", shutdown)
+    process.once("SIGTERM", shutdown)
+    return
+  }
+
+  const server = createServer(runtime)
+  const shutdown = stop(() => server.close())
+  process.once("SIGINT", shutdown)
+  process.once("SIGTERM", shutdown)
+  // The client going away ends the server, as stdio servers are expected to.
+  process.stdin.once("end", shutdown)
+  process.stdin.once("close", shutdown)
+  await server.connect(new StdioServerTransport())
+  log("ready on stdio")
+}
+
+main().catch((error: unknown) => {
+  log(`failed to start: ${error instanceof Error ? error.message : String(error)}`)
+  process.exit(1)
+})

@@ -1,0 +1,32 @@
+/**
+ * The one runtime the server builds at start: HTTP client, token store,
+ * providers, accounts, pending logins and the server's own settings.
+ */
+import { FetchHttpClient } from "@effect/platform"
+import { Accounts, TokenStore } from "@hyperauth/core"
+import { Effect, Layer, Logger, ManagedRuntime } from "effect"
+import * as Logins from "./Logins.js"
+import * as Providers from "./Providers.js"
+import * as ServerConfig from "./ServerConfig.js"
+import type { Services } from "./tool.js"
+
+const accounts = Layer.effect(
+  Accounts.Accounts,
+  Effect.flatMap(Providers.Providers, (providers) => Accounts.make(providers.get)),
+)
+
+/** Logs go to stderr: stdout carries the protocol only. */
+const stderrLogger = Logger.replace(Logger.defaultLogger, Logger.prettyLogger({ stderr: true, colors: false }))
+
+export const layer: Layer.Layer<Services> = Logins.layer.pipe(
+  Layer.provideMerge(accounts),
+  Layer.provideMerge(Providers.layer),
+  Layer.provideMerge(TokenStore.layerConfig),
+  Layer.provideMerge(ServerConfig.layer),
+  Layer.provideMerge(FetchHttpClient.layer),
+  Layer.provide(stderrLogger),
+)
+
+export type Runtime = ManagedRuntime.ManagedRuntime<Services, never>
+
+export const make = (): Runtime => ManagedRuntime.make(layer)

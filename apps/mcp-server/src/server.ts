@@ -1,0 +1,61 @@
+/**
+ * An MCP server over the tools. The low-level `Server` is used so that
+ * input is checked by the tools themselves: a malformed call is an
+ * `invalid_input` tool result, as the contract says, not a protocol error.
+ */
+import { Server } from "@modelcontextprotocol/sdk/server/index.js"
+import {
+  CallToolRequestSchema,
+  type CallToolResult,
+  ErrorCode,
+  ListToolsRequestSchema,
+  McpError,
+} from "@modelcontextprotocol/sdk/types.js"
+import { Effect } from "effect"
+import type { Runtime } from "./runtime.js"
+import type { ToolContext } from "./tool.js"
+import { tools } from "./tools/index.js"
+
+export const serverInfo = { name: "hyperauth", version: "0.1.0" } as const
+
+export const createServer = (runtime: Runtime): Server => {
+  const server = new Server(serverInfo, {
+    capabilities: { tools: {}, logging: {} },
+    instructions:
+      "hyperauth logs in to the OAuth providers hyper, hyperid, hyperline and hyperproof and calls their APIs. Start with list_providers, then login (and complete_login for logins that wait for the user), then call_api. Tokens stay on the server.",
+  })
+  const byName = new Map(tools.map((tool) => [tool.description.name, tool]))
+
+  server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: tools.map((tool) => tool.description) }))
+
+  server.setRequestHandler(CallToolRequestSchema, async (request, extra): Promise<CallToolResult> => {
+    const tool = byName.get(request.params.name)
+    if (tool === undefined) throw new McpError(ErrorCode.InvalidParams, `Unknown tool: ${request.params.name}`)
+    const progressToken = request.params._meta?.progressToken
+    const context: ToolContext = {
+      progress: (progress, total, message) =>
+        progressToken === undefined
+          ? Effect.void
+          : Effect.ignore(
+              Effect.tryPromise(() =>
+                extra.sendNotification({
+                  method: "notifications/progress",
+                  params: { progressToken, progress, ...(total === undefined ? {} : { total }), message },
+                }),
+              ),
+            ),
+      offerUrl: (message, url) =>
+        server.getClientCapabilities()?.elicitation?.url === undefined
+          ? Effect.void
+          : Effect.sync(() => {
+              // Not awaited: the user answers in their own time; the login goes on either way.
+              server
+                .elicitInput({ mode: "url", message, url, elicitationId: crypto.randomUUID() })
+                .catch(() => undefined)
+            }),
+    }
+    return runtime.runPromise(tool.call(request.params.arguments, context), { signal: extra.signal })
+  })
+
+  return server
+}

@@ -1,0 +1,102 @@
+import { HttpClient, HttpClientRequest } from "@effect/platform"
+import { Accounts, ApiClient, OAuthError, Settings } from "@hyperauth/core"
+import { Effect } from "effect"
+import { z } from "zod"
+import { headerProblem, hiddenResponseHeaders, pathProblem } from "../guards.js"
+import { account, providerId } from "../inputs.js"
+import { Providers } from "../Providers.js"
+import { defineTool } from "../tool.js"
+
+/** Bodies past this are cut and `truncated` is set. */
+const maxBodyBytes = 1024 * 1024
+
+const parseBody = (body: string, contentType: string | undefined, truncated: boolean): unknown => {
+  if (truncated || !/\bjson\b/i.test(contentType ?? "")) return body
+  try {
+    return JSON.parse(body)
+  } catch {
+    return body
+  }
+}
+
+/** The refresh after a 401; a token that cannot be refreshed is reported as the invalid token it is. */
+const renewAfter401 = (accounts: Accounts.Service, key: { readonly provider: string; readonly account: string }) =>
+  accounts.refresh(key).pipe(
+    Effect.catchTag("NotLoggedIn", () =>
+      Effect.fail(
+        new OAuthError.InvalidToken({
+          provider: key.provider,
+          description: "the API refused the token and it cannot be refreshed; log in again",
+        }),
+      ),
+    ),
+  )
+
+export const callApi = defineTool({
+  name: "call_api",
+  title: "Call a provider API",
+  description:
+    "Sends an authenticated request to the provider's API base and returns status, headers and body (JSON parsed, other bodies as text, cut at 1 MiB with truncated: true). path must start with / and stay on the API base. Authorization, Cookie and Host cannot be set. company_id (hyperline) becomes Hyperline-CompanyId. A 401 is retried once after a token refresh.",
+  input: z.object({
+    provider: providerId,
+    account,
+    method: z.enum(["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]),
+    path: z.string().min(1).describe("e.g. /v1/customers"),
+    query: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
+    headers: z.record(z.string(), z.string()).optional(),
+    body: z.unknown().optional().describe("Sent as JSON (a string is sent as it is)."),
+    company_id: z.string().optional().describe("hyperline: the company to act on."),
+  }),
+  output: z.object({
+    status: z.number().int(),
+    headers: z.record(z.string(), z.string()),
+    body: z.unknown(),
+    truncated: z.boolean(),
+  }),
+  annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
+  run: (input) =>
+    Effect.gen(function* () {
+      const refused = pathProblem(input.path) ?? headerProblem(input.headers ?? {})
+      if (refused !== undefined)
+        return yield* new OAuthError.InvalidInput({ provider: input.provider, reason: `${refused}.` })
+      const provider = yield* (yield* Providers).get(input.provider)
+      const accounts = yield* Accounts.Accounts
+      const key = { provider: input.provider, account: input.account }
+      const api = ApiClient.make(yield* HttpClient.HttpClient, {
+        provider: input.provider,
+        timeout: yield* Effect.orElseSucceed(Settings.httpTimeout, () => "30 seconds" as const),
+      })
+
+      const base = HttpClientRequest.make(input.method)(`${provider.apiBaseUrl}${input.path}`).pipe(
+        HttpClientRequest.setUrlParams(
+          Object.entries(input.query ?? {}).map(([name, value]) => [name, String(value)] as const),
+        ),
+        HttpClientRequest.setHeaders(input.headers ?? {}),
+      )
+      const withBody =
+        input.body === undefined
+          ? base
+          : typeof input.body === "string"
+            ? HttpClientRequest.bodyText(base, input.body, input.headers?.["content-type"] ?? "text/plain")
+            : HttpClientRequest.bodyUnsafeJson(base, input.body)
+      const request = provider.decorate(withBody, { companyId: input.company_id })
+
+      const first = yield* api.send(request, {
+        accessToken: (yield* accounts.accessToken(key)).accessToken,
+        maxBodyBytes,
+      })
+      const response =
+        first.status === 401
+          ? yield* api.send(request, { accessToken: (yield* renewAfter401(accounts, key)).accessToken, maxBodyBytes })
+          : first
+      const headers = Object.fromEntries(
+        Object.entries(response.headers).filter(([name]) => !hiddenResponseHeaders.has(name.toLowerCase())),
+      )
+      return {
+        status: response.status,
+        headers,
+        body: parseBody(response.body, response.headers["content-type"], response.truncated),
+        truncated: response.truncated,
+      }
+    }),
+})

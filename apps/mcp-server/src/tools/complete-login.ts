@@ -1,0 +1,40 @@
+import { DateTime, Duration, Effect, Option } from "effect"
+import { z } from "zod"
+import { describeToken, optionalTokenInfo } from "../inputs.js"
+import { Logins } from "../Logins.js"
+import { defineTool } from "../tool.js"
+
+export const completeLogin = defineTool({
+  name: "complete_login",
+  title: "Complete a login",
+  description:
+    "Finishes a pending login. Waits up to wait_seconds for the user (sending progress notifications when asked to), then returns the token info, or status pending if the user is not done yet. For an authorization-code login whose redirect this server cannot receive, pass the full URL the browser landed on as redirect_url. A refused login is access_denied, one that ran out of time expired_token.",
+  input: z.object({
+    login_id: z.string().min(1),
+    redirect_url: z.string().optional().describe("The full URL the browser was redirected to."),
+    wait_seconds: z.number().min(0).max(120).default(30).describe("How long to wait for the user, 0 to 120 s."),
+  }),
+  output: z.object({
+    ...optionalTokenInfo,
+    status: z.enum(["authenticated", "pending"]),
+    login_id: z.string().optional(),
+  }),
+  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
+  run: (input, context) =>
+    Effect.gen(function* () {
+      const logins = yield* Logins
+      const finished =
+        input.redirect_url === undefined
+          ? yield* logins.await(input.login_id, Duration.seconds(input.wait_seconds), (elapsed) =>
+              context.progress(
+                Math.floor(Duration.toSeconds(elapsed)),
+                input.wait_seconds,
+                "Waiting for the user to finish signing in",
+              ),
+            )
+          : Option.some(yield* logins.finishRedirect(input.login_id, input.redirect_url))
+      if (Option.isNone(finished)) return { status: "pending" as const, login_id: input.login_id }
+      const { provider, account, token } = finished.value
+      return { ...describeToken(provider, account, token, yield* DateTime.now), status: "authenticated" as const }
+    }),
+})

@@ -1,0 +1,41 @@
+import { Accounts } from "@hyperauth/core"
+import { DateTime, Effect, Redacted } from "effect"
+import { z } from "zod"
+import { Forbidden } from "../errors.js"
+import { account, describeToken, providerId, tokenInfo } from "../inputs.js"
+import { Providers } from "../Providers.js"
+import { ServerConfig } from "../ServerConfig.js"
+import { defineTool } from "../tool.js"
+
+export const getToken = defineTool({
+  name: "get_token",
+  title: "Get token info",
+  description:
+    "Returns the stored token's metadata (type, expiry, scope, whether a refresh token is held), refreshing it first when it has expired or expires within 60 s and can be refreshed. The raw access_token is included only with reveal: true when the server runs with HYPERAUTH_ALLOW_TOKEN_REVEAL=1.",
+  input: z.object({
+    provider: providerId,
+    account,
+    reveal: z.boolean().default(false).describe("Include the raw access token (needs HYPERAUTH_ALLOW_TOKEN_REVEAL=1)."),
+  }),
+  output: z.object(tokenInfo),
+  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
+  run: (input) =>
+    Effect.gen(function* () {
+      if (input.reveal && !(yield* ServerConfig).allowTokenReveal) {
+        return yield* new Forbidden({
+          reason:
+            "Revealing raw tokens is disabled. Call get_token without reveal, or restart the server with HYPERAUTH_ALLOW_TOKEN_REVEAL=1.",
+        })
+      }
+      const accounts = yield* Accounts.Accounts
+      const key = { provider: input.provider, account: input.account }
+      const stored = yield* accounts.get(key)
+      const now = yield* DateTime.now
+      const provider = yield* (yield* Providers).get(input.provider)
+      const renewable = provider.flow === "client_credentials" || stored.canRefresh(now)
+      const token =
+        stored.expiresWithin(now, Accounts.refreshMargin) && renewable ? yield* accounts.accessToken(key) : stored
+      const info = describeToken(input.provider, input.account, token, yield* DateTime.now)
+      return input.reveal ? { ...info, access_token: Redacted.value(token.accessToken) } : info
+    }),
+})

@@ -1,0 +1,29 @@
+import { Accounts } from "@hyperauth/core"
+import { Effect } from "effect"
+import { z } from "zod"
+import { account, providerId } from "../inputs.js"
+import { Providers } from "../Providers.js"
+import { defineTool } from "../tool.js"
+
+export const introspectToken = defineTool({
+  name: "introspect_token",
+  title: "Introspect token",
+  description:
+    "Asks the provider whether the stored access token is active (RFC 7662): active, scope, exp, iat and the other members it returns. hyper and hyperid support it; the others answer not_supported.",
+  input: z.object({ provider: providerId, account }),
+  output: z
+    .object({
+      active: z.boolean(),
+      scope: z.string().optional(),
+      exp: z.number().optional(),
+      iat: z.number().optional(),
+    })
+    .catchall(z.unknown()),
+  annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
+  run: (input) =>
+    Effect.gen(function* () {
+      const provider = yield* (yield* Providers).get(input.provider)
+      const token = yield* (yield* Accounts.Accounts).get({ provider: input.provider, account: input.account })
+      return { ...(yield* provider.introspect(token)) }
+    }),
+})

@@ -1,0 +1,60 @@
+import { Accounts } from "@hyperauth/core"
+import { DateTime, Effect, Option } from "effect"
+import { z } from "zod"
+import { describeToken } from "../inputs.js"
+import { Providers } from "../Providers.js"
+import { defineTool } from "../tool.js"
+
+export const listProviders = defineTool({
+  name: "list_providers",
+  title: "List providers",
+  description:
+    "Lists the four OAuth providers with their login flow, whether they are configured (and which settings they still need), their API base URL, and the accounts logged in to each.",
+  input: z.object({}),
+  output: z.object({
+    providers: z.array(
+      z.object({
+        id: z.string(),
+        flow: z.enum(["device_code", "authorization_code", "client_credentials"]),
+        configured: z.boolean(),
+        missing: z.array(z.string()),
+        api_base_url: z.string(),
+        accounts: z.array(
+          z.object({
+            account: z.string(),
+            status: z.enum(["authenticated", "expired"]),
+            expires_at: z.string().optional(),
+            scope: z.string().optional(),
+          }),
+        ),
+      }),
+    ),
+  }),
+  annotations: { readOnlyHint: true, destructiveHint: false, openWorldHint: false },
+  run: () =>
+    Effect.gen(function* () {
+      const providers = yield* Providers
+      const stored = yield* (yield* Accounts.Accounts).list
+      const now = yield* DateTime.now
+      return {
+        providers: providers.entries.map((entry) => ({
+          id: entry.id,
+          flow: entry.flow,
+          configured: Option.isSome(entry.provider),
+          missing: [...entry.missing],
+          api_base_url: entry.apiBaseUrl,
+          accounts: stored
+            .filter((s) => s.provider === entry.id)
+            .map((s) => {
+              const info = describeToken(s.provider, s.account, s.token, now)
+              return {
+                account: s.account,
+                status: info.status,
+                ...(info.expires_at === undefined ? {} : { expires_at: info.expires_at }),
+                ...(info.scope === undefined ? {} : { scope: info.scope }),
+              }
+            }),
+        })),
+      }
+    }),
+})

@@ -1,0 +1,84 @@
+import { Accounts } from "@hyperauth/core"
+import { DateTime, Duration, Effect } from "effect"
+import { z } from "zod"
+import { account, describeToken, optionalTokenInfo, providerId } from "../inputs.js"
+import { Logins } from "../Logins.js"
+import { Providers } from "../Providers.js"
+import { defineTool } from "../tool.js"
+
+export const login = defineTool({
+  name: "login",
+  title: "Log in",
+  description:
+    "Starts a login. hyperproof (client credentials) is authenticated at once. hyper (device code) returns a user_code and verification_uri for the user; the server polls in the background. hyperid and hyperline (authorization code) return an authorization_url for the user to open. Finish pending logins with complete_login.",
+  input: z.object({
+    provider: providerId,
+    account,
+    scope: z.string().optional().describe("Space-separated scopes to request."),
+    options: z
+      .record(z.string(), z.unknown())
+      .optional()
+      .describe(
+        "Provider parameters. hyperid: flow_mode (number), ui_locales (string), login_hint (string), verification_level (2, 3 or 4; 2 needs twitter-check or telegram-check in scope).",
+      ),
+  }),
+  output: z.object({
+    ...optionalTokenInfo,
+    status: z.enum(["authenticated", "pending"]),
+    login_id: z.string().optional(),
+    user_code: z.string().optional(),
+    verification_uri: z.string().optional(),
+    verification_uri_complete: z.string().optional(),
+    authorization_url: z.string().optional(),
+    redirect_uri: z.string().optional(),
+    listening: z.boolean().optional().describe("Whether this server receives the redirect itself"),
+    interval: z.number().optional().describe("Seconds between polls"),
+  }),
+  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
+  run: (input, context) =>
+    Effect.gen(function* () {
+      const provider = yield* (yield* Providers).get(input.provider)
+      const started = yield* provider.startLogin({ scope: input.scope, options: input.options })
+      const logins = yield* Logins
+      switch (started._tag) {
+        case "Authenticated": {
+          yield* (yield* Accounts.Accounts).save({ provider: input.provider, account: input.account }, started.token)
+          return {
+            ...describeToken(input.provider, input.account, started.token, yield* DateTime.now),
+            status: "authenticated" as const,
+          }
+        }
+        case "DevicePending": {
+          const loginId = yield* logins.startDevice(input.provider, input.account, started)
+          const url = started.verificationUriComplete ?? started.verificationUri
+          yield* context.offerUrl(
+            `Open this page and enter the code ${started.userCode} to sign in to ${input.provider}.`,
+            url,
+          )
+          return {
+            status: "pending" as const,
+            login_id: loginId,
+            user_code: started.userCode,
+            verification_uri: started.verificationUri,
+            ...(started.verificationUriComplete === undefined
+              ? {}
+              : { verification_uri_complete: started.verificationUriComplete }),
+            expires_at: DateTime.formatIso(started.expiresAt),
+            interval: Duration.toSeconds(started.interval),
+          }
+        }
+        case "RedirectPending": {
+          const { loginId, listening } = yield* logins.startRedirect(input.provider, input.account, started)
+          yield* context.offerUrl(`Open this page to sign in to ${input.provider}.`, started.authorizationUrl)
+          return {
+            status: "pending" as const,
+            login_id: loginId,
+            authorization_url: started.authorizationUrl,
+            redirect_uri: started.redirectUri,
+            listening,
+            expires_at: DateTime.formatIso(started.expiresAt),
+          }
+        }
+      }
+    }),
+})

@@ -1,0 +1,90 @@
+/**
+ * Runs the built `hyperauth-mcp` as a child process over real stdio and
+ * talks to it with the MCP SDK's `Client`, against an emulator started in
+ * the test process.
+ */
+import { mkdtemp } from "node:fs/promises"
+import { createServer } from "node:net"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { fileURLToPath } from "node:url"
+import {
+  defaultHyperIdClient,
+  defaultHyperlineClient,
+  defaultHyperproofClient,
+  type Emulator,
+} from "@hyperauth/emulator"
+import { Client } from "@modelcontextprotocol/sdk/client/index.js"
+import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js"
+import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js"
+
+export const serverMain = fileURLToPath(new URL("../../dist/main.js", import.meta.url))
+
+export const freePort = (): Promise<number> =>
+  new Promise((resolve, reject) => {
+    const probe = createServer()
+    probe.once("error", reject)
+    probe.listen(0, "127.0.0.1", () => {
+      const address = probe.address()
+      const port = typeof address === "object" && address !== null ? address.port : 0
+      probe.close(() => resolve(port))
+    })
+  })
+
+export const tempStore = async (): Promise<string> =>
+  join(await mkdtemp(join(tmpdir(), "hyperauth-mcp-")), "tokens.json")
+
+/** Everything the emulator needs to be used by all four providers. */
+export const emulatorEnv = (emulator: Emulator): Record<string, string> => ({
+  ...emulator.env,
+  HYPER_CLIENT_ID: "hyper-mcp",
+  HYPERID_CLIENT_ID: defaultHyperIdClient.clientId,
+  HYPERID_CLIENT_SECRET: defaultHyperIdClient.clientSecret,
+  HYPERLINE_CLIENT_ID: defaultHyperlineClient.clientId,
+  HYPERLINE_CLIENT_SECRET: defaultHyperlineClient.clientSecret,
+  HYPERPROOF_CLIENT_ID: defaultHyperproofClient.clientId,
+  HYPERPROOF_CLIENT_SECRET: defaultHyperproofClient.clientSecret,
+})
+
+export interface Session {
+  readonly client: Client
+  /** Every line the server wrote to stderr. */
+  readonly stderr: () => string
+  readonly call: (name: string, args?: Record<string, unknown>) => Promise<CallToolResult>
+  readonly close: () => Promise<void>
+}
+
+export const connect = async (env: Record<string, string>): Promise<Session> => {
+  const transport = new StdioClientTransport({
+    command: process.execPath,
+    args: [serverMain],
+    // Only what the test gives: no provider is configured by accident.
+    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? tmpdir(), ...env },
+    stderr: "pipe",
+  })
+  let stderr = ""
+  transport.stderr?.on("data", (chunk: Buffer) => {
+    stderr += chunk.toString("utf8")
+  })
+  const client = new Client({ name: "hyperauth-e2e", version: "0.0.0" })
+  await client.connect(transport)
+  return {
+    client,
+    stderr: () => stderr,
+    call: async (name, args = {}) => (await client.callTool({ name, arguments: args })) as CallToolResult,
+    close: () => client.close(),
+  }
+}
+
+/** The structured result of a successful call. */
+export const structured = (result: CallToolResult): Record<string, unknown> => {
+  if (result.isError === true) throw new Error(`tool failed: ${textOf(result)}`)
+  return (result.structuredContent ?? {}) as Record<string, unknown>
+}
+
+export const textOf = (result: CallToolResult): string =>
+  result.content.map((c) => (c.type === "text" ? c.text : "")).join("\n")
+
+/** The stable code of a failed call (its first text line starts with it). */
+export const errorCode = (result: CallToolResult): string | undefined =>
+  result.isError === true ? /^([a-z_]+):/.exec(textOf(result))?.[1] : undefined
