@@ -5,5 +5,6 @@ export default defineProject({
   test: {
     name: "core",
     include: ["test/**/*.test.ts"],
+    benchmark: { include: ["bench/**/*.bench.ts"] },
   },
 })

@@ -25,7 +25,9 @@ const opaque = /(?=[\w.~+/=-]*\d)(?=[\w.~+/=-]*[A-Za-z])[\w.~+/=-]{16,}/g
  * every `known` secret replaced.
  */
 export const excerpt = (body: string, known: ReadonlyArray<Redacted.Redacted<string>> = []): string => {
-  let text = body
+  // Only the start can reach the excerpt; scrubbing a window far larger than
+  // it keeps any secret that straddles the cut whole while it is replaced.
+  let text = body.slice(0, EXCERPT_LENGTH * 20)
   for (const secret of known) {
     const value = Redacted.value(secret)
     if (value.length > 0) text = text.split(value).join(REDACTED)

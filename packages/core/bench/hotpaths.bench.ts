@@ -1,0 +1,87 @@
+/**
+ * Timings of the hot paths, printed by `pnpm bench` (vitest bench).
+ * Network numbers are loopback against the emulator.
+ */
+import { mkdtemp } from "node:fs/promises"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { FetchHttpClient } from "@effect/platform"
+import { defaultHyperproofClient, type Emulator, start } from "@hyperauth/emulator"
+import { Effect, Layer, ManagedRuntime, Redacted, Schema } from "effect"
+import { afterAll, beforeAll, bench, describe } from "vitest"
+import * as Accounts from "../src/Accounts.js"
+import * as Hyperproof from "../src/Hyperproof.js"
+import { excerpt } from "../src/internal/scrub.js"
+import { TokenResponse } from "../src/internal/wire.js"
+import type * as Token from "../src/Token.js"
+import * as TokenStore from "../src/TokenStore.js"
+
+let emulator: Emulator
+let hyperproof: Hyperproof.Service
+let accounts: Accounts.Service
+let plainStore: TokenStore.Service
+let sealedStore: TokenStore.Service
+let token: Token.TokenSet
+const runtime = ManagedRuntime.make(Layer.merge(FetchHttpClient.layer, TokenStore.layerMemory))
+
+beforeAll(async () => {
+  emulator = await start()
+  hyperproof = await runtime.runPromise(
+    Hyperproof.make({
+      clientId: defaultHyperproofClient.clientId,
+      clientSecret: Redacted.make(defaultHyperproofClient.clientSecret),
+      authUrl: emulator.origins.hyperproofAccounts,
+      apiUrl: emulator.origins.hyperproofApi,
+    }),
+  )
+  accounts = await runtime.runPromise(Accounts.make(() => Effect.succeed(hyperproof.provider)))
+  token = await runtime.runPromise(hyperproof.fetchToken)
+  await runtime.runPromise(accounts.save({ provider: "hyperproof", account: "bench" }, token))
+  const dir = await mkdtemp(join(tmpdir(), "hyperauth-bench-"))
+  plainStore = TokenStore.makeFile({ path: join(dir, "plain.json") })
+  sealedStore = TokenStore.makeFile({ path: join(dir, "sealed.json"), key: Redacted.make("bench key") })
+})
+
+afterAll(async () => {
+  await runtime.dispose()
+  await emulator.close()
+})
+
+const body = JSON.stringify({
+  access_token: "a".repeat(40),
+  token_type: "bearer",
+  expires_in: "3600",
+  refresh_token: "r",
+})
+const decodeToken = Schema.decodeUnknownSync(Schema.parseJson(TokenResponse))
+const bigPage = `<html>${"lorem ipsum access_token=abc123secret ".repeat(3000)}</html>`
+
+describe("in memory", () => {
+  bench("decode a token response", () => {
+    decodeToken(body)
+  })
+  bench("scrub a 100 KiB error page into an excerpt", () => {
+    excerpt(bigPage)
+  })
+  bench("Accounts.accessToken, token still valid", async () => {
+    await runtime.runPromise(accounts.accessToken({ provider: "hyperproof", account: "bench" }))
+  })
+})
+
+describe("loopback HTTP to the emulator", () => {
+  bench("client-credentials token request", async () => {
+    await runtime.runPromise(hyperproof.fetchToken)
+  })
+  bench("getControl with the cached token", async () => {
+    await runtime.runPromise(hyperproof.getControl("ctl_access_review"))
+  })
+})
+
+describe("file token store", () => {
+  bench("set, plain file (lock, write, fsync, rename)", async () => {
+    await runtime.runPromise(plainStore.set({ provider: "hyperproof", account: "bench" }, token))
+  })
+  bench("set, AES-256-GCM file", async () => {
+    await runtime.runPromise(sealedStore.set({ provider: "hyperproof", account: "bench" }, token))
+  })
+})
