@@ -10,7 +10,7 @@ import {
   type InvalidInput,
   type NotConfigured,
   NotLoggedIn,
-  type NotSupported,
+  NotSupported,
   OAuthProtocolError,
   type RequestFailure,
   type TokenStoreError,
@@ -104,11 +104,18 @@ export const make = (lookup: ProviderLookup): Effect.Effect<Service, never, Toke
           if (!force && !current.expiresWithin(now, refreshMargin)) return current
           const provider = yield* lookup(key.provider)
           if (provider.flow !== "client_credentials" && !current.canRefresh(now)) {
-            return yield* new NotLoggedIn({
-              provider: key.provider,
-              account: key.account,
-              reason: "there is no usable refresh token to renew the access token",
-            })
+            // A forced refresh of a login that is still fine is merely impossible;
+            // one needed because the token expired means logging in again.
+            return yield* force && !current.expiresWithin(now, "0 seconds")
+              ? new NotSupported({
+                  provider: key.provider,
+                  operation: "refreshing this login (it has no usable refresh token; log in again once it expires)",
+                })
+              : new NotLoggedIn({
+                  provider: key.provider,
+                  account: key.account,
+                  reason: "the access token expired and there is no usable refresh token to renew it",
+                })
           }
           const fresh = yield* provider.refresh(current).pipe(
             Effect.catchIf(

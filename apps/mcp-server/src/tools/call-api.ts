@@ -22,14 +22,18 @@ const parseBody = (body: string, contentType: string | undefined, truncated: boo
 /** The refresh after a 401; a token that cannot be refreshed is reported as the invalid token it is. */
 const renewAfter401 = (accounts: Accounts.Service, key: { readonly provider: string; readonly account: string }) =>
   accounts.refresh(key).pipe(
-    Effect.catchTag("NotLoggedIn", () =>
-      Effect.fail(
-        new OAuthError.InvalidToken({
-          provider: key.provider,
-          description: "the API refused the token and it cannot be refreshed; log in again",
-        }),
-      ),
-    ),
+    Effect.catchTags({
+      NotLoggedIn: () => cannotRenew(key.provider),
+      NotSupported: () => cannotRenew(key.provider),
+    }),
+  )
+
+const cannotRenew = (provider: string) =>
+  Effect.fail(
+    new OAuthError.InvalidToken({
+      provider,
+      description: "the API refused the token and it cannot be refreshed; log in again",
+    }),
   )
 
 export const callApi = defineTool({

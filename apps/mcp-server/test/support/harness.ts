@@ -16,7 +16,7 @@ import {
 } from "@hyperauth/emulator"
 import { Client } from "@modelcontextprotocol/sdk/client/index.js"
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js"
-import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js"
+import type { CallToolResult, ClientCapabilities } from "@modelcontextprotocol/sdk/types.js"
 
 export const serverMain = fileURLToPath(new URL("../../dist/main.js", import.meta.url))
 
@@ -54,7 +54,11 @@ export interface Session {
   readonly close: () => Promise<void>
 }
 
-export const connect = async (env: Record<string, string>): Promise<Session> => {
+export const connect = async (
+  env: Record<string, string>,
+  setup: (client: Client) => void = () => undefined,
+  capabilities: ClientCapabilities = {},
+): Promise<Session> => {
   const transport = new StdioClientTransport({
     command: process.execPath,
     args: [serverMain],
@@ -66,7 +70,8 @@ export const connect = async (env: Record<string, string>): Promise<Session> => 
   transport.stderr?.on("data", (chunk: Buffer) => {
     stderr += chunk.toString("utf8")
   })
-  const client = new Client({ name: "hyperauth-e2e", version: "0.0.0" })
+  const client = new Client({ name: "hyperauth-e2e", version: "0.0.0" }, { capabilities })
+  setup(client)
   await client.connect(transport)
   return {
     client,
