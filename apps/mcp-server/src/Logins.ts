@@ -73,7 +73,18 @@ export interface Service {
 
 export class Logins extends Context.Tag("@hyperauth/mcp-server/Logins")<Logins, Service>() {}
 
-const newId = () => `login_${randomBytes(12).toString("base64url")}`
+const newLogin = (provider: string, account: string, expiresAt: DateTime.Utc, redirect: Login["redirect"]) =>
+  Effect.map(
+    Deferred.make<Finished, ToolError>(),
+    (result): Login => ({
+      id: `login_${randomBytes(12).toString("base64url")}`,
+      provider,
+      account,
+      expiresAt,
+      result,
+      redirect,
+    }),
+  )
 
 const stateOf = (authorizationUrl: string): string | undefined =>
   URL.canParse(authorizationUrl) ? (new URL(authorizationUrl).searchParams.get("state") ?? undefined) : undefined
@@ -219,14 +230,7 @@ export const make = Effect.gen(function* () {
   const service: Service = {
     startDevice: (provider, account, pending) =>
       Effect.gen(function* () {
-        const login: Login = {
-          id: newId(),
-          provider,
-          account,
-          expiresAt: pending.expiresAt,
-          result: yield* Deferred.make<Finished, ToolError>(),
-          redirect: Option.none(),
-        }
+        const login = yield* newLogin(provider, account, pending.expiresAt, Option.none())
         yield* register(login)
         // Polls in the background for as long as the server runs or the code lives.
         yield* Effect.forkIn(settle(login, pending.complete), scope)
@@ -240,14 +244,12 @@ export const make = Effect.gen(function* () {
           const started = yield* Effect.promise(() => listener?.ensure() ?? Promise.resolve(false))
           if (!started) yield* Effect.logWarning(`Port ${port} is taken: paste the redirect URL into complete_login.`)
         }
-        const login: Login = {
-          id: newId(),
+        const login = yield* newLogin(
           provider,
           account,
-          expiresAt: pending.expiresAt,
-          result: yield* Deferred.make<Finished, ToolError>(),
-          redirect: Option.some({ state: stateOf(pending.authorizationUrl), listens, complete: pending.complete }),
-        }
+          pending.expiresAt,
+          Option.some({ state: stateOf(pending.authorizationUrl), listens, complete: pending.complete }),
+        )
         yield* register(login)
         return { loginId: login.id, listening: listens && listener?.listening() === true }
       }),

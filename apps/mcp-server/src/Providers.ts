@@ -4,7 +4,7 @@
  * settings it still needs.
  */
 import type { HttpClient } from "@effect/platform"
-import { Hyper, HyperId, Hyperline, Hyperproof, OAuthError, type Provider } from "@hyperauth/core"
+import { Hyper, HyperId, Hyperline, Hyperproof, OAuthError, type Provider, Settings } from "@hyperauth/core"
 import { Config, Context, Effect, Either, Layer, Option } from "effect"
 
 export interface ProviderEntry {
@@ -26,27 +26,6 @@ export interface Service {
 
 export class Providers extends Context.Tag("@hyperauth/mcp-server/Providers")<Providers, Service>() {}
 
-const origin = (name: string, fallback: string) =>
-  Config.string(name).pipe(
-    Config.withDefault(fallback),
-    Config.map((url) => url.trim().replace(/\/+$/, "")),
-  )
-
-const environmentOrigin = (prefix: string, environments: Record<"production" | "sandbox", string>) =>
-  Config.all({
-    environment: Config.literal(
-      "production",
-      "sandbox",
-    )(`${prefix}_ENVIRONMENT`).pipe(Config.withDefault("production")),
-    base: Config.option(Config.string(`${prefix}_BASE_URL`)),
-  }).pipe(
-    Config.map(({ environment, base }) =>
-      Option.getOrElse(base, () => environments[environment])
-        .trim()
-        .replace(/\/+$/, ""),
-    ),
-  )
-
 interface CatalogEntry {
   readonly id: Provider.ProviderId
   readonly flow: Provider.FlowKind
@@ -58,25 +37,28 @@ const catalog: ReadonlyArray<CatalogEntry> = [
   {
     id: "hyper",
     flow: "device_code",
-    apiBaseUrl: origin("HYPER_BASE_URL", Hyper.defaultBaseUrl),
+    apiBaseUrl: Settings.origin("HYPER_BASE_URL").pipe(Config.withDefault(Hyper.defaultBaseUrl)),
     make: Effect.flatMap(Hyper.loadConfig, (options) => Effect.map(Hyper.make(options), (s) => s.provider)),
   },
   {
     id: "hyperid",
     flow: "authorization_code",
-    apiBaseUrl: Config.map(environmentOrigin("HYPERID", HyperId.environments), (o) => `${o}${HyperId.realmPath}`),
+    apiBaseUrl: Config.map(
+      Settings.environmentOrigin("HYPERID", HyperId.environments),
+      (o) => `${o}${HyperId.realmPath}`,
+    ),
     make: Effect.flatMap(HyperId.loadConfig, (options) => Effect.map(HyperId.make(options), (s) => s.provider)),
   },
   {
     id: "hyperline",
     flow: "authorization_code",
-    apiBaseUrl: environmentOrigin("HYPERLINE", Hyperline.environments),
+    apiBaseUrl: Settings.environmentOrigin("HYPERLINE", Hyperline.environments),
     make: Effect.flatMap(Hyperline.loadConfig, (options) => Effect.map(Hyperline.make(options), (s) => s.provider)),
   },
   {
     id: "hyperproof",
     flow: "client_credentials",
-    apiBaseUrl: origin("HYPERPROOF_API_URL", Hyperproof.defaultApiUrl),
+    apiBaseUrl: Settings.origin("HYPERPROOF_API_URL").pipe(Config.withDefault(Hyperproof.defaultApiUrl)),
     make: Effect.flatMap(Hyperproof.loadConfig, (options) => Effect.map(Hyperproof.make(options), (s) => s.provider)),
   },
 ]

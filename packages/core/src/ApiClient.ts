@@ -7,7 +7,7 @@
  * @since 0.1.0
  */
 import { type HttpClient, HttpClientRequest } from "@effect/platform"
-import { type Duration, Effect, Redacted } from "effect"
+import { type Duration, type Effect, Redacted } from "effect"
 import * as Pipeline from "./internal/pipeline.js"
 import type { ConnectionError, Timeout } from "./OAuthError.js"
 
@@ -16,6 +16,8 @@ import type { ConnectionError, Timeout } from "./OAuthError.js"
  * @category models
  */
 export interface ApiResponse {
+  /** Origin and path that answered (no query). */
+  readonly url: string
   readonly status: number
   readonly headers: Readonly<Record<string, string>>
   readonly body: string
@@ -42,17 +44,19 @@ const safeMethods = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE"])
  */
 export const make = (
   client: HttpClient.HttpClient,
-  options: { readonly provider: string; readonly timeout?: Duration.DurationInput | undefined },
+  options: {
+    readonly provider: string
+    readonly timeout?: Duration.DurationInput | undefined
+    readonly retryPolicy?: Pipeline.RetryPolicy | undefined
+  },
 ): ApiClient => {
-  const http = Pipeline.make(client, { provider: options.provider, timeout: options.timeout })
+  const http = Pipeline.make(client, options)
   return {
     send: (request, { accessToken, maxBodyBytes }) =>
-      http
-        .execute(HttpClientRequest.bearerToken(request, Redacted.value(accessToken)), {
-          idempotent: safeMethods.has(request.method),
-          secrets: [accessToken],
-          maxBodyBytes,
-        })
-        .pipe(Effect.map(({ status, headers, body, truncated }) => ({ status, headers, body, truncated }))),
+      http.execute(HttpClientRequest.bearerToken(request, Redacted.value(accessToken)), {
+        idempotent: safeMethods.has(request.method),
+        secrets: [accessToken],
+        maxBodyBytes,
+      }),
   }
 }

@@ -6,7 +6,7 @@
  * @since 0.1.0
  */
 import { HttpClient } from "@effect/platform"
-import { Config, Context, DateTime, type Duration, Effect, Layer, Option, type Redacted, Schema } from "effect"
+import { Config, Context, DateTime, type Duration, Effect, Layer, type Redacted, Schema } from "effect"
 import * as AuthorizationCode from "./AuthorizationCode.js"
 import type { IntrospectionResponse } from "./Introspection.js"
 import * as settings from "./internal/config.js"
@@ -305,18 +305,12 @@ export const layer = (options: Options): Layer.Layer<HyperId, never, HttpClient.
  * @category config
  */
 export const config: Config.Config<Options> = Config.all({
-  environment: Config.literal("production", "sandbox")("HYPERID_ENVIRONMENT").pipe(Config.withDefault("production")),
-  baseUrl: Config.option(settings.origin("HYPERID_BASE_URL")),
+  origin: settings.environmentOrigin("HYPERID", environments),
   clientId: Config.nonEmptyString("HYPERID_CLIENT_ID"),
   clientSecret: Config.redacted("HYPERID_CLIENT_SECRET"),
   redirectUri: settings.redirectUri("HYPERID_REDIRECT_URI", "hyperid"),
   timeout: settings.httpTimeout,
-}).pipe(
-  Config.map(({ environment, baseUrl, ...rest }) => ({
-    ...rest,
-    origin: Option.getOrElse(baseUrl, () => environments[environment]),
-  })),
-)
+})
 
 /**
  * @since 0.1.0

@@ -6,7 +6,8 @@
  * @since 0.1.0
  */
 import { HttpClient, HttpClientRequest } from "@effect/platform"
-import { Config, Context, DateTime, type Duration, Effect, Layer, Option, Redacted, Schema } from "effect"
+import { Config, Context, DateTime, type Duration, Effect, Layer, Option, type Redacted, Schema } from "effect"
+import * as ApiClient from "./ApiClient.js"
 import * as AuthorizationCode from "./AuthorizationCode.js"
 import * as settings from "./internal/config.js"
 import * as Pipeline from "./internal/pipeline.js"
@@ -173,8 +174,6 @@ export interface Service {
  */
 export class Hyperline extends Context.Tag("@hyperauth/core/Hyperline")<Hyperline, Service>() {}
 
-const isSafeMethod = (method: string): boolean => ["GET", "HEAD", "OPTIONS", "PUT", "DELETE"].includes(method)
-
 /**
  * @since 0.1.0
  * @category constructors
@@ -245,15 +244,16 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
       return companyId === undefined ? request : HttpClientRequest.setHeader(request, companyHeader, companyId)
     }
 
-    const authenticated = (token: Redacted.Redacted<string>, request: HttpClientRequest.HttpClientRequest) => {
-      const absolute = /^https?:\/\//.test(request.url)
-        ? request
-        : HttpClientRequest.prependUrl(request, options.origin)
-      return http.execute(HttpClientRequest.bearerToken(absolute, Redacted.value(token)), {
-        idempotent: isSafeMethod(request.method),
-        secrets: [token],
+    const api = ApiClient.make(client, {
+      provider: "hyperline",
+      timeout: options.timeout,
+      retryPolicy: options.retryPolicy,
+    })
+    /** A call with the Bearer token; a relative URL goes to the API origin. */
+    const authenticated = (accessToken: Redacted.Redacted<string>, request: HttpClientRequest.HttpClientRequest) =>
+      api.send(/^https?:\/\//.test(request.url) ? request : HttpClientRequest.prependUrl(request, options.origin), {
+        accessToken,
       })
-    }
 
     const request: Service["request"] = (accessToken, raw, callOptions = {}) =>
       authenticated(accessToken, decorate(raw, callOptions)).pipe(
@@ -348,22 +348,14 @@ export const layer = (options: Options): Layer.Layer<Hyperline, never, HttpClien
  * @category config
  */
 export const config: Config.Config<Options> = Config.all({
-  environment: Config.literal("production", "sandbox")("HYPERLINE_ENVIRONMENT").pipe(Config.withDefault("production")),
-  baseUrl: Config.option(settings.origin("HYPERLINE_BASE_URL")),
+  origin: settings.environmentOrigin("HYPERLINE", environments),
   clientId: Config.nonEmptyString("HYPERLINE_CLIENT_ID"),
   clientSecret: Config.redacted("HYPERLINE_CLIENT_SECRET"),
   redirectUri: settings.redirectUri("HYPERLINE_REDIRECT_URI", "hyperline"),
-  companyId: Config.option(Config.nonEmptyString("HYPERLINE_COMPANY_ID")),
-  apiKey: Config.option(Config.redacted("HYPERLINE_API_KEY")),
+  companyId: Config.option(Config.nonEmptyString("HYPERLINE_COMPANY_ID")).pipe(Config.map(Option.getOrUndefined)),
+  apiKey: Config.option(Config.redacted("HYPERLINE_API_KEY")).pipe(Config.map(Option.getOrUndefined)),
   timeout: settings.httpTimeout,
-}).pipe(
-  Config.map(({ environment, baseUrl, companyId, apiKey, ...rest }) => ({
-    ...rest,
-    origin: Option.getOrElse(baseUrl, () => environments[environment]),
-    companyId: Option.getOrUndefined(companyId),
-    apiKey: Option.getOrUndefined(apiKey),
-  })),
-)
+})
 
 /**
  * @since 0.1.0

@@ -13,10 +13,11 @@ import {
   Effect,
   Layer,
   Option,
-  Redacted,
+  type Redacted,
   Schema,
   SynchronizedRef,
 } from "effect"
+import * as ApiClient from "./ApiClient.js"
 import * as settings from "./internal/config.js"
 import * as Pipeline from "./internal/pipeline.js"
 import * as Requests from "./internal/requests.js"
@@ -134,8 +135,6 @@ export interface Service {
  */
 export class Hyperproof extends Context.Tag("@hyperauth/core/Hyperproof")<Hyperproof, Service>() {}
 
-const isSafeMethod = (method: string): boolean => ["GET", "HEAD", "OPTIONS", "PUT", "DELETE"].includes(method)
-
 /**
  * @since 0.1.0
  * @category constructors
@@ -180,11 +179,13 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
           : Effect.map(requestToken(options.scope), store),
       )
 
+    const api = ApiClient.make(client, {
+      provider: "hyperproof",
+      timeout: options.timeout,
+      retryPolicy: options.retryPolicy,
+    })
     const send = (request: HttpClientRequest.HttpClientRequest, current: Token.TokenSet) =>
-      http.execute(HttpClientRequest.bearerToken(request, Redacted.value(current.accessToken)), {
-        idempotent: isSafeMethod(request.method),
-        secrets: [current.accessToken],
-      })
+      api.send(request, { accessToken: current.accessToken })
 
     const request: Service["request"] = (raw) => {
       const absolute = /^https?:\/\//.test(raw.url) ? raw : HttpClientRequest.prependUrl(raw, options.apiUrl)

@@ -25,3 +25,17 @@ export const callbackPort = settings.callbackPort
  * @since 0.1.0
  */
 export const missing = settings.missing
+
+/**
+ * An http(s) origin setting, without trailing slashes.
+ *
+ * @since 0.1.0
+ */
+export const origin = settings.origin
+
+/**
+ * `{PREFIX}_BASE_URL`, else the origin of `{PREFIX}_ENVIRONMENT`.
+ *
+ * @since 0.1.0
+ */
+export const environmentOrigin = settings.environmentOrigin

@@ -20,6 +20,22 @@ export const origin = (name: string): Config.Config<string> =>
     }),
   )
 
+/**
+ * The origin of a provider with documented environments: `{PREFIX}_BASE_URL`
+ * when set, else the origin of `{PREFIX}_ENVIRONMENT` (`production` default).
+ */
+export const environmentOrigin = (
+  prefix: string,
+  environments: Readonly<Record<"production" | "sandbox", string>>,
+): Config.Config<string> =>
+  Config.all({
+    environment: Config.literal(
+      "production",
+      "sandbox",
+    )(`${prefix}_ENVIRONMENT`).pipe(Config.withDefault("production")),
+    baseUrl: Config.option(origin(`${prefix}_BASE_URL`)),
+  }).pipe(Config.map(({ environment, baseUrl }) => Option.getOrElse(baseUrl, () => environments[environment])))
+
 /** `HYPERAUTH_HTTP_TIMEOUT`: seconds per provider request, 30 by default. */
 export const httpTimeout: Config.Config<Duration.Duration> = Config.number("HYPERAUTH_HTTP_TIMEOUT").pipe(
   Config.withDefault(30),

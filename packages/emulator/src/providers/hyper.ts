@@ -16,6 +16,7 @@ import {
   type Route,
 } from "../Http.js"
 import { type Clock, defaultUser, opaque, type Tokens } from "../State.js"
+import { page } from "./pages.js"
 
 export interface HyperOptions {
   /** Seconds between polls the client must keep (RFC 8628 `interval`). Default 5. */
@@ -183,10 +184,6 @@ export const hyper = (
     }
     return json(404, { message: `No resource at ${request.path}` })
   }
-
-  const page = (title: string, body: string) =>
-    `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${title}</title></head>` +
-    `<body style="font-family:system-ui;max-width:32rem;margin:3rem auto"><h1>${title}</h1>${body}</body></html>`
 
   const verificationPage = (request: EmulatorRequest): EmulatorResponse => {
     const userCode = escapeHtml(request.query.get("user_code") ?? "")

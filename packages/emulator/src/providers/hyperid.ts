@@ -18,6 +18,7 @@ import {
 } from "../Http.js"
 import { type Clock, defaultUser, opaque, type Tokens } from "../State.js"
 import { authenticates, isLoopbackRedirect, type RegisteredClient } from "./clientAuth.js"
+import { cannotContinue, consentForm, page, redirectBack, Unredirectable } from "./pages.js"
 
 export const hyperidRealmPath = "/auth/realms/HyperID/protocol/openid-connect"
 
@@ -52,9 +53,6 @@ interface Grant {
   grant: string | undefined
 }
 
-/** Why an authorization request cannot even redirect back (RFC 6749 §4.1.2.1). */
-class Unredirectable extends Error {}
-
 export const hyperid = (
   clock: Clock,
   tokens: Tokens,
@@ -76,14 +74,8 @@ export const hyperid = (
     const redirectUri = query.get("redirect_uri") ?? ""
     if (query.get("client_id") !== client.clientId) throw new Unredirectable("Unknown client_id")
     if (!redirectAllowed(redirectUri)) throw new Unredirectable("redirect_uri is not registered for this client")
-    const back = new URL(redirectUri)
-    const state = query.get("state")
-    if (state !== null) back.searchParams.set("state", state)
-    const fail = (error: string, description: string) => {
-      back.searchParams.set("error", error)
-      back.searchParams.set("error_description", description)
-      return back.toString()
-    }
+    const back = redirectBack(redirectUri, query.get("state"))
+    const fail = back.error
     if (query.get("response_type") !== "code") return fail("unsupported_response_type", "response_type must be code")
     const scope = query.get("scope") ?? ""
     const level = query.get("verification_level")
@@ -110,9 +102,7 @@ export const hyperid = (
       redeemed: false,
       grant: undefined,
     })
-    back.searchParams.set("code", code)
-    back.searchParams.set("locale", (query.get("ui_locales") ?? "en").split(" ")[0] || "en")
-    return back.toString()
+    return back.success({ code, locale: (query.get("ui_locales") ?? "en").split(" ")[0] || "en" })
   }
 
   const levels: Record<string, string> = {
@@ -121,20 +111,13 @@ export const hyperid = (
     "4": "KYC full: identity documents, proof of address, phone, selfie",
   }
 
-  const page = (title: string, body: string) =>
-    `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${title}</title></head>` +
-    `<body style="font-family:system-ui;max-width:34rem;margin:3rem auto"><h1>${title}</h1>${body}</body></html>`
-
   const authorizationPage = (request: EmulatorRequest): EmulatorResponse => {
     try {
       decide(request.query, "deny") // validates without issuing a code
     } catch (error) {
-      return html(400, page("hyperid — cannot continue", `<p>${escapeHtml((error as Error).message)}</p>`))
+      return html(400, cannotContinue("hyperid", error))
     }
     const level = request.query.get("verification_level")
-    const hidden = [...request.query]
-      .map(([name, value]) => `<input type="hidden" name="${escapeHtml(name)}" value="${escapeHtml(value)}">`)
-      .join("")
     const scope = request.query.get("scope") ?? ""
     return html(
       200,
@@ -145,8 +128,7 @@ export const hyperid = (
           (level === null
             ? ""
             : `<p>Verification level ${escapeHtml(level)}: ${escapeHtml(levels[level] ?? "unknown")}</p>`) +
-          `<form method="post" action="${hyperidRealmPath}/auth">${hidden}` +
-          `<button name="decision" value="approve">Allow</button> <button name="decision" value="deny">Deny</button></form>`,
+          consentForm(`${hyperidRealmPath}/auth`, request.query),
       ),
     )
   }
@@ -157,7 +139,7 @@ export const hyperid = (
       const location = decide(form, form.get("decision") === "deny" ? "deny" : "approve")
       return { status: 302, headers: { location } }
     } catch (error) {
-      return html(400, page("hyperid — cannot continue", `<p>${escapeHtml((error as Error).message)}</p>`))
+      return html(400, cannotContinue("hyperid", error))
     }
   }
 

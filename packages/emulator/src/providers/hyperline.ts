@@ -18,6 +18,7 @@ import {
 } from "../Http.js"
 import { type Clock, defaultUser, opaque, type Tokens } from "../State.js"
 import { isLoopbackRedirect, sameSecret } from "./clientAuth.js"
+import { cannotContinue, consentForm, page, redirectBack, Unredirectable } from "./pages.js"
 
 export const defaultHyperlineClient = { clientId: "hyperline-client", clientSecret: "hyperline-secret" } as const
 export const defaultHyperlineApiKey = "hyperline-api-key"
@@ -75,8 +76,6 @@ const customers: Record<string, ReadonlyArray<{ readonly id: string; readonly na
   cmp_globex: [{ id: "cus_hank", name: "Hank Scorpio" }],
 }
 
-class Unredirectable extends Error {}
-
 export const hyperline = (
   clock: Clock,
   tokens: Tokens,
@@ -103,26 +102,16 @@ export const hyperline = (
     if (app === undefined) throw new Unredirectable("Unknown client_id")
     const redirectUri = query.get("redirect_uri") ?? ""
     if (!callbackAllowed(app, redirectUri)) throw new Unredirectable("redirect_uri is not one of the app's callbacks")
-    const back = new URL(redirectUri)
     const state = query.get("state")
-    if (state !== null) back.searchParams.set("state", state)
-    const fail = (error: string, description: string) => {
-      back.searchParams.set("error", error)
-      back.searchParams.set("error_description", description)
-      return back.toString()
-    }
+    const back = redirectBack(redirectUri, state)
+    const fail = back.error
     if (query.get("response_type") !== "code") return fail("unsupported_response_type", "response_type must be code")
     if (state === null || state === "") return fail("invalid_request", "state is required")
     if (decision === "deny") return fail("access_denied", "The user denied access")
     const code = opaque("hyperline_code")
     codes.set(code, { clientId: app.client_id, redirectUri, expiresAt: clock.now() + 60_000, redeemed: false })
-    back.searchParams.set("code", code)
-    return back.toString()
+    return back.success({ code })
   }
-
-  const page = (title: string, body: string) =>
-    `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${title}</title></head>` +
-    `<body style="font-family:system-ui;max-width:34rem;margin:3rem auto"><h1>${title}</h1>${body}</body></html>`
 
   const authorizePage = (request: EmulatorRequest): EmulatorResponse => {
     let app: App | undefined
@@ -130,18 +119,14 @@ export const hyperline = (
       decide(request.query, "deny") // validates without issuing a code
       app = apps.get(request.query.get("client_id") ?? "")
     } catch (error) {
-      return html(400, page("Hyperline — cannot continue", `<p>${escapeHtml((error as Error).message)}</p>`))
+      return html(400, cannotContinue("Hyperline", error))
     }
-    const hidden = [...request.query]
-      .map(([name, value]) => `<input type="hidden" name="${escapeHtml(name)}" value="${escapeHtml(value)}">`)
-      .join("")
     return html(
       200,
       page(
         `Connect ${escapeHtml(app?.name ?? "")} to Hyperline`,
         `<p>Signed in as <strong>${defaultUser.email}</strong>. The app will reach all your companies.</p>` +
-          `<form method="post" action="/v1/oauth/authorize">${hidden}` +
-          `<button name="decision" value="approve">Allow</button> <button name="decision" value="deny">Deny</button></form>`,
+          consentForm("/v1/oauth/authorize", request.query),
       ),
     )
   }
@@ -151,7 +136,7 @@ export const hyperline = (
     try {
       return { status: 302, headers: { location: decide(form, form.get("decision") === "deny" ? "deny" : "approve") } }
     } catch (error) {
-      return html(400, page("Hyperline — cannot continue", `<p>${escapeHtml((error as Error).message)}</p>`))
+      return html(400, cannotContinue("Hyperline", error))
     }
   }
 

@@ -1,0 +1,46 @@
+/**
+ * What the emulated providers show a person: small HTML pages, and the
+ * redirect back to the client after an authorization decision.
+ */
+import { escapeHtml } from "../Http.js"
+
+export const page = (title: string, body: string): string =>
+  `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${title}</title></head>` +
+  `<body style="font-family:system-ui;max-width:34rem;margin:3rem auto"><h1>${title}</h1>${body}</body></html>`
+
+/** The request's parameters as hidden form fields, so the decision form carries them on. */
+export const hiddenFields = (query: URLSearchParams): string =>
+  [...query]
+    .map(([name, value]) => `<input type="hidden" name="${escapeHtml(name)}" value="${escapeHtml(value)}">`)
+    .join("")
+
+/** Allow and Deny buttons posting `decision` with the request's parameters. */
+export const consentForm = (action: string, query: URLSearchParams): string =>
+  `<form method="post" action="${action}">${hiddenFields(query)}` +
+  `<button name="decision" value="approve">Allow</button> <button name="decision" value="deny">Deny</button></form>`
+
+/**
+ * An authorization request so broken that it cannot redirect back (unknown
+ * client or redirect URI, RFC 6749 §4.1.2.1): the page shows the reason.
+ */
+export class Unredirectable extends Error {}
+
+/** The redirect back to the client, echoing `state` as RFC 6749 §4.1.2 asks. */
+export const redirectBack = (redirectUri: string, state: string | null) => {
+  const to = (params: Record<string, string>) => {
+    const back = new URL(redirectUri)
+    if (state !== null) back.searchParams.set("state", state)
+    for (const [name, value] of Object.entries(params)) back.searchParams.set(name, value)
+    return back.toString()
+  }
+  return {
+    error: (error: string, description: string) => to({ error, error_description: description }),
+    success: to,
+  }
+}
+
+/** The page for an `Unredirectable` request, or rethrows anything else. */
+export const cannotContinue = (provider: string, error: unknown): string => {
+  if (!(error instanceof Unredirectable)) throw error
+  return page(`${provider} — cannot continue`, `<p>${escapeHtml(error.message)}</p>`)
+}
