@@ -15,18 +15,28 @@ const accounts = Layer.effect(
   Effect.flatMap(Providers.Providers, (providers) => Accounts.make(providers.get)),
 )
 
+/**
+ * Redirects are returned, not followed: an API answering 3xx must not lead
+ * a call off the provider's base, and token endpoints have no reason to.
+ */
+const httpClient = Layer.merge(
+  FetchHttpClient.layer,
+  // Read by each request from its fiber's context, so it belongs in the runtime.
+  Layer.succeed(FetchHttpClient.RequestInit, { redirect: "manual" }),
+)
+
 /** Logs go to stderr: stdout carries the protocol only. */
 const stderrLogger = Logger.replace(Logger.defaultLogger, Logger.prettyLogger({ stderr: true, colors: false }))
 
-export const layer: Layer.Layer<Services> = Logins.layer.pipe(
+export const layer: Layer.Layer<Services | FetchHttpClient.RequestInit> = Logins.layer.pipe(
   Layer.provideMerge(accounts),
   Layer.provideMerge(Providers.layer),
   Layer.provideMerge(TokenStore.layerConfig),
   Layer.provideMerge(ServerConfig.layer),
-  Layer.provideMerge(FetchHttpClient.layer),
+  Layer.provideMerge(httpClient),
   Layer.provide(stderrLogger),
 )
 
-export type Runtime = ManagedRuntime.ManagedRuntime<Services, never>
+export type Runtime = ManagedRuntime.ManagedRuntime<Services | FetchHttpClient.RequestInit, never>
 
 export const make = (): Runtime => ManagedRuntime.make(layer)

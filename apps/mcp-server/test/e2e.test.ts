@@ -295,6 +295,22 @@ describe("guards and errors", () => {
     expect(errorCode(await call("login", { provider: "hyperproof", account: "teapot" }))).toBe("http_error")
   })
 
+  it("returns redirects instead of following them off the API base", async () => {
+    structured(await call("login", { provider: "hyperproof", account: "redirect" }))
+    emulator.faults.inject({
+      origin: "hyperproofApi",
+      path: "/v1/moved",
+      status: 302,
+      headers: { location: "http://127.0.0.1:1/elsewhere" },
+      times: 1,
+    })
+    const result = structured(
+      await call("call_api", { provider: "hyperproof", account: "redirect", method: "GET", path: "/v1/moved" }),
+    )
+    expect(result.status).toBe(302)
+    expect((result.headers as Record<string, string>).location).toBe("http://127.0.0.1:1/elsewhere")
+  })
+
   it("caps bodies at 1 MiB and sets truncated", async () => {
     structured(await call("login", { provider: "hyperproof", account: "big" }))
     emulator.faults.inject({
