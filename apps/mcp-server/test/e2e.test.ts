@@ -271,6 +271,9 @@ describe("guards and errors", () => {
     }
     expect(errorCode(await call("complete_login", { login_id: "x", wait_seconds: 500 }))).toBe("invalid_input")
     expect(errorCode(await call("login", { provider: "hyperproof", account: "" }))).toBe("invalid_input")
+    expect(errorCode(await call("login", { provider: "hyperproof", options: { verification_level: 3 } }))).toBe(
+      "invalid_input",
+    )
     expect(emulator.requests.length).toBe(sent)
   })
 

@@ -13,7 +13,7 @@ import * as Pipeline from "./internal/pipeline.js"
 import * as Requests from "./internal/requests.js"
 import * as wire from "./internal/wire.js"
 import { type NotConfigured, NotSupported, type RequestFailure } from "./OAuthError.js"
-import type { Provider } from "./Provider.js"
+import { type Provider, refuseOptions } from "./Provider.js"
 import * as Token from "./Token.js"
 
 /**
@@ -151,15 +151,18 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
       flow: "device_code",
       apiBaseUrl: options.baseUrl,
       startLogin: (request) =>
-        Effect.map(initiateDeviceFlow({ scope: request.scope }), (device) => ({
-          _tag: "DevicePending" as const,
-          userCode: device.userCode,
-          verificationUri: device.verificationUri,
-          verificationUriComplete: device.verificationUriComplete,
-          expiresAt: device.expiresAt,
-          interval: device.interval,
-          complete: pollForToken(device),
-        })),
+        Effect.map(
+          Effect.zipRight(refuseOptions("hyper", request), initiateDeviceFlow({ scope: request.scope })),
+          (device) => ({
+            _tag: "DevicePending" as const,
+            userCode: device.userCode,
+            verificationUri: device.verificationUri,
+            verificationUriComplete: device.verificationUriComplete,
+            expiresAt: device.expiresAt,
+            interval: device.interval,
+            complete: pollForToken(device),
+          }),
+        ),
       // RFC 8628 issues no refresh token here: a new login is the way back.
       refresh: () => Effect.fail(new NotSupported({ provider: "hyper", operation: "token refresh; log in again" })),
       introspect: (token) => introspectToken(token.accessToken),

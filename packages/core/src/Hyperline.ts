@@ -14,7 +14,7 @@ import * as Pipeline from "./internal/pipeline.js"
 import * as Requests from "./internal/requests.js"
 import * as wire from "./internal/wire.js"
 import { InvalidInput, NotConfigured, NotSupported, type RequestFailure, type StateMismatch } from "./OAuthError.js"
-import type { Provider } from "./Provider.js"
+import { type Provider, refuseOptions } from "./Provider.js"
 import * as Token from "./Token.js"
 
 /**
@@ -299,9 +299,7 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
       apiBaseUrl: options.origin,
       startLogin: (login) =>
         Effect.gen(function* () {
-          if (login.options !== undefined && Object.keys(login.options).length > 0) {
-            return yield* new InvalidInput({ provider: "hyperline", reason: "hyperline takes no login options." })
-          }
+          yield* refuseOptions("hyperline", login)
           const started = yield* authorizationUrl({ redirectUri: login.redirectUri })
           return {
             _tag: "RedirectPending" as const,

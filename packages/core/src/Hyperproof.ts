@@ -23,7 +23,7 @@ import * as Pipeline from "./internal/pipeline.js"
 import * as Requests from "./internal/requests.js"
 import * as wire from "./internal/wire.js"
 import { InvalidToken, type NotConfigured, NotSupported, type RequestFailure } from "./OAuthError.js"
-import type { Provider } from "./Provider.js"
+import { type Provider, refuseOptions } from "./Provider.js"
 import * as Token from "./Token.js"
 
 /**
@@ -211,10 +211,13 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
       flow: "client_credentials",
       apiBaseUrl: options.apiUrl,
       startLogin: (login) =>
-        Effect.map(requestToken(login.scope ?? options.scope), (fresh) => ({
-          _tag: "Authenticated" as const,
-          token: fresh,
-        })),
+        Effect.map(
+          Effect.zipRight(refuseOptions("hyperproof", login), requestToken(login.scope ?? options.scope)),
+          (fresh) => ({
+            _tag: "Authenticated" as const,
+            token: fresh,
+          }),
+        ),
       // No refresh token in this grant: a new token is simply requested.
       refresh: (previous) => requestToken(previous.scope ?? options.scope),
       introspect: () => Effect.fail(new NotSupported({ provider: "hyperproof", operation: "token introspection" })),

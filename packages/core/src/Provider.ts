@@ -6,9 +6,15 @@
  * @since 0.1.0
  */
 import type { HttpClientRequest } from "@effect/platform"
-import type { DateTime, Duration, Effect } from "effect"
+import { type DateTime, type Duration, Effect } from "effect"
 import type { IntrospectionResponse } from "./Introspection.js"
-import type { InvalidInput, NotSupported, OAuthError, RequestFailure, StateMismatch } from "./OAuthError.js"
+import {
+  InvalidInput,
+  type NotSupported,
+  type OAuthError,
+  type RequestFailure,
+  type StateMismatch,
+} from "./OAuthError.js"
 import type { TokenSet } from "./Token.js"
 
 /**
@@ -113,3 +119,19 @@ export interface Provider {
     context: { readonly companyId?: string | undefined },
   ) => HttpClientRequest.HttpClientRequest
 }
+
+/**
+ * Refuses login options for providers that take none, so that a typo or a
+ * misplaced hyperid parameter is reported instead of silently dropped.
+ *
+ * @since 0.1.0
+ */
+export const refuseOptions = (provider: ProviderId, request: LoginRequest): Effect.Effect<void, InvalidInput> =>
+  request.options === undefined || Object.keys(request.options).length === 0
+    ? Effect.void
+    : Effect.fail(
+        new InvalidInput({
+          provider,
+          reason: `${provider} takes no login options (got ${Object.keys(request.options).join(", ")}); leave options out.`,
+        }),
+      )
