@@ -3,20 +3,39 @@
  * `hyperauth-mcp`: MCP over stdio (stdout carries protocol messages only),
  * or `--http [--port N]` for Streamable HTTP on 127.0.0.1.
  */
+import { readFileSync } from "node:fs"
 import { parseArgs } from "node:util"
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js"
 import { serveHttp } from "./http.js"
 import * as Runtime from "./runtime.js"
 import { createServer } from "./server.js"
 
-const usage = `Usage: hyperauth-mcp [--http [--port N]]
+const usage = `Usage: hyperauth-mcp [--http [--port N]] [--config FILE]
 
-  (no option)  MCP over stdio
-  --http       Streamable HTTP on http://127.0.0.1:3333/mcp
-  --port N     port for --http (default 3333)
+  (no option)    MCP over stdio
+  --http         Streamable HTTP on http://127.0.0.1:3333/mcp
+  --port N       port for --http (default 3333)
+  --config FILE  a JSON object of settings, e.g. {"HYPER_CLIENT_ID": "..."};
+                 the environment wins over it (also HYPERAUTH_CONFIG=FILE)
 
 Configuration is read from the environment; see the README.
 `
+
+/** The settings of a JSON config file: an object of names to strings, numbers or booleans. */
+const readConfigFile = (path: string): Record<string, string> => {
+  const parsed: unknown = JSON.parse(readFileSync(path, "utf8"))
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+    throw new Error(`${path} must hold a JSON object such as {"HYPER_CLIENT_ID": "..."}`)
+  }
+  const settings: Record<string, string> = {}
+  for (const [name, value] of Object.entries(parsed)) {
+    if (typeof value !== "string" && typeof value !== "number" && typeof value !== "boolean") {
+      throw new Error(`${path}: ${name} must be a string, number or boolean`)
+    }
+    settings[name] = String(value)
+  }
+  return settings
+}
 
 const log = (line: string) => process.stderr.write(`hyperauth-mcp: ${line}\n`)
 
@@ -26,6 +45,7 @@ const main = async () => {
       http: { type: "boolean", default: false },
       port: { type: "string" },
       help: { type: "boolean", short: "h", default: false },
+      config: { type: "string" },
     },
   })
   if (values.help) {
@@ -39,7 +59,9 @@ const main = async () => {
     return
   }
 
-  const runtime = Runtime.make()
+  const configPath = values.config ?? (process.env.HYPERAUTH_CONFIG || undefined)
+  const settings = configPath === undefined ? undefined : readConfigFile(configPath)
+  const runtime = Runtime.make(settings)
   await runtime.runtime()
   let stopping = false
   const stop = (closing: () => Promise<void>) => () => {
@@ -51,7 +73,8 @@ const main = async () => {
   }
 
   if (values.http) {
-    const server = await serveHttp(runtime, { port, token: process.env.HYPERAUTH_HTTP_TOKEN || undefined })
+    const token = process.env.HYPERAUTH_HTTP_TOKEN || settings?.HYPERAUTH_HTTP_TOKEN || undefined
+    const server = await serveHttp(runtime, { port, token })
     const address = server.address()
     log(`listening on http://127.0.0.1:${typeof address === "object" && address !== null ? address.port : port}/mcp`)
     const shutdown = stop(

@@ -4,7 +4,7 @@
  */
 import { FetchHttpClient } from "@effect/platform"
 import { Accounts, TokenStore } from "@hyperauth/core"
-import { Effect, Layer, Logger, ManagedRuntime } from "effect"
+import { ConfigProvider, Effect, Layer, Logger, ManagedRuntime } from "effect"
 import * as Logins from "./Logins.js"
 import * as Providers from "./Providers.js"
 import * as ServerConfig from "./ServerConfig.js"
@@ -39,4 +39,21 @@ export const layer: Layer.Layer<Services | FetchHttpClient.RequestInit> = Logins
 
 export type Runtime = ManagedRuntime.ManagedRuntime<Services | FetchHttpClient.RequestInit, never>
 
-export const make = (): Runtime => ManagedRuntime.make(layer)
+/**
+ * With `settings` (from a JSON config file), configuration is read from the
+ * environment first and then from the file.
+ */
+export const make = (settings?: Readonly<Record<string, string>>): Runtime =>
+  ManagedRuntime.make(
+    settings === undefined
+      ? layer
+      : layer.pipe(
+          Layer.provide(
+            Layer.setConfigProvider(
+              ConfigProvider.orElse(ConfigProvider.fromEnv(), () =>
+                ConfigProvider.fromMap(new Map(Object.entries(settings))),
+              ),
+            ),
+          ),
+        ),
+  )

@@ -2,6 +2,9 @@
  * Error codes end to end, reveal, not-configured providers and URL-mode
  * elicitation, each against a server started for the case.
  */
+import { mkdtemp, writeFile } from "node:fs/promises"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import { type Emulator, sampleControl, start } from "@hyperauth/emulator"
 import { ElicitRequestSchema } from "@modelcontextprotocol/sdk/types.js"
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
@@ -57,6 +60,41 @@ describe("configuration", () => {
     const login = await session.call("login", { provider: "hyper" })
     expect(errorCode(login)).toBe("not_configured")
     expect(textOf(login)).toContain("HYPER_CLIENT_ID")
+  })
+
+  it("a JSON config file adds settings; the environment wins over it", async () => {
+    const file = join(await mkdtemp(join(tmpdir(), "hyperauth-config-")), "config.json")
+    await writeFile(
+      file,
+      JSON.stringify({
+        HYPERPROOF_CLIENT_ID: "from-file",
+        HYPERPROOF_CLIENT_SECRET: "from-file",
+        HYPER_CLIENT_ID: "cli",
+      }),
+    )
+    const { HYPERPROOF_CLIENT_ID, HYPERPROOF_CLIENT_SECRET, HYPER_CLIENT_ID, ...rest } = emulatorEnv(emulator)
+    const session = await connect({
+      ...rest,
+      HYPERPROOF_CLIENT_ID: HYPERPROOF_CLIENT_ID ?? "",
+      HYPERAUTH_STORE: "memory",
+      HYPERAUTH_CONFIG: file,
+    })
+    sessions.push(session)
+    const providers = structured(await session.call("list_providers")).providers as Array<{
+      id: string
+      configured: boolean
+    }>
+    // hyper and hyperproof are configured only through the file.
+    expect(providers.filter((p) => p.configured).map((p) => p.id)).toEqual([
+      "hyper",
+      "hyperid",
+      "hyperline",
+      "hyperproof",
+    ])
+    // The id comes from the environment, the secret from the file: the emulator refuses that secret.
+    expect(errorCode(await session.call("login", { provider: "hyperproof" }))).toBe("invalid_client")
+    expect(HYPERPROOF_CLIENT_SECRET).toBeDefined()
+    expect(HYPER_CLIENT_ID).toBeDefined()
   })
 
   it("a wrong client secret is invalid_client, and the secret is not echoed", async () => {

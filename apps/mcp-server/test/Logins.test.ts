@@ -1,0 +1,86 @@
+/** The pending-login registry on its own, with the TestClock. */
+
+import { assert, describe, it } from "@effect/vitest"
+import { Accounts, Token, TokenStore } from "@hyperauth/core"
+import { DateTime, Duration, Effect, Exit, Layer, Option, Redacted, TestClock } from "effect"
+import * as Logins from "../src/Logins.js"
+
+const token = Effect.map(
+  DateTime.now,
+  (now) => new Token.TokenSet({ accessToken: Redacted.make("at"), tokenType: "Bearer", receivedAt: now }),
+)
+
+const layer = Logins.layer.pipe(
+  Layer.provideMerge(
+    Layer.effect(
+      Accounts.Accounts,
+      Accounts.make(() => Effect.die("no provider needed")),
+    ),
+  ),
+  Layer.provideMerge(TokenStore.layerMemory),
+)
+
+/** An authorization-code login whose redirect this server does not receive. */
+const pendingRedirect = Effect.map(DateTime.now, (now) => ({
+  _tag: "RedirectPending" as const,
+  authorizationUrl: "https://id.example/auth?state=s1",
+  redirectUri: "https://app.example/callback",
+  expiresAt: DateTime.addDuration(now, Duration.minutes(10)),
+  complete: () => token,
+}))
+
+const failureCode = <A, E extends { readonly code: string }>(exit: Exit.Exit<A, E>) =>
+  Exit.isFailure(exit) && exit.cause._tag === "Fail" ? exit.cause.error.code : undefined
+
+describe("Logins", () => {
+  it.scoped("a pending login that runs past its expiry is expired_token", () =>
+    Effect.gen(function* () {
+      const logins = yield* Logins.Logins
+      const started = yield* logins.startRedirect("hyperid", "default", yield* pendingRedirect)
+      assert.isFalse(started.listening)
+      const waiting = yield* Effect.fork(logins.await(started.loginId, Duration.minutes(2), () => Effect.void))
+      yield* TestClock.adjust("2 minutes")
+      assert.isTrue(Option.isNone(yield* waiting))
+      yield* TestClock.adjust("9 minutes")
+      const late = yield* Effect.exit(logins.await(started.loginId, Duration.seconds(5), () => Effect.void))
+      assert.strictEqual(failureCode(late), "expired_token")
+      const tooLate = yield* Effect.exit(logins.finishRedirect(started.loginId, "https://app.example/callback?code=c"))
+      assert.strictEqual(failureCode(tooLate), "expired_token")
+    }).pipe(Effect.provide(layer)),
+  )
+
+  it.scoped("waiting sends a progress tick every second", () =>
+    Effect.gen(function* () {
+      const logins = yield* Logins.Logins
+      const started = yield* logins.startRedirect("hyperid", "default", yield* pendingRedirect)
+      const ticks: Array<number> = []
+      const waiting = yield* Effect.fork(
+        logins.await(started.loginId, Duration.seconds(5), (elapsed) =>
+          Effect.sync(() => ticks.push(Duration.toSeconds(elapsed))),
+        ),
+      )
+      yield* TestClock.adjust("5 seconds")
+      yield* waiting
+      // One tick a second; one may coincide with the end of the wait.
+      assert.deepStrictEqual(ticks.slice(0, 4), [1, 2, 3, 4])
+      assert.isAtMost(ticks.length, 5)
+    }).pipe(Effect.provide(layer)),
+  )
+
+  it.scoped("a finished login is saved to Accounts and remembered for late callers", () =>
+    Effect.gen(function* () {
+      const logins = yield* Logins.Logins
+      const started = yield* logins.startRedirect("hyperid", "work", yield* pendingRedirect)
+      yield* logins.finishRedirect(started.loginId, "https://app.example/callback?code=c&state=s1")
+      const accounts = yield* Accounts.Accounts
+      assert.strictEqual(
+        Redacted.value((yield* accounts.get({ provider: "hyperid", account: "work" })).accessToken),
+        "at",
+      )
+      const again = yield* logins.await(started.loginId, Duration.seconds(0), () => Effect.void)
+      assert.isTrue(Option.isSome(again))
+      const unknown = yield* Effect.exit(logins.await("login_nope", Duration.seconds(0), () => Effect.void))
+      assert.strictEqual(failureCode(unknown), "unknown_login")
+    }).pipe(Effect.provide(layer)),
+  )
+})
