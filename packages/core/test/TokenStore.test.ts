@@ -166,7 +166,7 @@ describe("TokenStore (file)", () => {
     }),
   )
 
-  it.live("layerConfig honours HYPERAUTH_STORE=memory and HYPERAUTH_STORE paths", () =>
+  it.live("layerConfig honours HYPERAUTH_STORE=memory, HYPERAUTH_STORE paths and the XDG default", () =>
     Effect.gen(function* () {
       const path = join(yield* tempDir, "custom.json")
       const viaConfig = (env: Record<string, string>) =>
@@ -178,6 +178,11 @@ describe("TokenStore (file)", () => {
       const file = yield* viaConfig({ HYPERAUTH_STORE: path })
       yield* file.set(key, yield* tokenOf("f"))
       assert.include(yield* Effect.promise(() => readFile(path, "utf8")), "hyperid/default")
+      // Unset, it is $XDG_CONFIG_HOME/hyperauth/tokens.json.
+      const xdg = yield* tempDir
+      const byDefault = yield* viaConfig({ XDG_CONFIG_HOME: xdg })
+      yield* byDefault.set(key, yield* tokenOf("d"))
+      assert.include(yield* Effect.promise(() => readFile(join(xdg, "hyperauth", "tokens.json"), "utf8")), "hyperid/default")
     }),
   )
 })
