@@ -27,7 +27,11 @@ const fakeProvider = (answer: (previous: Token.TokenSet) => Effect.Effect<Token.
     flow: "authorization_code",
     apiBaseUrl: "http://127.0.0.1:1",
     startLogin: () => Effect.die("not used"),
-    refresh: (previous) => Effect.suspend(() => (calls.refresh++, answer(previous))),
+    refresh: (previous) =>
+      Effect.suspend(() => {
+        calls.refresh++
+        return answer(previous)
+      }),
     introspect: () => Effect.die("not used"),
     revoke: () => Effect.succeed(false),
     decorate: (request) => request,

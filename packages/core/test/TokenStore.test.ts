@@ -182,7 +182,10 @@ describe("TokenStore (file)", () => {
       const xdg = yield* tempDir
       const byDefault = yield* viaConfig({ XDG_CONFIG_HOME: xdg })
       yield* byDefault.set(key, yield* tokenOf("d"))
-      assert.include(yield* Effect.promise(() => readFile(join(xdg, "hyperauth", "tokens.json"), "utf8")), "hyperid/default")
+      assert.include(
+        yield* Effect.promise(() => readFile(join(xdg, "hyperauth", "tokens.json"), "utf8")),
+        "hyperid/default",
+      )
     }),
   )
 })
