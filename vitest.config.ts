@@ -4,5 +4,6 @@ import projects from "./vitest.workspace.js"
 export default defineConfig({
   test: {
     projects,
+    reporters: ["default", "./scripts/summaryReporter.ts"],
   },
 })
