@@ -33,6 +33,10 @@ export interface Route {
   readonly handler: Handler
 }
 
+/** The same handler for every method an API path may be called with. */
+export const anyMethod = (origin: OriginName, path: string, handler: Handler): ReadonlyArray<Route> =>
+  ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"].map((method) => ({ origin, method, path, handler }))
+
 /** Matches `path` against a route pattern, giving its `:params`. */
 export const matchPath = (pattern: string, path: string): Record<string, string> | undefined => {
   const want = pattern.split("/")

@@ -4,6 +4,7 @@
  */
 import { randomInt } from "node:crypto"
 import {
+  anyMethod,
   bearerToken,
   type EmulatorRequest,
   type EmulatorResponse,
@@ -224,12 +225,7 @@ export const hyper = (
       { origin: "hyper", method: "POST", path: "/oauth/introspect", handler: introspect },
       { origin: "hyper", method: "GET", path: "/device", handler: verificationPage },
       { origin: "hyper", method: "POST", path: "/device", handler: verificationDecision },
-      ...["GET", "POST", "PUT", "PATCH", "DELETE"].map((method) => ({
-        origin: "hyper" as const,
-        method,
-        path: "/v1/*",
-        handler: api,
-      })),
+      ...anyMethod("hyper", "/v1/*", api),
     ],
     control: {
       approve: (userCode) => decide(userCode, "approved"),

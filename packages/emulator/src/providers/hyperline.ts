@@ -4,6 +4,7 @@
  * sample resource, and the Apps API that manages OAuth clients.
  */
 import {
+  anyMethod,
   bearerToken,
   type EmulatorRequest,
   type EmulatorResponse,
@@ -335,12 +336,7 @@ export const hyperline = (
       { origin: "hyperline", method: "PUT", path: "/v1/apps/:appId", handler: withApiKey(updateApp) },
       { origin: "hyperline", method: "PATCH", path: "/v1/apps/:appId", handler: withApiKey(updateApp) },
       { origin: "hyperline", method: "DELETE", path: "/v1/apps/:appId", handler: withApiKey(deleteApp) },
-      ...["GET", "POST", "PUT", "PATCH", "DELETE"].map((method) => ({
-        origin: "hyperline" as const,
-        method,
-        path: "/v1/*",
-        handler: otherApi,
-      })),
+      ...anyMethod("hyperline", "/v1/*", otherApi),
     ],
     control: {
       authorize: (authorizationUrl, decision = "approve") => decide(new URL(authorizationUrl).searchParams, decision),

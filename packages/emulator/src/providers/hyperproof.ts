@@ -3,6 +3,7 @@
  * the controls API (API origin).
  */
 import {
+  anyMethod,
   bearerToken,
   type EmulatorRequest,
   type EmulatorResponse,
@@ -112,12 +113,7 @@ export const hyperproof = (
     routes: [
       { origin: "hyperproofAccounts", method: "POST", path: "/oauth/token", handler: token },
       { origin: "hyperproofApi", method: "GET", path: "/v1/controls/:controlId", handler: getControl },
-      ...["GET", "POST", "PUT", "PATCH", "DELETE"].map((method) => ({
-        origin: "hyperproofApi" as const,
-        method,
-        path: "/v1/*",
-        handler: other,
-      })),
+      ...anyMethod("hyperproofApi", "/v1/*", other),
     ],
     control: { putControl: (control) => controls.set(control.id, control) },
   }
