@@ -130,6 +130,18 @@ describe("pipeline: decoding and error mapping", () => {
     }),
   )
 
+  it.effect("asks for JSON and names itself, unless the caller set Accept or User-Agent", () =>
+    Effect.gen(function* () {
+      const fake = scripted(jsonAnswer(200, tokenBody))
+      const pipeline = Pipeline.make(fake.client, { provider: "test" })
+      yield* pipeline.json(request, TokenResponse, once)
+      assert.strictEqual(fake.requests[0]?.headers.accept, "application/json")
+      assert.match(fake.requests[0]?.headers["user-agent"] ?? "", /^hyperauth\//)
+      yield* Effect.exit(pipeline.json(HttpClientRequest.setHeader(request, "accept", "text/csv"), TokenResponse, once))
+      assert.strictEqual(fake.requests[1]?.headers.accept, "text/csv")
+    }),
+  )
+
   it.effect("ok() accepts an empty 200 (RFC 7009 revocation)", () =>
     Effect.gen(function* () {
       const { client } = scripted({ status: 200, body: "" })

@@ -46,6 +46,8 @@ export const defaultRetryPolicy: RetryPolicy = {
 
 export const defaultTimeout: Duration.Duration = Duration.seconds(30)
 
+const userAgent = "hyperauth/0.1.0"
+
 export interface PipelineOptions {
   /** Provider id, named in every error. */
   readonly provider: string
@@ -249,7 +251,11 @@ export const make = (client: HttpClient.HttpClient, options: PipelineOptions): P
     request: HttpClientRequest.HttpClientRequest,
     send: SendOptions,
   ): Effect.Effect<Exchange, ConnectionError | Timeout> => {
-    const prepared = HttpClientRequest.acceptJson(request)
+    // JSON unless the caller asked for something else; a caller's own agent string wins.
+    const prepared = HttpClientRequest.setHeaders(request, {
+      accept: request.headers.accept ?? "application/json",
+      "user-agent": request.headers["user-agent"] ?? userAgent,
+    })
     const loop = (retry: number): Effect.Effect<Exchange, ConnectionError | Timeout> =>
       Effect.flatMap(Effect.either(attempt(prepared, send.maxBodyBytes)), (result) =>
         (send.idempotent ? delayBefore(retry, result) : Effect.succeedNone).pipe(
