@@ -146,6 +146,7 @@ describe("hyper (device code)", () => {
     expect(info).toMatchObject({ active: true, scope: "read" })
     const me = structured(await call("call_api", { provider: "hyper", method: "GET", path: "/v1/me" }))
     expect(me).toMatchObject({ status: 200, body: { sub: "user_ada" } })
+    expect(structured(await call("get_token", { provider: "hyper" }))).toMatchObject({ status: "authenticated" })
   })
 
   it("a refused login is access_denied; an unknown login id unknown_login", async () => {
@@ -169,6 +170,11 @@ describe("hyper (device code)", () => {
     const result = await call("get_token", { provider: "hyper", reveal: true })
     expect(errorCode(result)).toBe("forbidden")
     expect(textOf(result)).toContain("HYPERAUTH_ALLOW_TOKEN_REVEAL=1")
+  })
+
+  it("logout removes a hyper login (hyper has no revocation endpoint)", async () => {
+    expect(structured(await call("logout", { provider: "hyper" }))).toEqual({ revoked: false, removed: true })
+    expect(structured(await call("logout", { provider: "hyper" }))).toEqual({ revoked: false, removed: false })
   })
 })
 
