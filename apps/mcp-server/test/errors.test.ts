@@ -62,6 +62,19 @@ describe("configuration", () => {
     expect(textOf(login)).toContain("HYPER_CLIENT_ID")
   })
 
+  it("a malformed setting is reported with what is wrong", async () => {
+    const session = await open({ HYPERPROOF_API_URL: "ftp://nope" })
+    const providers = structured(await session.call("list_providers")).providers as Array<{
+      id: string
+      configured: boolean
+      problem?: string
+    }>
+    const hyperproof = providers.find((p) => p.id === "hyperproof")
+    expect(hyperproof?.configured).toBe(false)
+    expect(hyperproof?.problem).toContain("HYPERPROOF_API_URL")
+    expect(errorCode(await session.call("login", { provider: "hyperproof" }))).toBe("not_configured")
+  })
+
   it("a JSON config file adds settings; the environment wins over it", async () => {
     const file = join(await mkdtemp(join(tmpdir(), "hyperauth-config-")), "config.json")
     await writeFile(

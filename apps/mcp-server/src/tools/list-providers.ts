@@ -18,6 +18,7 @@ export const listProviders = defineTool({
         flow: z.enum(["device_code", "authorization_code", "client_credentials"]),
         configured: z.boolean(),
         missing: z.array(z.string()),
+        problem: z.string().optional().describe("What is wrong with a setting that is present"),
         api_base_url: z.string(),
         accounts: z.array(
           z.object({
@@ -42,6 +43,7 @@ export const listProviders = defineTool({
           flow: entry.flow,
           configured: Option.isSome(entry.provider),
           missing: [...entry.missing],
+          ...(entry.problem === undefined ? {} : { problem: entry.problem }),
           api_base_url: entry.apiBaseUrl,
           accounts: stored
             .filter((s) => s.provider === entry.id)
