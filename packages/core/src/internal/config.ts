@@ -76,6 +76,35 @@ export const missing = (names: ReadonlyArray<string>): Effect.Effect<Array<strin
  * naming all of them, and malformed ones into `NotConfigured` as well with
  * the reason.
  */
+/**
+ * What is wrong, in the settings' own words: the invalid values when there
+ * are any (a fallback's "missing" is then beside the point), else what is
+ * missing.
+ */
+const describe = (error: ConfigError.ConfigError): string => {
+  const invalid: Array<string> = []
+  const absent: Array<string> = []
+  const walk = (e: ConfigError.ConfigError): void => {
+    switch (e._op) {
+      case "And":
+      case "Or":
+        walk(e.left)
+        walk(e.right)
+        return
+      case "InvalidData":
+        invalid.push(e.message)
+        return
+      case "MissingData":
+        absent.push(e.message)
+        return
+      default:
+        invalid.push(e.message)
+    }
+  }
+  walk(error)
+  return [...new Set(invalid.length > 0 ? invalid : absent)].join("; ")
+}
+
 export const load = <A>(
   provider: string,
   config: Config.Config<A>,
@@ -90,7 +119,7 @@ export const load = <A>(
             new NotConfigured({
               provider,
               missing: [],
-              reason: ConfigError.isConfigError(error) ? String(error) : "invalid configuration",
+              reason: describe(error),
             }),
         ),
   )
