@@ -94,49 +94,55 @@ export const make = (lookup: ProviderLookup): Effect.Effect<Service, never, Toke
         }),
       )
 
-    /** Runs with the account's lock held; `force` skips the freshness check. */
+    /**
+     * Runs holding the account's lock in this process and the store's lock
+     * across processes; `force` skips the freshness check.
+     */
     const refreshLocked = (key: AccountKey, force: boolean): Effect.Effect<TokenSet, AccessError> =>
       lockOf(key).withPermits(1)(
-        Effect.gen(function* () {
-          // Another caller may have refreshed while this one waited for the lock.
-          const current = yield* get(key)
-          const now = yield* DateTime.now
-          if (!force && !current.expiresWithin(now, refreshMargin)) return current
-          const provider = yield* lookup(key.provider)
-          if (provider.flow !== "client_credentials" && !current.canRefresh(now)) {
-            // A forced refresh of a login that is still fine is merely impossible;
-            // one needed because the token expired means logging in again.
-            return yield* force && !current.expiresWithin(now, "0 seconds")
-              ? new NotSupported({
-                  provider: key.provider,
-                  operation: "refreshing this login (it has no usable refresh token; log in again once it expires)",
-                })
-              : new NotLoggedIn({
-                  provider: key.provider,
-                  account: key.account,
-                  reason: "the access token expired and there is no usable refresh token to renew it",
-                })
-          }
-          const fresh = yield* provider.refresh(current).pipe(
-            Effect.catchIf(
-              (error) => error instanceof OAuthProtocolError && error.error === "invalid_grant",
-              // Only the provider's own verdict ends a login; network trouble keeps it.
-              () =>
-                Effect.zipRight(
-                  store.remove(key),
-                  Effect.fail(
-                    new NotLoggedIn({
-                      provider: key.provider,
-                      account: key.account,
-                      reason: "the provider no longer accepts its refresh token (invalid_grant)",
-                    }),
+        store.exclusive(
+          key,
+          Effect.gen(function* () {
+            // Another caller may have refreshed while this one waited for the lock.
+            const current = yield* get(key)
+            const now = yield* DateTime.now
+            if (!force && !current.expiresWithin(now, refreshMargin)) return current
+            const provider = yield* lookup(key.provider)
+            if (provider.flow !== "client_credentials" && !current.canRefresh(now)) {
+              // A forced refresh of a login that is still fine is merely impossible;
+              // one needed because the token expired means logging in again.
+              return yield* force && !current.expiresWithin(now, "0 seconds")
+                ? new NotSupported({
+                    provider: key.provider,
+                    operation: "refreshing this login (it has no usable refresh token; log in again once it expires)",
+                  })
+                : new NotLoggedIn({
+                    provider: key.provider,
+                    account: key.account,
+                    reason: "the access token expired and there is no usable refresh token to renew it",
+                  })
+            }
+            const fresh = yield* provider.refresh(current).pipe(
+              Effect.catchIf(
+                (error) => error instanceof OAuthProtocolError && error.error === "invalid_grant",
+                // Only the provider's own verdict ends a login; network trouble keeps it.
+                () =>
+                  Effect.zipRight(
+                    store.remove(key),
+                    Effect.fail(
+                      new NotLoggedIn({
+                        provider: key.provider,
+                        account: key.account,
+                        reason: "the provider no longer accepts its refresh token (invalid_grant)",
+                      }),
+                    ),
                   ),
-                ),
-            ),
-          )
-          yield* store.set(key, fresh)
-          return fresh
-        }),
+              ),
+            )
+            yield* store.set(key, fresh)
+            return fresh
+          }),
+        ),
       )
 
     return {

@@ -5,10 +5,12 @@
  *
  * @since 0.1.0
  */
+import { createHash } from "node:crypto"
 import { homedir } from "node:os"
 import { join } from "node:path"
 import { Config, Context, Effect, Layer, Option, Redacted, Ref, Schema } from "effect"
 import * as FileDocument from "./internal/fileDocument.js"
+import { withLockFile } from "./internal/lockFile.js"
 import { TokenStoreError } from "./OAuthError.js"
 import { TokenSet } from "./Token.js"
 
@@ -41,6 +43,15 @@ export interface Service {
   /** Whether there was something to remove. */
   readonly remove: (key: AccountKey) => Effect.Effect<boolean, TokenStoreError>
   readonly list: Effect.Effect<ReadonlyArray<StoredAccount>, TokenStoreError>
+  /**
+   * Runs `effect` while no other user of this store, in this process or
+   * another, runs one for the same key: a refresh holds it so that a
+   * rotating refresh token is spent once.
+   */
+  readonly exclusive: <A, E, R>(
+    key: AccountKey,
+    effect: Effect.Effect<A, E, R>,
+  ) => Effect.Effect<A, E | TokenStoreError, R>
 }
 
 /**
@@ -79,6 +90,8 @@ export const makeMemory: Effect.Effect<Service> = Effect.map(
         return [removed !== undefined, rest]
       }),
     list: Effect.map(Ref.get(ref), toList),
+    // One process only: callers already serialise per key in memory.
+    exclusive: (_, effect) => effect,
   }),
 )
 
@@ -140,6 +153,13 @@ export const makeFile = (options: FileOptions, hooks?: FileDocument.Hooks): Serv
         return [true, entries]
       }),
     list: Effect.map(read, toList),
+    exclusive: (key, effect) =>
+      withLockFile(
+        `${options.path}.${createHash("sha256").update(keyOf(key)).digest("hex").slice(0, 16)}.lock`,
+        // Long enough to outlast a refresh that runs into its 30 s timeout.
+        { storePath: options.path, waitMs: 45_000, staleMs: 90_000 },
+        effect,
+      ),
   }
 }
 

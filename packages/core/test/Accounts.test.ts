@@ -1,3 +1,6 @@
+import { mkdtemp } from "node:fs/promises"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import { FetchHttpClient } from "@effect/platform"
 import { assert, describe, it } from "@effect/vitest"
 import { defaultHyperproofClient } from "@hyperauth/emulator"
@@ -177,5 +180,33 @@ describe("Accounts with hyperproof over loopback", () => {
       const stored = yield* accounts.get(hpKey)
       assert.notStrictEqual(Redacted.value(stored.accessToken), "expired")
     }).pipe(Effect.provide(Layer.merge(TokenStore.layerMemory, FetchHttpClient.layer))),
+  )
+
+  it.live("two processes sharing a token file refresh an expired token once between them", () =>
+    Effect.gen(function* () {
+      const hyperproof = yield* Hyperproof.make({
+        clientId: defaultHyperproofClient.clientId,
+        clientSecret: Redacted.make(defaultHyperproofClient.clientSecret),
+        authUrl: emulator.current.origins.hyperproofAccounts,
+        apiUrl: emulator.current.origins.hyperproofApi,
+      })
+      const path = join(yield* Effect.promise(() => mkdtemp(join(tmpdir(), "hyperauth-accounts-"))), "tokens.json")
+      // Each "process" has its own store instance and its own in-memory locks.
+      const processOf = () =>
+        Accounts.make(() => Effect.succeed(hyperproof.provider)).pipe(
+          Effect.provideService(TokenStore.TokenStore, TokenStore.makeFile({ path })),
+        )
+      const [a, b] = [yield* processOf(), yield* processOf()]
+      const hpKey = { provider: "hyperproof", account: "shared" }
+      yield* a.save(hpKey, yield* tokenOf({ access_token: "expired", expires_in: 0 }))
+      const count = () => emulator.current.count({ origin: "hyperproofAccounts", path: "/oauth/token" })
+      const before = count()
+      const tokens = yield* Effect.all(
+        Array.from({ length: 40 }, (_, i) => (i % 2 === 0 ? a : b).accessToken(hpKey)),
+        { concurrency: "unbounded" },
+      )
+      assert.strictEqual(count() - before, 1)
+      assert.strictEqual(new Set(tokens.map((t) => Redacted.value(t.accessToken))).size, 1)
+    }).pipe(Effect.provide(FetchHttpClient.layer)),
   )
 })

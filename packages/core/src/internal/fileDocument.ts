@@ -8,12 +8,12 @@ import * as fs from "node:fs/promises"
 import { dirname } from "node:path"
 import { Effect, Option, Redacted, Schema } from "effect"
 import { TokenStoreError } from "../OAuthError.js"
+import { withLockFile } from "./lockFile.js"
 
 const FORMAT = "hyperauth-token-store"
 const VERSION = 1
 /** Authenticated with the ciphertext, so a file cannot pass for another format. */
 const AAD = Buffer.from(`${FORMAT}:v${VERSION}`)
-const LOCK_RETRY_MS = 20
 const LOCK_WAIT_MS = 10_000
 /** A lock older than this is left over from a crash. */
 const STALE_LOCK_MS = 30_000
@@ -182,35 +182,6 @@ export const make = (path: string, key: Redacted.Redacted<string> | undefined, h
     }).pipe(Effect.onError(() => Effect.promise(() => fs.rm(temporary, { force: true }))))
   }
 
-  const lockPath = `${path}.lock`
-  const acquireLock: Effect.Effect<void, TokenStoreError> = Effect.gen(function* () {
-    yield* io("create directory", () => fs.mkdir(dirname(path), { recursive: true, mode: 0o700 }))
-    const deadline = Date.now() + LOCK_WAIT_MS
-    while (true) {
-      const taken = yield* io("lock", () =>
-        fs.open(lockPath, "wx", 0o600).then(
-          (handle) =>
-            handle
-              .writeFile(`${process.pid}\n`)
-              .finally(() => handle.close())
-              .then(() => true),
-          (error: unknown) => (isErrno(error, "EEXIST") ? false : Promise.reject(error)),
-        ),
-      )
-      if (taken) return
-      const age = yield* io("lock", () =>
-        fs.stat(lockPath).then(
-          (stat) => Date.now() - stat.mtimeMs,
-          () => 0,
-        ),
-      )
-      if (age > STALE_LOCK_MS) yield* io("lock", () => fs.rm(lockPath, { force: true }))
-      else if (Date.now() > deadline) return yield* fail("locked")
-      else yield* Effect.sleep(LOCK_RETRY_MS)
-    }
-  })
-  const releaseLock = Effect.promise(() => fs.rm(lockPath, { force: true }))
-
   // One writer at a time inside this process; the lock file orders processes.
   const mutex = Effect.unsafeMakeSemaphore(1)
 
@@ -218,19 +189,18 @@ export const make = (path: string, key: Redacted.Redacted<string> | undefined, h
     read: Effect.map(load, (loaded) => loaded?.entries ?? {}),
     update: (f) =>
       mutex.withPermits(1)(
-        Effect.acquireUseRelease(
-          acquireLock,
-          () =>
-            Effect.gen(function* () {
-              const loaded = yield* load
-              const [result, next] = yield* f(loaded?.entries ?? {})
-              if (Option.isSome(next)) {
-                const revision = (loaded?.document.revision ?? 0) + 1
-                yield* writeAtomically(seal(next.value, revision, loaded?.document))
-              }
-              return result
-            }),
-          () => releaseLock,
+        withLockFile(
+          `${path}.lock`,
+          { storePath: path, waitMs: LOCK_WAIT_MS, staleMs: STALE_LOCK_MS },
+          Effect.gen(function* () {
+            const loaded = yield* load
+            const [result, next] = yield* f(loaded?.entries ?? {})
+            if (Option.isSome(next)) {
+              const revision = (loaded?.document.revision ?? 0) + 1
+              yield* writeAtomically(seal(next.value, revision, loaded?.document))
+            }
+            return result
+          }),
         ),
       ),
   }
