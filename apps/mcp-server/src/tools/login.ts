@@ -33,6 +33,7 @@ export const login = defineTool({
     redirect_uri: z.string().optional(),
     listening: z.boolean().optional().describe("Whether this server receives the redirect itself"),
     interval: z.number().optional().describe("Seconds between polls"),
+    next_step: z.string().optional().describe("What to tell the user and what to call next"),
   }),
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
   run: (input, context) =>
@@ -65,6 +66,7 @@ export const login = defineTool({
               : { verification_uri_complete: started.verificationUriComplete }),
             expires_at: DateTime.formatIso(started.expiresAt),
             interval: Duration.toSeconds(started.interval),
+            next_step: `Ask the user to open ${url}${started.verificationUriComplete === undefined ? ` and enter the code ${started.userCode}` : ""}, then call complete_login with this login_id.`,
           }
         }
         case "RedirectPending": {
@@ -77,6 +79,9 @@ export const login = defineTool({
             redirect_uri: started.redirectUri,
             listening,
             expires_at: DateTime.formatIso(started.expiresAt),
+            next_step: listening
+              ? "Ask the user to open authorization_url and approve; this server receives the redirect. Then call complete_login with this login_id."
+              : "Ask the user to open authorization_url, approve, and give you the full URL the browser lands on; call complete_login with this login_id and that URL as redirect_url.",
           }
         }
       }
