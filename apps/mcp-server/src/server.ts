@@ -20,7 +20,7 @@ export const serverInfo = { name: "hyperauth", version: "0.1.0" } as const
 
 export const createServer = (runtime: Runtime): Server => {
   const server = new Server(serverInfo, {
-    capabilities: { tools: {}, logging: {} },
+    capabilities: { tools: {} },
     instructions:
       "hyperauth logs in to the OAuth providers hyper, hyperid, hyperline and hyperproof and calls their APIs. Start with list_providers, then login (and complete_login for logins that wait for the user), then call_api. Tokens stay on the server.",
   })
