@@ -124,12 +124,17 @@ export const make = Effect.gen(function* () {
       Effect.flatten,
     )
 
+  /** Unfinished logins whose redirect the loopback listener receives. */
+  const awaitingCallback = Effect.flatMap(Ref.get(logins), (all) =>
+    Effect.filter([...all.values()], (l) =>
+      Effect.map(Deferred.isDone(l.result), (done) => !done && Option.isSome(l.redirect) && l.redirect.value.listens),
+    ),
+  )
+
   let listener: CallbackListener | undefined
   /** Stops the listener once no login waits for it. */
   const stopListenerIfIdle = Effect.gen(function* () {
-    const pending = yield* Effect.filter([...(yield* Ref.get(logins)).values()], (l) =>
-      Effect.map(Deferred.isDone(l.result), (done) => !done && Option.isSome(l.redirect) && l.redirect.value.listens),
-    )
+    const pending = yield* awaitingCallback
     // Not awaited: this may run inside the listener's own request, whose
     // connection the close would wait for.
     if (pending.length === 0 && listener?.listening() === true) void listener.stop()
@@ -193,12 +198,7 @@ export const make = Effect.gen(function* () {
     Runtime.runPromise(runtime)(
       Effect.gen(function* () {
         const state = new URL(url).searchParams.get("state") ?? undefined
-        const waiting = yield* Effect.filter([...(yield* Ref.get(logins)).values()], (l) =>
-          Effect.map(
-            Deferred.isDone(l.result),
-            (done) => !done && l.provider === provider && Option.isSome(l.redirect) && l.redirect.value.listens,
-          ),
-        )
+        const waiting = (yield* awaitingCallback).filter((l) => l.provider === provider)
         const login =
           state === undefined
             ? waiting.length === 1

@@ -68,15 +68,18 @@ export class Company extends Schema.Class<Company>("@hyperauth/core/Hyperline/Co
   name: Schema.optional(Schema.String),
 }) {}
 
-/** `/v1/companies` as a list, or wrapped in `{ data }` as Hyperline's list endpoints are. */
-const Companies = Schema.Union(
-  Schema.Array(Company),
-  Schema.transform(Schema.Struct({ data: Schema.Array(Company) }), Schema.Array(Schema.typeSchema(Company)), {
-    strict: true,
-    decode: ({ data }) => data,
-    encode: (data) => ({ data }),
-  }),
-)
+/** A list answer: a bare array, or wrapped in `{ data }` as Hyperline's list endpoints are. */
+const listOf = <A, I>(item: Schema.Schema<A, I>) =>
+  Schema.Union(
+    Schema.Array(item),
+    Schema.transform(Schema.Struct({ data: Schema.Array(item) }), Schema.Array(Schema.typeSchema(item)), {
+      strict: true,
+      decode: ({ data }) => data,
+      encode: (data) => ({ data }),
+    }),
+  )
+
+const Companies = listOf(Company)
 
 /**
  * An app: an OAuth client of hyperline.
@@ -95,14 +98,7 @@ export class App extends Schema.Class<App>("@hyperauth/core/Hyperline/App")({
   client_secret: Schema.optional(Schema.Redacted(Schema.String)),
 }) {}
 
-const Apps = Schema.Union(
-  Schema.Array(App),
-  Schema.transform(Schema.Struct({ data: Schema.Array(App) }), Schema.Array(Schema.typeSchema(App)), {
-    strict: true,
-    decode: ({ data }) => data,
-    encode: (data) => ({ data }),
-  }),
-)
+const Apps = listOf(App)
 
 /**
  * @since 0.1.0

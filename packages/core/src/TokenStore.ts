@@ -122,22 +122,18 @@ export interface FileOptions {
  */
 export const makeFile = (options: FileOptions, hooks?: FileDocument.Hooks): Service => {
   const file = FileDocument.make(options.path, options.key, hooks)
-  const read = Effect.flatMap(file.read, (json) =>
+  const decode = (json: unknown) =>
     Schema.decodeUnknown(Entries)(json).pipe(
       Effect.mapError(
         () => new TokenStoreError({ path: options.path, reason: "corrupted", detail: "its entries do not decode" }),
       ),
-    ),
-  )
+    )
+  const read = Effect.flatMap(file.read, decode)
   const encode = Schema.encode(Entries)
   const update = <A>(f: (entries: Record<string, TokenSet>) => readonly [A, Record<string, TokenSet> | undefined]) =>
     file.update((json) =>
       Effect.gen(function* () {
-        const entries = yield* Schema.decodeUnknown(Entries)(json).pipe(
-          Effect.mapError(
-            () => new TokenStoreError({ path: options.path, reason: "corrupted", detail: "its entries do not decode" }),
-          ),
-        )
+        const entries = yield* decode(json)
         const [result, next] = f({ ...entries })
         if (next === undefined) return [result, Option.none()] as const
         return [result, Option.some(yield* Effect.orDie(encode(next)))] as const

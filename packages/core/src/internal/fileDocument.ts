@@ -8,6 +8,7 @@ import * as fs from "node:fs/promises"
 import { dirname } from "node:path"
 import { Effect, Option, Redacted, Schema } from "effect"
 import { TokenStoreError } from "../OAuthError.js"
+import { fsEffect, isErrno } from "./fsEffect.js"
 import { withLockFile } from "./lockFile.js"
 
 const FORMAT = "hyperauth-token-store"
@@ -65,20 +66,9 @@ export interface FileDocument {
   ) => Effect.Effect<A, TokenStoreError>
 }
 
-const isErrno = (error: unknown, code: string): boolean =>
-  typeof error === "object" && error !== null && "code" in error && error.code === code
-
 export const make = (path: string, key: Redacted.Redacted<string> | undefined, hooks: Hooks = {}): FileDocument => {
   const fail = (reason: TokenStoreError["reason"], detail?: string) => new TokenStoreError({ path, reason, detail })
-  const io = <A>(what: string, run: () => Promise<A>) =>
-    Effect.tryPromise({
-      try: run,
-      catch: (error) =>
-        fail(
-          "io",
-          `${what}: ${isErrno(error, "EACCES") ? "permission denied" : error instanceof Error ? error.message : String(error)}`,
-        ),
-    })
+  const io = <A>(what: string, run: () => Promise<A>) => fsEffect(path, what, run)
 
   const derived = new Map<string, Buffer>()
   const deriveKey = (secret: Redacted.Redacted<string>, salt: Buffer): Buffer => {

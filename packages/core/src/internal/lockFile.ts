@@ -6,6 +6,7 @@ import * as fs from "node:fs/promises"
 import { dirname } from "node:path"
 import { Effect } from "effect"
 import { TokenStoreError } from "../OAuthError.js"
+import { fsEffect, isErrno } from "./fsEffect.js"
 
 const RETRY_MS = 20
 
@@ -18,25 +19,13 @@ export interface LockOptions {
   readonly staleMs: number
 }
 
-const isErrno = (error: unknown, code: string): boolean =>
-  typeof error === "object" && error !== null && "code" in error && error.code === code
-
 /** Runs `effect` holding the lock file at `lockPath`. */
 export const withLockFile = <A, E, R>(
   lockPath: string,
   options: LockOptions,
   effect: Effect.Effect<A, E, R>,
 ): Effect.Effect<A, E | TokenStoreError, R> => {
-  const io = <T>(what: string, run: () => Promise<T>) =>
-    Effect.tryPromise({
-      try: run,
-      catch: (error) =>
-        new TokenStoreError({
-          path: options.storePath,
-          reason: "io",
-          detail: `${what}: ${error instanceof Error ? error.message : String(error)}`,
-        }),
-    })
+  const io = <T>(what: string, run: () => Promise<T>) => fsEffect(options.storePath, what, run)
   const acquire = Effect.gen(function* () {
     yield* io("create directory", () => fs.mkdir(dirname(lockPath), { recursive: true, mode: 0o700 }))
     const deadline = Date.now() + options.waitMs
