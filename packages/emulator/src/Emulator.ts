@@ -71,6 +71,18 @@ const readBody = (message: IncomingMessage): Promise<string> =>
     message.on("error", reject)
   })
 
+/** Waits `ms`, or less if the client hangs up first, so no timer outlives its request. */
+const delay = (ms: number, req: IncomingMessage): Promise<void> =>
+  new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer)
+      req.socket.off("close", done)
+      resolve()
+    }
+    const timer = setTimeout(done, ms)
+    req.socket.once("close", done)
+  })
+
 const send = (res: ServerResponse, response: EmulatorResponse): void => {
   const isText = typeof response.body === "string"
   const body = response.body === undefined ? "" : isText ? String(response.body) : JSON.stringify(response.body)
@@ -116,7 +128,12 @@ export const start = async (options: StartOptions = {}): Promise<Emulator> => {
     requests.push({ origin, method, path: url.pathname })
 
     const fault = faults.take(origin, method, url.pathname)
-    if (fault?.latencyMs !== undefined) await new Promise((r) => setTimeout(r, fault.latencyMs))
+    if (fault?.latencyMs !== undefined) await delay(fault.latencyMs, req)
+    if (req.socket.destroyed) return
+    if (fault?.reset === true) {
+      req.socket.resetAndDestroy()
+      return
+    }
     if (fault?.drop === true) {
       req.socket.destroy()
       return

@@ -17,8 +17,10 @@ export interface Fault {
   readonly status?: number | undefined
   readonly body?: string | object | undefined
   readonly headers?: Readonly<Record<string, string>> | undefined
-  /** Destroy the connection without an answer. */
+  /** Close the connection without an answer. */
   readonly drop?: boolean | undefined
+  /** Reset the connection (TCP RST, `ECONNRESET` at the client) without an answer. */
+  readonly reset?: boolean | undefined
   /** Answer 200 with a truncated JSON body. */
   readonly malformed?: boolean | undefined
   /** How many requests it applies to; unlimited when absent. */

@@ -51,6 +51,24 @@ describe("emulator skeleton", () => {
     expect(performance.now() - started).toBeGreaterThanOrEqual(140)
   })
 
+  it("resets connections with a TCP RST", async () => {
+    emulator.faults.inject({ path: "/health", reset: true, times: 1 })
+    const failure = await fetch(`${emulator.origins.hyper}/health`).catch((error: unknown) => error)
+    expect(failure).toBeInstanceOf(TypeError)
+    expect((failure as TypeError).cause).toMatchObject({ code: "ECONNRESET" })
+  })
+
+  it("stops a long latency when the client hangs up, so close() does not wait for it", async () => {
+    const other = await start()
+    other.faults.inject({ path: "/health", latencyMs: 600_000 })
+    const abort = new AbortController()
+    const pending = fetch(`${other.origins.hyper}/health`, { signal: abort.signal }).catch(() => "aborted")
+    while (other.count({ path: "/health" }) === 0) await new Promise((r) => setTimeout(r, 5))
+    abort.abort()
+    expect(await pending).toBe("aborted")
+    await other.close()
+  })
+
   it("logs what clients sent", async () => {
     const before = emulator.count({ origin: "hyperid", path: "/health" })
     await fetch(`${emulator.origins.hyperid}/health`)
