@@ -290,7 +290,7 @@ describe("guards and errors", () => {
     ).toBe("not_logged_in")
   })
 
-  it("provider errors keep their codes: connection_error and http_error", async () => {
+  it("provider errors keep their codes: connection_error, http_error and invalid_response", async () => {
     emulator.faults.inject({ origin: "hyperproofAccounts", path: "/oauth/token", drop: true })
     expect(errorCode(await call("login", { provider: "hyperproof", account: "down" }))).toBe("connection_error")
     emulator.faults.clear()
@@ -298,10 +298,19 @@ describe("guards and errors", () => {
       origin: "hyperproofAccounts",
       path: "/oauth/token",
       status: 418,
-      body: "teapot",
+      body: { message: "I'm a teapot" },
       times: 1,
     })
     expect(errorCode(await call("login", { provider: "hyperproof", account: "teapot" }))).toBe("http_error")
+    emulator.faults.inject({
+      origin: "hyperproofAccounts",
+      path: "/oauth/token",
+      status: 502,
+      headers: { "content-type": "text/html" },
+      body: "<html><h1>502 Bad Gateway</h1></html>",
+      times: 4,
+    })
+    expect(errorCode(await call("login", { provider: "hyperproof", account: "proxy" }))).toBe("invalid_response")
   })
 
   it("returns redirects instead of following them off the API base", async () => {

@@ -154,7 +154,7 @@ export class InvalidResponse extends Schema.TaggedError<InvalidResponse>("@hyper
     provider,
     url: Schema.String,
     status: Schema.Number,
-    /** Why it did not decode, e.g. "not JSON" or a schema path. */
+    /** Why it could not be read, e.g. "an HTML page, not JSON" or a schema path. */
     reason: Schema.String,
     /** The start of the body, with token-like values removed. */
     excerpt: Schema.String,
@@ -162,7 +162,11 @@ export class InvalidResponse extends Schema.TaggedError<InvalidResponse>("@hyper
 ) {
   readonly code = "invalid_response" as const
   override get message(): string {
-    return `${prefix(this.provider)}unexpected response from ${this.url} (HTTP ${this.status}, ${this.reason}): ${JSON.stringify(this.excerpt)}. Check that the base URL points at the provider.`
+    const next =
+      this.status >= 500
+        ? "The provider or a proxy in front of it had a problem; try again later, and check the base URL if it persists."
+        : "Check that the base URL points at the provider."
+    return `${prefix(this.provider)}unexpected response from ${this.url} (HTTP ${this.status}, ${this.reason}): ${JSON.stringify(this.excerpt)}. ${next}`
   }
 }
 

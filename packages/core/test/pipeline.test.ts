@@ -85,8 +85,29 @@ describe("pipeline: decoding and error mapping", () => {
       const error = failureOf(yield* decodeOnce({ status: 200, body: "<html><body>Oops</body></html>" }))
       assert.strictEqual(error._tag, "InvalidResponse")
       if (error._tag !== "InvalidResponse") return
-      assert.strictEqual(error.reason, "not JSON")
+      assert.strictEqual(error.reason, "an HTML page, not JSON")
       assert.include(error.excerpt, "Oops")
+    }),
+  )
+
+  it.effect("an error page where JSON was promised is InvalidResponse with its status, whatever the status", () =>
+    Effect.gen(function* () {
+      for (const status of [400, 401, 404, 500, 502]) {
+        const error = failureOf(yield* decodeOnce({ status, body: "<!doctype html><h1>Bad Gateway</h1>" }))
+        assert.strictEqual(error._tag, "InvalidResponse")
+        if (error._tag !== "InvalidResponse") return
+        assert.strictEqual(error.status, status)
+        assert.strictEqual(error.reason, "an HTML page, not JSON")
+      }
+      const text = failureOf(yield* decodeOnce({ status: 503, body: "upstream connect error" }))
+      assert.strictEqual(text.code, "invalid_response")
+    }),
+  )
+
+  it.effect("an empty non-2xx answer is HttpError: nothing in it was unreadable", () =>
+    Effect.gen(function* () {
+      const error = failureOf(yield* decodeOnce({ status: 500, body: "" }))
+      assert.strictEqual(error._tag, "HttpError")
     }),
   )
 
@@ -217,12 +238,13 @@ describe("pipeline: retries", () => {
 
   it.effect("gives up after the policy's retries with the last answer's error", () =>
     Effect.gen(function* () {
-      const fake = scripted({ status: 502, body: "<html>bad gateway</html>" })
+      const fake = scripted({ status: 502, body: '{"message":"bad gateway"}' })
       const pipeline = Pipeline.make(fake.client, { provider: "test", retryPolicy: policy })
       const fiber = yield* Effect.fork(pipeline.json(request, TokenResponse, safe))
       yield* TestClock.adjust("1 minute")
       const error = failureOf(yield* Fiber.await(fiber))
       assert.strictEqual(error._tag, "HttpError")
+      if (error._tag === "HttpError") assert.strictEqual(error.status, 502)
       assert.strictEqual(fake.requests.length, 4)
     }),
   )

@@ -152,11 +152,18 @@ const bearerChallenge = (
   })
 }
 
-const parseJson = (body: string): Either.Either<unknown, string> => {
+/** Why a body that should be JSON is not. */
+interface NotJson {
+  readonly reason: "empty body" | "an HTML page, not JSON" | "not JSON"
+}
+
+const parseJson = (exchange: Exchange): Either.Either<unknown, NotJson> => {
   try {
-    return Either.right(JSON.parse(body))
+    return Either.right(JSON.parse(exchange.body))
   } catch {
-    return Either.left(body.trim() === "" ? "empty body" : "not JSON")
+    if (exchange.body.trim() === "") return Either.left({ reason: "empty body" })
+    const html = /html/i.test(exchange.headers["content-type"] ?? "") || /^\s*</.test(exchange.body)
+    return Either.left({ reason: html ? "an HTML page, not JSON" : "not JSON" })
   }
 }
 
@@ -274,14 +281,26 @@ export const make = (client: HttpClient.HttpClient, options: PipelineOptions): P
     )
   }
 
+  const invalidResponse = (
+    exchange: Exchange,
+    reason: string,
+    secrets: ReadonlyArray<Redacted.Redacted<string>>,
+  ): InvalidResponse =>
+    new InvalidResponse({
+      provider,
+      url: exchange.url,
+      status: exchange.status,
+      reason,
+      excerpt: excerpt(exchange.body, secrets),
+    })
+
   const failure = (exchange: Exchange, secrets: ReadonlyArray<Redacted.Redacted<string>> = []): RequestFailure => {
     const challenge = bearerChallenge(exchange.headers)
     if (exchange.status === 401 && Option.isSome(challenge) && challenge.value.error === "invalid_token") {
       return new InvalidToken({ provider, description: challenge.value.description })
     }
-    const oauth = isOAuthErrorStatus(exchange.status)
-      ? decodeErrorBody(Either.getOrUndefined(parseJson(exchange.body)))
-      : Option.none()
+    const parsed = parseJson(exchange)
+    const oauth = isOAuthErrorStatus(exchange.status) ? decodeErrorBody(Either.getOrUndefined(parsed)) : Option.none()
     if (Option.isSome(oauth)) {
       const { error, error_description, error_uri } = oauth.value
       if (error === "invalid_token") return new InvalidToken({ provider, description: error_description })
@@ -292,6 +311,11 @@ export const make = (client: HttpClient.HttpClient, options: PipelineOptions): P
         errorUri: error_uri,
         status: exchange.status,
       })
+    }
+    // An error page (a proxy's HTML, plain text) where the endpoint promises
+    // JSON is an answer the client cannot read; an empty or JSON one is plain HTTP.
+    if (Either.isLeft(parsed) && parsed.left.reason !== "empty body") {
+      return invalidResponse(exchange, parsed.left.reason, secrets)
     }
     return new HttpError({
       provider,
@@ -307,21 +331,15 @@ export const make = (client: HttpClient.HttpClient, options: PipelineOptions): P
     secrets: ReadonlyArray<Redacted.Redacted<string>> = [],
   ): Effect.Effect<A, RequestFailure> => {
     if (exchange.status < 200 || exchange.status > 299) return Effect.fail(failure(exchange, secrets))
-    const invalid = (reason: string) =>
-      new InvalidResponse({
-        provider,
-        url: exchange.url,
-        status: exchange.status,
-        reason,
-        excerpt: excerpt(exchange.body, secrets),
-      })
-    return Either.match(parseJson(exchange.body), {
-      onLeft: (reason) => Effect.fail(invalid(reason)),
+    return Either.match(parseJson(exchange), {
+      onLeft: ({ reason }) => Effect.fail(invalidResponse(exchange, reason, secrets)),
       onRight: (json) =>
         Schema.decodeUnknown(schema)(json).pipe(
           // Some servers answer an OAuth error with 200: the body decides, not the status.
           Effect.mapError((error) =>
-            Option.isSome(decodeErrorBody(json)) ? failure(exchange, secrets) : invalid(decodeFailure(error)),
+            Option.isSome(decodeErrorBody(json))
+              ? failure(exchange, secrets)
+              : invalidResponse(exchange, decodeFailure(error), secrets),
           ),
         ),
     })
