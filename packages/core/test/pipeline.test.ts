@@ -99,7 +99,7 @@ describe("pipeline: decoding and error mapping", () => {
         assert.strictEqual(error.status, status)
         assert.strictEqual(error.reason, "an HTML page, not JSON")
       }
-      const text = failureOf(yield* decodeOnce({ status: 503, body: "upstream connect error" }))
+      const text = failureOf(yield* decodeOnce({ status: 504, body: "upstream connect error" }))
       assert.strictEqual(text.code, "invalid_response")
     }),
   )
@@ -316,21 +316,43 @@ describe("pipeline: retries", () => {
     }),
   )
 
-  it.effect("never retries a request that redeems a one-time code", () =>
+  const codeExchange = Requests.authorizationCodeToken(url, "form", {
+    clientId: "c",
+    clientSecret: Redacted.make("s"),
+    code: Redacted.make("code-1"),
+    redirectUri: "http://127.0.0.1/cb",
+  })
+
+  it.effect("never retries a request that redeems a one-time code after a failure the server may have handled", () =>
     Effect.gen(function* () {
-      const fake = scripted({ status: 503 }, "refused", jsonAnswer(200, tokenBody))
+      assert.isFalse(codeExchange.idempotent)
+      for (const first of [{ status: 502 }, { status: 500 }, "refused"] as const) {
+        const fake = scripted(first, jsonAnswer(200, tokenBody))
+        const pipeline = Pipeline.make(fake.client, { provider: "test", retryPolicy: policy })
+        const fiber = yield* Effect.fork(pipeline.json(codeExchange.request, TokenResponse, codeExchange))
+        yield* TestClock.adjust("1 minute")
+        assert.isTrue(Exit.isFailure(yield* Fiber.await(fiber)))
+        assert.strictEqual(fake.requests.length, 1)
+      }
+    }),
+  )
+
+  it.effect("retries it after 503 and 429, which say the server did not handle it, honouring Retry-After", () =>
+    Effect.gen(function* () {
+      const fake = scripted(
+        { status: 503, headers: { "retry-after": "2" } },
+        { status: 429, headers: { "retry-after": "3" } },
+        jsonAnswer(200, tokenBody),
+      )
       const pipeline = Pipeline.make(fake.client, { provider: "test", retryPolicy: policy })
-      const exchange = Requests.authorizationCodeToken(url, "form", {
-        clientId: "c",
-        clientSecret: Redacted.make("s"),
-        code: Redacted.make("code-1"),
-        redirectUri: "http://127.0.0.1/cb",
-      })
-      assert.isFalse(exchange.idempotent)
-      const fiber = yield* Effect.fork(pipeline.json(exchange.request, TokenResponse, exchange))
-      yield* TestClock.adjust("1 minute")
-      assert.strictEqual(failureOf(yield* Fiber.await(fiber))._tag, "HttpError")
+      const fiber = yield* Effect.fork(pipeline.json(codeExchange.request, TokenResponse, codeExchange))
+      yield* TestClock.adjust("1999 millis")
       assert.strictEqual(fake.requests.length, 1)
+      yield* TestClock.adjust("1 millis")
+      assert.strictEqual(fake.requests.length, 2)
+      yield* TestClock.adjust("3 seconds")
+      assert.isTrue(Exit.isSuccess(yield* Fiber.await(fiber)))
+      assert.strictEqual(fake.requests.length, 3)
     }),
   )
 

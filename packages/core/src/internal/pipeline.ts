@@ -3,6 +3,7 @@
  *
  * It owns what no provider should get wrong on its own: the per-request
  * timeout, retrying only what is safe to repeat, honouring `Retry-After`,
+ * logging each retry at debug level (no secrets: the URL has no query),
  * and turning every platform failure and every unexpected answer into a
  * typed, secret-free error from `OAuthError`.
  */
@@ -60,6 +61,7 @@ export interface SendOptions {
   /**
    * Whether the request may be sent again after a failure. False for any
    * request that redeems a one-time code: a retry could redeem it twice.
+   * Such requests are retried only after a 429 or 503 answer.
    */
   readonly idempotent: boolean
   /** Secrets the request carries, scrubbed from any excerpt of the answer. */
@@ -126,6 +128,12 @@ const readBody = (
       )
 
 const isRetryableStatus = (status: number): boolean => status === 408 || status === 429 || status >= 500
+
+/**
+ * 429 and 503 say the server did not handle the request (RFC 6585 §4,
+ * RFC 9110 §15.6.4), so even a request that must not run twice may be sent again.
+ */
+const isUnhandledStatus = (status: number): boolean => status === 429 || status === 503
 
 /** `Retry-After` as delta-seconds or an HTTP date (RFC 9110 §10.2.3). */
 const retryAfter = (headers: Readonly<Record<string, string>>, now: number): Option.Option<Duration.Duration> => {
@@ -234,15 +242,17 @@ export const make = (client: HttpClient.HttpClient, options: PipelineOptions): P
   const delayBefore = (
     retry: number,
     result: Either.Either<Exchange, ConnectionError | Timeout>,
+    idempotent: boolean,
   ): Effect.Effect<Option.Option<Duration.Duration>> => {
     if (retry >= policy.retries) return Effect.succeedNone
     if (Either.isLeft(result)) {
       // A timed-out attempt has already used the whole limit; waiting it out
       // again would multiply the documented 30 s. Fail with `timeout` now.
-      return result.left._tag === "ConnectionError" ? Effect.asSome(backoff(retry)) : Effect.succeedNone
+      return idempotent && result.left._tag === "ConnectionError" ? Effect.asSome(backoff(retry)) : Effect.succeedNone
     }
     const exchange = result.right
-    if (!isRetryableStatus(exchange.status)) return Effect.succeedNone
+    const retryable = idempotent ? isRetryableStatus(exchange.status) : isUnhandledStatus(exchange.status)
+    if (!retryable) return Effect.succeedNone
     return Effect.flatMap(
       Effect.clockWith((clock) => clock.currentTimeMillis),
       (now) =>
@@ -265,11 +275,22 @@ export const make = (client: HttpClient.HttpClient, options: PipelineOptions): P
     })
     const loop = (retry: number): Effect.Effect<Exchange, ConnectionError | Timeout> =>
       Effect.flatMap(Effect.either(attempt(prepared, send.maxBodyBytes)), (result) =>
-        (send.idempotent ? delayBefore(retry, result) : Effect.succeedNone).pipe(
+        delayBefore(retry, result, send.idempotent).pipe(
           Effect.flatMap(
             Option.match({
               onNone: () => result,
-              onSome: (wait) => Effect.zipRight(Effect.sleep(wait), loop(retry + 1)),
+              onSome: (wait) =>
+                Effect.logDebug("hyperauth: retrying a provider request").pipe(
+                  Effect.annotateLogs({
+                    provider,
+                    url: displayUrl(request.url),
+                    retry: retry + 1,
+                    after: Either.match(result, { onLeft: (error) => error.code, onRight: (e) => `HTTP ${e.status}` }),
+                    delayMillis: Duration.toMillis(wait),
+                  }),
+                  Effect.zipRight(Effect.sleep(wait)),
+                  Effect.zipRight(loop(retry + 1)),
+                ),
             }),
           ),
         ),
