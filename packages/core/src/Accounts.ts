@@ -5,7 +5,7 @@
  *
  * @since 0.1.0
  */
-import { Context, DateTime, Effect, Layer, Option } from "effect"
+import { Context, DateTime, Effect, Layer, Option, Redacted } from "effect"
 import {
   type InvalidInput,
   type NotConfigured,
@@ -48,6 +48,12 @@ export interface Service {
   readonly accessToken: (key: AccountKey) => Effect.Effect<TokenSet, AccessError>
   /** Refreshes now (client credentials: fetches a new token). */
   readonly refresh: (key: AccountKey) => Effect.Effect<TokenSet, AccessError>
+  /**
+   * Replaces a token that an API refused (401): refreshes, unless another
+   * caller already replaced it meanwhile, so that many callers refused at
+   * once cause one refresh.
+   */
+  readonly replaceRejected: (key: AccountKey, rejected: TokenSet) => Effect.Effect<TokenSet, AccessError>
   /** Forgets the login locally; whether there was one. */
   readonly remove: (key: AccountKey) => Effect.Effect<boolean, TokenStoreError>
   readonly list: Effect.Effect<ReadonlyArray<StoredAccount>, TokenStoreError>
@@ -66,6 +72,11 @@ export class Accounts extends Context.Tag("@hyperauth/core/Accounts")<Accounts, 
  * @category models
  */
 export type ProviderLookup = (id: string) => Effect.Effect<Provider, NotConfigured>
+
+type RefreshNeed = "expiring" | "always" | { readonly rejected: TokenSet }
+
+const sameAccessToken = (a: TokenSet, b: TokenSet): boolean =>
+  Redacted.value(a.accessToken) === Redacted.value(b.accessToken)
 
 /**
  * @since 0.1.0
@@ -96,9 +107,10 @@ export const make = (lookup: ProviderLookup): Effect.Effect<Service, never, Toke
 
     /**
      * Runs holding the account's lock in this process and the store's lock
-     * across processes; `force` skips the freshness check.
+     * across processes. Refreshes when the token `expires` soon, `always`, or
+     * when it is still the `rejected` one.
      */
-    const refreshLocked = (key: AccountKey, force: boolean): Effect.Effect<TokenSet, AccessError> =>
+    const refreshLocked = (key: AccountKey, need: RefreshNeed): Effect.Effect<TokenSet, AccessError> =>
       lockOf(key).withPermits(1)(
         store.exclusive(
           key,
@@ -106,7 +118,9 @@ export const make = (lookup: ProviderLookup): Effect.Effect<Service, never, Toke
             // Another caller may have refreshed while this one waited for the lock.
             const current = yield* get(key)
             const now = yield* DateTime.now
-            if (!force && !current.expiresWithin(now, refreshMargin)) return current
+            if (need === "expiring" && !current.expiresWithin(now, refreshMargin)) return current
+            if (typeof need === "object" && !sameAccessToken(current, need.rejected)) return current
+            const force = need !== "expiring"
             const provider = yield* lookup(key.provider)
             if (provider.flow !== "client_credentials" && !current.canRefresh(now)) {
               // A forced refresh of a login that is still fine is merely impossible;
@@ -152,9 +166,10 @@ export const make = (lookup: ProviderLookup): Effect.Effect<Service, never, Toke
         Effect.gen(function* () {
           const current = yield* get(key)
           if (!current.expiresWithin(yield* DateTime.now, refreshMargin)) return current
-          return yield* refreshLocked(key, false)
+          return yield* refreshLocked(key, "expiring")
         }),
-      refresh: (key) => refreshLocked(key, true),
+      refresh: (key) => refreshLocked(key, "always"),
+      replaceRejected: (key, rejected) => refreshLocked(key, { rejected }),
       remove: (key) => store.remove(key),
       list: store.list,
     }

@@ -104,6 +104,28 @@ describe("Accounts", () => {
     )
   })
 
+  it.effect("callers whose token an API refused at once share one replacement; a later refusal refreshes again", () => {
+    let issued = 0
+    const fake = fakeProvider((previous) =>
+      Effect.suspend(() => tokenOf({ access_token: `new-${++issued}`, expires_in: 3600 }, previous)),
+    )
+    return withAccounts(fake.provider, (accounts) =>
+      Effect.gen(function* () {
+        const refused = yield* tokenOf({ access_token: "old", refresh_token: "r1", expires_in: 3600 })
+        yield* accounts.save(key, refused)
+        const tokens = yield* Effect.all(
+          Array.from({ length: 200 }, () => accounts.replaceRejected(key, refused)),
+          { concurrency: "unbounded" },
+        )
+        assert.strictEqual(fake.calls.refresh, 1)
+        assert.isTrue(tokens.every((t) => Redacted.value(t.accessToken) === "new-1"))
+        const again = yield* accounts.replaceRejected(key, tokens[0] ?? refused)
+        assert.strictEqual(Redacted.value(again.accessToken), "new-2")
+        assert.strictEqual(fake.calls.refresh, 2)
+      }),
+    )
+  })
+
   it.effect("invalid_grant on refresh removes the login and says how to log in again", () => {
     const fake = fakeProvider(() =>
       Effect.fail(new OAuthProtocolError({ provider: "hyperid", error: "invalid_grant" })),

@@ -1,5 +1,5 @@
 import { HttpClient, HttpClientRequest } from "@effect/platform"
-import { Accounts, ApiClient, OAuthError, Settings } from "@hyperauth/core"
+import { Accounts, ApiClient, OAuthError, Settings, type Token } from "@hyperauth/core"
 import { Effect } from "effect"
 import { z } from "zod"
 import { headerProblem, hiddenResponseHeaders, pathProblem } from "../guards.js"
@@ -19,9 +19,16 @@ const parseBody = (body: string, contentType: string | undefined, truncated: boo
   }
 }
 
-/** The refresh after a 401; a token that cannot be refreshed is reported as the invalid token it is. */
-const renewAfter401 = (accounts: Accounts.Service, key: { readonly provider: string; readonly account: string }) =>
-  accounts.refresh(key).pipe(
+/**
+ * The refresh after a 401 (one for all callers refused at once); a token
+ * that cannot be refreshed is reported as the invalid token it is.
+ */
+const renewAfter401 = (
+  accounts: Accounts.Service,
+  key: { readonly provider: string; readonly account: string },
+  rejected: Token.TokenSet,
+) =>
+  accounts.replaceRejected(key, rejected).pipe(
     Effect.catchTags({
       NotLoggedIn: () => cannotRenew(key.provider),
       NotSupported: () => cannotRenew(key.provider),
@@ -85,13 +92,14 @@ export const callApi = defineTool({
             : HttpClientRequest.bodyUnsafeJson(base, input.body)
       const request = provider.decorate(withBody, { companyId: input.company_id })
 
-      const first = yield* api.send(request, {
-        accessToken: (yield* accounts.accessToken(key)).accessToken,
-        maxBodyBytes,
-      })
+      const token = yield* accounts.accessToken(key)
+      const first = yield* api.send(request, { accessToken: token.accessToken, maxBodyBytes })
       const response =
         first.status === 401
-          ? yield* api.send(request, { accessToken: (yield* renewAfter401(accounts, key)).accessToken, maxBodyBytes })
+          ? yield* api.send(request, {
+              accessToken: (yield* renewAfter401(accounts, key, token)).accessToken,
+              maxBodyBytes,
+            })
           : first
       const headers = Object.fromEntries(
         Object.entries(response.headers).filter(([name]) => !hiddenResponseHeaders.has(name.toLowerCase())),
