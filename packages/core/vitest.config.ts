@@ -5,6 +5,7 @@ export default defineProject({
   test: {
     name: "core",
     include: ["test/**/*.test.ts"],
+    setupFiles: ["../../scripts/fuzzSetup.ts"],
     benchmark: { include: ["bench/**/*.bench.ts"] },
   },
 })

@@ -112,7 +112,8 @@ describe("pipeline over loopback", () => {
         { status: 200, body: `<html>client_secret=${secret} token ${token}</html>` },
         { status: 200, body: `{"access_token": "${token}", "expires_in": "soon"` },
         { status: 500, body: `{"trace": "Bearer ${jwt}", "secret_echo": "${secret}"}` },
-        { status: 400, body: { error: "invalid_client", error_description: "bad client" } },
+        { status: 400, body: { error: "invalid_client", error_description: `bad client ${secret}` } },
+        { status: 401, headers: { "www-authenticate": `Bearer error="invalid_token", error_description="${secret}"` } },
       ]
       for (const echo of echoes) {
         emulator.current.faults.inject({ path: "/oauth/token", ...echo, times: 1 })

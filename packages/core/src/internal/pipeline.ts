@@ -18,7 +18,7 @@ import {
   type RequestFailure,
   Timeout,
 } from "../OAuthError.js"
-import { displayUrl, excerpt } from "./scrub.js"
+import { displayUrl, excerpt, withoutSecrets } from "./scrub.js"
 import { ErrorResponse } from "./wire.js"
 
 /**
@@ -316,20 +316,22 @@ export const make = (client: HttpClient.HttpClient, options: PipelineOptions): P
     })
 
   const failure = (exchange: Exchange, secrets: ReadonlyArray<Redacted.Redacted<string>> = []): RequestFailure => {
+    // What the server wrote goes into messages: a secret it echoed must not.
+    const prose = (text: string | undefined) => (text === undefined ? undefined : withoutSecrets(text, secrets))
     const challenge = bearerChallenge(exchange.headers)
     if (exchange.status === 401 && Option.isSome(challenge) && challenge.value.error === "invalid_token") {
-      return new InvalidToken({ provider, description: challenge.value.description })
+      return new InvalidToken({ provider, description: prose(challenge.value.description) })
     }
     const parsed = parseJson(exchange)
     const oauth = isOAuthErrorStatus(exchange.status) ? decodeErrorBody(Either.getOrUndefined(parsed)) : Option.none()
     if (Option.isSome(oauth)) {
       const { error, error_description, error_uri } = oauth.value
-      if (error === "invalid_token") return new InvalidToken({ provider, description: error_description })
+      if (error === "invalid_token") return new InvalidToken({ provider, description: prose(error_description) })
       return new OAuthProtocolError({
         provider,
-        error,
-        errorDescription: error_description,
-        errorUri: error_uri,
+        error: withoutSecrets(error, secrets),
+        errorDescription: prose(error_description),
+        errorUri: prose(error_uri),
         status: exchange.status,
       })
     }

@@ -21,22 +21,29 @@ const bearer = /(\bBearer\s+)[\w.~+/=-]+/gi
 const opaque = /(?=[\w.~+/=-]*\d)(?=[\w.~+/=-]*[A-Za-z])[\w.~+/=-]{16,}/g
 
 /**
+ * `text` with every `known` secret, JWT and Bearer credential replaced: for
+ * fields a server wrote in prose, such as an OAuth `error_description`.
+ */
+export const withoutSecrets = (text: string, known: ReadonlyArray<Redacted.Redacted<string>> = []): string => {
+  let scrubbed = text
+  for (const secret of known) {
+    const value = Redacted.value(secret)
+    if (value.length > 0) scrubbed = scrubbed.split(value).join(REDACTED)
+  }
+  return scrubbed.replace(jwt, REDACTED).replace(bearer, `$1${REDACTED}`)
+}
+
+/**
  * The first characters of `body`, single-spaced, with token-like values and
  * every `known` secret replaced.
  */
 export const excerpt = (body: string, known: ReadonlyArray<Redacted.Redacted<string>> = []): string => {
   // Only the start can reach the excerpt; scrubbing a window far larger than
   // it keeps any secret that straddles the cut whole while it is replaced.
-  let text = body.slice(0, EXCERPT_LENGTH * 20)
-  for (const secret of known) {
-    const value = Redacted.value(secret)
-    if (value.length > 0) text = text.split(value).join(REDACTED)
-  }
+  let text = withoutSecrets(body.slice(0, EXCERPT_LENGTH * 20), known)
   text = text
     .replace(jsonSecret, `$1${REDACTED}`)
     .replace(formSecret, `$1${REDACTED}`)
-    .replace(jwt, REDACTED)
-    .replace(bearer, `$1${REDACTED}`)
     .replace(opaque, REDACTED)
     .replace(/\s+/g, " ")
     .trim()
