@@ -30,7 +30,16 @@ export interface LoggedRequest {
   readonly origin: OriginName
   readonly method: string
   readonly path: string
+  /** The status answered; absent while in flight, or when the connection was dropped. */
+  readonly status?: number | undefined
+  /** The answer's OAuth `error` (RFC 6749 §5.2), e.g. "slow_down". */
+  readonly error?: string | undefined
 }
+
+type LogEntry = { -readonly [K in keyof LoggedRequest]: LoggedRequest[K] }
+
+const oauthErrorOf = (body: EmulatorResponse["body"]): string | undefined =>
+  typeof body === "object" && "error" in body && typeof body.error === "string" ? body.error : undefined
 
 export interface Emulator {
   readonly origins: Origins
@@ -125,7 +134,13 @@ export const start = async (options: StartOptions = {}): Promise<Emulator> => {
     const url = new URL(req.url ?? "/", "http://127.0.0.1")
     const method = (req.method ?? "GET").toUpperCase()
     const body = await readBody(req)
-    requests.push({ origin, method, path: url.pathname })
+    const entry: LogEntry = { origin, method, path: url.pathname }
+    requests.push(entry)
+    const answer = (response: EmulatorResponse) => {
+      entry.status = response.status
+      entry.error = oauthErrorOf(response.body)
+      send(res, response)
+    }
 
     const fault = faults.take(origin, method, url.pathname)
     if (fault?.latencyMs !== undefined) await delay(fault.latencyMs, req)
@@ -139,11 +154,11 @@ export const start = async (options: StartOptions = {}): Promise<Emulator> => {
       return
     }
     if (fault?.malformed === true) {
-      res.writeHead(200, { "content-type": "application/json" }).end('{"access_token": "trunc')
+      answer({ status: 200, headers: { "content-type": "application/json" }, body: '{"access_token": "trunc' })
       return
     }
     if (fault?.status !== undefined) {
-      send(res, { status: fault.status, headers: fault.headers, body: fault.body })
+      answer({ status: fault.status, headers: fault.headers, body: fault.body })
       return
     }
 
@@ -161,10 +176,10 @@ export const start = async (options: StartOptions = {}): Promise<Emulator> => {
         contentType: (req.headers["content-type"] ?? "").split(";")[0]?.trim().toLowerCase() ?? "",
         body,
       }
-      send(res, await route.handler(request))
+      answer(await route.handler(request))
       return
     }
-    send(res, json(404, { message: `No route for ${method} ${url.pathname}` }))
+    answer(json(404, { message: `No route for ${method} ${url.pathname}` }))
   }
 
   const servers = originNames.map((origin) =>
@@ -190,11 +205,8 @@ export const start = async (options: StartOptions = {}): Promise<Emulator> => {
     hyperproof: hyperproofProvider.control,
     requests,
     count: (filter) =>
-      requests.filter(
-        (r) =>
-          (filter.origin === undefined || r.origin === filter.origin) &&
-          (filter.method === undefined || r.method === filter.method) &&
-          (filter.path === undefined || r.path === filter.path),
+      requests.filter((r) =>
+        Object.entries(filter).every(([field, want]) => want === undefined || r[field as keyof LoggedRequest] === want),
       ).length,
     close: async () => {
       await Promise.all(

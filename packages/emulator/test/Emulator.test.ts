@@ -75,6 +75,22 @@ describe("emulator skeleton", () => {
     expect(emulator.count({ origin: "hyperid", path: "/health" })).toBe(before + 1)
   })
 
+  it("logs the status and OAuth error of each answer", async () => {
+    await fetch(`${emulator.origins.hyper}/oauth/token`, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: "grant_type=password",
+    })
+    expect(emulator.requests.at(-1)).toMatchObject({
+      path: "/oauth/token",
+      status: 400,
+      error: "unsupported_grant_type",
+    })
+    expect(emulator.count({ path: "/oauth/token", error: "unsupported_grant_type" })).toBe(1)
+    await fetch(`${emulator.origins.hyper}/nowhere`)
+    expect(emulator.requests.at(-1)).toMatchObject({ path: "/nowhere", status: 404, error: undefined })
+  })
+
   it("close() stops listening, also with idle keep-alive connections", async () => {
     const other = await start()
     await fetch(`${other.origins.hyper}/health`)
