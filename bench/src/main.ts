@@ -1,0 +1,44 @@
+/**
+ * `pnpm bench`: runs every measurement against a fresh emulator, prints the
+ * report and writes it to BENCHMARKS.md at the repository root. Exits 1 when
+ * a check the numbers must pass fails (e.g. more than one refresh request).
+ */
+import { writeFile } from "node:fs/promises"
+import { fileURLToPath } from "node:url"
+import { start } from "@hyperauth/emulator"
+import { apiCall } from "./apiCall.js"
+import { devicePolling } from "./devicePolling.js"
+import { grant } from "./grant.js"
+import { mcpServer } from "./mcpServer.js"
+import { render, type Section } from "./report.js"
+import { stampede } from "./stampede.js"
+
+const output = fileURLToPath(new URL("../../BENCHMARKS.md", import.meta.url))
+
+const startedAt = new Date()
+const emulator = await start()
+const sections: Array<Section> = []
+try {
+  for (const [name, measure] of [
+    ["API call overhead", () => apiCall(emulator)],
+    ["client-credentials grant", () => grant(emulator)],
+    ["refresh stampede", () => stampede(emulator)],
+    ["MCP server start", () => mcpServer(emulator)],
+    ["device-flow polling", () => devicePolling()],
+  ] as const) {
+    process.stderr.write(`bench: ${name}…\n`)
+    sections.push(await measure())
+  }
+} finally {
+  await emulator.close()
+}
+
+const report = render(sections, startedAt)
+process.stdout.write(report)
+await writeFile(output, report)
+process.stderr.write(`bench: wrote ${output}\n`)
+const failed = sections.flatMap((s) => s.checks ?? []).filter((check) => !check.ok)
+if (failed.length > 0) {
+  process.stderr.write(`bench: failed checks:\n${failed.map((c) => `  - ${c.what}`).join("\n")}\n`)
+  process.exitCode = 1
+}

@@ -1,0 +1,51 @@
+/** The benchmark report: one table per measurement, as Markdown. */
+import { arch, cpus, platform, release, totalmem } from "node:os"
+
+export interface Section {
+  readonly title: string
+  /** What was measured and how, in a sentence or two. */
+  readonly method: string
+  readonly header: ReadonlyArray<string>
+  readonly rows: ReadonlyArray<ReadonlyArray<string>>
+  /** Checks the issue demands, e.g. "token requests = 1"; false fails the run. */
+  readonly checks?: ReadonlyArray<{ readonly what: string; readonly ok: boolean }>
+}
+
+export const machine = (): string => {
+  const cores = cpus()
+  const model = cores[0]?.model.trim() ?? "unknown CPU"
+  const memory = (totalmem() / 2 ** 30).toFixed(0)
+  return `${model}, ${cores.length} cores, ${memory} GiB, ${platform()} ${release()} ${arch()}, Node ${process.version}`
+}
+
+const table = (section: Section): string =>
+  [
+    `| ${section.header.join(" | ")} |`,
+    `| ${section.header.map((_, i) => (i === 0 ? "---" : "---:")).join(" | ")} |`,
+    ...section.rows.map((row) => `| ${row.join(" | ")} |`),
+  ].join("\n")
+
+export const render = (sections: ReadonlyArray<Section>, startedAt: Date): string =>
+  [
+    "# Benchmarks",
+    "",
+    `Written by \`pnpm bench\` on ${startedAt.toISOString().slice(0, 16).replace("T", " ")} UTC.`,
+    "",
+    `Machine: ${machine()}.`,
+    "",
+    "Every comparison is measured side by side in the same run, against the same",
+    "emulator over loopback HTTP, the contenders taking turns round by round.",
+    "Numbers from another machine, or another run, are not comparable with these.",
+    ...sections.flatMap((section) => [
+      "",
+      `## ${section.title}`,
+      "",
+      section.method,
+      "",
+      table(section),
+      ...(section.checks === undefined || section.checks.length === 0
+        ? []
+        : ["", ...section.checks.map((check) => `- ${check.ok ? "✅" : "❌"} ${check.what}`)]),
+    ]),
+    "",
+  ].join("\n")

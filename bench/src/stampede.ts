@@ -1,0 +1,84 @@
+/**
+ * A thousand callers asking for the token of one login the moment it has
+ * expired: how many refresh requests reach the provider, and how long the
+ * crowd waits compared with a lone caller.
+ */
+import { FetchHttpClient } from "@effect/platform"
+import { Accounts, HyperId, Token, TokenStore } from "@hyperauth/core"
+import { defaultHyperIdClient, type Emulator } from "@hyperauth/emulator"
+import { DateTime, Effect, Layer, ManagedRuntime, Redacted } from "effect"
+import type { Section } from "./report.js"
+import { median, ms, ratio, time } from "./stats.js"
+
+const key = { provider: "hyperid", account: "bench" }
+const callers = 1000
+const trials = 7
+
+export const stampede = async (emulator: Emulator): Promise<Section> => {
+  const runtime = ManagedRuntime.make(Layer.merge(FetchHttpClient.layer, TokenStore.layerMemory))
+  const accounts = await runtime.runPromise(
+    Effect.gen(function* () {
+      const hyperid = yield* HyperId.make({
+        origin: emulator.origins.hyperid,
+        clientId: defaultHyperIdClient.clientId,
+        clientSecret: Redacted.make(defaultHyperIdClient.clientSecret),
+        redirectUri: "http://127.0.0.1:8976/callback/hyperid",
+      })
+      const started = yield* hyperid.provider.startLogin({})
+      if (started._tag !== "RedirectPending") return yield* Effect.dieMessage("hyperid logs in by redirect")
+      const token = yield* started.complete(emulator.hyperid.authorize(started.authorizationUrl))
+      const accounts = yield* Accounts.make(() => Effect.succeed(hyperid.provider))
+      yield* accounts.save(key, token)
+      return accounts
+    }),
+  )
+  const tokenPath = `${HyperId.realmPath}/token`
+  const refreshes = () => emulator.count({ origin: "hyperid", path: tokenPath })
+
+  /** Expires the stored access token (its refresh token stays good), then lets `count` callers at it. */
+  const crowd = async (count: number) => {
+    await runtime.runPromise(
+      Effect.flatMap(accounts.get(key), (current) =>
+        accounts.save(key, new Token.TokenSet({ ...current, expiresAt: DateTime.unsafeMake(Date.now() - 1_000) })),
+      ),
+    )
+    const before = refreshes()
+    const wall = await time(() =>
+      runtime.runPromise(
+        Effect.all(
+          Array.from({ length: count }, () => accounts.accessToken(key)),
+          { concurrency: "unbounded" },
+        ),
+      ),
+    )
+    return { wall, requests: refreshes() - before }
+  }
+
+  await crowd(1)
+  const lone: Array<{ wall: number; requests: number }> = []
+  const many: Array<{ wall: number; requests: number }> = []
+  for (let trial = 0; trial < trials; trial++) {
+    lone.push(await crowd(1))
+    many.push(await crowd(callers))
+  }
+  await runtime.dispose()
+
+  const loneWall = median(lone.map((t) => t.wall))
+  const manyWall = median(many.map((t) => t.wall))
+  const manyRequests = Math.max(...many.map((t) => t.requests))
+  return {
+    title: "1,000 concurrent callers on an expired token",
+    method: `hyperid login whose access token has just expired; ${callers} concurrent \`Accounts.accessToken\` calls against one lone call, ${trials} alternating trials, median wall time in ms.`,
+    header: ["case", "refresh requests sent", "wall ms (median)", "ratio"],
+    rows: [
+      ["one lone caller (reference)", String(Math.max(...lone.map((t) => t.requests))), ms(loneWall), "1.00×"],
+      [`${callers} concurrent callers`, String(manyRequests), ms(manyWall), ratio(manyWall, loneWall)],
+    ],
+    checks: [
+      {
+        what: `${callers} callers sent exactly 1 refresh request in every trial`,
+        ok: many.every((t) => t.requests === 1),
+      },
+    ],
+  }
+}
