@@ -3,10 +3,15 @@
  * the core library (stored token, pipeline, body read) and through the MCP
  * server's `call_api` over stdio.
  */
-import { FetchHttpClient, HttpClient, HttpClientRequest } from "@effect/platform"
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import { Accounts, ApiClient, Hyperproof, TokenStore } from "@hyperauth/core"
 import { defaultHyperproofClient, type Emulator, sampleControl } from "@hyperauth/emulator"
-import { Effect, Layer, ManagedRuntime, Redacted } from "effect"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as ManagedRuntime from "effect/ManagedRuntime"
+import * as Redacted from "effect/Redacted"
 import { connect } from "./mcp.js"
 import type { Section } from "./report.js"
 import { interleave, ms, percentile, ratio } from "./stats.js"

@@ -2,10 +2,10 @@
  * hyper's device flow against an emulator that enforces the polling
  * interval (RFC 8628 §3.5): polls sent per approval, and `slow_down` answers.
  */
-import { FetchHttpClient } from "@effect/platform"
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import { Hyper } from "@hyperauth/core"
 import { start } from "@hyperauth/emulator"
-import { ManagedRuntime } from "effect"
+import * as ManagedRuntime from "effect/ManagedRuntime"
 import type { Section } from "./report.js"
 
 const intervalSeconds = 1

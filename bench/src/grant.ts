@@ -3,10 +3,11 @@
  * token request against openid-client, the reference OAuth client, on the
  * same token endpoint with the same client authentication (client_secret_post).
  */
-import { FetchHttpClient } from "@effect/platform"
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import { Hyperproof } from "@hyperauth/core"
 import { defaultHyperproofClient, type Emulator } from "@hyperauth/emulator"
-import { ManagedRuntime, Redacted } from "effect"
+import * as ManagedRuntime from "effect/ManagedRuntime"
+import * as Redacted from "effect/Redacted"
 import * as oidc from "openid-client"
 import type { Section } from "./report.js"
 import { interleave, ratio } from "./stats.js"

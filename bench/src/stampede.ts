@@ -3,10 +3,14 @@
  * expired: how many refresh requests reach the provider, and how long the
  * crowd waits compared with a lone caller.
  */
-import { FetchHttpClient } from "@effect/platform"
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import { Accounts, HyperId, Token, TokenStore } from "@hyperauth/core"
 import { defaultHyperIdClient, type Emulator } from "@hyperauth/emulator"
-import { DateTime, Effect, Layer, ManagedRuntime, Redacted } from "effect"
+import * as DateTime from "effect/DateTime"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as ManagedRuntime from "effect/ManagedRuntime"
+import * as Redacted from "effect/Redacted"
 import type { Section } from "./report.js"
 import { median, ms, ratio, time } from "./stats.js"
 

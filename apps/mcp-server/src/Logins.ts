@@ -7,21 +7,19 @@
  */
 import { randomBytes } from "node:crypto"
 import { Accounts, OAuthError, type Provider, Settings, type Token } from "@hyperauth/core"
-import {
-  Context,
-  DateTime,
-  Deferred,
-  Duration,
-  Effect,
-  Either,
-  Exit,
-  Fiber,
-  Layer,
-  Option,
-  Ref,
-  Runtime,
-  Schedule,
-} from "effect"
+import * as Context from "effect/Context"
+import * as DateTime from "effect/DateTime"
+import * as Deferred from "effect/Deferred"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Ref from "effect/Ref"
+import * as Runtime from "effect/Runtime"
+import * as Schedule from "effect/Schedule"
 import { type CallbackListener, type CallbackOutcome, makeListener } from "./Callback.js"
 import { type ToolError, UnknownLogin } from "./errors.js"
 

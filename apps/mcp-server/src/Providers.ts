@@ -3,9 +3,14 @@
  * one's flow, API base and, when configured, its `Provider`; otherwise the
  * settings it still needs.
  */
-import type { HttpClient } from "@effect/platform"
+import type * as HttpClient from "@effect/platform/HttpClient"
 import { Hyper, HyperId, Hyperline, Hyperproof, OAuthError, type Provider, Settings } from "@hyperauth/core"
-import { Config, Context, Effect, Either, Layer, Option } from "effect"
+import * as Config from "effect/Config"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 
 export interface ProviderEntry {
   readonly id: Provider.ProviderId

@@ -1,5 +1,8 @@
 /** Settings of the server itself (the providers' own are read by the core). */
-import { Config, Context, Effect, Layer } from "effect"
+import * as Config from "effect/Config"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 
 export interface Service {
   /** `HYPERAUTH_ALLOW_TOKEN_REVEAL=1`: `get_token` may return raw tokens when asked. */

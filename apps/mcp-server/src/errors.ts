@@ -3,7 +3,7 @@
  * and how every failure becomes an `isError` tool result.
  */
 import type { OAuthError } from "@hyperauth/core"
-import { Schema } from "effect"
+import * as Schema from "effect/Schema"
 
 /** `reveal` without `HYPERAUTH_ALLOW_TOKEN_REVEAL=1`. */
 export class Forbidden extends Schema.TaggedError<Forbidden>()("Forbidden", { reason: Schema.String }) {

@@ -1,7 +1,8 @@
 /** Input and output pieces several tools share. */
 
 import type { Token } from "@hyperauth/core"
-import { DateTime, Option } from "effect"
+import * as DateTime from "effect/DateTime"
+import * as Option from "effect/Option"
 import { z } from "zod"
 
 export const providerId = z

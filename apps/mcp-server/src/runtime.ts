@@ -2,9 +2,13 @@
  * The one runtime the server builds at start: HTTP client, token store,
  * providers, accounts, pending logins and the server's own settings.
  */
-import { FetchHttpClient } from "@effect/platform"
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import { Accounts, TokenStore } from "@hyperauth/core"
-import { ConfigProvider, Effect, Layer, Logger, ManagedRuntime } from "effect"
+import * as ConfigProvider from "effect/ConfigProvider"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Logger from "effect/Logger"
+import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Logins from "./Logins.js"
 import * as Providers from "./Providers.js"
 import * as ServerConfig from "./ServerConfig.js"

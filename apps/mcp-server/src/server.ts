@@ -11,7 +11,7 @@ import {
   ListToolsRequestSchema,
   McpError,
 } from "@modelcontextprotocol/sdk/types.js"
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import type { Runtime } from "./runtime.js"
 import type { ToolContext } from "./tool.js"
 import { tools } from "./tools/index.js"

@@ -3,10 +3,10 @@
  * how it is called: input checked before anything runs (`invalid_input`),
  * typed errors turned into `isError` results, so only defects throw.
  */
-import type { HttpClient } from "@effect/platform"
+import type * as HttpClient from "@effect/platform/HttpClient"
 import type { Accounts } from "@hyperauth/core"
 import type { CallToolResult, ToolAnnotations, Tool as ToolDescription } from "@modelcontextprotocol/sdk/types.js"
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import { z } from "zod"
 import type { ToolError } from "./errors.js"
 import type { Logins } from "./Logins.js"

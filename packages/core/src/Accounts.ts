@@ -5,7 +5,12 @@
  *
  * @since 0.1.0
  */
-import { Context, DateTime, Effect, Layer, Option, Redacted } from "effect"
+import * as Context from "effect/Context"
+import * as DateTime from "effect/DateTime"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
 import {
   type InvalidInput,
   type NotConfigured,

@@ -6,8 +6,11 @@
  *
  * @since 0.1.0
  */
-import { type HttpClient, HttpClientRequest } from "@effect/platform"
-import { type Duration, type Effect, Redacted } from "effect"
+import type * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import type * as Duration from "effect/Duration"
+import type * as Effect from "effect/Effect"
+import * as Redacted from "effect/Redacted"
 import * as Pipeline from "./internal/pipeline.js"
 import type { ConnectionError, Timeout } from "./OAuthError.js"
 

@@ -5,7 +5,8 @@
  * @since 0.1.0
  */
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto"
-import { Effect, Redacted } from "effect"
+import * as Effect from "effect/Effect"
+import * as Redacted from "effect/Redacted"
 import { InvalidInput, OAuthProtocolError, StateMismatch } from "./OAuthError.js"
 
 /**

@@ -4,7 +4,10 @@
  *
  * @since 0.1.0
  */
-import { DateTime, Duration, Effect, Either } from "effect"
+import * as DateTime from "effect/DateTime"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import { OAuthProtocolError } from "./OAuthError.js"
 
 /**

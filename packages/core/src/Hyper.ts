@@ -4,8 +4,14 @@
  *
  * @since 0.1.0
  */
-import { HttpClient } from "@effect/platform"
-import { Config, Context, DateTime, Duration, Effect, Layer, Redacted } from "effect"
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as Config from "effect/Config"
+import * as Context from "effect/Context"
+import * as DateTime from "effect/DateTime"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Redacted from "effect/Redacted"
 import * as DeviceFlow from "./DeviceFlow.js"
 import type { IntrospectionResponse } from "./Introspection.js"
 import * as settings from "./internal/config.js"

@@ -5,8 +5,10 @@
  *
  * @since 0.1.0
  */
-import type { HttpClientRequest } from "@effect/platform"
-import { type DateTime, type Duration, Effect } from "effect"
+import type * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import type * as DateTime from "effect/DateTime"
+import type * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
 import type { IntrospectionResponse } from "./Introspection.js"
 import {
   InvalidInput,

@@ -5,7 +5,12 @@
  *
  * @since 0.1.0
  */
-import { DateTime, Duration, Effect, Option, Redacted, Schema } from "effect"
+import * as DateTime from "effect/DateTime"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
+import * as Schema from "effect/Schema"
 import type { TokenResponse } from "./internal/wire.js"
 
 /**

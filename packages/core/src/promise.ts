@@ -18,8 +18,16 @@
  *
  * @since 0.1.0
  */
-import { FetchHttpClient } from "@effect/platform"
-import { Cause, Config, DateTime, Duration, Effect, Exit, Layer, Option, Redacted } from "effect"
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
+import * as Cause from "effect/Cause"
+import * as Config from "effect/Config"
+import * as DateTime from "effect/DateTime"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
 import * as Hyper from "./Hyper.js"
 import type { IntrospectionResponse as Introspection } from "./Introspection.js"
 import { type Code, isOAuthError, type OAuthError } from "./OAuthError.js"

@@ -1,4 +1,7 @@
-import { DateTime, Duration, Effect, Option } from "effect"
+import * as DateTime from "effect/DateTime"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import { z } from "zod"
 import { describeToken, optionalTokenInfo } from "../inputs.js"
 import { Logins } from "../Logins.js"

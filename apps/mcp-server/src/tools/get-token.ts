@@ -1,5 +1,7 @@
 import { Accounts } from "@hyperauth/core"
-import { DateTime, Effect, Redacted } from "effect"
+import * as DateTime from "effect/DateTime"
+import * as Effect from "effect/Effect"
+import * as Redacted from "effect/Redacted"
 import { z } from "zod"
 import { Forbidden } from "../errors.js"
 import { account, describeToken, providerId, tokenInfo } from "../inputs.js"

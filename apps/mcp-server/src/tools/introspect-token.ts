@@ -1,5 +1,5 @@
 import { Accounts } from "@hyperauth/core"
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import { z } from "zod"
 import { account, providerId } from "../inputs.js"
 import { Providers } from "../Providers.js"

@@ -1,5 +1,7 @@
 import { Accounts } from "@hyperauth/core"
-import { DateTime, Effect, Option } from "effect"
+import * as DateTime from "effect/DateTime"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import { z } from "zod"
 import { describeToken } from "../inputs.js"
 import { Providers } from "../Providers.js"

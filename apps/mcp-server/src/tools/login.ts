@@ -1,5 +1,7 @@
 import { Accounts } from "@hyperauth/core"
-import { DateTime, Duration, Effect } from "effect"
+import * as DateTime from "effect/DateTime"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
 import { z } from "zod"
 import { account, describeToken, optionalTokenInfo, providerId } from "../inputs.js"
 import { Logins } from "../Logins.js"

@@ -1,5 +1,6 @@
 import { Accounts } from "@hyperauth/core"
-import { Effect, Option } from "effect"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import { z } from "zod"
 import { account, providerId } from "../inputs.js"
 import { Providers } from "../Providers.js"

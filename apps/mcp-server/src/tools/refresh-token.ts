@@ -1,5 +1,6 @@
 import { Accounts } from "@hyperauth/core"
-import { DateTime, Effect } from "effect"
+import * as DateTime from "effect/DateTime"
+import * as Effect from "effect/Effect"
 import { z } from "zod"
 import { account, describeToken, providerId, tokenInfo } from "../inputs.js"
 import { Providers } from "../Providers.js"

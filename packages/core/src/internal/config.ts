@@ -2,7 +2,12 @@
  * Reading provider settings through `Config`, so that the library never
  * touches `process.env` and users can supply any `ConfigProvider`.
  */
-import { Config, ConfigError, Duration, Effect, Either, Option } from "effect"
+import * as Config from "effect/Config"
+import * as ConfigError from "effect/ConfigError"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Option from "effect/Option"
 import { NotConfigured } from "../OAuthError.js"
 
 /**

@@ -1,5 +1,5 @@
 /** File system calls as Effects that fail with the token store's error. */
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import { TokenStoreError } from "../OAuthError.js"
 
 export const isErrno = (error: unknown, code: string): boolean =>

@@ -4,7 +4,7 @@
  */
 import * as fs from "node:fs/promises"
 import { dirname } from "node:path"
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import { TokenStoreError } from "../OAuthError.js"
 import { fsEffect, isErrno } from "./fsEffect.js"
 

@@ -4,8 +4,8 @@
  * secrets it carries (scrubbed from error excerpts) and whether it may be
  * repeated after a failure.
  */
-import { HttpClientRequest } from "@effect/platform"
-import { Redacted } from "effect"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import * as Redacted from "effect/Redacted"
 import type { SendOptions } from "./pipeline.js"
 
 /** How a client authenticates at a token endpoint. */

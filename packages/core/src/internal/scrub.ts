@@ -2,7 +2,7 @@
  * Turning a response body into a short excerpt that is safe to put in an
  * error message: token-like values are replaced before the text is cut.
  */
-import { Redacted } from "effect"
+import * as Redacted from "effect/Redacted"
 
 const REDACTED = "[redacted]"
 const EXCERPT_LENGTH = 200

@@ -2,7 +2,7 @@
  * Wire formats (snake_case, as the RFCs and the providers send them).
  * Public models in camelCase are built from these in the public modules.
  */
-import { Schema } from "effect"
+import * as Schema from "effect/Schema"
 
 /** A count of seconds sent as a JSON number or a numeric string ("3600"). */
 export const Seconds = Schema.Union(Schema.NonNegative, Schema.compose(Schema.NumberFromString, Schema.NonNegative))
