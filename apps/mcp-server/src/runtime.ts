@@ -3,6 +3,7 @@
  * providers, accounts, pending logins and the server's own settings.
  */
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
+import * as HttpClient from "@effect/platform/HttpClient"
 import { Accounts, TokenStore } from "@hyperauth/core"
 import * as ConfigProvider from "effect/ConfigProvider"
 import * as Effect from "effect/Effect"
@@ -22,9 +23,19 @@ const accounts = Layer.effect(
 /**
  * Redirects are returned, not followed: an API answering 3xx must not lead
  * a call off the provider's base, and token endpoints have no reason to.
+ * The server has no tracer, so requests make no spans and send no
+ * `traceparent` to the providers.
  */
 const httpClient = Layer.merge(
-  FetchHttpClient.layer,
+  Layer.effect(
+    HttpClient.HttpClient,
+    Effect.map(HttpClient.HttpClient, (client) =>
+      client.pipe(
+        HttpClient.withTracerPropagation(false),
+        HttpClient.withTracerDisabledWhen(() => true),
+      ),
+    ),
+  ).pipe(Layer.provide(FetchHttpClient.layer)),
   // Read by each request from its fiber's context, so it belongs in the runtime.
   Layer.succeed(FetchHttpClient.RequestInit, { redirect: "manual" }),
 )

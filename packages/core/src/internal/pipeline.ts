@@ -309,6 +309,8 @@ export const make = (client: HttpClient.HttpClient, options: PipelineOptions): P
     return loop(0).pipe(
       Effect.withSpan("hyperauth.http", {
         attributes: { provider, method: request.method, url: displayUrl(request.url) },
+        // Always this line of this file: not worth an Error per request.
+        captureStackTrace: false,
       }),
     )
   }
