@@ -7,7 +7,9 @@
  */
 import * as Context from "effect/Context"
 import * as DateTime from "effect/DateTime"
+import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
+import * as FiberId from "effect/FiberId"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
@@ -82,6 +84,10 @@ type RefreshNeed = "expiring" | "always" | { readonly rejected: TokenSet }
 
 const sameAccessToken = (a: TokenSet, b: TokenSet): boolean =>
   Redacted.value(a.accessToken) === Redacted.value(b.accessToken)
+
+/** Callers with the same need of the same account share one refresh. */
+const needId = (key: AccountKey, need: RefreshNeed): string =>
+  `${key.provider}/${key.account}/${typeof need === "string" ? need : `rejected:${Redacted.value(need.rejected.accessToken)}`}`
 
 /**
  * @since 0.1.0
@@ -164,6 +170,30 @@ export const make = (lookup: ProviderLookup): Effect.Effect<Service, never, Toke
         ),
       )
 
+    /**
+     * Joins the refresh already under way for the same need, or starts one.
+     * The refresh runs in its own fiber: a caller that gives up waiting does
+     * not cancel it for the others, and its answer is stored either way.
+     * Without this, a thousand waiters would take the lock one by one.
+     */
+    const inFlight = new Map<string, Deferred.Deferred<TokenSet, AccessError>>()
+    const refreshShared = (key: AccountKey, need: RefreshNeed): Effect.Effect<TokenSet, AccessError> =>
+      Effect.suspend(() => {
+        const id = needId(key, need)
+        const running = inFlight.get(id)
+        if (running !== undefined) return Deferred.await(running)
+        const done = Deferred.unsafeMake<TokenSet, AccessError>(FiberId.none)
+        inFlight.set(id, done)
+        return refreshLocked(key, need).pipe(
+          Effect.exit,
+          // Later callers start afresh: they may need a newer token than this one.
+          Effect.tap(() => Effect.sync(() => inFlight.delete(id))),
+          Effect.flatMap((exit) => Deferred.done(done, exit)),
+          Effect.forkDaemon,
+          Effect.zipRight(Deferred.await(done)),
+        )
+      })
+
     return {
       save: (key, token) => store.set(key, token),
       get,
@@ -171,10 +201,10 @@ export const make = (lookup: ProviderLookup): Effect.Effect<Service, never, Toke
         Effect.gen(function* () {
           const current = yield* get(key)
           if (!current.expiresWithin(yield* DateTime.now, refreshMargin)) return current
-          return yield* refreshLocked(key, "expiring")
+          return yield* refreshShared(key, "expiring")
         }),
-      refresh: (key) => refreshLocked(key, "always"),
-      replaceRejected: (key, rejected) => refreshLocked(key, { rejected }),
+      refresh: (key) => refreshShared(key, "always"),
+      replaceRejected: (key, rejected) => refreshShared(key, { rejected }),
       remove: (key) => store.remove(key),
       list: store.list,
     }

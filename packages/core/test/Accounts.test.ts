@@ -4,7 +4,7 @@ import { join } from "node:path"
 import { FetchHttpClient } from "@effect/platform"
 import { assert, describe, it } from "@effect/vitest"
 import { defaultHyperproofClient } from "@hyperauth/emulator"
-import { Effect, Exit, Layer, Redacted, Schema, TestClock } from "effect"
+import { Effect, Exit, Fiber, Layer, Redacted, Schema, TestClock } from "effect"
 import * as Accounts from "../src/Accounts.js"
 import * as Hyperproof from "../src/Hyperproof.js"
 import { TokenResponse } from "../src/internal/wire.js"
@@ -100,6 +100,25 @@ describe("Accounts", () => {
         const tokens = yield* callers
         assert.strictEqual(fake.calls.refresh, 1)
         assert.isTrue(tokens.every((t) => Redacted.value(t.accessToken) === "new"))
+      }),
+    )
+  })
+
+  it.effect("a caller that stops waiting does not cancel the refresh others wait for, nor lose its answer", () => {
+    const fake = fakeProvider((previous) =>
+      Effect.zipRight(Effect.sleep("1 second"), tokenOf({ access_token: "new", expires_in: 3600 }, previous)),
+    )
+    return withAccounts(fake.provider, (accounts) =>
+      Effect.gen(function* () {
+        yield* accounts.save(key, yield* tokenOf({ access_token: "old", refresh_token: "r1", expires_in: 0 }))
+        const first = yield* Effect.fork(accounts.accessToken(key))
+        const second = yield* Effect.fork(accounts.accessToken(key))
+        yield* TestClock.adjust("500 millis")
+        yield* Fiber.interrupt(first)
+        yield* TestClock.adjust("500 millis")
+        assert.strictEqual(Redacted.value((yield* Fiber.join(second)).accessToken), "new")
+        assert.strictEqual(fake.calls.refresh, 1)
+        assert.strictEqual(Redacted.value((yield* accounts.get(key)).accessToken), "new")
       }),
     )
   })
