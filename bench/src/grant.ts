@@ -4,8 +4,11 @@
  * same token endpoint with the same client authentication (client_secret_post).
  */
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import { Hyperproof } from "@hyperauth/core"
 import { defaultHyperproofClient, type Emulator } from "@hyperauth/emulator"
+import * as Effect from "effect/Effect"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Redacted from "effect/Redacted"
 import * as oidc from "openid-client"
