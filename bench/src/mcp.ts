@@ -12,7 +12,7 @@ import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js"
 
 export const serverMain = createRequire(import.meta.url)
   .resolve("@hyperauth/mcp-server/package.json")
-  .replace(/package\.json$/, "dist/main.js")
+  .replace(/package\.json$/, "dist/hyperauth-mcp.js")
 
 export interface McpSession {
   readonly client: Client

@@ -22,7 +22,7 @@ import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js"
 
 const serverMain = createRequire(import.meta.url)
   .resolve("@hyperauth/mcp-server/package.json")
-  .replace(/package\.json$/, "dist/main.js")
+  .replace(/package\.json$/, "dist/hyperauth-mcp.js")
 
 const say = (line = "") => process.stdout.write(`${line}\n`)
 const dim = (text: string) => (process.stdout.isTTY ? `\x1b[2m${text}\x1b[0m` : text)

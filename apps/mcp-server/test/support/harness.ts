@@ -18,7 +18,7 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js"
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js"
 import type { CallToolResult, ClientCapabilities } from "@modelcontextprotocol/sdk/types.js"
 
-export const serverMain = fileURLToPath(new URL("../../dist/main.js", import.meta.url))
+export const serverMain = fileURLToPath(new URL("../../dist/hyperauth-mcp.js", import.meta.url))
 
 export const freePort = (): Promise<number> =>
   new Promise((resolve, reject) => {
