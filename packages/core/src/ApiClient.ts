@@ -25,6 +25,8 @@ export interface ApiResponse {
   readonly headers: Readonly<Record<string, string>>
   readonly body: string
   readonly truncated: boolean
+  /** The secrets the request carried (the token), kept out of any error built from this answer. */
+  readonly secrets: ReadonlyArray<Redacted.Redacted<string>>
 }
 
 /**

@@ -270,7 +270,7 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
 
     const listCompanies: Service["listCompanies"] = (accessToken) =>
       authenticated(accessToken, HttpClientRequest.get("/v1/companies")).pipe(
-        Effect.flatMap((exchange) => http.decode(exchange, Companies, [accessToken])),
+        Effect.flatMap((exchange) => http.decode(exchange, Companies)),
         Effect.withSpan("Hyperline.listCompanies"),
       )
 
@@ -278,12 +278,12 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
       ? Effect.fail(new NotConfigured({ provider: "hyperline", missing: ["HYPERLINE_API_KEY"] }))
       : Effect.succeed(options.apiKey)
 
-    /** An Apps API call: its answer, with the key to scrub from errors. */
+    /** An Apps API call, authenticated with the API key. */
     const appsCall = (request: HttpClientRequest.HttpClientRequest) =>
-      Effect.flatMap(apiKey, (key) => Effect.map(authenticated(key, request), (exchange) => ({ exchange, key })))
+      Effect.flatMap(apiKey, (key) => authenticated(key, request))
 
     const appsDecode = <A, I>(request: HttpClientRequest.HttpClientRequest, schema: Schema.Schema<A, I>) =>
-      Effect.flatMap(appsCall(request), ({ exchange, key }) => http.decode(exchange, schema, [key]))
+      Effect.flatMap(appsCall(request), (exchange) => http.decode(exchange, schema))
 
     const appBody = (app: Partial<NewApp>) => HttpClientRequest.bodyUnsafeJson({ ...app })
 
@@ -293,8 +293,8 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
       update: (id, patch) =>
         appsDecode(HttpClientRequest.put(`/v1/apps/${encodeURIComponent(id)}`).pipe(appBody(patch)), App),
       delete: (id) =>
-        Effect.flatMap(appsCall(HttpClientRequest.del(`/v1/apps/${encodeURIComponent(id)}`)), ({ exchange, key }) =>
-          exchange.status >= 200 && exchange.status <= 299 ? Effect.void : Effect.fail(http.failure(exchange, [key])),
+        Effect.flatMap(appsCall(HttpClientRequest.del(`/v1/apps/${encodeURIComponent(id)}`)), (exchange) =>
+          exchange.status >= 200 && exchange.status <= 299 ? Effect.void : Effect.fail(http.failure(exchange)),
         ),
     }
 

@@ -89,6 +89,8 @@ export interface Exchange {
   readonly body: string
   /** Whether the body was cut at `maxBodyBytes`. */
   readonly truncated: boolean
+  /** The secrets the request carried: no error built from this answer may repeat them. */
+  readonly secrets: ReadonlyArray<Redacted.Redacted<string>>
 }
 
 export interface Pipeline {
@@ -109,13 +111,9 @@ export interface Pipeline {
     options: SendOptions,
   ) => Effect.Effect<void, RequestFailure>
   /** Turns a complete answer into a typed result or error. */
-  readonly decode: <A, I>(
-    exchange: Exchange,
-    schema: Schema.Schema<A, I>,
-    secrets?: ReadonlyArray<Redacted.Redacted<string>>,
-  ) => Effect.Effect<A, RequestFailure>
+  readonly decode: <A, I>(exchange: Exchange, schema: Schema.Schema<A, I>) => Effect.Effect<A, RequestFailure>
   /** The error a non-2xx answer stands for. */
-  readonly failure: (exchange: Exchange, secrets?: ReadonlyArray<Redacted.Redacted<string>>) => RequestFailure
+  readonly failure: (exchange: Exchange) => RequestFailure
 }
 
 /** The body as text, stopping (and closing the stream) after `max` bytes. */
@@ -222,16 +220,17 @@ export const make = (client: HttpClient.HttpClient, options: PipelineOptions): P
   /** One attempt: send, then read the body (up to `maxBodyBytes`), within the time limit. */
   const attempt = (
     request: HttpClientRequest.HttpClientRequest,
-    maxBodyBytes: number | undefined,
+    send: SendOptions,
   ): Effect.Effect<Exchange, ConnectionError | Timeout> =>
     client.execute(request).pipe(
       Effect.flatMap((response) =>
-        Effect.map(readBody(response, maxBodyBytes), ({ body, truncated }) => ({
+        Effect.map(readBody(response, send.maxBodyBytes), ({ body, truncated }) => ({
           url: displayUrl(request.url),
           status: response.status,
           headers: response.headers,
           body,
           truncated,
+          secrets: send.secrets ?? [],
         })),
       ),
       Effect.mapError(fromClientError),
@@ -285,7 +284,7 @@ export const make = (client: HttpClient.HttpClient, options: PipelineOptions): P
       "user-agent": request.headers["user-agent"] ?? userAgent,
     })
     const loop = (retry: number): Effect.Effect<Exchange, ConnectionError | Timeout> =>
-      Effect.flatMap(Effect.either(attempt(prepared, send.maxBodyBytes)), (result) =>
+      Effect.flatMap(Effect.either(attempt(prepared, send)), (result) =>
         delayBefore(retry, result, send.idempotent).pipe(
           Effect.flatMap(
             Option.match({
@@ -315,22 +314,19 @@ export const make = (client: HttpClient.HttpClient, options: PipelineOptions): P
     )
   }
 
-  const invalidResponse = (
-    exchange: Exchange,
-    reason: string,
-    secrets: ReadonlyArray<Redacted.Redacted<string>>,
-  ): InvalidResponse =>
+  const invalidResponse = (exchange: Exchange, reason: string): InvalidResponse =>
     new InvalidResponse({
       provider,
       url: exchange.url,
       status: exchange.status,
       reason,
-      excerpt: excerpt(exchange.body, secrets),
+      excerpt: excerpt(exchange.body, exchange.secrets),
     })
 
-  const failure = (exchange: Exchange, secrets: ReadonlyArray<Redacted.Redacted<string>> = []): RequestFailure => {
+  const failure = (exchange: Exchange): RequestFailure => {
     // What the server wrote goes into messages: a secret it echoed must not.
-    const prose = (text: string | undefined) => (text === undefined ? undefined : withoutSecrets(text, secrets))
+    const prose = (text: string | undefined) =>
+      text === undefined ? undefined : withoutSecrets(text, exchange.secrets)
     const challenge = bearerChallenge(exchange.headers)
     if (exchange.status === 401 && Option.isSome(challenge) && challenge.value.error === "invalid_token") {
       return new InvalidToken({ provider, description: prose(challenge.value.description) })
@@ -342,7 +338,7 @@ export const make = (client: HttpClient.HttpClient, options: PipelineOptions): P
       if (error === "invalid_token") return new InvalidToken({ provider, description: prose(error_description) })
       return new OAuthProtocolError({
         provider,
-        error: withoutSecrets(error, secrets),
+        error: withoutSecrets(error, exchange.secrets),
         errorDescription: prose(error_description),
         errorUri: prose(error_uri),
         status: exchange.status,
@@ -351,31 +347,25 @@ export const make = (client: HttpClient.HttpClient, options: PipelineOptions): P
     // An error page (a proxy's HTML, plain text) where the endpoint promises
     // JSON is an answer the client cannot read; an empty or JSON one is plain HTTP.
     if (Either.isLeft(parsed) && parsed.left.reason !== "empty body") {
-      return invalidResponse(exchange, parsed.left.reason, secrets)
+      return invalidResponse(exchange, parsed.left.reason)
     }
     return new HttpError({
       provider,
       url: exchange.url,
       status: exchange.status,
-      excerpt: excerpt(exchange.body, secrets),
+      excerpt: excerpt(exchange.body, exchange.secrets),
     })
   }
 
-  const decode = <A, I>(
-    exchange: Exchange,
-    schema: Schema.Schema<A, I>,
-    secrets: ReadonlyArray<Redacted.Redacted<string>> = [],
-  ): Effect.Effect<A, RequestFailure> => {
-    if (exchange.status < 200 || exchange.status > 299) return Effect.fail(failure(exchange, secrets))
+  const decode = <A, I>(exchange: Exchange, schema: Schema.Schema<A, I>): Effect.Effect<A, RequestFailure> => {
+    if (exchange.status < 200 || exchange.status > 299) return Effect.fail(failure(exchange))
     return Either.match(parseJson(exchange), {
-      onLeft: ({ reason }) => Effect.fail(invalidResponse(exchange, reason, secrets)),
+      onLeft: ({ reason }) => Effect.fail(invalidResponse(exchange, reason)),
       onRight: (json) =>
         Schema.decodeUnknown(schema)(json).pipe(
           // Some servers answer an OAuth error with 200: the body decides, not the status.
           Effect.mapError((error) =>
-            Option.isSome(decodeErrorBody(json))
-              ? failure(exchange, secrets)
-              : invalidResponse(exchange, decodeFailure(error), secrets),
+            Option.isSome(decodeErrorBody(json)) ? failure(exchange) : invalidResponse(exchange, decodeFailure(error)),
           ),
         ),
     })
@@ -385,11 +375,10 @@ export const make = (client: HttpClient.HttpClient, options: PipelineOptions): P
     execute,
     decode,
     failure,
-    json: (request, schema, send) =>
-      Effect.flatMap(execute(request, send), (exchange) => decode(exchange, schema, send.secrets)),
+    json: (request, schema, send) => Effect.flatMap(execute(request, send), (exchange) => decode(exchange, schema)),
     ok: (request, send) =>
       Effect.flatMap(execute(request, send), (exchange) =>
-        exchange.status >= 200 && exchange.status <= 299 ? Effect.void : Effect.fail(failure(exchange, send.secrets)),
+        exchange.status >= 200 && exchange.status <= 299 ? Effect.void : Effect.fail(failure(exchange)),
       ),
   }
 }
