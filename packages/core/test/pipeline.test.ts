@@ -171,6 +171,28 @@ describe("pipeline: decoding and error mapping", () => {
   )
 })
 
+describe("pipeline: secrets", () => {
+  it.effect("an error decoded later from an exchange leaves out what its request carried, even short values", () =>
+    Effect.gen(function* () {
+      const token = Redacted.make("tok-1")
+      const { client } = scripted(
+        jsonAnswer(200, { note: "tok-1" }),
+        jsonAnswer(400, { error: "invalid_request", error_description: "bad tok-1" }),
+      )
+      const pipeline = Pipeline.make(client, { provider: "test" })
+      const first = yield* pipeline.execute(request, { ...once, secrets: [token] })
+      const second = yield* pipeline.execute(request, { ...once, secrets: [token] })
+      for (const error of [
+        failureOf(yield* Effect.exit(pipeline.decode(first, TokenResponse))),
+        pipeline.failure(second),
+      ]) {
+        assert.notInclude(error.message, "tok-1")
+        assert.include(error.message, "[redacted]")
+      }
+    }),
+  )
+})
+
 describe("pipeline: timeout", () => {
   it.effect("a request that takes longer than 30 s fails with Timeout at 30 s", () =>
     Effect.gen(function* () {
