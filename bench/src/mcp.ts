@@ -1,12 +1,7 @@
 /** The built `hyperauth-mcp` over stdio, configured for the emulator. */
 import { createRequire } from "node:module"
 import { tmpdir } from "node:os"
-import {
-  defaultHyperIdClient,
-  defaultHyperlineClient,
-  defaultHyperproofClient,
-  type Emulator,
-} from "@hyperauth/emulator"
+import type { Emulator } from "@hyperauth/emulator"
 import { Client } from "@modelcontextprotocol/sdk/client/index.js"
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js"
 
@@ -25,13 +20,6 @@ export const serverEnv = (emulator: Emulator): Record<string, string> => ({
   PATH: process.env.PATH ?? "",
   HOME: process.env.HOME ?? tmpdir(),
   ...emulator.env,
-  HYPER_CLIENT_ID: "hyper-bench",
-  HYPERID_CLIENT_ID: defaultHyperIdClient.clientId,
-  HYPERID_CLIENT_SECRET: defaultHyperIdClient.clientSecret,
-  HYPERLINE_CLIENT_ID: defaultHyperlineClient.clientId,
-  HYPERLINE_CLIENT_SECRET: defaultHyperlineClient.clientSecret,
-  HYPERPROOF_CLIENT_ID: defaultHyperproofClient.clientId,
-  HYPERPROOF_CLIENT_SECRET: defaultHyperproofClient.clientSecret,
   HYPERAUTH_STORE: "memory",
 })
 

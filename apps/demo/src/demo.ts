@@ -9,13 +9,7 @@ import { createRequire } from "node:module"
 import { createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import {
-  defaultHyperIdClient,
-  defaultHyperlineClient,
-  defaultHyperproofClient,
-  sampleControl,
-  start,
-} from "@hyperauth/emulator"
+import { sampleControl, start } from "@hyperauth/emulator"
 import { Client } from "@modelcontextprotocol/sdk/client/index.js"
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js"
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js"
@@ -47,13 +41,6 @@ const transport = new StdioClientTransport({
     PATH: process.env.PATH ?? "",
     HOME: process.env.HOME ?? tmpdir(),
     ...emulator.env,
-    HYPER_CLIENT_ID: "hyper-demo",
-    HYPERID_CLIENT_ID: defaultHyperIdClient.clientId,
-    HYPERID_CLIENT_SECRET: defaultHyperIdClient.clientSecret,
-    HYPERLINE_CLIENT_ID: defaultHyperlineClient.clientId,
-    HYPERLINE_CLIENT_SECRET: defaultHyperlineClient.clientSecret,
-    HYPERPROOF_CLIENT_ID: defaultHyperproofClient.clientId,
-    HYPERPROOF_CLIENT_SECRET: defaultHyperproofClient.clientSecret,
     HYPERAUTH_STORE: storePath,
     HYPERAUTH_CALLBACK_PORT: String(await freePort()),
   },

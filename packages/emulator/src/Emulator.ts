@@ -43,7 +43,10 @@ const oauthErrorOf = (body: EmulatorResponse["body"]): string | undefined =>
 
 export interface Emulator {
   readonly origins: Origins
-  /** `HYPER_BASE_URL` and friends, pointing at this emulator. */
+  /**
+   * Everything hyperauth needs to use this emulator: `HYPER_BASE_URL` and
+   * friends, and the credentials of the clients registered with it.
+   */
   readonly env: Readonly<Record<string, string>>
   readonly faults: Faults
   /** The emulator's time; `advance` it to expire codes and tokens. */
@@ -195,7 +198,13 @@ export const start = async (options: StartOptions = {}): Promise<Emulator> => {
 
   return {
     origins,
-    env: environment(origins),
+    env: {
+      ...environment(origins),
+      ...hyperProvider.env,
+      ...hyperidProvider.env,
+      ...hyperlineProvider.env,
+      ...hyperproofProvider.env,
+    },
     faults,
     clock,
     tokens,

@@ -33,6 +33,14 @@ export interface Route {
   readonly handler: Handler
 }
 
+/** What each emulated provider brings: its routes, its test controls, and its clients' settings. */
+export interface ProviderParts<Control> {
+  /** The hyperauth settings of the clients registered with it, e.g. `HYPERID_CLIENT_ID`. */
+  readonly env: Readonly<Record<string, string>>
+  readonly routes: ReadonlyArray<Route>
+  readonly control: Control
+}
+
 /** The same handler for every method an API path may be called with. */
 export const anyMethod = (origin: OriginName, path: string, handler: Handler): ReadonlyArray<Route> =>
   ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"].map((method) => ({ origin, method, path, handler }))

@@ -1,5 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { type Emulator, originNames, start } from "../src/index.js"
+import {
+  defaultHyperIdClient,
+  defaultHyperlineApiKey,
+  defaultHyperproofClient,
+  type Emulator,
+  originNames,
+  start,
+} from "../src/index.js"
 
 let emulator: Emulator
 beforeAll(async () => {
@@ -23,6 +30,19 @@ describe("emulator skeleton", () => {
   it("exposes the environment that points hyperauth at it", () => {
     expect(emulator.env.HYPER_BASE_URL).toBe(emulator.origins.hyper)
     expect(emulator.env.HYPERPROOF_API_URL).toBe(emulator.origins.hyperproofApi)
+    expect(emulator.env).toMatchObject({
+      HYPERID_CLIENT_ID: defaultHyperIdClient.clientId,
+      HYPERID_CLIENT_SECRET: defaultHyperIdClient.clientSecret,
+      HYPERLINE_API_KEY: defaultHyperlineApiKey,
+      HYPERPROOF_CLIENT_SECRET: defaultHyperproofClient.clientSecret,
+    })
+    expect(emulator.env.HYPER_CLIENT_ID).toBeTruthy()
+  })
+
+  it("puts the clients it was started with in its environment", async () => {
+    const other = await start({ hyperproof: { clientId: "mine", clientSecret: "my-secret" } })
+    expect(other.env).toMatchObject({ HYPERPROOF_CLIENT_ID: "mine", HYPERPROOF_CLIENT_SECRET: "my-secret" })
+    await other.close()
   })
 
   it("answers unknown routes with 404", async () => {

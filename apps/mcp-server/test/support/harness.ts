@@ -8,12 +8,7 @@ import { createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
-import {
-  defaultHyperIdClient,
-  defaultHyperlineClient,
-  defaultHyperproofClient,
-  type Emulator,
-} from "@hyperauth/emulator"
+import type { Emulator } from "@hyperauth/emulator"
 import { Client } from "@modelcontextprotocol/sdk/client/index.js"
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js"
 import type { CallToolResult, ClientCapabilities } from "@modelcontextprotocol/sdk/types.js"
@@ -34,17 +29,8 @@ export const freePort = (): Promise<number> =>
 export const tempStore = async (): Promise<string> =>
   join(await mkdtemp(join(tmpdir(), "hyperauth-mcp-")), "tokens.json")
 
-/** Everything the emulator needs to be used by all four providers. */
-export const emulatorEnv = (emulator: Emulator): Record<string, string> => ({
-  ...emulator.env,
-  HYPER_CLIENT_ID: "hyper-mcp",
-  HYPERID_CLIENT_ID: defaultHyperIdClient.clientId,
-  HYPERID_CLIENT_SECRET: defaultHyperIdClient.clientSecret,
-  HYPERLINE_CLIENT_ID: defaultHyperlineClient.clientId,
-  HYPERLINE_CLIENT_SECRET: defaultHyperlineClient.clientSecret,
-  HYPERPROOF_CLIENT_ID: defaultHyperproofClient.clientId,
-  HYPERPROOF_CLIENT_SECRET: defaultHyperproofClient.clientSecret,
-})
+/** All four providers configured against the emulator. */
+export const emulatorEnv = (emulator: Emulator): Record<string, string> => ({ ...emulator.env })
 
 export interface Session {
   readonly client: Client

@@ -14,7 +14,7 @@ import {
   invalidToken,
   json,
   oauthError,
-  type Route,
+  type ProviderParts,
 } from "../Http.js"
 import { type Clock, defaultUser, opaque, type Tokens } from "../State.js"
 import { page } from "./pages.js"
@@ -62,11 +62,7 @@ const makeUserCode = (): string => {
 /** Timers fire on time, not early, but loopback adds jitter both ways. */
 const pollToleranceMs = 25
 
-export const hyper = (
-  clock: Clock,
-  tokens: Tokens,
-  options: HyperOptions = {},
-): { readonly routes: ReadonlyArray<Route>; readonly control: HyperControl } => {
+export const hyper = (clock: Clock, tokens: Tokens, options: HyperOptions = {}): ProviderParts<HyperControl> => {
   const interval = options.interval ?? 5
   const deviceCodeLifetime = options.deviceCodeLifetime ?? 600
   const tokenLifetime = options.tokenLifetime ?? 3600
@@ -219,6 +215,8 @@ export const hyper = (
   }
 
   return {
+    // A public client: any client_id is accepted.
+    env: { HYPER_CLIENT_ID: "hyperauth-emulator" },
     routes: [
       { origin: "hyper", method: "POST", path: "/oauth/device", handler: deviceAuthorization },
       { origin: "hyper", method: "POST", path: "/oauth/token", handler: token },

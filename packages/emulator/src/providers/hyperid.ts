@@ -14,7 +14,7 @@ import {
   invalidToken,
   json,
   oauthError,
-  type Route,
+  type ProviderParts,
 } from "../Http.js"
 import { type Clock, defaultUser, opaque, type Tokens } from "../State.js"
 import { authenticates, isLoopbackRedirect, type RegisteredClient } from "./clientAuth.js"
@@ -53,11 +53,7 @@ interface Grant {
   grant: string | undefined
 }
 
-export const hyperid = (
-  clock: Clock,
-  tokens: Tokens,
-  options: HyperIdOptions = {},
-): { readonly routes: ReadonlyArray<Route>; readonly control: HyperIdControl } => {
+export const hyperid = (clock: Clock, tokens: Tokens, options: HyperIdOptions = {}): ProviderParts<HyperIdControl> => {
   const client: RegisteredClient = {
     clientId: options.clientId ?? defaultHyperIdClient.clientId,
     clientSecret: options.clientSecret ?? defaultHyperIdClient.clientSecret,
@@ -254,6 +250,7 @@ export const hyperid = (
 
   const path = (suffix: string) => `${hyperidRealmPath}${suffix}`
   return {
+    env: { HYPERID_CLIENT_ID: client.clientId, HYPERID_CLIENT_SECRET: client.clientSecret },
     routes: [
       { origin: "hyperid", method: "GET", path: path("/auth"), handler: authorizationPage },
       { origin: "hyperid", method: "POST", path: path("/auth"), handler: authorizationDecision },

@@ -15,7 +15,7 @@ import {
   json,
   jsonBody,
   oauthError,
-  type Route,
+  type ProviderParts,
 } from "../Http.js"
 import { type Clock, defaultUser, opaque, type Tokens } from "../State.js"
 import { isLoopbackRedirect, sameSecret } from "./clientAuth.js"
@@ -81,7 +81,7 @@ export const hyperline = (
   clock: Clock,
   tokens: Tokens,
   options: HyperlineOptions = {},
-): { readonly routes: ReadonlyArray<Route>; readonly control: HyperlineControl } => {
+): ProviderParts<HyperlineControl> => {
   const apiKey = options.apiKey ?? defaultHyperlineApiKey
   const apps = new Map<string, App>()
   const register = (app: App) => apps.set(app.client_id, app)
@@ -319,6 +319,11 @@ export const hyperline = (
   }
 
   return {
+    env: {
+      HYPERLINE_CLIENT_ID: options.clientId ?? defaultHyperlineClient.clientId,
+      HYPERLINE_CLIENT_SECRET: options.clientSecret ?? defaultHyperlineClient.clientSecret,
+      HYPERLINE_API_KEY: apiKey,
+    },
     routes: [
       { origin: "hyperline", method: "GET", path: "/v1/oauth/authorize", handler: authorizePage },
       { origin: "hyperline", method: "POST", path: "/v1/oauth/authorize", handler: authorizeDecision },

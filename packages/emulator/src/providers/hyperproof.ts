@@ -11,7 +11,7 @@ import {
   invalidToken,
   json,
   oauthError,
-  type Route,
+  type ProviderParts,
 } from "../Http.js"
 import { defaultUser, opaque, type Tokens } from "../State.js"
 import { authenticates } from "./clientAuth.js"
@@ -63,10 +63,7 @@ export const sampleControl = {
   permissions: ["view", "edit"],
 }
 
-export const hyperproof = (
-  tokens: Tokens,
-  options: HyperproofOptions = {},
-): { readonly routes: ReadonlyArray<Route>; readonly control: HyperproofControl } => {
+export const hyperproof = (tokens: Tokens, options: HyperproofOptions = {}): ProviderParts<HyperproofControl> => {
   const clientId = options.clientId ?? defaultHyperproofClient.clientId
   const clientSecret = options.clientSecret ?? defaultHyperproofClient.clientSecret
   const tokenLifetime = options.tokenLifetime ?? 3600
@@ -110,6 +107,7 @@ export const hyperproof = (
     authorized(request) === undefined ? invalidToken() : json(404, { message: `No resource at ${request.path}` })
 
   return {
+    env: { HYPERPROOF_CLIENT_ID: clientId, HYPERPROOF_CLIENT_SECRET: clientSecret },
     routes: [
       { origin: "hyperproofAccounts", method: "POST", path: "/oauth/token", handler: token },
       { origin: "hyperproofApi", method: "GET", path: "/v1/controls/:controlId", handler: getControl },
