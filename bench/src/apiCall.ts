@@ -14,11 +14,12 @@ import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Redacted from "effect/Redacted"
 import { connect } from "./mcp.js"
 import type { Section } from "./report.js"
+import type { Scale } from "./scale.js"
 import { interleave, ms, percentile, ratio } from "./stats.js"
 
 const key = { provider: "hyperproof", account: "bench" }
 
-export const apiCall = async (emulator: Emulator): Promise<Section> => {
+export const apiCall = async (emulator: Emulator, scale: Scale): Promise<Section> => {
   const runtime = ManagedRuntime.make(Layer.merge(FetchHttpClient.layer, TokenStore.layerMemory))
   const { accounts, api } = await runtime.runPromise(
     Effect.gen(function* () {
@@ -64,7 +65,7 @@ export const apiCall = async (emulator: Emulator): Promise<Section> => {
   }
   // Each contender must really get the control before its time counts.
   const statuses = await Promise.all(Object.values(contenders).map((run) => run()))
-  const calls = { rounds: 10, perRound: 100, warmup: 100 }
+  const calls = scale.calls
   const samples = await interleave(contenders, calls)
   await session.close()
   await runtime.dispose()

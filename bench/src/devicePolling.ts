@@ -7,12 +7,11 @@ import { Hyper } from "@hyperauth/core"
 import { start } from "@hyperauth/emulator"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import type { Section } from "./report.js"
+import type { Scale } from "./scale.js"
 
 const intervalSeconds = 1
-/** When the user approves each login, in seconds after it started. */
-const approvals = [1.5, 2.5, 3.5, 4.5, 5.5]
 
-export const devicePolling = async (): Promise<Section> => {
+export const devicePolling = async ({ approvals }: Scale): Promise<Section> => {
   const emulator = await start({ hyper: { interval: intervalSeconds } })
   const runtime = ManagedRuntime.make(FetchHttpClient.layer)
   const hyper = await runtime.runPromise(Hyper.make({ baseUrl: emulator.origins.hyper, clientId: "hyper-bench" }))

@@ -13,9 +13,10 @@ import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Redacted from "effect/Redacted"
 import * as oidc from "openid-client"
 import type { Section } from "./report.js"
+import type { Scale } from "./scale.js"
 import { interleave, ratio } from "./stats.js"
 
-export const grant = async (emulator: Emulator): Promise<Section> => {
+export const grant = async (emulator: Emulator, scale: Scale): Promise<Section> => {
   const origin = emulator.origins.hyperproofAccounts
   const { clientId, clientSecret } = defaultHyperproofClient
   const runtime = ManagedRuntime.make(FetchHttpClient.layer)
@@ -61,7 +62,7 @@ export const grant = async (emulator: Emulator): Promise<Section> => {
   }
   const issued = await Promise.all(Object.values(contenders).map((run) => run()))
   const before = emulator.count({ origin: "hyperproofAccounts", path: "/oauth/token", status: 200 })
-  const calls = { rounds: 10, perRound: 200, warmup: 100 }
+  const calls = scale.calls
   const samples = await interleave(contenders, calls)
   const answered = emulator.count({ origin: "hyperproofAccounts", path: "/oauth/token", status: 200 }) - before
   const sent = Object.keys(contenders).length * (calls.warmup + calls.rounds * calls.perRound)
@@ -73,7 +74,7 @@ export const grant = async (emulator: Emulator): Promise<Section> => {
   const total = calls.rounds * calls.perRound
   return {
     title: "Client-credentials grant",
-    method: `\`POST /oauth/token\` (\`grant_type=client_credentials\`) on the emulated hyperproof accounts server, one request at a time, ${total} per contender in ${calls.rounds} alternating rounds; each contender decodes the answer into its token type.`,
+    method: `\`POST /oauth/token\` (\`grant_type=client_credentials\`) on the emulated hyperproof accounts server, one request at a time, ${total} per contender in ${calls.rounds} alternating rounds.`,
     header: ["contender", "grants / s", "ratio"],
     rows: [
       ["openid-client 6.9 `clientCredentialsGrant` (reference)", reference.toFixed(0), ratio(reference, reference)],

@@ -7,9 +7,8 @@ import { existsSync, readFileSync } from "node:fs"
 import type { Emulator } from "@hyperauth/emulator"
 import { connect } from "./mcp.js"
 import type { Section } from "./report.js"
+import type { Scale } from "./scale.js"
 import { ms, percentile, ratio, time } from "./stats.js"
-
-const starts = 15
 
 /** Resident set size of a process, in MiB. */
 const residentMiB = (pid: number): number => {
@@ -20,7 +19,7 @@ const residentMiB = (pid: number): number => {
   return kib / 1024
 }
 
-export const mcpServer = async (emulator: Emulator): Promise<Section> => {
+export const mcpServer = async (emulator: Emulator, { starts }: Scale): Promise<Section> => {
   const bare: Array<number> = []
   const server: Array<number> = []
   const resident: Array<number> = []
@@ -41,7 +40,7 @@ export const mcpServer = async (emulator: Emulator): Promise<Section> => {
   const floor = percentile(bare, 50)
   return {
     title: "MCP server start and memory",
-    method: `${starts} starts of \`node apps/mcp-server/dist/main.js\` over stdio with all four providers configured, timed from spawn to the answered \`initialize\` (SDK Client \`connect\`); a bare \`node -e 0\` run to exit is the floor. Resident memory (RSS) is read one idle second after start.`,
+    method: `${starts} starts of \`node apps/mcp-server/dist/hyperauth-mcp.js\` over stdio with all four providers configured, timed from spawn to the answered \`initialize\` (SDK Client \`connect\`); a bare \`node -e 0\` run to exit is the floor. Resident memory (RSS) is read one idle second after start.`,
     header: ["measure", "p50", "p90", "ratio to bare node"],
     rows: [
       ["bare `node -e 0`, spawn to exit (reference), ms", ms(floor), ms(percentile(bare, 90)), "1.00×"],

@@ -12,13 +12,13 @@ import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Redacted from "effect/Redacted"
 import type { Section } from "./report.js"
+import type { Scale } from "./scale.js"
 import { median, ms, ratio, time } from "./stats.js"
 
 const key = { provider: "hyperid", account: "bench" }
 const callers = 1000
-const trials = 7
 
-export const stampede = async (emulator: Emulator): Promise<Section> => {
+export const stampede = async (emulator: Emulator, { trials }: Scale): Promise<Section> => {
   const runtime = ManagedRuntime.make(Layer.merge(FetchHttpClient.layer, TokenStore.layerMemory))
   const accounts = await runtime.runPromise(
     Effect.gen(function* () {

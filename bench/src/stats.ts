@@ -18,6 +18,12 @@ export const time = async (run: () => Promise<unknown>): Promise<number> => {
   return performance.now() - started
 }
 
+export interface Rounds {
+  readonly rounds: number
+  readonly perRound: number
+  readonly warmup: number
+}
+
 /**
  * Runs each contender `perRound` times per round, taking turns round by
  * round so that a slow moment of the machine falls on all of them alike.
@@ -25,7 +31,7 @@ export const time = async (run: () => Promise<unknown>): Promise<number> => {
  */
 export const interleave = async <K extends string>(
   contenders: Readonly<Record<K, () => Promise<unknown>>>,
-  options: { readonly rounds: number; readonly perRound: number; readonly warmup: number },
+  options: Rounds,
 ): Promise<Record<K, Array<number>>> => {
   const names = Object.keys(contenders) as Array<K>
   const samples = Object.fromEntries(names.map((name) => [name, [] as Array<number>])) as Record<K, Array<number>>

@@ -1,0 +1,27 @@
+/** How much each measurement does: the full run, or a quick one that only shows the bench still works. */
+import type { Rounds } from "./stats.js"
+
+export interface Scale {
+  /** Sequential calls per contender: API calls and grants. */
+  readonly calls: Rounds
+  /** Trials of the refresh stampede. */
+  readonly trials: number
+  /** Starts of the MCP server. */
+  readonly starts: number
+  /** When the user approves each device login, in seconds after it started. */
+  readonly approvals: ReadonlyArray<number>
+}
+
+export const full: Scale = {
+  calls: { rounds: 10, perRound: 150, warmup: 100 },
+  trials: 7,
+  starts: 15,
+  approvals: [1.5, 2.5, 3.5, 4.5, 5.5],
+}
+
+export const quick: Scale = {
+  calls: { rounds: 2, perRound: 5, warmup: 2 },
+  trials: 1,
+  starts: 1,
+  approvals: [1.5],
+}
