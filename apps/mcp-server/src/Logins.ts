@@ -161,8 +161,20 @@ export const make = Effect.gen(function* () {
     yield* stopListenerIfIdle
   })
 
+  /**
+   * Adds a login. One login waits per provider and account: an older one
+   * still pending ends (its device poller stops), so an agent that starts
+   * over does not leave pollers behind.
+   */
   const register = (login: Login) =>
-    Ref.update(logins, (all) => new Map(all).set(login.id, login)).pipe(Effect.zipRight(sweep))
+    Effect.gen(function* () {
+      for (const old of (yield* Ref.get(logins)).values()) {
+        if (old.provider !== login.provider || old.account !== login.account) continue
+        yield* Deferred.fail(old.result, new UnknownLogin({ loginId: old.id, replaced: true }))
+      }
+      yield* Ref.update(logins, (all) => new Map(all).set(login.id, login))
+      yield* sweep
+    })
 
   const finishRedirect = (loginId: string, redirectUrl: string): Effect.Effect<Finished, ToolError> =>
     Effect.gen(function* () {
@@ -230,8 +242,9 @@ export const make = Effect.gen(function* () {
       Effect.gen(function* () {
         const login = yield* newLogin(provider, account, pending.expiresAt, Option.none())
         yield* register(login)
-        // Polls in the background for as long as the server runs or the code lives.
-        yield* Effect.forkIn(settle(login, pending.complete), scope)
+        // Polls in the background until the code is redeemed, refused or
+        // expired, or the login is replaced (its result settled elsewhere).
+        yield* Effect.forkIn(Effect.raceFirst(settle(login, pending.complete), Deferred.await(login.result)), scope)
         return login.id
       }),
     startRedirect: (provider, account, pending) =>

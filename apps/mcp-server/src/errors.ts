@@ -13,11 +13,16 @@ export class Forbidden extends Schema.TaggedError<Forbidden>()("Forbidden", { re
   }
 }
 
-/** A `login_id` that is not (or no longer) known. */
-export class UnknownLogin extends Schema.TaggedError<UnknownLogin>()("UnknownLogin", { loginId: Schema.String }) {
+/** A `login_id` that is not (or no longer) known, or that a newer login for the same account replaced. */
+export class UnknownLogin extends Schema.TaggedError<UnknownLogin>()("UnknownLogin", {
+  loginId: Schema.String,
+  replaced: Schema.optional(Schema.Boolean),
+}) {
   readonly code = "unknown_login" as const
   override get message(): string {
-    return `No pending login has id "${this.loginId}" (it may have expired or finished long ago). Start a new one with the login tool.`
+    return this.replaced === true
+      ? `Login "${this.loginId}" was replaced by a newer login for the same provider and account. Finish that one instead.`
+      : `No pending login has id "${this.loginId}" (it may have expired or finished long ago). Start a new one with the login tool.`
   }
 }
 

@@ -2,7 +2,7 @@
 
 import { assert, describe, it } from "@effect/vitest"
 import { Accounts, Token, TokenStore } from "@hyperauth/core"
-import { DateTime, Duration, Effect, Exit, Layer, Option, Redacted, TestClock } from "effect"
+import { Cause, DateTime, Duration, Effect, Exit, Layer, Option, Redacted, TestClock } from "effect"
 import * as Logins from "../src/Logins.js"
 
 const token = Effect.map(
@@ -64,6 +64,41 @@ describe("Logins", () => {
       // One tick a second; one may coincide with the end of the wait.
       assert.deepStrictEqual(ticks.slice(0, 4), [1, 2, 3, 4])
       assert.isAtMost(ticks.length, 5)
+    }).pipe(Effect.provide(layer)),
+  )
+
+  it.scoped("a new login for the same account ends the pending one and stops its device poller", () =>
+    Effect.gen(function* () {
+      const logins = yield* Logins.Logins
+      let polls = 0
+      const now = yield* DateTime.now
+      // A device login whose user never answers: it polls every 5 s until replaced.
+      const device = {
+        _tag: "DevicePending" as const,
+        userCode: "BCDF-GHJK",
+        verificationUri: "https://hyper.example/device",
+        expiresAt: DateTime.addDuration(now, Duration.minutes(10)),
+        interval: Duration.seconds(5),
+        complete: Effect.forever(
+          Effect.zipRight(
+            Effect.sleep("5 seconds"),
+            Effect.sync(() => polls++),
+          ),
+        ),
+      }
+      const first = yield* logins.startDevice("hyper", "default", device)
+      yield* TestClock.adjust("10 seconds")
+      assert.strictEqual(polls, 2)
+      const other = yield* logins.startDevice("hyper", "other", device)
+      const second = yield* logins.startDevice("hyper", "default", device)
+      const replaced = yield* Effect.exit(logins.await(first, Duration.seconds(0), () => Effect.void))
+      assert.strictEqual(failureCode(replaced), "unknown_login")
+      if (Exit.isFailure(replaced)) assert.include(Cause.pretty(replaced.cause), "replaced by a newer login")
+      yield* TestClock.adjust("10 seconds")
+      // Two pollers left, "other" and the second "default": 2 polls each.
+      assert.strictEqual(polls, 2 + 4)
+      assert.isTrue(Option.isNone(yield* logins.await(second, Duration.seconds(0), () => Effect.void)))
+      assert.isTrue(Option.isNone(yield* logins.await(other, Duration.seconds(0), () => Effect.void)))
     }).pipe(Effect.provide(layer)),
   )
 
