@@ -15,19 +15,14 @@ import * as Pipeline from "./internal/pipeline.js"
 import type { ConnectionError, Timeout } from "./OAuthError.js"
 
 /**
+ * The whole answer: origin and path that answered (no query), status,
+ * headers, body, whether the body was cut, and the secrets the request
+ * carried (the token), which no error built from the answer repeats.
+ *
  * @since 0.1.0
  * @category models
  */
-export interface ApiResponse {
-  /** Origin and path that answered (no query). */
-  readonly url: string
-  readonly status: number
-  readonly headers: Readonly<Record<string, string>>
-  readonly body: string
-  readonly truncated: boolean
-  /** The secrets the request carried (the token), kept out of any error built from this answer. */
-  readonly secrets: ReadonlyArray<Redacted.Redacted<string>>
-}
+export type ApiResponse = Pipeline.Exchange
 
 /**
  * @since 0.1.0

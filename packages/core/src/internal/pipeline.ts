@@ -83,6 +83,7 @@ export interface SendOptions {
 
 /** A complete answer: status, headers and the whole body as text. */
 export interface Exchange {
+  /** Origin and path that answered (no query). */
   readonly url: string
   readonly status: number
   readonly headers: Readonly<Record<string, string>>

@@ -215,7 +215,7 @@ export const hyper = (clock: Clock, tokens: Tokens, options: HyperOptions = {}):
   }
 
   return {
-    // A public client: any client_id is accepted.
+    // A public client, so every client_id is accepted.
     env: { HYPER_CLIENT_ID: "hyperauth-emulator" },
     routes: [
       { origin: "hyper", method: "POST", path: "/oauth/device", handler: deviceAuthorization },
