@@ -178,21 +178,29 @@ export const make = (lookup: ProviderLookup): Effect.Effect<Service, never, Toke
      */
     const inFlight = new Map<string, Deferred.Deferred<TokenSet, AccessError>>()
     const refreshShared = (key: AccountKey, need: RefreshNeed): Effect.Effect<TokenSet, AccessError> =>
-      Effect.suspend(() => {
-        const id = needId(key, need)
-        const running = inFlight.get(id)
-        if (running !== undefined) return Deferred.await(running)
-        const done = Deferred.unsafeMake<TokenSet, AccessError>(FiberId.none)
-        inFlight.set(id, done)
-        return refreshLocked(key, need).pipe(
-          Effect.exit,
-          // Later callers start afresh: they may need a newer token than this one.
-          Effect.tap(() => Effect.sync(() => inFlight.delete(id))),
-          Effect.flatMap((exit) => Deferred.done(done, exit)),
-          Effect.forkDaemon,
-          Effect.zipRight(Deferred.await(done)),
-        )
-      })
+      Effect.flatMap(
+        // Registering and starting the refresh happen together, or a caller
+        // interrupted in between would leave a refresh that never ends.
+        Effect.uninterruptible(
+          Effect.suspend(() => {
+            const id = needId(key, need)
+            const running = inFlight.get(id)
+            if (running !== undefined) return Effect.succeed(running)
+            const done = Deferred.unsafeMake<TokenSet, AccessError>(FiberId.none)
+            inFlight.set(id, done)
+            return refreshLocked(key, need).pipe(
+              Effect.interruptible,
+              Effect.exit,
+              // Later callers start afresh: they may need a newer token than this one.
+              Effect.tap(() => Effect.sync(() => inFlight.delete(id))),
+              Effect.flatMap((exit) => Deferred.done(done, exit)),
+              Effect.forkDaemon,
+              Effect.as(done),
+            )
+          }),
+        ),
+        Deferred.await,
+      )
 
     return {
       save: (key, token) => store.set(key, token),
