@@ -7,12 +7,11 @@
  */
 import * as Context from "effect/Context"
 import * as DateTime from "effect/DateTime"
-import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
-import * as FiberId from "effect/FiberId"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
+import * as SingleFlight from "./internal/singleFlight.js"
 import {
   type InvalidInput,
   type NotConfigured,
@@ -170,37 +169,11 @@ export const make = (lookup: ProviderLookup): Effect.Effect<Service, never, Toke
         ),
       )
 
-    /**
-     * Joins the refresh already under way for the same need, or starts one.
-     * The refresh runs in its own fiber: a caller that gives up waiting does
-     * not cancel it for the others, and its answer is stored either way.
-     * Without this, a thousand waiters would take the lock one by one.
-     */
-    const inFlight = new Map<string, Deferred.Deferred<TokenSet, AccessError>>()
-    const refreshShared = (key: AccountKey, need: RefreshNeed): Effect.Effect<TokenSet, AccessError> =>
-      Effect.flatMap(
-        // Registering and starting the refresh happen together, or a caller
-        // interrupted in between would leave a refresh that never ends.
-        Effect.uninterruptible(
-          Effect.suspend(() => {
-            const id = needId(key, need)
-            const running = inFlight.get(id)
-            if (running !== undefined) return Effect.succeed(running)
-            const done = Deferred.unsafeMake<TokenSet, AccessError>(FiberId.none)
-            inFlight.set(id, done)
-            return refreshLocked(key, need).pipe(
-              Effect.interruptible,
-              Effect.exit,
-              // Later callers start afresh: they may need a newer token than this one.
-              Effect.tap(() => Effect.sync(() => inFlight.delete(id))),
-              Effect.flatMap((exit) => Deferred.done(done, exit)),
-              Effect.forkDaemon,
-              Effect.as(done),
-            )
-          }),
-        ),
-        Deferred.await,
-      )
+    // Callers with the same need join the refresh under way: without this, a
+    // thousand waiters would take the lock one by one. The refresh goes on
+    // (and its answer is stored) even if the caller that started it gives up.
+    const refreshes = SingleFlight.make<string, TokenSet, AccessError>()
+    const refreshShared = (key: AccountKey, need: RefreshNeed) => refreshes(needId(key, need), refreshLocked(key, need))
 
     return {
       save: (key, token) => store.set(key, token),

@@ -2,7 +2,7 @@ import { mkdtemp, readdir, readFile, stat, writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
-import { ConfigProvider, Effect, Exit, Option, Redacted, Schema } from "effect"
+import { ConfigProvider, Effect, Exit, Fiber, Option, Redacted, Schema } from "effect"
 import { TokenResponse } from "../src/internal/wire.js"
 import * as Token from "../src/Token.js"
 import * as TokenStore from "../src/TokenStore.js"
@@ -142,6 +142,31 @@ describe("TokenStore (file)", () => {
       assert.strictEqual(error.reason, "newer_version")
       assert.include(error.message, "newer hyperauth")
       assert.strictEqual(yield* Effect.promise(() => readFile(path, "utf8")), newer)
+    }),
+  )
+
+  it.live("concurrent readers share reads, yet each reader after a write of ours sees it", () =>
+    Effect.gen(function* () {
+      const store = TokenStore.makeFile({ path: join(yield* tempDir, "tokens.json"), key: Redacted.make("k") })
+      yield* store.set(key, yield* tokenOf("a0"))
+      for (let round = 1; round <= 20; round++) {
+        // Readers in flight while the write happens may see either; the one after it must see it.
+        const during = yield* Effect.fork(
+          Effect.all(
+            Array.from({ length: 20 }, () => store.get(key)),
+            { concurrency: "unbounded" },
+          ),
+        )
+        yield* store.set(key, yield* tokenOf(`a${round}`))
+        const after = yield* store.get(key)
+        assert.strictEqual(Option.map(after, (t) => Redacted.value(t.accessToken)).pipe(Option.getOrNull), `a${round}`)
+        for (const seen of yield* Fiber.join(during)) {
+          assert.include(
+            [`a${round - 1}`, `a${round}`],
+            Option.map(seen, (t) => Redacted.value(t.accessToken)).pipe(Option.getOrNull),
+          )
+        }
+      }
     }),
   )
 

@@ -13,6 +13,7 @@ import * as Schema from "effect/Schema"
 import { TokenStoreError } from "../OAuthError.js"
 import { fsEffect, isErrno } from "./fsEffect.js"
 import { withLockFile } from "./lockFile.js"
+import * as SingleFlight from "./singleFlight.js"
 
 const FORMAT = "hyperauth-token-store"
 const VERSION = 1
@@ -178,8 +179,19 @@ export const make = (path: string, key: Redacted.Redacted<string> | undefined, h
   // One writer at a time inside this process; the lock file orders processes.
   const mutex = Effect.unsafeMakeSemaphore(1)
 
+  // Concurrent readers share one read and decryption of the file, keyed by
+  // how many writes this process has made: a reader never joins a read that
+  // began before a write of ours it must see.
+  let writes = 0
+  const reads = SingleFlight.make<number, unknown, TokenStoreError>()
+
   return {
-    read: Effect.map(load, (loaded) => loaded?.entries ?? {}),
+    read: Effect.suspend(() =>
+      reads(
+        writes,
+        Effect.map(load, (loaded) => loaded?.entries ?? {}),
+      ),
+    ),
     update: (f) =>
       mutex.withPermits(1)(
         withLockFile(
@@ -191,6 +203,7 @@ export const make = (path: string, key: Redacted.Redacted<string> | undefined, h
             if (Option.isSome(next)) {
               const revision = (loaded?.document.revision ?? 0) + 1
               yield* writeAtomically(seal(next.value, revision, loaded?.document))
+              writes++
             }
             return result
           }),
