@@ -2,7 +2,7 @@ import { mkdtemp, readdir, readFile, stat, writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
-import { ConfigProvider, Effect, Exit, Fiber, Option, Redacted, Schema } from "effect"
+import { ConfigProvider, Deferred, Effect, Exit, Fiber, Option, Redacted, Schema } from "effect"
 import { TokenResponse } from "../src/internal/wire.js"
 import * as Token from "../src/Token.js"
 import * as TokenStore from "../src/TokenStore.js"
@@ -145,28 +145,42 @@ describe("TokenStore (file)", () => {
     }),
   )
 
-  it.live("concurrent readers share reads, yet each reader after a write of ours sees it", () =>
+  it.live("concurrent readers share one read, but a reader after our write never joins a read from before it", () =>
     Effect.gen(function* () {
-      const store = TokenStore.makeFile({ path: join(yield* tempDir, "tokens.json"), key: Redacted.make("k") })
-      yield* store.set(key, yield* tokenOf("a0"))
-      for (let round = 1; round <= 20; round++) {
-        // Readers in flight while the write happens may see either; the one after it must see it.
-        const during = yield* Effect.fork(
-          Effect.all(
-            Array.from({ length: 20 }, () => store.get(key)),
-            { concurrency: "unbounded" },
-          ),
-        )
-        yield* store.set(key, yield* tokenOf(`a${round}`))
-        const after = yield* store.get(key)
-        assert.strictEqual(Option.map(after, (t) => Redacted.value(t.accessToken)).pipe(Option.getOrNull), `a${round}`)
-        for (const seen of yield* Fiber.join(during)) {
-          assert.include(
-            [`a${round - 1}`, `a${round}`],
-            Option.map(seen, (t) => Redacted.value(t.accessToken)).pipe(Option.getOrNull),
-          )
-        }
-      }
+      // The next read, once armed, stops after reading the file until released.
+      let armed = false
+      const reading = yield* Deferred.make<void>()
+      const release = yield* Deferred.make<void>()
+      let reads = 0
+      const afterRead = Effect.suspend(() => {
+        reads++
+        if (!armed) return Effect.void
+        armed = false
+        return Effect.zipRight(Deferred.succeed(reading, undefined), Deferred.await(release))
+      })
+      const store = TokenStore.makeFile(
+        { path: join(yield* tempDir, "tokens.json"), key: Redacted.make("k") },
+        { afterRead },
+      )
+      const access = (token: Option.Option<Token.TokenSet>) =>
+        Option.map(token, (t) => Redacted.value(t.accessToken)).pipe(Option.getOrNull)
+      yield* store.set(key, yield* tokenOf("old"))
+
+      armed = true
+      const before = reads
+      const early = yield* Effect.fork(store.get(key))
+      yield* Deferred.await(reading)
+      const joining = yield* Effect.fork(Effect.all([store.get(key), store.get(key)], { concurrency: "unbounded" }))
+      yield* Effect.yieldNow()
+      yield* store.set(key, yield* tokenOf("new"))
+      const late = yield* Effect.fork(store.get(key))
+      yield* Deferred.succeed(release, undefined)
+
+      assert.strictEqual(access(yield* Fiber.join(early)), "old")
+      assert.deepStrictEqual((yield* Fiber.join(joining)).map(access), ["old", "old"])
+      assert.strictEqual(access(yield* Fiber.join(late)), "new")
+      // The early read, the write's own read under its lock, and the late read.
+      assert.strictEqual(reads - before, 3)
     }),
   )
 

@@ -52,8 +52,10 @@ const Sealed = Schema.Struct({
 const Document = Schema.Union(Sealed, Plain)
 type Document = typeof Document.Type
 
-/** Test seams: what happens between the steps of a write. */
+/** Test seams: what happens between the steps of a read or a write. */
 export interface Hooks {
+  /** Runs after the file is read, before it is parsed. */
+  readonly afterRead?: Effect.Effect<void> | undefined
   /** Runs after the temporary file is flushed, before it replaces the document. */
   readonly beforeRename?: Effect.Effect<void> | undefined
 }
@@ -129,7 +131,8 @@ export const make = (path: string, key: Redacted.Redacted<string> | undefined, h
         .readFile(path, "utf8")
         .catch((error: unknown) => (isErrno(error, "ENOENT") ? undefined : Promise.reject(error))),
     ),
-    (text) => (text === undefined ? Effect.succeed(undefined) : open(text)),
+    (text) =>
+      Effect.zipRight(hooks.afterRead ?? Effect.void, text === undefined ? Effect.succeed(undefined) : open(text)),
   )
 
   const seal = (entries: unknown, revision: number, previous: Document | undefined): Document => {
