@@ -36,6 +36,9 @@ interface Login {
   readonly id: string
   readonly provider: string
   readonly account: string
+  /** What was asked for (scope, options): the same request again gets this login back. */
+  readonly request: string
+  readonly started: Provider.DevicePending | Provider.RedirectPending
   readonly expiresAt: DateTime.Utc
   readonly result: Deferred.Deferred<Finished, ToolError>
   /** Authorization-code logins: finishes from the redirect URL. */
@@ -46,19 +49,28 @@ interface Login {
   }>
 }
 
-export interface StartedRedirect {
+/** Who logs in and with what request (scope, options), as one comparable string. */
+export interface LoginKey {
+  readonly provider: string
+  readonly account: string
+  readonly request: string
+}
+
+export interface Pending {
   readonly loginId: string
+  readonly started: Provider.DevicePending | Provider.RedirectPending
   /** Whether the loopback listener receives this login's redirect. */
   readonly listening: boolean
 }
 
 export interface Service {
-  readonly startDevice: (provider: string, account: string, pending: Provider.DevicePending) => Effect.Effect<string>
-  readonly startRedirect: (
-    provider: string,
-    account: string,
-    pending: Provider.RedirectPending,
-  ) => Effect.Effect<StartedRedirect>
+  /**
+   * The login still waiting for this same key, if any: asking again returns
+   * it, so the user's code or link stays good and no second poller starts.
+   */
+  readonly pending: (key: LoginKey) => Effect.Effect<Option.Option<Pending>>
+  readonly startDevice: (key: LoginKey, started: Provider.DevicePending) => Effect.Effect<Pending>
+  readonly startRedirect: (key: LoginKey, started: Provider.RedirectPending) => Effect.Effect<Pending>
   /** Finishes an authorization-code login from the URL the browser landed on. */
   readonly finishRedirect: (loginId: string, redirectUrl: string) => Effect.Effect<Finished, ToolError>
   /** Waits up to `wait` for the login; none if it is still pending then. */
@@ -71,14 +83,14 @@ export interface Service {
 
 export class Logins extends Context.Tag("@hyperauth/mcp-server/Logins")<Logins, Service>() {}
 
-const newLogin = (provider: string, account: string, expiresAt: DateTime.Utc, redirect: Login["redirect"]) =>
+const newLogin = (key: LoginKey, started: Login["started"], redirect: Login["redirect"]) =>
   Effect.map(
     Deferred.make<Finished, ToolError>(),
     (result): Login => ({
       id: `login_${randomBytes(12).toString("base64url")}`,
-      provider,
-      account,
-      expiresAt,
+      ...key,
+      started,
+      expiresAt: started.expiresAt,
       result,
       redirect,
     }),
@@ -163,8 +175,8 @@ export const make = Effect.gen(function* () {
 
   /**
    * Adds a login. One login waits per provider and account: an older one
-   * still pending ends (its device poller stops), so an agent that starts
-   * over does not leave pollers behind.
+   * still pending (asked with another request) ends and its device poller
+   * stops, so an agent that starts over leaves no pollers behind.
    */
   const register = (login: Login) =>
     Effect.gen(function* () {
@@ -237,32 +249,47 @@ export const make = Effect.gen(function* () {
 
   yield* Effect.addFinalizer(() => Effect.promise(() => listener?.stop(true) ?? Promise.resolve()))
 
+  const pendingOf = (login: Login): Pending => ({
+    loginId: login.id,
+    started: login.started,
+    listening: Option.isSome(login.redirect) && login.redirect.value.listens && listener?.listening() === true,
+  })
+
   const service: Service = {
-    startDevice: (provider, account, pending) =>
+    pending: (key) =>
       Effect.gen(function* () {
-        const login = yield* newLogin(provider, account, pending.expiresAt, Option.none())
+        yield* sweep
+        for (const login of (yield* Ref.get(logins)).values()) {
+          if (login.provider !== key.provider || login.account !== key.account || login.request !== key.request)
+            continue
+          if (!(yield* Deferred.isDone(login.result))) return Option.some(pendingOf(login))
+        }
+        return Option.none()
+      }),
+    startDevice: (key, started) =>
+      Effect.gen(function* () {
+        const login = yield* newLogin(key, started, Option.none())
         yield* register(login)
         // Polls in the background until the code is redeemed, refused or
         // expired, or the login is replaced (its result settled elsewhere).
-        yield* Effect.forkIn(Effect.raceFirst(settle(login, pending.complete), Deferred.await(login.result)), scope)
-        return login.id
+        yield* Effect.forkIn(Effect.raceFirst(settle(login, started.complete), Deferred.await(login.result)), scope)
+        return pendingOf(login)
       }),
-    startRedirect: (provider, account, pending) =>
+    startRedirect: (key, started) =>
       Effect.gen(function* () {
-        const listens = isOurCallback(pending.redirectUri, port)
+        const listens = isOurCallback(started.redirectUri, port)
         if (listens) {
           listener ??= makeListener(port, onCallback)
-          const started = yield* Effect.promise(() => listener?.ensure() ?? Promise.resolve(false))
-          if (!started) yield* Effect.logWarning(`Port ${port} is taken: paste the redirect URL into complete_login.`)
+          const up = yield* Effect.promise(() => listener?.ensure() ?? Promise.resolve(false))
+          if (!up) yield* Effect.logWarning(`Port ${port} is taken: paste the redirect URL into complete_login.`)
         }
         const login = yield* newLogin(
-          provider,
-          account,
-          pending.expiresAt,
-          Option.some({ state: stateOf(pending.authorizationUrl), listens, complete: pending.complete }),
+          key,
+          started,
+          Option.some({ state: stateOf(started.authorizationUrl), listens, complete: started.complete }),
         )
         yield* register(login)
-        return { loginId: login.id, listening: listens && listener?.listening() === true }
+        return pendingOf(login)
       }),
     finishRedirect,
     await: (loginId, wait, onTick) =>

@@ -29,6 +29,8 @@ const pendingRedirect = Effect.map(DateTime.now, (now) => ({
   complete: () => token,
 }))
 
+const loginKey = (provider: string, account: string, request = "{}") => ({ provider, account, request })
+
 const failureCode = <A, E extends { readonly code: string }>(exit: Exit.Exit<A, E>) =>
   Exit.isFailure(exit) && exit.cause._tag === "Fail" ? exit.cause.error.code : undefined
 
@@ -36,7 +38,7 @@ describe("Logins", () => {
   it.scoped("a pending login that runs past its expiry is expired_token", () =>
     Effect.gen(function* () {
       const logins = yield* Logins.Logins
-      const started = yield* logins.startRedirect("hyperid", "default", yield* pendingRedirect)
+      const started = yield* logins.startRedirect(loginKey("hyperid", "default"), yield* pendingRedirect)
       assert.isFalse(started.listening)
       const waiting = yield* Effect.fork(logins.await(started.loginId, Duration.minutes(2), () => Effect.void))
       yield* TestClock.adjust("2 minutes")
@@ -52,7 +54,7 @@ describe("Logins", () => {
   it.scoped("waiting sends a progress tick every second", () =>
     Effect.gen(function* () {
       const logins = yield* Logins.Logins
-      const started = yield* logins.startRedirect("hyperid", "default", yield* pendingRedirect)
+      const started = yield* logins.startRedirect(loginKey("hyperid", "default"), yield* pendingRedirect)
       const ticks: Array<number> = []
       const waiting = yield* Effect.fork(
         logins.await(started.loginId, Duration.seconds(5), (elapsed) =>
@@ -67,7 +69,7 @@ describe("Logins", () => {
     }).pipe(Effect.provide(layer)),
   )
 
-  it.scoped("a new login for the same account ends the pending one and stops its device poller", () =>
+  it.scoped("the same login asked again is the one under way; another for that account ends it and its poller", () =>
     Effect.gen(function* () {
       const logins = yield* Logins.Logins
       let polls = 0
@@ -86,26 +88,31 @@ describe("Logins", () => {
           ),
         ),
       }
-      const first = yield* logins.startDevice("hyper", "default", device)
+      const asked = loginKey("hyper", "default")
+      const first = yield* logins.startDevice(asked, device)
       yield* TestClock.adjust("10 seconds")
       assert.strictEqual(polls, 2)
-      const other = yield* logins.startDevice("hyper", "other", device)
-      const second = yield* logins.startDevice("hyper", "default", device)
-      const replaced = yield* Effect.exit(logins.await(first, Duration.seconds(0), () => Effect.void))
+      // The same request again finds the login under way, code and all.
+      const again = yield* logins.pending(asked)
+      assert.strictEqual(Option.map(again, (p) => p.loginId).pipe(Option.getOrNull), first.loginId)
+      const other = yield* logins.startDevice(loginKey("hyper", "other"), device)
+      const second = yield* logins.startDevice(loginKey("hyper", "default", '{"scope":"more"}'), device)
+      const replaced = yield* Effect.exit(logins.await(first.loginId, Duration.seconds(0), () => Effect.void))
       assert.strictEqual(failureCode(replaced), "unknown_login")
       if (Exit.isFailure(replaced)) assert.include(Cause.pretty(replaced.cause), "replaced by a newer login")
+      assert.isTrue(Option.isNone(yield* logins.pending(asked)))
       yield* TestClock.adjust("10 seconds")
       // Two pollers left, "other" and the second "default": 2 polls each.
       assert.strictEqual(polls, 2 + 4)
-      assert.isTrue(Option.isNone(yield* logins.await(second, Duration.seconds(0), () => Effect.void)))
-      assert.isTrue(Option.isNone(yield* logins.await(other, Duration.seconds(0), () => Effect.void)))
+      assert.isTrue(Option.isNone(yield* logins.await(second.loginId, Duration.seconds(0), () => Effect.void)))
+      assert.isTrue(Option.isNone(yield* logins.await(other.loginId, Duration.seconds(0), () => Effect.void)))
     }).pipe(Effect.provide(layer)),
   )
 
   it.scoped("a finished login is saved to Accounts and remembered for late callers", () =>
     Effect.gen(function* () {
       const logins = yield* Logins.Logins
-      const started = yield* logins.startRedirect("hyperid", "work", yield* pendingRedirect)
+      const started = yield* logins.startRedirect(loginKey("hyperid", "work"), yield* pendingRedirect)
       yield* logins.finishRedirect(started.loginId, "https://app.example/callback?code=c&state=s1")
       const accounts = yield* Accounts.Accounts
       assert.strictEqual(

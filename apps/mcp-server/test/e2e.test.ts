@@ -158,6 +158,26 @@ describe("hyper (device code)", () => {
     expect(errorCode(await call("complete_login", { login_id: "login_nope" }))).toBe("unknown_login")
   })
 
+  it("asking for the same login again returns the one under way; another request replaces it", async () => {
+    const deviceRequests = () => emulator.count({ origin: "hyper", path: "/oauth/device" })
+    const first = structured(await call("login", { provider: "hyper", account: "twice" }))
+    const before = deviceRequests()
+    const again = structured(await call("login", { provider: "hyper", account: "twice" }))
+    expect(again).toMatchObject({ login_id: first.login_id, user_code: first.user_code })
+    expect(deviceRequests()).toBe(before)
+
+    const other = structured(await call("login", { provider: "hyper", account: "twice", scope: "write" }))
+    expect(other.login_id).not.toBe(first.login_id)
+    const replaced = await call("complete_login", { login_id: first.login_id, wait_seconds: 0 })
+    expect(errorCode(replaced)).toBe("unknown_login")
+    expect(textOf(replaced)).toContain("replaced by a newer login")
+    emulator.hyper.approve(String(other.user_code))
+    expect(structured(await call("complete_login", { login_id: other.login_id, wait_seconds: 10 }))).toMatchObject({
+      status: "authenticated",
+      scope: "write",
+    })
+  })
+
   it("a login that runs out of time is expired_token", async () => {
     const pending = structured(await call("login", { provider: "hyper", account: "late" }))
     emulator.clock.advance(601)

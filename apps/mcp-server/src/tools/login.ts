@@ -2,11 +2,45 @@ import { Accounts } from "@hyperauth/core"
 import * as DateTime from "effect/DateTime"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import { z } from "zod"
 import { account, describeToken, optionalTokenInfo, providerId } from "../inputs.js"
-import { Logins } from "../Logins.js"
+import { Logins, type Pending } from "../Logins.js"
 import { Providers } from "../Providers.js"
-import { defineTool } from "../tool.js"
+import { defineTool, type ToolContext } from "../tool.js"
+
+/** The result of a pending login, and its URL offered to the user where the client can show one. */
+const present = (provider: string, { loginId, started, listening }: Pending, context: ToolContext) => {
+  if (started._tag === "DevicePending") {
+    const url = started.verificationUriComplete ?? started.verificationUri
+    return Effect.as(
+      context.offerUrl(`Open this page and enter the code ${started.userCode} to sign in to ${provider}.`, url),
+      {
+        status: "pending" as const,
+        login_id: loginId,
+        user_code: started.userCode,
+        verification_uri: started.verificationUri,
+        ...(started.verificationUriComplete === undefined
+          ? {}
+          : { verification_uri_complete: started.verificationUriComplete }),
+        expires_at: DateTime.formatIso(started.expiresAt),
+        interval: Duration.toSeconds(started.interval),
+        next_step: `Ask the user to open ${url}${started.verificationUriComplete === undefined ? ` and enter the code ${started.userCode}` : ""}, then call complete_login with this login_id.`,
+      },
+    )
+  }
+  return Effect.as(context.offerUrl(`Open this page to sign in to ${provider}.`, started.authorizationUrl), {
+    status: "pending" as const,
+    login_id: loginId,
+    authorization_url: started.authorizationUrl,
+    redirect_uri: started.redirectUri,
+    listening,
+    expires_at: DateTime.formatIso(started.expiresAt),
+    next_step: listening
+      ? "Ask the user to open authorization_url and approve; this server receives the redirect. Then call complete_login with this login_id."
+      : "Ask the user to open authorization_url, approve, and give you the full URL the browser lands on; call complete_login with this login_id and that URL as redirect_url.",
+  })
+}
 
 export const login = defineTool({
   name: "login",
@@ -40,9 +74,18 @@ export const login = defineTool({
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
   run: (input, context) =>
     Effect.gen(function* () {
+      const logins = yield* Logins
+      const key = {
+        provider: input.provider,
+        account: input.account,
+        request: JSON.stringify({ scope: input.scope, options: input.options }),
+      }
+      // The same login asked for again: the user's code or link stays good.
+      const waiting = yield* logins.pending(key)
+      if (Option.isSome(waiting)) return yield* present(input.provider, waiting.value, context)
+
       const provider = yield* (yield* Providers).get(input.provider)
       const started = yield* provider.startLogin({ scope: input.scope, options: input.options })
-      const logins = yield* Logins
       switch (started._tag) {
         case "Authenticated": {
           yield* (yield* Accounts.Accounts).save({ provider: input.provider, account: input.account }, started.token)
@@ -51,41 +94,10 @@ export const login = defineTool({
             status: "authenticated" as const,
           }
         }
-        case "DevicePending": {
-          const loginId = yield* logins.startDevice(input.provider, input.account, started)
-          const url = started.verificationUriComplete ?? started.verificationUri
-          yield* context.offerUrl(
-            `Open this page and enter the code ${started.userCode} to sign in to ${input.provider}.`,
-            url,
-          )
-          return {
-            status: "pending" as const,
-            login_id: loginId,
-            user_code: started.userCode,
-            verification_uri: started.verificationUri,
-            ...(started.verificationUriComplete === undefined
-              ? {}
-              : { verification_uri_complete: started.verificationUriComplete }),
-            expires_at: DateTime.formatIso(started.expiresAt),
-            interval: Duration.toSeconds(started.interval),
-            next_step: `Ask the user to open ${url}${started.verificationUriComplete === undefined ? ` and enter the code ${started.userCode}` : ""}, then call complete_login with this login_id.`,
-          }
-        }
-        case "RedirectPending": {
-          const { loginId, listening } = yield* logins.startRedirect(input.provider, input.account, started)
-          yield* context.offerUrl(`Open this page to sign in to ${input.provider}.`, started.authorizationUrl)
-          return {
-            status: "pending" as const,
-            login_id: loginId,
-            authorization_url: started.authorizationUrl,
-            redirect_uri: started.redirectUri,
-            listening,
-            expires_at: DateTime.formatIso(started.expiresAt),
-            next_step: listening
-              ? "Ask the user to open authorization_url and approve; this server receives the redirect. Then call complete_login with this login_id."
-              : "Ask the user to open authorization_url, approve, and give you the full URL the browser lands on; call complete_login with this login_id and that URL as redirect_url.",
-          }
-        }
+        case "DevicePending":
+          return yield* present(input.provider, yield* logins.startDevice(key, started), context)
+        case "RedirectPending":
+          return yield* present(input.provider, yield* logins.startRedirect(key, started), context)
       }
     }),
 })
