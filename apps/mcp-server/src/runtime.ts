@@ -4,7 +4,8 @@
  */
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import * as HttpClient from "@effect/platform/HttpClient"
-import { Accounts, TokenStore } from "@hyperauth/core"
+import { Accounts, type OAuthError, TokenStore } from "@hyperauth/core"
+import type * as ConfigError from "effect/ConfigError"
 import * as ConfigProvider from "effect/ConfigProvider"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -43,7 +44,10 @@ const httpClient = Layer.merge(
 /** Logs go to stderr: stdout carries the protocol only. */
 const stderrLogger = Logger.replace(Logger.defaultLogger, Logger.prettyLogger({ stderr: true, colors: false }))
 
-export const layer: Layer.Layer<Services | FetchHttpClient.RequestInit> = Logins.layer.pipe(
+/** A store that cannot be opened (bad settings, Redis unreachable) stops the start with its message. */
+export type StartError = OAuthError.TokenStoreError | ConfigError.ConfigError
+
+export const layer: Layer.Layer<Services | FetchHttpClient.RequestInit, StartError> = Logins.layer.pipe(
   Layer.provideMerge(accounts),
   Layer.provideMerge(Providers.layer),
   Layer.provideMerge(TokenStore.layerConfig),
@@ -52,7 +56,7 @@ export const layer: Layer.Layer<Services | FetchHttpClient.RequestInit> = Logins
   Layer.provide(stderrLogger),
 )
 
-export type Runtime = ManagedRuntime.ManagedRuntime<Services | FetchHttpClient.RequestInit, never>
+export type Runtime = ManagedRuntime.ManagedRuntime<Services | FetchHttpClient.RequestInit, StartError>
 
 /**
  * With `settings` (from a JSON config file), configuration is read from the

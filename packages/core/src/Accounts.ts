@@ -17,13 +17,14 @@ import {
   type NotConfigured,
   NotLoggedIn,
   NotSupported,
+  type OAuthError,
   OAuthProtocolError,
   type RequestFailure,
-  type TokenStoreError,
+  TokenStoreError,
 } from "./OAuthError.js"
 import type { Provider } from "./Provider.js"
 import type { TokenSet } from "./Token.js"
-import { type AccountKey, type StoredAccount, TokenStore } from "./TokenStore.js"
+import { type AccountKey, type Lease, type StoreConflict, type StoredAccount, TokenStore } from "./TokenStore.js"
 
 /**
  * A token is refreshed when it expires within this margin.
@@ -39,11 +40,25 @@ export const refreshMargin = "60 seconds"
 export type AccessError = NotLoggedIn | NotConfigured | NotSupported | InvalidInput | RequestFailure | TokenStoreError
 
 /**
+ * What `logout` did: revoked at the provider (where it has an endpoint),
+ * and removed from the store.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface LogoutResult {
+  readonly revoked: boolean
+  readonly removed: boolean
+  /** Why revocation failed; the login was removed all the same. */
+  readonly revokeError?: OAuthError | undefined
+}
+
+/**
  * @since 0.1.0
  * @category models
  */
 export interface Service {
-  /** Stores the tokens of a finished login, replacing any earlier one. */
+  /** Stores the tokens of a finished login, replacing any earlier one (under the account's lease). */
   readonly save: (key: AccountKey, token: TokenSet) => Effect.Effect<void, TokenStoreError>
   /** The stored tokens as they are, without refreshing. */
   readonly get: (key: AccountKey) => Effect.Effect<TokenSet, NotLoggedIn | TokenStoreError>
@@ -60,8 +75,14 @@ export interface Service {
    * once cause one refresh.
    */
   readonly replaceRejected: (key: AccountKey, rejected: TokenSet) => Effect.Effect<TokenSet, AccessError>
-  /** Forgets the login locally; whether there was one. */
+  /** Forgets the login locally (under the account's lease); whether there was one. */
   readonly remove: (key: AccountKey) => Effect.Effect<boolean, TokenStoreError>
+  /**
+   * Ends the login: under the account's lease, so that no refresh in flight
+   * can bring it back, revokes it at the provider where it can be and
+   * removes it.
+   */
+  readonly logout: (key: AccountKey) => Effect.Effect<LogoutResult, TokenStoreError>
   readonly list: Effect.Effect<ReadonlyArray<StoredAccount>, TokenStoreError>
 }
 
@@ -88,105 +109,136 @@ const sameAccessToken = (a: TokenSet, b: TokenSet): boolean =>
 const needId = (key: AccountKey, need: RefreshNeed): string =>
   `${key.provider}/${key.account}/${typeof need === "string" ? need : `rejected:${Redacted.value(need.rejected.accessToken)}`}`
 
+const notLoggedIn = (key: AccountKey, reason?: string) =>
+  new NotLoggedIn({ provider: key.provider, account: key.account, reason })
+
 /**
+ * Every change of an account happens under its lease in the store, so it
+ * is linearizable across processes and replicas: a refresh reads the record
+ * fresh, refreshes at the provider only if nobody renewed it meanwhile, and
+ * commits only if the record and the lease are still the ones it read.
+ *
  * @since 0.1.0
  * @category constructors
  */
 export const make = (lookup: ProviderLookup): Effect.Effect<Service, never, TokenStore> =>
   Effect.gen(function* () {
     const store = yield* TokenStore
-    const locks = new Map<string, Effect.Semaphore>()
-    const lockOf = (key: AccountKey): Effect.Semaphore => {
-      const id = `${key.provider}/${key.account}`
-      let lock = locks.get(id)
-      if (lock === undefined) {
-        lock = Effect.unsafeMakeSemaphore(1)
-        locks.set(id, lock)
-      }
-      return lock
-    }
 
-    const get = (key: AccountKey) =>
+    const get = (key: AccountKey, options?: { readonly fresh: boolean }) =>
       Effect.flatMap(
-        store.get(key),
+        store.get(key, options),
+        Option.match({ onNone: () => Effect.fail(notLoggedIn(key)), onSome: Effect.succeed }),
+      )
+
+    /** A refresh whose result could not be committed: the record changed under it. */
+    const lostRace = (key: AccountKey, provider: Provider, fresh: TokenSet) =>
+      Effect.flatMap(
+        store.get(key, { fresh: true }),
         Option.match({
-          onNone: () => Effect.fail(new NotLoggedIn({ provider: key.provider, account: key.account })),
-          onSome: Effect.succeed,
+          onSome: (entry) => Effect.succeed(entry.token),
+          // Logged out meanwhile: the new tokens must not outlive the login.
+          onNone: () =>
+            Effect.zipRight(
+              Effect.ignore(provider.revoke(fresh)),
+              Effect.fail(notLoggedIn(key, "it was logged out while it was being refreshed")),
+            ),
         }),
       )
 
     /**
-     * Runs holding the account's lock in this process and the store's lock
-     * across processes. Refreshes when the token `expires` soon, `always`, or
-     * when it is still the `rejected` one.
+     * Under the account's lease: refreshes when the token `expires` soon,
+     * `always`, or when it is still the `rejected` one.
      */
-    const refreshLocked = (key: AccountKey, need: RefreshNeed): Effect.Effect<TokenSet, AccessError> =>
-      lockOf(key).withPermits(1)(
-        store.exclusive(
-          key,
-          Effect.gen(function* () {
-            // Another caller may have refreshed while this one waited for the lock.
-            const current = yield* get(key)
-            const now = yield* DateTime.now
-            if (need === "expiring" && !current.expiresWithin(now, refreshMargin)) return current
-            if (typeof need === "object" && !sameAccessToken(current, need.rejected)) return current
-            const force = need !== "expiring"
-            const provider = yield* lookup(key.provider)
-            if (provider.flow !== "client_credentials" && !current.canRefresh(now)) {
-              // A forced refresh of a login that is still fine is merely impossible;
-              // one needed because the token expired means logging in again.
-              return yield* force && !current.expiresWithin(now, "0 seconds")
-                ? new NotSupported({
-                    provider: key.provider,
-                    operation: "refreshing this login (it has no usable refresh token; log in again once it expires)",
-                  })
-                : new NotLoggedIn({
-                    provider: key.provider,
-                    account: key.account,
-                    reason: "the access token expired and there is no usable refresh token to renew it",
-                  })
-            }
-            const fresh = yield* provider.refresh(current).pipe(
-              Effect.catchIf(
-                (error) => error instanceof OAuthProtocolError && error.error === "invalid_grant",
-                // Only the provider's own verdict ends a login; network trouble keeps it.
-                () =>
-                  Effect.zipRight(
-                    store.remove(key),
-                    Effect.fail(
-                      new NotLoggedIn({
-                        provider: key.provider,
-                        account: key.account,
-                        reason: "the provider no longer accepts its refresh token (invalid_grant)",
-                      }),
-                    ),
-                  ),
-              ),
-            )
-            yield* store.set(key, fresh)
-            return fresh
-          }),
-        ),
+    const refreshUnderLease = (key: AccountKey, need: RefreshNeed): Effect.Effect<TokenSet, AccessError> =>
+      Effect.scoped(
+        Effect.gen(function* () {
+          const lease = yield* store.acquire(key)
+          // Another holder may have refreshed while this one waited for the lease.
+          const entry = yield* get(key, { fresh: true })
+          const current = entry.token
+          const now = yield* DateTime.now
+          if (need === "expiring" && !current.expiresWithin(now, refreshMargin)) return current
+          if (typeof need === "object" && !sameAccessToken(current, need.rejected)) return current
+          const force = need !== "expiring"
+          const provider = yield* lookup(key.provider)
+          if (provider.flow !== "client_credentials" && !current.canRefresh(now)) {
+            // A forced refresh of a login that is still fine is merely impossible;
+            // one needed because the token expired means logging in again.
+            return yield* force && !current.expiresWithin(now, "0 seconds")
+              ? new NotSupported({
+                  provider: key.provider,
+                  operation: "refreshing this login (it has no usable refresh token; log in again once it expires)",
+                })
+              : notLoggedIn(key, "the access token expired and there is no usable refresh token to renew it")
+          }
+          const fresh = yield* provider.refresh(current).pipe(
+            Effect.catchIf(
+              (error) => error instanceof OAuthProtocolError && error.error === "invalid_grant",
+              // Only the provider's own verdict ends a login; network trouble keeps it.
+              () =>
+                Effect.zipRight(
+                  store
+                    .remove(key, { lease, ifVersion: entry.version })
+                    .pipe(Effect.catchTag("StoreConflict", () => Effect.void)),
+                  Effect.fail(notLoggedIn(key, "the provider no longer accepts its refresh token (invalid_grant)")),
+                ),
+            ),
+          )
+          return yield* store.set(key, fresh, { lease, ifVersion: entry.version }).pipe(
+            Effect.map((written) => written.token),
+            Effect.catchTag("StoreConflict", () => lostRace(key, provider, fresh)),
+          )
+        }),
       )
 
     // Callers with the same need join the refresh under way: without this, a
-    // thousand waiters would take the lock one by one. The refresh goes on
+    // thousand waiters would take the lease one by one. The refresh goes on
     // (and its answer is stored) even if the caller that started it gives up.
     const refreshes = SingleFlight.make<string, TokenSet, AccessError>()
-    const refreshShared = (key: AccountKey, need: RefreshNeed) => refreshes(needId(key, need), refreshLocked(key, need))
+    const refreshShared = (key: AccountKey, need: RefreshNeed) =>
+      refreshes(needId(key, need), refreshUnderLease(key, need))
+
+    /** Runs `f` holding the account's lease; store conflicts cannot happen under it but are typed. */
+    const underLease = <A>(key: AccountKey, f: (lease: Lease) => Effect.Effect<A, TokenStoreError | StoreConflict>) =>
+      Effect.scoped(
+        Effect.flatMap(store.acquire(key), (lease) =>
+          f(lease).pipe(
+            Effect.catchTag("StoreConflict", (conflict) =>
+              Effect.fail(new TokenStoreError({ path: store.describe, reason: "locked", detail: conflict.message })),
+            ),
+          ),
+        ),
+      )
 
     return {
-      save: (key, token) => store.set(key, token),
-      get,
+      save: (key, token) => underLease(key, (lease) => Effect.asVoid(store.set(key, token, { lease }))),
+      get: (key) => Effect.map(get(key), (entry) => entry.token),
       accessToken: (key) =>
         Effect.gen(function* () {
-          const current = yield* get(key)
+          const current = (yield* get(key)).token
           if (!current.expiresWithin(yield* DateTime.now, refreshMargin)) return current
           return yield* refreshShared(key, "expiring")
         }),
       refresh: (key) => refreshShared(key, "always"),
       replaceRejected: (key, rejected) => refreshShared(key, { rejected }),
-      remove: (key) => store.remove(key),
+      remove: (key) => underLease(key, (lease) => store.remove(key, { lease })),
+      logout: (key) =>
+        underLease(key, (lease) =>
+          Effect.gen(function* () {
+            const entry = yield* store.get(key, { fresh: true })
+            if (Option.isNone(entry)) return { revoked: false, removed: false }
+            const provider = yield* Effect.option(lookup(key.provider))
+            const revocation: Omit<LogoutResult, "removed"> = Option.isNone(provider)
+              ? { revoked: false }
+              : yield* provider.value.revoke(entry.value.token).pipe(
+                  Effect.map((revoked) => ({ revoked })),
+                  Effect.catchAll((error) => Effect.succeed({ revoked: false, revokeError: error })),
+                )
+            const removed = yield* store.remove(key, { lease })
+            return { ...revocation, removed }
+          }),
+        ),
       list: store.list,
     }
   })

@@ -278,19 +278,31 @@ export class InvalidInput extends Schema.TaggedError<InvalidInput>("@hyperauth/c
   }
 }
 
-type StoreProblem = "wrong_key" | "key_required" | "corrupted" | "newer_version" | "locked" | "io"
+type StoreProblem =
+  | "wrong_key"
+  | "key_required"
+  | "unencrypted"
+  | "corrupted"
+  | "newer_version"
+  | "locked"
+  | "unreachable"
+  | "io"
 
 const storeProblem: Record<StoreProblem, (path: string, detail: string) => string> = {
   wrong_key: (path) =>
     `The token store ${path} cannot be decrypted with HYPERAUTH_STORE_KEY. Set the key it was written with; the file was left unchanged.`,
   key_required: (path) =>
     `The token store ${path} is encrypted. Set HYPERAUTH_STORE_KEY to the key it was written with; the file was left unchanged.`,
+  unencrypted: (path) =>
+    `The token store ${path} is not encrypted, but HYPERAUTH_STORE_KEY is set, so it is not trusted: anyone who can write it could plant a login. Unset HYPERAUTH_STORE_KEY to use it as it is, or move it aside and log in again; it was left unchanged.`,
   corrupted: (path, detail) =>
     `The token store ${path} is damaged${detail}. Move it aside (logins in it are lost) or restore a backup; it was left unchanged.`,
   newer_version: (path, detail) =>
     `The token store ${path} was written by a newer hyperauth${detail}. Upgrade hyperauth or set HYPERAUTH_STORE to another file; it was left unchanged.`,
-  locked: (path) =>
-    `The token store ${path} stayed locked by another process. Try again; if no other hyperauth runs, delete ${path}.lock.`,
+  locked: (path, detail) =>
+    `The token store ${path} stayed locked by another hyperauth${detail}. Try again: a lock whose holder stopped is taken over once it expires.`,
+  unreachable: (path, detail) =>
+    `The token store ${path} could not be reached${detail}. Check that the server runs and HYPERAUTH_STORE names it; nothing was changed.`,
   io: (path, detail) => `The token store ${path} could not be used${detail}. Check that its directory is writable.`,
 }
 
@@ -309,9 +321,11 @@ export class TokenStoreError extends Schema.TaggedError<TokenStoreError>("@hyper
     reason: Schema.Literal(
       "wrong_key",
       "key_required",
+      "unencrypted",
       "corrupted",
       "newer_version",
       "locked",
+      "unreachable",
       "io",
     ) satisfies Schema.Schema<StoreProblem>,
     detail: Schema.optional(Schema.String),

@@ -1,25 +1,50 @@
 /**
- * Where token sets live between runs: in memory, or in one file written
- * atomically, readable only by its owner, encrypted when a key is given, and
- * shared safely by several processes.
+ * Where logins live between calls, runs and replicas: one contract, three
+ * backends (memory; one encrypted file; Redis or Valkey).
+ *
+ * Every account's record has a version that grows with each write (and
+ * survives its removal), so a writer can say "only if it is still the
+ * version I read" (`ifVersion`) and a stale writer fails instead of
+ * overwriting. An account's lease (owner, expiry, fencing number) orders
+ * the work on it across processes: it is renewed while its holder works,
+ * released only by its owner, and taken over only when its holder is
+ * provably gone; a write that names a lease commits only while that lease
+ * is the account's latest.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { TokenStore } from "@hyperauth/core"
+ *
+ * const program = Effect.gen(function* () {
+ *   const store = yield* TokenStore.TokenStore
+ *   const key = { provider: "hyperid", account: "default" }
+ *   const lease = yield* store.acquire(key) // released when the scope closes
+ *   const current = yield* store.get(key, { fresh: true })
+ *   // ... compute a new token set, then commit it only under the lease:
+ *   // yield* store.set(key, next, { lease, ifVersion: version })
+ * }).pipe(Effect.scoped)
+ * ```
  *
  * @since 0.1.0
  */
-import { createHash } from "node:crypto"
 import { homedir } from "node:os"
 import { join } from "node:path"
 import * as Config from "effect/Config"
+import * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
-import * as Ref from "effect/Ref"
-import * as Schema from "effect/Schema"
-import * as FileDocument from "./internal/fileDocument.js"
-import { withLockFile } from "./internal/lockFile.js"
-import { TokenStoreError } from "./OAuthError.js"
-import { TokenSet } from "./Token.js"
+import type * as Scope from "effect/Scope"
+import * as FileStore from "./internal/fileStore.js"
+import type * as Leases from "./internal/leases.js"
+import * as MemoryStore from "./internal/memoryStore.js"
+import type { StoreConflict } from "./internal/storeRecords.js"
+import type { TokenStoreError } from "./OAuthError.js"
+import type { TokenSet } from "./Token.js"
 
 /**
  * The key of one login: provider id and the account label the user chose.
@@ -33,32 +58,105 @@ export interface AccountKey {
 }
 
 /**
- * @since 0.1.0
+ * A stored token set and the version it was written as.
+ *
+ * @since 0.2.0
  * @category models
  */
-export interface StoredAccount extends AccountKey {
+export interface Entry {
   readonly token: TokenSet
+  /** 1 for the first write of an account; every write or removal adds one. */
+  readonly version: number
 }
 
 /**
  * @since 0.1.0
  * @category models
  */
+export interface StoredAccount extends AccountKey, Entry {}
+
+/**
+ * A held lease on an account. Pass it to `set` or `remove` to commit only
+ * while it is still the account's latest lease.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface Lease {
+  readonly key: AccountKey
+  readonly owner: string
+  /** Grows with every new holder: a superseded lease has a smaller one. */
+  readonly fence: number
+}
+
+/**
+ * @since 0.2.0
+ * @category models
+ */
+export interface WriteOptions {
+  /** Commit only if the record is still at this version (0: never written). */
+  readonly ifVersion?: number | undefined
+  /** Commit only while this lease is the account's latest. */
+  readonly lease?: Lease | undefined
+}
+
+/**
+ * @since 0.2.0
+ * @category models
+ */
+export interface ReadOptions {
+  /**
+   * Read the latest committed state, joining no read that began earlier
+   * and trusting no cache: what a holder of the lease reads before it acts.
+   */
+  readonly fresh?: boolean | undefined
+}
+
+/**
+ * @since 0.2.0
+ * @category models
+ */
+export interface LeaseOptions {
+  /** How long a lease lasts without renewal (default 15 s); renewed every third of it. */
+  readonly ttl?: Leases.Options["ttl"]
+  /** How long to wait for it before failing with `locked` (default 90 s). */
+  readonly wait?: Leases.Options["wait"]
+}
+
+export {
+  /**
+   * A conditional write found the record or the lease changed: another
+   * writer got there first. Nothing was written.
+   *
+   * @since 0.2.0
+   * @category errors
+   */
+  StoreConflict,
+} from "./internal/storeRecords.js"
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
 export interface Service {
-  readonly get: (key: AccountKey) => Effect.Effect<Option.Option<TokenSet>, TokenStoreError>
-  readonly set: (key: AccountKey, token: TokenSet) => Effect.Effect<void, TokenStoreError>
+  /** Which backend and where, without credentials: `memory`, `file …`, `redis …`. */
+  readonly describe: string
+  readonly get: (key: AccountKey, options?: ReadOptions) => Effect.Effect<Option.Option<Entry>, TokenStoreError>
+  /** Writes a token set; the entry as written, with its new version. */
+  readonly set: (
+    key: AccountKey,
+    token: TokenSet,
+    options?: WriteOptions,
+  ) => Effect.Effect<Entry, TokenStoreError | StoreConflict>
   /** Whether there was something to remove. */
-  readonly remove: (key: AccountKey) => Effect.Effect<boolean, TokenStoreError>
+  readonly remove: (key: AccountKey, options?: WriteOptions) => Effect.Effect<boolean, TokenStoreError | StoreConflict>
   readonly list: Effect.Effect<ReadonlyArray<StoredAccount>, TokenStoreError>
   /**
-   * Runs `effect` while no other user of this store, in this process or
-   * another, runs one for the same key: a refresh holds it so that a
-   * rotating refresh token is spent once.
+   * Takes the account's lease, waiting while another holder (in this
+   * process or another) has it; renews it while the scope is open and
+   * releases it when the scope closes.
    */
-  readonly exclusive: <A, E, R>(
-    key: AccountKey,
-    effect: Effect.Effect<A, E, R>,
-  ) => Effect.Effect<A, E | TokenStoreError, R>
+  readonly acquire: (key: AccountKey, options?: LeaseOptions) => Effect.Effect<Lease, TokenStoreError, Scope.Scope>
 }
 
 /**
@@ -67,40 +165,13 @@ export interface Service {
  */
 export class TokenStore extends Context.Tag("@hyperauth/core/TokenStore")<TokenStore, Service>() {}
 
-const keyOf = ({ provider, account }: AccountKey) => `${provider}/${account}`
-
-const splitKey = (key: string): AccountKey => {
-  const slash = key.indexOf("/")
-  return { provider: key.slice(0, slash), account: key.slice(slash + 1) }
-}
-
-/** The token sets of a document, decoded from their JSON form. */
-export const Entries = Schema.Record({ key: Schema.String, value: TokenSet })
-
-const toList = (entries: Readonly<Record<string, TokenSet>>): ReadonlyArray<StoredAccount> =>
-  Object.entries(entries).map(([key, token]) => ({ ...splitKey(key), token }))
-
 /**
  * A store in memory, lost when the process ends.
  *
  * @since 0.1.0
  * @category constructors
  */
-export const makeMemory: Effect.Effect<Service> = Effect.map(
-  Ref.make<Readonly<Record<string, TokenSet>>>({}),
-  (ref) => ({
-    get: (key) => Effect.map(Ref.get(ref), (entries) => Option.fromNullable(entries[keyOf(key)])),
-    set: (key, token) => Ref.update(ref, (entries) => ({ ...entries, [keyOf(key)]: token })),
-    remove: (key) =>
-      Ref.modify(ref, (entries) => {
-        const { [keyOf(key)]: removed, ...rest } = entries
-        return [removed !== undefined, rest]
-      }),
-    list: Effect.map(Ref.get(ref), toList),
-    // One process only: callers already serialise per key in memory.
-    exclusive: (_, effect) => effect,
-  }),
-)
+export const makeMemory: Effect.Effect<Service> = Effect.sync(() => MemoryStore.make(MemoryStore.makeState()))
 
 /**
  * @since 0.1.0
@@ -119,52 +190,47 @@ export interface FileOptions {
 }
 
 /**
- * A store in one file. Every change is a locked read-modify-write of the
- * whole document, so concurrent processes lose no update, and each write
- * goes to a temporary file that is flushed and renamed over the old one, so
- * a crash leaves the previous document intact.
+ * A store in one file, shared safely by the processes of one host. Every
+ * change is a read-modify-write under a short lock file (taken over at once
+ * from a dead process), and goes to a temporary file that is flushed and
+ * renamed over the old one, so a crash leaves the previous document intact.
+ * Leases are small files beside it. Reads are cached while the file stays
+ * the same one.
  *
  * @since 0.1.0
  * @category constructors
  */
-export const makeFile = (options: FileOptions, hooks?: FileDocument.Hooks): Service => {
-  const file = FileDocument.make(options.path, options.key, hooks)
-  const decode = (json: unknown) =>
-    Schema.decodeUnknown(Entries)(json).pipe(
-      Effect.mapError(
-        () => new TokenStoreError({ path: options.path, reason: "corrupted", detail: "its entries do not decode" }),
-      ),
-    )
-  const read = Effect.flatMap(file.read, decode)
-  const encode = Schema.encode(Entries)
-  const update = <A>(f: (entries: Record<string, TokenSet>) => readonly [A, Record<string, TokenSet> | undefined]) =>
-    file.update((json) =>
-      Effect.gen(function* () {
-        const entries = yield* decode(json)
-        const [result, next] = f({ ...entries })
-        if (next === undefined) return [result, Option.none()] as const
-        return [result, Option.some(yield* Effect.orDie(encode(next)))] as const
-      }),
-    )
-  return {
-    get: (key) => Effect.map(read, (entries) => Option.fromNullable(entries[keyOf(key)])),
-    set: (key, token) => update((entries) => [undefined, { ...entries, [keyOf(key)]: token }]),
-    remove: (key) =>
-      update((entries) => {
-        if (entries[keyOf(key)] === undefined) return [false, undefined]
-        delete entries[keyOf(key)]
-        return [true, entries]
-      }),
-    list: Effect.map(read, toList),
-    exclusive: (key, effect) =>
-      withLockFile(
-        `${options.path}.${createHash("sha256").update(keyOf(key)).digest("hex").slice(0, 16)}.lock`,
-        // Long enough to outlast a refresh that runs into its 30 s timeout.
-        { storePath: options.path, waitMs: 45_000, staleMs: 90_000 },
-        effect,
-      ),
-  }
+export const makeFile = (options: FileOptions, hooks?: FileStore.Hooks): Service =>
+  FileStore.make(options.path, options.key, hooks)
+
+/**
+ * @since 0.2.0
+ * @category models
+ */
+export interface RedisOptions {
+  /** `redis://[user:password@]host:port/db`, or `rediss://…` for TLS. */
+  readonly url: Redacted.Redacted<string>
+  /** Encrypts every value with AES-256-GCM, as the file store does. */
+  readonly key?: Redacted.Redacted<string> | undefined
+  /** Prepended to every key (default `hyperauth:`), so stores can share a database. */
+  readonly prefix?: string | undefined
 }
+
+/**
+ * A store in Redis or Valkey, shared by every replica that names it.
+ * Conditional writes and lease steps are atomic Lua scripts.
+ *
+ * @since 0.2.0
+ * @category layers
+ */
+export const layerRedis = (options: RedisOptions): Layer.Layer<TokenStore, TokenStoreError> =>
+  Layer.scoped(
+    TokenStore,
+    Effect.flatMap(
+      Effect.promise(() => import("./internal/redisStore.js")),
+      (RedisStore) => RedisStore.make(options),
+    ),
+  )
 
 /**
  * `$XDG_CONFIG_HOME/hyperauth/tokens.json`, or `~/.config/hyperauth/tokens.json`.
@@ -178,24 +244,87 @@ export const defaultPath: Config.Config<string> = Config.string("XDG_CONFIG_HOME
 )
 
 /**
- * `HYPERAUTH_STORE` (a path, or `memory`; `defaultPath` when unset) and
- * `HYPERAUTH_STORE_KEY`.
+ * Where the store is, as `HYPERAUTH_STORE` says.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type Location =
+  | { readonly _tag: "Memory" }
+  | { readonly _tag: "File"; readonly path: string }
+  | { readonly _tag: "Redis"; readonly url: Redacted.Redacted<string> }
+
+const isRedisUrl = (value: string) => /^rediss?:\/\//i.test(value)
+
+/**
+ * `HYPERAUTH_STORE`: `memory`, `redis://…` / `rediss://…`, or a file path
+ * (`defaultPath` when unset). The value is `Redacted`: a Redis URL may
+ * carry a password.
+ *
+ * @since 0.2.0
+ * @category config
+ */
+export const location: Config.Config<Location> = Config.redacted("HYPERAUTH_STORE").pipe(
+  Config.option,
+  Config.zipWith(defaultPath, (value, fallback): Location => {
+    const raw = Option.match(value, { onNone: () => "", onSome: Redacted.value })
+    if (raw === "memory") return { _tag: "Memory" }
+    if (isRedisUrl(raw)) return { _tag: "Redis", url: Option.getOrThrow(value) }
+    return { _tag: "File", path: raw === "" ? fallback : raw }
+  }),
+)
+
+/**
+ * `HYPERAUTH_STORE_KEY`: set means every value is encrypted; set but empty
+ * is a mistake, not "no encryption".
+ *
+ * @since 0.2.0
+ * @category config
+ */
+export const storeKey: Config.Config<Option.Option<Redacted.Redacted<string>>> = Config.redacted(
+  "HYPERAUTH_STORE_KEY",
+).pipe(
+  Config.option,
+  Config.mapOrFail((key) =>
+    Option.isSome(key) && Redacted.value(key.value) === ""
+      ? Either.left(
+          ConfigError.InvalidData(
+            ["HYPERAUTH_STORE_KEY"],
+            "HYPERAUTH_STORE_KEY is set but empty: set it to the store's passphrase, or unset it to store without encryption.",
+          ),
+        )
+      : Either.right(key),
+  ),
+)
+
+/**
+ * `HYPERAUTH_STORE_PREFIX`: the Redis key prefix (default `hyperauth:`).
+ *
+ * @since 0.2.0
+ * @category config
+ */
+export const redisPrefix: Config.Config<string> = Config.string("HYPERAUTH_STORE_PREFIX").pipe(
+  Config.withDefault("hyperauth:"),
+)
+
+/**
+ * The store `HYPERAUTH_STORE`, `HYPERAUTH_STORE_KEY` and
+ * `HYPERAUTH_STORE_PREFIX` describe.
  *
  * @since 0.1.0
  * @category layers
  */
-export const layerConfig: Layer.Layer<TokenStore, never> = Layer.effect(
-  TokenStore,
+export const layerConfig: Layer.Layer<TokenStore, ConfigError.ConfigError | TokenStoreError> = Layer.unwrapEffect(
   Effect.gen(function* () {
-    const path = yield* Config.string("HYPERAUTH_STORE").pipe(
-      Config.orElse(() => defaultPath),
-      Effect.orElse(() => Effect.succeed("memory")),
-    )
-    if (path === "memory") return yield* makeMemory
-    const key = yield* Config.option(Config.redacted("HYPERAUTH_STORE_KEY")).pipe(
-      Effect.map(Option.filter((k) => Redacted.value(k) !== "")),
-      Effect.orElseSucceed(Option.none),
-    )
-    return makeFile({ path, key: Option.getOrUndefined(key) })
+    const where = yield* location
+    const key = Option.getOrUndefined(yield* storeKey)
+    switch (where._tag) {
+      case "Memory":
+        return layerMemory
+      case "File":
+        return Layer.succeed(TokenStore, makeFile({ path: where.path, key }))
+      case "Redis":
+        return layerRedis({ url: where.url, key, prefix: yield* redisPrefix })
+    }
   }),
 )

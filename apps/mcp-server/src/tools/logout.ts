@@ -1,9 +1,7 @@
 import { Accounts } from "@hyperauth/core"
 import * as Effect from "effect/Effect"
-import * as Option from "effect/Option"
 import { z } from "zod"
 import { account, providerId } from "../inputs.js"
-import { Providers } from "../Providers.js"
 import { defineTool } from "../tool.js"
 
 export const logout = defineTool({
@@ -21,19 +19,14 @@ export const logout = defineTool({
   run: (input) =>
     Effect.gen(function* () {
       const accounts = yield* Accounts.Accounts
-      const key = { provider: input.provider, account: input.account }
-      const stored = yield* Effect.option(accounts.get(key))
-      if (Option.isNone(stored)) return { revoked: false, removed: false }
-      const provider = yield* Effect.option((yield* Providers).get(input.provider))
-      const revoked = Option.isNone(provider)
-        ? { revoked: false }
-        : yield* provider.value.revoke(stored.value).pipe(
-            Effect.map((revoked) => ({ revoked })),
-            Effect.catchAll((error) =>
-              Effect.succeed({ revoked: false, revoke_error: `${error.code}: ${error.message}` }),
-            ),
-          )
-      const removed = yield* accounts.remove(key)
-      return { ...revoked, removed }
+      // Under the account's lease: a refresh in flight finishes first and cannot bring the login back.
+      const result = yield* accounts.logout({ provider: input.provider, account: input.account })
+      return {
+        revoked: result.revoked,
+        removed: result.removed,
+        ...(result.revokeError === undefined
+          ? {}
+          : { revoke_error: `${result.revokeError.code}: ${result.revokeError.message}` }),
+      }
     }),
 })

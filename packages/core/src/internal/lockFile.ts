@@ -1,22 +1,77 @@
 /**
- * Mutual exclusion between processes through a lock file created with
- * O_EXCL. A lock older than `staleMs` is taken to be left over from a crash.
+ * A short lock between the processes of one host: a lock file that appears
+ * complete (written aside, then hard-linked into place, which fails if it
+ * exists) and names its holder. It is taken over at once from a holder
+ * that no longer runs, and after `staleMs` from one that hangs; a takeover
+ * is itself serialised by a second lock file, so two processes cannot both
+ * remove a stale lock and each take it. Released only by its holder.
  */
+import { randomBytes } from "node:crypto"
 import * as fs from "node:fs/promises"
 import { dirname } from "node:path"
 import * as Effect from "effect/Effect"
-import { TokenStoreError } from "../OAuthError.js"
+import * as Schema from "effect/Schema"
+import type { TokenStoreError } from "../OAuthError.js"
+import { TokenStoreError as StoreError } from "../OAuthError.js"
 import { fsEffect, isErrno } from "./fsEffect.js"
+import { isAlive, thisProcess } from "./leases.js"
 
-const RETRY_MS = 20
+const RETRY_MS = 5
 
 export interface LockOptions {
   /** The store the lock guards, named in errors. */
   readonly storePath: string
   /** How long to wait for the lock before failing with `locked`. */
   readonly waitMs: number
-  /** A lock file older than this is removed. */
+  /** A lock held longer than this is taken to hang and is taken over. */
   readonly staleMs: number
+}
+
+const Content = Schema.parseJson(
+  Schema.Struct({ owner: Schema.String, pid: Schema.Number, host: Schema.String, at: Schema.Number }),
+)
+type Content = typeof Content.Type
+
+const readContent = (path: string): Promise<Content | undefined> =>
+  fs.readFile(path, "utf8").then(
+    (text) => Schema.decodeUnknownOption(Content)(text).pipe((o) => (o._tag === "Some" ? o.value : undefined)),
+    () => undefined,
+  )
+
+/** Creates `path` holding `content`, atomically; false if it exists. */
+const createWith = async (path: string, content: string): Promise<boolean> => {
+  const aside = `${path}.${randomBytes(6).toString("hex")}.new`
+  await fs.writeFile(aside, content, { mode: 0o600, flag: "wx" })
+  try {
+    await fs.link(aside, path)
+    return true
+  } catch (error) {
+    if (isErrno(error, "EEXIST")) return false
+    throw error
+  } finally {
+    await fs.rm(aside, { force: true })
+  }
+}
+
+const abandoned = (holder: Content | undefined, staleMs: number, now: number): boolean =>
+  holder !== undefined &&
+  ((holder.host === thisProcess.host && holder.pid !== process.pid && !isAlive(holder.pid)) ||
+    now - holder.at > staleMs)
+
+/** Removes the lock at `path` if it still names `holder`, under the takeover lock. */
+const takeOver = async (path: string, holder: Content, staleMs: number): Promise<void> => {
+  const steal = `${path}.steal`
+  const me = JSON.stringify({ owner: randomBytes(9).toString("base64url"), ...thisProcess, at: Date.now() })
+  if (!(await createWith(steal, me))) {
+    // A takeover that itself was abandoned would block every other one.
+    if (abandoned(await readContent(steal), staleMs, Date.now())) await fs.rm(steal, { force: true })
+    return
+  }
+  try {
+    if ((await readContent(path))?.owner === holder.owner) await fs.rm(path, { force: true })
+  } finally {
+    await fs.rm(steal, { force: true })
+  }
 }
 
 /** Runs `effect` holding the lock file at `lockPath`. */
@@ -26,35 +81,31 @@ export const withLockFile = <A, E, R>(
   effect: Effect.Effect<A, E, R>,
 ): Effect.Effect<A, E | TokenStoreError, R> => {
   const io = <T>(what: string, run: () => Promise<T>) => fsEffect(options.storePath, what, run)
+  const owner = randomBytes(9).toString("base64url")
   const acquire = Effect.gen(function* () {
     yield* io("create directory", () => fs.mkdir(dirname(lockPath), { recursive: true, mode: 0o700 }))
     const deadline = Date.now() + options.waitMs
     while (true) {
-      const taken = yield* io("lock", () =>
-        fs.open(lockPath, "wx", 0o600).then(
-          (handle) =>
-            handle
-              .writeFile(`${process.pid}\n`)
-              .finally(() => handle.close())
-              .then(() => true),
-          (error: unknown) => (isErrno(error, "EEXIST") ? false : Promise.reject(error)),
-        ),
-      )
-      if (taken) return
-      const age = yield* io("lock", () =>
-        fs.stat(lockPath).then(
-          (stat) => Date.now() - stat.mtimeMs,
-          () => 0,
-        ),
-      )
-      if (age > options.staleMs) yield* io("lock", () => fs.rm(lockPath, { force: true }))
-      else if (Date.now() > deadline) return yield* new TokenStoreError({ path: options.storePath, reason: "locked" })
-      else yield* Effect.sleep(RETRY_MS)
+      const content = JSON.stringify({ owner, ...thisProcess, at: Date.now() })
+      if (yield* io("lock", () => createWith(lockPath, content))) return
+      const holder = yield* io("lock", () => readContent(lockPath))
+      if (holder !== undefined && abandoned(holder, options.staleMs, Date.now())) {
+        yield* io("take over lock", () => takeOver(lockPath, holder, options.staleMs))
+      } else if (Date.now() > deadline) {
+        return yield* new StoreError({
+          path: options.storePath,
+          reason: "locked",
+          detail: holder === undefined ? undefined : `held by process ${holder.pid} on ${holder.host}`,
+        })
+      } else yield* Effect.sleep(RETRY_MS)
     }
+  })
+  const release = Effect.promise(async () => {
+    if ((await readContent(lockPath))?.owner === owner) await fs.rm(lockPath, { force: true })
   })
   return Effect.acquireUseRelease(
     acquire,
     () => effect,
-    () => Effect.promise(() => fs.rm(lockPath, { force: true })),
+    () => release,
   )
 }

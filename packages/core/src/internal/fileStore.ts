@@ -1,0 +1,369 @@
+/**
+ * The file backend: one JSON document holding every account's versioned
+ * record (sealed with AES-256-GCM when a key is given), changed only under
+ * a short lock file and replaced atomically (temporary file, flush,
+ * rename); leases in small files beside it, changed under the same lock.
+ *
+ * Reads are cached: an ordinary read trusts the cache while the file is the
+ * same one (inode, size and times); a fresh read compares the bytes.
+ */
+import { createHash, randomBytes } from "node:crypto"
+import { statSync } from "node:fs"
+import * as fs from "node:fs/promises"
+import { basename, dirname, join } from "node:path"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import type * as Redacted from "effect/Redacted"
+import * as Schema from "effect/Schema"
+import { TokenStoreError } from "../OAuthError.js"
+import { TokenSet } from "../Token.js"
+import type * as TokenStore from "../TokenStore.js"
+import { fsEffect, isErrno } from "./fsEffect.js"
+import * as Leases from "./leases.js"
+import { withLockFile } from "./lockFile.js"
+import * as Sealing from "./sealing.js"
+import * as SingleFlight from "./singleFlight.js"
+import { checkWrite, keyOf, type Record, splitKey, type WithLeaseBackend } from "./storeRecords.js"
+
+const FORMAT = "hyperauth-token-store"
+const VERSION = 2
+/** Authenticated with the ciphertext, so a document cannot pass for another format or version. */
+const aadOf = (version: number) => `${FORMAT}:v${version}`
+const LOCK_WAIT_MS = 10_000
+/** The document lock is held for milliseconds; one held longer hangs. */
+const STALE_LOCK_MS = 30_000
+/** A temporary file this old was left by a writer that died. */
+const ORPHAN_MS = 10 * 60_000
+
+const Revision = Schema.Int.pipe(Schema.between(0, Number.MAX_SAFE_INTEGER - 1))
+
+const Header = Schema.Struct({ format: Schema.String, version: Schema.Number })
+
+const Plain = Schema.Struct({
+  format: Schema.Literal(FORMAT),
+  version: Schema.Literal(1, 2),
+  revision: Revision,
+  entries: Schema.Unknown,
+})
+
+const SealedDocument = Schema.Struct({
+  format: Schema.Literal(FORMAT),
+  version: Schema.Literal(1, 2),
+  revision: Revision,
+  ...Sealing.Sealed.fields,
+})
+
+const Document = Schema.Union(SealedDocument, Plain)
+
+const Version = Schema.Int.pipe(Schema.between(1, Number.MAX_SAFE_INTEGER - 1))
+/** Version 2 entries: each account's version, and its token set unless removed. */
+const EntriesV2 = Schema.Record({
+  key: Schema.String,
+  value: Schema.Struct({ version: Version, token: Schema.optional(TokenSet) }),
+})
+/** Version 1 entries: token sets alone; each reads as version 1. */
+const EntriesV1 = Schema.Record({ key: Schema.String, value: TokenSet })
+
+const LeaseFile = Schema.parseJson(
+  Schema.Struct({
+    owner: Schema.String,
+    pid: Schema.Number,
+    host: Schema.String,
+    fence: Schema.Int,
+    expiresAt: Schema.Number,
+  }),
+)
+
+type Accounts = ReadonlyMap<string, Record<TokenSet>>
+
+interface Loaded {
+  /** The file's identity when it was read; undefined when it did not exist. */
+  readonly identity: string | undefined
+  readonly text: string | undefined
+  readonly revision: number
+  readonly salt: string | undefined
+  readonly accounts: Accounts
+}
+
+const empty: Loaded = { identity: undefined, text: undefined, revision: 0, salt: undefined, accounts: new Map() }
+
+/** Test seams: what happens between the steps of a read or a write. */
+export interface Hooks {
+  /** Runs after the file is read, before it is parsed. */
+  readonly afterRead?: Effect.Effect<void> | undefined
+  /** Runs after the temporary file is flushed, before it replaces the document. */
+  readonly beforeRename?: Effect.Effect<void> | undefined
+  /** This process as lease holders see it (tests pose as other processes). */
+  readonly identity?: Leases.Identity | undefined
+}
+
+const identityOf = (stat: { ino: bigint; size: bigint; mtimeNs: bigint; ctimeNs: bigint }) =>
+  `${stat.ino}:${stat.size}:${stat.mtimeNs}:${stat.ctimeNs}`
+
+export const make = (path: string, key: Redacted.Redacted<string> | undefined, hooks: Hooks = {}): WithLeaseBackend => {
+  const fail = (reason: TokenStoreError["reason"], detail?: string) => new TokenStoreError({ path, reason, detail })
+  const io = <A>(what: string, run: () => Promise<A>) => fsEffect(path, what, run)
+  const sealer = key === undefined ? undefined : Sealing.make(key)
+
+  const decodeEntries = (version: 1 | 2, json: unknown): Effect.Effect<Accounts, TokenStoreError> =>
+    Effect.mapError(
+      version === 1
+        ? Effect.map(
+            Schema.decodeUnknown(EntriesV1)(json),
+            (entries) => new Map(Object.entries(entries).map(([id, token]) => [id, { version: 1, value: token }])),
+          )
+        : Effect.map(
+            Schema.decodeUnknown(EntriesV2)(json),
+            (entries) =>
+              new Map(
+                Object.entries(entries).map(([id, entry]) => [id, { version: entry.version, value: entry.token }]),
+              ),
+          ),
+      () => fail("corrupted", "its entries do not decode"),
+    )
+
+  /** Parses and, if sealed, decrypts; never alters the file. */
+  const open = (text: string, identity: string): Effect.Effect<Loaded, TokenStoreError> =>
+    Effect.gen(function* () {
+      const json = yield* Effect.try({ try: () => JSON.parse(text) as unknown, catch: () => undefined }).pipe(
+        Effect.mapError(() => fail("corrupted", "it is not complete JSON")),
+      )
+      const header = Schema.decodeUnknownOption(Header)(json)
+      if (Option.isNone(header) || header.value.format !== FORMAT) {
+        return yield* fail("corrupted", "it is not a hyperauth token store")
+      }
+      if (header.value.version > VERSION) {
+        return yield* fail("newer_version", `format version ${header.value.version}, this one reads ${VERSION}`)
+      }
+      const document = yield* Schema.decodeUnknown(Document)(json).pipe(
+        Effect.mapError(() => fail("corrupted", "its structure is damaged")),
+      )
+      if (!("cipher" in document)) {
+        // A plaintext file where a key is set may be planted: never trust or overwrite it.
+        if (sealer !== undefined) return yield* fail("unencrypted")
+        const accounts = yield* decodeEntries(document.version, document.entries)
+        return { identity, text, revision: document.revision, salt: undefined, accounts }
+      }
+      if (sealer === undefined) return yield* fail("key_required")
+      const plain = yield* Effect.mapError(sealer.open(document, aadOf(document.version)), () => fail("wrong_key"))
+      const inner = yield* Effect.try({ try: () => JSON.parse(plain) as unknown, catch: () => undefined }).pipe(
+        Effect.mapError(() => fail("corrupted", "its sealed content is not JSON")),
+      )
+      const accounts = yield* decodeEntries(document.version, inner)
+      return { identity, text, revision: document.revision, salt: document.cipher.salt, accounts }
+    })
+
+  // The last document read or written by this process.
+  let cache: Loaded | undefined
+
+  /** Reads the file and its identity together, through one handle. */
+  const readFile = io("read", async () => {
+    const handle = await fs.open(path, "r").catch((error: unknown) => {
+      if (isErrno(error, "ENOENT")) return undefined
+      throw error
+    })
+    if (handle === undefined) return undefined
+    try {
+      const stat = await handle.stat({ bigint: true })
+      return { identity: identityOf(stat), text: await handle.readFile("utf8") }
+    } finally {
+      await handle.close()
+    }
+  })
+
+  /** The latest committed document: the bytes are read; decrypted only if they changed. */
+  const loadFresh: Effect.Effect<Loaded, TokenStoreError> = Effect.gen(function* () {
+    const file = yield* readFile
+    if (hooks.afterRead !== undefined) yield* hooks.afterRead
+    if (file === undefined) return empty
+    if (cache !== undefined && cache.text === file.text) {
+      cache = { ...cache, identity: file.identity }
+      return cache
+    }
+    const loaded = yield* open(file.text, file.identity)
+    cache = loaded
+    return loaded
+  })
+
+  // Ordinary readers that miss the cache at once share one read and decryption.
+  const sharedReads = SingleFlight.make<string, Loaded, TokenStoreError>()
+  const loadCached: Effect.Effect<Loaded, TokenStoreError> = Effect.suspend(() => {
+    const stat = statSync(path, { bigint: true, throwIfNoEntry: false })
+    const identity = stat === undefined ? "absent" : identityOf(stat)
+    if (cache !== undefined && (cache.identity ?? "absent") === identity) return Effect.succeed(cache)
+    return sharedReads(identity, loadFresh)
+  })
+
+  const encodeEntries = Schema.encode(EntriesV2)
+  const seal = (accounts: Accounts, revision: number, salt: string | undefined) =>
+    Effect.gen(function* () {
+      const entries = yield* Effect.orDie(
+        encodeEntries(
+          Object.fromEntries(
+            [...accounts].map(([id, record]) => [
+              id,
+              record.value === undefined
+                ? { version: record.version }
+                : { version: record.version, token: record.value },
+            ]),
+          ),
+        ),
+      )
+      if (sealer === undefined) return { format: FORMAT, version: VERSION, revision, entries }
+      return {
+        format: FORMAT,
+        version: VERSION,
+        revision,
+        ...sealer.seal(JSON.stringify(entries), aadOf(VERSION), salt),
+      }
+    })
+
+  const temporaryPrefix = `${basename(path)}.`
+  const writeAtomically = (text: string) => {
+    const temporary = `${path}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`
+    return Effect.gen(function* () {
+      yield* io("write", async () => {
+        const handle = await fs.open(temporary, "wx", 0o600)
+        try {
+          await handle.writeFile(text, "utf8")
+          await handle.sync()
+        } finally {
+          await handle.close()
+        }
+      })
+      if (hooks.beforeRename !== undefined) yield* hooks.beforeRename
+      yield* io("replace", () => fs.rename(temporary, path))
+      // Makes the rename itself durable; not every platform can sync a directory.
+      yield* Effect.ignore(
+        io("sync directory", () => fs.open(dirname(path), "r").then((d) => d.sync().finally(() => d.close()))),
+      )
+      const stat = yield* io("read", () => fs.stat(path, { bigint: true }))
+      return identityOf(stat)
+    }).pipe(Effect.onError(() => Effect.promise(() => fs.rm(temporary, { force: true }))))
+  }
+
+  /** Temporary files of writers that died (their process is gone, or they are old). */
+  const removeOrphans = Effect.promise(async () => {
+    const names = await fs.readdir(dirname(path)).catch(() => [] as Array<string>)
+    for (const name of names) {
+      if (!name.startsWith(temporaryPrefix) || !/\.(tmp|new)$/.test(name)) continue
+      const pid = Number(/\.(\d+)\.[0-9a-f]+\.tmp$/.exec(name)?.[1])
+      const full = join(dirname(path), name)
+      const stat = await fs.stat(full).catch(() => undefined)
+      const old = stat !== undefined && Date.now() - stat.mtimeMs > ORPHAN_MS
+      if (old || (Number.isInteger(pid) && pid !== process.pid && !Leases.isAlive(pid))) {
+        await fs.rm(full, { force: true })
+      }
+    }
+  })
+  const cleanOnce = Effect.runSync(Effect.cached(removeOrphans))
+
+  // One writer at a time inside this process; the lock file orders processes.
+  const mutex = Effect.unsafeMakeSemaphore(1)
+  const locked = <A, E>(effect: Effect.Effect<A, E>) =>
+    mutex.withPermits(1)(
+      withLockFile(`${path}.lock`, { storePath: path, waitMs: LOCK_WAIT_MS, staleMs: STALE_LOCK_MS }, effect),
+    )
+
+  const leasePath = (id: string) => `${path}.${createHash("sha256").update(id).digest("hex").slice(0, 16)}.lease`
+  const readLease = (id: string) =>
+    Effect.flatMap(
+      io("read lease", () =>
+        fs.readFile(leasePath(id), "utf8").catch((error: unknown) => {
+          if (isErrno(error, "ENOENT")) return undefined
+          throw error
+        }),
+      ),
+      (text) =>
+        text === undefined
+          ? Effect.succeed(undefined)
+          : Effect.mapError(Schema.decodeUnknown(LeaseFile)(text), () => fail("corrupted", "a lease file is damaged")),
+    )
+  const writeLease = (id: string, state: Leases.LeaseState) =>
+    io("write lease", async () => {
+      const temporary = `${leasePath(id)}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`
+      await fs.writeFile(temporary, JSON.stringify(state), { mode: 0o600, flag: "wx" })
+      await fs.rename(temporary, leasePath(id)).catch(async (error: unknown) => {
+        await fs.rm(temporary, { force: true })
+        throw error
+      })
+    })
+
+  const leaseBackend: Leases.Backend = {
+    location: path,
+    tryAcquire: (id, holder, ttlMs, now, replacing) =>
+      locked(
+        Effect.gen(function* () {
+          yield* cleanOnce
+          const current = yield* readLease(id)
+          const free = current === undefined || current.owner === "" || current.expiresAt <= now
+          if (!free && current.owner !== replacing) return { _tag: "Held", by: current } as const
+          const fence = (current?.fence ?? 0) + 1
+          yield* writeLease(id, { ...holder, fence, expiresAt: now + ttlMs })
+          return { _tag: "Acquired", fence } as const
+        }),
+      ),
+    renew: (lease, ttlMs, now) =>
+      locked(
+        Effect.gen(function* () {
+          const current = yield* readLease(lease.key)
+          if (current?.owner !== lease.owner || current.fence !== lease.fence) return false
+          yield* writeLease(lease.key, { ...current, expiresAt: now + ttlMs })
+          return true
+        }),
+      ),
+    release: (lease) =>
+      locked(
+        Effect.gen(function* () {
+          const current = yield* readLease(lease.key)
+          if (current?.owner === lease.owner && current.fence === lease.fence) {
+            yield* writeLease(lease.key, { ...current, owner: "", expiresAt: 0 })
+          }
+        }),
+      ),
+  }
+  const leases = Leases.make(leaseBackend, hooks.identity)
+
+  const write = (key: TokenStore.AccountKey, token: TokenSet | undefined, options: TokenStore.WriteOptions = {}) =>
+    locked(
+      Effect.gen(function* () {
+        yield* cleanOnce
+        const id = keyOf(key)
+        const loaded = yield* loadFresh
+        const current = loaded.accounts.get(id)
+        const lease = options.lease === undefined ? undefined : yield* readLease(id)
+        yield* checkWrite(key, current?.version ?? 0, lease, options)
+        const existed = current?.value !== undefined
+        if (token === undefined && !existed) return { existed, version: current?.version ?? 0 }
+        const version = (current?.version ?? 0) + 1
+        const accounts = new Map(loaded.accounts).set(id, { version, value: token })
+        const revision = loaded.revision + 1
+        const salt = sealer === undefined ? undefined : (loaded.salt ?? Sealing.newSalt())
+        const text = `${JSON.stringify(yield* seal(accounts, revision, salt), null, 2)}\n`
+        const identity = yield* writeAtomically(text)
+        cache = { identity, text, revision, salt, accounts }
+        return { existed, version }
+      }),
+    )
+
+  return {
+    leaseBackend,
+    describe: `file ${path}${key === undefined ? "" : " (encrypted)"}`,
+    get: (key, options) =>
+      Effect.map(options?.fresh === true ? loadFresh : loadCached, (loaded) => {
+        const record = loaded.accounts.get(keyOf(key))
+        return record?.value === undefined
+          ? Option.none()
+          : Option.some({ token: record.value, version: record.version })
+      }),
+    set: (key, token, options) => Effect.map(write(key, token, options), ({ version }) => ({ token, version })),
+    remove: (key, options) => Effect.map(write(key, undefined, options), ({ existed }) => existed),
+    list: Effect.map(loadCached, (loaded) =>
+      [...loaded.accounts].flatMap(([id, record]) =>
+        record.value === undefined ? [] : [{ ...splitKey(id), token: record.value, version: record.version }],
+      ),
+    ),
+    acquire: (key, options) =>
+      Effect.map(leases.acquire(keyOf(key), options), (lease) => ({ key, owner: lease.owner, fence: lease.fence })),
+  }
+}

@@ -1,0 +1,287 @@
+/**
+ * The Redis/Valkey backend, through the official client (`@redis/client`,
+ * the core of node-redis: kept by Redis, no dependencies of its own).
+ *
+ * Keys (after the prefix): `account:<provider>/<account>`, a hash of the
+ * record's `version` and sealed `value` (removal deletes the value and
+ * keeps the version); `accounts`, the set of ids with a value;
+ * `lease:<id>`, a hash of owner, pid, host, fence and expiry; `meta`, the
+ * store's key-derivation salt. Every conditional write and lease step is
+ * one Lua script, so it is atomic.
+ */
+import { createClient } from "@redis/client"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
+import * as Schema from "effect/Schema"
+import type * as Scope from "effect/Scope"
+import { TokenStoreError } from "../OAuthError.js"
+import type { TokenSet } from "../Token.js"
+import type * as TokenStore from "../TokenStore.js"
+import * as Leases from "./leases.js"
+import * as Sealing from "./sealing.js"
+import * as SingleFlight from "./singleFlight.js"
+import { decodeToken, encodeToken, keyOf, StoreConflict, splitKey, type WithLeaseBackend } from "./storeRecords.js"
+
+/** A store command that takes longer than this finds the server unreachable. */
+const COMMAND_TIMEOUT = "5 seconds"
+
+const WRITE = `
+local version = tonumber(redis.call('HGET', KEYS[1], 'version') or '0')
+if ARGV[4] ~= '' and tonumber(ARGV[4]) ~= version then return {-1, 0} end
+if ARGV[5] ~= '' then
+  local lease = redis.call('HMGET', KEYS[3], 'owner', 'fence')
+  if lease[1] ~= ARGV[5] or lease[2] ~= ARGV[6] then return {-2, 0} end
+end
+local existed = redis.call('HEXISTS', KEYS[1], 'value')
+if ARGV[2] == '0' then
+  if existed == 0 then return {version, 0} end
+  redis.call('HDEL', KEYS[1], 'value')
+  redis.call('SREM', KEYS[2], ARGV[1])
+else
+  redis.call('HSET', KEYS[1], 'value', ARGV[3])
+  redis.call('SADD', KEYS[2], ARGV[1])
+end
+return {redis.call('HINCRBY', KEYS[1], 'version', 1), existed}
+`
+
+const ACQUIRE = `
+local l = redis.call('HMGET', KEYS[1], 'owner', 'pid', 'host', 'fence', 'expiresAt')
+local owner = l[1] or ''
+if owner ~= '' and tonumber(l[5] or '0') > tonumber(ARGV[5]) and owner ~= ARGV[6] then
+  return {'held', owner, l[2] or '0', l[3] or '', l[4] or '0', l[5] or '0'}
+end
+local fence = redis.call('HINCRBY', KEYS[1], 'fence', 1)
+redis.call('HSET', KEYS[1], 'owner', ARGV[1], 'pid', ARGV[2], 'host', ARGV[3], 'expiresAt', ARGV[4])
+return {'acquired', tostring(fence)}
+`
+
+const RENEW = `
+local l = redis.call('HMGET', KEYS[1], 'owner', 'fence')
+if l[1] ~= ARGV[1] or l[2] ~= ARGV[2] then return 0 end
+redis.call('HSET', KEYS[1], 'expiresAt', ARGV[3])
+return 1
+`
+
+const RELEASE = `
+local l = redis.call('HMGET', KEYS[1], 'owner', 'fence')
+if l[1] == ARGV[1] and l[2] == ARGV[2] then redis.call('HSET', KEYS[1], 'owner', '', 'expiresAt', '0') end
+return 1
+`
+
+const WriteReply = Schema.Tuple(Schema.Number, Schema.Number)
+const AcquireReply = Schema.Union(
+  Schema.Tuple(Schema.Literal("acquired"), Schema.NumberFromString),
+  Schema.Tuple(
+    Schema.Literal("held"),
+    Schema.String,
+    Schema.NumberFromString,
+    Schema.String,
+    Schema.NumberFromString,
+    Schema.NumberFromString,
+  ),
+)
+const Fields = Schema.Tuple(Schema.NullOr(Schema.String), Schema.NullOr(Schema.String))
+const Members = Schema.Array(Schema.String)
+const SealedValue = Schema.parseJson(Sealing.Sealed)
+
+/** The URL without user or password, to name the store in messages and `list_providers`. */
+export const locationOf = (url: string): string => {
+  try {
+    const parsed = new URL(url)
+    parsed.username = ""
+    parsed.password = ""
+    return `redis ${parsed.toString()}`
+  } catch {
+    return "redis (a URL that does not parse)"
+  }
+}
+
+export const make = (
+  options: TokenStore.RedisOptions,
+  identity?: Leases.Identity,
+): Effect.Effect<WithLeaseBackend, TokenStoreError, Scope.Scope> =>
+  Effect.gen(function* () {
+    const location = locationOf(Redacted.value(options.url))
+    const prefix = options.prefix ?? "hyperauth:"
+    const fail = (reason: TokenStoreError["reason"], detail?: string) =>
+      new TokenStoreError({ path: location, reason, detail })
+    // Error texts of the client name hosts and ports, never the URL's password.
+    const describeError = (error: unknown) =>
+      error instanceof Error ? error.message.replaceAll(Redacted.value(options.url), location) : "unknown error"
+
+    const client = createClient({
+      url: Redacted.value(options.url),
+      socket: { connectTimeout: 5_000, reconnectStrategy: (retries: number) => Math.min(50 * 2 ** retries, 2_000) },
+    })
+    // The client reports connection trouble as events; commands fail on their own.
+    client.on("error", () => {})
+    yield* Effect.acquireRelease(
+      Effect.tryPromise({
+        try: () => client.connect(),
+        catch: (error) => fail("unreachable", describeError(error)),
+      }).pipe(
+        Effect.timeoutFail({ duration: COMMAND_TIMEOUT, onTimeout: () => fail("unreachable", "no answer") }),
+        Effect.tapError(() => Effect.promise(() => client.destroy() as unknown as Promise<void>).pipe(Effect.ignore)),
+      ),
+      () => Effect.promise(() => client.close()).pipe(Effect.ignore),
+    )
+
+    const command = <A>(run: () => Promise<A>) =>
+      Effect.tryPromise({ try: run, catch: (error) => fail("unreachable", describeError(error)) }).pipe(
+        Effect.timeoutFail({ duration: COMMAND_TIMEOUT, onTimeout: () => fail("unreachable", "no answer") }),
+      )
+    const decodeReply = <A, I>(schema: Schema.Schema<A, I>, reply: unknown) =>
+      Effect.mapError(Schema.decodeUnknown(schema)(reply), () => fail("corrupted", "an unexpected reply"))
+    const evaluate = <A, I>(schema: Schema.Schema<A, I>, script: string, keys: Array<string>, args: Array<string>) =>
+      Effect.flatMap(
+        command(() => client.eval(script, { keys, arguments: args })),
+        (reply) => decodeReply(schema, reply),
+      )
+
+    const recordKey = (id: string) => `${prefix}account:${id}`
+    const indexKey = `${prefix}accounts`
+    const leaseKey = (id: string) => `${prefix}lease:${id}`
+    const aadOf = (id: string) => `hyperauth-token-store:redis:v1:${id}`
+
+    // One salt for the whole store, so each process derives its key once.
+    const sealer = options.key === undefined ? undefined : Sealing.make(options.key)
+    const salt =
+      sealer === undefined
+        ? undefined
+        : yield* Effect.gen(function* () {
+            const metaKey = `${prefix}meta`
+            yield* command(() => client.hSetNX(metaKey, "salt", Sealing.newSalt()))
+            const stored = yield* command(() => client.hGet(metaKey, "salt"))
+            return yield* decodeReply(Schema.String, stored)
+          })
+
+    const sealValue = (id: string, token: TokenSet): string => {
+      const plain = encodeToken(token)
+      return sealer === undefined ? plain : JSON.stringify(sealer.seal(plain, aadOf(id), salt))
+    }
+
+    // Values decoded once per distinct stored text.
+    const decoded = new Map<string, { readonly raw: string; readonly token: TokenSet }>()
+    const openValue = (id: string, raw: string): Effect.Effect<TokenSet, TokenStoreError> =>
+      Effect.gen(function* () {
+        const cached = decoded.get(id)
+        if (cached?.raw === raw) return cached.token
+        const sealed = Schema.decodeUnknownOption(SealedValue)(raw)
+        let plain: string
+        if (Option.isSome(sealed)) {
+          if (sealer === undefined) return yield* fail("key_required")
+          plain = yield* Effect.mapError(sealer.open(sealed.value, aadOf(id)), () => fail("wrong_key"))
+        } else {
+          // A plaintext value where a key is set may be planted: never trust it.
+          if (sealer !== undefined) return yield* fail("unencrypted")
+          plain = raw
+        }
+        const token = yield* Effect.mapError(decodeToken(plain), () =>
+          fail("corrupted", `the value of ${id} does not decode`),
+        )
+        decoded.set(id, { raw, token })
+        return token
+      })
+
+    const readRecord = (id: string) =>
+      Effect.gen(function* () {
+        const [version, value] = yield* decodeReply(
+          Fields,
+          yield* command(() => client.hmGet(recordKey(id), ["version", "value"])),
+        )
+        if (value === null) return Option.none<TokenStore.Entry>()
+        return Option.some({ token: yield* openValue(id, value), version: Number(version ?? "0") })
+      })
+    const sharedReads = SingleFlight.make<string, Option.Option<TokenStore.Entry>, TokenStoreError>()
+
+    const write = (key: TokenStore.AccountKey, token: TokenSet | undefined, options: TokenStore.WriteOptions = {}) =>
+      Effect.gen(function* () {
+        const id = keyOf(key)
+        const [version, existed] = yield* evaluate(
+          WriteReply,
+          WRITE,
+          [recordKey(id), indexKey, leaseKey(id)],
+          [
+            id,
+            token === undefined ? "0" : "1",
+            token === undefined ? "" : sealValue(id, token),
+            options.ifVersion === undefined ? "" : String(options.ifVersion),
+            options.lease?.owner ?? "",
+            options.lease === undefined ? "" : String(options.lease.fence),
+          ],
+        )
+        if (version === -1) return yield* new StoreConflict({ ...key, reason: "version" })
+        if (version === -2) return yield* new StoreConflict({ ...key, reason: "lease" })
+        return { version, existed: existed === 1 }
+      })
+
+    const leaseBackend: Leases.Backend = {
+      location,
+      tryAcquire: (id, holder, ttlMs, now, replacing) =>
+        Effect.map(
+          evaluate(
+            AcquireReply,
+            ACQUIRE,
+            [leaseKey(id)],
+            [holder.owner, String(holder.pid), holder.host, String(now + ttlMs), String(now), replacing ?? ""],
+          ),
+          (reply): Leases.Attempt =>
+            reply[0] === "acquired"
+              ? { _tag: "Acquired", fence: reply[1] }
+              : {
+                  _tag: "Held",
+                  by: { owner: reply[1], pid: reply[2], host: reply[3], fence: reply[4], expiresAt: reply[5] },
+                },
+        ),
+      renew: (lease, ttlMs, now) =>
+        Effect.map(
+          evaluate(
+            Schema.Number,
+            RENEW,
+            [leaseKey(lease.key)],
+            [lease.owner, String(lease.fence), String(now + ttlMs)],
+          ),
+          (renewed) => renewed === 1,
+        ),
+      release: (lease) =>
+        Effect.asVoid(evaluate(Schema.Number, RELEASE, [leaseKey(lease.key)], [lease.owner, String(lease.fence)])),
+    }
+    const leases = Leases.make(leaseBackend, identity)
+
+    const service: WithLeaseBackend = {
+      leaseBackend,
+      describe: `${location}${options.key === undefined ? "" : " (encrypted)"}`,
+      get: (key, readOptions) => {
+        const id = keyOf(key)
+        return readOptions?.fresh === true ? readRecord(id) : sharedReads(id, readRecord(id))
+      },
+      set: (key, token, writeOptions) =>
+        Effect.map(write(key, token, writeOptions), ({ version }) => ({ token, version })),
+      remove: (key, writeOptions) => Effect.map(write(key, undefined, writeOptions), ({ existed }) => existed),
+      list: Effect.gen(function* () {
+        const ids = yield* decodeReply(Members, yield* command(() => client.sMembers(indexKey)))
+        const entries = yield* Effect.forEach(
+          ids,
+          (id) =>
+            Effect.map(
+              readRecord(id),
+              Option.map((e) => ({ id, e })),
+            ),
+          {
+            concurrency: "unbounded",
+          },
+        )
+        return entries.flatMap((entry) =>
+          Option.match(entry, { onNone: () => [], onSome: ({ id, e }) => [{ ...splitKey(id), ...e }] }),
+        )
+      }),
+      acquire: (key, leaseOptions) =>
+        Effect.map(leases.acquire(keyOf(key), leaseOptions), (lease) => ({
+          key,
+          owner: lease.owner,
+          fence: lease.fence,
+        })),
+    }
+    return service
+  })

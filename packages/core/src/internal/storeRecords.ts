@@ -1,0 +1,71 @@
+/**
+ * What every token store backend shares: record keys, versioned records,
+ * the check a conditional write makes, and the JSON form of a token set.
+ */
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
+import { TokenSet } from "../Token.js"
+import type { AccountKey, Service, WriteOptions } from "../TokenStore.js"
+import type { Backend, LeaseState } from "./leases.js"
+
+/**
+ * A conditional write found the record or the lease changed: another
+ * writer got there first. Nothing was written.
+ *
+ * @since 0.2.0
+ * @category errors
+ */
+export class StoreConflict extends Schema.TaggedError<StoreConflict>("@hyperauth/core/StoreConflict")("StoreConflict", {
+  provider: Schema.String,
+  account: Schema.String,
+  /** `version`: the record moved past `ifVersion`; `lease`: the lease was superseded. */
+  reason: Schema.Literal("version", "lease"),
+}) {
+  override get message(): string {
+    return this.reason === "version"
+      ? `The login ${this.provider}/${this.account} was changed by another writer; read it again.`
+      : `The lease on ${this.provider}/${this.account} was taken over by another holder; nothing was written.`
+  }
+}
+
+/** One account's record: its version, and its value unless it was removed. */
+export interface Record<A> {
+  readonly version: number
+  readonly value: A | undefined
+}
+
+export const keyOf = ({ provider, account }: AccountKey): string => `${provider}/${account}`
+
+export const splitKey = (key: string): AccountKey => {
+  const slash = key.indexOf("/")
+  return { provider: key.slice(0, slash), account: key.slice(slash + 1) }
+}
+
+/**
+ * Whether a conditional write may commit over a record at `version` while
+ * the account's lease is `lease`.
+ */
+export const checkWrite = (
+  key: AccountKey,
+  version: number,
+  lease: LeaseState | undefined,
+  options: WriteOptions,
+): Effect.Effect<void, StoreConflict> => {
+  if (options.ifVersion !== undefined && options.ifVersion !== version) {
+    return Effect.fail(new StoreConflict({ ...key, reason: "version" }))
+  }
+  if (options.lease !== undefined && (lease?.owner !== options.lease.owner || lease.fence !== options.lease.fence)) {
+    return Effect.fail(new StoreConflict({ ...key, reason: "lease" }))
+  }
+  return Effect.void
+}
+
+/** A token set as stored: JSON text, secrets in the clear (the backend seals it). */
+export const TokenJson = Schema.parseJson(TokenSet)
+export const encodeToken = Schema.encodeSync(TokenJson)
+export const decodeToken = Schema.decodeUnknown(TokenJson)
+
+/** A backend as its module makes it: the store, and its lease steps for the conformance suite. */
+export interface WithLeaseBackend extends Service {
+  readonly leaseBackend: Backend
+}
