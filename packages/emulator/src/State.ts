@@ -36,6 +36,8 @@ export interface IssuedToken {
   readonly issuedAt: number
   expiresAt: number | undefined
   revoked: boolean
+  /** A refresh token already exchanged under strict rotation. */
+  spent: boolean
 }
 
 export interface IssueOptions {
@@ -66,6 +68,7 @@ export class Tokens {
       issuedAt: now,
       expiresAt: options.lifetime === undefined ? undefined : now + options.lifetime * 1000,
       revoked: false,
+      spent: false,
     }
     this.#byValue.set(token.value, token)
     return token
@@ -76,6 +79,38 @@ export class Tokens {
     const token = value === undefined ? undefined : this.#byValue.get(value)
     if (token === undefined || token.kind !== kind || token.provider !== provider || token.revoked) return undefined
     if (token.expiresAt !== undefined && token.expiresAt <= this.#clock.now()) return undefined
+    return token
+  }
+
+  /** Refresh grants answered with new tokens, per provider. */
+  readonly refreshes = new Map<string, number>()
+  /** Refresh tokens presented again after they were spent (each revoked its grant). */
+  reusedRefreshTokens = 0
+
+  /**
+   * A refresh grant for `value`. Under strict rotation a refresh token is
+   * good once: presenting it again is taken as theft, as real providers
+   * take it, and ends the whole grant. The token to renew, or why not.
+   */
+  redeemRefresh(
+    value: string | undefined,
+    provider: string,
+    clientId: string,
+    rotate: boolean,
+  ): IssuedToken | "reused" | "invalid" {
+    const known = value === undefined ? undefined : this.#byValue.get(value)
+    if (known !== undefined && known.kind === "refresh" && known.provider === provider && known.spent) {
+      this.reusedRefreshTokens += 1
+      this.revokeGrant(known.grant)
+      return "reused"
+    }
+    const token = this.valid(value, "refresh", provider)
+    if (token === undefined || token.clientId !== clientId) return "invalid"
+    if (rotate) {
+      token.spent = true
+      token.revoked = true
+    }
+    this.refreshes.set(provider, (this.refreshes.get(provider) ?? 0) + 1)
     return token
   }
 

@@ -6,11 +6,17 @@
 import { parseArgs } from "node:util"
 import { start } from "./Emulator.js"
 
-const { values } = parseArgs({ options: { port: { type: "string" }, help: { type: "boolean", short: "h" } } })
+const { values } = parseArgs({
+  options: {
+    port: { type: "string" },
+    "rotate-refresh-tokens": { type: "boolean" },
+    help: { type: "boolean", short: "h" },
+  },
+})
 
 if (values.help === true) {
   process.stdout.write(
-    "Usage: hyperauth-emulator [--port N]\n  --port N  first port (origins use N..N+4); default: free ports\n",
+    "Usage: hyperauth-emulator [--port N] [--rotate-refresh-tokens]\n  --port N                 first port (origins use N..N+4); default: free ports\n  --rotate-refresh-tokens  hyperid and hyperline accept each refresh token once; a reused one revokes the login\n",
   )
   process.exit(0)
 }
@@ -21,7 +27,8 @@ if (!Number.isInteger(port) || port < 0 || port > 65531) {
   process.exit(2)
 }
 
-const emulator = await start({ port })
+const rotateRefreshTokens = values["rotate-refresh-tokens"] === true
+const emulator = await start({ port, hyperid: { rotateRefreshTokens }, hyperline: { rotateRefreshTokens } })
 process.stdout.write("hyperauth emulator listening. Point hyperauth at it with:\n")
 for (const [name, value] of Object.entries(emulator.env)) process.stdout.write(`export ${name}=${value}\n`)
 

@@ -31,6 +31,12 @@ export interface HyperIdOptions {
   readonly redirectUris?: ReadonlyArray<string> | undefined
   readonly tokenLifetime?: number | undefined
   readonly refreshTokenLifetime?: number | undefined
+  /**
+   * Strict refresh-token rotation with reuse detection (Keycloak's "Revoke
+   * Refresh Token" with no reuse): each refresh token works once, and one
+   * presented again revokes the whole login.
+   */
+  readonly rotateRefreshTokens?: boolean | undefined
 }
 
 export interface HyperIdControl {
@@ -196,10 +202,14 @@ export const hyperid = (clock: Clock, tokens: Tokens, options: HyperIdOptions = 
       return issue(grant.clientId, grant.scope, grant.grant)
     }
     if (grantType === "refresh_token") {
-      const previous = tokens.valid(form.get("refresh_token") ?? undefined, "refresh", "hyperid")
-      if (previous === undefined || previous.clientId !== client.clientId) {
-        return oauthError(400, "invalid_grant", "Invalid refresh token")
-      }
+      const previous = tokens.redeemRefresh(
+        form.get("refresh_token") ?? undefined,
+        "hyperid",
+        client.clientId,
+        options.rotateRefreshTokens === true,
+      )
+      if (previous === "reused") return oauthError(400, "invalid_grant", "Maximum allowed refresh token reuse exceeded")
+      if (previous === "invalid") return oauthError(400, "invalid_grant", "Invalid refresh token")
       return issue(previous.clientId, previous.scope, previous.grant)
     }
     return oauthError(400, "unsupported_grant_type", "Unsupported grant_type")

@@ -32,6 +32,13 @@ export interface HyperlineOptions {
   readonly clientSecret?: string | undefined
   /** The Apps API key. */
   readonly apiKey?: string | undefined
+  /**
+   * Strict refresh-token rotation with reuse detection: each refresh
+   * answers a new refresh token, the old one works no more, and one
+   * presented again revokes the whole login. (The seed's refresh tokens
+   * neither expire nor rotate; this is the stricter provider to test against.)
+   */
+  readonly rotateRefreshTokens?: boolean | undefined
 }
 
 export interface HyperlineControl {
@@ -205,11 +212,20 @@ export const hyperline = (
       return issue(app, grant, refresh.value)
     }
     if (grantType === "refresh_token") {
-      const refresh = tokens.valid(str(body, "refresh_token"), "refresh", "hyperline")
-      if (refresh === undefined || refresh.clientId !== app.client_id) {
-        return oauthError(400, "invalid_grant", "The refresh token is invalid or revoked")
-      }
-      return issue(app, refresh.grant, refresh.value)
+      const rotate = options.rotateRefreshTokens === true
+      const refresh = tokens.redeemRefresh(str(body, "refresh_token"), "hyperline", app.client_id, rotate)
+      if (refresh === "reused") return oauthError(400, "invalid_grant", "The refresh token was already used")
+      if (refresh === "invalid") return oauthError(400, "invalid_grant", "The refresh token is invalid or revoked")
+      const next = rotate
+        ? tokens.issue("refresh", {
+            provider: "hyperline",
+            clientId: app.client_id,
+            subject: defaultUser.sub,
+            scope: "",
+            grant: refresh.grant,
+          }).value
+        : refresh.value
+      return issue(app, refresh.grant, next)
     }
     return oauthError(400, "unsupported_grant_type", "grant_type must be authorization_code or refresh_token")
   }
