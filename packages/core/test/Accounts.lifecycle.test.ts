@@ -1,0 +1,245 @@
+/**
+ * Accounts are linearizable per account on every backend: a logout waits
+ * for the refresh in flight and nothing brings the login back; a refresh
+ * result that lost its lease is never committed (and revoked if the login
+ * is gone); a thousand callers cost one refresh and a handful of store
+ * round trips, whatever the backend.
+ */
+import { mkdtemp } from "node:fs/promises"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { assert, describe, it } from "@effect/vitest"
+import { createClient } from "@redis/client"
+import { Deferred, Effect, Exit, Fiber, Layer, Redacted, Schema } from "effect"
+import * as Accounts from "../src/Accounts.js"
+import * as FileStore from "../src/internal/fileStore.js"
+import * as MemoryStore from "../src/internal/memoryStore.js"
+import * as RedisStore from "../src/internal/redisStore.js"
+import { TokenResponse } from "../src/internal/wire.js"
+import type { RequestFailure } from "../src/OAuthError.js"
+import type { Provider } from "../src/Provider.js"
+import * as Token from "../src/Token.js"
+import * as TokenStore from "../src/TokenStore.js"
+import { redisAvailable, useRedis } from "./support/redisServer.js"
+
+const key = { provider: "hyperid", account: "default" }
+
+const tokenOf = (fields: Record<string, unknown>) =>
+  Effect.flatMap(Effect.orDie(Schema.decodeUnknown(TokenResponse)(fields)), (response) => Token.fromResponse(response))
+
+const access = (token: Token.TokenSet) => Redacted.value(token.accessToken)
+
+/** A provider whose refresh waits for `gate` and answers "fresh-N"; it records what it revoked. */
+const gatedProvider = (gate: Deferred.Deferred<void>, started: Deferred.Deferred<void>) => {
+  const calls = { refresh: 0, revoked: [] as Array<string> }
+  const provider: Provider = {
+    id: "hyperid",
+    flow: "authorization_code",
+    apiBaseUrl: "http://127.0.0.1:1",
+    startLogin: () => Effect.die("not used"),
+    refresh: (): Effect.Effect<Token.TokenSet, RequestFailure> =>
+      Effect.gen(function* () {
+        calls.refresh++
+        yield* Deferred.succeed(started, undefined)
+        yield* Deferred.await(gate)
+        return yield* tokenOf({
+          access_token: `fresh-${calls.refresh}`,
+          refresh_token: `r${calls.refresh + 1}`,
+          expires_in: 3600,
+        })
+      }),
+    introspect: () => Effect.die("not used"),
+    revoke: (token) =>
+      Effect.sync(() => {
+        calls.revoked.push(access(token))
+        return true
+      }),
+    decorate: (request) => request,
+  }
+  return { provider, calls }
+}
+
+const redis = redisAvailable ? useRedis() : undefined
+let prefixes = 0
+
+const stores: ReadonlyArray<readonly [string, () => Layer.Layer<TokenStore.TokenStore>, boolean]> = [
+  ["memory", () => TokenStore.layerMemory, true],
+  [
+    "file",
+    () =>
+      Layer.effect(
+        TokenStore.TokenStore,
+        Effect.map(
+          Effect.promise(() => mkdtemp(join(tmpdir(), "hyperauth-accounts-"))),
+          (dir) => FileStore.make(join(dir, "tokens.json"), Redacted.make("k")),
+        ),
+      ),
+    true,
+  ],
+  [
+    "redis",
+    () =>
+      Layer.scoped(
+        TokenStore.TokenStore,
+        Effect.orDie(
+          RedisStore.make({
+            url: Redacted.make(redis?.current.url ?? ""),
+            key: Redacted.make("k"),
+            prefix: `accounts${++prefixes}:`,
+          }),
+        ),
+      ),
+    redisAvailable,
+  ],
+]
+
+for (const [name, storeLayer, available] of stores) {
+  describe.skipIf(!available)(`Accounts over the ${name} store`, () => {
+    it.live("a logout during a refresh waits for it, revokes its result, and the login stays removed", () =>
+      Effect.gen(function* () {
+        const gate = yield* Deferred.make<void>()
+        const started = yield* Deferred.make<void>()
+        const fake = gatedProvider(gate, started)
+        const accounts = yield* Accounts.make(() => Effect.succeed(fake.provider))
+        yield* accounts.save(key, yield* tokenOf({ access_token: "old", refresh_token: "r1", expires_in: 10 }))
+
+        const refreshing = yield* Effect.fork(accounts.accessToken(key))
+        yield* Deferred.await(started)
+        const loggingOut = yield* Effect.fork(accounts.logout(key))
+        yield* Effect.sleep("50 millis")
+        // The logout waits for the lease; the refresh then commits, and the logout ends what it committed.
+        assert.isNull(loggingOut.unsafePoll())
+        yield* Deferred.succeed(gate, undefined)
+        assert.strictEqual(access(yield* Fiber.join(refreshing)), "fresh-1")
+        const result = yield* Fiber.join(loggingOut)
+        assert.deepStrictEqual({ revoked: result.revoked, removed: result.removed }, { revoked: true, removed: true })
+        assert.deepStrictEqual(fake.calls.revoked, ["fresh-1"])
+        const after = yield* Effect.exit(accounts.accessToken(key))
+        assert.isTrue(Exit.isFailure(after))
+        assert.strictEqual((yield* Effect.flip(accounts.get(key))).code, "not_logged_in")
+      }).pipe(Effect.provide(storeLayer())),
+    )
+
+    it.live("1,000 callers on an expired token: one refresh, and store round trips that do not grow with callers", () =>
+      Effect.gen(function* () {
+        const gate = yield* Deferred.make<void>()
+        const started = yield* Deferred.make<void>()
+        const fake = gatedProvider(gate, started)
+        const store = yield* TokenStore.TokenStore
+        const calls = { get: 0, set: 0, acquire: 0 }
+        const counted: TokenStore.Service = {
+          ...store,
+          get: (k, o) =>
+            Effect.zipRight(
+              Effect.sync(() => calls.get++),
+              store.get(k, o),
+            ),
+          set: (k, t, o) =>
+            Effect.zipRight(
+              Effect.sync(() => calls.set++),
+              store.set(k, t, o),
+            ),
+          acquire: (k, o) =>
+            Effect.zipRight(
+              Effect.sync(() => calls.acquire++),
+              store.acquire(k, o),
+            ),
+        }
+        const accounts = yield* Accounts.make(() => Effect.succeed(fake.provider)).pipe(
+          Effect.provideService(TokenStore.TokenStore, counted),
+        )
+        yield* accounts.save(key, yield* tokenOf({ access_token: "old", refresh_token: "r1", expires_in: 10 }))
+        const before = { ...calls }
+        const crowd = yield* Effect.fork(
+          Effect.all(
+            Array.from({ length: 1000 }, () => accounts.accessToken(key)),
+            { concurrency: "unbounded" },
+          ),
+        )
+        yield* Deferred.await(started)
+        yield* Deferred.succeed(gate, undefined)
+        const tokens = yield* Fiber.join(crowd)
+        assert.isTrue(tokens.every((t) => access(t) === "fresh-1"))
+        assert.strictEqual(fake.calls.refresh, 1)
+        // One lease, one fresh read and one write for the refresh itself.
+        assert.strictEqual(calls.acquire - before.acquire, 1)
+        assert.strictEqual(calls.set - before.set, 1)
+      }).pipe(Effect.provide(storeLayer())),
+    )
+  })
+}
+
+describe("Accounts, a refresh that lost its lease", () => {
+  it.live("is not committed; with the login gone meanwhile, its tokens are revoked at the provider", () =>
+    Effect.gen(function* () {
+      const state = MemoryStore.makeState()
+      const store = MemoryStore.make(state)
+      const gate = yield* Deferred.make<void>()
+      const started = yield* Deferred.make<void>()
+      const fake = gatedProvider(gate, started)
+      const accounts = yield* Accounts.make(() => Effect.succeed(fake.provider)).pipe(
+        Effect.provideService(TokenStore.TokenStore, store),
+      )
+      yield* accounts.save(key, yield* tokenOf({ access_token: "old", refresh_token: "r1", expires_in: 10 }))
+      const refreshing = yield* Effect.fork(accounts.accessToken(key))
+      yield* Deferred.await(started)
+      // Another holder took the lease over (this one was presumed gone) and logged out.
+      const held = state.leases.get("hyperid/default")
+      assert.isDefined(held)
+      state.leases.set("hyperid/default", {
+        owner: "other",
+        pid: 1,
+        host: "elsewhere",
+        fence: (held?.fence ?? 0) + 1,
+        expiresAt: Date.now() + 60_000,
+      })
+      const id = "hyperid/default"
+      const record = state.records.get(id)
+      state.records.set(id, { version: (record?.version ?? 0) + 1, value: undefined })
+      yield* Deferred.succeed(gate, undefined)
+      const error = yield* Effect.flip(Fiber.join(refreshing))
+      assert.strictEqual(error.code, "not_logged_in")
+      assert.deepStrictEqual(fake.calls.revoked, ["fresh-1"])
+      assert.isUndefined(state.records.get(id)?.value)
+    }),
+  )
+})
+
+describe.skipIf(!redisAvailable)("Accounts over Redis, counted at the server", () => {
+  it.live("1,000 callers on an expired token send a handful of commands to Redis, not thousands", () =>
+    Effect.gen(function* () {
+      const url = redis?.current.url ?? ""
+      const gate = yield* Deferred.make<void>()
+      const started = yield* Deferred.make<void>()
+      const fake = gatedProvider(gate, started)
+      const store = yield* Effect.orDie(RedisStore.make({ url: Redacted.make(url), prefix: "counted:" }))
+      const accounts = yield* Accounts.make(() => Effect.succeed(fake.provider)).pipe(
+        Effect.provideService(TokenStore.TokenStore, store),
+      )
+      yield* accounts.save(key, yield* tokenOf({ access_token: "old", refresh_token: "r1", expires_in: 10 }))
+      const admin = createClient({ url })
+      yield* Effect.acquireRelease(
+        Effect.promise(() => admin.connect()),
+        () => Effect.promise(() => admin.close()),
+      )
+      const commands = Effect.promise(async () => {
+        const info = await admin.info("stats")
+        return Number(/total_commands_processed:(\d+)/.exec(info)?.[1] ?? "0")
+      })
+      const before = yield* commands
+      const crowd = yield* Effect.fork(
+        Effect.all(
+          Array.from({ length: 1000 }, () => accounts.accessToken(key)),
+          { concurrency: "unbounded" },
+        ),
+      )
+      yield* Deferred.await(started)
+      yield* Deferred.succeed(gate, undefined)
+      yield* Fiber.join(crowd)
+      // The callers start over a few scheduler turns, so a few shared reads; then lease, fresh
+      // read, fenced write and release once, and the INFO calls themselves. Unshared, it is over 2,000.
+      assert.isBelow((yield* commands) - before, 30)
+      assert.strictEqual(fake.calls.refresh, 1)
+    }).pipe(Effect.scoped),
+  )
+})
