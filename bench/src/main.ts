@@ -13,6 +13,7 @@ import { apiCall } from "./apiCall.js"
 import { devicePolling } from "./devicePolling.js"
 import { grant } from "./grant.js"
 import { mcpServer } from "./mcpServer.js"
+import { replicasSection } from "./replicas.js"
 import { render, type Section } from "./report.js"
 import { full, quick } from "./scale.js"
 import { stampede } from "./stampede.js"
@@ -31,6 +32,7 @@ try {
     ["refresh stampede", () => stampede(emulator, scale)],
     ["MCP server start", () => mcpServer(emulator, scale)],
     ["device-flow polling", () => devicePolling(scale)],
+    ["replicas sharing one store", () => replicasSection(scale.replicas)],
   ] as const) {
     process.stderr.write(`bench: ${name}…\n`)
     sections.push(await measure())

@@ -15,12 +15,13 @@ import { mkdtemp, readFile } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { type Emulator, hyperidRealmPath, start } from "@hyperauth/emulator"
-import { startRedis } from "@hyperauth/emulator/redis-server"
+import { redisAvailable, startRedis } from "@hyperauth/emulator/redis-server"
 import { Client } from "@modelcontextprotocol/sdk/client/index.js"
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js"
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js"
 import { createClient } from "@redis/client"
 import { serverMain } from "./mcp.js"
+import type { Section } from "./report.js"
 
 export interface ReplicaOptions {
   readonly store: "file" | "redis"
@@ -191,5 +192,54 @@ export const replicaStress = async (options: ReplicaOptions): Promise<ReplicaRes
     await admin?.close()
     await redis?.stop()
     await emulator.close()
+  }
+}
+
+/** `pnpm bench`'s section: the file and Redis runs side by side, with their must-hold checks. */
+export const replicasSection = async (scale: {
+  readonly replicas: number
+  readonly waves: number
+  readonly callsPerWave: number
+}): Promise<Section> => {
+  const results: Array<ReplicaResult> = []
+  for (const store of ["file", "redis"] as const) {
+    if (store === "redis" && !redisAvailable()) continue
+    results.push(await replicaStress({ store, ...scale, killInWave: Math.ceil(scale.waves / 2) }))
+  }
+  return {
+    title: "Replicas sharing one store",
+    method: `${scale.replicas} \`hyperauth-mcp\` processes per store, one encrypted file or one Redis, against a hyperid that rotates refresh tokens strictly and revokes the login on any reuse. ${scale.waves} waves: the access token expires at the provider, then every replica fires ${scale.callsPerWave} concurrent calls (\`call_api\` and \`get_token\`); in wave ${Math.ceil(scale.waves / 2)} the lease holder is killed with SIGKILL while its refresh waits at the provider. The stall is from the kill to the next refresh the provider answered (a holder on another host would be taken over when its 15 s lease expires).`,
+    header: [
+      "store",
+      "expiries",
+      "refreshes",
+      "reused refresh tokens",
+      "calls (failed)",
+      "login kept",
+      "stall after SIGKILL, ms",
+      "wall, s",
+    ],
+    rows: results.map((r) => [
+      r.options.store,
+      String(r.expiries),
+      String(r.refreshes),
+      String(r.reusedRefreshTokens),
+      `${r.calls} (${r.failedCalls})`,
+      r.loginKept ? "yes" : "no",
+      r.stallAfterKillMs === undefined ? "—" : r.stallAfterKillMs.toFixed(0),
+      (r.wallMs / 1000).toFixed(1),
+    ]),
+    checks: [
+      ...(results.length < 2 ? [{ what: "the Redis run ran (redis-server found)", ok: false }] : []),
+      ...results.flatMap((r) => [
+        { what: `${r.options.store}: 0 refresh tokens reused`, ok: r.reusedRefreshTokens === 0 },
+        { what: `${r.options.store}: 0 logins lost`, ok: r.loginKept },
+        {
+          what: `${r.options.store}: exactly 1 refresh per expiry (${r.refreshes}/${r.expiries})`,
+          ok: r.refreshes === r.expiries,
+        },
+        { what: `${r.options.store}: no call of a surviving replica failed`, ok: r.failedCalls === 0 },
+      ]),
+    ],
   }
 }

@@ -23,6 +23,7 @@ it("pnpm bench --quick measures every figure and passes its checks", async () =>
     "1,000 concurrent callers on an expired token",
     "MCP server start and memory",
     "Device-flow polling",
+    "Replicas sharing one store",
   ]) {
     expect(report).toContain(`## ${title}`)
   }

@@ -4,7 +4,7 @@
  * typed errors turned into `isError` results, so only defects throw.
  */
 import type * as HttpClient from "@effect/platform/HttpClient"
-import type { Accounts } from "@hyperauth/core"
+import type { Accounts, TokenStore } from "@hyperauth/core"
 import type { CallToolResult, ToolAnnotations, Tool as ToolDescription } from "@modelcontextprotocol/sdk/types.js"
 import * as Effect from "effect/Effect"
 import { z } from "zod"
@@ -14,7 +14,13 @@ import type { Providers } from "./Providers.js"
 import { failure, invalidInput, success } from "./results.js"
 import type { ServerConfig } from "./ServerConfig.js"
 
-export type Services = Accounts.Accounts | Providers | Logins | ServerConfig | HttpClient.HttpClient
+export type Services =
+  | Accounts.Accounts
+  | TokenStore.TokenStore
+  | Providers
+  | Logins
+  | ServerConfig
+  | HttpClient.HttpClient
 
 /** What a running tool can ask of the client. */
 export interface ToolContext {

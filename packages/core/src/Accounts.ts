@@ -205,7 +205,9 @@ export const make = (lookup: ProviderLookup): Effect.Effect<Service, never, Toke
         Effect.flatMap(store.acquire(key), (lease) =>
           f(lease).pipe(
             Effect.catchTag("StoreConflict", (conflict) =>
-              Effect.fail(new TokenStoreError({ path: store.describe, reason: "locked", detail: conflict.message })),
+              Effect.fail(
+                new TokenStoreError({ path: store.info.location, reason: "locked", detail: conflict.message }),
+              ),
             ),
           ),
         ),

@@ -135,12 +135,25 @@ export {
 } from "./internal/storeRecords.js"
 
 /**
+ * Which backend a store is, where (a path, or a Redis URL without user or
+ * password), and whether its values are encrypted.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface Info {
+  readonly kind: "memory" | "file" | "redis"
+  readonly location: string
+  readonly encrypted: boolean
+}
+
+/**
  * @since 0.1.0
  * @category models
  */
 export interface Service {
-  /** Which backend and where, without credentials: `memory`, `file …`, `redis …`. */
-  readonly describe: string
+  /** Which backend and where, without credentials. */
+  readonly info: Info
   readonly get: (key: AccountKey, options?: ReadOptions) => Effect.Effect<Option.Option<Entry>, TokenStoreError>
   /** Writes a token set; the entry as written, with its new version. */
   readonly set: (

@@ -224,4 +224,55 @@ describe("TokenStore (file)", () => {
       )
     }),
   )
+
+  it.live("an empty HYPERAUTH_STORE_KEY is a configuration error naming it, not a silent plaintext store", () =>
+    Effect.gen(function* () {
+      const path = join(yield* tempDir, "tokens.json")
+      const exit = yield* Effect.exit(
+        Effect.provide(TokenStore.TokenStore, TokenStore.layerConfig).pipe(
+          Effect.withConfigProvider(
+            ConfigProvider.fromMap(
+              new Map([
+                ["HYPERAUTH_STORE", path],
+                ["HYPERAUTH_STORE_KEY", ""],
+              ]),
+            ),
+          ),
+        ),
+      )
+      const error = failure(exit)
+      assert.include(String(error), "HYPERAUTH_STORE_KEY")
+      assert.include(String(error), "empty")
+    }),
+  )
+
+  it.live("a tampered revision is refused as damage, and the file is not rewritten into one nobody can read", () =>
+    Effect.gen(function* () {
+      const path = join(yield* tempDir, "tokens.json")
+      yield* TokenStore.makeFile({ path }).set(key, yield* tokenOf("at"))
+      const document = JSON.parse(yield* Effect.promise(() => readFile(path, "utf8"))) as Record<string, unknown>
+      for (const revision of [Number.MAX_SAFE_INTEGER, 1e308, -1, 1.5, "7"]) {
+        const tampered = JSON.stringify({ ...document, revision })
+        yield* Effect.promise(() => writeFile(path, tampered))
+        const store = TokenStore.makeFile({ path })
+        assert.strictEqual(failure(yield* Effect.exit(store.set(key2, yield* tokenOf("x")))).reason, "corrupted")
+        assert.strictEqual(yield* Effect.promise(() => readFile(path, "utf8")), tampered)
+      }
+    }),
+  )
+
+  it.live("HYPERAUTH_STORE=redis://… is a Redis store, named without its password", () =>
+    Effect.gen(function* () {
+      const where = yield* TokenStore.location.pipe(
+        Effect.withConfigProvider(
+          ConfigProvider.fromMap(new Map([["HYPERAUTH_STORE", "rediss://app:s3cret@cache.internal:6380/2"]])),
+        ),
+      )
+      assert.strictEqual(where._tag, "Redis")
+      const { locationOf } = yield* Effect.promise(() => import("../src/internal/redisStore.js"))
+      const shown = locationOf(where._tag === "Redis" ? Redacted.value(where.url) : "")
+      assert.strictEqual(shown, "rediss://cache.internal:6380/2")
+      assert.notInclude(String(where), "s3cret")
+    }),
+  )
 })

@@ -56,13 +56,25 @@ export interface RedisServer {
 }
 
 /** Starts `redis-server` on a free loopback port; `stop` ends it and removes its directory. */
-export const startRedis = async (): Promise<RedisServer> => {
+export const startRedis = async (options: { readonly password?: string | undefined } = {}): Promise<RedisServer> => {
   if (redisServerBinary === undefined) throw new Error("redis-server not found")
   const dir = mkdtempSync(join(tmpdir(), "hyperauth-redis-"))
   const port = await freePort()
   const child: ChildProcess = spawn(
     redisServerBinary,
-    ["--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--save", "", "--appendonly", "no"],
+    [
+      "--port",
+      String(port),
+      "--bind",
+      "127.0.0.1",
+      "--dir",
+      dir,
+      "--save",
+      "",
+      "--appendonly",
+      "no",
+      ...(options.password === undefined ? [] : ["--requirepass", options.password]),
+    ],
     { stdio: ["ignore", "pipe", "pipe"] },
   )
   const stopOnExit = () => child.kill("SIGKILL")
@@ -83,7 +95,7 @@ export const startRedis = async (): Promise<RedisServer> => {
     })
   })
   return {
-    url: `redis://127.0.0.1:${port}/0`,
+    url: `redis://${options.password === undefined ? "" : `default:${encodeURIComponent(options.password)}@`}127.0.0.1:${port}/0`,
     port,
     stop: async () => {
       process.removeListener("exit", stopOnExit)

@@ -1,4 +1,4 @@
-import { Accounts } from "@hyperauth/core"
+import { Accounts, TokenStore } from "@hyperauth/core"
 import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
@@ -11,7 +11,7 @@ export const listProviders = defineTool({
   name: "list_providers",
   title: "List providers",
   description:
-    "Lists the four OAuth providers with their login flow, whether they are configured (and which settings they still need), their API base URL, and the accounts logged in to each.",
+    "Lists the four OAuth providers with their login flow, whether they are configured (and which settings they still need), their API base URL, and the accounts logged in to each; and which token store holds the logins.",
   input: z.object({}),
   output: z.object({
     providers: z.array(
@@ -32,6 +32,13 @@ export const listProviders = defineTool({
         ),
       }),
     ),
+    store: z
+      .object({
+        kind: z.enum(["memory", "file", "redis"]),
+        location: z.string().describe("The file, or the Redis URL without user or password"),
+        encrypted: z.boolean(),
+      })
+      .describe("Where logins are kept (HYPERAUTH_STORE)"),
   }),
   annotations: { readOnlyHint: true, destructiveHint: false, openWorldHint: false },
   run: () =>
@@ -39,7 +46,9 @@ export const listProviders = defineTool({
       const providers = yield* Providers
       const stored = yield* (yield* Accounts.Accounts).list
       const now = yield* DateTime.now
+      const store = (yield* TokenStore.TokenStore).info
       return {
+        store: { kind: store.kind, location: store.location, encrypted: store.encrypted },
         providers: providers.entries.map((entry) => ({
           id: entry.id,
           flow: entry.flow,

@@ -348,7 +348,7 @@ export const make = (path: string, key: Redacted.Redacted<string> | undefined, h
 
   return {
     leaseBackend,
-    describe: `file ${path}${key === undefined ? "" : " (encrypted)"}`,
+    info: { kind: "file", location: path, encrypted: key !== undefined },
     get: (key, options) =>
       Effect.map(options?.fresh === true ? loadFresh : loadCached, (loaded) => {
         const record = loaded.accounts.get(keyOf(key))

@@ -61,7 +61,7 @@ export const make = (state: State, identity?: Leases.Identity): WithLeaseBackend
     })
   return {
     leaseBackend: backend,
-    describe: "memory",
+    info: { kind: "memory", location: "memory", encrypted: false },
     get: (key) =>
       Effect.sync(() => {
         const record = state.records.get(keyOf(key))

@@ -91,9 +91,9 @@ export const locationOf = (url: string): string => {
     const parsed = new URL(url)
     parsed.username = ""
     parsed.password = ""
-    return `redis ${parsed.toString()}`
+    return parsed.toString()
   } catch {
-    return "redis (a URL that does not parse)"
+    return "(a Redis URL that does not parse)"
   }
 }
 
@@ -102,7 +102,8 @@ export const make = (
   identity?: Leases.Identity,
 ): Effect.Effect<WithLeaseBackend, TokenStoreError, Scope.Scope> =>
   Effect.gen(function* () {
-    const location = locationOf(Redacted.value(options.url))
+    const address = locationOf(Redacted.value(options.url))
+    const location = `Redis ${address}`
     const prefix = options.prefix ?? "hyperauth:"
     const fail = (reason: TokenStoreError["reason"], detail?: string) =>
       new TokenStoreError({ path: location, reason, detail })
@@ -110,21 +111,37 @@ export const make = (
     const describeError = (error: unknown) =>
       error instanceof Error ? error.message.replaceAll(Redacted.value(options.url), location) : "unknown error"
 
-    const client = createClient({
-      url: Redacted.value(options.url),
-      socket: { connectTimeout: 5_000, reconnectStrategy: (retries: number) => Math.min(50 * 2 ** retries, 2_000) },
-    })
-    // The client reports connection trouble as events; commands fail on their own.
-    client.on("error", () => {})
-    yield* Effect.acquireRelease(
-      Effect.tryPromise({
-        try: () => client.connect(),
-        catch: (error) => fail("unreachable", describeError(error)),
-      }).pipe(
-        Effect.timeoutFail({ duration: COMMAND_TIMEOUT, onTimeout: () => fail("unreachable", "no answer") }),
-        Effect.tapError(() => Effect.promise(() => client.destroy() as unknown as Promise<void>).pipe(Effect.ignore)),
-      ),
-      () => Effect.promise(() => client.close()).pipe(Effect.ignore),
+    // The latest connection trouble the client reported, to say why it gave no answer.
+    const trouble = { last: "no answer" }
+    const client = yield* Effect.acquireRelease(
+      Effect.sync(() => {
+        const created = createClient({
+          url: Redacted.value(options.url),
+          socket: {
+            connectTimeout: 5_000,
+            reconnectStrategy: (retries: number) => Math.min(50 * 2 ** retries, 2_000),
+          },
+        })
+        // The client reports connection trouble as events; commands fail on their own.
+        created.on("error", (error: unknown) => {
+          trouble.last = describeError(error)
+        })
+        return created
+      }),
+      (client) =>
+        client.isReady
+          ? Effect.ignore(Effect.promise(() => client.close()))
+          : // Never connected: stop its reconnection attempts.
+            Effect.sync(() => client.destroy()),
+    )
+    yield* Effect.tryPromise({
+      try: () => client.connect(),
+      catch: (error) => fail("unreachable", describeError(error)),
+    }).pipe(
+      Effect.timeoutFail({
+        duration: COMMAND_TIMEOUT,
+        onTimeout: () => fail("unreachable", `${trouble.last}, for 5 s`),
+      }),
     )
 
     const command = <A>(run: () => Promise<A>) =>
@@ -251,7 +268,7 @@ export const make = (
 
     const service: WithLeaseBackend = {
       leaseBackend,
-      describe: `${location}${options.key === undefined ? "" : " (encrypted)"}`,
+      info: { kind: "redis", location: address, encrypted: options.key !== undefined },
       get: (key, readOptions) => {
         const id = keyOf(key)
         return readOptions?.fresh === true ? readRecord(id) : sharedReads(id, readRecord(id))
