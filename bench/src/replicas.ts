@@ -31,7 +31,16 @@ export interface ReplicaOptions {
   readonly callsPerWave: number
   /** Kill the lease holder during this wave (1-based); none when absent. */
   readonly killInWave?: number | undefined
+  /**
+   * How the token expires before each wave: `provider` revokes it at the
+   * provider (the API answers 401, the replicas replace it), `clock` lets
+   * it run into the 60 s refresh margin on every replica's own clock.
+   */
+  readonly expiry?: "provider" | "clock" | undefined
 }
+
+/** Under `clock` expiry, access tokens live this long: usable for 2 s before the 60 s margin. */
+const clockLifetime = 62
 
 export interface ReplicaResult {
   readonly options: ReplicaOptions
@@ -91,7 +100,10 @@ const until = async (check: () => boolean | Promise<boolean>, timeoutMs: number)
 }
 
 export const replicaStress = async (options: ReplicaOptions): Promise<ReplicaResult> => {
-  const emulator = await start({ hyperid: { rotateRefreshTokens: true } })
+  const byClock = options.expiry === "clock"
+  const emulator = await start({
+    hyperid: { rotateRefreshTokens: true, ...(byClock ? { tokenLifetime: clockLifetime } : {}) },
+  })
   const dir = await mkdtemp(join(tmpdir(), "hyperauth-replicas-"))
   const redis = options.store === "redis" ? await startRedis() : undefined
   const storePath = join(dir, "tokens.json")
@@ -126,7 +138,8 @@ export const replicaStress = async (options: ReplicaOptions): Promise<ReplicaRes
     await login(emulator, replicas[0] as Replica)
     const refreshesBefore = refreshCount()
     for (let wave = 1; wave <= options.waves; wave++) {
-      emulator.tokens.expire({ provider: "hyperid" })
+      if (byClock) await new Promise((resolve) => setTimeout(resolve, (clockLifetime - 60) * 1000 + 100))
+      else emulator.tokens.expire({ provider: "hyperid" })
       const killing = wave === options.killInWave
       // The refresh waits at the provider long enough to kill its sender first.
       const disarm = killing
