@@ -195,6 +195,26 @@ const decodeFailure = (error: ParseResult.ParseError): string => {
 
 const decodeErrorBody = Schema.decodeUnknownOption(ErrorResponse)
 
+/** The error codes of RFC 6749 §4.1.2.1 and §5.2, RFC 6750 §3.1, RFC 7009 §2.2.1 and RFC 8628 §3.5. */
+const registeredErrors: ReadonlySet<string> = new Set([
+  "invalid_request",
+  "invalid_client",
+  "invalid_grant",
+  "unauthorized_client",
+  "unsupported_grant_type",
+  "unsupported_response_type",
+  "invalid_scope",
+  "access_denied",
+  "server_error",
+  "temporarily_unavailable",
+  "invalid_token",
+  "insufficient_scope",
+  "unsupported_token_type",
+  "authorization_pending",
+  "slow_down",
+  "expired_token",
+])
+
 /** RFC 6749 §5.2 errors come with 400 or 401; 2xx for servers that ignore it. */
 const isOAuthErrorStatus = (status: number): boolean =>
   status === 400 || status === 401 || (status >= 200 && status <= 299)
@@ -339,7 +359,8 @@ export const make = (client: HttpClient.HttpClient, options: PipelineOptions): P
       if (error === "invalid_token") return new InvalidToken({ provider, description: prose(error_description) })
       return new OAuthProtocolError({
         provider,
-        error: withoutSecrets(error, exchange.secrets),
+        // A registered code is no echo; anything else is prose like the rest.
+        error: registeredErrors.has(error) ? error : withoutSecrets(error, exchange.secrets),
         errorDescription: prose(error_description),
         errorUri: prose(error_uri),
         status: exchange.status,
