@@ -8,7 +8,7 @@ import { FastCheck as fc, Redacted } from "effect"
 import { excerpt, minScrubbableLength, withoutSecrets } from "../src/internal/scrub.js"
 
 const form = (value: string) => new URLSearchParams({ s: value }).toString().slice(2)
-const lowerHex = (value: string) => value.replace(/%[0-9A-F]{2}/g, (escape) => escape.toLowerCase())
+const lowerHex = (value: string) => value.replace(/%[0-9A-F]{2}/g, (hex) => hex.toLowerCase())
 const basic = (user: string, password: string) => Buffer.from(`${user}:${password}`).toString("base64")
 
 /** Each way a server was seen (or could be) echoing a secret. */

@@ -40,7 +40,7 @@ const tokenSet = Effect.flatMap(
 const spellings = (value: string): ReadonlyArray<string> => [
   value,
   encodeURIComponent(value),
-  encodeURIComponent(value).replace(/%[0-9A-F]{2}/g, (escape) => escape.toLowerCase()),
+  encodeURIComponent(value).replace(/%[0-9A-F]{2}/g, (hex) => hex.toLowerCase()),
   new URLSearchParams({ v: value }).toString().slice(2),
   Buffer.from(value).toString("base64"),
   Buffer.from(value).toString("base64url"),

@@ -35,7 +35,7 @@ export const minScrubbableLength = 8
 /** Both spellings of percent-encoding's hex digits (RFC 3986 §2.1 allows either). */
 const hexCases = (encoded: string): ReadonlyArray<string> => [
   encoded,
-  encoded.replace(/%[0-9A-F]{2}/g, (escape) => escape.toLowerCase()),
+  encoded.replace(/%[0-9A-F]{2}/g, (hex) => hex.toLowerCase()),
 ]
 
 /**
