@@ -103,6 +103,19 @@ describe("@hyperauth/core/promise", () => {
     await expect(introspectToken("x")).rejects.toMatchObject({ code: "invalid_token" })
   })
 
+  it("does not follow a redirect from a token endpoint: the 3xx is an http_error", async () => {
+    // Once: followed, it would reach the real route and resolve.
+    emulator.current.faults.inject({
+      path: "/oauth/token",
+      status: 307,
+      headers: { location: `${emulator.current.origins.hyper}/oauth/token` },
+      times: 1,
+    })
+    const issued = await initiateDeviceFlow()
+    emulator.current.hyper.approve(issued.user_code)
+    await expect(pollForToken(issued)).rejects.toMatchObject({ code: "http_error", status: 307 })
+  })
+
   it("baseURL() reads HYPER_BASE_URL at call time, with the documented default", () => {
     process.env.HYPER_BASE_URL = "https://custom.hyper.io"
     expect(baseURL()).toBe("https://custom.hyper.io")
