@@ -23,6 +23,9 @@ import * as Schedule from "effect/Schedule"
 import { type CallbackListener, type CallbackOutcome, makeListener } from "./Callback.js"
 import { type ToolError, UnknownLogin } from "./errors.js"
 
+/** Device logins polled in the background at once, at most: each is a request every few seconds. */
+export const maxDevicePollers = 16
+
 /** A finished or failed login is remembered this long, for late `complete_login` calls. */
 const keepFinished = Duration.minutes(10)
 
@@ -69,7 +72,11 @@ export interface Service {
    * it, so the user's code or link stays good and no second poller starts.
    */
   readonly pending: (key: LoginKey) => Effect.Effect<Option.Option<Pending>>
-  readonly startDevice: (key: LoginKey, started: Provider.DevicePending) => Effect.Effect<Pending>
+  /** Refused (`invalid_input`) while `maxDevicePollers` device logins are still polled. */
+  readonly startDevice: (
+    key: LoginKey,
+    started: Provider.DevicePending,
+  ) => Effect.Effect<Pending, OAuthError.InvalidInput>
   readonly startRedirect: (key: LoginKey, started: Provider.RedirectPending) => Effect.Effect<Pending>
   /** Finishes an authorization-code login from the URL the browser landed on. */
   readonly finishRedirect: (loginId: string, redirectUrl: string) => Effect.Effect<Finished, ToolError>
@@ -116,6 +123,8 @@ export const make = Effect.gen(function* () {
   const runtime = yield* Effect.runtime<never>()
   const port = yield* Effect.orElseSucceed(Settings.callbackPort, () => 8976)
   const logins = yield* Ref.make(new Map<string, Login>())
+  // One device login admitted at a time, so that the cap is counted exactly.
+  const deviceAdmission = yield* Effect.makeSemaphore(1)
 
   const expired = (login: Login) =>
     new OAuthError.OAuthProtocolError({
@@ -269,7 +278,24 @@ export const make = Effect.gen(function* () {
     startDevice: (key, started) =>
       Effect.gen(function* () {
         const login = yield* newLogin(key, started, Option.none())
-        yield* register(login)
+        yield* deviceAdmission.withPermits(1)(
+          Effect.gen(function* () {
+            yield* sweep // expired logins stop polling first
+            const all = [...(yield* Ref.get(logins)).values()]
+            // A login this one replaces (same provider and account) stops polling.
+            const others = all.filter((l) => l.provider !== key.provider || l.account !== key.account)
+            const polling = yield* Effect.filter(others, (l) =>
+              Effect.map(Deferred.isDone(l.result), (done) => !done && Option.isNone(l.redirect)),
+            )
+            if (polling.length >= maxDevicePollers) {
+              return yield* new OAuthError.InvalidInput({
+                provider: key.provider,
+                reason: `${maxDevicePollers} device logins are already waiting for their users. Finish one with complete_login or let one expire, then call login again.`,
+              })
+            }
+            yield* register(login)
+          }),
+        )
         // Polls in the background until the code is redeemed, refused or
         // expired, or the login is replaced (its result settled elsewhere).
         yield* Effect.forkIn(Effect.raceFirst(settle(login, started.complete), Deferred.await(login.result)), scope)

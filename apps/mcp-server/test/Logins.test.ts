@@ -35,6 +35,32 @@ const failureCode = <A, E extends { readonly code: string }>(exit: Exit.Exit<A, 
   Exit.isFailure(exit) && exit.cause._tag === "Fail" ? exit.cause.error.code : undefined
 
 describe("Logins", () => {
+  it.scoped("refuses a device login past the cap on background pollers, and admits one again once a poller ends", () =>
+    Effect.gen(function* () {
+      const logins = yield* Logins.Logins
+      const now = yield* DateTime.now
+      const device = (minutes: number) => ({
+        _tag: "DevicePending" as const,
+        userCode: "BCDF-GHJK",
+        verificationUri: "https://device.example",
+        expiresAt: DateTime.addDuration(now, Duration.minutes(minutes)),
+        interval: Duration.seconds(5),
+        complete: Effect.never,
+      })
+      // One expires soon; the rest wait ten minutes.
+      yield* logins.startDevice(loginKey("hyper", "soon"), device(1))
+      for (let i = 1; i < Logins.maxDevicePollers; i++) {
+        yield* logins.startDevice(loginKey("hyper", `user-${i}`), device(10))
+      }
+      const refused = yield* Effect.exit(logins.startDevice(loginKey("hyper", "one-too-many"), device(10)))
+      assert.strictEqual(failureCode(refused), "invalid_input")
+      if (Exit.isFailure(refused)) assert.include(Cause.pretty(refused.cause), "complete_login")
+      yield* TestClock.adjust("2 minutes")
+      const admitted = yield* Effect.exit(logins.startDevice(loginKey("hyper", "one-too-many"), device(10)))
+      assert.isTrue(Exit.isSuccess(admitted))
+    }).pipe(Effect.provide(layer)),
+  )
+
   it.scoped("a pending login that runs past its expiry is expired_token", () =>
     Effect.gen(function* () {
       const logins = yield* Logins.Logins

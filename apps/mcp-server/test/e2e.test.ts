@@ -124,7 +124,8 @@ describe("hyperproof (client credentials)", () => {
 describe("hyper (device code)", () => {
   it("returns the user code at once, polls in the background, and completes with progress", async () => {
     const pending = structured(await call("login", { provider: "hyper", scope: "read" }))
-    expect(pending).toMatchObject({ status: "pending", interval: 0.2 })
+    // The emulator asks for 0.2 s; hyperauth polls no faster than once a second.
+    expect(pending).toMatchObject({ status: "pending", interval: 1 })
     expect(pending.user_code).toMatch(/^[A-Z]{4}-[A-Z]{4}$/)
     expect(pending.verification_uri).toBe(`${emulator.origins.hyper}/device`)
 
@@ -363,6 +364,18 @@ describe("guards and errors", () => {
     )
     expect(result.truncated).toBe(true)
     expect(String(result.body).length).toBe(1024 * 1024)
+  })
+
+  it("hands back JSON nested too deep to handle safely as text, not a crash", async () => {
+    structured(await call("login", { provider: "hyperproof", account: "deep" }))
+    const deep = `{"data":${"[".repeat(20_000)}${"]".repeat(20_000)}}`
+    emulator.faults.inject({ origin: "hyperproofApi", path: "/v1/deep", status: 200, body: deep, times: 1 })
+    const result = structured(
+      await call("call_api", { provider: "hyperproof", account: "deep", method: "GET", path: "/v1/deep" }),
+    )
+    expect(result.status).toBe(200)
+    expect(result.body).toBe(deep)
+    expect(result.truncated).toBe(false)
   })
 })
 

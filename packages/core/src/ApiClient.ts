@@ -10,7 +10,10 @@ import type * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
+import * as Json from "./internal/json.js"
 import * as Pipeline from "./internal/pipeline.js"
 import type { ConnectionError, Timeout } from "./OAuthError.js"
 
@@ -60,3 +63,14 @@ export const make = (
       }),
   }
 }
+
+/**
+ * The body parsed as JSON, or none when it is not JSON, was cut at the size
+ * limit, or nests deeper than 64 levels: such a body is best handed on as
+ * text, since whatever walks a parsed value recursively (`JSON.stringify`
+ * among them) would overflow the stack on it.
+ *
+ * @since 0.1.0
+ */
+export const jsonBody = (response: ApiResponse): Option.Option<unknown> =>
+  response.truncated ? Option.none() : Either.getRight(Json.parse(response.body))

@@ -25,13 +25,30 @@ export const slowDownIncrement: Duration.Duration = Duration.seconds(5)
 export const defaultInterval: Duration.Duration = Duration.seconds(5)
 
 /**
+ * The shortest interval honoured: RFC 8628 counts it in whole seconds, and
+ * a server's `0` (or a fraction) must not make hyperauth poll in a loop.
+ *
+ * @since 0.1.0
+ */
+export const minimumInterval: Duration.Duration = Duration.seconds(1)
+
+/**
+ * The interval to poll at for a device code's `interval` in seconds:
+ * `defaultInterval` when absent, never below `minimumInterval`.
+ *
+ * @since 0.1.0
+ */
+export const intervalOf = (seconds: number | undefined): Duration.Duration =>
+  seconds === undefined ? defaultInterval : Duration.max(Duration.seconds(seconds), minimumInterval)
+
+/**
  * @since 0.1.0
  * @category models
  */
 export interface PollOptions<A, E> {
   /** One token request; fails with `OAuthProtocolError` for RFC 8628 answers. */
   readonly request: Effect.Effect<A, E | OAuthProtocolError>
-  /** The device code's `interval`; `defaultInterval` when absent. */
+  /** The device code's `interval`; `defaultInterval` when absent, `minimumInterval` at least. */
   readonly interval?: Duration.DurationInput | undefined
   /** When the device code expires; no poll is sent after it. */
   readonly expiresAt: DateTime.Utc
@@ -71,5 +88,7 @@ export const poll = <A, E>(options: PollOptions<A, E>): Effect.Effect<A, E | OAu
       if (isProtocolError(answer.left, "slow_down")) return yield* loop(Duration.sum(interval, slowDownIncrement))
       return yield* Effect.fail(answer.left)
     })
-  return loop(Duration.decode(options.interval ?? defaultInterval))
+  return loop(
+    options.interval === undefined ? defaultInterval : Duration.max(Duration.decode(options.interval), minimumInterval),
+  )
 }

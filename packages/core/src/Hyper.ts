@@ -56,7 +56,7 @@ export interface DeviceAuthorization {
   /** Seconds the device code lives, as the server said. */
   readonly expiresIn: number
   readonly expiresAt: DateTime.Utc
-  /** The polling interval (5 s when the server gives none). */
+  /** The polling interval: 5 s when the server gives none, 1 s at least. */
   readonly interval: Duration.Duration
 }
 
@@ -121,7 +121,7 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
           verificationUriComplete: answer.verification_uri_complete,
           expiresIn: answer.expires_in,
           expiresAt: DateTime.addDuration(now, Duration.seconds(answer.expires_in)),
-          interval: answer.interval === undefined ? DeviceFlow.defaultInterval : Duration.seconds(answer.interval),
+          interval: DeviceFlow.intervalOf(answer.interval),
         }
       }).pipe(Effect.withSpan("Hyper.initiateDeviceFlow"))
 
@@ -130,7 +130,7 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
         clientId: options.clientId,
         deviceCode: device.deviceCode,
       })
-      const request = Effect.flatMap(http.json(built.request, wire.TokenResponse, built), (answer) =>
+      const request = Effect.flatMap(http.json(built.request, wire.BearerTokenResponse, built), (answer) =>
         Token.fromResponse(answer),
       )
       return DeviceFlow.poll({

@@ -221,7 +221,7 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
           code: redirect.code,
           redirectUri: request.redirectUri,
         })
-        return yield* Token.fromResponse(yield* http.json(built.request, wire.TokenResponse, built))
+        return yield* Token.fromResponse(yield* http.json(built.request, wire.BearerTokenResponse, built))
       }).pipe(Effect.withSpan("Hyperline.completeLogin"))
 
     const refresh: Service["refresh"] = (token) =>
@@ -236,7 +236,7 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
           ...auth,
           refreshToken: token.refreshToken,
         })
-        return yield* Token.fromResponse(yield* http.json(built.request, wire.TokenResponse, built), token)
+        return yield* Token.fromResponse(yield* http.json(built.request, wire.BearerTokenResponse, built), token)
       }).pipe(Effect.withSpan("Hyperline.refresh"))
 
     const revoke: Service["revoke"] = (refreshToken) => {

@@ -154,7 +154,9 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
         clientSecret: options.clientSecret,
         scope,
       })
-      return Effect.flatMap(http.json(built.request, wire.TokenResponse, built), (answer) => Token.fromResponse(answer))
+      return Effect.flatMap(http.json(built.request, wire.BearerTokenResponse, built), (answer) =>
+        Token.fromResponse(answer),
+      )
     }
 
     const store = (token: Token.TokenSet) => [token, Option.some(token)] as const

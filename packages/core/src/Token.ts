@@ -30,7 +30,6 @@ export class TokenSet extends Schema.Class<TokenSet>("@hyperauth/core/TokenSet")
   refreshToken: Schema.optional(Schema.Redacted(Schema.String)),
   refreshExpiresAt: Schema.optional(Schema.DateTimeUtc),
   scope: Schema.optional(Schema.String),
-  idToken: Schema.optional(Schema.Redacted(Schema.String)),
 }) {
   /** Whether the access token expires within `margin` of `now` (or already has). */
   expiresWithin(now: DateTime.Utc, margin: Duration.DurationInput): boolean {
@@ -53,15 +52,13 @@ export class TokenSet extends Schema.Class<TokenSet>("@hyperauth/core/TokenSet")
   }
 }
 
-const normaliseTokenType = (tokenType: string | undefined): string =>
-  tokenType === undefined || tokenType.toLowerCase() === "bearer" ? "Bearer" : tokenType
-
 /**
  * Builds a `TokenSet` from a token response received now.
  *
  * On refresh pass the `previous` set: a response without `refresh_token`
  * keeps the old one (RFC 6749 §6 lets the server not rotate it), along with
  * its expiry, and without `scope` keeps the old scope (§5.1: unchanged).
+ * An `id_token` is not kept: it is not validated here.
  *
  * @since 0.1.0
  * @category constructors
@@ -72,7 +69,8 @@ export const fromResponse = (response: TokenResponse, previous?: TokenSet): Effe
       seconds === undefined ? undefined : DateTime.addDuration(now, Duration.seconds(seconds))
     return new TokenSet({
       accessToken: Redacted.make(response.access_token),
-      tokenType: normaliseTokenType(response.token_type),
+      // The wire schemas admit Bearer alone, in any case, or none where the provider documents none.
+      tokenType: "Bearer",
       receivedAt: now,
       expiresAt: after(response.expires_in),
       refreshToken:
@@ -82,6 +80,5 @@ export const fromResponse = (response: TokenResponse, previous?: TokenSet): Effe
           ? after(response.refresh_expires_in)
           : previous?.refreshExpiresAt,
       scope: response.scope ?? previous?.scope,
-      idToken: response.id_token === undefined ? undefined : Redacted.make(response.id_token),
     })
   })

@@ -28,6 +28,7 @@ import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
+import * as DeviceFlow from "./DeviceFlow.js"
 import * as Hyper from "./Hyper.js"
 import type { IntrospectionResponse as Introspection } from "./Introspection.js"
 import { type Code, isOAuthError, type OAuthError } from "./OAuthError.js"
@@ -151,7 +152,7 @@ const fromDeviceCode = (
       code.expiresAt instanceof Date
         ? DateTime.unsafeFromDate(code.expiresAt)
         : DateTime.addDuration(now, Duration.seconds(code.expires_in)),
-    interval: code.interval === undefined ? Duration.seconds(5) : Duration.seconds(code.interval),
+    interval: DeviceFlow.intervalOf(code.interval),
   }))
 
 const toToken = (token: TokenSet, now: DateTime.Utc): Token => {

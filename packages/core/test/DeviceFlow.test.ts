@@ -42,6 +42,18 @@ describe("DeviceFlow.poll", () => {
     }),
   )
 
+  it.effect("never polls faster than once a second, whatever interval it is given", () =>
+    Effect.gen(function* () {
+      const server = endpoint("authorization_pending", "authorization_pending", "token")
+      const fiber = yield* Effect.fork(
+        DeviceFlow.poll({ request: server.request, interval: Duration.zero, expiresAt: yield* expiresIn(600) }),
+      )
+      yield* TestClock.adjust("1 minute")
+      yield* Fiber.join(fiber)
+      assert.deepStrictEqual(server.polledAt, [1000, 2000, 3000])
+    }),
+  )
+
   it.effect("slow_down adds 5 s to this and every later wait", () =>
     Effect.gen(function* () {
       const server = endpoint("slow_down", "authorization_pending", "slow_down", "authorization_pending", "token")

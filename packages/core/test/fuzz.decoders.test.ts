@@ -1,11 +1,24 @@
 /**
  * Arbitrary answers to every request each provider service decodes: never
- * a defect, never a hang, always a result or a typed error with a stable
- * code, and never a secret of the request in that error.
+ * a defect, never a hang, always a usable result or a typed error with a
+ * stable code, and never a secret of the request in that error, in any
+ * encoding. Answers include bodies past the size limit, JSON nested too
+ * deep and numbers out of range.
  */
 import { HttpClient, type HttpClientRequest } from "@effect/platform"
 import { assert, describe, it } from "@effect/vitest"
-import { DateTime, Duration, Effect, Exit, Fiber, FastCheck as fc, Redacted, Schema, TestClock } from "effect"
+import {
+  DateTime,
+  Duration,
+  Effect,
+  Exit,
+  Fiber,
+  FastCheck as fc,
+  Predicate,
+  Redacted,
+  Schema,
+  TestClock,
+} from "effect"
 import * as Hyper from "../src/Hyper.js"
 import * as HyperId from "../src/HyperId.js"
 import * as Hyperline from "../src/Hyperline.js"
@@ -21,12 +34,28 @@ const refreshToken = "fz-refresh-token-3Kd8"
 const apiKey = "fz-api-key-5Tn6"
 const allSecrets = [clientSecret, accessToken, refreshToken, apiKey]
 
-/** Text that sometimes carries a secret, as a careless server might echo one. */
+/** The forms a server was seen echoing a secret in: raw, form-encoded, base64, base64url, Basic credentials. */
+const spellings = (secret: string): ReadonlyArray<string> => [
+  secret,
+  new URLSearchParams({ s: secret }).toString().slice(2),
+  Buffer.from(secret).toString("base64"),
+  Buffer.from(secret).toString("base64url"),
+  Buffer.from(`fz:${secret}`).toString("base64"),
+]
+
+/** Text that sometimes carries a secret, in any of its spellings, as a careless server might echo one. */
 const text = fc
-  .array(fc.oneof({ weight: 4, arbitrary: fc.string() }, { weight: 1, arbitrary: fc.constantFrom(...allSecrets) }), {
-    maxLength: 6,
-  })
+  .array(
+    fc.oneof(
+      { weight: 4, arbitrary: fc.string() },
+      { weight: 1, arbitrary: fc.constantFrom(...allSecrets.flatMap(spellings)) },
+    ),
+    { maxLength: 6 },
+  )
   .map((parts) => parts.join(""))
+
+/** Numbers no lifetime or interval can be: non-finite (as strings), absurd, negative, fractional. */
+const outOfRange = fc.constantFrom("Infinity", "-Infinity", "NaN", "1e400", 1e300, Number.MAX_VALUE, -1, 0, 0.001)
 
 const anyJson = fc.oneof(fc.jsonValue(), text, fc.constant(accessToken))
 
@@ -36,7 +65,14 @@ const tokenish = fc
     {
       access_token: anyJson,
       token_type: fc.oneof(fc.constantFrom("Bearer", "bearer"), anyJson),
-      expires_in: fc.oneof(fc.integer({ min: -10, max: 10 ** 9 }), fc.constantFrom("3600", "soon"), anyJson),
+      expires_in: fc.oneof(
+        fc.integer({ min: -10, max: 10 ** 9 }),
+        fc.constantFrom("3600", "soon"),
+        outOfRange,
+        anyJson,
+      ),
+      refresh_expires_in: fc.oneof(fc.nat(), outOfRange),
+      exp: fc.oneof(fc.nat(), outOfRange),
       refresh_token: anyJson,
       scope: anyJson,
       error: fc.oneof(fc.constantFrom("invalid_grant", "authorization_pending", "slow_down", "server_error"), anyJson),
@@ -44,7 +80,7 @@ const tokenish = fc
       device_code: anyJson,
       user_code: anyJson,
       verification_uri: anyJson,
-      interval: anyJson,
+      interval: fc.oneof(fc.nat({ max: 10 }), outOfRange, anyJson),
       active: fc.oneof(fc.boolean(), anyJson),
       data: fc.oneof(fc.array(fc.record({ id: anyJson, name: anyJson }), { maxLength: 3 }), anyJson),
       id: anyJson,
@@ -66,6 +102,9 @@ const body = fc.oneof(
   tokenish,
   fc.nat({ max: validToken.length }).map((n) => validToken.slice(0, n)),
   text.map((inside) => `<!doctype html><html><body><h1>Error</h1>${inside}</body></html>`),
+  // Past the 256 KiB read limit, and nested past what can be walked safely.
+  fc.nat({ max: 4096 }).map((extra) => `{"access_token":"${"a".repeat(256 * 1024 + extra)}","token_type":"Bearer"}`),
+  fc.integer({ min: 65, max: 20_000 }).map((depth) => `{"active":true,"x":${"[".repeat(depth)}${"]".repeat(depth)}}`),
 )
 
 const answer: fc.Arbitrary<Answer> = fc.record({
@@ -171,6 +210,19 @@ const sentSecrets = (requests: ReadonlyArray<HttpClientRequest.HttpClientRequest
   return allSecrets.filter((secret) => wire.includes(secret))
 }
 
+/** What an operation yields can be stored, read back and shown: no lifetime past what dates hold, no busy polling. */
+const usable = (value: unknown) => {
+  if (value instanceof Token.TokenSet) {
+    const decoded = Schema.decodeSync(Token.TokenSet)(Schema.encodeSync(Token.TokenSet)(value))
+    for (const at of [decoded.expiresAt, decoded.refreshExpiresAt]) if (at !== undefined) DateTime.formatIso(at)
+  }
+  if (Predicate.hasProperty(value, "interval") && Duration.isDuration(value.interval)) {
+    assert.isAtLeast(Duration.toMillis(value.interval), 1000)
+  }
+  if (Predicate.hasProperty(value, "expiresAt") && DateTime.isDateTime(value.expiresAt))
+    DateTime.formatIso(value.expiresAt)
+}
+
 const renderings = (error: unknown): ReadonlyArray<string> =>
   error instanceof Error ? [error.message, String(error), JSON.stringify(error), error.stack ?? ""] : [String(error)]
 
@@ -186,14 +238,14 @@ describe("fuzz: arbitrary answers to every decoder", () => {
           // Past every backoff, Retry-After, polling interval and device-code expiry.
           yield* TestClock.adjust("2 hours")
           const exit = yield* Fiber.await(fiber)
-          if (Exit.isSuccess(exit)) return
+          if (Exit.isSuccess(exit)) return usable(exit.value)
           assert.strictEqual(exit.cause._tag, "Fail", "a typed failure, not a defect or an interruption")
           if (exit.cause._tag !== "Fail") return
           const error = exit.cause.error
           assert.isTrue(isOAuthError(error), `an OAuthError, got ${String(error)}`)
           const sent = sentSecrets(fake.requests)
           for (const rendering of renderings(error)) {
-            for (const secret of sent) assert.notInclude(rendering, secret)
+            for (const secret of sent) for (const spelling of spellings(secret)) assert.notInclude(rendering, spelling)
           }
         }),
       // Long runs (`pnpm fuzz`) take longer than a test usually may.

@@ -40,7 +40,8 @@ describe("@hyperauth/core/promise", () => {
     expect(deviceCode.user_code).toMatch(/^[A-Z]{4}-[A-Z]{4}$/)
     expect(deviceCode.userCode).toBe(deviceCode.user_code)
     expect(deviceCode.verification_uri).toBe(`${emulator.current.origins.hyper}/device`)
-    expect(deviceCode.interval).toBe(0.05)
+    // The emulator says 0.05 s; hyperauth never polls faster than once a second.
+    expect(deviceCode.interval).toBe(1)
     approveSoon(deviceCode)
     const seen: Array<Token> = []
     const token = await pollForToken(deviceCode, (t) => seen.push(t))
@@ -101,6 +102,19 @@ describe("@hyperauth/core/promise", () => {
       times: 1,
     })
     await expect(introspectToken("x")).rejects.toMatchObject({ code: "invalid_token" })
+  })
+
+  it("does not follow a redirect from a token endpoint: the 3xx is an http_error", async () => {
+    // Once: followed, it would reach the real route and resolve.
+    emulator.current.faults.inject({
+      path: "/oauth/token",
+      status: 307,
+      headers: { location: `${emulator.current.origins.hyper}/oauth/token` },
+      times: 1,
+    })
+    const issued = await initiateDeviceFlow()
+    emulator.current.hyper.approve(issued.user_code)
+    await expect(pollForToken(issued)).rejects.toMatchObject({ code: "http_error", status: 307 })
   })
 
   it("baseURL() reads HYPER_BASE_URL at call time, with the documented default", () => {

@@ -5,6 +5,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http"
 import type { AddressInfo } from "node:net"
+import { gzipSync } from "node:zlib"
 import { Faults } from "./Faults.js"
 import { type EmulatorRequest, type EmulatorResponse, json, matchPath, type Route } from "./Http.js"
 import { environment, type OriginName, type Origins, originNames } from "./Origins.js"
@@ -95,15 +96,16 @@ const delay = (ms: number, req: IncomingMessage): Promise<void> =>
     req.socket.once("close", done)
   })
 
-const send = (res: ServerResponse, response: EmulatorResponse): void => {
+const send = (res: ServerResponse, response: EmulatorResponse, gzip = false): void => {
   const isText = typeof response.body === "string"
   const body = response.body === undefined ? "" : isText ? String(response.body) : JSON.stringify(response.body)
   const headers: Record<string, string> = {
     "cache-control": "no-store",
     ...(response.body !== undefined && !isText ? { "content-type": "application/json" } : {}),
+    ...(gzip ? { "content-encoding": "gzip" } : {}),
     ...response.headers,
   }
-  res.writeHead(response.status, headers).end(body)
+  res.writeHead(response.status, headers).end(gzip ? gzipSync(body) : body)
 }
 
 const listen = (server: Server, port: number): Promise<number> =>
@@ -139,10 +141,10 @@ export const start = async (options: StartOptions = {}): Promise<Emulator> => {
     const body = await readBody(req)
     const entry: LogEntry = { origin, method, path: url.pathname }
     requests.push(entry)
-    const answer = (response: EmulatorResponse) => {
+    const answer = (response: EmulatorResponse, gzip = false) => {
       entry.status = response.status
       entry.error = oauthErrorOf(response.body)
-      send(res, response)
+      send(res, response, gzip)
     }
 
     const fault = faults.take(origin, method, url.pathname)
@@ -161,7 +163,7 @@ export const start = async (options: StartOptions = {}): Promise<Emulator> => {
       return
     }
     if (fault?.status !== undefined) {
-      answer({ status: fault.status, headers: fault.headers, body: fault.body })
+      answer({ status: fault.status, headers: fault.headers, body: fault.body }, fault.gzip === true)
       return
     }
 

@@ -21,6 +21,8 @@ export interface Fault {
   readonly drop?: boolean | undefined
   /** Reset the connection (TCP RST, `ECONNRESET` at the client) without an answer. */
   readonly reset?: boolean | undefined
+  /** Send the answer's body gzip-compressed (`content-encoding: gzip`), e.g. a small bomb of a large body. */
+  readonly gzip?: boolean | undefined
   /** Answer 200 with a truncated JSON body. */
   readonly malformed?: boolean | undefined
   /** How many requests it applies to; unlimited when absent. */

@@ -2,6 +2,7 @@ import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import { Accounts, ApiClient, OAuthError, Settings, type Token } from "@hyperauth/core"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import { z } from "zod"
 import { headerProblem, hiddenResponseHeaders, pathProblem } from "../guards.js"
 import { account, providerId } from "../inputs.js"
@@ -11,14 +12,11 @@ import { defineTool } from "../tool.js"
 /** Bodies past this are cut and `truncated` is set. */
 const maxBodyBytes = 1024 * 1024
 
-const parseBody = (body: string, contentType: string | undefined, truncated: boolean): unknown => {
-  if (truncated || !/\bjson\b/i.test(contentType ?? "")) return body
-  try {
-    return JSON.parse(body)
-  } catch {
-    return body
-  }
-}
+/** JSON bodies parsed; any other, a cut one or one nested too deep to handle safely, as text. */
+const parseBody = (response: ApiClient.ApiResponse): unknown =>
+  /\bjson\b/i.test(response.headers["content-type"] ?? "")
+    ? Option.getOrElse(ApiClient.jsonBody(response), () => response.body)
+    : response.body
 
 /**
  * The refresh after a 401 (one for all callers refused at once); a token
@@ -48,7 +46,7 @@ export const callApi = defineTool({
   name: "call_api",
   title: "Call a provider API",
   description:
-    "Sends an authenticated request to the provider's API base and returns status, headers and body (JSON parsed, other bodies as text, cut at 1 MiB with truncated: true). path must start with / and stay on the API base. Authorization, Cookie and Host cannot be set. company_id (hyperline) becomes Hyperline-CompanyId. A 401 is retried once after a token refresh.",
+    "Sends an authenticated request to the provider's API base and returns status, headers and body (JSON parsed; other bodies, and JSON nested deeper than 64 levels, as text; cut at 1 MiB with truncated: true). path must start with / and stay on the API base. Authorization, Cookie and Host cannot be set. company_id (hyperline) becomes Hyperline-CompanyId. A 401 is retried once after a token refresh.",
   input: z.object({
     provider: providerId,
     account,
@@ -108,7 +106,7 @@ export const callApi = defineTool({
       return {
         status: response.status,
         headers,
-        body: parseBody(response.body, response.headers["content-type"], response.truncated),
+        body: parseBody(response),
         truncated: response.truncated,
       }
     }),

@@ -4,9 +4,11 @@
  * It owns what no provider should get wrong on its own: the per-request
  * timeout, retrying only what is safe to repeat, honouring `Retry-After`,
  * logging each retry at debug level (no secrets: the URL has no query),
- * and turning every platform failure and every unexpected answer into a
- * typed, secret-free error from `OAuthError`.
+ * reading at most a bounded body, never following a redirect, and turning
+ * every platform failure and every unexpected answer into a typed,
+ * secret-free error from `OAuthError`.
  */
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import type * as HttpClient from "@effect/platform/HttpClient"
 import type * as HttpClientError from "@effect/platform/HttpClientError"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
@@ -29,6 +31,7 @@ import {
   type RequestFailure,
   Timeout,
 } from "../OAuthError.js"
+import * as Json from "./json.js"
 import { displayUrl, excerpt, withoutSecrets } from "./scrub.js"
 import { ErrorResponse } from "./wire.js"
 
@@ -58,6 +61,13 @@ export const defaultRetryPolicy: RetryPolicy = {
 
 export const defaultTimeout: Duration.Duration = Duration.seconds(30)
 
+/**
+ * The most of an answer read when the caller sets no limit, counted after
+ * decompression: far more than any token, device or introspection answer,
+ * and a bound on what a hostile or broken server can make hyperauth hold.
+ */
+export const defaultMaxBodyBytes = 256 * 1024
+
 const userAgent = "hyperauth/0.1.0"
 
 export interface PipelineOptions {
@@ -77,7 +87,11 @@ export interface SendOptions {
   readonly idempotent: boolean
   /** Secrets the request carries, scrubbed from any excerpt of the answer. */
   readonly secrets?: ReadonlyArray<Redacted.Redacted<string>> | undefined
-  /** Read at most this many bytes of the body; the rest is dropped and `truncated` set. */
+  /**
+   * Read at most this many bytes of the (decompressed) body, 256 KiB by
+   * default; the rest is not read and `truncated` set. A cut answer is
+   * never decoded (`invalid_response`) and never retried.
+   */
   readonly maxBodyBytes?: number | undefined
 }
 
@@ -117,25 +131,43 @@ export interface Pipeline {
   readonly failure: (exchange: Exchange) => RequestFailure
 }
 
-/** The body as text, stopping (and closing the stream) after `max` bytes. */
+/**
+ * The body as text, stopping (and closing the stream, so nothing more is
+ * received or inflated) once it is past `max` bytes.
+ */
 const readBody = (
   response: HttpClientResponse.HttpClientResponse,
-  max: number | undefined,
+  max: number,
 ): Effect.Effect<{ readonly body: string; readonly truncated: boolean }, HttpClientError.ResponseError> =>
-  max === undefined
-    ? Effect.map(response.text, (body) => ({ body, truncated: false }))
-    : response.stream.pipe(
-        Stream.runFoldWhile(
-          { chunks: [] as Array<Uint8Array>, size: 0, truncated: false },
-          (read) => !read.truncated,
-          (read, chunk) => {
-            const room = max - read.size
-            const kept = chunk.length > room ? chunk.subarray(0, room) : chunk
-            return { chunks: [...read.chunks, kept], size: read.size + kept.length, truncated: chunk.length > room }
-          },
-        ),
-        Effect.map(({ chunks, truncated }) => ({ body: Buffer.concat(chunks).toString("utf8"), truncated })),
-      )
+  response.stream.pipe(
+    // A body-less answer (204, 304, HEAD) is an empty body, not a failed read.
+    Stream.catchTag("ResponseError", (error) => (error.reason === "EmptyBody" ? Stream.empty : Stream.fail(error))),
+    Stream.runFoldWhile(
+      { chunks: [] as Array<Uint8Array>, size: 0, truncated: false },
+      (read) => !read.truncated,
+      (read, chunk) => {
+        const room = max - read.size
+        const kept = chunk.length > room ? chunk.subarray(0, room) : chunk
+        read.chunks.push(kept)
+        return { chunks: read.chunks, size: read.size + kept.length, truncated: chunk.length > room }
+      },
+    ),
+    Effect.map(({ chunks, truncated }) => ({ body: Buffer.concat(chunks).toString("utf8"), truncated })),
+  )
+
+/**
+ * The fetch options of the caller's context, with redirects returned as
+ * answers: a 3xx from a token endpoint is not followed with the client's
+ * secrets, nor an API call led off the provider's base. (Clients other
+ * than fetch, such as Node's, do not follow redirects to begin with.)
+ */
+const noRedirects = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  Effect.flatMap(Effect.serviceOption(FetchHttpClient.RequestInit), (init) =>
+    Effect.provideService(effect, FetchHttpClient.RequestInit, {
+      ...Option.getOrElse(init, () => ({})),
+      redirect: "manual",
+    }),
+  )
 
 const isRetryableStatus = (status: number): boolean => status === 408 || status === 429 || status >= 500
 
@@ -172,17 +204,19 @@ const bearerChallenge = (
 
 /** Why a body that should be JSON is not. */
 interface NotJson {
-  readonly reason: "empty body" | "an HTML page, not JSON" | "not JSON"
+  readonly reason: string
 }
 
+const tooLarge: NotJson = { reason: `body larger than the ${defaultMaxBodyBytes / 1024} KiB read limit` }
+
 const parseJson = (exchange: Exchange): Either.Either<unknown, NotJson> => {
-  try {
-    return Either.right(JSON.parse(exchange.body))
-  } catch {
-    if (exchange.body.trim() === "") return Either.left({ reason: "empty body" })
+  if (exchange.truncated) return Either.left(tooLarge)
+  return Either.mapLeft(Json.parse(exchange.body), (refusal): NotJson => {
+    if (refusal === "nested too deep") return { reason: "JSON nested too deep" }
+    if (exchange.body.trim() === "") return { reason: "empty body" }
     const html = /html/i.test(exchange.headers["content-type"] ?? "") || /^\s*</.test(exchange.body)
-    return Either.left({ reason: html ? "an HTML page, not JSON" : "not JSON" })
-  }
+    return { reason: html ? "an HTML page, not JSON" : "not JSON" }
+  })
 }
 
 /** Which fields failed to decode: paths only, never the values (they may be tokens). */
@@ -194,6 +228,26 @@ const decodeFailure = (error: ParseResult.ParseError): string => {
 }
 
 const decodeErrorBody = Schema.decodeUnknownOption(ErrorResponse)
+
+/** The error codes of RFC 6749 §4.1.2.1 and §5.2, RFC 6750 §3.1, RFC 7009 §2.2.1 and RFC 8628 §3.5. */
+const registeredErrors: ReadonlySet<string> = new Set([
+  "invalid_request",
+  "invalid_client",
+  "invalid_grant",
+  "unauthorized_client",
+  "unsupported_grant_type",
+  "unsupported_response_type",
+  "invalid_scope",
+  "access_denied",
+  "server_error",
+  "temporarily_unavailable",
+  "invalid_token",
+  "insufficient_scope",
+  "unsupported_token_type",
+  "authorization_pending",
+  "slow_down",
+  "expired_token",
+])
 
 /** RFC 6749 §5.2 errors come with 400 or 401; 2xx for servers that ignore it. */
 const isOAuthErrorStatus = (status: number): boolean =>
@@ -223,9 +277,9 @@ export const make = (client: HttpClient.HttpClient, options: PipelineOptions): P
     request: HttpClientRequest.HttpClientRequest,
     send: SendOptions,
   ): Effect.Effect<Exchange, ConnectionError | Timeout> =>
-    client.execute(request).pipe(
+    noRedirects(client.execute(request)).pipe(
       Effect.flatMap((response) =>
-        Effect.map(readBody(response, send.maxBodyBytes), ({ body, truncated }) => ({
+        Effect.map(readBody(response, send.maxBodyBytes ?? defaultMaxBodyBytes), ({ body, truncated }) => ({
           url: displayUrl(request.url),
           status: response.status,
           headers: response.headers,
@@ -262,6 +316,8 @@ export const make = (client: HttpClient.HttpClient, options: PipelineOptions): P
       return idempotent && result.left._tag === "ConnectionError" ? Effect.asSome(backoff(retry)) : Effect.succeedNone
     }
     const exchange = result.right
+    // An answer past the size limit says nothing about a second try, and reading it again is what a hostile server wants.
+    if (exchange.truncated) return Effect.succeedNone
     const retryable = idempotent ? isRetryableStatus(exchange.status) : isUnhandledStatus(exchange.status)
     if (!retryable) return Effect.succeedNone
     return Effect.flatMap(
@@ -339,7 +395,8 @@ export const make = (client: HttpClient.HttpClient, options: PipelineOptions): P
       if (error === "invalid_token") return new InvalidToken({ provider, description: prose(error_description) })
       return new OAuthProtocolError({
         provider,
-        error: withoutSecrets(error, exchange.secrets),
+        // A registered code is no echo; anything else is prose like the rest.
+        error: registeredErrors.has(error) ? error : withoutSecrets(error, exchange.secrets),
         errorDescription: prose(error_description),
         errorUri: prose(error_uri),
         status: exchange.status,

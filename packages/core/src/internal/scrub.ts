@@ -16,21 +16,77 @@ const formSecret = new RegExp(`(\\b(?:${secretNames})=)([^&\\s"]*)`, "gi")
 // JWTs and Bearer credentials wherever they appear.
 const jwt = /eyJ[\w-]+\.[\w-]*\.?[\w-]*/g
 const bearer = /(\bBearer\s+)[\w.~+/=-]+/gi
+// RFC 7617 credentials: base64 of `user-id:password`, so "Basic authentication" stays prose.
+const basic = /(\bBasic\s+)([A-Za-z0-9+/_-]+={0,2})/gi
+const basicCredentials = (match: string, scheme: string, token: string): string =>
+  Buffer.from(token, "base64").toString("latin1").includes(":") ? `${scheme}${REDACTED}` : match
 // Any other long run of letters mixed with digits looks like a credential:
 // a server may echo one in free text, and an excerpt loses little without it.
 const opaque = /(?=[\w.~+/=-]*\d)(?=[\w.~+/=-]*[A-Za-z])[\w.~+/=-]{16,}/g
 
 /**
- * `text` with every `known` secret, JWT and Bearer credential replaced: for
- * fields a server wrote in prose, such as an OAuth `error_description`.
+ * Below this length a secret cannot be told apart from ordinary text:
+ * replacing each occurrence would show the reader where it matched (a
+ * one-letter secret would blank every such letter), so any text that a
+ * request with so short a secret brought back is withheld whole instead.
+ */
+export const minScrubbableLength = 8
+
+/** Both spellings of percent-encoding's hex digits (RFC 3986 §2.1 allows either). */
+const hexCases = (encoded: string): ReadonlyArray<string> => [
+  encoded,
+  encoded.replace(/%[0-9A-F]{2}/g, (hex) => hex.toLowerCase()),
+]
+
+/**
+ * The parts of `base64(prefix + secret)` that depend on the secret alone,
+ * for each of the three byte offsets at which it can start inside a longer
+ * value such as Basic credentials (`base64(client_id:secret)`).
+ */
+const base64Fragments = (secret: Buffer): ReadonlyArray<string> =>
+  [0, 1, 2].flatMap((offset) => {
+    const length = offset + secret.length
+    const encoded = Buffer.concat([Buffer.alloc(offset), secret])
+      .toString("base64")
+      .replace(/=+$/, "")
+    // Skip the characters that mix in the prefix; drop a last one that mixes in padding bits.
+    const fragment = encoded.slice([0, 2, 3][offset], length % 3 === 0 ? undefined : -1)
+    return [fragment, fragment.replace(/\+/g, "-").replace(/\//g, "_")]
+  })
+
+/**
+ * Every form `secret` can take on the wire or in a server's echo of it:
+ * raw, percent- and form-encoded, JSON-escaped, base64 and base64url.
+ */
+const spellings = (secret: string): ReadonlyArray<string> => {
+  const form = new URLSearchParams({ s: secret }).toString().slice(2)
+  const json = JSON.stringify(secret).slice(1, -1)
+  const all = [
+    secret,
+    ...hexCases(encodeURIComponent(secret)),
+    ...hexCases(form),
+    json,
+    json.replace(/\//g, "\\/"),
+    ...base64Fragments(Buffer.from(secret, "utf8")),
+  ]
+  // Longest first, so that a spelling containing another is replaced whole.
+  return [...new Set(all)].filter((s) => s.length > 0).sort((a, b) => b.length - a.length)
+}
+
+/**
+ * `text` with every `known` secret (in any of its spellings), JWT, Bearer
+ * and Basic credential replaced: for fields a server wrote in prose, such
+ * as an OAuth `error_description`. With a known secret too short to find
+ * safely, the whole text is withheld.
  */
 export const withoutSecrets = (text: string, known: ReadonlyArray<Redacted.Redacted<string>> = []): string => {
+  const values = known.map(Redacted.value).filter((value) => value.length > 0)
+  if (values.some((value) => value.length < minScrubbableLength)) return REDACTED
   let scrubbed = text
-  for (const secret of known) {
-    const value = Redacted.value(secret)
-    if (value.length > 0) scrubbed = scrubbed.split(value).join(REDACTED)
+  for (const value of values) {
+    for (const spelling of spellings(value)) scrubbed = scrubbed.split(spelling).join(REDACTED)
   }
-  return scrubbed.replace(jwt, REDACTED).replace(bearer, `$1${REDACTED}`)
+  return scrubbed.replace(jwt, REDACTED).replace(bearer, `$1${REDACTED}`).replace(basic, basicCredentials)
 }
 
 /**

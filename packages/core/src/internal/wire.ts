@@ -4,22 +4,48 @@
  */
 import * as Schema from "effect/Schema"
 
-/** A count of seconds sent as a JSON number or a numeric string ("3600"). */
-export const Seconds = Schema.Union(Schema.NonNegative, Schema.compose(Schema.NumberFromString, Schema.NonNegative))
+/**
+ * The longest lifetime taken from a provider: ten years. Far past any real
+ * token or device code, and far inside what dates can hold, so that no
+ * stored expiry can break a later read of it.
+ */
+export const maxLifetimeSeconds = 10 * 366 * 24 * 60 * 60
 
-/** RFC 6749 §5.1 access token response (plus OIDC / Keycloak extras). */
-export const TokenResponse = Schema.Struct({
+const lifetime = Schema.Number.pipe(
+  Schema.finite({ message: () => "a lifetime must be a finite number of seconds" }),
+  Schema.between(0, maxLifetimeSeconds, { message: () => `a lifetime must be 0 to ${maxLifetimeSeconds} seconds` }),
+)
+
+/** A count of seconds sent as a JSON number or a numeric string ("3600"), finite and at most ten years. */
+export const Seconds = Schema.Union(lifetime, Schema.compose(Schema.NumberFromString, lifetime))
+
+/** An instant in seconds since the epoch (RFC 7662 `exp`, `iat`, `nbf`); `1e999` parses as Infinity. */
+const NumericDate = Schema.Number.pipe(Schema.finite())
+
+/** RFC 6750: the only token type these providers issue, in any case. */
+const BearerType = Schema.String.pipe(
+  Schema.filter((type) => type.toLowerCase() === "bearer", { message: () => "token_type must be Bearer" }),
+)
+
+const tokenFields = {
   access_token: Schema.NonEmptyString,
-  // Required by RFC 6749, but hyperid's documented answer omits it; Bearer
-  // is then the only type these providers issue.
-  token_type: Schema.optional(Schema.String),
   expires_in: Schema.optional(Seconds),
   refresh_token: Schema.optional(Schema.NonEmptyString),
   refresh_expires_in: Schema.optional(Seconds),
   scope: Schema.optional(Schema.String),
-  id_token: Schema.optional(Schema.String),
-})
+  // No `id_token`: hyperauth does not validate ID tokens, so it keeps none.
+}
+
+/**
+ * RFC 6749 §5.1 access token response as hyperid documents it: without
+ * `token_type`, Bearer being the only type it issues. A `token_type` that is
+ * present must still be Bearer.
+ */
+export const TokenResponse = Schema.Struct({ ...tokenFields, token_type: Schema.optional(BearerType) })
 export type TokenResponse = typeof TokenResponse.Type
+
+/** RFC 6749 §5.1 access token response, `token_type` required (hyper, hyperline, hyperproof). */
+export const BearerTokenResponse = Schema.Struct({ ...tokenFields, token_type: BearerType })
 
 /** RFC 6749 §5.2 error response. */
 export const ErrorResponse = Schema.Struct({
@@ -49,9 +75,9 @@ export const IntrospectionResponse = Schema.Struct(
     client_id: Schema.optional(Schema.String),
     username: Schema.optional(Schema.String),
     token_type: Schema.optional(Schema.String),
-    exp: Schema.optional(Schema.Number),
-    iat: Schema.optional(Schema.Number),
-    nbf: Schema.optional(Schema.Number),
+    exp: Schema.optional(NumericDate),
+    iat: Schema.optional(NumericDate),
+    nbf: Schema.optional(NumericDate),
     sub: Schema.optional(Schema.String),
     aud: Schema.optional(Schema.Union(Schema.String, Schema.Array(Schema.String))),
     iss: Schema.optional(Schema.String),

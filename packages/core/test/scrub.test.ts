@@ -1,0 +1,89 @@
+/**
+ * Scrubbing finds a secret in every form it can take on the wire, and a
+ * secret too short to find safely hides the whole text rather than showing
+ * where it matched.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { FastCheck as fc, Redacted } from "effect"
+import { excerpt, withoutSecrets } from "../src/internal/scrub.js"
+
+/** The shortest secret scrubbing looks for (`minScrubbableLength`); shorter ones withhold the text. */
+const minScrubbableLength = 8
+
+const form = (value: string) => new URLSearchParams({ s: value }).toString().slice(2)
+const lowerHex = (value: string) => value.replace(/%[0-9A-F]{2}/g, (hex) => hex.toLowerCase())
+const basic = (user: string, password: string) => Buffer.from(`${user}:${password}`).toString("base64")
+
+/** Each way a server was seen (or could be) echoing a secret. */
+const encodings: Record<string, (secret: string) => string> = {
+  raw: (s) => s,
+  "percent-encoded": encodeURIComponent,
+  "percent-encoded, lower-case hex": (s) => lowerHex(encodeURIComponent(s)),
+  "form-encoded": form,
+  "form-encoded, lower-case hex": (s) => lowerHex(form(s)),
+  "JSON-escaped": (s) => JSON.stringify(s).slice(1, -1),
+  base64: (s) => Buffer.from(s).toString("base64"),
+  "base64 without padding": (s) => Buffer.from(s).toString("base64").replace(/=+$/, ""),
+  base64url: (s) => Buffer.from(s).toString("base64url"),
+  "Basic credentials": (s) => `Basic ${basic("client-1", s)}`,
+  "Basic credentials, one-byte user": (s) => basic("c", s),
+  "Basic credentials, two-byte user": (s) => basic("cl", s),
+  "Basic credentials, three-byte user": (s) => basic("cli", s),
+}
+
+describe("scrub: every encoding of a secret", () => {
+  const secret = "cs+Sup3r/S3cret==~ !é"
+  for (const [name, encode] of Object.entries(encodings)) {
+    it(`removes it ${name}`, () => {
+      const text = `invalid client: client_secret=${encode(secret)}&x=1 was refused`
+      const scrubbed = withoutSecrets(text, [Redacted.make(secret)])
+      assert.notInclude(scrubbed, encode(secret))
+      assert.include(scrubbed, "[redacted]")
+      assert.include(scrubbed, "was refused", "the rest of the text stays")
+      assert.notInclude(excerpt(text, [Redacted.make(secret)]), encode(secret))
+    })
+  }
+
+  it("keeps prose that merely says Basic", () => {
+    assert.strictEqual(withoutSecrets("Basic authentication is not enabled"), "Basic authentication is not enabled")
+  })
+
+  it.prop(
+    "no generated secret survives in any encoding, wherever it sits in the text",
+    {
+      secret: fc.string({ minLength: minScrubbableLength, maxLength: 40, unit: "binary" }),
+      encoding: fc.constantFrom(...Object.keys(encodings)),
+      before: fc.string({ maxLength: 20 }),
+      after: fc.string({ maxLength: 20 }),
+    },
+    ({ secret, encoding, before, after }) => {
+      const encoded = (encodings[encoding] ?? String)(secret)
+      const scrubbed = withoutSecrets(`${before}${encoded}${after}`, [Redacted.make(secret)])
+      assert.notInclude(scrubbed, encoded.replace(/^Basic /, ""))
+    },
+  )
+})
+
+describe("scrub: a secret too short to find safely", () => {
+  it("withholds the whole text instead of redacting every matching letter", () => {
+    const scrubbed = withoutSecrets("bad client secret a", [Redacted.make("a")])
+    assert.strictEqual(scrubbed, "[redacted]")
+    assert.strictEqual(excerpt('{"error":"bad a"}', [Redacted.make("a")]), "[redacted]")
+  })
+
+  it.prop(
+    "what is shown does not depend on the short secret: no oracle",
+    {
+      before: fc.string({ maxLength: 30 }),
+      after: fc.string({ maxLength: 30 }),
+      one: fc.string({ minLength: 1, maxLength: minScrubbableLength - 1 }),
+      other: fc.string({ minLength: 1, maxLength: minScrubbableLength - 1 }),
+    },
+    ({ before, after, one, other }) => {
+      // The text carries one of them: the reader must not learn which.
+      const text = `${before}${one}${after}`
+      assert.strictEqual(withoutSecrets(text, [Redacted.make(one)]), withoutSecrets(text, [Redacted.make(other)]))
+      assert.strictEqual(excerpt(text, [Redacted.make(one)]), excerpt(text, [Redacted.make(other)]))
+    },
+  )
+})
