@@ -26,26 +26,31 @@ import type { Section } from "./report.js"
 export interface ReplicaOptions {
   readonly store: "file" | "redis"
   readonly replicas: number
-  readonly waves: number
-  /** Concurrent calls per replica per wave. */
-  readonly callsPerWave: number
-  /** Kill the lease holder during this wave (1-based); none when absent. */
-  readonly killInWave?: number | undefined
+  /** How many times the access token expires during the run. */
+  readonly expiries: number
+  /** Callers per replica, each calling again as soon as its call returns. */
+  readonly callers: number
+  /** Kill the lease holder in the middle of the refresh after this expiry (1-based); none when absent. */
+  readonly killAtExpiry?: number | undefined
   /**
-   * How the token expires before each wave: `provider` revokes it at the
-   * provider (the API answers 401, the replicas replace it), `clock` lets
-   * it run into the 60 s refresh margin on every replica's own clock.
+   * How the token expires: `provider` revokes it at the provider every
+   * 2 s (the API answers 401, the replicas replace it); `clock` lets each
+   * token run into the 60 s refresh margin on every replica's own clock,
+   * 2 s after it was issued.
    */
   readonly expiry?: "provider" | "clock" | undefined
 }
 
 /** Under `clock` expiry, access tokens live this long: usable for 2 s before the 60 s margin. */
 const clockLifetime = 62
+const periodMs = 2_000
 
 export interface ReplicaResult {
   readonly options: ReplicaOptions
   readonly expiries: number
   readonly refreshes: number
+  /** The shortest time between two refreshes, ms: well under the period means one expiry refreshed twice. */
+  readonly closestRefreshesMs: number | undefined
   readonly reusedRefreshTokens: number
   /** Whether the login was still there, and usable, at the end. */
   readonly loginKept: boolean
@@ -99,6 +104,8 @@ const until = async (check: () => boolean | Promise<boolean>, timeoutMs: number)
   }
 }
 
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
 export const replicaStress = async (options: ReplicaOptions): Promise<ReplicaResult> => {
   const byClock = options.expiry === "clock"
   const emulator = await start({
@@ -134,64 +141,84 @@ export const replicaStress = async (options: ReplicaOptions): Promise<ReplicaRes
   const began = Date.now()
   const refreshCount = () => emulator.tokens.refreshes.get("hyperid") ?? 0
   const tokenPath = `${hyperidRealmPath}/token`
+  const running = { on: true }
+
+  /** One caller of one replica: calls again as soon as its call returns. */
+  const caller = async (replica: Replica, index: number) => {
+    for (let i = index; running.on && replica.alive; i++) {
+      const tokenOnly = i % 4 === 3
+      const outcome = await call(
+        replica,
+        tokenOnly ? "get_token" : "call_api",
+        tokenOnly ? { provider: "hyperid" } : { provider: "hyperid", method: "GET", path: "/userinfo" },
+      ).then(
+        (result) =>
+          result.isError === true
+            ? textOf(result)
+            : tokenOnly || apiStatus(result) === 200
+              ? undefined
+              : `call_api answered ${apiStatus(result)}`,
+        (error: unknown) => String(error),
+      )
+      if (!replica.alive) return
+      calls++
+      if (outcome !== undefined) failures.push(outcome.slice(0, 300))
+    }
+  }
+
+  /** Kills whoever holds the lease while its refresh waits at the provider; the stall until the next refresh. */
+  const killHolderMidRefresh = async (expire: () => Promise<void>) => {
+    const inFlight = emulator.count({ origin: "hyperid", path: tokenPath })
+    const disarm = emulator.faults.inject({ origin: "hyperid", path: tokenPath, latencyMs: 2_000, times: 1 })
+    await expire()
+    await until(() => emulator.count({ origin: "hyperid", path: tokenPath }) > inFlight, 30_000)
+    const holder = await leaseHolder()
+    const killed = replicas.find((r) => r.alive && r.pid === holder)
+    disarm()
+    if (killed?.pid === undefined) return
+    const before = refreshCount()
+    killed.alive = false
+    process.kill(killed.pid, "SIGKILL")
+    const killedAt = Date.now()
+    await until(() => refreshCount() > before, 60_000)
+    stallAfterKillMs = Date.now() - killedAt
+  }
+
   try {
     await login(emulator, replicas[0] as Replica)
     const refreshesBefore = refreshCount()
-    for (let wave = 1; wave <= options.waves; wave++) {
-      if (byClock) await new Promise((resolve) => setTimeout(resolve, (clockLifetime - 60) * 1000 + 100))
-      else emulator.tokens.expire({ provider: "hyperid" })
-      const killing = wave === options.killInWave
-      // The refresh waits at the provider long enough to kill its sender first.
-      const disarm = killing
-        ? emulator.faults.inject({ origin: "hyperid", path: tokenPath, latencyMs: 2_000, times: 1 })
-        : () => undefined
-      const inFlightBefore = emulator.count({ origin: "hyperid", path: tokenPath })
-      const fired = replicas.flatMap((replica) =>
-        replica.alive
-          ? Array.from({ length: options.callsPerWave }, async (_, i) => {
-              const tokenOnly = i % 4 === 3
-              const outcome = await call(
-                replica,
-                tokenOnly ? "get_token" : "call_api",
-                tokenOnly ? { provider: "hyperid" } : { provider: "hyperid", method: "GET", path: "/userinfo" },
-              ).then(
-                (result) =>
-                  result.isError === true
-                    ? textOf(result)
-                    : tokenOnly || apiStatus(result) === 200
-                      ? undefined
-                      : `call_api answered ${apiStatus(result)}`,
-                (error: unknown) => String(error),
-              )
-              if (!replica.alive) return
-              calls++
-              if (outcome !== undefined) failures.push(outcome.slice(0, 300))
-            })
-          : [],
-      )
-      if (killing) {
-        await until(() => emulator.count({ origin: "hyperid", path: tokenPath }) > inFlightBefore, 30_000)
-        const holder = await leaseHolder()
-        const victim = replicas.find((r) => r.pid === holder)
-        if (victim?.pid !== undefined) {
-          const before = refreshCount()
-          victim.alive = false
-          process.kill(victim.pid, "SIGKILL")
-          const killedAt = Date.now()
-          await until(() => refreshCount() > before, 60_000)
-          stallAfterKillMs = Date.now() - killedAt
-        }
-      }
-      await Promise.all(fired)
-      disarm()
+    const logBefore = emulator.tokens.refreshLog.length
+    const callers = replicas.flatMap((replica) =>
+      Array.from({ length: options.callers }, (_, index) => caller(replica, index)),
+    )
+    for (let expiry = 1; expiry <= options.expiries; expiry++) {
+      const expire = byClock
+        ? // The latest token enters the refresh margin 2 s after it was issued.
+          async () => {
+            const latest = emulator.tokens.refreshLog.at(-1)?.at ?? emulator.clock.now()
+            await sleep(Math.max(0, latest + periodMs - emulator.clock.now()))
+          }
+        : async () => {
+            await sleep(expiry === 1 ? 200 : periodMs)
+            emulator.tokens.expire({ provider: "hyperid" })
+          }
+      if (expiry === options.killAtExpiry) await killHolderMidRefresh(expire)
+      else await expire()
+      await until(() => refreshCount() - refreshesBefore >= expiry, 30_000)
     }
+    await sleep(500)
+    running.on = false
+    await Promise.all(callers)
     const survivor = replicas.find((r) => r.alive) as Replica
     const final = await call(survivor, "call_api", { provider: "hyperid", method: "GET", path: "/userinfo" })
     const loginKept = final.isError !== true && apiStatus(final) === 200
+    const times = emulator.tokens.refreshLog.slice(logBefore).map((entry) => entry.at)
+    const gaps = times.slice(1).map((at, i) => at - (times[i] ?? at))
     return {
       options,
-      expiries: options.waves,
+      expiries: options.expiries,
       refreshes: refreshCount() - refreshesBefore,
+      closestRefreshesMs: gaps.length === 0 ? undefined : Math.min(...gaps),
       reusedRefreshTokens: emulator.tokens.reusedRefreshTokens,
       loginKept,
       failedCalls: failures.length,
@@ -201,6 +228,7 @@ export const replicaStress = async (options: ReplicaOptions): Promise<ReplicaRes
       wallMs: Date.now() - began,
     }
   } finally {
+    running.on = false
     await Promise.all(replicas.filter((r) => r.alive).map((r) => r.client.close().catch(() => undefined)))
     await admin?.close()
     await redis?.stop()
@@ -211,21 +239,27 @@ export const replicaStress = async (options: ReplicaOptions): Promise<ReplicaRes
 /** `pnpm bench`'s section: the file and Redis runs side by side, with their must-hold checks. */
 export const replicasSection = async (scale: {
   readonly replicas: number
-  readonly waves: number
-  readonly callsPerWave: number
+  readonly expiries: number
+  readonly callers: number
 }): Promise<Section> => {
+  const killAtExpiry = Math.ceil(scale.expiries / 2)
   const results: Array<ReplicaResult> = []
   for (const store of ["file", "redis"] as const) {
     if (store === "redis" && !redisAvailable()) continue
-    results.push(await replicaStress({ store, ...scale, killInWave: Math.ceil(scale.waves / 2) }))
+    for (const expiry of ["provider", "clock"] as const) {
+      results.push(await replicaStress({ store, expiry, ...scale, killAtExpiry }))
+    }
   }
+  const name = (r: ReplicaResult) =>
+    `${r.options.store}, ${r.options.expiry === "clock" ? "expiry by clock" : "401 from the API"}`
   return {
     title: "Replicas sharing one store",
-    method: `${scale.replicas} \`hyperauth-mcp\` processes per store, one encrypted file or one Redis, against a hyperid that rotates refresh tokens strictly and revokes the login on any reuse. ${scale.waves} waves: the access token expires at the provider, then every replica fires ${scale.callsPerWave} concurrent calls (\`call_api\` and \`get_token\`); in wave ${Math.ceil(scale.waves / 2)} the lease holder is killed with SIGKILL while its refresh waits at the provider. The stall is from the kill to the next refresh the provider answered (a holder on another host would be taken over when its 15 s lease expires).`,
+    method: `${scale.replicas} \`hyperauth-mcp\` processes per run on one encrypted file or one Redis, against a hyperid that rotates refresh tokens strictly and revokes the login on any reuse; ${scale.callers} callers per replica call \`call_api\` or \`get_token\` again as soon as each call returns. The access token expires ${scale.expiries} times, every 2 s: revoked at the provider (the API answers 401 and the replicas replace it), or run into the 60 s refresh margin on the replicas' own clocks. At expiry ${killAtExpiry} the lease holder is killed with SIGKILL while its refresh waits at the provider; the stall is from the kill to the next refresh the provider answered (on another host the lease would be taken over when it expires, ≤ 15 s).`,
     header: [
-      "store",
+      "run",
       "expiries",
       "refreshes",
+      "closest refreshes, ms",
       "reused refresh tokens",
       "calls (failed)",
       "login kept",
@@ -233,9 +267,10 @@ export const replicasSection = async (scale: {
       "wall, s",
     ],
     rows: results.map((r) => [
-      r.options.store,
+      name(r),
       String(r.expiries),
       String(r.refreshes),
+      r.closestRefreshesMs === undefined ? "—" : r.closestRefreshesMs.toFixed(0),
       String(r.reusedRefreshTokens),
       `${r.calls} (${r.failedCalls})`,
       r.loginKept ? "yes" : "no",
@@ -243,15 +278,15 @@ export const replicasSection = async (scale: {
       (r.wallMs / 1000).toFixed(1),
     ]),
     checks: [
-      ...(results.length < 2 ? [{ what: "the Redis run ran (redis-server found)", ok: false }] : []),
+      ...(results.length < 4 ? [{ what: "the Redis runs ran (redis-server found)", ok: false }] : []),
       ...results.flatMap((r) => [
-        { what: `${r.options.store}: 0 refresh tokens reused`, ok: r.reusedRefreshTokens === 0 },
-        { what: `${r.options.store}: 0 logins lost`, ok: r.loginKept },
+        { what: `${name(r)}: 0 refresh tokens reused`, ok: r.reusedRefreshTokens === 0 },
+        { what: `${name(r)}: 0 logins lost`, ok: r.loginKept },
         {
-          what: `${r.options.store}: exactly 1 refresh per expiry (${r.refreshes}/${r.expiries})`,
+          what: `${name(r)}: exactly 1 refresh per expiry (${r.refreshes}/${r.expiries})`,
           ok: r.refreshes === r.expiries,
         },
-        { what: `${r.options.store}: no call of a surviving replica failed`, ok: r.failedCalls === 0 },
+        { what: `${name(r)}: no call of a surviving replica failed`, ok: r.failedCalls === 0 },
       ]),
     ],
   }

@@ -10,8 +10,8 @@ export interface Scale {
   readonly starts: number
   /** When the user approves each device login, in seconds after it started. */
   readonly approvals: ReadonlyArray<number>
-  /** Replicas sharing one store: processes, expiry waves, concurrent calls per replica and wave. */
-  readonly replicas: { readonly replicas: number; readonly waves: number; readonly callsPerWave: number }
+  /** Replicas sharing one store: processes, how often the token expires, callers per replica. */
+  readonly replicas: { readonly replicas: number; readonly expiries: number; readonly callers: number }
 }
 
 export const full: Scale = {
@@ -19,7 +19,7 @@ export const full: Scale = {
   trials: 7,
   starts: 15,
   approvals: [1.5, 2.5, 3.5, 4.5, 5.5],
-  replicas: { replicas: 6, waves: 12, callsPerWave: 30 },
+  replicas: { replicas: 6, expiries: 10, callers: 30 },
 }
 
 export const quick: Scale = {
@@ -27,5 +27,5 @@ export const quick: Scale = {
   trials: 1,
   starts: 1,
   approvals: [1.5],
-  replicas: { replicas: 2, waves: 2, callsPerWave: 2 },
+  replicas: { replicas: 2, expiries: 2, callers: 2 },
 }

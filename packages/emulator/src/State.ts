@@ -84,6 +84,8 @@ export class Tokens {
 
   /** Refresh grants answered with new tokens, per provider. */
   readonly refreshes = new Map<string, number>()
+  /** When each refresh grant was answered (emulator time), oldest first. */
+  readonly refreshLog: Array<{ readonly provider: string; readonly at: number }> = []
   /** Refresh tokens presented again after they were spent (each revoked its grant). */
   reusedRefreshTokens = 0
 
@@ -111,6 +113,7 @@ export class Tokens {
       token.revoked = true
     }
     this.refreshes.set(provider, (this.refreshes.get(provider) ?? 0) + 1)
+    this.refreshLog.push({ provider, at: this.#clock.now() })
     return token
   }
 
