@@ -8,7 +8,7 @@ import { parseArgs } from "node:util"
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js"
 import { serveHttp } from "./http.js"
 import * as Runtime from "./runtime.js"
-import { createServer } from "./server.js"
+import { connect, createServer } from "./server.js"
 
 const usage = `Usage: hyperauth-mcp [--http [--port N]] [--config FILE]
 
@@ -96,7 +96,7 @@ const main = async () => {
   // The client going away ends the server, as stdio servers are expected to.
   process.stdin.once("end", shutdown)
   process.stdin.once("close", shutdown)
-  await server.connect(new StdioServerTransport())
+  await connect(server, new StdioServerTransport())
   log("ready on stdio")
 }
 
