@@ -15,7 +15,8 @@ import * as Option from "effect/Option"
 export interface ProviderEntry {
   readonly id: Provider.ProviderId
   readonly flow: Provider.FlowKind
-  readonly apiBaseUrl: string
+  /** Absent while the settings that decide it are not valid (`problem` says why). */
+  readonly apiBaseUrl: string | undefined
   /** Settings to provide before this provider can be used. */
   readonly missing: ReadonlyArray<string>
   /** Why a present setting is not usable. */
@@ -72,7 +73,7 @@ export const make: Effect.Effect<Service, never, HttpClient.HttpClient> = Effect
   const entries = yield* Effect.forEach(catalog, (entry) =>
     Effect.gen(function* () {
       const made = yield* Effect.either(entry.make)
-      const apiBaseUrl = yield* Effect.orElseSucceed(entry.apiBaseUrl, () => "")
+      const apiBaseUrl = yield* Effect.orElseSucceed(entry.apiBaseUrl, () => undefined)
       return {
         id: entry.id,
         flow: entry.flow,

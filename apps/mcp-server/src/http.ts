@@ -2,14 +2,21 @@
  * Streamable HTTP on 127.0.0.1, endpoint `/mcp`: Host and Origin must be
  * loopback (DNS-rebinding protection), and with `HYPERAUTH_HTTP_TOKEN` set
  * every request must carry it as a Bearer token.
+ *
+ * The SDK's transport reads each request (bodies capped, 413 past the cap;
+ * JSON-RPC -32700 for a body that is not JSON) and ends its session on
+ * DELETE; this module routes requests to sessions: an unknown or ended
+ * `Mcp-Session-Id` is 404, so the client starts a new session (MCP
+ * Streamable HTTP, "Session Management"), idle sessions are reclaimed and
+ * their number is capped.
  */
 import { createHash, randomUUID, timingSafeEqual } from "node:crypto"
-import { createServer as createHttpServer, type Server as HttpServer, type IncomingMessage } from "node:http"
+import { createServer as createHttpServer, type Server as HttpServer, type ServerResponse } from "node:http"
 import type { AddressInfo } from "node:net"
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js"
-import { isInitializeRequest } from "@modelcontextprotocol/sdk/types.js"
+import * as HttpSessions from "./HttpSessions.js"
 import type { Runtime } from "./runtime.js"
-import { createServer } from "./server.js"
+import { connect, createServer } from "./server.js"
 
 const loopbackHosts = new Set(["127.0.0.1", "localhost", "[::1]"])
 
@@ -28,69 +35,115 @@ const originOk = (origin: string | undefined): boolean => {
 const sameToken = (given: string, expected: string): boolean =>
   timingSafeEqual(createHash("sha256").update(given).digest(), createHash("sha256").update(expected).digest())
 
-const readJson = (req: IncomingMessage): Promise<unknown> =>
-  new Promise((resolve, reject) => {
-    const chunks: Array<Buffer> = []
-    req.on("data", (chunk: Buffer) => chunks.push(chunk))
-    req.on("end", () => {
-      try {
-        resolve(chunks.length === 0 ? undefined : JSON.parse(Buffer.concat(chunks).toString("utf8")))
-      } catch (error) {
-        reject(error)
-      }
-    })
-    req.on("error", reject)
-  })
+/** The most a request body may hold; past it the answer is 413. */
+export const maxRequestBytes = 4 * 1024 * 1024
+
+const answer = (res: ServerResponse, status: number, code: number, message: string) =>
+  res
+    .writeHead(status, { "content-type": "application/json" })
+    .end(JSON.stringify({ jsonrpc: "2.0", error: { code, message }, id: null }))
 
 export interface HttpOptions {
   readonly port: number
   /** `HYPERAUTH_HTTP_TOKEN`: required as `Authorization: Bearer` when set. */
   readonly token: string | undefined
+  /** Idle timeout, cap and clock of the sessions; `HttpSessions.defaultLimits` when absent. */
+  readonly sessions?: HttpSessions.SessionLimits | undefined
 }
 
 export const serveHttp = (runtime: Runtime, options: HttpOptions): Promise<HttpServer> => {
-  const sessions = new Map<string, StreamableHTTPServerTransport>()
+  const limits = options.sessions ?? HttpSessions.defaultLimits
+  const sessions = HttpSessions.make(limits)
+
+  const startSession = async (
+    req: Parameters<StreamableHTTPServerTransport["handleRequest"]>[0],
+    res: ServerResponse,
+  ) => {
+    if (!sessions.reserve()) {
+      res.setHeader("retry-after", "60")
+      return answer(
+        res,
+        503,
+        -32000,
+        `Too many open sessions (at most ${limits.max}). End one with DELETE, or retry when an idle one has been reclaimed.`,
+      )
+    }
+    let started = false
+    const transport = new StreamableHTTPServerTransport({
+      sessionIdGenerator: () => randomUUID(),
+      maxRequestBodySize: maxRequestBytes,
+      // Before the answer goes out, so the client's next request finds the session.
+      onsessioninitialized: (id) => {
+        started = true
+        sessions.add(id, transport)
+      },
+    })
+    transport.onclose = () => {
+      if (transport.sessionId !== undefined) sessions.remove(transport.sessionId)
+    }
+    const server = createServer(runtime)
+    try {
+      await connect(server, transport)
+      // Anything but an initialize request is answered by the SDK (400, or -32700 for a body that is not JSON).
+      await transport.handleRequest(req, res)
+    } finally {
+      if (!started) {
+        sessions.release()
+        await server.close()
+      }
+    }
+  }
 
   const httpServer = createHttpServer((req, res) => {
     const port = (httpServer.address() as AddressInfo).port
-    const reject = (status: number, message: string) =>
-      res
-        .writeHead(status, { "content-type": "application/json" })
-        .end(JSON.stringify({ jsonrpc: "2.0", error: { code: -32000, message }, id: null }))
-    if (!hostOk(req.headers.host, port)) return reject(403, "Host must be a loopback address")
-    if (!originOk(req.headers.origin)) return reject(403, "Origin must be a loopback address")
+    if (!hostOk(req.headers.host, port)) return answer(res, 403, -32000, "Host must be a loopback address")
+    if (!originOk(req.headers.origin)) return answer(res, 403, -32000, "Origin must be a loopback address")
     if (options.token !== undefined) {
       const given = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? "")?.[1]
       if (given === undefined || !sameToken(given, options.token)) {
         res.setHeader("www-authenticate", 'Bearer realm="hyperauth-mcp"')
-        return reject(401, "A valid bearer token (HYPERAUTH_HTTP_TOKEN) is required")
+        return answer(res, 401, -32000, "A valid bearer token (HYPERAUTH_HTTP_TOKEN) is required")
       }
     }
-    if (new URL(req.url ?? "/", "http://127.0.0.1").pathname !== "/mcp") return reject(404, "The MCP endpoint is /mcp")
+    if (new URL(req.url ?? "/", "http://127.0.0.1").pathname !== "/mcp")
+      return answer(res, 404, -32000, "The MCP endpoint is /mcp")
 
-    const sessionId = req.headers["mcp-session-id"]
-    const existing = typeof sessionId === "string" ? sessions.get(sessionId) : undefined
     const handle = async () => {
-      const body = req.method === "POST" ? await readJson(req) : undefined
-      if (existing !== undefined) return existing.handleRequest(req, res, body)
-      if (req.method !== "POST" || !isInitializeRequest(body)) {
-        return reject(400, "No valid session: send an initialize request first")
+      await sessions.reclaim()
+      const sessionId = req.headers["mcp-session-id"]
+      if (sessionId === undefined) {
+        if (req.method !== "POST")
+          return answer(
+            res,
+            400,
+            -32000,
+            "Mcp-Session-Id is required: start a session with an initialize request (POST)",
+          )
+        return startSession(req, res)
       }
-      const transport = new StreamableHTTPServerTransport({
-        sessionIdGenerator: () => randomUUID(),
-        onsessioninitialized: (id) => {
-          sessions.set(id, transport)
-        },
-      })
-      transport.onclose = () => {
-        if (transport.sessionId !== undefined) sessions.delete(transport.sessionId)
-      }
-      await createServer(runtime).connect(transport)
-      return transport.handleRequest(req, res, body)
+      const transport = typeof sessionId === "string" ? sessions.get(sessionId) : undefined
+      if (transport === undefined || typeof sessionId !== "string")
+        return answer(
+          res,
+          404,
+          -32001,
+          "Session not found: it ended or the server restarted. Start a new session with an initialize request.",
+        )
+      res.once("close", sessions.begin(sessionId))
+      return transport.handleRequest(req, res)
     }
     handle().catch(() => {
-      if (!res.headersSent) reject(400, "The request body is not valid JSON")
+      if (!res.headersSent) answer(res, 500, -32603, "Internal error")
+      else res.end()
     })
+  })
+
+  // Sessions nobody uses any more are closed even when no request comes to notice them.
+  const sweep = setInterval(() => void sessions.reclaim(), Math.min(limits.idleMillis, 60_000))
+  sweep.unref()
+  httpServer.once("close", () => {
+    clearInterval(sweep)
+    void sessions.closeAll()
   })
 
   return new Promise((resolve, reject) => {

@@ -8,7 +8,7 @@ import { parseArgs } from "node:util"
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js"
 import { serveHttp } from "./http.js"
 import * as Runtime from "./runtime.js"
-import { createServer } from "./server.js"
+import { connect, createServer } from "./server.js"
 
 const usage = `Usage: hyperauth-mcp [--http [--port N]] [--config FILE]
 
@@ -21,9 +21,29 @@ const usage = `Usage: hyperauth-mcp [--http [--port N]] [--config FILE]
 Configuration is read from the environment; see the README.
 `
 
-/** The settings of a JSON config file: an object of names to strings, numbers or booleans. */
+/** Where JSON text stops being valid, as "line L, column C", from the parser's position. */
+const positionIn = (text: string, error: unknown): string => {
+  const offset = error instanceof SyntaxError ? /at position (\d+)/.exec(error.message)?.[1] : undefined
+  if (offset === undefined) return ""
+  const before = text.slice(0, Number(offset)).split("\n")
+  return ` (line ${before.length}, column ${(before.at(-1)?.length ?? 0) + 1})`
+}
+
+/**
+ * The settings of a JSON config file: an object of names to strings,
+ * numbers or booleans. Errors name the file and where it is wrong, but never
+ * quote its content: it holds secrets.
+ */
 const readConfigFile = (path: string): Record<string, string> => {
-  const parsed: unknown = JSON.parse(readFileSync(path, "utf8"))
+  const text = readFileSync(path, "utf8")
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(text)
+  } catch (error) {
+    throw new Error(
+      `${path} is not valid JSON${positionIn(text, error)}; it must hold a JSON object such as {"HYPER_CLIENT_ID": "..."}`,
+    )
+  }
   if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
     throw new Error(`${path} must hold a JSON object such as {"HYPER_CLIENT_ID": "..."}`)
   }
@@ -96,7 +116,7 @@ const main = async () => {
   // The client going away ends the server, as stdio servers are expected to.
   process.stdin.once("end", shutdown)
   process.stdin.once("close", shutdown)
-  await server.connect(new StdioServerTransport())
+  await connect(server, new StdioServerTransport())
   log("ready on stdio")
 }
 

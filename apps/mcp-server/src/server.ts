@@ -4,10 +4,12 @@
  * `invalid_input` tool result, as the contract says, not a protocol error.
  */
 import { Server } from "@modelcontextprotocol/sdk/server/index.js"
+import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js"
 import {
   CallToolRequestSchema,
   type CallToolResult,
   ErrorCode,
+  isJSONRPCErrorResponse,
   ListToolsRequestSchema,
   McpError,
 } from "@modelcontextprotocol/sdk/types.js"
@@ -59,3 +61,31 @@ export const createServer = (runtime: Runtime): Server => {
 
   return server
 }
+
+/**
+ * An `McpError`'s message already starts with "MCP error <code>: ", and the
+ * client's `McpError` adds it again ("MCP error -32602: MCP error -32602:
+ * ..."): error answers leave the server with the bare message, whoever threw
+ * them (our handlers or the SDK's own checks).
+ */
+const withBareErrorMessages = (transport: Transport): Transport => {
+  const send = transport.send.bind(transport)
+  transport.send = (message, options) =>
+    send(
+      isJSONRPCErrorResponse(message)
+        ? {
+            ...message,
+            error: {
+              ...message.error,
+              message: message.error.message.replace(/^MCP error -?\d+: /, ""),
+            },
+          }
+        : message,
+      options,
+    )
+  return transport
+}
+
+/** Connects `server` to `transport`; every transport of this server is connected here. */
+export const connect = (server: Server, transport: Transport): Promise<void> =>
+  server.connect(withBareErrorMessages(transport))

@@ -200,6 +200,18 @@ describe("hyper (device code)", () => {
 })
 
 describe("hyperid (authorization code, loopback callback)", () => {
+  it("login options cannot replace the login's redirect URI or scope: invalid_input, no login started", async () => {
+    for (const options of [
+      { redirectUri: "https://evil.example/cb", scope: "admin" },
+      { redirect_uri: "https://evil.example/cb" },
+      { state: "fixed", ui_locales: "en" },
+    ]) {
+      const result = await call("login", { provider: "hyperid", account: "override", scope: "openid", options })
+      expect(errorCode(result), JSON.stringify(options)).toBe("invalid_input")
+      expect(textOf(result)).not.toContain("evil.example")
+    }
+  })
+
   it("finishes through the loopback listener, then refreshes, introspects, calls and logs out", async () => {
     const pending = structured(
       await call("login", {

@@ -2,20 +2,22 @@
  * Authenticated calls to a provider's API whose answers are returned as
  * they are (status, headers, body), for tools that let an agent call any
  * endpoint. Timeouts, transport failures and retries follow the shared
- * pipeline; the body can be capped.
+ * pipeline; the body can be capped. `validateHeaders` refuses, before
+ * anything is sent, headers that could not go on the wire as given.
  *
  * @since 0.1.0
  */
 import type * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as Duration from "effect/Duration"
-import type * as Effect from "effect/Effect"
+import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
+import * as Headers from "./internal/headers.js"
 import * as Json from "./internal/json.js"
 import * as Pipeline from "./internal/pipeline.js"
-import type { ConnectionError, Timeout } from "./OAuthError.js"
+import { type ConnectionError, InvalidInput, type Timeout } from "./OAuthError.js"
 
 /**
  * The whole answer: origin and path that answered (no query), status,
@@ -32,12 +34,37 @@ export type ApiResponse = Pipeline.Exchange
  * @category models
  */
 export interface ApiClient {
-  /** Sends `request` with `Authorization: Bearer`; only safe methods are retried. */
+  /**
+   * Sends `request` with `Authorization: Bearer`; only safe methods are
+   * retried. Headers that come from outside should pass `validateHeaders`
+   * first.
+   */
   readonly send: (
     request: HttpClientRequest.HttpClientRequest,
     options: { readonly accessToken: Redacted.Redacted<string>; readonly maxBodyBytes?: number | undefined },
   ) => Effect.Effect<ApiResponse, ConnectionError | Timeout>
 }
+
+/**
+ * Refuses a request whose headers could not go on the wire as they are: a
+ * name that is not an HTTP token, a value with CR, LF, another control
+ * character or a character beyond Latin-1, or a hop-by-hop or framing
+ * header (`connection`, `transfer-encoding`, `content-length`, `proxy-*`, ...).
+ * Values are never quoted in the error.
+ *
+ * @since 0.1.0
+ * @category validation
+ */
+export const validateHeaders = (
+  provider: string,
+  request: HttpClientRequest.HttpClientRequest,
+): Effect.Effect<HttpClientRequest.HttpClientRequest, InvalidInput> =>
+  Effect.suspend(() => {
+    const problem = Headers.headersProblem(request.headers)
+    return problem === undefined
+      ? Effect.succeed(request)
+      : Effect.fail(new InvalidInput({ provider, reason: `${problem}. Nothing was sent.` }))
+  })
 
 const safeMethods = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE"])
 

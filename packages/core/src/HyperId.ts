@@ -156,14 +156,18 @@ export const validateParams = (
 ): Effect.Effect<AuthorizationParams, InvalidInput> =>
   Effect.gen(function* () {
     const decoded = yield* Schema.decodeUnknown(AuthorizationParams, { onExcessProperty: "error" })(params).pipe(
-      Effect.mapError(
-        () =>
-          new InvalidInput({
-            provider: "hyperid",
-            reason:
-              "hyperid options are flow_mode (a whole number), ui_locales (text), login_hint (text) and verification_level (2, 3 or 4).",
-          }),
-      ),
+      Effect.mapError(() => {
+        const unknown =
+          typeof params === "object" && params !== null
+            ? Object.keys(params).filter((name) => !Object.hasOwn(AuthorizationParams.fields, name))
+            : []
+        const named =
+          unknown.length === 0 ? "" : `${unknown.join(", ")} is not a hyperid option (scope is its own argument). `
+        return new InvalidInput({
+          provider: "hyperid",
+          reason: `${named}hyperid options are flow_mode (a whole number), ui_locales (text), login_hint (text) and verification_level (2, 3 or 4).`,
+        })
+      }),
     )
     const scopes = (scope ?? "").split(" ")
     if (decoded.verification_level === 2 && !socialScopes.some((s) => scopes.includes(s))) {
@@ -189,14 +193,14 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
     const baseUrl = `${options.origin}${realmPath}`
     const auth = { clientId: options.clientId, clientSecret: options.clientSecret }
 
-    const authorizationUrl: Service["authorizationUrl"] = (request = {}) =>
+    /** The URL for already-decoded parameters; the protocol's own members are set last, so nothing overrides them. */
+    const buildAuthorizationUrl = (scope: string | undefined, redirectUri: string, params: AuthorizationParams) =>
       Effect.gen(function* () {
-        const { scope, redirectUri = options.redirectUri, ...rest } = request
-        const params = yield* validateParams(rest, scope)
         const state = yield* AuthorizationCode.makeState
         const pkce = yield* AuthorizationCode.makePkce
         const url = new URL(`${baseUrl}/auth`)
         const query: Record<string, string | number | undefined> = {
+          ...params,
           response_type: "code",
           client_id: options.clientId,
           redirect_uri: redirectUri,
@@ -204,7 +208,6 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
           state,
           code_challenge: pkce.challenge,
           code_challenge_method: pkce.method,
-          ...params,
         }
         for (const [name, value] of Object.entries(query)) {
           if (value !== undefined) url.searchParams.set(name, String(value))
@@ -216,6 +219,12 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
           codeVerifier: pkce.verifier,
           expiresAt: DateTime.addDuration(yield* DateTime.now, loginLifetime),
         }
+      })
+
+    const authorizationUrl: Service["authorizationUrl"] = (request = {}) =>
+      Effect.gen(function* () {
+        const { scope, redirectUri = options.redirectUri, ...rest } = request
+        return yield* buildAuthorizationUrl(scope, redirectUri, yield* validateParams(rest, scope))
       })
 
     const completeLogin: Service["completeLogin"] = (request, redirectUrl) =>
@@ -273,9 +282,13 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
       id: "hyperid",
       flow: "authorization_code",
       apiBaseUrl: baseUrl,
+      // The options are decoded on their own: they hold provider parameters
+      // only, never the scope or redirect URI of the login itself.
       startLogin: (login) =>
         Effect.map(
-          authorizationUrl({ scope: login.scope, redirectUri: login.redirectUri, ...login.options }),
+          Effect.flatMap(validateParams(login.options ?? {}, login.scope), (params) =>
+            buildAuthorizationUrl(login.scope, login.redirectUri ?? options.redirectUri, params),
+          ),
           (request) => ({
             _tag: "RedirectPending" as const,
             authorizationUrl: request.url,

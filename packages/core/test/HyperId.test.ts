@@ -123,6 +123,40 @@ describe("HyperId over loopback", () => {
       ),
   )
 
+  it.live("login options cannot replace the redirect URI, scope or any protocol parameter", () =>
+    live(
+      Effect.gen(function* () {
+        const hyperid = yield* service()
+        const before = emulator.current.requests.length
+        const overrides: ReadonlyArray<Record<string, unknown>> = [
+          { redirectUri: "https://evil.example/cb" },
+          { scope: "admin" },
+          { redirectUri: "https://evil.example/cb", scope: "admin" },
+          { redirect_uri: "https://evil.example/cb" },
+          { response_type: "token" },
+          { client_id: "other" },
+          { state: "fixed" },
+          { code_challenge_method: "plain" },
+        ]
+        for (const options of overrides) {
+          const error = failure(yield* Effect.exit(hyperid.provider.startLogin({ scope: "openid", options })))
+          assert.strictEqual(error.code, "invalid_input", JSON.stringify(options))
+          assert.include(error.message, Object.keys(options)[0] ?? "")
+        }
+        assert.strictEqual(emulator.current.requests.length, before)
+        const started = yield* hyperid.provider.startLogin({ scope: "openid", options: { ui_locales: "en" } })
+        assert.strictEqual(started._tag, "RedirectPending")
+        if (started._tag === "RedirectPending") {
+          const url = new URL(started.authorizationUrl)
+          assert.strictEqual(url.searchParams.get("scope"), "openid")
+          assert.strictEqual(url.searchParams.get("redirect_uri"), started.redirectUri)
+          assert.notInclude(started.redirectUri, "evil")
+          assert.strictEqual(url.searchParams.get("ui_locales"), "en")
+        }
+      }),
+    ),
+  )
+
   it.live("a wrong client secret is invalid_client", () =>
     live(
       Effect.gen(function* () {

@@ -46,7 +46,7 @@ export const callApi = defineTool({
   name: "call_api",
   title: "Call a provider API",
   description:
-    "Sends an authenticated request to the provider's API base and returns status, headers and body (JSON parsed; other bodies, and JSON nested deeper than 64 levels, as text; cut at 1 MiB with truncated: true). path must start with / and stay on the API base. Authorization, Cookie and Host cannot be set. company_id (hyperline) becomes Hyperline-CompanyId. A 401 is retried once after a token refresh.",
+    "Sends an authenticated request to the provider's API base and returns status, headers and body (JSON parsed; other bodies, and JSON nested deeper than 64 levels, as text; cut at 1 MiB with truncated: true). path must start with / and stay on the API base. Authorization, Cookie, Host and hop-by-hop headers (Connection, Transfer-Encoding, Content-Length, Proxy-*, ...) cannot be set, and header values must be single-line Latin-1 text. company_id (hyperline) becomes Hyperline-CompanyId. A 401 is retried once after a token refresh.",
   input: z.object({
     provider: providerId,
     account,
@@ -89,7 +89,11 @@ export const callApi = defineTool({
           : typeof input.body === "string"
             ? HttpClientRequest.bodyText(base, input.body, input.headers?.["content-type"] ?? "text/plain")
             : HttpClientRequest.bodyUnsafeJson(base, input.body)
-      const request = provider.decorate(withBody, { companyId: input.company_id })
+      // After decorating, so that a company_id that cannot be a header is refused too.
+      const request = yield* ApiClient.validateHeaders(
+        input.provider,
+        provider.decorate(withBody, { companyId: input.company_id }),
+      )
 
       const token = yield* accounts.accessToken(key)
       const first = yield* api.send(request, { accessToken: token.accessToken, maxBodyBytes })

@@ -29,11 +29,12 @@ export const getToken = defineTool({
             "Revealing raw tokens is disabled. Call get_token without reveal, or restart the server with HYPERAUTH_ALLOW_TOKEN_REVEAL=1.",
         })
       }
+      // The provider first, as every tool does: an unconfigured one is not_configured, whatever is stored.
+      const provider = yield* (yield* Providers).get(input.provider)
       const accounts = yield* Accounts.Accounts
       const key = { provider: input.provider, account: input.account }
       const stored = yield* accounts.get(key)
       const now = yield* DateTime.now
-      const provider = yield* (yield* Providers).get(input.provider)
       const renewable = provider.flow === "client_credentials" || stored.canRefresh(now)
       const token =
         stored.expiresWithin(now, Accounts.refreshMargin) && renewable ? yield* accounts.accessToken(key) : stored

@@ -21,7 +21,10 @@ export const listProviders = defineTool({
         configured: z.boolean(),
         missing: z.array(z.string()),
         problem: z.string().optional().describe("What is wrong with a setting that is present"),
-        api_base_url: z.string(),
+        api_base_url: z
+          .string()
+          .optional()
+          .describe("Absent while the settings that decide it are not valid (see problem)"),
         accounts: z.array(
           z.object({
             account: z.string(),
@@ -55,7 +58,7 @@ export const listProviders = defineTool({
           configured: Option.isSome(entry.provider),
           missing: [...entry.missing],
           ...(entry.problem === undefined ? {} : { problem: entry.problem }),
-          api_base_url: entry.apiBaseUrl,
+          ...(entry.apiBaseUrl === undefined ? {} : { api_base_url: entry.apiBaseUrl }),
           accounts: stored
             .filter((s) => s.provider === entry.id)
             .map((s) => {

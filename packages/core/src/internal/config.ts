@@ -11,19 +11,43 @@ import * as Option from "effect/Option"
 import { NotConfigured } from "../OAuthError.js"
 
 /**
- * An origin setting (`HYPER_BASE_URL`, ...): an http(s) URL, kept without
- * trailing slashes so that documented paths can be appended to it.
+ * A setting that failed: its name, and what it accepts. The value is never
+ * quoted, since the setting may be a secret and the message reaches logs and
+ * tool results.
  */
-export const origin = (name: string): Config.Config<string> =>
+const invalid = (name: string, accepted: string): ConfigError.ConfigError =>
+  // The path is left empty: `mapOrFail` puts the setting's own path in front.
+  ConfigError.InvalidData([], `${name} must be ${accepted}`)
+
+/** A setting read as text and parsed by `parse`, failing with `invalid(name, accepted)`. */
+const parsed = <A>(name: string, accepted: string, parse: (value: string) => A | undefined): Config.Config<A> =>
   Config.string(name).pipe(
     Config.mapOrFail((value) => {
-      const trimmed = value.trim().replace(/\/+$/, "")
-      const parsed = URL.canParse(trimmed) ? new URL(trimmed) : undefined
-      return parsed !== undefined && (parsed.protocol === "http:" || parsed.protocol === "https:")
-        ? Either.right(trimmed)
-        : Either.left(ConfigError.InvalidData([name], `${name} must be an http(s) origin such as https://example.com`))
+      const result = parse(value.trim())
+      return result === undefined ? Either.left(invalid(name, accepted)) : Either.right(result)
     }),
   )
+
+/**
+ * An origin setting (`HYPER_BASE_URL`, ...): an http(s) URL, kept without
+ * trailing slashes so that documented paths can be appended to it. It may
+ * carry no credentials (they would be shown as the provider's API base), no
+ * query and no fragment (paths are appended to it).
+ */
+export const origin = (name: string): Config.Config<string> =>
+  parsed(name, "an http(s) origin such as https://example.com, without user:password@, query or fragment", (value) => {
+    const trimmed = value.replace(/\/+$/, "")
+    const url = URL.canParse(trimmed) ? new URL(trimmed) : undefined
+    return url !== undefined &&
+      (url.protocol === "http:" || url.protocol === "https:") &&
+      url.username === "" &&
+      url.password === "" &&
+      !trimmed.includes("@") &&
+      !trimmed.includes("?") &&
+      !trimmed.includes("#")
+      ? trimmed
+      : undefined
+  })
 
 /**
  * The origin of a provider with documented environments: `{PREFIX}_BASE_URL`
@@ -34,37 +58,44 @@ export const environmentOrigin = (
   environments: Readonly<Record<"production" | "sandbox", string>>,
 ): Config.Config<string> =>
   Config.all({
-    environment: Config.literal(
-      "production",
-      "sandbox",
-    )(`${prefix}_ENVIRONMENT`).pipe(Config.withDefault("production")),
+    environment: parsed(`${prefix}_ENVIRONMENT`, "production or sandbox", (value) =>
+      value === "production" || value === "sandbox" ? value : undefined,
+    ).pipe(Config.withDefault("production" as const)),
     baseUrl: Config.option(origin(`${prefix}_BASE_URL`)),
   }).pipe(Config.map(({ environment, baseUrl }) => Option.getOrElse(baseUrl, () => environments[environment])))
 
 /** `HYPERAUTH_HTTP_TIMEOUT`: seconds per provider request, 30 by default. */
-export const httpTimeout: Config.Config<Duration.Duration> = Config.number("HYPERAUTH_HTTP_TIMEOUT").pipe(
-  Config.withDefault(30),
-  Config.validate({ message: "HYPERAUTH_HTTP_TIMEOUT must be a positive number of seconds", validation: (s) => s > 0 }),
-  Config.map(Duration.seconds),
-)
+export const httpTimeout: Config.Config<Duration.Duration> = parsed(
+  "HYPERAUTH_HTTP_TIMEOUT",
+  "a positive number of seconds, such as 30 (the default)",
+  (value) => {
+    const seconds = value === "" ? Number.NaN : Number(value)
+    return Number.isFinite(seconds) && seconds > 0 ? seconds : undefined
+  },
+).pipe(Config.withDefault(30), Config.map(Duration.seconds))
 
 /** `HYPERAUTH_CALLBACK_PORT`: where the loopback redirect listener runs, 8976 by default. */
-export const callbackPort: Config.Config<number> = Config.integer("HYPERAUTH_CALLBACK_PORT").pipe(
-  Config.withDefault(8976),
-  Config.validate({
-    message: "HYPERAUTH_CALLBACK_PORT must be a port from 1 to 65535",
-    validation: (p) => p > 0 && p < 65536,
-  }),
-)
+export const callbackPort: Config.Config<number> = parsed(
+  "HYPERAUTH_CALLBACK_PORT",
+  "a port number from 1 to 65535, such as 8976 (the default)",
+  (value) => {
+    const port = /^\d+$/.test(value) ? Number(value) : Number.NaN
+    return Number.isInteger(port) && port > 0 && port < 65536 ? port : undefined
+  },
+).pipe(Config.withDefault(8976))
 
 /**
  * A redirect URI setting, by default the loopback callback
  * `http://127.0.0.1:{HYPERAUTH_CALLBACK_PORT}/callback/{provider}`.
  */
 export const redirectUri = (name: string, provider: string): Config.Config<string> =>
-  Config.string(name).pipe(
-    Config.orElse(() => Config.map(callbackPort, (port) => `http://127.0.0.1:${port}/callback/${provider}`)),
-    Config.validate({ message: `${name} must be an absolute URL`, validation: (uri) => URL.canParse(uri) }),
+  parsed(name, "an absolute URL such as https://app.example/callback", (uri) =>
+    URL.canParse(uri) ? uri : undefined,
+  ).pipe(
+    Config.orElseIf({
+      if: ConfigError.isMissingDataOnly,
+      orElse: () => Config.map(callbackPort, (port) => `http://127.0.0.1:${port}/callback/${provider}`),
+    }),
   )
 
 /** Which of `names` are unset or empty. */
@@ -77,16 +108,14 @@ export const missing = (names: ReadonlyArray<string>): Effect.Effect<Array<strin
   )
 
 /**
- * Loads `config`, turning missing required settings into `NotConfigured`
- * naming all of them, and malformed ones into `NotConfigured` as well with
- * the reason.
+ * What is wrong, in the settings' own words: the invalid values, and what
+ * is missing. A message that does not start with its setting's name (one of
+ * effect's own, which may quote the value) is replaced by one that names
+ * the setting and quotes nothing.
  */
-/**
- * What is wrong, in the settings' own words: the invalid values when there
- * are any (a fallback's "missing" is then beside the point), else what is
- * missing.
- */
-const describe = (error: ConfigError.ConfigError): string => {
+const problems = (
+  error: ConfigError.ConfigError,
+): { readonly invalid: Array<string>; readonly absent: Array<string> } => {
   const invalid: Array<string> = []
   const absent: Array<string> = []
   const walk = (e: ConfigError.ConfigError): void => {
@@ -96,35 +125,46 @@ const describe = (error: ConfigError.ConfigError): string => {
         walk(e.left)
         walk(e.right)
         return
-      case "InvalidData":
-        invalid.push(e.message)
-        return
       case "MissingData":
         absent.push(e.message)
         return
-      default:
-        invalid.push(e.message)
+      default: {
+        const name = e.path.join(".")
+        invalid.push(
+          name !== "" && e.message.startsWith(name)
+            ? e.message
+            : `${name || "a setting"} has a value that is not valid`,
+        )
+      }
     }
   }
   walk(error)
-  return [...new Set(invalid.length > 0 ? invalid : absent)].join("; ")
+  return { invalid: [...new Set(invalid)], absent: [...new Set(absent)] }
 }
 
+/**
+ * Loads `config`. Missing required settings and malformed ones both make
+ * `NotConfigured`, which names all of them at once: the missing in
+ * `missing`, what is wrong with the others in `reason` (when a setting is
+ * invalid, a fallback's "missing" is beside the point).
+ */
 export const load = <A>(
   provider: string,
   config: Config.Config<A>,
   required: ReadonlyArray<string>,
 ): Effect.Effect<A, NotConfigured> =>
   Effect.flatMap(missing(required), (unset) =>
-    unset.length > 0
-      ? Effect.fail(new NotConfigured({ provider, missing: unset }))
-      : Effect.mapError(
-          config,
-          (error) =>
-            new NotConfigured({
-              provider,
-              missing: [],
-              reason: describe(error),
-            }),
-        ),
+    config.pipe(
+      Effect.mapError((error) => {
+        const { invalid, absent } = problems(error)
+        // An empty required setting is reported as missing, not as invalid too.
+        const others = invalid.filter((message) => !unset.some((name) => message.startsWith(name)))
+        const reason = others.length > 0 ? others.join("; ") : unset.length > 0 ? undefined : absent.join("; ")
+        return new NotConfigured({ provider, missing: unset, reason })
+      }),
+      Effect.filterOrFail(
+        () => unset.length === 0,
+        () => new NotConfigured({ provider, missing: unset }),
+      ),
+    ),
   )

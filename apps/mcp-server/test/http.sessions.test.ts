@@ -1,0 +1,113 @@
+/**
+ * The `--http` transport's session bookkeeping, in process over real
+ * loopback HTTP, with the sessions' clock injected: idle sessions are
+ * reclaimed (404 afterwards) without waiting in real time, a session with
+ * an open stream is not idle, and the number of sessions is capped.
+ *
+ * The clock is a plain `now` function rather than Effect's TestClock: the
+ * transport is Node callback code that runs outside any Effect fiber.
+ */
+import type { Server } from "node:http"
+import type { AddressInfo } from "node:net"
+import { afterEach, beforeEach, describe, expect, it } from "vitest"
+import { serveHttp } from "../src/http.js"
+import * as Runtime from "../src/runtime.js"
+
+const idleMillis = 60_000
+let now = 0
+let runtime: Runtime.Runtime
+let server: Server
+let port = 0
+
+beforeEach(async () => {
+  now = 1_000_000
+  runtime = Runtime.make({ HYPERAUTH_STORE: "memory" })
+  server = await serveHttp(runtime, { port: 0, token: undefined, sessions: { idleMillis, max: 3, now: () => now } })
+  port = (server.address() as AddressInfo).port
+})
+
+afterEach(async () => {
+  await new Promise<void>((resolve) => {
+    server.close(() => resolve())
+    server.closeAllConnections()
+  })
+  await runtime.dispose()
+})
+
+const headers = { "content-type": "application/json", accept: "application/json, text/event-stream" }
+
+const post = async (body: unknown, session?: string) => {
+  const response = await fetch(`http://127.0.0.1:${port}/mcp`, {
+    method: "POST",
+    headers:
+      session === undefined ? headers : { ...headers, "mcp-session-id": session, "mcp-protocol-version": "2025-06-18" },
+    body: JSON.stringify(body),
+  })
+  await response.text()
+  return { status: response.status, session: response.headers.get("mcp-session-id") ?? "" }
+}
+
+const open = () =>
+  post({
+    jsonrpc: "2.0",
+    id: 1,
+    method: "initialize",
+    params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "t", version: "1" } },
+  })
+
+const ping = (session: string) => post({ jsonrpc: "2.0", id: 2, method: "ping" }, session)
+
+describe("HTTP sessions", () => {
+  it("reclaims a session idle past the timeout, and only then", async () => {
+    const first = await open()
+    expect(first.status).toBe(200)
+    now += idleMillis - 1
+    expect((await ping(first.session)).status).toBe(200)
+    now += idleMillis - 1
+    expect((await ping(first.session)).status).toBe(200) // the ping above kept it alive
+    now += idleMillis + 1
+    const other = await open() // any request notices the idle ones
+    expect(other.status).toBe(200)
+    expect((await ping(first.session)).status).toBe(404)
+    expect((await ping(other.session)).status).toBe(200)
+  })
+
+  it("does not reclaim a session whose stream is open", async () => {
+    const listening = await open()
+    const stream = await fetch(`http://127.0.0.1:${port}/mcp`, {
+      headers: {
+        accept: "text/event-stream",
+        "mcp-session-id": listening.session,
+        "mcp-protocol-version": "2025-06-18",
+      },
+    })
+    expect(stream.status).toBe(200)
+    now += 10 * idleMillis
+    expect((await open()).status).toBe(200)
+    expect((await ping(listening.session)).status).toBe(200)
+    await stream.body?.cancel()
+  })
+
+  it("caps the number of sessions: 503 past it, room again after a DELETE or once one is reclaimed", async () => {
+    const sessions = [await open(), await open(), await open()]
+    expect(sessions.map((s) => s.status)).toEqual([200, 200, 200])
+    const refused = await open()
+    expect(refused.status).toBe(503)
+    const ended = await fetch(`http://127.0.0.1:${port}/mcp`, {
+      method: "DELETE",
+      headers: { "mcp-session-id": sessions[0]?.session ?? "", "mcp-protocol-version": "2025-06-18" },
+    })
+    expect(ended.status).toBe(200)
+    expect((await open()).status).toBe(200)
+    expect((await open()).status).toBe(503)
+    now += idleMillis + 1
+    expect((await open()).status).toBe(200)
+  })
+
+  it("a request that starts no session holds no place", async () => {
+    for (let i = 0; i < 10; i++) {
+      expect((await post({ jsonrpc: "2.0", id: 2, method: "tools/list" })).status).toBe(400)
+    }
+    expect([(await open()).status, (await open()).status, (await open()).status]).toEqual([200, 200, 200])
+  })
+})
