@@ -104,4 +104,57 @@ describe("AuthorizationCode", () => {
       )
     }),
   )
+
+  it.effect("a repeated parameter is refused, whichever it is, before the state is even read", () =>
+    Effect.gen(function* () {
+      for (const url of [
+        "http://x/cb?code=c1&code=c2&state=s1",
+        "http://x/cb?code=c1&state=s1&state=s1",
+        "http://x/cb?error=access_denied&error=server_error&state=s1",
+        "http://x/cb?code=c1&state=s1&iss=a&iss=a",
+      ]) {
+        const error = failure(yield* Effect.exit(AuthorizationCode.parseRedirect(url, { expectedState: "s1" })))
+        assert.strictEqual(error._tag, "InvalidInput", url)
+        assert.include(error.message, "more than once")
+      }
+    }),
+  )
+
+  it.effect("an iss (RFC 9207) must be the expected issuer; absent is accepted; never a param", () =>
+    Effect.gen(function* () {
+      const expectedIssuer = "https://id.example/auth/realms/HyperID"
+      const other = yield* Effect.exit(
+        AuthorizationCode.parseRedirect("http://x/cb?code=c1&state=s1&iss=https%3A%2F%2Fevil.example", {
+          expectedState: "s1",
+          expectedIssuer,
+        }),
+      )
+      assert.strictEqual(failure(other)._tag, "InvalidInput")
+      // A mix-up is caught before the error the other server claims.
+      const otherError = yield* Effect.exit(
+        AuthorizationCode.parseRedirect("http://x/cb?error=access_denied&state=s1&iss=https%3A%2F%2Fevil.example", {
+          expectedState: "s1",
+          expectedIssuer,
+        }),
+      )
+      assert.strictEqual(failure(otherError)._tag, "InvalidInput")
+      const same = yield* AuthorizationCode.parseRedirect(
+        `http://x/cb?code=c1&state=s1&iss=${encodeURIComponent(expectedIssuer)}&locale=en`,
+        { expectedState: "s1", expectedIssuer },
+      )
+      assert.deepStrictEqual(same.params, { locale: "en" })
+      const absent = yield* AuthorizationCode.parseRedirect("http://x/cb?code=c1&state=s1", {
+        expectedState: "s1",
+        expectedIssuer,
+      })
+      assert.strictEqual(Redacted.value(absent.code), "c1")
+    }),
+  )
+
+  it("sameState compares whole values", () => {
+    assert.isTrue(AuthorizationCode.sameState("abc", "abc"))
+    assert.isFalse(AuthorizationCode.sameState("abc", "abd"))
+    assert.isFalse(AuthorizationCode.sameState("abc", "abcd"))
+    assert.isFalse(AuthorizationCode.sameState("", "a"))
+  })
 })
