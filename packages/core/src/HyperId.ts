@@ -291,6 +291,8 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
             _tag: "RedirectPending" as const,
             authorizationUrl: request.url,
             redirectUri: request.redirectUri,
+            state: request.state,
+            codeVerifier: request.codeVerifier,
             expiresAt: request.expiresAt,
             complete: (redirectUrl: string) =>
               Effect.map(completeLogin(request, redirectUrl), (result) => result.token),
