@@ -13,6 +13,9 @@ import { type BrowserContext, chromium, type Page } from "playwright-core"
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
 import { connect, emulatorEnv, errorCode, freePort, type Session, structured, tempStore } from "./support/harness.js"
 
+/** What a person reads in an element (the page has no hidden text). */
+const shown = async (page: Page, selector: string) => (await page.locator(selector).textContent()) ?? ""
+
 const executablePath = process.env.HYPERAUTH_CHROMIUM ?? "/usr/bin/chromium"
 const available = existsSync(executablePath)
 const inCi = process.env.CI !== undefined && process.env.CI !== "" && process.env.CI !== "false"
@@ -94,8 +97,8 @@ describe.skipIf(!available)("callback pages in Chromium", () => {
     return {
       pending,
       page,
-      heading: await page.locator("h1").innerText(),
-      text: await page.locator("body").innerText(),
+      heading: await shown(page, "h1"),
+      text: await shown(page, "body"),
     }
   }
 
@@ -126,8 +129,8 @@ describe.skipIf(!available)("callback pages in Chromium", () => {
     const page = await context.newPage()
     pages.push(page)
     await page.goto(`${String(pending.redirect_uri)}?code=junk&state=not-yours`)
-    expect(await page.locator("h1").innerText()).toBe("No sign-in is waiting for this link")
-    expect(await page.locator("body").innerText()).toContain("nothing changed")
+    expect(await shown(page, "h1")).toBe("No sign-in is waiting for this link")
+    expect(await shown(page, "body")).toContain("nothing changed")
     expect(
       structured(await session.call("complete_login", { login_id: pending.login_id, wait_seconds: 0 })).status,
     ).toBe("pending")
@@ -143,7 +146,7 @@ describe.skipIf(!available)("callback pages in Chromium", () => {
       `${String(pending.redirect_uri)}?${new URLSearchParams({ error: "server_error", error_description: description, state })}`,
     )
     expect(await page.title()).not.toBe("pwned")
-    expect(await page.locator("body").innerText()).toContain(description)
+    expect(await shown(page, "body")).toContain(description)
     expect(await page.locator("img, script").count()).toBe(0)
   })
 })
