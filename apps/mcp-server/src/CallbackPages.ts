@@ -29,12 +29,16 @@ export const signedIn = (provider: string): Page => ({
   ],
 })
 
-/** The provider (or the exchange) refused the login; `code` and `description` are the provider's words. */
+/**
+ * The login ended without tokens: the provider refused it (`code` and
+ * `description` are then the provider's words), the exchange failed, or
+ * its time ran out.
+ */
 export const failed = (provider: string, code: string, description: string | undefined): Page => ({
   status: 400,
   title: "Sign-in did not finish",
   paragraphs: [
-    `${provider} answered: ${code}${description === undefined || description === "" ? "" : ` (${description})`}.`,
+    `The ${provider} sign-in ended with ${code}${description === undefined || description === "" ? "" : `: ${description}`}.`,
     code === "access_denied"
       ? "Access was not granted, so nothing was saved. If that was a mistake, ask your assistant to start the login again."
       : "Nothing was saved. Ask your assistant to start the login again; if it keeps failing, tell it the code above.",

@@ -115,7 +115,7 @@ describe.skipIf(!available)("callback pages in Chromium", () => {
     it(`${provider}: Deny lands on a page with the provider's error code and description and what to do`, async () => {
       const { pending, heading, text } = await clickThrough(provider, "Deny", `${provider}-deny`)
       expect(heading).toBe("Sign-in did not finish")
-      expect(text).toContain(`${provider} answered: access_denied`)
+      expect(text).toContain(`The ${provider} sign-in ended with access_denied: `)
       expect(text).toContain(provider === "hyperid" ? "The user denied the request" : "The user denied access")
       expect(text).toContain("start the login again")
       expect(errorCode(await session.call("complete_login", { login_id: pending.login_id, wait_seconds: 5 }))).toBe(

@@ -167,6 +167,22 @@ describe("forged callbacks", () => {
     expect((await land(landed)).status).toBe(200)
   })
 
+  it("a hyperid callback naming another issuer (RFC 9207) is refused, sends no code, and the login still waits", async () => {
+    const session = await server(await freePort())
+    const pending = await login(session, "hyperid")
+    const landed = new URL(emulator.hyperid.authorize(String(pending.authorization_url)))
+    expect(landed.searchParams.get("iss")).toBe(`${emulator.origins.hyperid}/auth/realms/HyperID`)
+    const mixedUp = new URL(landed)
+    mixedUp.searchParams.set("iss", "https://other-idp.example/auth/realms/HyperID")
+    const before = tokenRequests("hyperid")
+    const page = await land(mixedUp.toString())
+    expect(page.status).toBe(400)
+    expect(page.text).toContain("not accepted")
+    expect(tokenRequests("hyperid")).toBe(before)
+    expect(await stillPending(session, pending.login_id)).toBe(true)
+    expect((await land(landed.toString())).status).toBe(200)
+  })
+
   it("a pasted hyperid redirect_url without state still finishes the login (PKCE binds the code)", async () => {
     const session = await server(await freePort())
     const pending = await login(session, "hyperid")
