@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Exit, Redacted } from "effect"
+import { Effect, Exit, FastCheck as fc, Redacted } from "effect"
 import * as AuthorizationCode from "../src/AuthorizationCode.js"
 
 const failure = <A, E>(exit: Exit.Exit<A, E>): E => {
@@ -157,4 +157,34 @@ describe("AuthorizationCode", () => {
     assert.isFalse(AuthorizationCode.sameState("abc", "abcd"))
     assert.isFalse(AuthorizationCode.sameState("", "a"))
   })
+
+  const names = fc.constantFrom("code", "state", "error", "error_description", "iss", "locale", "x")
+  const params = fc.array(fc.tuple(names, fc.oneof(fc.string(), fc.constant("s1"))), { maxLength: 8 })
+
+  it.effect.prop(
+    "any redirect: a repeated parameter is InvalidInput; else a code only with the right state and issuer",
+    { params },
+    ({ params }) =>
+      Effect.gen(function* () {
+        const url = `http://127.0.0.1:1/cb?${new URLSearchParams(params)}`
+        const exit = yield* Effect.exit(
+          AuthorizationCode.parseRedirect(url, { expectedState: "s1", expectedIssuer: "s1" }),
+        )
+        const keys = params.map(([k]) => k)
+        const repeated = new Set(keys).size !== keys.length
+        const value = (k: string) => params.find(([name]) => name === k)?.[1]
+        if (repeated) {
+          assert.strictEqual(failure(exit)._tag, "InvalidInput")
+          return
+        }
+        if (Exit.isSuccess(exit)) {
+          assert.strictEqual(value("state"), "s1")
+          assert.include(["s1", undefined], value("iss"))
+          assert.isUndefined(value("error"))
+          assert.strictEqual(Redacted.value(exit.value.code), value("code"))
+        } else if (value("state") !== "s1") {
+          assert.strictEqual(failure(exit)._tag, "StateMismatch")
+        }
+      }),
+  )
 })
