@@ -295,11 +295,18 @@ export const make = Effect.gen(function* () {
         }
         return { redirectUri: undefined, listening: holds }
       }
-      const listener = yield* Effect.orDie(listenerOn(port, held))
-      if (listener.port !== port) {
-        yield* Effect.logInfo(`Port ${port} is taken: this login's redirect comes to port ${listener.port}.`)
+      const listener = yield* Effect.either(listenerOn(port, held))
+      if (Either.isLeft(listener)) {
+        // Not even a free port: the configured URI, and the user pastes the URL.
+        yield* Effect.logWarning(
+          `Cannot listen on loopback (${listener.left.code ?? listener.left.message}): the user pastes the URL they land on into complete_login.`,
+        )
+        return { redirectUri: undefined, listening: false }
       }
-      return { redirectUri: `http://127.0.0.1:${listener.port}/callback/${target.provider}`, listening: true }
+      if (listener.right.port !== port) {
+        yield* Effect.logInfo(`Port ${port} is taken: this login's redirect comes to port ${listener.right.port}.`)
+      }
+      return { redirectUri: `http://127.0.0.1:${listener.right.port}/callback/${target.provider}`, listening: true }
     })
 
   const pendingOf = (login: Login): Pending => ({

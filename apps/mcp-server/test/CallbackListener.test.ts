@@ -58,6 +58,12 @@ describe("CallbackListener", () => {
       assert.strictEqual(page.headers.get("referrer-policy"), "no-referrer")
       assert.include(seen, "hyperid ?state=s&code=c")
       assert.strictEqual((yield* get(`http://127.0.0.1:${port}/elsewhere`)).status, 404)
+      // A form on another web page posting to the callback reaches no handler.
+      const posted = yield* Effect.tryPromise(() =>
+        fetch(`http://127.0.0.1:${port}/callback/hyperid`, { method: "POST", body: "state=s&code=c" }),
+      )
+      assert.strictEqual(posted.status, 404)
+      assert.strictEqual(seen.length, 1)
       yield* Scope.close(scope, Exit.void)
       assert.isTrue(Either.isLeft(yield* Effect.either(get(`http://127.0.0.1:${port}/callback/hyperid`))))
     }),
