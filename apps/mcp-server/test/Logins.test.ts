@@ -2,9 +2,22 @@
 
 import { assert, describe, it } from "@effect/vitest"
 import { Accounts, AuthorizationCode, Token, TokenStore } from "@hyperauth/core"
-import { Cause, DateTime, Duration, Effect, Exit, Fiber, Layer, Option, Redacted, TestClock } from "effect"
+import {
+  Cause,
+  ConfigProvider,
+  DateTime,
+  Duration,
+  Effect,
+  Exit,
+  Fiber,
+  Layer,
+  Option,
+  Redacted,
+  TestClock,
+} from "effect"
 import * as Logins from "../src/Logins.js"
 import * as PendingLogin from "../src/PendingLogin.js"
+import { freePort } from "./support/harness.js"
 
 const token = Effect.map(
   DateTime.now,
@@ -228,6 +241,36 @@ describe("Logins", () => {
       assert.strictEqual(read.state, "s1")
       assert.strictEqual(read.codeVerifier === undefined ? undefined : Redacted.value(read.codeVerifier), "verifier")
       assert.isTrue(DateTime.Equivalence(read.expiresAt, record.expiresAt))
+    }),
+  )
+
+  it.scoped("a login that expires lets go of the listener: it stops without any tool call", () =>
+    Effect.gen(function* () {
+      const port = yield* Effect.promise(freePort)
+      const run = Effect.gen(function* () {
+        const logins = yield* Logins.Logins
+        const started = yield* logins.startRedirect(
+          loginKey("hyperline", "late"),
+          { provider: "hyperline", pinned: Option.none() },
+          (redirectUri) => Effect.map(pendingRedirect, (p) => ({ ...p, redirectUri: redirectUri ?? "" })),
+        )
+        assert.isTrue(started.listening)
+        const callback = started.started._tag === "RedirectPending" ? started.started.redirectUri : ""
+        assert.strictEqual(callback, `http://127.0.0.1:${port}/callback/hyperline`)
+        const answers = Effect.promise(() =>
+          fetch(callback).then(
+            (r) => r.status,
+            () => 0,
+          ),
+        )
+        assert.strictEqual(yield* answers, 400)
+        yield* TestClock.adjust("11 minutes")
+        assert.strictEqual(yield* answers, 0)
+      })
+      yield* run.pipe(
+        Effect.provide(layer),
+        Effect.withConfigProvider(ConfigProvider.fromMap(new Map([["HYPERAUTH_CALLBACK_PORT", String(port)]]))),
+      )
     }),
   )
 })
