@@ -1,27 +1,32 @@
 /**
- * Logins that wait for the user: device-code logins polled in the
- * background, authorization-code logins finished by the loopback listener
- * or by a pasted redirect URL. Each has an id, an expiry and a result the
- * `complete_login` tool can wait for. A finished login is saved to
- * `Accounts` whether or not anyone waits for it.
+ * The login registry: logins that wait for the user. Device-code logins are
+ * polled in the background; authorization-code logins are finished by the
+ * loopback listener (`CallbackListener`), which each holds while it waits,
+ * or by a pasted redirect URL. Each login has an id, an expiry and a result
+ * the `complete_login` tool can wait for; it redeems its code at most once,
+ * and a finished login is saved to `Accounts` whether or not anyone waits.
  */
 import { randomBytes } from "node:crypto"
-import { Accounts, OAuthError, type Provider, Settings, type Token } from "@hyperauth/core"
+import { Accounts, AuthorizationCode, OAuthError, type Provider, Settings, type Token } from "@hyperauth/core"
 import * as Context from "effect/Context"
 import * as DateTime from "effect/DateTime"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as ExecutionStrategy from "effect/ExecutionStrategy"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as RcMap from "effect/RcMap"
 import * as Ref from "effect/Ref"
-import * as Runtime from "effect/Runtime"
 import * as Schedule from "effect/Schedule"
-import { type CallbackListener, type CallbackOutcome, makeListener } from "./Callback.js"
+import * as Scope from "effect/Scope"
+import * as CallbackListener from "./CallbackListener.js"
+import * as Pages from "./CallbackPages.js"
 import { type ToolError, UnknownLogin } from "./errors.js"
+import * as PendingLogin from "./PendingLogin.js"
 
 /** Device logins polled in the background at once, at most: each is a request every few seconds. */
 export const maxDevicePollers = 16
@@ -36,20 +41,13 @@ export interface Finished {
 }
 
 interface Login {
-  readonly id: string
-  readonly provider: string
-  readonly account: string
-  /** What was asked for (scope, options): the same request again gets this login back. */
-  readonly request: string
+  readonly record: PendingLogin.PendingLogin
   readonly started: Provider.DevicePending | Provider.RedirectPending
-  readonly expiresAt: DateTime.Utc
   readonly result: Deferred.Deferred<Finished, ToolError>
-  /** Authorization-code logins: finishes from the redirect URL. */
-  readonly redirect: Option.Option<{
-    readonly state: string | undefined
-    readonly listens: boolean
-    readonly complete: Provider.RedirectPending["complete"]
-  }>
+  /** One redirect delivery at a time: the first that reaches the provider settles the login. */
+  readonly redeem: Effect.Semaphore
+  /** Whether the loopback listener receives this login's redirect. */
+  readonly listening: boolean
 }
 
 /** Who logs in and with what request (scope, options), as one comparable string. */
@@ -66,6 +64,13 @@ export interface Pending {
   readonly listening: boolean
 }
 
+/** Where an authorization-code login's redirect goes. */
+export interface RedirectTarget {
+  readonly provider: string
+  /** The redirect URI the user set (e.g. `HYPERID_REDIRECT_URI`): then no other port is used. */
+  readonly pinned: Option.Option<string>
+}
+
 export interface Service {
   /**
    * The login still waiting for this same key, if any: asking again returns
@@ -77,7 +82,16 @@ export interface Service {
     key: LoginKey,
     started: Provider.DevicePending,
   ) => Effect.Effect<Pending, OAuthError.InvalidInput>
-  readonly startRedirect: (key: LoginKey, started: Provider.RedirectPending) => Effect.Effect<Pending>
+  /**
+   * Starts an authorization-code login: takes the loopback listener when
+   * the redirect comes to it, then lets `start` build the authorization URL
+   * for the redirect URI to use (`undefined`: the one configured).
+   */
+  readonly startRedirect: <E>(
+    key: LoginKey,
+    target: RedirectTarget,
+    start: (redirectUri: string | undefined) => Effect.Effect<Provider.RedirectPending, E>,
+  ) => Effect.Effect<Pending, E>
   /** Finishes an authorization-code login from the URL the browser landed on. */
   readonly finishRedirect: (loginId: string, redirectUrl: string) => Effect.Effect<Finished, ToolError>
   /** Waits up to `wait` for the login; none if it is still pending then. */
@@ -90,45 +104,33 @@ export interface Service {
 
 export class Logins extends Context.Tag("@hyperauth/mcp-server/Logins")<Logins, Service>() {}
 
-const newLogin = (key: LoginKey, started: Login["started"], redirect: Login["redirect"]) =>
-  Effect.map(
-    Deferred.make<Finished, ToolError>(),
-    (result): Login => ({
-      id: `login_${randomBytes(12).toString("base64url")}`,
-      ...key,
-      started,
-      expiresAt: started.expiresAt,
-      result,
-      redirect,
-    }),
-  )
+const newId = Effect.sync(() => `login_${randomBytes(12).toString("base64url")}`)
 
-const stateOf = (authorizationUrl: string): string | undefined =>
-  URL.canParse(authorizationUrl) ? (new URL(authorizationUrl).searchParams.get("state") ?? undefined) : undefined
-
-const isOurCallback = (redirectUri: string, port: number): boolean => {
-  if (!URL.canParse(redirectUri)) return false
+/** A loopback redirect URI of this server's listener: its port, if it is one. */
+const loopbackPort = (redirectUri: string, provider: string): Option.Option<number> => {
+  if (!URL.canParse(redirectUri)) return Option.none()
   const url = new URL(redirectUri)
-  return (
-    url.protocol === "http:" &&
-    (url.hostname === "127.0.0.1" || url.hostname === "localhost") &&
-    Number(url.port) === port &&
-    url.pathname.startsWith("/callback/")
-  )
+  const loopback = url.hostname === "127.0.0.1" || url.hostname === "localhost"
+  return url.protocol === "http:" && loopback && url.port !== "" && url.pathname === `/callback/${provider}`
+    ? Option.some(Number(url.port))
+    : Option.none()
 }
+
+/** Redirect outcomes that do not end the login: the genuine redirect may still arrive. */
+const leavesPending = (error: ToolError) => error._tag === "StateMismatch" || error._tag === "InvalidInput"
 
 export const make = Effect.gen(function* () {
   const accounts = yield* Accounts.Accounts
   const scope = yield* Effect.scope
-  const runtime = yield* Effect.runtime<never>()
   const port = yield* Effect.orElseSucceed(Settings.callbackPort, () => 8976)
-  const logins = yield* Ref.make(new Map<string, Login>())
   // One device login admitted at a time, so that the cap is counted exactly.
   const deviceAdmission = yield* Effect.makeSemaphore(1)
+  const logins = yield* Ref.make(new Map<string, Login>())
+  const records = yield* PendingLogin.memoryStore
 
   const expired = (login: Login) =>
     new OAuthError.OAuthProtocolError({
-      provider: login.provider,
+      provider: login.record.provider,
       error: "expired_token",
       errorDescription: "the login was not finished in time",
     })
@@ -136,28 +138,12 @@ export const make = Effect.gen(function* () {
   /** Saves the tokens and settles the login's result. */
   const settle = (login: Login, outcome: Effect.Effect<Token.TokenSet, ToolError>) =>
     outcome.pipe(
-      Effect.tap((token) => accounts.save({ provider: login.provider, account: login.account }, token)),
-      Effect.map((token): Finished => ({ provider: login.provider, account: login.account, token })),
+      Effect.tap((token) => accounts.save({ provider: login.record.provider, account: login.record.account }, token)),
+      Effect.map((token): Finished => ({ provider: login.record.provider, account: login.record.account, token })),
       Effect.exit,
       Effect.flatMap((exit) => Effect.as(Deferred.done(login.result, exit), exit)),
       Effect.flatten,
     )
-
-  /** Unfinished logins whose redirect the loopback listener receives. */
-  const awaitingCallback = Effect.flatMap(Ref.get(logins), (all) =>
-    Effect.filter([...all.values()], (l) =>
-      Effect.map(Deferred.isDone(l.result), (done) => !done && Option.isSome(l.redirect) && l.redirect.value.listens),
-    ),
-  )
-
-  let listener: CallbackListener | undefined
-  /** Stops the listener once no login waits for it. */
-  const stopListenerIfIdle = Effect.gen(function* () {
-    const pending = yield* awaitingCallback
-    // Not awaited: this may run inside the listener's own request, whose
-    // connection the close would wait for.
-    if (pending.length === 0 && listener?.listening() === true) void listener.stop()
-  })
 
   const find = (loginId: string) =>
     Effect.flatMap(Ref.get(logins), (all) => {
@@ -169,99 +155,173 @@ export const make = Effect.gen(function* () {
   const sweep = Effect.gen(function* () {
     const now = yield* DateTime.now
     for (const login of (yield* Ref.get(logins)).values()) {
-      if (DateTime.lessThan(now, login.expiresAt)) continue
+      if (DateTime.lessThan(now, login.record.expiresAt)) continue
       yield* Deferred.fail(login.result, expired(login))
-      if (DateTime.greaterThan(now, DateTime.addDuration(login.expiresAt, keepFinished))) {
+      if (DateTime.greaterThan(now, DateTime.addDuration(login.record.expiresAt, keepFinished))) {
         yield* Ref.update(logins, (all) => {
           const next = new Map(all)
-          next.delete(login.id)
+          next.delete(login.record.id)
           return next
         })
       }
     }
-    yield* stopListenerIfIdle
   })
+
+  /**
+   * Delivers a redirect to its login. Deliveries queue on the login's
+   * permit, and the first that reaches the provider settles the login, so
+   * a code is redeemed at most once and later deliveries get that outcome.
+   * The exchange runs in the registry's scope: a waiter that gives up does
+   * not stop it, and its tokens are saved.
+   */
+  const deliver = (login: Login, redirectUrl: string, complete: Provider.RedirectPending["complete"]) =>
+    login.redeem
+      .withPermits(1)(
+        Effect.gen(function* () {
+          const done = yield* Deferred.poll(login.result)
+          if (Option.isSome(done)) return yield* done.value
+          const exchanged = yield* Effect.either(complete(redirectUrl))
+          if (Either.isLeft(exchanged) && leavesPending(exchanged.left)) return yield* exchanged.left
+          return yield* settle(login, exchanged)
+        }),
+      )
+      .pipe(Effect.forkIn(scope), Effect.flatMap(Fiber.join))
+
+  /** The loopback listener's handler: the waiting login whose `state` the callback carries, or none. */
+  const onCallback = ({ provider, url }: CallbackListener.Callback): Effect.Effect<Pages.Page> =>
+    Effect.gen(function* () {
+      const repeated = AuthorizationCode.repeatedParameter(url.searchParams)
+      if (repeated !== undefined) return Pages.unusable(provider, `it carries "${repeated}" more than once.`)
+      const state = url.searchParams.get("state")
+      if (state === null) return Pages.notPending(provider)
+      const login = [...(yield* Ref.get(logins)).values()].find(
+        (l) =>
+          l.listening &&
+          l.record.provider === provider &&
+          l.record.state !== undefined &&
+          AuthorizationCode.sameState(state, l.record.state),
+      )
+      if (login === undefined || login.started._tag !== "RedirectPending") return Pages.notPending(provider)
+      const exit = yield* Effect.exit(deliver(login, url.toString(), login.started.complete))
+      return Exit.match(exit, {
+        onSuccess: () => Pages.signedIn(provider),
+        onFailure: (cause) => {
+          const error = cause._tag === "Fail" ? cause.error : undefined
+          if (error === undefined) return Pages.internalError
+          if (leavesPending(error)) return Pages.unusable(provider, error.message)
+          // Replaced by a newer login: this link no longer finishes anything.
+          if (error._tag === "UnknownLogin") return Pages.notPending(provider)
+          return error._tag === "OAuthProtocolError"
+            ? Pages.failed(provider, error.error, error.errorDescription)
+            : Pages.failed(provider, error.code, error.message)
+        },
+      })
+    })
+
+  const listeners = yield* RcMap.make({
+    lookup: (wanted: number) => CallbackListener.listen(wanted, onCallback, { fallback: true }),
+  })
+  // RcMap 3.22 looks a key up before taking its lock, so two logins starting
+  // at once could each open a listener; they take it one at a time.
+  const listenerLock = yield* Effect.makeSemaphore(1)
+  const listenerOn = (wanted: number, held: Scope.Scope) =>
+    listenerLock.withPermits(1)(RcMap.get(listeners, wanted).pipe(Scope.extend(held)))
+
+  /**
+   * Ends the login when its result is settled or its time is up, and then
+   * lets go of the listener it held (which stops once no login holds it).
+   */
+  const watch = (login: Login, held: Scope.CloseableScope) =>
+    Effect.gen(function* () {
+      const untilExpiry = Math.max(0, DateTime.distance(yield* DateTime.now, login.record.expiresAt))
+      yield* Effect.race(
+        Deferred.await(login.result).pipe(Effect.exit),
+        Effect.sleep(Duration.millis(untilExpiry)).pipe(Effect.zipRight(Deferred.fail(login.result, expired(login)))),
+      )
+    }).pipe(
+      Effect.ensuring(Effect.zipRight(Scope.close(held, Exit.void), records.remove(login.record.id))),
+      // Started from an uninterruptible region: the registry's close must still end it.
+      Effect.interruptible,
+      Effect.forkIn(scope),
+    )
 
   /**
    * Adds a login. One login waits per provider and account: an older one
    * still pending (asked with another request) ends and its device poller
    * stops, so an agent that starts over leaves no pollers behind.
    */
-  const register = (login: Login) =>
+  const register = (login: Login, held: Scope.CloseableScope) =>
     Effect.gen(function* () {
       for (const old of (yield* Ref.get(logins)).values()) {
-        if (old.provider !== login.provider || old.account !== login.account) continue
-        yield* Deferred.fail(old.result, new UnknownLogin({ loginId: old.id, replaced: true }))
+        if (old.record.provider !== login.record.provider || old.record.account !== login.record.account) continue
+        yield* Deferred.fail(old.result, new UnknownLogin({ loginId: old.record.id, replaced: true }))
       }
-      yield* Ref.update(logins, (all) => new Map(all).set(login.id, login))
+      yield* records.put(login.record)
+      yield* Ref.update(logins, (all) => new Map(all).set(login.record.id, login))
+      yield* watch(login, held)
       yield* sweep
     })
 
-  const finishRedirect = (loginId: string, redirectUrl: string): Effect.Effect<Finished, ToolError> =>
-    Effect.gen(function* () {
-      yield* sweep
-      const login = yield* find(loginId)
-      if (Option.isNone(login.redirect)) {
-        return yield* new OAuthError.InvalidInput({
-          provider: login.provider,
-          reason:
-            "this is a device-code login: it finishes when the user enters the code; call complete_login without redirect_url.",
-        })
-      }
-      const done = yield* Deferred.poll(login.result)
-      if (Option.isSome(done)) return yield* done.value
-      // A URL with the wrong state, or no URL at all, does not end the login:
-      // the genuine redirect may still arrive. The provider's verdict does.
-      const exchanged = yield* Effect.either(login.redirect.value.complete(redirectUrl))
-      if (
-        Either.isLeft(exchanged) &&
-        (exchanged.left._tag === "StateMismatch" || exchanged.left._tag === "InvalidInput")
-      ) {
-        return yield* exchanged.left
-      }
-      const outcome = yield* settle(login, exchanged)
-      yield* stopListenerIfIdle
-      return outcome
-    })
-
-  /** The loopback listener's handler: finds the login by state (or the only one waiting). */
-  const onCallback = (provider: string, url: string): Promise<CallbackOutcome> =>
-    Runtime.runPromise(runtime)(
-      Effect.gen(function* () {
-        const state = new URL(url).searchParams.get("state") ?? undefined
-        const waiting = (yield* awaitingCallback).filter((l) => l.provider === provider)
-        const login =
-          state === undefined
-            ? waiting.length === 1
-              ? waiting[0]
-              : undefined
-            : waiting.find((l) => Option.isSome(l.redirect) && l.redirect.value.state === state)
-        if (login === undefined) {
-          return {
-            ok: false,
-            message: "No login is waiting for this redirect. Start the login again from your assistant.",
-          }
-        }
-        const exit = yield* Effect.exit(finishRedirect(login.id, url))
-        return Exit.match(exit, {
-          onSuccess: (): CallbackOutcome => ({ ok: true, message: `You are signed in to ${provider}.` }),
-          onFailure: (cause): CallbackOutcome => {
-            const failure = cause._tag === "Fail" ? cause.error : undefined
-            return {
-              ok: false,
-              message: failure === undefined ? "The login failed." : `${failure.code}: ${failure.message}`,
-            }
-          },
-        })
-      }),
+  const makeLogin = (key: LoginKey, started: Login["started"], listening: boolean): Effect.Effect<Login> =>
+    Effect.all({ id: newId, result: Deferred.make<Finished, ToolError>(), redeem: Effect.makeSemaphore(1) }).pipe(
+      Effect.map(({ id, result, redeem }) => ({
+        record:
+          started._tag === "DevicePending"
+            ? { id, ...key, flow: "device_code", deviceCode: started.deviceCode, expiresAt: started.expiresAt }
+            : {
+                id,
+                ...key,
+                flow: "authorization_code",
+                state: started.state,
+                codeVerifier: started.codeVerifier,
+                redirectUri: started.redirectUri,
+                expiresAt: started.expiresAt,
+              },
+        started,
+        result,
+        redeem,
+        listening,
+      })),
     )
 
-  yield* Effect.addFinalizer(() => Effect.promise(() => listener?.stop(true) ?? Promise.resolve()))
+  /**
+   * Takes the listener this login's redirect comes to, in `held`: the
+   * configured port or, when another program holds it, a free one; a
+   * pinned loopback redirect URI only on its own port. The redirect URI to
+   * ask for, and whether the listener receives it.
+   */
+  const takeListener = (target: RedirectTarget, held: Scope.Scope) =>
+    Effect.gen(function* () {
+      if (Option.isSome(target.pinned)) {
+        const pinnedPort = loopbackPort(target.pinned.value, target.provider)
+        if (Option.isNone(pinnedPort)) return { redirectUri: undefined, listening: false }
+        const listener = yield* Effect.either(listenerOn(pinnedPort.value, held))
+        const holds = Either.isRight(listener) && listener.right.port === pinnedPort.value
+        if (!holds) {
+          yield* Effect.logWarning(
+            `Port ${pinnedPort.value} of the configured redirect URI is taken: the user pastes the URL they land on into complete_login.`,
+          )
+        }
+        return { redirectUri: undefined, listening: holds }
+      }
+      const listener = yield* Effect.either(listenerOn(port, held))
+      if (Either.isLeft(listener)) {
+        // Not even a free port: the configured URI, and the user pastes the URL.
+        yield* Effect.logWarning(
+          `Cannot listen on loopback (${listener.left.code ?? listener.left.message}): the user pastes the URL they land on into complete_login.`,
+        )
+        return { redirectUri: undefined, listening: false }
+      }
+      if (listener.right.port !== port) {
+        yield* Effect.logInfo(`Port ${port} is taken: this login's redirect comes to port ${listener.right.port}.`)
+      }
+      return { redirectUri: `http://127.0.0.1:${listener.right.port}/callback/${target.provider}`, listening: true }
+    })
 
   const pendingOf = (login: Login): Pending => ({
-    loginId: login.id,
+    loginId: login.record.id,
     started: login.started,
-    listening: Option.isSome(login.redirect) && login.redirect.value.listens && listener?.listening() === true,
+    listening: login.listening,
   })
 
   const service: Service = {
@@ -269,23 +329,23 @@ export const make = Effect.gen(function* () {
       Effect.gen(function* () {
         yield* sweep
         for (const login of (yield* Ref.get(logins)).values()) {
-          if (login.provider !== key.provider || login.account !== key.account || login.request !== key.request)
-            continue
+          const { provider, account, request } = login.record
+          if (provider !== key.provider || account !== key.account || request !== key.request) continue
           if (!(yield* Deferred.isDone(login.result))) return Option.some(pendingOf(login))
         }
         return Option.none()
       }),
     startDevice: (key, started) =>
       Effect.gen(function* () {
-        const login = yield* newLogin(key, started, Option.none())
+        const login = yield* makeLogin(key, started, false)
         yield* deviceAdmission.withPermits(1)(
           Effect.gen(function* () {
             yield* sweep // expired logins stop polling first
             const all = [...(yield* Ref.get(logins)).values()]
             // A login this one replaces (same provider and account) stops polling.
-            const others = all.filter((l) => l.provider !== key.provider || l.account !== key.account)
+            const others = all.filter((l) => l.record.provider !== key.provider || l.record.account !== key.account)
             const polling = yield* Effect.filter(others, (l) =>
-              Effect.map(Deferred.isDone(l.result), (done) => !done && Option.isNone(l.redirect)),
+              Effect.map(Deferred.isDone(l.result), (done) => !done && l.started._tag === "DevicePending"),
             )
             if (polling.length >= maxDevicePollers) {
               return yield* new OAuthError.InvalidInput({
@@ -293,7 +353,7 @@ export const make = Effect.gen(function* () {
                 reason: `${maxDevicePollers} device logins are already waiting for their users. Finish one with complete_login or let one expire, then call login again.`,
               })
             }
-            yield* register(login)
+            yield* register(login, yield* Scope.fork(scope, ExecutionStrategy.sequential))
           }),
         )
         // Polls in the background until the code is redeemed, refused or
@@ -301,29 +361,39 @@ export const make = Effect.gen(function* () {
         yield* Effect.forkIn(Effect.raceFirst(settle(login, started.complete), Deferred.await(login.result)), scope)
         return pendingOf(login)
       }),
-    startRedirect: (key, started) =>
+    startRedirect: (key, target, start) =>
+      Effect.uninterruptibleMask((restore) =>
+        Effect.gen(function* () {
+          const held = yield* Scope.fork(scope, ExecutionStrategy.sequential)
+          const built = yield* restore(
+            Effect.flatMap(takeListener(target, held), ({ redirectUri, listening }) =>
+              Effect.map(start(redirectUri), (started) => ({ started, listening })),
+            ),
+          ).pipe(Effect.onError(() => Scope.close(held, Exit.void)))
+          const login = yield* makeLogin(key, built.started, built.listening)
+          yield* register(login, held)
+          return pendingOf(login)
+        }),
+      ),
+    finishRedirect: (loginId, redirectUrl) =>
       Effect.gen(function* () {
-        const listens = isOurCallback(started.redirectUri, port)
-        if (listens) {
-          listener ??= makeListener(port, onCallback)
-          const up = yield* Effect.promise(() => listener?.ensure() ?? Promise.resolve(false))
-          if (!up) yield* Effect.logWarning(`Port ${port} is taken: paste the redirect URL into complete_login.`)
+        yield* sweep
+        const login = yield* find(loginId)
+        if (login.started._tag !== "RedirectPending") {
+          return yield* new OAuthError.InvalidInput({
+            provider: login.record.provider,
+            reason:
+              "this is a device-code login: it finishes when the user enters the code; call complete_login without redirect_url.",
+          })
         }
-        const login = yield* newLogin(
-          key,
-          started,
-          Option.some({ state: stateOf(started.authorizationUrl), listens, complete: started.complete }),
-        )
-        yield* register(login)
-        return pendingOf(login)
+        return yield* deliver(login, redirectUrl, login.started.complete)
       }),
-    finishRedirect,
     await: (loginId, wait, onTick) =>
       Effect.gen(function* () {
         yield* sweep
         const login = yield* find(loginId)
         const now = yield* DateTime.now
-        const untilExpiry = Duration.millis(Math.max(0, DateTime.distance(now, login.expiresAt)))
+        const untilExpiry = Duration.millis(Math.max(0, DateTime.distance(now, login.record.expiresAt)))
         const limit = Duration.min(wait, untilExpiry)
         const ticker = yield* Effect.fork(
           Effect.repeat(

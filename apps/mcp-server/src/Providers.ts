@@ -22,12 +22,16 @@ export interface ProviderEntry {
   /** Why a present setting is not usable. */
   readonly problem: string | undefined
   readonly provider: Option.Option<Provider.Provider>
+  /** The redirect URI the user set, for authorization-code providers: the login then uses no other. */
+  readonly pinnedRedirectUri: Option.Option<string>
 }
 
 export interface Service {
   readonly entries: ReadonlyArray<ProviderEntry>
   /** The provider, or `not_configured` naming what it needs. */
   readonly get: (id: string) => Effect.Effect<Provider.Provider, OAuthError.NotConfigured>
+  /** The redirect URI the user set for this provider, if any. */
+  readonly pinnedRedirectUri: (id: string) => Option.Option<string>
 }
 
 export class Providers extends Context.Tag("@hyperauth/mcp-server/Providers")<Providers, Service>() {}
@@ -37,6 +41,8 @@ interface CatalogEntry {
   readonly flow: Provider.FlowKind
   readonly apiBaseUrl: Config.Config<string>
   readonly make: Effect.Effect<Provider.Provider, OAuthError.NotConfigured, HttpClient.HttpClient>
+  /** The setting that pins the redirect URI, for authorization-code providers. */
+  readonly redirectUriSetting?: string
 }
 
 const catalog: ReadonlyArray<CatalogEntry> = [
@@ -54,12 +60,14 @@ const catalog: ReadonlyArray<CatalogEntry> = [
       (o) => `${o}${HyperId.realmPath}`,
     ),
     make: Effect.flatMap(HyperId.loadConfig, (options) => Effect.map(HyperId.make(options), (s) => s.provider)),
+    redirectUriSetting: "HYPERID_REDIRECT_URI",
   },
   {
     id: "hyperline",
     flow: "authorization_code",
     apiBaseUrl: Settings.environmentOrigin("HYPERLINE", Hyperline.environments),
     make: Effect.flatMap(Hyperline.loadConfig, (options) => Effect.map(Hyperline.make(options), (s) => s.provider)),
+    redirectUriSetting: "HYPERLINE_REDIRECT_URI",
   },
   {
     id: "hyperproof",
@@ -74,6 +82,10 @@ export const make: Effect.Effect<Service, never, HttpClient.HttpClient> = Effect
     Effect.gen(function* () {
       const made = yield* Effect.either(entry.make)
       const apiBaseUrl = yield* Effect.orElseSucceed(entry.apiBaseUrl, () => undefined)
+      const pinnedRedirectUri =
+        entry.redirectUriSetting === undefined
+          ? Option.none()
+          : yield* Effect.orElseSucceed(Config.option(Config.nonEmptyString(entry.redirectUriSetting)), Option.none)
       return {
         id: entry.id,
         flow: entry.flow,
@@ -81,6 +93,7 @@ export const make: Effect.Effect<Service, never, HttpClient.HttpClient> = Effect
         missing: Either.match(made, { onLeft: (e) => e.missing, onRight: () => [] }),
         problem: Either.match(made, { onLeft: (e) => e.reason, onRight: () => undefined }),
         provider: Either.getRight(made),
+        pinnedRedirectUri,
       } satisfies ProviderEntry
     }),
   )
@@ -96,7 +109,9 @@ export const make: Effect.Effect<Service, never, HttpClient.HttpClient> = Effect
         }),
       )
     })
-  return { entries, get }
+  const pinnedRedirectUri = (id: string) =>
+    Option.flatMap(Option.fromNullable(entries.find((e) => e.id === id)), (e) => e.pinnedRedirectUri)
+  return { entries, get, pinnedRedirectUri }
 })
 
 export const layer: Layer.Layer<Providers, never, HttpClient.HttpClient> = Layer.effect(Providers, make)

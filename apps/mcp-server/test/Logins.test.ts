@@ -1,9 +1,23 @@
 /** The pending-login registry on its own, with the TestClock. */
 
 import { assert, describe, it } from "@effect/vitest"
-import { Accounts, Token, TokenStore } from "@hyperauth/core"
-import { Cause, DateTime, Duration, Effect, Exit, Layer, Option, Redacted, TestClock } from "effect"
+import { Accounts, AuthorizationCode, Token, TokenStore } from "@hyperauth/core"
+import {
+  Cause,
+  ConfigProvider,
+  DateTime,
+  Duration,
+  Effect,
+  Exit,
+  Fiber,
+  Layer,
+  Option,
+  Redacted,
+  TestClock,
+} from "effect"
 import * as Logins from "../src/Logins.js"
+import * as PendingLogin from "../src/PendingLogin.js"
+import { freePort } from "./support/harness.js"
 
 const token = Effect.map(
   DateTime.now,
@@ -25,9 +39,13 @@ const pendingRedirect = Effect.map(DateTime.now, (now) => ({
   _tag: "RedirectPending" as const,
   authorizationUrl: "https://id.example/auth?state=s1",
   redirectUri: "https://app.example/callback",
+  state: "s1",
   expiresAt: DateTime.addDuration(now, Duration.minutes(10)),
   complete: () => token,
 }))
+
+/** A redirect this server does not receive: no listener is taken. */
+const elsewhere = { provider: "hyperid", pinned: Option.some("https://app.example/callback") }
 
 const loginKey = (provider: string, account: string, request = "{}") => ({ provider, account, request })
 
@@ -43,6 +61,7 @@ describe("Logins", () => {
         _tag: "DevicePending" as const,
         userCode: "BCDF-GHJK",
         verificationUri: "https://device.example",
+        deviceCode: Redacted.make("device-code"),
         expiresAt: DateTime.addDuration(now, Duration.minutes(minutes)),
         interval: Duration.seconds(5),
         complete: Effect.never,
@@ -64,7 +83,7 @@ describe("Logins", () => {
   it.scoped("a pending login that runs past its expiry is expired_token", () =>
     Effect.gen(function* () {
       const logins = yield* Logins.Logins
-      const started = yield* logins.startRedirect(loginKey("hyperid", "default"), yield* pendingRedirect)
+      const started = yield* logins.startRedirect(loginKey("hyperid", "default"), elsewhere, () => pendingRedirect)
       assert.isFalse(started.listening)
       const waiting = yield* Effect.fork(logins.await(started.loginId, Duration.minutes(2), () => Effect.void))
       yield* TestClock.adjust("2 minutes")
@@ -80,7 +99,7 @@ describe("Logins", () => {
   it.scoped("waiting sends a progress tick every second", () =>
     Effect.gen(function* () {
       const logins = yield* Logins.Logins
-      const started = yield* logins.startRedirect(loginKey("hyperid", "default"), yield* pendingRedirect)
+      const started = yield* logins.startRedirect(loginKey("hyperid", "default"), elsewhere, () => pendingRedirect)
       const ticks: Array<number> = []
       const waiting = yield* Effect.fork(
         logins.await(started.loginId, Duration.seconds(5), (elapsed) =>
@@ -107,6 +126,7 @@ describe("Logins", () => {
         verificationUri: "https://hyper.example/device",
         expiresAt: DateTime.addDuration(now, Duration.minutes(10)),
         interval: Duration.seconds(5),
+        deviceCode: Redacted.make("device-code"),
         complete: Effect.forever(
           Effect.zipRight(
             Effect.sleep("5 seconds"),
@@ -138,7 +158,7 @@ describe("Logins", () => {
   it.scoped("a finished login is saved to Accounts and remembered for late callers", () =>
     Effect.gen(function* () {
       const logins = yield* Logins.Logins
-      const started = yield* logins.startRedirect(loginKey("hyperid", "work"), yield* pendingRedirect)
+      const started = yield* logins.startRedirect(loginKey("hyperid", "work"), elsewhere, () => pendingRedirect)
       yield* logins.finishRedirect(started.loginId, "https://app.example/callback?code=c&state=s1")
       const accounts = yield* Accounts.Accounts
       assert.strictEqual(
@@ -150,5 +170,134 @@ describe("Logins", () => {
       const unknown = yield* Effect.exit(logins.await("login_nope", Duration.seconds(0), () => Effect.void))
       assert.strictEqual(failureCode(unknown), "unknown_login")
     }).pipe(Effect.provide(layer)),
+  )
+
+  it.scoped("a redirect delivered many times at once redeems its code once; all get the first outcome", () =>
+    Effect.gen(function* () {
+      const logins = yield* Logins.Logins
+      let exchanges = 0
+      const slow = Effect.map(pendingRedirect, (p) => ({
+        ...p,
+        complete: () =>
+          Effect.zipRight(
+            Effect.sync(() => exchanges++),
+            Effect.zipRight(Effect.sleep("2 seconds"), token),
+          ),
+      }))
+      const started = yield* logins.startRedirect(loginKey("hyperid", "twice"), elsewhere, () => slow)
+      const url = "https://app.example/callback?code=c&state=s1"
+      const deliveries = yield* Effect.fork(
+        Effect.all(
+          Array.from({ length: 5 }, () => Effect.exit(logins.finishRedirect(started.loginId, url))),
+          { concurrency: "unbounded" },
+        ),
+      )
+      yield* TestClock.adjust("10 seconds")
+      const exits = yield* deliveries
+      assert.strictEqual(exchanges, 1)
+      for (const exit of exits) assert.isTrue(Exit.isSuccess(exit))
+      // And once more, after it finished.
+      assert.isTrue(Exit.isSuccess(yield* Effect.exit(logins.finishRedirect(started.loginId, url))))
+      assert.strictEqual(exchanges, 1)
+    }).pipe(Effect.provide(layer)),
+  )
+
+  it.scoped("a waiter that gives up mid-exchange does not stop it: the tokens are saved, the login finished", () =>
+    Effect.gen(function* () {
+      const logins = yield* Logins.Logins
+      const slow = Effect.map(pendingRedirect, (p) => ({
+        ...p,
+        complete: () => Effect.zipRight(Effect.sleep("2 seconds"), token),
+      }))
+      const started = yield* logins.startRedirect(loginKey("hyperid", "cancelled"), elsewhere, () => slow)
+      const waiter = yield* Effect.fork(
+        logins.finishRedirect(started.loginId, "https://app.example/callback?code=c&state=s1"),
+      )
+      yield* TestClock.adjust("1 second")
+      yield* Fiber.interrupt(waiter)
+      yield* TestClock.adjust("2 seconds")
+      const accounts = yield* Accounts.Accounts
+      assert.strictEqual(
+        Redacted.value((yield* accounts.get({ provider: "hyperid", account: "cancelled" })).accessToken),
+        "at",
+      )
+      assert.isTrue(Option.isSome(yield* logins.await(started.loginId, Duration.seconds(0), () => Effect.void)))
+    }).pipe(Effect.provide(layer)),
+  )
+
+  it.scoped("a redirect with the wrong state or a repeated parameter leaves the login waiting", () =>
+    Effect.gen(function* () {
+      const logins = yield* Logins.Logins
+      const strict = Effect.map(pendingRedirect, (p) => ({
+        ...p,
+        complete: (url: string) =>
+          Effect.flatMap(
+            AuthorizationCode.parseRedirect(url, { expectedState: "s1", provider: "hyperid" }),
+            () => token,
+          ),
+      }))
+      const started = yield* logins.startRedirect(loginKey("hyperid", "forged"), elsewhere, () => strict)
+      const forged = yield* Effect.exit(
+        logins.finishRedirect(started.loginId, "https://app.example/callback?error=access_denied&state=nope"),
+      )
+      assert.strictEqual(failureCode(forged), "state_mismatch")
+      const repeated = yield* Effect.exit(
+        logins.finishRedirect(started.loginId, "https://app.example/callback?code=a&code=b&state=s1"),
+      )
+      assert.strictEqual(failureCode(repeated), "invalid_input")
+      assert.isTrue(Option.isNone(yield* logins.await(started.loginId, Duration.seconds(0), () => Effect.void)))
+      yield* logins.finishRedirect(started.loginId, "https://app.example/callback?code=a&state=s1")
+    }).pipe(Effect.provide(layer)),
+  )
+
+  it.effect("a pending login is a plain record that survives encoding", () =>
+    Effect.gen(function* () {
+      const record: PendingLogin.PendingLogin = {
+        id: "login_x",
+        provider: "hyperid",
+        account: "default",
+        request: "{}",
+        flow: "authorization_code",
+        state: "s1",
+        codeVerifier: Redacted.make("verifier"),
+        redirectUri: "http://127.0.0.1:8976/callback/hyperid",
+        expiresAt: yield* DateTime.now,
+      }
+      const written = JSON.parse(JSON.stringify(yield* PendingLogin.encode(record)))
+      const read = yield* PendingLogin.decode(written)
+      assert.strictEqual(read.state, "s1")
+      assert.strictEqual(read.codeVerifier === undefined ? undefined : Redacted.value(read.codeVerifier), "verifier")
+      assert.isTrue(DateTime.Equivalence(read.expiresAt, record.expiresAt))
+    }),
+  )
+
+  it.scoped("a login that expires lets go of the listener: it stops without any tool call", () =>
+    Effect.gen(function* () {
+      const port = yield* Effect.promise(freePort)
+      const run = Effect.gen(function* () {
+        const logins = yield* Logins.Logins
+        const started = yield* logins.startRedirect(
+          loginKey("hyperline", "late"),
+          { provider: "hyperline", pinned: Option.none() },
+          (redirectUri) => Effect.map(pendingRedirect, (p) => ({ ...p, redirectUri: redirectUri ?? "" })),
+        )
+        assert.isTrue(started.listening)
+        const callback = started.started._tag === "RedirectPending" ? started.started.redirectUri : ""
+        assert.strictEqual(callback, `http://127.0.0.1:${port}/callback/hyperline`)
+        const answers = Effect.promise(() =>
+          fetch(callback).then(
+            (r) => r.status,
+            () => 0,
+          ),
+        )
+        assert.strictEqual(yield* answers, 400)
+        yield* TestClock.adjust("11 minutes")
+        assert.strictEqual(yield* answers, 0)
+      })
+      yield* run.pipe(
+        Effect.provide(layer),
+        Effect.withConfigProvider(ConfigProvider.fromMap(new Map([["HYPERAUTH_CALLBACK_PORT", String(port)]]))),
+      )
+    }),
   )
 })

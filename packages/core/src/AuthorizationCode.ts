@@ -49,9 +49,30 @@ export const makePkce: Effect.Effect<Pkce> = Effect.sync(() => {
   return { verifier: Redacted.make(verifier), challenge: s256(verifier), method: "S256" }
 })
 
-/** Constant-time comparison that does not leak the length either. */
-const sameState = (a: string, b: string): boolean =>
-  timingSafeEqual(createHash("sha256").update(a).digest(), createHash("sha256").update(b).digest())
+/**
+ * Whether a `state` received equals the one sent: the one place states are
+ * compared, in constant time that does not leak the length either.
+ *
+ * @since 0.1.0
+ */
+export const sameState = (received: string, expected: string): boolean =>
+  timingSafeEqual(createHash("sha256").update(received).digest(), createHash("sha256").update(expected).digest())
+
+/**
+ * The name of a parameter the query carries more than once, if any: an
+ * authorization response with a repeated parameter is refused (RFC 6749
+ * §3.1, "parameters MUST NOT be included more than once").
+ *
+ * @since 0.1.0
+ */
+export const repeatedParameter = (query: URLSearchParams): string | undefined => {
+  const seen = new Set<string>()
+  for (const key of query.keys()) {
+    if (seen.has(key)) return key
+    seen.add(key)
+  }
+  return undefined
+}
 
 /**
  * What an authorization redirect carried.
@@ -68,11 +89,13 @@ export interface Redirect {
 /**
  * Reads the URL the browser was redirected to (RFC 6749 §4.1.2).
  *
- * The `state` is checked first and in constant time: a mismatch is
- * `StateMismatch` whatever else the URL says, so a forged redirect can
- * neither hand over a code nor fake an error. Then `error` (e.g.
- * `access_denied`) becomes an `OAuthProtocolError`, and a URL with neither
- * `error` nor `code` is `InvalidInput`.
+ * A parameter given twice is `InvalidInput`. The `state` is checked next and
+ * in constant time: a mismatch is `StateMismatch` whatever else the URL
+ * says, so a forged redirect can neither hand over a code nor fake an
+ * error. An `iss` (RFC 9207) must equal `expectedIssuer` when one is given,
+ * else it is `InvalidInput` (a response from another authorization server).
+ * Then `error` (e.g. `access_denied`) becomes an `OAuthProtocolError`, and a
+ * URL with neither `error` nor `code` is `InvalidInput`.
  *
  * @since 0.1.0
  */
@@ -87,6 +110,8 @@ export const parseRedirect = (
      * and that enforce PKCE, which then guards against code injection.
      */
     readonly allowMissingState?: boolean | undefined
+    /** The authorization server's issuer, which an `iss` parameter must equal (RFC 9207 §2.4). */
+    readonly expectedIssuer?: string | undefined
   },
 ): Effect.Effect<Redirect, StateMismatch | OAuthProtocolError | InvalidInput> =>
   Effect.suspend((): Effect.Effect<Redirect, StateMismatch | OAuthProtocolError | InvalidInput> => {
@@ -103,9 +128,27 @@ export const parseRedirect = (
       )
     }
     const query = parsed.searchParams
+    const repeated = repeatedParameter(query)
+    if (repeated !== undefined) {
+      return Effect.fail(
+        new InvalidInput({
+          provider,
+          reason: `the redirect URL carries "${repeated}" more than once, which an authorization response never does: use the URL the browser landed on, unchanged.`,
+        }),
+      )
+    }
     const state = query.get("state")
     const stateOk = state === null ? options.allowMissingState === true : sameState(state, expectedState)
     if (!stateOk) return Effect.fail(new StateMismatch({ provider }))
+    const iss = query.get("iss")
+    if (iss !== null && options.expectedIssuer !== undefined && iss !== options.expectedIssuer) {
+      return Effect.fail(
+        new InvalidInput({
+          provider,
+          reason: `the redirect was issued by ${iss}, not by ${options.expectedIssuer}: it does not answer this login. Open the login's authorization_url again.`,
+        }),
+      )
+    }
     const error = query.get("error")
     if (error !== null) {
       return Effect.fail(
@@ -127,6 +170,6 @@ export const parseRedirect = (
       )
     }
     const params: Record<string, string> = {}
-    for (const [key, value] of query) if (key !== "code" && key !== "state") params[key] = value
+    for (const [key, value] of query) if (key !== "code" && key !== "state" && key !== "iss") params[key] = value
     return Effect.succeed({ code: Redacted.make(code), params })
   })

@@ -166,6 +166,7 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
             verificationUriComplete: device.verificationUriComplete,
             expiresAt: device.expiresAt,
             interval: device.interval,
+            deviceCode: device.deviceCode,
             complete: pollForToken(device),
           }),
         ),

@@ -31,6 +31,15 @@ import * as Token from "./Token.js"
 export const realmPath = "/auth/realms/HyperID/protocol/openid-connect"
 
 /**
+ * The realm's issuer path: `{origin}{issuerPath}` is the `iss` of its
+ * tokens and of its authorization responses (RFC 9207).
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const issuerPath = "/auth/realms/HyperID"
+
+/**
  * @since 0.1.0
  * @category constants
  */
@@ -231,10 +240,12 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
       Effect.gen(function* () {
         // The documented redirect carries `code` and `locale` only; a `state`
         // that is present must match, and PKCE binds the code to this login.
+        // Keycloak adds `iss` (RFC 9207), which must be this realm.
         const redirect = yield* AuthorizationCode.parseRedirect(redirectUrl, {
           expectedState: request.state,
           provider: "hyperid",
           allowMissingState: true,
+          expectedIssuer: `${options.origin}${issuerPath}`,
         })
         const built = Requests.authorizationCodeToken(`${baseUrl}/token`, "form", {
           ...auth,
@@ -293,6 +304,8 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
             _tag: "RedirectPending" as const,
             authorizationUrl: request.url,
             redirectUri: request.redirectUri,
+            state: request.state,
+            codeVerifier: request.codeVerifier,
             expiresAt: request.expiresAt,
             complete: (redirectUrl: string) =>
               Effect.map(completeLogin(request, redirectUrl), (result) => result.token),

@@ -310,6 +310,7 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
             _tag: "RedirectPending" as const,
             authorizationUrl: started.url,
             redirectUri: started.redirectUri,
+            state: started.state,
             expiresAt: started.expiresAt,
             complete: (redirectUrl: string) => completeLogin(started, redirectUrl),
           }

@@ -9,6 +9,7 @@ import type * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as DateTime from "effect/DateTime"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import type * as Redacted from "effect/Redacted"
 import type { IntrospectionResponse } from "./Introspection.js"
 import {
   InvalidInput,
@@ -75,6 +76,8 @@ export interface DevicePending {
   readonly verificationUriComplete?: string | undefined
   readonly expiresAt: DateTime.Utc
   readonly interval: Duration.Duration
+  /** What the client polls with (RFC 8628 §3.4): part of the pending login's record. */
+  readonly deviceCode: Redacted.Redacted<string>
   /** Polls until the user approves, refuses or the code expires. */
   readonly complete: Effect.Effect<TokenSet, RequestFailure>
 }
@@ -89,6 +92,10 @@ export interface RedirectPending {
   readonly _tag: "RedirectPending"
   readonly authorizationUrl: string
   readonly redirectUri: string
+  /** The `state` the authorization URL carries: the redirect must bring it back. */
+  readonly state: string
+  /** The PKCE verifier, where the provider uses PKCE. */
+  readonly codeVerifier?: Redacted.Redacted<string> | undefined
   readonly expiresAt: DateTime.Utc
   /** Checks the redirect's `state`, then exchanges its code. */
   readonly complete: (redirectUrl: string) => Effect.Effect<TokenSet, RequestFailure | StateMismatch | InvalidInput>

@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Exit, Redacted } from "effect"
+import { Effect, Exit, FastCheck as fc, Redacted } from "effect"
 import * as AuthorizationCode from "../src/AuthorizationCode.js"
 
 const failure = <A, E>(exit: Exit.Exit<A, E>): E => {
@@ -103,5 +103,88 @@ describe("AuthorizationCode", () => {
         "invalid_input",
       )
     }),
+  )
+
+  it.effect("a repeated parameter is refused, whichever it is, before the state is even read", () =>
+    Effect.gen(function* () {
+      for (const url of [
+        "http://x/cb?code=c1&code=c2&state=s1",
+        "http://x/cb?code=c1&state=s1&state=s1",
+        "http://x/cb?error=access_denied&error=server_error&state=s1",
+        "http://x/cb?code=c1&state=s1&iss=a&iss=a",
+      ]) {
+        const error = failure(yield* Effect.exit(AuthorizationCode.parseRedirect(url, { expectedState: "s1" })))
+        assert.strictEqual(error._tag, "InvalidInput", url)
+        assert.include(error.message, "more than once")
+      }
+    }),
+  )
+
+  it.effect("an iss (RFC 9207) must be the expected issuer; absent is accepted; never a param", () =>
+    Effect.gen(function* () {
+      const expectedIssuer = "https://id.example/auth/realms/HyperID"
+      const other = yield* Effect.exit(
+        AuthorizationCode.parseRedirect("http://x/cb?code=c1&state=s1&iss=https%3A%2F%2Fevil.example", {
+          expectedState: "s1",
+          expectedIssuer,
+        }),
+      )
+      assert.strictEqual(failure(other)._tag, "InvalidInput")
+      // A mix-up is caught before the error the other server claims.
+      const otherError = yield* Effect.exit(
+        AuthorizationCode.parseRedirect("http://x/cb?error=access_denied&state=s1&iss=https%3A%2F%2Fevil.example", {
+          expectedState: "s1",
+          expectedIssuer,
+        }),
+      )
+      assert.strictEqual(failure(otherError)._tag, "InvalidInput")
+      const same = yield* AuthorizationCode.parseRedirect(
+        `http://x/cb?code=c1&state=s1&iss=${encodeURIComponent(expectedIssuer)}&locale=en`,
+        { expectedState: "s1", expectedIssuer },
+      )
+      assert.deepStrictEqual(same.params, { locale: "en" })
+      const absent = yield* AuthorizationCode.parseRedirect("http://x/cb?code=c1&state=s1", {
+        expectedState: "s1",
+        expectedIssuer,
+      })
+      assert.strictEqual(Redacted.value(absent.code), "c1")
+    }),
+  )
+
+  it("sameState compares whole values", () => {
+    assert.isTrue(AuthorizationCode.sameState("abc", "abc"))
+    assert.isFalse(AuthorizationCode.sameState("abc", "abd"))
+    assert.isFalse(AuthorizationCode.sameState("abc", "abcd"))
+    assert.isFalse(AuthorizationCode.sameState("", "a"))
+  })
+
+  const names = fc.constantFrom("code", "state", "error", "error_description", "iss", "locale", "x")
+  const params = fc.array(fc.tuple(names, fc.oneof(fc.string(), fc.constant("s1"))), { maxLength: 8 })
+
+  it.effect.prop(
+    "any redirect: a repeated parameter is InvalidInput; else a code only with the right state and issuer",
+    { params },
+    ({ params }) =>
+      Effect.gen(function* () {
+        const url = `http://127.0.0.1:1/cb?${new URLSearchParams(params)}`
+        const exit = yield* Effect.exit(
+          AuthorizationCode.parseRedirect(url, { expectedState: "s1", expectedIssuer: "s1" }),
+        )
+        const keys = params.map(([k]) => k)
+        const repeated = new Set(keys).size !== keys.length
+        const value = (k: string) => params.find(([name]) => name === k)?.[1]
+        if (repeated) {
+          assert.strictEqual(failure(exit)._tag, "InvalidInput")
+          return
+        }
+        if (Exit.isSuccess(exit)) {
+          assert.strictEqual(value("state"), "s1")
+          assert.include(["s1", undefined], value("iss"))
+          assert.isUndefined(value("error"))
+          assert.strictEqual(Redacted.value(exit.value.code), value("code"))
+        } else if (value("state") !== "s1") {
+          assert.strictEqual(failure(exit)._tag, "StateMismatch")
+        }
+      }),
   )
 })

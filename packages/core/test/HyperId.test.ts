@@ -98,6 +98,31 @@ describe("HyperId over loopback", () => {
     ),
   )
 
+  it.live("a redirect naming another issuer (RFC 9207 mix-up) or repeating a parameter sends no code", () =>
+    live(
+      Effect.gen(function* () {
+        const hyperid = yield* service()
+        const { request, landed } = yield* approvedLogin(hyperid)
+        const before = tokenRequests()
+        const foreign = new URL(landed)
+        foreign.searchParams.set("iss", "http://127.0.0.1:1/auth/realms/HyperID")
+        assert.strictEqual(
+          failure(yield* Effect.exit(hyperid.completeLogin(request, foreign.toString())))._tag,
+          "InvalidInput",
+        )
+        const repeated = `${landed}&code=attacker_code`
+        assert.strictEqual(failure(yield* Effect.exit(hyperid.completeLogin(request, repeated)))._tag, "InvalidInput")
+        assert.strictEqual(tokenRequests(), before)
+        // The genuine redirect, which names this realm, still finishes the login.
+        assert.strictEqual(
+          new URL(landed).searchParams.get("iss"),
+          `${emulator.current.origins.hyperid}/auth/realms/HyperID`,
+        )
+        yield* hyperid.completeLogin(request, landed)
+      }),
+    ),
+  )
+
   it.live(
     "verification_level outside 2-4, level 2 without a social scope, or an unknown option: invalid_input, no request",
     () =>

@@ -46,6 +46,21 @@ describe("hyperid emulator", () => {
     expect(location.searchParams.get("locale")).toBe("fr")
     expect(location.searchParams.get("state")).toBe("s1")
     expect(location.searchParams.get("code")).toMatch(/^hyperid_code_/)
+    // Keycloak names its issuer in every authorization response (RFC 9207).
+    expect(location.searchParams.get("iss")).toBe(`${emulator.origins.hyperid}/auth/realms/HyperID`)
+  })
+
+  it("accepts a loopback redirect URI on any port, as RFC 8252 §7.3 asks of a real server", () => {
+    for (const redirect of [
+      "http://127.0.0.1:54321/callback/hyperid",
+      "http://127.0.0.1:1/callback/hyperid",
+      "http://[::1]:40000/callback/hyperid",
+    ]) {
+      const back = new URL(emulator.hyperid.authorize(authUrl({ redirect_uri: redirect, state: "s" })))
+      expect(back.origin + back.pathname).toBe(redirect)
+      expect(back.searchParams.get("code")).toMatch(/^hyperid_code_/)
+      expect(back.searchParams.get("iss")).toBe(`${emulator.origins.hyperid}/auth/realms/HyperID`)
+    }
   })
 
   it("does not redirect to an unregistered redirect_uri or for an unknown client", async () => {

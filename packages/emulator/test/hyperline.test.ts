@@ -25,6 +25,14 @@ const tokens = (body: string, contentType: string) =>
   })
 
 describe("hyperline emulator", () => {
+  it("accepts a loopback redirect URI on any port, as RFC 8252 §7.3 asks of a real server", () => {
+    for (const redirect of ["http://127.0.0.1:54321/callback/hyperline", "http://[::1]:40000/callback/hyperline"]) {
+      const back = new URL(emulator.hyperline.authorize(authorizeUrl({ redirect_uri: redirect, state: "s" })))
+      expect(back.origin + back.pathname).toBe(redirect)
+      expect(back.searchParams.get("code")).toMatch(/^hyperline_code_/)
+    }
+  })
+
   it("accepts only JSON at the token endpoint", async () => {
     const form = await tokens(
       new URLSearchParams({ ...defaultHyperlineClient, grant_type: "authorization_code", code: "x" }).toString(),

@@ -84,8 +84,24 @@ export const login = defineTool({
       const waiting = yield* logins.pending(key)
       if (Option.isSome(waiting)) return yield* present(input.provider, waiting.value, context)
 
-      const provider = yield* (yield* Providers).get(input.provider)
-      const started = yield* provider.startLogin({ scope: input.scope, options: input.options })
+      const providers = yield* Providers
+      const provider = yield* providers.get(input.provider)
+      const request = { scope: input.scope, options: input.options }
+      if (provider.flow === "authorization_code") {
+        // The listener is taken first: the authorization URL names the port it holds.
+        const started = yield* logins.startRedirect(
+          key,
+          { provider: input.provider, pinned: providers.pinnedRedirectUri(input.provider) },
+          (redirectUri) =>
+            Effect.flatMap(provider.startLogin({ ...request, redirectUri }), (started) =>
+              started._tag === "RedirectPending"
+                ? Effect.succeed(started)
+                : Effect.dieMessage(`${input.provider} logs in by redirect, but started a ${started._tag} login`),
+            ),
+        )
+        return yield* present(input.provider, started, context)
+      }
+      const started = yield* provider.startLogin(request)
       switch (started._tag) {
         case "Authenticated": {
           yield* (yield* Accounts.Accounts).save({ provider: input.provider, account: input.account }, started.token)
@@ -97,7 +113,7 @@ export const login = defineTool({
         case "DevicePending":
           return yield* present(input.provider, yield* logins.startDevice(key, started), context)
         case "RedirectPending":
-          return yield* present(input.provider, yield* logins.startRedirect(key, started), context)
+          return yield* Effect.dieMessage(`${input.provider} is not an authorization-code provider`)
       }
     }),
 })

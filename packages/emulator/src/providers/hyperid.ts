@@ -67,16 +67,20 @@ export const hyperid = (clock: Clock, tokens: Tokens, options: HyperIdOptions = 
   const tokenLifetime = options.tokenLifetime ?? 3600
   const refreshLifetime = options.refreshTokenLifetime ?? 2_592_000
   const codes = new Map<string, Grant>()
-  const issuer = (request: EmulatorRequest) => `http://${request.headers.host ?? "127.0.0.1"}/auth/realms/HyperID`
+  const issuerAt = (host: string) => `http://${host}/auth/realms/HyperID`
+  const issuer = (request: EmulatorRequest) => issuerAt(request.headers.host ?? "127.0.0.1")
 
   const redirectAllowed = (uri: string) => isLoopbackRedirect(uri) || (options.redirectUris ?? []).includes(uri)
 
-  /** Validates an authorization request; the redirect to send the user back with. */
-  const decide = (query: URLSearchParams, decision: "approve" | "deny"): string => {
+  /**
+   * Validates an authorization request; the redirect to send the user back
+   * with. Like Keycloak, every response names its issuer (RFC 9207 `iss`).
+   */
+  const decide = (query: URLSearchParams, decision: "approve" | "deny", iss: string): string => {
     const redirectUri = query.get("redirect_uri") ?? ""
     if (query.get("client_id") !== client.clientId) throw new Unredirectable("Unknown client_id")
     if (!redirectAllowed(redirectUri)) throw new Unredirectable("redirect_uri is not registered for this client")
-    const back = redirectBack(redirectUri, query.get("state"))
+    const back = redirectBack(redirectUri, query.get("state"), iss)
     const fail = back.error
     if (query.get("response_type") !== "code") return fail("unsupported_response_type", "response_type must be code")
     const scope = query.get("scope") ?? ""
@@ -115,7 +119,7 @@ export const hyperid = (clock: Clock, tokens: Tokens, options: HyperIdOptions = 
 
   const authorizationPage = (request: EmulatorRequest): EmulatorResponse => {
     try {
-      decide(request.query, "deny") // validates without issuing a code
+      decide(request.query, "deny", issuer(request)) // validates without issuing a code
     } catch (error) {
       return html(400, cannotContinue("hyperid", error))
     }
@@ -138,7 +142,7 @@ export const hyperid = (clock: Clock, tokens: Tokens, options: HyperIdOptions = 
   const authorizationDecision = (request: EmulatorRequest): EmulatorResponse => {
     const form = formBody(request) ?? new URLSearchParams()
     try {
-      const location = decide(form, form.get("decision") === "deny" ? "deny" : "approve")
+      const location = decide(form, form.get("decision") === "deny" ? "deny" : "approve", issuer(request))
       return { status: 302, headers: { location } }
     } catch (error) {
       return html(400, cannotContinue("hyperid", error))
@@ -270,7 +274,10 @@ export const hyperid = (clock: Clock, tokens: Tokens, options: HyperIdOptions = 
       { origin: "hyperid", method: "GET", path: path("/userinfo"), handler: userinfo },
     ],
     control: {
-      authorize: (authorizationUrl, decision = "approve") => decide(new URL(authorizationUrl).searchParams, decision),
+      authorize: (authorizationUrl, decision = "approve") => {
+        const url = new URL(authorizationUrl)
+        return decide(url.searchParams, decision, issuerAt(url.host))
+      },
     },
   }
 }

@@ -25,11 +25,15 @@ export const consentForm = (action: string, query: URLSearchParams): string =>
  */
 export class Unredirectable extends Error {}
 
-/** The redirect back to the client, echoing `state` as RFC 6749 §4.1.2 asks. */
-export const redirectBack = (redirectUri: string, state: string | null) => {
+/**
+ * The redirect back to the client, echoing `state` as RFC 6749 §4.1.2 asks,
+ * and naming the issuer (RFC 9207) when the server does.
+ */
+export const redirectBack = (redirectUri: string, state: string | null, iss?: string) => {
   const to = (params: Record<string, string>) => {
     const back = new URL(redirectUri)
     if (state !== null) back.searchParams.set("state", state)
+    if (iss !== undefined) back.searchParams.set("iss", iss)
     for (const [name, value] of Object.entries(params)) back.searchParams.set(name, value)
     return back.toString()
   }

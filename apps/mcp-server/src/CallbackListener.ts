@@ -1,0 +1,101 @@
+/**
+ * The loopback HTTP listener that receives authorization redirects at
+ * `http://127.0.0.1:{port}/callback/{provider}`: a scoped resource, held
+ * while logins wait for it and closed with its scope. Each request runs an
+ * Effect handler in a fiber the listener owns, and gets the page it returns.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http"
+import * as Effect from "effect/Effect"
+import * as FiberSet from "effect/FiberSet"
+import type * as Scope from "effect/Scope"
+import * as Pages from "./CallbackPages.js"
+
+export interface Callback {
+  readonly provider: string
+  /** The whole URL the browser was sent to. */
+  readonly url: URL
+}
+
+export type Handler = (callback: Callback) => Effect.Effect<Pages.Page>
+
+export interface Listener {
+  /** The port it holds: the one asked for, or a free one. */
+  readonly port: number
+}
+
+/** How long a closing listener lets a page in flight finish before it cuts the connection. */
+const closeGrace = "2 seconds"
+
+/**
+ * Pages must not be cached, framed or leak their URL (which carries the
+ * code) through `Referer`; they load nothing.
+ */
+const pageHeaders = {
+  "content-type": "text/html; charset=utf-8",
+  "cache-control": "no-store",
+  "referrer-policy": "no-referrer",
+  "x-frame-options": "DENY",
+  "content-security-policy": "default-src 'none'; style-src 'unsafe-inline'",
+  // One request per connection: nothing lingers once the login is done.
+  connection: "close",
+}
+
+const send = (res: ServerResponse, page: Pages.Page) =>
+  Effect.sync(() => {
+    if (!res.headersSent) res.writeHead(page.status, pageHeaders).end(Pages.render(page))
+  })
+
+const bind = (server: Server, port: number): Effect.Effect<number, NodeJS.ErrnoException> =>
+  Effect.async<number, NodeJS.ErrnoException>((resume) => {
+    const onError = (error: NodeJS.ErrnoException) => resume(Effect.fail(error))
+    server.once("error", onError)
+    server.listen(port, "127.0.0.1", () => {
+      server.off("error", onError)
+      const address = server.address()
+      resume(Effect.succeed(typeof address === "object" && address !== null ? address.port : port))
+    })
+  })
+
+const close = (server: Server) =>
+  Effect.async<void>((resume) => {
+    server.close(() => resume(Effect.void))
+    server.closeIdleConnections()
+  }).pipe(
+    Effect.timeoutTo({ duration: closeGrace, onSuccess: () => Effect.void, onTimeout: () => Effect.void }),
+    Effect.flatten,
+    Effect.ensuring(Effect.sync(() => server.closeAllConnections())),
+  )
+
+/**
+ * Listens on `port`, or, when that port is taken and `fallback` is set, on
+ * a free loopback port (RFC 8252 §7.3: the server accepts any port for a
+ * loopback redirect URI). Fails when it cannot listen where it may.
+ */
+export const listen = (
+  port: number,
+  handler: Handler,
+  options: { readonly fallback: boolean },
+): Effect.Effect<Listener, NodeJS.ErrnoException, Scope.Scope> =>
+  Effect.gen(function* () {
+    // Made first, so closed last: the server's close lets pages in flight finish first.
+    const run = yield* FiberSet.makeRuntime<never, void, never>()
+    const respond = (req: IncomingMessage, res: ServerResponse) => {
+      const url = new URL(req.url ?? "/", "http://127.0.0.1")
+      const match = /^\/callback\/([a-z]+)\/?$/.exec(url.pathname)
+      if (req.method !== "GET" || match?.[1] === undefined) return send(res, Pages.notFound)
+      return handler({ provider: match[1], url }).pipe(
+        Effect.flatMap((page) => send(res, page)),
+        Effect.catchAllCause(() => send(res, Pages.internalError)),
+      )
+    }
+    const server = createServer((req, res) => {
+      run(respond(req, res))
+    })
+    const bound = yield* Effect.acquireRelease(
+      bind(server, port).pipe(
+        Effect.catchAll((error) => (options.fallback && port !== 0 ? bind(server, 0) : Effect.fail(error))),
+      ),
+      () => close(server),
+    )
+    return { port: bound }
+  })
