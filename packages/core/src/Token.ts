@@ -77,7 +77,8 @@ export const fromResponse = (response: TokenResponse, previous?: TokenSet): Effe
         response.refresh_token === undefined ? previous?.refreshToken : Redacted.make(response.refresh_token),
       refreshExpiresAt:
         response.refresh_token !== undefined || response.refresh_expires_in !== undefined
-          ? after(response.refresh_expires_in)
+          ? // Keycloak sends refresh_expires_in 0 for offline tokens: they do not expire.
+            after(response.refresh_expires_in === 0 ? undefined : response.refresh_expires_in)
           : previous?.refreshExpiresAt,
       scope: response.scope ?? previous?.scope,
     })

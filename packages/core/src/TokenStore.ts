@@ -148,6 +148,63 @@ export interface Info {
 }
 
 /**
+ * A JSON record kept beside the logins, such as a pending login: its id,
+ * value and version.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface RecordEntry {
+  readonly id: string
+  readonly value: unknown
+  readonly version: number
+}
+
+/**
+ * A held lease on a record.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface RecordLease {
+  readonly id: string
+  readonly owner: string
+  readonly fence: number
+}
+
+/**
+ * @since 0.2.0
+ * @category models
+ */
+export interface RecordWriteOptions {
+  /** Commit only if the record is still at this version (0: never written). */
+  readonly ifVersion?: number | undefined
+  /** Commit only while this lease is the record's latest. */
+  readonly lease?: RecordLease | undefined
+}
+
+/**
+ * Records beside the logins (pending logins, so that a restarted server or
+ * another replica can finish them), with the same guarantees: versions,
+ * compare-and-set, leases, and encryption at rest with the store's key.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface Records {
+  readonly get: (id: string, options?: ReadOptions) => Effect.Effect<Option.Option<RecordEntry>, TokenStoreError>
+  /** `value` must survive `JSON.stringify`. */
+  readonly set: (
+    id: string,
+    value: unknown,
+    options?: RecordWriteOptions,
+  ) => Effect.Effect<RecordEntry, TokenStoreError | StoreConflict>
+  readonly remove: (id: string, options?: RecordWriteOptions) => Effect.Effect<boolean, TokenStoreError | StoreConflict>
+  readonly list: Effect.Effect<ReadonlyArray<RecordEntry>, TokenStoreError>
+  readonly acquire: (id: string, options?: LeaseOptions) => Effect.Effect<RecordLease, TokenStoreError, Scope.Scope>
+}
+
+/**
  * @since 0.1.0
  * @category models
  */
@@ -170,6 +227,8 @@ export interface Service {
    * releases it when the scope closes.
    */
   readonly acquire: (key: AccountKey, options?: LeaseOptions) => Effect.Effect<Lease, TokenStoreError, Scope.Scope>
+  /** Pending logins, kept beside the logins they will become. */
+  readonly logins: Records
 }
 
 /**

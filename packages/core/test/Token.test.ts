@@ -63,6 +63,16 @@ describe("Token", () => {
     }),
   )
 
+  it.effect("refresh_expires_in 0 (Keycloak's offline token) is a refresh token that does not expire", () =>
+    Effect.gen(function* () {
+      const token = yield* Token.fromResponse(
+        yield* decode({ access_token: "a", expires_in: 300, refresh_token: "r", refresh_expires_in: 0 }),
+      )
+      assert.isUndefined(token.refreshExpiresAt)
+      assert.isTrue(token.canRefresh(DateTime.unsafeMake(10 ** 12)))
+    }),
+  )
+
   it.effect("a token set survives its JSON encoding, and its tokens print as redacted", () =>
     Effect.gen(function* () {
       const token = yield* Token.fromResponse(yield* decode({ access_token: "secret-at", refresh_token: "secret-rt" }))

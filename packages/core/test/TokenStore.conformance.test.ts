@@ -322,6 +322,46 @@ for (const [name, makeFixture, available] of backends) {
       ),
     )
 
+    it.effect("pending-login records: versioned, conditional, leased, and seen by every handle", () =>
+      withStore((fixture) =>
+        Effect.gen(function* () {
+          const a = yield* fixture.open()
+          const b = yield* fixture.open()
+          const record = { state: "st-1", verifier: "pkce-VERIFIER-789", expiresAt: "2026-12-01T00:10:00.000Z" }
+          const first = yield* a.logins.set("login_abc", record, { ifVersion: 0 })
+          assert.strictEqual(first.version, 1)
+          // Accounts and records do not mix.
+          yield* a.set(key, yield* tokenOf("at"))
+          assert.strictEqual((yield* b.logins.list).length, 1)
+          const seen = Option.getOrThrow(yield* b.logins.get("login_abc", { fresh: true }))
+          assert.deepStrictEqual(seen.value, record)
+          const stale = failure(
+            yield* Effect.exit(b.logins.set("login_abc", { ...record, state: "x" }, { ifVersion: 0 })),
+          )
+          assert.strictEqual(stale._tag, "StoreConflict")
+          yield* Effect.scoped(
+            Effect.gen(function* () {
+              const lease = yield* a.logins.acquire("login_abc")
+              assert.strictEqual(
+                failure(yield* Effect.exit(Effect.scoped(b.logins.acquire("login_abc", { wait: 0 })))).reason,
+                "locked",
+              )
+              // The account's lease is another lease.
+              yield* Effect.scoped(b.acquire(key, { wait: 0 }))
+              yield* a.logins.set("login_abc", { ...record, state: "st-2" }, { lease, ifVersion: 1 })
+            }),
+          )
+          assert.isTrue(yield* b.logins.remove("login_abc"))
+          assert.isTrue(Option.isNone(yield* a.logins.get("login_abc", { fresh: true })))
+          assert.strictEqual(Redacted.value(Option.getOrThrow(yield* a.get(key)).token.accessToken), "at")
+          if (fixture.encrypted) {
+            yield* a.logins.set("login_def", record)
+            assert.notInclude(yield* fixture.raw, "VERIFIER")
+          }
+        }),
+      ),
+    )
+
     it.effect.skipIf(name === "memory")("with a key, nothing at rest holds a raw token", () =>
       withStore((fixture) =>
         Effect.gen(function* () {

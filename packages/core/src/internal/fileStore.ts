@@ -23,7 +23,17 @@ import * as Leases from "./leases.js"
 import { withLockFile } from "./lockFile.js"
 import * as Sealing from "./sealing.js"
 import * as SingleFlight from "./singleFlight.js"
-import { checkWrite, keyOf, type Record, splitKey, type WithLeaseBackend } from "./storeRecords.js"
+import {
+  checkWrite,
+  encodeValue,
+  keyOf,
+  type Record,
+  recordKey,
+  recordLeaseId,
+  type StoreConflict,
+  splitKey,
+  type WithLeaseBackend,
+} from "./storeRecords.js"
 
 const FORMAT = "hyperauth-token-store"
 const VERSION = 2
@@ -44,6 +54,7 @@ const Plain = Schema.Struct({
   version: Schema.Literal(1, 2),
   revision: Revision,
   entries: Schema.Unknown,
+  logins: Schema.optional(Schema.Unknown),
 })
 
 const SealedDocument = Schema.Struct({
@@ -61,6 +72,13 @@ const EntriesV2 = Schema.Record({
   key: Schema.String,
   value: Schema.Struct({ version: Version, token: Schema.optional(TokenSet) }),
 })
+/** Pending logins (version 2): each record's version, and its JSON value unless removed. */
+const Logins = Schema.Record({
+  key: Schema.String,
+  value: Schema.Struct({ version: Version, value: Schema.optional(Schema.Unknown) }),
+})
+/** What version 2 seals: the entries and the pending logins. */
+const SealedV2 = Schema.Struct({ entries: Schema.Unknown, logins: Schema.optional(Schema.Unknown) })
 /** Version 1 entries: token sets alone; each reads as version 1. */
 const EntriesV1 = Schema.Record({ key: Schema.String, value: TokenSet })
 
@@ -75,6 +93,7 @@ const LeaseFile = Schema.parseJson(
 )
 
 type Accounts = ReadonlyMap<string, Record<TokenSet>>
+type PendingLogins = ReadonlyMap<string, Record<unknown>>
 
 interface Loaded {
   /** The file's identity when it was read; undefined when it did not exist. */
@@ -83,9 +102,17 @@ interface Loaded {
   readonly revision: number
   readonly salt: string | undefined
   readonly accounts: Accounts
+  readonly logins: PendingLogins
 }
 
-const empty: Loaded = { identity: undefined, text: undefined, revision: 0, salt: undefined, accounts: new Map() }
+const empty: Loaded = {
+  identity: undefined,
+  text: undefined,
+  revision: 0,
+  salt: undefined,
+  accounts: new Map(),
+  logins: new Map(),
+}
 
 /** Test seams: what happens between the steps of a read or a write. */
 export interface Hooks {
@@ -122,6 +149,17 @@ export const make = (path: string, key: Redacted.Redacted<string> | undefined, h
       () => fail("corrupted", "its entries do not decode"),
     )
 
+  const decodeLogins = (json: unknown): Effect.Effect<PendingLogins, TokenStoreError> =>
+    json === undefined
+      ? Effect.succeed(new Map())
+      : Effect.mapError(
+          Effect.map(
+            Schema.decodeUnknown(Logins)(json),
+            (logins) => new Map(Object.entries(logins).map(([id, r]) => [id, { version: r.version, value: r.value }])),
+          ),
+          () => fail("corrupted", "its pending logins do not decode"),
+        )
+
   /** Parses and, if sealed, decrypts; never alters the file. */
   const open = (text: string, identity: string): Effect.Effect<Loaded, TokenStoreError> =>
     Effect.gen(function* () {
@@ -142,15 +180,23 @@ export const make = (path: string, key: Redacted.Redacted<string> | undefined, h
         // A plaintext file where a key is set may be planted: never trust or overwrite it.
         if (sealer !== undefined) return yield* fail("unencrypted")
         const accounts = yield* decodeEntries(document.version, document.entries)
-        return { identity, text, revision: document.revision, salt: undefined, accounts }
+        const logins = yield* decodeLogins(document.logins)
+        return { identity, text, revision: document.revision, salt: undefined, accounts, logins }
       }
       if (sealer === undefined) return yield* fail("key_required")
       const plain = yield* Effect.mapError(sealer.open(document, aadOf(document.version)), () => fail("wrong_key"))
       const inner = yield* Effect.try({ try: () => JSON.parse(plain) as unknown, catch: () => undefined }).pipe(
         Effect.mapError(() => fail("corrupted", "its sealed content is not JSON")),
       )
-      const accounts = yield* decodeEntries(document.version, inner)
-      return { identity, text, revision: document.revision, salt: document.cipher.salt, accounts }
+      const content =
+        document.version === 1
+          ? { entries: inner, logins: undefined }
+          : yield* Effect.mapError(Schema.decodeUnknown(SealedV2)(inner), () =>
+              fail("corrupted", "its sealed content is damaged"),
+            )
+      const accounts = yield* decodeEntries(document.version, content.entries)
+      const logins = yield* decodeLogins(content.logins)
+      return { identity, text, revision: document.revision, salt: document.cipher.salt, accounts, logins }
     })
 
   // The last document read or written by this process.
@@ -195,8 +241,14 @@ export const make = (path: string, key: Redacted.Redacted<string> | undefined, h
   })
 
   const encodeEntries = Schema.encode(EntriesV2)
-  const seal = (accounts: Accounts, revision: number, salt: string | undefined) =>
+  const seal = (accounts: Accounts, pending: PendingLogins, revision: number, salt: string | undefined) =>
     Effect.gen(function* () {
+      const logins = Object.fromEntries(
+        [...pending].map(([id, record]) => [
+          id,
+          record.value === undefined ? { version: record.version } : { version: record.version, value: record.value },
+        ]),
+      )
       const entries = yield* Effect.orDie(
         encodeEntries(
           Object.fromEntries(
@@ -209,12 +261,12 @@ export const make = (path: string, key: Redacted.Redacted<string> | undefined, h
           ),
         ),
       )
-      if (sealer === undefined) return { format: FORMAT, version: VERSION, revision, entries }
+      if (sealer === undefined) return { format: FORMAT, version: VERSION, revision, entries, logins }
       return {
         format: FORMAT,
         version: VERSION,
         revision,
-        ...sealer.seal(JSON.stringify(entries), aadOf(VERSION), salt),
+        ...sealer.seal(JSON.stringify({ entries, logins }), aadOf(VERSION), salt),
       }
     })
 
@@ -324,30 +376,91 @@ export const make = (path: string, key: Redacted.Redacted<string> | undefined, h
   }
   const leases = Leases.make(leaseBackend, hooks.identity)
 
-  const write = (key: TokenStore.AccountKey, token: TokenSet | undefined, options: TokenStore.WriteOptions = {}) =>
+  /**
+   * Under the lock: reads the latest document, lets `change` compute a
+   * result and maybe the next accounts and logins, and writes them.
+   */
+  const commit = <A>(
+    change: (
+      loaded: Loaded,
+    ) => Effect.Effect<
+      readonly [A, { readonly accounts?: Accounts; readonly logins?: PendingLogins } | undefined],
+      TokenStoreError | StoreConflict
+    >,
+  ) =>
     locked(
       Effect.gen(function* () {
         yield* cleanOnce
-        const id = keyOf(key)
         const loaded = yield* loadFresh
+        const [result, next] = yield* change(loaded)
+        if (next === undefined) return result
+        const accounts = next.accounts ?? loaded.accounts
+        const logins = next.logins ?? loaded.logins
+        const revision = loaded.revision + 1
+        const salt = sealer === undefined ? undefined : (loaded.salt ?? Sealing.newSalt())
+        const text = `${JSON.stringify(yield* seal(accounts, logins, revision, salt), null, 2)}\n`
+        const identity = yield* writeAtomically(text)
+        cache = { identity, text, revision, salt, accounts, logins }
+        return result
+      }),
+    )
+
+  const write = (key: TokenStore.AccountKey, token: TokenSet | undefined, options: TokenStore.WriteOptions = {}) =>
+    commit((loaded) =>
+      Effect.gen(function* () {
+        const id = keyOf(key)
         const current = loaded.accounts.get(id)
         const lease = options.lease === undefined ? undefined : yield* readLease(id)
         yield* checkWrite(key, current?.version ?? 0, lease, options)
         const existed = current?.value !== undefined
-        if (token === undefined && !existed) return { existed, version: current?.version ?? 0 }
+        if (token === undefined && !existed) return [{ existed, version: current?.version ?? 0 }, undefined] as const
         const version = (current?.version ?? 0) + 1
-        const accounts = new Map(loaded.accounts).set(id, { version, value: token })
-        const revision = loaded.revision + 1
-        const salt = sealer === undefined ? undefined : (loaded.salt ?? Sealing.newSalt())
-        const text = `${JSON.stringify(yield* seal(accounts, revision, salt), null, 2)}\n`
-        const identity = yield* writeAtomically(text)
-        cache = { identity, text, revision, salt, accounts }
-        return { existed, version }
+        return [
+          { existed, version },
+          { accounts: new Map(loaded.accounts).set(id, { version, value: token }) },
+        ] as const
       }),
     )
 
+  const writeRecord = (id: string, value: unknown, options: TokenStore.RecordWriteOptions = {}) =>
+    commit((loaded) =>
+      Effect.gen(function* () {
+        const current = loaded.logins.get(id)
+        const lease = options.lease === undefined ? undefined : yield* readLease(recordLeaseId(id))
+        yield* checkWrite(recordKey(id), current?.version ?? 0, lease, options)
+        const existed = current?.value !== undefined
+        if (value === undefined && !existed) return [{ existed, version: current?.version ?? 0 }, undefined] as const
+        const version = (current?.version ?? 0) + 1
+        const stored = value === undefined ? undefined : (JSON.parse(encodeValue(value)) as unknown)
+        return [{ existed, version }, { logins: new Map(loaded.logins).set(id, { version, value: stored }) }] as const
+      }),
+    )
+  const recordOf = (id: string, record: Record<unknown> | undefined): Option.Option<TokenStore.RecordEntry> =>
+    record?.value === undefined ? Option.none() : Option.some({ id, value: record.value, version: record.version })
+  const logins: TokenStore.Records = {
+    get: (id, options) =>
+      Effect.map(options?.fresh === true ? loadFresh : loadCached, (loaded) => recordOf(id, loaded.logins.get(id))),
+    set: (id, value, options) =>
+      Effect.map(writeRecord(id, value, options), ({ version }) => ({
+        id,
+        value: JSON.parse(encodeValue(value)) as unknown,
+        version,
+      })),
+    remove: (id, options) => Effect.map(writeRecord(id, undefined, options), ({ existed }) => existed),
+    list: Effect.map(loadCached, (loaded) =>
+      [...loaded.logins].flatMap(([id, record]) => Option.toArray(recordOf(id, record))),
+    ),
+    acquire: (id, options) =>
+      Effect.map(leases.acquire(recordLeaseId(id), options), (lease) => ({
+        id,
+        owner: lease.owner,
+        fence: lease.fence,
+      })),
+  }
+
   return {
     leaseBackend,
+    logins,
     info: { kind: "file", location: path, encrypted: key !== undefined },
     get: (key, options) =>
       Effect.map(options?.fresh === true ? loadFresh : loadCached, (loaded) => {

@@ -8,14 +8,25 @@ import * as Option from "effect/Option"
 import type { TokenSet } from "../Token.js"
 import type * as TokenStore from "../TokenStore.js"
 import * as Leases from "./leases.js"
-import { checkWrite, keyOf, type Record, splitKey, type WithLeaseBackend } from "./storeRecords.js"
+import {
+  checkWrite,
+  encodeValue,
+  keyOf,
+  type Record,
+  recordKey,
+  recordLeaseId,
+  splitKey,
+  type WithLeaseBackend,
+} from "./storeRecords.js"
 
 export interface State {
   readonly records: Map<string, Record<TokenSet>>
+  /** Pending logins: JSON text, as the other backends keep them. */
+  readonly logins: Map<string, Record<string>>
   readonly leases: Map<string, Leases.LeaseState>
 }
 
-export const makeState = (): State => ({ records: new Map(), leases: new Map() })
+export const makeState = (): State => ({ records: new Map(), logins: new Map(), leases: new Map() })
 
 export const leaseBackend = (state: State, location = "memory"): Leases.Backend => ({
   location,
@@ -59,8 +70,42 @@ export const make = (state: State, identity?: Leases.Identity): WithLeaseBackend
         return { existed, version }
       })
     })
+  const writeRecord = (id: string, value: unknown, options: TokenStore.RecordWriteOptions = {}) =>
+    Effect.suspend(() => {
+      const current = state.logins.get(id)
+      const lease = state.leases.get(recordLeaseId(id))
+      return Effect.map(checkWrite(recordKey(id), current?.version ?? 0, lease, options), () => {
+        const existed = current?.value !== undefined
+        if (value === undefined && !existed) return { existed, version: current?.version ?? 0 }
+        const version = (current?.version ?? 0) + 1
+        state.logins.set(id, { version, value: value === undefined ? undefined : encodeValue(value) })
+        return { existed, version }
+      })
+    })
+  const entryOf = (id: string, record: Record<string> | undefined): Option.Option<TokenStore.RecordEntry> =>
+    record?.value === undefined
+      ? Option.none()
+      : Option.some({ id, value: JSON.parse(record.value) as unknown, version: record.version })
+  const logins: TokenStore.Records = {
+    get: (id) => Effect.sync(() => entryOf(id, state.logins.get(id))),
+    set: (id, value, options) =>
+      Effect.map(writeRecord(id, value, options), ({ version }) => ({
+        id,
+        value: JSON.parse(encodeValue(value)) as unknown,
+        version,
+      })),
+    remove: (id, options) => Effect.map(writeRecord(id, undefined, options), ({ existed }) => existed),
+    list: Effect.sync(() => [...state.logins].flatMap(([id, record]) => Option.toArray(entryOf(id, record)))),
+    acquire: (id, options) =>
+      Effect.map(leases.acquire(recordLeaseId(id), options), (lease) => ({
+        id,
+        owner: lease.owner,
+        fence: lease.fence,
+      })),
+  }
   return {
     leaseBackend: backend,
+    logins,
     info: { kind: "memory", location: "memory", encrypted: false },
     get: (key) =>
       Effect.sync(() => {

@@ -21,7 +21,17 @@ import type * as TokenStore from "../TokenStore.js"
 import * as Leases from "./leases.js"
 import * as Sealing from "./sealing.js"
 import * as SingleFlight from "./singleFlight.js"
-import { decodeToken, encodeToken, keyOf, StoreConflict, splitKey, type WithLeaseBackend } from "./storeRecords.js"
+import {
+  decodeToken,
+  encodeToken,
+  encodeValue,
+  keyOf,
+  recordKey as recordConflictKey,
+  recordLeaseId,
+  StoreConflict,
+  splitKey,
+  type WithLeaseBackend,
+} from "./storeRecords.js"
 
 /** A store command that takes longer than this finds the server unreachable. */
 const COMMAND_TIMEOUT = "5 seconds"
@@ -160,6 +170,8 @@ export const make = (
     const indexKey = `${prefix}accounts`
     const leaseKey = (id: string) => `${prefix}lease:${id}`
     const aadOf = (id: string) => `hyperauth-token-store:redis:v1:${id}`
+    const loginKey = (id: string) => `${prefix}login:${id}`
+    const loginIndexKey = `${prefix}logins`
 
     // One salt for the whole store, so each process derives its key once.
     const sealer = options.key === undefined ? undefined : Sealing.make(options.key)
@@ -173,9 +185,20 @@ export const make = (
             return yield* decodeReply(Schema.String, stored)
           })
 
-    const sealValue = (id: string, token: TokenSet): string => {
-      const plain = encodeToken(token)
-      return sealer === undefined ? plain : JSON.stringify(sealer.seal(plain, aadOf(id), salt))
+    const sealText = (aad: string, plain: string): string =>
+      sealer === undefined ? plain : JSON.stringify(sealer.seal(plain, aadOf(aad), salt))
+    const sealValue = (id: string, token: TokenSet): string => sealText(id, encodeToken(token))
+
+    /** The text a stored value seals; refuses a plaintext value where a key is set. */
+    const openText = (aad: string, raw: string): Effect.Effect<string, TokenStoreError> => {
+      const sealed = Schema.decodeUnknownOption(SealedValue)(raw)
+      if (Option.isSome(sealed)) {
+        return sealer === undefined
+          ? Effect.fail(fail("key_required"))
+          : Effect.mapError(sealer.open(sealed.value, aadOf(aad)), () => fail("wrong_key"))
+      }
+      // A plaintext value where a key is set may be planted: never trust it.
+      return sealer === undefined ? Effect.succeed(raw) : Effect.fail(fail("unencrypted"))
     }
 
     // Values decoded once per distinct stored text.
@@ -184,16 +207,7 @@ export const make = (
       Effect.gen(function* () {
         const cached = decoded.get(id)
         if (cached?.raw === raw) return cached.token
-        const sealed = Schema.decodeUnknownOption(SealedValue)(raw)
-        let plain: string
-        if (Option.isSome(sealed)) {
-          if (sealer === undefined) return yield* fail("key_required")
-          plain = yield* Effect.mapError(sealer.open(sealed.value, aadOf(id)), () => fail("wrong_key"))
-        } else {
-          // A plaintext value where a key is set may be planted: never trust it.
-          if (sealer !== undefined) return yield* fail("unencrypted")
-          plain = raw
-        }
+        const plain = yield* openText(id, raw)
         const token = yield* Effect.mapError(decodeToken(plain), () =>
           fail("corrupted", `the value of ${id} does not decode`),
         )
@@ -212,26 +226,90 @@ export const make = (
       })
     const sharedReads = SingleFlight.make<string, Option.Option<TokenStore.Entry>, TokenStoreError>()
 
-    const write = (key: TokenStore.AccountKey, token: TokenSet | undefined, options: TokenStore.WriteOptions = {}) =>
+    /** One conditional write of a record (`value` undefined: its removal), as one script. */
+    const writeScript = (
+      keys: { readonly record: string; readonly index: string; readonly lease: string },
+      conflictKey: TokenStore.AccountKey,
+      member: string,
+      value: string | undefined,
+      options: {
+        readonly ifVersion?: number | undefined
+        readonly lease?: { owner: string; fence: number } | undefined
+      },
+    ) =>
       Effect.gen(function* () {
-        const id = keyOf(key)
         const [version, existed] = yield* evaluate(
           WriteReply,
           WRITE,
-          [recordKey(id), indexKey, leaseKey(id)],
+          [keys.record, keys.index, keys.lease],
           [
-            id,
-            token === undefined ? "0" : "1",
-            token === undefined ? "" : sealValue(id, token),
+            member,
+            value === undefined ? "0" : "1",
+            value ?? "",
             options.ifVersion === undefined ? "" : String(options.ifVersion),
             options.lease?.owner ?? "",
             options.lease === undefined ? "" : String(options.lease.fence),
           ],
         )
-        if (version === -1) return yield* new StoreConflict({ ...key, reason: "version" })
-        if (version === -2) return yield* new StoreConflict({ ...key, reason: "lease" })
+        if (version === -1) return yield* new StoreConflict({ ...conflictKey, reason: "version" })
+        if (version === -2) return yield* new StoreConflict({ ...conflictKey, reason: "lease" })
         return { version, existed: existed === 1 }
       })
+
+    const write = (key: TokenStore.AccountKey, token: TokenSet | undefined, options: TokenStore.WriteOptions = {}) => {
+      const id = keyOf(key)
+      return writeScript(
+        { record: recordKey(id), index: indexKey, lease: leaseKey(id) },
+        key,
+        id,
+        token === undefined ? undefined : sealValue(id, token),
+        options,
+      )
+    }
+
+    const loginAad = (id: string) => `login:${id}`
+    const writeRecord = (id: string, value: unknown, options: TokenStore.RecordWriteOptions = {}) =>
+      writeScript(
+        { record: loginKey(id), index: loginIndexKey, lease: leaseKey(recordLeaseId(id)) },
+        recordConflictKey(id),
+        id,
+        value === undefined ? undefined : sealText(loginAad(id), encodeValue(value)),
+        options,
+      )
+    const readLogin = (id: string) =>
+      Effect.gen(function* () {
+        const [version, raw] = yield* decodeReply(
+          Fields,
+          yield* command(() => client.hmGet(loginKey(id), ["version", "value"])),
+        )
+        if (raw === null) return Option.none<TokenStore.RecordEntry>()
+        const text = yield* openText(loginAad(id), raw)
+        const value = yield* Effect.try({ try: () => JSON.parse(text) as unknown, catch: () => undefined }).pipe(
+          Effect.mapError(() => fail("corrupted", `the pending login ${id} does not decode`)),
+        )
+        return Option.some({ id, value, version: Number(version ?? "0") })
+      })
+    const logins: TokenStore.Records = {
+      get: readLogin,
+      set: (id, value, writeOptions) =>
+        Effect.map(writeRecord(id, value, writeOptions), ({ version }) => ({
+          id,
+          value: JSON.parse(encodeValue(value)) as unknown,
+          version,
+        })),
+      remove: (id, writeOptions) => Effect.map(writeRecord(id, undefined, writeOptions), ({ existed }) => existed),
+      list: Effect.gen(function* () {
+        const ids = yield* decodeReply(Members, yield* command(() => client.sMembers(loginIndexKey)))
+        const entries = yield* Effect.forEach(ids, readLogin, { concurrency: "unbounded" })
+        return entries.flatMap(Option.toArray)
+      }),
+      acquire: (id, leaseOptions) =>
+        Effect.map(leases.acquire(recordLeaseId(id), leaseOptions), (lease) => ({
+          id,
+          owner: lease.owner,
+          fence: lease.fence,
+        })),
+    }
 
     const leaseBackend: Leases.Backend = {
       location,
@@ -268,6 +346,7 @@ export const make = (
 
     const service: WithLeaseBackend = {
       leaseBackend,
+      logins,
       info: { kind: "redis", location: address, encrypted: options.key !== undefined },
       get: (key, readOptions) => {
         const id = keyOf(key)

@@ -5,7 +5,7 @@
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import { TokenSet } from "../Token.js"
-import type { AccountKey, Service, WriteOptions } from "../TokenStore.js"
+import type { AccountKey, Service } from "../TokenStore.js"
 import type { Backend, LeaseState } from "./leases.js"
 
 /**
@@ -49,7 +49,10 @@ export const checkWrite = (
   key: AccountKey,
   version: number,
   lease: LeaseState | undefined,
-  options: WriteOptions,
+  options: {
+    readonly ifVersion?: number | undefined
+    readonly lease?: { readonly owner: string; readonly fence: number } | undefined
+  },
 ): Effect.Effect<void, StoreConflict> => {
   if (options.ifVersion !== undefined && options.ifVersion !== version) {
     return Effect.fail(new StoreConflict({ ...key, reason: "version" }))
@@ -69,3 +72,12 @@ export const decodeToken = Schema.decodeUnknown(TokenJson)
 export interface WithLeaseBackend extends Service {
   readonly leaseBackend: Backend
 }
+
+/** The lease id of a record: never an account's ("provider/account" always has a slash). */
+export const recordLeaseId = (id: string): string => `login:${encodeURIComponent(id)}`
+
+/** How a conflict on a record names it. */
+export const recordKey = (id: string): AccountKey => ({ provider: "pending login", account: id })
+
+/** A record's value as stored: JSON text (the backend seals it). */
+export const encodeValue = (value: unknown): string => JSON.stringify(value) ?? "null"
