@@ -258,8 +258,9 @@ export const replicasSection = async (scale: {
     }
     results.push(await replicaStress({ store, expiry: "storm", ...scale, expiries: Math.ceil(scale.expiries / 2) }))
   }
-  const name = (r: ReplicaResult) =>
-    `${r.options.store}, ${r.options.expiry === "clock" ? "expiry by clock" : "401 from the API"}`
+  const how = { provider: "401 from the API", clock: "expiry by clock", storm: "refresh storm" } as const
+  const name = (r: ReplicaResult) => `${r.options.store}, ${how[r.options.expiry ?? "provider"]}`
+  const storm = (r: ReplicaResult) => r.options.expiry === "storm"
   return {
     title: "Replicas sharing one store",
     method: `${scale.replicas} \`hyperauth-mcp\` processes per run on one encrypted file or one Redis, against a hyperid that rotates refresh tokens strictly and revokes the login on any reuse; ${scale.callers} callers per replica call \`call_api\` or \`get_token\` again as soon as each call returns. The access token expires ${scale.expiries} times, every 2 s: revoked at the provider (the API answers 401 and the replicas replace it), or run into the 60 s refresh margin on the replicas' own clocks. At expiry ${killAtExpiry} the lease holder is killed with SIGKILL while its refresh waits at the provider; the stall is from the kill to the next refresh the provider answered (on another host the lease would be taken over when it expires, ≤ 15 s). In the refresh storm, tokens are issued inside the 60 s margin, so every call refreshes, one after the other under the lease, for ${Math.ceil(scale.expiries / 2) * 2} s: only reuse and loss count there (before leases, this lost the login within seconds).`,
