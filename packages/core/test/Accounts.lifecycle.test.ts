@@ -10,7 +10,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { createClient } from "@redis/client"
-import { Deferred, Effect, Exit, Fiber, Layer, Redacted, Schema } from "effect"
+import { Deferred, Effect, Exit, Fiber, Layer, Redacted, Schema, TestClock } from "effect"
 import * as Accounts from "../src/Accounts.js"
 import * as FileStore from "../src/internal/fileStore.js"
 import * as MemoryStore from "../src/internal/memoryStore.js"
@@ -168,6 +168,39 @@ for (const [name, storeLayer, available] of stores) {
     )
   })
 }
+
+describe("Accounts, a refresh that waits long at the provider", () => {
+  it.effect("keeps its lease past any lock time: the other process waits, never refreshes with the same token", () =>
+    Effect.gen(function* () {
+      const state = MemoryStore.makeState()
+      const gate = yield* Deferred.make<void>()
+      const started = yield* Deferred.make<void>()
+      const slow = gatedProvider(gate, started)
+      const other = gatedProvider(gate, yield* Deferred.make<void>())
+      // Two processes: two handles on one store, each with its own Accounts.
+      const first = yield* Accounts.make(() => Effect.succeed(slow.provider)).pipe(
+        Effect.provideService(TokenStore.TokenStore, MemoryStore.make(state)),
+      )
+      const second = yield* Accounts.make(() => Effect.succeed(other.provider)).pipe(
+        Effect.provideService(TokenStore.TokenStore, MemoryStore.make(state)),
+      )
+      yield* first.save(key, yield* tokenOf({ access_token: "old", refresh_token: "r1", expires_in: 10 }))
+      const refreshing = yield* Effect.fork(first.accessToken(key))
+      yield* Deferred.await(started)
+      const waiting = yield* Effect.fork(second.accessToken(key))
+      // Two Retry-After waits of 60 s: far past the lease's 15 s, renewed all along.
+      for (let s = 0; s < 120; s += 5) yield* TestClock.adjust("5 seconds")
+      assert.strictEqual(other.calls.refresh, 0)
+      yield* Deferred.succeed(gate, undefined)
+      assert.strictEqual(access(yield* Fiber.join(refreshing)), "fresh-1")
+      // The other waited for the lease (or gave up with locked); it never spent r1 again.
+      const outcome = yield* Fiber.await(waiting)
+      assert.strictEqual(other.calls.refresh, 0)
+      if (Exit.isSuccess(outcome)) assert.strictEqual(access(outcome.value), "fresh-1")
+      assert.strictEqual(access(yield* second.accessToken(key)), "fresh-1")
+    }),
+  )
+})
 
 describe("Accounts, a refresh that lost its lease", () => {
   it.live("is not committed; with the login gone meanwhile, its tokens are revoked at the provider", () =>

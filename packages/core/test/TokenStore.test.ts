@@ -1,5 +1,6 @@
-import { mkdtemp, readdir, readFile, stat, writeFile } from "node:fs/promises"
-import { tmpdir } from "node:os"
+import { spawnSync } from "node:child_process"
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises"
+import { hostname, tmpdir } from "node:os"
 import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { ConfigProvider, Deferred, Effect, Exit, Fiber, Option, Redacted, Schema } from "effect"
@@ -273,6 +274,44 @@ describe("TokenStore (file)", () => {
       const shown = locationOf(where._tag === "Redis" ? Redacted.value(where.url) : "")
       assert.strictEqual(shown, "rediss://cache.internal:6380/2")
       assert.notInclude(String(where), "s3cret")
+    }),
+  )
+
+  it.live("a lock and temporary files left by a writer killed with SIGKILL hold up no write, and are cleaned up", () =>
+    Effect.gen(function* () {
+      const dir = yield* tempDir
+      const path = join(dir, "tokens.json")
+      yield* TokenStore.makeFile({ path }).set(key, yield* tokenOf("before"))
+      // A writer that died between taking the lock and renaming its temporary file.
+      const child = spawnSync(process.execPath, ["-e", "process.stdout.write(String(process.pid))"])
+      const dead = Number(child.stdout.toString())
+      yield* Effect.promise(() =>
+        writeFile(`${path}.lock`, JSON.stringify({ owner: "killed", pid: dead, host: hostname(), at: Date.now() })),
+      )
+      yield* Effect.promise(() => writeFile(`${path}.${dead}.0123456789ab.tmp`, "half a document"))
+      const started = Date.now()
+      yield* TokenStore.makeFile({ path }).set(key2, yield* tokenOf("after"))
+      assert.isBelow(Date.now() - started, 2_000)
+      assert.deepStrictEqual((yield* Effect.promise(() => readdir(dir))).sort(), ["tokens.json"])
+      assert.strictEqual((yield* TokenStore.makeFile({ path }).list).length, 2)
+    }),
+  )
+
+  it.live("a lock held by a live process is not taken, however old it looks", () =>
+    Effect.gen(function* () {
+      const path = join(yield* tempDir, "tokens.json")
+      // This process, holding it for a minute already: alive, so only the stale time could free it.
+      yield* Effect.promise(() =>
+        writeFile(
+          `${path}.lock`,
+          JSON.stringify({ owner: "alive", pid: process.pid, host: hostname(), at: Date.now() }),
+        ),
+      )
+      const blocked = yield* Effect.fork(TokenStore.makeFile({ path }).set(key, yield* tokenOf("x")))
+      yield* Effect.sleep("300 millis")
+      assert.isNull(blocked.unsafePoll())
+      yield* Effect.promise(() => rm(`${path}.lock`))
+      yield* Fiber.join(blocked)
     }),
   )
 })
