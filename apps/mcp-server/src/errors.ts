@@ -2,7 +2,7 @@
  * The errors of the MCP server itself, next to the core's `OAuthError`s,
  * and how every failure becomes an `isError` tool result.
  */
-import type { OAuthError } from "@hyperauth/core"
+import { OAuthError } from "@hyperauth/core"
 import * as Schema from "effect/Schema"
 
 /** `reveal` without `HYPERAUTH_ALLOW_TOKEN_REVEAL=1`. */
@@ -51,3 +51,6 @@ export const errorContent = (error: ToolError): ErrorContent => {
     },
   }
 }
+
+/** Every code a tool error can carry: the core's, then the server's own. */
+export const toolErrorCodes: ReadonlyArray<ToolError["code"]> = [...OAuthError.codes, "forbidden", "unknown_login"]

@@ -15,29 +15,11 @@ import {
 import type { Tool } from "@modelcontextprotocol/sdk/types.js"
 import { FastCheck as fc } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { toolErrorCodes } from "../src/errors.js"
 import { connect, emulatorEnv, errorCode, freePort, type Session, textOf } from "./support/harness.js"
 
-/** The error codes of `spec/mcp-tools.md`. */
-const contractCodes = [
-  "invalid_token",
-  "connection_error",
-  "timeout",
-  "access_denied",
-  "expired_token",
-  "invalid_grant",
-  "invalid_client",
-  "invalid_request",
-  "invalid_scope",
-  "state_mismatch",
-  "invalid_response",
-  "http_error",
-  "not_logged_in",
-  "not_configured",
-  "not_supported",
-  "forbidden",
-  "invalid_input",
-  "unknown_login",
-]
+/** The error codes of the MCP contract (docs/mcp-tools.md). */
+const contractCodes: ReadonlyArray<string> = toolErrorCodes
 
 const clientSecrets = [
   defaultHyperIdClient.clientSecret,

@@ -1,7 +1,7 @@
 /**
  * The public errors of hyperauth.
  *
- * Every error carries a stable `code` (the list in `spec/mcp-tools.md`) and a
+ * Every error carries a stable `code` (`codes`, the list in `docs/mcp-tools.md`) and a
  * message that says what happened and what to do next. Errors are built only
  * from non-secret facts (provider id, URL without query, status, the
  * provider's own `error` fields, a scrubbed body excerpt), so printing one,
@@ -373,6 +373,43 @@ export type RequestFailure = InvalidToken | ConnectionError | Timeout | OAuthPro
  * @category errors
  */
 export type Code = OAuthError["code"]
+
+/**
+ * Every stable code a hyperauth error can carry, in the contract's order;
+ * tests and documentation derive their lists from this one.
+ *
+ * @example
+ * ```ts
+ * import { OAuthError } from "@hyperauth/core"
+ *
+ * OAuthError.codes.includes("invalid_token") // true
+ * ```
+ *
+ * @since 0.2.0
+ * @category errors
+ */
+export const codes = [
+  "invalid_token",
+  "connection_error",
+  "timeout",
+  "access_denied",
+  "expired_token",
+  "invalid_grant",
+  "invalid_client",
+  "invalid_request",
+  "invalid_scope",
+  "state_mismatch",
+  "invalid_response",
+  "http_error",
+  "not_logged_in",
+  "not_configured",
+  "not_supported",
+  "invalid_input",
+] as const satisfies ReadonlyArray<Code>
+
+// Fails to compile when a code is added to an error but not to `codes`.
+const everyCodeListed: Exclude<Code, (typeof codes)[number]> extends never ? true : never = true
+void everyCodeListed
 
 const tags: ReadonlyArray<OAuthError["_tag"]> = [
   "InvalidToken",

@@ -1,0 +1,39 @@
+/**
+ * docs/mcp-tools.md is the contract of the server this repository builds:
+ * every tool the server lists, and every input field of each, is named
+ * there, and its error codes are exactly those tool errors can carry.
+ */
+import { readFile } from "node:fs/promises"
+import { fileURLToPath } from "node:url"
+import { describe, expect, it } from "vitest"
+import { toolErrorCodes } from "../src/errors.js"
+import { connect } from "./support/harness.js"
+
+const contract = () => readFile(fileURLToPath(new URL("../../../docs/mcp-tools.md", import.meta.url)), "utf8")
+
+describe("docs/mcp-tools.md", () => {
+  it("names every tool the server lists, with every input field", async () => {
+    const text = await contract()
+    const session = await connect({ HYPERAUTH_STORE: "memory" })
+    try {
+      const { tools } = await session.client.listTools()
+      expect(tools.length).toBeGreaterThan(0)
+      for (const tool of tools) {
+        const row = text.split("\n").find((line) => line.startsWith(`| \`${tool.name}\` |`))
+        expect(row, `a row for ${tool.name}`).toBeDefined()
+        for (const field of Object.keys(tool.inputSchema.properties ?? {})) {
+          expect(row, `${tool.name}.${field}`).toMatch(new RegExp(`\\b${field}\\b`))
+        }
+      }
+    } finally {
+      await session.close()
+    }
+  })
+
+  it("lists exactly the error codes a tool error can carry", async () => {
+    const text = await contract()
+    const section = /Codes: ([\s\S]*?)\.\n/.exec(text)?.[1] ?? ""
+    const listed = [...section.matchAll(/`([a-z_]+)`/g)].map((m) => m[1])
+    expect([...listed].sort()).toEqual([...toolErrorCodes].sort())
+  })
+})
