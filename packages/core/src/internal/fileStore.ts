@@ -27,6 +27,7 @@ import {
   checkWrite,
   encodeValue,
   keyOf,
+  makeRecords,
   type Record,
   recordKey,
   recordLeaseId,
@@ -437,26 +438,14 @@ export const make = (path: string, key: Redacted.Redacted<string> | undefined, h
     )
   const recordOf = (id: string, record: Record<unknown> | undefined): Option.Option<TokenStore.RecordEntry> =>
     record?.value === undefined ? Option.none() : Option.some({ id, value: record.value, version: record.version })
-  const logins: TokenStore.Records = {
-    get: (id, options) =>
-      Effect.map(options?.fresh === true ? loadFresh : loadCached, (loaded) => recordOf(id, loaded.logins.get(id))),
-    set: (id, value, options) =>
-      Effect.map(writeRecord(id, value, options), ({ version }) => ({
-        id,
-        value: JSON.parse(encodeValue(value)) as unknown,
-        version,
-      })),
-    remove: (id, options) => Effect.map(writeRecord(id, undefined, options), ({ existed }) => existed),
+  const logins = makeRecords({
+    read: (id, fresh) => Effect.map(fresh ? loadFresh : loadCached, (loaded) => recordOf(id, loaded.logins.get(id))),
     list: Effect.map(loadCached, (loaded) =>
       [...loaded.logins].flatMap(([id, record]) => Option.toArray(recordOf(id, record))),
     ),
-    acquire: (id, options) =>
-      Effect.map(leases.acquire(recordLeaseId(id), options), (lease) => ({
-        id,
-        owner: lease.owner,
-        fence: lease.fence,
-      })),
-  }
+    write: writeRecord,
+    leases,
+  })
 
   return {
     leaseBackend,

@@ -12,6 +12,7 @@ import {
   checkWrite,
   encodeValue,
   keyOf,
+  makeRecords,
   type Record,
   recordKey,
   recordLeaseId,
@@ -86,23 +87,12 @@ export const make = (state: State, identity?: Leases.Identity): WithLeaseBackend
     record?.value === undefined
       ? Option.none()
       : Option.some({ id, value: JSON.parse(record.value) as unknown, version: record.version })
-  const logins: TokenStore.Records = {
-    get: (id) => Effect.sync(() => entryOf(id, state.logins.get(id))),
-    set: (id, value, options) =>
-      Effect.map(writeRecord(id, value, options), ({ version }) => ({
-        id,
-        value: JSON.parse(encodeValue(value)) as unknown,
-        version,
-      })),
-    remove: (id, options) => Effect.map(writeRecord(id, undefined, options), ({ existed }) => existed),
+  const logins = makeRecords({
+    read: (id) => Effect.sync(() => entryOf(id, state.logins.get(id))),
     list: Effect.sync(() => [...state.logins].flatMap(([id, record]) => Option.toArray(entryOf(id, record)))),
-    acquire: (id, options) =>
-      Effect.map(leases.acquire(recordLeaseId(id), options), (lease) => ({
-        id,
-        owner: lease.owner,
-        fence: lease.fence,
-      })),
-  }
+    write: writeRecord,
+    leases,
+  })
   return {
     leaseBackend: backend,
     logins,

@@ -26,6 +26,7 @@ import {
   encodeToken,
   encodeValue,
   keyOf,
+  makeRecords,
   recordKey as recordConflictKey,
   recordLeaseId,
   StoreConflict,
@@ -289,28 +290,6 @@ export const make = (
         )
         return Option.some({ id, value, version: Number(version ?? "0") })
       })
-    const logins: TokenStore.Records = {
-      get: readLogin,
-      set: (id, value, writeOptions) =>
-        Effect.map(writeRecord(id, value, writeOptions), ({ version }) => ({
-          id,
-          value: JSON.parse(encodeValue(value)) as unknown,
-          version,
-        })),
-      remove: (id, writeOptions) => Effect.map(writeRecord(id, undefined, writeOptions), ({ existed }) => existed),
-      list: Effect.gen(function* () {
-        const ids = yield* decodeReply(Members, yield* command(() => client.sMembers(loginIndexKey)))
-        const entries = yield* Effect.forEach(ids, readLogin, { concurrency: "unbounded" })
-        return entries.flatMap(Option.toArray)
-      }),
-      acquire: (id, leaseOptions) =>
-        Effect.map(leases.acquire(recordLeaseId(id), leaseOptions), (lease) => ({
-          id,
-          owner: lease.owner,
-          fence: lease.fence,
-        })),
-    }
-
     const leaseBackend: Leases.Backend = {
       location,
       tryAcquire: (id, holder, ttlMs, now, replacing) =>
@@ -343,6 +322,17 @@ export const make = (
         Effect.asVoid(evaluate(Schema.Number, RELEASE, [leaseKey(lease.key)], [lease.owner, String(lease.fence)])),
     }
     const leases = Leases.make(leaseBackend, identity)
+
+    const logins = makeRecords({
+      read: (id) => readLogin(id),
+      list: Effect.gen(function* () {
+        const ids = yield* decodeReply(Members, yield* command(() => client.sMembers(loginIndexKey)))
+        const entries = yield* Effect.forEach(ids, readLogin, { concurrency: "unbounded" })
+        return entries.flatMap(Option.toArray)
+      }),
+      write: writeRecord,
+      leases,
+    })
 
     const service: WithLeaseBackend = {
       leaseBackend,

@@ -3,10 +3,12 @@
  * the check a conditional write makes, and the JSON form of a token set.
  */
 import * as Effect from "effect/Effect"
+import type * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
+import type { TokenStoreError } from "../OAuthError.js"
 import { TokenSet } from "../Token.js"
-import type { AccountKey, Service } from "../TokenStore.js"
-import type { Backend, LeaseState } from "./leases.js"
+import type { AccountKey, RecordEntry, Records, RecordWriteOptions, Service } from "../TokenStore.js"
+import type { Backend, LeaseState, Leases } from "./leases.js"
 
 /**
  * A conditional write found the record or the lease changed: another
@@ -81,3 +83,40 @@ export const recordKey = (id: string): AccountKey => ({ provider: "pending login
 
 /** A record's value as stored: JSON text (the backend seals it). */
 export const encodeValue = (value: unknown): string => JSON.stringify(value) ?? "null"
+
+/** What a conditional write did: whether there was a value, and the version now. */
+export interface Written {
+  readonly existed: boolean
+  readonly version: number
+}
+
+/**
+ * A backend's `logins`, from its record steps: every backend's records
+ * behave alike, whatever keeps them.
+ */
+export const makeRecords = (steps: {
+  readonly read: (id: string, fresh: boolean) => Effect.Effect<Option.Option<RecordEntry>, TokenStoreError>
+  readonly list: Effect.Effect<ReadonlyArray<RecordEntry>, TokenStoreError>
+  readonly write: (
+    id: string,
+    value: unknown,
+    options: RecordWriteOptions | undefined,
+  ) => Effect.Effect<Written, TokenStoreError | StoreConflict>
+  readonly leases: Leases
+}): Records => ({
+  get: (id, options) => steps.read(id, options?.fresh === true),
+  set: (id, value, options) =>
+    Effect.map(steps.write(id, value, options), ({ version }) => ({
+      id,
+      value: JSON.parse(encodeValue(value)) as unknown,
+      version,
+    })),
+  remove: (id, options) => Effect.map(steps.write(id, undefined, options), ({ existed }) => existed),
+  list: steps.list,
+  acquire: (id, options) =>
+    Effect.map(steps.leases.acquire(recordLeaseId(id), options), (lease) => ({
+      id,
+      owner: lease.owner,
+      fence: lease.fence,
+    })),
+})
