@@ -290,9 +290,9 @@ type StoreProblem =
 
 const storeProblem: Record<StoreProblem, (path: string, detail: string) => string> = {
   wrong_key: (path) =>
-    `The token store ${path} cannot be decrypted with HYPERAUTH_STORE_KEY. Set the key it was written with; the file was left unchanged.`,
+    `The token store ${path} cannot be decrypted with HYPERAUTH_STORE_KEY. Set the key it was written with; it was left unchanged.`,
   key_required: (path) =>
-    `The token store ${path} is encrypted. Set HYPERAUTH_STORE_KEY to the key it was written with; the file was left unchanged.`,
+    `The token store ${path} is encrypted. Set HYPERAUTH_STORE_KEY to the key it was written with; it was left unchanged.`,
   unencrypted: (path) =>
     `The token store ${path} is not encrypted, but HYPERAUTH_STORE_KEY is set, so it is not trusted: anyone who can write it could plant a login. Unset HYPERAUTH_STORE_KEY to use it as it is, or move it aside and log in again; it was left unchanged.`,
   corrupted: (path, detail) =>

@@ -54,6 +54,8 @@ const deadPid = (): number => {
 
 interface OpenOptions {
   readonly key?: string | undefined
+  /** Open without any key. */
+  readonly plain?: boolean | undefined
   readonly identity?: Identity | undefined
 }
 
@@ -85,7 +87,11 @@ const fileFixture = Effect.gen(function* () {
   const path = join(dir, "tokens.json")
   return {
     open: (options) =>
-      Effect.succeed(FileStore.make(path, Redacted.make(options?.key ?? secret), { identity: options?.identity })),
+      Effect.succeed(
+        FileStore.make(path, options?.plain === true ? undefined : Redacted.make(options?.key ?? secret), {
+          identity: options?.identity,
+        }),
+      ),
     raw: Effect.promise(async () => {
       const names = await readdir(dir)
       const texts = await Promise.all(names.map((name) => readFile(join(dir, name), "utf8").catch(() => "")))
@@ -122,7 +128,11 @@ const redisFixture = Effect.gen(function* () {
   return {
     open: (options) =>
       RedisStore.make(
-        { url: Redacted.make(url), key: Redacted.make(options?.key ?? secret), prefix },
+        {
+          url: Redacted.make(url),
+          key: options?.plain === true ? undefined : Redacted.make(options?.key ?? secret),
+          prefix,
+        },
         options?.identity,
       ),
     raw: Effect.promise(async () => {
@@ -383,16 +393,25 @@ for (const [name, makeFixture, available] of backends) {
         withStore((fixture) =>
           Effect.gen(function* () {
             const store = yield* fixture.open()
-            yield* store.set(key, yield* tokenOf("at"))
+            const token = yield* tokenOf("at")
+            yield* store.set(key, token)
             const before = yield* fixture.raw
-            const wrong = yield* fixture.open({ key: "wrong" })
-            const error = failure(yield* Effect.exit(wrong.get(key)))
-            assert.strictEqual(error._tag, "TokenStoreError")
-            assert.strictEqual(error.reason, "wrong_key")
-            assert.include(error.message, "HYPERAUTH_STORE_KEY")
-            assert.notInclude(error.message, "wrong")
-            assert.isTrue(Exit.isFailure(yield* Effect.exit(wrong.list)))
-            assert.strictEqual(yield* fixture.raw, before)
+            // Another key, or none: refused at open or at the first use, and nothing is written,
+            // not even an account the store does not have yet.
+            for (const other of [{ key: "wrong" }, { key: undefined, plain: true }] as const) {
+              const error = yield* Effect.flip(
+                Effect.flatMap(fixture.open(other), (wrong) =>
+                  Effect.zipRight(wrong.set({ provider: "hyperproof", account: "new" }, token), wrong.get(key)),
+                ),
+              )
+              assert.strictEqual(error._tag, "TokenStoreError")
+              if (error._tag === "TokenStoreError") {
+                assert.strictEqual(error.reason, "plain" in other ? "key_required" : "wrong_key")
+              }
+              assert.include(error.message, "HYPERAUTH_STORE_KEY")
+              assert.notInclude(error.message, "wrong")
+              assert.strictEqual(yield* fixture.raw, before)
+            }
 
             yield* fixture.damage ?? Effect.void
             const damaged = yield* fixture.raw

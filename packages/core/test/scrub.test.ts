@@ -28,6 +28,9 @@ const encodings: Record<string, (secret: string) => string> = {
   "Basic credentials": (s) => `Basic ${basic("client-1", s)}`,
   "Basic credentials, one-byte user": (s) => basic("c", s),
   "Basic credentials, two-byte user": (s) => basic("cl", s),
+  // RFC 6749 §2.3.1: the client id and secret are form-encoded before they are base64-encoded.
+  "RFC 6749 Basic credentials (form-encoded, then base64)": (s) => basic("hyperid-client", form(s)),
+  "base64 of the percent-encoded secret": (s) => Buffer.from(`x${encodeURIComponent(s)}`).toString("base64"),
   "Basic credentials, three-byte user": (s) => basic("cli", s),
 }
 

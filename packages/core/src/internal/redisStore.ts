@@ -174,17 +174,39 @@ export const make = (
     const loginKey = (id: string) => `${prefix}login:${id}`
     const loginIndexKey = `${prefix}logins`
 
-    // One salt for the whole store, so each process derives its key once.
+    // One salt for the whole store, so each process derives its key once; and a
+    // value sealed with the store's key, so a replica with another key, or none,
+    // refuses the store at start instead of writing what the others cannot read.
     const sealer = options.key === undefined ? undefined : Sealing.make(options.key)
-    const salt =
-      sealer === undefined
-        ? undefined
-        : yield* Effect.gen(function* () {
-            const metaKey = `${prefix}meta`
-            yield* command(() => client.hSetNX(metaKey, "salt", Sealing.newSalt()))
-            const stored = yield* command(() => client.hGet(metaKey, "salt"))
-            return yield* decodeReply(Schema.String, stored)
-          })
+    const metaKey = `${prefix}meta`
+    const checkText = "hyperauth-token-store"
+    const readMeta = Effect.flatMap(
+      command(() => client.hmGet(metaKey, ["salt", "check"])),
+      (reply) => decodeReply(Fields, reply),
+    )
+    const salt = yield* Effect.gen(function* () {
+      const [storedSalt, storedCheck] = yield* readMeta
+      if (sealer === undefined) {
+        if (storedSalt !== null || storedCheck !== null) return yield* fail("key_required")
+        return undefined
+      }
+      if (storedCheck === null) {
+        const stored = yield* Effect.forEach([indexKey, loginIndexKey], (set) => command(() => client.sCard(set)))
+        const records = yield* decodeReply(Schema.Array(Schema.Number), stored)
+        if (storedSalt === null && records.some((count) => count > 0)) return yield* fail("unencrypted")
+        yield* command(() => client.hSetNX(metaKey, "salt", Sealing.newSalt()))
+        const [salt] = yield* readMeta
+        if (salt !== null) {
+          yield* command(() => client.hSetNX(metaKey, "check", JSON.stringify(sealer.seal(checkText, "meta", salt))))
+        }
+      }
+      const [salt, check] = yield* readMeta
+      const sealed = Schema.decodeUnknownOption(SealedValue)(check ?? "")
+      if (salt === null || Option.isNone(sealed)) return yield* fail("corrupted", "its key check is damaged")
+      const opened = yield* Effect.either(sealer.open(sealed.value, "meta"))
+      if (opened._tag === "Left" || opened.right !== checkText) return yield* fail("wrong_key")
+      return salt
+    })
 
     const sealText = (aad: string, plain: string): string =>
       sealer === undefined ? plain : JSON.stringify(sealer.seal(plain, aadOf(aad), salt))

@@ -56,7 +56,8 @@ const base64Fragments = (secret: Buffer): ReadonlyArray<string> =>
 
 /**
  * Every form `secret` can take on the wire or in a server's echo of it:
- * raw, percent- and form-encoded, JSON-escaped, base64 and base64url.
+ * raw, percent- and form-encoded, JSON-escaped, and base64 or base64url
+ * of each.
  */
 const spellings = (secret: string): ReadonlyArray<string> => {
   const form = new URLSearchParams({ s: secret }).toString().slice(2)
@@ -67,7 +68,11 @@ const spellings = (secret: string): ReadonlyArray<string> => {
     ...hexCases(form),
     json,
     json.replace(/\//g, "\\/"),
-    ...base64Fragments(Buffer.from(secret, "utf8")),
+    // Base64 of the secret, and of its encoded forms: RFC 6749 §2.3.1 Basic credentials
+    // form-encode the secret before they base64 it.
+    ...[secret, ...hexCases(encodeURIComponent(secret)), ...hexCases(form)].flatMap((spelling) =>
+      base64Fragments(Buffer.from(spelling, "utf8")),
+    ),
   ]
   // Longest first, so that a spelling containing another is replaced whole.
   return [...new Set(all)].filter((s) => s.length > 0).sort((a, b) => b.length - a.length)
