@@ -5,9 +5,26 @@
  * or by a pasted redirect URL. Each login has an id, an expiry and a result
  * the `complete_login` tool can wait for; it redeems its code at most once,
  * and a finished login is saved to `Accounts` whether or not anyone waits.
+ *
+ * Every login is a record in the token store (`TokenStore.logins`), so a
+ * restarted server or another replica on the same store takes it over: it
+ * polls the device code, listens again for the redirect, answers
+ * `complete_login`. Polling and code exchange happen under the record's
+ * lease, so one process at a time does them, and the first outcome is
+ * written to the record, where every other process reads it.
  */
 import { randomBytes } from "node:crypto"
-import { Accounts, AuthorizationCode, OAuthError, type Provider, Settings, type Token } from "@hyperauth/core"
+import {
+  Accounts,
+  AuthorizationCode,
+  DeviceFlow,
+  OAuthError,
+  type Provider,
+  Settings,
+  type Token,
+  TokenStore,
+} from "@hyperauth/core"
+import * as Cause from "effect/Cause"
 import * as Context from "effect/Context"
 import * as DateTime from "effect/DateTime"
 import * as Deferred from "effect/Deferred"
@@ -27,12 +44,16 @@ import * as CallbackListener from "./CallbackListener.js"
 import * as Pages from "./CallbackPages.js"
 import { type ToolError, UnknownLogin } from "./errors.js"
 import * as PendingLogin from "./PendingLogin.js"
+import { Providers } from "./Providers.js"
 
 /** Device logins polled in the background at once, at most: each is a request every few seconds. */
 export const maxDevicePollers = 16
 
-/** A finished or failed login is remembered this long, for late `complete_login` calls. */
+/** A finished or failed login is remembered this long past its expiry, for late `complete_login` calls. */
 const keepFinished = Duration.minutes(10)
+
+/** How often a waiting login looks for an outcome another process wrote. */
+const followEvery = Duration.seconds(1)
 
 export interface Finished {
   readonly provider: string
@@ -42,9 +63,10 @@ export interface Finished {
 
 interface Login {
   readonly record: PendingLogin.PendingLogin
-  readonly started: Provider.DevicePending | Provider.RedirectPending
+  /** The completion `startLogin` gave this process; none for a login taken over from the store. */
+  readonly started: Option.Option<Provider.DevicePending | Provider.RedirectPending>
   readonly result: Deferred.Deferred<Finished, ToolError>
-  /** One redirect delivery at a time: the first that reaches the provider settles the login. */
+  /** One redirect delivery at a time in this process (the record's lease orders them across processes). */
   readonly redeem: Effect.Semaphore
   /** Whether the loopback listener receives this login's redirect. */
   readonly listening: boolean
@@ -57,9 +79,26 @@ export interface LoginKey {
   readonly request: string
 }
 
+/** What the login tool shows for a pending login: all of it kept in the record. */
+export type Shown =
+  | {
+      readonly _tag: "DevicePending"
+      readonly userCode: string
+      readonly verificationUri: string
+      readonly verificationUriComplete?: string | undefined
+      readonly expiresAt: DateTime.Utc
+      readonly interval: Duration.Duration
+    }
+  | {
+      readonly _tag: "RedirectPending"
+      readonly authorizationUrl: string
+      readonly redirectUri: string
+      readonly expiresAt: DateTime.Utc
+    }
+
 export interface Pending {
   readonly loginId: string
-  readonly started: Provider.DevicePending | Provider.RedirectPending
+  readonly started: Shown
   /** Whether the loopback listener receives this login's redirect. */
   readonly listening: boolean
 }
@@ -81,7 +120,7 @@ export interface Service {
   readonly startDevice: (
     key: LoginKey,
     started: Provider.DevicePending,
-  ) => Effect.Effect<Pending, OAuthError.InvalidInput>
+  ) => Effect.Effect<Pending, OAuthError.InvalidInput | OAuthError.TokenStoreError>
   /**
    * Starts an authorization-code login: takes the loopback listener when
    * the redirect comes to it, then lets `start` build the authorization URL
@@ -91,7 +130,7 @@ export interface Service {
     key: LoginKey,
     target: RedirectTarget,
     start: (redirectUri: string | undefined) => Effect.Effect<Provider.RedirectPending, E>,
-  ) => Effect.Effect<Pending, E>
+  ) => Effect.Effect<Pending, E | OAuthError.TokenStoreError>
   /** Finishes an authorization-code login from the URL the browser landed on. */
   readonly finishRedirect: (loginId: string, redirectUrl: string) => Effect.Effect<Finished, ToolError>
   /** Waits up to `wait` for the login; none if it is still pending then. */
@@ -116,17 +155,62 @@ const loopbackPort = (redirectUri: string, provider: string): Option.Option<numb
     : Option.none()
 }
 
-/** Redirect outcomes that do not end the login: the genuine redirect may still arrive. */
-const leavesPending = (error: ToolError) => error._tag === "StateMismatch" || error._tag === "InvalidInput"
+/**
+ * Redirect outcomes that do not end the login: the genuine redirect may
+ * still arrive, or reach a process configured for this provider.
+ */
+const leavesPending = (error: ToolError) =>
+  error._tag === "StateMismatch" || error._tag === "InvalidInput" || error._tag === "NotConfigured"
+
+/** Where pending logins are kept, for an unknown `login_id`'s message. */
+const storeName = (info: TokenStore.Info) => {
+  switch (info.kind) {
+    case "memory":
+      return "memory, so they end with the process (set HYPERAUTH_STORE to keep them across restarts)"
+    case "file":
+      return `the file ${info.location}`
+    case "redis":
+      return `Redis at ${info.location}`
+  }
+}
+
+const shownOf = (record: PendingLogin.PendingLogin): Shown =>
+  record.flow === "device_code"
+    ? {
+        _tag: "DevicePending",
+        userCode: record.userCode ?? "",
+        verificationUri: record.verificationUri ?? "",
+        verificationUriComplete: record.verificationUriComplete,
+        expiresAt: record.expiresAt,
+        interval: record.interval ?? DeviceFlow.defaultInterval,
+      }
+    : {
+        _tag: "RedirectPending",
+        authorizationUrl: record.authorizationUrl ?? "",
+        redirectUri: record.redirectUri ?? "",
+        expiresAt: record.expiresAt,
+      }
+
+/** The outcome to record for how an exchange ended; none for a defect or an interruption. */
+const outcomeOf = (exit: Exit.Exit<Finished, ToolError>): Option.Option<PendingLogin.Outcome> =>
+  Exit.isSuccess(exit)
+    ? Option.some({ _tag: "Finished" })
+    : Option.map(Cause.failureOption(exit.cause), (error) => ({ _tag: "Failed", error }))
 
 export const make = Effect.gen(function* () {
   const accounts = yield* Accounts.Accounts
+  const tokenStore = yield* TokenStore.TokenStore
+  const providers = yield* Providers
+  const records = PendingLogin.store(tokenStore.logins)
   const scope = yield* Effect.scope
   const port = yield* Effect.orElseSucceed(Settings.callbackPort, () => 8976)
   // One device login admitted at a time, so that the cap is counted exactly.
   const deviceAdmission = yield* Effect.makeSemaphore(1)
+  // One reading of the store at a time, so that a login is taken over once.
+  const adoption = yield* Effect.makeSemaphore(1)
   const logins = yield* Ref.make(new Map<string, Login>())
-  const records = yield* PendingLogin.memoryStore
+
+  const unknown = (loginId: string) => new UnknownLogin({ loginId, store: storeName(tokenStore.info) })
 
   const expired = (login: Login) =>
     new OAuthError.OAuthProtocolError({
@@ -135,20 +219,129 @@ export const make = Effect.gen(function* () {
       errorDescription: "the login was not finished in time",
     })
 
-  /** Saves the tokens and settles the login's result. */
-  const settle = (login: Login, outcome: Effect.Effect<Token.TokenSet, ToolError>) =>
-    outcome.pipe(
-      Effect.tap((token) => accounts.save({ provider: login.record.provider, account: login.record.account }, token)),
-      Effect.map((token): Finished => ({ provider: login.record.provider, account: login.record.account, token })),
+  const keyOf = (login: Login) => ({ provider: login.record.provider, account: login.record.account })
+
+  /** What a recorded outcome means here: the tokens another process saved, or its error. */
+  const fromOutcome = (login: Login, outcome: PendingLogin.Outcome): Effect.Effect<Finished, ToolError> =>
+    outcome._tag === "Failed"
+      ? Effect.fail(outcome.error)
+      : Effect.flatMap(
+          tokenStore.get(keyOf(login)),
+          Option.match({
+            onNone: () =>
+              Effect.fail(
+                new OAuthError.NotLoggedIn({
+                  ...keyOf(login),
+                  reason: "the login finished, but the account was logged out since",
+                }),
+              ),
+            onSome: (entry) => Effect.succeed({ ...keyOf(login), token: entry.token }),
+          }),
+        )
+
+  const settleFrom = (login: Login, outcome: PendingLogin.Outcome) =>
+    Effect.flatMap(Effect.exit(fromOutcome(login, outcome)), (exit) => Deferred.done(login.result, exit))
+
+  /**
+   * Writes how the login ended, unless an outcome is there already (the
+   * first one stays). Under `lease` when the caller holds the record's.
+   */
+  const recordOutcome = (login: Login, outcome: PendingLogin.Outcome, lease?: TokenStore.RecordLease) =>
+    Effect.gen(function* () {
+      for (let attempt = 0; attempt < 5; attempt++) {
+        const current = yield* records.get(login.record.id)
+        if (Option.isNone(current) || current.value.login.outcome !== undefined) return
+        const written = yield* Effect.either(
+          records.put({ ...current.value.login, outcome }, { ifVersion: current.value.version, lease }),
+        )
+        if (Either.isRight(written)) return
+        if (written.left._tag !== "StoreConflict") return yield* written.left
+        // Superseded: the lease's new holder settles the login.
+        if (written.left.reason === "lease") return
+      }
+    }).pipe(
+      Effect.catchAll((error) =>
+        Effect.logWarning(`How login ${login.record.id} ended could not be recorded: ${error.message}`),
+      ),
+    )
+
+  /** Saves the tokens, records the outcome for other processes, then settles the login's result. */
+  const commit = (login: Login, exchange: Effect.Effect<Token.TokenSet, ToolError>, lease?: TokenStore.RecordLease) =>
+    exchange.pipe(
+      Effect.tap((token) => accounts.save(keyOf(login), token)),
+      Effect.map((token): Finished => ({ ...keyOf(login), token })),
       Effect.exit,
+      Effect.tap((exit) =>
+        Option.match(outcomeOf(exit), { onNone: () => Effect.void, onSome: (o) => recordOutcome(login, o, lease) }),
+      ),
       Effect.flatMap((exit) => Effect.as(Deferred.done(login.result, exit), exit)),
       Effect.flatten,
     )
 
+  /** Exchanges the redirect's code: with `startLogin`'s completion, or one rebuilt from the record. */
+  const exchangeRedirect = (login: Login, redirectUrl: string): Effect.Effect<Token.TokenSet, ToolError> => {
+    const started = login.started
+    if (Option.isSome(started) && started.value._tag === "RedirectPending") return started.value.complete(redirectUrl)
+    const { provider, state, redirectUri, codeVerifier } = login.record
+    if (state === undefined || redirectUri === undefined) {
+      return Effect.fail(
+        new OAuthError.InvalidInput({ provider, reason: "this login's record is incomplete; start a new login." }),
+      )
+    }
+    return Effect.flatMap(providers.get(provider), (p) =>
+      p.resumeRedirect({ state, redirectUri, codeVerifier }, redirectUrl),
+    )
+  }
+
+  /** Polls the device code: with `startLogin`'s completion, or one rebuilt from the record. */
+  const pollDevice = (login: Login): Effect.Effect<Token.TokenSet, ToolError> => {
+    const started = login.started
+    if (Option.isSome(started) && started.value._tag === "DevicePending") return started.value.complete
+    const { provider, deviceCode, interval, expiresAt } = login.record
+    if (deviceCode === undefined) {
+      return Effect.fail(
+        new OAuthError.InvalidInput({ provider, reason: "this login's record is incomplete; start a new login." }),
+      )
+    }
+    return Effect.flatMap(providers.get(provider), (p) =>
+      p.resumeDevice({ deviceCode, interval: interval ?? DeviceFlow.defaultInterval, expiresAt }),
+    )
+  }
+
+  /**
+   * Runs `work` under the record's lease, unless the record already holds
+   * an outcome (then that is the login's result). Another process holding
+   * the lease makes this wait.
+   */
+  const underLease = (
+    login: Login,
+    work: (lease: TokenStore.RecordLease) => Effect.Effect<Finished, ToolError>,
+  ): Effect.Effect<Finished, ToolError> =>
+    Effect.scoped(
+      Effect.gen(function* () {
+        const lease = yield* records.acquire(login.record.id)
+        const current = yield* records.get(login.record.id)
+        if (Option.isNone(current)) {
+          yield* Deferred.fail(login.result, unknown(login.record.id))
+          return yield* Deferred.await(login.result)
+        }
+        const outcome = current.value.login.outcome
+        if (outcome !== undefined) {
+          yield* settleFrom(login, outcome)
+          return yield* Deferred.await(login.result)
+        }
+        return yield* work(lease)
+      }),
+    )
+
   const find = (loginId: string) =>
-    Effect.flatMap(Ref.get(logins), (all) => {
-      const login = all.get(loginId)
-      return login === undefined ? Effect.fail(new UnknownLogin({ loginId })) : Effect.succeed(login)
+    Effect.gen(function* () {
+      const known = (yield* Ref.get(logins)).get(loginId)
+      if (known !== undefined) return known
+      // Started by another process on this store (before a restart, or another replica).
+      const stored = yield* Effect.orElseSucceed(records.get(loginId), () => Option.none())
+      if (Option.isNone(stored)) return yield* unknown(loginId)
+      return yield* adopt(stored.value.login)
     })
 
   /** Forgets logins finished or expired long ago; expires pending ones past their time. */
@@ -169,23 +362,43 @@ export const make = Effect.gen(function* () {
 
   /**
    * Delivers a redirect to its login. Deliveries queue on the login's
-   * permit, and the first that reaches the provider settles the login, so
-   * a code is redeemed at most once and later deliveries get that outcome.
-   * The exchange runs in the registry's scope: a waiter that gives up does
-   * not stop it, and its tokens are saved.
+   * permit and on its record's lease, and the first that reaches the
+   * provider settles the login, so a code is redeemed at most once and
+   * later deliveries (here or in another process) get that outcome. The
+   * exchange runs in the registry's scope: a waiter that gives up does not
+   * stop it, and its tokens are saved.
    */
-  const deliver = (login: Login, redirectUrl: string, complete: Provider.RedirectPending["complete"]) =>
+  const deliver = (login: Login, redirectUrl: string) =>
     login.redeem
       .withPermits(1)(
         Effect.gen(function* () {
           const done = yield* Deferred.poll(login.result)
           if (Option.isSome(done)) return yield* done.value
-          const exchanged = yield* Effect.either(complete(redirectUrl))
-          if (Either.isLeft(exchanged) && leavesPending(exchanged.left)) return yield* exchanged.left
-          return yield* settle(login, exchanged)
+          return yield* underLease(login, (lease) =>
+            Effect.gen(function* () {
+              const exchanged = yield* Effect.either(exchangeRedirect(login, redirectUrl))
+              if (Either.isLeft(exchanged) && leavesPending(exchanged.left)) return yield* exchanged.left
+              return yield* commit(login, exchanged, lease)
+            }),
+          )
         }),
       )
       .pipe(Effect.forkIn(scope), Effect.flatMap(Fiber.join))
+
+  /**
+   * Polls a device login in the background under its record's lease: of
+   * all processes that know the login, the one holding the lease polls; the
+   * others wait for it and take over only when its lease is taken over
+   * (its holder died or stopped renewing). Ends when the login is settled.
+   */
+  const poll = (login: Login) =>
+    Effect.gen(function* () {
+      while (!(yield* Deferred.isDone(login.result))) {
+        const attempt = yield* Effect.exit(underLease(login, (lease) => commit(login, pollDevice(login), lease)))
+        // A store failure (a lease still held elsewhere after the wait): try again.
+        if (Exit.isFailure(attempt) && !(yield* Deferred.isDone(login.result))) yield* Effect.sleep("1 second")
+      }
+    }).pipe(Effect.raceFirst(Effect.exit(Deferred.await(login.result))), Effect.asVoid, Effect.forkIn(scope))
 
   /** The loopback listener's handler: the waiting login whose `state` the callback carries, or none. */
   const onCallback = ({ provider, url }: CallbackListener.Callback): Effect.Effect<Pages.Page> =>
@@ -194,15 +407,20 @@ export const make = Effect.gen(function* () {
       if (repeated !== undefined) return Pages.unusable(provider, `it carries "${repeated}" more than once.`)
       const state = url.searchParams.get("state")
       if (state === null) return Pages.notPending(provider)
-      const login = [...(yield* Ref.get(logins)).values()].find(
-        (l) =>
-          l.listening &&
-          l.record.provider === provider &&
-          l.record.state !== undefined &&
-          AuthorizationCode.sameState(state, l.record.state),
+      const matching = Effect.map(Ref.get(logins), (all) =>
+        [...all.values()].find(
+          (l) =>
+            l.listening &&
+            l.record.provider === provider &&
+            l.record.flow === "authorization_code" &&
+            l.record.state !== undefined &&
+            AuthorizationCode.sameState(state, l.record.state),
+        ),
       )
-      if (login === undefined || login.started._tag !== "RedirectPending") return Pages.notPending(provider)
-      const exit = yield* Effect.exit(deliver(login, url.toString(), login.started.complete))
+      // Not known here: perhaps started by another process on this store.
+      const login = (yield* matching) ?? (yield* Effect.zipRight(sync, matching))
+      if (login === undefined) return Pages.notPending(provider)
+      const exit = yield* Effect.exit(deliver(login, url.toString()))
       return Exit.match(exit, {
         onSuccess: () => Pages.signedIn(provider),
         onFailure: (cause) => {
@@ -227,62 +445,128 @@ export const make = Effect.gen(function* () {
   const listenerOn = (wanted: number, held: Scope.Scope) =>
     listenerLock.withPermits(1)(RcMap.get(listeners, wanted).pipe(Scope.extend(held)))
 
+  /** Settles the login from an outcome another process recorded, as soon as it is there. */
+  const follow = (login: Login) =>
+    Effect.gen(function* () {
+      while (true) {
+        yield* Effect.sleep(followEvery)
+        const current = yield* Effect.orElseSucceed(records.get(login.record.id), () => Option.none())
+        const outcome = Option.flatMapNullable(current, (entry) => entry.login.outcome)
+        if (Option.isSome(outcome)) return yield* settleFrom(login, outcome.value)
+      }
+    })
+
   /**
-   * Ends the login when its result is settled or its time is up, and then
-   * lets go of the listener it held (which stops once no login holds it).
+   * Ends the login when its result is settled (here or, as its record
+   * says, elsewhere) or its time is up, and then lets go of the listener it
+   * held (which stops once no login holds it).
    */
   const watch = (login: Login, held: Scope.CloseableScope) =>
     Effect.gen(function* () {
       const untilExpiry = Math.max(0, DateTime.distance(yield* DateTime.now, login.record.expiresAt))
-      yield* Effect.race(
-        Deferred.await(login.result).pipe(Effect.exit),
+      yield* Effect.raceAll([
+        Effect.asVoid(Effect.exit(Deferred.await(login.result))),
         Effect.sleep(Duration.millis(untilExpiry)).pipe(Effect.zipRight(Deferred.fail(login.result, expired(login)))),
-      )
+        Effect.asVoid(follow(login)),
+      ])
     }).pipe(
-      Effect.ensuring(Effect.zipRight(Scope.close(held, Exit.void), records.remove(login.record.id))),
+      Effect.ensuring(Scope.close(held, Exit.void)),
       // Started from an uninterruptible region: the registry's close must still end it.
       Effect.interruptible,
       Effect.forkIn(scope),
     )
 
+  const makeLogin = (
+    record: PendingLogin.PendingLogin,
+    started: Login["started"],
+    listening: boolean,
+  ): Effect.Effect<Login> =>
+    Effect.map(
+      Effect.all({ result: Deferred.make<Finished, ToolError>(), redeem: Effect.makeSemaphore(1) }),
+      ({ result, redeem }) => ({ record, started, result, redeem, listening }),
+    )
+
+  const remember = (login: Login) => Ref.update(logins, (all) => new Map(all).set(login.record.id, login))
+
   /**
-   * Adds a login. One login waits per provider and account: an older one
-   * still pending (asked with another request) ends and its device poller
+   * Takes over a login another process started on this store: listens
+   * again on its redirect URI's loopback port when it can, polls its device
+   * code (under the lease), and settles it from the record's outcome.
+   */
+  const adopt = (record: PendingLogin.PendingLogin): Effect.Effect<Login> =>
+    adoption.withPermits(1)(
+      Effect.gen(function* () {
+        const known = (yield* Ref.get(logins)).get(record.id)
+        if (known !== undefined) return known
+        const held = yield* Scope.fork(scope, ExecutionStrategy.sequential)
+        const redirectPort =
+          record.flow === "authorization_code" && record.redirectUri !== undefined
+            ? loopbackPort(record.redirectUri, record.provider)
+            : Option.none<number>()
+        const login = yield* makeLogin(record, Option.none(), Option.isSome(redirectPort))
+        yield* remember(login)
+        if (record.outcome !== undefined) {
+          yield* settleFrom(login, record.outcome)
+          yield* Scope.close(held, Exit.void)
+          return login
+        }
+        const now = yield* DateTime.now
+        if (Option.isSome(redirectPort) && DateTime.lessThan(now, record.expiresAt)) {
+          // The exact port the authorization URL named, or none: a free one would receive nothing.
+          const listening = yield* Scope.fork(held, ExecutionStrategy.sequential)
+          const listener = yield* Effect.either(listenerOn(redirectPort.value, listening))
+          if (Either.isLeft(listener) || listener.right.port !== redirectPort.value) {
+            yield* Scope.close(listening, Exit.void)
+            yield* Effect.logInfo(
+              `Port ${redirectPort.value} of login ${record.id}'s redirect URI is taken: its redirect goes to whoever holds it, or is pasted into complete_login.`,
+            )
+          }
+        }
+        yield* watch(login, held)
+        if (record.flow === "device_code") yield* poll(login)
+        return login
+      }),
+    )
+
+  /** Takes over every login of this store not known here, and removes records long past their expiry. */
+  const sync = Effect.gen(function* () {
+    const entries = yield* records.list
+    const now = yield* DateTime.now
+    const known = yield* Ref.get(logins)
+    for (const { login, version } of entries) {
+      if (DateTime.greaterThan(now, DateTime.addDuration(login.expiresAt, keepFinished))) {
+        yield* Effect.ignore(records.remove(login.id, { ifVersion: version }))
+      } else if (!known.has(login.id)) {
+        yield* adopt(login)
+      }
+    }
+  }).pipe(
+    Effect.catchAll((error) => Effect.logWarning(`Pending logins could not be read from the store: ${error.message}`)),
+  )
+
+  /**
+   * Adds a login this process started. One login waits per provider and
+   * account: an older one still pending (asked with another request, here
+   * or in another process) ends, for everyone, and its device poller
    * stops, so an agent that starts over leaves no pollers behind.
    */
   const register = (login: Login, held: Scope.CloseableScope) =>
     Effect.gen(function* () {
+      yield* sync
       for (const old of (yield* Ref.get(logins)).values()) {
         if (old.record.provider !== login.record.provider || old.record.account !== login.record.account) continue
-        yield* Deferred.fail(old.result, new UnknownLogin({ loginId: old.record.id, replaced: true }))
+        const replaced = new UnknownLogin({ loginId: old.record.id, replaced: true })
+        if (yield* Deferred.fail(old.result, replaced)) {
+          yield* recordOutcome(old, { _tag: "Failed", error: replaced })
+        }
       }
-      yield* records.put(login.record)
-      yield* Ref.update(logins, (all) => new Map(all).set(login.record.id, login))
+      yield* records
+        .put(login.record, { ifVersion: 0 })
+        .pipe(Effect.catchTag("StoreConflict", (conflict) => Effect.die(conflict)))
+      yield* remember(login)
       yield* watch(login, held)
       yield* sweep
     })
-
-  const makeLogin = (key: LoginKey, started: Login["started"], listening: boolean): Effect.Effect<Login> =>
-    Effect.all({ id: newId, result: Deferred.make<Finished, ToolError>(), redeem: Effect.makeSemaphore(1) }).pipe(
-      Effect.map(({ id, result, redeem }) => ({
-        record:
-          started._tag === "DevicePending"
-            ? { id, ...key, flow: "device_code", deviceCode: started.deviceCode, expiresAt: started.expiresAt }
-            : {
-                id,
-                ...key,
-                flow: "authorization_code",
-                state: started.state,
-                codeVerifier: started.codeVerifier,
-                redirectUri: started.redirectUri,
-                expiresAt: started.expiresAt,
-              },
-        started,
-        result,
-        redeem,
-        listening,
-      })),
-    )
 
   /**
    * Takes the listener this login's redirect comes to, in `held`: the
@@ -320,13 +604,14 @@ export const make = Effect.gen(function* () {
 
   const pendingOf = (login: Login): Pending => ({
     loginId: login.record.id,
-    started: login.started,
+    started: shownOf(login.record),
     listening: login.listening,
   })
 
   const service: Service = {
     pending: (key) =>
       Effect.gen(function* () {
+        yield* sync
         yield* sweep
         for (const login of (yield* Ref.get(logins)).values()) {
           const { provider, account, request } = login.record
@@ -337,7 +622,18 @@ export const make = Effect.gen(function* () {
       }),
     startDevice: (key, started) =>
       Effect.gen(function* () {
-        const login = yield* makeLogin(key, started, false)
+        const record: PendingLogin.PendingLogin = {
+          id: yield* newId,
+          ...key,
+          flow: "device_code",
+          deviceCode: started.deviceCode,
+          interval: started.interval,
+          userCode: started.userCode,
+          verificationUri: started.verificationUri,
+          verificationUriComplete: started.verificationUriComplete,
+          expiresAt: started.expiresAt,
+        }
+        const login = yield* makeLogin(record, Option.some(started), false)
         yield* deviceAdmission.withPermits(1)(
           Effect.gen(function* () {
             yield* sweep // expired logins stop polling first
@@ -345,7 +641,7 @@ export const make = Effect.gen(function* () {
             // A login this one replaces (same provider and account) stops polling.
             const others = all.filter((l) => l.record.provider !== key.provider || l.record.account !== key.account)
             const polling = yield* Effect.filter(others, (l) =>
-              Effect.map(Deferred.isDone(l.result), (done) => !done && l.started._tag === "DevicePending"),
+              Effect.map(Deferred.isDone(l.result), (done) => !done && l.record.flow === "device_code"),
             )
             if (polling.length >= maxDevicePollers) {
               return yield* new OAuthError.InvalidInput({
@@ -358,7 +654,7 @@ export const make = Effect.gen(function* () {
         )
         // Polls in the background until the code is redeemed, refused or
         // expired, or the login is replaced (its result settled elsewhere).
-        yield* Effect.forkIn(Effect.raceFirst(settle(login, started.complete), Deferred.await(login.result)), scope)
+        yield* poll(login)
         return pendingOf(login)
       }),
     startRedirect: (key, target, start) =>
@@ -370,8 +666,19 @@ export const make = Effect.gen(function* () {
               Effect.map(start(redirectUri), (started) => ({ started, listening })),
             ),
           ).pipe(Effect.onError(() => Scope.close(held, Exit.void)))
-          const login = yield* makeLogin(key, built.started, built.listening)
-          yield* register(login, held)
+          const { started } = built
+          const record: PendingLogin.PendingLogin = {
+            id: yield* newId,
+            ...key,
+            flow: "authorization_code",
+            state: started.state,
+            codeVerifier: started.codeVerifier,
+            redirectUri: started.redirectUri,
+            authorizationUrl: started.authorizationUrl,
+            expiresAt: started.expiresAt,
+          }
+          const login = yield* makeLogin(record, Option.some(started), built.listening)
+          yield* register(login, held).pipe(Effect.onError(() => Scope.close(held, Exit.void)))
           return pendingOf(login)
         }),
       ),
@@ -379,14 +686,14 @@ export const make = Effect.gen(function* () {
       Effect.gen(function* () {
         yield* sweep
         const login = yield* find(loginId)
-        if (login.started._tag !== "RedirectPending") {
+        if (login.record.flow !== "authorization_code") {
           return yield* new OAuthError.InvalidInput({
             provider: login.record.provider,
             reason:
               "this is a device-code login: it finishes when the user enters the code; call complete_login without redirect_url.",
           })
         }
-        return yield* deliver(login, redirectUrl, login.started.complete)
+        return yield* deliver(login, redirectUrl)
       }),
     await: (loginId, wait, onTick) =>
       Effect.gen(function* () {
@@ -412,7 +719,13 @@ export const make = Effect.gen(function* () {
         return outcome
       }),
   }
+
+  // Logins started before this process (a restart, another replica) are taken over at once.
+  yield* sync
   return service
 })
 
-export const layer: Layer.Layer<Logins, never, Accounts.Accounts> = Layer.scoped(Logins, make)
+export const layer: Layer.Layer<Logins, never, Accounts.Accounts | TokenStore.TokenStore | Providers> = Layer.scoped(
+  Logins,
+  make,
+)

@@ -1,14 +1,45 @@
 /**
  * A pending login as a plain record: everything finishing it needs from the
- * provider's side (state, PKCE verifier, device code, redirect URI, expiry)
- * and nothing that lives only in this process. Records are kept behind
- * `PendingLoginStore`, so that keeping them in the token store (and across
- * restarts) is a matter of another implementation.
+ * provider's side (state, PKCE verifier, device code, redirect URI, expiry),
+ * what the login tool shows for it again, and, once settled, its outcome.
+ * Records live in the token store (`TokenStore.logins`), sealed with the
+ * store key like tokens, so that a restarted server or another replica on
+ * the same store can finish a login this one started.
  */
+import { OAuthError, type TokenStore } from "@hyperauth/core"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import * as Ref from "effect/Ref"
 import * as Schema from "effect/Schema"
+import { Forbidden, UnknownLogin } from "./errors.js"
+
+/** The errors a login can end with, as they are recorded for other processes. */
+export const Failure = Schema.Union(
+  OAuthError.InvalidToken,
+  OAuthError.ConnectionError,
+  OAuthError.Timeout,
+  OAuthError.OAuthProtocolError,
+  OAuthError.InvalidResponse,
+  OAuthError.HttpError,
+  OAuthError.StateMismatch,
+  OAuthError.NotLoggedIn,
+  OAuthError.NotConfigured,
+  OAuthError.NotSupported,
+  OAuthError.InvalidInput,
+  OAuthError.TokenStoreError,
+  Forbidden,
+  UnknownLogin,
+)
+
+/**
+ * How a login ended: its tokens were saved to the account (they are read
+ * from there, never copied here), or this error.
+ */
+export const Outcome = Schema.Union(
+  Schema.TaggedStruct("Finished", {}),
+  Schema.TaggedStruct("Failed", { error: Failure }),
+)
+
+export type Outcome = typeof Outcome.Type
 
 export const PendingLogin = Schema.Struct({
   id: Schema.String,
@@ -22,31 +53,67 @@ export const PendingLogin = Schema.Struct({
   deviceCode: Schema.optional(Schema.Redacted(Schema.String)),
   redirectUri: Schema.optional(Schema.String),
   expiresAt: Schema.DateTimeUtc,
+  /** Device logins: the polling interval, and what the user is shown. */
+  interval: Schema.optional(Schema.DurationFromMillis),
+  userCode: Schema.optional(Schema.String),
+  verificationUri: Schema.optional(Schema.String),
+  verificationUriComplete: Schema.optional(Schema.String),
+  /** Authorization-code logins: the URL the user opens. */
+  authorizationUrl: Schema.optional(Schema.String),
+  /** Set once, by whoever settled the login first; the record is kept until `keepFinished` past its expiry. */
+  outcome: Schema.optional(Outcome),
 })
 
 export type PendingLogin = typeof PendingLogin.Type
 
-/** The record as it would be written (Redacted values as their text: encrypt the whole, as tokens are). */
+/** The record as it is written (Redacted values as their text: the store seals the whole, as it does tokens). */
 export const encode = Schema.encode(PendingLogin)
 export const decode = Schema.decodeUnknown(PendingLogin)
 
-export interface PendingLoginStore {
-  readonly put: (login: PendingLogin) => Effect.Effect<void>
-  readonly get: (id: string) => Effect.Effect<Option.Option<PendingLogin>>
-  readonly remove: (id: string) => Effect.Effect<void>
+export interface Entry {
+  readonly login: PendingLogin
+  readonly version: number
 }
 
-/** Records in this process only: they end with it. */
-export const memoryStore: Effect.Effect<PendingLoginStore> = Effect.map(
-  Ref.make(new Map<string, PendingLogin>()),
-  (records) => ({
-    put: (login) => Ref.update(records, (all) => new Map(all).set(login.id, login)),
-    get: (id) => Effect.map(Ref.get(records), (all) => Option.fromNullable(all.get(id))),
-    remove: (id) =>
-      Ref.update(records, (all) => {
-        const next = new Map(all)
-        next.delete(id)
-        return next
-      }),
-  }),
-)
+/** A record this code cannot read (written by another version, or damaged) counts as absent. */
+const entryOf = (entry: TokenStore.RecordEntry): Effect.Effect<Option.Option<Entry>> =>
+  decode(entry.value).pipe(
+    Effect.map((login) => Option.some({ login, version: entry.version })),
+    Effect.catchAll(() =>
+      Effect.as(Effect.logWarning(`Pending login record ${entry.id} cannot be read; it is ignored.`), Option.none()),
+    ),
+  )
+
+export interface Store {
+  readonly get: (id: string) => Effect.Effect<Option.Option<Entry>, OAuthError.TokenStoreError>
+  readonly list: Effect.Effect<ReadonlyArray<Entry>, OAuthError.TokenStoreError>
+  readonly put: (
+    login: PendingLogin,
+    options?: TokenStore.RecordWriteOptions,
+  ) => Effect.Effect<Entry, OAuthError.TokenStoreError | TokenStore.StoreConflict>
+  readonly remove: (
+    id: string,
+    options?: TokenStore.RecordWriteOptions,
+  ) => Effect.Effect<boolean, OAuthError.TokenStoreError | TokenStore.StoreConflict>
+  readonly acquire: TokenStore.Records["acquire"]
+}
+
+/** Pending logins in the token store's records; reads are always fresh, as another process may have written. */
+export const store = (records: TokenStore.Records): Store => ({
+  get: (id) =>
+    Effect.flatMap(
+      records.get(id, { fresh: true }),
+      Option.match({ onNone: () => Effect.succeedNone, onSome: entryOf }),
+    ),
+  list: Effect.flatMap(records.list, (all) =>
+    Effect.map(Effect.forEach(all, entryOf), (entries) => entries.flatMap(Option.toArray)),
+  ),
+  put: (login, options) =>
+    encode(login).pipe(
+      Effect.orDie, // every field is of a schema that encodes
+      Effect.flatMap((value) => records.set(login.id, value, options)),
+      Effect.map((written) => ({ login, version: written.version })),
+    ),
+  remove: records.remove,
+  acquire: records.acquire,
+})

@@ -13,16 +13,23 @@ export class Forbidden extends Schema.TaggedError<Forbidden>()("Forbidden", { re
   }
 }
 
-/** A `login_id` that is not (or no longer) known, or that a newer login for the same account replaced. */
+/**
+ * A `login_id` that is not (or no longer) known, or that a newer login for
+ * the same account replaced. `store` says where this server keeps pending
+ * logins, since a login started against another store is unknown here.
+ */
 export class UnknownLogin extends Schema.TaggedError<UnknownLogin>()("UnknownLogin", {
   loginId: Schema.String,
   replaced: Schema.optional(Schema.Boolean),
+  store: Schema.optional(Schema.String),
 }) {
   readonly code = "unknown_login" as const
   override get message(): string {
-    return this.replaced === true
-      ? `Login "${this.loginId}" was replaced by a newer login for the same provider and account. Finish that one instead.`
-      : `No pending login has id "${this.loginId}" (it may have expired or finished long ago). Start a new one with the login tool.`
+    if (this.replaced === true) {
+      return `Login "${this.loginId}" was replaced by a newer login for the same provider and account. Finish that one instead.`
+    }
+    const where = this.store === undefined ? "" : ` This server keeps pending logins in ${this.store}.`
+    return `No pending login has id "${this.loginId}". It may have expired (a login lasts about 10 minutes), been replaced by a newer login for the same account, finished more than 10 minutes ago, or been started by a server that keeps its logins in another token store (HYPERAUTH_STORE).${where} Start a new one with the login tool.`
   }
 }
 

@@ -17,6 +17,7 @@ import {
 } from "effect"
 import * as Logins from "../src/Logins.js"
 import * as PendingLogin from "../src/PendingLogin.js"
+import * as Providers from "../src/Providers.js"
 import { freePort } from "./support/harness.js"
 
 const token = Effect.map(
@@ -32,6 +33,14 @@ const layer = Logins.layer.pipe(
     ),
   ),
   Layer.provideMerge(TokenStore.layerMemory),
+  // Every login here is started in this process, with its own completion.
+  Layer.provideMerge(
+    Layer.succeed(Providers.Providers, {
+      entries: [],
+      get: () => Effect.die("no provider needed"),
+      pinnedRedirectUri: () => Option.none(),
+    }),
+  ),
 )
 
 /** An authorization-code login whose redirect this server does not receive. */

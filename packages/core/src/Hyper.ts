@@ -19,7 +19,7 @@ import * as Pipeline from "./internal/pipeline.js"
 import * as Requests from "./internal/requests.js"
 import * as wire from "./internal/wire.js"
 import { type NotConfigured, NotSupported, type RequestFailure } from "./OAuthError.js"
-import { type Provider, refuseOptions } from "./Provider.js"
+import { type DeviceLogin, noResume, type Provider, refuseOptions } from "./Provider.js"
 import * as Token from "./Token.js"
 
 /**
@@ -125,7 +125,8 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
         }
       }).pipe(Effect.withSpan("Hyper.initiateDeviceFlow"))
 
-    const pollForToken: Service["pollForToken"] = (device, onSuccess) => {
+    /** Needs only what a pending login's record keeps, so another process can take it over. */
+    const pollDevice = (device: DeviceLogin, onSuccess?: (token: Token.TokenSet) => void) => {
       const built = Requests.deviceToken(url("/oauth/token"), {
         clientId: options.clientId,
         deviceCode: device.deviceCode,
@@ -143,6 +144,7 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
         Effect.withSpan("Hyper.pollForToken"),
       )
     }
+    const pollForToken: Service["pollForToken"] = pollDevice
 
     const introspectToken: Service["introspectToken"] = (token) => {
       const built = Requests.introspection(url("/oauth/introspect"), {
@@ -170,6 +172,8 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
             complete: pollForToken(device),
           }),
         ),
+      resumeDevice: (login) => pollDevice(login),
+      resumeRedirect: () => noResume("hyper", "authorization_code"),
       // RFC 8628 issues no refresh token here: a new login is the way back.
       refresh: () => Effect.fail(new NotSupported({ provider: "hyper", operation: "token refresh; log in again" })),
       introspect: (token) => introspectToken(token.accessToken),

@@ -21,7 +21,7 @@ import * as Pipeline from "./internal/pipeline.js"
 import * as Requests from "./internal/requests.js"
 import * as wire from "./internal/wire.js"
 import { InvalidInput, type NotConfigured, type RequestFailure, type StateMismatch } from "./OAuthError.js"
-import type { Provider } from "./Provider.js"
+import { noResume, type Provider } from "./Provider.js"
 import * as Token from "./Token.js"
 
 /**
@@ -134,7 +134,7 @@ export interface Service {
   ) => Effect.Effect<AuthorizationRequest, InvalidInput>
   /** Reads the redirect (`code`, `locale`, `state` or `error`) and exchanges the code. */
   readonly completeLogin: (
-    request: AuthorizationRequest,
+    request: Pick<AuthorizationRequest, "redirectUri" | "state" | "codeVerifier">,
     redirectUrl: string,
   ) => Effect.Effect<LoginResult, RequestFailure | StateMismatch | InvalidInput>
   /** `POST /token`, `grant_type=refresh_token`; keeps the old refresh token if none comes back. */
@@ -311,6 +311,16 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
               Effect.map(completeLogin(request, redirectUrl), (result) => result.token),
           }),
         ),
+      resumeDevice: () => noResume("hyperid", "device_code"),
+      resumeRedirect: ({ codeVerifier, ...login }, redirectUrl) =>
+        codeVerifier === undefined
+          ? Effect.fail(
+              new InvalidInput({
+                provider: "hyperid",
+                reason: "this login was recorded without its PKCE verifier; start a new login.",
+              }),
+            )
+          : Effect.map(completeLogin({ ...login, codeVerifier }, redirectUrl), (result) => result.token),
       refresh,
       introspect: (token) => introspect(token.accessToken),
       revoke: (token) =>

@@ -23,7 +23,7 @@ import * as Pipeline from "./internal/pipeline.js"
 import * as Requests from "./internal/requests.js"
 import * as wire from "./internal/wire.js"
 import { InvalidInput, NotConfigured, NotSupported, type RequestFailure, type StateMismatch } from "./OAuthError.js"
-import { type Provider, refuseOptions } from "./Provider.js"
+import { noResume, type Provider, refuseOptions } from "./Provider.js"
 import * as Token from "./Token.js"
 
 /**
@@ -144,7 +144,7 @@ export interface Service {
   }) => Effect.Effect<AuthorizationRequest>
   /** Checks `state` (the code is never sent on a mismatch), then exchanges the code. */
   readonly completeLogin: (
-    request: AuthorizationRequest,
+    request: Pick<AuthorizationRequest, "redirectUri" | "state">,
     redirectUrl: string,
   ) => Effect.Effect<Token.TokenSet, RequestFailure | StateMismatch | InvalidInput>
   readonly refresh: (token: Token.TokenSet) => Effect.Effect<Token.TokenSet, RequestFailure | InvalidInput>
@@ -315,6 +315,8 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
             complete: (redirectUrl: string) => completeLogin(started, redirectUrl),
           }
         }),
+      resumeDevice: () => noResume("hyperline", "device_code"),
+      resumeRedirect: (login, redirectUrl) => completeLogin(login, redirectUrl),
       refresh,
       introspect: () => Effect.fail(new NotSupported({ provider: "hyperline", operation: "token introspection" })),
       revoke: (token) =>

@@ -22,7 +22,7 @@ import * as Pipeline from "./internal/pipeline.js"
 import * as Requests from "./internal/requests.js"
 import * as wire from "./internal/wire.js"
 import { InvalidToken, type NotConfigured, NotSupported, type RequestFailure } from "./OAuthError.js"
-import { type Provider, refuseOptions } from "./Provider.js"
+import { noResume, type Provider, refuseOptions } from "./Provider.js"
 import * as Token from "./Token.js"
 
 /**
@@ -219,6 +219,8 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
             token: fresh,
           }),
         ),
+      resumeDevice: () => noResume("hyperproof", "device_code"),
+      resumeRedirect: () => noResume("hyperproof", "authorization_code"),
       // No refresh token in this grant: a new token is simply requested.
       refresh: (previous) => requestToken(previous.scope ?? options.scope),
       introspect: () => Effect.fail(new NotSupported({ provider: "hyperproof", operation: "token introspection" })),

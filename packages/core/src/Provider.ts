@@ -11,13 +11,7 @@ import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Redacted from "effect/Redacted"
 import type { IntrospectionResponse } from "./Introspection.js"
-import {
-  InvalidInput,
-  type NotSupported,
-  type OAuthError,
-  type RequestFailure,
-  type StateMismatch,
-} from "./OAuthError.js"
+import { InvalidInput, NotSupported, type OAuthError, type RequestFailure, type StateMismatch } from "./OAuthError.js"
 import type { TokenSet } from "./Token.js"
 
 /**
@@ -102,6 +96,34 @@ export interface RedirectPending {
 }
 
 /**
+ * What polling a device login needs, as the pending login's record keeps
+ * it: enough for another process (a restarted server, another replica) to
+ * take the polling over.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface DeviceLogin {
+  readonly deviceCode: Redacted.Redacted<string>
+  readonly interval: Duration.Duration
+  readonly expiresAt: DateTime.Utc
+}
+
+/**
+ * What finishing an authorization-code login needs, as the pending login's
+ * record keeps it: the redirect URI asked for, the `state` sent and the
+ * PKCE verifier, where the provider uses PKCE.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface RedirectLogin {
+  readonly redirectUri: string
+  readonly state: string
+  readonly codeVerifier?: Redacted.Redacted<string> | undefined
+}
+
+/**
  * @since 0.1.0
  * @category models
  */
@@ -117,6 +139,20 @@ export interface Provider {
   /** Origin of the provider's API, where authenticated calls go. */
   readonly apiBaseUrl: string
   readonly startLogin: (request: LoginRequest) => Effect.Effect<LoginStart, OAuthError>
+  /**
+   * Polls a device login from its record, as `DevicePending.complete` does;
+   * `NotSupported` for a provider without the device flow.
+   */
+  readonly resumeDevice: (login: DeviceLogin) => Effect.Effect<TokenSet, RequestFailure | NotSupported>
+  /**
+   * Finishes an authorization-code login from its record and the URL the
+   * browser landed on, as `RedirectPending.complete` does; `NotSupported`
+   * for a provider without the authorization-code flow.
+   */
+  readonly resumeRedirect: (
+    login: RedirectLogin,
+    redirectUrl: string,
+  ) => Effect.Effect<TokenSet, RequestFailure | StateMismatch | InvalidInput | NotSupported>
   /** A fresh token set: refresh grant, or a new client-credentials token. */
   readonly refresh: (token: TokenSet) => Effect.Effect<TokenSet, RequestFailure | NotSupported | InvalidInput>
   readonly introspect: (token: TokenSet) => Effect.Effect<IntrospectionResponse, RequestFailure | NotSupported>
@@ -144,3 +180,11 @@ export const refuseOptions = (provider: ProviderId, request: LoginRequest): Effe
           reason: `${provider} takes no login options (got ${Object.keys(request.options).join(", ")}); leave options out.`,
         }),
       )
+
+/**
+ * The flow a provider does not have, for `resumeDevice` / `resumeRedirect`.
+ *
+ * @since 0.2.0
+ */
+export const noResume = (provider: ProviderId, flow: FlowKind): Effect.Effect<never, NotSupported> =>
+  Effect.fail(new NotSupported({ provider, operation: `${flow} logins` }))

@@ -37,6 +37,8 @@ const gatedProvider = (gate: Deferred.Deferred<void>, started: Deferred.Deferred
     flow: "authorization_code",
     apiBaseUrl: "http://127.0.0.1:1",
     startLogin: () => Effect.die("not used"),
+    resumeDevice: () => Effect.die("not used"),
+    resumeRedirect: () => Effect.die("not used"),
     refresh: (): Effect.Effect<Token.TokenSet, RequestFailure> =>
       Effect.gen(function* () {
         calls.refresh++

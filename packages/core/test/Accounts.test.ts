@@ -30,6 +30,8 @@ const fakeProvider = (answer: (previous: Token.TokenSet) => Effect.Effect<Token.
     flow: "authorization_code",
     apiBaseUrl: "http://127.0.0.1:1",
     startLogin: () => Effect.die("not used"),
+    resumeDevice: () => Effect.die("not used"),
+    resumeRedirect: () => Effect.die("not used"),
     refresh: (previous) =>
       Effect.suspend(() => {
         calls.refresh++

@@ -2,7 +2,7 @@
 import { FetchHttpClient, type HttpClient } from "@effect/platform"
 import { assert, describe, it } from "@effect/vitest"
 import { defaultHyperIdClient } from "@hyperauth/emulator"
-import { ConfigProvider, DateTime, Effect, Exit, Layer, Redacted } from "effect"
+import { ConfigProvider, DateTime, Duration, Effect, Exit, Layer, Redacted } from "effect"
 import * as Accounts from "../src/Accounts.js"
 import * as HyperId from "../src/HyperId.js"
 import * as TokenStore from "../src/TokenStore.js"
@@ -178,6 +178,44 @@ describe("HyperId over loopback", () => {
           assert.notInclude(started.redirectUri, "evil")
           assert.strictEqual(url.searchParams.get("ui_locales"), "en")
         }
+      }),
+    ),
+  )
+
+  it.live("another instance finishes a login from its record alone (state, PKCE verifier, redirect URI)", () =>
+    live(
+      Effect.gen(function* () {
+        const started = yield* (yield* service()).provider.startLogin({ scope: "openid" })
+        if (started._tag !== "RedirectPending") return assert.fail("expected a redirect login")
+        const landed = emulator.current.hyperid.authorize(started.authorizationUrl)
+        // As a restarted process would: a new service, and only what the record keeps.
+        const record = { state: started.state, codeVerifier: started.codeVerifier, redirectUri: started.redirectUri }
+        const other = (yield* service()).provider
+        const forged = new URL(landed)
+        forged.searchParams.set("state", "not-the-state")
+        assert.strictEqual(
+          failure(yield* Effect.exit(other.resumeRedirect(record, forged.toString())))._tag,
+          "StateMismatch",
+        )
+        const withoutVerifier = { state: record.state, redirectUri: record.redirectUri }
+        assert.strictEqual(
+          failure(yield* Effect.exit(other.resumeRedirect(withoutVerifier, landed))).code,
+          "invalid_input",
+        )
+        const token = yield* other.resumeRedirect(record, landed)
+        assert.isTrue(Redacted.value(token.accessToken).length > 0)
+        assert.strictEqual(
+          failure(
+            yield* Effect.exit(
+              other.resumeDevice({
+                deviceCode: Redacted.make("x"),
+                interval: Duration.seconds(1),
+                expiresAt: yield* DateTime.now,
+              }),
+            ),
+          ).code,
+          "not_supported",
+        )
       }),
     ),
   )

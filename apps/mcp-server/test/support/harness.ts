@@ -38,6 +38,8 @@ export interface Session {
   readonly stderr: () => string
   readonly call: (name: string, args?: Record<string, unknown>) => Promise<CallToolResult>
   readonly close: () => Promise<void>
+  /** Ends the server as a crash would (SIGKILL: nothing is released), once it has exited. */
+  readonly kill: () => Promise<void>
 }
 
 export const connect = async (
@@ -64,6 +66,20 @@ export const connect = async (
     stderr: () => stderr,
     call: async (name, args = {}) => (await client.callTool({ name, arguments: args })) as CallToolResult,
     close: () => client.close(),
+    kill: async () => {
+      const pid = transport.pid
+      if (pid === null) return
+      process.kill(pid, "SIGKILL")
+      for (;;) {
+        try {
+          process.kill(pid, 0)
+        } catch {
+          break
+        }
+        await new Promise((resolve) => setTimeout(resolve, 20))
+      }
+      await client.close().catch(() => undefined)
+    },
   }
 }
 
