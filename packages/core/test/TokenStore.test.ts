@@ -289,6 +289,7 @@ describe("TokenStore (file)", () => {
         writeFile(`${path}.lock`, JSON.stringify({ owner: "killed", pid: dead, host: hostname(), at: Date.now() })),
       )
       yield* Effect.promise(() => writeFile(`${path}.${dead}.0123456789ab.tmp`, "half a document"))
+      yield* Effect.promise(() => writeFile(`${path}.lock.${dead}.0123456789ab.new`, "a lock never linked"))
       const started = Date.now()
       yield* TokenStore.makeFile({ path }).set(key2, yield* tokenOf("after"))
       assert.isBelow(Date.now() - started, 2_000)

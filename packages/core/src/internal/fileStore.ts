@@ -300,7 +300,7 @@ export const make = (path: string, key: Redacted.Redacted<string> | undefined, h
     const names = await fs.readdir(dirname(path)).catch(() => [] as Array<string>)
     for (const name of names) {
       if (!name.startsWith(temporaryPrefix) || !/\.(tmp|new)$/.test(name)) continue
-      const pid = Number(/\.(\d+)\.[0-9a-f]+\.tmp$/.exec(name)?.[1])
+      const pid = Number(/\.(\d+)\.[0-9a-f]+\.(?:tmp|new)$/.exec(name)?.[1])
       const full = join(dirname(path), name)
       const stat = await fs.stat(full).catch(() => undefined)
       const old = stat !== undefined && Date.now() - stat.mtimeMs > ORPHAN_MS
@@ -309,7 +309,8 @@ export const make = (path: string, key: Redacted.Redacted<string> | undefined, h
       }
     }
   })
-  const cleanOnce = Effect.runSync(Effect.cached(removeOrphans))
+  // At the first write, and at most once a minute after: a long-lived writer cleans up too.
+  const cleanOnce = Effect.runSync(Effect.cachedWithTTL(removeOrphans, "1 minute"))
 
   // One writer at a time inside this process; the lock file orders processes.
   const mutex = Effect.unsafeMakeSemaphore(1)

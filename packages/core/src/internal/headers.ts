@@ -19,6 +19,8 @@ const connectionHeaders = new Set([
   "content-length",
   "expect",
   "host",
+  // RFC 9113 §3.2: connection-specific in HTTP/2's upgrade.
+  "http2-settings",
   "keep-alive",
   "te",
   "trailer",

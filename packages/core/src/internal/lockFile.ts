@@ -40,7 +40,8 @@ const readContent = (path: string): Promise<Content | undefined> =>
 
 /** Creates `path` holding `content`, atomically; false if it exists. */
 const createWith = async (path: string, content: string): Promise<boolean> => {
-  const aside = `${path}.${randomBytes(6).toString("hex")}.new`
+  // Named by its writer, so that one killed here can be told and its file removed.
+  const aside = `${path}.${process.pid}.${randomBytes(6).toString("hex")}.new`
   await fs.writeFile(aside, content, { mode: 0o600, flag: "wx" })
   try {
     await fs.link(aside, path)
