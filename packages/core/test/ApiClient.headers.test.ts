@@ -68,6 +68,7 @@ describe("ApiClient.validateHeaders", () => {
       "te",
       "keep-alive",
       "trailer",
+      "http2-settings",
       "proxy-authorization",
       "proxy-x",
     ]
