@@ -393,6 +393,8 @@ export const make = Effect.gen(function* () {
    */
   const poll = (login: Login) =>
     Effect.gen(function* () {
+      // A process not configured for this provider leaves the polling to one that is.
+      if (Either.isLeft(yield* Effect.either(providers.get(login.record.provider)))) return
       while (!(yield* Deferred.isDone(login.result))) {
         const attempt = yield* Effect.exit(underLease(login, (lease) => commit(login, pollDevice(login), lease)))
         // A store failure (a lease still held elsewhere after the wait): try again.
