@@ -393,8 +393,10 @@ export const make = Effect.gen(function* () {
    */
   const poll = (login: Login) =>
     Effect.gen(function* () {
-      // A process not configured for this provider leaves the polling to one that is.
-      if (Either.isLeft(yield* Effect.either(providers.get(login.record.provider)))) return
+      // A process not configured for this provider leaves the polling of a login it took over to one that is.
+      const configured =
+        Option.isSome(login.started) || Either.isRight(yield* Effect.either(providers.get(login.record.provider)))
+      if (!configured) return
       while (!(yield* Deferred.isDone(login.result))) {
         const attempt = yield* Effect.exit(underLease(login, (lease) => commit(login, pollDevice(login), lease)))
         // A store failure (a lease still held elsewhere after the wait): try again.

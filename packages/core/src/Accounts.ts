@@ -24,7 +24,14 @@ import {
 } from "./OAuthError.js"
 import type { Provider } from "./Provider.js"
 import type { TokenSet } from "./Token.js"
-import { type AccountKey, type Lease, type StoreConflict, type StoredAccount, TokenStore } from "./TokenStore.js"
+import {
+  type AccountKey,
+  type Lease,
+  type LeaseOptions,
+  type StoreConflict,
+  type StoredAccount,
+  TokenStore,
+} from "./TokenStore.js"
 
 /**
  * A token is refreshed when it expires within this margin.
@@ -109,6 +116,20 @@ const sameAccessToken = (a: TokenSet, b: TokenSet): boolean =>
 const needId = (key: AccountKey, need: RefreshNeed): string =>
   `${key.provider}/${key.account}/${typeof need === "string" ? need : `rejected:${Redacted.value(need.rejected.accessToken)}`}`
 
+/**
+ * @since 0.2.0
+ * @category models
+ */
+export interface Options {
+  /**
+   * The account leases' time to live and wait (15 s and 90 s by default). A
+   * longer time to live tolerates longer stalls of a holder before another
+   * process takes over, and delays the takeover from a holder on another
+   * host that died.
+   */
+  readonly lease?: LeaseOptions | undefined
+}
+
 const notLoggedIn = (key: AccountKey, reason?: string) =>
   new NotLoggedIn({ provider: key.provider, account: key.account, reason })
 
@@ -121,7 +142,7 @@ const notLoggedIn = (key: AccountKey, reason?: string) =>
  * @since 0.1.0
  * @category constructors
  */
-export const make = (lookup: ProviderLookup): Effect.Effect<Service, never, TokenStore> =>
+export const make = (lookup: ProviderLookup, options: Options = {}): Effect.Effect<Service, never, TokenStore> =>
   Effect.gen(function* () {
     const store = yield* TokenStore
 
@@ -153,7 +174,7 @@ export const make = (lookup: ProviderLookup): Effect.Effect<Service, never, Toke
     const refreshUnderLease = (key: AccountKey, need: RefreshNeed): Effect.Effect<TokenSet, AccessError> =>
       Effect.scoped(
         Effect.gen(function* () {
-          const lease = yield* store.acquire(key)
+          const lease = yield* store.acquire(key, options.lease)
           // Another holder may have refreshed while this one waited for the lease.
           const entry = yield* get(key, { fresh: true })
           const current = entry.token
@@ -202,7 +223,7 @@ export const make = (lookup: ProviderLookup): Effect.Effect<Service, never, Toke
     /** Runs `f` holding the account's lease; store conflicts cannot happen under it but are typed. */
     const underLease = <A>(key: AccountKey, f: (lease: Lease) => Effect.Effect<A, TokenStoreError | StoreConflict>) =>
       Effect.scoped(
-        Effect.flatMap(store.acquire(key), (lease) =>
+        Effect.flatMap(store.acquire(key, options.lease), (lease) =>
           f(lease).pipe(
             Effect.catchTag("StoreConflict", (conflict) =>
               Effect.fail(
@@ -249,5 +270,5 @@ export const make = (lookup: ProviderLookup): Effect.Effect<Service, never, Toke
  * @since 0.1.0
  * @category layers
  */
-export const layer = (lookup: ProviderLookup): Layer.Layer<Accounts, never, TokenStore> =>
-  Layer.effect(Accounts, make(lookup))
+export const layer = (lookup: ProviderLookup, options?: Options): Layer.Layer<Accounts, never, TokenStore> =>
+  Layer.effect(Accounts, make(lookup, options))
