@@ -29,6 +29,26 @@ describe("the token store of the server", () => {
     }
   })
 
+  it("with a store it cannot read, list_providers still lists the providers and says what is wrong", async () => {
+    const path = await tempStore()
+    const writer = await connect({ ...emulatorEnv(emulator), HYPERAUTH_STORE: path, HYPERAUTH_STORE_KEY: "right" })
+    try {
+      expect(structured(await writer.call("login", { provider: "hyperproof" })).status).toBe("authenticated")
+    } finally {
+      await writer.close()
+    }
+    const session = await connect({ ...emulatorEnv(emulator), HYPERAUTH_STORE: path, HYPERAUTH_STORE_KEY: "wrong" })
+    try {
+      const listed = structured(await session.call("list_providers"))
+      expect((listed.providers as Array<unknown>).length).toBe(4)
+      const store = listed.store as { problem?: string }
+      expect(store.problem).toContain("HYPERAUTH_STORE_KEY")
+      expect(store.problem).not.toContain("wrong")
+    } finally {
+      await session.close()
+    }
+  })
+
   describe.skipIf(!redisAvailable())("with Redis", () => {
     let redis: RedisServer
     beforeAll(async () => {

@@ -40,6 +40,7 @@ export const listProviders = defineTool({
         kind: z.enum(["memory", "file", "redis"]),
         location: z.string().describe("The file, or the Redis URL without user or password"),
         encrypted: z.boolean(),
+        problem: z.string().optional().describe("Why the logins cannot be read now, and what to do"),
       })
       .describe("Where logins are kept (HYPERAUTH_STORE)"),
   }),
@@ -47,11 +48,18 @@ export const listProviders = defineTool({
   run: () =>
     Effect.gen(function* () {
       const providers = yield* Providers
-      const stored = yield* (yield* Accounts.Accounts).list
+      // A store that cannot be read still leaves the providers to list; the problem says what to do.
+      const listed = yield* Effect.either((yield* Accounts.Accounts).list)
+      const stored = listed._tag === "Right" ? listed.right : []
       const now = yield* DateTime.now
       const store = (yield* TokenStore.TokenStore).info
       return {
-        store: { kind: store.kind, location: store.location, encrypted: store.encrypted },
+        store: {
+          kind: store.kind,
+          location: store.location,
+          encrypted: store.encrypted,
+          ...(listed._tag === "Left" ? { problem: listed.left.message } : {}),
+        },
         providers: providers.entries.map((entry) => ({
           id: entry.id,
           flow: entry.flow,
