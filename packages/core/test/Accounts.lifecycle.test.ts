@@ -257,9 +257,11 @@ describe.skipIf(!redisAvailable)("Accounts over Redis, counted at the server", (
         Effect.promise(() => admin.connect()),
         () => Effect.promise(() => admin.close()),
       )
+      // Calls per command at the server (commands inside a script count too).
       const commands = Effect.promise(async () => {
-        const info = await admin.info("stats")
-        return Number(/total_commands_processed:(\d+)/.exec(info)?.[1] ?? "0")
+        const stats = await admin.info("commandstats")
+        const calls = (name: string) => Number(new RegExp(`cmdstat_${name}:calls=(\\d+)`).exec(stats)?.[1] ?? "0")
+        return { evals: calls("eval"), hmgets: calls("hmget") }
       })
       const before = yield* commands
       const crowd = yield* Effect.fork(
@@ -271,9 +273,12 @@ describe.skipIf(!redisAvailable)("Accounts over Redis, counted at the server", (
       yield* Deferred.await(started)
       yield* Deferred.succeed(gate, undefined)
       yield* Fiber.join(crowd)
-      // The callers start over a few scheduler turns, so a few shared reads; then lease, fresh
-      // read, fenced write and release once, and the INFO calls themselves. Unshared, it is over 2,000.
-      assert.isBelow((yield* commands) - before, 30)
+      const after = yield* commands
+      // Round trips: one shared read by all 1,000; then, for the one refresh, the lease, a fresh
+      // read, the fenced write and the release (each script reads its lease with one HMGET).
+      const scripts = after.evals - before.evals
+      assert.strictEqual(scripts, 3)
+      assert.strictEqual(after.hmgets - before.hmgets - scripts, 2)
       assert.strictEqual(fake.calls.refresh, 1)
     }).pipe(Effect.scoped),
   )
