@@ -219,7 +219,6 @@ export const make = (lookup: ProviderLookup, options: Options = {}): Effect.Effe
     const refreshes = SingleFlight.make<string, TokenSet, AccessError>()
     const refreshShared = (key: AccountKey, need: RefreshNeed) =>
       refreshes(needId(key, need), refreshUnderLease(key, need))
-    const accessReads = SingleFlight.make<string, TokenSet, AccessError>()
 
     /** Runs `f` holding the account's lease; store conflicts cannot happen under it but are typed. */
     const underLease = <A>(key: AccountKey, f: (lease: Lease) => Effect.Effect<A, TokenStoreError | StoreConflict>) =>
@@ -238,17 +237,13 @@ export const make = (lookup: ProviderLookup, options: Options = {}): Effect.Effe
     return {
       save: (key, token) => underLease(key, (lease) => Effect.asVoid(store.set(key, token, { lease }))),
       get: (key) => Effect.map(get(key), (entry) => entry.token),
-      // Callers that ask at once share one read of the store too (and the refresh, if needed):
-      // a thousand callers cost one store round trip, whatever the backend.
+      // Concurrent callers' reads are shared by the store itself (one round trip for all).
       accessToken: (key) =>
-        accessReads(
-          `${key.provider}/${key.account}`,
-          Effect.gen(function* () {
-            const current = (yield* get(key)).token
-            if (!current.expiresWithin(yield* DateTime.now, refreshMargin)) return current
-            return yield* refreshShared(key, "expiring")
-          }),
-        ),
+        Effect.gen(function* () {
+          const current = (yield* get(key)).token
+          if (!current.expiresWithin(yield* DateTime.now, refreshMargin)) return current
+          return yield* refreshShared(key, "expiring")
+        }),
       refresh: (key) => refreshShared(key, "always"),
       replaceRejected: (key, rejected) => refreshShared(key, { rejected }),
       remove: (key) => underLease(key, (lease) => store.remove(key, { lease })),
