@@ -265,9 +265,30 @@ export const make = Effect.gen(function* () {
       ),
     )
 
+  /**
+   * A login taken over from a process that died after saving its tokens but
+   * before recording the outcome redeems its code again, and the provider
+   * answers `invalid_grant`: tokens the account received since the login
+   * started are then its outcome.
+   */
+  const savedBefore = (login: Login) => (error: ToolError) =>
+    Option.isNone(login.started) &&
+    login.record.startedAt !== undefined &&
+    error._tag === "OAuthProtocolError" &&
+    error.error === "invalid_grant"
+      ? Effect.flatMap(Effect.either(accounts.get(keyOf(login))), (stored) =>
+          Either.isRight(stored) &&
+          login.record.startedAt !== undefined &&
+          DateTime.greaterThanOrEqualTo(stored.right.receivedAt, login.record.startedAt)
+            ? Effect.succeed(stored.right)
+            : Effect.fail(error),
+        )
+      : Effect.fail(error)
+
   /** Saves the tokens, records the outcome for other processes, then settles the login's result. */
   const commit = (login: Login, exchange: Effect.Effect<Token.TokenSet, ToolError>, lease?: TokenStore.RecordLease) =>
     exchange.pipe(
+      Effect.catchAll(savedBefore(login)),
       Effect.tap((token) => accounts.save(keyOf(login), token)),
       Effect.map((token): Finished => ({ ...keyOf(login), token })),
       Effect.exit,
@@ -636,6 +657,7 @@ export const make = Effect.gen(function* () {
           verificationUri: started.verificationUri,
           verificationUriComplete: started.verificationUriComplete,
           expiresAt: started.expiresAt,
+          startedAt: yield* DateTime.now,
         }
         const login = yield* makeLogin(record, Option.some(started), false)
         yield* deviceAdmission.withPermits(1)(
@@ -680,6 +702,7 @@ export const make = Effect.gen(function* () {
             redirectUri: started.redirectUri,
             authorizationUrl: started.authorizationUrl,
             expiresAt: started.expiresAt,
+            startedAt: yield* DateTime.now,
           }
           const login = yield* makeLogin(record, Option.some(started), built.listening)
           yield* register(login, held).pipe(Effect.onError(() => Scope.close(held, Exit.void)))

@@ -53,6 +53,8 @@ export const PendingLogin = Schema.Struct({
   deviceCode: Schema.optional(Schema.Redacted(Schema.String)),
   redirectUri: Schema.optional(Schema.String),
   expiresAt: Schema.DateTimeUtc,
+  /** When it started: tokens the account received since then are this login's. */
+  startedAt: Schema.optional(Schema.DateTimeUtc),
   /** Device logins: the polling interval, and what the user is shown. */
   interval: Schema.optional(Schema.DurationFromMillis),
   userCode: Schema.optional(Schema.String),

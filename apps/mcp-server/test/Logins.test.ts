@@ -1,7 +1,7 @@
 /** The pending-login registry on its own, with the TestClock. */
 
 import { assert, describe, it } from "@effect/vitest"
-import { Accounts, AuthorizationCode, Token, TokenStore } from "@hyperauth/core"
+import { Accounts, AuthorizationCode, OAuthError, type Provider, Token, TokenStore } from "@hyperauth/core"
 import {
   Cause,
   ConfigProvider,
@@ -308,5 +308,71 @@ describe("Logins", () => {
         Effect.withConfigProvider(ConfigProvider.fromMap(new Map([["HYPERAUTH_CALLBACK_PORT", String(port)]]))),
       )
     }),
+  )
+})
+
+describe("Logins taken over from a process that crashed", () => {
+  it.scoped(
+    "after it saved the tokens but before it recorded the outcome, the second redemption's invalid_grant is no failure",
+    () =>
+      Effect.gen(function* () {
+        const store = yield* TokenStore.makeMemory
+        const redeemed: Provider.Provider = {
+          id: "hyperid",
+          flow: "authorization_code",
+          apiBaseUrl: "https://id.example",
+          startLogin: () => Effect.die("not used"),
+          resumeDevice: () => Effect.die("not used"),
+          // The code was redeemed by the process that crashed.
+          resumeRedirect: () =>
+            Effect.fail(new OAuthError.OAuthProtocolError({ provider: "hyperid", error: "invalid_grant" })),
+          refresh: () => Effect.die("not used"),
+          introspect: () => Effect.die("not used"),
+          revoke: () => Effect.succeed(false),
+          decorate: (request) => request,
+        }
+        /** One process on the shared store: its own registry and accounts. */
+        const process = Logins.layer.pipe(
+          Layer.provideMerge(
+            Layer.effect(
+              Accounts.Accounts,
+              Accounts.make(() => Effect.succeed(redeemed)),
+            ),
+          ),
+          Layer.provideMerge(Layer.succeed(TokenStore.TokenStore, store)),
+          Layer.provideMerge(
+            Layer.succeed(Providers.Providers, {
+              entries: [],
+              get: () => Effect.succeed(redeemed),
+              pinnedRedirectUri: () => Option.none(),
+            }),
+          ),
+        )
+        const first = yield* Layer.build(process)
+        const started = yield* Effect.provide(
+          Effect.flatMap(Logins.Logins, (logins) =>
+            Effect.flatMap(pendingRedirect, (p) =>
+              logins.startRedirect(loginKey("hyperid", "default"), elsewhere, () => Effect.succeed(p)),
+            ),
+          ),
+          first,
+        )
+        // It saved the tokens, then died before recording how the login ended.
+        yield* TestClock.adjust("1 second")
+        yield* Effect.provide(
+          Effect.flatMap(Accounts.Accounts, (accounts) =>
+            Effect.flatMap(token, (t) => accounts.save({ provider: "hyperid", account: "default" }, t)),
+          ),
+          first,
+        )
+        const second = yield* Layer.build(process)
+        const finished = yield* Effect.provide(
+          Effect.flatMap(Logins.Logins, (logins) =>
+            logins.finishRedirect(started.loginId, "https://app.example/callback?code=c&state=s1"),
+          ),
+          second,
+        )
+        assert.strictEqual(finished.account, "default")
+      }),
   )
 })
