@@ -60,6 +60,8 @@ export interface ReplicaResult {
   /** Calls of surviving replicas that failed, with their first error texts. */
   readonly failedCalls: number
   readonly failures: ReadonlyArray<string>
+  /** `invalid_token` calls during which the token was revoked twice: the one retry was overtaken. */
+  readonly overtaken: number
   readonly calls: number
   /** From the SIGKILL to the next refresh the provider answered, ms. */
   readonly stallAfterKillMs: number | undefined
@@ -139,6 +141,9 @@ export const replicaStress = async (options: ReplicaOptions): Promise<ReplicaRes
   }
 
   const failures: Array<string> = []
+  /** When the provider revoked the access token, for calls that two expiries overtook. */
+  const expiredAt: Array<number> = []
+  let overtaken = 0
   let calls = 0
   let stallAfterKillMs: number | undefined
   const began = Date.now()
@@ -150,6 +155,7 @@ export const replicaStress = async (options: ReplicaOptions): Promise<ReplicaRes
   const caller = async (replica: Replica, index: number) => {
     for (let i = index; running.on && replica.alive; i++) {
       const tokenOnly = i % 4 === 3
+      const began = Date.now()
       const outcome = await call(
         replica,
         tokenOnly ? "get_token" : "call_api",
@@ -165,7 +171,11 @@ export const replicaStress = async (options: ReplicaOptions): Promise<ReplicaRes
       )
       if (!replica.alive) return
       calls++
-      if (outcome !== undefined) failures.push(outcome.slice(0, 300))
+      // A call_api retries once after a 401: one that saw two expiries pass (a loaded machine) may
+      // rightly end as invalid_token, which says nothing about the store.
+      const expiriesDuring = expiredAt.filter((at) => at >= began).length
+      if (outcome?.startsWith("invalid_token") === true && expiriesDuring >= 2) overtaken++
+      else if (outcome !== undefined) failures.push(outcome.slice(0, 300))
     }
   }
 
@@ -208,6 +218,7 @@ export const replicaStress = async (options: ReplicaOptions): Promise<ReplicaRes
         : async () => {
             await sleep(expiry === 1 ? 200 : periodMs)
             emulator.tokens.expire({ provider: "hyperid" })
+            expiredAt.push(Date.now())
           }
       if (expiry === options.killAtExpiry) await killHolderMidRefresh(expire)
       else await expire()
@@ -230,6 +241,7 @@ export const replicaStress = async (options: ReplicaOptions): Promise<ReplicaRes
       loginKept,
       failedCalls: failures.length,
       failures: failures.slice(0, 5),
+      overtaken,
       calls,
       stallAfterKillMs,
       wallMs: Date.now() - began,
@@ -281,7 +293,7 @@ export const replicasSection = async (scale: {
       String(r.refreshes),
       r.closestRefreshesMs === undefined ? "—" : r.closestRefreshesMs.toFixed(0),
       String(r.reusedRefreshTokens),
-      `${r.calls} (${r.failedCalls})`,
+      `${r.calls} (${r.failedCalls}${r.overtaken > 0 ? `; ${r.overtaken} overtaken by two expiries` : ""})`,
       r.loginKept ? "yes" : "no",
       r.stallAfterKillMs === undefined ? "—" : r.stallAfterKillMs.toFixed(0),
       (r.wallMs / 1000).toFixed(1),
@@ -299,7 +311,10 @@ export const replicasSection = async (scale: {
                 ok: r.refreshes === r.expiries,
               },
             ]),
-        { what: `${name(r)}: no call of a surviving replica failed`, ok: r.failedCalls === 0 },
+        {
+          what: `${name(r)}: no call of a surviving replica failed${r.failures.length === 0 ? "" : ` (first: ${r.failures[0]?.split("\n")[0]})`}`,
+          ok: r.failedCalls === 0,
+        },
       ]),
     ],
   }
