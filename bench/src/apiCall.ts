@@ -1,26 +1,28 @@
 /**
  * What an authenticated API call costs on top of a plain `fetch`: through
  * the core library (stored token, pipeline, body read) and through the MCP
- * server's `call_api` over stdio.
+ * server's `call_api` over stdio, next to a trivial `echo` tool over the
+ * same SDK stdio transport (what MCP itself costs a call).
  */
-import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import { Accounts, ApiClient, Hyperproof, TokenStore } from "@hyperauth/core"
-import { defaultHyperproofClient, type Emulator, sampleControl } from "@hyperauth/emulator"
+import { defaultHyperproofClient, sampleControl } from "@hyperauth/emulator"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Redacted from "effect/Redacted"
-import { connect } from "./mcp.js"
+import type { RemoteEmulator } from "./emulator.js"
+import * as Http from "./http.js"
+import { connect, connectEcho } from "./mcp.js"
 import type { Section } from "./report.js"
 import type { Scale } from "./scale.js"
 import { interleave, ms, percentile, ratio } from "./stats.js"
 
 const key = { provider: "hyperproof", account: "bench" }
 
-export const apiCall = async (emulator: Emulator, scale: Scale): Promise<Section> => {
-  const runtime = ManagedRuntime.make(Layer.merge(FetchHttpClient.layer, TokenStore.layerMemory))
+export const apiCall = async (emulator: RemoteEmulator, scale: Scale): Promise<Section> => {
+  const runtime = ManagedRuntime.make(Layer.merge(Http.layer, TokenStore.layerMemory))
   const { accounts, api } = await runtime.runPromise(
     Effect.gen(function* () {
       const hyperproof = yield* Hyperproof.make({
@@ -39,7 +41,10 @@ export const apiCall = async (emulator: Emulator, scale: Scale): Promise<Section
   const accessToken = Redacted.value((await runtime.runPromise(accounts.get(key))).accessToken)
   const session = await connect(emulator)
   await session.client.callTool({ name: "login", arguments: { provider: "hyperproof" } })
+  const echo = await connectEcho()
 
+  const statusOf = (content: unknown) =>
+    typeof content === "object" && content !== null && "status" in content ? content.status : undefined
   const contenders = {
     fetch: async () => {
       const response = await fetch(url, {
@@ -59,8 +64,12 @@ export const apiCall = async (emulator: Emulator, scale: Scale): Promise<Section
         name: "call_api",
         arguments: { provider: "hyperproof", method: "GET", path },
       })
-      const content = result.structuredContent
-      return typeof content === "object" && content !== null && "status" in content ? content.status : undefined
+      return statusOf(result.structuredContent)
+    },
+    echo: async () => {
+      const result = await echo.client.callTool({ name: "echo", arguments: { text: path } })
+      // Not an HTTP call: 200 stands for "it answered with its input".
+      return JSON.stringify(result.structuredContent) === JSON.stringify({ echo: { text: path } }) ? 200 : undefined
     },
   }
   // Each contender must really get the control before its time counts.
@@ -68,23 +77,53 @@ export const apiCall = async (emulator: Emulator, scale: Scale): Promise<Section
   const calls = scale.calls
   const samples = await interleave(contenders, calls)
   await session.close()
+  await echo.close()
   await runtime.dispose()
 
-  const base = { p50: percentile(samples.fetch, 50), p99: percentile(samples.fetch, 99) }
+  const p50 = (values: ReadonlyArray<number>) => percentile(values, 50)
+  const base = { p50: p50(samples.fetch), p99: percentile(samples.fetch, 99) }
   const row = (name: string, values: ReadonlyArray<number>) => {
-    const p50 = percentile(values, 50)
     const p99 = percentile(values, 99)
-    return [name, ms(p50), ms(p99), ratio(p50, base.p50), ratio(p99, base.p99)]
+    return [
+      name,
+      ms(p50(values)),
+      ms(p99),
+      ratio(p50(values), base.p50),
+      ratio(p99, base.p99),
+      `${p50(values) >= base.p50 ? "+" : "−"}${ms(Math.abs(p50(values) - base.p50))}`,
+    ]
   }
+  const mcpOverFetch = p50(samples.mcp) - base.p50
   return {
     title: "API call overhead",
-    method: `\`GET ${path}\` on the emulated hyperproof API with a valid token, ${calls.rounds * calls.perRound} sequential calls per contender (after ${calls.warmup} to warm up), in ${calls.rounds} alternating rounds. Latency in ms; ratios against plain \`fetch\`.`,
-    header: ["contender", "p50 ms", "p99 ms", "p50 ratio", "p99 ratio"],
+    method: [
+      `\`GET ${path}\` on the emulated hyperproof API (the emulator in its own process) with a valid token,`,
+      `${calls.rounds * calls.perRound} sequential calls per contender after ${calls.warmup} each to warm up, in ${calls.rounds} rounds, the contenders taking turns.`,
+      "Latency in ms, ratios against plain `fetch`; no contender sends tracing headers (the core runs on `@effect/platform`'s fetch client with propagation and spans off, as the MCP server does).",
+      "The MCP server (the built bundle) keeps its logins in the default encrypted file store (`HYPERAUTH_STORE` a temporary file, `HYPERAUTH_STORE_KEY` set);",
+      "the echo tool is the SDK's low-level `Server` with one tool, called by the same SDK `Client` over the same stdio transport: what an MCP call costs with no work behind it.",
+    ].join(" "),
+    header: ["contender", "p50 ms", "p99 ms", "p50 ratio", "p99 ratio", "p50 over fetch, ms"],
     rows: [
       row("plain `fetch` (reference)", samples.fetch),
       row("core: `Accounts.accessToken` + `ApiClient.send`", samples.core),
-      row("MCP `call_api` over stdio (SDK Client)", samples.mcp),
+      row("MCP `call_api` over stdio (SDK Client, encrypted file store)", samples.mcp),
+      row("MCP `echo` tool over stdio (SDK `Server`, no HTTP)", samples.echo),
     ],
     checks: [{ what: "every contender got HTTP 200 for the control", ok: statuses.every((s) => s === 200) }],
+    targets: [
+      {
+        what: `core API call p50 ≤ 1.0× plain \`fetch\`: ${ratio(p50(samples.core), base.p50)}`,
+        ok: p50(samples.core) <= base.p50,
+      },
+      {
+        what: `MCP \`call_api\` p50 ≤ fetch + 0.4 ms: fetch + ${ms(mcpOverFetch)} ms`,
+        ok: mcpOverFetch <= 0.4,
+      },
+      {
+        what: `MCP \`call_api\` p50 within 3× the echo tool's: ${ratio(p50(samples.mcp), p50(samples.echo))}`,
+        ok: p50(samples.mcp) <= 3 * p50(samples.echo),
+      },
+    ],
   }
 }

@@ -2,19 +2,23 @@
  * A thousand callers asking for the token of one login the moment it has
  * expired: how many refresh requests reach the provider, and how long the
  * crowd waits compared with a lone caller. Once with the in-memory store,
- * once with the encrypted file store the MCP server uses (lock file, fsync).
+ * once with the encrypted file store the MCP server uses (lock file, fsync),
+ * against an ideal single flight measured in the same run: one refresh
+ * request to the same emulator, the other callers waiting on one `Deferred`.
  */
 import { mkdtemp } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import { Accounts, HyperId, Token, TokenStore } from "@hyperauth/core"
-import { defaultHyperIdClient, type Emulator } from "@hyperauth/emulator"
+import { defaultHyperIdClient } from "@hyperauth/emulator"
 import * as DateTime from "effect/DateTime"
+import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Redacted from "effect/Redacted"
+import type { RemoteEmulator } from "./emulator.js"
+import * as Http from "./http.js"
 import type { Section } from "./report.js"
 import type { Scale } from "./scale.js"
 import { median, ms, ratio, time } from "./stats.js"
@@ -28,8 +32,8 @@ interface Trial {
 }
 
 /** Logs in to hyperid with `store`, then returns a crowd of `count` callers on the expired token. */
-const crowdOn = async (emulator: Emulator, store: Layer.Layer<TokenStore.TokenStore>) => {
-  const runtime = ManagedRuntime.make(Layer.merge(FetchHttpClient.layer, store))
+const crowdOn = async (emulator: RemoteEmulator, store: Layer.Layer<TokenStore.TokenStore>) => {
+  const runtime = ManagedRuntime.make(Layer.merge(Http.layer, store))
   const accounts = await runtime.runPromise(
     Effect.gen(function* () {
       const hyperid = yield* HyperId.make({
@@ -40,13 +44,15 @@ const crowdOn = async (emulator: Emulator, store: Layer.Layer<TokenStore.TokenSt
       })
       const started = yield* hyperid.provider.startLogin({})
       if (started._tag !== "RedirectPending") return yield* Effect.dieMessage("hyperid logs in by redirect")
-      const token = yield* started.complete(emulator.hyperid.authorize(started.authorizationUrl))
+      const redirect = yield* Effect.promise(() => emulator.authorizeHyperId(started.authorizationUrl))
+      const token = yield* started.complete(redirect)
       const accounts = yield* Accounts.make(() => Effect.succeed(hyperid.provider))
       yield* accounts.save(key, token)
       return accounts
     }),
   )
   const refreshes = () => emulator.count({ origin: "hyperid", path: `${HyperId.realmPath}/token` })
+  const tokenUrl = `${emulator.origins.hyperid}${HyperId.realmPath}/token`
 
   /** Expires the stored access token (its refresh token stays good), then lets `count` callers at it. */
   const crowd = async (count: number): Promise<Trial> => {
@@ -55,7 +61,7 @@ const crowdOn = async (emulator: Emulator, store: Layer.Layer<TokenStore.TokenSt
         accounts.save(key, new Token.TokenSet({ ...current, expiresAt: DateTime.unsafeMake(Date.now() - 1_000) })),
       ),
     )
-    const before = refreshes()
+    const before = await refreshes()
     const wall = await time(() =>
       runtime.runPromise(
         Effect.all(
@@ -64,12 +70,42 @@ const crowdOn = async (emulator: Emulator, store: Layer.Layer<TokenStore.TokenSt
         ),
       ),
     )
-    return { wall, requests: refreshes() - before }
+    return { wall, requests: (await refreshes()) - before }
   }
-  return { crowd, dispose: () => runtime.dispose() }
+
+  /**
+   * The floor for `count` callers: one refresh request with plain `fetch`,
+   * its answer read and parsed, the other `count - 1` waiting on one
+   * `Deferred` it completes. No store, no lease, no decoding.
+   */
+  const ideal = async (count: number): Promise<Trial> => {
+    const { refreshToken } = await runtime.runPromise(accounts.get(key))
+    if (refreshToken === undefined) throw new Error("the hyperid login has no refresh token")
+    const body = new URLSearchParams({
+      grant_type: "refresh_token",
+      refresh_token: Redacted.value(refreshToken),
+      client_id: defaultHyperIdClient.clientId,
+      client_secret: defaultHyperIdClient.clientSecret,
+    })
+    const before = await refreshes()
+    const wall = await time(() =>
+      runtime.runPromise(
+        Effect.gen(function* () {
+          const answer = yield* Deferred.make<unknown>()
+          const refresh = Effect.promise(async () => (await fetch(tokenUrl, { method: "POST", body })).json()).pipe(
+            Effect.flatMap((json) => Deferred.succeed(answer, json)),
+          )
+          const waiters = Array.from({ length: count - 1 }, () => Deferred.await(answer))
+          yield* Effect.all([refresh, ...waiters], { concurrency: "unbounded" })
+        }),
+      ),
+    )
+    return { wall, requests: (await refreshes()) - before }
+  }
+  return { crowd, ideal, dispose: () => runtime.dispose() }
 }
 
-export const stampede = async (emulator: Emulator, { trials }: Scale): Promise<Section> => {
+export const stampede = async (emulator: RemoteEmulator, { trials }: Scale): Promise<Section> => {
   const directory = await mkdtemp(join(tmpdir(), "hyperauth-bench-"))
   const stores = {
     "memory store": TokenStore.layerMemory,
@@ -80,39 +116,69 @@ export const stampede = async (emulator: Emulator, { trials }: Scale): Promise<S
   }
   const rows: Array<Array<string>> = []
   const crowds: Array<Trial> = []
+  const ideals: Array<Trial> = []
+  const walls: Array<{ readonly store: string; readonly crowd: number; readonly ideal: number }> = []
   for (const [name, store] of Object.entries(stores)) {
-    const { crowd, dispose } = await crowdOn(emulator, store)
+    const { crowd, ideal, dispose } = await crowdOn(emulator, store)
     await crowd(1)
+    await ideal(callers)
     const lone: Array<Trial> = []
     const many: Array<Trial> = []
+    const floor: Array<Trial> = []
     for (let trial = 0; trial < trials; trial++) {
       lone.push(await crowd(1))
+      floor.push(await ideal(callers))
       many.push(await crowd(callers))
     }
     await dispose()
     crowds.push(...many)
+    ideals.push(...floor)
     const loneWall = median(lone.map((t) => t.wall))
+    const idealWall = median(floor.map((t) => t.wall))
     const manyWall = median(many.map((t) => t.wall))
+    walls.push({ store: name, crowd: manyWall, ideal: idealWall })
+    const requests = (of: ReadonlyArray<Trial>) => String(Math.max(...of.map((t) => t.requests)))
     rows.push(
-      [`${name}: one lone caller (reference)`, String(Math.max(...lone.map((t) => t.requests))), ms(loneWall), "1.00×"],
+      [`${name}: one lone caller`, requests(lone), ms(loneWall), "1.00×", ""],
+      [
+        `${name}: ideal single flight, ${callers} callers (reference)`,
+        requests(floor),
+        ms(idealWall),
+        ratio(idealWall, loneWall),
+        "1.00×",
+      ],
       [
         `${name}: ${callers} concurrent callers`,
-        String(Math.max(...many.map((t) => t.requests))),
+        requests(many),
         ms(manyWall),
         ratio(manyWall, loneWall),
+        ratio(manyWall, idealWall),
       ],
     )
   }
   return {
     title: "1,000 concurrent callers on an expired token",
-    method: `hyperid login whose access token has just expired; ${callers} concurrent \`Accounts.accessToken\` calls against one lone call, ${trials} alternating trials per store, median wall time in ms.`,
-    header: ["case", "refresh requests sent", "wall ms (median)", "ratio"],
+    method: [
+      `hyperid login whose access token has just expired (the emulator in its own process); ${callers} concurrent \`Accounts.accessToken\` calls,`,
+      `against one lone call and against an ideal single flight of ${callers} callers in the same run: one refresh request with plain \`fetch\` to the same token endpoint,`,
+      `its JSON parsed, and ${callers - 1} fibers waiting on one \`Deferred\` it completes (no store, no lease, no decoding).`,
+      `${trials} trials per store, the three cases taking turns; median wall time in ms, against the lone caller and against the ideal single flight.`,
+    ].join(" "),
+    header: ["case", "refresh requests sent", "wall ms (median)", "ratio to one caller", "ratio to ideal"],
     rows,
     checks: [
       {
         what: `${callers} callers sent exactly 1 refresh request in every trial`,
         ok: crowds.every((t) => t.requests === 1),
       },
+      {
+        what: "the ideal single flight sent exactly 1 refresh request in every trial",
+        ok: ideals.every((t) => t.requests === 1),
+      },
     ],
+    targets: walls.map(({ store, crowd, ideal }) => ({
+      what: `${store}: ${callers} callers' wall ≤ 1.25× the ideal single flight: ${ratio(crowd, ideal)}`,
+      ok: crowd <= 1.25 * ideal,
+    })),
   }
 }

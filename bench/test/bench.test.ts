@@ -4,6 +4,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { expect, it } from "vitest"
+import { targetsTitle } from "../src/report.js"
 
 const bench = fileURLToPath(new URL("../dist/main.js", import.meta.url))
 
@@ -12,7 +13,7 @@ const bench = fileURLToPath(new URL("../dist/main.js", import.meta.url))
 it("pnpm bench --quick measures every figure and passes its checks", async () => {
   const out = join(await mkdtemp(join(tmpdir(), "hyperauth-bench-")), "BENCHMARKS.md")
   await new Promise<void>((resolve, reject) => {
-    execFile(process.execPath, [bench, "--quick", "--out", out], { timeout: 60_000 }, (error) =>
+    execFile(process.execPath, [bench, "--quick", "--out", out], { timeout: 120_000 }, (error) =>
       error ? reject(error) : resolve(),
     )
   })
@@ -24,9 +25,15 @@ it("pnpm bench --quick measures every figure and passes its checks", async () =>
     "MCP server start and memory",
     "Device-flow polling",
     "Replicas sharing one store",
+    "Token store read, unchanged since the last read",
+    "Tracing headers",
+    targetsTitle,
   ]) {
     expect(report).toContain(`## ${title}`)
   }
   expect(report).toContain("Machine: ")
-  expect(report).not.toContain("❌")
-}, 60_000)
+  // Issue 14's speed targets may not be met yet; every check must be.
+  const [checked, targets] = report.split(`## ${targetsTitle}`)
+  expect(checked).not.toContain("❌")
+  expect(targets).toMatch(/^- [✅❌] core API call p50/m)
+}, 120_000)
