@@ -179,7 +179,8 @@ export const replicaStress = async (options: ReplicaOptions): Promise<ReplicaRes
       // and the replacement was revoked by the next expiry while the call went on.
       const replacedDuring = emulator.tokens.refreshLog.some((entry) => entry.at >= began)
       if (refused && (expiriesDuring >= 2 || (expiriesDuring >= 1 && replacedDuring))) overtaken++
-      else if (outcome !== undefined) failures.push(`${outcome.slice(0, 300)} (${expiriesDuring} expiries during the call)`)
+      else if (outcome !== undefined)
+        failures.push(`${outcome.slice(0, 300)} (${expiriesDuring} expiries during the call)`)
     }
   }
 
