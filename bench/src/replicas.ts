@@ -60,7 +60,7 @@ export interface ReplicaResult {
   /** Calls of surviving replicas that failed, with their first error texts. */
   readonly failedCalls: number
   readonly failures: ReadonlyArray<string>
-  /** `invalid_token` calls during which the token was revoked twice: the one retry was overtaken. */
+  /** Refused calls whose one retry the next expiry overtook (a call that outlived a whole period). */
   readonly overtaken: number
   readonly calls: number
   /** From the SIGKILL to the next refresh the provider answered, ms. */
@@ -298,7 +298,7 @@ export const replicasSection = async (scale: {
       String(r.refreshes),
       r.closestRefreshesMs === undefined ? "—" : r.closestRefreshesMs.toFixed(0),
       String(r.reusedRefreshTokens),
-      `${r.calls} (${r.failedCalls}${r.overtaken > 0 ? `; ${r.overtaken} overtaken by two expiries` : ""})`,
+      `${r.calls} (${r.failedCalls}${r.overtaken > 0 ? `; ${r.overtaken} overtaken by the next expiry` : ""})`,
       r.loginKept ? "yes" : "no",
       r.stallAfterKillMs === undefined ? "—" : r.stallAfterKillMs.toFixed(0),
       (r.wallMs / 1000).toFixed(1),
