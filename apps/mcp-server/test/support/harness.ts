@@ -4,7 +4,6 @@
  * the test process.
  */
 import { mkdtemp } from "node:fs/promises"
-import { createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
@@ -15,16 +14,7 @@ import type { CallToolResult, ClientCapabilities } from "@modelcontextprotocol/s
 
 export const serverMain = fileURLToPath(new URL("../../dist/hyperauth-mcp.js", import.meta.url))
 
-export const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const probe = createServer()
-    probe.once("error", reject)
-    probe.listen(0, "127.0.0.1", () => {
-      const address = probe.address()
-      const port = typeof address === "object" && address !== null ? address.port : 0
-      probe.close(() => resolve(port))
-    })
-  })
+export { freePort } from "@hyperauth/emulator/redis-server"
 
 export const tempStore = async (): Promise<string> =>
   join(await mkdtemp(join(tmpdir(), "hyperauth-mcp-")), "tokens.json")
