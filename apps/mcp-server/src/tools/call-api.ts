@@ -83,17 +83,18 @@ export const callApi = defineTool({
         ),
         HttpClientRequest.setHeaders(input.headers ?? {}),
       )
-      const withBody =
-        input.body === undefined
-          ? base
-          : typeof input.body === "string"
-            ? HttpClientRequest.bodyText(base, input.body, input.headers?.["content-type"] ?? "text/plain")
-            : HttpClientRequest.bodyUnsafeJson(base, input.body)
-      // After decorating, so that a company_id that cannot be a header is refused too.
-      const request = yield* ApiClient.validateHeaders(
+      // The caller's headers and the provider's (a company_id that cannot be a header is refused
+      // too), checked before the body adds the ones the HTTP client owns (content-length).
+      const checked = yield* ApiClient.validateHeaders(
         input.provider,
-        provider.decorate(withBody, { companyId: input.company_id }),
+        provider.decorate(base, { companyId: input.company_id }),
       )
+      const request =
+        input.body === undefined
+          ? checked
+          : typeof input.body === "string"
+            ? HttpClientRequest.bodyText(checked, input.body, checked.headers["content-type"] ?? "text/plain")
+            : HttpClientRequest.bodyUnsafeJson(checked, input.body)
 
       const token = yield* accounts.accessToken(key)
       const first = yield* api.send(request, { accessToken: token.accessToken, maxBodyBytes })
