@@ -99,7 +99,7 @@ export const apiCall = async (emulator: RemoteEmulator, scale: Scale): Promise<S
     method: [
       `\`GET ${path}\` on the emulated hyperproof API (the emulator in its own process) with a valid token,`,
       `${calls.rounds * calls.perRound} sequential calls per contender after ${calls.warmup} each to warm up, in ${calls.rounds} rounds, the contenders taking turns.`,
-      "Latency in ms, ratios against plain `fetch`; no contender sends tracing headers (the core runs on `@effect/platform`'s fetch client with propagation and spans off, as the MCP server does).",
+      "Latency in ms, ratios against plain `fetch`; no contender sends tracing headers (the core runs on its own node:http transport, `NodeHttpTransport`, as the MCP server does: no client spans, no propagation headers).",
       "The MCP server (the built bundle) keeps its logins in the default encrypted file store (`HYPERAUTH_STORE` a temporary file, `HYPERAUTH_STORE_KEY` set);",
       "the echo tool is the SDK's low-level `Server` with one tool, called by the same SDK `Client` over the same stdio transport: what an MCP call costs with no work behind it.",
     ].join(" "),

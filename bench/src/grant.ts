@@ -22,6 +22,7 @@ export const grant = async (emulator: RemoteEmulator, scale: Scale): Promise<Sec
   const origin = emulator.origins.hyperproofAccounts
   const { clientId, clientSecret } = defaultHyperproofClient
   const runtime = ManagedRuntime.make(Http.layer)
+  const fetchRuntime = ManagedRuntime.make(Http.fetchLayer)
   const hyperproof = await runtime.runPromise(
     Hyperproof.make({
       clientId,
@@ -59,7 +60,7 @@ export const grant = async (emulator: RemoteEmulator, scale: Scale): Promise<Sec
   )
   const contenders = {
     "openid-client": async () => (await oidc.clientCredentialsGrant(config)).access_token,
-    platform: () => runtime.runPromise(platformGrant),
+    platform: () => fetchRuntime.runPromise(platformGrant),
     core: async () => Redacted.value((await runtime.runPromise(hyperproof.fetchToken)).accessToken),
   }
   const issued = await Promise.all(Object.values(contenders).map((run) => run()))
@@ -69,6 +70,7 @@ export const grant = async (emulator: RemoteEmulator, scale: Scale): Promise<Sec
   const answered = (await emulator.count({ origin: "hyperproofAccounts", path: "/oauth/token", status: 200 })) - before
   const sent = Object.keys(contenders).length * (calls.warmup + calls.rounds * calls.perRound)
   await runtime.dispose()
+  await fetchRuntime.dispose()
 
   const perSecond = (values: ReadonlyArray<number>) => (1000 * values.length) / values.reduce((a, b) => a + b, 0)
   const p50 = (values: ReadonlyArray<number>) => percentile(values, 50)

@@ -2,9 +2,7 @@
  * The one runtime the server builds at start: HTTP client, token store,
  * providers, accounts, pending logins and the server's own settings.
  */
-import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
-import * as HttpClient from "@effect/platform/HttpClient"
-import { Accounts, type OAuthError, TokenStore } from "@hyperauth/core"
+import { Accounts, NodeHttpTransport, type OAuthError, TokenStore } from "@hyperauth/core"
 import type * as ConfigError from "effect/ConfigError"
 import * as ConfigProvider from "effect/ConfigProvider"
 import * as Effect from "effect/Effect"
@@ -22,24 +20,12 @@ const accounts = Layer.effect(
 )
 
 /**
- * Redirects are returned, not followed: an API answering 3xx must not lead
- * a call off the provider's base, and token endpoints have no reason to.
- * The server has no tracer, so requests make no spans and send no
- * `traceparent` to the providers.
+ * The core's node:http transport: redirects are returned, not followed (an
+ * API answering 3xx must not lead a call off the provider's base, and token
+ * endpoints have no reason to), and requests make no client spans and send
+ * no `traceparent` or `b3` header to the providers.
  */
-const httpClient = Layer.merge(
-  Layer.effect(
-    HttpClient.HttpClient,
-    Effect.map(HttpClient.HttpClient, (client) =>
-      client.pipe(
-        HttpClient.withTracerPropagation(false),
-        HttpClient.withTracerDisabledWhen(() => true),
-      ),
-    ),
-  ).pipe(Layer.provide(FetchHttpClient.layer)),
-  // Read by each request from its fiber's context, so it belongs in the runtime.
-  Layer.succeed(FetchHttpClient.RequestInit, { redirect: "manual" }),
-)
+const httpClient = NodeHttpTransport.layer
 
 /** Logs go to stderr: stdout carries the protocol only. */
 const stderrLogger = Logger.replace(Logger.defaultLogger, Logger.prettyLogger({ stderr: true, colors: false }))
@@ -47,7 +33,7 @@ const stderrLogger = Logger.replace(Logger.defaultLogger, Logger.prettyLogger({ 
 /** A store that cannot be opened (bad settings, Redis unreachable) stops the start with its message. */
 export type StartError = OAuthError.TokenStoreError | ConfigError.ConfigError
 
-export const layer: Layer.Layer<Services | FetchHttpClient.RequestInit, StartError> = Logins.layer.pipe(
+export const layer: Layer.Layer<Services, StartError> = Logins.layer.pipe(
   Layer.provideMerge(accounts),
   Layer.provideMerge(Providers.layer),
   Layer.provideMerge(TokenStore.layerConfig),
@@ -56,7 +42,7 @@ export const layer: Layer.Layer<Services | FetchHttpClient.RequestInit, StartErr
   Layer.provide(stderrLogger),
 )
 
-export type Runtime = ManagedRuntime.ManagedRuntime<Services | FetchHttpClient.RequestInit, StartError>
+export type Runtime = ManagedRuntime.ManagedRuntime<Services, StartError>
 
 /**
  * With `settings` (from a JSON config file), configuration is read from the

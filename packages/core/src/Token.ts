@@ -67,19 +67,24 @@ export const fromResponse = (response: TokenResponse, previous?: TokenSet): Effe
   Effect.map(DateTime.now, (now) => {
     const after = (seconds: number | undefined) =>
       seconds === undefined ? undefined : DateTime.addDuration(now, Duration.seconds(seconds))
-    return new TokenSet({
-      accessToken: Redacted.make(response.access_token),
-      // The wire schemas admit Bearer alone, in any case, or none where the provider documents none.
-      tokenType: "Bearer",
-      receivedAt: now,
-      expiresAt: after(response.expires_in),
-      refreshToken:
-        response.refresh_token === undefined ? previous?.refreshToken : Redacted.make(response.refresh_token),
-      refreshExpiresAt:
-        response.refresh_token !== undefined || response.refresh_expires_in !== undefined
-          ? // Keycloak sends refresh_expires_in 0 for offline tokens: they do not expire.
-            after(response.refresh_expires_in === 0 ? undefined : response.refresh_expires_in)
-          : previous?.refreshExpiresAt,
-      scope: response.scope ?? previous?.scope,
-    })
+    return new TokenSet(
+      {
+        accessToken: Redacted.make(response.access_token),
+        // The wire schemas admit Bearer alone, in any case, or none where the provider documents none.
+        tokenType: "Bearer",
+        receivedAt: now,
+        expiresAt: after(response.expires_in),
+        refreshToken:
+          response.refresh_token === undefined ? previous?.refreshToken : Redacted.make(response.refresh_token),
+        refreshExpiresAt:
+          response.refresh_token !== undefined || response.refresh_expires_in !== undefined
+            ? // Keycloak sends refresh_expires_in 0 for offline tokens: they do not expire.
+              after(response.refresh_expires_in === 0 ? undefined : response.refresh_expires_in)
+            : previous?.refreshExpiresAt,
+        scope: response.scope ?? previous?.scope,
+      },
+      // Every field comes from a decoded answer, a `previous` set or the Clock:
+      // valid by construction, so the class's validator is not run again.
+      { disableValidation: true },
+    )
   })

@@ -5,7 +5,7 @@
  * about to wait at debug level, and the test moves the clock by exactly that.
  * Whatever goes wrong, the stored login is still there afterwards.
  */
-import { FetchHttpClient, HttpClient, HttpClientRequest } from "@effect/platform"
+import { HttpClient, HttpClientRequest } from "@effect/platform"
 import { assert, describe, it } from "@effect/vitest"
 import {
   defaultHyperIdClient,
@@ -39,6 +39,7 @@ import type { Provider, ProviderId } from "../src/Provider.js"
 import type { TokenSet } from "../src/Token.js"
 import * as TokenStore from "../src/TokenStore.js"
 import { useEmulator } from "./support/emulator.js"
+import { transports } from "./support/transports.js"
 
 const emulator = useEmulator({ hyper: { interval: 0.05 } })
 
@@ -56,32 +57,33 @@ interface Services {
   readonly client: HttpClient.HttpClient
 }
 
-const services = Effect.gen(function* () {
-  const { origins } = emulator.current
-  const callback = (id: ProviderId) => `http://127.0.0.1:8976/callback/${id}`
-  return {
-    hyper: yield* Hyper.make({ baseUrl: origins.hyper, clientId: "hyper-faults" }),
-    hyperid: yield* HyperId.make({
-      origin: origins.hyperid,
-      clientId: defaultHyperIdClient.clientId,
-      clientSecret: Redacted.make(defaultHyperIdClient.clientSecret),
-      redirectUri: callback("hyperid"),
-    }),
-    hyperline: yield* Hyperline.make({
-      origin: origins.hyperline,
-      clientId: defaultHyperlineClient.clientId,
-      clientSecret: Redacted.make(defaultHyperlineClient.clientSecret),
-      redirectUri: callback("hyperline"),
-    }),
-    hyperproof: yield* Hyperproof.make({
-      clientId: defaultHyperproofClient.clientId,
-      clientSecret: Redacted.make(defaultHyperproofClient.clientSecret),
-      authUrl: origins.hyperproofAccounts,
-      apiUrl: origins.hyperproofApi,
-    }),
-    client: yield* HttpClient.HttpClient,
-  } satisfies Services
-}).pipe(Effect.provide(FetchHttpClient.layer))
+const services = (transport: Layer.Layer<HttpClient.HttpClient>) =>
+  Effect.gen(function* () {
+    const { origins } = emulator.current
+    const callback = (id: ProviderId) => `http://127.0.0.1:8976/callback/${id}`
+    return {
+      hyper: yield* Hyper.make({ baseUrl: origins.hyper, clientId: "hyper-faults" }),
+      hyperid: yield* HyperId.make({
+        origin: origins.hyperid,
+        clientId: defaultHyperIdClient.clientId,
+        clientSecret: Redacted.make(defaultHyperIdClient.clientSecret),
+        redirectUri: callback("hyperid"),
+      }),
+      hyperline: yield* Hyperline.make({
+        origin: origins.hyperline,
+        clientId: defaultHyperlineClient.clientId,
+        clientSecret: Redacted.make(defaultHyperlineClient.clientSecret),
+        redirectUri: callback("hyperline"),
+      }),
+      hyperproof: yield* Hyperproof.make({
+        clientId: defaultHyperproofClient.clientId,
+        clientSecret: Redacted.make(defaultHyperproofClient.clientSecret),
+        authUrl: origins.hyperproofAccounts,
+        apiUrl: origins.hyperproofApi,
+      }),
+      client: yield* HttpClient.HttpClient,
+    } satisfies Services
+  }).pipe(Effect.provide(transport))
 
 const key = (id: ProviderId) => ({ provider: id, account: "faults" })
 
@@ -207,9 +209,9 @@ const login = (provider: Provider): Effect.Effect<TokenSet, unknown> =>
   }).pipe(TestServices.provideLive)
 
 /** Services, a memory store holding a fresh login, and that login. */
-const setUp = (id: ProviderId) =>
+const setUp = (id: ProviderId, transport: Layer.Layer<HttpClient.HttpClient>) =>
   Effect.gen(function* () {
-    const all = yield* services
+    const all = yield* services(transport)
     const accounts = yield* Accounts.make(() => Effect.succeed(all[id].provider))
     const token = yield* login(all[id].provider)
     yield* accounts.save(key(id), token)
@@ -268,94 +270,95 @@ const htmlPage: Fault = {
   body: "<!doctype html><html><body><h1>502 Bad Gateway</h1><hr>nginx</body></html>",
 }
 
-for (const [id, list] of Object.entries(operations) as Array<[ProviderId, ReadonlyArray<Operation>]>) {
-  describe(`faults: ${id}`, () => {
-    for (const operation of list) {
-      const inject = (fault: Fault) => emulator.current.faults.inject({ ...operation.target, ...fault })
-      const sent = () => emulator.current.count(operation.target)
-      const attempts = operation.idempotent ? 1 + retries : 1
+for (const [transportName, transport] of transports)
+  for (const [id, list] of Object.entries(operations) as Array<[ProviderId, ReadonlyArray<Operation>]>) {
+    describe(`faults: ${id} over ${transportName}`, () => {
+      for (const operation of list) {
+        const inject = (fault: Fault) => emulator.current.faults.inject({ ...operation.target, ...fault })
+        const sent = () => emulator.current.count(operation.target)
+        const attempts = operation.idempotent ? 1 + retries : 1
 
-      it.effect(`${operation.name}: latency past the limit is a timeout at exactly the limit, sent once`, () =>
-        Effect.gen(function* () {
-          const { all, accounts, token } = yield* setUp(id)
-          inject({ latencyMs: 600_000 })
-          const before = sent()
-          const fiber = yield* Effect.fork(operation.run(all, accounts, token))
-          yield* eventually(Effect.sync(() => sent() > before))
-          yield* TestClock.adjust(limitMillis - 1)
-          assert.isTrue(Option.isNone(yield* Fiber.poll(fiber)), "still waiting 1 ms before the limit")
-          yield* TestClock.adjust(1)
-          assert.strictEqual(codeOf(yield* Fiber.await(fiber)), "timeout")
-          assert.strictEqual(sent() - before, 1)
-          yield* assertLoginIntact(id, accounts, token)
-        }),
-      )
-
-      it.effect(
-        `${operation.name}: a reset connection is ${operation.idempotent ? "retried with backoff, then" : "at once (it may have been handled)"} connection_error`,
-        () =>
+        it.effect(`${operation.name}: latency past the limit is a timeout at exactly the limit, sent once`, () =>
           Effect.gen(function* () {
-            const { all, accounts, token } = yield* setUp(id)
-            inject({ reset: true })
+            const { all, accounts, token } = yield* setUp(id, transport)
+            inject({ latencyMs: 600_000 })
+            const before = sent()
+            const fiber = yield* Effect.fork(operation.run(all, accounts, token))
+            yield* eventually(Effect.sync(() => sent() > before))
+            yield* TestClock.adjust(limitMillis - 1)
+            assert.isTrue(Option.isNone(yield* Fiber.poll(fiber)), "still waiting 1 ms before the limit")
+            yield* TestClock.adjust(1)
+            assert.strictEqual(codeOf(yield* Fiber.await(fiber)), "timeout")
+            assert.strictEqual(sent() - before, 1)
+            yield* assertLoginIntact(id, accounts, token)
+          }),
+        )
+
+        it.effect(
+          `${operation.name}: a reset connection is ${operation.idempotent ? "retried with backoff, then" : "at once (it may have been handled)"} connection_error`,
+          () =>
+            Effect.gen(function* () {
+              const { all, accounts, token } = yield* setUp(id, transport)
+              inject({ reset: true })
+              const before = sent()
+              const { exit, delays } = yield* drive(operation.run(all, accounts, token))
+              assert.strictEqual(codeOf(exit), "connection_error")
+              assert.strictEqual(sent() - before, attempts)
+              assert.strictEqual(delays.length, attempts - 1)
+              delays.forEach((delay, retry) => {
+                const full = baseDelayMillis * 2 ** retry
+                assert.isTrue(delay >= full / 2 && delay <= full, `backoff ${delay} ms before retry ${retry + 1}`)
+              })
+              yield* assertLoginIntact(id, accounts, token)
+            }),
+        )
+
+        it.effect(`${operation.name}: a 503 with Retry-After is waited out exactly, then it succeeds`, () =>
+          Effect.gen(function* () {
+            const { all, accounts, token } = yield* setUp(id, transport)
+            inject({ status: 503, headers: { "retry-after": "7" }, body: { message: "maintenance" }, times: 1 })
             const before = sent()
             const { exit, delays } = yield* drive(operation.run(all, accounts, token))
-            assert.strictEqual(codeOf(exit), "connection_error")
-            assert.strictEqual(sent() - before, attempts)
-            assert.strictEqual(delays.length, attempts - 1)
-            delays.forEach((delay, retry) => {
-              const full = baseDelayMillis * 2 ** retry
-              assert.isTrue(delay >= full / 2 && delay <= full, `backoff ${delay} ms before retry ${retry + 1}`)
-            })
-            yield* assertLoginIntact(id, accounts, token)
-          }),
-      )
-
-      it.effect(`${operation.name}: a 503 with Retry-After is waited out exactly, then it succeeds`, () =>
-        Effect.gen(function* () {
-          const { all, accounts, token } = yield* setUp(id)
-          inject({ status: 503, headers: { "retry-after": "7" }, body: { message: "maintenance" }, times: 1 })
-          const before = sent()
-          const { exit, delays } = yield* drive(operation.run(all, accounts, token))
-          assert.isTrue(Exit.isSuccess(exit), Exit.isFailure(exit) ? Cause.pretty(exit.cause) : "")
-          assert.deepStrictEqual(delays, [7_000])
-          assert.strictEqual(sent() - before, 2)
-          if (operation.refreshes) {
-            // The refresh went through on the second try and its answer replaced the login.
-            const stored = yield* accounts.get(key(id))
-            assert.notStrictEqual(Redacted.value(stored.accessToken), Redacted.value(token.accessToken))
-            assert.strictEqual(stored.refreshToken === undefined, token.refreshToken === undefined)
-          } else {
-            yield* assertLoginIntact(id, accounts, token)
-          }
-        }),
-      )
-
-      if (operation.decodes) {
-        it.effect(`${operation.name}: malformed JSON is invalid_response`, () =>
-          Effect.gen(function* () {
-            const { all, accounts, token } = yield* setUp(id)
-            inject({ malformed: true, times: 1 })
-            const { exit } = yield* drive(operation.run(all, accounts, token))
-            assert.strictEqual(codeOf(exit), "invalid_response")
-            yield* assertLoginIntact(id, accounts, token)
+            assert.isTrue(Exit.isSuccess(exit), Exit.isFailure(exit) ? Cause.pretty(exit.cause) : "")
+            assert.deepStrictEqual(delays, [7_000])
+            assert.strictEqual(sent() - before, 2)
+            if (operation.refreshes) {
+              // The refresh went through on the second try and its answer replaced the login.
+              const stored = yield* accounts.get(key(id))
+              assert.notStrictEqual(Redacted.value(stored.accessToken), Redacted.value(token.accessToken))
+              assert.strictEqual(stored.refreshToken === undefined, token.refreshToken === undefined)
+            } else {
+              yield* assertLoginIntact(id, accounts, token)
+            }
           }),
         )
 
-        it.effect(`${operation.name}: an HTML error page is invalid_response`, () =>
-          Effect.gen(function* () {
-            const { all, accounts, token } = yield* setUp(id)
-            inject(htmlPage)
-            const before = sent()
-            const { exit } = yield* drive(operation.run(all, accounts, token))
-            assert.strictEqual(codeOf(exit), "invalid_response")
-            assert.strictEqual(sent() - before, attempts)
-            emulator.current.faults.clear()
-            inject({ ...htmlPage, status: 200, times: 1 })
-            assert.strictEqual(codeOf((yield* drive(operation.run(all, accounts, token))).exit), "invalid_response")
-            yield* assertLoginIntact(id, accounts, token)
-          }),
-        )
+        if (operation.decodes) {
+          it.effect(`${operation.name}: malformed JSON is invalid_response`, () =>
+            Effect.gen(function* () {
+              const { all, accounts, token } = yield* setUp(id, transport)
+              inject({ malformed: true, times: 1 })
+              const { exit } = yield* drive(operation.run(all, accounts, token))
+              assert.strictEqual(codeOf(exit), "invalid_response")
+              yield* assertLoginIntact(id, accounts, token)
+            }),
+          )
+
+          it.effect(`${operation.name}: an HTML error page is invalid_response`, () =>
+            Effect.gen(function* () {
+              const { all, accounts, token } = yield* setUp(id, transport)
+              inject(htmlPage)
+              const before = sent()
+              const { exit } = yield* drive(operation.run(all, accounts, token))
+              assert.strictEqual(codeOf(exit), "invalid_response")
+              assert.strictEqual(sent() - before, attempts)
+              emulator.current.faults.clear()
+              inject({ ...htmlPage, status: 200, times: 1 })
+              assert.strictEqual(codeOf((yield* drive(operation.run(all, accounts, token))).exit), "invalid_response")
+              yield* assertLoginIntact(id, accounts, token)
+            }),
+          )
+        }
       }
-    }
-  })
-}
+    })
+  }

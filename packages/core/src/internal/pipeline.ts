@@ -22,6 +22,7 @@ import * as Random from "effect/Random"
 import type * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
+import * as NodeHttpTransport from "../NodeHttpTransport.js"
 import {
   ConnectionError,
   HttpError,
@@ -136,6 +137,13 @@ export interface Pipeline {
  * received or inflated) once it is past `max` bytes.
  */
 const readBody = (
+  response: HttpClientResponse.HttpClientResponse,
+  max: number,
+): Effect.Effect<{ readonly body: string; readonly truncated: boolean }, HttpClientError.ResponseError> =>
+  // The core's own transport reads to the limit in one step, without a `Stream`.
+  response instanceof NodeHttpTransport.NodeHttpResponse ? response.readCapped(max) : readStream(response, max)
+
+const readStream = (
   response: HttpClientResponse.HttpClientResponse,
   max: number,
 ): Effect.Effect<{ readonly body: string; readonly truncated: boolean }, HttpClientError.ResponseError> =>

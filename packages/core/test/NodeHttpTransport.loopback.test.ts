@@ -1,0 +1,143 @@
+/**
+ * The core's node:http transport over real loopback HTTP, through the
+ * pipeline (`ApiClient`): redirects are answers, bodies are cut at the
+ * limit after inflating, the time limit aborts the connection, and a refused
+ * connection is `connection_error`.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http"
+import type { AddressInfo } from "node:net"
+import { Readable } from "node:stream"
+import { createGzip, gzipSync } from "node:zlib"
+import { HttpClient, HttpClientRequest } from "@effect/platform"
+import { assert, describe, it } from "@effect/vitest"
+import { Cause, type Duration, Effect, Exit, Redacted } from "effect"
+import { afterAll, beforeAll } from "vitest"
+import * as ApiClient from "../src/ApiClient.js"
+import { defaultMaxBodyBytes, defaultRetryPolicy } from "../src/internal/pipeline.js"
+import * as NodeHttpTransport from "../src/NodeHttpTransport.js"
+
+const failure = <A, E>(exit: Exit.Exit<A, E>): E => {
+  if (Exit.isFailure(exit) && exit.cause._tag === "Fail") return exit.cause.error
+  return assert.fail(`expected a typed failure, got ${Exit.isSuccess(exit) ? "success" : Cause.pretty(exit.cause)}`)
+}
+
+let server: Server
+let origin = ""
+let closedWhileWaiting = 0
+const routes: Record<string, (req: IncomingMessage, res: ServerResponse) => void> = {
+  "/redirect": (_req, res) => {
+    res.writeHead(302, { location: "/target" })
+    res.end()
+  },
+  "/target": (_req, res) => res.end("followed"),
+  "/echo": (req, res) => {
+    let body = ""
+    req.on("data", (chunk) => {
+      body += chunk
+    })
+    req.on("end", () => {
+      res.writeHead(200, { "content-type": "application/json" })
+      res.end(JSON.stringify({ method: req.method, body, authorization: req.headers.authorization !== undefined }))
+    })
+  },
+  "/gzip": (_req, res) => {
+    res.writeHead(200, { "content-type": "application/json", "content-encoding": "gzip" })
+    res.end(gzipSync('{"ok":true}'))
+  },
+  "/endless-gzip": (_req, res) => {
+    res.writeHead(200, { "content-type": "application/json", "content-encoding": "gzip" })
+    const zeros = Buffer.alloc(64 * 1024, 0x30)
+    const endless = new Readable({ read: () => void endless.push(zeros) })
+    endless.pipe(createGzip()).pipe(res)
+    res.on("close", () => endless.destroy())
+  },
+  "/silent": (_req, res) => {
+    res.on("close", () => {
+      closedWhileWaiting++
+    })
+  },
+}
+
+beforeAll(async () => {
+  server = createServer((req, res) => routes[req.url ?? ""]?.(req, res))
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
+  origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+})
+afterAll(async () => {
+  server.closeAllConnections()
+  await new Promise<void>((resolve) => server.close(() => resolve()))
+})
+
+const token = Redacted.make("at-transport-0123456789")
+const send = (request: HttpClientRequest.HttpClientRequest, timeout: Duration.DurationInput = "5 seconds") =>
+  Effect.flatMap(HttpClient.HttpClient, (client) =>
+    ApiClient.make(client, { provider: "hyperproof", timeout }).send(request, { accessToken: token }),
+  ).pipe(Effect.provide(NodeHttpTransport.layer))
+
+describe("NodeHttpTransport", () => {
+  it.live("sends the method, headers and body, and reads the answer", () =>
+    Effect.gen(function* () {
+      const response = yield* send(HttpClientRequest.post(`${origin}/echo`).pipe(HttpClientRequest.bodyText("a=1")))
+      assert.strictEqual(response.status, 200)
+      assert.deepStrictEqual(JSON.parse(response.body), { method: "POST", body: "a=1", authorization: true })
+    }),
+  )
+
+  it.live("returns a redirect as the answer: never follows it", () =>
+    Effect.gen(function* () {
+      const response = yield* send(HttpClientRequest.get(`${origin}/redirect`))
+      assert.strictEqual(response.status, 302)
+      assert.strictEqual(response.headers.location, "/target")
+      assert.notInclude(response.body, "followed")
+    }),
+  )
+
+  it.live("inflates a gzip answer", () =>
+    Effect.gen(function* () {
+      const response = yield* send(HttpClientRequest.get(`${origin}/gzip`))
+      assert.strictEqual(response.body, '{"ok":true}')
+    }),
+  )
+
+  it.live("cuts an endless gzip answer at the limit, counted after inflating", () =>
+    Effect.gen(function* () {
+      const response = yield* send(HttpClientRequest.get(`${origin}/endless-gzip`))
+      assert.isTrue(response.truncated)
+      assert.strictEqual(Buffer.byteLength(response.body), defaultMaxBodyBytes)
+    }),
+  )
+
+  it.live("fails with timeout and closes the connection when the server never answers", () =>
+    Effect.gen(function* () {
+      const before = closedWhileWaiting
+      const error = failure(yield* Effect.exit(send(HttpClientRequest.get(`${origin}/silent`), "200 millis")))
+      assert.strictEqual(error.code, "timeout")
+      // The abort reaches the server: the request is not left hanging.
+      yield* Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 100)))
+      assert.strictEqual(closedWhileWaiting, before + 1)
+      assert.notInclude(error.message, Redacted.value(token))
+    }),
+  )
+
+  it.live("fails with connection_error when nothing listens", () =>
+    Effect.gen(function* () {
+      const closed = createServer()
+      yield* Effect.promise(() => new Promise<void>((resolve) => closed.listen(0, "127.0.0.1", resolve)))
+      const port = (closed.address() as AddressInfo).port
+      yield* Effect.promise(() => new Promise<void>((resolve) => closed.close(() => resolve())))
+      const request = HttpClientRequest.get(`http://127.0.0.1:${port}/`)
+      const error = failure(
+        yield* Effect.exit(
+          Effect.flatMap(HttpClient.HttpClient, (client) =>
+            ApiClient.make(client, {
+              provider: "hyperproof",
+              retryPolicy: { ...defaultRetryPolicy, retries: 0 },
+            }).send(request, { accessToken: token }),
+          ).pipe(Effect.provide(NodeHttpTransport.layer)),
+        ),
+      )
+      assert.strictEqual(error.code, "connection_error")
+      assert.notInclude(error.message, Redacted.value(token))
+    }),
+  )
+})
