@@ -1,7 +1,7 @@
 // Bundles the compiled server (dist/main.js) into dist/hyperauth-mcp.js, the
 // bin, plus the chunks it loads only when a run needs them (`--http`, the
-// Redis store): one minified file to parse at start instead of hundreds of
-// modules, and no code parsed that the run never uses. Run after `tsc -b`.
+// Redis store): a few minified files to parse at start instead of hundreds of
+// modules, and none of the code only other runs use. Run after `tsc -b`.
 import { rmSync } from "node:fs"
 import { build } from "esbuild"
 
