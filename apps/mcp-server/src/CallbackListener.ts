@@ -4,7 +4,7 @@
  * while logins wait for it and closed with its scope. Each request runs an
  * Effect handler in a fiber the listener owns, and gets the page it returns.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http"
+import type { IncomingMessage, Server, ServerResponse } from "node:http"
 import * as Effect from "effect/Effect"
 import * as FiberSet from "effect/FiberSet"
 import type * as Scope from "effect/Scope"
@@ -88,6 +88,8 @@ export const listen = (
         Effect.catchAllCause(() => send(res, Pages.internalError)),
       )
     }
+    // Loaded with the first login that waits for a redirect: most runs never listen.
+    const { createServer } = yield* Effect.promise(() => import("node:http"))
     const server = createServer((req, res) => {
       run(respond(req, res))
     })

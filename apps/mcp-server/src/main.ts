@@ -6,7 +6,6 @@
 import { readFileSync } from "node:fs"
 import { parseArgs } from "node:util"
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js"
-import { serveHttp } from "./http.js"
 import * as Runtime from "./runtime.js"
 import { connect, createServer } from "./server.js"
 
@@ -94,6 +93,8 @@ const main = async () => {
 
   if (values.http) {
     const token = process.env.HYPERAUTH_HTTP_TOKEN || settings?.HYPERAUTH_HTTP_TOKEN || undefined
+    // Loaded only when asked: stdio runs never parse the HTTP transport.
+    const { serveHttp } = await import("./http.js")
     const server = await serveHttp(runtime, { port, token })
     const address = server.address()
     log(`listening on http://127.0.0.1:${typeof address === "object" && address !== null ? address.port : port}/mcp`)

@@ -26,7 +26,7 @@ export const createServer = (runtime: Runtime): Server => {
     instructions:
       "hyperauth logs in to the OAuth providers hyper, hyperid, hyperline and hyperproof and calls their APIs. Start with list_providers, then login (and complete_login for logins that wait for the user), then call_api. Tokens stay on the server.",
   })
-  const byName = new Map(tools.map((tool) => [tool.description.name, tool]))
+  const byName = new Map(tools.map((tool) => [tool.name, tool]))
 
   server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: tools.map((tool) => tool.description) }))
 

@@ -42,6 +42,8 @@ export interface ToolSpec<I extends z.ZodObject, O extends z.ZodObject> {
 
 /** A tool with its types erased, ready for the server's list and call handlers. */
 export interface Tool {
+  readonly name: string
+  /** Made on first read: its JSON Schemas serve `tools/list`, which `initialize` does not wait for. */
   readonly description: ToolDescription
   readonly call: (args: unknown, context: ToolContext) => Effect.Effect<CallToolResult, never, Services>
 }
@@ -56,26 +58,35 @@ const describeIssues = (error: z.ZodError): string =>
     .map((issue) => `${issue.path.length === 0 ? "arguments" : issue.path.join(".")}: ${issue.message}`)
     .join("; ")
 
-export const defineTool = <I extends z.ZodObject, O extends z.ZodObject>(spec: ToolSpec<I, O>): Tool => ({
-  description: {
-    name: spec.name,
-    title: spec.title,
-    description: spec.description,
-    inputSchema: jsonSchema(spec.input),
-    outputSchema: jsonSchema(spec.output),
-    annotations: { title: spec.title, ...spec.annotations },
-  },
-  call: (args, context) =>
-    Effect.suspend(() => {
-      const parsed = spec.input.safeParse(args ?? {})
-      if (!parsed.success)
-        return Effect.succeed(
-          invalidInput(`${describeIssues(parsed.error)}. Fix the arguments and call ${spec.name} again.`),
-        )
-      return spec.run(parsed.data, context).pipe(
-        Effect.map((output) => success(spec.output.parse(output) as Record<string, unknown>)),
-        Effect.catchAll((error) => Effect.succeed(failure(error))),
-        Effect.withSpan(`tool.${spec.name}`),
-      )
-    }),
+const describe = (spec: ToolSpec<z.ZodObject, z.ZodObject>): ToolDescription => ({
+  name: spec.name,
+  title: spec.title,
+  description: spec.description,
+  inputSchema: jsonSchema(spec.input),
+  outputSchema: jsonSchema(spec.output),
+  annotations: { title: spec.title, ...spec.annotations },
 })
+
+export const defineTool = <I extends z.ZodObject, O extends z.ZodObject>(spec: ToolSpec<I, O>): Tool => {
+  let description: ToolDescription | undefined
+  return {
+    name: spec.name,
+    get description() {
+      description ??= describe(spec)
+      return description
+    },
+    call: (args, context) =>
+      Effect.suspend(() => {
+        const parsed = spec.input.safeParse(args ?? {})
+        if (!parsed.success)
+          return Effect.succeed(
+            invalidInput(`${describeIssues(parsed.error)}. Fix the arguments and call ${spec.name} again.`),
+          )
+        return spec.run(parsed.data, context).pipe(
+          Effect.map((output) => success(spec.output.parse(output) as Record<string, unknown>)),
+          Effect.catchAll((error) => Effect.succeed(failure(error))),
+          Effect.withSpan(`tool.${spec.name}`),
+        )
+      }),
+  }
+}
