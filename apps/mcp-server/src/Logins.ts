@@ -79,22 +79,10 @@ export interface LoginKey {
   readonly request: string
 }
 
-/** What the login tool shows for a pending login: all of it kept in the record. */
+/** What the login tool shows for a pending login: the core's pending login without its secrets and completion, all of it kept in the record. */
 export type Shown =
-  | {
-      readonly _tag: "DevicePending"
-      readonly userCode: string
-      readonly verificationUri: string
-      readonly verificationUriComplete?: string | undefined
-      readonly expiresAt: DateTime.Utc
-      readonly interval: Duration.Duration
-    }
-  | {
-      readonly _tag: "RedirectPending"
-      readonly authorizationUrl: string
-      readonly redirectUri: string
-      readonly expiresAt: DateTime.Utc
-    }
+  | Omit<Provider.DevicePending, "deviceCode" | "complete">
+  | Omit<Provider.RedirectPending, "state" | "codeVerifier" | "complete">
 
 export interface Pending {
   readonly loginId: string
