@@ -1,16 +1,31 @@
 /**
  * The public errors of hyperauth.
  *
- * Every error carries a stable `code` (`codes`, the list in `docs/mcp-tools.md`) and a
- * message that says what happened and what to do next. Errors are built only
- * from non-secret facts (provider id, URL without query, status, the
- * provider's own `error` fields, a scrubbed body excerpt), so printing one,
- * logging its JSON or reading its stack can never leak a secret or a token.
+ * `OAuthError` is a `Schema.Union` of the tagged error classes below: the
+ * one list of what can fail. Every error carries a stable `code`, and every
+ * class lists the codes its instances can carry (`InvalidToken.codes`), so
+ * `codes`, the list `docs/mcp-tools.md` documents and the tests check, is
+ * derived from the union. Each message says what happened and what to do
+ * next. Errors are built only from non-secret facts (provider id, URL
+ * without query, status, the provider's own `error` fields, a scrubbed body
+ * excerpt), so printing one, logging its JSON or reading its stack can never
+ * leak a secret or a token.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { OAuthError } from "@hyperauth/core"
+ *
+ * const failed = Effect.fail(new OAuthError.NotLoggedIn({ provider: "hyperid", account: "work" }))
+ *
+ * // Every error has a stable `code` and a message that says what to do next.
+ * const described = failed.pipe(Effect.catchAll((error) => Effect.succeed(`${error.code}: ${error.message}`)))
+ * ```
  *
  * @since 0.1.0
  */
-import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
+import { TokenStoreError } from "./internal/storeErrors.js"
 
 const provider = Schema.optional(Schema.String)
 
@@ -21,6 +36,14 @@ const prefix = (p: string | undefined): string => (p === undefined ? "" : `${p}:
  * The access token was rejected (RFC 6750 `invalid_token`) or is no longer
  * active.
  *
+ * @example
+ * ```ts
+ * import { OAuthError } from "@hyperauth/core"
+ *
+ * const error = new OAuthError.InvalidToken({ provider: "hyperid", description: "token revoked" })
+ * error.code // "invalid_token"
+ * ```
+ *
  * @since 0.1.0
  * @category errors
  */
@@ -28,6 +51,8 @@ export class InvalidToken extends Schema.TaggedError<InvalidToken>("@hyperauth/c
   provider,
   description: Schema.optional(Schema.String),
 }) {
+  /** The codes its instances carry. */
+  static readonly codes = ["invalid_token"] as const
   readonly code = "invalid_token" as const
   override get message(): string {
     const why = this.description === undefined ? "" : ` (${this.description})`
@@ -38,6 +63,18 @@ export class InvalidToken extends Schema.TaggedError<InvalidToken>("@hyperauth/c
 /**
  * The provider could not be reached: connection refused or reset, DNS
  * failure, or a request that could not be sent.
+ *
+ * @example
+ * ```ts
+ * import { OAuthError } from "@hyperauth/core"
+ *
+ * const error = new OAuthError.ConnectionError({
+ *   provider: "hyper",
+ *   url: "https://api.hyper.io/oauth/token",
+ *   reason: "connection refused",
+ * })
+ * error.code // "connection_error"
+ * ```
  *
  * @since 0.1.0
  * @category errors
@@ -51,6 +88,8 @@ export class ConnectionError extends Schema.TaggedError<ConnectionError>("@hyper
     reason: Schema.String,
   },
 ) {
+  /** The codes its instances carry. */
+  static readonly codes = ["connection_error"] as const
   readonly code = "connection_error" as const
   override get message(): string {
     return `${prefix(this.provider)}cannot reach ${this.url} (${this.reason}). Check the network and the provider's base URL setting, then try again.`
@@ -60,6 +99,14 @@ export class ConnectionError extends Schema.TaggedError<ConnectionError>("@hyper
 /**
  * A request took longer than the per-request limit.
  *
+ * @example
+ * ```ts
+ * import { OAuthError } from "@hyperauth/core"
+ *
+ * const error = new OAuthError.Timeout({ provider: "hyper", url: "https://api.hyper.io/oauth/token", timeoutMillis: 30_000 })
+ * error.message // "hyper: the request to https://api.hyper.io/oauth/token exceeded the 30 s limit. ..."
+ * ```
+ *
  * @since 0.1.0
  * @category errors
  */
@@ -68,6 +115,8 @@ export class Timeout extends Schema.TaggedError<Timeout>("@hyperauth/core/Timeou
   url: Schema.String,
   timeoutMillis: Schema.Number,
 }) {
+  /** The codes its instances carry. */
+  static readonly codes = ["timeout"] as const
   readonly code = "timeout" as const
   override get message(): string {
     return `${prefix(this.provider)}the request to ${this.url} exceeded the ${this.timeoutMillis / 1000} s limit. Try again later, or raise HYPERAUTH_HTTP_TIMEOUT.`
@@ -91,6 +140,9 @@ const protocolCodes = [
  * Codes outside the stable list fold into the nearest one: a server-side
  * failure is an `http_error`, any other client mistake an `invalid_request`.
  * The provider's exact word stays in `error`.
+ *
+ * @since 0.1.0
+ * @category models
  */
 export type ProtocolCode = (typeof protocolCodes)[number] | "http_error"
 
@@ -118,7 +170,16 @@ const protocolAdvice: Record<ProtocolCode, string> = {
 
 /**
  * An OAuth error response (RFC 6749 §5.2, §4.1.2.1; RFC 8628 §3.5): the
- * provider's `error`, `error_description` and `error_uri`.
+ * provider's `error`, `error_description` and `error_uri`. Its `code` is the
+ * provider's `error` when that is a stable code, else the nearest one.
+ *
+ * @example
+ * ```ts
+ * import { OAuthError } from "@hyperauth/core"
+ *
+ * new OAuthError.OAuthProtocolError({ provider: "hyperid", error: "invalid_grant" }).code // "invalid_grant"
+ * new OAuthError.OAuthProtocolError({ provider: "hyperid", error: "server_error" }).code // "http_error"
+ * ```
  *
  * @since 0.1.0
  * @category errors
@@ -133,6 +194,8 @@ export class OAuthProtocolError extends Schema.TaggedError<OAuthProtocolError>("
     status: Schema.optional(Schema.Number),
   },
 ) {
+  /** The codes its instances carry. */
+  static readonly codes = [...protocolCodes, "http_error"] as const
   get code(): ProtocolCode {
     return protocolCodeOf(this.error)
   }
@@ -145,6 +208,20 @@ export class OAuthProtocolError extends Schema.TaggedError<OAuthProtocolError>("
 /**
  * A response that did not match what the provider documents: an HTML error
  * page, truncated JSON, a field of the wrong type.
+ *
+ * @example
+ * ```ts
+ * import { OAuthError } from "@hyperauth/core"
+ *
+ * const error = new OAuthError.InvalidResponse({
+ *   provider: "hyperline",
+ *   url: "https://api.hyperline.co/oauth/tokens",
+ *   status: 200,
+ *   reason: "an HTML page, not JSON",
+ *   excerpt: "<html><body>Maintenance</body></html>",
+ * })
+ * error.code // "invalid_response"
+ * ```
  *
  * @since 0.1.0
  * @category errors
@@ -161,6 +238,8 @@ export class InvalidResponse extends Schema.TaggedError<InvalidResponse>("@hyper
     excerpt: Schema.String,
   },
 ) {
+  /** The codes its instances carry. */
+  static readonly codes = ["invalid_response"] as const
   readonly code = "invalid_response" as const
   override get message(): string {
     const next =
@@ -174,6 +253,14 @@ export class InvalidResponse extends Schema.TaggedError<InvalidResponse>("@hyper
 /**
  * A non-2xx answer that is neither an OAuth error nor an RFC 6750 challenge.
  *
+ * @example
+ * ```ts
+ * import { OAuthError } from "@hyperauth/core"
+ *
+ * const error = new OAuthError.HttpError({ provider: "hyperproof", url: "https://api.hyperproof.app/v1/controls", status: 503, excerpt: "" })
+ * error.code // "http_error"
+ * ```
+ *
  * @since 0.1.0
  * @category errors
  */
@@ -183,6 +270,8 @@ export class HttpError extends Schema.TaggedError<HttpError>("@hyperauth/core/Ht
   status: Schema.Number,
   excerpt: Schema.String,
 }) {
+  /** The codes its instances carry. */
+  static readonly codes = ["http_error"] as const
   readonly code = "http_error" as const
   override get message(): string {
     const body = this.excerpt === "" ? "" : `: ${JSON.stringify(this.excerpt)}`
@@ -194,12 +283,24 @@ export class HttpError extends Schema.TaggedError<HttpError>("@hyperauth/core/Ht
  * The `state` of an authorization redirect does not match the one sent: the
  * code is not exchanged (CSRF protection, RFC 6749 §10.12).
  *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { OAuthError } from "@hyperauth/core"
+ *
+ * const program = Effect.fail(new OAuthError.StateMismatch({ provider: "hyperline" })).pipe(
+ *   Effect.catchTag("StateMismatch", () => Effect.succeed("start a new login")),
+ * )
+ * ```
+ *
  * @since 0.1.0
  * @category errors
  */
 export class StateMismatch extends Schema.TaggedError<StateMismatch>("@hyperauth/core/StateMismatch")("StateMismatch", {
   provider,
 }) {
+  /** The codes its instances carry. */
+  static readonly codes = ["state_mismatch"] as const
   readonly code = "state_mismatch" as const
   override get message(): string {
     return `${prefix(this.provider)}the redirect's state does not match the login it claims to finish, so its code was not used. Start a new login and finish it with the URL that login leads to.`
@@ -209,6 +310,14 @@ export class StateMismatch extends Schema.TaggedError<StateMismatch>("@hyperauth
 /**
  * No stored login for this provider and account.
  *
+ * @example
+ * ```ts
+ * import { OAuthError } from "@hyperauth/core"
+ *
+ * new OAuthError.NotLoggedIn({ provider: "hyperid", account: "work" }).message
+ * // 'hyperid: account "work" is not logged in. Log in with provider "hyperid" and account "work" first.'
+ * ```
+ *
  * @since 0.1.0
  * @category errors
  */
@@ -217,6 +326,8 @@ export class NotLoggedIn extends Schema.TaggedError<NotLoggedIn>("@hyperauth/cor
   account: Schema.String,
   reason: Schema.optional(Schema.String),
 }) {
+  /** The codes its instances carry. */
+  static readonly codes = ["not_logged_in"] as const
   readonly code = "not_logged_in" as const
   override get message(): string {
     const why = this.reason === undefined ? "" : ` (${this.reason})`
@@ -226,6 +337,14 @@ export class NotLoggedIn extends Schema.TaggedError<NotLoggedIn>("@hyperauth/cor
 
 /**
  * The provider lacks configuration it needs.
+ *
+ * @example
+ * ```ts
+ * import { OAuthError } from "@hyperauth/core"
+ *
+ * new OAuthError.NotConfigured({ provider: "hyper", missing: ["HYPER_CLIENT_ID"] }).message
+ * // "hyper is not configured: set HYPER_CLIENT_ID."
+ * ```
  *
  * @since 0.1.0
  * @category errors
@@ -237,6 +356,8 @@ export class NotConfigured extends Schema.TaggedError<NotConfigured>("@hyperauth
   /** What is wrong with a setting that is present. */
   reason: Schema.optional(Schema.String),
 }) {
+  /** The codes its instances carry. */
+  static readonly codes = ["not_configured"] as const
   readonly code = "not_configured" as const
   override get message(): string {
     const set = this.missing.length > 0 ? ` set ${this.missing.join(", ")}.` : ""
@@ -248,6 +369,14 @@ export class NotConfigured extends Schema.TaggedError<NotConfigured>("@hyperauth
 /**
  * The provider has no such operation (e.g. introspection on hyperline).
  *
+ * @example
+ * ```ts
+ * import { OAuthError } from "@hyperauth/core"
+ *
+ * new OAuthError.NotSupported({ provider: "hyperline", operation: "introspection" }).message
+ * // "hyperline does not support introspection."
+ * ```
+ *
  * @since 0.1.0
  * @category errors
  */
@@ -255,6 +384,8 @@ export class NotSupported extends Schema.TaggedError<NotSupported>("@hyperauth/c
   provider: Schema.String,
   operation: Schema.String,
 }) {
+  /** The codes its instances carry. */
+  static readonly codes = ["not_supported"] as const
   readonly code = "not_supported" as const
   override get message(): string {
     return `${this.provider} does not support ${this.operation}.`
@@ -264,6 +395,14 @@ export class NotSupported extends Schema.TaggedError<NotSupported>("@hyperauth/c
 /**
  * Input refused before any network call.
  *
+ * @example
+ * ```ts
+ * import { OAuthError } from "@hyperauth/core"
+ *
+ * new OAuthError.InvalidInput({ provider: "hyperid", reason: "verification_level must be 2, 3 or 4." }).message
+ * // "hyperid: verification_level must be 2, 3 or 4."
+ * ```
+ *
  * @since 0.1.0
  * @category errors
  */
@@ -272,71 +411,65 @@ export class InvalidInput extends Schema.TaggedError<InvalidInput>("@hyperauth/c
   /** What is wrong and how to fix it. */
   reason: Schema.String,
 }) {
+  /** The codes its instances carry. */
+  static readonly codes = ["invalid_input"] as const
   readonly code = "invalid_input" as const
   override get message(): string {
     return `${prefix(this.provider)}${this.reason}`
   }
 }
 
-type StoreProblem =
-  | "wrong_key"
-  | "key_required"
-  | "unencrypted"
-  | "corrupted"
-  | "newer_version"
-  | "locked"
-  | "unreachable"
-  | "io"
-
-const storeProblem: Record<StoreProblem, (path: string, detail: string) => string> = {
-  wrong_key: (path) =>
-    `The token store ${path} cannot be decrypted with HYPERAUTH_STORE_KEY. Set the key it was written with; it was left unchanged.`,
-  key_required: (path) =>
-    `The token store ${path} is encrypted. Set HYPERAUTH_STORE_KEY to the key it was written with; it was left unchanged.`,
-  unencrypted: (path) =>
-    `The token store ${path} is not encrypted, but HYPERAUTH_STORE_KEY is set, so it is not trusted: anyone who can write it could plant a login. Unset HYPERAUTH_STORE_KEY to use it as it is, or move it aside and log in again; it was left unchanged.`,
-  corrupted: (path, detail) =>
-    `The token store ${path} is damaged${detail}. Move it aside (logins in it are lost) or restore a backup; it was left unchanged.`,
-  newer_version: (path, detail) =>
-    `The token store ${path} was written by a newer hyperauth${detail}. Upgrade hyperauth or set HYPERAUTH_STORE to another file; it was left unchanged.`,
-  locked: (path, detail) =>
-    `The token store ${path} stayed locked by another hyperauth${detail}. Try again: a lock whose holder stopped is taken over once it expires.`,
-  unreachable: (path, detail) =>
-    `The token store ${path} could not be reached${detail}. Check that the server runs and HYPERAUTH_STORE names it; nothing was changed.`,
-  io: (path, detail) => `The token store ${path} could not be used${detail}. Check that its directory is writable.`,
+export {
+  /**
+   * The token store's error, whose home is `TokenStore.TokenStoreError`;
+   * it is one of the `OAuthError`s, and named here too so that existing
+   * imports keep working.
+   *
+   * @example
+   * ```ts
+   * import { OAuthError, TokenStore } from "@hyperauth/core"
+   *
+   * OAuthError.TokenStoreError === TokenStore.TokenStoreError // true
+   * ```
+   *
+   * @since 0.1.0
+   * @category errors
+   */
+  TokenStoreError,
 }
 
 /**
- * The store cannot be read or written: a wrong key, a damaged file, a file
- * from a newer hyperauth, or a file system failure. The file is left as it
- * is; the message names it and what to do.
+ * Any hyperauth error, as a schema: the union of every error class, so one
+ * `Schema.decodeUnknown(OAuthError)` turns an encoded error back into its
+ * class (with its `code` and message), and `OAuthError.members` lists them.
  *
- * @since 0.1.0
- * @category errors
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { OAuthError } from "@hyperauth/core"
+ *
+ * const encoded = Schema.encodeSync(OAuthError.OAuthError)(new OAuthError.Timeout({ url: "https://api.hyper.io/oauth/token", timeoutMillis: 30_000 }))
+ * const error = Schema.decodeUnknownSync(OAuthError.OAuthError)(encoded)
+ * error.code // "timeout"
+ * ```
+ *
+ * @since 0.2.0
+ * @category schemas
  */
-export class TokenStoreError extends Schema.TaggedError<TokenStoreError>("@hyperauth/core/TokenStoreError")(
-  "TokenStoreError",
-  {
-    path: Schema.String,
-    reason: Schema.Literal(
-      "wrong_key",
-      "key_required",
-      "unencrypted",
-      "corrupted",
-      "newer_version",
-      "locked",
-      "unreachable",
-      "io",
-    ) satisfies Schema.Schema<StoreProblem>,
-    detail: Schema.optional(Schema.String),
-  },
-) {
-  /** A store the user must fix is a configuration problem. */
-  readonly code = "not_configured" as const
-  override get message(): string {
-    return storeProblem[this.reason](this.path, this.detail === undefined ? "" : ` (${this.detail})`)
-  }
-}
+export const OAuthError = Schema.Union(
+  InvalidToken,
+  ConnectionError,
+  Timeout,
+  OAuthProtocolError,
+  InvalidResponse,
+  HttpError,
+  StateMismatch,
+  NotLoggedIn,
+  NotConfigured,
+  NotSupported,
+  InvalidInput,
+  TokenStoreError,
+)
 
 /**
  * Any hyperauth error.
@@ -344,19 +477,7 @@ export class TokenStoreError extends Schema.TaggedError<TokenStoreError>("@hyper
  * @since 0.1.0
  * @category errors
  */
-export type OAuthError =
-  | InvalidToken
-  | ConnectionError
-  | Timeout
-  | OAuthProtocolError
-  | InvalidResponse
-  | HttpError
-  | StateMismatch
-  | NotLoggedIn
-  | NotConfigured
-  | NotSupported
-  | InvalidInput
-  | TokenStoreError
+export type OAuthError = typeof OAuthError.Type
 
 /**
  * The errors of a request to a provider.
@@ -374,9 +495,23 @@ export type RequestFailure = InvalidToken | ConnectionError | Timeout | OAuthPro
  */
 export type Code = OAuthError["code"]
 
+type Member = (typeof OAuthError.members)[number]
+
+// Fails to compile when a class's `codes` and the `code` of its instances
+// disagree, so `codes` below cannot miss one.
+type Unlisted<M> = M extends {
+  readonly codes: ReadonlyArray<infer Listed>
+  readonly prototype: { readonly code: infer C }
+}
+  ? Exclude<C, Listed> | Exclude<Listed, C>
+  : M
+const everyCodeListed: [Unlisted<Member>] extends [never] ? true : never = true
+void everyCodeListed
+
 /**
- * Every stable code a hyperauth error can carry, in the contract's order;
- * tests and documentation derive their lists from this one.
+ * Every stable code a hyperauth error can carry: the codes of the members of
+ * `OAuthError`, in its order, each once. The tests and `docs/mcp-tools.md`
+ * are checked against this list.
  *
  * @example
  * ```ts
@@ -388,47 +523,23 @@ export type Code = OAuthError["code"]
  * @since 0.2.0
  * @category errors
  */
-export const codes = [
-  "invalid_token",
-  "connection_error",
-  "timeout",
-  "access_denied",
-  "expired_token",
-  "invalid_grant",
-  "invalid_client",
-  "invalid_request",
-  "invalid_scope",
-  "state_mismatch",
-  "invalid_response",
-  "http_error",
-  "not_logged_in",
-  "not_configured",
-  "not_supported",
-  "invalid_input",
-] as const satisfies ReadonlyArray<Code>
-
-// Fails to compile when a code is added to an error but not to `codes`.
-const everyCodeListed: Exclude<Code, (typeof codes)[number]> extends never ? true : never = true
-void everyCodeListed
-
-const tags: ReadonlyArray<OAuthError["_tag"]> = [
-  "InvalidToken",
-  "ConnectionError",
-  "Timeout",
-  "OAuthProtocolError",
-  "InvalidResponse",
-  "HttpError",
-  "StateMismatch",
-  "NotLoggedIn",
-  "NotConfigured",
-  "NotSupported",
-  "InvalidInput",
-  "TokenStoreError",
+export const codes: ReadonlyArray<Code> = [
+  ...new Set(OAuthError.members.flatMap((member): ReadonlyArray<Code> => member.codes)),
 ]
 
 /**
+ * Whether a value is one of the `OAuthError`s: an instance of a member of
+ * the union.
+ *
+ * @example
+ * ```ts
+ * import { OAuthError } from "@hyperauth/core"
+ *
+ * OAuthError.isOAuthError(new OAuthError.InvalidInput({ reason: "path must start with /" })) // true
+ * OAuthError.isOAuthError(new Error("boom")) // false
+ * ```
+ *
  * @since 0.1.0
  * @category guards
  */
-export const isOAuthError = (u: unknown): u is OAuthError =>
-  Predicate.hasProperty(u, "_tag") && typeof u._tag === "string" && (tags as ReadonlyArray<string>).includes(u._tag)
+export const isOAuthError: (u: unknown) => u is OAuthError = Schema.is(OAuthError)

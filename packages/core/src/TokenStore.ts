@@ -42,8 +42,7 @@ import type * as Scope from "effect/Scope"
 import * as FileStore from "./internal/fileStore.js"
 import type * as Leases from "./internal/leases.js"
 import * as MemoryStore from "./internal/memoryStore.js"
-import type { StoreConflict } from "./internal/storeRecords.js"
-import type { TokenStoreError } from "./OAuthError.js"
+import type { StoreConflict, TokenStoreError } from "./internal/storeErrors.js"
 import type { TokenSet } from "./Token.js"
 
 /**
@@ -123,16 +122,12 @@ export interface LeaseOptions {
   readonly wait?: Leases.Options["wait"]
 }
 
-export {
-  /**
-   * A conditional write found the record or the lease changed: another
-   * writer got there first. Nothing was written.
-   *
-   * @since 0.2.0
-   * @category errors
-   */
-  StoreConflict,
-} from "./internal/storeRecords.js"
+/*
+ * The store's errors. They are defined in a module of their own that imports
+ * nothing of the core, so that the backends and `OAuthError` (whose union has
+ * `TokenStoreError`) import them without a cycle through this module.
+ */
+export { StoreConflict, TokenStoreError } from "./internal/storeErrors.js"
 
 /**
  * Which backend a store is, where (a path, or a Redis URL without user or

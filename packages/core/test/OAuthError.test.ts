@@ -1,5 +1,7 @@
+import * as Schema from "effect/Schema"
 import { assert, describe, it } from "vitest"
 import * as OAuthError from "../src/OAuthError.js"
+import * as TokenStore from "../src/TokenStore.js"
 
 describe("OAuthError", () => {
   const errors: ReadonlyArray<[OAuthError.OAuthError, string]> = [
@@ -20,6 +22,7 @@ describe("OAuthError", () => {
     [new OAuthError.NotConfigured({ provider: "hyper", missing: ["HYPER_CLIENT_ID"] }), "not_configured"],
     [new OAuthError.NotSupported({ provider: "hyperline", operation: "introspection" }), "not_supported"],
     [new OAuthError.InvalidInput({ reason: "verification_level must be 2, 3 or 4." }), "invalid_input"],
+    [new TokenStore.TokenStoreError({ path: "/tmp/tokens.json", reason: "wrong_key" }), "not_configured"],
   ]
 
   for (const [error, code] of errors) {
@@ -31,6 +34,44 @@ describe("OAuthError", () => {
       assert.strictEqual(JSON.parse(JSON.stringify(error))._tag, error._tag)
     })
   }
+
+  it("has an example of every member of the union", () => {
+    const tested = new Set(errors.map(([error]) => error._tag))
+    assert.deepStrictEqual(
+      OAuthError.OAuthError.members.map((member) => member._tag).filter((tag) => !tested.has(tag)),
+      [],
+    )
+  })
+
+  it("each error's code is one its class lists", () => {
+    for (const [error] of errors) {
+      const member = OAuthError.OAuthError.members.find((m) => m._tag === error._tag)
+      assert.include(member?.codes ?? [], error.code, error._tag)
+    }
+  })
+
+  it("codes are the members' codes, each once", () => {
+    const listed = new Set(OAuthError.OAuthError.members.flatMap((member): ReadonlyArray<string> => member.codes))
+    assert.deepStrictEqual([...OAuthError.codes].sort(), [...listed].sort())
+    assert.strictEqual(new Set(OAuthError.codes).size, OAuthError.codes.length)
+    for (const [, code] of errors) assert.include(OAuthError.codes, code)
+  })
+
+  it("round-trips through the union's encoded form as the same class, code and message", () => {
+    const encode = Schema.encodeSync(OAuthError.OAuthError)
+    const decode = Schema.decodeUnknownSync(OAuthError.OAuthError)
+    for (const [error] of errors) {
+      const back = decode(JSON.parse(JSON.stringify(encode(error))))
+      assert.strictEqual(back.constructor, error.constructor, error._tag)
+      assert.strictEqual(back.code, error.code)
+      assert.strictEqual(back.message, error.message)
+    }
+  })
+
+  it("TokenStoreError lives with the store and is still one of the OAuthErrors", () => {
+    assert.strictEqual(OAuthError.TokenStoreError, TokenStore.TokenStoreError)
+    assert.include(OAuthError.OAuthError.members, TokenStore.TokenStoreError)
+  })
 
   it("messages say what to do next", () => {
     assert.include(
@@ -44,6 +85,11 @@ describe("OAuthError", () => {
   it("isOAuthError refuses other values", () => {
     assert.isFalse(OAuthError.isOAuthError(new Error("x")))
     assert.isFalse(OAuthError.isOAuthError({ _tag: "Other" }))
+    // A look-alike is not an error: it has no code and no message.
+    assert.isFalse(OAuthError.isOAuthError({ _tag: "InvalidToken" }))
+    assert.isFalse(
+      OAuthError.isOAuthError(new TokenStore.StoreConflict({ provider: "p", account: "a", reason: "lease" })),
+    )
     assert.isFalse(OAuthError.isOAuthError(null))
   })
 })

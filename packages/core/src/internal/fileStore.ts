@@ -15,7 +15,6 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import type * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
-import { TokenStoreError } from "../OAuthError.js"
 import { TokenSet } from "../Token.js"
 import type * as TokenStore from "../TokenStore.js"
 import { fsEffect, isErrno } from "./fsEffect.js"
@@ -23,6 +22,7 @@ import * as Leases from "./leases.js"
 import { withLockFile } from "./lockFile.js"
 import * as Sealing from "./sealing.js"
 import * as SingleFlight from "./singleFlight.js"
+import { type StoreConflict, TokenStoreError } from "./storeErrors.js"
 import {
   checkWrite,
   encodeValue,
@@ -31,7 +31,6 @@ import {
   type Record,
   recordKey,
   recordLeaseId,
-  type StoreConflict,
   splitKey,
   type WithLeaseBackend,
 } from "./storeRecords.js"

@@ -1,6 +1,6 @@
 /** File system calls as Effects that fail with the token store's error. */
 import * as Effect from "effect/Effect"
-import { TokenStoreError } from "../OAuthError.js"
+import { TokenStoreError } from "./storeErrors.js"
 
 export const isErrno = (error: unknown, code: string): boolean =>
   typeof error === "object" && error !== null && "code" in error && error.code === code

@@ -11,7 +11,7 @@ import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
-import { TokenStoreError } from "../OAuthError.js"
+import { TokenStoreError } from "./storeErrors.js"
 
 /** Who holds a lease: enough to tell, on the same host, whether it still runs. */
 export interface Holder {

@@ -11,10 +11,10 @@ import * as fs from "node:fs/promises"
 import { dirname } from "node:path"
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
-import type { TokenStoreError } from "../OAuthError.js"
-import { TokenStoreError as StoreError } from "../OAuthError.js"
 import { fsEffect, isErrno } from "./fsEffect.js"
 import { isAlive, thisProcess } from "./leases.js"
+import type { TokenStoreError } from "./storeErrors.js"
+import { TokenStoreError as StoreError } from "./storeErrors.js"
 
 const RETRY_MS = 5
 

@@ -15,12 +15,12 @@ import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
-import { TokenStoreError } from "../OAuthError.js"
 import type { TokenSet } from "../Token.js"
 import type * as TokenStore from "../TokenStore.js"
 import * as Leases from "./leases.js"
 import * as Sealing from "./sealing.js"
 import * as SingleFlight from "./singleFlight.js"
+import { StoreConflict, TokenStoreError } from "./storeErrors.js"
 import {
   decodeToken,
   encodeToken,
@@ -29,7 +29,6 @@ import {
   makeRecords,
   recordKey as recordConflictKey,
   recordLeaseId,
-  StoreConflict,
   splitKey,
   type WithLeaseBackend,
 } from "./storeRecords.js"

@@ -5,30 +5,10 @@
 import * as Effect from "effect/Effect"
 import type * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
-import type { TokenStoreError } from "../OAuthError.js"
 import { TokenSet } from "../Token.js"
 import type { AccountKey, RecordEntry, Records, RecordWriteOptions, Service } from "../TokenStore.js"
 import type { Backend, LeaseState, Leases } from "./leases.js"
-
-/**
- * A conditional write found the record or the lease changed: another
- * writer got there first. Nothing was written.
- *
- * @since 0.2.0
- * @category errors
- */
-export class StoreConflict extends Schema.TaggedError<StoreConflict>("@hyperauth/core/StoreConflict")("StoreConflict", {
-  provider: Schema.String,
-  account: Schema.String,
-  /** `version`: the record moved past `ifVersion`; `lease`: the lease was superseded. */
-  reason: Schema.Literal("version", "lease"),
-}) {
-  override get message(): string {
-    return this.reason === "version"
-      ? `The login ${this.provider}/${this.account} was changed by another writer; read it again.`
-      : `The lease on ${this.provider}/${this.account} was taken over by another holder; nothing was written.`
-  }
-}
+import { StoreConflict, type TokenStoreError } from "./storeErrors.js"
 
 /** One account's record: its version, and its value unless it was removed. */
 export interface Record<A> {
