@@ -13,6 +13,14 @@ import { InvalidInput, OAuthProtocolError, StateMismatch } from "./OAuthError.js
  * A fresh `state`: 256 random bits, base64url (RFC 6749 §10.12 asks for a
  * non-guessable value).
  *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { AuthorizationCode } from "@hyperauth/core"
+ *
+ * const state = Effect.runSync(AuthorizationCode.makeState) // 43 characters, different every time
+ * ```
+ *
  * @since 0.1.0
  * @category constructors
  */
@@ -34,12 +42,33 @@ export interface Pkce {
 /**
  * The S256 challenge of a verifier: BASE64URL(SHA256(ASCII(verifier))).
  *
+ * @example
+ * ```ts
+ * import { AuthorizationCode } from "@hyperauth/core"
+ *
+ * // The example of RFC 7636 appendix B.
+ * AuthorizationCode.s256("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk") // "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+ * ```
+ *
  * @since 0.1.0
+ * @category utils
  */
 export const s256 = (verifier: string): string => createHash("sha256").update(verifier, "ascii").digest("base64url")
 
 /**
  * A fresh PKCE pair with a 43-character verifier (256 random bits).
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { AuthorizationCode } from "@hyperauth/core"
+ *
+ * const program = Effect.gen(function* () {
+ *   const pkce = yield* AuthorizationCode.makePkce
+ *   // `challenge` and `method` go in the authorization URL; `verifier` (Redacted) in the code exchange.
+ *   return `code_challenge=${pkce.challenge}&code_challenge_method=${pkce.method}`
+ * })
+ * ```
  *
  * @since 0.1.0
  * @category constructors
@@ -53,7 +82,16 @@ export const makePkce: Effect.Effect<Pkce> = Effect.sync(() => {
  * Whether a `state` received equals the one sent: the one place states are
  * compared, in constant time that does not leak the length either.
  *
+ * @example
+ * ```ts
+ * import { AuthorizationCode } from "@hyperauth/core"
+ *
+ * AuthorizationCode.sameState("b4Xq", "b4Xq") // true
+ * AuthorizationCode.sameState("b4Xq", "b4X") // false
+ * ```
+ *
  * @since 0.1.0
+ * @category utils
  */
 export const sameState = (received: string, expected: string): boolean =>
   timingSafeEqual(createHash("sha256").update(received).digest(), createHash("sha256").update(expected).digest())
@@ -63,7 +101,16 @@ export const sameState = (received: string, expected: string): boolean =>
  * authorization response with a repeated parameter is refused (RFC 6749
  * §3.1, "parameters MUST NOT be included more than once").
  *
+ * @example
+ * ```ts
+ * import { AuthorizationCode } from "@hyperauth/core"
+ *
+ * AuthorizationCode.repeatedParameter(new URLSearchParams("code=a&state=s&code=b")) // "code"
+ * AuthorizationCode.repeatedParameter(new URLSearchParams("code=a&state=s")) // undefined
+ * ```
+ *
  * @since 0.1.0
+ * @category utils
  */
 export const repeatedParameter = (query: URLSearchParams): string | undefined => {
   const seen = new Set<string>()
@@ -97,7 +144,19 @@ export interface Redirect {
  * Then `error` (e.g. `access_denied`) becomes an `OAuthProtocolError`, and a
  * URL with neither `error` nor `code` is `InvalidInput`.
  *
+ * @example
+ * ```ts
+ * import { Effect, Redacted } from "effect"
+ * import { AuthorizationCode } from "@hyperauth/core"
+ *
+ * const program = AuthorizationCode.parseRedirect("http://127.0.0.1:8976/callback/hyperid?code=c0de&state=s1&locale=en", {
+ *   expectedState: "s1",
+ *   provider: "hyperid",
+ * }).pipe(Effect.map((redirect) => [Redacted.value(redirect.code), redirect.params])) // ["c0de", { locale: "en" }]
+ * ```
+ *
  * @since 0.1.0
+ * @category parsing
  */
 export const parseRedirect = (
   url: string,

@@ -13,14 +13,32 @@ import { OAuthProtocolError } from "./OAuthError.js"
 /**
  * RFC 8628 §3.5: each `slow_down` adds 5 seconds to the interval.
  *
+ * @example
+ * ```ts
+ * import { Duration } from "effect"
+ * import { DeviceFlow } from "@hyperauth/core"
+ *
+ * Duration.toSeconds(Duration.sum(DeviceFlow.defaultInterval, DeviceFlow.slowDownIncrement)) // 10
+ * ```
+ *
  * @since 0.1.0
+ * @category constants
  */
 export const slowDownIncrement: Duration.Duration = Duration.seconds(5)
 
 /**
  * RFC 8628 §3.2: the interval when the server gives none.
  *
+ * @example
+ * ```ts
+ * import { Duration } from "effect"
+ * import { DeviceFlow } from "@hyperauth/core"
+ *
+ * Duration.toSeconds(DeviceFlow.defaultInterval) // 5
+ * ```
+ *
  * @since 0.1.0
+ * @category constants
  */
 export const defaultInterval: Duration.Duration = Duration.seconds(5)
 
@@ -28,7 +46,16 @@ export const defaultInterval: Duration.Duration = Duration.seconds(5)
  * The shortest interval honoured: RFC 8628 counts it in whole seconds, and
  * a server's `0` (or a fraction) must not make hyperauth poll in a loop.
  *
+ * @example
+ * ```ts
+ * import { Duration } from "effect"
+ * import { DeviceFlow } from "@hyperauth/core"
+ *
+ * Duration.toSeconds(DeviceFlow.minimumInterval) // 1
+ * ```
+ *
  * @since 0.1.0
+ * @category constants
  */
 export const minimumInterval: Duration.Duration = Duration.seconds(1)
 
@@ -36,12 +63,26 @@ export const minimumInterval: Duration.Duration = Duration.seconds(1)
  * The interval to poll at for a device code's `interval` in seconds:
  * `defaultInterval` when absent, never below `minimumInterval`.
  *
+ * @example
+ * ```ts
+ * import { Duration } from "effect"
+ * import { DeviceFlow } from "@hyperauth/core"
+ *
+ * Duration.toSeconds(DeviceFlow.intervalOf(undefined)) // 5
+ * Duration.toSeconds(DeviceFlow.intervalOf(0)) // 1
+ * Duration.toSeconds(DeviceFlow.intervalOf(10)) // 10
+ * ```
+ *
  * @since 0.1.0
+ * @category utils
  */
 export const intervalOf = (seconds: number | undefined): Duration.Duration =>
   seconds === undefined ? defaultInterval : Duration.max(Duration.seconds(seconds), minimumInterval)
 
 /**
+ * What `poll` needs: the token request to repeat, the device code's
+ * interval and when it expires.
+ *
  * @since 0.1.0
  * @category models
  */
@@ -69,7 +110,21 @@ const isProtocolError = (error: unknown, code: string): boolean =>
  * poll would fall after `expiresAt`, the loop stops with `expired_token`
  * without asking the server again.
  *
+ * @example
+ * ```ts
+ * import { DateTime, Effect } from "effect"
+ * import { DeviceFlow, type OAuthError } from "@hyperauth/core"
+ *
+ * // `request` is one RFC 8628 token request for the device code the user is approving.
+ * const waitForApproval = <A, E>(request: Effect.Effect<A, E | OAuthError.OAuthProtocolError>) =>
+ *   Effect.gen(function* () {
+ *     const expiresAt = DateTime.addDuration(yield* DateTime.now, "10 minutes")
+ *     return yield* DeviceFlow.poll({ request, interval: "5 seconds", expiresAt, provider: "hyper" })
+ *   })
+ * ```
+ *
  * @since 0.1.0
+ * @category utils
  */
 export const poll = <A, E>(options: PollOptions<A, E>): Effect.Effect<A, E | OAuthProtocolError> => {
   const expired = new OAuthProtocolError({

@@ -10,12 +10,23 @@ import * as wire from "./internal/wire.js"
  * the server sent them; any other member kept as sent. `active: false` is an
  * answer ("this token is not valid"), not an error.
  *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { Introspection } from "@hyperauth/core"
+ *
+ * const answer = Schema.decodeUnknownSync(Introspection.IntrospectionResponse)({ active: true, scope: "openid", exp: 1767225600 })
+ * answer.active // true
+ * ```
+ *
  * @since 0.1.0
- * @category models
+ * @category schemas
  */
 export const IntrospectionResponse = wire.IntrospectionResponse
 
 /**
+ * A decoded introspection answer.
+ *
  * @since 0.1.0
  * @category models
  */

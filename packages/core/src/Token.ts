@@ -17,6 +17,22 @@ import type { TokenResponse } from "./internal/wire.js"
  * A set of tokens for one login. Encodes to JSON with ISO 8601 times (the
  * token store's format); decoding gives `Redacted` tokens back.
  *
+ * @example
+ * ```ts
+ * import { DateTime, Redacted } from "effect"
+ * import { Token } from "@hyperauth/core"
+ *
+ * const now = DateTime.unsafeNow()
+ * const token = new Token.TokenSet({
+ *   accessToken: Redacted.make("at-1"),
+ *   tokenType: "Bearer",
+ *   receivedAt: now,
+ *   expiresAt: DateTime.add(now, { minutes: 5 }),
+ * })
+ * token.expiresWithin(now, "1 minute") // false
+ * String(token.accessToken) // "<redacted>"
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -59,6 +75,19 @@ export class TokenSet extends Schema.Class<TokenSet>("@hyperauth/core/TokenSet")
  * keeps the old one (RFC 6749 §6 lets the server not rotate it), along with
  * its expiry, and without `scope` keeps the old scope (§5.1: unchanged).
  * An `id_token` is not kept: it is not validated here.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Token } from "@hyperauth/core"
+ *
+ * const program = Effect.gen(function* () {
+ *   const first = yield* Token.fromResponse({ access_token: "at-1", expires_in: 300, refresh_token: "rt-1" })
+ *   // A refresh answer without `refresh_token` keeps the one the set had.
+ *   const refreshed = yield* Token.fromResponse({ access_token: "at-2", expires_in: 300 }, first)
+ *   return refreshed.refreshToken !== undefined // true
+ * })
+ * ```
  *
  * @since 0.1.0
  * @category constructors

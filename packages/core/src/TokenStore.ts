@@ -69,6 +69,8 @@ export interface Entry {
 }
 
 /**
+ * A stored login as `list` gives it: its key, token set and version.
+ *
  * @since 0.1.0
  * @category models
  */
@@ -89,6 +91,8 @@ export interface Lease {
 }
 
 /**
+ * The conditions a write of a login commits under; none means "always".
+ *
  * @since 0.2.0
  * @category models
  */
@@ -100,6 +104,8 @@ export interface WriteOptions {
 }
 
 /**
+ * How a read may be served.
+ *
  * @since 0.2.0
  * @category models
  */
@@ -112,6 +118,8 @@ export interface ReadOptions {
 }
 
 /**
+ * How long a lease lasts, and how long `acquire` waits for it.
+ *
  * @since 0.2.0
  * @category models
  */
@@ -168,6 +176,8 @@ export interface RecordLease {
 }
 
 /**
+ * The conditions a write of a record commits under; none means "always".
+ *
  * @since 0.2.0
  * @category models
  */
@@ -200,6 +210,10 @@ export interface Records {
 }
 
 /**
+ * What a token store does, whatever its backend: versioned reads and
+ * conditional writes of logins, leases on accounts, and the pending-login
+ * records beside them.
+ *
  * @since 0.1.0
  * @category models
  */
@@ -227,6 +241,20 @@ export interface Service {
 }
 
 /**
+ * The token store of the program: `layerConfig` picks it from the
+ * environment, `layerMemory` and `layerRedis` name one.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { TokenStore } from "@hyperauth/core"
+ *
+ * const logins = Effect.gen(function* () {
+ *   const store = yield* TokenStore.TokenStore
+ *   return yield* store.list
+ * }).pipe(Effect.provide(TokenStore.layerMemory))
+ * ```
+ *
  * @since 0.1.0
  * @category tags
  */
@@ -235,18 +263,44 @@ export class TokenStore extends Context.Tag("@hyperauth/core/TokenStore")<TokenS
 /**
  * A store in memory, lost when the process ends.
  *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { TokenStore } from "@hyperauth/core"
+ *
+ * const program = Effect.gen(function* () {
+ *   const store = yield* TokenStore.makeMemory
+ *   return store.info // { kind: "memory", location: "memory", encrypted: false }
+ * })
+ * ```
+ *
  * @since 0.1.0
  * @category constructors
  */
 export const makeMemory: Effect.Effect<Service> = Effect.sync(() => MemoryStore.make(MemoryStore.makeState()))
 
 /**
+ * A `TokenStore` in memory, new for each program it is provided to: what
+ * tests and short-lived scripts use.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { TokenStore } from "@hyperauth/core"
+ *
+ * const none = Effect.flatMap(TokenStore.TokenStore, (store) =>
+ *   store.get({ provider: "hyperid", account: "default" }),
+ * ).pipe(Effect.provide(TokenStore.layerMemory)) // Option.none()
+ * ```
+ *
  * @since 0.1.0
  * @category layers
  */
 export const layerMemory: Layer.Layer<TokenStore> = Layer.effect(TokenStore, makeMemory)
 
 /**
+ * Where the file store is, and the passphrase it is encrypted with.
+ *
  * @since 0.1.0
  * @category models
  */
@@ -264,6 +318,15 @@ export interface FileOptions {
  * Leases are small files beside it. Reads are cached while the file stays
  * the same one.
  *
+ * @example
+ * ```ts
+ * import { Layer, Redacted } from "effect"
+ * import { TokenStore } from "@hyperauth/core"
+ *
+ * const store = TokenStore.makeFile({ path: "/var/lib/my-app/tokens.json", key: Redacted.make("a long passphrase") })
+ * const layer = Layer.succeed(TokenStore.TokenStore, store)
+ * ```
+ *
  * @since 0.1.0
  * @category constructors
  */
@@ -271,6 +334,9 @@ export const makeFile = (options: FileOptions, hooks?: FileStore.Hooks): Service
   FileStore.make(options.path, options.key, hooks)
 
 /**
+ * Which Redis or Valkey server and database, the passphrase values are
+ * encrypted with, and the prefix of every key.
+ *
  * @since 0.2.0
  * @category models
  */
@@ -285,7 +351,20 @@ export interface RedisOptions {
 
 /**
  * A store in Redis or Valkey, shared by every replica that names it.
- * Conditional writes and lease steps are atomic Lua scripts.
+ * Conditional writes and lease steps are atomic Lua scripts. The
+ * connection is closed when the layer's scope closes.
+ *
+ * @example
+ * ```ts
+ * import { Redacted } from "effect"
+ * import { TokenStore } from "@hyperauth/core"
+ *
+ * const shared = TokenStore.layerRedis({
+ *   url: Redacted.make("redis://127.0.0.1:6379/0"),
+ *   key: Redacted.make("a long passphrase"),
+ *   prefix: "my-app:",
+ * })
+ * ```
  *
  * @since 0.2.0
  * @category layers
@@ -301,6 +380,16 @@ export const layerRedis = (options: RedisOptions): Layer.Layer<TokenStore, Token
 
 /**
  * `$XDG_CONFIG_HOME/hyperauth/tokens.json`, or `~/.config/hyperauth/tokens.json`.
+ *
+ * @example
+ * ```ts
+ * import { ConfigProvider, Effect } from "effect"
+ * import { TokenStore } from "@hyperauth/core"
+ *
+ * const path = TokenStore.defaultPath.pipe(
+ *   Effect.withConfigProvider(ConfigProvider.fromMap(new Map([["XDG_CONFIG_HOME", "/home/me/.config"]]))),
+ * ) // "/home/me/.config/hyperauth/tokens.json"
+ * ```
  *
  * @since 0.1.0
  * @category config
@@ -328,6 +417,16 @@ const isRedisUrl = (value: string) => /^rediss?:\/\//i.test(value)
  * (`defaultPath` when unset). The value is `Redacted`: a Redis URL may
  * carry a password.
  *
+ * @example
+ * ```ts
+ * import { ConfigProvider, Effect } from "effect"
+ * import { TokenStore } from "@hyperauth/core"
+ *
+ * const where = TokenStore.location.pipe(
+ *   Effect.withConfigProvider(ConfigProvider.fromMap(new Map([["HYPERAUTH_STORE", "memory"]]))),
+ * ) // { _tag: "Memory" }
+ * ```
+ *
  * @since 0.2.0
  * @category config
  */
@@ -344,6 +443,17 @@ export const location: Config.Config<Location> = Config.redacted("HYPERAUTH_STOR
 /**
  * `HYPERAUTH_STORE_KEY`: set means every value is encrypted; set but empty
  * is a mistake, not "no encryption".
+ *
+ * @example
+ * ```ts
+ * import { ConfigProvider, Effect } from "effect"
+ * import { TokenStore } from "@hyperauth/core"
+ *
+ * // Fails with a ConfigError that says to set the passphrase or unset the variable.
+ * const refused = TokenStore.storeKey.pipe(
+ *   Effect.withConfigProvider(ConfigProvider.fromMap(new Map([["HYPERAUTH_STORE_KEY", ""]]))),
+ * )
+ * ```
  *
  * @since 0.2.0
  * @category config
@@ -367,6 +477,14 @@ export const storeKey: Config.Config<Option.Option<Redacted.Redacted<string>>> =
 /**
  * `HYPERAUTH_STORE_PREFIX`: the Redis key prefix (default `hyperauth:`).
  *
+ * @example
+ * ```ts
+ * import { ConfigProvider, Effect } from "effect"
+ * import { TokenStore } from "@hyperauth/core"
+ *
+ * const prefix = TokenStore.redisPrefix.pipe(Effect.withConfigProvider(ConfigProvider.fromMap(new Map()))) // "hyperauth:"
+ * ```
+ *
  * @since 0.2.0
  * @category config
  */
@@ -376,7 +494,17 @@ export const redisPrefix: Config.Config<string> = Config.string("HYPERAUTH_STORE
 
 /**
  * The store `HYPERAUTH_STORE`, `HYPERAUTH_STORE_KEY` and
- * `HYPERAUTH_STORE_PREFIX` describe.
+ * `HYPERAUTH_STORE_PREFIX` describe: a file (the default), memory, or
+ * Redis. A wrong key or a damaged file fails the layer with a
+ * `TokenStoreError` that says what to do.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { TokenStore } from "@hyperauth/core"
+ *
+ * const info = Effect.map(TokenStore.TokenStore, (store) => store.info).pipe(Effect.provide(TokenStore.layerConfig))
+ * ```
  *
  * @since 0.1.0
  * @category layers
