@@ -215,7 +215,7 @@ export class OAuthProtocolError extends Schema.TaggedError<OAuthProtocolError>("
  *
  * const error = new OAuthError.InvalidResponse({
  *   provider: "hyperline",
- *   url: "https://api.hyperline.co/oauth/tokens",
+ *   url: "https://api.hyperline.co/v1/oauth/tokens",
  *   status: 200,
  *   reason: "an HTML page, not JSON",
  *   excerpt: "<html><body>Maintenance</body></html>",
@@ -257,7 +257,7 @@ export class InvalidResponse extends Schema.TaggedError<InvalidResponse>("@hyper
  * ```ts
  * import { OAuthError } from "@hyperauth/core"
  *
- * const error = new OAuthError.HttpError({ provider: "hyperproof", url: "https://api.hyperproof.app/v1/controls", status: 503, excerpt: "" })
+ * const error = new OAuthError.HttpError({ provider: "hyperproof", url: "https://api.hyperproof.app/v1/controls/ctl_1", status: 503, excerpt: "" })
  * error.code // "http_error"
  * ```
  *

@@ -15,6 +15,12 @@ import { type HyperlineControl, type HyperlineOptions, hyperline } from "./provi
 import { type HyperproofControl, type HyperproofOptions, hyperproof } from "./providers/hyperproof.js"
 import { Clock, Tokens } from "./State.js"
 
+/**
+ * How to start the emulator: its first port, and each provider's options.
+ *
+ * @since 0.1.0
+ * @category models
+ */
 export interface StartOptions {
   /**
    * First port: origins listen on `port`, `port + 1`, ... in the order of
@@ -27,6 +33,12 @@ export interface StartOptions {
   readonly hyperproof?: HyperproofOptions | undefined
 }
 
+/**
+ * A request the emulator received, as `Emulator.requests` lists it.
+ *
+ * @since 0.1.0
+ * @category models
+ */
 export interface LoggedRequest {
   readonly origin: OriginName
   readonly method: string
@@ -42,6 +54,14 @@ type LogEntry = { -readonly [K in keyof LoggedRequest]: LoggedRequest[K] }
 const oauthErrorOf = (body: EmulatorResponse["body"]): string | undefined =>
   typeof body === "object" && "error" in body && typeof body.error === "string" ? body.error : undefined
 
+/**
+ * A running emulator: its origins, the environment that points hyperauth at
+ * it, its fault switchboard and clock, the tokens it issued, and a control
+ * per provider to act in the user's place.
+ *
+ * @since 0.1.0
+ * @category models
+ */
 export interface Emulator {
   readonly origins: Origins
   /**
@@ -117,7 +137,24 @@ const listen = (server: Server, port: number): Promise<number> =>
     })
   })
 
-/** Starts the emulator on loopback. */
+/**
+ * Starts the emulator on loopback: one listener per origin, on free ports
+ * unless `port` says where. `close` stops it.
+ *
+ * @example
+ * ```ts
+ * import { start } from "@hyperauth/emulator"
+ *
+ * const emulator = await start({ hyper: { interval: 1 } })
+ * // Point hyperauth at it: HYPER_BASE_URL, HYPER_CLIENT_ID, HYPERID_CLIENT_SECRET, ...
+ * Object.assign(process.env, emulator.env)
+ * // ... log in, then approve in the user's place: emulator.hyper.approve(userCode)
+ * await emulator.close()
+ * ```
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
 export const start = async (options: StartOptions = {}): Promise<Emulator> => {
   const faults = new Faults()
   const requests: Array<LoggedRequest> = []

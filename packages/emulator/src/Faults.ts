@@ -4,6 +4,14 @@
  */
 import type { OriginName } from "./Origins.js"
 
+/**
+ * One fault: which requests it applies to (origin, method, path, how many)
+ * and what it does to them (delay, a status, a dropped or reset connection,
+ * truncated JSON).
+ *
+ * @since 0.1.0
+ * @category models
+ */
 export interface Fault {
   /** Which listener; any when absent. */
   readonly origin?: OriginName | undefined
@@ -34,6 +42,24 @@ interface Armed {
   remaining: number
 }
 
+/**
+ * The emulator's fault switchboard: `inject` arms a fault, the newest
+ * matching one wins, `clear` disarms them all.
+ *
+ * @example
+ * ```ts
+ * import { start } from "@hyperauth/emulator"
+ *
+ * const emulator = await start()
+ * // The next token request to hyper is answered 503 with Retry-After; later ones are not.
+ * const disarm = emulator.faults.inject({ origin: "hyper", path: "/oauth/token", status: 503, headers: { "retry-after": "1" }, times: 1 })
+ * disarm()
+ * await emulator.close()
+ * ```
+ *
+ * @since 0.1.0
+ * @category models
+ */
 export class Faults {
   #armed: Array<Armed> = []
 

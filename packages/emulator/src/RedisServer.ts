@@ -4,6 +4,19 @@
  * temporary directory and no persistence, and stopped afterwards (or when
  * this process exits). Where it is not installed a suite says so and is
  * skipped; under CI (`CI` set) a missing server fails the run instead.
+ *
+ * @example
+ * ```ts
+ * import { redisAvailable, startRedis } from "@hyperauth/emulator/redis-server"
+ *
+ * if (redisAvailable()) {
+ *   const redis = await startRedis()
+ *   // HYPERAUTH_STORE=redis.url points hyperauth's token store at it.
+ *   await redis.stop()
+ * }
+ * ```
+ *
+ * @since 0.2.0
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process"
 import { mkdtempSync, rmSync } from "node:fs"
@@ -22,10 +35,39 @@ const find = (): string | undefined => {
   return undefined
 }
 
-/** The `redis-server` (or `valkey-server`, or `$REDIS_SERVER`) found on this machine. */
+/**
+ * The `redis-server` (or `valkey-server`, or `$REDIS_SERVER`) found on this
+ * machine, if any.
+ *
+ * @example
+ * ```ts
+ * import { redisServerBinary } from "@hyperauth/emulator/redis-server"
+ *
+ * redisServerBinary // "redis-server", or undefined where none is installed
+ * ```
+ *
+ * @since 0.2.0
+ * @category constants
+ */
 export const redisServerBinary = find()
 
-/** Whether Redis suites can run here; says why not once, and refuses to skip under CI. */
+/**
+ * Whether Redis suites can run here; says why not on stderr, and throws
+ * under CI (`CI` set) rather than let a suite skip.
+ *
+ * @example
+ * ```ts
+ * import { redisAvailable } from "@hyperauth/emulator/redis-server"
+ * import { describe } from "vitest"
+ *
+ * describe.runIf(redisAvailable())("the Redis store", () => {
+ *   // ...
+ * })
+ * ```
+ *
+ * @since 0.2.0
+ * @category utils
+ */
 export const redisAvailable = (): boolean => {
   if (redisServerBinary !== undefined) return true
   if (process.env.CI) {
@@ -37,7 +79,19 @@ export const redisAvailable = (): boolean => {
   return false
 }
 
-/** A free port on 127.0.0.1. */
+/**
+ * A free port on 127.0.0.1, as the system picks one.
+ *
+ * @example
+ * ```ts
+ * import { freePort } from "@hyperauth/emulator/redis-server"
+ *
+ * const port = await freePort()
+ * ```
+ *
+ * @since 0.2.0
+ * @category utils
+ */
 export const freePort = (): Promise<number> =>
   new Promise((resolve, reject) => {
     const server = createServer()
@@ -49,13 +103,36 @@ export const freePort = (): Promise<number> =>
     })
   })
 
+/**
+ * A running `redis-server`: its URL (with the password when one was set),
+ * its port, and `stop`.
+ *
+ * @since 0.2.0
+ * @category models
+ */
 export interface RedisServer {
   readonly url: string
   readonly port: number
   readonly stop: () => Promise<void>
 }
 
-/** Starts `redis-server` on a free loopback port; `stop` ends it and removes its directory. */
+/**
+ * Starts `redis-server` on a free loopback port, in a temporary directory,
+ * without persistence; `stop` ends it and removes its directory. It is also
+ * killed when this process exits.
+ *
+ * @example
+ * ```ts
+ * import { startRedis } from "@hyperauth/emulator/redis-server"
+ *
+ * const redis = await startRedis({ password: "s3cret" })
+ * redis.url // "redis://default:s3cret@127.0.0.1:…/0"
+ * await redis.stop()
+ * ```
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
 export const startRedis = async (options: { readonly password?: string | undefined } = {}): Promise<RedisServer> => {
   if (redisServerBinary === undefined) throw new Error("redis-server not found")
   const dir = mkdtempSync(join(tmpdir(), "hyperauth-redis-"))

@@ -4,7 +4,21 @@
  */
 import { randomBytes } from "node:crypto"
 
-/** Wall-clock time that tests can move forward to expire codes and tokens. */
+/**
+ * Wall-clock time that tests can move forward to expire codes and tokens.
+ *
+ * @example
+ * ```ts
+ * import { start } from "@hyperauth/emulator"
+ *
+ * const emulator = await start()
+ * emulator.clock.advance(3600) // every token that lived an hour has now expired
+ * await emulator.close()
+ * ```
+ *
+ * @since 0.1.0
+ * @category models
+ */
 export class Clock {
   #offsetMs = 0
 
@@ -24,6 +38,12 @@ export const opaque = (prefix: string): string => `${prefix}_${randomBytes(24).t
 
 export type TokenKind = "access" | "refresh"
 
+/**
+ * A token the emulator issued, and what became of it.
+ *
+ * @since 0.1.0
+ * @category models
+ */
 export interface IssuedToken {
   readonly value: string
   readonly kind: TokenKind
@@ -50,7 +70,23 @@ export interface IssueOptions {
   readonly lifetime?: number | undefined
 }
 
-/** Every token the emulator issued, by value. */
+/**
+ * Every token the emulator issued, by value: `expire` or `revoke` them to
+ * test what a client does next.
+ *
+ * @example
+ * ```ts
+ * import { start } from "@hyperauth/emulator"
+ *
+ * const emulator = await start()
+ * // Expire every hyperid access token at once; refresh tokens stay valid.
+ * emulator.tokens.expire({ provider: "hyperid", kind: "access" })
+ * await emulator.close()
+ * ```
+ *
+ * @since 0.1.0
+ * @category models
+ */
 export class Tokens {
   readonly #byValue = new Map<string, IssuedToken>()
   readonly #clock: Clock

@@ -19,6 +19,13 @@ import {
 import { type Clock, defaultUser, opaque, type Tokens } from "../State.js"
 import { page } from "./pages.js"
 
+/**
+ * hyper's options: the polling interval and the lifetimes of device codes
+ * and tokens.
+ *
+ * @since 0.1.0
+ * @category models
+ */
 export interface HyperOptions {
   /** Seconds between polls the client must keep (RFC 8628 `interval`). Default 5. */
   readonly interval?: number | undefined
@@ -42,7 +49,13 @@ interface DeviceLogin {
   status: DeviceStatus
 }
 
-/** What a test (or the demo) does in the user's place. */
+/**
+ * What a test (or the demo) does in the user's place on hyper's
+ * verification page.
+ *
+ * @since 0.1.0
+ * @category models
+ */
 export interface HyperControl {
   /** Approves the pending login with this user code; false if there is none. */
   readonly approve: (userCode: string) => boolean

@@ -20,10 +20,46 @@ import { type Clock, defaultUser, opaque, type Tokens } from "../State.js"
 import { authenticates, isLoopbackRedirect, type RegisteredClient } from "./clientAuth.js"
 import { cannotContinue, consentForm, page, redirectBack, Unredirectable } from "./pages.js"
 
+/**
+ * The path of hyperid's realm endpoints under its origin.
+ *
+ * @example
+ * ```ts
+ * import { hyperidRealmPath, start } from "@hyperauth/emulator"
+ *
+ * const emulator = await start()
+ * const tokenEndpoint = `${emulator.origins.hyperid}${hyperidRealmPath}/token`
+ * await emulator.close()
+ * ```
+ *
+ * @since 0.1.0
+ * @category constants
+ */
 export const hyperidRealmPath = "/auth/realms/HyperID/protocol/openid-connect"
 
+/**
+ * The client registered with the emulated hyperid unless `HyperIdOptions`
+ * names another; `Emulator.env` carries it.
+ *
+ * @example
+ * ```ts
+ * import { defaultHyperIdClient } from "@hyperauth/emulator"
+ *
+ * defaultHyperIdClient.clientId // "hyperid-client"
+ * ```
+ *
+ * @since 0.1.0
+ * @category constants
+ */
 export const defaultHyperIdClient = { clientId: "hyperid-client", clientSecret: "hyperid-secret" } as const
 
+/**
+ * hyperid's options: its client, extra redirect URIs, token lifetimes and
+ * refresh-token rotation.
+ *
+ * @since 0.1.0
+ * @category models
+ */
 export interface HyperIdOptions {
   readonly clientId?: string | undefined
   readonly clientSecret?: string | undefined
@@ -39,6 +75,12 @@ export interface HyperIdOptions {
   readonly rotateRefreshTokens?: boolean | undefined
 }
 
+/**
+ * What a test does in the user's place on hyperid's authorization page.
+ *
+ * @since 0.1.0
+ * @category models
+ */
 export interface HyperIdControl {
   /**
    * Acts as the user on the authorization page: returns the URL the browser

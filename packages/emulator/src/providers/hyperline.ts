@@ -21,12 +21,51 @@ import { type Clock, defaultUser, opaque, type Tokens } from "../State.js"
 import { isLoopbackRedirect, sameSecret } from "./clientAuth.js"
 import { cannotContinue, consentForm, page, redirectBack, Unredirectable } from "./pages.js"
 
+/**
+ * The client registered with the emulated hyperline unless
+ * `HyperlineOptions` names another; `Emulator.env` carries it.
+ *
+ * @example
+ * ```ts
+ * import { defaultHyperlineClient } from "@hyperauth/emulator"
+ *
+ * defaultHyperlineClient.clientSecret // "hyperline-secret"
+ * ```
+ *
+ * @since 0.1.0
+ * @category constants
+ */
 export const defaultHyperlineClient = { clientId: "hyperline-client", clientSecret: "hyperline-secret" } as const
+/**
+ * The Apps API key the emulated hyperline accepts unless `HyperlineOptions`
+ * names another.
+ *
+ * @example
+ * ```ts
+ * import { defaultHyperlineApiKey, start } from "@hyperauth/emulator"
+ *
+ * const emulator = await start()
+ * const apps = await fetch(`${emulator.origins.hyperline}/v1/apps`, {
+ *   headers: { authorization: `Bearer ${defaultHyperlineApiKey}` },
+ * })
+ * await emulator.close()
+ * ```
+ *
+ * @since 0.1.0
+ * @category constants
+ */
 export const defaultHyperlineApiKey = "hyperline-api-key"
 
 /** Seed: access tokens live 24 h; refresh tokens do not expire. */
 const accessLifetime = 24 * 3600
 
+/**
+ * hyperline's options: its client, the Apps API key and refresh-token
+ * rotation.
+ *
+ * @since 0.1.0
+ * @category models
+ */
 export interface HyperlineOptions {
   readonly clientId?: string | undefined
   readonly clientSecret?: string | undefined
@@ -41,6 +80,13 @@ export interface HyperlineOptions {
   readonly rotateRefreshTokens?: boolean | undefined
 }
 
+/**
+ * What a test does in the user's place on hyperline's authorization page,
+ * and the companies the user can reach.
+ *
+ * @since 0.1.0
+ * @category models
+ */
 export interface HyperlineControl {
   /** Acts as the user on the authorization page; returns where the browser is sent. */
   readonly authorize: (authorizationUrl: string, decision?: "approve" | "deny") => string

@@ -16,6 +16,12 @@ import {
 import { defaultUser, opaque, type Tokens } from "../State.js"
 import { authenticates } from "./clientAuth.js"
 
+/**
+ * hyperproof's options: its client and the token lifetime.
+ *
+ * @since 0.1.0
+ * @category models
+ */
 export interface HyperproofOptions {
   readonly clientId?: string | undefined
   readonly clientSecret?: string | undefined
@@ -23,11 +29,31 @@ export interface HyperproofOptions {
   readonly tokenLifetime?: number | undefined
 }
 
+/**
+ * The controls the emulated hyperproof API serves.
+ *
+ * @since 0.1.0
+ * @category models
+ */
 export interface HyperproofControl {
   /** Adds or replaces a control served by `GET /v1/controls/{id}`. */
   readonly putControl: (control: Record<string, unknown> & { readonly id: string }) => void
 }
 
+/**
+ * The client registered with the emulated hyperproof unless
+ * `HyperproofOptions` names another; `Emulator.env` carries it.
+ *
+ * @example
+ * ```ts
+ * import { defaultHyperproofClient } from "@hyperauth/emulator"
+ *
+ * defaultHyperproofClient.clientId // "hyperproof-client"
+ * ```
+ *
+ * @since 0.1.0
+ * @category constants
+ */
 export const defaultHyperproofClient = { clientId: "hyperproof-client", clientSecret: "hyperproof-secret" } as const
 
 const user = (id: string, givenName: string, surname: string) => ({
@@ -41,7 +67,22 @@ const user = (id: string, givenName: string, surname: string) => ({
   state: "active",
 })
 
-/** The control of the provider's documentation, filled in. */
+/**
+ * The control of the provider's documentation, filled in: what
+ * `GET /v1/controls/ctl_access_review` answers.
+ *
+ * @example
+ * ```ts
+ * import { sampleControl, start } from "@hyperauth/emulator"
+ *
+ * const emulator = await start()
+ * emulator.hyperproof.putControl({ ...sampleControl, id: "ctl_backup", name: "Nightly backups" })
+ * await emulator.close()
+ * ```
+ *
+ * @since 0.1.0
+ * @category constants
+ */
 export const sampleControl = {
   id: "ctl_access_review",
   orgId: "org_1",

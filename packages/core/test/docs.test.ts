@@ -1,0 +1,289 @@
+/**
+ * Every public export is documented: a doc comment that says what it is,
+ * with `@since` and `@category`, and, for values (functions, constants,
+ * classes, tags, layers, schemas), an `@example`; every module has a doc
+ * comment with `@since`. Every example, of an export or of a module,
+ * type-checks against the sources as a user would write it
+ * (`import { … } from "@hyperauth/core"`).
+ *
+ * The modules of `@hyperauth/core` checked are listed in `documented`;
+ * `DOCS_ALL=1` checks every module `index.ts` exports, and the failure lists
+ * what is missing.
+ */
+import { join, relative } from "node:path"
+import { fileURLToPath } from "node:url"
+import ts from "typescript"
+import { assert, describe, it } from "vitest"
+
+const coreRoot = fileURLToPath(new URL("..", import.meta.url))
+const repoRoot = join(coreRoot, "..", "..")
+
+/** The modules of `@hyperauth/core` (as `index.ts` names them) whose documentation is complete. */
+const documented: ReadonlyArray<string> = [
+  "AuthorizationCode",
+  "DeviceFlow",
+  "Introspection",
+  "OAuthError",
+  "Settings",
+  "Token",
+  "TokenStore",
+]
+
+/** The entry points of `@hyperauth/emulator`, as its `package.json` `exports` name them. */
+const entryPoints: ReadonlyArray<{ readonly name: string; readonly file: string }> = [
+  { name: "@hyperauth/emulator", file: "packages/emulator/src/index.ts" },
+  { name: "@hyperauth/emulator/redis-server", file: "packages/emulator/src/RedisServer.ts" },
+]
+
+const checkAll = process.env.DOCS_ALL === "1"
+
+const options: ts.CompilerOptions = {
+  target: ts.ScriptTarget.ES2022,
+  lib: ["lib.es2022.d.ts"],
+  module: ts.ModuleKind.NodeNext,
+  moduleResolution: ts.ModuleResolutionKind.NodeNext,
+  // Resolve the workspace packages to their sources, as the tests do.
+  customConditions: ["@hyperauth/source"],
+  types: ["node"],
+  strict: true,
+  exactOptionalPropertyTypes: true,
+  noUncheckedIndexedAccess: true,
+  skipLibCheck: true,
+  noEmit: true,
+}
+
+/** A program over files on disk plus `virtual` files that exist only in memory. */
+const makeProgram = (roots: ReadonlyArray<string>, virtual: ReadonlyMap<string, string> = new Map()): ts.Program => {
+  const host = ts.createCompilerHost(options)
+  const { fileExists, readFile, getSourceFile } = host
+  host.fileExists = (file) => virtual.has(file) || fileExists.call(host, file)
+  host.readFile = (file) => virtual.get(file) ?? readFile.call(host, file)
+  host.getSourceFile = (file, language, onError, create) => {
+    const text = virtual.get(file)
+    return text === undefined
+      ? getSourceFile.call(host, file, language, onError, create)
+      : ts.createSourceFile(file, text, language)
+  }
+  return ts.createProgram([...roots], options, host)
+}
+
+interface Example {
+  /** What the example documents, e.g. `TokenStore.makeFile`. */
+  readonly where: string
+  readonly code: string
+}
+
+interface Findings {
+  /** One line per export or module whose documentation is incomplete. */
+  readonly offenders: ReadonlyArray<string>
+  readonly examples: ReadonlyArray<Example>
+}
+
+const fence = /```ts\n([\s\S]*?)```/g
+const codeBlocks = (text: string): ReadonlyArray<string> => [...text.matchAll(fence)].map((match) => match[1] ?? "")
+
+/** The module's own doc comment: the file's first comment, without its `*` margins. */
+const moduleDoc = (source: ts.SourceFile): string | undefined => {
+  const first = ts.getLeadingCommentRanges(source.text, 0)?.[0]
+  const text = first === undefined ? "" : source.text.slice(first.pos, first.end)
+  return text.startsWith("/**")
+    ? text
+        .split("\n")
+        .map((line) => line.replace(/^\s*\/?\*+\/? ?/, ""))
+        .join("\n")
+    : undefined
+}
+
+interface Doc {
+  readonly description: string
+  readonly tags: ReadonlyArray<{ readonly name: string; readonly text: string }>
+}
+
+/** The doc comment of an export: of its declarations, or of the `export * as` line. */
+const docOf = (checker: ts.TypeChecker, symbol: ts.Symbol): Doc => {
+  const namespaceExport = symbol.declarations?.find(ts.isNamespaceExport)
+  if (namespaceExport !== undefined) {
+    const docs = ts.getJSDocCommentsAndTags(namespaceExport.parent).filter(ts.isJSDoc)
+    return {
+      description: docs.map((doc) => ts.getTextOfJSDocComment(doc.comment) ?? "").join("\n"),
+      tags: docs
+        .flatMap((doc) => doc.tags ?? [])
+        .map((tag) => ({
+          name: tag.tagName.text,
+          text: ts.getTextOfJSDocComment(tag.comment) ?? "",
+        })),
+    }
+  }
+  return {
+    description: ts.displayPartsToString(symbol.getDocumentationComment(checker)),
+    tags: symbol.getJsDocTags(checker).map((tag) => ({ name: tag.name, text: ts.displayPartsToString(tag.text) })),
+  }
+}
+
+/** Checks the documentation of every export of `modules`, and collects their examples. */
+const inspect = (
+  checker: ts.TypeChecker,
+  modules: ReadonlyArray<{
+    readonly name: string
+    readonly source: ts.SourceFile
+    /** Check only the exports this accepts. */
+    readonly only?: (name: string) => boolean
+  }>,
+): Findings => {
+  const offenders: Array<string> = []
+  const examples: Array<Example> = []
+  for (const { name, source, only = () => true } of modules) {
+    const file = relative(repoRoot, source.fileName)
+    const doc = moduleDoc(source)
+    if (doc === undefined) offenders.push(`${file}: no module doc comment`)
+    else if (!/@since \d/.test(doc)) offenders.push(`${file}: the module doc comment has no @since`)
+    for (const code of codeBlocks(doc ?? "")) examples.push({ where: `${name} (module)`, code })
+    const moduleSymbol = checker.getSymbolAtLocation(source)
+    for (const exported of moduleSymbol === undefined ? [] : checker.getExportsOfModule(moduleSymbol)) {
+      if (!only(exported.getName())) continue
+      const target = exported.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(exported) : exported
+      // `export * as Token from "./Token.js"`: the module's own doc comment has the examples.
+      const isModule = target.declarations?.some(ts.isSourceFile) === true
+      // A re-export is documented where it is re-exported, or else where it is defined.
+      const own = docOf(checker, exported)
+      const { description, tags } = own.tags.length > 0 || target === exported ? own : docOf(checker, target)
+      const has = (tag: string) => tags.some((t) => t.name === tag)
+      const missing = [
+        ...(description.trim() === "" ? ["a description"] : []),
+        ...(has("since") ? [] : ["@since"]),
+        ...(has("category") || isModule ? [] : ["@category"]),
+        ...(target.flags & ts.SymbolFlags.Value && !isModule && !has("example") ? ["@example"] : []),
+      ]
+      const where = `${name}.${exported.getName()}`
+      if (missing.length > 0) offenders.push(`${file}: ${where} lacks ${missing.join(", ")}`)
+      for (const tag of tags.filter((t) => t.name === "example")) {
+        const blocks = codeBlocks(tag.text)
+        if (blocks.length === 0) offenders.push(`${file}: ${where} has an @example without a \`\`\`ts block`)
+        for (const code of blocks) examples.push({ where, code })
+      }
+    }
+  }
+  return { offenders, examples }
+}
+
+/**
+ * The compile errors of `examples`, each type-checked as a module of its own
+ * inside the core package, so that `@hyperauth/core` resolves to its sources
+ * and `effect` to the core's own dependency.
+ */
+const compile = (examples: ReadonlyArray<Example>): ReadonlyArray<string> => {
+  const files = new Map(examples.map((example, i) => [join(coreRoot, "test", `example-${i}.ts`), example] as const))
+  const program = makeProgram(
+    [...files.keys()],
+    new Map([...files].map(([file, example]) => [file, `${example.code}\nexport {}\n`])),
+  )
+  return [...files].flatMap(([file, example]) => {
+    const source = program.getSourceFile(file)
+    return ts.getPreEmitDiagnostics(program, source).map((diagnostic) => {
+      const line =
+        diagnostic.start === undefined || source === undefined
+          ? ""
+          : ` line ${source.getLineAndCharacterOfPosition(diagnostic.start).line + 1}`
+      return `${example.where} (example${line}): ${ts.flattenDiagnosticMessageText(diagnostic.messageText, " ")}`
+    })
+  })
+}
+
+describe("public documentation", () => {
+  const index = join(coreRoot, "src", "index.ts")
+  const program = makeProgram([index, ...entryPoints.map((entry) => join(repoRoot, entry.file))])
+  const checker = program.getTypeChecker()
+  const sourceOf = (file: string): ts.SourceFile => {
+    const source = program.getSourceFile(file)
+    if (source === undefined) throw new Error(`${file} is not in the program`)
+    return source
+  }
+
+  /** `index.ts`'s modules by the name it exports them as. */
+  const coreModules = (): ReadonlyArray<{ readonly name: string; readonly source: ts.SourceFile }> => {
+    const indexSymbol = checker.getSymbolAtLocation(sourceOf(index))
+    return (indexSymbol === undefined ? [] : checker.getExportsOfModule(indexSymbol)).flatMap((namespace) => {
+      const source = checker.getAliasedSymbol(namespace).declarations?.find(ts.isSourceFile)
+      return source === undefined ? [] : [{ name: namespace.getName(), source }]
+    })
+  }
+
+  const findings = (): Findings =>
+    inspect(checker, [
+      ...coreModules().filter((module) => checkAll || documented.includes(module.name)),
+      { name: "@hyperauth/core", source: sourceOf(index), only: (name) => checkAll || documented.includes(name) },
+      ...entryPoints.map((entry) => ({ name: entry.name, source: sourceOf(join(repoRoot, entry.file)) })),
+    ])
+
+  it("documents every export of the documented modules", () => {
+    const { offenders } = findings()
+    assert.deepStrictEqual(offenders, [], `undocumented:\n${offenders.join("\n")}`)
+  })
+
+  it("lists only modules index.ts exports", () => {
+    const names = new Set(coreModules().map((module) => module.name))
+    assert.deepStrictEqual(
+      documented.filter((name) => !names.has(name)),
+      [],
+    )
+  })
+
+  it("has examples that type-check as a user would write them", { timeout: 180_000 }, () => {
+    const { examples } = findings()
+    assert.isAbove(examples.length, documented.length)
+    const failures = compile(examples)
+    assert.deepStrictEqual(failures, [], `examples that do not compile:\n${failures.join("\n")}`)
+  })
+
+  describe("the checker itself", () => {
+    it("names each export without a description, @since, @category, or (a value) @example", () => {
+      const file = join(coreRoot, "test", "fixture-module.ts")
+      const fixture = makeProgram(
+        [file],
+        new Map([
+          [
+            file,
+            [
+              // The module's doc comment, then a statement it belongs to, as an import would be.
+              "/**\n * A fixture.\n *\n * @since 0.1.0\n */",
+              "const local = 1\nvoid local",
+              "export const bare = 1",
+              "/**\n * @since 0.1.0\n * @category constants\n */\nexport const noDescription = 1",
+              "/**\n * Documented, without an example.\n *\n * @since 0.1.0\n * @category constants\n */\nexport const noExample = 1",
+              "/**\n * A type needs no example.\n *\n * @since 0.1.0\n * @category models\n */\nexport interface Model {}",
+              "/**\n * Without a category.\n *\n * @since 0.1.0\n */\nexport type Alias = string",
+              "/**\n * Complete.\n *\n * @example\n * ```ts\n * complete // 1\n * ```\n *\n * @since 0.1.0\n * @category constants\n */\nexport const complete = 1",
+            ].join("\n"),
+          ],
+        ]),
+      )
+      const source = fixture.getSourceFile(file)
+      assert.isDefined(source)
+      const { offenders, examples } = inspect(fixture.getTypeChecker(), [
+        { name: "Fixture", source: source as ts.SourceFile },
+      ])
+      assert.deepStrictEqual(
+        offenders.map((line) => line.replace(/^[^:]*: /, "")),
+        [
+          "Fixture.bare lacks a description, @since, @category, @example",
+          "Fixture.noDescription lacks a description, @example",
+          "Fixture.noExample lacks @example",
+          "Fixture.Alias lacks @category",
+        ],
+      )
+      assert.deepStrictEqual(examples, [{ where: "Fixture.complete", code: "complete // 1\n" }])
+    })
+
+    it("reports an example that names what does not exist, or misuses it", { timeout: 180_000 }, () => {
+      const failures = compile([
+        { where: "good", code: 'import { OAuthError } from "@hyperauth/core"\nOAuthError.codes.includes("timeout")\n' },
+        { where: "unknown", code: 'import { OAuthError } from "@hyperauth/core"\nnew OAuthError.NoSuchError()\n' },
+        { where: "misused", code: 'import { DeviceFlow } from "@hyperauth/core"\nDeviceFlow.intervalOf("5")\n' },
+      ])
+      assert.deepStrictEqual(
+        failures.map((failure) => failure.split(" ")[0]),
+        ["unknown", "misused"],
+      )
+    })
+  })
+})
