@@ -29,13 +29,14 @@ const documented: ReadonlyArray<string> = [
   "TokenStore",
 ]
 
-/** The entry points of `@hyperauth/emulator`, as its `package.json` `exports` name them. */
+const checkAll = process.env.DOCS_ALL === "1"
+
+/** The other entry points, as the packages' `package.json` `exports` name them. */
 const entryPoints: ReadonlyArray<{ readonly name: string; readonly file: string }> = [
+  ...(checkAll ? [{ name: "@hyperauth/core/promise", file: "packages/core/src/promise.ts" }] : []),
   { name: "@hyperauth/emulator", file: "packages/emulator/src/index.ts" },
   { name: "@hyperauth/emulator/redis-server", file: "packages/emulator/src/RedisServer.ts" },
 ]
-
-const checkAll = process.env.DOCS_ALL === "1"
 
 const options: ts.CompilerOptions = {
   target: ts.ScriptTarget.ES2022,
