@@ -32,6 +32,7 @@ import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as HttpIncomingMessage from "@effect/platform/HttpIncomingMessage"
 import * as UrlParams from "@effect/platform/UrlParams"
 import * as Effect from "effect/Effect"
+import * as FiberRef from "effect/FiberRef"
 import * as Inspectable from "effect/Inspectable"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
@@ -49,6 +50,73 @@ export interface CappedBody {
   readonly body: string
   readonly truncated: boolean
 }
+
+/**
+ * Why a request of this transport stopped when its time limit ran out: the
+ * `cause` of the `RequestError` or `ResponseError` it then fails with.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class TimeLimitExceeded extends Error {
+  readonly _tag = "TimeLimitExceeded"
+  constructor(readonly millis: number) {
+    super(`no complete answer within ${millis} ms`)
+  }
+}
+
+/**
+ * Whether `cause` is this transport's `TimeLimitExceeded`.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export const isTimeLimitExceeded = (cause: unknown): cause is TimeLimitExceeded => cause instanceof TimeLimitExceeded
+
+/** The time limit of the requests sent in this fiber, in ms, if any. */
+const currentTimeLimit: FiberRef.FiberRef<number | undefined> = FiberRef.unsafeMake<number | undefined>(undefined)
+
+/**
+ * Sends the requests of `effect` with a time limit of `millis` for each,
+ * from sending to the last byte read with `readCapped`, kept on a timer of
+ * the transport's own (the live clock's, with no fiber to watch it). When it
+ * runs out the request is aborted and fails with a `TimeLimitExceeded` cause.
+ * Only this transport knows the limit: check `keepsTimeLimits` first.
+ *
+ * @example
+ * ```ts
+ * import { NodeHttpTransport } from "@hyperauth/core"
+ * import * as HttpClient from "@effect/platform/HttpClient"
+ * import * as Effect from "effect/Effect"
+ *
+ * const get = Effect.flatMap(HttpClient.HttpClient, (client) => client.get("http://127.0.0.1:8080/"))
+ * const limited = NodeHttpTransport.withTimeLimit(get, 5_000)
+ * ```
+ *
+ * @since 0.1.0
+ * @category time limits
+ */
+export const withTimeLimit = <A, E, R>(effect: Effect.Effect<A, E, R>, millis: number): Effect.Effect<A, E, R> =>
+  Effect.locally(effect, currentTimeLimit, millis)
+
+const keepsLimits = new WeakSet<HttpClient.HttpClient>()
+
+/**
+ * Whether `client` is this transport itself (not wrapped), which keeps the
+ * limits of `withTimeLimit`.
+ *
+ * @since 0.1.0
+ * @category time limits
+ */
+export const keepsTimeLimits = (client: HttpClient.HttpClient): boolean => keepsLimits.has(client)
+
+/** Calls `onExpiry` once the deadline (a `Date.now()` instant) passes; returns the canceller. */
+const onDeadline = (deadline: number | undefined, onExpiry: () => void): (() => void) => {
+  if (deadline === undefined) return noop
+  const timer = setTimeout(onExpiry, Math.max(0, deadline - Date.now()))
+  return () => clearTimeout(timer)
+}
+const noop = () => {}
 
 /**
  * Reads the whole decoded body as bytes, or at most `max` of them, then stops.
@@ -115,6 +183,8 @@ export class NodeHttpResponse extends Inspectable.Class implements HttpClientRes
   constructor(
     readonly request: HttpClientRequest.HttpClientRequest,
     private readonly message: Http.IncomingMessage,
+    /** When the time limit of the request ends (`Date.now()` ms), if it has one. */
+    private readonly deadline?: { readonly at: number; readonly millis: number },
   ) {
     super()
     this.status = message.statusCode ?? 0
@@ -151,12 +221,26 @@ export class NodeHttpResponse extends Inspectable.Class implements HttpClientRes
         return
       }
       this.read = true
+      const deadline = this.deadline
+      const cancel = onDeadline(deadline?.at, () => {
+        this.source.destroy()
+        resume(Effect.fail(this.decodeError(new TimeLimitExceeded(deadline?.millis ?? 0))))
+      })
       collect(this.source, max).then(
-        ({ bytes, truncated }) => resume(Effect.succeed({ body: bytes.toString("utf8"), truncated })),
-        (cause: unknown) => resume(Effect.fail(this.decodeError(cause))),
+        ({ bytes, truncated }) => {
+          cancel()
+          resume(Effect.succeed({ body: bytes.toString("utf8"), truncated }))
+        },
+        (cause: unknown) => {
+          cancel()
+          resume(Effect.fail(this.decodeError(cause)))
+        },
       )
       // Interrupted while reading: stop receiving.
-      return Effect.sync(() => this.source.destroy())
+      return Effect.sync(() => {
+        cancel()
+        this.source.destroy()
+      })
     })
   }
 
@@ -242,6 +326,7 @@ const send = (
   request: HttpClientRequest.HttpClientRequest,
   url: URL,
   body: Uint8Array | string | undefined,
+  limit: number | undefined,
 ): Effect.Effect<NodeHttpResponse, HttpClientError.RequestError> =>
   Effect.async<NodeHttpResponse, HttpClientError.RequestError>((resume) => {
     const transportError = (cause: unknown) => new HttpClientError.RequestError({ request, reason: "Transport", cause })
@@ -264,11 +349,25 @@ const send = (
       resume(Effect.fail(new HttpClientError.RequestError({ request, reason: "Encode", cause })))
       return
     }
-    outgoing.once("error", (cause) => resume(Effect.fail(transportError(cause))))
-    outgoing.once("response", (message) => resume(Effect.succeed(new NodeHttpResponse(request, message))))
+    const deadline = limit === undefined ? undefined : { at: Date.now() + limit, millis: limit }
+    const cancel = onDeadline(deadline?.at, () => {
+      outgoing.destroy()
+      resume(Effect.fail(transportError(new TimeLimitExceeded(limit ?? 0))))
+    })
+    outgoing.once("error", (cause) => {
+      cancel()
+      resume(Effect.fail(transportError(cause)))
+    })
+    outgoing.once("response", (message) => {
+      cancel()
+      resume(Effect.succeed(new NodeHttpResponse(request, message, deadline)))
+    })
     outgoing.end(body)
     // Interrupted (time limit, cancelled call): close the connection, do not wait for it.
-    return Effect.sync(() => outgoing.destroy())
+    return Effect.sync(() => {
+      cancel()
+      outgoing.destroy()
+    })
   })
 
 /**
@@ -289,11 +388,11 @@ export const make: Effect.Effect<HttpClient.HttpClient, never, Scope.Scope> = Ef
         agents.https.destroy()
       }),
   ),
-  (agents) =>
+  (agents) => {
     // `makeWith`, not `make`: no per-request `AbortController`, no wrapper
     // around the response (kept collectable by a FinalizationRegistry), and
     // no client span or `traceparent`/`b3` header: the pipeline owns tracing.
-    HttpClient.makeWith<never, never, HttpClientError.HttpClientError, never>(
+    const client = HttpClient.makeWith<never, never, HttpClientError.HttpClientError, never>(
       (prepared) =>
         Effect.flatMap(prepared, (request) => {
           const url = UrlParams.makeUrl(request.url, request.urlParams, request.hash)
@@ -305,11 +404,17 @@ export const make: Effect.Effect<HttpClient.HttpClient, never, Scope.Scope> = Ef
               bodyBytes(request.body),
               (cause) => new HttpClientError.RequestError({ request, reason: "Encode", cause }),
             ),
-            (body) => send(agents, request, url.right, body),
+            (body) =>
+              Effect.withFiberRuntime((fiber) =>
+                send(agents, request, url.right, body, fiber.getFiberRef(currentTimeLimit)),
+              ),
           )
         }),
       Effect.succeed,
-    ),
+    )
+    keepsLimits.add(client)
+    return client
+  },
 )
 
 /**
