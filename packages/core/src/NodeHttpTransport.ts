@@ -32,7 +32,6 @@ import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as HttpIncomingMessage from "@effect/platform/HttpIncomingMessage"
 import * as UrlParams from "@effect/platform/UrlParams"
 import * as Effect from "effect/Effect"
-import * as FiberRef from "effect/FiberRef"
 import * as Inspectable from "effect/Inspectable"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
@@ -73,42 +72,35 @@ export class TimeLimitExceeded extends Error {
  */
 export const isTimeLimitExceeded = (cause: unknown): cause is TimeLimitExceeded => cause instanceof TimeLimitExceeded
 
-/** The time limit of the requests sent in this fiber, in ms, if any. */
-const currentTimeLimit: FiberRef.FiberRef<number | undefined> = FiberRef.unsafeMake<number | undefined>(undefined)
+/** The clients of this transport, each with a way to make the same one with a time limit. */
+const limitedVersions = new WeakMap<HttpClient.HttpClient, (millis: number) => HttpClient.HttpClient>()
 
 /**
- * Sends the requests of `effect` with a time limit of `millis` for each,
- * from sending to the last byte read with `readCapped`, kept on a timer of
- * the transport's own (the live clock's, with no fiber to watch it). When it
- * runs out the request is aborted and fails with a `TimeLimitExceeded` cause.
- * Only this transport knows the limit: check `keepsTimeLimits` first.
+ * The same client with a time limit of `millis` on every request, from
+ * sending to the last byte read with `readCapped`, kept on a timer of the
+ * transport's own: no fiber watches it. When the limit runs out the request
+ * is aborted and fails with a `TimeLimitExceeded` cause. None when `client`
+ * is not this transport itself (wrapped clients included): race it against
+ * a `Clock` sleep instead. The timer is the live clock's; under a
+ * `TestClock` use that clock's sleep.
  *
  * @example
  * ```ts
  * import { NodeHttpTransport } from "@hyperauth/core"
  * import * as HttpClient from "@effect/platform/HttpClient"
  * import * as Effect from "effect/Effect"
+ * import * as Option from "effect/Option"
  *
- * const get = Effect.flatMap(HttpClient.HttpClient, (client) => client.get("http://127.0.0.1:8080/"))
- * const limited = NodeHttpTransport.withTimeLimit(get, 5_000)
+ * const limited = Effect.map(HttpClient.HttpClient, (client) =>
+ *   Option.getOrElse(NodeHttpTransport.timeLimited(client, 5_000), () => client),
+ * )
  * ```
  *
  * @since 0.1.0
  * @category time limits
  */
-export const withTimeLimit = <A, E, R>(effect: Effect.Effect<A, E, R>, millis: number): Effect.Effect<A, E, R> =>
-  Effect.locally(effect, currentTimeLimit, millis)
-
-const keepsLimits = new WeakSet<HttpClient.HttpClient>()
-
-/**
- * Whether `client` is this transport itself (not wrapped), which keeps the
- * limits of `withTimeLimit`.
- *
- * @since 0.1.0
- * @category time limits
- */
-export const keepsTimeLimits = (client: HttpClient.HttpClient): boolean => keepsLimits.has(client)
+export const timeLimited = (client: HttpClient.HttpClient, millis: number): Option.Option<HttpClient.HttpClient> =>
+  Option.map(Option.fromNullable(limitedVersions.get(client)), (limited) => limited(millis))
 
 /** Calls `onExpiry` once the deadline (a `Date.now()` instant) passes; returns the canceller. */
 const onDeadline = (deadline: number | undefined, onExpiry: () => void): (() => void) => {
@@ -292,19 +284,19 @@ export class NodeHttpResponse extends Inspectable.Class implements HttpClientRes
   }
 }
 
-/** The bytes of a request body, or none for a body this transport cannot send. */
+/** The bytes of a request body: at once when it holds them, or an effect that gathers them. */
 const bodyBytes = (
   body: HttpClientRequest.HttpClientRequest["body"],
-): Effect.Effect<Uint8Array | string | undefined, unknown> => {
+): Uint8Array | string | undefined | TypeError | Effect.Effect<Uint8Array, unknown> => {
   switch (body._tag) {
     case "Empty":
-      return Effect.succeed(undefined)
+      return undefined
     case "Uint8Array":
-      return Effect.succeed(body.body)
+      return body.body
     case "Raw":
       return typeof body.body === "string" || body.body instanceof Uint8Array
-        ? Effect.succeed(body.body)
-        : Effect.fail(new TypeError("a raw body must be a string or bytes"))
+        ? body.body
+        : new TypeError("a raw body must be a string or bytes")
     case "FormData":
       return Effect.tryPromise(async () => new Uint8Array(await new Response(body.formData).arrayBuffer()))
     case "Stream":
@@ -322,7 +314,7 @@ const bodyBytes = (
  * Sends one request and waits for the status line and headers.
  */
 const send = (
-  agents: { readonly http: Http.Agent; readonly https: Https.Agent },
+  agents: Agents,
   request: HttpClientRequest.HttpClientRequest,
   url: URL,
   body: Uint8Array | string | undefined,
@@ -370,6 +362,11 @@ const send = (
     })
   })
 
+interface Agents {
+  readonly http: Http.Agent
+  readonly https: Https.Agent
+}
+
 /**
  * An `HttpClient` on keep-alive agents of its own, closed with the scope.
  *
@@ -388,34 +385,36 @@ export const make: Effect.Effect<HttpClient.HttpClient, never, Scope.Scope> = Ef
         agents.https.destroy()
       }),
   ),
-  (agents) => {
-    // `makeWith`, not `make`: no per-request `AbortController`, no wrapper
-    // around the response (kept collectable by a FinalizationRegistry), and
-    // no client span or `traceparent`/`b3` header: the pipeline owns tracing.
-    const client = HttpClient.makeWith<never, never, HttpClientError.HttpClientError, never>(
-      (prepared) =>
-        Effect.flatMap(prepared, (request) => {
-          const url = UrlParams.makeUrl(request.url, request.urlParams, request.hash)
-          if (url._tag === "Left") {
-            return Effect.fail(new HttpClientError.RequestError({ request, reason: "InvalidUrl", cause: url.left }))
-          }
-          return Effect.flatMap(
-            Effect.mapError(
-              bodyBytes(request.body),
-              (cause) => new HttpClientError.RequestError({ request, reason: "Encode", cause }),
-            ),
-            (body) =>
-              Effect.withFiberRuntime((fiber) =>
-                send(agents, request, url.right, body, fiber.getFiberRef(currentTimeLimit)),
-              ),
-          )
-        }),
-      Effect.succeed,
-    )
-    keepsLimits.add(client)
-    return client
-  },
+  (agents) => client(agents, undefined),
 )
+
+const client = (agents: Agents, limit: number | undefined): HttpClient.HttpClient => {
+  const encodeError = (request: HttpClientRequest.HttpClientRequest, cause: unknown) =>
+    new HttpClientError.RequestError({ request, reason: "Encode", cause })
+  // `makeWith`, not `make`: no per-request `AbortController`, no wrapper
+  // around the response (kept collectable by a FinalizationRegistry), and
+  // no client span or `traceparent`/`b3` header: the pipeline owns tracing.
+  const made = HttpClient.makeWith<never, never, HttpClientError.HttpClientError, never>(
+    (prepared) =>
+      Effect.flatMap(prepared, (request) => {
+        const url = UrlParams.makeUrl(request.url, request.urlParams, request.hash)
+        if (url._tag === "Left") {
+          return Effect.fail(new HttpClientError.RequestError({ request, reason: "InvalidUrl", cause: url.left }))
+        }
+        const body = bodyBytes(request.body)
+        if (body instanceof TypeError) return Effect.fail(encodeError(request, body))
+        return Effect.isEffect(body)
+          ? Effect.flatMap(
+              Effect.mapError(body, (cause) => encodeError(request, cause)),
+              (bytes) => send(agents, request, url.right, bytes, limit),
+            )
+          : send(agents, request, url.right, body, limit)
+      }),
+    Effect.succeed,
+  )
+  limitedVersions.set(made, (millis) => client(agents, millis))
+  return made
+}
 
 /**
  * The transport as the `HttpClient` service.

@@ -230,10 +230,16 @@ export const make = (client: HttpClient.HttpClient, options: PipelineOptions): P
   const timeout = Duration.decode(options.timeout ?? defaultTimeout)
   const timeoutMillis = Duration.toMillis(timeout)
   const schedule = toSchedule(options.retryPolicy)
-  // Node's transport keeps the time limit itself, on a timer of its own;
-  // any other client is raced against a `Clock` sleep.
-  const keepsTimeLimits = NodeHttpTransport.keepsTimeLimits(client)
-  const http = noRedirects(HttpClient.mapRequest(client, withDefaults(options.baseUrl)))
+  const defaults = withDefaults(options.baseUrl)
+  // Node's transport keeps the time limit itself, on a timer of its own, and
+  // never follows a redirect; any other client is raced against a `Clock`
+  // sleep, and fetch is told not to follow.
+  const limited = Option.map(NodeHttpTransport.timeLimited(client, timeoutMillis), (own) =>
+    HttpClient.mapRequest(own, defaults),
+  )
+  const http = Option.isSome(limited)
+    ? HttpClient.mapRequest(client, defaults)
+    : noRedirects(HttpClient.mapRequest(client, defaults))
 
   const timedOut = (request: HttpClientRequest.HttpClientRequest) =>
     new Timeout({ provider, url: displayUrl(request.url), timeoutMillis })
@@ -259,6 +265,7 @@ export const make = (client: HttpClient.HttpClient, options: PipelineOptions): P
 
   /** One attempt: send, then read the body (up to `maxBodyBytes`). */
   const exchange = (
+    http: HttpClient.HttpClient,
     request: HttpClientRequest.HttpClientRequest,
     send: SendOptions,
   ): Effect.Effect<Classify.Exchange, ConnectionError | Timeout> =>
@@ -282,9 +289,9 @@ export const make = (client: HttpClient.HttpClient, options: PipelineOptions): P
       // On the live clock the transport's own timer is the limit: no fiber
       // is forked to watch it. Under another clock (the TestClock), the
       // attempt races that clock's sleep.
-      keepsTimeLimits && clock === liveClock
-        ? NodeHttpTransport.withTimeLimit(exchange(request, send), timeoutMillis)
-        : Effect.timeoutFail(exchange(request, send), { duration: timeout, onTimeout: () => timedOut(request) }),
+      Option.isSome(limited) && clock === liveClock
+        ? exchange(limited.value, request, send)
+        : Effect.timeoutFail(exchange(http, request, send), { duration: timeout, onTimeout: () => timedOut(request) }),
     )
 
   /** A failed attempt that may be tried again, or none: the pipeline's rule, whatever the schedule. */
