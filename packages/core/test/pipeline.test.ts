@@ -2,8 +2,8 @@ import { HttpClientRequest } from "@effect/platform"
 import { assert, describe, it } from "@effect/vitest"
 import { Duration, Effect, Exit, Fiber, Redacted, Schema, TestClock } from "effect"
 import * as Pipeline from "../src/internal/pipeline.js"
-import * as Requests from "../src/internal/requests.js"
 import { TokenResponse } from "../src/internal/wire.js"
+import * as Requests from "../src/Requests.js"
 import { type Answer, jsonAnswer, scripted } from "./support/scriptedClient.js"
 
 const url = "https://auth.example/oauth/token"
@@ -338,12 +338,11 @@ describe("pipeline: retries", () => {
     }),
   )
 
-  const codeExchange = Requests.authorizationCodeToken(url, "form", {
-    clientId: "c",
-    clientSecret: Redacted.make("s"),
-    code: Redacted.make("code-1"),
-    redirectUri: "http://127.0.0.1/cb",
-  })
+  const codeExchange = Requests.token(url).pipe(
+    Requests.grant("authorization_code", { code: Redacted.make("code-1"), redirect_uri: "http://127.0.0.1/cb" }),
+    Requests.clientAuth(Requests.ClientSecretPost("c", Redacted.make("s"))),
+    Requests.build,
+  )
 
   it.effect("never retries a request that redeems a one-time code after a failure the server may have handled", () =>
     Effect.gen(function* () {
@@ -380,11 +379,17 @@ describe("pipeline: retries", () => {
 
   it.effect("marks refresh as not repeatable and client credentials as repeatable", () =>
     Effect.sync(() => {
-      const refresh = Requests.refreshToken(url, "json", { clientId: "c", refreshToken: Redacted.make("r") })
-      assert.isFalse(refresh.idempotent)
-      assert.isTrue(
-        Requests.clientCredentialsToken(url, { clientId: "c", clientSecret: Redacted.make("s") }).idempotent,
+      const refresh = Requests.token(url).pipe(
+        Requests.grant("refresh_token", { refresh_token: Redacted.make("r") }),
+        Requests.clientAuth(Requests.None("c")),
+        Requests.json,
+        Requests.build,
       )
+      assert.isFalse(refresh.idempotent)
+      const grant = (type: Requests.GrantType) => Requests.build(Requests.token(url).pipe(Requests.grant(type)))
+      assert.isTrue(grant("client_credentials").idempotent)
+      assert.isTrue(grant("urn:ietf:params:oauth:grant-type:device_code").idempotent)
+      assert.isFalse(grant("authorization_code").idempotent)
     }),
   )
 })
@@ -392,7 +397,11 @@ describe("pipeline: retries", () => {
 describe("request builders", () => {
   it.effect("form bodies use client_secret_post and omit absent parameters", () =>
     Effect.sync(() => {
-      const built = Requests.clientCredentialsToken(url, { clientId: "cid", clientSecret: Redacted.make("shh") })
+      const built = Requests.token(url).pipe(
+        Requests.grant("client_credentials", { scope: undefined }),
+        Requests.clientAuth(Requests.ClientSecretPost("cid", Redacted.make("shh"))),
+        Requests.build,
+      )
       assert.strictEqual(built.request.body._tag, "Uint8Array")
       const body = built.request.body._tag === "Uint8Array" ? new TextDecoder().decode(built.request.body.body) : ""
       assert.strictEqual(body, "grant_type=client_credentials&client_id=cid&client_secret=shh")
@@ -403,11 +412,12 @@ describe("request builders", () => {
 
   it.effect("JSON bodies carry the same fields as JSON", () =>
     Effect.gen(function* () {
-      const built = Requests.refreshToken(url, "json", {
-        clientId: "cid",
-        clientSecret: Redacted.make("shh"),
-        refreshToken: Redacted.make("rt"),
-      })
+      const built = Requests.token(url).pipe(
+        Requests.grant("refresh_token", { refresh_token: Redacted.make("rt") }),
+        Requests.clientAuth(Requests.ClientSecretPost("cid", Redacted.make("shh"))),
+        Requests.json,
+        Requests.build,
+      )
       assert.strictEqual(built.request.body.contentType, "application/json")
       const body = built.request.body._tag === "Uint8Array" ? new TextDecoder().decode(built.request.body.body) : ""
       const decoded = yield* Schema.decodeUnknown(
