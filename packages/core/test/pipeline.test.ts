@@ -1,6 +1,6 @@
-import { HttpClientRequest } from "@effect/platform"
+import { HttpClient, HttpClientRequest, HttpClientResponse } from "@effect/platform"
 import { assert, describe, it } from "@effect/vitest"
-import { Duration, Effect, Exit, Fiber, Redacted, Schema, TestClock } from "effect"
+import { Duration, Effect, Exit, Fiber, Option, Redacted, Schedule, Schema, TestClock, Tracer } from "effect"
 import * as Pipeline from "../src/internal/pipeline.js"
 import { TokenResponse } from "../src/internal/wire.js"
 import * as Requests from "../src/Requests.js"
@@ -390,6 +390,105 @@ describe("pipeline: retries", () => {
       assert.isTrue(grant("client_credentials").idempotent)
       assert.isTrue(grant("urn:ietf:params:oauth:grant-type:device_code").idempotent)
       assert.isFalse(grant("authorization_code").idempotent)
+    }),
+  )
+})
+
+describe("pipeline: an injected retry schedule", () => {
+  const codeExchange = Requests.token(url).pipe(
+    Requests.grant("authorization_code", { code: Redacted.make("code-1") }),
+    Requests.build,
+  )
+
+  it.effect("decides when and how often what may be retried is tried again", () =>
+    Effect.gen(function* () {
+      const fake = scripted({ status: 503 }, { status: 503 }, jsonAnswer(200, tokenBody))
+      const retryPolicy = Schedule.spaced("5 seconds").pipe(Schedule.intersect(Schedule.recurs(1)))
+      const pipeline = Pipeline.make(fake.client, { provider: "test", retryPolicy })
+      const fiber = yield* Effect.fork(pipeline.json(request, TokenResponse, safe))
+      yield* TestClock.adjust("4999 millis")
+      assert.strictEqual(fake.requests.length, 1)
+      yield* TestClock.adjust("1 millis")
+      assert.strictEqual(fake.requests.length, 2)
+      yield* TestClock.adjust("1 minute")
+      // One retry only: the second 503 stands.
+      const error = failureOf(yield* Fiber.await(fiber))
+      assert.strictEqual(error._tag, "HttpError")
+      assert.strictEqual(fake.requests.length, 2)
+    }),
+  )
+
+  it.effect("cannot make the pipeline repeat what must not be repeated, nor a timed-out attempt", () =>
+    Effect.gen(function* () {
+      const retryPolicy = Schedule.forever
+      for (const first of [{ status: 502 }, "refused"] as const) {
+        const fake = scripted(first, jsonAnswer(200, tokenBody))
+        const pipeline = Pipeline.make(fake.client, { provider: "test", retryPolicy })
+        yield* Effect.exit(pipeline.json(codeExchange.request, TokenResponse, codeExchange))
+        assert.strictEqual(fake.requests.length, 1)
+      }
+      const hangs = scripted("hang", jsonAnswer(200, tokenBody))
+      const pipeline = Pipeline.make(hangs.client, { provider: "test", retryPolicy, timeout: "1 second" })
+      const fiber = yield* Effect.fork(pipeline.json(request, TokenResponse, safe))
+      yield* TestClock.adjust("1 minute")
+      assert.strictEqual(failureOf(yield* Fiber.await(fiber))._tag, "Timeout")
+      assert.strictEqual(hangs.requests.length, 1)
+    }),
+  )
+
+  it.effect("is fed each failure with the wait the server asked for", () =>
+    Effect.gen(function* () {
+      const seen: Array<Option.Option<Duration.Duration>> = []
+      const fake = scripted({ status: 429, headers: { "retry-after": "7" } }, "refused", jsonAnswer(200, tokenBody))
+      const retryPolicy = Schedule.recurs(5).pipe(
+        Schedule.tapInput((failed: Pipeline.Failed) => Effect.sync(() => seen.push(failed.retryAfter))),
+      )
+      const pipeline = Pipeline.make(fake.client, { provider: "test", retryPolicy })
+      assert.isTrue(Exit.isSuccess(yield* Effect.exit(pipeline.json(request, TokenResponse, safe))))
+      assert.deepStrictEqual(seen, [Option.some(Duration.seconds(7)), Option.none()])
+    }),
+  )
+})
+
+describe("pipeline: tracing", () => {
+  /** A client that answers 200 and records the span it was called in, if any. */
+  const spanRecording = (spans: Array<string>): HttpClient.HttpClient =>
+    HttpClient.makeWith<never, never, never, never>(
+      (prepared) =>
+        Effect.flatMap(prepared, (request) =>
+          Effect.map(Effect.option(Effect.currentSpan), (span) => {
+            spans.push(Option.match(span, { onNone: () => "(none)", onSome: (s) => s.name }))
+            return HttpClientResponse.fromWeb(request, new Response(JSON.stringify(tokenBody), { status: 200 }))
+          }),
+        ),
+      Effect.succeed,
+    )
+
+  it.effect("makes no span under the native tracer, which keeps none", () =>
+    Effect.gen(function* () {
+      const spans: Array<string> = []
+      yield* Pipeline.make(spanRecording(spans), { provider: "test" }).json(request, TokenResponse, safe)
+      assert.deepStrictEqual(spans, ["(none)"])
+    }),
+  )
+
+  it.effect("makes a hyperauth.http span under an installed tracer", () =>
+    Effect.gen(function* () {
+      const native = yield* Effect.tracer
+      const started: Array<string> = []
+      const recording = Tracer.make({
+        span: (name, ...rest) => {
+          started.push(name)
+          return native.span(name, ...rest)
+        },
+        context: native.context,
+      })
+      const spans: Array<string> = []
+      yield* Pipeline.make(spanRecording(spans), { provider: "test" })
+        .json(request, TokenResponse, safe)
+        .pipe(Effect.withTracer(recording))
+      assert.deepStrictEqual(started, ["hyperauth.http"])
+      assert.deepStrictEqual(spans, ["hyperauth.http"])
     }),
   )
 })
