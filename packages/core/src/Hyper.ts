@@ -101,14 +101,14 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
   Effect.map(HttpClient.HttpClient, (client) => {
     const http = Pipeline.make(client, {
       provider: "hyper",
+      baseUrl: options.baseUrl,
       timeout: options.timeout,
       retryPolicy: options.retryPolicy,
     })
-    const url = (path: string) => `${options.baseUrl}${path}`
 
     const initiateDeviceFlow: Service["initiateDeviceFlow"] = (request) =>
       Effect.gen(function* () {
-        const built = Requests.deviceAuthorization(url("/oauth/device")).pipe(
+        const built = Requests.deviceAuthorization("/oauth/device").pipe(
           Requests.params({ scope: request?.scope }),
           Requests.clientAuth(Requests.None(options.clientId)),
           Requests.build,
@@ -128,7 +128,7 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
 
     /** Needs only what a pending login's record keeps, so another process can take it over. */
     const pollDevice = (device: DeviceLogin, onSuccess?: (token: Token.TokenSet) => void) => {
-      const built = Requests.token(url("/oauth/token")).pipe(
+      const built = Requests.token("/oauth/token").pipe(
         Requests.grant("urn:ietf:params:oauth:grant-type:device_code", { device_code: device.deviceCode }),
         Requests.clientAuth(Requests.None(options.clientId)),
         Requests.build,
@@ -149,7 +149,7 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
     const pollForToken: Service["pollForToken"] = pollDevice
 
     const introspectToken: Service["introspectToken"] = (token) => {
-      const built = Requests.introspection(url("/oauth/introspect")).pipe(
+      const built = Requests.introspection("/oauth/introspect").pipe(
         Requests.params({ token: Redacted.isRedacted(token) ? token : Redacted.make(token) }),
         Requests.clientAuth(Requests.None(options.clientId)),
         Requests.build,

@@ -163,6 +163,43 @@ describe("pipeline: decoding and error mapping", () => {
     }),
   )
 
+  it.effect(
+    "resolves a path against the base URL, leaves an absolute URL alone, and names the absolute URL in errors",
+    () =>
+      Effect.gen(function* () {
+        const fake = scripted({ status: 500, body: "" }, jsonAnswer(200, tokenBody))
+        const pipeline = Pipeline.make(fake.client, {
+          provider: "test",
+          baseUrl: "https://auth.example",
+          retryPolicy: { ...Pipeline.defaultRetryPolicy, retries: 0 },
+        })
+        const error = failureOf(
+          yield* Effect.exit(pipeline.json(HttpClientRequest.post("/oauth/token?x=1"), TokenResponse, safe)),
+        )
+        assert.strictEqual(fake.requests[0]?.url, "https://auth.example/oauth/token?x=1")
+        assert.strictEqual(error._tag, "HttpError")
+        if (error._tag === "HttpError") assert.strictEqual(error.url, "https://auth.example/oauth/token")
+        yield* pipeline.json(HttpClientRequest.post("https://other.example/token"), TokenResponse, safe)
+        assert.strictEqual(fake.requests[1]?.url, "https://other.example/token")
+      }),
+  )
+
+  it.effect("a timeout names the absolute URL too", () =>
+    Effect.gen(function* () {
+      const fake = scripted("hang")
+      const pipeline = Pipeline.make(fake.client, {
+        provider: "test",
+        baseUrl: "https://auth.example",
+        timeout: "1 second",
+      })
+      const fiber = yield* Effect.fork(pipeline.json(HttpClientRequest.post("/oauth/token"), TokenResponse, safe))
+      yield* TestClock.adjust("1 second")
+      const error = failureOf(yield* Fiber.await(fiber))
+      assert.strictEqual(error._tag, "Timeout")
+      if (error._tag === "Timeout") assert.strictEqual(error.url, "https://auth.example/oauth/token")
+    }),
+  )
+
   it.effect("ok() accepts an empty 200 (RFC 7009 revocation)", () =>
     Effect.gen(function* () {
       const { client } = scripted({ status: 200, body: "" })

@@ -241,14 +241,14 @@ export const make = (client: HttpClient.HttpClient, options: PipelineOptions): P
     ? HttpClient.mapRequest(client, defaults)
     : noRedirects(HttpClient.mapRequest(client, defaults))
 
-  const timedOut = (request: HttpClientRequest.HttpClientRequest) =>
-    new Timeout({ provider, url: displayUrl(request.url), timeoutMillis })
+  /** Where a request goes: its URL after the defaults (a path resolved against the base), without its query. */
+  const target = (request: HttpClientRequest.HttpClientRequest) => displayUrl(defaults(request).url)
 
-  const fromClientError = (
-    request: HttpClientRequest.HttpClientRequest,
-    error: HttpClientError.HttpClientError,
-  ): ConnectionError | Timeout => {
-    if (NodeHttpTransport.isTimeLimitExceeded(error.cause)) return timedOut(request)
+  const timedOut = (request: HttpClientRequest.HttpClientRequest) =>
+    new Timeout({ provider, url: target(request), timeoutMillis })
+
+  const fromClientError = (error: HttpClientError.HttpClientError): ConnectionError | Timeout => {
+    if (NodeHttpTransport.isTimeLimitExceeded(error.cause)) return timedOut(error.request)
     return new ConnectionError({
       provider,
       url: displayUrl(error.request.url),
@@ -271,14 +271,15 @@ export const make = (client: HttpClient.HttpClient, options: PipelineOptions): P
   ): Effect.Effect<Classify.Exchange, ConnectionError | Timeout> =>
     Effect.flatMap(http.execute(request), (response) =>
       Effect.map(readBody(response, send.maxBodyBytes ?? Classify.defaultMaxBodyBytes), ({ body, truncated }) => ({
-        url: displayUrl(request.url),
+        // The request as sent: its URL is the absolute one.
+        url: displayUrl(response.request.url),
         status: response.status,
         headers: response.headers,
         body,
         truncated,
         secrets: send.secrets ?? [],
       })),
-    ).pipe(Effect.mapError((error) => fromClientError(request, error)))
+    ).pipe(Effect.mapError(fromClientError))
 
   /** One attempt within the time limit, from sending to the last byte of the body. */
   const attempt = (
@@ -337,7 +338,7 @@ export const make = (client: HttpClient.HttpClient, options: PipelineOptions): P
               Effect.logDebug("hyperauth: retrying a provider request").pipe(
                 Effect.annotateLogs({
                   provider,
-                  url: displayUrl(request.url),
+                  url: target(request),
                   retry,
                   after: Either.match(result, { onLeft: (error) => error.code, onRight: (e) => `HTTP ${e.status}` }),
                 }),
@@ -370,7 +371,7 @@ export const make = (client: HttpClient.HttpClient, options: PipelineOptions): P
       tracer === nativeTracer
         ? sent
         : Effect.withSpan(sent, "hyperauth.http", {
-            attributes: { provider, method: request.method, url: displayUrl(request.url) },
+            attributes: { provider, method: request.method, url: target(request) },
             // Always this line of this file: not worth an Error per request.
             captureStackTrace: false,
           }),
