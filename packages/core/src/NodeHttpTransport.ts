@@ -6,7 +6,8 @@
  *
  * It never follows a redirect (a 3xx is an answer), inflates `gzip`,
  * `deflate` and `br` bodies as `fetch` does, and aborts the request when
- * the fiber is interrupted (a time limit, a cancelled call). Its responses
+ * the fiber is interrupted (a cancelled call) or when the time limit of a
+ * `timeLimited` client runs out (on a timer of its own: no fiber watches it). Its responses
  * can be read up to a limit without an Effect `Stream` (`readCapped`).
  *
  * @example
@@ -54,6 +55,14 @@ export interface CappedBody {
  * Why a request of this transport stopped when its time limit ran out: the
  * `cause` of the `RequestError` or `ResponseError` it then fails with.
  *
+ * @example
+ * ```ts
+ * import { NodeHttpTransport } from "@hyperauth/core"
+ *
+ * const cause = new NodeHttpTransport.TimeLimitExceeded(30_000)
+ * cause.message // "no complete answer within 30000 ms"
+ * ```
+ *
  * @since 0.1.0
  * @category errors
  */
@@ -66,6 +75,14 @@ export class TimeLimitExceeded extends Error {
 
 /**
  * Whether `cause` is this transport's `TimeLimitExceeded`.
+ *
+ * @example
+ * ```ts
+ * import { NodeHttpTransport } from "@hyperauth/core"
+ * import type * as HttpClientError from "@effect/platform/HttpClientError"
+ *
+ * const timedOut = (error: HttpClientError.HttpClientError) => NodeHttpTransport.isTimeLimitExceeded(error.cause)
+ * ```
  *
  * @since 0.1.0
  * @category errors

@@ -27,6 +27,14 @@ import * as Redacted from "effect/Redacted"
  * A parameter's value: text, a secret (sent, and scrubbed from errors), or
  * undefined for a parameter left out.
  *
+ * @example
+ * ```ts
+ * import { Requests } from "@hyperauth/core"
+ * import * as Redacted from "effect/Redacted"
+ *
+ * const params: Record<string, Requests.Param> = { code: Redacted.make("the-code"), scope: undefined }
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -34,6 +42,14 @@ export type Param = string | Redacted.Redacted<string> | undefined
 
 /**
  * The client id and secret in the body (`client_secret_post`, RFC 6749 §2.3.1).
+ *
+ * @example
+ * ```ts
+ * import { Requests } from "@hyperauth/core"
+ * import * as Redacted from "effect/Redacted"
+ *
+ * const auth: Requests.ClientAuth = Requests.ClientSecretPost("my-client", Redacted.make("my-secret"))
+ * ```
  *
  * @since 0.1.0
  * @category client authentication
@@ -48,6 +64,14 @@ export interface ClientSecretPost {
  * The client id and secret in an `Authorization: Basic` header
  * (`client_secret_basic`, RFC 6749 §2.3.1), each form-urlencoded first.
  *
+ * @example
+ * ```ts
+ * import { Requests } from "@hyperauth/core"
+ * import * as Redacted from "effect/Redacted"
+ *
+ * const auth: Requests.ClientAuth = Requests.ClientSecretBasic("my-client", Redacted.make("my-secret"))
+ * ```
+ *
  * @since 0.1.0
  * @category client authentication
  */
@@ -60,6 +84,13 @@ export interface ClientSecretBasic {
 /**
  * A public client: its id in the body and no secret (RFC 6749 §2.1, §3.2.1).
  *
+ * @example
+ * ```ts
+ * import { Requests } from "@hyperauth/core"
+ *
+ * const auth: Requests.ClientAuth = Requests.None("my-public-client")
+ * ```
+ *
  * @since 0.1.0
  * @category client authentication
  */
@@ -70,6 +101,13 @@ export interface None {
 
 /**
  * How a client authenticates at an endpoint.
+ *
+ * @example
+ * ```ts
+ * import { Requests } from "@hyperauth/core"
+ *
+ * const describe = (auth: Requests.ClientAuth) => (auth._tag === "None" ? "public client" : auth._tag)
+ * ```
  *
  * @since 0.1.0
  * @category client authentication
@@ -143,6 +181,16 @@ export const secretPostOrNone = (clientId: string, clientSecret: Redacted.Redact
 
 /**
  * A request to an OAuth endpoint, not yet built.
+ *
+ * @example
+ * ```ts
+ * import { Requests } from "@hyperauth/core"
+ *
+ * const request: Requests.OAuthRequest = Requests.token("https://auth.example/oauth/token").pipe(
+ *   Requests.grant("client_credentials"),
+ * )
+ * request.idempotent // true
+ * ```
  *
  * @since 0.1.0
  * @category models
@@ -276,6 +324,13 @@ export const revocation = (url: string): OAuthRequest => make(url, { idempotent:
 /**
  * The grant types of RFC 6749 §4.1.3, §4.4 and §6, and RFC 8628 §3.4.
  *
+ * @example
+ * ```ts
+ * import { Requests } from "@hyperauth/core"
+ *
+ * const type: Requests.GrantType = "urn:ietf:params:oauth:grant-type:device_code"
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -402,6 +457,14 @@ export const form = (self: OAuthRequest): OAuthRequest => copy(self, { encoding:
  * A built request, what the pipeline sends: the HTTP request, the secrets
  * it carries (scrubbed from any error built from its answer) and whether it
  * may be repeated.
+ *
+ * @example
+ * ```ts
+ * import { Requests } from "@hyperauth/core"
+ *
+ * const built: Requests.Built = Requests.build(Requests.revocation("https://auth.example/oauth/revoke"))
+ * built.request.method // "POST"
+ * ```
  *
  * @since 0.1.0
  * @category models
