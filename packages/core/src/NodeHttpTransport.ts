@@ -13,9 +13,13 @@
  * @example
  * ```ts
  * import { NodeHttpTransport } from "@hyperauth/core"
+ * import * as HttpClient from "@effect/platform/HttpClient"
  * import * as Effect from "effect/Effect"
  *
- * program.pipe(Effect.provide(NodeHttpTransport.layer))
+ * const status = Effect.flatMap(HttpClient.HttpClient, (client) => client.get("http://127.0.0.1:8080/")).pipe(
+ *   Effect.map((response) => response.status),
+ *   Effect.provide(NodeHttpTransport.layer),
+ * )
  * ```
  *
  * @since 0.1.0
@@ -176,6 +180,22 @@ const decoded = (message: Http.IncomingMessage): Readable => {
 /**
  * A response of this transport. Besides the `HttpClientResponse` interface,
  * `readCapped` reads the body up to a limit in one step, with no `Stream`.
+ *
+ * @example
+ * ```ts
+ * import { NodeHttpTransport } from "@hyperauth/core"
+ * import * as HttpClient from "@effect/platform/HttpClient"
+ * import * as Effect from "effect/Effect"
+ *
+ * const firstKiB = Effect.flatMap(HttpClient.HttpClient, (client) => client.get("http://127.0.0.1:8080/")).pipe(
+ *   Effect.flatMap((response) =>
+ *     response instanceof NodeHttpTransport.NodeHttpResponse
+ *       ? Effect.map(response.readCapped(1024), ({ body }) => body)
+ *       : response.text,
+ *   ),
+ *   Effect.provide(NodeHttpTransport.layer),
+ * )
+ * ```
  *
  * @since 0.1.0
  * @category models
@@ -387,6 +407,17 @@ interface Agents {
 /**
  * An `HttpClient` on keep-alive agents of its own, closed with the scope.
  *
+ * @example
+ * ```ts
+ * import { NodeHttpTransport } from "@hyperauth/core"
+ * import * as Effect from "effect/Effect"
+ *
+ * // The agents close when the scope does.
+ * const status = Effect.scoped(
+ *   Effect.flatMap(NodeHttpTransport.make, (client) => Effect.map(client.get("http://127.0.0.1:8080/"), (r) => r.status)),
+ * )
+ * ```
+ *
  * @since 0.1.0
  * @category constructors
  */
@@ -435,6 +466,14 @@ const client = (agents: Agents, limit: number | undefined): HttpClient.HttpClien
 
 /**
  * The transport as the `HttpClient` service.
+ *
+ * @example
+ * ```ts
+ * import { Hyper, NodeHttpTransport } from "@hyperauth/core"
+ * import * as Layer from "effect/Layer"
+ *
+ * const hyper = Hyper.layerConfig.pipe(Layer.provide(NodeHttpTransport.layer))
+ * ```
  *
  * @since 0.1.0
  * @category layers

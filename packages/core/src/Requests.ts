@@ -3,9 +3,12 @@
  * send, then how the client authenticates, then the body's encoding.
  *
  * ```ts
- * Requests.token(url).pipe(
- *   Requests.grant("refresh_token", { refresh_token: refreshToken }),
- *   Requests.clientAuth(Requests.ClientSecretPost(clientId, clientSecret)),
+ * import { Requests } from "@hyperauth/core"
+ * import * as Redacted from "effect/Redacted"
+ *
+ * const refresh = Requests.token("https://auth.example/oauth/token").pipe(
+ *   Requests.grant("refresh_token", { refresh_token: Redacted.make("a-refresh-token") }),
+ *   Requests.clientAuth(Requests.ClientSecretPost("my-client", Redacted.make("my-secret"))),
  *   Requests.json,
  * )
  * ```

@@ -14,6 +14,11 @@ export * as Introspection from "./Introspection.js"
 export * as NodeHttpTransport from "./NodeHttpTransport.js"
 export * as OAuthError from "./OAuthError.js"
 export * as Provider from "./Provider.js"
+/**
+ * Requests to OAuth endpoints, built by piping; client authentication as a value.
+ *
+ * @since 0.1.0
+ */
 export * as Requests from "./Requests.js"
 export * as Settings from "./Settings.js"
 export * as Token from "./Token.js"
