@@ -228,6 +228,31 @@ describe("pipeline: secrets", () => {
       }
     }),
   )
+  it.effect("an answer that echoes Basic client credentials, raw or base64, has neither in its error", () =>
+    Effect.gen(function* () {
+      const built = Requests.token(url).pipe(
+        Requests.grant("client_credentials"),
+        Requests.clientAuth(Requests.ClientSecretBasic("c", Redacted.make("pw"))),
+        Requests.build,
+      )
+      const encoded = (built.request.headers.authorization ?? "").slice("Basic ".length)
+      const { client } = scripted(
+        jsonAnswer(400, { error: "invalid_client", error_description: `got Basic ${encoded}` }),
+        { status: 502, body: `<html>pw ${encoded}</html>` },
+      )
+      const pipeline = Pipeline.make(client, {
+        provider: "test",
+        retryPolicy: { ...Pipeline.defaultRetryPolicy, retries: 0 },
+      })
+      for (let i = 0; i < 2; i++) {
+        const error = failureOf(yield* Effect.exit(pipeline.json(built.request, TokenResponse, built)))
+        for (const text of [error.message, JSON.stringify(error)]) {
+          assert.notInclude(text, encoded)
+          assert.notInclude(text, " pw ")
+        }
+      }
+    }),
+  )
 })
 
 describe("pipeline: timeout", () => {
