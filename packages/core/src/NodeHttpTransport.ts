@@ -134,30 +134,42 @@ const noop = () => {}
 /**
  * Reads the whole decoded body as bytes, or at most `max` of them, then stops.
  */
-const collect = (source: Readable, max: number): Promise<{ readonly bytes: Buffer; readonly truncated: boolean }> =>
-  new Promise((resolve, reject) => {
-    const chunks: Array<Buffer> = []
-    let size = 0
-    const done = (truncated: boolean) => {
-      source.removeAllListeners("data")
-      resolve({ bytes: chunks.length === 1 && chunks[0] !== undefined ? chunks[0] : Buffer.concat(chunks), truncated })
+const collect = (
+  source: Readable,
+  max: number,
+  onEnd: (bytes: Buffer, truncated: boolean) => void,
+  onError: (cause: unknown) => void,
+): void => {
+  const chunks: Array<Buffer> = []
+  let size = 0
+  // Callbacks, not a Promise: no extra turn of the microtask queue per answer.
+  let settled = false
+  const done = (truncated: boolean) => {
+    if (settled) return
+    settled = true
+    source.removeAllListeners("data")
+    onEnd(chunks.length === 1 && chunks[0] !== undefined ? chunks[0] : Buffer.concat(chunks), truncated)
+  }
+  source.on("data", (chunk: Buffer) => {
+    const room = max - size
+    if (chunk.length > room) {
+      chunks.push(chunk.subarray(0, room))
+      size = max
+      // Nothing more is read or inflated: a bomb stops here.
+      source.destroy()
+      done(true)
+      return
     }
-    source.on("data", (chunk: Buffer) => {
-      const room = max - size
-      if (chunk.length > room) {
-        chunks.push(chunk.subarray(0, room))
-        size = max
-        // Nothing more is read or inflated: a bomb stops here.
-        source.destroy()
-        done(true)
-        return
-      }
-      chunks.push(chunk)
-      size += chunk.length
-    })
-    source.once("end", () => done(false))
-    source.once("error", reject)
+    chunks.push(chunk)
+    size += chunk.length
   })
+  source.once("end", () => done(false))
+  source.once("error", (cause) => {
+    if (settled) return
+    settled = true
+    onError(cause)
+  })
+}
 
 /** The body as sent, or inflated when the server compressed it. */
 const decoded = (message: Http.IncomingMessage): Readable => {
@@ -255,12 +267,14 @@ export class NodeHttpResponse extends Inspectable.Class implements HttpClientRes
         this.source.destroy()
         resume(Effect.fail(this.decodeError(new TimeLimitExceeded(deadline?.millis ?? 0))))
       })
-      collect(this.source, max).then(
-        ({ bytes, truncated }) => {
+      collect(
+        this.source,
+        max,
+        (bytes, truncated) => {
           cancel()
           resume(Effect.succeed({ body: bytes.toString("utf8"), truncated }))
         },
-        (cause: unknown) => {
+        (cause) => {
           cancel()
           resume(Effect.fail(this.decodeError(cause)))
         },

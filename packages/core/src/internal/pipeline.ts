@@ -241,8 +241,19 @@ export const make = (client: HttpClient.HttpClient, options: PipelineOptions): P
     ? HttpClient.mapRequest(client, defaults)
     : noRedirects(HttpClient.mapRequest(client, defaults))
 
+  // A client mostly calls the same few URLs: parsing one again for its display form is waste.
+  let lastUrl = ""
+  let lastDisplay = ""
+  const display = (url: string): string => {
+    if (url !== lastUrl) {
+      lastDisplay = displayUrl(url)
+      lastUrl = url
+    }
+    return lastDisplay
+  }
+
   /** Where a request goes: its URL after the defaults (a path resolved against the base), without its query. */
-  const target = (request: HttpClientRequest.HttpClientRequest) => displayUrl(defaults(request).url)
+  const target = (request: HttpClientRequest.HttpClientRequest) => display(defaults(request).url)
 
   const timedOut = (request: HttpClientRequest.HttpClientRequest) =>
     new Timeout({ provider, url: target(request), timeoutMillis })
@@ -251,7 +262,7 @@ export const make = (client: HttpClient.HttpClient, options: PipelineOptions): P
     if (NodeHttpTransport.isTimeLimitExceeded(error.cause)) return timedOut(error.request)
     return new ConnectionError({
       provider,
-      url: displayUrl(error.request.url),
+      url: display(error.request.url),
       reason:
         error._tag === "RequestError"
           ? error.reason === "Transport"
@@ -272,7 +283,7 @@ export const make = (client: HttpClient.HttpClient, options: PipelineOptions): P
     Effect.flatMap(http.execute(request), (response) =>
       Effect.map(readBody(response, send.maxBodyBytes ?? Classify.defaultMaxBodyBytes), ({ body, truncated }) => ({
         // The request as sent: its URL is the absolute one.
-        url: displayUrl(response.request.url),
+        url: display(response.request.url),
         status: response.status,
         headers: response.headers,
         body,
