@@ -16,10 +16,10 @@ import * as DeviceFlow from "./DeviceFlow.js"
 import type { IntrospectionResponse } from "./Introspection.js"
 import * as settings from "./internal/config.js"
 import * as Pipeline from "./internal/pipeline.js"
-import * as Requests from "./internal/requests.js"
 import * as wire from "./internal/wire.js"
 import { type NotConfigured, NotSupported, type RequestFailure } from "./OAuthError.js"
 import { type DeviceLogin, noResume, type Provider, refuseOptions } from "./Provider.js"
+import * as Requests from "./Requests.js"
 import * as Token from "./Token.js"
 
 /**
@@ -101,17 +101,18 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
   Effect.map(HttpClient.HttpClient, (client) => {
     const http = Pipeline.make(client, {
       provider: "hyper",
+      baseUrl: options.baseUrl,
       timeout: options.timeout,
       retryPolicy: options.retryPolicy,
     })
-    const url = (path: string) => `${options.baseUrl}${path}`
 
     const initiateDeviceFlow: Service["initiateDeviceFlow"] = (request) =>
       Effect.gen(function* () {
-        const built = Requests.deviceAuthorization(url("/oauth/device"), {
-          clientId: options.clientId,
-          scope: request?.scope,
-        })
+        const built = Requests.deviceAuthorization("/oauth/device").pipe(
+          Requests.params({ scope: request?.scope }),
+          Requests.clientAuth(Requests.None(options.clientId)),
+          Requests.build,
+        )
         const answer = yield* http.json(built.request, wire.DeviceAuthorizationResponse, built)
         const now = yield* DateTime.now
         return {
@@ -127,10 +128,11 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
 
     /** Needs only what a pending login's record keeps, so another process can take it over. */
     const pollDevice = (device: DeviceLogin, onSuccess?: (token: Token.TokenSet) => void) => {
-      const built = Requests.deviceToken(url("/oauth/token"), {
-        clientId: options.clientId,
-        deviceCode: device.deviceCode,
-      })
+      const built = Requests.token("/oauth/token").pipe(
+        Requests.grant("urn:ietf:params:oauth:grant-type:device_code", { device_code: device.deviceCode }),
+        Requests.clientAuth(Requests.None(options.clientId)),
+        Requests.build,
+      )
       const request = Effect.flatMap(http.json(built.request, wire.BearerTokenResponse, built), (answer) =>
         Token.fromResponse(answer),
       )
@@ -147,10 +149,11 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
     const pollForToken: Service["pollForToken"] = pollDevice
 
     const introspectToken: Service["introspectToken"] = (token) => {
-      const built = Requests.introspection(url("/oauth/introspect"), {
-        clientId: options.clientId,
-        token: Redacted.isRedacted(token) ? token : Redacted.make(token),
-      })
+      const built = Requests.introspection("/oauth/introspect").pipe(
+        Requests.params({ token: Redacted.isRedacted(token) ? token : Redacted.make(token) }),
+        Requests.clientAuth(Requests.None(options.clientId)),
+        Requests.build,
+      )
       return http.json(built.request, wire.IntrospectionResponse, built).pipe(Effect.withSpan("Hyper.introspectToken"))
     }
 

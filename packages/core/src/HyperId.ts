@@ -18,10 +18,10 @@ import * as AuthorizationCode from "./AuthorizationCode.js"
 import type { IntrospectionResponse } from "./Introspection.js"
 import * as settings from "./internal/config.js"
 import * as Pipeline from "./internal/pipeline.js"
-import * as Requests from "./internal/requests.js"
 import * as wire from "./internal/wire.js"
 import { InvalidInput, type NotConfigured, type RequestFailure, type StateMismatch } from "./OAuthError.js"
 import { noResume, type Provider } from "./Provider.js"
+import * as Requests from "./Requests.js"
 import * as Token from "./Token.js"
 
 /**
@@ -200,7 +200,7 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
       retryPolicy: options.retryPolicy,
     })
     const baseUrl = `${options.origin}${realmPath}`
-    const auth = { clientId: options.clientId, clientSecret: options.clientSecret }
+    const clientAuth = Requests.secretPostOrNone(options.clientId, options.clientSecret)
 
     /** The URL for already-decoded parameters; the protocol's own members are set last, so nothing overrides them. */
     const buildAuthorizationUrl = (scope: string | undefined, redirectUri: string, params: AuthorizationParams) =>
@@ -247,12 +247,15 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
           allowMissingState: true,
           expectedIssuer: `${options.origin}${issuerPath}`,
         })
-        const built = Requests.authorizationCodeToken(`${baseUrl}/token`, "form", {
-          ...auth,
-          code: redirect.code,
-          redirectUri: request.redirectUri,
-          codeVerifier: request.codeVerifier,
-        })
+        const built = Requests.token(`${baseUrl}/token`).pipe(
+          Requests.grant("authorization_code", {
+            code: redirect.code,
+            redirect_uri: request.redirectUri,
+            code_verifier: request.codeVerifier,
+          }),
+          Requests.clientAuth(clientAuth),
+          Requests.build,
+        )
         const answer = yield* http.json(built.request, wire.TokenResponse, built)
         return { token: yield* Token.fromResponse(answer), locale: redirect.params.locale }
       }).pipe(Effect.withSpan("HyperId.completeLogin"))
@@ -265,26 +268,29 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
             reason: "this login has no refresh token; log in again.",
           })
         }
-        const built = Requests.refreshToken(`${baseUrl}/token`, "form", { ...auth, refreshToken: token.refreshToken })
+        const built = Requests.token(`${baseUrl}/token`).pipe(
+          Requests.grant("refresh_token", { refresh_token: token.refreshToken }),
+          Requests.clientAuth(clientAuth),
+          Requests.build,
+        )
         const answer = yield* http.json(built.request, wire.TokenResponse, built)
         return yield* Token.fromResponse(answer, token)
       }).pipe(Effect.withSpan("HyperId.refresh"))
 
     const introspect: Service["introspect"] = (accessToken) => {
-      const built = Requests.introspection(`${baseUrl}/token/introspect`, {
-        ...auth,
-        token: accessToken,
-        tokenTypeHint: "access_token",
-      })
+      const built = Requests.introspection(`${baseUrl}/token/introspect`).pipe(
+        Requests.params({ token: accessToken, token_type_hint: "access_token" }),
+        Requests.clientAuth(clientAuth),
+        Requests.build,
+      )
       return http.json(built.request, wire.IntrospectionResponse, built).pipe(Effect.withSpan("HyperId.introspect"))
     }
 
     const logout: Service["logout"] = (refreshToken) => {
-      const built = Requests.post(
-        `${baseUrl}/logout`,
-        "form",
-        { refresh_token: refreshToken, client_id: auth.clientId, client_secret: auth.clientSecret },
-        true,
+      const built = Requests.make(`${baseUrl}/logout`, { idempotent: true }).pipe(
+        Requests.params({ refresh_token: refreshToken }),
+        Requests.clientAuth(clientAuth),
+        Requests.build,
       )
       return http.ok(built.request, built).pipe(Effect.withSpan("HyperId.logout"))
     }

@@ -20,10 +20,10 @@ import * as ApiClient from "./ApiClient.js"
 import * as AuthorizationCode from "./AuthorizationCode.js"
 import * as settings from "./internal/config.js"
 import * as Pipeline from "./internal/pipeline.js"
-import * as Requests from "./internal/requests.js"
 import * as wire from "./internal/wire.js"
 import { InvalidInput, NotConfigured, NotSupported, type RequestFailure, type StateMismatch } from "./OAuthError.js"
 import { noResume, type Provider, refuseOptions } from "./Provider.js"
+import * as Requests from "./Requests.js"
 import * as Token from "./Token.js"
 
 /**
@@ -191,7 +191,7 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
       retryPolicy: options.retryPolicy,
     })
     const url = (path: string) => `${options.origin}${path}`
-    const auth = { clientId: options.clientId, clientSecret: options.clientSecret }
+    const clientAuth = Requests.secretPostOrNone(options.clientId, options.clientSecret)
 
     const authorizationUrl: Service["authorizationUrl"] = (request = {}) =>
       Effect.gen(function* () {
@@ -216,11 +216,12 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
           expectedState: request.state,
           provider: "hyperline",
         })
-        const built = Requests.authorizationCodeToken(url("/v1/oauth/tokens"), "json", {
-          ...auth,
-          code: redirect.code,
-          redirectUri: request.redirectUri,
-        })
+        const built = Requests.token(url("/v1/oauth/tokens")).pipe(
+          Requests.grant("authorization_code", { code: redirect.code, redirect_uri: request.redirectUri }),
+          Requests.clientAuth(clientAuth),
+          Requests.json,
+          Requests.build,
+        )
         return yield* Token.fromResponse(yield* http.json(built.request, wire.BearerTokenResponse, built))
       }).pipe(Effect.withSpan("Hyperline.completeLogin"))
 
@@ -232,15 +233,22 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
             reason: "this login has no refresh token; log in again.",
           })
         }
-        const built = Requests.refreshToken(url("/v1/oauth/tokens"), "json", {
-          ...auth,
-          refreshToken: token.refreshToken,
-        })
+        const built = Requests.token(url("/v1/oauth/tokens")).pipe(
+          Requests.grant("refresh_token", { refresh_token: token.refreshToken }),
+          Requests.clientAuth(clientAuth),
+          Requests.json,
+          Requests.build,
+        )
         return yield* Token.fromResponse(yield* http.json(built.request, wire.BearerTokenResponse, built), token)
       }).pipe(Effect.withSpan("Hyperline.refresh"))
 
     const revoke: Service["revoke"] = (refreshToken) => {
-      const built = Requests.revocation(url("/v1/oauth/revoke"), "json", { ...auth, token: refreshToken })
+      const built = Requests.revocation(url("/v1/oauth/revoke")).pipe(
+        Requests.params({ token: refreshToken }),
+        Requests.clientAuth(clientAuth),
+        Requests.json,
+        Requests.build,
+      )
       return http.ok(built.request, built).pipe(Effect.withSpan("Hyperline.revoke"))
     }
 

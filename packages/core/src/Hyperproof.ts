@@ -19,10 +19,10 @@ import * as SynchronizedRef from "effect/SynchronizedRef"
 import * as ApiClient from "./ApiClient.js"
 import * as settings from "./internal/config.js"
 import * as Pipeline from "./internal/pipeline.js"
-import * as Requests from "./internal/requests.js"
 import * as wire from "./internal/wire.js"
 import { InvalidToken, type NotConfigured, NotSupported, type RequestFailure } from "./OAuthError.js"
 import { noResume, type Provider, refuseOptions } from "./Provider.js"
+import * as Requests from "./Requests.js"
 import * as Token from "./Token.js"
 
 /**
@@ -149,11 +149,11 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
     const cache = yield* SynchronizedRef.make(Option.none<Token.TokenSet>())
 
     const requestToken = (scope: string | undefined) => {
-      const built = Requests.clientCredentialsToken(`${options.authUrl}/oauth/token`, {
-        clientId: options.clientId,
-        clientSecret: options.clientSecret,
-        scope,
-      })
+      const built = Requests.token(`${options.authUrl}/oauth/token`).pipe(
+        Requests.grant("client_credentials", { scope }),
+        Requests.clientAuth(Requests.ClientSecretPost(options.clientId, options.clientSecret)),
+        Requests.build,
+      )
       return Effect.flatMap(http.json(built.request, wire.BearerTokenResponse, built), (answer) =>
         Token.fromResponse(answer),
       )

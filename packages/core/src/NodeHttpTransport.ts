@@ -6,15 +6,20 @@
  *
  * It never follows a redirect (a 3xx is an answer), inflates `gzip`,
  * `deflate` and `br` bodies as `fetch` does, and aborts the request when
- * the fiber is interrupted (a time limit, a cancelled call). Its responses
+ * the fiber is interrupted (a cancelled call) or when the time limit of a
+ * `timeLimited` client runs out (on a timer of its own: no fiber watches it). Its responses
  * can be read up to a limit without an Effect `Stream` (`readCapped`).
  *
  * @example
  * ```ts
  * import { NodeHttpTransport } from "@hyperauth/core"
+ * import * as HttpClient from "@effect/platform/HttpClient"
  * import * as Effect from "effect/Effect"
  *
- * program.pipe(Effect.provide(NodeHttpTransport.layer))
+ * const status = Effect.flatMap(HttpClient.HttpClient, (client) => client.get("http://127.0.0.1:8080/")).pipe(
+ *   Effect.map((response) => response.status),
+ *   Effect.provide(NodeHttpTransport.layer),
+ * )
  * ```
  *
  * @since 0.1.0
@@ -51,32 +56,120 @@ export interface CappedBody {
 }
 
 /**
+ * Why a request of this transport stopped when its time limit ran out: the
+ * `cause` of the `RequestError` or `ResponseError` it then fails with.
+ *
+ * @example
+ * ```ts
+ * import { NodeHttpTransport } from "@hyperauth/core"
+ *
+ * const cause = new NodeHttpTransport.TimeLimitExceeded(30_000)
+ * cause.message // "no complete answer within 30000 ms"
+ * ```
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class TimeLimitExceeded extends Error {
+  readonly _tag = "TimeLimitExceeded"
+  constructor(readonly millis: number) {
+    super(`no complete answer within ${millis} ms`)
+  }
+}
+
+/**
+ * Whether `cause` is this transport's `TimeLimitExceeded`.
+ *
+ * @example
+ * ```ts
+ * import { NodeHttpTransport } from "@hyperauth/core"
+ * import type * as HttpClientError from "@effect/platform/HttpClientError"
+ *
+ * const timedOut = (error: HttpClientError.HttpClientError) => NodeHttpTransport.isTimeLimitExceeded(error.cause)
+ * ```
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export const isTimeLimitExceeded = (cause: unknown): cause is TimeLimitExceeded => cause instanceof TimeLimitExceeded
+
+/** The clients of this transport, each with a way to make the same one with a time limit. */
+const limitedVersions = new WeakMap<HttpClient.HttpClient, (millis: number) => HttpClient.HttpClient>()
+
+/**
+ * The same client with a time limit of `millis` on every request, from
+ * sending to the last byte read with `readCapped`, kept on a timer of the
+ * transport's own: no fiber watches it. When the limit runs out the request
+ * is aborted and fails with a `TimeLimitExceeded` cause. None when `client`
+ * is not this transport itself (wrapped clients included): race it against
+ * a `Clock` sleep instead. The timer is the live clock's; under a
+ * `TestClock` use that clock's sleep.
+ *
+ * @example
+ * ```ts
+ * import { NodeHttpTransport } from "@hyperauth/core"
+ * import * as HttpClient from "@effect/platform/HttpClient"
+ * import * as Effect from "effect/Effect"
+ * import * as Option from "effect/Option"
+ *
+ * const limited = Effect.map(HttpClient.HttpClient, (client) =>
+ *   Option.getOrElse(NodeHttpTransport.timeLimited(client, 5_000), () => client),
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ * @category time limits
+ */
+export const timeLimited = (client: HttpClient.HttpClient, millis: number): Option.Option<HttpClient.HttpClient> =>
+  Option.map(Option.fromNullable(limitedVersions.get(client)), (limited) => limited(millis))
+
+/** Calls `onExpiry` once the deadline (a `Date.now()` instant) passes; returns the canceller. */
+const onDeadline = (deadline: number | undefined, onExpiry: () => void): (() => void) => {
+  if (deadline === undefined) return noop
+  const timer = setTimeout(onExpiry, Math.max(0, deadline - Date.now()))
+  return () => clearTimeout(timer)
+}
+const noop = () => {}
+
+/**
  * Reads the whole decoded body as bytes, or at most `max` of them, then stops.
  */
-const collect = (source: Readable, max: number): Promise<{ readonly bytes: Buffer; readonly truncated: boolean }> =>
-  new Promise((resolve, reject) => {
-    const chunks: Array<Buffer> = []
-    let size = 0
-    const done = (truncated: boolean) => {
-      source.removeAllListeners("data")
-      resolve({ bytes: chunks.length === 1 && chunks[0] !== undefined ? chunks[0] : Buffer.concat(chunks), truncated })
+const collect = (
+  source: Readable,
+  max: number,
+  onEnd: (bytes: Buffer, truncated: boolean) => void,
+  onError: (cause: unknown) => void,
+): void => {
+  const chunks: Array<Buffer> = []
+  let size = 0
+  // Callbacks, not a Promise: no extra turn of the microtask queue per answer.
+  let settled = false
+  const done = (truncated: boolean) => {
+    if (settled) return
+    settled = true
+    source.removeAllListeners("data")
+    onEnd(chunks.length === 1 && chunks[0] !== undefined ? chunks[0] : Buffer.concat(chunks), truncated)
+  }
+  source.on("data", (chunk: Buffer) => {
+    const room = max - size
+    if (chunk.length > room) {
+      chunks.push(chunk.subarray(0, room))
+      size = max
+      // Nothing more is read or inflated: a bomb stops here.
+      source.destroy()
+      done(true)
+      return
     }
-    source.on("data", (chunk: Buffer) => {
-      const room = max - size
-      if (chunk.length > room) {
-        chunks.push(chunk.subarray(0, room))
-        size = max
-        // Nothing more is read or inflated: a bomb stops here.
-        source.destroy()
-        done(true)
-        return
-      }
-      chunks.push(chunk)
-      size += chunk.length
-    })
-    source.once("end", () => done(false))
-    source.once("error", reject)
+    chunks.push(chunk)
+    size += chunk.length
   })
+  source.once("end", () => done(false))
+  source.once("error", (cause) => {
+    if (settled) return
+    settled = true
+    onError(cause)
+  })
+}
 
 /** The body as sent, or inflated when the server compressed it. */
 const decoded = (message: Http.IncomingMessage): Readable => {
@@ -100,6 +193,22 @@ const decoded = (message: Http.IncomingMessage): Readable => {
  * A response of this transport. Besides the `HttpClientResponse` interface,
  * `readCapped` reads the body up to a limit in one step, with no `Stream`.
  *
+ * @example
+ * ```ts
+ * import { NodeHttpTransport } from "@hyperauth/core"
+ * import * as HttpClient from "@effect/platform/HttpClient"
+ * import * as Effect from "effect/Effect"
+ *
+ * const firstKiB = Effect.flatMap(HttpClient.HttpClient, (client) => client.get("http://127.0.0.1:8080/")).pipe(
+ *   Effect.flatMap((response) =>
+ *     response instanceof NodeHttpTransport.NodeHttpResponse
+ *       ? Effect.map(response.readCapped(1024), ({ body }) => body)
+ *       : response.text,
+ *   ),
+ *   Effect.provide(NodeHttpTransport.layer),
+ * )
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -115,6 +224,8 @@ export class NodeHttpResponse extends Inspectable.Class implements HttpClientRes
   constructor(
     readonly request: HttpClientRequest.HttpClientRequest,
     private readonly message: Http.IncomingMessage,
+    /** When the time limit of the request ends (`Date.now()` ms), if it has one. */
+    private readonly deadline?: { readonly at: number; readonly millis: number },
   ) {
     super()
     this.status = message.statusCode ?? 0
@@ -151,12 +262,28 @@ export class NodeHttpResponse extends Inspectable.Class implements HttpClientRes
         return
       }
       this.read = true
-      collect(this.source, max).then(
-        ({ bytes, truncated }) => resume(Effect.succeed({ body: bytes.toString("utf8"), truncated })),
-        (cause: unknown) => resume(Effect.fail(this.decodeError(cause))),
+      const deadline = this.deadline
+      const cancel = onDeadline(deadline?.at, () => {
+        this.source.destroy()
+        resume(Effect.fail(this.decodeError(new TimeLimitExceeded(deadline?.millis ?? 0))))
+      })
+      collect(
+        this.source,
+        max,
+        (bytes, truncated) => {
+          cancel()
+          resume(Effect.succeed({ body: bytes.toString("utf8"), truncated }))
+        },
+        (cause) => {
+          cancel()
+          resume(Effect.fail(this.decodeError(cause)))
+        },
       )
       // Interrupted while reading: stop receiving.
-      return Effect.sync(() => this.source.destroy())
+      return Effect.sync(() => {
+        cancel()
+        this.source.destroy()
+      })
     })
   }
 
@@ -208,19 +335,19 @@ export class NodeHttpResponse extends Inspectable.Class implements HttpClientRes
   }
 }
 
-/** The bytes of a request body, or none for a body this transport cannot send. */
+/** The bytes of a request body: at once when it holds them, or an effect that gathers them. */
 const bodyBytes = (
   body: HttpClientRequest.HttpClientRequest["body"],
-): Effect.Effect<Uint8Array | string | undefined, unknown> => {
+): Uint8Array | string | undefined | TypeError | Effect.Effect<Uint8Array, unknown> => {
   switch (body._tag) {
     case "Empty":
-      return Effect.succeed(undefined)
+      return undefined
     case "Uint8Array":
-      return Effect.succeed(body.body)
+      return body.body
     case "Raw":
       return typeof body.body === "string" || body.body instanceof Uint8Array
-        ? Effect.succeed(body.body)
-        : Effect.fail(new TypeError("a raw body must be a string or bytes"))
+        ? body.body
+        : new TypeError("a raw body must be a string or bytes")
     case "FormData":
       return Effect.tryPromise(async () => new Uint8Array(await new Response(body.formData).arrayBuffer()))
     case "Stream":
@@ -238,10 +365,11 @@ const bodyBytes = (
  * Sends one request and waits for the status line and headers.
  */
 const send = (
-  agents: { readonly http: Http.Agent; readonly https: Https.Agent },
+  agents: Agents,
   request: HttpClientRequest.HttpClientRequest,
   url: URL,
   body: Uint8Array | string | undefined,
+  limit: number | undefined,
 ): Effect.Effect<NodeHttpResponse, HttpClientError.RequestError> =>
   Effect.async<NodeHttpResponse, HttpClientError.RequestError>((resume) => {
     const transportError = (cause: unknown) => new HttpClientError.RequestError({ request, reason: "Transport", cause })
@@ -264,15 +392,45 @@ const send = (
       resume(Effect.fail(new HttpClientError.RequestError({ request, reason: "Encode", cause })))
       return
     }
-    outgoing.once("error", (cause) => resume(Effect.fail(transportError(cause))))
-    outgoing.once("response", (message) => resume(Effect.succeed(new NodeHttpResponse(request, message))))
+    const deadline = limit === undefined ? undefined : { at: Date.now() + limit, millis: limit }
+    const cancel = onDeadline(deadline?.at, () => {
+      outgoing.destroy()
+      resume(Effect.fail(transportError(new TimeLimitExceeded(limit ?? 0))))
+    })
+    outgoing.once("error", (cause) => {
+      cancel()
+      resume(Effect.fail(transportError(cause)))
+    })
+    outgoing.once("response", (message) => {
+      cancel()
+      resume(Effect.succeed(new NodeHttpResponse(request, message, deadline)))
+    })
     outgoing.end(body)
     // Interrupted (time limit, cancelled call): close the connection, do not wait for it.
-    return Effect.sync(() => outgoing.destroy())
+    return Effect.sync(() => {
+      cancel()
+      outgoing.destroy()
+    })
   })
+
+interface Agents {
+  readonly http: Http.Agent
+  readonly https: Https.Agent
+}
 
 /**
  * An `HttpClient` on keep-alive agents of its own, closed with the scope.
+ *
+ * @example
+ * ```ts
+ * import { NodeHttpTransport } from "@hyperauth/core"
+ * import * as Effect from "effect/Effect"
+ *
+ * // The agents close when the scope does.
+ * const status = Effect.scoped(
+ *   Effect.flatMap(NodeHttpTransport.make, (client) => Effect.map(client.get("http://127.0.0.1:8080/"), (r) => r.status)),
+ * )
+ * ```
  *
  * @since 0.1.0
  * @category constructors
@@ -289,31 +447,47 @@ export const make: Effect.Effect<HttpClient.HttpClient, never, Scope.Scope> = Ef
         agents.https.destroy()
       }),
   ),
-  (agents) =>
-    // `makeWith`, not `make`: no per-request `AbortController`, no wrapper
-    // around the response (kept collectable by a FinalizationRegistry), and
-    // no client span or `traceparent`/`b3` header: the pipeline owns tracing.
-    HttpClient.makeWith<never, never, HttpClientError.HttpClientError, never>(
-      (prepared) =>
-        Effect.flatMap(prepared, (request) => {
-          const url = UrlParams.makeUrl(request.url, request.urlParams, request.hash)
-          if (url._tag === "Left") {
-            return Effect.fail(new HttpClientError.RequestError({ request, reason: "InvalidUrl", cause: url.left }))
-          }
-          return Effect.flatMap(
-            Effect.mapError(
-              bodyBytes(request.body),
-              (cause) => new HttpClientError.RequestError({ request, reason: "Encode", cause }),
-            ),
-            (body) => send(agents, request, url.right, body),
-          )
-        }),
-      Effect.succeed,
-    ),
+  (agents) => client(agents, undefined),
 )
+
+const client = (agents: Agents, limit: number | undefined): HttpClient.HttpClient => {
+  const encodeError = (request: HttpClientRequest.HttpClientRequest, cause: unknown) =>
+    new HttpClientError.RequestError({ request, reason: "Encode", cause })
+  // `makeWith`, not `make`: no per-request `AbortController`, no wrapper
+  // around the response (kept collectable by a FinalizationRegistry), and
+  // no client span or `traceparent`/`b3` header: the pipeline owns tracing.
+  const made = HttpClient.makeWith<never, never, HttpClientError.HttpClientError, never>(
+    (prepared) =>
+      Effect.flatMap(prepared, (request) => {
+        const url = UrlParams.makeUrl(request.url, request.urlParams, request.hash)
+        if (url._tag === "Left") {
+          return Effect.fail(new HttpClientError.RequestError({ request, reason: "InvalidUrl", cause: url.left }))
+        }
+        const body = bodyBytes(request.body)
+        if (body instanceof TypeError) return Effect.fail(encodeError(request, body))
+        return Effect.isEffect(body)
+          ? Effect.flatMap(
+              Effect.mapError(body, (cause) => encodeError(request, cause)),
+              (bytes) => send(agents, request, url.right, bytes, limit),
+            )
+          : send(agents, request, url.right, body, limit)
+      }),
+    Effect.succeed,
+  )
+  limitedVersions.set(made, (millis) => client(agents, millis))
+  return made
+}
 
 /**
  * The transport as the `HttpClient` service.
+ *
+ * @example
+ * ```ts
+ * import { Hyper, NodeHttpTransport } from "@hyperauth/core"
+ * import * as Layer from "effect/Layer"
+ *
+ * const hyper = Hyper.layerConfig.pipe(Layer.provide(NodeHttpTransport.layer))
+ * ```
  *
  * @since 0.1.0
  * @category layers

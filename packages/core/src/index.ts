@@ -115,6 +115,13 @@ export * as OAuthError from "./OAuthError.js"
 export * as Provider from "./Provider.js"
 
 /**
+ * Requests to OAuth endpoints, built by piping; client authentication as a value.
+ *
+ * @since 0.1.0
+ */
+export * as Requests from "./Requests.js"
+
+/**
  * Settings every provider shares, read through `Config`.
  *
  * @since 0.1.0

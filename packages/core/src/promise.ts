@@ -18,7 +18,6 @@
  *
  * @since 0.1.0
  */
-import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import * as Cause from "effect/Cause"
 import * as Config from "effect/Config"
 import * as DateTime from "effect/DateTime"
@@ -31,6 +30,7 @@ import * as Redacted from "effect/Redacted"
 import * as DeviceFlow from "./DeviceFlow.js"
 import * as Hyper from "./Hyper.js"
 import type { IntrospectionResponse as Introspection } from "./Introspection.js"
+import * as NodeHttpTransport from "./NodeHttpTransport.js"
 import { type Code, isOAuthError, type OAuthError } from "./OAuthError.js"
 import type { TokenSet } from "./Token.js"
 
@@ -110,9 +110,10 @@ export class HyperauthError extends Error {
   }
 }
 
+/** Each call on its own transport, whose keep-alive sockets close when the call ends. */
 const run = <A>(program: Effect.Effect<A, OAuthError, Hyper.Hyper>): Promise<A> =>
   Effect.runPromiseExit(
-    program.pipe(Effect.provide(Hyper.layerConfig.pipe(Layer.provide(FetchHttpClient.layer)))),
+    program.pipe(Effect.provide(Hyper.layerConfig.pipe(Layer.provide(NodeHttpTransport.layer)))),
   ).then((exit) => {
     if (Exit.isSuccess(exit)) return exit.value
     const failure = Cause.squash(exit.cause)

@@ -10,7 +10,7 @@ import { Readable } from "node:stream"
 import { createGzip, gzipSync } from "node:zlib"
 import { HttpClient, HttpClientRequest } from "@effect/platform"
 import { assert, describe, it } from "@effect/vitest"
-import { Cause, type Duration, Effect, Exit, Redacted } from "effect"
+import { Cause, type Duration, Effect, Exit, Option, Redacted, Supervisor } from "effect"
 import { afterAll, beforeAll } from "vitest"
 import * as ApiClient from "../src/ApiClient.js"
 import { defaultMaxBodyBytes, defaultRetryPolicy } from "../src/internal/pipeline.js"
@@ -50,6 +50,13 @@ const routes: Record<string, (req: IncomingMessage, res: ServerResponse) => void
     const endless = new Readable({ read: () => void endless.push(zeros) })
     endless.pipe(createGzip()).pipe(res)
     res.on("close", () => endless.destroy())
+  },
+  "/stalled-body": (_req, res) => {
+    res.writeHead(200, { "content-type": "application/json" })
+    res.write('{"partial":')
+    res.on("close", () => {
+      closedWhileWaiting++
+    })
   },
   "/silent": (_req, res) => {
     res.on("close", () => {
@@ -116,6 +123,55 @@ describe("NodeHttpTransport", () => {
       yield* Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 100)))
       assert.strictEqual(closedWhileWaiting, before + 1)
       assert.notInclude(error.message, Redacted.value(token))
+    }),
+  )
+
+  it.live("keeps the time limit on its own timer while the body is read, and closes the connection", () =>
+    Effect.gen(function* () {
+      const before = closedWhileWaiting
+      const error = failure(yield* Effect.exit(send(HttpClientRequest.get(`${origin}/stalled-body`), "200 millis")))
+      assert.strictEqual(error.code, "timeout")
+      if (error._tag === "Timeout") assert.strictEqual(error.timeoutMillis, 200)
+      yield* Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 100)))
+      assert.strictEqual(closedWhileWaiting, before + 1)
+    }),
+  )
+
+  it.live("a time-limited client fails with TimeLimitExceeded; a wrapped one is not offered a limit", () =>
+    Effect.gen(function* () {
+      const client = yield* HttpClient.HttpClient
+      assert.isTrue(
+        Option.isNone(
+          NodeHttpTransport.timeLimited(
+            HttpClient.mapRequest(client, (r) => r),
+            100,
+          ),
+        ),
+      )
+      const limited = NodeHttpTransport.timeLimited(client, 100)
+      if (Option.isNone(limited)) return assert.fail("the transport itself offers a time-limited client")
+      const exit = yield* Effect.exit(limited.value.execute(HttpClientRequest.get(`${origin}/silent`)))
+      const error = failure(exit)
+      assert.strictEqual(error._tag, "RequestError")
+      assert.isTrue(NodeHttpTransport.isTimeLimitExceeded(error.cause))
+    }).pipe(Effect.provide(NodeHttpTransport.layer)),
+  )
+
+  it.live("on the live clock a call forks no fiber: the time limit is the transport's timer, not a race", () =>
+    Effect.gen(function* () {
+      class CountForks extends Supervisor.AbstractSupervisor<number> {
+        forks = 0
+        get value() {
+          return Effect.sync(() => this.forks)
+        }
+        override onStart() {
+          this.forks++
+        }
+      }
+      const forks = new CountForks()
+      const response = yield* send(HttpClientRequest.post(`${origin}/echo`)).pipe(Effect.supervised(forks))
+      assert.strictEqual(response.status, 200)
+      assert.strictEqual(yield* forks.value, 0)
     }),
   )
 

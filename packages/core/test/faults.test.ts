@@ -1,8 +1,9 @@
 /**
  * The fault suite: each provider's requests under each fault the emulator's
  * switchboard injects, over real loopback HTTP. The TestClock drives the time
- * limit, the backoff and `Retry-After`: the pipeline logs each delay it is
- * about to wait at debug level, and the test moves the clock by exactly that.
+ * limit, the backoff and `Retry-After`: every service runs on the default
+ * retry schedule with a tap that records each delay it is about to wait, and
+ * the test moves the clock by exactly that.
  * Whatever goes wrong, the stored login is still there afterwards.
  */
 import { HttpClient, HttpClientRequest } from "@effect/platform"
@@ -17,15 +18,14 @@ import {
 } from "@hyperauth/emulator"
 import {
   Cause,
+  Duration,
   Effect,
   Exit,
   Fiber,
-  HashMap,
-  Layer,
-  Logger,
-  LogLevel,
+  type Layer,
   Option,
   Redacted,
+  Schedule,
   TestClock,
   TestServices,
 } from "effect"
@@ -35,6 +35,7 @@ import * as Hyper from "../src/Hyper.js"
 import * as HyperId from "../src/HyperId.js"
 import * as Hyperline from "../src/Hyperline.js"
 import * as Hyperproof from "../src/Hyperproof.js"
+import * as Pipeline from "../src/internal/pipeline.js"
 import type { Provider, ProviderId } from "../src/Provider.js"
 import type { TokenSet } from "../src/Token.js"
 import * as TokenStore from "../src/TokenStore.js"
@@ -49,6 +50,16 @@ const limitMillis = 30_000
 const retries = 3
 const baseDelayMillis = 250
 
+/** The delays the retry schedule chose since `drive` last started, in ms. */
+const delays: Array<number> = []
+
+/** The default schedule, recording each delay it is about to wait (not the output of its last, stopping decision). */
+const retryPolicy = Pipeline.retrySchedule(Pipeline.defaultRetryPolicy).pipe(
+  Schedule.onDecision((delay, decision) =>
+    decision._tag === "Continue" ? Effect.sync(() => delays.push(Duration.toMillis(delay))) : Effect.void,
+  ),
+)
+
 interface Services {
   readonly hyper: Hyper.Service
   readonly hyperid: HyperId.Service
@@ -62,24 +73,27 @@ const services = (transport: Layer.Layer<HttpClient.HttpClient>) =>
     const { origins } = emulator.current
     const callback = (id: ProviderId) => `http://127.0.0.1:8976/callback/${id}`
     return {
-      hyper: yield* Hyper.make({ baseUrl: origins.hyper, clientId: "hyper-faults" }),
+      hyper: yield* Hyper.make({ baseUrl: origins.hyper, clientId: "hyper-faults", retryPolicy }),
       hyperid: yield* HyperId.make({
         origin: origins.hyperid,
         clientId: defaultHyperIdClient.clientId,
         clientSecret: Redacted.make(defaultHyperIdClient.clientSecret),
         redirectUri: callback("hyperid"),
+        retryPolicy,
       }),
       hyperline: yield* Hyperline.make({
         origin: origins.hyperline,
         clientId: defaultHyperlineClient.clientId,
         clientSecret: Redacted.make(defaultHyperlineClient.clientSecret),
         redirectUri: callback("hyperline"),
+        retryPolicy,
       }),
       hyperproof: yield* Hyperproof.make({
         clientId: defaultHyperproofClient.clientId,
         clientSecret: Redacted.make(defaultHyperproofClient.clientSecret),
         authUrl: origins.hyperproofAccounts,
         apiUrl: origins.hyperproofApi,
+        retryPolicy,
       }),
       client: yield* HttpClient.HttpClient,
     } satisfies Services
@@ -112,9 +126,12 @@ const refresh =
 const rawGet =
   (id: ProviderId, path: string): Operation["run"] =>
   (all, _, token) =>
-    ApiClient.make(all.client, { provider: id }).send(HttpClientRequest.get(`${all[id].provider.apiBaseUrl}${path}`), {
-      accessToken: token.accessToken,
-    })
+    ApiClient.make(all.client, { provider: id, retryPolicy }).send(
+      HttpClientRequest.get(`${all[id].provider.apiBaseUrl}${path}`),
+      {
+        accessToken: token.accessToken,
+      },
+    )
 
 const operations: Record<ProviderId, ReadonlyArray<Operation>> = {
   hyper: [
@@ -233,28 +250,15 @@ const eventually = (condition: Effect.Effect<boolean>) =>
     return yield* Effect.dieMessage("the condition did not hold within 10 s")
   })
 
-/** Sends every retry delay the pipeline logs to `delays`. */
-const recordRetryDelays = (delays: Array<number>) =>
-  Layer.merge(
-    Logger.replace(
-      Logger.defaultLogger,
-      Logger.make(({ annotations }) => {
-        const delay = HashMap.get(annotations, "delayMillis")
-        if (Option.isSome(delay) && typeof delay.value === "number") delays.push(delay.value)
-      }),
-    ),
-    Logger.minimumLogLevel(LogLevel.Debug),
-  )
-
-/** Runs `effect` in a fiber, moving the TestClock by each retry delay it logs, until it ends. */
+/** Runs `effect` in a fiber, moving the TestClock by each retry delay the schedule chose, until it ends. */
 const drive = <A, E>(effect: Effect.Effect<A, E>) =>
   Effect.gen(function* () {
-    const delays: Array<number> = []
-    const fiber = yield* Effect.fork(Effect.provide(effect, recordRetryDelays(delays)))
+    delays.length = 0
+    const fiber = yield* Effect.fork(effect)
     for (let waited = 0; ; waited++) {
       yield* eventually(Effect.map(Fiber.poll(fiber), (exit) => Option.isSome(exit) || delays.length > waited))
       const exit = yield* Fiber.poll(fiber)
-      if (Option.isSome(exit)) return { exit: exit.value, delays }
+      if (Option.isSome(exit)) return { exit: exit.value, delays: [...delays] }
       yield* TestClock.adjust(delays[waited] ?? 0)
     }
   })

@@ -6,8 +6,8 @@ import { FetchHttpClient, HttpClient, HttpClientRequest } from "@effect/platform
 import { assert, describe, it } from "@effect/vitest"
 import { Cause, Duration, Effect, Exit, Redacted, Schema } from "effect"
 import * as Pipeline from "../src/internal/pipeline.js"
-import * as Requests from "../src/internal/requests.js"
 import { TokenResponse } from "../src/internal/wire.js"
+import * as Requests from "../src/Requests.js"
 import { useEmulator } from "./support/emulator.js"
 
 const emulator = useEmulator()
@@ -117,10 +117,11 @@ describe("pipeline over loopback", () => {
       ]
       for (const echo of echoes) {
         emulator.current.faults.inject({ path: "/oauth/token", ...echo, times: 1 })
-        const request = Requests.clientCredentialsToken(`${emulator.current.origins.hyper}/oauth/token`, {
-          clientId: "cid",
-          clientSecret: Redacted.make(secret),
-        })
+        const request = Requests.token(`${emulator.current.origins.hyper}/oauth/token`).pipe(
+          Requests.grant("client_credentials"),
+          Requests.clientAuth(Requests.ClientSecretPost("cid", Redacted.make(secret))),
+          Requests.build,
+        )
         const exit = yield* Effect.exit(
           (yield* pipeline()).json(request.request, TokenResponse, { ...request, idempotent: false }),
         )

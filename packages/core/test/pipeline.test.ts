@@ -1,9 +1,9 @@
-import { HttpClientRequest } from "@effect/platform"
+import { HttpClient, HttpClientRequest, HttpClientResponse } from "@effect/platform"
 import { assert, describe, it } from "@effect/vitest"
-import { Duration, Effect, Exit, Fiber, Redacted, Schema, TestClock } from "effect"
+import { Duration, Effect, Exit, Fiber, Option, Redacted, Schedule, Schema, TestClock, Tracer } from "effect"
 import * as Pipeline from "../src/internal/pipeline.js"
-import * as Requests from "../src/internal/requests.js"
 import { TokenResponse } from "../src/internal/wire.js"
+import * as Requests from "../src/Requests.js"
 import { type Answer, jsonAnswer, scripted } from "./support/scriptedClient.js"
 
 const url = "https://auth.example/oauth/token"
@@ -163,6 +163,43 @@ describe("pipeline: decoding and error mapping", () => {
     }),
   )
 
+  it.effect(
+    "resolves a path against the base URL, leaves an absolute URL alone, and names the absolute URL in errors",
+    () =>
+      Effect.gen(function* () {
+        const fake = scripted({ status: 500, body: "" }, jsonAnswer(200, tokenBody))
+        const pipeline = Pipeline.make(fake.client, {
+          provider: "test",
+          baseUrl: "https://auth.example",
+          retryPolicy: { ...Pipeline.defaultRetryPolicy, retries: 0 },
+        })
+        const error = failureOf(
+          yield* Effect.exit(pipeline.json(HttpClientRequest.post("/oauth/token?x=1"), TokenResponse, safe)),
+        )
+        assert.strictEqual(fake.requests[0]?.url, "https://auth.example/oauth/token?x=1")
+        assert.strictEqual(error._tag, "HttpError")
+        if (error._tag === "HttpError") assert.strictEqual(error.url, "https://auth.example/oauth/token")
+        yield* pipeline.json(HttpClientRequest.post("https://other.example/token"), TokenResponse, safe)
+        assert.strictEqual(fake.requests[1]?.url, "https://other.example/token")
+      }),
+  )
+
+  it.effect("a timeout names the absolute URL too", () =>
+    Effect.gen(function* () {
+      const fake = scripted("hang")
+      const pipeline = Pipeline.make(fake.client, {
+        provider: "test",
+        baseUrl: "https://auth.example",
+        timeout: "1 second",
+      })
+      const fiber = yield* Effect.fork(pipeline.json(HttpClientRequest.post("/oauth/token"), TokenResponse, safe))
+      yield* TestClock.adjust("1 second")
+      const error = failureOf(yield* Fiber.await(fiber))
+      assert.strictEqual(error._tag, "Timeout")
+      if (error._tag === "Timeout") assert.strictEqual(error.url, "https://auth.example/oauth/token")
+    }),
+  )
+
   it.effect("ok() accepts an empty 200 (RFC 7009 revocation)", () =>
     Effect.gen(function* () {
       const { client } = scripted({ status: 200, body: "" })
@@ -188,6 +225,31 @@ describe("pipeline: secrets", () => {
       ]) {
         assert.notInclude(error.message, "tok-1")
         assert.include(error.message, "[redacted]")
+      }
+    }),
+  )
+  it.effect("an answer that echoes Basic client credentials, raw or base64, has neither in its error", () =>
+    Effect.gen(function* () {
+      const built = Requests.token(url).pipe(
+        Requests.grant("client_credentials"),
+        Requests.clientAuth(Requests.ClientSecretBasic("c", Redacted.make("pw"))),
+        Requests.build,
+      )
+      const encoded = (built.request.headers.authorization ?? "").slice("Basic ".length)
+      const { client } = scripted(
+        jsonAnswer(400, { error: "invalid_client", error_description: `got Basic ${encoded}` }),
+        { status: 502, body: `<html>pw ${encoded}</html>` },
+      )
+      const pipeline = Pipeline.make(client, {
+        provider: "test",
+        retryPolicy: { ...Pipeline.defaultRetryPolicy, retries: 0 },
+      })
+      for (let i = 0; i < 2; i++) {
+        const error = failureOf(yield* Effect.exit(pipeline.json(built.request, TokenResponse, built)))
+        for (const text of [error.message, JSON.stringify(error)]) {
+          assert.notInclude(text, encoded)
+          assert.notInclude(text, " pw ")
+        }
       }
     }),
   )
@@ -338,12 +400,11 @@ describe("pipeline: retries", () => {
     }),
   )
 
-  const codeExchange = Requests.authorizationCodeToken(url, "form", {
-    clientId: "c",
-    clientSecret: Redacted.make("s"),
-    code: Redacted.make("code-1"),
-    redirectUri: "http://127.0.0.1/cb",
-  })
+  const codeExchange = Requests.token(url).pipe(
+    Requests.grant("authorization_code", { code: Redacted.make("code-1"), redirect_uri: "http://127.0.0.1/cb" }),
+    Requests.clientAuth(Requests.ClientSecretPost("c", Redacted.make("s"))),
+    Requests.build,
+  )
 
   it.effect("never retries a request that redeems a one-time code after a failure the server may have handled", () =>
     Effect.gen(function* () {
@@ -380,11 +441,116 @@ describe("pipeline: retries", () => {
 
   it.effect("marks refresh as not repeatable and client credentials as repeatable", () =>
     Effect.sync(() => {
-      const refresh = Requests.refreshToken(url, "json", { clientId: "c", refreshToken: Redacted.make("r") })
-      assert.isFalse(refresh.idempotent)
-      assert.isTrue(
-        Requests.clientCredentialsToken(url, { clientId: "c", clientSecret: Redacted.make("s") }).idempotent,
+      const refresh = Requests.token(url).pipe(
+        Requests.grant("refresh_token", { refresh_token: Redacted.make("r") }),
+        Requests.clientAuth(Requests.None("c")),
+        Requests.json,
+        Requests.build,
       )
+      assert.isFalse(refresh.idempotent)
+      const grant = (type: Requests.GrantType) => Requests.build(Requests.token(url).pipe(Requests.grant(type)))
+      assert.isTrue(grant("client_credentials").idempotent)
+      assert.isTrue(grant("urn:ietf:params:oauth:grant-type:device_code").idempotent)
+      assert.isFalse(grant("authorization_code").idempotent)
+    }),
+  )
+})
+
+describe("pipeline: an injected retry schedule", () => {
+  const codeExchange = Requests.token(url).pipe(
+    Requests.grant("authorization_code", { code: Redacted.make("code-1") }),
+    Requests.build,
+  )
+
+  it.effect("decides when and how often what may be retried is tried again", () =>
+    Effect.gen(function* () {
+      const fake = scripted({ status: 503 }, { status: 503 }, jsonAnswer(200, tokenBody))
+      const retryPolicy = Schedule.spaced("5 seconds").pipe(Schedule.intersect(Schedule.recurs(1)))
+      const pipeline = Pipeline.make(fake.client, { provider: "test", retryPolicy })
+      const fiber = yield* Effect.fork(pipeline.json(request, TokenResponse, safe))
+      yield* TestClock.adjust("4999 millis")
+      assert.strictEqual(fake.requests.length, 1)
+      yield* TestClock.adjust("1 millis")
+      assert.strictEqual(fake.requests.length, 2)
+      yield* TestClock.adjust("1 minute")
+      // One retry only: the second 503 stands.
+      const error = failureOf(yield* Fiber.await(fiber))
+      assert.strictEqual(error._tag, "HttpError")
+      assert.strictEqual(fake.requests.length, 2)
+    }),
+  )
+
+  it.effect("cannot make the pipeline repeat what must not be repeated, nor a timed-out attempt", () =>
+    Effect.gen(function* () {
+      const retryPolicy = Schedule.forever
+      for (const first of [{ status: 502 }, "refused"] as const) {
+        const fake = scripted(first, jsonAnswer(200, tokenBody))
+        const pipeline = Pipeline.make(fake.client, { provider: "test", retryPolicy })
+        yield* Effect.exit(pipeline.json(codeExchange.request, TokenResponse, codeExchange))
+        assert.strictEqual(fake.requests.length, 1)
+      }
+      const hangs = scripted("hang", jsonAnswer(200, tokenBody))
+      const pipeline = Pipeline.make(hangs.client, { provider: "test", retryPolicy, timeout: "1 second" })
+      const fiber = yield* Effect.fork(pipeline.json(request, TokenResponse, safe))
+      yield* TestClock.adjust("1 minute")
+      assert.strictEqual(failureOf(yield* Fiber.await(fiber))._tag, "Timeout")
+      assert.strictEqual(hangs.requests.length, 1)
+    }),
+  )
+
+  it.effect("is fed each failure with the wait the server asked for", () =>
+    Effect.gen(function* () {
+      const seen: Array<Option.Option<Duration.Duration>> = []
+      const fake = scripted({ status: 429, headers: { "retry-after": "7" } }, "refused", jsonAnswer(200, tokenBody))
+      const retryPolicy = Schedule.recurs(5).pipe(
+        Schedule.tapInput((failed: Pipeline.Failed) => Effect.sync(() => seen.push(failed.retryAfter))),
+      )
+      const pipeline = Pipeline.make(fake.client, { provider: "test", retryPolicy })
+      assert.isTrue(Exit.isSuccess(yield* Effect.exit(pipeline.json(request, TokenResponse, safe))))
+      assert.deepStrictEqual(seen, [Option.some(Duration.seconds(7)), Option.none()])
+    }),
+  )
+})
+
+describe("pipeline: tracing", () => {
+  /** A client that answers 200 and records the span it was called in, if any. */
+  const spanRecording = (spans: Array<string>): HttpClient.HttpClient =>
+    HttpClient.makeWith<never, never, never, never>(
+      (prepared) =>
+        Effect.flatMap(prepared, (request) =>
+          Effect.map(Effect.option(Effect.currentSpan), (span) => {
+            spans.push(Option.match(span, { onNone: () => "(none)", onSome: (s) => s.name }))
+            return HttpClientResponse.fromWeb(request, new Response(JSON.stringify(tokenBody), { status: 200 }))
+          }),
+        ),
+      Effect.succeed,
+    )
+
+  it.effect("makes no span under the native tracer, which keeps none", () =>
+    Effect.gen(function* () {
+      const spans: Array<string> = []
+      yield* Pipeline.make(spanRecording(spans), { provider: "test" }).json(request, TokenResponse, safe)
+      assert.deepStrictEqual(spans, ["(none)"])
+    }),
+  )
+
+  it.effect("makes a hyperauth.http span under an installed tracer", () =>
+    Effect.gen(function* () {
+      const native = yield* Effect.tracer
+      const started: Array<string> = []
+      const recording = Tracer.make({
+        span: (name, ...rest) => {
+          started.push(name)
+          return native.span(name, ...rest)
+        },
+        context: native.context,
+      })
+      const spans: Array<string> = []
+      yield* Pipeline.make(spanRecording(spans), { provider: "test" })
+        .json(request, TokenResponse, safe)
+        .pipe(Effect.withTracer(recording))
+      assert.deepStrictEqual(started, ["hyperauth.http"])
+      assert.deepStrictEqual(spans, ["hyperauth.http"])
     }),
   )
 })
@@ -392,7 +558,11 @@ describe("pipeline: retries", () => {
 describe("request builders", () => {
   it.effect("form bodies use client_secret_post and omit absent parameters", () =>
     Effect.sync(() => {
-      const built = Requests.clientCredentialsToken(url, { clientId: "cid", clientSecret: Redacted.make("shh") })
+      const built = Requests.token(url).pipe(
+        Requests.grant("client_credentials", { scope: undefined }),
+        Requests.clientAuth(Requests.ClientSecretPost("cid", Redacted.make("shh"))),
+        Requests.build,
+      )
       assert.strictEqual(built.request.body._tag, "Uint8Array")
       const body = built.request.body._tag === "Uint8Array" ? new TextDecoder().decode(built.request.body.body) : ""
       assert.strictEqual(body, "grant_type=client_credentials&client_id=cid&client_secret=shh")
@@ -403,11 +573,12 @@ describe("request builders", () => {
 
   it.effect("JSON bodies carry the same fields as JSON", () =>
     Effect.gen(function* () {
-      const built = Requests.refreshToken(url, "json", {
-        clientId: "cid",
-        clientSecret: Redacted.make("shh"),
-        refreshToken: Redacted.make("rt"),
-      })
+      const built = Requests.token(url).pipe(
+        Requests.grant("refresh_token", { refresh_token: Redacted.make("rt") }),
+        Requests.clientAuth(Requests.ClientSecretPost("cid", Redacted.make("shh"))),
+        Requests.json,
+        Requests.build,
+      )
       assert.strictEqual(built.request.body.contentType, "application/json")
       const body = built.request.body._tag === "Uint8Array" ? new TextDecoder().decode(built.request.body.body) : ""
       const decoded = yield* Schema.decodeUnknown(
