@@ -11,17 +11,17 @@ import * as Context from "effect/Context"
 import * as DateTime from "effect/DateTime"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Layer from "effect/Layer"
 import type * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import * as AuthorizationCode from "./AuthorizationCode.js"
 import type { IntrospectionResponse } from "./Introspection.js"
 import * as settings from "./internal/config.js"
 import * as Pipeline from "./internal/pipeline.js"
+import { define, noResume, redirectPending } from "./internal/provider.js"
 import * as Requests from "./internal/requests.js"
 import * as wire from "./internal/wire.js"
-import { InvalidInput, type NotConfigured, type RequestFailure, type StateMismatch } from "./OAuthError.js"
-import { noResume, type Provider } from "./Provider.js"
+import { InvalidInput, type RequestFailure, type StateMismatch } from "./OAuthError.js"
+import type { Provider } from "./Provider.js"
 import * as Token from "./Token.js"
 
 /**
@@ -300,16 +300,15 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
           Effect.flatMap(validateParams(login.options ?? {}, login.scope), (params) =>
             buildAuthorizationUrl(login.scope, login.redirectUri ?? options.redirectUri, params),
           ),
-          (request) => ({
-            _tag: "RedirectPending" as const,
-            authorizationUrl: request.url,
-            redirectUri: request.redirectUri,
-            state: request.state,
-            codeVerifier: request.codeVerifier,
-            expiresAt: request.expiresAt,
-            complete: (redirectUrl: string) =>
-              Effect.map(completeLogin(request, redirectUrl), (result) => result.token),
-          }),
+          (request) =>
+            redirectPending({
+              authorizationUrl: request.url,
+              redirectUri: request.redirectUri,
+              state: request.state,
+              codeVerifier: request.codeVerifier,
+              expiresAt: request.expiresAt,
+              complete: (redirectUrl) => Effect.map(completeLogin(request, redirectUrl), (result) => result.token),
+            }),
         ),
       resumeDevice: () => noResume("hyperid", "device_code"),
       resumeRedirect: ({ codeVerifier, ...login }, redirectUrl) =>
@@ -331,12 +330,7 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
     return { baseUrl, authorizationUrl, completeLogin, refresh, introspect, logout, provider }
   })
 
-/**
- * @since 0.1.0
- * @category layers
- */
-export const layer = (options: Options): Layer.Layer<HyperId, never, HttpClient.HttpClient> =>
-  Layer.effect(HyperId, make(options))
+const origin = settings.environmentOrigin("HYPERID", environments)
 
 /**
  * `HYPERID_ENVIRONMENT` (`production` default, or `sandbox`) picks the
@@ -348,30 +342,70 @@ export const layer = (options: Options): Layer.Layer<HyperId, never, HttpClient.
  * @category config
  */
 export const config: Config.Config<Options> = Config.all({
-  origin: settings.environmentOrigin("HYPERID", environments),
+  origin,
   clientId: Config.nonEmptyString("HYPERID_CLIENT_ID"),
   clientSecret: Config.redacted("HYPERID_CLIENT_SECRET"),
-  redirectUri: settings.redirectUri("HYPERID_REDIRECT_URI", "hyperid"),
+  redirectUri: settings.redirectUri("hyperid"),
   timeout: settings.httpTimeout,
 })
 
 /**
- * @since 0.1.0
- * @category config
+ * hyperid in one value: its flow, API base (the realm's endpoints),
+ * `config` and the settings it reads (`HYPERID_CLIENT_ID` and
+ * `HYPERID_CLIENT_SECRET` required), `make` and its layers.
+ *
+ * @since 0.3.0
+ * @category definitions
+ * @example
+ * ```ts
+ * import { HyperId } from "@hyperauth/core"
+ *
+ * HyperId.definition.settings.map((setting) => setting.name) // ["HYPERID_ENVIRONMENT", "HYPERID_BASE_URL", ...]
+ * ```
  */
-export const requiredSettings: ReadonlyArray<string> = ["HYPERID_CLIENT_ID", "HYPERID_CLIENT_SECRET"]
+export const definition = define({
+  id: "hyperid",
+  flow: "authorization_code",
+  tag: HyperId,
+  config,
+  apiBaseUrl: Config.map(origin, (realm) => `${realm}${realmPath}`),
+  make,
+})
 
 /**
- * @since 0.1.0
- * @category config
- */
-export const loadConfig: Effect.Effect<Options, NotConfigured> = settings.load("hyperid", config, requiredSettings)
-
-/**
+ * The service from options given in code.
+ *
  * @since 0.1.0
  * @category layers
+ * @example
+ * ```ts
+ * import { FetchHttpClient } from "@effect/platform"
+ * import { HyperId } from "@hyperauth/core"
+ * import { Layer, Redacted } from "effect"
+ *
+ * const live = HyperId.layer({
+ *   origin: HyperId.environments.sandbox,
+ *   clientId: "cli",
+ *   clientSecret: Redacted.make("secret"),
+ *   redirectUri: "http://127.0.0.1:8976/callback/hyperid",
+ * }).pipe(Layer.provide(FetchHttpClient.layer))
+ * ```
  */
-export const layerConfig: Layer.Layer<HyperId, NotConfigured, HttpClient.HttpClient> = Layer.effect(
-  HyperId,
-  Effect.flatMap(loadConfig, make),
-)
+export const layer = definition.layer
+
+/**
+ * The service from the settings (`config`); a missing or malformed one is
+ * `NotConfigured`, naming all of them.
+ *
+ * @since 0.1.0
+ * @category layers
+ * @example
+ * ```ts
+ * import { FetchHttpClient } from "@effect/platform"
+ * import { HyperId } from "@hyperauth/core"
+ * import { Layer } from "effect"
+ *
+ * const live = HyperId.layerConfig.pipe(Layer.provide(FetchHttpClient.layer))
+ * ```
+ */
+export const layerConfig = definition.layerConfig

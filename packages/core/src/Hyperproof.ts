@@ -11,7 +11,6 @@ import * as Context from "effect/Context"
 import * as DateTime from "effect/DateTime"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import type * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
@@ -19,10 +18,11 @@ import * as SynchronizedRef from "effect/SynchronizedRef"
 import * as ApiClient from "./ApiClient.js"
 import * as settings from "./internal/config.js"
 import * as Pipeline from "./internal/pipeline.js"
+import { define, noResume, refuseOptions } from "./internal/provider.js"
 import * as Requests from "./internal/requests.js"
 import * as wire from "./internal/wire.js"
-import { InvalidToken, type NotConfigured, NotSupported, type RequestFailure } from "./OAuthError.js"
-import { noResume, type Provider, refuseOptions } from "./Provider.js"
+import { InvalidToken, NotSupported, type RequestFailure } from "./OAuthError.js"
+import type { Provider } from "./Provider.js"
 import * as Token from "./Token.js"
 
 /**
@@ -231,12 +231,7 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
     return { apiUrl: options.apiUrl, token, fetchToken, request, getControl, provider }
   })
 
-/**
- * @since 0.1.0
- * @category layers
- */
-export const layer = (options: Options): Layer.Layer<Hyperproof, never, HttpClient.HttpClient> =>
-  Layer.effect(Hyperproof, make(options))
+const apiUrl = settings.origin("HYPERPROOF_API_URL").pipe(Config.withDefault(defaultApiUrl))
 
 /**
  * `HYPERPROOF_CLIENT_ID`, `HYPERPROOF_CLIENT_SECRET`, `HYPERPROOF_AUTH_URL`
@@ -251,28 +246,68 @@ export const config: Config.Config<Options> = Config.all({
   clientId: Config.nonEmptyString("HYPERPROOF_CLIENT_ID"),
   clientSecret: Config.redacted("HYPERPROOF_CLIENT_SECRET"),
   authUrl: settings.origin("HYPERPROOF_AUTH_URL").pipe(Config.withDefault(defaultAuthUrl)),
-  apiUrl: settings.origin("HYPERPROOF_API_URL").pipe(Config.withDefault(defaultApiUrl)),
+  apiUrl,
   scope: Config.string("HYPERPROOF_SCOPE").pipe(Config.option, Config.map(Option.getOrUndefined)),
   timeout: settings.httpTimeout,
 })
 
 /**
- * @since 0.1.0
- * @category config
+ * hyperproof in one value: its flow, API base, `config` and the settings it
+ * reads (`HYPERPROOF_CLIENT_ID` and `HYPERPROOF_CLIENT_SECRET` required),
+ * `make` and its layers.
+ *
+ * @since 0.3.0
+ * @category definitions
+ * @example
+ * ```ts
+ * import { Hyperproof } from "@hyperauth/core"
+ *
+ * Hyperproof.definition.flow // "client_credentials"
+ * ```
  */
-export const requiredSettings: ReadonlyArray<string> = ["HYPERPROOF_CLIENT_ID", "HYPERPROOF_CLIENT_SECRET"]
+export const definition = define({
+  id: "hyperproof",
+  flow: "client_credentials",
+  tag: Hyperproof,
+  config,
+  apiBaseUrl: apiUrl,
+  make,
+})
 
 /**
- * @since 0.1.0
- * @category config
- */
-export const loadConfig: Effect.Effect<Options, NotConfigured> = settings.load("hyperproof", config, requiredSettings)
-
-/**
+ * The service from options given in code.
+ *
  * @since 0.1.0
  * @category layers
+ * @example
+ * ```ts
+ * import { FetchHttpClient } from "@effect/platform"
+ * import { Hyperproof } from "@hyperauth/core"
+ * import { Layer, Redacted } from "effect"
+ *
+ * const live = Hyperproof.layer({
+ *   clientId: "cli",
+ *   clientSecret: Redacted.make("secret"),
+ *   authUrl: Hyperproof.defaultAuthUrl,
+ *   apiUrl: Hyperproof.defaultApiUrl,
+ * }).pipe(Layer.provide(FetchHttpClient.layer))
+ * ```
  */
-export const layerConfig: Layer.Layer<Hyperproof, NotConfigured, HttpClient.HttpClient> = Layer.effect(
-  Hyperproof,
-  Effect.flatMap(loadConfig, make),
-)
+export const layer = definition.layer
+
+/**
+ * The service from the settings (`config`); a missing or malformed one is
+ * `NotConfigured`, naming all of them.
+ *
+ * @since 0.1.0
+ * @category layers
+ * @example
+ * ```ts
+ * import { FetchHttpClient } from "@effect/platform"
+ * import { Hyperproof } from "@hyperauth/core"
+ * import { Layer } from "effect"
+ *
+ * const live = Hyperproof.layerConfig.pipe(Layer.provide(FetchHttpClient.layer))
+ * ```
+ */
+export const layerConfig = definition.layerConfig

@@ -32,6 +32,7 @@ import {
   type RequestFailure,
   Timeout,
 } from "../OAuthError.js"
+import { defaultHttpTimeout } from "./config.js"
 import * as Json from "./json.js"
 import { displayUrl, excerpt, withoutSecrets } from "./scrub.js"
 import { ErrorResponse } from "./wire.js"
@@ -60,7 +61,8 @@ export const defaultRetryPolicy: RetryPolicy = {
   maxRetryAfter: Duration.seconds(60),
 }
 
-export const defaultTimeout: Duration.Duration = Duration.seconds(30)
+/** `HYPERAUTH_HTTP_TIMEOUT`'s default, defined once with the setting. */
+export const defaultTimeout: Duration.Duration = defaultHttpTimeout
 
 /**
  * The most of an answer read when the caller sets no limit, counted after
