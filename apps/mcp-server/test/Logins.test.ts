@@ -313,43 +313,50 @@ describe("Logins", () => {
   )
 })
 
+/** A hyperid that only finishes redirect logins taken over from a record, as `resumeRedirect` says. */
+const redirectProvider = (resumeRedirect: Provider.Provider["resumeRedirect"]): Provider.Provider => ({
+  id: "hyperid",
+  flow: "authorization_code",
+  apiBaseUrl: "https://id.example",
+  startLogin: () => Effect.die("not used"),
+  resumeDevice: () => Effect.die("not used"),
+  resumeRedirect,
+  refresh: () => Effect.die("not used"),
+  introspect: () => Effect.die("not used"),
+  revoke: () => Effect.succeed(false),
+  decorate: (request) => request,
+})
+
+/** One process on `store`: its own registry and accounts, with `provider` for every id. */
+const processOn = (store: TokenStore.Service, provider: Provider.Provider) =>
+  Logins.layer.pipe(
+    Layer.provideMerge(
+      Layer.effect(
+        Accounts.Accounts,
+        Accounts.make(() => Effect.succeed(provider)),
+      ),
+    ),
+    Layer.provideMerge(Layer.succeed(TokenStore.TokenStore, store)),
+    Layer.provideMerge(
+      Layer.succeed(Providers.Providers, {
+        entries: [],
+        get: () => Effect.succeed(provider),
+        pinnedRedirectUri: () => Option.none(),
+      }),
+    ),
+  )
+
 describe("Logins taken over from a process that crashed", () => {
   it.scoped(
     "after it saved the tokens but before it recorded the outcome, the second redemption's invalid_grant is no failure",
     () =>
       Effect.gen(function* () {
         const store = yield* TokenStore.makeMemory
-        const redeemed: Provider.Provider = {
-          id: "hyperid",
-          flow: "authorization_code",
-          apiBaseUrl: "https://id.example",
-          startLogin: () => Effect.die("not used"),
-          resumeDevice: () => Effect.die("not used"),
-          // The code was redeemed by the process that crashed.
-          resumeRedirect: () =>
-            Effect.fail(new OAuthError.OAuthProtocolError({ provider: "hyperid", error: "invalid_grant" })),
-          refresh: () => Effect.die("not used"),
-          introspect: () => Effect.die("not used"),
-          revoke: () => Effect.succeed(false),
-          decorate: (request) => request,
-        }
-        /** One process on the shared store: its own registry and accounts. */
-        const process = Logins.layer.pipe(
-          Layer.provideMerge(
-            Layer.effect(
-              Accounts.Accounts,
-              Accounts.make(() => Effect.succeed(redeemed)),
-            ),
-          ),
-          Layer.provideMerge(Layer.succeed(TokenStore.TokenStore, store)),
-          Layer.provideMerge(
-            Layer.succeed(Providers.Providers, {
-              entries: [],
-              get: () => Effect.succeed(redeemed),
-              pinnedRedirectUri: () => Option.none(),
-            }),
-          ),
+        // The code was redeemed by the process that crashed.
+        const redeemed = redirectProvider(() =>
+          Effect.fail(new OAuthError.OAuthProtocolError({ provider: "hyperid", error: "invalid_grant" })),
         )
+        const process = processOn(store, redeemed)
         const first = yield* Layer.build(process)
         const started = yield* Effect.provide(
           Effect.flatMap(Logins.Logins, (logins) =>
@@ -382,19 +389,9 @@ describe("Logins taken over from a process that crashed", () => {
     Effect.gen(function* () {
       const port = yield* Effect.promise(freePort)
       const store = yield* TokenStore.makeMemory
-      const finishes: Provider.Provider = {
-        id: "hyperid",
-        flow: "authorization_code",
-        apiBaseUrl: "https://id.example",
-        startLogin: () => Effect.die("not used"),
-        resumeDevice: () => Effect.die("not used"),
-        resumeRedirect: (login, redirectUrl) =>
-          login.state === "s-old" && redirectUrl.includes("code=c") ? token : Effect.die("unexpected redirect"),
-        refresh: () => Effect.die("not used"),
-        introspect: () => Effect.die("not used"),
-        revoke: () => Effect.succeed(false),
-        decorate: (request) => request,
-      }
+      const finishes = redirectProvider((login, redirectUrl) =>
+        login.state === "s-old" && redirectUrl.includes("code=c") ? token : Effect.die("unexpected redirect"),
+      )
       // Written by the previous version: a redirect URI and no `callback`.
       const old = {
         id: "login_old",
@@ -409,24 +406,7 @@ describe("Logins taken over from a process that crashed", () => {
         expiresAt: DateTime.formatIso(DateTime.addDuration(yield* DateTime.now, Duration.minutes(10))),
       }
       yield* store.logins.set(old.id, old)
-      yield* Layer.build(
-        Logins.layer.pipe(
-          Layer.provideMerge(
-            Layer.effect(
-              Accounts.Accounts,
-              Accounts.make(() => Effect.succeed(finishes)),
-            ),
-          ),
-          Layer.provideMerge(Layer.succeed(TokenStore.TokenStore, store)),
-          Layer.provideMerge(
-            Layer.succeed(Providers.Providers, {
-              entries: [],
-              get: () => Effect.succeed(finishes),
-              pinnedRedirectUri: () => Option.none(),
-            }),
-          ),
-        ),
-      )
+      yield* Layer.build(processOn(store, finishes))
       const status = yield* Effect.promise(() =>
         fetch(`http://127.0.0.1:${port}/callback/hyperid?code=c&state=s-old`).then((r) => r.status),
       )

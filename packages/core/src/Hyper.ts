@@ -212,7 +212,7 @@ export const config: Config.Config<Options> = Config.all({
  * Hyper.definition.requiredSettings // ["HYPER_CLIENT_ID"]
  * ```
  */
-export const definition = define({ id: "hyper", flow: "device_code", tag: Hyper, config, apiBaseUrl: baseUrl, make })
+export const definition = define("hyper", "device_code", Hyper, { config, apiBaseUrl: baseUrl, make })
 
 /**
  * The service from options given in code.

@@ -332,6 +332,9 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
 
 const origin = settings.environmentOrigin("HYPERID", environments)
 
+/** Where the realm's endpoints are, the API base of hyperid. */
+const realm = Config.map(origin, (server) => `${server}${realmPath}`)
+
 /**
  * `HYPERID_ENVIRONMENT` (`production` default, or `sandbox`) picks the
  * documented origin, `HYPERID_BASE_URL` replaces it; `HYPERID_CLIENT_ID`,
@@ -363,14 +366,7 @@ export const config: Config.Config<Options> = Config.all({
  * HyperId.definition.settings.map((setting) => setting.name) // ["HYPERID_ENVIRONMENT", "HYPERID_BASE_URL", ...]
  * ```
  */
-export const definition = define({
-  id: "hyperid",
-  flow: "authorization_code",
-  tag: HyperId,
-  config,
-  apiBaseUrl: Config.map(origin, (realm) => `${realm}${realmPath}`),
-  make,
-})
+export const definition = define("hyperid", "authorization_code", HyperId, { config, apiBaseUrl: realm, make })
 
 /**
  * The service from options given in code.

@@ -295,14 +295,7 @@ export const config: Config.Config<Options> = Config.all({
  * Hyperline.definition.flow // "authorization_code"
  * ```
  */
-export const definition = define({
-  id: "hyperline",
-  flow: "authorization_code",
-  tag: Hyperline,
-  config,
-  apiBaseUrl: origin,
-  make,
-})
+export const definition = define("hyperline", "authorization_code", Hyperline, { config, apiBaseUrl: origin, make })
 
 /**
  * The service from options given in code.

@@ -141,16 +141,9 @@ export class HyperlineApps extends Context.Tag("@hyperauth/core/HyperlineApps")<
  */
 export const make = (options: Options): Effect.Effect<Service, never, HttpClient.HttpClient> =>
   Effect.map(HttpClient.HttpClient, (client) => {
-    const http = Pipeline.make(client, {
-      provider: "hyperline",
-      timeout: options.timeout,
-      retryPolicy: options.retryPolicy,
-    })
-    const api = ApiClient.make(client, {
-      provider: "hyperline",
-      timeout: options.timeout,
-      retryPolicy: options.retryPolicy,
-    })
+    const limits = { provider: "hyperline", timeout: options.timeout, retryPolicy: options.retryPolicy } as const
+    const http = Pipeline.make(client, limits)
+    const api = ApiClient.make(client, limits)
 
     /** An Apps API call, authenticated with the API key. */
     const appsCall = (request: HttpClientRequest.HttpClientRequest) =>

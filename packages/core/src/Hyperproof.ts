@@ -265,14 +265,7 @@ export const config: Config.Config<Options> = Config.all({
  * Hyperproof.definition.flow // "client_credentials"
  * ```
  */
-export const definition = define({
-  id: "hyperproof",
-  flow: "client_credentials",
-  tag: Hyperproof,
-  config,
-  apiBaseUrl: apiUrl,
-  make,
-})
+export const definition = define("hyperproof", "client_credentials", Hyperproof, { config, apiBaseUrl: apiUrl, make })
 
 /**
  * The service from options given in code.

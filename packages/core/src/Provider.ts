@@ -192,10 +192,7 @@ export type AnyDefinition = (typeof definitions)[number]
  * class Acme extends Context.Tag("Acme")<Acme, Service>() {}
  * declare const make: (options: { readonly clientId: string }) => Effect.Effect<Service>
  *
- * export const definition = Provider.define({
- *   id: "acme",
- *   flow: "client_credentials",
- *   tag: Acme,
+ * export const definition = Provider.define("acme", "client_credentials", Acme, {
  *   config: Config.all({ clientId: Config.nonEmptyString("ACME_CLIENT_ID") }),
  *   apiBaseUrl: Config.succeed("https://api.acme.example"),
  *   make,

@@ -61,10 +61,7 @@ describe("Provider.definitions", () => {
   })
 
   it("a setting added to a Config is found, required or not, with no list to update", () => {
-    const definition = Provider.define({
-      id: "acme",
-      flow: "client_credentials",
-      tag: Hyperproof.Hyperproof,
+    const definition = Provider.define("acme", "client_credentials", Hyperproof.Hyperproof, {
       config: Config.all({
         clientId: Config.nonEmptyString("ACME_CLIENT_ID"),
         region: Config.string("ACME_REGION").pipe(Config.withDefault("eu")),

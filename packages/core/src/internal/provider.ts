@@ -51,14 +51,17 @@ export const redirectPending = (pending: Omit<RedirectPending, "_tag" | "callbac
   callback: loopbackCallback(pending.redirectUri),
 })
 
-export const define = <const Id extends string, Options, Service extends { readonly provider: Provider }, Tag>(spec: {
-  readonly id: Id
-  readonly flow: FlowKind
-  readonly tag: Context.Tag<Tag, Service>
-  readonly config: Config.Config<Options>
-  readonly apiBaseUrl: Config.Config<string>
-  readonly make: (options: Options) => Effect.Effect<Service, never, HttpClient.HttpClient>
-}): Definition<Id, Options, Service, Tag> => {
+export const define = <const Id extends string, Options, Service extends { readonly provider: Provider }, Tag>(
+  id: Id,
+  flow: FlowKind,
+  tag: Context.Tag<Tag, Service>,
+  service: {
+    readonly config: Config.Config<Options>
+    readonly apiBaseUrl: Config.Config<string>
+    readonly make: (options: Options) => Effect.Effect<Service, never, HttpClient.HttpClient>
+  },
+): Definition<Id, Options, Service, Tag> => {
+  const spec = { id, flow, tag, ...service }
   const settingsRead = settings.describe(spec.config)
   const requiredSettings = settingsRead.flatMap((setting) => (setting.required ? [setting.name] : []))
   const loadConfig: Effect.Effect<Options, NotConfigured> = settings.load(spec.id, spec.config, requiredSettings)
