@@ -32,6 +32,26 @@ describe("Provider.definitions", () => {
     )
   })
 
+  it.effect("the provider each definition makes has the definition's id and flow", () =>
+    Effect.gen(function* () {
+      const everything = {
+        HYPER_CLIENT_ID: "c",
+        HYPERID_CLIENT_ID: "c",
+        HYPERID_CLIENT_SECRET: "s",
+        HYPERLINE_CLIENT_ID: "c",
+        HYPERLINE_CLIENT_SECRET: "s",
+        HYPERPROOF_CLIENT_ID: "c",
+        HYPERPROOF_CLIENT_SECRET: "s",
+      }
+      for (const definition of Provider.definitions) {
+        const made = yield* definition.provider.pipe(withSettings(everything), Effect.provide(FetchHttpClient.layer))
+        assert.strictEqual(made.id, definition.id)
+        assert.strictEqual(made.flow, definition.flow)
+        assert.strictEqual(made.apiBaseUrl, yield* definition.apiBaseUrl.pipe(withSettings(everything)))
+      }
+    }),
+  )
+
   it("the required settings are exactly what loadConfig reports missing with nothing set", () => {
     for (const definition of Provider.definitions) {
       const load: Effect.Effect<unknown, NotConfigured> = definition.loadConfig
