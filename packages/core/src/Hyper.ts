@@ -192,6 +192,13 @@ const baseUrl = settings.origin("HYPER_BASE_URL").pipe(Config.withDefault(defaul
  *
  * @since 0.1.0
  * @category config
+ * @example
+ * ```ts
+ * import { Hyper } from "@hyperauth/core"
+ * import { ConfigProvider, Effect } from "effect"
+ *
+ * const options = Effect.withConfigProvider(Hyper.config, ConfigProvider.fromJson({ HYPER_CLIENT_ID: "cli" }))
+ * ```
  */
 export const config: Config.Config<Options> = Config.all({
   baseUrl,

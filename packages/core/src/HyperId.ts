@@ -343,6 +343,13 @@ const realm = Config.map(origin, (server) => `${server}${realmPath}`)
  *
  * @since 0.1.0
  * @category config
+ * @example
+ * ```ts
+ * import { HyperId } from "@hyperauth/core"
+ * import { ConfigProvider, Effect } from "effect"
+ *
+ * const options = Effect.withConfigProvider(HyperId.config, ConfigProvider.fromJson({ HYPERID_CLIENT_ID: "cli", HYPERID_CLIENT_SECRET: "secret" }))
+ * ```
  */
 export const config: Config.Config<Options> = Config.all({
   origin,

@@ -271,6 +271,13 @@ const origin = settings.environmentOrigin("HYPERLINE", environments)
  *
  * @since 0.1.0
  * @category config
+ * @example
+ * ```ts
+ * import { Hyperline } from "@hyperauth/core"
+ * import { ConfigProvider, Effect } from "effect"
+ *
+ * const options = Effect.withConfigProvider(Hyperline.config, ConfigProvider.fromJson({ HYPERLINE_CLIENT_ID: "cli", HYPERLINE_CLIENT_SECRET: "secret" }))
+ * ```
  */
 export const config: Config.Config<Options> = Config.all({
   origin,

@@ -241,6 +241,13 @@ const apiUrl = settings.origin("HYPERPROOF_API_URL").pipe(Config.withDefault(def
  *
  * @since 0.1.0
  * @category config
+ * @example
+ * ```ts
+ * import { Hyperproof } from "@hyperauth/core"
+ * import { ConfigProvider, Effect } from "effect"
+ *
+ * const options = Effect.withConfigProvider(Hyperproof.config, ConfigProvider.fromJson({ HYPERPROOF_CLIENT_ID: "cli", HYPERPROOF_CLIENT_SECRET: "secret" }))
+ * ```
  */
 export const config: Config.Config<Options> = Config.all({
   clientId: Config.nonEmptyString("HYPERPROOF_CLIENT_ID"),

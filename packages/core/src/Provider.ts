@@ -94,8 +94,16 @@ export const providerIds: Arr.NonEmptyReadonlyArray<ProviderId> = Arr.map(defini
 export const flowKinds = ["device_code", "authorization_code", "client_credentials"] as const
 
 /**
+ * How a provider logs in: one of `flowKinds`.
+ *
  * @since 0.1.0
  * @category models
+ * @example
+ * ```ts
+ * import type { Provider } from "@hyperauth/core"
+ *
+ * const flow: Provider.FlowKind = "device_code"
+ * ```
  */
 export type FlowKind = (typeof flowKinds)[number]
 
