@@ -61,22 +61,22 @@ export const define = <const Id extends string, Options, Service extends { reado
     readonly make: (options: Options) => Effect.Effect<Service, never, HttpClient.HttpClient>
   },
 ): Definition<Id, Options, Service, Tag> => {
-  const spec = { id, flow, tag, ...service }
-  const settingsRead = settings.describe(spec.config)
-  const requiredSettings = settingsRead.flatMap((setting) => (setting.required ? [setting.name] : []))
-  const loadConfig: Effect.Effect<Options, NotConfigured> = settings.load(spec.id, spec.config, requiredSettings)
-  const made = Effect.flatMap(loadConfig, spec.make)
+  const described = settings.describe(service.config)
+  const requiredSettings = described.flatMap((setting) => (setting.required ? [setting.name] : []))
+  const loadConfig: Effect.Effect<Options, NotConfigured> = settings.load(id, service.config, requiredSettings)
+  const made = Effect.flatMap(loadConfig, service.make)
   return {
-    ...spec,
-    settings: settingsRead,
+    id,
+    flow,
+    tag,
+    ...service,
+    settings: described,
     requiredSettings,
     configuredRedirectUri:
-      spec.flow === "authorization_code"
-        ? settings.configuredRedirectUri(spec.id)
-        : Config.succeed(Option.none<string>()),
+      flow === "authorization_code" ? settings.configuredRedirectUri(id) : Config.succeed(Option.none<string>()),
     loadConfig,
-    provider: Effect.map(made, (service) => service.provider),
-    layer: (options) => Layer.effect(spec.tag, spec.make(options)),
-    layerConfig: Layer.effect(spec.tag, made),
+    provider: Effect.map(made, (built) => built.provider),
+    layer: (options) => Layer.effect(tag, service.make(options)),
+    layerConfig: Layer.effect(tag, made),
   }
 }
