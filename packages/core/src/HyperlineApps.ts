@@ -227,5 +227,8 @@ export const layer = (options: Options): Layer.Layer<HyperlineApps, never, HttpC
  */
 export const layerConfig: Layer.Layer<HyperlineApps, NotConfigured, HttpClient.HttpClient> = Layer.effect(
   HyperlineApps,
-  Effect.flatMap(settings.load("hyperline", config), make),
+  Effect.flatMap(
+    Effect.suspend(() => settings.load("hyperline", config)),
+    make,
+  ),
 )

@@ -128,6 +128,9 @@ export interface Setting {
   readonly required: boolean
 }
 
+/** What `describe` found, per `Config`: a `Config` is an immutable description, so it is read once. */
+const described = new WeakMap<Config.Config<unknown>, ReadonlyArray<Setting>>()
+
 /** The name a path has in the environment (`ConfigProvider.fromEnv`'s default delimiter). */
 const nameOf = (path: ReadonlyArray<string>) => path.join("_")
 
@@ -138,7 +141,9 @@ const nameOf = (path: ReadonlyArray<string>) => path.join("_")
  * taken, so every name is reached; the names still missing at the end are
  * the required ones.
  */
-export const describe = <A>(config: Config.Config<A>): ReadonlyArray<Setting> => {
+export const describe = (config: Config.Config<unknown>): ReadonlyArray<Setting> => {
+  const known = described.get(config)
+  if (known !== undefined) return known
   const read: Array<string> = []
   const empty = ConfigProvider.fromFlat(
     ConfigProvider.makeFlat({
@@ -162,7 +167,9 @@ export const describe = <A>(config: Config.Config<A>): ReadonlyArray<Setting> =>
   }
   const exit = Effect.runSyncExit(Effect.withConfigProvider(config, empty))
   if (Exit.isFailure(exit) && exit.cause._tag === "Fail") walk(exit.cause.error)
-  return read.map((name) => ({ name, required: required.has(name) }))
+  const settings = read.map((name) => ({ name, required: required.has(name) }))
+  described.set(config, settings)
+  return settings
 }
 
 /** The names of the settings `config` cannot do without. */

@@ -61,17 +61,23 @@ export const define = <const Id extends string, Options, Service extends { reado
     readonly make: (options: Options) => Effect.Effect<Service, never, HttpClient.HttpClient>
   },
 ): Definition<Id, Options, Service, Tag> => {
-  const described = settings.describe(service.config)
-  const requiredSettings = described.flatMap((setting) => (setting.required ? [setting.name] : []))
-  const loadConfig: Effect.Effect<Options, NotConfigured> = settings.load(id, service.config, requiredSettings)
+  // Read off the Config when first asked for (and then remembered), not when the module loads.
+  const requiredOf = () => settings.requiredOf(service.config)
+  const loadConfig: Effect.Effect<Options, NotConfigured> = Effect.suspend(() =>
+    settings.load(id, service.config, requiredOf()),
+  )
   const made = Effect.flatMap(loadConfig, service.make)
   return {
     id,
     flow,
     tag,
     ...service,
-    settings: described,
-    requiredSettings,
+    get settings() {
+      return settings.describe(service.config)
+    },
+    get requiredSettings() {
+      return requiredOf()
+    },
     configuredRedirectUri:
       flow === "authorization_code" ? settings.configuredRedirectUri(id) : Config.succeed(Option.none<string>()),
     loadConfig,
