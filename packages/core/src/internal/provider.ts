@@ -61,11 +61,8 @@ export const define = <const Id extends string, Options, Service extends { reado
     readonly make: (options: Options) => Effect.Effect<Service, never, HttpClient.HttpClient>
   },
 ): Definition<Id, Options, Service, Tag> => {
-  // Read off the Config when first asked for (and then remembered), not when the module loads.
-  const requiredOf = () => settings.requiredOf(service.config)
-  const loadConfig: Effect.Effect<Options, NotConfigured> = Effect.suspend(() =>
-    settings.load(id, service.config, requiredOf()),
-  )
+  // The settings are read off the Config when first asked for (then remembered), not when the module loads.
+  const loadConfig: Effect.Effect<Options, NotConfigured> = Effect.suspend(() => settings.load(id, service.config))
   const made = Effect.flatMap(loadConfig, service.make)
   return {
     id,
@@ -76,7 +73,7 @@ export const define = <const Id extends string, Options, Service extends { reado
       return settings.describe(service.config)
     },
     get requiredSettings() {
-      return requiredOf()
+      return settings.requiredOf(service.config)
     },
     configuredRedirectUri:
       flow === "authorization_code" ? settings.configuredRedirectUri(id) : Config.succeed(Option.none<string>()),
