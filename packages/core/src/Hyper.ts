@@ -23,12 +23,22 @@ import type { DeviceLogin, Provider } from "./Provider.js"
 import * as Token from "./Token.js"
 
 /**
+ * hyper's documented origin, when `HYPER_BASE_URL` is unset.
+ *
  * @since 0.1.0
  * @category constants
+ * @example
+ * ```ts
+ * import { Hyper } from "@hyperauth/core"
+ *
+ * const options: Hyper.Options = { baseUrl: Hyper.defaultBaseUrl, clientId: "cli" }
+ * ```
  */
 export const defaultBaseUrl = "https://api.hyper.io"
 
 /**
+ * What hyper's service is made with: the origin and the public client's id.
+ *
  * @since 0.1.0
  * @category models
  */
@@ -61,6 +71,8 @@ export interface DeviceAuthorization {
 }
 
 /**
+ * hyper's service: the device flow, introspection, and the uniform `Provider`.
+ *
  * @since 0.1.0
  * @category models
  */
@@ -88,14 +100,36 @@ export interface Service {
 }
 
 /**
+ * The tag of hyper's service.
+ *
  * @since 0.1.0
  * @category tags
+ * @example
+ * ```ts
+ * import { Hyper } from "@hyperauth/core"
+ * import { Effect } from "effect"
+ *
+ * const started = Effect.flatMap(Hyper.Hyper, (hyper) => hyper.initiateDeviceFlow({ scope: "openid" }))
+ * ```
  */
 export class Hyper extends Context.Tag("@hyperauth/core/Hyper")<Hyper, Service>() {}
 
 /**
+ * hyper's service over the `HttpClient` in context. Nothing is sent until a method runs.
+ *
  * @since 0.1.0
  * @category constructors
+ * @example
+ * ```ts
+ * import { FetchHttpClient } from "@effect/platform"
+ * import { Hyper } from "@hyperauth/core"
+ * import { Effect } from "effect"
+ *
+ * const device = Effect.gen(function* () {
+ *   const hyper = yield* Hyper.make({ baseUrl: Hyper.defaultBaseUrl, clientId: "cli" })
+ *   return yield* hyper.initiateDeviceFlow()
+ * }).pipe(Effect.provide(FetchHttpClient.layer))
+ * ```
  */
 export const make = (options: Options): Effect.Effect<Service, never, HttpClient.HttpClient> =>
   Effect.map(HttpClient.HttpClient, (client) => {

@@ -25,8 +25,16 @@ import type { Provider } from "./Provider.js"
 import * as Token from "./Token.js"
 
 /**
+ * The path of the realm's OpenID Connect endpoints below the origin.
+ *
  * @since 0.1.0
  * @category constants
+ * @example
+ * ```ts
+ * import { HyperId } from "@hyperauth/core"
+ *
+ * const tokenEndpoint = `${HyperId.environments.sandbox}${HyperId.realmPath}/token`
+ * ```
  */
 export const realmPath = "/auth/realms/HyperID/protocol/openid-connect"
 
@@ -36,12 +44,26 @@ export const realmPath = "/auth/realms/HyperID/protocol/openid-connect"
  *
  * @since 0.1.0
  * @category constants
+ * @example
+ * ```ts
+ * import { HyperId } from "@hyperauth/core"
+ *
+ * const issuer = `${HyperId.environments.production}${HyperId.issuerPath}`
+ * ```
  */
 export const issuerPath = "/auth/realms/HyperID"
 
 /**
+ * The documented origins, picked by `HYPERID_ENVIRONMENT`.
+ *
  * @since 0.1.0
  * @category constants
+ * @example
+ * ```ts
+ * import { HyperId } from "@hyperauth/core"
+ *
+ * const origin = HyperId.environments.sandbox // "https://login-sandbox.hypersecureid.com"
+ * ```
  */
 export const environments = {
   production: "https://login.hypersecureid.com",
@@ -49,6 +71,8 @@ export const environments = {
 } as const
 
 /**
+ * The name of one of `environments`.
+ *
  * @since 0.1.0
  * @category models
  */
@@ -58,6 +82,9 @@ export type Environment = keyof typeof environments
 const loginLifetime = "10 minutes"
 
 /**
+ * What hyperid's service is made with: the realm server's origin, the
+ * confidential client and the redirect URI used when a login names none.
+ *
  * @since 0.1.0
  * @category models
  */
@@ -77,6 +104,13 @@ export interface Options {
  *
  * @since 0.1.0
  * @category models
+ * @example
+ * ```ts
+ * import { HyperId } from "@hyperauth/core"
+ * import { Schema } from "effect"
+ *
+ * const params = Schema.decodeUnknownSync(HyperId.AuthorizationParams)({ verification_level: 3, ui_locales: "en" })
+ * ```
  */
 export const AuthorizationParams = Schema.Struct({
   flow_mode: Schema.optional(Schema.NonNegativeInt),
@@ -107,6 +141,8 @@ export interface AuthorizationRequest {
 }
 
 /**
+ * A finished login: its tokens and the `locale` the redirect carried.
+ *
  * @since 0.1.0
  * @category models
  */
@@ -117,6 +153,9 @@ export interface LoginResult {
 }
 
 /**
+ * hyperid's service: authorization URL, code exchange, refresh,
+ * introspection, logout, and the uniform `Provider`.
+ *
  * @since 0.1.0
  * @category models
  */
@@ -147,17 +186,34 @@ export interface Service {
 }
 
 /**
+ * The tag of hyperid's service.
+ *
  * @since 0.1.0
  * @category tags
+ * @example
+ * ```ts
+ * import { HyperId } from "@hyperauth/core"
+ * import { Effect } from "effect"
+ *
+ * const login = Effect.flatMap(HyperId.HyperId, (hyperid) => hyperid.authorizationUrl({ scope: "openid" }))
+ * ```
  */
 export class HyperId extends Context.Tag("@hyperauth/core/HyperId")<HyperId, Service>() {}
 
 const socialScopes = ["twitter-check", "telegram-check"]
 
 /**
- * Checks the parameters the seed constrains.
+ * Checks the parameters the seed constrains: only its names, and
+ * `verification_level` 2 only with a social scope.
  *
  * @since 0.1.0
+ * @category validation
+ * @example
+ * ```ts
+ * import { HyperId } from "@hyperauth/core"
+ *
+ * const refused = HyperId.validateParams({ verification_level: 2 }, "openid") // fails: needs twitter-check or telegram-check
+ * ```
  */
 export const validateParams = (
   params: unknown,
@@ -189,8 +245,26 @@ export const validateParams = (
   })
 
 /**
+ * hyperid's service over the `HttpClient` in context. Nothing is sent until a method runs.
+ *
  * @since 0.1.0
  * @category constructors
+ * @example
+ * ```ts
+ * import { FetchHttpClient } from "@effect/platform"
+ * import { HyperId } from "@hyperauth/core"
+ * import { Effect, Redacted } from "effect"
+ *
+ * const login = Effect.gen(function* () {
+ *   const hyperid = yield* HyperId.make({
+ *     origin: HyperId.environments.sandbox,
+ *     clientId: "cli",
+ *     clientSecret: Redacted.make("secret"),
+ *     redirectUri: "http://127.0.0.1:8976/callback/hyperid",
+ *   })
+ *   return yield* hyperid.authorizationUrl({ scope: "openid", verification_level: 3 })
+ * }).pipe(Effect.provide(FetchHttpClient.layer))
+ * ```
  */
 export const make = (options: Options): Effect.Effect<Service, never, HttpClient.HttpClient> =>
   Effect.map(HttpClient.HttpClient, (client) => {

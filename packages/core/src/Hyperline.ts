@@ -28,8 +28,16 @@ import type { Provider } from "./Provider.js"
 import * as Token from "./Token.js"
 
 /**
+ * The documented origins, picked by `HYPERLINE_ENVIRONMENT`.
+ *
  * @since 0.1.0
  * @category constants
+ * @example
+ * ```ts
+ * import { Hyperline } from "@hyperauth/core"
+ *
+ * const origin = Hyperline.environments.sandbox // "https://sandbox.api.hyperline.co"
+ * ```
  */
 export const environments = {
   production: "https://api.hyperline.co",
@@ -37,6 +45,8 @@ export const environments = {
 } as const
 
 /**
+ * The name of one of `environments`.
+ *
  * @since 0.1.0
  * @category models
  */
@@ -47,12 +57,23 @@ export type Environment = keyof typeof environments
  *
  * @since 0.1.0
  * @category constants
+ * @example
+ * ```ts
+ * import { HttpClientRequest } from "@effect/platform"
+ * import { Hyperline } from "@hyperauth/core"
+ *
+ * const request = HttpClientRequest.get("/v1/customers").pipe(HttpClientRequest.setHeader(Hyperline.companyHeader, "cmp_1"))
+ * ```
  */
 export const companyHeader = "Hyperline-CompanyId"
 
 const loginLifetime = "10 minutes"
 
 /**
+ * What hyperline's service is made with: the API origin, the confidential
+ * client, the redirect URI used when a login names none, and the default
+ * company.
+ *
  * @since 0.1.0
  * @category models
  */
@@ -68,8 +89,17 @@ export interface Options {
 }
 
 /**
+ * A company of the logged-in user, as `GET /v1/companies` lists it.
+ *
  * @since 0.1.0
  * @category models
+ * @example
+ * ```ts
+ * import { Hyperline } from "@hyperauth/core"
+ * import { Schema } from "effect"
+ *
+ * const company = Schema.decodeUnknownSync(Hyperline.Company)({ id: "cmp_1", name: "Acme" })
+ * ```
  */
 export class Company extends Schema.Class<Company>("@hyperauth/core/Hyperline/Company")({
   id: Schema.String,
@@ -79,6 +109,8 @@ export class Company extends Schema.Class<Company>("@hyperauth/core/Hyperline/Co
 const Companies = listOf(Company)
 
 /**
+ * A started login: the URL to open, and what finishing it needs.
+ *
  * @since 0.1.0
  * @category models
  */
@@ -90,6 +122,9 @@ export interface AuthorizationRequest {
 }
 
 /**
+ * hyperline's service: authorization URL, code exchange, refresh,
+ * revocation, API calls with the company header, and the uniform `Provider`.
+ *
  * @since 0.1.0
  * @category models
  */
@@ -124,14 +159,41 @@ export interface Service {
 }
 
 /**
+ * The tag of hyperline's service.
+ *
  * @since 0.1.0
  * @category tags
+ * @example
+ * ```ts
+ * import { Hyperline } from "@hyperauth/core"
+ * import { Effect } from "effect"
+ *
+ * const login = Effect.flatMap(Hyperline.Hyperline, (hyperline) => hyperline.authorizationUrl())
+ * ```
  */
 export class Hyperline extends Context.Tag("@hyperauth/core/Hyperline")<Hyperline, Service>() {}
 
 /**
+ * hyperline's service over the `HttpClient` in context. Nothing is sent until a method runs.
+ *
  * @since 0.1.0
  * @category constructors
+ * @example
+ * ```ts
+ * import { FetchHttpClient } from "@effect/platform"
+ * import { Hyperline } from "@hyperauth/core"
+ * import { Effect, Redacted } from "effect"
+ *
+ * const login = Effect.gen(function* () {
+ *   const hyperline = yield* Hyperline.make({
+ *     origin: Hyperline.environments.sandbox,
+ *     clientId: "cli",
+ *     clientSecret: Redacted.make("secret"),
+ *     redirectUri: "http://127.0.0.1:8976/callback/hyperline",
+ *   })
+ *   return yield* hyperline.authorizationUrl()
+ * }).pipe(Effect.provide(FetchHttpClient.layer))
+ * ```
  */
 export const make = (options: Options): Effect.Effect<Service, never, HttpClient.HttpClient> =>
   Effect.map(HttpClient.HttpClient, (client) => {

@@ -22,6 +22,9 @@ import * as Pipeline from "./internal/pipeline.js"
 import type { NotConfigured, RequestFailure } from "./OAuthError.js"
 
 /**
+ * What the Apps API client is made with: hyperline's API origin and the
+ * account's API key.
+ *
  * @since 0.3.0
  * @category models
  * @example
@@ -88,6 +91,8 @@ export interface NewApp {
 }
 
 /**
+ * The Apps API: the apps of the account the API key belongs to.
+ *
  * @since 0.3.0
  * @category models
  * @example
@@ -112,6 +117,8 @@ export interface Service {
 }
 
 /**
+ * The tag of the Apps API client.
+ *
  * @since 0.3.0
  * @category tags
  * @example
@@ -125,6 +132,9 @@ export interface Service {
 export class HyperlineApps extends Context.Tag("@hyperauth/core/HyperlineApps")<HyperlineApps, Service>() {}
 
 /**
+ * The Apps API client over the `HttpClient` in context. Nothing is sent
+ * until a method runs.
+ *
  * @since 0.3.0
  * @category constructors
  * @example
@@ -194,6 +204,8 @@ export const config: Config.Config<Options> = Config.all({
 })
 
 /**
+ * The Apps API client from options given in code.
+ *
  * @since 0.3.0
  * @category layers
  * @example

@@ -26,14 +26,30 @@ import type { Provider } from "./Provider.js"
 import * as Token from "./Token.js"
 
 /**
+ * The documented authorization server, when `HYPERPROOF_AUTH_URL` is unset.
+ *
  * @since 0.1.0
  * @category constants
+ * @example
+ * ```ts
+ * import { Hyperproof } from "@hyperauth/core"
+ *
+ * const tokenEndpoint = `${Hyperproof.defaultAuthUrl}/oauth/token`
+ * ```
  */
 export const defaultAuthUrl = "https://accounts.hyperproof.app"
 
 /**
+ * The documented API origin, when `HYPERPROOF_API_URL` is unset.
+ *
  * @since 0.1.0
  * @category constants
+ * @example
+ * ```ts
+ * import { Hyperproof } from "@hyperauth/core"
+ *
+ * const controls = `${Hyperproof.defaultApiUrl}/v1/controls`
+ * ```
  */
 export const defaultApiUrl = "https://api.hyperproof.app"
 
@@ -41,6 +57,9 @@ export const defaultApiUrl = "https://api.hyperproof.app"
 const renewalMargin = "60 seconds"
 
 /**
+ * What hyperproof's service is made with: the client's credentials, the
+ * two origins and the scopes to ask for.
+ *
  * @since 0.1.0
  * @category models
  */
@@ -64,6 +83,13 @@ const Text = Schema.optional(Schema.NullOr(Schema.String))
  *
  * @since 0.1.0
  * @category models
+ * @example
+ * ```ts
+ * import { Hyperproof } from "@hyperauth/core"
+ * import { Schema } from "effect"
+ *
+ * const owner = Schema.decodeUnknownSync(Hyperproof.User)({ id: "usr_1", givenName: "Ada" })
+ * ```
  */
 export class User extends Schema.Class<User>("@hyperauth/core/Hyperproof/User")({
   id: Schema.String,
@@ -82,6 +108,13 @@ export class User extends Schema.Class<User>("@hyperauth/core/Hyperproof/User")(
  *
  * @since 0.1.0
  * @category models
+ * @example
+ * ```ts
+ * import { Hyperproof } from "@hyperauth/core"
+ * import { Schema } from "effect"
+ *
+ * const control = Schema.decodeUnknownSync(Hyperproof.Control)({ id: "ctl_1", orgId: "org_1", name: "Access review" })
+ * ```
  */
 export class Control extends Schema.Class<Control>("@hyperauth/core/Hyperproof/Control")({
   id: Schema.String,
@@ -105,6 +138,9 @@ export class Control extends Schema.Class<Control>("@hyperauth/core/Hyperproof/C
 }) {}
 
 /**
+ * hyperproof's service: the cached client-credentials token, API calls
+ * with it, `getControl`, and the uniform `Provider`.
+ *
  * @since 0.1.0
  * @category models
  */
@@ -129,14 +165,41 @@ export interface Service {
 }
 
 /**
+ * The tag of hyperproof's service.
+ *
  * @since 0.1.0
  * @category tags
+ * @example
+ * ```ts
+ * import { Hyperproof } from "@hyperauth/core"
+ * import { Effect } from "effect"
+ *
+ * const control = Effect.flatMap(Hyperproof.Hyperproof, (hyperproof) => hyperproof.getControl("ctl_access_review"))
+ * ```
  */
 export class Hyperproof extends Context.Tag("@hyperauth/core/Hyperproof")<Hyperproof, Service>() {}
 
 /**
+ * hyperproof's service over the `HttpClient` in context. Nothing is sent until a method runs.
+ *
  * @since 0.1.0
  * @category constructors
+ * @example
+ * ```ts
+ * import { FetchHttpClient } from "@effect/platform"
+ * import { Hyperproof } from "@hyperauth/core"
+ * import { Effect, Redacted } from "effect"
+ *
+ * const control = Effect.gen(function* () {
+ *   const hyperproof = yield* Hyperproof.make({
+ *     clientId: "cli",
+ *     clientSecret: Redacted.make("secret"),
+ *     authUrl: Hyperproof.defaultAuthUrl,
+ *     apiUrl: Hyperproof.defaultApiUrl,
+ *   })
+ *   return yield* hyperproof.getControl("ctl_access_review")
+ * }).pipe(Effect.provide(FetchHttpClient.layer))
+ * ```
  */
 export const make = (options: Options): Effect.Effect<Service, never, HttpClient.HttpClient> =>
   Effect.gen(function* () {

@@ -338,12 +338,18 @@ export interface RedirectLogin {
 }
 
 /**
+ * How a login started: finished at once, waiting for the user to enter a
+ * code, or waiting for the browser's redirect.
+ *
  * @since 0.1.0
  * @category models
  */
 export type LoginStart = Authenticated | DevicePending | RedirectPending
 
 /**
+ * A provider behind one interface: log in, resume a recorded login,
+ * refresh, introspect, revoke, and decorate API calls, whatever its flow.
+ *
  * @since 0.1.0
  * @category models
  */
