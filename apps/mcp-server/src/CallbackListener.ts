@@ -1,10 +1,11 @@
 /**
  * The loopback HTTP listener that receives authorization redirects at
- * `http://127.0.0.1:{port}/callback/{provider}`: a scoped resource, held
+ * each provider's callback path (`Settings.callbackPath`): a scoped resource, held
  * while logins wait for it and closed with its scope. Each request runs an
  * Effect handler in a fiber the listener owns, and gets the page it returns.
  */
 import type { IncomingMessage, Server, ServerResponse } from "node:http"
+import { Provider, Settings } from "@hyperauth/core"
 import * as Effect from "effect/Effect"
 import * as FiberSet from "effect/FiberSet"
 import type * as Scope from "effect/Scope"
@@ -39,6 +40,13 @@ const pageHeaders = {
   // One request per connection: nothing lingers once the login is done.
   connection: "close",
 }
+
+/** The provider whose callback path (`Settings.callbackPath`) the request asks for, with or without a final slash. */
+const providerAt = (pathname: string): Provider.ProviderId | undefined =>
+  Provider.providerIds.find((id) => {
+    const path = Settings.callbackPath(id)
+    return pathname === path || pathname === `${path}/`
+  })
 
 const send = (res: ServerResponse, page: Pages.Page) =>
   Effect.sync(() => {
@@ -81,9 +89,9 @@ export const listen = (
     const run = yield* FiberSet.makeRuntime<never, void, never>()
     const respond = (req: IncomingMessage, res: ServerResponse) => {
       const url = new URL(req.url ?? "/", "http://127.0.0.1")
-      const match = /^\/callback\/([a-z]+)\/?$/.exec(url.pathname)
-      if (req.method !== "GET" || match?.[1] === undefined) return send(res, Pages.notFound)
-      return handler({ provider: match[1], url }).pipe(
+      const provider = providerAt(url.pathname)
+      if (req.method !== "GET" || provider === undefined) return send(res, Pages.notFound)
+      return handler({ provider, url }).pipe(
         Effect.flatMap((page) => send(res, page)),
         Effect.catchAllCause(() => send(res, Pages.internalError)),
       )

@@ -19,7 +19,7 @@ import {
   AuthorizationCode,
   DeviceFlow,
   OAuthError,
-  type Provider,
+  Provider,
   Settings,
   type Token,
   TokenStore,
@@ -133,15 +133,15 @@ export class Logins extends Context.Tag("@hyperauth/mcp-server/Logins")<Logins, 
 
 const newId = Effect.sync(() => `login_${randomBytes(12).toString("base64url")}`)
 
-/** A loopback redirect URI of this server's listener: its port, if it is one. */
-const loopbackPort = (redirectUri: string, provider: string): Option.Option<number> => {
-  if (!URL.canParse(redirectUri)) return Option.none()
-  const url = new URL(redirectUri)
-  const loopback = url.hostname === "127.0.0.1" || url.hostname === "localhost"
-  return url.protocol === "http:" && loopback && url.port !== "" && url.pathname === `/callback/${provider}`
-    ? Option.some(Number(url.port))
+/** The port of this server's listener a loopback callback comes to, if it is one the listener serves. */
+const listenerPort = (callback: Provider.LoopbackCallback | undefined, provider: string): Option.Option<number> =>
+  callback !== undefined && callback.path === Settings.callbackPath(provider)
+    ? Option.some(callback.port)
     : Option.none()
-}
+
+/** Where a recorded login's redirect comes; a record of an earlier version has only its redirect URI. */
+const callbackOf = (record: PendingLogin.PendingLogin): Provider.LoopbackCallback | undefined =>
+  record.callback ?? (record.redirectUri === undefined ? undefined : Provider.loopbackCallback(record.redirectUri))
 
 /**
  * Redirect outcomes that do not end the login: the genuine redirect may
@@ -191,7 +191,7 @@ export const make = Effect.gen(function* () {
   const providers = yield* Providers
   const records = PendingLogin.store(tokenStore.logins)
   const scope = yield* Effect.scope
-  const port = yield* Effect.orElseSucceed(Settings.callbackPort, () => 8976)
+  const port = yield* Effect.orElseSucceed(Settings.callbackPort, () => Settings.defaultCallbackPort)
   // One device login admitted at a time, so that the cap is counted exactly.
   const deviceAdmission = yield* Effect.makeSemaphore(1)
   // One reading of the store at a time, so that a login is taken over once.
@@ -513,8 +513,8 @@ export const make = Effect.gen(function* () {
         if (known !== undefined) return known
         const held = yield* Scope.fork(scope, ExecutionStrategy.sequential)
         const redirectPort =
-          record.flow === "authorization_code" && record.redirectUri !== undefined
-            ? loopbackPort(record.redirectUri, record.provider)
+          record.flow === "authorization_code"
+            ? listenerPort(callbackOf(record), record.provider)
             : Option.none<number>()
         const login = yield* makeLogin(record, Option.none(), Option.isSome(redirectPort))
         yield* remember(login)
@@ -590,7 +590,7 @@ export const make = Effect.gen(function* () {
   const takeListener = (target: RedirectTarget, held: Scope.Scope) =>
     Effect.gen(function* () {
       if (Option.isSome(target.pinned)) {
-        const pinnedPort = loopbackPort(target.pinned.value, target.provider)
+        const pinnedPort = listenerPort(Provider.loopbackCallback(target.pinned.value), target.provider)
         if (Option.isNone(pinnedPort)) return { redirectUri: undefined, listening: false }
         const listener = yield* Effect.either(listenerOn(pinnedPort.value, held))
         const holds = Either.isRight(listener) && listener.right.port === pinnedPort.value
@@ -612,7 +612,7 @@ export const make = Effect.gen(function* () {
       if (listener.right.port !== port) {
         yield* Effect.logInfo(`Port ${port} is taken: this login's redirect comes to port ${listener.right.port}.`)
       }
-      return { redirectUri: `http://127.0.0.1:${listener.right.port}/callback/${target.provider}`, listening: true }
+      return { redirectUri: Settings.loopbackRedirectUri(target.provider, listener.right.port), listening: true }
     })
 
   const pendingOf = (login: Login): Pending => ({
@@ -688,6 +688,7 @@ export const make = Effect.gen(function* () {
             state: started.state,
             codeVerifier: started.codeVerifier,
             redirectUri: started.redirectUri,
+            callback: started.callback,
             authorizationUrl: started.authorizationUrl,
             expiresAt: started.expiresAt,
             startedAt: yield* DateTime.now,

@@ -52,6 +52,12 @@ export const PendingLogin = Schema.Struct({
   codeVerifier: Schema.optional(Schema.Redacted(Schema.String)),
   deviceCode: Schema.optional(Schema.Redacted(Schema.String)),
   redirectUri: Schema.optional(Schema.String),
+  /**
+   * Where on this machine the redirect arrives, as the core said when the
+   * login started (`RedirectPending.callback`). Absent from records of
+   * earlier versions, and for a redirect URI that is not a loopback one.
+   */
+  callback: Schema.optional(Schema.Struct({ port: Schema.Number, path: Schema.String })),
   expiresAt: Schema.DateTimeUtc,
   /** When it started: tokens the account received since then are this login's. */
   startedAt: Schema.optional(Schema.DateTimeUtc),

@@ -1,11 +1,10 @@
 /**
- * The four providers as this server found them configured at start: each
- * one's flow, API base and, when configured, its `Provider`; otherwise the
- * settings it still needs.
+ * The core's providers (`Provider.definitions`) as this server found them
+ * configured at start: each one's flow, API base and, when configured, its
+ * `Provider`; otherwise the settings it still needs.
  */
 import type * as HttpClient from "@effect/platform/HttpClient"
-import { Hyper, HyperId, Hyperline, Hyperproof, OAuthError, type Provider, Settings } from "@hyperauth/core"
-import * as Config from "effect/Config"
+import { OAuthError, Provider } from "@hyperauth/core"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -36,64 +35,19 @@ export interface Service {
 
 export class Providers extends Context.Tag("@hyperauth/mcp-server/Providers")<Providers, Service>() {}
 
-interface CatalogEntry {
-  readonly id: Provider.ProviderId
-  readonly flow: Provider.FlowKind
-  readonly apiBaseUrl: Config.Config<string>
-  readonly make: Effect.Effect<Provider.Provider, OAuthError.NotConfigured, HttpClient.HttpClient>
-  /** The setting that pins the redirect URI, for authorization-code providers. */
-  readonly redirectUriSetting?: string
-}
-
-const catalog: ReadonlyArray<CatalogEntry> = [
-  {
-    id: "hyper",
-    flow: "device_code",
-    apiBaseUrl: Settings.origin("HYPER_BASE_URL").pipe(Config.withDefault(Hyper.defaultBaseUrl)),
-    make: Effect.flatMap(Hyper.loadConfig, (options) => Effect.map(Hyper.make(options), (s) => s.provider)),
-  },
-  {
-    id: "hyperid",
-    flow: "authorization_code",
-    apiBaseUrl: Config.map(
-      Settings.environmentOrigin("HYPERID", HyperId.environments),
-      (o) => `${o}${HyperId.realmPath}`,
-    ),
-    make: Effect.flatMap(HyperId.loadConfig, (options) => Effect.map(HyperId.make(options), (s) => s.provider)),
-    redirectUriSetting: "HYPERID_REDIRECT_URI",
-  },
-  {
-    id: "hyperline",
-    flow: "authorization_code",
-    apiBaseUrl: Settings.environmentOrigin("HYPERLINE", Hyperline.environments),
-    make: Effect.flatMap(Hyperline.loadConfig, (options) => Effect.map(Hyperline.make(options), (s) => s.provider)),
-    redirectUriSetting: "HYPERLINE_REDIRECT_URI",
-  },
-  {
-    id: "hyperproof",
-    flow: "client_credentials",
-    apiBaseUrl: Settings.origin("HYPERPROOF_API_URL").pipe(Config.withDefault(Hyperproof.defaultApiUrl)),
-    make: Effect.flatMap(Hyperproof.loadConfig, (options) => Effect.map(Hyperproof.make(options), (s) => s.provider)),
-  },
-]
-
 export const make: Effect.Effect<Service, never, HttpClient.HttpClient> = Effect.gen(function* () {
-  const entries = yield* Effect.forEach(catalog, (entry) =>
+  const entries = yield* Effect.forEach(Provider.definitions, (definition) =>
     Effect.gen(function* () {
-      const made = yield* Effect.either(entry.make)
-      const apiBaseUrl = yield* Effect.orElseSucceed(entry.apiBaseUrl, () => undefined)
-      const pinnedRedirectUri =
-        entry.redirectUriSetting === undefined
-          ? Option.none()
-          : yield* Effect.orElseSucceed(Config.option(Config.nonEmptyString(entry.redirectUriSetting)), Option.none)
+      const made = yield* Effect.either(definition.provider)
+      const apiBaseUrl = yield* Effect.orElseSucceed(definition.apiBaseUrl, () => undefined)
       return {
-        id: entry.id,
-        flow: entry.flow,
+        id: definition.id,
+        flow: definition.flow,
         apiBaseUrl: Either.match(made, { onLeft: () => apiBaseUrl, onRight: (p) => p.apiBaseUrl }),
         missing: Either.match(made, { onLeft: (e) => e.missing, onRight: () => [] }),
         problem: Either.match(made, { onLeft: (e) => e.reason, onRight: () => undefined }),
         provider: Either.getRight(made),
-        pinnedRedirectUri,
+        pinnedRedirectUri: yield* Effect.orElseSucceed(definition.configuredRedirectUri, Option.none),
       } satisfies ProviderEntry
     }),
   )

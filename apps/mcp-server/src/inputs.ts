@@ -1,13 +1,15 @@
 /** Input and output pieces several tools share. */
 
-import type { Token } from "@hyperauth/core"
+import { Provider, type Token } from "@hyperauth/core"
 import * as DateTime from "effect/DateTime"
 import * as Option from "effect/Option"
 import { z } from "zod"
 
-export const providerId = z
-  .enum(["hyper", "hyperid", "hyperline", "hyperproof"])
-  .describe("The provider: hyper, hyperid, hyperline or hyperproof.")
+/** "a, b or c". */
+const oneOf = (names: ReadonlyArray<string>) =>
+  names.length < 2 ? names.join("") : `${names.slice(0, -1).join(", ")} or ${names[names.length - 1]}`
+
+export const providerId = z.enum(Provider.providerIds).describe(`The provider: ${oneOf(Provider.providerIds)}.`)
 
 export const account = z
   .string()

@@ -270,11 +270,13 @@ describe("Logins", () => {
         state: "s1",
         codeVerifier: Redacted.make("verifier"),
         redirectUri: "http://127.0.0.1:8976/callback/hyperid",
+        callback: { port: 8976, path: "/callback/hyperid" },
         expiresAt: yield* DateTime.now,
       }
       const written = JSON.parse(JSON.stringify(yield* PendingLogin.encode(record)))
       const read = yield* PendingLogin.decode(written)
       assert.strictEqual(read.state, "s1")
+      assert.deepStrictEqual(read.callback, { port: 8976, path: "/callback/hyperid" })
       assert.strictEqual(read.codeVerifier === undefined ? undefined : Redacted.value(read.codeVerifier), "verifier")
       assert.isTrue(DateTime.Equivalence(read.expiresAt, record.expiresAt))
     }),
@@ -311,43 +313,50 @@ describe("Logins", () => {
   )
 })
 
+/** A hyperid that only finishes redirect logins taken over from a record, as `resumeRedirect` says. */
+const redirectProvider = (resumeRedirect: Provider.Provider["resumeRedirect"]): Provider.Provider => ({
+  id: "hyperid",
+  flow: "authorization_code",
+  apiBaseUrl: "https://id.example",
+  startLogin: () => Effect.die("not used"),
+  resumeDevice: () => Effect.die("not used"),
+  resumeRedirect,
+  refresh: () => Effect.die("not used"),
+  introspect: () => Effect.die("not used"),
+  revoke: () => Effect.succeed(false),
+  decorate: (request) => request,
+})
+
+/** One process on `store`: its own registry and accounts, with `provider` for every id. */
+const processOn = (store: TokenStore.Service, provider: Provider.Provider) =>
+  Logins.layer.pipe(
+    Layer.provideMerge(
+      Layer.effect(
+        Accounts.Accounts,
+        Accounts.make(() => Effect.succeed(provider)),
+      ),
+    ),
+    Layer.provideMerge(Layer.succeed(TokenStore.TokenStore, store)),
+    Layer.provideMerge(
+      Layer.succeed(Providers.Providers, {
+        entries: [],
+        get: () => Effect.succeed(provider),
+        pinnedRedirectUri: () => Option.none(),
+      }),
+    ),
+  )
+
 describe("Logins taken over from a process that crashed", () => {
   it.scoped(
     "after it saved the tokens but before it recorded the outcome, the second redemption's invalid_grant is no failure",
     () =>
       Effect.gen(function* () {
         const store = yield* TokenStore.makeMemory
-        const redeemed: Provider.Provider = {
-          id: "hyperid",
-          flow: "authorization_code",
-          apiBaseUrl: "https://id.example",
-          startLogin: () => Effect.die("not used"),
-          resumeDevice: () => Effect.die("not used"),
-          // The code was redeemed by the process that crashed.
-          resumeRedirect: () =>
-            Effect.fail(new OAuthError.OAuthProtocolError({ provider: "hyperid", error: "invalid_grant" })),
-          refresh: () => Effect.die("not used"),
-          introspect: () => Effect.die("not used"),
-          revoke: () => Effect.succeed(false),
-          decorate: (request) => request,
-        }
-        /** One process on the shared store: its own registry and accounts. */
-        const process = Logins.layer.pipe(
-          Layer.provideMerge(
-            Layer.effect(
-              Accounts.Accounts,
-              Accounts.make(() => Effect.succeed(redeemed)),
-            ),
-          ),
-          Layer.provideMerge(Layer.succeed(TokenStore.TokenStore, store)),
-          Layer.provideMerge(
-            Layer.succeed(Providers.Providers, {
-              entries: [],
-              get: () => Effect.succeed(redeemed),
-              pinnedRedirectUri: () => Option.none(),
-            }),
-          ),
+        // The code was redeemed by the process that crashed.
+        const redeemed = redirectProvider(() =>
+          Effect.fail(new OAuthError.OAuthProtocolError({ provider: "hyperid", error: "invalid_grant" })),
         )
+        const process = processOn(store, redeemed)
         const first = yield* Layer.build(process)
         const started = yield* Effect.provide(
           Effect.flatMap(Logins.Logins, (logins) =>
@@ -374,5 +383,34 @@ describe("Logins taken over from a process that crashed", () => {
         )
         assert.strictEqual(finished.account, "default")
       }),
+  )
+
+  it.scoped("a record of the version before callbacks were recorded is listened for on its redirect URI's port", () =>
+    Effect.gen(function* () {
+      const port = yield* Effect.promise(freePort)
+      const store = yield* TokenStore.makeMemory
+      const finishes = redirectProvider((login, redirectUrl) =>
+        login.state === "s-old" && redirectUrl.includes("code=c") ? token : Effect.die("unexpected redirect"),
+      )
+      // Written by the previous version: a redirect URI and no `callback`.
+      const old = {
+        id: "login_old",
+        provider: "hyperid",
+        account: "default",
+        request: "{}",
+        flow: "authorization_code",
+        state: "s-old",
+        codeVerifier: "verifier",
+        redirectUri: `http://127.0.0.1:${port}/callback/hyperid`,
+        authorizationUrl: "https://id.example/auth?state=s-old",
+        expiresAt: DateTime.formatIso(DateTime.addDuration(yield* DateTime.now, Duration.minutes(10))),
+      }
+      yield* store.logins.set(old.id, old)
+      yield* Layer.build(processOn(store, finishes))
+      const status = yield* Effect.promise(() =>
+        fetch(`http://127.0.0.1:${port}/callback/hyperid?code=c&state=s-old`).then((r) => r.status),
+      )
+      assert.strictEqual(status, 200)
+    }),
   )
 })

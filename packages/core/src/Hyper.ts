@@ -10,25 +10,35 @@ import * as Context from "effect/Context"
 import * as DateTime from "effect/DateTime"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import * as DeviceFlow from "./DeviceFlow.js"
 import type { IntrospectionResponse } from "./Introspection.js"
 import * as settings from "./internal/config.js"
 import * as Pipeline from "./internal/pipeline.js"
+import { define, noResume, refuseOptions } from "./internal/provider.js"
 import * as wire from "./internal/wire.js"
-import { type NotConfigured, NotSupported, type RequestFailure } from "./OAuthError.js"
-import { type DeviceLogin, noResume, type Provider, refuseOptions } from "./Provider.js"
+import { NotSupported, type RequestFailure } from "./OAuthError.js"
+import type { DeviceLogin, Provider } from "./Provider.js"
 import * as Requests from "./Requests.js"
 import * as Token from "./Token.js"
 
 /**
+ * hyper's documented origin, when `HYPER_BASE_URL` is unset.
+ *
  * @since 0.1.0
  * @category constants
+ * @example
+ * ```ts
+ * import { Hyper } from "@hyperauth/core"
+ *
+ * const options: Hyper.Options = { baseUrl: Hyper.defaultBaseUrl, clientId: "cli" }
+ * ```
  */
 export const defaultBaseUrl = "https://api.hyper.io"
 
 /**
+ * What hyper's service is made with: the origin and the public client's id.
+ *
  * @since 0.1.0
  * @category models
  */
@@ -61,6 +71,8 @@ export interface DeviceAuthorization {
 }
 
 /**
+ * hyper's service: the device flow, introspection, and the uniform `Provider`.
+ *
  * @since 0.1.0
  * @category models
  */
@@ -88,14 +100,36 @@ export interface Service {
 }
 
 /**
+ * The tag of hyper's service.
+ *
  * @since 0.1.0
  * @category tags
+ * @example
+ * ```ts
+ * import { Hyper } from "@hyperauth/core"
+ * import { Effect } from "effect"
+ *
+ * const started = Effect.flatMap(Hyper.Hyper, (hyper) => hyper.initiateDeviceFlow({ scope: "openid" }))
+ * ```
  */
 export class Hyper extends Context.Tag("@hyperauth/core/Hyper")<Hyper, Service>() {}
 
 /**
+ * hyper's service over the `HttpClient` in context. Nothing is sent until a method runs.
+ *
  * @since 0.1.0
  * @category constructors
+ * @example
+ * ```ts
+ * import { FetchHttpClient } from "@effect/platform"
+ * import { Hyper } from "@hyperauth/core"
+ * import { Effect } from "effect"
+ *
+ * const device = Effect.gen(function* () {
+ *   const hyper = yield* Hyper.make({ baseUrl: Hyper.defaultBaseUrl, clientId: "cli" })
+ *   return yield* hyper.initiateDeviceFlow()
+ * }).pipe(Effect.provide(FetchHttpClient.layer))
+ * ```
  */
 export const make = (options: Options): Effect.Effect<Service, never, HttpClient.HttpClient> =>
   Effect.map(HttpClient.HttpClient, (client) => {
@@ -187,12 +221,7 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
     return { baseURL: options.baseUrl, initiateDeviceFlow, pollForToken, introspectToken, provider }
   })
 
-/**
- * @since 0.1.0
- * @category layers
- */
-export const layer = (options: Options): Layer.Layer<Hyper, never, HttpClient.HttpClient> =>
-  Layer.effect(Hyper, make(options))
+const baseUrl = settings.origin("HYPER_BASE_URL").pipe(Config.withDefault(defaultBaseUrl))
 
 /**
  * Settings read through `Config`: `HYPER_BASE_URL` (default
@@ -200,35 +229,64 @@ export const layer = (options: Options): Layer.Layer<Hyper, never, HttpClient.Ht
  *
  * @since 0.1.0
  * @category config
+ * @example
+ * ```ts
+ * import { Hyper } from "@hyperauth/core"
+ * import { ConfigProvider, Effect } from "effect"
+ *
+ * const options = Effect.withConfigProvider(Hyper.config, ConfigProvider.fromJson({ HYPER_CLIENT_ID: "cli" }))
+ * ```
  */
 export const config: Config.Config<Options> = Config.all({
-  baseUrl: settings.origin("HYPER_BASE_URL").pipe(Config.withDefault(defaultBaseUrl)),
+  baseUrl,
   clientId: Config.nonEmptyString("HYPER_CLIENT_ID"),
   timeout: settings.httpTimeout,
 })
 
 /**
- * The settings hyper cannot work without.
+ * hyper in one value: its flow, API base, `config` and the settings it
+ * reads (`HYPER_CLIENT_ID` required), `make` and its layers.
  *
- * @since 0.1.0
- * @category config
+ * @since 0.3.0
+ * @category definitions
+ * @example
+ * ```ts
+ * import { Hyper } from "@hyperauth/core"
+ *
+ * Hyper.definition.requiredSettings // ["HYPER_CLIENT_ID"]
+ * ```
  */
-export const requiredSettings: ReadonlyArray<string> = ["HYPER_CLIENT_ID"]
+export const definition = define("hyper", "device_code", Hyper, { config, apiBaseUrl: baseUrl, make })
 
 /**
- * `config`, with every missing or malformed setting reported as
- * `NotConfigured`.
+ * The service from options given in code.
  *
- * @since 0.1.0
- * @category config
- */
-export const loadConfig: Effect.Effect<Options, NotConfigured> = settings.load("hyper", config, requiredSettings)
-
-/**
  * @since 0.1.0
  * @category layers
+ * @example
+ * ```ts
+ * import { FetchHttpClient } from "@effect/platform"
+ * import { Hyper } from "@hyperauth/core"
+ * import { Layer } from "effect"
+ *
+ * const live = Hyper.layer({ baseUrl: "https://api.hyper.io", clientId: "cli" }).pipe(Layer.provide(FetchHttpClient.layer))
+ * ```
  */
-export const layerConfig: Layer.Layer<Hyper, NotConfigured, HttpClient.HttpClient> = Layer.effect(
-  Hyper,
-  Effect.flatMap(loadConfig, make),
-)
+export const layer = definition.layer
+
+/**
+ * The service from the settings (`config`); a missing or malformed one is
+ * `NotConfigured`, naming all of them.
+ *
+ * @since 0.1.0
+ * @category layers
+ * @example
+ * ```ts
+ * import { FetchHttpClient } from "@effect/platform"
+ * import { Hyper } from "@hyperauth/core"
+ * import { Layer } from "effect"
+ *
+ * const live = Hyper.layerConfig.pipe(Layer.provide(FetchHttpClient.layer))
+ * ```
+ */
+export const layerConfig = definition.layerConfig

@@ -11,22 +11,30 @@ import * as Context from "effect/Context"
 import * as DateTime from "effect/DateTime"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Layer from "effect/Layer"
 import type * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import * as AuthorizationCode from "./AuthorizationCode.js"
 import type { IntrospectionResponse } from "./Introspection.js"
 import * as settings from "./internal/config.js"
 import * as Pipeline from "./internal/pipeline.js"
+import { define, noResume, redirectPending } from "./internal/provider.js"
 import * as wire from "./internal/wire.js"
-import { InvalidInput, type NotConfigured, type RequestFailure, type StateMismatch } from "./OAuthError.js"
-import { noResume, type Provider } from "./Provider.js"
+import { InvalidInput, type RequestFailure, type StateMismatch } from "./OAuthError.js"
+import type { Provider } from "./Provider.js"
 import * as Requests from "./Requests.js"
 import * as Token from "./Token.js"
 
 /**
+ * The path of the realm's OpenID Connect endpoints below the origin.
+ *
  * @since 0.1.0
  * @category constants
+ * @example
+ * ```ts
+ * import { HyperId } from "@hyperauth/core"
+ *
+ * const tokenEndpoint = `${HyperId.environments.sandbox}${HyperId.realmPath}/token`
+ * ```
  */
 export const realmPath = "/auth/realms/HyperID/protocol/openid-connect"
 
@@ -36,12 +44,26 @@ export const realmPath = "/auth/realms/HyperID/protocol/openid-connect"
  *
  * @since 0.1.0
  * @category constants
+ * @example
+ * ```ts
+ * import { HyperId } from "@hyperauth/core"
+ *
+ * const issuer = `${HyperId.environments.production}${HyperId.issuerPath}`
+ * ```
  */
 export const issuerPath = "/auth/realms/HyperID"
 
 /**
+ * The documented origins, picked by `HYPERID_ENVIRONMENT`.
+ *
  * @since 0.1.0
  * @category constants
+ * @example
+ * ```ts
+ * import { HyperId } from "@hyperauth/core"
+ *
+ * const origin = HyperId.environments.sandbox // "https://login-sandbox.hypersecureid.com"
+ * ```
  */
 export const environments = {
   production: "https://login.hypersecureid.com",
@@ -49,6 +71,8 @@ export const environments = {
 } as const
 
 /**
+ * The name of one of `environments`.
+ *
  * @since 0.1.0
  * @category models
  */
@@ -58,6 +82,9 @@ export type Environment = keyof typeof environments
 const loginLifetime = "10 minutes"
 
 /**
+ * What hyperid's service is made with: the realm server's origin, the
+ * confidential client and the redirect URI used when a login names none.
+ *
  * @since 0.1.0
  * @category models
  */
@@ -77,6 +104,13 @@ export interface Options {
  *
  * @since 0.1.0
  * @category models
+ * @example
+ * ```ts
+ * import { HyperId } from "@hyperauth/core"
+ * import { Schema } from "effect"
+ *
+ * const params = Schema.decodeUnknownSync(HyperId.AuthorizationParams)({ verification_level: 3, ui_locales: "en" })
+ * ```
  */
 export const AuthorizationParams = Schema.Struct({
   flow_mode: Schema.optional(Schema.NonNegativeInt),
@@ -107,6 +141,8 @@ export interface AuthorizationRequest {
 }
 
 /**
+ * A finished login: its tokens and the `locale` the redirect carried.
+ *
  * @since 0.1.0
  * @category models
  */
@@ -117,6 +153,9 @@ export interface LoginResult {
 }
 
 /**
+ * hyperid's service: authorization URL, code exchange, refresh,
+ * introspection, logout, and the uniform `Provider`.
+ *
  * @since 0.1.0
  * @category models
  */
@@ -147,17 +186,34 @@ export interface Service {
 }
 
 /**
+ * The tag of hyperid's service.
+ *
  * @since 0.1.0
  * @category tags
+ * @example
+ * ```ts
+ * import { HyperId } from "@hyperauth/core"
+ * import { Effect } from "effect"
+ *
+ * const login = Effect.flatMap(HyperId.HyperId, (hyperid) => hyperid.authorizationUrl({ scope: "openid" }))
+ * ```
  */
 export class HyperId extends Context.Tag("@hyperauth/core/HyperId")<HyperId, Service>() {}
 
 const socialScopes = ["twitter-check", "telegram-check"]
 
 /**
- * Checks the parameters the seed constrains.
+ * Checks the parameters the seed constrains: only its names, and
+ * `verification_level` 2 only with a social scope.
  *
  * @since 0.1.0
+ * @category validation
+ * @example
+ * ```ts
+ * import { HyperId } from "@hyperauth/core"
+ *
+ * const refused = HyperId.validateParams({ verification_level: 2 }, "openid") // fails: needs twitter-check or telegram-check
+ * ```
  */
 export const validateParams = (
   params: unknown,
@@ -189,8 +245,26 @@ export const validateParams = (
   })
 
 /**
+ * hyperid's service over the `HttpClient` in context. Nothing is sent until a method runs.
+ *
  * @since 0.1.0
  * @category constructors
+ * @example
+ * ```ts
+ * import { FetchHttpClient } from "@effect/platform"
+ * import { HyperId } from "@hyperauth/core"
+ * import { Effect, Redacted } from "effect"
+ *
+ * const login = Effect.gen(function* () {
+ *   const hyperid = yield* HyperId.make({
+ *     origin: HyperId.environments.sandbox,
+ *     clientId: "cli",
+ *     clientSecret: Redacted.make("secret"),
+ *     redirectUri: "http://127.0.0.1:8976/callback/hyperid",
+ *   })
+ *   return yield* hyperid.authorizationUrl({ scope: "openid", verification_level: 3 })
+ * }).pipe(Effect.provide(FetchHttpClient.layer))
+ * ```
  */
 export const make = (options: Options): Effect.Effect<Service, never, HttpClient.HttpClient> =>
   Effect.map(HttpClient.HttpClient, (client) => {
@@ -306,16 +380,15 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
           Effect.flatMap(validateParams(login.options ?? {}, login.scope), (params) =>
             buildAuthorizationUrl(login.scope, login.redirectUri ?? options.redirectUri, params),
           ),
-          (request) => ({
-            _tag: "RedirectPending" as const,
-            authorizationUrl: request.url,
-            redirectUri: request.redirectUri,
-            state: request.state,
-            codeVerifier: request.codeVerifier,
-            expiresAt: request.expiresAt,
-            complete: (redirectUrl: string) =>
-              Effect.map(completeLogin(request, redirectUrl), (result) => result.token),
-          }),
+          (request) =>
+            redirectPending({
+              authorizationUrl: request.url,
+              redirectUri: request.redirectUri,
+              state: request.state,
+              codeVerifier: request.codeVerifier,
+              expiresAt: request.expiresAt,
+              complete: (redirectUrl) => Effect.map(completeLogin(request, redirectUrl), (result) => result.token),
+            }),
         ),
       resumeDevice: () => noResume("hyperid", "device_code"),
       resumeRedirect: ({ codeVerifier, ...login }, redirectUrl) =>
@@ -337,12 +410,10 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
     return { baseUrl, authorizationUrl, completeLogin, refresh, introspect, logout, provider }
   })
 
-/**
- * @since 0.1.0
- * @category layers
- */
-export const layer = (options: Options): Layer.Layer<HyperId, never, HttpClient.HttpClient> =>
-  Layer.effect(HyperId, make(options))
+const origin = settings.environmentOrigin("HYPERID", environments)
+
+/** Where the realm's endpoints are, the API base of hyperid. */
+const realm = Config.map(origin, (server) => `${server}${realmPath}`)
 
 /**
  * `HYPERID_ENVIRONMENT` (`production` default, or `sandbox`) picks the
@@ -352,32 +423,72 @@ export const layer = (options: Options): Layer.Layer<HyperId, never, HttpClient.
  *
  * @since 0.1.0
  * @category config
+ * @example
+ * ```ts
+ * import { HyperId } from "@hyperauth/core"
+ * import { ConfigProvider, Effect } from "effect"
+ *
+ * const options = Effect.withConfigProvider(HyperId.config, ConfigProvider.fromJson({ HYPERID_CLIENT_ID: "cli", HYPERID_CLIENT_SECRET: "secret" }))
+ * ```
  */
 export const config: Config.Config<Options> = Config.all({
-  origin: settings.environmentOrigin("HYPERID", environments),
+  origin,
   clientId: Config.nonEmptyString("HYPERID_CLIENT_ID"),
   clientSecret: Config.redacted("HYPERID_CLIENT_SECRET"),
-  redirectUri: settings.redirectUri("HYPERID_REDIRECT_URI", "hyperid"),
+  redirectUri: settings.redirectUri("hyperid"),
   timeout: settings.httpTimeout,
 })
 
 /**
- * @since 0.1.0
- * @category config
+ * hyperid in one value: its flow, API base (the realm's endpoints),
+ * `config` and the settings it reads (`HYPERID_CLIENT_ID` and
+ * `HYPERID_CLIENT_SECRET` required), `make` and its layers.
+ *
+ * @since 0.3.0
+ * @category definitions
+ * @example
+ * ```ts
+ * import { HyperId } from "@hyperauth/core"
+ *
+ * HyperId.definition.settings.map((setting) => setting.name) // ["HYPERID_ENVIRONMENT", "HYPERID_BASE_URL", ...]
+ * ```
  */
-export const requiredSettings: ReadonlyArray<string> = ["HYPERID_CLIENT_ID", "HYPERID_CLIENT_SECRET"]
+export const definition = define("hyperid", "authorization_code", HyperId, { config, apiBaseUrl: realm, make })
 
 /**
- * @since 0.1.0
- * @category config
- */
-export const loadConfig: Effect.Effect<Options, NotConfigured> = settings.load("hyperid", config, requiredSettings)
-
-/**
+ * The service from options given in code.
+ *
  * @since 0.1.0
  * @category layers
+ * @example
+ * ```ts
+ * import { FetchHttpClient } from "@effect/platform"
+ * import { HyperId } from "@hyperauth/core"
+ * import { Layer, Redacted } from "effect"
+ *
+ * const live = HyperId.layer({
+ *   origin: HyperId.environments.sandbox,
+ *   clientId: "cli",
+ *   clientSecret: Redacted.make("secret"),
+ *   redirectUri: "http://127.0.0.1:8976/callback/hyperid",
+ * }).pipe(Layer.provide(FetchHttpClient.layer))
+ * ```
  */
-export const layerConfig: Layer.Layer<HyperId, NotConfigured, HttpClient.HttpClient> = Layer.effect(
-  HyperId,
-  Effect.flatMap(loadConfig, make),
-)
+export const layer = definition.layer
+
+/**
+ * The service from the settings (`config`); a missing or malformed one is
+ * `NotConfigured`, naming all of them.
+ *
+ * @since 0.1.0
+ * @category layers
+ * @example
+ * ```ts
+ * import { FetchHttpClient } from "@effect/platform"
+ * import { HyperId } from "@hyperauth/core"
+ * import { Layer } from "effect"
+ *
+ * const live = HyperId.layerConfig.pipe(Layer.provide(FetchHttpClient.layer))
+ * ```
+ */
+export const layerConfig = definition.layerConfig

@@ -1,7 +1,7 @@
 /**
  * hyperline: authorization code with `state`, a JSON token endpoint,
- * refresh and revocation, the Bearer API with `Hyperline-CompanyId`, and
- * the Apps API.
+ * refresh and revocation, and the Bearer API with `Hyperline-CompanyId`.
+ * The Apps API, with its own key, is `HyperlineApps`.
  *
  * @since 0.1.0
  */
@@ -12,23 +12,32 @@ import * as Context from "effect/Context"
 import * as DateTime from "effect/DateTime"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import type * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import * as ApiClient from "./ApiClient.js"
 import * as AuthorizationCode from "./AuthorizationCode.js"
 import * as settings from "./internal/config.js"
+import { listOf } from "./internal/lists.js"
 import * as Pipeline from "./internal/pipeline.js"
+import { define, noResume, redirectPending, refuseOptions } from "./internal/provider.js"
 import * as wire from "./internal/wire.js"
-import { InvalidInput, NotConfigured, NotSupported, type RequestFailure, type StateMismatch } from "./OAuthError.js"
-import { noResume, type Provider, refuseOptions } from "./Provider.js"
+import { InvalidInput, NotSupported, type RequestFailure, type StateMismatch } from "./OAuthError.js"
+import type { Provider } from "./Provider.js"
 import * as Requests from "./Requests.js"
 import * as Token from "./Token.js"
 
 /**
+ * The documented origins, picked by `HYPERLINE_ENVIRONMENT`.
+ *
  * @since 0.1.0
  * @category constants
+ * @example
+ * ```ts
+ * import { Hyperline } from "@hyperauth/core"
+ *
+ * const origin = Hyperline.environments.sandbox // "https://sandbox.api.hyperline.co"
+ * ```
  */
 export const environments = {
   production: "https://api.hyperline.co",
@@ -36,6 +45,8 @@ export const environments = {
 } as const
 
 /**
+ * The name of one of `environments`.
+ *
  * @since 0.1.0
  * @category models
  */
@@ -46,12 +57,23 @@ export type Environment = keyof typeof environments
  *
  * @since 0.1.0
  * @category constants
+ * @example
+ * ```ts
+ * import { HttpClientRequest } from "@effect/platform"
+ * import { Hyperline } from "@hyperauth/core"
+ *
+ * const request = HttpClientRequest.get("/v1/customers").pipe(HttpClientRequest.setHeader(Hyperline.companyHeader, "cmp_1"))
+ * ```
  */
 export const companyHeader = "Hyperline-CompanyId"
 
 const loginLifetime = "10 minutes"
 
 /**
+ * What hyperline's service is made with: the API origin, the confidential
+ * client, the redirect URI used when a login names none, and the default
+ * company.
+ *
  * @since 0.1.0
  * @category models
  */
@@ -62,66 +84,33 @@ export interface Options {
   readonly redirectUri: string
   /** Default `Hyperline-CompanyId` for API calls that name none. */
   readonly companyId?: string | undefined
-  /** Key of the Apps API (`HYPERLINE_API_KEY`). */
-  readonly apiKey?: Redacted.Redacted<string> | undefined
   readonly timeout?: Duration.DurationInput | undefined
   readonly retryPolicy?: Pipeline.RetryPolicy | undefined
 }
 
 /**
+ * A company of the logged-in user, as `GET /v1/companies` lists it.
+ *
  * @since 0.1.0
  * @category models
+ * @example
+ * ```ts
+ * import { Hyperline } from "@hyperauth/core"
+ * import { Schema } from "effect"
+ *
+ * const company = Schema.decodeUnknownSync(Hyperline.Company)({ id: "cmp_1", name: "Acme" })
+ * ```
  */
 export class Company extends Schema.Class<Company>("@hyperauth/core/Hyperline/Company")({
   id: Schema.String,
   name: Schema.optional(Schema.String),
 }) {}
 
-/** A list answer: a bare array, or wrapped in `{ data }` as Hyperline's list endpoints are. */
-const listOf = <A, I>(item: Schema.Schema<A, I>) =>
-  Schema.Union(
-    Schema.Array(item),
-    Schema.transform(Schema.Struct({ data: Schema.Array(item) }), Schema.Array(Schema.typeSchema(item)), {
-      strict: true,
-      decode: ({ data }) => data,
-      encode: (data) => ({ data }),
-    }),
-  )
-
 const Companies = listOf(Company)
 
 /**
- * An app: an OAuth client of hyperline.
+ * A started login: the URL to open, and what finishing it needs.
  *
- * @since 0.1.0
- * @category models
- */
-export class App extends Schema.Class<App>("@hyperauth/core/Hyperline/App")({
-  id: Schema.String,
-  name: Schema.String,
-  description: Schema.optional(Schema.NullOr(Schema.String)),
-  logo_uri: Schema.optional(Schema.NullOr(Schema.String)),
-  callbacks: Schema.Array(Schema.String),
-  client_id: Schema.optional(Schema.String),
-  /** Returned once, when the app is created. */
-  client_secret: Schema.optional(Schema.Redacted(Schema.String)),
-}) {}
-
-const Apps = listOf(App)
-
-/**
- * @since 0.1.0
- * @category models
- */
-export interface NewApp {
-  readonly name: string
-  readonly description?: string | undefined
-  readonly logo_uri?: string | undefined
-  /** The redirect URIs the app may use. */
-  readonly callbacks: ReadonlyArray<string>
-}
-
-/**
  * @since 0.1.0
  * @category models
  */
@@ -133,6 +122,9 @@ export interface AuthorizationRequest {
 }
 
 /**
+ * hyperline's service: authorization URL, code exchange, refresh,
+ * revocation, API calls with the company header, and the uniform `Provider`.
+ *
  * @since 0.1.0
  * @category models
  */
@@ -163,25 +155,45 @@ export interface Service {
   readonly listCompanies: (
     accessToken: Redacted.Redacted<string>,
   ) => Effect.Effect<ReadonlyArray<Company>, RequestFailure>
-  /** The Apps API, authenticated with the API key. */
-  readonly apps: {
-    readonly create: (app: NewApp) => Effect.Effect<App, RequestFailure | NotConfigured>
-    readonly list: Effect.Effect<ReadonlyArray<App>, RequestFailure | NotConfigured>
-    readonly update: (id: string, patch: Partial<NewApp>) => Effect.Effect<App, RequestFailure | NotConfigured>
-    readonly delete: (id: string) => Effect.Effect<void, RequestFailure | NotConfigured>
-  }
   readonly provider: Provider
 }
 
 /**
+ * The tag of hyperline's service.
+ *
  * @since 0.1.0
  * @category tags
+ * @example
+ * ```ts
+ * import { Hyperline } from "@hyperauth/core"
+ * import { Effect } from "effect"
+ *
+ * const login = Effect.flatMap(Hyperline.Hyperline, (hyperline) => hyperline.authorizationUrl())
+ * ```
  */
 export class Hyperline extends Context.Tag("@hyperauth/core/Hyperline")<Hyperline, Service>() {}
 
 /**
+ * hyperline's service over the `HttpClient` in context. Nothing is sent until a method runs.
+ *
  * @since 0.1.0
  * @category constructors
+ * @example
+ * ```ts
+ * import { FetchHttpClient } from "@effect/platform"
+ * import { Hyperline } from "@hyperauth/core"
+ * import { Effect, Redacted } from "effect"
+ *
+ * const login = Effect.gen(function* () {
+ *   const hyperline = yield* Hyperline.make({
+ *     origin: Hyperline.environments.sandbox,
+ *     clientId: "cli",
+ *     clientSecret: Redacted.make("secret"),
+ *     redirectUri: "http://127.0.0.1:8976/callback/hyperline",
+ *   })
+ *   return yield* hyperline.authorizationUrl()
+ * }).pipe(Effect.provide(FetchHttpClient.layer))
+ * ```
  */
 export const make = (options: Options): Effect.Effect<Service, never, HttpClient.HttpClient> =>
   Effect.map(HttpClient.HttpClient, (client) => {
@@ -282,30 +294,6 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
         Effect.withSpan("Hyperline.listCompanies"),
       )
 
-    const apiKey: Effect.Effect<Redacted.Redacted<string>, NotConfigured> = options.apiKey === undefined
-      ? Effect.fail(new NotConfigured({ provider: "hyperline", missing: ["HYPERLINE_API_KEY"] }))
-      : Effect.succeed(options.apiKey)
-
-    /** An Apps API call, authenticated with the API key. */
-    const appsCall = (request: HttpClientRequest.HttpClientRequest) =>
-      Effect.flatMap(apiKey, (key) => authenticated(key, request))
-
-    const appsDecode = <A, I>(request: HttpClientRequest.HttpClientRequest, schema: Schema.Schema<A, I>) =>
-      Effect.flatMap(appsCall(request), (exchange) => http.decode(exchange, schema))
-
-    const appBody = (app: Partial<NewApp>) => HttpClientRequest.bodyUnsafeJson({ ...app })
-
-    const apps: Service["apps"] = {
-      create: (app) => appsDecode(HttpClientRequest.post("/v1/apps").pipe(appBody(app)), App),
-      list: appsDecode(HttpClientRequest.get("/v1/apps"), Apps),
-      update: (id, patch) =>
-        appsDecode(HttpClientRequest.put(`/v1/apps/${encodeURIComponent(id)}`).pipe(appBody(patch)), App),
-      delete: (id) =>
-        Effect.flatMap(appsCall(HttpClientRequest.del(`/v1/apps/${encodeURIComponent(id)}`)), (exchange) =>
-          exchange.status >= 200 && exchange.status <= 299 ? Effect.void : Effect.fail(http.failure(exchange)),
-        ),
-    }
-
     const provider: Provider = {
       id: "hyperline",
       flow: "authorization_code",
@@ -314,14 +302,13 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
         Effect.gen(function* () {
           yield* refuseOptions("hyperline", login)
           const started = yield* authorizationUrl({ redirectUri: login.redirectUri })
-          return {
-            _tag: "RedirectPending" as const,
+          return redirectPending({
             authorizationUrl: started.url,
             redirectUri: started.redirectUri,
             state: started.state,
             expiresAt: started.expiresAt,
-            complete: (redirectUrl: string) => completeLogin(started, redirectUrl),
-          }
+            complete: (redirectUrl) => completeLogin(started, redirectUrl),
+          })
         }),
       resumeDevice: () => noResume("hyperline", "device_code"),
       resumeRedirect: (login, redirectUrl) => completeLogin(login, redirectUrl),
@@ -340,54 +327,87 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
       revoke,
       request,
       listCompanies,
-      apps,
       provider,
     }
   })
 
-/**
- * @since 0.1.0
- * @category layers
- */
-export const layer = (options: Options): Layer.Layer<Hyperline, never, HttpClient.HttpClient> =>
-  Layer.effect(Hyperline, make(options))
+const origin = settings.environmentOrigin("HYPERLINE", environments)
 
 /**
  * `HYPERLINE_ENVIRONMENT` (`production` default, or `sandbox`),
  * `HYPERLINE_BASE_URL` (replaces the environment's origin),
  * `HYPERLINE_CLIENT_ID`, `HYPERLINE_CLIENT_SECRET`, `HYPERLINE_REDIRECT_URI`,
- * `HYPERLINE_COMPANY_ID`, `HYPERLINE_API_KEY`.
+ * `HYPERLINE_COMPANY_ID`.
  *
  * @since 0.1.0
  * @category config
+ * @example
+ * ```ts
+ * import { Hyperline } from "@hyperauth/core"
+ * import { ConfigProvider, Effect } from "effect"
+ *
+ * const options = Effect.withConfigProvider(Hyperline.config, ConfigProvider.fromJson({ HYPERLINE_CLIENT_ID: "cli", HYPERLINE_CLIENT_SECRET: "secret" }))
+ * ```
  */
 export const config: Config.Config<Options> = Config.all({
-  origin: settings.environmentOrigin("HYPERLINE", environments),
+  origin,
   clientId: Config.nonEmptyString("HYPERLINE_CLIENT_ID"),
   clientSecret: Config.redacted("HYPERLINE_CLIENT_SECRET"),
-  redirectUri: settings.redirectUri("HYPERLINE_REDIRECT_URI", "hyperline"),
+  redirectUri: settings.redirectUri("hyperline"),
   companyId: Config.option(Config.nonEmptyString("HYPERLINE_COMPANY_ID")).pipe(Config.map(Option.getOrUndefined)),
-  apiKey: Config.option(Config.redacted("HYPERLINE_API_KEY")).pipe(Config.map(Option.getOrUndefined)),
   timeout: settings.httpTimeout,
 })
 
 /**
- * @since 0.1.0
- * @category config
+ * hyperline in one value: its flow, API base, `config` and the settings it
+ * reads (`HYPERLINE_CLIENT_ID` and `HYPERLINE_CLIENT_SECRET` required),
+ * `make` and its layers.
+ *
+ * @since 0.3.0
+ * @category definitions
+ * @example
+ * ```ts
+ * import { Hyperline } from "@hyperauth/core"
+ *
+ * Hyperline.definition.flow // "authorization_code"
+ * ```
  */
-export const requiredSettings: ReadonlyArray<string> = ["HYPERLINE_CLIENT_ID", "HYPERLINE_CLIENT_SECRET"]
+export const definition = define("hyperline", "authorization_code", Hyperline, { config, apiBaseUrl: origin, make })
 
 /**
- * @since 0.1.0
- * @category config
- */
-export const loadConfig: Effect.Effect<Options, NotConfigured> = settings.load("hyperline", config, requiredSettings)
-
-/**
+ * The service from options given in code.
+ *
  * @since 0.1.0
  * @category layers
+ * @example
+ * ```ts
+ * import { FetchHttpClient } from "@effect/platform"
+ * import { Hyperline } from "@hyperauth/core"
+ * import { Layer, Redacted } from "effect"
+ *
+ * const live = Hyperline.layer({
+ *   origin: Hyperline.environments.sandbox,
+ *   clientId: "cli",
+ *   clientSecret: Redacted.make("secret"),
+ *   redirectUri: "http://127.0.0.1:8976/callback/hyperline",
+ * }).pipe(Layer.provide(FetchHttpClient.layer))
+ * ```
  */
-export const layerConfig: Layer.Layer<Hyperline, NotConfigured, HttpClient.HttpClient> = Layer.effect(
-  Hyperline,
-  Effect.flatMap(loadConfig, make),
-)
+export const layer = definition.layer
+
+/**
+ * The service from the settings (`config`); a missing or malformed one is
+ * `NotConfigured`, naming all of them.
+ *
+ * @since 0.1.0
+ * @category layers
+ * @example
+ * ```ts
+ * import { FetchHttpClient } from "@effect/platform"
+ * import { Hyperline } from "@hyperauth/core"
+ * import { Layer } from "effect"
+ *
+ * const live = Hyperline.layerConfig.pipe(Layer.provide(FetchHttpClient.layer))
+ * ```
+ */
+export const layerConfig = definition.layerConfig

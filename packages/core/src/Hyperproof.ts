@@ -11,7 +11,6 @@ import * as Context from "effect/Context"
 import * as DateTime from "effect/DateTime"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import type * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
@@ -19,21 +18,38 @@ import * as SynchronizedRef from "effect/SynchronizedRef"
 import * as ApiClient from "./ApiClient.js"
 import * as settings from "./internal/config.js"
 import * as Pipeline from "./internal/pipeline.js"
+import { define, noResume, refuseOptions } from "./internal/provider.js"
 import * as wire from "./internal/wire.js"
-import { InvalidToken, type NotConfigured, NotSupported, type RequestFailure } from "./OAuthError.js"
-import { noResume, type Provider, refuseOptions } from "./Provider.js"
+import { InvalidToken, NotSupported, type RequestFailure } from "./OAuthError.js"
+import type { Provider } from "./Provider.js"
 import * as Requests from "./Requests.js"
 import * as Token from "./Token.js"
 
 /**
+ * The documented authorization server, when `HYPERPROOF_AUTH_URL` is unset.
+ *
  * @since 0.1.0
  * @category constants
+ * @example
+ * ```ts
+ * import { Hyperproof } from "@hyperauth/core"
+ *
+ * const tokenEndpoint = `${Hyperproof.defaultAuthUrl}/oauth/token`
+ * ```
  */
 export const defaultAuthUrl = "https://accounts.hyperproof.app"
 
 /**
+ * The documented API origin, when `HYPERPROOF_API_URL` is unset.
+ *
  * @since 0.1.0
  * @category constants
+ * @example
+ * ```ts
+ * import { Hyperproof } from "@hyperauth/core"
+ *
+ * const controls = `${Hyperproof.defaultApiUrl}/v1/controls`
+ * ```
  */
 export const defaultApiUrl = "https://api.hyperproof.app"
 
@@ -41,6 +57,9 @@ export const defaultApiUrl = "https://api.hyperproof.app"
 const renewalMargin = "60 seconds"
 
 /**
+ * What hyperproof's service is made with: the client's credentials, the
+ * two origins and the scopes to ask for.
+ *
  * @since 0.1.0
  * @category models
  */
@@ -64,6 +83,13 @@ const Text = Schema.optional(Schema.NullOr(Schema.String))
  *
  * @since 0.1.0
  * @category models
+ * @example
+ * ```ts
+ * import { Hyperproof } from "@hyperauth/core"
+ * import { Schema } from "effect"
+ *
+ * const owner = Schema.decodeUnknownSync(Hyperproof.User)({ id: "usr_1", givenName: "Ada" })
+ * ```
  */
 export class User extends Schema.Class<User>("@hyperauth/core/Hyperproof/User")({
   id: Schema.String,
@@ -82,6 +108,13 @@ export class User extends Schema.Class<User>("@hyperauth/core/Hyperproof/User")(
  *
  * @since 0.1.0
  * @category models
+ * @example
+ * ```ts
+ * import { Hyperproof } from "@hyperauth/core"
+ * import { Schema } from "effect"
+ *
+ * const control = Schema.decodeUnknownSync(Hyperproof.Control)({ id: "ctl_1", orgId: "org_1", name: "Access review" })
+ * ```
  */
 export class Control extends Schema.Class<Control>("@hyperauth/core/Hyperproof/Control")({
   id: Schema.String,
@@ -105,6 +138,9 @@ export class Control extends Schema.Class<Control>("@hyperauth/core/Hyperproof/C
 }) {}
 
 /**
+ * hyperproof's service: the cached client-credentials token, API calls
+ * with it, `getControl`, and the uniform `Provider`.
+ *
  * @since 0.1.0
  * @category models
  */
@@ -129,14 +165,41 @@ export interface Service {
 }
 
 /**
+ * The tag of hyperproof's service.
+ *
  * @since 0.1.0
  * @category tags
+ * @example
+ * ```ts
+ * import { Hyperproof } from "@hyperauth/core"
+ * import { Effect } from "effect"
+ *
+ * const control = Effect.flatMap(Hyperproof.Hyperproof, (hyperproof) => hyperproof.getControl("ctl_access_review"))
+ * ```
  */
 export class Hyperproof extends Context.Tag("@hyperauth/core/Hyperproof")<Hyperproof, Service>() {}
 
 /**
+ * hyperproof's service over the `HttpClient` in context. Nothing is sent until a method runs.
+ *
  * @since 0.1.0
  * @category constructors
+ * @example
+ * ```ts
+ * import { FetchHttpClient } from "@effect/platform"
+ * import { Hyperproof } from "@hyperauth/core"
+ * import { Effect, Redacted } from "effect"
+ *
+ * const control = Effect.gen(function* () {
+ *   const hyperproof = yield* Hyperproof.make({
+ *     clientId: "cli",
+ *     clientSecret: Redacted.make("secret"),
+ *     authUrl: Hyperproof.defaultAuthUrl,
+ *     apiUrl: Hyperproof.defaultApiUrl,
+ *   })
+ *   return yield* hyperproof.getControl("ctl_access_review")
+ * }).pipe(Effect.provide(FetchHttpClient.layer))
+ * ```
  */
 export const make = (options: Options): Effect.Effect<Service, never, HttpClient.HttpClient> =>
   Effect.gen(function* () {
@@ -231,12 +294,7 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
     return { apiUrl: options.apiUrl, token, fetchToken, request, getControl, provider }
   })
 
-/**
- * @since 0.1.0
- * @category layers
- */
-export const layer = (options: Options): Layer.Layer<Hyperproof, never, HttpClient.HttpClient> =>
-  Layer.effect(Hyperproof, make(options))
+const apiUrl = settings.origin("HYPERPROOF_API_URL").pipe(Config.withDefault(defaultApiUrl))
 
 /**
  * `HYPERPROOF_CLIENT_ID`, `HYPERPROOF_CLIENT_SECRET`, `HYPERPROOF_AUTH_URL`
@@ -246,33 +304,73 @@ export const layer = (options: Options): Layer.Layer<Hyperproof, never, HttpClie
  *
  * @since 0.1.0
  * @category config
+ * @example
+ * ```ts
+ * import { Hyperproof } from "@hyperauth/core"
+ * import { ConfigProvider, Effect } from "effect"
+ *
+ * const options = Effect.withConfigProvider(Hyperproof.config, ConfigProvider.fromJson({ HYPERPROOF_CLIENT_ID: "cli", HYPERPROOF_CLIENT_SECRET: "secret" }))
+ * ```
  */
 export const config: Config.Config<Options> = Config.all({
   clientId: Config.nonEmptyString("HYPERPROOF_CLIENT_ID"),
   clientSecret: Config.redacted("HYPERPROOF_CLIENT_SECRET"),
   authUrl: settings.origin("HYPERPROOF_AUTH_URL").pipe(Config.withDefault(defaultAuthUrl)),
-  apiUrl: settings.origin("HYPERPROOF_API_URL").pipe(Config.withDefault(defaultApiUrl)),
+  apiUrl,
   scope: Config.string("HYPERPROOF_SCOPE").pipe(Config.option, Config.map(Option.getOrUndefined)),
   timeout: settings.httpTimeout,
 })
 
 /**
- * @since 0.1.0
- * @category config
+ * hyperproof in one value: its flow, API base, `config` and the settings it
+ * reads (`HYPERPROOF_CLIENT_ID` and `HYPERPROOF_CLIENT_SECRET` required),
+ * `make` and its layers.
+ *
+ * @since 0.3.0
+ * @category definitions
+ * @example
+ * ```ts
+ * import { Hyperproof } from "@hyperauth/core"
+ *
+ * Hyperproof.definition.flow // "client_credentials"
+ * ```
  */
-export const requiredSettings: ReadonlyArray<string> = ["HYPERPROOF_CLIENT_ID", "HYPERPROOF_CLIENT_SECRET"]
+export const definition = define("hyperproof", "client_credentials", Hyperproof, { config, apiBaseUrl: apiUrl, make })
 
 /**
- * @since 0.1.0
- * @category config
- */
-export const loadConfig: Effect.Effect<Options, NotConfigured> = settings.load("hyperproof", config, requiredSettings)
-
-/**
+ * The service from options given in code.
+ *
  * @since 0.1.0
  * @category layers
+ * @example
+ * ```ts
+ * import { FetchHttpClient } from "@effect/platform"
+ * import { Hyperproof } from "@hyperauth/core"
+ * import { Layer, Redacted } from "effect"
+ *
+ * const live = Hyperproof.layer({
+ *   clientId: "cli",
+ *   clientSecret: Redacted.make("secret"),
+ *   authUrl: Hyperproof.defaultAuthUrl,
+ *   apiUrl: Hyperproof.defaultApiUrl,
+ * }).pipe(Layer.provide(FetchHttpClient.layer))
+ * ```
  */
-export const layerConfig: Layer.Layer<Hyperproof, NotConfigured, HttpClient.HttpClient> = Layer.effect(
-  Hyperproof,
-  Effect.flatMap(loadConfig, make),
-)
+export const layer = definition.layer
+
+/**
+ * The service from the settings (`config`); a missing or malformed one is
+ * `NotConfigured`, naming all of them.
+ *
+ * @since 0.1.0
+ * @category layers
+ * @example
+ * ```ts
+ * import { FetchHttpClient } from "@effect/platform"
+ * import { Hyperproof } from "@hyperauth/core"
+ * import { Layer } from "effect"
+ *
+ * const live = Hyperproof.layerConfig.pipe(Layer.provide(FetchHttpClient.layer))
+ * ```
+ */
+export const layerConfig = definition.layerConfig

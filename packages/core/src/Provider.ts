@@ -1,36 +1,214 @@
 /**
- * The uniform face of the four providers, so that an app (the MCP server)
- * logs in, refreshes, introspects, revokes and calls APIs without ever
- * switching on a provider id.
+ * The uniform face of the providers, so that an app (the MCP server) logs
+ * in, refreshes, introspects, revokes and calls APIs without ever switching
+ * on a provider id; and the list of their definitions, from which their ids,
+ * flows and settings are all read.
  *
  * @since 0.1.0
  */
+import type * as HttpClient from "@effect/platform/HttpClient"
 import type * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import * as Arr from "effect/Array"
+import type * as Config from "effect/Config"
+import type * as Context from "effect/Context"
 import type * as DateTime from "effect/DateTime"
 import type * as Duration from "effect/Duration"
-import * as Effect from "effect/Effect"
+import type * as Effect from "effect/Effect"
+import type * as Layer from "effect/Layer"
+import type * as Option from "effect/Option"
 import type * as Redacted from "effect/Redacted"
+import * as Hyper from "./Hyper.js"
+import * as HyperId from "./HyperId.js"
+import * as Hyperline from "./Hyperline.js"
+import * as Hyperproof from "./Hyperproof.js"
 import type { IntrospectionResponse } from "./Introspection.js"
-import { InvalidInput, NotSupported, type OAuthError, type RequestFailure, type StateMismatch } from "./OAuthError.js"
+import type * as settings from "./internal/config.js"
+import * as internal from "./internal/provider.js"
+import type {
+  InvalidInput,
+  NotConfigured,
+  NotSupported,
+  OAuthError,
+  RequestFailure,
+  StateMismatch,
+} from "./OAuthError.js"
 import type { TokenSet } from "./Token.js"
 
 /**
- * @since 0.1.0
- * @category models
+ * Every provider, by its definition. Adding a provider is its module (whose
+ * `definition` comes from `define`) and one line here.
+ *
+ * @since 0.3.0
+ * @category definitions
+ * @example
+ * ```ts
+ * import { Provider } from "@hyperauth/core"
+ *
+ * for (const definition of Provider.definitions) {
+ *   console.log(definition.id, definition.flow, definition.requiredSettings)
+ * }
+ * ```
  */
-export type ProviderId = "hyper" | "hyperid" | "hyperline" | "hyperproof"
+export const definitions = [Hyper.definition, HyperId.definition, Hyperline.definition, Hyperproof.definition] as const
 
 /**
+ * The id of one of `definitions`.
+ *
  * @since 0.1.0
  * @category models
+ * @example
+ * ```ts
+ * import type { Provider } from "@hyperauth/core"
+ *
+ * const id: Provider.ProviderId = "hyperline"
+ * ```
  */
-export const providerIds: ReadonlyArray<ProviderId> = ["hyper", "hyperid", "hyperline", "hyperproof"]
+export type ProviderId = (typeof definitions)[number]["id"]
 
 /**
+ * The ids of `definitions`, in their order.
+ *
+ * @since 0.1.0
+ * @category definitions
+ * @example
+ * ```ts
+ * import { Provider } from "@hyperauth/core"
+ *
+ * console.log(Provider.providerIds.join(", ")) // hyper, hyperid, hyperline, hyperproof
+ * ```
+ */
+export const providerIds: Arr.NonEmptyReadonlyArray<ProviderId> = Arr.map(definitions, (definition) => definition.id)
+
+/**
+ * The login flows, in the order `FlowKind` names them.
+ *
+ * @since 0.3.0
+ * @category models
+ * @example
+ * ```ts
+ * import { Provider } from "@hyperauth/core"
+ *
+ * Provider.flowKinds.includes("device_code") // true
+ * ```
+ */
+export const flowKinds = ["device_code", "authorization_code", "client_credentials"] as const
+
+/**
+ * How a provider logs in: one of `flowKinds`.
+ *
  * @since 0.1.0
  * @category models
+ * @example
+ * ```ts
+ * import type { Provider } from "@hyperauth/core"
+ *
+ * const flow: Provider.FlowKind = "device_code"
+ * ```
  */
-export type FlowKind = "device_code" | "authorization_code" | "client_credentials"
+export type FlowKind = (typeof flowKinds)[number]
+
+/**
+ * A setting a provider reads (`HYPERLINE_CLIENT_ID`, ...), and whether it
+ * cannot work without it. Read off the provider's `Config`, never listed by
+ * hand.
+ *
+ * @since 0.3.0
+ * @category definitions
+ * @example
+ * ```ts
+ * import { Provider } from "@hyperauth/core"
+ *
+ * const setting: Provider.Setting = { name: "HYPER_CLIENT_ID", required: true }
+ * ```
+ */
+export type Setting = settings.Setting
+
+/**
+ * A provider in one value: its id and flow, where its API is, its `Config`
+ * and the settings that `Config` reads, how to make its service, and the
+ * service's layers.
+ *
+ * @since 0.3.0
+ * @category definitions
+ * @example
+ * ```ts
+ * import { FetchHttpClient } from "@effect/platform"
+ * import { Hyperproof } from "@hyperauth/core"
+ * import { Effect, Layer } from "effect"
+ *
+ * const { definition } = Hyperproof
+ * console.log(definition.requiredSettings) // ["HYPERPROOF_CLIENT_ID", "HYPERPROOF_CLIENT_SECRET"]
+ * const program = Effect.flatMap(definition.tag, (hyperproof) => hyperproof.getControl("ctl_1"))
+ * program.pipe(Effect.provide(definition.layerConfig.pipe(Layer.provide(FetchHttpClient.layer))))
+ * ```
+ */
+export interface Definition<Id extends string, Options, Service extends { readonly provider: Provider }, Tag> {
+  readonly id: Id
+  readonly flow: FlowKind
+  /** The service's tag. */
+  readonly tag: Context.Tag<Tag, Service>
+  /** Every setting the provider reads, with its defaults and checks. */
+  readonly config: Config.Config<Options>
+  /** Origin of the provider's API, readable even while other settings are missing. */
+  readonly apiBaseUrl: Config.Config<string>
+  /** The settings `config` reads, in its order, each with whether it is required. */
+  readonly settings: ReadonlyArray<Setting>
+  /** The names of the required ones. */
+  readonly requiredSettings: ReadonlyArray<string>
+  /**
+   * The redirect URI the user set (`{ID}_REDIRECT_URI`), for an
+   * authorization-code provider; none when the loopback default applies.
+   */
+  readonly configuredRedirectUri: Config.Config<Option.Option<string>>
+  /** `config`, with every missing or malformed setting reported at once as `NotConfigured`. */
+  readonly loadConfig: Effect.Effect<Options, NotConfigured>
+  readonly make: (options: Options) => Effect.Effect<Service, never, HttpClient.HttpClient>
+  /** The provider behind the uniform interface, made from the settings. */
+  readonly provider: Effect.Effect<Provider, NotConfigured, HttpClient.HttpClient>
+  readonly layer: (options: Options) => Layer.Layer<Tag, never, HttpClient.HttpClient>
+  readonly layerConfig: Layer.Layer<Tag, NotConfigured, HttpClient.HttpClient>
+}
+
+/**
+ * Any provider's definition, as `definitions` holds them.
+ *
+ * @since 0.3.0
+ * @category definitions
+ * @example
+ * ```ts
+ * import { Provider } from "@hyperauth/core"
+ *
+ * const authorizationCode: ReadonlyArray<Provider.AnyDefinition> = Provider.definitions.filter(
+ *   (definition) => definition.flow === "authorization_code",
+ * )
+ * ```
+ */
+export type AnyDefinition = (typeof definitions)[number]
+
+/**
+ * A provider's definition from its `Config` and `make`: the settings, the
+ * required ones, `loadConfig`, `layer` and `layerConfig` are derived.
+ *
+ * @since 0.3.0
+ * @category definitions
+ * @example
+ * ```ts
+ * import { Provider } from "@hyperauth/core"
+ * import { Config, Context, Effect } from "effect"
+ *
+ * interface Service { readonly provider: Provider.Provider }
+ * class Acme extends Context.Tag("Acme")<Acme, Service>() {}
+ * declare const make: (options: { readonly clientId: string }) => Effect.Effect<Service>
+ *
+ * export const definition = Provider.define("acme", "client_credentials", Acme, {
+ *   config: Config.all({ clientId: Config.nonEmptyString("ACME_CLIENT_ID") }),
+ *   apiBaseUrl: Config.succeed("https://api.acme.example"),
+ *   make,
+ * })
+ * definition.requiredSettings // ["ACME_CLIENT_ID"]
+ * ```
+ */
+export const define = internal.define
 
 /**
  * What a login asks for.
@@ -77,6 +255,40 @@ export interface DevicePending {
 }
 
 /**
+ * Where on this machine a loopback redirect URI (RFC 8252 §7.3) is
+ * received: the port to listen on and the path the browser asks for.
+ *
+ * @since 0.3.0
+ * @category models
+ * @example
+ * ```ts
+ * import { Provider } from "@hyperauth/core"
+ *
+ * const callback: Provider.LoopbackCallback = { port: 8976, path: "/callback/hyperid" }
+ * ```
+ */
+export interface LoopbackCallback {
+  readonly port: number
+  readonly path: string
+}
+
+/**
+ * The loopback callback a redirect URI points at: an `http` URI on
+ * `127.0.0.1` or `localhost` with an explicit port. None for any other.
+ *
+ * @since 0.3.0
+ * @category constructors
+ * @example
+ * ```ts
+ * import { Provider } from "@hyperauth/core"
+ *
+ * Provider.loopbackCallback("http://127.0.0.1:8976/callback/hyperid") // { port: 8976, path: "/callback/hyperid" }
+ * Provider.loopbackCallback("https://app.example/callback") // undefined
+ * ```
+ */
+export const loopbackCallback: (redirectUri: string) => LoopbackCallback | undefined = internal.loopbackCallback
+
+/**
  * An authorization-code login waiting for the browser's redirect.
  *
  * @since 0.1.0
@@ -86,6 +298,8 @@ export interface RedirectPending {
   readonly _tag: "RedirectPending"
   readonly authorizationUrl: string
   readonly redirectUri: string
+  /** Where on this machine the redirect arrives, when `redirectUri` is a loopback one. */
+  readonly callback?: LoopbackCallback | undefined
   /** The `state` the authorization URL carries: the redirect must bring it back. */
   readonly state: string
   /** The PKCE verifier, where the provider uses PKCE. */
@@ -124,12 +338,18 @@ export interface RedirectLogin {
 }
 
 /**
+ * How a login started: finished at once, waiting for the user to enter a
+ * code, or waiting for the browser's redirect.
+ *
  * @since 0.1.0
  * @category models
  */
 export type LoginStart = Authenticated | DevicePending | RedirectPending
 
 /**
+ * A provider behind one interface: log in, resume a recorded login,
+ * refresh, introspect, revoke, and decorate API calls, whatever its flow.
+ *
  * @since 0.1.0
  * @category models
  */
@@ -170,21 +390,27 @@ export interface Provider {
  * misplaced hyperid parameter is reported instead of silently dropped.
  *
  * @since 0.1.0
+ * @category combinators
+ * @example
+ * ```ts
+ * import { Provider } from "@hyperauth/core"
+ *
+ * Provider.refuseOptions("hyper", { options: { prompt: "login" } }) // fails with InvalidInput
+ * ```
  */
-export const refuseOptions = (provider: ProviderId, request: LoginRequest): Effect.Effect<void, InvalidInput> =>
-  request.options === undefined || Object.keys(request.options).length === 0
-    ? Effect.void
-    : Effect.fail(
-        new InvalidInput({
-          provider,
-          reason: `${provider} takes no login options (got ${Object.keys(request.options).join(", ")}); leave options out.`,
-        }),
-      )
+export const refuseOptions: (provider: ProviderId, request: LoginRequest) => Effect.Effect<void, InvalidInput> =
+  internal.refuseOptions
 
 /**
  * The flow a provider does not have, for `resumeDevice` / `resumeRedirect`.
  *
  * @since 0.2.0
+ * @category combinators
+ * @example
+ * ```ts
+ * import { Provider } from "@hyperauth/core"
+ *
+ * const resumeDevice = () => Provider.noResume("hyperline", "device_code") // fails with NotSupported
+ * ```
  */
-export const noResume = (provider: ProviderId, flow: FlowKind): Effect.Effect<never, NotSupported> =>
-  Effect.fail(new NotSupported({ provider, operation: `${flow} logins` }))
+export const noResume: (provider: ProviderId, flow: FlowKind) => Effect.Effect<never, NotSupported> = internal.noResume

@@ -80,6 +80,13 @@ export * as HyperId from "./HyperId.js"
 export * as Hyperline from "./Hyperline.js"
 
 /**
+ * hyperline's Apps API, with the account's API key.
+ *
+ * @since 0.3.0
+ */
+export * as HyperlineApps from "./HyperlineApps.js"
+
+/**
  * hyperproof: the client credentials grant and its API.
  *
  * @since 0.1.0
@@ -108,7 +115,8 @@ export * as NodeHttpTransport from "./NodeHttpTransport.js"
 export * as OAuthError from "./OAuthError.js"
 
 /**
- * The uniform face of the providers, for apps that serve them all.
+ * The uniform face of the providers, for apps that serve them all, and
+ * their definitions, from which ids, flows and settings derive.
  *
  * @since 0.1.0
  */

@@ -160,7 +160,7 @@ describe("Hyper over loopback", () => {
 describe("Hyper configuration", () => {
   it.effect("layerConfig without HYPER_CLIENT_ID fails with not_configured naming it", () =>
     Effect.gen(function* () {
-      const exit = yield* Effect.exit(Hyper.loadConfig)
+      const exit = yield* Effect.exit(Hyper.definition.loadConfig)
       assert.strictEqual(failureCode(exit), "not_configured")
       if (Exit.isFailure(exit) && exit.cause._tag === "Fail") {
         assert.deepStrictEqual(exit.cause.error.missing, ["HYPER_CLIENT_ID"])
@@ -170,11 +170,13 @@ describe("Hyper configuration", () => {
 
   it.effect("reads HYPER_BASE_URL (trailing slash removed) with the default otherwise", () =>
     Effect.gen(function* () {
-      const custom = yield* Hyper.loadConfig.pipe(
+      const custom = yield* Hyper.definition.loadConfig.pipe(
         Effect.withConfigProvider(configFrom({ HYPER_CLIENT_ID: "c", HYPER_BASE_URL: "https://custom.hyper.io/" })),
       )
       assert.strictEqual(custom.baseUrl, "https://custom.hyper.io")
-      const fallback = yield* Hyper.loadConfig.pipe(Effect.withConfigProvider(configFrom({ HYPER_CLIENT_ID: "c" })))
+      const fallback = yield* Hyper.definition.loadConfig.pipe(
+        Effect.withConfigProvider(configFrom({ HYPER_CLIENT_ID: "c" })),
+      )
       assert.strictEqual(fallback.baseUrl, "https://api.hyper.io")
       assert.strictEqual(Duration.toSeconds(Duration.decode(fallback.timeout ?? 0)), 30)
     }),
@@ -183,7 +185,7 @@ describe("Hyper configuration", () => {
   it.effect("a base URL that is not http(s) is not_configured", () =>
     Effect.gen(function* () {
       const exit = yield* Effect.exit(
-        Hyper.loadConfig.pipe(
+        Hyper.definition.loadConfig.pipe(
           Effect.withConfigProvider(configFrom({ HYPER_CLIENT_ID: "c", HYPER_BASE_URL: "ftp://nope" })),
         ),
       )

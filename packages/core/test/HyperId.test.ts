@@ -314,7 +314,7 @@ describe("HyperId over loopback", () => {
 
 describe("HyperId configuration", () => {
   const load = (env: Record<string, string>) =>
-    HyperId.loadConfig.pipe(Effect.withConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(env)))))
+    HyperId.definition.loadConfig.pipe(Effect.withConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(env)))))
   const required = { HYPERID_CLIENT_ID: "c", HYPERID_CLIENT_SECRET: "s" }
 
   it.effect("picks the documented origin per environment; HYPERID_BASE_URL replaces it", () =>

@@ -1,7 +1,7 @@
 /** hyperline against the emulator over real loopback HTTP. */
 import { FetchHttpClient, type HttpClient, HttpClientRequest } from "@effect/platform"
 import { assert, describe, it } from "@effect/vitest"
-import { defaultHyperlineApiKey, defaultHyperlineClient } from "@hyperauth/emulator"
+import { defaultHyperlineClient } from "@hyperauth/emulator"
 import { DateTime, Effect, Exit, Layer, Redacted, Schema, TestClock } from "effect"
 import * as Accounts from "../src/Accounts.js"
 import * as Hyperline from "../src/Hyperline.js"
@@ -17,7 +17,6 @@ const service = (overrides: Partial<Hyperline.Options> = {}) =>
     clientId: defaultHyperlineClient.clientId,
     clientSecret: Redacted.make(defaultHyperlineClient.clientSecret),
     redirectUri,
-    apiKey: Redacted.make(defaultHyperlineApiKey),
     ...overrides,
   })
 
@@ -140,54 +139,5 @@ describe("Hyperline over loopback", () => {
       const ok = yield* hyperline.request(fresh.accessToken, HttpClientRequest.get("/v1/customers"))
       assert.strictEqual(ok.status, 200)
     }).pipe(Effect.provide(Layer.merge(FetchHttpClient.layer, TokenStore.layerMemory))),
-  )
-
-  it.live("the Apps API creates, lists, updates and deletes apps, and a new app can log in", () =>
-    live(
-      Effect.gen(function* () {
-        const hyperline = yield* service()
-        const created = yield* hyperline.apps.create({
-          name: "Billing bot",
-          description: "Syncs invoices",
-          logo_uri: "https://example.com/logo.png",
-          callbacks: ["https://bot.example.com/callback"],
-        })
-        assert.strictEqual(created.name, "Billing bot")
-        assert.isTrue(created.client_secret !== undefined && Redacted.isRedacted(created.client_secret))
-        assert.notInclude(String(created), Redacted.value(created.client_secret ?? Redacted.make("-")))
-        assert.include(
-          (yield* hyperline.apps.list).map((a) => a.id),
-          created.id,
-        )
-        const updated = yield* hyperline.apps.update(created.id, { name: "Billing bot 2" })
-        assert.strictEqual(updated.name, "Billing bot 2")
-
-        const asNewApp = yield* service({
-          clientId: created.client_id ?? "",
-          clientSecret: created.client_secret ?? Redacted.make(""),
-          redirectUri: "https://bot.example.com/callback",
-        })
-        const token = yield* login(asNewApp)
-        assert.isDefined(token.refreshToken)
-
-        yield* hyperline.apps.delete(created.id)
-        assert.notInclude(
-          (yield* hyperline.apps.list).map((a) => a.id),
-          created.id,
-        )
-      }),
-    ),
-  )
-
-  it.live("the Apps API without HYPERLINE_API_KEY is not_configured, with a wrong one http_error", () =>
-    live(
-      Effect.gen(function* () {
-        const without = yield* service({ apiKey: undefined })
-        assert.strictEqual(failure(yield* Effect.exit(without.apps.list)).code, "not_configured")
-        const wrong = yield* service({ apiKey: Redacted.make("nope") })
-        const error = failure(yield* Effect.exit(wrong.apps.list))
-        assert.strictEqual(error.code, "http_error")
-      }),
-    ),
   )
 })

@@ -22,10 +22,10 @@ const configured = {
 }
 
 const loaders: ReadonlyArray<Effect.Effect<unknown, NotConfigured>> = [
-  Hyper.loadConfig,
-  HyperId.loadConfig,
-  Hyperline.loadConfig,
-  Hyperproof.loadConfig,
+  Hyper.definition.loadConfig,
+  HyperId.definition.loadConfig,
+  Hyperline.definition.loadConfig,
+  Hyperproof.definition.loadConfig,
 ]
 
 /** Why each provider refuses `env` (undefined for those it configures). */

@@ -22,6 +22,7 @@ import {
 import * as Hyper from "../src/Hyper.js"
 import * as HyperId from "../src/HyperId.js"
 import * as Hyperline from "../src/Hyperline.js"
+import * as HyperlineApps from "../src/HyperlineApps.js"
 import * as Hyperproof from "../src/Hyperproof.js"
 import { TokenResponse } from "../src/internal/wire.js"
 import { isOAuthError } from "../src/OAuthError.js"
@@ -151,8 +152,8 @@ const hyperline = Hyperline.make({
   clientId: "fz",
   clientSecret: Redacted.make(clientSecret),
   redirectUri: callback("hyperline"),
-  apiKey: Redacted.make(apiKey),
 })
+const hyperlineApps = HyperlineApps.make({ origin, apiKey: Redacted.make(apiKey) })
 const hyperproof = Hyperproof.make({
   clientId: "fz",
   clientSecret: Redacted.make(clientSecret),
@@ -191,10 +192,10 @@ const operations: Record<string, Effect.Effect<unknown, unknown, HttpClient.Http
   "hyperline refresh": Effect.flatMap(hyperline, (s) => Effect.flatMap(tokenSet, s.refresh)),
   "hyperline revoke": Effect.flatMap(hyperline, (s) => s.revoke(Redacted.make(refreshToken))),
   "hyperline companies": Effect.flatMap(hyperline, (s) => s.listCompanies(Redacted.make(accessToken))),
-  "hyperline apps: create": Effect.flatMap(hyperline, (s) => s.apps.create({ name: "fz", callbacks: [] })),
-  "hyperline apps: list": Effect.flatMap(hyperline, (s) => s.apps.list),
-  "hyperline apps: update": Effect.flatMap(hyperline, (s) => s.apps.update("app_fz", { name: "fz2" })),
-  "hyperline apps: delete": Effect.flatMap(hyperline, (s) => s.apps.delete("app_fz")),
+  "hyperline apps: create": Effect.flatMap(hyperlineApps, (s) => s.create({ name: "fz", callbacks: [] })),
+  "hyperline apps: list": Effect.flatMap(hyperlineApps, (s) => s.list),
+  "hyperline apps: update": Effect.flatMap(hyperlineApps, (s) => s.update("app_fz", { name: "fz2" })),
+  "hyperline apps: delete": Effect.flatMap(hyperlineApps, (s) => s.delete("app_fz")),
   "hyperproof token": Effect.flatMap(hyperproof, (s) => s.fetchToken),
   "hyperproof control": Effect.flatMap(hyperproof, (s) => s.getControl("ctl_fz")),
 }

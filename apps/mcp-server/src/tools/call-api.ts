@@ -74,7 +74,7 @@ export const callApi = defineTool({
       const key = { provider: input.provider, account: input.account }
       const api = ApiClient.make(yield* HttpClient.HttpClient, {
         provider: input.provider,
-        timeout: yield* Effect.orElseSucceed(Settings.httpTimeout, () => "30 seconds" as const),
+        timeout: yield* Effect.orElseSucceed(Settings.httpTimeout, () => Settings.defaultHttpTimeout),
       })
 
       const base = HttpClientRequest.make(input.method)(`${provider.apiBaseUrl}${input.path}`).pipe(

@@ -1,4 +1,4 @@
-import { Accounts, TokenStore } from "@hyperauth/core"
+import { Accounts, Provider, TokenStore } from "@hyperauth/core"
 import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
@@ -17,7 +17,7 @@ export const listProviders = defineTool({
     providers: z.array(
       z.object({
         id: z.string(),
-        flow: z.enum(["device_code", "authorization_code", "client_credentials"]),
+        flow: z.enum(Provider.flowKinds),
         configured: z.boolean(),
         missing: z.array(z.string()),
         problem: z.string().optional().describe("What is wrong with a setting that is present"),

@@ -4,9 +4,13 @@
  */
 import * as Config from "effect/Config"
 import * as ConfigError from "effect/ConfigError"
+import * as ConfigProvider from "effect/ConfigProvider"
+import * as PathPatch from "effect/ConfigProviderPathPatch"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Exit from "effect/Exit"
+import * as HashSet from "effect/HashSet"
 import * as Option from "effect/Option"
 import { NotConfigured } from "../OAuthError.js"
 
@@ -64,39 +68,113 @@ export const environmentOrigin = (
     baseUrl: Config.option(origin(`${prefix}_BASE_URL`)),
   }).pipe(Config.map(({ environment, baseUrl }) => Option.getOrElse(baseUrl, () => environments[environment])))
 
-/** `HYPERAUTH_HTTP_TIMEOUT`: seconds per provider request, 30 by default. */
+/** How long a provider request may take when `HYPERAUTH_HTTP_TIMEOUT` is unset. */
+export const defaultHttpTimeout: Duration.Duration = Duration.seconds(30)
+
+/** `HYPERAUTH_HTTP_TIMEOUT`: seconds per provider request, `defaultHttpTimeout` by default. */
 export const httpTimeout: Config.Config<Duration.Duration> = parsed(
   "HYPERAUTH_HTTP_TIMEOUT",
-  "a positive number of seconds, such as 30 (the default)",
+  `a positive number of seconds, such as ${Duration.toSeconds(defaultHttpTimeout)} (the default)`,
   (value) => {
     const seconds = value === "" ? Number.NaN : Number(value)
     return Number.isFinite(seconds) && seconds > 0 ? seconds : undefined
   },
-).pipe(Config.withDefault(30), Config.map(Duration.seconds))
+).pipe(Config.map(Duration.seconds), Config.withDefault(defaultHttpTimeout))
 
-/** `HYPERAUTH_CALLBACK_PORT`: where the loopback redirect listener runs, 8976 by default. */
+/** Where the loopback redirect listener runs when `HYPERAUTH_CALLBACK_PORT` is unset. */
+export const defaultCallbackPort = 8976
+
+/** `HYPERAUTH_CALLBACK_PORT`: where the loopback redirect listener runs, `defaultCallbackPort` by default. */
 export const callbackPort: Config.Config<number> = parsed(
   "HYPERAUTH_CALLBACK_PORT",
-  "a port number from 1 to 65535, such as 8976 (the default)",
+  `a port number from 1 to 65535, such as ${defaultCallbackPort} (the default)`,
   (value) => {
     const port = /^\d+$/.test(value) ? Number(value) : Number.NaN
     return Number.isInteger(port) && port > 0 && port < 65536 ? port : undefined
   },
-).pipe(Config.withDefault(8976))
+).pipe(Config.withDefault(defaultCallbackPort))
+
+/** The path of a provider's loopback callback: `/callback/{provider}`. */
+export const callbackPath = (provider: string): string => `/callback/${provider}`
+
+/** The loopback redirect URI of a provider on `port`: `http://127.0.0.1:{port}/callback/{provider}`. */
+export const loopbackRedirectUri = (provider: string, port: number): string =>
+  `http://127.0.0.1:${port}${callbackPath(provider)}`
+
+/** The setting that sets a provider's redirect URI: `{PROVIDER}_REDIRECT_URI`. */
+export const redirectUriSetting = (provider: string): string => `${provider.toUpperCase()}_REDIRECT_URI`
 
 /**
- * A redirect URI setting, by default the loopback callback
- * `http://127.0.0.1:{HYPERAUTH_CALLBACK_PORT}/callback/{provider}`.
+ * A provider's redirect URI setting (`redirectUriSetting`), by default the
+ * loopback callback `http://127.0.0.1:{HYPERAUTH_CALLBACK_PORT}/callback/{provider}`.
  */
-export const redirectUri = (name: string, provider: string): Config.Config<string> =>
-  parsed(name, "an absolute URL such as https://app.example/callback", (uri) =>
+export const redirectUri = (provider: string): Config.Config<string> =>
+  parsed(redirectUriSetting(provider), "an absolute URL such as https://app.example/callback", (uri) =>
     URL.canParse(uri) ? uri : undefined,
   ).pipe(
     Config.orElseIf({
       if: ConfigError.isMissingDataOnly,
-      orElse: () => Config.map(callbackPort, (port) => `http://127.0.0.1:${port}/callback/${provider}`),
+      orElse: () => Config.map(callbackPort, (port) => loopbackRedirectUri(provider, port)),
     }),
   )
+
+/** The redirect URI the user set, if any (none: the loopback default applies). */
+export const configuredRedirectUri = (provider: string): Config.Config<Option.Option<string>> =>
+  Config.option(Config.nonEmptyString(redirectUriSetting(provider)))
+
+/** A setting a `Config` reads, and whether the `Config` fails without it. */
+export interface Setting {
+  readonly name: string
+  readonly required: boolean
+}
+
+/** What `describe` found, per `Config`: a `Config` is an immutable description, so it is read once. */
+const described = new WeakMap<Config.Config<unknown>, ReadonlyArray<Setting>>()
+
+/** The name a path has in the environment (`ConfigProvider.fromEnv`'s default delimiter). */
+const nameOf = (path: ReadonlyArray<string>) => path.join("_")
+
+/**
+ * Every setting `config` reads, in the order it reads them, and which of
+ * them it cannot do without: found by loading it from a provider that has
+ * no setting at all and records each name asked for. Every fallback is then
+ * taken, so every name is reached; the names still missing at the end are
+ * the required ones.
+ */
+export const describe = (config: Config.Config<unknown>): ReadonlyArray<Setting> => {
+  const known = described.get(config)
+  if (known !== undefined) return known
+  const read: Array<string> = []
+  const empty = ConfigProvider.fromFlat(
+    ConfigProvider.makeFlat({
+      load: (path) => {
+        const name = nameOf(path)
+        if (!read.includes(name)) read.push(name)
+        return Effect.fail(ConfigError.MissingData([...path], `${name} is not set`))
+      },
+      enumerateChildren: () => Effect.succeed(HashSet.empty()),
+      patch: PathPatch.empty,
+    }),
+  )
+  const required = new Set<string>()
+  const walk = (error: ConfigError.ConfigError): void => {
+    if (error._op === "And" || error._op === "Or") {
+      walk(error.left)
+      walk(error.right)
+    } else if (error._op === "MissingData") {
+      required.add(nameOf(error.path))
+    }
+  }
+  const exit = Effect.runSyncExit(Effect.withConfigProvider(config, empty))
+  if (Exit.isFailure(exit) && exit.cause._tag === "Fail") walk(exit.cause.error)
+  const settings = read.map((name) => ({ name, required: required.has(name) }))
+  described.set(config, settings)
+  return settings
+}
+
+/** The names of the settings `config` cannot do without. */
+export const requiredOf = (config: Config.Config<unknown>): ReadonlyArray<string> =>
+  describe(config).flatMap((setting) => (setting.required ? [setting.name] : []))
 
 /** Which of `names` are unset or empty. */
 export const missing = (names: ReadonlyArray<string>): Effect.Effect<Array<string>> =>
@@ -146,12 +224,13 @@ const problems = (
  * Loads `config`. Missing required settings and malformed ones both make
  * `NotConfigured`, which names all of them at once: the missing in
  * `missing`, what is wrong with the others in `reason` (when a setting is
- * invalid, a fallback's "missing" is beside the point).
+ * invalid, a fallback's "missing" is beside the point). The required
+ * settings are those `config` cannot do without, unless named.
  */
 export const load = <A>(
   provider: string,
   config: Config.Config<A>,
-  required: ReadonlyArray<string>,
+  required: ReadonlyArray<string> = requiredOf(config),
 ): Effect.Effect<A, NotConfigured> =>
   Effect.flatMap(missing(required), (unset) =>
     config.pipe(

@@ -28,6 +28,7 @@ import * as Tracer from "effect/Tracer"
 import * as NodeHttpTransport from "../NodeHttpTransport.js"
 import { ConnectionError, type RequestFailure, Timeout } from "../OAuthError.js"
 import * as Classify from "./classify.js"
+import { defaultHttpTimeout } from "./config.js"
 import { displayUrl } from "./scrub.js"
 
 export { defaultMaxBodyBytes, type Exchange } from "./classify.js"
@@ -101,7 +102,7 @@ const toSchedule = (policy: RetryPolicy | undefined): RetrySchedule =>
 
 const defaultSchedule = retrySchedule(defaultRetryPolicy)
 
-export const defaultTimeout: Duration.Duration = Duration.seconds(30)
+export const defaultTimeout: Duration.Duration = defaultHttpTimeout
 
 const userAgent = "hyperauth/0.1.0"
 

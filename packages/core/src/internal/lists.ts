@@ -1,0 +1,13 @@
+/** Hyperline's list answers. */
+import * as Schema from "effect/Schema"
+
+/** A list answer: a bare array, or wrapped in `{ data }` as Hyperline's list endpoints are. */
+export const listOf = <A, I>(item: Schema.Schema<A, I>) =>
+  Schema.Union(
+    Schema.Array(item),
+    Schema.transform(Schema.Struct({ data: Schema.Array(item) }), Schema.Array(Schema.typeSchema(item)), {
+      strict: true,
+      decode: ({ data }) => data,
+      encode: (data) => ({ data }),
+    }),
+  )

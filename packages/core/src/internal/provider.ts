@@ -1,0 +1,85 @@
+/**
+ * What every provider module shares: refusing options it takes none of,
+ * the flows it lacks, the loopback callback of a redirect URI, and `define`,
+ * which turns a provider's `Config` and `make` into its definition.
+ */
+import type * as HttpClient from "@effect/platform/HttpClient"
+import * as Config from "effect/Config"
+import type * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import { InvalidInput, type NotConfigured, NotSupported } from "../OAuthError.js"
+import type {
+  Definition,
+  FlowKind,
+  LoginRequest,
+  LoopbackCallback,
+  Provider,
+  ProviderId,
+  RedirectPending,
+} from "../Provider.js"
+import * as settings from "./config.js"
+
+export const refuseOptions = (provider: ProviderId, request: LoginRequest): Effect.Effect<void, InvalidInput> =>
+  request.options === undefined || Object.keys(request.options).length === 0
+    ? Effect.void
+    : Effect.fail(
+        new InvalidInput({
+          provider,
+          reason: `${provider} takes no login options (got ${Object.keys(request.options).join(", ")}); leave options out.`,
+        }),
+      )
+
+export const noResume = (provider: ProviderId, flow: FlowKind): Effect.Effect<never, NotSupported> =>
+  Effect.fail(new NotSupported({ provider, operation: `${flow} logins` }))
+
+const loopbackHosts = new Set(["127.0.0.1", "localhost"])
+
+export const loopbackCallback = (redirectUri: string): LoopbackCallback | undefined => {
+  if (!URL.canParse(redirectUri)) return undefined
+  const url = new URL(redirectUri)
+  return url.protocol === "http:" && loopbackHosts.has(url.hostname) && url.port !== ""
+    ? { port: Number(url.port), path: url.pathname }
+    : undefined
+}
+
+/** A started authorization-code login, with the loopback callback its redirect URI points at. */
+export const redirectPending = (pending: Omit<RedirectPending, "_tag" | "callback">): RedirectPending => ({
+  _tag: "RedirectPending",
+  ...pending,
+  callback: loopbackCallback(pending.redirectUri),
+})
+
+export const define = <const Id extends string, Options, Service extends { readonly provider: Provider }, Tag>(
+  id: Id,
+  flow: FlowKind,
+  tag: Context.Tag<Tag, Service>,
+  service: {
+    readonly config: Config.Config<Options>
+    readonly apiBaseUrl: Config.Config<string>
+    readonly make: (options: Options) => Effect.Effect<Service, never, HttpClient.HttpClient>
+  },
+): Definition<Id, Options, Service, Tag> => {
+  // The settings are read off the Config when first asked for (then remembered), not when the module loads.
+  const loadConfig: Effect.Effect<Options, NotConfigured> = Effect.suspend(() => settings.load(id, service.config))
+  const made = Effect.flatMap(loadConfig, service.make)
+  return {
+    id,
+    flow,
+    tag,
+    ...service,
+    get settings() {
+      return settings.describe(service.config)
+    },
+    get requiredSettings() {
+      return settings.requiredOf(service.config)
+    },
+    configuredRedirectUri:
+      flow === "authorization_code" ? settings.configuredRedirectUri(id) : Config.succeed(Option.none<string>()),
+    loadConfig,
+    provider: Effect.map(made, (built) => built.provider),
+    layer: (options) => Layer.effect(tag, service.make(options)),
+    layerConfig: Layer.effect(tag, made),
+  }
+}
