@@ -9,10 +9,11 @@ import {
   CallToolRequestSchema,
   type CallToolResult,
   ErrorCode,
-  isJSONRPCErrorResponse,
   ListToolsRequestSchema,
   McpError,
 } from "@modelcontextprotocol/sdk/types.js"
+import { AjvJsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/ajv"
+import type { jsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/types.js"
 import * as Effect from "effect/Effect"
 import type { Runtime } from "./runtime.js"
 import type { ToolContext } from "./tool.js"
@@ -20,8 +21,25 @@ import { tools } from "./tools/index.js"
 
 export const serverInfo = { name: "hyperauth", version: "0.1.0" } as const
 
+/**
+ * The SDK's Ajv validator, made on first use. The `Server` checks
+ * form-mode elicitation answers with it, and this server only elicits URLs:
+ * building Ajv (and compiling its meta-schemas) at every start would cost
+ * the start time and memory of something no call may need.
+ */
+const lazyAjv = (): jsonSchemaValidator => {
+  let ajv: AjvJsonSchemaValidator | undefined
+  return {
+    getValidator: (schema) => {
+      ajv ??= new AjvJsonSchemaValidator()
+      return ajv.getValidator(schema)
+    },
+  }
+}
+
 export const createServer = (runtime: Runtime): Server => {
   const server = new Server(serverInfo, {
+    jsonSchemaValidator: lazyAjv(),
     capabilities: { tools: {} },
     instructions:
       "hyperauth logs in to the OAuth providers hyper, hyperid, hyperline and hyperproof and calls their APIs. Start with list_providers, then login (and complete_login for logins that wait for the user), then call_api. Tokens stay on the server.",
@@ -66,13 +84,16 @@ export const createServer = (runtime: Runtime): Server => {
  * An `McpError`'s message already starts with "MCP error <code>: ", and the
  * client's `McpError` adds it again ("MCP error -32602: MCP error -32602:
  * ..."): error answers leave the server with the bare message, whoever threw
- * them (our handlers or the SDK's own checks).
+ * them (our handlers or the SDK's own checks). Every outgoing message passes
+ * here, so an error answer is told by its `error` member, not by the SDK's
+ * `isJSONRPCErrorResponse`, which parses the whole message (a `call_api`
+ * result with its body) with zod.
  */
 const withBareErrorMessages = (transport: Transport): Transport => {
   const send = transport.send.bind(transport)
   transport.send = (message, options) =>
     send(
-      isJSONRPCErrorResponse(message)
+      "error" in message
         ? {
             ...message,
             error: {
