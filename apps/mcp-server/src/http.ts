@@ -81,7 +81,7 @@ export const serveHttp = (runtime: Runtime, options: HttpOptions): Promise<HttpS
     transport.onclose = () => {
       if (transport.sessionId !== undefined) sessions.remove(transport.sessionId)
     }
-    const server = createServer(runtime)
+    const server = createServer(Promise.resolve(runtime))
     try {
       await connect(server, transport)
       // Anything but an initialize request is answered by the SDK (400, or -32700 for a body that is not JSON).

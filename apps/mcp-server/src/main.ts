@@ -6,7 +6,7 @@
 import { readFileSync } from "node:fs"
 import { parseArgs } from "node:util"
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js"
-import * as Runtime from "./runtime.js"
+import type { Runtime } from "./runtime.js"
 import { connect, createServer } from "./server.js"
 
 const usage = `Usage: hyperauth-mcp [--http [--port N]] [--config FILE]
@@ -58,6 +58,10 @@ const readConfigFile = (path: string): Record<string, string> => {
 
 const log = (line: string) => process.stderr.write(`hyperauth-mcp: ${line}\n`)
 
+/** The runtime (Effect, the core, the providers, the store): loaded while `initialize` is answered, not before. */
+const makeRuntime = async (settings: Readonly<Record<string, string>> | undefined): Promise<Runtime> =>
+  (await import("./runtime.js")).make(settings)
+
 const main = async () => {
   const { values } = parseArgs({
     options: {
@@ -80,14 +84,13 @@ const main = async () => {
 
   const configPath = values.config ?? (process.env.HYPERAUTH_CONFIG || undefined)
   const settings = configPath === undefined ? undefined : readConfigFile(configPath)
-  const runtime = Runtime.make(settings)
-  await runtime.runtime()
+  const runtime = makeRuntime(settings)
   let stopping = false
   const stop = (closing: () => Promise<void>) => () => {
     if (stopping) return
     stopping = true
     closing()
-      .then(() => runtime.dispose())
+      .then(async () => (await runtime).dispose())
       .finally(() => process.exit(0))
   }
 
@@ -95,7 +98,8 @@ const main = async () => {
     const token = process.env.HYPERAUTH_HTTP_TOKEN || settings?.HYPERAUTH_HTTP_TOKEN || undefined
     // Loaded only when asked: stdio runs never parse the HTTP transport.
     const { serveHttp } = await import("./http.js")
-    const server = await serveHttp(runtime, { port, token })
+    await (await runtime).runtime()
+    const server = await serveHttp(await runtime, { port, token })
     const address = server.address()
     log(`listening on http://127.0.0.1:${typeof address === "object" && address !== null ? address.port : port}/mcp`)
     const shutdown = stop(
@@ -118,6 +122,8 @@ const main = async () => {
   process.stdin.once("end", shutdown)
   process.stdin.once("close", shutdown)
   await connect(server, new StdioServerTransport())
+  // Built at once, not at the first call: a store that cannot be opened stops the start with its message.
+  await (await runtime).runtime()
   log("ready on stdio")
 }
 

@@ -11,8 +11,9 @@
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js"
 import { type ErrorContent, errorContent, type ToolError } from "./errors.js"
 
-export const success = (structured: Record<string, unknown>): CallToolResult => ({
-  content: [{ type: "text", text: JSON.stringify(structured, null, 2) }],
+export const success = (structured: Readonly<Record<string, unknown>>): CallToolResult => ({
+  // Compact: the copy is for clients that only read `content`, and a call_api body is written twice per result.
+  content: [{ type: "text", text: JSON.stringify(structured) }],
   structuredContent: structured,
 })
 

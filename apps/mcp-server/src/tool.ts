@@ -1,19 +1,34 @@
 /**
- * How a tool is written (zod input and output, annotations, an Effect) and
- * how it is called: input checked before anything runs (`invalid_input`),
- * typed errors turned into `isError` results, so only defects throw.
+ * How a tool is written (Effect `Schema`s for its input and output,
+ * annotations, an Effect) and how it is called: input decoded before
+ * anything runs (`invalid_input`), typed errors turned into `isError`
+ * results, so only defects throw. The same schemas give the JSON Schemas
+ * `tools/list` shows, so what a client is told and what the server accepts
+ * cannot drift apart.
+ *
+ * @since 0.2.0
  */
 import type * as HttpClient from "@effect/platform/HttpClient"
 import type { Accounts, TokenStore } from "@hyperauth/core"
 import type { CallToolResult, ToolAnnotations, Tool as ToolDescription } from "@modelcontextprotocol/sdk/types.js"
 import * as Effect from "effect/Effect"
-import { z } from "zod"
+import * as Either from "effect/Either"
+import * as JSONSchema from "effect/JSONSchema"
+import type * as ParseResult from "effect/ParseResult"
+import * as Schema from "effect/Schema"
+import * as SchemaAST from "effect/SchemaAST"
 import type { ToolError } from "./errors.js"
 import type { Logins } from "./Logins.js"
 import type { Providers } from "./Providers.js"
 import { failure, invalidInput, success } from "./results.js"
 import type { ServerConfig } from "./ServerConfig.js"
 
+/**
+ * What every tool may use: the runtime's services.
+ *
+ * @since 0.1.0
+ * @category models
+ */
 export type Services =
   | Accounts.Accounts
   | TokenStore.TokenStore
@@ -22,7 +37,12 @@ export type Services =
   | ServerConfig
   | HttpClient.HttpClient
 
-/** What a running tool can ask of the client. */
+/**
+ * What a running tool can ask of the client.
+ *
+ * @since 0.1.0
+ * @category models
+ */
 export interface ToolContext {
   /** A progress notification, when the request carried a progress token. */
   readonly progress: (progress: number, total: number | undefined, message: string) => Effect.Effect<void>
@@ -30,17 +50,47 @@ export interface ToolContext {
   readonly offerUrl: (message: string, url: string) => Effect.Effect<void>
 }
 
-export interface ToolSpec<I extends z.ZodObject, O extends z.ZodObject> {
+/**
+ * A tool as it is written: `input` decodes the call's arguments (defaults
+ * filled in, refinements checked) and `output` encodes what `run` returns
+ * into `structuredContent`; both must be structs, as MCP wants objects.
+ *
+ * @example
+ * ```ts
+ * import * as Effect from "effect/Effect"
+ * import * as Schema from "effect/Schema"
+ * import { defineTool } from "./tool.js"
+ *
+ * export const echo = defineTool({
+ *   name: "echo",
+ *   title: "Echo",
+ *   description: "Answers with its input.",
+ *   input: Schema.Struct({ text: Schema.String }),
+ *   output: Schema.Struct({ echo: Schema.String }),
+ *   annotations: { readOnlyHint: true },
+ *   run: ({ text }) => Effect.succeed({ echo: text }),
+ * })
+ * ```
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface ToolSpec<IA, II, OA, OI extends Readonly<Record<string, unknown>>> {
   readonly name: string
   readonly title: string
   readonly description: string
-  readonly input: I
-  readonly output: O
+  readonly input: Schema.Schema<IA, II>
+  readonly output: Schema.Schema<OA, OI>
   readonly annotations: ToolAnnotations
-  readonly run: (input: z.output<I>, context: ToolContext) => Effect.Effect<z.input<O>, ToolError, Services>
+  readonly run: (input: IA, context: ToolContext) => Effect.Effect<OA, ToolError, Services>
 }
 
-/** A tool with its types erased, ready for the server's list and call handlers. */
+/**
+ * A tool with its types erased, ready for the server's list and call handlers.
+ *
+ * @since 0.1.0
+ * @category models
+ */
 export interface Tool {
   readonly name: string
   /** Made on first read: its JSON Schemas serve `tools/list`, which `initialize` does not wait for. */
@@ -48,44 +98,182 @@ export interface Tool {
   readonly call: (args: unknown, context: ToolContext) => Effect.Effect<CallToolResult, never, Services>
 }
 
-const jsonSchema = (schema: z.ZodObject): ToolDescription["inputSchema"] => {
-  const { $schema: _, ...rest } = z.toJSONSchema(schema, { io: "input" }) as Record<string, unknown>
-  return { ...rest, type: "object" }
+/**
+ * Effect marks some schemas for its own use (`$id: "/schemas/unknown"`, a
+ * `title` such as `"minLength(1)"` on each built-in filter); a client would
+ * show them as the field's title, so they are left out. This server's
+ * schemas set no `$id` or `title` of their own.
+ */
+const unmarked = (json: unknown): unknown => {
+  if (Array.isArray(json)) return json.map(unmarked)
+  if (typeof json !== "object" || json === null) return json
+  return Object.fromEntries(
+    Object.entries(json)
+      .filter(([key]) => key !== "$id" && key !== "title")
+      .map(([key, value]) => [key, unmarked(value)]),
+  )
 }
 
-const describeIssues = (error: z.ZodError): string =>
-  error.issues
-    .map((issue) => `${issue.path.length === 0 ? "arguments" : issue.path.join(".")}: ${issue.message}`)
+/**
+ * The JSON Schema of a struct. Extra properties are allowed, as decoding
+ * ignores them ("allow"; `JSONSchema.make` would say `additionalProperties:
+ * false`), and a struct with no fields is spelled as the object it is
+ * (Effect spells `{}` as "any object or array").
+ */
+const objectJsonSchema = (schema: Schema.Schema.Any): ToolDescription["inputSchema"] => {
+  const ast = SchemaAST.isTypeLiteral(schema.ast) ? schema.ast : undefined
+  if (ast !== undefined && ast.propertySignatures.length === 0 && ast.indexSignatures.length === 0)
+    return { type: "object", properties: {} }
+  const definitions: Record<string, JSONSchema.JsonSchema7> = {}
+  const json = JSONSchema.fromAST(schema.ast, {
+    definitions,
+    target: "jsonSchema2020-12",
+    additionalPropertiesStrategy: "allow",
+  })
+  const defs = Object.keys(definitions).length === 0 ? {} : { $defs: unmarked(definitions) }
+  return { ...(unmarked(json) as object), ...defs, type: "object" }
+}
+
+const isUndefined = (ast: SchemaAST.AST) => ast._tag === "UndefinedKeyword"
+
+/** What a value had to be, from the schema alone: never from the value, which may be a secret. */
+const expected = (ast: SchemaAST.AST): string => {
+  switch (ast._tag) {
+    case "Literal":
+      return JSON.stringify(ast.literal)
+    case "Union": {
+      const members = ast.types.filter((member) => !isUndefined(member))
+      const names = members.map(expected)
+      return members.every(SchemaAST.isLiteral)
+        ? `one of ${names.join(", ")}`
+        : `${names.slice(0, -1).join(", ")}${names.length > 1 ? " or " : ""}${names.at(-1) ?? ""}`
+    }
+    case "StringKeyword":
+      return "a string"
+    case "NumberKeyword":
+      return "a number"
+    case "BooleanKeyword":
+      return "a boolean"
+    case "TypeLiteral":
+      return "an object"
+    case "TupleType":
+      return "an array"
+    case "Refinement":
+      return expected(ast.from)
+    case "Transformation":
+      return expected(ast.to)
+    default:
+      return String(ast)
+  }
+}
+
+/** A refinement's own message (e.g. "use letters, digits, …"), else its description. */
+const refinementMessage = (issue: ParseResult.Refinement): string => {
+  const message = SchemaAST.getMessageAnnotation(issue.ast)
+  const text = message._tag === "Some" ? message.value(issue) : undefined
+  if (typeof text === "string") return text
+  const description = SchemaAST.getDescriptionAnnotation(issue.ast)
+  return `must be ${description._tag === "Some" ? description.value : "valid"}`
+}
+
+interface Problem {
+  readonly path: ReadonlyArray<PropertyKey>
+  readonly message: string
+}
+
+/**
+ * Each bad field with its path and what it must be. A union (an optional
+ * field is one with `undefined`) reports the member the value got furthest
+ * in, if it got past the type check, else the types it could have been.
+ */
+const problems = (issue: ParseResult.ParseIssue, path: ReadonlyArray<PropertyKey>): ReadonlyArray<Problem> => {
+  switch (issue._tag) {
+    case "Pointer":
+      return problems(issue.issue, [...path, ...(Array.isArray(issue.path) ? issue.path : [issue.path])])
+    case "Composite": {
+      const issues = Array.isArray(issue.issues) ? issue.issues : [issue.issues]
+      if (!SchemaAST.isUnion(issue.ast)) return issues.flatMap((inner) => problems(inner, path))
+      const further = issues.filter((inner) => inner._tag !== "Type")
+      return further.length > 0
+        ? further.flatMap((inner) => problems(inner, path))
+        : [{ path, message: `must be ${expected(issue.ast)}` }]
+    }
+    case "Refinement":
+      return issue.kind === "From" ? problems(issue.issue, path) : [{ path, message: refinementMessage(issue) }]
+    case "Transformation":
+      return problems(issue.issue, path)
+    case "Type":
+      return [{ path, message: `must be ${expected(issue.ast)}` }]
+    case "Missing":
+      return [{ path, message: "is required" }]
+    case "Unexpected":
+      return [{ path, message: "is not allowed" }]
+    case "Forbidden":
+      return [{ path, message: "could not be checked" }]
+  }
+}
+
+const describeIssues = (error: ParseResult.ParseError): string =>
+  problems(error.issue, [])
+    .map(({ path, message }) => `${path.length === 0 ? "arguments" : path.map(String).join(".")} ${message}`)
     .join("; ")
 
-const describe = (spec: ToolSpec<z.ZodObject, z.ZodObject>): ToolDescription => ({
-  name: spec.name,
-  title: spec.title,
-  description: spec.description,
-  inputSchema: jsonSchema(spec.input),
-  outputSchema: jsonSchema(spec.output),
-  annotations: { title: spec.title, ...spec.annotations },
-})
-
-export const defineTool = <I extends z.ZodObject, O extends z.ZodObject>(spec: ToolSpec<I, O>): Tool => {
+/**
+ * Makes a tool from its spec. Its decoder and encoder are built once;
+ * its JSON Schemas on the first `tools/list`.
+ *
+ * @example
+ * ```ts
+ * import * as Effect from "effect/Effect"
+ * import * as Schema from "effect/Schema"
+ * import { defineTool } from "./tool.js"
+ *
+ * const shout = defineTool({
+ *   name: "shout",
+ *   title: "Shout",
+ *   description: "Answers with its input in capitals.",
+ *   input: Schema.Struct({ text: Schema.String }),
+ *   output: Schema.Struct({ text: Schema.String }),
+ *   annotations: { readOnlyHint: true },
+ *   run: ({ text }) => Effect.succeed({ text: text.toUpperCase() }),
+ * })
+ * // shout.call({ text: 3 }, context) succeeds with an `invalid_input` result: "text must be a string. …"
+ * ```
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const defineTool = <IA, II, OA, OI extends Readonly<Record<string, unknown>>>(
+  spec: ToolSpec<IA, II, OA, OI>,
+): Tool => {
+  const decode = Schema.decodeUnknownEither(spec.input, { errors: "all" })
+  const encode = Schema.encodeEither(spec.output)
   let description: ToolDescription | undefined
   return {
     name: spec.name,
     get description() {
-      description ??= describe(spec)
+      description ??= {
+        name: spec.name,
+        title: spec.title,
+        description: spec.description,
+        inputSchema: objectJsonSchema(spec.input),
+        outputSchema: objectJsonSchema(spec.output),
+        annotations: { title: spec.title, ...spec.annotations },
+      }
       return description
     },
     call: (args, context) =>
       Effect.suspend(() => {
-        const parsed = spec.input.safeParse(args ?? {})
-        if (!parsed.success)
+        const input = decode(args ?? {})
+        if (Either.isLeft(input))
           return Effect.succeed(
-            invalidInput(`${describeIssues(parsed.error)}. Fix the arguments and call ${spec.name} again.`),
+            invalidInput(`${describeIssues(input.left)}. Fix the arguments and call ${spec.name} again.`),
           )
-        return spec.run(parsed.data, context).pipe(
-          Effect.map((output) => success(spec.output.parse(output) as Record<string, unknown>)),
+        return spec.run(input.right, context).pipe(
+          // An output outside the tool's own schema is a bug of this server: a defect, not a tool error.
+          Effect.flatMap((output) => Effect.orDie(encode(output))),
+          Effect.map(success),
           Effect.catchAll((error) => Effect.succeed(failure(error))),
-          Effect.withSpan(`tool.${spec.name}`),
         )
       }),
   }

@@ -3,9 +3,9 @@ import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import { Accounts, ApiClient, OAuthError, Settings, type Token } from "@hyperauth/core"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import { z } from "zod"
+import * as Schema from "effect/Schema"
 import { headerProblem, hiddenResponseHeaders, pathProblem } from "../guards.js"
-import { account, providerId } from "../inputs.js"
+import { Account, Integer, NonEmpty, ProviderId } from "../inputs.js"
 import { Providers } from "../Providers.js"
 import { defineTool } from "../tool.js"
 
@@ -47,21 +47,23 @@ export const callApi = defineTool({
   title: "Call a provider API",
   description:
     "Sends an authenticated request to the provider's API base and returns status, headers and body (JSON parsed; other bodies, and JSON nested deeper than 64 levels, as text; cut at 1 MiB with truncated: true). path must start with / and stay on the API base. Authorization, Cookie, Host and hop-by-hop headers (Connection, Transfer-Encoding, Content-Length, Proxy-*, ...) cannot be set, and header values must be single-line Latin-1 text. company_id (hyperline) becomes Hyperline-CompanyId. A 401 is retried once after a token refresh.",
-  input: z.object({
-    provider: providerId,
-    account,
-    method: z.enum(["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]),
-    path: z.string().min(1).describe("e.g. /v1/customers"),
-    query: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
-    headers: z.record(z.string(), z.string()).optional(),
-    body: z.unknown().optional().describe("Sent as JSON (a string is sent as it is)."),
-    company_id: z.string().optional().describe("hyperline: the company to act on."),
+  input: Schema.Struct({
+    provider: ProviderId,
+    account: Account,
+    method: Schema.Literal("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"),
+    path: NonEmpty.annotations({ description: "e.g. /v1/customers" }),
+    query: Schema.optional(
+      Schema.Record({ key: Schema.String, value: Schema.Union(Schema.String, Schema.Number, Schema.Boolean) }),
+    ),
+    headers: Schema.optional(Schema.Record({ key: Schema.String, value: Schema.String })),
+    body: Schema.optional(Schema.Unknown.annotations({ description: "Sent as JSON (a string is sent as it is)." })),
+    company_id: Schema.optional(Schema.String.annotations({ description: "hyperline: the company to act on." })),
   }),
-  output: z.object({
-    status: z.number().int(),
-    headers: z.record(z.string(), z.string()),
-    body: z.unknown(),
-    truncated: z.boolean(),
+  output: Schema.Struct({
+    status: Integer,
+    headers: Schema.Record({ key: Schema.String, value: Schema.String }),
+    body: Schema.Unknown,
+    truncated: Schema.Boolean,
   }),
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
   run: (input) =>

@@ -2,8 +2,8 @@ import * as DateTime from "effect/DateTime"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import { z } from "zod"
-import { describeToken, optionalTokenInfo } from "../inputs.js"
+import * as Schema from "effect/Schema"
+import { describeToken, NonEmpty, OptionalTokenInfo, rule, withDefault } from "../inputs.js"
 import { Logins } from "../Logins.js"
 import { defineTool } from "../tool.js"
 
@@ -12,15 +12,24 @@ export const completeLogin = defineTool({
   title: "Complete a login",
   description:
     "Finishes a pending login. Waits up to wait_seconds for the user (sending progress notifications when asked to), then returns the token info, or status pending if the user is not done yet. For an authorization-code login whose redirect this server cannot receive, pass the full URL the browser landed on as redirect_url. A refused login is access_denied, one that ran out of time expired_token.",
-  input: z.object({
-    login_id: z.string().min(1),
-    redirect_url: z.string().optional().describe("The full URL the browser was redirected to."),
-    wait_seconds: z.number().min(0).max(120).default(30).describe("How long to wait for the user, 0 to 120 s."),
+  input: Schema.Struct({
+    login_id: NonEmpty,
+    redirect_url: Schema.optional(
+      Schema.String.annotations({ description: "The full URL the browser was redirected to." }),
+    ),
+    wait_seconds: withDefault(
+      Schema.Number.pipe(
+        Schema.filter((n) => n >= 0 && n <= 120, rule("must be from 0 to 120", { minimum: 0, maximum: 120 })),
+      ).annotations({
+        description: "How long to wait for the user, 0 to 120 s.",
+      }),
+      30,
+    ),
   }),
-  output: z.object({
-    ...optionalTokenInfo,
-    status: z.enum(["authenticated", "pending"]),
-    login_id: z.string().optional(),
+  output: Schema.Struct({
+    ...OptionalTokenInfo,
+    status: Schema.Literal("authenticated", "pending"),
+    login_id: Schema.optional(Schema.String),
   }),
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
   run: (input, context) =>

@@ -2,9 +2,9 @@ import { Accounts } from "@hyperauth/core"
 import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
-import { z } from "zod"
+import * as Schema from "effect/Schema"
 import { Forbidden } from "../errors.js"
-import { account, describeToken, providerId, tokenInfo } from "../inputs.js"
+import { Account, describeToken, ProviderId, TokenInfo, withDefault } from "../inputs.js"
 import { Providers } from "../Providers.js"
 import { ServerConfig } from "../ServerConfig.js"
 import { defineTool } from "../tool.js"
@@ -14,12 +14,17 @@ export const getToken = defineTool({
   title: "Get token info",
   description:
     "Returns the stored token's metadata (type, expiry, scope, whether a refresh token is held), refreshing it first when it has expired or expires within 60 s and can be refreshed. The raw access_token is included only with reveal: true when the server runs with HYPERAUTH_ALLOW_TOKEN_REVEAL=1.",
-  input: z.object({
-    provider: providerId,
-    account,
-    reveal: z.boolean().default(false).describe("Include the raw access token (needs HYPERAUTH_ALLOW_TOKEN_REVEAL=1)."),
+  input: Schema.Struct({
+    provider: ProviderId,
+    account: Account,
+    reveal: withDefault(
+      Schema.Boolean.annotations({
+        description: "Include the raw access token (needs HYPERAUTH_ALLOW_TOKEN_REVEAL=1).",
+      }),
+      false,
+    ),
   }),
-  output: z.object(tokenInfo),
+  output: Schema.Struct(TokenInfo),
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
   run: (input) =>
     Effect.gen(function* () {

@@ -1,7 +1,7 @@
 import { Accounts } from "@hyperauth/core"
 import * as Effect from "effect/Effect"
-import { z } from "zod"
-import { account, providerId } from "../inputs.js"
+import * as Schema from "effect/Schema"
+import { Account, ProviderId } from "../inputs.js"
 import { Providers } from "../Providers.js"
 import { defineTool } from "../tool.js"
 
@@ -10,15 +10,16 @@ export const introspectToken = defineTool({
   title: "Introspect token",
   description:
     "Asks the provider whether the stored access token is active (RFC 7662): active, scope, exp, iat and the other members it returns. hyper and hyperid support it; the others answer not_supported.",
-  input: z.object({ provider: providerId, account }),
-  output: z
-    .object({
-      active: z.boolean(),
-      scope: z.string().optional(),
-      exp: z.number().optional(),
-      iat: z.number().optional(),
-    })
-    .catchall(z.unknown()),
+  input: Schema.Struct({ provider: ProviderId, account: Account }),
+  output: Schema.Struct(
+    {
+      active: Schema.Boolean,
+      scope: Schema.optional(Schema.String),
+      exp: Schema.optional(Schema.Number),
+      iat: Schema.optional(Schema.Number),
+    },
+    Schema.Record({ key: Schema.String, value: Schema.Unknown }),
+  ),
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
   run: (input) =>
     Effect.gen(function* () {

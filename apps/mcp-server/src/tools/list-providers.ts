@@ -2,7 +2,7 @@ import { Accounts, Provider, TokenStore } from "@hyperauth/core"
 import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import { z } from "zod"
+import * as Schema from "effect/Schema"
 import { describeToken } from "../inputs.js"
 import { Providers } from "../Providers.js"
 import { defineTool } from "../tool.js"
@@ -12,37 +12,40 @@ export const listProviders = defineTool({
   title: "List providers",
   description:
     "Lists the four OAuth providers with their login flow, whether they are configured (and which settings they still need), their API base URL, and the accounts logged in to each; and which token store holds the logins.",
-  input: z.object({}),
-  output: z.object({
-    providers: z.array(
-      z.object({
-        id: z.string(),
-        flow: z.enum(Provider.flowKinds),
-        configured: z.boolean(),
-        missing: z.array(z.string()),
-        problem: z.string().optional().describe("What is wrong with a setting that is present"),
-        api_base_url: z
-          .string()
-          .optional()
-          .describe("Absent while the settings that decide it are not valid (see problem)"),
-        accounts: z.array(
-          z.object({
-            account: z.string(),
-            status: z.enum(["authenticated", "expired"]),
-            expires_at: z.string().optional(),
-            scope: z.string().optional(),
+  input: Schema.Struct({}),
+  output: Schema.Struct({
+    providers: Schema.Array(
+      Schema.Struct({
+        id: Schema.String,
+        flow: Schema.Literal(...Provider.flowKinds),
+        configured: Schema.Boolean,
+        missing: Schema.Array(Schema.String),
+        problem: Schema.optional(
+          Schema.String.annotations({ description: "What is wrong with a setting that is present" }),
+        ),
+        api_base_url: Schema.optional(
+          Schema.String.annotations({
+            description: "Absent while the settings that decide it are not valid (see problem)",
+          }),
+        ),
+        accounts: Schema.Array(
+          Schema.Struct({
+            account: Schema.String,
+            status: Schema.Literal("authenticated", "expired"),
+            expires_at: Schema.optional(Schema.String),
+            scope: Schema.optional(Schema.String),
           }),
         ),
       }),
     ),
-    store: z
-      .object({
-        kind: z.enum(["memory", "file", "redis"]),
-        location: z.string().describe("The file, or the Redis URL without user or password"),
-        encrypted: z.boolean(),
-        problem: z.string().optional().describe("Why the logins cannot be read now, and what to do"),
-      })
-      .describe("Where logins are kept (HYPERAUTH_STORE)"),
+    store: Schema.Struct({
+      kind: Schema.Literal("memory", "file", "redis"),
+      location: Schema.String.annotations({ description: "The file, or the Redis URL without user or password" }),
+      encrypted: Schema.Boolean,
+      problem: Schema.optional(
+        Schema.String.annotations({ description: "Why the logins cannot be read now, and what to do" }),
+      ),
+    }).annotations({ description: "Where logins are kept (HYPERAUTH_STORE)" }),
   }),
   annotations: { readOnlyHint: true, destructiveHint: false, openWorldHint: false },
   run: () =>

@@ -3,8 +3,8 @@ import * as DateTime from "effect/DateTime"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import { z } from "zod"
-import { account, describeToken, optionalTokenInfo, providerId } from "../inputs.js"
+import * as Schema from "effect/Schema"
+import { Account, describeToken, OptionalTokenInfo, ProviderId } from "../inputs.js"
 import { Logins, type Pending } from "../Logins.js"
 import { Providers } from "../Providers.js"
 import { defineTool, type ToolContext } from "../tool.js"
@@ -47,29 +47,33 @@ export const login = defineTool({
   title: "Log in",
   description:
     "Starts a login. hyperproof (client credentials) is authenticated at once. hyper (device code) returns a user_code and verification_uri for the user; the server polls in the background. hyperid and hyperline (authorization code) return an authorization_url for the user to open. Finish pending logins with complete_login.",
-  input: z.object({
-    provider: providerId,
-    account,
-    scope: z.string().optional().describe("Space-separated scopes to request."),
-    options: z
-      .record(z.string(), z.unknown())
-      .optional()
-      .describe(
-        "Provider parameters. hyperid: flow_mode (number), ui_locales (string), login_hint (string), verification_level (2, 3 or 4; 2 needs twitter-check or telegram-check in scope).",
-      ),
+  input: Schema.Struct({
+    provider: ProviderId,
+    account: Account,
+    scope: Schema.optional(Schema.String.annotations({ description: "Space-separated scopes to request." })),
+    options: Schema.optional(
+      Schema.Record({ key: Schema.String, value: Schema.Unknown }).annotations({
+        description:
+          "Provider parameters. hyperid: flow_mode (number), ui_locales (string), login_hint (string), verification_level (2, 3 or 4; 2 needs twitter-check or telegram-check in scope).",
+      }),
+    ),
   }),
-  output: z.object({
-    ...optionalTokenInfo,
-    status: z.enum(["authenticated", "pending"]),
-    login_id: z.string().optional(),
-    user_code: z.string().optional(),
-    verification_uri: z.string().optional(),
-    verification_uri_complete: z.string().optional(),
-    authorization_url: z.string().optional(),
-    redirect_uri: z.string().optional(),
-    listening: z.boolean().optional().describe("Whether this server receives the redirect itself"),
-    interval: z.number().optional().describe("Seconds between polls"),
-    next_step: z.string().optional().describe("What to tell the user and what to call next"),
+  output: Schema.Struct({
+    ...OptionalTokenInfo,
+    status: Schema.Literal("authenticated", "pending"),
+    login_id: Schema.optional(Schema.String),
+    user_code: Schema.optional(Schema.String),
+    verification_uri: Schema.optional(Schema.String),
+    verification_uri_complete: Schema.optional(Schema.String),
+    authorization_url: Schema.optional(Schema.String),
+    redirect_uri: Schema.optional(Schema.String),
+    listening: Schema.optional(
+      Schema.Boolean.annotations({ description: "Whether this server receives the redirect itself" }),
+    ),
+    interval: Schema.optional(Schema.Number.annotations({ description: "Seconds between polls" })),
+    next_step: Schema.optional(
+      Schema.String.annotations({ description: "What to tell the user and what to call next" }),
+    ),
   }),
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
   run: (input, context) =>

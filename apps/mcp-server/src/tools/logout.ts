@@ -1,7 +1,7 @@
 import { Accounts } from "@hyperauth/core"
 import * as Effect from "effect/Effect"
-import { z } from "zod"
-import { account, providerId } from "../inputs.js"
+import * as Schema from "effect/Schema"
+import { Account, ProviderId } from "../inputs.js"
 import { defineTool } from "../tool.js"
 
 export const logout = defineTool({
@@ -9,11 +9,13 @@ export const logout = defineTool({
   title: "Log out",
   description:
     "Ends a login: revokes it at the provider where it has an endpoint (hyperid logout, hyperline revoke) and always removes it from the store.",
-  input: z.object({ provider: providerId, account }),
-  output: z.object({
-    revoked: z.boolean(),
-    removed: z.boolean(),
-    revoke_error: z.string().optional().describe("Why revocation at the provider failed; the login was still removed."),
+  input: Schema.Struct({ provider: ProviderId, account: Account }),
+  output: Schema.Struct({
+    revoked: Schema.Boolean,
+    removed: Schema.Boolean,
+    revoke_error: Schema.optional(
+      Schema.String.annotations({ description: "Why revocation at the provider failed; the login was still removed." }),
+    ),
   }),
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: true },
   run: (input) =>

@@ -1,8 +1,8 @@
 import { Accounts } from "@hyperauth/core"
 import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
-import { z } from "zod"
-import { account, describeToken, providerId, tokenInfo } from "../inputs.js"
+import * as Schema from "effect/Schema"
+import { Account, describeToken, ProviderId, TokenInfo } from "../inputs.js"
 import { Providers } from "../Providers.js"
 import { defineTool } from "../tool.js"
 
@@ -11,8 +11,8 @@ export const refreshToken = defineTool({
   title: "Refresh token",
   description:
     "Refreshes the stored token now (hyperproof: fetches a new client-credentials token) and returns its metadata. If the provider refuses the refresh token (invalid_grant) the login is removed and the result is not_logged_in.",
-  input: z.object({ provider: providerId, account }),
-  output: z.object(tokenInfo),
+  input: Schema.Struct({ provider: ProviderId, account: Account }),
+  output: Schema.Struct(TokenInfo),
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
   run: (input) =>
     Effect.gen(function* () {

@@ -51,6 +51,12 @@ export const connect = async (
   const client = new Client({ name: "hyperauth-e2e", version: "0.0.0" }, { capabilities })
   setup(client)
   await client.connect(transport)
+  // `initialize` is answered while the runtime is built; the server says "ready" once its store is
+  // open and the listeners of pending logins are back, which tests of a restart rely on.
+  const deadline = Date.now() + 20_000
+  while (!/ready on stdio|failed to start/.test(stderr) && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 10))
+  }
   return {
     client,
     stderr: () => stderr,
