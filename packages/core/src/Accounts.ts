@@ -249,7 +249,12 @@ export const make = (lookup: ProviderLookup, options: Options = {}): Effect.Effe
             ),
         ),
       refresh: (key) => refreshShared(key, "always"),
-      replaceRejected: (key, rejected) => refreshShared(key, { rejected }),
+      replaceRejected: (key, rejected) =>
+        // Replaced already (by the refresh these callers shared, or by another
+        // process): the latest token, without waiting for the lease.
+        Effect.flatMap(get(key, { fresh: true }), ({ token }) =>
+          sameAccessToken(token, rejected) ? refreshShared(key, { rejected }) : Effect.succeed(token),
+        ),
       remove: (key) => underLease(key, (lease) => store.remove(key, { lease })),
       logout: (key) =>
         underLease(key, (lease) =>

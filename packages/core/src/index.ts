@@ -5,6 +5,7 @@
 export * as Accounts from "./Accounts.js"
 export * as ApiClient from "./ApiClient.js"
 export * as AuthorizationCode from "./AuthorizationCode.js"
+export * as AuthorizedClient from "./AuthorizedClient.js"
 export * as DeviceFlow from "./DeviceFlow.js"
 export * as Hyper from "./Hyper.js"
 export * as HyperId from "./HyperId.js"
