@@ -17,6 +17,7 @@
  * import { Accounts, AuthorizedClient, Hyperline } from "@hyperauth/core"
  * import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
  * import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
  *
  * const program = Effect.gen(function* () {
  *   const hyperline = yield* Hyperline.Hyperline
@@ -28,12 +29,14 @@
  *
  * @since 0.2.0
  */
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import * as HttpClient from "@effect/platform/HttpClient"
 import type * as HttpClientError from "@effect/platform/HttpClientError"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Accounts from "./Accounts.js"
 import * as ApiClient from "./ApiClient.js"
@@ -143,6 +146,7 @@ const cannotRenew = (provider: string) =>
  * ```ts
  * import { Accounts, AuthorizedClient } from "@hyperauth/core"
  * import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
  *
  * const credentials = Effect.map(Accounts.Accounts, (accounts) =>
  *   AuthorizedClient.fromAccounts(accounts, { provider: "hyperproof", account: "default" }),
@@ -187,14 +191,28 @@ const discard = (response: HttpClientResponse.HttpClientResponse): Effect.Effect
   response instanceof NodeHttpTransport.NodeHttpResponse ? Effect.ignore(response.readCapped(64 * 1024)) : Effect.void
 
 /**
+ * A redirect is an answer, as in the core's pipeline: fetch would follow it
+ * with the token (Node's own transport never follows one).
+ */
+const manualRedirects = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  Effect.flatMap(Effect.serviceOption(FetchHttpClient.RequestInit), (init) =>
+    Effect.provideService(effect, FetchHttpClient.RequestInit, {
+      ...Option.getOrElse(init, () => ({})),
+      redirect: "manual",
+    }),
+  )
+
+/**
  * An authorized client on `client` with `credentials`: the constructor
  * under `make`, for a client or credentials of your own.
  *
  * @example
  * ```ts
  * import { AuthorizedClient } from "@hyperauth/core"
- * import * as HttpClient from "@effect/platform/HttpClient"
+ * import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
+import * as HttpClient from "@effect/platform/HttpClient"
  * import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
  *
  * const api = Effect.map(HttpClient.HttpClient, (client) =>
  *   AuthorizedClient.makeWith(client, provider, AuthorizedClient.fromToken(provider.id, token)),
@@ -249,7 +267,8 @@ export const makeWith = (
       )
 
   const execute = authorized(
-    (request, token) => client.execute(HttpClientRequest.bearerToken(request, Redacted.value(token.accessToken))),
+    (request, token) =>
+      manualRedirects(client.execute(HttpClientRequest.bearerToken(request, Redacted.value(token.accessToken)))),
     discard,
   )
   const api = ApiClient.make(client, {
@@ -286,6 +305,7 @@ export const makeWith = (
  * import { AuthorizedClient, Hyperproof } from "@hyperauth/core"
  * import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
  * import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
  *
  * const program = Effect.gen(function* () {
  *   const hyperproof = yield* Hyperproof.Hyperproof

@@ -1,5 +1,5 @@
 /** The authorized client against the emulator over real loopback HTTP, on the core's transport. */
-import { HttpClient, HttpClientRequest, HttpClientResponse } from "@effect/platform"
+import { FetchHttpClient, HttpClient, HttpClientRequest, HttpClientResponse } from "@effect/platform"
 import { assert, describe, it } from "@effect/vitest"
 import { defaultHyperlineClient, defaultHyperproofClient, sampleControl } from "@hyperauth/emulator"
 import { Effect, Exit, Layer, Redacted, Schema } from "effect"
@@ -150,5 +150,21 @@ describe("AuthorizedClient", () => {
       }
       assert.strictEqual(emulator.current.count({}), before)
     }).pipe(Effect.provide(env)),
+  )
+  it.live("as an HttpClient on fetch it follows no redirect: the token goes nowhere else", () =>
+    Effect.gen(function* () {
+      const { api } = yield* hyperproofLogin("redirected")
+      const elsewhere = () => emulator.current.count({ origin: "hyperproofAccounts" })
+      const before = elsewhere()
+      emulator.current.faults.inject({
+        origin: "hyperproofApi",
+        status: 302,
+        headers: { location: `${emulator.current.origins.hyperproofAccounts}/oauth/token` },
+        times: 1,
+      })
+      const response = yield* api.get(`/v1/controls/${sampleControl.id}`)
+      assert.strictEqual(response.status, 302)
+      assert.strictEqual(elsewhere(), before)
+    }).pipe(Effect.provide(Layer.merge(FetchHttpClient.layer, TokenStore.layerMemory))),
   )
 })
