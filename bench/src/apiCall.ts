@@ -4,9 +4,8 @@
  * server's `call_api` over stdio, next to a trivial `echo` tool over the
  * same SDK stdio transport (what MCP itself costs a call).
  */
-import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
-import { Accounts, ApiClient, Hyperproof, TokenStore } from "@hyperauth/core"
+import { Accounts, AuthorizedClient, Hyperproof, TokenStore } from "@hyperauth/core"
 import { defaultHyperproofClient, sampleControl } from "@hyperauth/emulator"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -33,11 +32,15 @@ export const apiCall = async (emulator: RemoteEmulator, scale: Scale): Promise<S
       })
       const accounts = yield* Accounts.make(() => Effect.succeed(hyperproof.provider))
       yield* accounts.save(key, yield* hyperproof.fetchToken)
-      return { accounts, api: ApiClient.make(yield* HttpClient.HttpClient, { provider: "hyperproof" }) }
+      const api = yield* AuthorizedClient.make(hyperproof.provider, key.account).pipe(
+        Effect.provideService(Accounts.Accounts, accounts),
+      )
+      return { accounts, api }
     }),
   )
   const path = `/v1/controls/${sampleControl.id}`
   const url = `${emulator.origins.hyperproofApi}${path}`
+  const request = HttpClientRequest.get(path)
   const accessToken = Redacted.value((await runtime.runPromise(accounts.get(key))).accessToken)
   const session = await connect(emulator)
   await session.client.callTool({ name: "login", arguments: { provider: "hyperproof" } })
@@ -53,12 +56,7 @@ export const apiCall = async (emulator: RemoteEmulator, scale: Scale): Promise<S
       await response.text()
       return response.status
     },
-    core: () =>
-      runtime.runPromise(
-        Effect.flatMap(accounts.accessToken(key), (token) =>
-          Effect.map(api.send(HttpClientRequest.get(url), { accessToken: token.accessToken }), (r) => r.status),
-        ),
-      ),
+    core: () => runtime.runPromise(Effect.map(api.exchange(request), (r) => r.status)),
     mcp: async () => {
       const result = await session.client.callTool({
         name: "call_api",
@@ -106,7 +104,7 @@ export const apiCall = async (emulator: RemoteEmulator, scale: Scale): Promise<S
     header: ["contender", "p50 ms", "p99 ms", "p50 ratio", "p99 ratio", "p50 over fetch, ms"],
     rows: [
       row("plain `fetch` (reference)", samples.fetch),
-      row("core: `Accounts.accessToken` + `ApiClient.send`", samples.core),
+      row("core: `AuthorizedClient.exchange` (token from `Accounts`, pipeline, body read)", samples.core),
       row("MCP `call_api` over stdio (SDK Client, encrypted file store)", samples.mcp),
       row("MCP `echo` tool over stdio (SDK `Server`, no HTTP)", samples.echo),
     ],

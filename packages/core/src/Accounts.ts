@@ -11,6 +11,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
+import type * as Scope from "effect/Scope"
 import * as SingleFlight from "./internal/singleFlight.js"
 import {
   type InvalidInput,
@@ -171,51 +172,50 @@ export const make = (lookup: ProviderLookup, options: Options = {}): Effect.Effe
      * Under the account's lease: refreshes when the token `expires` soon,
      * `always`, or when it is still the `rejected` one.
      */
-    const refreshUnderLease = (key: AccountKey, need: RefreshNeed): Effect.Effect<TokenSet, AccessError> =>
-      Effect.scoped(
-        Effect.gen(function* () {
-          const lease = yield* store.acquire(key, options.lease)
-          // Another holder may have refreshed while this one waited for the lease.
-          const entry = yield* get(key, { fresh: true })
-          const current = entry.token
-          const now = yield* DateTime.now
-          if (need === "expiring" && !current.expiresWithin(now, refreshMargin)) return current
-          if (typeof need === "object" && !sameAccessToken(current, need.rejected)) return current
-          const force = need !== "expiring"
-          const provider = yield* lookup(key.provider)
-          if (provider.flow !== "client_credentials" && !current.canRefresh(now)) {
-            // A forced refresh of a login that is still fine is merely impossible;
-            // one needed because the token expired means logging in again.
-            return yield* force && !current.expiresWithin(now, "0 seconds")
-              ? new NotSupported({
-                  provider: key.provider,
-                  operation: "refreshing this login (it has no usable refresh token; log in again once it expires)",
-                })
-              : notLoggedIn(key, "the access token expired and there is no usable refresh token to renew it")
-          }
-          const fresh = yield* provider.refresh(current).pipe(
-            Effect.catchIf(
-              (error) => error instanceof OAuthProtocolError && error.error === "invalid_grant",
-              // Only the provider's own verdict ends a login; network trouble keeps it.
-              () =>
-                Effect.zipRight(
-                  store
-                    .remove(key, { lease, ifVersion: entry.version })
-                    .pipe(Effect.catchTag("StoreConflict", () => Effect.void)),
-                  Effect.fail(notLoggedIn(key, "the provider no longer accepts its refresh token (invalid_grant)")),
-                ),
-            ),
-          )
-          return yield* store.set(key, fresh, { lease, ifVersion: entry.version }).pipe(
-            Effect.map((written) => written.token),
-            Effect.catchTag("StoreConflict", () => lostRace(key, provider, fresh)),
-          )
-        }),
-      )
+    const refreshUnderLease = (key: AccountKey, need: RefreshNeed): Effect.Effect<TokenSet, AccessError, Scope.Scope> =>
+      Effect.gen(function* () {
+        const lease = yield* store.acquire(key, options.lease)
+        // Another holder may have refreshed while this one waited for the lease.
+        const entry = yield* get(key, { fresh: true })
+        const current = entry.token
+        const now = yield* DateTime.now
+        if (need === "expiring" && !current.expiresWithin(now, refreshMargin)) return current
+        if (typeof need === "object" && !sameAccessToken(current, need.rejected)) return current
+        const force = need !== "expiring"
+        const provider = yield* lookup(key.provider)
+        if (provider.flow !== "client_credentials" && !current.canRefresh(now)) {
+          // A forced refresh of a login that is still fine is merely impossible;
+          // one needed because the token expired means logging in again.
+          return yield* force && !current.expiresWithin(now, "0 seconds")
+            ? new NotSupported({
+                provider: key.provider,
+                operation: "refreshing this login (it has no usable refresh token; log in again once it expires)",
+              })
+            : notLoggedIn(key, "the access token expired and there is no usable refresh token to renew it")
+        }
+        const fresh = yield* provider.refresh(current).pipe(
+          Effect.catchIf(
+            (error) => error instanceof OAuthProtocolError && error.error === "invalid_grant",
+            // Only the provider's own verdict ends a login; network trouble keeps it.
+            () =>
+              Effect.zipRight(
+                store
+                  .remove(key, { lease, ifVersion: entry.version })
+                  .pipe(Effect.catchTag("StoreConflict", () => Effect.void)),
+                Effect.fail(notLoggedIn(key, "the provider no longer accepts its refresh token (invalid_grant)")),
+              ),
+          ),
+        )
+        return yield* store.set(key, fresh, { lease, ifVersion: entry.version }).pipe(
+          Effect.map((written) => written.token),
+          Effect.catchTag("StoreConflict", () => lostRace(key, provider, fresh)),
+        )
+      })
 
     // Callers with the same need join the refresh under way: without this, a
     // thousand waiters would take the lease one by one. The refresh goes on
     // (and its answer is stored) even if the caller that started it gives up.
+    // Its callers get the committed token before the lease is released.
     const refreshes = SingleFlight.make<string, TokenSet, AccessError>()
     const refreshShared = (key: AccountKey, need: RefreshNeed) =>
       refreshes(needId(key, need), refreshUnderLease(key, need))
@@ -239,13 +239,22 @@ export const make = (lookup: ProviderLookup, options: Options = {}): Effect.Effe
       get: (key) => Effect.map(get(key), (entry) => entry.token),
       // Concurrent callers' reads are shared by the store itself (one round trip for all).
       accessToken: (key) =>
-        Effect.gen(function* () {
-          const current = (yield* get(key)).token
-          if (!current.expiresWithin(yield* DateTime.now, refreshMargin)) return current
-          return yield* refreshShared(key, "expiring")
-        }),
+        Effect.suspend(
+          () =>
+            // A caller that comes while the account's token is being renewed
+            // waits for the new one: the store can only hold the old one.
+            refreshes.join(needId(key, "expiring")) ??
+            Effect.flatMap(Effect.zip(get(key), DateTime.now), ([{ token }, now]) =>
+              token.expiresWithin(now, refreshMargin) ? refreshShared(key, "expiring") : Effect.succeed(token),
+            ),
+        ),
       refresh: (key) => refreshShared(key, "always"),
-      replaceRejected: (key, rejected) => refreshShared(key, { rejected }),
+      replaceRejected: (key, rejected) =>
+        // Replaced already (by the refresh these callers shared, or by another
+        // process): the latest token, without waiting for the lease.
+        Effect.flatMap(get(key, { fresh: true }), ({ token }) =>
+          sameAccessToken(token, rejected) ? refreshShared(key, { rejected }) : Effect.succeed(token),
+        ),
       remove: (key) => underLease(key, (lease) => store.remove(key, { lease })),
       logout: (key) =>
         underLease(key, (lease) =>

@@ -13,10 +13,11 @@ import * as DateTime from "effect/DateTime"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import type * as Redacted from "effect/Redacted"
+import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
-import * as ApiClient from "./ApiClient.js"
+import type * as Accounts from "./Accounts.js"
 import * as AuthorizationCode from "./AuthorizationCode.js"
+import * as AuthorizedClient from "./AuthorizedClient.js"
 import * as settings from "./internal/config.js"
 import { listOf } from "./internal/lists.js"
 import * as Pipeline from "./internal/pipeline.js"
@@ -143,18 +144,21 @@ export interface Service {
   /** Revokes a refresh token (`POST /v1/oauth/revoke`). */
   readonly revoke: (refreshToken: Redacted.Redacted<string>) => Effect.Effect<void, RequestFailure>
   /**
-   * An API call with the Bearer token and `Hyperline-CompanyId` (this call's
-   * `companyId`, else `HYPERLINE_COMPANY_ID`, else none: the oldest company).
+   * An API call with `Hyperline-CompanyId` (this call's `companyId`, else
+   * `HYPERLINE_COMPANY_ID`, else none: the oldest company), through
+   * `AuthorizedClient`: with a login's client, a 401 renews its token once
+   * and retries; with an access token you hold, a 401 is `invalid_token`.
+   * A 401 after the renewal fails too.
    */
   readonly request: (
-    accessToken: Redacted.Redacted<string>,
+    auth: Redacted.Redacted<string> | AuthorizedClient.AuthorizedClient,
     request: HttpClientRequest.HttpClientRequest,
     options?: { readonly companyId?: string | undefined },
-  ) => Effect.Effect<Pipeline.Exchange, RequestFailure>
-  /** `GET /v1/companies`. */
+  ) => Effect.Effect<Pipeline.Exchange, Accounts.AccessError>
+  /** `GET /v1/companies`, authorized as `request` is. */
   readonly listCompanies: (
-    accessToken: Redacted.Redacted<string>,
-  ) => Effect.Effect<ReadonlyArray<Company>, RequestFailure>
+    auth: Redacted.Redacted<string> | AuthorizedClient.AuthorizedClient,
+  ) => Effect.Effect<ReadonlyArray<Company>, Accounts.AccessError>
   readonly provider: Provider
 }
 
@@ -269,27 +273,34 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
       return companyId === undefined ? request : HttpClientRequest.setHeader(request, companyHeader, companyId)
     }
 
-    const api = ApiClient.make(client, {
-      provider: "hyperline",
-      timeout: options.timeout,
-      retryPolicy: options.retryPolicy,
-    })
-    /** A call with the Bearer token; a relative URL goes to the API origin. */
-    const authenticated = (accessToken: Redacted.Redacted<string>, request: HttpClientRequest.HttpClientRequest) =>
-      api.send(/^https?:\/\//.test(request.url) ? request : HttpClientRequest.prependUrl(request, options.origin), {
-        accessToken,
-      })
+    /** A login's client as it is; an access token held by the caller, sent as it is. */
+    const authorizedBy = (auth: Redacted.Redacted<string> | AuthorizedClient.AuthorizedClient) =>
+      Redacted.isRedacted(auth)
+        ? Effect.map(DateTime.now, (receivedAt) =>
+            AuthorizedClient.makeWith(
+              client,
+              provider,
+              AuthorizedClient.fromToken(
+                "hyperline",
+                new Token.TokenSet({ accessToken: auth, tokenType: "Bearer", receivedAt }),
+              ),
+              { timeout: options.timeout, retryPolicy: options.retryPolicy },
+            ),
+          )
+        : Effect.succeed(auth)
 
-    const request: Service["request"] = (accessToken, raw, callOptions = {}) =>
-      authenticated(accessToken, decorate(raw, callOptions)).pipe(
+    const request: Service["request"] = (auth, raw, callOptions = {}) =>
+      authorizedBy(auth).pipe(
+        Effect.flatMap((authorized) => authorized.exchange(raw, { companyId: callOptions.companyId })),
         Effect.flatMap((exchange) =>
           exchange.status === 401 ? Effect.fail(http.failure(exchange)) : Effect.succeed(exchange),
         ),
         Effect.withSpan("Hyperline.request"),
       )
 
-    const listCompanies: Service["listCompanies"] = (accessToken) =>
-      authenticated(accessToken, HttpClientRequest.get("/v1/companies")).pipe(
+    const listCompanies: Service["listCompanies"] = (auth) =>
+      authorizedBy(auth).pipe(
+        Effect.flatMap((authorized) => authorized.exchange(HttpClientRequest.get("/v1/companies"))),
         Effect.flatMap((exchange) => http.decode(exchange, Companies)),
         Effect.withSpan("Hyperline.listCompanies"),
       )

@@ -8,22 +8,23 @@ import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as Config from "effect/Config"
 import * as Context from "effect/Context"
-import * as DateTime from "effect/DateTime"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import type * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
-import * as SynchronizedRef from "effect/SynchronizedRef"
-import * as ApiClient from "./ApiClient.js"
+import * as Accounts from "./Accounts.js"
+import * as AuthorizedClient from "./AuthorizedClient.js"
 import * as settings from "./internal/config.js"
 import * as Pipeline from "./internal/pipeline.js"
 import { define, noResume, refuseOptions } from "./internal/provider.js"
+import * as SingleFlight from "./internal/singleFlight.js"
 import * as wire from "./internal/wire.js"
-import { InvalidToken, NotSupported, type RequestFailure } from "./OAuthError.js"
+import { type InvalidInput, InvalidToken, NotSupported, type RequestFailure } from "./OAuthError.js"
 import type { Provider } from "./Provider.js"
 import * as Requests from "./Requests.js"
 import * as Token from "./Token.js"
+import * as TokenStore from "./TokenStore.js"
 
 /**
  * The documented authorization server, when `HYPERPROOF_AUTH_URL` is unset.
@@ -52,9 +53,6 @@ export const defaultAuthUrl = "https://accounts.hyperproof.app"
  * ```
  */
 export const defaultApiUrl = "https://api.hyperproof.app"
-
-/** A cached token is replaced this long before it expires. */
-const renewalMargin = "60 seconds"
 
 /**
  * What hyperproof's service is made with: the client's credentials, the
@@ -147,18 +145,23 @@ export class Control extends Schema.Class<Control>("@hyperauth/core/Hyperproof/C
 export interface Service {
   readonly apiUrl: string
   /**
-   * A valid access token: the cached one until 60 s before it expires, then
-   * a new one, fetched once however many callers ask at the same moment.
+   * A valid access token: the service's own login (kept by `Accounts` on a
+   * memory store of its own) until 60 s before it expires, then a new one,
+   * fetched once however many callers ask at the same moment.
    */
   readonly token: Effect.Effect<Token.TokenSet, RequestFailure>
-  /** A new token now, replacing the cached one. */
+  /** A new token now, replacing the service's own. */
   readonly fetchToken: Effect.Effect<Token.TokenSet, RequestFailure>
   /**
-   * An authenticated request; a relative URL is resolved against the API
-   * origin. A 401 fetches a new token and retries once, then fails with
+   * An authenticated request through `AuthorizedClient`; a relative URL is
+   * resolved against the API origin, and one elsewhere is `invalid_input`
+   * (the token goes nowhere else). A 401 fetches a new token (one for all
+   * callers refused at once) and retries once, then fails with
    * `invalid_token`. Other statuses are returned as they are.
    */
-  readonly request: (request: HttpClientRequest.HttpClientRequest) => Effect.Effect<Pipeline.Exchange, RequestFailure>
+  readonly request: (
+    request: HttpClientRequest.HttpClientRequest,
+  ) => Effect.Effect<Pipeline.Exchange, RequestFailure | InvalidInput>
   /** `GET /v1/controls/{controlId}`, decoded. */
   readonly getControl: (controlId: string) => Effect.Effect<Control, RequestFailure>
   readonly provider: Provider
@@ -209,7 +212,6 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
       timeout: options.timeout,
       retryPolicy: options.retryPolicy,
     })
-    const cache = yield* SynchronizedRef.make(Option.none<Token.TokenSet>())
 
     const requestToken = (scope: string | undefined) => {
       const built = Requests.token(`${options.authUrl}/oauth/token`).pipe(
@@ -222,53 +224,33 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
       )
     }
 
-    const store = (token: Token.TokenSet) => [token, Option.some(token)] as const
-
-    // The ref's lock makes concurrent callers wait for the one fetch in flight.
-    const token = SynchronizedRef.modifyEffect(cache, (cached) =>
-      Effect.flatMap(DateTime.now, (now) =>
-        Option.isSome(cached) && !cached.value.expiresWithin(now, renewalMargin)
-          ? Effect.succeed([cached.value, cached] as const)
-          : Effect.map(requestToken(options.scope), store),
-      ),
-    ).pipe(Effect.withSpan("Hyperproof.token"))
-
-    const fetchToken = SynchronizedRef.modifyEffect(cache, () => Effect.map(requestToken(options.scope), store))
-
-    /** A new token unless another caller already replaced `stale`. */
-    const renew = (stale: Token.TokenSet) =>
-      SynchronizedRef.modifyEffect(cache, (cached) =>
-        Option.isSome(cached) && cached.value !== stale
-          ? Effect.succeed([cached.value, cached] as const)
-          : Effect.map(requestToken(options.scope), store),
-      )
-
-    const api = ApiClient.make(client, {
-      provider: "hyperproof",
-      timeout: options.timeout,
-      retryPolicy: options.retryPolicy,
-    })
-    const send = (request: HttpClientRequest.HttpClientRequest, current: Token.TokenSet) =>
-      api.send(request, { accessToken: current.accessToken })
-
-    const request: Service["request"] = (raw) => {
-      const absolute = /^https?:\/\//.test(raw.url) ? raw : HttpClientRequest.prependUrl(raw, options.apiUrl)
-      return Effect.gen(function* () {
-        const first = yield* token
-        const exchange = yield* send(absolute, first)
-        if (exchange.status !== 401) return exchange
-        const retried = yield* send(absolute, yield* renew(first))
-        if (retried.status !== 401) return retried
-        const failure = http.failure(retried)
-        return yield* failure._tag === "InvalidToken" ? failure : new InvalidToken({ provider: "hyperproof" })
-      }).pipe(Effect.withSpan("Hyperproof.request"))
+    // The service's own login is kept by `Accounts`, on a memory store of its
+    // own: renewed 60 s early and once for all callers; its API calls go
+    // through the core's authorized client, like every other login's.
+    const key = { provider: "hyperproof", account: "default" }
+    const accounts = yield* Accounts.make(() => Effect.succeed(provider)).pipe(
+      Effect.provideServiceEffect(TokenStore.TokenStore, TokenStore.makeMemory),
+    )
+    // A memory store of its own and a provider always there: these cannot happen.
+    const impossible = {
+      TokenStoreError: Effect.die,
+      NotConfigured: Effect.die,
+      NotSupported: Effect.die,
+      InvalidInput: Effect.die,
     }
 
-    const getControl: Service["getControl"] = (controlId) =>
-      request(HttpClientRequest.get(`/v1/controls/${encodeURIComponent(controlId)}`)).pipe(
-        Effect.flatMap((exchange) => http.decode(exchange, Control)),
-        Effect.withSpan("Hyperproof.getControl"),
-      )
+    const fetchToken: Service["fetchToken"] = Effect.tap(requestToken(options.scope), (fresh) =>
+      Effect.catchTag(accounts.save(key, fresh), "TokenStoreError", Effect.die),
+    )
+    // The first callers, who find no token yet, share one request for it.
+    const logins = SingleFlight.make<"login", Token.TokenSet, RequestFailure>()
+    const login = Effect.suspend(() => logins.join("login") ?? logins("login", fetchToken))
+    const current = Effect.catchTag(accounts.accessToken(key), "NotLoggedIn", () => login)
+    const credentials: AuthorizedClient.Credentials = {
+      current,
+      replace: (rejected) => Effect.catchTag(accounts.replaceRejected(key, rejected), "NotLoggedIn", () => login),
+    }
+    const token: Service["token"] = current.pipe(Effect.catchTags(impossible), Effect.withSpan("Hyperproof.token"))
 
     const provider: Provider = {
       id: "hyperproof",
@@ -290,6 +272,32 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
       revoke: () => Effect.succeed(false),
       decorate: (request) => request,
     }
+
+    const api = AuthorizedClient.makeWith(client, provider, credentials, {
+      timeout: options.timeout,
+      retryPolicy: options.retryPolicy,
+    })
+    const request: Service["request"] = (raw) =>
+      Effect.gen(function* () {
+        const exchange = yield* Effect.catchTags(api.exchange(raw), {
+          TokenStoreError: Effect.die,
+          NotConfigured: Effect.die,
+          NotSupported: Effect.die,
+          NotLoggedIn: Effect.die,
+        })
+        if (exchange.status !== 401) return exchange
+        // Refused again with a new token: the token is not what is wrong.
+        const failure = http.failure(exchange)
+        return yield* failure._tag === "InvalidToken" ? failure : new InvalidToken({ provider: "hyperproof" })
+      }).pipe(Effect.withSpan("Hyperproof.request"))
+
+    const getControl: Service["getControl"] = (controlId) =>
+      request(HttpClientRequest.get(`/v1/controls/${encodeURIComponent(controlId)}`)).pipe(
+        Effect.flatMap((exchange) => http.decode(exchange, Control)),
+        // A path on the API base is never refused.
+        Effect.catchTag("InvalidInput", Effect.die),
+        Effect.withSpan("Hyperproof.getControl"),
+      )
 
     return { apiUrl: options.apiUrl, token, fetchToken, request, getControl, provider }
   })

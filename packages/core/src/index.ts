@@ -50,6 +50,14 @@ export * as ApiClient from "./ApiClient.js"
 export * as AuthorizationCode from "./AuthorizationCode.js"
 
 /**
+ * An `HttpClient` for one login: API base, provider headers, the Bearer
+ * token from `Accounts`, and one shared renewal after a 401.
+ *
+ * @since 0.2.0
+ */
+export * as AuthorizedClient from "./AuthorizedClient.js"
+
+/**
  * The RFC 8628 device grant's polling loop.
  *
  * @since 0.1.0

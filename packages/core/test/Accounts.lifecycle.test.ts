@@ -168,6 +168,50 @@ for (const [name, storeLayer, available] of stores) {
         assert.strictEqual(calls.set - before.set, 1)
       }).pipe(Effect.provide(storeLayer())),
     )
+
+    it.live("callers that come while the token is renewed wait for it without reading the store", () =>
+      Effect.gen(function* () {
+        const gate = yield* Deferred.make<void>()
+        const started = yield* Deferred.make<void>()
+        const fake = gatedProvider(gate, started)
+        const store = yield* TokenStore.TokenStore
+        let reads = 0
+        const counted: TokenStore.Service = {
+          ...store,
+          get: (k, o) =>
+            Effect.zipRight(
+              Effect.sync(() => reads++),
+              store.get(k, o),
+            ),
+        }
+        const accounts = yield* Accounts.make(() => Effect.succeed(fake.provider)).pipe(
+          Effect.provideService(TokenStore.TokenStore, counted),
+        )
+        yield* accounts.save(key, yield* tokenOf({ access_token: "old", refresh_token: "r1", expires_in: 10 }))
+        const first = yield* Effect.fork(accounts.accessToken(key))
+        yield* Deferred.await(started)
+        const before = reads
+        let arrived = 0
+        const late = yield* Effect.fork(
+          Effect.all(
+            Array.from({ length: 100 }, () =>
+              Effect.zipRight(
+                Effect.sync(() => arrived++),
+                accounts.accessToken(key),
+              ),
+            ),
+            { concurrency: "unbounded" },
+          ),
+        )
+        // Each late caller goes on from `arrived++` to wait, in the same run of its fiber.
+        while (arrived < 100) yield* Effect.yieldNow()
+        yield* Deferred.succeed(gate, undefined)
+        assert.strictEqual(access(yield* Fiber.join(first)), "fresh-1")
+        assert.isTrue((yield* Fiber.join(late)).every((t) => access(t) === "fresh-1"))
+        assert.strictEqual(reads, before)
+        assert.strictEqual(fake.calls.refresh, 1)
+      }).pipe(Effect.provide(storeLayer())),
+    )
   })
 }
 

@@ -62,3 +62,60 @@ describe("SingleFlight", () => {
     }),
   )
 })
+
+describe("SingleFlight, for a crowd", () => {
+  it.effect("the work starts before the fibers already scheduled run", () =>
+    Effect.gen(function* () {
+      const flight = SingleFlight.make<string, string, never>()
+      const order: Array<string> = []
+      const work = Effect.sync(() => order.push("work")).pipe(
+        Effect.zipRight(Effect.sleep("1 second")),
+        Effect.as("done"),
+      )
+      const crowd = yield* Effect.fork(
+        Effect.all(
+          [flight("a", work), ...Array.from({ length: 3 }, (_, i) => Effect.sync(() => order.push(`caller ${i}`)))],
+          { concurrency: "unbounded" },
+        ),
+      )
+      yield* TestClock.adjust("1 second")
+      yield* Fiber.join(crowd)
+      assert.deepStrictEqual(order, ["work", "caller 0", "caller 1", "caller 2"])
+    }),
+  )
+
+  it.effect("callers get the result before the work's scope closes", () =>
+    Effect.gen(function* () {
+      const flight = SingleFlight.make<string, string, never>()
+      let closed = false
+      const work = Effect.addFinalizer(() =>
+        Effect.zipRight(
+          Effect.sleep("1 second"),
+          Effect.sync(() => (closed = true)),
+        ),
+      ).pipe(Effect.as("done"))
+      assert.strictEqual(yield* flight("a", work), "done")
+      assert.isFalse(closed)
+      yield* TestClock.adjust("1 second")
+      assert.isTrue(closed)
+    }),
+  )
+
+  it.effect("join waits for the run under way, and is undefined when there is none", () =>
+    Effect.gen(function* () {
+      const flight = SingleFlight.make<string, string, never>()
+      const { runs, work } = counted()
+      assert.isUndefined(flight.join("a"))
+      const first = yield* Effect.fork(flight("a", work("first")))
+      yield* Effect.yieldNow()
+      const joined = flight.join("a")
+      if (joined === undefined) return assert.fail("a run is under way")
+      const second = yield* Effect.fork(joined)
+      yield* TestClock.adjust("1 second")
+      assert.strictEqual(yield* Fiber.join(first), "first")
+      assert.strictEqual(yield* Fiber.join(second), "first")
+      assert.strictEqual(runs.started, 1)
+      assert.isUndefined(flight.join("a"))
+    }),
+  )
+})

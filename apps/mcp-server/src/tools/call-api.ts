@@ -1,6 +1,5 @@
-import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
-import { Accounts, ApiClient, OAuthError, Settings, type Token } from "@hyperauth/core"
+import { ApiClient, AuthorizedClient, OAuthError, Settings } from "@hyperauth/core"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
@@ -17,30 +16,6 @@ const parseBody = (response: ApiClient.ApiResponse): unknown =>
   /\bjson\b/i.test(response.headers["content-type"] ?? "")
     ? Option.getOrElse(ApiClient.jsonBody(response), () => response.body)
     : response.body
-
-/**
- * The refresh after a 401 (one for all callers refused at once); a token
- * that cannot be refreshed is reported as the invalid token it is.
- */
-const renewAfter401 = (
-  accounts: Accounts.Service,
-  key: { readonly provider: string; readonly account: string },
-  rejected: Token.TokenSet,
-) =>
-  accounts.replaceRejected(key, rejected).pipe(
-    Effect.catchTags({
-      NotLoggedIn: () => cannotRenew(key.provider),
-      NotSupported: () => cannotRenew(key.provider),
-    }),
-  )
-
-const cannotRenew = (provider: string) =>
-  Effect.fail(
-    new OAuthError.InvalidToken({
-      provider,
-      description: "the API refused the token and it cannot be refreshed; log in again",
-    }),
-  )
 
 export const callApi = defineTool({
   name: "call_api",
@@ -72,14 +47,13 @@ export const callApi = defineTool({
       if (refused !== undefined)
         return yield* new OAuthError.InvalidInput({ provider: input.provider, reason: `${refused}.` })
       const provider = yield* (yield* Providers).get(input.provider)
-      const accounts = yield* Accounts.Accounts
-      const key = { provider: input.provider, account: input.account }
-      const api = ApiClient.make(yield* HttpClient.HttpClient, {
-        provider: input.provider,
+      // The core's authorized client: Bearer token, provider headers, one shared refresh after a 401.
+      const api = yield* AuthorizedClient.make(provider, input.account, {
+        companyId: input.company_id,
         timeout: yield* Effect.orElseSucceed(Settings.httpTimeout, () => Settings.defaultHttpTimeout),
       })
 
-      const base = HttpClientRequest.make(input.method)(`${provider.apiBaseUrl}${input.path}`).pipe(
+      const base = HttpClientRequest.make(input.method)(input.path).pipe(
         HttpClientRequest.setUrlParams(
           Object.entries(input.query ?? {}).map(([name, value]) => [name, String(value)] as const),
         ),
@@ -98,15 +72,7 @@ export const callApi = defineTool({
             ? HttpClientRequest.bodyText(checked, input.body, checked.headers["content-type"] ?? "text/plain")
             : HttpClientRequest.bodyUnsafeJson(checked, input.body)
 
-      const token = yield* accounts.accessToken(key)
-      const first = yield* api.send(request, { accessToken: token.accessToken, maxBodyBytes })
-      const response =
-        first.status === 401
-          ? yield* api.send(request, {
-              accessToken: (yield* renewAfter401(accounts, key, token)).accessToken,
-              maxBodyBytes,
-            })
-          : first
+      const response = yield* api.exchange(request, { maxBodyBytes })
       const headers = Object.fromEntries(
         Object.entries(response.headers).filter(([name]) => !hiddenResponseHeaders.has(name.toLowerCase())),
       )

@@ -8,8 +8,7 @@
  * same one (inode, size and times); a fresh read compares the bytes.
  */
 import { createHash, randomBytes } from "node:crypto"
-import { statSync } from "node:fs"
-import * as fs from "node:fs/promises"
+import * as fs from "node:fs"
 import { basename, dirname, join } from "node:path"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
@@ -17,7 +16,7 @@ import type * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import { TokenSet } from "../Token.js"
 import type * as TokenStore from "../TokenStore.js"
-import { fsEffect, isErrno } from "./fsEffect.js"
+import { fsEffect, fsSync, isErrno } from "./fsEffect.js"
 import * as Leases from "./leases.js"
 import { withLockFile } from "./lockFile.js"
 import * as Sealing from "./sealing.js"
@@ -129,7 +128,17 @@ const identityOf = (stat: { ino: bigint; size: bigint; mtimeNs: bigint; ctimeNs:
 
 export const make = (path: string, key: Redacted.Redacted<string> | undefined, hooks: Hooks = {}): WithLeaseBackend => {
   const fail = (reason: TokenStoreError["reason"], detail?: string) => new TokenStoreError({ path, reason, detail })
-  const io = <A>(what: string, run: () => Promise<A>) => fsEffect(path, what, run)
+  // The document and its lease files are small: read and written with synchronous
+  // calls (see `fsSync`); only flushing to the disk waits asynchronously.
+  const io = <A>(what: string, run: () => A) => fsSync(path, what, run)
+  /** Waits until what was written through `fd` is on the disk. */
+  const flush = (what: string, fd: number) =>
+    fsEffect(
+      path,
+      what,
+      () => new Promise<void>((resolve, reject) => fs.fsync(fd, (error) => (error ? reject(error) : resolve()))),
+    )
+  const close = (fd: number) => Effect.ignore(io("close", () => fs.closeSync(fd)))
   const sealer = key === undefined ? undefined : Sealing.make(key)
 
   const decodeEntries = (version: 1 | 2, json: unknown): Effect.Effect<Accounts, TokenStoreError> =>
@@ -202,18 +211,20 @@ export const make = (path: string, key: Redacted.Redacted<string> | undefined, h
   // The last document read or written by this process.
   let cache: Loaded | undefined
 
-  /** Reads the file and its identity together, through one handle. */
-  const readFile = io("read", async () => {
-    const handle = await fs.open(path, "r").catch((error: unknown) => {
+  /** Reads the file and its identity together, through one descriptor. */
+  const readFile = io("read", () => {
+    let fd: number
+    try {
+      fd = fs.openSync(path, "r")
+    } catch (error) {
       if (isErrno(error, "ENOENT")) return undefined
       throw error
-    })
-    if (handle === undefined) return undefined
+    }
     try {
-      const stat = await handle.stat({ bigint: true })
-      return { identity: identityOf(stat), text: await handle.readFile("utf8") }
+      const stat = fs.fstatSync(fd, { bigint: true })
+      return { identity: identityOf(stat), text: fs.readFileSync(fd, "utf8") }
     } finally {
-      await handle.close()
+      fs.closeSync(fd)
     }
   })
 
@@ -234,7 +245,7 @@ export const make = (path: string, key: Redacted.Redacted<string> | undefined, h
   // Ordinary readers that miss the cache at once share one read and decryption.
   const sharedReads = SingleFlight.make<string, Loaded, TokenStoreError>()
   const loadCached: Effect.Effect<Loaded, TokenStoreError> = Effect.suspend(() => {
-    const stat = statSync(path, { bigint: true, throwIfNoEntry: false })
+    const stat = fs.statSync(path, { bigint: true, throwIfNoEntry: false })
     const identity = stat === undefined ? "absent" : identityOf(stat)
     if (cache !== undefined && (cache.identity ?? "absent") === identity) return Effect.succeed(cache)
     return sharedReads(identity, loadFresh)
@@ -274,37 +285,41 @@ export const make = (path: string, key: Redacted.Redacted<string> | undefined, h
   const writeAtomically = (text: string) => {
     const temporary = `${path}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`
     return Effect.gen(function* () {
-      yield* io("write", async () => {
-        const handle = await fs.open(temporary, "wx", 0o600)
-        try {
-          await handle.writeFile(text, "utf8")
-          await handle.sync()
-        } finally {
-          await handle.close()
-        }
-      })
+      yield* Effect.acquireUseRelease(
+        io("write", () => fs.openSync(temporary, "wx", 0o600)),
+        (fd) =>
+          Effect.zipRight(
+            io("write", () => fs.writeFileSync(fd, text, "utf8")),
+            flush("write", fd),
+          ),
+        close,
+      )
       if (hooks.beforeRename !== undefined) yield* hooks.beforeRename
-      yield* io("replace", () => fs.rename(temporary, path))
+      yield* io("replace", () => fs.renameSync(temporary, path))
       // Makes the rename itself durable; not every platform can sync a directory.
       yield* Effect.ignore(
-        io("sync directory", () => fs.open(dirname(path), "r").then((d) => d.sync().finally(() => d.close()))),
+        Effect.acquireUseRelease(
+          io("sync directory", () => fs.openSync(dirname(path), "r")),
+          (fd) => flush("sync directory", fd),
+          close,
+        ),
       )
-      const stat = yield* io("read", () => fs.stat(path, { bigint: true }))
+      const stat = yield* io("read", () => fs.statSync(path, { bigint: true }))
       return identityOf(stat)
-    }).pipe(Effect.onError(() => Effect.promise(() => fs.rm(temporary, { force: true }))))
+    }).pipe(Effect.onError(() => Effect.ignore(io("remove", () => fs.rmSync(temporary, { force: true })))))
   }
 
   /** Temporary files of writers that died (their process is gone, or they are old). */
   const removeOrphans = Effect.promise(async () => {
-    const names = await fs.readdir(dirname(path)).catch(() => [] as Array<string>)
+    const names = await fs.promises.readdir(dirname(path)).catch(() => [] as Array<string>)
     for (const name of names) {
       if (!name.startsWith(temporaryPrefix) || !/\.(tmp|new)$/.test(name)) continue
       const pid = Number(/\.(\d+)\.[0-9a-f]+\.(?:tmp|new)$/.exec(name)?.[1])
       const full = join(dirname(path), name)
-      const stat = await fs.stat(full).catch(() => undefined)
+      const stat = await fs.promises.stat(full).catch(() => undefined)
       const old = stat !== undefined && Date.now() - stat.mtimeMs > ORPHAN_MS
       if (old || (Number.isInteger(pid) && pid !== process.pid && !Leases.isAlive(pid))) {
-        await fs.rm(full, { force: true })
+        await fs.promises.rm(full, { force: true })
       }
     }
   })
@@ -321,25 +336,29 @@ export const make = (path: string, key: Redacted.Redacted<string> | undefined, h
   const leasePath = (id: string) => `${path}.${createHash("sha256").update(id).digest("hex").slice(0, 16)}.lease`
   const readLease = (id: string) =>
     Effect.flatMap(
-      io("read lease", () =>
-        fs.readFile(leasePath(id), "utf8").catch((error: unknown) => {
+      io("read lease", () => {
+        try {
+          return fs.readFileSync(leasePath(id), "utf8")
+        } catch (error) {
           if (isErrno(error, "ENOENT")) return undefined
           throw error
-        }),
-      ),
+        }
+      }),
       (text) =>
         text === undefined
           ? Effect.succeed(undefined)
           : Effect.mapError(Schema.decodeUnknown(LeaseFile)(text), () => fail("corrupted", "a lease file is damaged")),
     )
   const writeLease = (id: string, state: Leases.LeaseState) =>
-    io("write lease", async () => {
+    io("write lease", () => {
       const temporary = `${leasePath(id)}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`
-      await fs.writeFile(temporary, JSON.stringify(state), { mode: 0o600, flag: "wx" })
-      await fs.rename(temporary, leasePath(id)).catch(async (error: unknown) => {
-        await fs.rm(temporary, { force: true })
+      fs.writeFileSync(temporary, JSON.stringify(state), { mode: 0o600, flag: "wx" })
+      try {
+        fs.renameSync(temporary, leasePath(id))
+      } catch (error) {
+        fs.rmSync(temporary, { force: true })
         throw error
-      })
+      }
     })
 
   const leaseBackend: Leases.Backend = {

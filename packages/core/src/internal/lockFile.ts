@@ -7,11 +7,11 @@
  * remove a stale lock and each take it. Released only by its holder.
  */
 import { randomBytes } from "node:crypto"
-import * as fs from "node:fs/promises"
+import * as fs from "node:fs"
 import { dirname } from "node:path"
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
-import { fsEffect, isErrno } from "./fsEffect.js"
+import { fsSync, isErrno } from "./fsEffect.js"
 import { isAlive, thisProcess } from "./leases.js"
 import type { TokenStoreError } from "./storeErrors.js"
 import { TokenStoreError as StoreError } from "./storeErrors.js"
@@ -32,25 +32,32 @@ const Content = Schema.parseJson(
 )
 type Content = typeof Content.Type
 
-const readContent = (path: string): Promise<Content | undefined> =>
-  fs.readFile(path, "utf8").then(
-    (text) => Schema.decodeUnknownOption(Content)(text).pipe((o) => (o._tag === "Some" ? o.value : undefined)),
-    () => undefined,
-  )
+// Synchronous calls: a few tiny files on a local disk (see `fsSync`).
+
+const readContent = (path: string): Content | undefined => {
+  let text: string
+  try {
+    text = fs.readFileSync(path, "utf8")
+  } catch {
+    return undefined
+  }
+  const content = Schema.decodeUnknownOption(Content)(text)
+  return content._tag === "Some" ? content.value : undefined
+}
 
 /** Creates `path` holding `content`, atomically; false if it exists. */
-const createWith = async (path: string, content: string): Promise<boolean> => {
+const createWith = (path: string, content: string): boolean => {
   // Named by its writer, so that one killed here can be told and its file removed.
   const aside = `${path}.${process.pid}.${randomBytes(6).toString("hex")}.new`
-  await fs.writeFile(aside, content, { mode: 0o600, flag: "wx" })
+  fs.writeFileSync(aside, content, { mode: 0o600, flag: "wx" })
   try {
-    await fs.link(aside, path)
+    fs.linkSync(aside, path)
     return true
   } catch (error) {
     if (isErrno(error, "EEXIST")) return false
     throw error
   } finally {
-    await fs.rm(aside, { force: true })
+    fs.rmSync(aside, { force: true })
   }
 }
 
@@ -60,18 +67,18 @@ const abandoned = (holder: Content | undefined, staleMs: number, now: number): b
     now - holder.at > staleMs)
 
 /** Removes the lock at `path` if it still names `holder`, under the takeover lock. */
-const takeOver = async (path: string, holder: Content, staleMs: number): Promise<void> => {
+const takeOver = (path: string, holder: Content, staleMs: number): void => {
   const steal = `${path}.steal`
   const me = JSON.stringify({ owner: randomBytes(9).toString("base64url"), ...thisProcess, at: Date.now() })
-  if (!(await createWith(steal, me))) {
+  if (!createWith(steal, me)) {
     // A takeover that itself was abandoned would block every other one.
-    if (abandoned(await readContent(steal), staleMs, Date.now())) await fs.rm(steal, { force: true })
+    if (abandoned(readContent(steal), staleMs, Date.now())) fs.rmSync(steal, { force: true })
     return
   }
   try {
-    if ((await readContent(path))?.owner === holder.owner) await fs.rm(path, { force: true })
+    if (readContent(path)?.owner === holder.owner) fs.rmSync(path, { force: true })
   } finally {
-    await fs.rm(steal, { force: true })
+    fs.rmSync(steal, { force: true })
   }
 }
 
@@ -81,15 +88,29 @@ export const withLockFile = <A, E, R>(
   options: LockOptions,
   effect: Effect.Effect<A, E, R>,
 ): Effect.Effect<A, E | TokenStoreError, R> => {
-  const io = <T>(what: string, run: () => Promise<T>) => fsEffect(options.storePath, what, run)
+  const io = <T>(what: string, run: () => T) => fsSync(options.storePath, what, run)
   const owner = randomBytes(9).toString("base64url")
   const acquire = Effect.gen(function* () {
-    yield* io("create directory", () => fs.mkdir(dirname(lockPath), { recursive: true, mode: 0o700 }))
     const deadline = Date.now() + options.waitMs
+    let directory = false
     while (true) {
       const content = JSON.stringify({ owner, ...thisProcess, at: Date.now() })
-      if (yield* io("lock", () => createWith(lockPath, content))) return
-      const holder = yield* io("lock", () => readContent(lockPath))
+      const created = yield* io("lock", () => {
+        try {
+          return createWith(lockPath, content)
+        } catch (error) {
+          // The store's directory is made the first time it is needed.
+          if (directory || !isErrno(error, "ENOENT")) throw error
+          return undefined
+        }
+      })
+      if (created === true) return
+      if (created === undefined) {
+        yield* io("create directory", () => fs.mkdirSync(dirname(lockPath), { recursive: true, mode: 0o700 }))
+        directory = true
+        continue
+      }
+      const holder = readContent(lockPath)
       if (holder !== undefined && abandoned(holder, options.staleMs, Date.now())) {
         yield* io("take over lock", () => takeOver(lockPath, holder, options.staleMs))
       } else if (Date.now() > deadline) {
@@ -101,9 +122,11 @@ export const withLockFile = <A, E, R>(
       } else yield* Effect.sleep(RETRY_MS)
     }
   })
-  const release = Effect.promise(async () => {
-    if ((await readContent(lockPath))?.owner === owner) await fs.rm(lockPath, { force: true })
-  })
+  const release = Effect.ignore(
+    io("unlock", () => {
+      if (readContent(lockPath)?.owner === owner) fs.rmSync(lockPath, { force: true })
+    }),
+  )
   return Effect.acquireUseRelease(
     acquire,
     () => effect,

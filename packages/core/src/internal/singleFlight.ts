@@ -3,16 +3,30 @@
  * share that one run and its result, instead of queuing for runs of their
  * own. The work runs in its own fiber, so a caller that stops waiting does
  * not stop it for the others.
+ *
+ * The work starts at once, on the caller's stack, rather than after every
+ * fiber already scheduled: when a thousand callers arrive together, its
+ * first request is on its way while the others are still arriving. Its
+ * result reaches the callers as soon as the work returns, before its scope
+ * closes (a lease released, a file unlocked): they need not wait for that.
  */
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
+import type * as Exit from "effect/Exit"
 import * as FiberId from "effect/FiberId"
+import * as Runtime from "effect/Runtime"
+import * as Scope from "effect/Scope"
 
-export type SingleFlight<K, A, E> = (key: K, work: Effect.Effect<A, E>) => Effect.Effect<A, E>
+export interface SingleFlight<K, A, E> {
+  /** Joins the run of `key` under way, or starts `work` as that run. */
+  (key: K, work: Effect.Effect<A, E, Scope.Scope>): Effect.Effect<A, E>
+  /** Waits for the run of `key` under way, if there is one. */
+  readonly join: (key: K) => Effect.Effect<A, E> | undefined
+}
 
 export const make = <K, A, E>(): SingleFlight<K, A, E> => {
   const inFlight = new Map<K, Deferred.Deferred<A, E>>()
-  return (key, work) =>
+  const run = (key: K, work: Effect.Effect<A, E, Scope.Scope>): Effect.Effect<A, E> =>
     Effect.flatMap(
       // Registering and starting happen together, or a caller interrupted in
       // between would leave a run that never ends.
@@ -22,17 +36,33 @@ export const make = <K, A, E>(): SingleFlight<K, A, E> => {
           if (running !== undefined) return Effect.succeed(running)
           const done = Deferred.unsafeMake<A, E>(FiberId.none)
           inFlight.set(key, done)
-          return work.pipe(
-            Effect.interruptible,
-            Effect.exit,
-            // Later callers start afresh: they may need a newer result than this one.
-            Effect.tap(() => Effect.sync(() => inFlight.delete(key))),
-            Effect.flatMap((exit) => Deferred.done(done, exit)),
-            Effect.forkDaemon,
-            Effect.as(done),
+          const publish = (exit: Exit.Exit<A, E>) =>
+            Effect.suspend(() => {
+              // Later callers start afresh: they may need a newer result than this one.
+              inFlight.delete(key)
+              return Deferred.done(done, exit)
+            })
+          const shared = Effect.flatMap(Scope.make(), (scope) =>
+            work.pipe(
+              Scope.extend(scope),
+              Effect.interruptible,
+              Effect.exit,
+              Effect.tap(publish),
+              Effect.flatMap((exit) => Scope.close(scope, exit)),
+            ),
           )
+          // A daemon started now: `forkDaemon` would queue it behind every fiber already scheduled.
+          return Effect.map(Effect.runtime<never>(), (runtime) => {
+            Runtime.runFork(runtime, shared, { immediate: true })
+            return done
+          })
         }),
       ),
       Deferred.await,
     )
+  const join = (key: K) => {
+    const running = inFlight.get(key)
+    return running === undefined ? undefined : Deferred.await(running)
+  }
+  return Object.assign(run, { join })
 }
