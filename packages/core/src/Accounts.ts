@@ -37,11 +37,24 @@ import {
 /**
  * A token is refreshed when it expires within this margin.
  *
+ * @example
+ * ```ts
+ * import { Accounts } from "@hyperauth/core"
+ * import * as Duration from "effect/Duration"
+ *
+ * Duration.toSeconds(Accounts.refreshMargin) // 60
+ * ```
+ *
  * @since 0.1.0
+ * @category constants
  */
 export const refreshMargin = "60 seconds"
 
 /**
+ * What asking for a valid token can fail with: no login for the account,
+ * a provider not configured or without refresh, a refresh the provider
+ * refused or that did not reach it, or the store.
+ *
  * @since 0.1.0
  * @category errors
  */
@@ -62,6 +75,9 @@ export interface LogoutResult {
 }
 
 /**
+ * What `Accounts` offers: the logins of a `TokenStore`, read, refreshed,
+ * replaced and ended per account, each change under the account's lease.
+ *
  * @since 0.1.0
  * @category models
  */
@@ -72,7 +88,7 @@ export interface Service {
   readonly get: (key: AccountKey) => Effect.Effect<TokenSet, NotLoggedIn | TokenStoreError>
   /**
    * A valid access token: the stored one, or a refreshed one when it
-   * expires within 60 s. Concurrent callers share one refresh.
+   * expires within `refreshMargin`. Concurrent callers share one refresh.
    */
   readonly accessToken: (key: AccountKey) => Effect.Effect<TokenSet, AccessError>
   /** Refreshes now (client credentials: fetches a new token). */
@@ -91,10 +107,25 @@ export interface Service {
    * removes it.
    */
   readonly logout: (key: AccountKey) => Effect.Effect<LogoutResult, TokenStoreError>
+  /** Every stored login, with its provider and account label. */
   readonly list: Effect.Effect<ReadonlyArray<StoredAccount>, TokenStoreError>
 }
 
 /**
+ * The logins of the `TokenStore` in context, kept fresh: `accessToken`
+ * gives a token valid for at least `refreshMargin`, refreshing it (once,
+ * however many callers ask) when needed.
+ *
+ * @example
+ * ```ts
+ * import { Accounts } from "@hyperauth/core"
+ * import * as Effect from "effect/Effect"
+ *
+ * const token = Effect.flatMap(Accounts.Accounts, (accounts) =>
+ *   accounts.accessToken({ provider: "hyperline", account: "default" }),
+ * ) // a TokenSet; NotLoggedIn until the account has logged in
+ * ```
+ *
  * @since 0.1.0
  * @category tags
  */
@@ -118,6 +149,8 @@ const needId = (key: AccountKey, need: RefreshNeed): string =>
   `${key.provider}/${key.account}/${typeof need === "string" ? need : `rejected:${Redacted.value(need.rejected.accessToken)}`}`
 
 /**
+ * How `make` takes the accounts' leases in the store.
+ *
  * @since 0.2.0
  * @category models
  */
@@ -139,6 +172,18 @@ const notLoggedIn = (key: AccountKey, reason?: string) =>
  * is linearizable across processes and replicas: a refresh reads the record
  * fresh, refreshes at the provider only if nobody renewed it meanwhile, and
  * commits only if the record and the lease are still the ones it read.
+ *
+ * @example
+ * ```ts
+ * import { Accounts, Hyperproof, TokenStore } from "@hyperauth/core"
+ * import * as Effect from "effect/Effect"
+ *
+ * const accounts = Effect.gen(function* () {
+ *   const hyperproof = yield* Hyperproof.Hyperproof
+ *   // A longer lease where a holder may stall (15 s by default).
+ *   return yield* Accounts.make(() => Effect.succeed(hyperproof.provider), { lease: { ttl: "60 seconds" } })
+ * }).pipe(Effect.provide(TokenStore.layerMemory))
+ * ```
  *
  * @since 0.1.0
  * @category constructors
@@ -277,6 +322,19 @@ export const make = (lookup: ProviderLookup, options: Options = {}): Effect.Effe
   })
 
 /**
+ * `make` as the layer of the `Accounts` service, on the `TokenStore` in
+ * context; `lookup` finds the provider of each stored login by its id.
+ *
+ * @example
+ * ```ts
+ * import { Accounts, type Provider, TokenStore } from "@hyperauth/core"
+ * import * as Effect from "effect/Effect"
+ * import * as Layer from "effect/Layer"
+ *
+ * const AccountsLive = (provider: Provider.Provider) =>
+ *   Accounts.layer(() => Effect.succeed(provider)).pipe(Layer.provide(TokenStore.layerMemory))
+ * ```
+ *
  * @since 0.1.0
  * @category layers
  */

@@ -30,6 +30,10 @@ import { type ConnectionError, InvalidInput, type Timeout } from "./OAuthError.j
 export type ApiResponse = Pipeline.Exchange
 
 /**
+ * Sends a request with a Bearer token you hold and returns the whole
+ * answer, whatever its status. `AuthorizedClient.exchange` is this with the
+ * token of a login, renewed after a 401.
+ *
  * @since 0.1.0
  * @category models
  */
@@ -52,6 +56,15 @@ export interface ApiClient {
  * header (`connection`, `transfer-encoding`, `content-length`, `proxy-*`, ...).
  * Values are never quoted in the error.
  *
+ * @example
+ * ```ts
+ * import { ApiClient } from "@hyperauth/core"
+ * import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+ *
+ * const request = HttpClientRequest.get("/v1/customers").pipe(HttpClientRequest.setHeader("x-note", "a\r\nb"))
+ * const checked = ApiClient.validateHeaders("hyperline", request) // fails with InvalidInput: nothing is sent
+ * ```
+ *
  * @since 0.1.0
  * @category validation
  */
@@ -69,6 +82,26 @@ export const validateHeaders = (
 const safeMethods = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE"])
 
 /**
+ * An `ApiClient` on `client`, through the core's pipeline: a time limit per
+ * attempt, retries of safe methods (`retryPolicy`), failures as
+ * `ConnectionError` or `Timeout` that never repeat the token.
+ *
+ * @example
+ * ```ts
+ * import { ApiClient } from "@hyperauth/core"
+ * import * as HttpClient from "@effect/platform/HttpClient"
+ * import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+ * import * as Effect from "effect/Effect"
+ * import * as Redacted from "effect/Redacted"
+ *
+ * const status = Effect.gen(function* () {
+ *   const api = ApiClient.make(yield* HttpClient.HttpClient, { provider: "hyperproof", timeout: "10 seconds" })
+ *   const request = HttpClientRequest.get("https://api.hyperproof.app/v1/programs")
+ *   const answer = yield* api.send(request, { accessToken: Redacted.make("a token you hold") })
+ *   return answer.status
+ * })
+ * ```
+ *
  * @since 0.1.0
  * @category constructors
  */
@@ -97,7 +130,17 @@ export const make = (
  * text, since whatever walks a parsed value recursively (`JSON.stringify`
  * among them) would overflow the stack on it.
  *
+ * @example
+ * ```ts
+ * import { ApiClient } from "@hyperauth/core"
+ * import * as Option from "effect/Option"
+ *
+ * const shown = (answer: ApiClient.ApiResponse): unknown =>
+ *   Option.getOrElse(ApiClient.jsonBody(answer), () => answer.body)
+ * ```
+ *
  * @since 0.1.0
+ * @category parsing
  */
 export const jsonBody = (response: ApiResponse): Option.Option<unknown> =>
   response.truncated ? Option.none() : Either.getRight(Json.parse(response.body))

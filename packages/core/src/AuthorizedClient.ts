@@ -14,10 +14,9 @@
  *
  * @example
  * ```ts
- * import { Accounts, AuthorizedClient, Hyperline } from "@hyperauth/core"
+ * import { AuthorizedClient, Hyperline } from "@hyperauth/core"
  * import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
  * import * as Effect from "effect/Effect"
-import * as Option from "effect/Option"
  *
  * const program = Effect.gen(function* () {
  *   const hyperline = yield* Hyperline.Hyperline
@@ -54,9 +53,10 @@ import type { AccountKey } from "./TokenStore.js"
  *
  * @example
  * ```ts
- * import { AuthorizedClient } from "@hyperauth/core"
+ * import { type Accounts, AuthorizedClient } from "@hyperauth/core"
  *
- * const credentials = AuthorizedClient.fromAccounts(accounts, { provider: "hyperid", account: "default" })
+ * const credentials = (accounts: Accounts.Service): AuthorizedClient.Credentials =>
+ *   AuthorizedClient.fromAccounts(accounts, { provider: "hyperid", account: "default" })
  * ```
  *
  * @since 0.2.0
@@ -70,6 +70,9 @@ export interface Credentials {
 }
 
 /**
+ * How an authorized client sends: the company its calls act for (hyperline)
+ * and the pipeline's time limit and retries.
+ *
  * @example
  * ```ts
  * import { AuthorizedClient } from "@hyperauth/core"
@@ -85,10 +88,15 @@ export interface Options {
   readonly companyId?: string | undefined
   /** Limit of one attempt of `exchange` (30 s by default). */
   readonly timeout?: Duration.DurationInput | undefined
+  /** How `exchange` retries safe requests: numbers for the standard backoff, or a `Schedule` of one's own. */
   readonly retryPolicy?: Pipeline.RetryPolicy | undefined
 }
 
 /**
+ * An `HttpClient` for one login of one provider: relative URLs on its API
+ * base, its headers and the login's Bearer token added, a 401 answered by
+ * one renewal and one more try; `exchange` for the whole answer.
+ *
  * @example
  * ```ts
  * import { AuthorizedClient } from "@hyperauth/core"
@@ -103,6 +111,7 @@ export interface Options {
  */
 export interface AuthorizedClient
   extends HttpClient.HttpClient.With<HttpClientError.HttpClientError | Accounts.AccessError> {
+  /** The provider whose API this calls. */
   readonly provider: Provider
   /**
    * Sends through the core's pipeline and returns the whole answer (status,
@@ -117,6 +126,9 @@ export interface AuthorizedClient
 }
 
 /**
+ * Options of one `exchange`: how much of the body to read, and the company
+ * to act for instead of the client's.
+ *
  * @example
  * ```ts
  * import { AuthorizedClient } from "@hyperauth/core"
@@ -130,6 +142,7 @@ export interface AuthorizedClient
 export interface ExchangeOptions {
   /** Read at most this many bytes of the body (256 KiB by default); `truncated` says it was cut. */
   readonly maxBodyBytes?: number | undefined
+  /** Replaces `Options.companyId` for this call. */
   readonly companyId?: string | undefined
 }
 
@@ -138,15 +151,14 @@ const cannotRenew = (provider: string) =>
 
 /**
  * A login kept by `Accounts`: its valid access token (refreshed when it
- * expires within 60 s), and after a 401 a renewal shared by every caller
- * refused with the same token. A login that cannot be renewed is
- * `invalid_token`.
+ * expires within `Accounts.refreshMargin`), and after a 401 a renewal
+ * shared by every caller refused with the same token. A login that cannot
+ * be renewed is `invalid_token`.
  *
  * @example
  * ```ts
  * import { Accounts, AuthorizedClient } from "@hyperauth/core"
  * import * as Effect from "effect/Effect"
-import * as Option from "effect/Option"
  *
  * const credentials = Effect.map(Accounts.Accounts, (accounts) =>
  *   AuthorizedClient.fromAccounts(accounts, { provider: "hyperproof", account: "default" }),
@@ -173,9 +185,9 @@ export const fromAccounts = (accounts: Accounts.Service, key: AccountKey): Crede
  *
  * @example
  * ```ts
- * import { AuthorizedClient } from "@hyperauth/core"
+ * import { AuthorizedClient, type Token } from "@hyperauth/core"
  *
- * const credentials = AuthorizedClient.fromToken("hyperline", token)
+ * const credentials = (token: Token.TokenSet) => AuthorizedClient.fromToken("hyperline", token)
  * ```
  *
  * @since 0.2.0
@@ -208,15 +220,15 @@ const manualRedirects = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect
  *
  * @example
  * ```ts
- * import { AuthorizedClient } from "@hyperauth/core"
- * import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
-import * as HttpClient from "@effect/platform/HttpClient"
+ * import { AuthorizedClient, type Provider, type Token } from "@hyperauth/core"
+ * import * as HttpClient from "@effect/platform/HttpClient"
  * import * as Effect from "effect/Effect"
-import * as Option from "effect/Option"
  *
- * const api = Effect.map(HttpClient.HttpClient, (client) =>
- *   AuthorizedClient.makeWith(client, provider, AuthorizedClient.fromToken(provider.id, token)),
- * )
+ * // A token you hold, sent on the HttpClient in context.
+ * const api = (provider: Provider.Provider, token: Token.TokenSet) =>
+ *   Effect.map(HttpClient.HttpClient, (client) =>
+ *     AuthorizedClient.makeWith(client, provider, AuthorizedClient.fromToken(provider.id, token)),
+ *   )
  * ```
  *
  * @since 0.2.0
@@ -305,7 +317,6 @@ export const makeWith = (
  * import { AuthorizedClient, Hyperproof } from "@hyperauth/core"
  * import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
  * import * as Effect from "effect/Effect"
-import * as Option from "effect/Option"
  *
  * const program = Effect.gen(function* () {
  *   const hyperproof = yield* Hyperproof.Hyperproof

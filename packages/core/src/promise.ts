@@ -39,6 +39,7 @@ import type { TokenSet } from "./Token.js"
  * aliases.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface DeviceCode {
   readonly device_code: string
@@ -61,6 +62,7 @@ export interface DeviceCode {
  * RFC 6749 names as aliases.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface Token {
   readonly accessToken: string
@@ -80,13 +82,27 @@ export interface Token {
  * when present.
  *
  * @since 0.1.0
+ * @category models
  */
 export type IntrospectionResponse = Introspection
 
 /**
  * The rejection of every function here.
  *
+ * @example
+ * ```ts
+ * import { HyperauthError, initiateDeviceFlow, pollForToken } from "@hyperauth/core/promise"
+ *
+ * try {
+ *   await pollForToken(await initiateDeviceFlow())
+ * } catch (error) {
+ *   if (!(error instanceof HyperauthError && error.code === "access_denied")) throw error
+ *   console.log("The user refused the login")
+ * }
+ * ```
+ *
  * @since 0.1.0
+ * @category errors
  */
 export class HyperauthError extends Error {
   override readonly name = "HyperauthError"
@@ -177,7 +193,16 @@ const toToken = (token: TokenSet, now: DateTime.Utc): Token => {
 /**
  * Starts the device authorization flow (`POST {HYPER_BASE_URL}/oauth/device`).
  *
+ * @example
+ * ```ts
+ * import { initiateDeviceFlow } from "@hyperauth/core/promise"
+ *
+ * const deviceCode = await initiateDeviceFlow({ scope: "read" })
+ * console.log(`Open ${deviceCode.verification_uri} and enter ${deviceCode.user_code}`)
+ * ```
+ *
  * @since 0.1.0
+ * @category device flow
  */
 export const initiateDeviceFlow = (options?: { readonly scope?: string }): Promise<DeviceCode> =>
   run(Effect.flatMap(Hyper.Hyper, (hyper) => Effect.map(hyper.initiateDeviceFlow(options), toDeviceCode)))
@@ -187,7 +212,16 @@ export const initiateDeviceFlow = (options?: { readonly scope?: string }): Promi
  * `onSuccess` once with it), refuses (`access_denied`) or the code expires
  * (`expired_token`).
  *
+ * @example
+ * ```ts
+ * import { initiateDeviceFlow, pollForToken } from "@hyperauth/core/promise"
+ *
+ * const deviceCode = await initiateDeviceFlow()
+ * const token = await pollForToken(deviceCode, (token) => console.log(`Logged in; ${token.expiresIn} s left`))
+ * ```
+ *
  * @since 0.1.0
+ * @category device flow
  */
 export const pollForToken = (
   deviceCode: Partial<DeviceCode> & Pick<DeviceCode, "device_code" | "expires_in">,
@@ -207,15 +241,32 @@ export const pollForToken = (
  * Introspects an access token (RFC 7662). An invalid token resolves with
  * `{ active: false }`.
  *
+ * @example
+ * ```ts
+ * import { introspectToken } from "@hyperauth/core/promise"
+ *
+ * const info = await introspectToken("an access token")
+ * if (info.active) console.log(`scope: ${info.scope}`)
+ * ```
+ *
  * @since 0.1.0
+ * @category introspection
  */
 export const introspectToken = (token: string): Promise<IntrospectionResponse> =>
   run(Effect.flatMap(Hyper.Hyper, (hyper) => hyper.introspectToken(token)))
 
 /**
- * `HYPER_BASE_URL`, or `https://api.hyper.io` when it is not set.
+ * `HYPER_BASE_URL`, or `Hyper.defaultBaseUrl` when it is not set.
+ *
+ * @example
+ * ```ts
+ * import { baseURL } from "@hyperauth/core/promise"
+ *
+ * const endpoint = `${baseURL()}/oauth/device` // https://api.hyper.io/oauth/device when HYPER_BASE_URL is unset
+ * ```
  *
  * @since 0.1.0
+ * @category config
  */
 export const baseURL = (): string =>
   Effect.runSync(

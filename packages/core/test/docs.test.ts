@@ -6,10 +6,13 @@
  * type-checks against the sources as a user would write it
  * (`import { … } from "@hyperauth/core"`).
  *
- * The modules of `@hyperauth/core` checked are listed in `documented`;
- * `DOCS_ALL=1` checks every module `index.ts` exports, and the failure lists
- * what is missing.
+ * What is public is read off the packages themselves, so there is no list to
+ * keep: every entry point in the `exports` of `@hyperauth/core`'s and
+ * `@hyperauth/emulator`'s `package.json`, and every module an entry point
+ * re-exports as a namespace (`export * as Token from "./Token.js"`). The
+ * failure lists what is missing.
  */
+import { readFileSync } from "node:fs"
 import { join, relative } from "node:path"
 import { fileURLToPath } from "node:url"
 import ts from "typescript"
@@ -18,25 +21,27 @@ import { assert, describe, it } from "vitest"
 const coreRoot = fileURLToPath(new URL("..", import.meta.url))
 const repoRoot = join(coreRoot, "..", "..")
 
-/** The modules of `@hyperauth/core` (as `index.ts` names them) whose documentation is complete. */
-const documented: ReadonlyArray<string> = [
-  "AuthorizationCode",
-  "DeviceFlow",
-  "Introspection",
-  "OAuthError",
-  "Settings",
-  "Token",
-  "TokenStore",
-]
+/** The packages whose public API is documented (the MCP server is a `bin` and exports nothing). */
+const packages: ReadonlyArray<string> = ["packages/core", "packages/emulator"]
 
-const checkAll = process.env.DOCS_ALL === "1"
+interface EntryPoint {
+  /** As a user imports it, e.g. `@hyperauth/core/promise`. */
+  readonly name: string
+  readonly file: string
+}
 
-/** The other entry points, as the packages' `package.json` `exports` name them. */
-const entryPoints: ReadonlyArray<{ readonly name: string; readonly file: string }> = [
-  ...(checkAll ? [{ name: "@hyperauth/core/promise", file: "packages/core/src/promise.ts" }] : []),
-  { name: "@hyperauth/emulator", file: "packages/emulator/src/index.ts" },
-  { name: "@hyperauth/emulator/redis-server", file: "packages/emulator/src/RedisServer.ts" },
-]
+/** The entry points of a package's `package.json` `exports`, by the source file the workspace resolves them to. */
+const entryPointsOf = (dir: string): ReadonlyArray<EntryPoint> => {
+  const manifest: { name: string; exports: Record<string, { "@hyperauth/source": string }> } = JSON.parse(
+    readFileSync(join(repoRoot, dir, "package.json"), "utf8"),
+  )
+  return Object.entries(manifest.exports).map(([subpath, conditions]) => ({
+    name: subpath === "." ? manifest.name : `${manifest.name}/${subpath.replace(/^\.\//, "")}`,
+    file: join(repoRoot, dir, conditions["@hyperauth/source"]),
+  }))
+}
+
+const entryPoints: ReadonlyArray<EntryPoint> = packages.flatMap(entryPointsOf)
 
 const options: ts.CompilerOptions = {
   target: ts.ScriptTarget.ES2022,
@@ -124,16 +129,11 @@ const docOf = (checker: ts.TypeChecker, symbol: ts.Symbol): Doc => {
 /** Checks the documentation of every export of `modules`, and collects their examples. */
 const inspect = (
   checker: ts.TypeChecker,
-  modules: ReadonlyArray<{
-    readonly name: string
-    readonly source: ts.SourceFile
-    /** Check only the exports this accepts. */
-    readonly only?: (name: string) => boolean
-  }>,
+  modules: ReadonlyArray<{ readonly name: string; readonly source: ts.SourceFile }>,
 ): Findings => {
   const offenders: Array<string> = []
   const examples: Array<Example> = []
-  for (const { name, source, only = () => true } of modules) {
+  for (const { name, source } of modules) {
     const file = relative(repoRoot, source.fileName)
     const doc = moduleDoc(source)
     if (doc === undefined) offenders.push(`${file}: no module doc comment`)
@@ -141,7 +141,6 @@ const inspect = (
     for (const code of codeBlocks(doc ?? "")) examples.push({ where: `${name} (module)`, code })
     const moduleSymbol = checker.getSymbolAtLocation(source)
     for (const exported of moduleSymbol === undefined ? [] : checker.getExportsOfModule(moduleSymbol)) {
-      if (!only(exported.getName())) continue
       const target = exported.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(exported) : exported
       // `export * as Token from "./Token.js"`: the module's own doc comment has the examples.
       const isModule = target.declarations?.some(ts.isSourceFile) === true
@@ -191,8 +190,7 @@ const compile = (examples: ReadonlyArray<Example>): ReadonlyArray<string> => {
 }
 
 describe("public documentation", () => {
-  const index = join(coreRoot, "src", "index.ts")
-  const program = makeProgram([index, ...entryPoints.map((entry) => join(repoRoot, entry.file))])
+  const program = makeProgram(entryPoints.map((entry) => entry.file))
   const checker = program.getTypeChecker()
   const sourceOf = (file: string): ts.SourceFile => {
     const source = program.getSourceFile(file)
@@ -200,38 +198,45 @@ describe("public documentation", () => {
     return source
   }
 
-  /** `index.ts`'s modules by the name it exports them as. */
-  const coreModules = (): ReadonlyArray<{ readonly name: string; readonly source: ts.SourceFile }> => {
-    const indexSymbol = checker.getSymbolAtLocation(sourceOf(index))
-    return (indexSymbol === undefined ? [] : checker.getExportsOfModule(indexSymbol)).flatMap((namespace) => {
-      const source = checker.getAliasedSymbol(namespace).declarations?.find(ts.isSourceFile)
-      return source === undefined ? [] : [{ name: namespace.getName(), source }]
+  /** The modules an entry point re-exports as namespaces (`export * as Token`), by the name it gives them. */
+  const namespacesOf = (
+    entry: ts.SourceFile,
+  ): ReadonlyArray<{ readonly name: string; readonly source: ts.SourceFile }> => {
+    const symbol = checker.getSymbolAtLocation(entry)
+    return (symbol === undefined ? [] : checker.getExportsOfModule(symbol)).flatMap((exported) => {
+      const source =
+        exported.flags & ts.SymbolFlags.Alias
+          ? checker.getAliasedSymbol(exported).declarations?.find(ts.isSourceFile)
+          : undefined
+      return source === undefined ? [] : [{ name: exported.getName(), source }]
     })
   }
 
-  const findings = (): Findings =>
-    inspect(checker, [
-      ...coreModules().filter((module) => checkAll || documented.includes(module.name)),
-      { name: "@hyperauth/core", source: sourceOf(index), only: (name) => checkAll || documented.includes(name) },
-      ...entryPoints.map((entry) => ({ name: entry.name, source: sourceOf(join(repoRoot, entry.file)) })),
-    ])
+  /** Every public module: each entry point, and each module it re-exports as a namespace. */
+  const modules = entryPoints.flatMap((entry) => {
+    const source = sourceOf(entry.file)
+    return [{ name: entry.name, source }, ...namespacesOf(source)]
+  })
 
-  it("documents every export of the documented modules", () => {
+  const findings = (): Findings => inspect(checker, modules)
+
+  it("finds every entry point and module", () => {
+    const names = modules.map((module) => module.name)
+    // The entry points, and a module of each kind: one re-exported as a namespace, one added this release.
+    for (const name of ["@hyperauth/core", "@hyperauth/core/promise", "@hyperauth/emulator", "Token", "Requests"]) {
+      assert.include(names, name)
+    }
+    assert.isAbove(names.length, entryPoints.length)
+  })
+
+  it("documents every export of every public module", () => {
     const { offenders } = findings()
     assert.deepStrictEqual(offenders, [], `undocumented:\n${offenders.join("\n")}`)
   })
 
-  it("lists only modules index.ts exports", () => {
-    const names = new Set(coreModules().map((module) => module.name))
-    assert.deepStrictEqual(
-      documented.filter((name) => !names.has(name)),
-      [],
-    )
-  })
-
   it("has examples that type-check as a user would write them", { timeout: 180_000 }, () => {
     const { examples } = findings()
-    assert.isAbove(examples.length, documented.length)
+    assert.isAbove(examples.length, modules.length)
     const failures = compile(examples)
     assert.deepStrictEqual(failures, [], `examples that do not compile:\n${failures.join("\n")}`)
   })
