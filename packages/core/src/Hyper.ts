@@ -247,7 +247,7 @@ export const config: Config.Config<Options> = Config.all({
  * hyper in one value: its flow, API base, `config` and the settings it
  * reads (`HYPER_CLIENT_ID` required), `make` and its layers.
  *
- * @since 0.3.0
+ * @since 0.2.0
  * @category definitions
  * @example
  * ```ts

@@ -444,7 +444,7 @@ export const config: Config.Config<Options> = Config.all({
  * `config` and the settings it reads (`HYPERID_CLIENT_ID` and
  * `HYPERID_CLIENT_SECRET` required), `make` and its layers.
  *
- * @since 0.3.0
+ * @since 0.2.0
  * @category definitions
  * @example
  * ```ts

@@ -374,7 +374,7 @@ export const config: Config.Config<Options> = Config.all({
  * reads (`HYPERLINE_CLIENT_ID` and `HYPERLINE_CLIENT_SECRET` required),
  * `make` and its layers.
  *
- * @since 0.3.0
+ * @since 0.2.0
  * @category definitions
  * @example
  * ```ts

@@ -3,7 +3,7 @@
  * (OAuth clients) of an account, authenticated with its API key
  * (`HYPERLINE_API_KEY`), not with a user's login.
  *
- * @since 0.3.0
+ * @since 0.2.0
  */
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
@@ -25,7 +25,7 @@ import type { NotConfigured, RequestFailure } from "./OAuthError.js"
  * What the Apps API client is made with: hyperline's API origin and the
  * account's API key.
  *
- * @since 0.3.0
+ * @since 0.2.0
  * @category models
  * @example
  * ```ts
@@ -47,7 +47,7 @@ export interface Options {
 /**
  * An app: an OAuth client of hyperline.
  *
- * @since 0.3.0
+ * @since 0.2.0
  * @category models
  * @example
  * ```ts
@@ -73,7 +73,7 @@ const Apps = listOf(App)
 /**
  * What an app is created with (and, in part, updated with).
  *
- * @since 0.3.0
+ * @since 0.2.0
  * @category models
  * @example
  * ```ts
@@ -93,7 +93,7 @@ export interface NewApp {
 /**
  * The Apps API: the apps of the account the API key belongs to.
  *
- * @since 0.3.0
+ * @since 0.2.0
  * @category models
  * @example
  * ```ts
@@ -119,7 +119,7 @@ export interface Service {
 /**
  * The tag of the Apps API client.
  *
- * @since 0.3.0
+ * @since 0.2.0
  * @category tags
  * @example
  * ```ts
@@ -135,7 +135,7 @@ export class HyperlineApps extends Context.Tag("@hyperauth/core/HyperlineApps")<
  * The Apps API client over the `HttpClient` in context. Nothing is sent
  * until a method runs.
  *
- * @since 0.3.0
+ * @since 0.2.0
  * @category constructors
  * @example
  * ```ts
@@ -185,7 +185,7 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
  * `HYPERLINE_API_KEY` (required), the origin as `Hyperline` reads it
  * (`HYPERLINE_ENVIRONMENT`, `HYPERLINE_BASE_URL`), `HYPERAUTH_HTTP_TIMEOUT`.
  *
- * @since 0.3.0
+ * @since 0.2.0
  * @category config
  * @example
  * ```ts
@@ -206,7 +206,7 @@ export const config: Config.Config<Options> = Config.all({
 /**
  * The Apps API client from options given in code.
  *
- * @since 0.3.0
+ * @since 0.2.0
  * @category layers
  * @example
  * ```ts
@@ -226,7 +226,7 @@ export const layer = (options: Options): Layer.Layer<HyperlineApps, never, HttpC
  * The service from the settings (`config`): without `HYPERLINE_API_KEY` it
  * is `NotConfigured`, naming it.
  *
- * @since 0.3.0
+ * @since 0.2.0
  * @category layers
  * @example
  * ```ts

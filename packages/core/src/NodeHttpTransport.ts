@@ -67,7 +67,7 @@ export interface CappedBody {
  * cause.message // "no complete answer within 30000 ms"
  * ```
  *
- * @since 0.1.0
+ * @since 0.2.0
  * @category errors
  */
 export class TimeLimitExceeded extends Error {
@@ -88,7 +88,7 @@ export class TimeLimitExceeded extends Error {
  * const timedOut = (error: HttpClientError.HttpClientError) => NodeHttpTransport.isTimeLimitExceeded(error.cause)
  * ```
  *
- * @since 0.1.0
+ * @since 0.2.0
  * @category errors
  */
 export const isTimeLimitExceeded = (cause: unknown): cause is TimeLimitExceeded => cause instanceof TimeLimitExceeded
@@ -117,7 +117,7 @@ const limitedVersions = new WeakMap<HttpClient.HttpClient, (millis: number) => H
  * )
  * ```
  *
- * @since 0.1.0
+ * @since 0.2.0
  * @category time limits
  */
 export const timeLimited = (client: HttpClient.HttpClient, millis: number): Option.Option<HttpClient.HttpClient> =>

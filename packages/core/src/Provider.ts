@@ -38,7 +38,7 @@ import type { TokenSet } from "./Token.js"
  * Every provider, by its definition. Adding a provider is its module (whose
  * `definition` comes from `define`) and one line here.
  *
- * @since 0.3.0
+ * @since 0.2.0
  * @category definitions
  * @example
  * ```ts
@@ -82,7 +82,7 @@ export const providerIds: Arr.NonEmptyReadonlyArray<ProviderId> = Arr.map(defini
 /**
  * The login flows, in the order `FlowKind` names them.
  *
- * @since 0.3.0
+ * @since 0.2.0
  * @category models
  * @example
  * ```ts
@@ -112,7 +112,7 @@ export type FlowKind = (typeof flowKinds)[number]
  * cannot work without it. Read off the provider's `Config`, never listed by
  * hand.
  *
- * @since 0.3.0
+ * @since 0.2.0
  * @category definitions
  * @example
  * ```ts
@@ -128,7 +128,7 @@ export type Setting = settings.Setting
  * and the settings that `Config` reads, how to make its service, and the
  * service's layers.
  *
- * @since 0.3.0
+ * @since 0.2.0
  * @category definitions
  * @example
  * ```ts
@@ -172,7 +172,7 @@ export interface Definition<Id extends string, Options, Service extends { readon
 /**
  * Any provider's definition, as `definitions` holds them.
  *
- * @since 0.3.0
+ * @since 0.2.0
  * @category definitions
  * @example
  * ```ts
@@ -189,7 +189,7 @@ export type AnyDefinition = (typeof definitions)[number]
  * A provider's definition from its `Config` and `make`: the settings, the
  * required ones, `loadConfig`, `layer` and `layerConfig` are derived.
  *
- * @since 0.3.0
+ * @since 0.2.0
  * @category definitions
  * @example
  * ```ts
@@ -258,7 +258,7 @@ export interface DevicePending {
  * Where on this machine a loopback redirect URI (RFC 8252 §7.3) is
  * received: the port to listen on and the path the browser asks for.
  *
- * @since 0.3.0
+ * @since 0.2.0
  * @category models
  * @example
  * ```ts
@@ -276,7 +276,7 @@ export interface LoopbackCallback {
  * The loopback callback a redirect URI points at: an `http` URI on
  * `127.0.0.1` or `localhost` with an explicit port. None for any other.
  *
- * @since 0.3.0
+ * @since 0.2.0
  * @category constructors
  * @example
  * ```ts

@@ -19,7 +19,7 @@
  * the answer repeats them. Client authentication is a value, as in
  * oauth4webapi: `ClientSecretPost`, `ClientSecretBasic` or `None`.
  *
- * @since 0.1.0
+ * @since 0.2.0
  */
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import { dual } from "effect/Function"
@@ -38,7 +38,7 @@ import * as Redacted from "effect/Redacted"
  * const params: Record<string, Requests.Param> = { code: Redacted.make("the-code"), scope: undefined }
  * ```
  *
- * @since 0.1.0
+ * @since 0.2.0
  * @category models
  */
 export type Param = string | Redacted.Redacted<string> | undefined
@@ -54,7 +54,7 @@ export type Param = string | Redacted.Redacted<string> | undefined
  * const auth: Requests.ClientAuth = Requests.ClientSecretPost("my-client", Redacted.make("my-secret"))
  * ```
  *
- * @since 0.1.0
+ * @since 0.2.0
  * @category client authentication
  */
 export interface ClientSecretPost {
@@ -75,7 +75,7 @@ export interface ClientSecretPost {
  * const auth: Requests.ClientAuth = Requests.ClientSecretBasic("my-client", Redacted.make("my-secret"))
  * ```
  *
- * @since 0.1.0
+ * @since 0.2.0
  * @category client authentication
  */
 export interface ClientSecretBasic {
@@ -94,7 +94,7 @@ export interface ClientSecretBasic {
  * const auth: Requests.ClientAuth = Requests.None("my-public-client")
  * ```
  *
- * @since 0.1.0
+ * @since 0.2.0
  * @category client authentication
  */
 export interface None {
@@ -112,7 +112,7 @@ export interface None {
  * const describe = (auth: Requests.ClientAuth) => (auth._tag === "None" ? "public client" : auth._tag)
  * ```
  *
- * @since 0.1.0
+ * @since 0.2.0
  * @category client authentication
  */
 export type ClientAuth = ClientSecretPost | ClientSecretBasic | None
@@ -126,7 +126,7 @@ export type ClientAuth = ClientSecretPost | ClientSecretBasic | None
  * const auth = Requests.ClientSecretPost("my-client", Redacted.make("my-secret"))
  * ```
  *
- * @since 0.1.0
+ * @since 0.2.0
  * @category client authentication
  */
 export const ClientSecretPost = (clientId: string, clientSecret: Redacted.Redacted<string>): ClientAuth => ({
@@ -144,7 +144,7 @@ export const ClientSecretPost = (clientId: string, clientSecret: Redacted.Redact
  * const auth = Requests.ClientSecretBasic("my-client", Redacted.make("my-secret"))
  * ```
  *
- * @since 0.1.0
+ * @since 0.2.0
  * @category client authentication
  */
 export const ClientSecretBasic = (clientId: string, clientSecret: Redacted.Redacted<string>): ClientAuth => ({
@@ -161,7 +161,7 @@ export const ClientSecretBasic = (clientId: string, clientSecret: Redacted.Redac
  * const auth = Requests.None("my-public-client")
  * ```
  *
- * @since 0.1.0
+ * @since 0.2.0
  * @category client authentication
  */
 export const None = (clientId: string): ClientAuth => ({ _tag: "None", clientId })
@@ -176,7 +176,7 @@ export const None = (clientId: string): ClientAuth => ({ _tag: "None", clientId 
  * const auth = Requests.secretPostOrNone("my-client", undefined) // None
  * ```
  *
- * @since 0.1.0
+ * @since 0.2.0
  * @category client authentication
  */
 export const secretPostOrNone = (clientId: string, clientSecret: Redacted.Redacted<string> | undefined): ClientAuth =>
@@ -195,7 +195,7 @@ export const secretPostOrNone = (clientId: string, clientSecret: Redacted.Redact
  * request.idempotent // true
  * ```
  *
- * @since 0.1.0
+ * @since 0.2.0
  * @category models
  */
 export interface OAuthRequest extends Pipeable {
@@ -243,7 +243,7 @@ const copy = (self: OAuthRequest, change: Partial<Omit<OAuthRequest, "pipe">>): 
  * const logout = Requests.make("https://id.example/logout", { idempotent: true })
  * ```
  *
- * @since 0.1.0
+ * @since 0.2.0
  * @category constructors
  */
 export const make = (url: string, options: { readonly idempotent: boolean }): OAuthRequest =>
@@ -263,7 +263,7 @@ export const make = (url: string, options: { readonly idempotent: boolean }): OA
  * )
  * ```
  *
- * @since 0.1.0
+ * @since 0.2.0
  * @category constructors
  */
 export const token = (url: string): OAuthRequest => make(url, { idempotent: true })
@@ -281,7 +281,7 @@ export const token = (url: string): OAuthRequest => make(url, { idempotent: true
  * )
  * ```
  *
- * @since 0.1.0
+ * @since 0.2.0
  * @category constructors
  */
 export const deviceAuthorization = (url: string): OAuthRequest => make(url, { idempotent: true })
@@ -300,7 +300,7 @@ export const deviceAuthorization = (url: string): OAuthRequest => make(url, { id
  * )
  * ```
  *
- * @since 0.1.0
+ * @since 0.2.0
  * @category constructors
  */
 export const introspection = (url: string): OAuthRequest => make(url, { idempotent: true })
@@ -319,7 +319,7 @@ export const introspection = (url: string): OAuthRequest => make(url, { idempote
  * )
  * ```
  *
- * @since 0.1.0
+ * @since 0.2.0
  * @category constructors
  */
 export const revocation = (url: string): OAuthRequest => make(url, { idempotent: true })
@@ -334,7 +334,7 @@ export const revocation = (url: string): OAuthRequest => make(url, { idempotent:
  * const type: Requests.GrantType = "urn:ietf:params:oauth:grant-type:device_code"
  * ```
  *
- * @since 0.1.0
+ * @since 0.2.0
  * @category models
  */
 export type GrantType =
@@ -370,7 +370,7 @@ const redeemsOnce: ReadonlySet<GrantType> = new Set(["authorization_code", "refr
  * )
  * ```
  *
- * @since 0.1.0
+ * @since 0.2.0
  * @category combinators
  */
 export const grant: {
@@ -394,7 +394,7 @@ export const grant: {
  * )
  * ```
  *
- * @since 0.1.0
+ * @since 0.2.0
  * @category combinators
  */
 export const params: {
@@ -418,7 +418,7 @@ export const params: {
  * )
  * ```
  *
- * @since 0.1.0
+ * @since 0.2.0
  * @category combinators
  */
 export const clientAuth: {
@@ -436,7 +436,7 @@ export const clientAuth: {
  * const request = Requests.token("https://api.example/v1/oauth/tokens").pipe(Requests.json)
  * ```
  *
- * @since 0.1.0
+ * @since 0.2.0
  * @category combinators
  */
 export const json = (self: OAuthRequest): OAuthRequest => copy(self, { encoding: "json" })
@@ -451,7 +451,7 @@ export const json = (self: OAuthRequest): OAuthRequest => copy(self, { encoding:
  * const request = Requests.token("https://auth.example/oauth/token").pipe(Requests.form)
  * ```
  *
- * @since 0.1.0
+ * @since 0.2.0
  * @category combinators
  */
 export const form = (self: OAuthRequest): OAuthRequest => copy(self, { encoding: "form" })
@@ -469,7 +469,7 @@ export const form = (self: OAuthRequest): OAuthRequest => copy(self, { encoding:
  * built.request.method // "POST"
  * ```
  *
- * @since 0.1.0
+ * @since 0.2.0
  * @category models
  */
 export interface Built {
@@ -520,7 +520,7 @@ const unreserved: ReadonlySet<number> = new Set([0x2a, 0x2d, 0x2e, 0x5f])
  * built.secrets // [<redacted>]
  * ```
  *
- * @since 0.1.0
+ * @since 0.2.0
  * @category destructors
  */
 export const build = (self: OAuthRequest): Built => {

@@ -19,7 +19,7 @@ import * as settings from "./internal/config.js"
  * Duration.toSeconds(Settings.defaultHttpTimeout) // 30
  * ```
  *
- * @since 0.3.0
+ * @since 0.2.0
  * @category defaults
  */
 export const defaultHttpTimeout: Duration.Duration = settings.defaultHttpTimeout
@@ -65,7 +65,7 @@ export const httpTimeout = settings.httpTimeout
  * Settings.loopbackRedirectUri("hyperid", Settings.defaultCallbackPort) // "http://127.0.0.1:8976/callback/hyperid"
  * ```
  *
- * @since 0.3.0
+ * @since 0.2.0
  * @category defaults
  */
 export const defaultCallbackPort: number = settings.defaultCallbackPort
@@ -105,7 +105,7 @@ export const callbackPort = settings.callbackPort
  * Settings.callbackPath("hyperline") // "/callback/hyperline"
  * ```
  *
- * @since 0.3.0
+ * @since 0.2.0
  * @category config
  */
 export const callbackPath: (provider: string) => string = settings.callbackPath
@@ -122,7 +122,7 @@ export const callbackPath: (provider: string) => string = settings.callbackPath
  * Settings.loopbackRedirectUri("hyperid", 53682) // "http://127.0.0.1:53682/callback/hyperid"
  * ```
  *
- * @since 0.3.0
+ * @since 0.2.0
  * @category config
  */
 export const loopbackRedirectUri: (provider: string, port: number) => string = settings.loopbackRedirectUri

@@ -90,7 +90,7 @@ export * as Hyperline from "./Hyperline.js"
 /**
  * hyperline's Apps API, with the account's API key.
  *
- * @since 0.3.0
+ * @since 0.2.0
  */
 export * as HyperlineApps from "./HyperlineApps.js"
 
@@ -133,7 +133,7 @@ export * as Provider from "./Provider.js"
 /**
  * Requests to OAuth endpoints, built by piping; client authentication as a value.
  *
- * @since 0.1.0
+ * @since 0.2.0
  */
 export * as Requests from "./Requests.js"
 

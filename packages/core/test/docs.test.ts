@@ -43,6 +43,26 @@ const entryPointsOf = (dir: string): ReadonlyArray<EntryPoint> => {
 
 const entryPoints: ReadonlyArray<EntryPoint> = packages.flatMap(entryPointsOf)
 
+/**
+ * The release a package's unreleased exports belong to: the next minor one
+ * after its `package.json` `version` (0.1.0 → 0.2.0), so that what this
+ * release adds says one `@since`.
+ */
+const nextRelease = (dir: string): string => {
+  const { version }: { version: string } = JSON.parse(readFileSync(join(repoRoot, dir, "package.json"), "utf8"))
+  const [major = 0, minor = 0] = version.split(".").map(Number)
+  return major === 0 ? `0.${minor + 1}.0` : `${major}.${minor + 1}.0`
+}
+
+const compareVersions = (a: string, b: string): number => {
+  const [x, y] = [a, b].map((version) => version.split(".").map(Number))
+  for (let i = 0; i < 3; i++) {
+    const d = (x?.[i] ?? 0) - (y?.[i] ?? 0)
+    if (d !== 0) return d
+  }
+  return 0
+}
+
 const options: ts.CompilerOptions = {
   target: ts.ScriptTarget.ES2022,
   lib: ["lib.es2022.d.ts"],
@@ -227,6 +247,22 @@ describe("public documentation", () => {
       assert.include(names, name)
     }
     assert.isAbove(names.length, entryPoints.length)
+  })
+
+  it("dates nothing later than the next release", () => {
+    const late = modules.flatMap(({ source }) => {
+      const file = relative(repoRoot, source.fileName)
+      const dir = packages.find((dir) => file.startsWith(`${dir}/`))
+      const next = dir === undefined ? "0.0.0" : nextRelease(dir)
+      return [...source.text.matchAll(/@since (\d+\.\d+\.\d+)/g)].flatMap((match) =>
+        compareVersions(match[1] ?? "", next) > 0
+          ? [
+              `${file}:${source.getLineAndCharacterOfPosition(match.index).line + 1}: @since ${match[1]} (next: ${next})`,
+            ]
+          : [],
+      )
+    })
+    assert.deepStrictEqual(late, [])
   })
 
   it("documents every export of every public module", () => {
