@@ -86,7 +86,7 @@ export interface Credentials {
 export interface Options {
   /** Handed to `Provider.decorate` (hyperline: the `Hyperline-CompanyId` header). */
   readonly companyId?: string | undefined
-  /** Limit of one attempt of `exchange` (30 s by default). */
+  /** Limit of one attempt of `exchange` (`Settings.defaultHttpTimeout` by default). */
   readonly timeout?: Duration.DurationInput | undefined
   /** How `exchange` retries safe requests: numbers for the standard backoff, or a `Schedule` of one's own. */
   readonly retryPolicy?: Pipeline.RetryPolicy | undefined

@@ -66,7 +66,7 @@ export interface DeviceAuthorization {
   /** Seconds the device code lives, as the server said. */
   readonly expiresIn: number
   readonly expiresAt: DateTime.Utc
-  /** The polling interval: 5 s when the server gives none, 1 s at least. */
+  /** The polling interval: `DeviceFlow.defaultInterval` when the server gives none, 1 s at least. */
   readonly interval: Duration.Duration
 }
 

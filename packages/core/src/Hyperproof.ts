@@ -146,8 +146,9 @@ export interface Service {
   readonly apiUrl: string
   /**
    * A valid access token: the service's own login (kept by `Accounts` on a
-   * memory store of its own) until 60 s before it expires, then a new one,
-   * fetched once however many callers ask at the same moment.
+   * memory store of its own) until `Accounts.refreshMargin` before it
+   * expires, then a new one, fetched once however many callers ask at the
+   * same moment.
    */
   readonly token: Effect.Effect<Token.TokenSet, RequestFailure>
   /** A new token now, replacing the service's own. */
