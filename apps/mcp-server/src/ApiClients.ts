@@ -14,7 +14,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 
 /**
- * Clients kept at most; the oldest goes first. Accounts are labels the agent
+ * Clients kept at most; the least recently used goes first. Accounts are labels the agent
  * picks, so their number is not bounded by anything else.
  */
 export const maxClients = 64
@@ -59,17 +59,20 @@ export const make: Effect.Effect<Service, never, HttpClient.HttpClient | Account
     // Provider ids and account labels hold no NUL: the pair cannot collide.
     const key = `${provider.id}\u0000${account}`
     const found = kept.get(key)
-    if (found !== undefined && found.provider === provider) return found
-    const made = AuthorizedClient.makeWith(
-      http,
-      provider,
-      AuthorizedClient.fromAccounts(accounts, { provider: provider.id, account }),
-      { timeout },
-    )
+    const client =
+      found !== undefined && found.provider === provider
+        ? found
+        : AuthorizedClient.makeWith(
+            http,
+            provider,
+            AuthorizedClient.fromAccounts(accounts, { provider: provider.id, account }),
+            { timeout },
+          )
+    // Moved to the end: the map's order is the order of use.
     kept.delete(key)
-    kept.set(key, made)
+    kept.set(key, client)
     if (kept.size > maxClients) kept.delete(kept.keys().next().value ?? key)
-    return made
+    return client
   }
   return { get }
 })
