@@ -9,6 +9,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
 import * as ManagedRuntime from "effect/ManagedRuntime"
+import * as ApiClients from "./ApiClients.js"
 import * as Logins from "./Logins.js"
 import * as Providers from "./Providers.js"
 import * as ServerConfig from "./ServerConfig.js"
@@ -33,7 +34,7 @@ const stderrLogger = Logger.replace(Logger.defaultLogger, Logger.prettyLogger({ 
 /** A store that cannot be opened (bad settings, Redis unreachable) stops the start with its message. */
 export type StartError = OAuthError.TokenStoreError | ConfigError.ConfigError
 
-export const layer: Layer.Layer<Services, StartError> = Logins.layer.pipe(
+export const layer: Layer.Layer<Services, StartError> = Layer.merge(Logins.layer, ApiClients.layer).pipe(
   Layer.provideMerge(accounts),
   Layer.provideMerge(Providers.layer),
   Layer.provideMerge(TokenStore.layerConfig),

@@ -17,6 +17,7 @@ import * as JSONSchema from "effect/JSONSchema"
 import type * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import * as SchemaAST from "effect/SchemaAST"
+import type { ApiClients } from "./ApiClients.js"
 import type { ToolError } from "./errors.js"
 import type { Logins } from "./Logins.js"
 import type { Providers } from "./Providers.js"
@@ -30,6 +31,7 @@ import type { ServerConfig } from "./ServerConfig.js"
  * @category models
  */
 export type Services =
+  | ApiClients
   | Accounts.Accounts
   | TokenStore.TokenStore
   | Providers

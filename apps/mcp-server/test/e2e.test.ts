@@ -104,6 +104,12 @@ describe("hyperproof (client credentials)", () => {
     expect(errorCode(await call("introspect_token", { provider: "hyperproof" }))).toBe("not_supported")
     expect(structured(await call("logout", { provider: "hyperproof" }))).toEqual({ revoked: false, removed: true })
     expect(errorCode(await call("get_token", { provider: "hyperproof" }))).toBe("not_logged_in")
+    // call_api keeps its client per account, not the token: the logout shows at once.
+    expect(
+      errorCode(
+        await call("call_api", { provider: "hyperproof", method: "GET", path: `/v1/controls/${sampleControl.id}` }),
+      ),
+    ).toBe("not_logged_in")
   })
 
   it("call_api retries once after a refresh when the API answers 401", async () => {

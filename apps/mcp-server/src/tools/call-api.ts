@@ -1,8 +1,9 @@
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
-import { ApiClient, AuthorizedClient, OAuthError, Settings } from "@hyperauth/core"
+import { ApiClient, OAuthError } from "@hyperauth/core"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
+import { ApiClients } from "../ApiClients.js"
 import { headerProblem, hiddenResponseHeaders, pathProblem } from "../guards.js"
 import { Account, Integer, NonEmpty, ProviderId } from "../inputs.js"
 import { Providers } from "../Providers.js"
@@ -48,10 +49,7 @@ export const callApi = defineTool({
         return yield* new OAuthError.InvalidInput({ provider: input.provider, reason: `${refused}.` })
       const provider = yield* (yield* Providers).get(input.provider)
       // The core's authorized client: Bearer token, provider headers, one shared refresh after a 401.
-      const api = yield* AuthorizedClient.make(provider, input.account, {
-        companyId: input.company_id,
-        timeout: yield* Effect.orElseSucceed(Settings.httpTimeout, () => Settings.defaultHttpTimeout),
-      })
+      const api = (yield* ApiClients).get(provider, input.account)
 
       const base = HttpClientRequest.make(input.method)(input.path).pipe(
         HttpClientRequest.setUrlParams(
@@ -72,7 +70,7 @@ export const callApi = defineTool({
             ? HttpClientRequest.bodyText(checked, input.body, checked.headers["content-type"] ?? "text/plain")
             : HttpClientRequest.bodyUnsafeJson(checked, input.body)
 
-      const response = yield* api.exchange(request, { maxBodyBytes })
+      const response = yield* api.exchange(request, { maxBodyBytes, companyId: input.company_id })
       const headers = Object.fromEntries(
         Object.entries(response.headers).filter(([name]) => !hiddenResponseHeaders.has(name.toLowerCase())),
       )
