@@ -4,7 +4,7 @@
  * classes, tags, layers, schemas), an `@example`; every module has a doc
  * comment with `@since`. Every example, of an export or of a module,
  * type-checks against the sources as a user would write it
- * (`import { … } from "@hyperauth/core"`).
+ * (`import { … } from "@hyperauth/core"`), and so do the README's `ts` blocks.
  *
  * What is public is read off the packages themselves, so there is no list to
  * keep: every entry point in the `exports` of `@hyperauth/core`'s and
@@ -275,6 +275,13 @@ describe("public documentation", () => {
     assert.isAbove(examples.length, modules.length)
     const failures = compile(examples)
     assert.deepStrictEqual(failures, [], `examples that do not compile:\n${failures.join("\n")}`)
+  })
+
+  it("has README examples that type-check as a user would write them", { timeout: 180_000 }, () => {
+    const readme = codeBlocks(readFileSync(join(repoRoot, "README.md"), "utf8"))
+    assert.isNotEmpty(readme)
+    const failures = compile(readme.map((code, i) => ({ where: `README.md block ${i + 1}`, code })))
+    assert.deepStrictEqual(failures, [], `README examples that do not compile:\n${failures.join("\n")}`)
   })
 
   describe("the checker itself", () => {
