@@ -213,12 +213,16 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
       retryPolicy: options.retryPolicy,
     })
 
-    const requestToken = (scope: string | undefined) => {
-      const built = Requests.token(`${options.authUrl}/oauth/token`).pipe(
+    const buildToken = (scope: string | undefined) =>
+      Requests.token(`${options.authUrl}/oauth/token`).pipe(
         Requests.grant("client_credentials", { scope }),
         Requests.clientAuth(Requests.ClientSecretPost(options.clientId, options.clientSecret)),
         Requests.build,
       )
+    // Requests are values: the one for the configured scope is built once.
+    const configured = buildToken(options.scope)
+    const requestToken = (scope: string | undefined) => {
+      const built = scope === options.scope ? configured : buildToken(scope)
       return Effect.flatMap(http.json(built.request, wire.BearerTokenResponse, built), (answer) =>
         Token.fromResponse(answer),
       )
@@ -228,8 +232,9 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
     // own: renewed 60 s early and once for all callers; its API calls go
     // through the core's authorized client, like every other login's.
     const key = { provider: "hyperproof", account: "default" }
+    const store = yield* TokenStore.makeMemory
     const accounts = yield* Accounts.make(() => Effect.succeed(provider)).pipe(
-      Effect.provideServiceEffect(TokenStore.TokenStore, TokenStore.makeMemory),
+      Effect.provideService(TokenStore.TokenStore, store),
     )
     // A memory store of its own and a provider always there: these cannot happen.
     const impossible = {
@@ -239,8 +244,13 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
       InvalidInput: Effect.die,
     }
 
+    // Written straight to the store, not through `Accounts.save`: the store is
+    // this service's alone, so no other process takes its lease, and a renewal
+    // under way that read the older record loses its commit to this one (it is
+    // conditional on the version it read) and returns this token. A lease per
+    // grant would cost more than the grant's own decoding.
     const fetchToken: Service["fetchToken"] = Effect.tap(requestToken(options.scope), (fresh) =>
-      Effect.catchTag(accounts.save(key, fresh), "TokenStoreError", Effect.die),
+      Effect.catchTags(store.set(key, fresh), { TokenStoreError: Effect.die, StoreConflict: Effect.die }),
     )
     // The first callers, who find no token yet, share one request for it.
     const logins = SingleFlight.make<"login", Token.TokenSet, RequestFailure>()
