@@ -19,6 +19,7 @@ import * as settings from "./internal/config.js"
 import * as Pipeline from "./internal/pipeline.js"
 import { define, noResume, refuseOptions } from "./internal/provider.js"
 import * as SingleFlight from "./internal/singleFlight.js"
+import { traced } from "./internal/tracing.js"
 import * as wire from "./internal/wire.js"
 import { type InvalidInput, InvalidToken, NotSupported, type RequestFailure } from "./OAuthError.js"
 import type { Provider } from "./Provider.js"
@@ -260,7 +261,7 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
       current,
       replace: (rejected) => Effect.catchTag(accounts.replaceRejected(key, rejected), "NotLoggedIn", () => login),
     }
-    const token: Service["token"] = current.pipe(Effect.catchTags(impossible), Effect.withSpan("Hyperproof.token"))
+    const token: Service["token"] = current.pipe(Effect.catchTags(impossible), traced("Hyperproof.token"))
 
     const provider: Provider = {
       id: "hyperproof",
@@ -299,14 +300,14 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
         // Refused again with a new token: the token is not what is wrong.
         const failure = http.failure(exchange)
         return yield* failure._tag === "InvalidToken" ? failure : new InvalidToken({ provider: "hyperproof" })
-      }).pipe(Effect.withSpan("Hyperproof.request"))
+      }).pipe(traced("Hyperproof.request"))
 
     const getControl: Service["getControl"] = (controlId) =>
       request(HttpClientRequest.get(`/v1/controls/${encodeURIComponent(controlId)}`)).pipe(
         Effect.flatMap((exchange) => http.decode(exchange, Control)),
         // A path on the API base is never refused.
         Effect.catchTag("InvalidInput", Effect.die),
-        Effect.withSpan("Hyperproof.getControl"),
+        traced("Hyperproof.getControl"),
       )
 
     return { apiUrl: options.apiUrl, token, fetchToken, request, getControl, provider }

@@ -2,7 +2,7 @@
 import { FetchHttpClient, HttpClientRequest } from "@effect/platform"
 import { assert, describe, it } from "@effect/vitest"
 import { defaultHyperproofClient, sampleControl } from "@hyperauth/emulator"
-import { Effect, Exit, Layer, Redacted, TestClock } from "effect"
+import { Effect, Exit, Layer, Redacted, TestClock, Tracer } from "effect"
 import * as Hyperproof from "../src/Hyperproof.js"
 import { useEmulator } from "./support/emulator.js"
 
@@ -114,6 +114,26 @@ describe("Hyperproof over loopback", () => {
         assert.strictEqual(tokenRequests() - before, 2)
       }),
     ),
+  )
+
+  it.live("its operations open spans under an installed tracer", () =>
+    Effect.gen(function* () {
+      const native = yield* Effect.tracer
+      const started: Array<string> = []
+      const recording = Tracer.make({
+        span: (name, ...rest) => {
+          started.push(name)
+          return native.span(name, ...rest)
+        },
+        context: native.context,
+      })
+      yield* run(Effect.flatMap(Hyperproof.Hyperproof, (hyperproof) => hyperproof.getControl(sampleControl.id))).pipe(
+        Effect.withTracer(recording),
+      )
+      for (const name of ["Hyperproof.getControl", "Hyperproof.request", "hyperauth.http"]) {
+        assert.include(started, name)
+      }
+    }),
   )
 
   it.live("a 401 from the API fetches a new token and retries once", () =>

@@ -24,12 +24,12 @@ import type * as Redacted from "effect/Redacted"
 import * as Schedule from "effect/Schedule"
 import type * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
-import * as Tracer from "effect/Tracer"
 import * as NodeHttpTransport from "../NodeHttpTransport.js"
 import { ConnectionError, type RequestFailure, Timeout } from "../OAuthError.js"
 import * as Classify from "./classify.js"
 import { defaultHttpTimeout } from "./config.js"
 import { displayUrl } from "./scrub.js"
+import { traced } from "./tracing.js"
 
 export { defaultMaxBodyBytes, type Exchange } from "./classify.js"
 
@@ -224,7 +224,6 @@ const readStream = (
   )
 
 const liveClock = Context.get(DefaultServices.liveServices, Clock.Clock)
-const nativeTracer = Context.get(DefaultServices.liveServices, Tracer.Tracer)
 
 export const make = (client: HttpClient.HttpClient, options: PipelineOptions): Pipeline => {
   const { provider } = options
@@ -378,16 +377,9 @@ export const make = (client: HttpClient.HttpClient, options: PipelineOptions): P
         onSome: (failed) => retrying(request, send, failed),
       }),
     )
-    // A span only for a tracer that records it: the native one keeps nothing.
-    return Effect.tracerWith((tracer) =>
-      tracer === nativeTracer
-        ? sent
-        : Effect.withSpan(sent, "hyperauth.http", {
-            attributes: { provider, method: request.method, url: target(request) },
-            // Always this line of this file: not worth an Error per request.
-            captureStackTrace: false,
-          }),
-    )
+    return traced(sent, "hyperauth.http", () => ({
+      attributes: { provider, method: request.method, url: target(request) },
+    }))
   }
 
   const failure = (answer: Classify.Exchange): RequestFailure => Classify.failure(provider, answer)
