@@ -4,6 +4,7 @@
  * limit after inflating, the time limit aborts the connection, and a refused
  * connection is `connection_error`.
  */
+import { createHook } from "node:async_hooks"
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http"
 import type { AddressInfo } from "node:net"
 import { Readable } from "node:stream"
@@ -135,6 +136,40 @@ describe("NodeHttpTransport", () => {
       yield* Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 100)))
       assert.strictEqual(closedWhileWaiting, before + 1)
     }),
+  )
+
+  it.live("a request and the read of its body run on one timer", () =>
+    Effect.gen(function* () {
+      // The limit's timers are told apart from any other (the server's keep-alive one…) by their length.
+      const limit = 4321
+      const delays: Array<number> = []
+      const hook = createHook({
+        init: (_id, type, _trigger, resource) => {
+          if (type === "Timeout" && typeof resource === "object" && resource !== null && "_idleTimeout" in resource) {
+            delays.push(Number(resource._idleTimeout))
+          }
+        },
+      })
+      hook.enable()
+      const response = yield* send(HttpClientRequest.post(`${origin}/echo`), `${limit} millis`).pipe(
+        Effect.ensuring(Effect.sync(() => hook.disable())),
+      )
+      assert.strictEqual(response.status, 200)
+      assert.strictEqual(delays.filter((delay) => delay > limit - 1000 && delay <= limit).length, 1)
+    }),
+  )
+
+  it.live("an answer left unread past the limit is dropped, and reading it then fails with TimeLimitExceeded", () =>
+    Effect.gen(function* () {
+      const client = yield* HttpClient.HttpClient
+      const limited = NodeHttpTransport.timeLimited(client, 100)
+      if (Option.isNone(limited)) return assert.fail("the transport itself offers a time-limited client")
+      const response = yield* limited.value.execute(HttpClientRequest.post(`${origin}/echo`))
+      if (!(response instanceof NodeHttpTransport.NodeHttpResponse)) return assert.fail("a NodeHttpResponse")
+      yield* Effect.sleep("200 millis")
+      const error = failure(yield* Effect.exit(response.readCapped(1024)))
+      assert.isTrue(NodeHttpTransport.isTimeLimitExceeded(error.cause))
+    }).pipe(Effect.provide(NodeHttpTransport.layer)),
   )
 
   it.live("a time-limited client fails with TimeLimitExceeded; a wrapped one is not offered a limit", () =>
