@@ -37,6 +37,7 @@ import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as HttpIncomingMessage from "@effect/platform/HttpIncomingMessage"
 import * as UrlParams from "@effect/platform/UrlParams"
 import * as Effect from "effect/Effect"
+import type * as Either from "effect/Either"
 import * as Inspectable from "effect/Inspectable"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
@@ -493,13 +494,27 @@ export const make: Effect.Effect<HttpClient.HttpClient, never, Scope.Scope> = Ef
 const client = (agents: Agents, limit: number | undefined): HttpClient.HttpClient => {
   const encodeError = (request: HttpClientRequest.HttpClientRequest, cause: unknown) =>
     new HttpClientError.RequestError({ request, reason: "Encode", cause })
+  // A client mostly calls the same few URLs: the last one parsed is kept
+  // (`http.request` only reads a `URL`, and no one else sees this one).
+  let lastUrl: string | undefined
+  let lastParsed: Either.Either<URL, unknown> | undefined
+  const parse = (request: HttpClientRequest.HttpClientRequest): Either.Either<URL, unknown> => {
+    if (request.urlParams.length > 0 || Option.isSome(request.hash)) {
+      return UrlParams.makeUrl(request.url, request.urlParams, request.hash)
+    }
+    if (request.url !== lastUrl || lastParsed === undefined) {
+      lastParsed = UrlParams.makeUrl(request.url, request.urlParams, request.hash)
+      lastUrl = request.url
+    }
+    return lastParsed
+  }
   // `makeWith`, not `make`: no per-request `AbortController`, no wrapper
   // around the response (kept collectable by a FinalizationRegistry), and
   // no client span or `traceparent`/`b3` header: the pipeline owns tracing.
   const made = HttpClient.makeWith<never, never, HttpClientError.HttpClientError, never>(
     (prepared) =>
       Effect.flatMap(prepared, (request) => {
-        const url = UrlParams.makeUrl(request.url, request.urlParams, request.hash)
+        const url = parse(request)
         if (url._tag === "Left") {
           return Effect.fail(new HttpClientError.RequestError({ request, reason: "InvalidUrl", cause: url.left }))
         }

@@ -31,6 +31,8 @@ const routes: Record<string, (req: IncomingMessage, res: ServerResponse) => void
     res.end()
   },
   "/target": (_req, res) => res.end("followed"),
+  "/where": (req, res) => res.end(req.url),
+  "/where?a=1": (req, res) => res.end(req.url),
   "/echo": (req, res) => {
     let body = ""
     req.on("data", (chunk) => {
@@ -89,6 +91,19 @@ describe("NodeHttpTransport", () => {
       assert.strictEqual(response.status, 200)
       assert.deepStrictEqual(JSON.parse(response.body), { method: "POST", body: "a=1", authorization: true })
     }),
+  )
+
+  it.live("sends each request to its own URL, however the client's URLs alternate", () =>
+    Effect.gen(function* () {
+      const client = yield* HttpClient.HttpClient
+      const where = (request: HttpClientRequest.HttpClientRequest) =>
+        Effect.flatMap(client.execute(request), (response) => response.text)
+      const plain = HttpClientRequest.get(`${origin}/where`)
+      assert.strictEqual(yield* where(plain), "/where")
+      assert.strictEqual(yield* where(HttpClientRequest.setUrlParam(plain, "a", "1")), "/where?a=1")
+      assert.strictEqual(yield* where(HttpClientRequest.get(`${origin}/target`)), "followed")
+      assert.strictEqual(yield* where(plain), "/where")
+    }).pipe(Effect.provide(NodeHttpTransport.layer)),
   )
 
   it.live("returns a redirect as the answer: never follows it", () =>
