@@ -157,6 +157,16 @@ export interface Pipeline {
 }
 
 /**
+ * `Accept` and `User-Agent` as the pipeline sends them: the caller's own, or
+ * JSON and hyperauth's agent. For a caller that sets headers anyway, so
+ * that the request is copied once, not once more by `withDefaults`.
+ */
+export const defaultHeaders = (headers: Readonly<Record<string, string>>): Record<string, string> => ({
+  accept: headers.accept ?? "application/json",
+  "user-agent": headers["user-agent"] ?? userAgent,
+})
+
+/**
  * The request defaults, applied once to the client: JSON unless the caller
  * asked for something else, a caller's own agent string wins, and a path
  * is resolved against the base URL.
@@ -168,10 +178,7 @@ export const withDefaults =
     const defaults =
       headers.accept !== undefined && headers["user-agent"] !== undefined
         ? request
-        : HttpClientRequest.setHeaders(request, {
-            accept: headers.accept ?? "application/json",
-            "user-agent": headers["user-agent"] ?? userAgent,
-          })
+        : HttpClientRequest.setHeaders(request, defaultHeaders(headers))
     return baseUrl !== undefined && defaults.url.startsWith("/")
       ? HttpClientRequest.prependUrl(defaults, baseUrl)
       : defaults
