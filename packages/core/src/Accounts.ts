@@ -7,6 +7,7 @@
  */
 import * as Context from "effect/Context"
 import * as DateTime from "effect/DateTime"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
@@ -138,6 +139,15 @@ export class Accounts extends Context.Tag("@hyperauth/core/Accounts")<Accounts, 
  * @category models
  */
 export type ProviderLookup = (id: string) => Effect.Effect<Provider, NotConfigured>
+
+const refreshMarginMillis = Duration.toMillis(refreshMargin)
+
+/**
+ * `TokenSet.expiresWithin(now, refreshMargin)` in milliseconds: the check
+ * every `accessToken` call makes, without a `DateTime` and a parsed margin each time.
+ */
+const expiresSoon = (token: TokenSet, nowMillis: number): boolean =>
+  token.expiresAt !== undefined && token.expiresAt.epochMillis <= nowMillis + refreshMarginMillis
 
 type RefreshNeed = "expiring" | "always" | { readonly rejected: TokenSet }
 
@@ -289,8 +299,12 @@ export const make = (lookup: ProviderLookup, options: Options = {}): Effect.Effe
             // A caller that comes while the account's token is being renewed
             // waits for the new one: the store can only hold the old one.
             refreshes.join(needId(key, "expiring")) ??
-            Effect.flatMap(Effect.zip(get(key), DateTime.now), ([{ token }, now]) =>
-              token.expiresWithin(now, refreshMargin) ? refreshShared(key, "expiring") : Effect.succeed(token),
+            Effect.clockWith((clock) =>
+              Effect.flatMap(get(key), ({ token }) =>
+                expiresSoon(token, clock.unsafeCurrentTimeMillis())
+                  ? refreshShared(key, "expiring")
+                  : Effect.succeed(token),
+              ),
             ),
         ),
       refresh: (key) => refreshShared(key, "always"),

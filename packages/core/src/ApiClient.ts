@@ -116,11 +116,18 @@ export const make = (
   const http = Pipeline.make(client, options)
   return {
     send: (request, { accessToken, maxBodyBytes }) =>
-      http.execute(HttpClientRequest.bearerToken(request, Redacted.value(accessToken)), {
-        idempotent: safeMethods.has(request.method),
-        secrets: [accessToken],
-        maxBodyBytes,
-      }),
+      // The token and the pipeline's defaults in one copy of the headers.
+      http.execute(
+        HttpClientRequest.setHeaders(request, {
+          ...Pipeline.defaultHeaders(request.headers),
+          authorization: `Bearer ${Redacted.value(accessToken)}`,
+        }),
+        {
+          idempotent: safeMethods.has(request.method),
+          secrets: [accessToken],
+          maxBodyBytes,
+        },
+      ),
   }
 }
 

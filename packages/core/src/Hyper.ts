@@ -16,6 +16,7 @@ import type { IntrospectionResponse } from "./Introspection.js"
 import * as settings from "./internal/config.js"
 import * as Pipeline from "./internal/pipeline.js"
 import { define, noResume, refuseOptions } from "./internal/provider.js"
+import { traced } from "./internal/tracing.js"
 import * as wire from "./internal/wire.js"
 import { NotSupported, type RequestFailure } from "./OAuthError.js"
 import type { DeviceLogin, Provider } from "./Provider.js"
@@ -158,7 +159,7 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
           expiresAt: DateTime.addDuration(now, Duration.seconds(answer.expires_in)),
           interval: DeviceFlow.intervalOf(answer.interval),
         }
-      }).pipe(Effect.withSpan("Hyper.initiateDeviceFlow"))
+      }).pipe(traced("Hyper.initiateDeviceFlow"))
 
     /** Needs only what a pending login's record keeps, so another process can take it over. */
     const pollDevice = (device: DeviceLogin, onSuccess?: (token: Token.TokenSet) => void) => {
@@ -177,7 +178,7 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
         provider: "hyper",
       }).pipe(
         Effect.tap((token) => (onSuccess === undefined ? Effect.void : Effect.sync(() => onSuccess(token)))),
-        Effect.withSpan("Hyper.pollForToken"),
+        traced("Hyper.pollForToken"),
       )
     }
     const pollForToken: Service["pollForToken"] = pollDevice
@@ -188,7 +189,7 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
         Requests.clientAuth(Requests.None(options.clientId)),
         Requests.build,
       )
-      return http.json(built.request, wire.IntrospectionResponse, built).pipe(Effect.withSpan("Hyper.introspectToken"))
+      return http.json(built.request, wire.IntrospectionResponse, built).pipe(traced("Hyper.introspectToken"))
     }
 
     const provider: Provider = {

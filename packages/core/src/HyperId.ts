@@ -18,6 +18,7 @@ import type { IntrospectionResponse } from "./Introspection.js"
 import * as settings from "./internal/config.js"
 import * as Pipeline from "./internal/pipeline.js"
 import { define, noResume, redirectPending } from "./internal/provider.js"
+import { traced } from "./internal/tracing.js"
 import * as wire from "./internal/wire.js"
 import { InvalidInput, type RequestFailure, type StateMismatch } from "./OAuthError.js"
 import type { Provider } from "./Provider.js"
@@ -332,7 +333,7 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
         )
         const answer = yield* http.json(built.request, wire.TokenResponse, built)
         return { token: yield* Token.fromResponse(answer), locale: redirect.params.locale }
-      }).pipe(Effect.withSpan("HyperId.completeLogin"))
+      }).pipe(traced("HyperId.completeLogin"))
 
     const refresh: Service["refresh"] = (token) =>
       Effect.gen(function* () {
@@ -349,7 +350,7 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
         )
         const answer = yield* http.json(built.request, wire.TokenResponse, built)
         return yield* Token.fromResponse(answer, token)
-      }).pipe(Effect.withSpan("HyperId.refresh"))
+      }).pipe(traced("HyperId.refresh"))
 
     const introspect: Service["introspect"] = (accessToken) => {
       const built = Requests.introspection(`${baseUrl}/token/introspect`).pipe(
@@ -357,7 +358,7 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
         Requests.clientAuth(clientAuth),
         Requests.build,
       )
-      return http.json(built.request, wire.IntrospectionResponse, built).pipe(Effect.withSpan("HyperId.introspect"))
+      return http.json(built.request, wire.IntrospectionResponse, built).pipe(traced("HyperId.introspect"))
     }
 
     const logout: Service["logout"] = (refreshToken) => {
@@ -366,7 +367,7 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
         Requests.clientAuth(clientAuth),
         Requests.build,
       )
-      return http.ok(built.request, built).pipe(Effect.withSpan("HyperId.logout"))
+      return http.ok(built.request, built).pipe(traced("HyperId.logout"))
     }
 
     const provider: Provider = {

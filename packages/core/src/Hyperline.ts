@@ -22,6 +22,7 @@ import * as settings from "./internal/config.js"
 import { listOf } from "./internal/lists.js"
 import * as Pipeline from "./internal/pipeline.js"
 import { define, noResume, redirectPending, refuseOptions } from "./internal/provider.js"
+import { traced } from "./internal/tracing.js"
 import * as wire from "./internal/wire.js"
 import { InvalidInput, NotSupported, type RequestFailure, type StateMismatch } from "./OAuthError.js"
 import type { Provider } from "./Provider.js"
@@ -239,7 +240,7 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
           Requests.build,
         )
         return yield* Token.fromResponse(yield* http.json(built.request, wire.BearerTokenResponse, built))
-      }).pipe(Effect.withSpan("Hyperline.completeLogin"))
+      }).pipe(traced("Hyperline.completeLogin"))
 
     const refresh: Service["refresh"] = (token) =>
       Effect.gen(function* () {
@@ -256,7 +257,7 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
           Requests.build,
         )
         return yield* Token.fromResponse(yield* http.json(built.request, wire.BearerTokenResponse, built), token)
-      }).pipe(Effect.withSpan("Hyperline.refresh"))
+      }).pipe(traced("Hyperline.refresh"))
 
     const revoke: Service["revoke"] = (refreshToken) => {
       const built = Requests.revocation(url("/v1/oauth/revoke")).pipe(
@@ -265,7 +266,7 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
         Requests.json,
         Requests.build,
       )
-      return http.ok(built.request, built).pipe(Effect.withSpan("Hyperline.revoke"))
+      return http.ok(built.request, built).pipe(traced("Hyperline.revoke"))
     }
 
     const decorate: Provider["decorate"] = (request, context) => {
@@ -295,14 +296,14 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
         Effect.flatMap((exchange) =>
           exchange.status === 401 ? Effect.fail(http.failure(exchange)) : Effect.succeed(exchange),
         ),
-        Effect.withSpan("Hyperline.request"),
+        traced("Hyperline.request"),
       )
 
     const listCompanies: Service["listCompanies"] = (auth) =>
       authorizedBy(auth).pipe(
         Effect.flatMap((authorized) => authorized.exchange(HttpClientRequest.get("/v1/companies"))),
         Effect.flatMap((exchange) => http.decode(exchange, Companies)),
-        Effect.withSpan("Hyperline.listCompanies"),
+        traced("Hyperline.listCompanies"),
       )
 
     const provider: Provider = {

@@ -19,6 +19,7 @@ import { environments } from "./Hyperline.js"
 import * as settings from "./internal/config.js"
 import { listOf } from "./internal/lists.js"
 import * as Pipeline from "./internal/pipeline.js"
+import { traced } from "./internal/tracing.js"
 import type { NotConfigured, RequestFailure } from "./OAuthError.js"
 
 /**
@@ -166,18 +167,16 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
 
     return {
       create: (app) =>
-        appsDecode(HttpClientRequest.post("/v1/apps").pipe(appBody(app)), App).pipe(
-          Effect.withSpan("HyperlineApps.create"),
-        ),
-      list: appsDecode(HttpClientRequest.get("/v1/apps"), Apps).pipe(Effect.withSpan("HyperlineApps.list")),
+        appsDecode(HttpClientRequest.post("/v1/apps").pipe(appBody(app)), App).pipe(traced("HyperlineApps.create")),
+      list: appsDecode(HttpClientRequest.get("/v1/apps"), Apps).pipe(traced("HyperlineApps.list")),
       update: (id, patch) =>
         appsDecode(HttpClientRequest.put(`/v1/apps/${encodeURIComponent(id)}`).pipe(appBody(patch)), App).pipe(
-          Effect.withSpan("HyperlineApps.update"),
+          traced("HyperlineApps.update"),
         ),
       delete: (id) =>
         Effect.flatMap(appsCall(HttpClientRequest.del(`/v1/apps/${encodeURIComponent(id)}`)), (exchange) =>
           exchange.status >= 200 && exchange.status <= 299 ? Effect.void : Effect.fail(http.failure(exchange)),
-        ).pipe(Effect.withSpan("HyperlineApps.delete")),
+        ).pipe(traced("HyperlineApps.delete")),
     } satisfies Service
   })
 

@@ -19,6 +19,7 @@ import * as settings from "./internal/config.js"
 import * as Pipeline from "./internal/pipeline.js"
 import { define, noResume, refuseOptions } from "./internal/provider.js"
 import * as SingleFlight from "./internal/singleFlight.js"
+import { traced } from "./internal/tracing.js"
 import * as wire from "./internal/wire.js"
 import { type InvalidInput, InvalidToken, NotSupported, type RequestFailure } from "./OAuthError.js"
 import type { Provider } from "./Provider.js"
@@ -214,12 +215,16 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
       retryPolicy: options.retryPolicy,
     })
 
-    const requestToken = (scope: string | undefined) => {
-      const built = Requests.token(`${options.authUrl}/oauth/token`).pipe(
+    const buildToken = (scope: string | undefined) =>
+      Requests.token(`${options.authUrl}/oauth/token`).pipe(
         Requests.grant("client_credentials", { scope }),
         Requests.clientAuth(Requests.ClientSecretPost(options.clientId, options.clientSecret)),
         Requests.build,
       )
+    // Requests are values: the one for the configured scope is built once.
+    const configured = buildToken(options.scope)
+    const requestToken = (scope: string | undefined) => {
+      const built = scope === options.scope ? configured : buildToken(scope)
       return Effect.flatMap(http.json(built.request, wire.BearerTokenResponse, built), (answer) =>
         Token.fromResponse(answer),
       )
@@ -229,8 +234,9 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
     // own: renewed 60 s early and once for all callers; its API calls go
     // through the core's authorized client, like every other login's.
     const key = { provider: "hyperproof", account: "default" }
+    const store = yield* TokenStore.makeMemory
     const accounts = yield* Accounts.make(() => Effect.succeed(provider)).pipe(
-      Effect.provideServiceEffect(TokenStore.TokenStore, TokenStore.makeMemory),
+      Effect.provideService(TokenStore.TokenStore, store),
     )
     // A memory store of its own and a provider always there: these cannot happen.
     const impossible = {
@@ -240,8 +246,13 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
       InvalidInput: Effect.die,
     }
 
+    // Written straight to the store, not through `Accounts.save`: the store is
+    // this service's alone, so no other process takes its lease, and a renewal
+    // under way that read the older record loses its commit to this one (it is
+    // conditional on the version it read) and returns this token. A lease per
+    // grant would cost more than the grant's own decoding.
     const fetchToken: Service["fetchToken"] = Effect.tap(requestToken(options.scope), (fresh) =>
-      Effect.catchTag(accounts.save(key, fresh), "TokenStoreError", Effect.die),
+      Effect.catchTags(store.set(key, fresh), { TokenStoreError: Effect.die, StoreConflict: Effect.die }),
     )
     // The first callers, who find no token yet, share one request for it.
     const logins = SingleFlight.make<"login", Token.TokenSet, RequestFailure>()
@@ -251,7 +262,7 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
       current,
       replace: (rejected) => Effect.catchTag(accounts.replaceRejected(key, rejected), "NotLoggedIn", () => login),
     }
-    const token: Service["token"] = current.pipe(Effect.catchTags(impossible), Effect.withSpan("Hyperproof.token"))
+    const token: Service["token"] = current.pipe(Effect.catchTags(impossible), traced("Hyperproof.token"))
 
     const provider: Provider = {
       id: "hyperproof",
@@ -290,14 +301,14 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
         // Refused again with a new token: the token is not what is wrong.
         const failure = http.failure(exchange)
         return yield* failure._tag === "InvalidToken" ? failure : new InvalidToken({ provider: "hyperproof" })
-      }).pipe(Effect.withSpan("Hyperproof.request"))
+      }).pipe(traced("Hyperproof.request"))
 
     const getControl: Service["getControl"] = (controlId) =>
       request(HttpClientRequest.get(`/v1/controls/${encodeURIComponent(controlId)}`)).pipe(
         Effect.flatMap((exchange) => http.decode(exchange, Control)),
         // A path on the API base is never refused.
         Effect.catchTag("InvalidInput", Effect.die),
-        Effect.withSpan("Hyperproof.getControl"),
+        traced("Hyperproof.getControl"),
       )
 
     return { apiUrl: options.apiUrl, token, fetchToken, request, getControl, provider }

@@ -37,6 +37,7 @@ import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as HttpIncomingMessage from "@effect/platform/HttpIncomingMessage"
 import * as UrlParams from "@effect/platform/UrlParams"
 import * as Effect from "effect/Effect"
+import type * as Either from "effect/Either"
 import * as Inspectable from "effect/Inspectable"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
@@ -123,13 +124,38 @@ const limitedVersions = new WeakMap<HttpClient.HttpClient, (millis: number) => H
 export const timeLimited = (client: HttpClient.HttpClient, millis: number): Option.Option<HttpClient.HttpClient> =>
   Option.map(Option.fromNullable(limitedVersions.get(client)), (limited) => limited(millis))
 
-/** Calls `onExpiry` once the deadline (a `Date.now()` instant) passes; returns the canceller. */
-const onDeadline = (deadline: number | undefined, onExpiry: () => void): (() => void) => {
-  if (deadline === undefined) return noop
-  const timer = setTimeout(onExpiry, Math.max(0, deadline - Date.now()))
-  return () => clearTimeout(timer)
+/**
+ * A request's time limit: one timer from sending to the last byte of the
+ * body, whose expiry does what the current step needs (abort the request,
+ * then stop the body's read). While an answer waits to be read the timer
+ * does not keep the process alive; an answer still unread at the deadline
+ * is dropped, freeing its connection.
+ */
+class Deadline {
+  private readonly timer: ReturnType<typeof setTimeout>
+  private expiry: () => void
+  /** Whether the limit has run out. */
+  expired = false
+  constructor(
+    readonly millis: number,
+    onExpiry: () => void,
+  ) {
+    this.expiry = onExpiry
+    this.timer = setTimeout(() => {
+      this.expired = true
+      this.expiry()
+    }, millis)
+  }
+  /** What expiry does from now on; `waiting`: whether something waits on the timer (then it keeps the process alive). */
+  next(onExpiry: () => void, waiting: boolean): void {
+    this.expiry = onExpiry
+    if (waiting) this.timer.ref()
+    else this.timer.unref()
+  }
+  clear(): void {
+    clearTimeout(this.timer)
+  }
 }
-const noop = () => {}
 
 /**
  * Reads the whole decoded body as bytes, or at most `max` of them, then stops.
@@ -224,14 +250,15 @@ export class NodeHttpResponse extends Inspectable.Class implements HttpClientRes
   constructor(
     readonly request: HttpClientRequest.HttpClientRequest,
     private readonly message: Http.IncomingMessage,
-    /** When the time limit of the request ends (`Date.now()` ms), if it has one. */
-    private readonly deadline?: { readonly at: number; readonly millis: number },
+    /** The time limit of the request, if it has one: its timer goes on while the body is read. */
+    private readonly deadline?: Deadline,
   ) {
     super()
     this.status = message.statusCode ?? 0
     this.headers = Headers.fromInput(message.headers)
     this.remoteAddress = Option.fromNullable(message.socket?.remoteAddress)
     this.source = decoded(message)
+    deadline?.next(() => this.source.destroy(), false)
   }
 
   toJSON(): unknown {
@@ -263,25 +290,29 @@ export class NodeHttpResponse extends Inspectable.Class implements HttpClientRes
       }
       this.read = true
       const deadline = this.deadline
-      const cancel = onDeadline(deadline?.at, () => {
+      if (deadline?.expired === true) {
+        resume(Effect.fail(this.decodeError(new TimeLimitExceeded(deadline.millis))))
+        return
+      }
+      deadline?.next(() => {
         this.source.destroy()
-        resume(Effect.fail(this.decodeError(new TimeLimitExceeded(deadline?.millis ?? 0))))
-      })
+        resume(Effect.fail(this.decodeError(new TimeLimitExceeded(deadline.millis))))
+      }, true)
       collect(
         this.source,
         max,
         (bytes, truncated) => {
-          cancel()
+          deadline?.clear()
           resume(Effect.succeed({ body: bytes.toString("utf8"), truncated }))
         },
         (cause) => {
-          cancel()
+          deadline?.clear()
           resume(Effect.fail(this.decodeError(cause)))
         },
       )
       // Interrupted while reading: stop receiving.
       return Effect.sync(() => {
-        cancel()
+        deadline?.clear()
         this.source.destroy()
       })
     })
@@ -329,6 +360,10 @@ export class NodeHttpResponse extends Inspectable.Class implements HttpClientRes
   get stream(): Stream.Stream<Uint8Array, HttpClientError.ResponseError> {
     if (this.read) return Stream.fail(this.decodeError(new Error("the body was already read")))
     this.read = true
+    const deadline = this.deadline
+    if (deadline?.expired === true) return Stream.fail(this.decodeError(new TimeLimitExceeded(deadline.millis)))
+    // A stream is read at the caller's pace: the limit is `readCapped`'s only.
+    deadline?.clear()
     return Stream.fromAsyncIterable<Uint8Array, HttpClientError.ResponseError>(this.source, (cause) =>
       this.decodeError(cause),
     )
@@ -392,23 +427,29 @@ const send = (
       resume(Effect.fail(new HttpClientError.RequestError({ request, reason: "Encode", cause })))
       return
     }
-    const deadline = limit === undefined ? undefined : { at: Date.now() + limit, millis: limit }
-    const cancel = onDeadline(deadline?.at, () => {
-      outgoing.destroy()
-      resume(Effect.fail(transportError(new TimeLimitExceeded(limit ?? 0))))
-    })
+    // One timer for the whole request: the response takes it over for its body.
+    const deadline =
+      limit === undefined
+        ? undefined
+        : new Deadline(limit, () => {
+            outgoing.destroy()
+            resume(Effect.fail(transportError(new TimeLimitExceeded(limit))))
+          })
+    let answered = false
     outgoing.once("error", (cause) => {
-      cancel()
+      // After the answer came, the timer is its body's: the read sees the failure.
+      if (answered) return
+      deadline?.clear()
       resume(Effect.fail(transportError(cause)))
     })
     outgoing.once("response", (message) => {
-      cancel()
+      answered = true
       resume(Effect.succeed(new NodeHttpResponse(request, message, deadline)))
     })
     outgoing.end(body)
     // Interrupted (time limit, cancelled call): close the connection, do not wait for it.
     return Effect.sync(() => {
-      cancel()
+      deadline?.clear()
       outgoing.destroy()
     })
   })
@@ -453,13 +494,27 @@ export const make: Effect.Effect<HttpClient.HttpClient, never, Scope.Scope> = Ef
 const client = (agents: Agents, limit: number | undefined): HttpClient.HttpClient => {
   const encodeError = (request: HttpClientRequest.HttpClientRequest, cause: unknown) =>
     new HttpClientError.RequestError({ request, reason: "Encode", cause })
+  // A client mostly calls the same few URLs: the last one parsed is kept
+  // (`http.request` only reads a `URL`, and no one else sees this one).
+  let lastUrl: string | undefined
+  let lastParsed: Either.Either<URL, unknown> | undefined
+  const parse = (request: HttpClientRequest.HttpClientRequest): Either.Either<URL, unknown> => {
+    if (request.urlParams.length > 0 || Option.isSome(request.hash)) {
+      return UrlParams.makeUrl(request.url, request.urlParams, request.hash)
+    }
+    if (request.url !== lastUrl || lastParsed === undefined) {
+      lastParsed = UrlParams.makeUrl(request.url, request.urlParams, request.hash)
+      lastUrl = request.url
+    }
+    return lastParsed
+  }
   // `makeWith`, not `make`: no per-request `AbortController`, no wrapper
   // around the response (kept collectable by a FinalizationRegistry), and
   // no client span or `traceparent`/`b3` header: the pipeline owns tracing.
   const made = HttpClient.makeWith<never, never, HttpClientError.HttpClientError, never>(
     (prepared) =>
       Effect.flatMap(prepared, (request) => {
-        const url = UrlParams.makeUrl(request.url, request.urlParams, request.hash)
+        const url = parse(request)
         if (url._tag === "Left") {
           return Effect.fail(new HttpClientError.RequestError({ request, reason: "InvalidUrl", cause: url.left }))
         }

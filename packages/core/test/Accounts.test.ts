@@ -71,6 +71,20 @@ describe("Accounts", () => {
     )
   })
 
+  it.effect("the 60 s margin is kept to the millisecond", () => {
+    const fake = fakeProvider(() => tokenOf({ access_token: "new" }))
+    return withAccounts(fake.provider, (accounts) =>
+      Effect.gen(function* () {
+        yield* accounts.save(key, yield* tokenOf({ access_token: "old", refresh_token: "r1", expires_in: 300 }))
+        yield* TestClock.adjust("239999 millis")
+        assert.strictEqual(Redacted.value((yield* accounts.accessToken(key)).accessToken), "old")
+        yield* TestClock.adjust("1 millis") // exactly 60 s left
+        assert.strictEqual(Redacted.value((yield* accounts.accessToken(key)).accessToken), "new")
+        assert.strictEqual(fake.calls.refresh, 1)
+      }),
+    )
+  })
+
   it.effect("a refresh answered without a refresh token keeps the old one", () => {
     const fake = fakeProvider((previous) => tokenOf({ access_token: "new", expires_in: 3600 }, previous))
     return withAccounts(fake.provider, (accounts) =>

@@ -2,7 +2,7 @@
 import { FetchHttpClient, HttpClientRequest } from "@effect/platform"
 import { assert, describe, it } from "@effect/vitest"
 import { defaultHyperproofClient, sampleControl } from "@hyperauth/emulator"
-import { Effect, Exit, Layer, Redacted, TestClock } from "effect"
+import { Effect, Exit, Layer, Redacted, TestClock, Tracer } from "effect"
 import * as Hyperproof from "../src/Hyperproof.js"
 import { useEmulator } from "./support/emulator.js"
 
@@ -72,6 +72,68 @@ describe("Hyperproof over loopback", () => {
         assert.notStrictEqual(Redacted.value(second.accessToken), Redacted.value(first.accessToken))
       }),
     ),
+  )
+
+  it.live("fetchToken replaces the service's own token: `token` then returns it, with no request of its own", () =>
+    run(
+      Effect.gen(function* () {
+        const hyperproof = yield* Hyperproof.Hyperproof
+        const first = yield* hyperproof.token
+        const before = tokenRequests()
+        const fetched = yield* hyperproof.fetchToken
+        assert.notStrictEqual(Redacted.value(fetched.accessToken), Redacted.value(first.accessToken))
+        assert.strictEqual(Redacted.value((yield* hyperproof.token).accessToken), Redacted.value(fetched.accessToken))
+        assert.strictEqual(tokenRequests() - before, 1)
+      }),
+    ),
+  )
+
+  it.effect("fetchToken during a renewal of `token`: both succeed, and the token kept is one of theirs", () =>
+    run(
+      Effect.gen(function* () {
+        const hyperproof = yield* Hyperproof.Hyperproof
+        yield* hyperproof.token
+        yield* TestClock.adjust("3540 seconds") // 60 s left: the next `token` renews
+        const before = tokenRequests()
+        const [renewed, fetched] = yield* Effect.all(
+          [
+            Effect.all(
+              Array.from({ length: 50 }, () => hyperproof.token),
+              { concurrency: "unbounded" },
+            ),
+            hyperproof.fetchToken,
+          ],
+          { concurrency: "unbounded" },
+        )
+        // The 50 callers shared one renewal, and the fetch was its own.
+        assert.strictEqual(tokenRequests() - before, 2)
+        const issued = new Set([...renewed, fetched].map((t) => Redacted.value(t.accessToken)))
+        assert.isAtMost(issued.size, 2)
+        const kept = Redacted.value((yield* hyperproof.token).accessToken)
+        assert.isTrue(issued.has(kept))
+        assert.strictEqual(tokenRequests() - before, 2)
+      }),
+    ),
+  )
+
+  it.live("its operations open spans under an installed tracer", () =>
+    Effect.gen(function* () {
+      const native = yield* Effect.tracer
+      const started: Array<string> = []
+      const recording = Tracer.make({
+        span: (name, ...rest) => {
+          started.push(name)
+          return native.span(name, ...rest)
+        },
+        context: native.context,
+      })
+      yield* run(Effect.flatMap(Hyperproof.Hyperproof, (hyperproof) => hyperproof.getControl(sampleControl.id))).pipe(
+        Effect.withTracer(recording),
+      )
+      for (const name of ["Hyperproof.getControl", "Hyperproof.request", "hyperauth.http"]) {
+        assert.include(started, name)
+      }
+    }),
   )
 
   it.live("a 401 from the API fetches a new token and retries once", () =>

@@ -4,6 +4,7 @@
  * limit after inflating, the time limit aborts the connection, and a refused
  * connection is `connection_error`.
  */
+import { createHook } from "node:async_hooks"
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http"
 import type { AddressInfo } from "node:net"
 import { Readable } from "node:stream"
@@ -30,6 +31,8 @@ const routes: Record<string, (req: IncomingMessage, res: ServerResponse) => void
     res.end()
   },
   "/target": (_req, res) => res.end("followed"),
+  "/where": (req, res) => res.end(req.url),
+  "/where?a=1": (req, res) => res.end(req.url),
   "/echo": (req, res) => {
     let body = ""
     req.on("data", (chunk) => {
@@ -90,6 +93,19 @@ describe("NodeHttpTransport", () => {
     }),
   )
 
+  it.live("sends each request to its own URL, however the client's URLs alternate", () =>
+    Effect.gen(function* () {
+      const client = yield* HttpClient.HttpClient
+      const where = (request: HttpClientRequest.HttpClientRequest) =>
+        Effect.flatMap(client.execute(request), (response) => response.text)
+      const plain = HttpClientRequest.get(`${origin}/where`)
+      assert.strictEqual(yield* where(plain), "/where")
+      assert.strictEqual(yield* where(HttpClientRequest.setUrlParam(plain, "a", "1")), "/where?a=1")
+      assert.strictEqual(yield* where(HttpClientRequest.get(`${origin}/target`)), "followed")
+      assert.strictEqual(yield* where(plain), "/where")
+    }).pipe(Effect.provide(NodeHttpTransport.layer)),
+  )
+
   it.live("returns a redirect as the answer: never follows it", () =>
     Effect.gen(function* () {
       const response = yield* send(HttpClientRequest.get(`${origin}/redirect`))
@@ -135,6 +151,40 @@ describe("NodeHttpTransport", () => {
       yield* Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 100)))
       assert.strictEqual(closedWhileWaiting, before + 1)
     }),
+  )
+
+  it.live("a request and the read of its body run on one timer", () =>
+    Effect.gen(function* () {
+      // The limit's timers are told apart from any other (the server's keep-alive one…) by their length.
+      const limit = 4321
+      const delays: Array<number> = []
+      const hook = createHook({
+        init: (_id, type, _trigger, resource) => {
+          if (type === "Timeout" && typeof resource === "object" && resource !== null && "_idleTimeout" in resource) {
+            delays.push(Number(resource._idleTimeout))
+          }
+        },
+      })
+      hook.enable()
+      const response = yield* send(HttpClientRequest.post(`${origin}/echo`), `${limit} millis`).pipe(
+        Effect.ensuring(Effect.sync(() => hook.disable())),
+      )
+      assert.strictEqual(response.status, 200)
+      assert.strictEqual(delays.filter((delay) => delay > limit - 1000 && delay <= limit).length, 1)
+    }),
+  )
+
+  it.live("an answer left unread past the limit is dropped, and reading it then fails with TimeLimitExceeded", () =>
+    Effect.gen(function* () {
+      const client = yield* HttpClient.HttpClient
+      const limited = NodeHttpTransport.timeLimited(client, 100)
+      if (Option.isNone(limited)) return assert.fail("the transport itself offers a time-limited client")
+      const response = yield* limited.value.execute(HttpClientRequest.post(`${origin}/echo`))
+      if (!(response instanceof NodeHttpTransport.NodeHttpResponse)) return assert.fail("a NodeHttpResponse")
+      yield* Effect.sleep("200 millis")
+      const error = failure(yield* Effect.exit(response.readCapped(1024)))
+      assert.isTrue(NodeHttpTransport.isTimeLimitExceeded(error.cause))
+    }).pipe(Effect.provide(NodeHttpTransport.layer)),
   )
 
   it.live("a time-limited client fails with TimeLimitExceeded; a wrapped one is not offered a limit", () =>

@@ -1,6 +1,7 @@
 import { HttpClient, HttpClientRequest, HttpClientResponse } from "@effect/platform"
 import { assert, describe, it } from "@effect/vitest"
 import { Duration, Effect, Exit, Fiber, Option, Redacted, Schedule, Schema, TestClock, Tracer } from "effect"
+import * as ApiClient from "../src/ApiClient.js"
 import * as Pipeline from "../src/internal/pipeline.js"
 import { TokenResponse } from "../src/internal/wire.js"
 import * as Requests from "../src/Requests.js"
@@ -161,6 +162,25 @@ describe("pipeline: decoding and error mapping", () => {
       yield* Effect.exit(pipeline.json(HttpClientRequest.setHeader(request, "accept", "text/csv"), TokenResponse, once))
       assert.strictEqual(fake.requests[1]?.headers.accept, "text/csv")
     }),
+  )
+
+  it.effect(
+    "an API call adds the Bearer token to the same defaults, and the caller's Accept or User-Agent still win",
+    () =>
+      Effect.gen(function* () {
+        const fake = scripted(jsonAnswer(200, tokenBody), jsonAnswer(200, tokenBody))
+        const api = ApiClient.make(fake.client, { provider: "test" })
+        const accessToken = Redacted.make("at-api-1")
+        yield* api.send(request, { accessToken })
+        assert.strictEqual(fake.requests[0]?.headers.authorization, "Bearer at-api-1")
+        assert.strictEqual(fake.requests[0]?.headers.accept, "application/json")
+        assert.match(fake.requests[0]?.headers["user-agent"] ?? "", /^hyperauth\//)
+        const own = request.pipe(HttpClientRequest.setHeaders({ accept: "text/csv", "user-agent": "mine/1" }))
+        yield* api.send(own, { accessToken })
+        assert.strictEqual(fake.requests[1]?.headers.authorization, "Bearer at-api-1")
+        assert.strictEqual(fake.requests[1]?.headers.accept, "text/csv")
+        assert.strictEqual(fake.requests[1]?.headers["user-agent"], "mine/1")
+      }),
   )
 
   it.effect(

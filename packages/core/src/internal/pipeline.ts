@@ -24,12 +24,12 @@ import type * as Redacted from "effect/Redacted"
 import * as Schedule from "effect/Schedule"
 import type * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
-import * as Tracer from "effect/Tracer"
 import * as NodeHttpTransport from "../NodeHttpTransport.js"
 import { ConnectionError, type RequestFailure, Timeout } from "../OAuthError.js"
 import * as Classify from "./classify.js"
 import { defaultHttpTimeout } from "./config.js"
 import { displayUrl } from "./scrub.js"
+import { traced } from "./tracing.js"
 
 export { defaultMaxBodyBytes, type Exchange } from "./classify.js"
 
@@ -157,6 +157,16 @@ export interface Pipeline {
 }
 
 /**
+ * `Accept` and `User-Agent` as the pipeline sends them: the caller's own, or
+ * JSON and hyperauth's agent. For a caller that sets headers anyway, so
+ * that the request is copied once, not once more by `withDefaults`.
+ */
+export const defaultHeaders = (headers: Readonly<Record<string, string>>): Record<string, string> => ({
+  accept: headers.accept ?? "application/json",
+  "user-agent": headers["user-agent"] ?? userAgent,
+})
+
+/**
  * The request defaults, applied once to the client: JSON unless the caller
  * asked for something else, a caller's own agent string wins, and a path
  * is resolved against the base URL.
@@ -168,10 +178,7 @@ export const withDefaults =
     const defaults =
       headers.accept !== undefined && headers["user-agent"] !== undefined
         ? request
-        : HttpClientRequest.setHeaders(request, {
-            accept: headers.accept ?? "application/json",
-            "user-agent": headers["user-agent"] ?? userAgent,
-          })
+        : HttpClientRequest.setHeaders(request, defaultHeaders(headers))
     return baseUrl !== undefined && defaults.url.startsWith("/")
       ? HttpClientRequest.prependUrl(defaults, baseUrl)
       : defaults
@@ -224,7 +231,6 @@ const readStream = (
   )
 
 const liveClock = Context.get(DefaultServices.liveServices, Clock.Clock)
-const nativeTracer = Context.get(DefaultServices.liveServices, Tracer.Tracer)
 
 export const make = (client: HttpClient.HttpClient, options: PipelineOptions): Pipeline => {
   const { provider } = options
@@ -378,16 +384,9 @@ export const make = (client: HttpClient.HttpClient, options: PipelineOptions): P
         onSome: (failed) => retrying(request, send, failed),
       }),
     )
-    // A span only for a tracer that records it: the native one keeps nothing.
-    return Effect.tracerWith((tracer) =>
-      tracer === nativeTracer
-        ? sent
-        : Effect.withSpan(sent, "hyperauth.http", {
-            attributes: { provider, method: request.method, url: target(request) },
-            // Always this line of this file: not worth an Error per request.
-            captureStackTrace: false,
-          }),
-    )
+    return traced(sent, "hyperauth.http", () => ({
+      attributes: { provider, method: request.method, url: target(request) },
+    }))
   }
 
   const failure = (answer: Classify.Exchange): RequestFailure => Classify.failure(provider, answer)
