@@ -9,7 +9,7 @@
 import { mkdtemp } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { Accounts, HyperId, Token, TokenStore } from "@hyperauth/core"
+import { Accounts, HyperId, Settings, Token, TokenStore } from "@hyperauth/core"
 import { defaultHyperIdClient } from "@hyperauth/emulator"
 import * as DateTime from "effect/DateTime"
 import * as Deferred from "effect/Deferred"
@@ -40,7 +40,7 @@ const crowdOn = async (emulator: RemoteEmulator, store: Layer.Layer<TokenStore.T
         origin: emulator.origins.hyperid,
         clientId: defaultHyperIdClient.clientId,
         clientSecret: Redacted.make(defaultHyperIdClient.clientSecret),
-        redirectUri: "http://127.0.0.1:8976/callback/hyperid",
+        redirectUri: Settings.loopbackRedirectUri("hyperid", Settings.defaultCallbackPort),
       })
       const started = yield* hyperid.provider.startLogin({})
       if (started._tag !== "RedirectPending") return yield* Effect.dieMessage("hyperid logs in by redirect")

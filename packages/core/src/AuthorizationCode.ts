@@ -5,9 +5,27 @@
  * @since 0.1.0
  */
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
 import { InvalidInput, OAuthProtocolError, StateMismatch } from "./OAuthError.js"
+
+/**
+ * How long a started authorization-code login waits for the browser's
+ * redirect before it expires (hyperid and hyperline alike).
+ *
+ * @example
+ * ```ts
+ * import { AuthorizationCode } from "@hyperauth/core"
+ * import * as Duration from "effect/Duration"
+ *
+ * Duration.toMinutes(AuthorizationCode.loginLifetime) // 10
+ * ```
+ *
+ * @since 0.2.0
+ * @category constants
+ */
+export const loginLifetime: Duration.Duration = Duration.minutes(10)
 
 /**
  * A fresh `state`: 256 random bits, base64url (RFC 6749 §10.12 asks for a

@@ -79,9 +79,6 @@ export const environments = {
  */
 export type Environment = keyof typeof environments
 
-/** How long a started login waits for the browser's redirect. */
-const loginLifetime = "10 minutes"
-
 /**
  * What hyperid's service is made with: the realm server's origin, the
  * confidential client and the redirect URI used when a login names none.
@@ -301,7 +298,7 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
           redirectUri,
           state,
           codeVerifier: pkce.verifier,
-          expiresAt: DateTime.addDuration(yield* DateTime.now, loginLifetime),
+          expiresAt: DateTime.addDuration(yield* DateTime.now, AuthorizationCode.loginLifetime),
         }
       })
 

@@ -69,8 +69,6 @@ export type Environment = keyof typeof environments
  */
 export const companyHeader = "Hyperline-CompanyId"
 
-const loginLifetime = "10 minutes"
-
 /**
  * What hyperline's service is made with: the API origin, the confidential
  * client, the redirect URI used when a login names none, and the default
@@ -223,7 +221,7 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
           url: target.toString(),
           redirectUri,
           state,
-          expiresAt: DateTime.addDuration(yield* DateTime.now, loginLifetime),
+          expiresAt: DateTime.addDuration(yield* DateTime.now, AuthorizationCode.loginLifetime),
         }
       })
 
@@ -343,7 +341,25 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
     }
   })
 
-const origin = settings.environmentOrigin("HYPERLINE", environments)
+/**
+ * The API origin from the settings: `HYPERLINE_BASE_URL` when set, else the
+ * origin of `HYPERLINE_ENVIRONMENT` (`production` by default). The Apps API
+ * (`HyperlineApps`) reads the same.
+ *
+ * @example
+ * ```ts
+ * import { Hyperline } from "@hyperauth/core"
+ * import { ConfigProvider, Effect } from "effect"
+ *
+ * const sandbox = Hyperline.origin.pipe(
+ *   Effect.withConfigProvider(ConfigProvider.fromJson({ HYPERLINE_ENVIRONMENT: "sandbox" })),
+ * ) // https://sandbox.api.hyperline.co
+ * ```
+ *
+ * @since 0.2.0
+ * @category config
+ */
+export const origin: Config.Config<string> = settings.environmentOrigin("HYPERLINE", environments)
 
 /**
  * `HYPERLINE_ENVIRONMENT` (`production` default, or `sandbox`),

@@ -15,7 +15,7 @@ import * as Layer from "effect/Layer"
 import type * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import * as ApiClient from "./ApiClient.js"
-import { environments } from "./Hyperline.js"
+import { origin } from "./Hyperline.js"
 import * as settings from "./internal/config.js"
 import { listOf } from "./internal/lists.js"
 import * as Pipeline from "./internal/pipeline.js"
@@ -197,7 +197,7 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
  * ```
  */
 export const config: Config.Config<Options> = Config.all({
-  origin: settings.environmentOrigin("HYPERLINE", environments),
+  origin,
   apiKey: Config.redacted("HYPERLINE_API_KEY"),
   timeout: settings.httpTimeout,
 })
