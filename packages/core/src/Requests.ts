@@ -482,7 +482,7 @@ export interface Built {
  * `application/x-www-form-urlencoded` encoding of one value (RFC 6749
  * Appendix B, the WHATWG serializer): its UTF-8 bytes, ASCII letters,
  * digits and `*-._` as they are, a space as `+`, every other byte `%XX`.
- * Never throws: a lone surrogate is sent as U+FFFD, as any encoder would.
+ * Never throws: a lone surrogate is sent as U+FFFD, as every encoder does.
  */
 const formUrlEncode = (value: string): string => {
   let encoded = ""

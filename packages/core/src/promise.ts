@@ -217,7 +217,8 @@ export const initiateDeviceFlow = (options?: { readonly scope?: string }): Promi
  * import { initiateDeviceFlow, pollForToken } from "@hyperauth/core/promise"
  *
  * const deviceCode = await initiateDeviceFlow()
- * const token = await pollForToken(deviceCode, (token) => console.log(`Logged in; ${token.expiresIn} s left`))
+ * // The token holds the access token in clear text: store it, never print it.
+ * const token = await pollForToken(deviceCode)
  * ```
  *
  * @since 0.1.0
