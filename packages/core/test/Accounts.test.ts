@@ -3,7 +3,6 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { FetchHttpClient } from "@effect/platform"
 import { assert, describe, it } from "@effect/vitest"
-import { defaultHyperproofClient } from "@hyperauth/emulator"
 import { Effect, Exit, Fiber, Layer, Redacted, Schema, TestClock } from "effect"
 import * as Accounts from "../src/Accounts.js"
 import * as Hyperproof from "../src/Hyperproof.js"
@@ -12,7 +11,7 @@ import { ConnectionError, OAuthProtocolError, type RequestFailure } from "../src
 import type { Provider } from "../src/Provider.js"
 import * as Token from "../src/Token.js"
 import * as TokenStore from "../src/TokenStore.js"
-import { useEmulator } from "./support/emulator.js"
+import { hyperproofOptions, useEmulator } from "./support/emulator.js"
 
 const emulator = useEmulator()
 const key = { provider: "fake", account: "default" }
@@ -217,12 +216,7 @@ describe("Accounts", () => {
 describe("Accounts with hyperproof over loopback", () => {
   it.live("1,000 callers on an expired client-credentials token cause exactly one token request", () =>
     Effect.gen(function* () {
-      const hyperproof = yield* Hyperproof.make({
-        clientId: defaultHyperproofClient.clientId,
-        clientSecret: Redacted.make(defaultHyperproofClient.clientSecret),
-        authUrl: emulator.current.origins.hyperproofAccounts,
-        apiUrl: emulator.current.origins.hyperproofApi,
-      })
+      const hyperproof = yield* Hyperproof.make(hyperproofOptions(emulator.current))
       const accounts = yield* Accounts.make(() => Effect.succeed(hyperproof.provider))
       const hpKey = { provider: "hyperproof", account: "default" }
       yield* accounts.save(hpKey, yield* tokenOf({ access_token: "expired", expires_in: 0 }))
@@ -241,12 +235,7 @@ describe("Accounts with hyperproof over loopback", () => {
 
   it.live("two processes sharing a token file refresh an expired token once between them", () =>
     Effect.gen(function* () {
-      const hyperproof = yield* Hyperproof.make({
-        clientId: defaultHyperproofClient.clientId,
-        clientSecret: Redacted.make(defaultHyperproofClient.clientSecret),
-        authUrl: emulator.current.origins.hyperproofAccounts,
-        apiUrl: emulator.current.origins.hyperproofApi,
-      })
+      const hyperproof = yield* Hyperproof.make(hyperproofOptions(emulator.current))
       const path = join(yield* Effect.promise(() => mkdtemp(join(tmpdir(), "hyperauth-accounts-"))), "tokens.json")
       // Each "process" has its own store instance and its own in-memory locks.
       const processOf = () =>

@@ -1,7 +1,7 @@
 /** The authorized client against the emulator over real loopback HTTP, on the core's transport. */
 import { FetchHttpClient, HttpClient, HttpClientRequest, HttpClientResponse } from "@effect/platform"
 import { assert, describe, it } from "@effect/vitest"
-import { defaultHyperlineClient, defaultHyperproofClient, sampleControl } from "@hyperauth/emulator"
+import { defaultHyperlineClient, sampleControl } from "@hyperauth/emulator"
 import { Effect, Exit, Layer, Redacted, Schema } from "effect"
 import * as Accounts from "../src/Accounts.js"
 import * as AuthorizedClient from "../src/AuthorizedClient.js"
@@ -10,7 +10,7 @@ import * as Hyperproof from "../src/Hyperproof.js"
 import * as NodeHttpTransport from "../src/NodeHttpTransport.js"
 import { NotLoggedIn } from "../src/OAuthError.js"
 import * as TokenStore from "../src/TokenStore.js"
-import { useEmulator } from "./support/emulator.js"
+import { hyperproofOptions, useEmulator } from "./support/emulator.js"
 
 const emulator = useEmulator()
 
@@ -24,12 +24,7 @@ const env = Layer.merge(NodeHttpTransport.layer, TokenStore.layerMemory)
 /** A hyperproof login kept by `Accounts`, and a client for it. */
 const hyperproofLogin = (account = "default") =>
   Effect.gen(function* () {
-    const hyperproof = yield* Hyperproof.make({
-      clientId: defaultHyperproofClient.clientId,
-      clientSecret: Redacted.make(defaultHyperproofClient.clientSecret),
-      authUrl: emulator.current.origins.hyperproofAccounts,
-      apiUrl: emulator.current.origins.hyperproofApi,
-    })
+    const hyperproof = yield* Hyperproof.make(hyperproofOptions(emulator.current))
     const accounts = yield* Accounts.make(() => Effect.succeed(hyperproof.provider))
     const key = { provider: "hyperproof", account }
     yield* accounts.save(key, yield* hyperproof.fetchToken)

@@ -2,9 +2,10 @@
 import { FetchHttpClient, HttpClientRequest } from "@effect/platform"
 import { assert, describe, it } from "@effect/vitest"
 import { defaultHyperproofClient, sampleControl } from "@hyperauth/emulator"
-import { Effect, Exit, Layer, Redacted, TestClock, Tracer } from "effect"
+import { Effect, Exit, Layer, Redacted, TestClock } from "effect"
 import * as Hyperproof from "../src/Hyperproof.js"
 import { useEmulator } from "./support/emulator.js"
+import { recordingTracer } from "./support/tracing.js"
 
 const emulator = useEmulator()
 
@@ -118,15 +119,8 @@ describe("Hyperproof over loopback", () => {
 
   it.live("its operations open spans under an installed tracer", () =>
     Effect.gen(function* () {
-      const native = yield* Effect.tracer
       const started: Array<string> = []
-      const recording = Tracer.make({
-        span: (name, ...rest) => {
-          started.push(name)
-          return native.span(name, ...rest)
-        },
-        context: native.context,
-      })
+      const recording = yield* recordingTracer(started)
       yield* run(Effect.flatMap(Hyperproof.Hyperproof, (hyperproof) => hyperproof.getControl(sampleControl.id))).pipe(
         Effect.withTracer(recording),
       )

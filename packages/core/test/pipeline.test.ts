@@ -1,11 +1,12 @@
 import { HttpClient, HttpClientRequest, HttpClientResponse } from "@effect/platform"
 import { assert, describe, it } from "@effect/vitest"
-import { Duration, Effect, Exit, Fiber, Option, Redacted, Schedule, Schema, TestClock, Tracer } from "effect"
+import { Duration, Effect, Exit, Fiber, Option, Redacted, Schedule, Schema, TestClock } from "effect"
 import * as ApiClient from "../src/ApiClient.js"
 import * as Pipeline from "../src/internal/pipeline.js"
 import { TokenResponse } from "../src/internal/wire.js"
 import * as Requests from "../src/Requests.js"
 import { type Answer, jsonAnswer, scripted } from "./support/scriptedClient.js"
+import { recordingTracer } from "./support/tracing.js"
 
 const url = "https://auth.example/oauth/token"
 const request = HttpClientRequest.post(url)
@@ -556,15 +557,8 @@ describe("pipeline: tracing", () => {
 
   it.effect("makes a hyperauth.http span under an installed tracer", () =>
     Effect.gen(function* () {
-      const native = yield* Effect.tracer
       const started: Array<string> = []
-      const recording = Tracer.make({
-        span: (name, ...rest) => {
-          started.push(name)
-          return native.span(name, ...rest)
-        },
-        context: native.context,
-      })
+      const recording = yield* recordingTracer(started)
       const spans: Array<string> = []
       yield* Pipeline.make(spanRecording(spans), { provider: "test" })
         .json(request, TokenResponse, safe)

@@ -1,6 +1,8 @@
 /** Starts the emulator for one test file and stops it afterwards. */
-import { type Emulator, type StartOptions, start } from "@hyperauth/emulator"
+import { defaultHyperproofClient, type Emulator, type StartOptions, start } from "@hyperauth/emulator"
+import * as Redacted from "effect/Redacted"
 import { afterAll, beforeAll, beforeEach } from "vitest"
+import type * as Hyperproof from "../../src/Hyperproof.js"
 
 export const useEmulator = (options?: StartOptions): { readonly current: Emulator } => {
   const holder: { current: Emulator | undefined } = { current: undefined }
@@ -20,3 +22,11 @@ export const useEmulator = (options?: StartOptions): { readonly current: Emulato
     },
   }
 }
+
+/** The options of a `Hyperproof` service for the emulator's registered client. */
+export const hyperproofOptions = (emulator: Emulator): Hyperproof.Options => ({
+  clientId: defaultHyperproofClient.clientId,
+  clientSecret: Redacted.make(defaultHyperproofClient.clientSecret),
+  authUrl: emulator.origins.hyperproofAccounts,
+  apiUrl: emulator.origins.hyperproofApi,
+})
