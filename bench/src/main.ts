@@ -1,8 +1,10 @@
 /**
- * `pnpm bench [--quick] [--out FILE]`: runs every measurement against a
- * fresh emulator in its own process, prints the report and writes it
- * (BENCHMARKS.md at the repository root by default). `--quick` measures a
- * little of everything, to show the bench works, not to quote. Exits 1 when
+ * `pnpm bench [--quick] [--only NAME] [--out FILE]`: runs every measurement
+ * against a fresh emulator in its own process, prints the report and writes
+ * it (BENCHMARKS.md at the repository root by default). `--quick` measures a
+ * little of everything, to show the bench works, not to quote. `--only`
+ * runs the sections whose name contains NAME (e.g. `--only "API call"`),
+ * and then writes nowhere unless `--out` says where. Exits 1 when
  * a check the numbers must pass fails (e.g. more than one refresh request,
  * a tracing header sent); issue 14's speed targets are reported, not enforced.
  */
@@ -22,9 +24,15 @@ import { storeRead } from "./storeRead.js"
 
 // pnpm 10 passes the `--` of `pnpm bench -- --quick` on to the script.
 const args = process.argv.slice(2).filter((arg) => arg !== "--")
-const { values } = parseArgs({ args, options: { quick: { type: "boolean" }, out: { type: "string" } } })
+const { values } = parseArgs({
+  args,
+  options: { quick: { type: "boolean" }, only: { type: "string" }, out: { type: "string" } },
+})
 const scale = values.quick === true ? quick : full
-const output = values.out ?? fileURLToPath(new URL("../../BENCHMARKS.md", import.meta.url))
+const only = values.only
+// A partial run must not overwrite the full report.
+const output =
+  values.out ?? (only === undefined ? fileURLToPath(new URL("../../BENCHMARKS.md", import.meta.url)) : undefined)
 
 const startedAt = new Date()
 const emulator = await spawnEmulator()
@@ -40,6 +48,7 @@ try {
     ["device-flow polling", () => devicePolling(scale)],
     ["replicas sharing one store", () => replicasSection(scale.replicas)],
   ] as const) {
+    if (only !== undefined && !name.includes(only)) continue
     process.stderr.write(`bench: ${name}…\n`)
     sections.push(await measure())
   }
@@ -62,8 +71,10 @@ try {
 
 const report = render(sections, startedAt)
 process.stdout.write(report)
-await writeFile(output, report)
-process.stderr.write(`bench: wrote ${output}\n`)
+if (output !== undefined) {
+  await writeFile(output, report)
+  process.stderr.write(`bench: wrote ${output}\n`)
+}
 const failed = sections.flatMap((s) => s.checks ?? []).filter((check) => !check.ok)
 if (failed.length > 0) {
   process.stderr.write(`bench: failed checks:\n${failed.map((c) => `  - ${c.what}`).join("\n")}\n`)
