@@ -33,6 +33,34 @@ describe("hyperproof emulator", () => {
     expect(basic.status).toBe(200)
   })
 
+  it("reads client_secret_basic as RFC 6749 §2.3.1 says: id and secret form-urlencoded, then base64", async () => {
+    const odd = await start({ hyperproof: { clientId: "my client", clientSecret: "a+b c%d:é" } })
+    try {
+      // application/x-www-form-urlencoded: a space is `+`, a `+` is `%2B` (RFC 6749 Appendix B).
+      const encode = (value: string) => new URLSearchParams({ v: value }).toString().slice(2)
+      const basic = (credentials: string) =>
+        fetch(`${odd.origins.hyperproofAccounts}/oauth/token`, {
+          method: "POST",
+          headers: {
+            "content-type": "application/x-www-form-urlencoded",
+            authorization: `Basic ${Buffer.from(credentials).toString("base64")}`,
+          },
+          body: new URLSearchParams({ grant_type: "client_credentials" }),
+        })
+      expect((await basic(`${encode("my client")}:${encode("a+b c%d:é")}`)).status).toBe(200)
+      // Left as it is, `a+b` would mean "a b": a different secret.
+      expect((await basic("my+client:a+b+c%25d%3A%C3%A9")).status).toBe(401)
+      // Not form-urlencoded at all, or no colon: refused as a client, not a crash.
+      for (const malformed of ["my+client:%E0%A4%A", "my+client"]) {
+        const response = await basic(malformed)
+        expect(response.status).toBe(401)
+        expect(await response.json()).toMatchObject({ error: "invalid_client" })
+      }
+    } finally {
+      await odd.close()
+    }
+  })
+
   it("answers invalid_client for a wrong secret", async () => {
     const response = await requestToken({ grant_type: "client_credentials", client_id: clientId, client_secret: "x" })
     expect(response.status).toBe(401)

@@ -14,6 +14,20 @@ const digest = (text: string) => createHash("sha256").update(text).digest()
 
 export const sameSecret = (a: string, b: string): boolean => timingSafeEqual(digest(a), digest(b))
 
+/**
+ * One half of Basic credentials, decoded as RFC 6749 §2.3.1 has them
+ * encoded: `application/x-www-form-urlencoded` (Appendix B), where `+` is a
+ * space. Undefined when it is not validly encoded: the client is not
+ * authenticated, rather than the request failing.
+ */
+const formDecoded = (encoded: string): string | undefined => {
+  try {
+    return decodeURIComponent(encoded.replaceAll("+", " "))
+  } catch {
+    return undefined
+  }
+}
+
 /** The client id and secret the request presents, from the Basic header or the body. */
 export const presentedClient = (
   request: EmulatorRequest,
@@ -23,10 +37,9 @@ export const presentedClient = (
   if (basic?.[1] !== undefined) {
     const decoded = Buffer.from(basic[1], "base64").toString("utf8")
     const colon = decoded.indexOf(":")
-    return {
-      id: decodeURIComponent(decoded.slice(0, colon)),
-      secret: decodeURIComponent(decoded.slice(colon + 1)),
-    }
+    // No colon: no secret presented.
+    if (colon < 0) return { id: undefined, secret: undefined }
+    return { id: formDecoded(decoded.slice(0, colon)), secret: formDecoded(decoded.slice(colon + 1)) }
   }
   return { id: fields.get("client_id") ?? undefined, secret: fields.get("client_secret") ?? undefined }
 }
