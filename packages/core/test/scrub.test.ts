@@ -12,6 +12,12 @@ const minScrubbableLength = 8
 
 const form = (value: string) => new URLSearchParams({ s: value }).toString().slice(2)
 const lowerHex = (value: string) => value.replace(/%[0-9A-F]{2}/g, (hex) => hex.toLowerCase())
+const html = (value: string, apostrophe: string) =>
+  value.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": apostrophe })[c] ?? c)
+const asciiJson = (value: string) =>
+  JSON.stringify(value)
+    .slice(1, -1)
+    .replace(/[^\x20-\x7e]/g, (c) => `\\u${(c.codePointAt(0) ?? 0).toString(16).padStart(4, "0")}`)
 const basic = (user: string, password: string) => Buffer.from(`${user}:${password}`).toString("base64")
 
 /** Each way a server was seen (or could be) echoing a secret. */
@@ -22,6 +28,14 @@ const encodings: Record<string, (secret: string) => string> = {
   "form-encoded": form,
   "form-encoded, lower-case hex": (s) => lowerHex(form(s)),
   "JSON-escaped": (s) => JSON.stringify(s).slice(1, -1),
+  // Python's json.dumps and others escape every non-ASCII character.
+  "JSON-escaped, ASCII only": asciiJson,
+  // A value that went through two layers of URL encoding (a redirect carrying a URL).
+  "percent-encoded twice": (s) => encodeURIComponent(encodeURIComponent(s)),
+  "form-encoded twice": (s) => form(form(s)),
+  // An HTML error page quoting what it was sent.
+  "HTML-escaped": (s) => html(s, "&#39;"),
+  "HTML-escaped, hex apostrophe": (s) => html(s, "&#x27;"),
   base64: (s) => Buffer.from(s).toString("base64"),
   "base64 without padding": (s) => Buffer.from(s).toString("base64").replace(/=+$/, ""),
   base64url: (s) => Buffer.from(s).toString("base64url"),
@@ -35,7 +49,7 @@ const encodings: Record<string, (secret: string) => string> = {
 }
 
 describe("scrub: every encoding of a secret", () => {
-  const secret = "cs+Sup3r/S3cret==~ !é"
+  const secret = "cs+Sup3r/S3cret==~ !é&<\"'"
   for (const [name, encode] of Object.entries(encodings)) {
     it(`removes it ${name}`, () => {
       const text = `invalid client: client_secret=${encode(secret)}&x=1 was refused`

@@ -38,6 +38,23 @@ const hexCases = (encoded: string): ReadonlyArray<string> => [
   encoded.replace(/%[0-9A-F]{2}/g, (hex) => hex.toLowerCase()),
 ]
 
+/** JSON with every non-ASCII character escaped, as Python's `json.dumps` writes it, in either hex case. */
+const asciiJsonCases = (json: string): ReadonlyArray<string> =>
+  [false, true].map((upper) =>
+    json.replace(/[^\x20-\x7e]/g, (unit) => {
+      const hex = unit.charCodeAt(0).toString(16).padStart(4, "0")
+      return `\\u${upper ? hex.toUpperCase() : hex}`
+    }),
+  )
+
+/** HTML's escapes of `& < > " '`, as an error page quoting its input writes them (either apostrophe). */
+const htmlEscapes = (value: string): ReadonlyArray<string> =>
+  ["&#39;", "&#x27;"].map((apostrophe) =>
+    value.replace(/[&<>"']/g, (c) =>
+      c === "&" ? "&amp;" : c === "<" ? "&lt;" : c === ">" ? "&gt;" : c === '"' ? "&quot;" : apostrophe,
+    ),
+  )
+
 /**
  * The parts of `base64(prefix + secret)` that depend on the secret alone,
  * for each of the three byte offsets at which it can start inside a longer
@@ -54,20 +71,28 @@ const base64Fragments = (secret: Buffer): ReadonlyArray<string> =>
     return [fragment, fragment.replace(/\+/g, "-").replace(/\//g, "_")]
   })
 
+const formEncoded = (value: string): string => new URLSearchParams({ s: value }).toString().slice(2)
+
 /**
  * Every form `secret` can take on the wire or in a server's echo of it:
- * raw, percent- and form-encoded, JSON-escaped, and base64 or base64url
- * of each.
+ * raw, percent- and form-encoded (once or twice), JSON-escaped (also
+ * ASCII-only), HTML-escaped, and base64 or base64url of the raw and
+ * encoded forms.
  */
 const spellings = (secret: string): ReadonlyArray<string> => {
-  const form = new URLSearchParams({ s: secret }).toString().slice(2)
+  const form = formEncoded(secret)
   const json = JSON.stringify(secret).slice(1, -1)
   const all = [
     secret,
     ...hexCases(encodeURIComponent(secret)),
     ...hexCases(form),
+    // Twice: a value carried inside another URL's query (a redirect target, say).
+    ...hexCases(encodeURIComponent(encodeURIComponent(secret))),
+    ...hexCases(formEncoded(form)),
     json,
     json.replace(/\//g, "\\/"),
+    ...asciiJsonCases(json),
+    ...htmlEscapes(secret),
     // Base64 of the secret, and of its encoded forms: RFC 6749 §2.3.1 Basic credentials
     // form-encode the secret before they base64 it.
     ...[secret, ...hexCases(encodeURIComponent(secret)), ...hexCases(form)].flatMap((spelling) =>
