@@ -302,11 +302,11 @@ export class NodeHttpResponse extends Inspectable.Class implements HttpClientRes
       if (deadline?.expired === true) return Effect.fail(this.decodeError(new TimeLimitExceeded(deadline.millis)))
       // A small answer usually comes in the same packets as its headers: by
       // the time its reader runs, Node has parsed all of it into the
-      // message's buffer. Taken from there at once, it costs no listener, no
-      // wait for the stream to flow and no second resumption of the fiber.
-      // Node hands the connection back to the agent on the next tick (as
-      // undici does once an answer is parsed, off the caller's path); a
-      // request sent before that takes another kept-alive connection.
+      // message's buffer (which back-pressure keeps small, so the limit
+      // still bounds what is held). Taken from there at once, it costs no
+      // listener, no wait for the stream to flow and no second resumption of
+      // the fiber. Node gives the connection back to the agent on the next
+      // tick: a request sent before then takes another kept-alive one.
       if (this.source === this.message && this.message.complete) {
         deadline?.clear()
         return Effect.succeed(cut(buffered(this.message), max))
