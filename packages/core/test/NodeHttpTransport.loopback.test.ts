@@ -25,6 +25,7 @@ const failure = <A, E>(exit: Exit.Exit<A, E>): E => {
 let server: Server
 let origin = ""
 let closedWhileWaiting = 0
+let connections = 0
 const routes: Record<string, (req: IncomingMessage, res: ServerResponse) => void> = {
   "/redirect": (_req, res) => {
     res.writeHead(302, { location: "/target" })
@@ -61,6 +62,12 @@ const routes: Record<string, (req: IncomingMessage, res: ServerResponse) => void
       closedWhileWaiting++
     })
   },
+  "/digits": (_req, res) => res.end("0123456789"),
+  "/in-two-parts": (_req, res) => {
+    res.writeHead(200, { "content-type": "text/plain" })
+    res.write("first part, ")
+    setTimeout(() => res.end("second part"), 20)
+  },
   "/silent": (_req, res) => {
     res.on("close", () => {
       closedWhileWaiting++
@@ -70,6 +77,9 @@ const routes: Record<string, (req: IncomingMessage, res: ServerResponse) => void
 
 beforeAll(async () => {
   server = createServer((req, res) => routes[req.url ?? ""]?.(req, res))
+  server.on("connection", () => {
+    connections++
+  })
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
   origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
 })
@@ -127,6 +137,38 @@ describe("NodeHttpTransport", () => {
       const response = yield* send(HttpClientRequest.get(`${origin}/endless-gzip`))
       assert.isTrue(response.truncated)
       assert.strictEqual(Buffer.byteLength(response.body), defaultMaxBodyBytes)
+    }),
+  )
+
+  it.live("reads an answer received whole up to the limit, and keeps its connection for the next requests", () =>
+    Effect.gen(function* () {
+      const client = yield* HttpClient.HttpClient
+      const read = (max: number) =>
+        Effect.flatMap(client.get(`${origin}/digits`), (response) =>
+          response instanceof NodeHttpTransport.NodeHttpResponse
+            ? response.readCapped(max)
+            : Effect.die("the transport answers with a NodeHttpResponse"),
+        )
+      const before = connections
+      assert.deepStrictEqual(yield* read(4), { body: "0123", truncated: true })
+      assert.deepStrictEqual(yield* read(10), { body: "0123456789", truncated: false })
+      assert.deepStrictEqual(yield* read(1024), { body: "0123456789", truncated: false })
+      for (let i = 0; i < 20; i++) yield* read(1024)
+      // A body read to its end gives its connection back to the agent on the
+      // next tick: a request sent at once takes the other one, never a new one.
+      assert.isAtMost(connections, before + 2)
+      const kept = connections
+      yield* Effect.sleep("10 millis")
+      yield* read(1024)
+      assert.strictEqual(connections, kept)
+    }).pipe(Effect.provide(NodeHttpTransport.layer)),
+  )
+
+  it.live("reads a body that arrives after its headers, in parts", () =>
+    Effect.gen(function* () {
+      const response = yield* send(HttpClientRequest.get(`${origin}/in-two-parts`))
+      assert.strictEqual(response.body, "first part, second part")
+      assert.isFalse(response.truncated)
     }),
   )
 
