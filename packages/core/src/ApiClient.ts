@@ -9,7 +9,6 @@
  */
 import type * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
-import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
@@ -17,6 +16,7 @@ import * as Redacted from "effect/Redacted"
 import * as Headers from "./internal/headers.js"
 import * as Json from "./internal/json.js"
 import * as Pipeline from "./internal/pipeline.js"
+import type * as Limits from "./Limits.js"
 import { type ConnectionError, InvalidInput, type Timeout } from "./OAuthError.js"
 
 /**
@@ -107,13 +107,9 @@ const safeMethods = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE"])
  */
 export const make = (
   client: HttpClient.HttpClient,
-  options: {
-    readonly provider: string
-    readonly timeout?: Duration.DurationInput | undefined
-    readonly retryPolicy?: Pipeline.RetryPolicy | undefined
-  },
+  options: Limits.Options & { readonly provider: string },
 ): ApiClient => {
-  const http = Pipeline.make(client, options)
+  const http = Pipeline.make(client, { provider: options.provider }, options)
   return {
     send: (request, { accessToken, maxBodyBytes }) =>
       // The token and the pipeline's defaults in one copy of the headers.

@@ -33,14 +33,13 @@ import * as HttpClient from "@effect/platform/HttpClient"
 import type * as HttpClientError from "@effect/platform/HttpClientError"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
-import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Accounts from "./Accounts.js"
 import * as ApiClient from "./ApiClient.js"
-import type * as Pipeline from "./internal/pipeline.js"
+import type * as Limits from "./Limits.js"
 import * as NodeHttpTransport from "./NodeHttpTransport.js"
 import { InvalidInput, InvalidToken } from "./OAuthError.js"
 import type { Provider } from "./Provider.js"
@@ -72,7 +71,8 @@ export interface Credentials {
 
 /**
  * How an authorized client sends: the company its calls act for (hyperline)
- * and the pipeline's time limit and retries.
+ * and the pipeline's time limit and retries (`Limits.Options`) for one
+ * attempt of `exchange`.
  *
  * @example
  * ```ts
@@ -84,13 +84,9 @@ export interface Credentials {
  * @since 0.2.0
  * @category models
  */
-export interface Options {
+export interface Options extends Limits.Options {
   /** Handed to `Provider.decorate` (hyperline: the `Hyperline-CompanyId` header). */
   readonly companyId?: string | undefined
-  /** Limit of one attempt of `exchange` (`Settings.defaultHttpTimeout` by default). */
-  readonly timeout?: Duration.DurationInput | undefined
-  /** How `exchange` retries safe requests: numbers for the standard backoff, or a `Schedule` of one's own. */
-  readonly retryPolicy?: Pipeline.RetryPolicy | undefined
 }
 
 /**
@@ -289,11 +285,7 @@ export const makeWith = (
       manualRedirects(client.execute(HttpClientRequest.bearerToken(request, Redacted.value(token.accessToken)))),
     discard,
   )
-  const api = ApiClient.make(client, {
-    provider: provider.id,
-    timeout: options.timeout,
-    retryPolicy: options.retryPolicy,
-  })
+  const api = ApiClient.make(client, { ...options, provider: provider.id })
 
   const http = HttpClient.makeWith(
     (request: Effect.Effect<HttpClientRequest.HttpClientRequest, Accounts.AccessError>) =>

@@ -18,10 +18,14 @@ import * as Pipeline from "./internal/pipeline.js"
 import { define, noResume, refuseOptions } from "./internal/provider.js"
 import { traced } from "./internal/tracing.js"
 import * as wire from "./internal/wire.js"
+import type * as Limits from "./Limits.js"
 import { NotSupported, type RequestFailure } from "./OAuthError.js"
 import type { DeviceLogin, Provider } from "./Provider.js"
 import * as Requests from "./Requests.js"
 import * as Token from "./Token.js"
+
+/** This provider's id: in its errors, its store keys and the MCP tools. */
+const providerId = "hyper"
 
 /**
  * hyper's documented origin, when `HYPER_BASE_URL` is unset.
@@ -43,13 +47,11 @@ export const defaultBaseUrl = "https://api.hyper.io"
  * @since 0.1.0
  * @category models
  */
-export interface Options {
+export interface Options extends Limits.Options {
   /** Origin of the hyper service; the documented paths are appended. */
   readonly baseUrl: string
   /** The device client is public: it identifies itself by id only. */
   readonly clientId: string
-  readonly timeout?: Duration.DurationInput | undefined
-  readonly retryPolicy?: Pipeline.RetryPolicy | undefined
 }
 
 /**
@@ -134,12 +136,7 @@ export class Hyper extends Context.Tag("@hyperauth/core/Hyper")<Hyper, Service>(
  */
 export const make = (options: Options): Effect.Effect<Service, never, HttpClient.HttpClient> =>
   Effect.map(HttpClient.HttpClient, (client) => {
-    const http = Pipeline.make(client, {
-      provider: "hyper",
-      baseUrl: options.baseUrl,
-      timeout: options.timeout,
-      retryPolicy: options.retryPolicy,
-    })
+    const http = Pipeline.make(client, { provider: providerId, baseUrl: options.baseUrl }, options)
 
     const initiateDeviceFlow: Service["initiateDeviceFlow"] = (request) =>
       Effect.gen(function* () {
@@ -175,7 +172,7 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
         request,
         interval: device.interval,
         expiresAt: device.expiresAt,
-        provider: "hyper",
+        provider: providerId,
       }).pipe(
         Effect.tap((token) => (onSuccess === undefined ? Effect.void : Effect.sync(() => onSuccess(token)))),
         traced("Hyper.pollForToken"),
@@ -193,12 +190,12 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
     }
 
     const provider: Provider = {
-      id: "hyper",
+      id: providerId,
       flow: "device_code",
       apiBaseUrl: options.baseUrl,
       startLogin: (request) =>
         Effect.map(
-          Effect.zipRight(refuseOptions("hyper", request), initiateDeviceFlow({ scope: request.scope })),
+          Effect.zipRight(refuseOptions(providerId, request), initiateDeviceFlow({ scope: request.scope })),
           (device) => ({
             _tag: "DevicePending" as const,
             userCode: device.userCode,
@@ -211,9 +208,9 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
           }),
         ),
       resumeDevice: (login) => pollDevice(login),
-      resumeRedirect: () => noResume("hyper", "authorization_code"),
+      resumeRedirect: () => noResume(providerId, "authorization_code"),
       // RFC 8628 issues no refresh token here: a new login is the way back.
-      refresh: () => Effect.fail(new NotSupported({ provider: "hyper", operation: "token refresh; log in again" })),
+      refresh: () => Effect.fail(new NotSupported({ provider: providerId, operation: "token refresh; log in again" })),
       introspect: (token) => introspectToken(token.accessToken),
       revoke: () => Effect.succeed(false),
       decorate: (request) => request,
@@ -257,7 +254,7 @@ export const config: Config.Config<Options> = Config.all({
  * Hyper.definition.requiredSettings // ["HYPER_CLIENT_ID"]
  * ```
  */
-export const definition = define("hyper", "device_code", Hyper, { config, apiBaseUrl: baseUrl, make })
+export const definition = define(providerId, "device_code", Hyper, { config, apiBaseUrl: baseUrl, make })
 
 /**
  * The service from options given in code.

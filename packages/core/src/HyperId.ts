@@ -9,7 +9,6 @@ import * as HttpClient from "@effect/platform/HttpClient"
 import * as Config from "effect/Config"
 import * as Context from "effect/Context"
 import * as DateTime from "effect/DateTime"
-import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
@@ -20,10 +19,14 @@ import * as Pipeline from "./internal/pipeline.js"
 import { define, noResume, redirectPending } from "./internal/provider.js"
 import { traced } from "./internal/tracing.js"
 import * as wire from "./internal/wire.js"
+import type * as Limits from "./Limits.js"
 import { InvalidInput, type RequestFailure, type StateMismatch } from "./OAuthError.js"
 import type { Provider } from "./Provider.js"
 import * as Requests from "./Requests.js"
 import * as Token from "./Token.js"
+
+/** This provider's id: in its errors, its store keys and the MCP tools. */
+const providerId = "hyperid"
 
 /**
  * The path of the realm's OpenID Connect endpoints below the origin.
@@ -86,14 +89,12 @@ export type Environment = keyof typeof environments
  * @since 0.1.0
  * @category models
  */
-export interface Options {
+export interface Options extends Limits.Options {
   /** Origin of the realm server: the environment's, or `HYPERID_BASE_URL`. */
   readonly origin: string
   readonly clientId: string
   readonly clientSecret: Redacted.Redacted<string>
   readonly redirectUri: string
-  readonly timeout?: Duration.DurationInput | undefined
-  readonly retryPolicy?: Pipeline.RetryPolicy | undefined
 }
 
 /**
@@ -227,7 +228,7 @@ export const validateParams = (
         const named =
           unknown.length === 0 ? "" : `${unknown.join(", ")} is not a hyperid option (scope is its own argument). `
         return new InvalidInput({
-          provider: "hyperid",
+          provider: providerId,
           reason: `${named}hyperid options are flow_mode (a whole number), ui_locales (text), login_hint (text) and verification_level (2, 3 or 4).`,
         })
       }),
@@ -235,7 +236,7 @@ export const validateParams = (
     const scopes = (scope ?? "").split(" ")
     if (decoded.verification_level === 2 && !socialScopes.some((s) => scopes.includes(s))) {
       return yield* new InvalidInput({
-        provider: "hyperid",
+        provider: providerId,
         reason: "verification_level 2 (social) needs twitter-check or telegram-check in scope; add one to scope.",
       })
     }
@@ -266,11 +267,7 @@ export const validateParams = (
  */
 export const make = (options: Options): Effect.Effect<Service, never, HttpClient.HttpClient> =>
   Effect.map(HttpClient.HttpClient, (client) => {
-    const http = Pipeline.make(client, {
-      provider: "hyperid",
-      timeout: options.timeout,
-      retryPolicy: options.retryPolicy,
-    })
+    const http = Pipeline.make(client, { provider: providerId }, options)
     const baseUrl = `${options.origin}${realmPath}`
     const clientAuth = Requests.secretPostOrNone(options.clientId, options.clientSecret)
 
@@ -315,7 +312,7 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
         // Keycloak adds `iss` (RFC 9207), which must be this realm.
         const redirect = yield* AuthorizationCode.parseRedirect(redirectUrl, {
           expectedState: request.state,
-          provider: "hyperid",
+          provider: providerId,
           allowMissingState: true,
           expectedIssuer: `${options.origin}${issuerPath}`,
         })
@@ -336,7 +333,7 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
       Effect.gen(function* () {
         if (token.refreshToken === undefined) {
           return yield* new InvalidInput({
-            provider: "hyperid",
+            provider: providerId,
             reason: "this login has no refresh token; log in again.",
           })
         }
@@ -368,7 +365,7 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
     }
 
     const provider: Provider = {
-      id: "hyperid",
+      id: providerId,
       flow: "authorization_code",
       apiBaseUrl: baseUrl,
       // The options are decoded on their own: they hold provider parameters
@@ -388,12 +385,12 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
               complete: (redirectUrl) => Effect.map(completeLogin(request, redirectUrl), (result) => result.token),
             }),
         ),
-      resumeDevice: () => noResume("hyperid", "device_code"),
+      resumeDevice: () => noResume(providerId, "device_code"),
       resumeRedirect: ({ codeVerifier, ...login }, redirectUrl) =>
         codeVerifier === undefined
           ? Effect.fail(
               new InvalidInput({
-                provider: "hyperid",
+                provider: providerId,
                 reason: "this login was recorded without its PKCE verifier; start a new login.",
               }),
             )
@@ -433,7 +430,7 @@ export const config: Config.Config<Options> = Config.all({
   origin,
   clientId: Config.nonEmptyString("HYPERID_CLIENT_ID"),
   clientSecret: Config.redacted("HYPERID_CLIENT_SECRET"),
-  redirectUri: settings.redirectUri("hyperid"),
+  redirectUri: settings.redirectUri(providerId),
   timeout: settings.httpTimeout,
 })
 
@@ -451,7 +448,7 @@ export const config: Config.Config<Options> = Config.all({
  * HyperId.definition.settings.map((setting) => setting.name) // ["HYPERID_ENVIRONMENT", "HYPERID_BASE_URL", ...]
  * ```
  */
-export const definition = define("hyperid", "authorization_code", HyperId, { config, apiBaseUrl: realm, make })
+export const definition = define(providerId, "authorization_code", HyperId, { config, apiBaseUrl: realm, make })
 
 /**
  * The service from options given in code.

@@ -10,7 +10,6 @@ import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as Config from "effect/Config"
 import * as Context from "effect/Context"
 import * as DateTime from "effect/DateTime"
-import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
@@ -24,10 +23,14 @@ import * as Pipeline from "./internal/pipeline.js"
 import { define, noResume, redirectPending, refuseOptions } from "./internal/provider.js"
 import { traced } from "./internal/tracing.js"
 import * as wire from "./internal/wire.js"
+import type * as Limits from "./Limits.js"
 import { InvalidInput, NotSupported, type RequestFailure, type StateMismatch } from "./OAuthError.js"
 import type { Provider } from "./Provider.js"
 import * as Requests from "./Requests.js"
 import * as Token from "./Token.js"
+
+/** This provider's id: in its errors, its store keys and the MCP tools. */
+const providerId = "hyperline"
 
 /**
  * The documented origins, picked by `HYPERLINE_ENVIRONMENT`.
@@ -77,15 +80,13 @@ export const companyHeader = "Hyperline-CompanyId"
  * @since 0.1.0
  * @category models
  */
-export interface Options {
+export interface Options extends Limits.Options {
   readonly origin: string
   readonly clientId: string
   readonly clientSecret: Redacted.Redacted<string>
   readonly redirectUri: string
   /** Default `Hyperline-CompanyId` for API calls that name none. */
   readonly companyId?: string | undefined
-  readonly timeout?: Duration.DurationInput | undefined
-  readonly retryPolicy?: Pipeline.RetryPolicy | undefined
 }
 
 /**
@@ -200,11 +201,7 @@ export class Hyperline extends Context.Tag("@hyperauth/core/Hyperline")<Hyperlin
  */
 export const make = (options: Options): Effect.Effect<Service, never, HttpClient.HttpClient> =>
   Effect.map(HttpClient.HttpClient, (client) => {
-    const http = Pipeline.make(client, {
-      provider: "hyperline",
-      timeout: options.timeout,
-      retryPolicy: options.retryPolicy,
-    })
+    const http = Pipeline.make(client, { provider: providerId }, options)
     const url = (path: string) => `${options.origin}${path}`
     const clientAuth = Requests.secretPostOrNone(options.clientId, options.clientSecret)
 
@@ -229,7 +226,7 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
       Effect.gen(function* () {
         const redirect = yield* AuthorizationCode.parseRedirect(redirectUrl, {
           expectedState: request.state,
-          provider: "hyperline",
+          provider: providerId,
         })
         const built = Requests.token(url("/v1/oauth/tokens")).pipe(
           Requests.grant("authorization_code", { code: redirect.code, redirect_uri: request.redirectUri }),
@@ -244,7 +241,7 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
       Effect.gen(function* () {
         if (token.refreshToken === undefined) {
           return yield* new InvalidInput({
-            provider: "hyperline",
+            provider: providerId,
             reason: "this login has no refresh token; log in again.",
           })
         }
@@ -280,10 +277,10 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
               client,
               provider,
               AuthorizedClient.fromToken(
-                "hyperline",
+                providerId,
                 new Token.TokenSet({ accessToken: auth, tokenType: "Bearer", receivedAt }),
               ),
-              { timeout: options.timeout, retryPolicy: options.retryPolicy },
+              options,
             ),
           )
         : Effect.succeed(auth)
@@ -305,12 +302,12 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
       )
 
     const provider: Provider = {
-      id: "hyperline",
+      id: providerId,
       flow: "authorization_code",
       apiBaseUrl: options.origin,
       startLogin: (login) =>
         Effect.gen(function* () {
-          yield* refuseOptions("hyperline", login)
+          yield* refuseOptions(providerId, login)
           const started = yield* authorizationUrl({ redirectUri: login.redirectUri })
           return redirectPending({
             authorizationUrl: started.url,
@@ -320,10 +317,10 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
             complete: (redirectUrl) => completeLogin(started, redirectUrl),
           })
         }),
-      resumeDevice: () => noResume("hyperline", "device_code"),
+      resumeDevice: () => noResume(providerId, "device_code"),
       resumeRedirect: (login, redirectUrl) => completeLogin(login, redirectUrl),
       refresh,
-      introspect: () => Effect.fail(new NotSupported({ provider: "hyperline", operation: "token introspection" })),
+      introspect: () => Effect.fail(new NotSupported({ provider: providerId, operation: "token introspection" })),
       revoke: (token) =>
         token.refreshToken === undefined ? Effect.succeed(false) : Effect.as(revoke(token.refreshToken), true),
       decorate,
@@ -381,7 +378,7 @@ export const config: Config.Config<Options> = Config.all({
   origin,
   clientId: Config.nonEmptyString("HYPERLINE_CLIENT_ID"),
   clientSecret: Config.redacted("HYPERLINE_CLIENT_SECRET"),
-  redirectUri: settings.redirectUri("hyperline"),
+  redirectUri: settings.redirectUri(providerId),
   companyId: Config.option(Config.nonEmptyString("HYPERLINE_COMPANY_ID")).pipe(Config.map(Option.getOrUndefined)),
   timeout: settings.httpTimeout,
 })
@@ -400,7 +397,7 @@ export const config: Config.Config<Options> = Config.all({
  * Hyperline.definition.flow // "authorization_code"
  * ```
  */
-export const definition = define("hyperline", "authorization_code", Hyperline, { config, apiBaseUrl: origin, make })
+export const definition = define(providerId, "authorization_code", Hyperline, { config, apiBaseUrl: origin, make })
 
 /**
  * The service from options given in code.

@@ -9,18 +9,21 @@ import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as Config from "effect/Config"
 import * as Context from "effect/Context"
-import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import * as ApiClient from "./ApiClient.js"
-import { origin } from "./Hyperline.js"
+import { definition as hyperline, origin } from "./Hyperline.js"
 import * as settings from "./internal/config.js"
 import { listOf } from "./internal/lists.js"
 import * as Pipeline from "./internal/pipeline.js"
 import { traced } from "./internal/tracing.js"
+import type * as Limits from "./Limits.js"
 import type { NotConfigured, RequestFailure } from "./OAuthError.js"
+
+/** The Apps API is hyperline's: its errors name that provider. */
+const providerId = hyperline.id
 
 /**
  * What the Apps API client is made with: hyperline's API origin and the
@@ -36,13 +39,11 @@ import type { NotConfigured, RequestFailure } from "./OAuthError.js"
  * const options: HyperlineApps.Options = { origin: "https://api.hyperline.co", apiKey: Redacted.make("key") }
  * ```
  */
-export interface Options {
+export interface Options extends Limits.Options {
   /** Origin of the hyperline API: the environment's, or `HYPERLINE_BASE_URL`. */
   readonly origin: string
   /** The account's API key (`HYPERLINE_API_KEY`). */
   readonly apiKey: Redacted.Redacted<string>
-  readonly timeout?: Duration.DurationInput | undefined
-  readonly retryPolicy?: Pipeline.RetryPolicy | undefined
 }
 
 /**
@@ -152,9 +153,8 @@ export class HyperlineApps extends Context.Tag("@hyperauth/core/HyperlineApps")<
  */
 export const make = (options: Options): Effect.Effect<Service, never, HttpClient.HttpClient> =>
   Effect.map(HttpClient.HttpClient, (client) => {
-    const limits = { provider: "hyperline", timeout: options.timeout, retryPolicy: options.retryPolicy } as const
-    const http = Pipeline.make(client, limits)
-    const api = ApiClient.make(client, limits)
+    const http = Pipeline.make(client, { provider: providerId }, options)
+    const api = ApiClient.make(client, { ...options, provider: providerId })
 
     /** An Apps API call, authenticated with the API key. */
     const appsCall = (request: HttpClientRequest.HttpClientRequest) =>
@@ -239,7 +239,7 @@ export const layer = (options: Options): Layer.Layer<HyperlineApps, never, HttpC
 export const layerConfig: Layer.Layer<HyperlineApps, NotConfigured, HttpClient.HttpClient> = Layer.effect(
   HyperlineApps,
   Effect.flatMap(
-    Effect.suspend(() => settings.load("hyperline", config)),
+    Effect.suspend(() => settings.load(providerId, config)),
     make,
   ),
 )

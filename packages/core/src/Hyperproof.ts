@@ -8,7 +8,6 @@ import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as Config from "effect/Config"
 import * as Context from "effect/Context"
-import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import type * as Redacted from "effect/Redacted"
@@ -21,11 +20,15 @@ import { define, noResume, refuseOptions } from "./internal/provider.js"
 import * as SingleFlight from "./internal/singleFlight.js"
 import { traced } from "./internal/tracing.js"
 import * as wire from "./internal/wire.js"
+import type * as Limits from "./Limits.js"
 import { type InvalidInput, InvalidToken, NotSupported, type RequestFailure } from "./OAuthError.js"
 import type { Provider } from "./Provider.js"
 import * as Requests from "./Requests.js"
 import * as Token from "./Token.js"
 import * as TokenStore from "./TokenStore.js"
+
+/** This provider's id: in its errors, its store keys and the MCP tools. */
+const providerId = "hyperproof"
 
 /**
  * The documented authorization server, when `HYPERPROOF_AUTH_URL` is unset.
@@ -62,7 +65,7 @@ export const defaultApiUrl = "https://api.hyperproof.app"
  * @since 0.1.0
  * @category models
  */
-export interface Options {
+export interface Options extends Limits.Options {
   readonly clientId: string
   readonly clientSecret: Redacted.Redacted<string>
   /** Origin of the authorization server (`/oauth/token` is appended). */
@@ -71,8 +74,6 @@ export interface Options {
   readonly apiUrl: string
   /** Space-separated scopes; the client's defaults when absent. */
   readonly scope?: string | undefined
-  readonly timeout?: Duration.DurationInput | undefined
-  readonly retryPolicy?: Pipeline.RetryPolicy | undefined
 }
 
 const Text = Schema.optional(Schema.NullOr(Schema.String))
@@ -209,11 +210,7 @@ export class Hyperproof extends Context.Tag("@hyperauth/core/Hyperproof")<Hyperp
 export const make = (options: Options): Effect.Effect<Service, never, HttpClient.HttpClient> =>
   Effect.gen(function* () {
     const client = yield* HttpClient.HttpClient
-    const http = Pipeline.make(client, {
-      provider: "hyperproof",
-      timeout: options.timeout,
-      retryPolicy: options.retryPolicy,
-    })
+    const http = Pipeline.make(client, { provider: providerId }, options)
 
     const buildToken = (scope: string | undefined) =>
       Requests.token(`${options.authUrl}/oauth/token`).pipe(
@@ -233,7 +230,7 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
     // The service's own login is kept by `Accounts`, on a memory store of its
     // own: renewed 60 s early and once for all callers; its API calls go
     // through the core's authorized client, like every other login's.
-    const key = { provider: "hyperproof", account: "default" }
+    const key = { provider: providerId, account: "default" }
     const store = yield* TokenStore.makeMemory
     const accounts = yield* Accounts.make(() => Effect.succeed(provider)).pipe(
       Effect.provideService(TokenStore.TokenStore, store),
@@ -265,30 +262,27 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
     const token: Service["token"] = current.pipe(Effect.catchTags(impossible), traced("Hyperproof.token"))
 
     const provider: Provider = {
-      id: "hyperproof",
+      id: providerId,
       flow: "client_credentials",
       apiBaseUrl: options.apiUrl,
       startLogin: (login) =>
         Effect.map(
-          Effect.zipRight(refuseOptions("hyperproof", login), requestToken(login.scope ?? options.scope)),
+          Effect.zipRight(refuseOptions(providerId, login), requestToken(login.scope ?? options.scope)),
           (fresh) => ({
             _tag: "Authenticated" as const,
             token: fresh,
           }),
         ),
-      resumeDevice: () => noResume("hyperproof", "device_code"),
-      resumeRedirect: () => noResume("hyperproof", "authorization_code"),
+      resumeDevice: () => noResume(providerId, "device_code"),
+      resumeRedirect: () => noResume(providerId, "authorization_code"),
       // No refresh token in this grant: a new token is simply requested.
       refresh: (previous) => requestToken(previous.scope ?? options.scope),
-      introspect: () => Effect.fail(new NotSupported({ provider: "hyperproof", operation: "token introspection" })),
+      introspect: () => Effect.fail(new NotSupported({ provider: providerId, operation: "token introspection" })),
       revoke: () => Effect.succeed(false),
       decorate: (request) => request,
     }
 
-    const api = AuthorizedClient.makeWith(client, provider, credentials, {
-      timeout: options.timeout,
-      retryPolicy: options.retryPolicy,
-    })
+    const api = AuthorizedClient.makeWith(client, provider, credentials, options)
     const request: Service["request"] = (raw) =>
       Effect.gen(function* () {
         const exchange = yield* Effect.catchTags(api.exchange(raw), {
@@ -300,7 +294,7 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
         if (exchange.status !== 401) return exchange
         // Refused again with a new token: the token is not what is wrong.
         const failure = http.failure(exchange)
-        return yield* failure._tag === "InvalidToken" ? failure : new InvalidToken({ provider: "hyperproof" })
+        return yield* failure._tag === "InvalidToken" ? failure : new InvalidToken({ provider: providerId })
       }).pipe(traced("Hyperproof.request"))
 
     const getControl: Service["getControl"] = (controlId) =>
@@ -355,7 +349,7 @@ export const config: Config.Config<Options> = Config.all({
  * Hyperproof.definition.flow // "client_credentials"
  * ```
  */
-export const definition = define("hyperproof", "client_credentials", Hyperproof, { config, apiBaseUrl: apiUrl, make })
+export const definition = define(providerId, "client_credentials", Hyperproof, { config, apiBaseUrl: apiUrl, make })
 
 /**
  * The service from options given in code.

@@ -109,6 +109,13 @@ export * as Hyperproof from "./Hyperproof.js"
 export * as Introspection from "./Introspection.js"
 
 /**
+ * How long one call to a provider may take, and how a failed one is tried again.
+ *
+ * @since 0.2.0
+ */
+export * as Limits from "./Limits.js"
+
+/**
  * The core's `HttpClient` on Node's `node:http`/`node:https`.
  *
  * @since 0.1.0

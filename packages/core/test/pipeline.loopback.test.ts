@@ -23,7 +23,7 @@ const fastRetries: Pipeline.RetryPolicy = {
 
 const pipeline = (timeout: Duration.DurationInput = "5 seconds") =>
   Effect.map(HttpClient.HttpClient, (client) =>
-    Pipeline.make(client, { provider: "hyper", timeout, retryPolicy: fastRetries }),
+    Pipeline.make(client, { provider: "hyper" }, { timeout, retryPolicy: fastRetries }),
   )
 
 const health = () => HttpClientRequest.get(`${emulator.current.origins.hyper}/health`)

@@ -189,11 +189,11 @@ describe("pipeline: decoding and error mapping", () => {
     () =>
       Effect.gen(function* () {
         const fake = scripted({ status: 500, body: "" }, jsonAnswer(200, tokenBody))
-        const pipeline = Pipeline.make(fake.client, {
-          provider: "test",
-          baseUrl: "https://auth.example",
-          retryPolicy: { ...Pipeline.defaultRetryPolicy, retries: 0 },
-        })
+        const pipeline = Pipeline.make(
+          fake.client,
+          { provider: "test", baseUrl: "https://auth.example" },
+          { retryPolicy: { ...Pipeline.defaultRetryPolicy, retries: 0 } },
+        )
         const error = failureOf(
           yield* Effect.exit(pipeline.json(HttpClientRequest.post("/oauth/token?x=1"), TokenResponse, safe)),
         )
@@ -208,11 +208,11 @@ describe("pipeline: decoding and error mapping", () => {
   it.effect("a timeout names the absolute URL too", () =>
     Effect.gen(function* () {
       const fake = scripted("hang")
-      const pipeline = Pipeline.make(fake.client, {
-        provider: "test",
-        baseUrl: "https://auth.example",
-        timeout: "1 second",
-      })
+      const pipeline = Pipeline.make(
+        fake.client,
+        { provider: "test", baseUrl: "https://auth.example" },
+        { timeout: "1 second" },
+      )
       const fiber = yield* Effect.fork(pipeline.json(HttpClientRequest.post("/oauth/token"), TokenResponse, safe))
       yield* TestClock.adjust("1 second")
       const error = failureOf(yield* Fiber.await(fiber))
@@ -261,10 +261,11 @@ describe("pipeline: secrets", () => {
         jsonAnswer(400, { error: "invalid_client", error_description: `got Basic ${encoded}` }),
         { status: 502, body: `<html>pw ${encoded}</html>` },
       )
-      const pipeline = Pipeline.make(client, {
-        provider: "test",
-        retryPolicy: { ...Pipeline.defaultRetryPolicy, retries: 0 },
-      })
+      const pipeline = Pipeline.make(
+        client,
+        { provider: "test" },
+        { retryPolicy: { ...Pipeline.defaultRetryPolicy, retries: 0 } },
+      )
       for (let i = 0; i < 2; i++) {
         const error = failureOf(yield* Effect.exit(pipeline.json(built.request, TokenResponse, built)))
         for (const text of [error.message, JSON.stringify(error)]) {
@@ -293,7 +294,7 @@ describe("pipeline: timeout", () => {
   it.effect("the limit is configurable", () =>
     Effect.gen(function* () {
       const { client } = scripted("hang")
-      const pipeline = Pipeline.make(client, { provider: "test", timeout: "2 seconds" })
+      const pipeline = Pipeline.make(client, { provider: "test" }, { timeout: "2 seconds" })
       const fiber = yield* Effect.fork(pipeline.json(request, TokenResponse, safe))
       yield* TestClock.adjust("2 seconds")
       assert.strictEqual(failureOf(yield* Fiber.await(fiber))._tag, "Timeout")
@@ -324,7 +325,7 @@ describe("pipeline: retries", () => {
   it.effect("retries 503 with exponential backoff and jitter, then succeeds", () =>
     Effect.gen(function* () {
       const fake = scripted({ status: 503 }, { status: 503 }, jsonAnswer(200, tokenBody))
-      const pipeline = Pipeline.make(fake.client, { provider: "test", retryPolicy: policy })
+      const pipeline = Pipeline.make(fake.client, { provider: "test" }, { retryPolicy: policy })
       const fiber = yield* Effect.fork(pipeline.json(request, TokenResponse, safe))
       // Delay n is base * 2^n scaled by a jitter in [0.5, 1]: the first in
       // [0.5 s, 1 s], the second in [1 s, 2 s].
@@ -344,7 +345,7 @@ describe("pipeline: retries", () => {
   it.effect("gives up after the policy's retries with the last answer's error", () =>
     Effect.gen(function* () {
       const fake = scripted({ status: 502, body: '{"message":"bad gateway"}' })
-      const pipeline = Pipeline.make(fake.client, { provider: "test", retryPolicy: policy })
+      const pipeline = Pipeline.make(fake.client, { provider: "test" }, { retryPolicy: policy })
       const fiber = yield* Effect.fork(pipeline.json(request, TokenResponse, safe))
       yield* TestClock.adjust("1 minute")
       const error = failureOf(yield* Fiber.await(fiber))
@@ -357,7 +358,7 @@ describe("pipeline: retries", () => {
   it.effect("never waits longer than maxDelay between attempts", () =>
     Effect.gen(function* () {
       const fake = scripted("refused")
-      const pipeline = Pipeline.make(fake.client, { provider: "test", retryPolicy: { ...policy, retries: 6 } })
+      const pipeline = Pipeline.make(fake.client, { provider: "test" }, { retryPolicy: { ...policy, retries: 6 } })
       const fiber = yield* Effect.fork(pipeline.json(request, TokenResponse, safe))
       // Capped at 3 s the six delays add up to at most 1 + 2 + 3 + 3 + 3 + 3 = 15 s;
       // uncapped they would take at least 0.5 + 1 + 2 + 4 + 8 + 16 = 31.5 s.
@@ -375,7 +376,7 @@ describe("pipeline: retries", () => {
         { status: 408 },
         jsonAnswer(200, tokenBody),
       )
-      const pipeline = Pipeline.make(fake.client, { provider: "test", retryPolicy: policy })
+      const pipeline = Pipeline.make(fake.client, { provider: "test" }, { retryPolicy: policy })
       const fiber = yield* Effect.fork(pipeline.json(request, TokenResponse, safe))
       yield* TestClock.adjust("6999 millis")
       assert.strictEqual(fake.requests.length, 1)
@@ -393,7 +394,7 @@ describe("pipeline: retries", () => {
         { status: 503, headers: { "retry-after": new Date(4000).toUTCString() } },
         jsonAnswer(200, tokenBody),
       )
-      const pipeline = Pipeline.make(fake.client, { provider: "test", retryPolicy: policy })
+      const pipeline = Pipeline.make(fake.client, { provider: "test" }, { retryPolicy: policy })
       const fiber = yield* Effect.fork(pipeline.json(request, TokenResponse, safe))
       yield* TestClock.adjust("3999 millis")
       assert.strictEqual(fake.requests.length, 1)
@@ -405,7 +406,7 @@ describe("pipeline: retries", () => {
   it.effect("a Retry-After beyond the cap fails at once instead of waiting", () =>
     Effect.gen(function* () {
       const fake = scripted({ status: 503, headers: { "retry-after": "3600" } })
-      const pipeline = Pipeline.make(fake.client, { provider: "test", retryPolicy: policy })
+      const pipeline = Pipeline.make(fake.client, { provider: "test" }, { retryPolicy: policy })
       const error = failureOf(yield* Effect.exit(pipeline.json(request, TokenResponse, safe)))
       assert.strictEqual(error._tag, "HttpError")
       assert.strictEqual(fake.requests.length, 1)
@@ -415,7 +416,7 @@ describe("pipeline: retries", () => {
   it.effect("does not retry 4xx answers", () =>
     Effect.gen(function* () {
       const fake = scripted(jsonAnswer(400, { error: "invalid_request" }))
-      const pipeline = Pipeline.make(fake.client, { provider: "test", retryPolicy: policy })
+      const pipeline = Pipeline.make(fake.client, { provider: "test" }, { retryPolicy: policy })
       yield* Effect.exit(pipeline.json(request, TokenResponse, safe))
       assert.strictEqual(fake.requests.length, 1)
     }),
@@ -432,7 +433,7 @@ describe("pipeline: retries", () => {
       assert.isFalse(codeExchange.idempotent)
       for (const first of [{ status: 502 }, { status: 500 }, "refused"] as const) {
         const fake = scripted(first, jsonAnswer(200, tokenBody))
-        const pipeline = Pipeline.make(fake.client, { provider: "test", retryPolicy: policy })
+        const pipeline = Pipeline.make(fake.client, { provider: "test" }, { retryPolicy: policy })
         const fiber = yield* Effect.fork(pipeline.json(codeExchange.request, TokenResponse, codeExchange))
         yield* TestClock.adjust("1 minute")
         assert.isTrue(Exit.isFailure(yield* Fiber.await(fiber)))
@@ -448,7 +449,7 @@ describe("pipeline: retries", () => {
         { status: 429, headers: { "retry-after": "3" } },
         jsonAnswer(200, tokenBody),
       )
-      const pipeline = Pipeline.make(fake.client, { provider: "test", retryPolicy: policy })
+      const pipeline = Pipeline.make(fake.client, { provider: "test" }, { retryPolicy: policy })
       const fiber = yield* Effect.fork(pipeline.json(codeExchange.request, TokenResponse, codeExchange))
       yield* TestClock.adjust("1999 millis")
       assert.strictEqual(fake.requests.length, 1)
@@ -487,7 +488,7 @@ describe("pipeline: an injected retry schedule", () => {
     Effect.gen(function* () {
       const fake = scripted({ status: 503 }, { status: 503 }, jsonAnswer(200, tokenBody))
       const retryPolicy = Schedule.spaced("5 seconds").pipe(Schedule.intersect(Schedule.recurs(1)))
-      const pipeline = Pipeline.make(fake.client, { provider: "test", retryPolicy })
+      const pipeline = Pipeline.make(fake.client, { provider: "test" }, { retryPolicy })
       const fiber = yield* Effect.fork(pipeline.json(request, TokenResponse, safe))
       yield* TestClock.adjust("4999 millis")
       assert.strictEqual(fake.requests.length, 1)
@@ -506,12 +507,12 @@ describe("pipeline: an injected retry schedule", () => {
       const retryPolicy = Schedule.forever
       for (const first of [{ status: 502 }, "refused"] as const) {
         const fake = scripted(first, jsonAnswer(200, tokenBody))
-        const pipeline = Pipeline.make(fake.client, { provider: "test", retryPolicy })
+        const pipeline = Pipeline.make(fake.client, { provider: "test" }, { retryPolicy })
         yield* Effect.exit(pipeline.json(codeExchange.request, TokenResponse, codeExchange))
         assert.strictEqual(fake.requests.length, 1)
       }
       const hangs = scripted("hang", jsonAnswer(200, tokenBody))
-      const pipeline = Pipeline.make(hangs.client, { provider: "test", retryPolicy, timeout: "1 second" })
+      const pipeline = Pipeline.make(hangs.client, { provider: "test" }, { retryPolicy, timeout: "1 second" })
       const fiber = yield* Effect.fork(pipeline.json(request, TokenResponse, safe))
       yield* TestClock.adjust("1 minute")
       assert.strictEqual(failureOf(yield* Fiber.await(fiber))._tag, "Timeout")
@@ -526,7 +527,7 @@ describe("pipeline: an injected retry schedule", () => {
       const retryPolicy = Schedule.recurs(5).pipe(
         Schedule.tapInput((failed: Pipeline.Failed) => Effect.sync(() => seen.push(failed.retryAfter))),
       )
-      const pipeline = Pipeline.make(fake.client, { provider: "test", retryPolicy })
+      const pipeline = Pipeline.make(fake.client, { provider: "test" }, { retryPolicy })
       assert.isTrue(Exit.isSuccess(yield* Effect.exit(pipeline.json(request, TokenResponse, safe))))
       assert.deepStrictEqual(seen, [Option.some(Duration.seconds(7)), Option.none()])
     }),

@@ -106,12 +106,16 @@ export const defaultTimeout: Duration.Duration = defaultHttpTimeout
 
 const userAgent = "hyperauth/0.1.0"
 
-export interface PipelineOptions {
+/** Whose requests these are. */
+export interface Target {
   /** Provider id, named in every error. */
   readonly provider: string
   /** Prepended to every request URL that is a path (`/…`). */
   readonly baseUrl?: string | undefined
-  /** Limit of one attempt, from sending to the last byte of the body. */
+}
+
+/** The time limit of one attempt (sending to the last byte of the body) and the retry policy; `Limits.Options` publicly. */
+export interface Limits {
   readonly timeout?: Duration.DurationInput | undefined
   readonly retryPolicy?: RetryPolicy | undefined
 }
@@ -232,12 +236,12 @@ const readStream = (
 
 const liveClock = Context.get(DefaultServices.liveServices, Clock.Clock)
 
-export const make = (client: HttpClient.HttpClient, options: PipelineOptions): Pipeline => {
-  const { provider } = options
-  const timeout = Duration.decode(options.timeout ?? defaultTimeout)
+export const make = (client: HttpClient.HttpClient, destination: Target, limits: Limits = {}): Pipeline => {
+  const { provider } = destination
+  const timeout = Duration.decode(limits.timeout ?? defaultTimeout)
   const timeoutMillis = Duration.toMillis(timeout)
-  const schedule = toSchedule(options.retryPolicy)
-  const defaults = withDefaults(options.baseUrl)
+  const schedule = toSchedule(limits.retryPolicy)
+  const defaults = withDefaults(destination.baseUrl)
   // Node's transport keeps the time limit itself, on a timer of its own, and
   // never follows a redirect; any other client is raced against a `Clock`
   // sleep, and fetch is told not to follow.
