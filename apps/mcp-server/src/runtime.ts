@@ -8,6 +8,8 @@ import type * as ConfigError from "effect/ConfigError"
 import * as ConfigProvider from "effect/ConfigProvider"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import * as FiberRef from "effect/FiberRef"
+import * as HashSet from "effect/HashSet"
 import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
 import * as ManagedRuntime from "effect/ManagedRuntime"
@@ -18,8 +20,14 @@ import * as Providers from "./Providers.js"
 import * as ServerConfig from "./ServerConfig.js"
 import type { Services } from "./tool.js"
 
-/** Logs go to stderr: stdout carries the protocol only. */
-const stderrLogger = Logger.replace(Logger.defaultLogger, Logger.prettyLogger({ stderr: true, colors: false }))
+/**
+ * Logs go to stderr: stdout carries the protocol only. What
+ * `Logger.replace` does, set in the services' own scope: a layer of its own
+ * around them would be one more step of layer building at every start.
+ */
+const logToStderr = Effect.locallyScopedWith(FiberRef.currentLoggers, (loggers) =>
+  HashSet.add(HashSet.remove(loggers, Logger.defaultLogger), Logger.prettyLogger({ stderr: true, colors: false })),
+)
 
 /** A store that cannot be opened (bad settings, Redis unreachable) stops the start with its message. */
 export type StartError = OAuthError.TokenStoreError | ConfigError.ConfigError
@@ -32,6 +40,7 @@ export type StartError = OAuthError.TokenStoreError | ConfigError.ConfigError
  * the young generation growing past the first idle second.
  */
 const services: Effect.Effect<Context.Context<Services>, StartError, Scope.Scope> = Effect.gen(function* () {
+  yield* logToStderr
   const base = Context.make(
     HttpClient.HttpClient,
     // The core's node:http transport: redirects are returned, not followed
@@ -54,7 +63,7 @@ const services: Effect.Effect<Context.Context<Services>, StartError, Scope.Scope
   )
 })
 
-export const layer: Layer.Layer<Services, StartError> = Layer.scopedContext(services).pipe(Layer.provide(stderrLogger))
+export const layer: Layer.Layer<Services, StartError> = Layer.scopedContext(services)
 
 export type Runtime = ManagedRuntime.ManagedRuntime<Services, StartError>
 
