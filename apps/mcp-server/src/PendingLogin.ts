@@ -74,9 +74,14 @@ export const PendingLogin = Schema.Struct({
 
 export type PendingLogin = typeof PendingLogin.Type
 
-/** The record as it is written (Redacted values as their text: the store seals the whole, as it does tokens). */
-export const encode = Schema.encode(PendingLogin)
-export const decode = Schema.decodeUnknown(PendingLogin)
+/**
+ * The record as it is written (Redacted values as their text: the store
+ * seals the whole, as it does tokens). Effect compiles a schema's parser
+ * once, on the first call, and keeps it: made here at module level, they
+ * would be compiled at every start, logins or not.
+ */
+export const encode = (login: PendingLogin) => Schema.encode(PendingLogin)(login)
+export const decode = (value: unknown) => Schema.decodeUnknown(PendingLogin)(value)
 
 export interface Entry {
   readonly login: PendingLogin

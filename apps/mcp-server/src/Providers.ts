@@ -39,11 +39,14 @@ export const make: Effect.Effect<Service, never, HttpClient.HttpClient> = Effect
   const entries = yield* Effect.forEach(Provider.definitions, (definition) =>
     Effect.gen(function* () {
       const made = yield* Effect.either(definition.provider)
-      const apiBaseUrl = yield* Effect.orElseSucceed(definition.apiBaseUrl, () => undefined)
+      // Read on its own only when the provider could not be made: a made provider knows its API base.
+      const apiBaseUrl = Either.isRight(made)
+        ? made.right.apiBaseUrl
+        : yield* Effect.orElseSucceed(definition.apiBaseUrl, () => undefined)
       return {
         id: definition.id,
         flow: definition.flow,
-        apiBaseUrl: Either.match(made, { onLeft: () => apiBaseUrl, onRight: (p) => p.apiBaseUrl }),
+        apiBaseUrl,
         missing: Either.match(made, { onLeft: (e) => e.missing, onRight: () => [] }),
         problem: Either.match(made, { onLeft: (e) => e.reason, onRight: () => undefined }),
         provider: Either.getRight(made),

@@ -11,10 +11,9 @@ export interface Service {
 
 export class ServerConfig extends Context.Tag("@hyperauth/mcp-server/ServerConfig")<ServerConfig, Service>() {}
 
-export const layer: Layer.Layer<ServerConfig> = Layer.effect(
-  ServerConfig,
-  Effect.map(
-    Effect.orElseSucceed(Config.string("HYPERAUTH_ALLOW_TOKEN_REVEAL").pipe(Config.withDefault("")), () => ""),
-    (value) => ({ allowTokenReveal: value.trim() === "1" || value.trim().toLowerCase() === "true" }),
-  ),
+export const make: Effect.Effect<Service> = Effect.map(
+  Effect.orElseSucceed(Config.string("HYPERAUTH_ALLOW_TOKEN_REVEAL").pipe(Config.withDefault("")), () => ""),
+  (value) => ({ allowTokenReveal: value.trim() === "1" || value.trim().toLowerCase() === "true" }),
 )
+
+export const layer: Layer.Layer<ServerConfig> = Layer.effect(ServerConfig, make)

@@ -221,8 +221,8 @@ const describeIssues = (error: ParseResult.ParseError): string =>
     .join("; ")
 
 /**
- * Makes a tool from its spec. Its decoder and encoder are built once;
- * its JSON Schemas on the first `tools/list`.
+ * Makes a tool from its spec. Its decoder and encoder are built on its
+ * first call; its JSON Schemas on the first `tools/list`.
  *
  * @example
  * ```ts
@@ -248,8 +248,9 @@ const describeIssues = (error: ParseResult.ParseError): string =>
 export const defineTool = <IA, II, OA, OI extends Readonly<Record<string, unknown>>>(
   spec: ToolSpec<IA, II, OA, OI>,
 ): Tool => {
-  const decode = Schema.decodeUnknownEither(spec.input, { errors: "all" })
-  const encode = Schema.encodeEither(spec.output)
+  // Compiled on the tool's first call, not at start: most runs call only a few of the tools.
+  let decode: ((u: unknown) => Either.Either<IA, ParseResult.ParseError>) | undefined
+  let encode: ((a: OA) => Either.Either<OI, ParseResult.ParseError>) | undefined
   let description: ToolDescription | undefined
   return {
     name: spec.name,
@@ -266,6 +267,9 @@ export const defineTool = <IA, II, OA, OI extends Readonly<Record<string, unknow
     },
     call: (args, context) =>
       Effect.suspend(() => {
+        decode ??= Schema.decodeUnknownEither(spec.input, { errors: "all" })
+        encode ??= Schema.encodeEither(spec.output)
+        const encoder = encode
         const input = decode(args ?? {})
         if (Either.isLeft(input))
           return Effect.succeed(
@@ -273,7 +277,7 @@ export const defineTool = <IA, II, OA, OI extends Readonly<Record<string, unknow
           )
         return spec.run(input.right, context).pipe(
           // An output outside the tool's own schema is a bug of this server: a defect, not a tool error.
-          Effect.flatMap((output) => Effect.orDie(encode(output))),
+          Effect.flatMap((output) => Effect.orDie(encoder(output))),
           Effect.map(success),
           Effect.catchAll((error) => Effect.succeed(failure(error))),
         )

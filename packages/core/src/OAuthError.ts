@@ -25,6 +25,7 @@
  * @since 0.1.0
  */
 import * as Schema from "effect/Schema"
+import { lazy } from "./internal/lazy.js"
 import { TokenStoreError } from "./internal/storeErrors.js"
 
 const provider = Schema.optional(Schema.String)
@@ -527,6 +528,9 @@ export const codes: ReadonlyArray<Code> = [
   ...new Set(OAuthError.members.flatMap((member): ReadonlyArray<Code> => member.codes)),
 ]
 
+/** Compiled on the first check, not when the module loads. */
+const isOAuthErrorGuard = lazy(() => Schema.is(OAuthError))
+
 /**
  * Whether a value is one of the `OAuthError`s: an instance of a member of
  * the union.
@@ -542,4 +546,4 @@ export const codes: ReadonlyArray<Code> = [
  * @since 0.1.0
  * @category guards
  */
-export const isOAuthError: (u: unknown) => u is OAuthError = Schema.is(OAuthError)
+export const isOAuthError = (u: unknown): u is OAuthError => isOAuthErrorGuard()(u)

@@ -11,6 +11,7 @@ import type * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import { HttpError, InvalidResponse, InvalidToken, OAuthProtocolError, type RequestFailure } from "../OAuthError.js"
 import * as Json from "./json.js"
+import { lazy } from "./lazy.js"
 import { excerpt, withoutSecrets } from "./scrub.js"
 import { ErrorResponse } from "./wire.js"
 
@@ -98,7 +99,8 @@ const decodeFailure = (error: ParseResult.ParseError): string => {
   return `unexpected shape at ${[...new Set(paths)].join(", ")}`
 }
 
-const decodeErrorBody = Schema.decodeUnknownOption(ErrorResponse)
+/** Compiled on the first error answer, not when the module loads. */
+const errorBodyDecoder = lazy(() => Schema.decodeUnknownOption(ErrorResponse))
 
 /** The error codes of RFC 6749 §4.1.2.1 and §5.2, RFC 6750 §3.1, RFC 7009 §2.2.1 and RFC 8628 §3.5. */
 const registeredErrors: ReadonlySet<string> = new Set([
@@ -142,7 +144,7 @@ export const failure = (provider: string, exchange: Exchange): RequestFailure =>
     return new InvalidToken({ provider, description: prose(challenge.value.description) })
   }
   const parsed = parseJson(exchange)
-  const oauth = isOAuthErrorStatus(exchange.status) ? decodeErrorBody(Either.getOrUndefined(parsed)) : Option.none()
+  const oauth = isOAuthErrorStatus(exchange.status) ? errorBodyDecoder()(Either.getOrUndefined(parsed)) : Option.none()
   if (Option.isSome(oauth)) {
     const { error, error_description, error_uri } = oauth.value
     if (error === "invalid_token") return new InvalidToken({ provider, description: prose(error_description) })
@@ -181,7 +183,7 @@ export const decode = <A, I>(
   // Synchronous: no Effect step; the parser is compiled once per schema (ParseResult memoises it).
   return Either.mapLeft(Schema.decodeUnknownEither(schema)(json), (error) =>
     // Some servers answer an OAuth error with 200: the body decides, not the status.
-    Option.isSome(decodeErrorBody(json))
+    Option.isSome(errorBodyDecoder()(json))
       ? failure(provider, exchange)
       : invalidResponse(provider, exchange, decodeFailure(error)),
   )

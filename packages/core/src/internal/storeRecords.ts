@@ -4,9 +4,11 @@
  */
 import * as Effect from "effect/Effect"
 import type * as Option from "effect/Option"
+import type * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import { TokenSet } from "../Token.js"
 import type { AccountKey, RecordEntry, Records, RecordWriteOptions, Service } from "../TokenStore.js"
+import { lazy } from "./lazy.js"
 import type { Backend, LeaseState, Leases } from "./leases.js"
 import { StoreConflict, type TokenStoreError } from "./storeErrors.js"
 
@@ -47,8 +49,11 @@ export const checkWrite = (
 
 /** A token set as stored: JSON text, secrets in the clear (the backend seals it). */
 export const TokenJson = Schema.parseJson(TokenSet)
-export const encodeToken = Schema.encodeSync(TokenJson)
-export const decodeToken = Schema.decodeUnknown(TokenJson)
+// Compiled on first use, not when the module loads: only the Redis store calls them.
+const tokenEncoder = lazy(() => Schema.encodeSync(TokenJson))
+const tokenDecoder = lazy(() => Schema.decodeUnknown(TokenJson))
+export const encodeToken = (token: TokenSet): string => tokenEncoder()(token)
+export const decodeToken = (text: unknown): Effect.Effect<TokenSet, ParseResult.ParseError> => tokenDecoder()(text)
 
 /** A backend as its module makes it: the store, and its lease steps for the conformance suite. */
 export interface WithLeaseBackend extends Service {
