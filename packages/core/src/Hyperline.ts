@@ -377,7 +377,7 @@ export const origin: Config.Config<string> = settings.environmentOrigin("HYPERLI
 export const config: Config.Config<Options> = Config.all({
   origin,
   clientId: Config.nonEmptyString("HYPERLINE_CLIENT_ID"),
-  clientSecret: Config.redacted("HYPERLINE_CLIENT_SECRET"),
+  clientSecret: Config.redacted(Config.nonEmptyString("HYPERLINE_CLIENT_SECRET")),
   redirectUri: settings.redirectUri(providerId),
   companyId: Config.option(Config.nonEmptyString("HYPERLINE_COMPANY_ID")).pipe(Config.map(Option.getOrUndefined)),
   timeout: settings.httpTimeout,

@@ -328,7 +328,7 @@ const apiUrl = settings.origin("HYPERPROOF_API_URL").pipe(Config.withDefault(def
  */
 export const config: Config.Config<Options> = Config.all({
   clientId: Config.nonEmptyString("HYPERPROOF_CLIENT_ID"),
-  clientSecret: Config.redacted("HYPERPROOF_CLIENT_SECRET"),
+  clientSecret: Config.redacted(Config.nonEmptyString("HYPERPROOF_CLIENT_SECRET")),
   authUrl: settings.origin("HYPERPROOF_AUTH_URL").pipe(Config.withDefault(defaultAuthUrl)),
   apiUrl,
   scope: Config.string("HYPERPROOF_SCOPE").pipe(Config.option, Config.map(Option.getOrUndefined)),

@@ -63,6 +63,18 @@ describe("Provider.definitions", () => {
     assert.deepStrictEqual(Hyperline.definition.requiredSettings, ["HYPERLINE_CLIENT_ID", "HYPERLINE_CLIENT_SECRET"])
   })
 
+  it("an empty required setting fails loadConfig as missing, by its name, while every other is set", () => {
+    for (const definition of Provider.definitions) {
+      const valid = Object.fromEntries(definition.requiredSettings.map((name) => [name, "value"]))
+      for (const name of definition.requiredSettings) {
+        const load: Effect.Effect<unknown, NotConfigured> = definition.loadConfig
+        const exit = Effect.runSyncExit(load.pipe(withSettings({ ...valid, [name]: "" })))
+        const error = Exit.isFailure(exit) && exit.cause._tag === "Fail" ? exit.cause.error : undefined
+        assert.deepStrictEqual(error?.missing, [name], `${definition.id}: ${name} empty`)
+      }
+    }
+  })
+
   it("the settings are every name the Config reads, defaults and fallbacks included", () => {
     const names = (definition: Provider.AnyDefinition) => definition.settings.map((s) => s.name)
     assert.deepStrictEqual(names(Hyper.definition), ["HYPER_BASE_URL", "HYPER_CLIENT_ID", "HYPERAUTH_HTTP_TIMEOUT"])

@@ -225,25 +225,19 @@ const problems = (
  * `NotConfigured`, which names all of them at once: the missing in
  * `missing`, what is wrong with the others in `reason` (when a setting is
  * invalid, a fallback's "missing" is beside the point). The required
- * settings are those `config` cannot do without, unless named.
+ * settings are those `config` cannot do without.
+ *
+ * A required setting must fail `config` when empty (`Config.nonEmptyString`):
+ * a `config` that loads is then complete, and only a failed one is walked
+ * again to name what is missing (which costs two more reads of every setting).
  */
-export const load = <A>(
-  provider: string,
-  config: Config.Config<A>,
-  required: ReadonlyArray<string> = requiredOf(config),
-): Effect.Effect<A, NotConfigured> =>
-  Effect.flatMap(missing(required), (unset) =>
-    config.pipe(
-      Effect.mapError((error) => {
-        const { invalid, absent } = problems(error)
-        // An empty required setting is reported as missing, not as invalid too.
-        const others = invalid.filter((message) => !unset.some((name) => message.startsWith(name)))
-        const reason = others.length > 0 ? others.join("; ") : unset.length > 0 ? undefined : absent.join("; ")
-        return new NotConfigured({ provider, missing: unset, reason })
-      }),
-      Effect.filterOrFail(
-        () => unset.length === 0,
-        () => new NotConfigured({ provider, missing: unset }),
-      ),
-    ),
+export const load = <A>(provider: string, config: Config.Config<A>): Effect.Effect<A, NotConfigured> =>
+  Effect.catchAll(config, (error) =>
+    Effect.flatMap(missing(requiredOf(config)), (unset) => {
+      const { invalid, absent } = problems(error)
+      // An empty required setting is reported as missing, not as invalid too.
+      const others = invalid.filter((message) => !unset.some((name) => message.startsWith(name)))
+      const reason = others.length > 0 ? others.join("; ") : unset.length > 0 ? undefined : absent.join("; ")
+      return Effect.fail(new NotConfigured({ provider, missing: unset, reason }))
+    }),
   )
