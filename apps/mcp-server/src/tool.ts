@@ -275,12 +275,16 @@ export const defineTool = <IA, II, OA, OI extends Readonly<Record<string, unknow
           return Effect.succeed(
             invalidInput(`${describeIssues(input.left)}. Fix the arguments and call ${spec.name} again.`),
           )
-        return spec.run(input.right, context).pipe(
+        // One step turns either outcome into a result: this runs on every call.
+        return Effect.matchEffect(spec.run(input.right, context), {
+          onFailure: (error) => Effect.succeed(failure(error)),
           // An output outside the tool's own schema is a bug of this server: a defect, not a tool error.
-          Effect.flatMap((output) => Effect.orDie(encoder(output))),
-          Effect.map(success),
-          Effect.catchAll((error) => Effect.succeed(failure(error))),
-        )
+          onSuccess: (output) =>
+            Either.match(encoder(output), {
+              onLeft: Effect.die,
+              onRight: (encoded) => Effect.succeed(success(encoded)),
+            }),
+        })
       }),
   }
 }

@@ -51,12 +51,16 @@ export const callApi = defineTool({
       // The core's authorized client: Bearer token, provider headers, one shared refresh after a 401.
       const api = (yield* ApiClients).get(provider, input.account)
 
-      const base = HttpClientRequest.make(input.method)(input.path).pipe(
-        HttpClientRequest.setUrlParams(
-          Object.entries(input.query ?? {}).map(([name, value]) => [name, String(value)] as const),
-        ),
-        HttpClientRequest.setHeaders(input.headers ?? {}),
-      )
+      // Each combinator copies the request: only what the call gave is applied.
+      const bare = HttpClientRequest.make(input.method)(input.path)
+      const withQuery =
+        input.query === undefined
+          ? bare
+          : HttpClientRequest.setUrlParams(
+              bare,
+              Object.entries(input.query).map(([name, value]) => [name, String(value)] as const),
+            )
+      const base = input.headers === undefined ? withQuery : HttpClientRequest.setHeaders(withQuery, input.headers)
       // The caller's headers and the provider's (a company_id that cannot be a header is refused
       // too), checked before the body adds the ones the HTTP client owns (content-length).
       const checked = yield* ApiClient.validateHeaders(
