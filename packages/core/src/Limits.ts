@@ -64,7 +64,7 @@ export type RetryOptions = Pipeline.RetryOptions
 /**
  * A failed attempt that may be tried again, as a retry schedule is fed it:
  * the failure (a `ConnectionError` or the answer) and the `Retry-After` the
- * server asked for, if any.
+ * server asked for, when it asked.
  *
  * @example
  * ```ts
@@ -80,8 +80,8 @@ export type RetryOptions = Pipeline.RetryOptions
 export type Failed = Pipeline.Failed
 
 /**
- * Numbers for the standard schedule (`retrySchedule`), or any `Schedule`
- * fed each `Failed` attempt.
+ * Numbers for the standard schedule (`retrySchedule`), or a `Schedule` of
+ * one's own, fed each `Failed` attempt.
  *
  * @example
  * ```ts
