@@ -237,7 +237,7 @@ const baseUrl = settings.origin("HYPER_BASE_URL").pipe(Config.withDefault(defaul
  */
 export const config: Config.Config<Options> = Config.all({
   baseUrl,
-  clientId: Config.nonEmptyString("HYPER_CLIENT_ID"),
+  clientId: settings.required("HYPER_CLIENT_ID"),
   timeout: settings.httpTimeout,
 })
 

@@ -428,8 +428,8 @@ const realm = Config.map(origin, (server) => `${server}${realmPath}`)
  */
 export const config: Config.Config<Options> = Config.all({
   origin,
-  clientId: Config.nonEmptyString("HYPERID_CLIENT_ID"),
-  clientSecret: Config.redacted(Config.nonEmptyString("HYPERID_CLIENT_SECRET")),
+  clientId: settings.required("HYPERID_CLIENT_ID"),
+  clientSecret: Config.redacted(settings.required("HYPERID_CLIENT_SECRET")),
   redirectUri: settings.redirectUri(providerId),
   timeout: settings.httpTimeout,
 })

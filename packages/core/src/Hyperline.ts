@@ -376,8 +376,8 @@ export const origin: Config.Config<string> = settings.environmentOrigin("HYPERLI
  */
 export const config: Config.Config<Options> = Config.all({
   origin,
-  clientId: Config.nonEmptyString("HYPERLINE_CLIENT_ID"),
-  clientSecret: Config.redacted(Config.nonEmptyString("HYPERLINE_CLIENT_SECRET")),
+  clientId: settings.required("HYPERLINE_CLIENT_ID"),
+  clientSecret: Config.redacted(settings.required("HYPERLINE_CLIENT_SECRET")),
   redirectUri: settings.redirectUri(providerId),
   companyId: Config.option(Config.nonEmptyString("HYPERLINE_COMPANY_ID")).pipe(Config.map(Option.getOrUndefined)),
   timeout: settings.httpTimeout,

@@ -198,7 +198,7 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
  */
 export const config: Config.Config<Options> = Config.all({
   origin,
-  apiKey: Config.redacted(Config.nonEmptyString("HYPERLINE_API_KEY")),
+  apiKey: Config.redacted(settings.required("HYPERLINE_API_KEY")),
   timeout: settings.httpTimeout,
 })
 

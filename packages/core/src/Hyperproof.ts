@@ -327,8 +327,8 @@ const apiUrl = settings.origin("HYPERPROOF_API_URL").pipe(Config.withDefault(def
  * ```
  */
 export const config: Config.Config<Options> = Config.all({
-  clientId: Config.nonEmptyString("HYPERPROOF_CLIENT_ID"),
-  clientSecret: Config.redacted(Config.nonEmptyString("HYPERPROOF_CLIENT_SECRET")),
+  clientId: settings.required("HYPERPROOF_CLIENT_ID"),
+  clientSecret: Config.redacted(settings.required("HYPERPROOF_CLIENT_SECRET")),
   authUrl: settings.origin("HYPERPROOF_AUTH_URL").pipe(Config.withDefault(defaultAuthUrl)),
   apiUrl,
   scope: Config.string("HYPERPROOF_SCOPE").pipe(Config.option, Config.map(Option.getOrUndefined)),

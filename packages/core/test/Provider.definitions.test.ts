@@ -63,17 +63,28 @@ describe("Provider.definitions", () => {
     assert.deepStrictEqual(Hyperline.definition.requiredSettings, ["HYPERLINE_CLIENT_ID", "HYPERLINE_CLIENT_SECRET"])
   })
 
-  it("an empty required setting fails loadConfig as missing, by its name, while every other is set", () => {
+  it("a required setting that is empty or only blanks fails loadConfig as missing, by its name, while every other is set", () => {
     for (const definition of Provider.definitions) {
       const valid = Object.fromEntries(definition.requiredSettings.map((name) => [name, "value"]))
       for (const name of definition.requiredSettings) {
-        const load: Effect.Effect<unknown, NotConfigured> = definition.loadConfig
-        const exit = Effect.runSyncExit(load.pipe(withSettings({ ...valid, [name]: "" })))
-        const error = Exit.isFailure(exit) && exit.cause._tag === "Fail" ? exit.cause.error : undefined
-        assert.deepStrictEqual(error?.missing, [name], `${definition.id}: ${name} empty`)
+        // A blank line in a .env file is not a client id.
+        for (const blank of ["", "  \t "]) {
+          const load: Effect.Effect<unknown, NotConfigured> = definition.loadConfig
+          const exit = Effect.runSyncExit(load.pipe(withSettings({ ...valid, [name]: blank })))
+          const error = Exit.isFailure(exit) && exit.cause._tag === "Fail" ? exit.cause.error : undefined
+          assert.deepStrictEqual(error?.missing, [name], `${definition.id}: ${name} = ${JSON.stringify(blank)}`)
+        }
       }
     }
   })
+
+  it("a required value is kept as it was given, blanks around it included", () =>
+    Effect.gen(function* () {
+      const options = yield* Hyperproof.definition.loadConfig.pipe(
+        withSettings({ HYPERPROOF_CLIENT_ID: "id", HYPERPROOF_CLIENT_SECRET: " s3cret " }),
+      )
+      assert.strictEqual(Redacted.value(options.clientSecret), " s3cret ")
+    }).pipe(Effect.runSync))
 
   it("the settings are every name the Config reads, defaults and fallbacks included", () => {
     const names = (definition: Provider.AnyDefinition) => definition.settings.map((s) => s.name)

@@ -97,6 +97,21 @@ export const callbackPort: Config.Config<number> = parsed(
 /** The path of a provider's loopback callback: `/callback/{provider}`. */
 export const callbackPath = (provider: string): string => `/callback/${provider}`
 
+/**
+ * A setting that must have a value: unset, empty or only blanks is missing
+ * (a blank line in a `.env` file is not a client id). The value is kept as
+ * given, blanks around it included: a secret is never altered.
+ */
+export const required = (name: string): Config.Config<string> =>
+  Config.nested(
+    Config.mapOrFail(Config.string(), (value) =>
+      value.trim() === ""
+        ? Either.left(ConfigError.MissingData([], "Expected a value that is not blank"))
+        : Either.right(value),
+    ),
+    name,
+  )
+
 /** The loopback redirect URI of a provider on `port`: `http://127.0.0.1:{port}/callback/{provider}`. */
 export const loopbackRedirectUri = (provider: string, port: number): string =>
   `http://127.0.0.1:${port}${callbackPath(provider)}`
@@ -176,11 +191,11 @@ export const describe = (config: Config.Config<unknown>): ReadonlyArray<Setting>
 export const requiredOf = (config: Config.Config<unknown>): ReadonlyArray<string> =>
   describe(config).flatMap((setting) => (setting.required ? [setting.name] : []))
 
-/** Which of `names` are unset or empty. */
+/** Which of `names` are unset, empty or only blanks. */
 export const missing = (names: ReadonlyArray<string>): Effect.Effect<Array<string>> =>
   Effect.map(
     Effect.forEach(names, (name) =>
-      Effect.map(Effect.orElseSucceed(Config.option(Config.nonEmptyString(name)), Option.none), Option.isNone),
+      Effect.map(Effect.orElseSucceed(Config.option(required(name)), Option.none), Option.isNone),
     ),
     (unset) => names.filter((_, i) => unset[i] === true),
   )
@@ -227,7 +242,7 @@ const problems = (
  * invalid, a fallback's "missing" is beside the point). The required
  * settings are those `config` cannot do without.
  *
- * A required setting must fail `config` when empty (`Config.nonEmptyString`):
+ * A required setting must fail `config` when blank (`required`):
  * a `config` that loads is then complete, and only a failed one is walked
  * again to name what is missing (which costs two more reads of every setting).
  */
