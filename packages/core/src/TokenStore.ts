@@ -442,7 +442,7 @@ export const location: Config.Config<Location> = Config.redacted("HYPERAUTH_STOR
 
 /**
  * `HYPERAUTH_STORE_KEY`: set means every value is encrypted; set but empty
- * is a mistake, not "no encryption".
+ * (or only blanks) is a mistake, not "no encryption".
  *
  * @example
  * ```ts
@@ -463,11 +463,12 @@ export const storeKey: Config.Config<Option.Option<Redacted.Redacted<string>>> =
 ).pipe(
   Config.option,
   Config.mapOrFail((key) =>
-    Option.isSome(key) && Redacted.value(key.value) === ""
+    // Only blanks is the same mistake (a blank line in a .env file), not a passphrase of spaces.
+    Option.isSome(key) && Redacted.value(key.value).trim() === ""
       ? Either.left(
           ConfigError.InvalidData(
             ["HYPERAUTH_STORE_KEY"],
-            "HYPERAUTH_STORE_KEY is set but empty: set it to the store's passphrase, or unset it to store without encryption.",
+            "HYPERAUTH_STORE_KEY is set but empty or blank: set it to the store's passphrase, or unset it to store without encryption.",
           ),
         )
       : Either.right(key),

@@ -1,4 +1,5 @@
 import { spawnSync } from "node:child_process"
+import { existsSync } from "node:fs"
 import { mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises"
 import { hostname, tmpdir } from "node:os"
 import { join } from "node:path"
@@ -226,25 +227,31 @@ describe("TokenStore (file)", () => {
     }),
   )
 
-  it.live("an empty HYPERAUTH_STORE_KEY is a configuration error naming it, not a silent plaintext store", () =>
-    Effect.gen(function* () {
-      const path = join(yield* tempDir, "tokens.json")
-      const exit = yield* Effect.exit(
-        Effect.provide(TokenStore.TokenStore, TokenStore.layerConfig).pipe(
-          Effect.withConfigProvider(
-            ConfigProvider.fromMap(
-              new Map([
-                ["HYPERAUTH_STORE", path],
-                ["HYPERAUTH_STORE_KEY", ""],
-              ]),
+  it.live(
+    "an empty or blank HYPERAUTH_STORE_KEY is a configuration error naming it, not a silent plaintext store",
+    () =>
+      Effect.gen(function* () {
+        const path = join(yield* tempDir, "tokens.json")
+        for (const blank of ["", "   "]) {
+          const exit = yield* Effect.exit(
+            Effect.provide(TokenStore.TokenStore, TokenStore.layerConfig).pipe(
+              Effect.withConfigProvider(
+                ConfigProvider.fromMap(
+                  new Map([
+                    ["HYPERAUTH_STORE", path],
+                    ["HYPERAUTH_STORE_KEY", blank],
+                  ]),
+                ),
+              ),
             ),
-          ),
-        ),
-      )
-      const error = failure(exit)
-      assert.include(String(error), "HYPERAUTH_STORE_KEY")
-      assert.include(String(error), "empty")
-    }),
+          )
+          const error = failure(exit)
+          assert.include(String(error), "HYPERAUTH_STORE_KEY")
+          assert.include(String(error), "empty", JSON.stringify(blank))
+        }
+        // Nothing was written with a key of spaces.
+        assert.isFalse(existsSync(path))
+      }),
   )
 
   it.live("a tampered revision is refused as damage, and the file is not rewritten into one nobody can read", () =>
