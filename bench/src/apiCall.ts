@@ -13,7 +13,7 @@ import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Redacted from "effect/Redacted"
 import type { RemoteEmulator } from "./emulator.js"
 import * as Http from "./http.js"
-import { connect, connectEcho } from "./mcp.js"
+import { connect, connectEcho, connectFloor } from "./mcp.js"
 import type { Section } from "./report.js"
 import type { Scale } from "./scale.js"
 import { interleave, ms, percentile, ratio } from "./stats.js"
@@ -45,6 +45,7 @@ export const apiCall = async (emulator: RemoteEmulator, scale: Scale): Promise<S
   const session = await connect(emulator)
   await session.client.callTool({ name: "login", arguments: { provider: "hyperproof" } })
   const echo = await connectEcho()
+  const floor = await connectFloor(emulator.origins.hyperproofApi, accessToken)
 
   const statusOf = (content: unknown) =>
     typeof content === "object" && content !== null && "status" in content ? content.status : undefined
@@ -64,6 +65,10 @@ export const apiCall = async (emulator: RemoteEmulator, scale: Scale): Promise<S
       })
       return statusOf(result.structuredContent)
     },
+    floor: async () => {
+      const result = await floor.client.callTool({ name: "get", arguments: { path } })
+      return statusOf(result.structuredContent)
+    },
     echo: async () => {
       const result = await echo.client.callTool({ name: "echo", arguments: { text: path } })
       // Not an HTTP call: 200 stands for "it answered with its input".
@@ -76,6 +81,7 @@ export const apiCall = async (emulator: RemoteEmulator, scale: Scale): Promise<S
   const samples = await interleave(contenders, calls)
   await session.close()
   await echo.close()
+  await floor.close()
   await runtime.dispose()
 
   const p50 = (values: ReadonlyArray<number>) => percentile(values, 50)
@@ -100,15 +106,23 @@ export const apiCall = async (emulator: RemoteEmulator, scale: Scale): Promise<S
       "Latency in ms, ratios against plain `fetch`; no contender sends tracing headers (the core runs on its own node:http transport, `NodeHttpTransport`, as the MCP server does: no client spans, no propagation headers).",
       "The MCP server (the built bundle) keeps its logins in the default encrypted file store (`HYPERAUTH_STORE` a temporary file, `HYPERAUTH_STORE_KEY` set);",
       "the echo tool is the SDK's low-level `Server` with one tool, called by the same SDK `Client` over the same stdio transport: what an MCP call costs with no work behind it.",
+      "The floor is the same `Server` with one tool that makes the same GET with plain `node:http` (keep-alive agent, the token given) and returns `call_api`'s result, JSON text copy included, with nothing else done: no input check, no token store, no time limit or retry, no capped read: what the MCP call and one plain `node:http` request cost together, before any of `call_api`'s own work.",
     ].join(" "),
     header: ["contender", "p50 ms", "p99 ms", "p50 ratio", "p99 ratio", "p50 over fetch, ms"],
     rows: [
       row("plain `fetch` (reference)", samples.fetch),
       row("core: `AuthorizedClient.exchange` (token from `Accounts`, pipeline, body read)", samples.core),
       row("MCP `call_api` over stdio (SDK Client, encrypted file store)", samples.mcp),
+      row(
+        "floor: one plain `node:http` GET in an SDK `Server` tool, the same result (no checks, no store)",
+        samples.floor,
+      ),
       row("MCP `echo` tool over stdio (SDK `Server`, no HTTP)", samples.echo),
     ],
     checks: [{ what: "every contender got HTTP 200 for the control", ok: statuses.every((s) => s === 200) }],
+    notes: [
+      `The floor is fetch + ${ms(p50(samples.floor) - base.p50)} ms and ${ratio(p50(samples.floor), p50(samples.echo))} the echo tool: \`call_api\` adds ${ms(p50(samples.mcp) - p50(samples.floor))} ms to it.`,
+    ],
     targets: [
       {
         what: `core API call p50 ≤ 1.0× plain \`fetch\`: ${ratio(p50(samples.core), base.p50)}`,

@@ -17,6 +17,8 @@ export const serverMain = createRequire(import.meta.url)
 
 export const echoMain = fileURLToPath(new URL("./echoServer.js", import.meta.url))
 
+export const floorMain = fileURLToPath(new URL("./floorServer.js", import.meta.url))
+
 export interface McpSession {
   readonly client: Client
   /** The server's process id. */
@@ -47,6 +49,15 @@ const spawn = async (main: string, env: Record<string, string>): Promise<McpSess
 /** `hyperauth-mcp`, configured for `emulator`. */
 export const connect = (emulator: { readonly env: Readonly<Record<string, string>> }): Promise<McpSession> =>
   spawn(serverMain, serverEnv(emulator))
+
+/** The floor of `call_api` (`./floorServer.ts`): one plain `node:http` GET to `apiUrl` with `token`. */
+export const connectFloor = (apiUrl: string, token: string): Promise<McpSession> =>
+  spawn(floorMain, {
+    PATH: process.env.PATH ?? "",
+    HOME: process.env.HOME ?? tmpdir(),
+    FLOOR_API_URL: apiUrl,
+    FLOOR_TOKEN: token,
+  })
 
 /** The SDK's one-tool echo server. */
 export const connectEcho = (): Promise<McpSession> =>

@@ -7,6 +7,8 @@ export interface Section {
   readonly method: string
   readonly header: ReadonlyArray<string>
   readonly rows: ReadonlyArray<ReadonlyArray<string>>
+  /** What the numbers show, in a sentence each, after the table. */
+  readonly notes?: ReadonlyArray<string>
   /** Checks the issue demands, e.g. "token requests = 1"; false fails the run. */
   readonly checks?: ReadonlyArray<Check>
   /** Figures issue 14 asks for; reported in their own list, never failing the run. */
@@ -55,6 +57,7 @@ export const render = (sections: ReadonlyArray<Section>, startedAt: Date): strin
       section.method,
       "",
       table(section),
+      ...(section.notes ?? []).flatMap((note) => ["", note]),
       ...(section.checks === undefined || section.checks.length === 0 ? [] : ["", ...section.checks.map(mark)]),
     ]),
     "",
