@@ -3,22 +3,14 @@
  * the SDK's low-level `Server`. The bench's reference for what the SDK's
  * transport and a process start cost on their own.
  */
-import { Server } from "@modelcontextprotocol/sdk/server/index.js"
-import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js"
-import { CallToolRequestSchema, ListToolsRequestSchema } from "@modelcontextprotocol/sdk/types.js"
+import { serve } from "./oneToolServer.js"
 
-const server = new Server({ name: "echo", version: "0.0.0" }, { capabilities: { tools: {} } })
-server.setRequestHandler(ListToolsRequestSchema, () => ({
-  tools: [
-    {
-      name: "echo",
-      description: "Answers with its input.",
-      inputSchema: { type: "object", properties: { text: { type: "string" } } },
-    },
-  ],
-}))
-server.setRequestHandler(CallToolRequestSchema, (request) => ({
-  content: [{ type: "text", text: JSON.stringify(request.params.arguments ?? {}) }],
-  structuredContent: { echo: request.params.arguments ?? {} },
-}))
-await server.connect(new StdioServerTransport())
+await serve({
+  name: "echo",
+  description: "Answers with its input.",
+  argument: "text",
+  call: (text) => {
+    const echo = text === undefined ? {} : { text }
+    return { content: [{ type: "text", text: JSON.stringify(echo) }], structuredContent: { echo } }
+  },
+})

@@ -1,8 +1,8 @@
 /**
- * The floor of an MCP `call_api`: the SDK's low-level `Server`, as in
- * `./echoServer.ts`, with one tool that makes the same GET with plain
- * `node:http` (a keep-alive agent, a token it was given) and answers with
- * the same result `call_api` gives (`{ status, headers, body, truncated }`
+ * The floor of an MCP `call_api`: the SDK's low-level `Server` with one
+ * tool (`./oneToolServer.ts`, as the echo server) that makes the same GET
+ * with plain `node:http` (a keep-alive agent, a token it was given) and
+ * answers with the same result `call_api` gives (`{ status, headers, body, truncated }`
  * as `structuredContent` and as its JSON text copy). No input check, no
  * token store, no time limit, no retry, no capped read: what an MCP call
  * that makes one HTTP request costs when nothing else is done.
@@ -10,9 +10,7 @@
  * Configured by `FLOOR_API_URL` (the API origin) and `FLOOR_TOKEN`.
  */
 import * as Http from "node:http"
-import { Server } from "@modelcontextprotocol/sdk/server/index.js"
-import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js"
-import { CallToolRequestSchema, ListToolsRequestSchema } from "@modelcontextprotocol/sdk/types.js"
+import { serve } from "./oneToolServer.js"
 
 const origin = process.env.FLOOR_API_URL ?? ""
 const authorization = `Bearer ${process.env.FLOOR_TOKEN ?? ""}`
@@ -47,19 +45,12 @@ const get = (path: string): Promise<Answer> =>
     request.on("error", reject)
   })
 
-const server = new Server({ name: "floor", version: "0.0.0" }, { capabilities: { tools: {} } })
-server.setRequestHandler(ListToolsRequestSchema, () => ({
-  tools: [
-    {
-      name: "get",
-      description: "GET a path of the API with plain node:http.",
-      inputSchema: { type: "object", properties: { path: { type: "string" } } },
-    },
-  ],
-}))
-server.setRequestHandler(CallToolRequestSchema, async (request) => {
-  const path = request.params.arguments?.path
-  const structured = { ...(await get(typeof path === "string" ? path : "/")) }
-  return { content: [{ type: "text", text: JSON.stringify(structured) }], structuredContent: structured }
+await serve({
+  name: "get",
+  description: "GET a path of the API with plain node:http.",
+  argument: "path",
+  call: async (path) => {
+    const structured = { ...(await get(typeof path === "string" ? path : "/")) }
+    return { content: [{ type: "text", text: JSON.stringify(structured) }], structuredContent: structured }
+  },
 })
-await server.connect(new StdioServerTransport())

@@ -16,7 +16,7 @@ import * as AuthorizationCode from "./AuthorizationCode.js"
 import type { IntrospectionResponse } from "./Introspection.js"
 import * as settings from "./internal/config.js"
 import * as Pipeline from "./internal/pipeline.js"
-import { define, noResume, redirectPending } from "./internal/provider.js"
+import { define, noResume, redirectPending, refreshTokenOf } from "./internal/provider.js"
 import { traced } from "./internal/tracing.js"
 import * as wire from "./internal/wire.js"
 import type * as Limits from "./Limits.js"
@@ -331,14 +331,9 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
 
     const refresh: Service["refresh"] = (token) =>
       Effect.gen(function* () {
-        if (token.refreshToken === undefined) {
-          return yield* new InvalidInput({
-            provider: providerId,
-            reason: "this login has no refresh token; log in again.",
-          })
-        }
+        const refreshToken = yield* refreshTokenOf(providerId, token)
         const built = Requests.token(`${baseUrl}/token`).pipe(
-          Requests.grant("refresh_token", { refresh_token: token.refreshToken }),
+          Requests.grant("refresh_token", { refresh_token: refreshToken }),
           Requests.clientAuth(clientAuth),
           Requests.build,
         )

@@ -20,11 +20,11 @@ import * as AuthorizedClient from "./AuthorizedClient.js"
 import * as settings from "./internal/config.js"
 import { listOf } from "./internal/lists.js"
 import * as Pipeline from "./internal/pipeline.js"
-import { define, noResume, redirectPending, refuseOptions } from "./internal/provider.js"
+import { define, noResume, redirectPending, refreshTokenOf, refuseOptions } from "./internal/provider.js"
 import { traced } from "./internal/tracing.js"
 import * as wire from "./internal/wire.js"
 import type * as Limits from "./Limits.js"
-import { InvalidInput, NotSupported, type RequestFailure, type StateMismatch } from "./OAuthError.js"
+import { type InvalidInput, NotSupported, type RequestFailure, type StateMismatch } from "./OAuthError.js"
 import type { Provider } from "./Provider.js"
 import * as Requests from "./Requests.js"
 import * as Token from "./Token.js"
@@ -239,14 +239,9 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
 
     const refresh: Service["refresh"] = (token) =>
       Effect.gen(function* () {
-        if (token.refreshToken === undefined) {
-          return yield* new InvalidInput({
-            provider: providerId,
-            reason: "this login has no refresh token; log in again.",
-          })
-        }
+        const refreshToken = yield* refreshTokenOf(providerId, token)
         const built = Requests.token(url("/v1/oauth/tokens")).pipe(
-          Requests.grant("refresh_token", { refresh_token: token.refreshToken }),
+          Requests.grant("refresh_token", { refresh_token: refreshToken }),
           Requests.clientAuth(clientAuth),
           Requests.json,
           Requests.build,

@@ -1,6 +1,7 @@
 /**
  * What every provider module shares: refusing options it takes none of,
- * the flows it lacks, the loopback callback of a redirect URI, and `define`,
+ * the flows it lacks, a refresh without a refresh token, the loopback
+ * callback of a redirect URI, and `define`,
  * which turns a provider's `Config` and `make` into its definition.
  */
 import type * as HttpClient from "@effect/platform/HttpClient"
@@ -9,6 +10,7 @@ import type * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import type * as Redacted from "effect/Redacted"
 import { InvalidInput, type NotConfigured, NotSupported } from "../OAuthError.js"
 import type {
   Definition,
@@ -19,6 +21,7 @@ import type {
   ProviderId,
   RedirectPending,
 } from "../Provider.js"
+import type { TokenSet } from "../Token.js"
 import * as settings from "./config.js"
 
 export const refuseOptions = (provider: ProviderId, request: LoginRequest): Effect.Effect<void, InvalidInput> =>
@@ -33,6 +36,15 @@ export const refuseOptions = (provider: ProviderId, request: LoginRequest): Effe
 
 export const noResume = (provider: ProviderId, flow: FlowKind): Effect.Effect<never, NotSupported> =>
   Effect.fail(new NotSupported({ provider, operation: `${flow} logins` }))
+
+/** The login's refresh token, or `invalid_input` before anything is sent when it has none. */
+export const refreshTokenOf = (
+  provider: ProviderId,
+  token: TokenSet,
+): Effect.Effect<Redacted.Redacted<string>, InvalidInput> =>
+  token.refreshToken === undefined
+    ? Effect.fail(new InvalidInput({ provider, reason: "this login has no refresh token; log in again." }))
+    : Effect.succeed(token.refreshToken)
 
 const loopbackHosts = new Set(["127.0.0.1", "localhost"])
 
