@@ -1,7 +1,7 @@
 /**
- * What `call_api` refuses before sending anything: paths that could leave
- * the provider's API base, and headers that would replace or leak its
- * credentials.
+ * What `call_api` refuses before sending anything (paths that could leave
+ * the provider's API base, headers that would replace or leak its
+ * credentials) and which of the answer's headers it hands back.
  */
 
 /** Why `path` is refused, or undefined when it stays on the API base. */
@@ -38,5 +38,33 @@ export const headerProblem = (headers: Readonly<Record<string, string>>): string
   return undefined
 }
 
-/** Response headers that are not handed back to the agent. */
-export const hiddenResponseHeaders = new Set(["set-cookie", "set-cookie2", "www-authenticate"])
+/** The API's cookies and challenges: the server holds the credentials, the agent gets none. */
+const credentialHeaders = new Set(["set-cookie", "set-cookie2", "www-authenticate"])
+
+/**
+ * Headers about this server's own connection to the API (RFC 9110 §7.6.1),
+ * which an intermediary does not pass on; `Trailer` announces fields of a
+ * chunked framing that is gone once the body is read. `Proxy-*` (a proxy's
+ * challenge among them) is dropped by prefix.
+ */
+const hopByHopHeaders = new Set(["connection", "keep-alive", "te", "trailer", "transfer-encoding", "upgrade"])
+
+/**
+ * The answer's headers the agent gets: the end-to-end ones, without the
+ * hop-by-hop headers, those the answer's `Connection` names, and the
+ * cookies and challenges.
+ */
+export const forwardedResponseHeaders = (headers: Readonly<Record<string, string>>): Record<string, string> => {
+  const named = new Set((headers.connection ?? "").split(",").map((name) => name.trim().toLowerCase()))
+  return Object.fromEntries(
+    Object.entries(headers).filter(([name]) => {
+      const lower = name.toLowerCase()
+      return !(
+        credentialHeaders.has(lower) ||
+        hopByHopHeaders.has(lower) ||
+        named.has(lower) ||
+        lower.startsWith("proxy-")
+      )
+    }),
+  )
+}

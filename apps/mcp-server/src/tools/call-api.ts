@@ -4,7 +4,7 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import { ApiClients } from "../ApiClients.js"
-import { headerProblem, hiddenResponseHeaders, pathProblem } from "../guards.js"
+import { forwardedResponseHeaders, headerProblem, pathProblem } from "../guards.js"
 import { Account, Integer, NonEmpty, ProviderId } from "../inputs.js"
 import { Providers } from "../Providers.js"
 import { defineTool } from "../tool.js"
@@ -75,12 +75,9 @@ export const callApi = defineTool({
             : HttpClientRequest.bodyUnsafeJson(checked, input.body)
 
       const response = yield* api.exchange(request, { maxBodyBytes, companyId: input.company_id })
-      const headers = Object.fromEntries(
-        Object.entries(response.headers).filter(([name]) => !hiddenResponseHeaders.has(name.toLowerCase())),
-      )
       return {
         status: response.status,
-        headers,
+        headers: forwardedResponseHeaders(response.headers),
         body: parseBody(response),
         truncated: response.truncated,
       }
