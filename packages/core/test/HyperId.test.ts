@@ -38,29 +38,31 @@ const approvedLogin = (hyperid: HyperId.Service, scope = "openid email") =>
   }))
 
 describe("HyperId over loopback", () => {
-  it.live("a refresh of a login without a refresh token is invalid_input, and nothing is sent (hyperid, hyperline)", () =>
-    live(
-      Effect.gen(function* () {
-        const token = new Token.TokenSet({
-          accessToken: Redacted.make("at"),
-          tokenType: "Bearer",
-          receivedAt: DateTime.unsafeNow(),
-        })
-        const hyperline = yield* Hyperline.make({
-          origin: emulator.current.origins.hyperline,
-          clientId: "client",
-          clientSecret: Redacted.make("secret"),
-          redirectUri: "http://127.0.0.1:8976/callback/hyperline",
-        })
-        const before = emulator.current.requests.length
-        for (const refresh of [(yield* service()).refresh, hyperline.refresh]) {
-          const refused = failure(yield* Effect.exit(refresh(token)))
-          assert.strictEqual(refused.code, "invalid_input")
-          assert.include(refused.message, "no refresh token; log in again")
-        }
-        assert.strictEqual(emulator.current.requests.length, before)
-      }),
-    ),
+  it.live(
+    "a refresh of a login without a refresh token is invalid_input, and nothing is sent (hyperid, hyperline)",
+    () =>
+      live(
+        Effect.gen(function* () {
+          const token = new Token.TokenSet({
+            accessToken: Redacted.make("at"),
+            tokenType: "Bearer",
+            receivedAt: DateTime.unsafeNow(),
+          })
+          const hyperline = yield* Hyperline.make({
+            origin: emulator.current.origins.hyperline,
+            clientId: "client",
+            clientSecret: Redacted.make("secret"),
+            redirectUri: "http://127.0.0.1:8976/callback/hyperline",
+          })
+          const before = emulator.current.requests.length
+          for (const refresh of [(yield* service()).refresh, hyperline.refresh]) {
+            const refused = failure(yield* Effect.exit(refresh(token)))
+            assert.strictEqual(refused.code, "invalid_input")
+            assert.include(refused.message, "no refresh token; log in again")
+          }
+          assert.strictEqual(emulator.current.requests.length, before)
+        }),
+      ),
   )
 
   it.live("authorization URL → redirect → code exchange → introspect → refresh → logout", () =>
