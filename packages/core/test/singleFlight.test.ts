@@ -101,6 +101,23 @@ describe("SingleFlight, for a crowd", () => {
     }),
   )
 
+  it.effect("callers get the result before a synchronous finalizer of the work's scope runs", () =>
+    Effect.gen(function* () {
+      // A file store's lease is released with synchronous file calls: the callers must not wait behind them.
+      const flight = SingleFlight.make<string, string, never>()
+      const order: Array<string> = []
+      const work = Effect.addFinalizer(() => Effect.sync(() => order.push("released"))).pipe(
+        Effect.zipRight(Effect.sleep("10 millis")),
+        Effect.as("done"),
+      )
+      const caller = (i: number) => Effect.tap(flight("a", work), () => Effect.sync(() => order.push(`caller ${i}`)))
+      const crowd = yield* Effect.fork(Effect.all([0, 1, 2].map(caller), { concurrency: "unbounded" }))
+      yield* TestClock.adjust("10 millis")
+      yield* Fiber.join(crowd)
+      assert.deepStrictEqual(order, ["caller 0", "caller 1", "caller 2", "released"])
+    }),
+  )
+
   it.effect("join waits for the run under way, and is undefined when there is none", () =>
     Effect.gen(function* () {
       const flight = SingleFlight.make<string, string, never>()

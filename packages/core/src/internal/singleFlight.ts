@@ -48,6 +48,9 @@ export const make = <K, A, E>(): SingleFlight<K, A, E> => {
               Effect.interruptible,
               Effect.exit,
               Effect.tap(publish),
+              // The callers resume in turn after this: a scope closed with synchronous
+              // work (a file store's lease release) would otherwise keep them waiting.
+              Effect.zipLeft(Effect.yieldNow()),
               Effect.flatMap((exit) => Scope.close(scope, exit)),
             ),
           )
