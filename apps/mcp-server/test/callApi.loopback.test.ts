@@ -1,0 +1,115 @@
+/**
+ * `call_api` against a loopback server that stands in for the provider's
+ * API: a body goes out as JSON (application/json) or as text with the
+ * content type the caller set, whatever the letter case of the header
+ * name; and the headers that come back are the answer's end-to-end ones.
+ * The server is an intermediary between the agent and the API, so it drops
+ * what described its own connection to the API (the hop-by-hop headers of
+ * RFC 9110 §7.6.1, and those the answer's `Connection` names) and what
+ * would hand the agent the API's cookies or challenges.
+ */
+import { createServer, type IncomingHttpHeaders } from "node:http"
+import type { AddressInfo } from "node:net"
+import { type Emulator, start } from "@hyperauth/emulator"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { connect, emulatorEnv, type Session, structured } from "./support/harness.js"
+
+let emulator: Emulator
+let session: Session
+const received: Array<IncomingHttpHeaders> = []
+/** What `/v1/hop-by-hop` answers with, beside its end-to-end headers. */
+const droppedHeaders: Array<[string, string]> = [
+  ["set-cookie", "session=s3cr3t; HttpOnly"],
+  ["www-authenticate", 'Bearer realm="api"'],
+  ["proxy-authenticate", 'Basic realm="proxy"'],
+  ["connection", "keep-alive, X-Hop"],
+  ["x-hop", "1"],
+  ["keep-alive", "timeout=5"],
+  ["proxy-connection", "keep-alive"],
+  ["trailer", "x-checksum"],
+]
+const api = createServer((request, response) => {
+  received.push(request.headers)
+  request.resume()
+  request.on("end", () => {
+    if (request.url !== "/v1/hop-by-hop") {
+      response.writeHead(200, { "content-type": "application/json" }).end("{}")
+      return
+    }
+    response.writeHead(200, [
+      ["content-type", "application/json"],
+      ["x-request-id", "req_1"],
+      ["cache-control", "no-store"],
+      ...droppedHeaders,
+    ])
+    // No length: the answer goes out chunked (`Transfer-Encoding: chunked`).
+    response.write('{"ok":')
+    response.end("true}")
+  })
+})
+
+beforeAll(async () => {
+  emulator = await start()
+  await new Promise<void>((resolve) => api.listen(0, "127.0.0.1", resolve))
+  const { port } = api.address() as AddressInfo
+  session = await connect({
+    ...emulatorEnv(emulator),
+    HYPERAUTH_STORE: "memory",
+    HYPERPROOF_API_URL: `http://127.0.0.1:${port}`,
+  })
+  expect(structured(await session.call("login", { provider: "hyperproof" })).status).toBe("authenticated")
+})
+afterAll(async () => {
+  await session?.close()
+  await new Promise((resolve) => api.close(resolve))
+  await emulator?.close()
+})
+
+describe("call_api with a JSON body", () => {
+  it("sends it as application/json (the body's own length header is the client's, not refused)", async () => {
+    received.length = 0
+    const result = await session.call("call_api", {
+      provider: "hyperproof",
+      method: "POST",
+      path: "/v1/notes",
+      body: { note: "hello" },
+    })
+    expect(structured(result).status).toBe(200)
+    expect(received[0]?.["content-type"]).toBe("application/json")
+    expect(received[0]?.["content-length"]).toBe(String(JSON.stringify({ note: "hello" }).length))
+  })
+})
+
+describe("call_api with a text body", () => {
+  for (const name of ["content-type", "Content-Type", "CONTENT-TYPE"]) {
+    it(`sends the content type set as ${name}`, async () => {
+      received.length = 0
+      const result = await session.call("call_api", {
+        provider: "hyperproof",
+        method: "POST",
+        path: "/v1/notes",
+        headers: { [name]: "application/xml" },
+        body: "<note/>",
+      })
+      expect(structured(result).status).toBe(200)
+      expect(received[0]?.["content-type"]).toBe("application/xml")
+    })
+  }
+})
+
+describe("call_api's answer headers", () => {
+  it("are the end-to-end ones only: no hop-by-hop ones, none Connection names, no cookies or challenges", async () => {
+    const result = structured(
+      await session.call("call_api", { provider: "hyperproof", method: "GET", path: "/v1/hop-by-hop" }),
+    )
+    expect(result.status).toBe(200)
+    expect(result.body).toEqual({ ok: true })
+    const headers = result.headers as Record<string, string>
+    expect(headers["content-type"]).toBe("application/json")
+    expect(headers["x-request-id"]).toBe("req_1")
+    expect(headers["cache-control"]).toBe("no-store")
+    expect(Object.keys(headers).sort()).toEqual(["cache-control", "content-type", "date", "x-request-id"])
+    // The JSON text copy says the same.
+    expect(JSON.stringify(result)).not.toMatch(/s3cr3t|keep-alive|chunked|x-hop|realm/i)
+  })
+})
