@@ -388,6 +388,36 @@ for (const [name, makeFixture, available] of backends) {
     )
 
     it.effect.skipIf(name === "memory")(
+      "a replica without the key that opened the store before the keyed ones never writes plaintext into it",
+      () =>
+        withStore((fixture) =>
+          Effect.gen(function* () {
+            // Both replicas start on an empty store; the one without a key opens it first.
+            const plain = yield* fixture.open({ plain: true })
+            const keyed = yield* fixture.open()
+            yield* keyed.set(other, yield* tokenOf("at-keyed"))
+            const before = yield* fixture.raw
+            const record = { state: "st-1", verifier: "pkce-VERIFIER-789" }
+            for (const attempt of [
+              Effect.asVoid(plain.set(key, yield* tokenOf("at-PLAINTEXT-123", "rt-PLAINTEXT-456"))),
+              Effect.asVoid(plain.remove(other)),
+              Effect.asVoid(plain.logins.set("login_abc", record)),
+            ]) {
+              const refused = failure(yield* Effect.exit(attempt))
+              assert.strictEqual(refused._tag, "TokenStoreError")
+              assert.strictEqual((refused as TokenStoreError).reason, "key_required")
+              assert.include(refused.message, "HYPERAUTH_STORE_KEY")
+            }
+            const after = yield* fixture.raw
+            assert.notInclude(after, "PLAINTEXT")
+            assert.notInclude(after, "VERIFIER")
+            assert.strictEqual(after, before)
+            assert.strictEqual(access(yield* keyed.get(other, { fresh: true })), "at-keyed")
+          }),
+        ),
+    )
+
+    it.effect.skipIf(name === "memory")(
       "a wrong key, damaged data or a planted plaintext record is a clear error and changes nothing",
       () =>
         withStore((fixture) =>

@@ -6,7 +6,8 @@
  * record's `version` and sealed `value` (removal deletes the value and
  * keeps the version); `accounts`, the set of ids with a value;
  * `lease:<id>`, a hash of owner, pid, host, fence and expiry; `meta`, the
- * store's key-derivation salt. Every conditional write and lease step is
+ * store's key-derivation salt and key check (present once a keyed replica
+ * opened it: from then on a write without the key is refused). Every conditional write and lease step is
  * one Lua script, so it is atomic.
  */
 import { createClient } from "@redis/client"
@@ -36,7 +37,10 @@ import {
 /** A store command that takes longer than this finds the server unreachable. */
 const COMMAND_TIMEOUT = "5 seconds"
 
+// A writer without a key (ARGV[7] '0') may have opened the store before a keyed
+// one sealed it: it is refused at every write, so it never stores plaintext there.
 const WRITE = `
+if ARGV[7] == '0' and redis.call('HEXISTS', KEYS[4], 'check') == 1 then return {-3, 0} end
 local version = tonumber(redis.call('HGET', KEYS[1], 'version') or '0')
 if ARGV[4] ~= '' and tonumber(ARGV[4]) ~= version then return {-1, 0} end
 if ARGV[5] ~= '' then
@@ -263,7 +267,7 @@ export const make = (
         const [version, existed] = yield* evaluate(
           WriteReply,
           WRITE,
-          [keys.record, keys.index, keys.lease],
+          [keys.record, keys.index, keys.lease, metaKey],
           [
             member,
             value === undefined ? "0" : "1",
@@ -271,10 +275,12 @@ export const make = (
             options.ifVersion === undefined ? "" : String(options.ifVersion),
             options.lease?.owner ?? "",
             options.lease === undefined ? "" : String(options.lease.fence),
+            sealer === undefined ? "0" : "1",
           ],
         )
         if (version === -1) return yield* new StoreConflict({ ...conflictKey, reason: "version" })
         if (version === -2) return yield* new StoreConflict({ ...conflictKey, reason: "lease" })
+        if (version === -3) return yield* fail("key_required")
         return { version, existed: existed === 1 }
       })
 
