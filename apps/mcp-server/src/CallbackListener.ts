@@ -88,7 +88,8 @@ export const listen = (
     // Made first, so closed last: the server's close lets pages in flight finish first.
     const run = yield* FiberSet.makeRuntime<never, void, never>()
     const respond = (req: IncomingMessage, res: ServerResponse) => {
-      const url = new URL(req.url ?? "/", "http://127.0.0.1")
+      // The address the browser landed on, port included: the login checks it is its redirect URI.
+      const url = new URL(req.url ?? "/", `http://127.0.0.1:${req.socket.localPort}`)
       const provider = providerAt(url.pathname)
       if (req.method !== "GET" || provider === undefined) return send(res, Pages.notFound)
       return handler({ provider, url }).pipe(

@@ -183,15 +183,38 @@ describe("forged callbacks", () => {
     expect((await land(landed.toString())).status).toBe(200)
   })
 
-  it("a pasted hyperid redirect_url without state still finishes the login (PKCE binds the code)", async () => {
+  it("a pasted URL without the login's state, or off its redirect URI, hands over no code and the login still waits", async () => {
     const session = await server(await freePort())
-    const pending = await login(session, "hyperid")
-    const landed = new URL(emulator.hyperid.authorize(String(pending.authorization_url)))
-    landed.searchParams.delete("state")
-    const done = structured(
-      await session.call("complete_login", { login_id: pending.login_id, redirect_url: landed.toString() }),
-    )
-    expect(done.status).toBe("authenticated")
+    for (const provider of ["hyperid", "hyperline"] as const) {
+      const pending = await login(session, provider)
+      // The attacker authorizes as themselves, without the victim's state (and, for hyperid,
+      // without PKCE, so a server that does not refuse the downgrade would redeem the code).
+      const attack = new URL(String(pending.authorization_url))
+      for (const name of ["state", "code_challenge", "code_challenge_method"]) attack.searchParams.delete(name)
+      // hyperline requires a state: the attacker's own.
+      if (provider === "hyperline") attack.searchParams.set("state", "attacker-state")
+      const landed = new URL(emulator[provider].authorize(attack.toString()))
+      const genuine = new URL(emulator[provider].authorize(String(pending.authorization_url)))
+      const elsewhere = new URL(`https://evil.example/cb?${genuine.searchParams}`)
+      const before = tokenRequests(provider)
+      for (const [url, code] of [
+        [landed, "state_mismatch"],
+        [new URL("https://evil.example/?error=access_denied"), "state_mismatch"],
+        [elsewhere, "invalid_input"],
+      ] as const) {
+        const refused = await session.call("complete_login", {
+          login_id: pending.login_id,
+          redirect_url: url.toString(),
+        })
+        expect(errorCode(refused)).toBe(code)
+      }
+      expect(tokenRequests(provider)).toBe(before)
+      expect(await stillPending(session, pending.login_id)).toBe(true)
+      const done = structured(
+        await session.call("complete_login", { login_id: pending.login_id, redirect_url: genuine.toString() }),
+      )
+      expect(done.status).toBe("authenticated")
+    }
   })
 })
 

@@ -151,13 +151,23 @@ export interface Redirect {
   readonly params: Readonly<Record<string, string>>
 }
 
+/** Whether `url` is on `redirectUri`: the same origin and path (the query is the answer's). */
+const onRedirectUri = (url: URL, redirectUri: string): boolean => {
+  try {
+    const expected = new URL(redirectUri)
+    return url.origin === expected.origin && url.pathname === expected.pathname
+  } catch {
+    return false
+  }
+}
+
 /**
  * Reads the URL the browser was redirected to (RFC 6749 §4.1.2).
  *
  * A parameter given twice is `InvalidInput`. The `state` is checked next and
- * in constant time: a mismatch is `StateMismatch` whatever else the URL
- * says, so a forged redirect can neither hand over a code nor fake an
- * error. An `iss` (RFC 9207) must equal `expectedIssuer` when one is given,
+ * in constant time: a missing or other one is `StateMismatch` whatever else
+ * the URL says, so a forged redirect can neither hand over a code nor fake
+ * an error (RFC 6749 §10.12). A URL off `redirectUri` is `InvalidInput`. An `iss` (RFC 9207) must equal `expectedIssuer` when one is given,
  * else it is `InvalidInput` (a response from another authorization server).
  * Then `error` (e.g. `access_denied`) becomes an `OAuthProtocolError`, and a
  * URL with neither `error` nor `code` is `InvalidInput`.
@@ -182,11 +192,11 @@ export const parseRedirect = (
     readonly expectedState: string
     readonly provider?: string | undefined
     /**
-     * Accept a redirect without `state` (one that has it must still match).
-     * Only for servers whose documentation omits `state` from the redirect
-     * and that enforce PKCE, which then guards against code injection.
+     * The redirect URI the login named: the URL must be on it (same origin
+     * and path), or it is `InvalidInput`, so a URL from elsewhere that
+     * carries this login's `state` still hands over no code.
      */
-    readonly allowMissingState?: boolean | undefined
+    readonly redirectUri?: string | undefined
     /** The authorization server's issuer, which an `iss` parameter must equal (RFC 9207 §2.4). */
     readonly expectedIssuer?: string | undefined
   },
@@ -215,8 +225,15 @@ export const parseRedirect = (
       )
     }
     const state = query.get("state")
-    const stateOk = state === null ? options.allowMissingState === true : sameState(state, expectedState)
-    if (!stateOk) return Effect.fail(new StateMismatch({ provider }))
+    if (state === null || !sameState(state, expectedState)) return Effect.fail(new StateMismatch({ provider }))
+    if (options.redirectUri !== undefined && !onRedirectUri(parsed, options.redirectUri)) {
+      return Effect.fail(
+        new InvalidInput({
+          provider,
+          reason: `the URL is not on this login's redirect URI ${options.redirectUri}: paste the address the browser landed on after approving, unchanged.`,
+        }),
+      )
+    }
     const iss = query.get("iss")
     if (iss !== null && options.expectedIssuer !== undefined && iss !== options.expectedIssuer) {
       return Effect.fail(

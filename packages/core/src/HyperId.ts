@@ -307,13 +307,14 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
 
     const completeLogin: Service["completeLogin"] = (request, redirectUrl) =>
       Effect.gen(function* () {
-        // The documented redirect carries `code` and `locale` only; a `state`
-        // that is present must match, and PKCE binds the code to this login.
-        // Keycloak adds `iss` (RFC 9207), which must be this realm.
+        // The documented redirect shows `code` and `locale`; the `state` every
+        // login sends must come back too (the contract's CSRF guard: PKCE binds
+        // the code only where the server refuses a downgrade, which the seed does
+        // not promise). Keycloak adds `iss` (RFC 9207), which must be this realm.
         const redirect = yield* AuthorizationCode.parseRedirect(redirectUrl, {
           expectedState: request.state,
           provider: providerId,
-          allowMissingState: true,
+          redirectUri: request.redirectUri,
           expectedIssuer: `${options.origin}${issuerPath}`,
         })
         const built = Requests.token(`${baseUrl}/token`).pipe(

@@ -227,6 +227,7 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
         const redirect = yield* AuthorizationCode.parseRedirect(redirectUrl, {
           expectedState: request.state,
           provider: providerId,
+          redirectUri: request.redirectUri,
         })
         const built = Requests.token(url("/v1/oauth/tokens")).pipe(
           Requests.grant("authorization_code", { code: redirect.code, redirect_uri: request.redirectUri }),

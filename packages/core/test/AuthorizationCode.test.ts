@@ -59,19 +59,36 @@ describe("AuthorizationCode", () => {
     }),
   )
 
-  it.effect("a missing state is StateMismatch unless the provider's redirect omits it", () =>
+  it.effect("a missing state is StateMismatch, and a URL off the login's redirect URI is InvalidInput", () =>
     Effect.gen(function* () {
-      const url = "http://x/cb?code=abc&locale=en"
       assert.strictEqual(
-        failure(yield* Effect.exit(AuthorizationCode.parseRedirect(url, { expectedState: "s1" })))._tag,
+        failure(
+          yield* Effect.exit(
+            AuthorizationCode.parseRedirect("http://x/cb?code=abc&locale=en", { expectedState: "s1" }),
+          ),
+        )._tag,
         "StateMismatch",
       )
-      const lenient = yield* AuthorizationCode.parseRedirect(url, { expectedState: "s1", allowMissingState: true })
-      assert.strictEqual(Redacted.value(lenient.code), "abc")
-      const forged = yield* Effect.exit(
-        AuthorizationCode.parseRedirect(`${url}&state=evil`, { expectedState: "s1", allowMissingState: true }),
-      )
-      assert.strictEqual(failure(forged)._tag, "StateMismatch")
+      const redirectUri = "http://127.0.0.1:8976/callback/hyperid"
+      const on = yield* AuthorizationCode.parseRedirect(`${redirectUri}?code=abc&state=s1`, {
+        expectedState: "s1",
+        redirectUri,
+      })
+      assert.strictEqual(Redacted.value(on.code), "abc")
+      for (const elsewhere of [
+        "https://evil.example/callback/hyperid",
+        "http://127.0.0.1:8977/callback/hyperid",
+        "http://127.0.0.1:8976/callback/hyperline",
+        "http://localhost:8976/callback/hyperid",
+      ]) {
+        const off = failure(
+          yield* Effect.exit(
+            AuthorizationCode.parseRedirect(`${elsewhere}?code=abc&state=s1`, { expectedState: "s1", redirectUri }),
+          ),
+        )
+        assert.strictEqual(off._tag, "InvalidInput")
+        assert.include(off.message, redirectUri)
+      }
     }),
   )
 

@@ -276,9 +276,11 @@ describe("HyperId over loopback", () => {
       Effect.gen(function* () {
         const hyperid = yield* service()
         const first = yield* approvedLogin(hyperid)
+        // The same answer on another redirect URI: the code was issued for the first one.
         const otherRedirect = { ...first.request, redirectUri: "http://127.0.0.1:9999/elsewhere" }
+        const landedElsewhere = `${otherRedirect.redirectUri}${new URL(first.landed).search}`
         assert.strictEqual(
-          failure(yield* Effect.exit(hyperid.completeLogin(otherRedirect, first.landed))).code,
+          failure(yield* Effect.exit(hyperid.completeLogin(otherRedirect, landedElsewhere))).code,
           "invalid_grant",
         )
         const second = yield* approvedLogin(hyperid)
