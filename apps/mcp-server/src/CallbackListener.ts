@@ -89,7 +89,10 @@ export const listen = (
     const run = yield* FiberSet.makeRuntime<never, void, never>()
     const respond = (req: IncomingMessage, res: ServerResponse) => {
       // The address the browser landed on, port included: the login checks it is its redirect URI.
-      const url = new URL(req.url ?? "/", `http://127.0.0.1:${req.socket.localPort}`)
+      const base = `http://127.0.0.1:${req.socket.localPort}`
+      // A raw client can send any request target; one that is no URL must not throw out of the server.
+      if (!URL.canParse(req.url ?? "/", base)) return send(res, Pages.badRequest)
+      const url = new URL(req.url ?? "/", base)
       const provider = providerAt(url.pathname)
       if (req.method !== "GET" || provider === undefined) return send(res, Pages.notFound)
       return handler({ provider, url }).pipe(

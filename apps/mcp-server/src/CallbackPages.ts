@@ -72,6 +72,9 @@ export const unusable = (provider: string, reason: string): Page => ({
 
 export const notFound: Page = { status: 404, title: "Not found", paragraphs: ["Nothing is served here."] }
 
+/** A request whose target is not a URL (a raw client, never a browser). */
+export const badRequest: Page = { status: 400, title: "Bad request", paragraphs: ["The request target is not a URL."] }
+
 export const internalError: Page = {
   status: 500,
   title: "Something went wrong",

@@ -105,6 +105,9 @@ export const serveHttp = (runtime: Runtime, options: HttpOptions): Promise<HttpS
         return answer(res, 401, -32000, "A valid bearer token (HYPERAUTH_HTTP_TOKEN) is required")
       }
     }
+    // A raw client can send any request target; one that is no URL must not throw out of the server.
+    if (!URL.canParse(req.url ?? "/", "http://127.0.0.1"))
+      return answer(res, 400, -32000, "The request target is not a URL")
     if (new URL(req.url ?? "/", "http://127.0.0.1").pathname !== "/mcp")
       return answer(res, 404, -32000, "The MCP endpoint is /mcp")
 
