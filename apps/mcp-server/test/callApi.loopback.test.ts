@@ -32,6 +32,19 @@ const api = createServer((request, response) => {
   received.push(request.headers)
   request.resume()
   request.on("end", () => {
+    // A debugging endpoint that reflects what it was sent, as such endpoints and error pages do.
+    const sent = request.headers.authorization ?? ""
+    const token = sent.replace(/^Bearer /, "")
+    if (request.url === "/v1/echo.json") {
+      response
+        .writeHead(200, { "content-type": "application/json", "x-echo": sent })
+        .end(JSON.stringify({ authorization: sent, nested: [{ token }], encoded: encodeURIComponent(token) }))
+      return
+    }
+    if (request.url === "/v1/echo.txt") {
+      response.writeHead(500, { "content-type": "text/plain" }).end(`Bad request. Headers: Authorization: ${sent}`)
+      return
+    }
     if (request.url !== "/v1/hop-by-hop") {
       response.writeHead(200, { "content-type": "application/json" }).end("{}")
       return
@@ -63,6 +76,30 @@ afterAll(async () => {
   await session?.close()
   await new Promise((resolve) => api.close(resolve))
   await emulator?.close()
+})
+
+describe("call_api and the login's token", () => {
+  it("the token the API echoes back is redacted from the body, parsed or not, and from the headers", async () => {
+    for (const path of ["/v1/echo.json", "/v1/echo.txt"]) {
+      received.length = 0
+      const result = await session.call("call_api", { provider: "hyperproof", method: "GET", path })
+      const sent = String(received[0]?.authorization ?? "").replace(/^Bearer /, "")
+      expect(sent.length).toBeGreaterThan(8)
+      const text = JSON.stringify(result)
+      expect(text, path).not.toContain(sent)
+      expect(text, path).not.toContain(encodeURIComponent(sent))
+      expect(text, path).toContain("[redacted]")
+    }
+    const parsed = structured(
+      await session.call("call_api", { provider: "hyperproof", method: "GET", path: "/v1/echo.json" }),
+    )
+    expect(parsed.body).toEqual({
+      authorization: "Bearer [redacted]",
+      nested: [{ token: "[redacted]" }],
+      encoded: "[redacted]",
+    })
+    expect((parsed.headers as Record<string, string>)["x-echo"]).toBe("Bearer [redacted]")
+  })
 })
 
 describe("call_api with a JSON body", () => {

@@ -16,6 +16,7 @@ import * as Redacted from "effect/Redacted"
 import * as Headers from "./internal/headers.js"
 import * as Json from "./internal/json.js"
 import * as Pipeline from "./internal/pipeline.js"
+import * as Scrub from "./internal/scrub.js"
 import type * as Limits from "./Limits.js"
 import { type ConnectionError, InvalidInput, type Timeout } from "./OAuthError.js"
 
@@ -147,3 +148,33 @@ export const make = (
  */
 export const jsonBody = (response: ApiResponse): Option.Option<unknown> =>
   response.truncated ? Option.none() : Either.getRight(Json.parse(response.body))
+
+/**
+ * The answer with every spelling of the secrets its request carried (the
+ * Bearer token: raw, percent-, JSON- or HTML-escaped, base64) replaced by
+ * `[redacted]` in its body and header values: for handing an answer on to
+ * someone who must not see the token, as an API that reflects its request
+ * (a debugging endpoint, an error page) would show it. Nothing else in the
+ * answer changes.
+ *
+ * @example
+ * ```ts
+ * import { ApiClient } from "@hyperauth/core"
+ *
+ * const shown = (answer: ApiClient.ApiResponse) => ApiClient.withoutSecrets(answer).body
+ * ```
+ *
+ * @since 0.2.0
+ * @category redaction
+ */
+export const withoutSecrets = (response: ApiResponse): ApiResponse => {
+  if (response.secrets.length === 0) return response
+  const headers: Record<string, string> = {}
+  for (const [name, value] of Object.entries(response.headers))
+    headers[name] = Scrub.withoutKnownSecrets(value, response.secrets)
+  return {
+    ...response,
+    headers,
+    body: Scrub.withoutKnownSecrets(response.body, response.secrets, response.truncated),
+  }
+}

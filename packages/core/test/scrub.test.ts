@@ -5,7 +5,7 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { FastCheck as fc, Redacted } from "effect"
-import { excerpt, withoutSecrets } from "../src/internal/scrub.js"
+import { excerpt, withoutKnownSecrets, withoutSecrets } from "../src/internal/scrub.js"
 
 /** The shortest secret scrubbing looks for (`minScrubbableLength`); shorter ones withhold the text. */
 const minScrubbableLength = 8
@@ -103,4 +103,26 @@ describe("scrub: a secret too short to find safely", () => {
       assert.strictEqual(excerpt(text, [Redacted.make(one)]), excerpt(text, [Redacted.make(other)]))
     },
   )
+})
+
+describe("withoutKnownSecrets (an API's answer handed on)", () => {
+  const token = Redacted.make("at_9f8e7d6c5b4a3210")
+  it("replaces the token in every spelling and leaves the rest of the data as it was", () => {
+    const other = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1In0.c2ln Bearer someone-elses-token"
+    for (const [name, encode] of Object.entries(encodings)) {
+      const text = `{"echo":"${encode(Redacted.value(token))}","data":"${other}"}`
+      const scrubbed = withoutKnownSecrets(text, [token])
+      assert.notInclude(scrubbed, encode(Redacted.value(token)), name)
+      assert.include(scrubbed, other, name)
+    }
+  })
+  it("a text cut at a size limit loses a tail that begins the token", () => {
+    const value = Redacted.value(token)
+    for (const kept of [minScrubbableLength, value.length - 1]) {
+      const cut = `data ${value.slice(0, kept)}`
+      assert.strictEqual(withoutKnownSecrets(cut, [token], true), "data [redacted]")
+      assert.strictEqual(withoutKnownSecrets(cut, [token], false), cut)
+    }
+    assert.strictEqual(withoutKnownSecrets("data at_9f8e", [token], true), "data at_9f8e")
+  })
 })

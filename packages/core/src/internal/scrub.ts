@@ -103,6 +103,43 @@ const spellings = (secret: string): ReadonlyArray<string> => {
   return [...new Set(all)].filter((s) => s.length > 0).sort((a, b) => b.length - a.length)
 }
 
+// The spellings of the last secret asked about: an API client sends one token for many calls.
+let lastSpellings: { readonly secret: string; readonly spellings: ReadonlyArray<string> } | undefined
+const spellingsOf = (secret: string): ReadonlyArray<string> => {
+  if (lastSpellings?.secret !== secret) lastSpellings = { secret, spellings: spellings(secret) }
+  return lastSpellings.spellings
+}
+
+/**
+ * `text` with every `known` secret, in any of its spellings, replaced, and
+ * nothing else: for data an API answered with, which may echo the token it
+ * was sent. A `cut` text (one that stops at a size limit) loses a tail that
+ * begins a spelling too. With a known secret too short to find safely, the
+ * whole text is withheld.
+ */
+export const withoutKnownSecrets = (
+  text: string,
+  known: ReadonlyArray<Redacted.Redacted<string>>,
+  cut = false,
+): string => {
+  const values = known.map(Redacted.value).filter((value) => value.length > 0)
+  if (values.some((value) => value.length < minScrubbableLength)) return values.length > 0 ? REDACTED : text
+  let scrubbed = text
+  for (const value of values) {
+    for (const spelling of spellingsOf(value)) {
+      if (scrubbed.includes(spelling)) scrubbed = scrubbed.split(spelling).join(REDACTED)
+      if (!cut) continue
+      for (let length = Math.min(spelling.length - 1, scrubbed.length); length >= minScrubbableLength; length--) {
+        if (scrubbed.endsWith(spelling.slice(0, length))) {
+          scrubbed = `${scrubbed.slice(0, -length)}${REDACTED}`
+          break
+        }
+      }
+    }
+  }
+  return scrubbed
+}
+
 /**
  * `text` with every `known` secret (in any of its spellings), JWT, Bearer
  * and Basic credential replaced: for fields a server wrote in prose, such
@@ -114,7 +151,7 @@ export const withoutSecrets = (text: string, known: ReadonlyArray<Redacted.Redac
   if (values.some((value) => value.length < minScrubbableLength)) return REDACTED
   let scrubbed = text
   for (const value of values) {
-    for (const spelling of spellings(value)) scrubbed = scrubbed.split(spelling).join(REDACTED)
+    for (const spelling of spellingsOf(value)) scrubbed = scrubbed.split(spelling).join(REDACTED)
   }
   return scrubbed.replace(jwt, REDACTED).replace(bearer, `$1${REDACTED}`).replace(basic, basicCredentials)
 }
