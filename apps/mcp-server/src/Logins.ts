@@ -256,26 +256,49 @@ export const make = Effect.gen(function* () {
   /**
    * A login taken over from a process that died after saving its tokens but
    * before recording the outcome redeems its code again, and the provider
-   * answers `invalid_grant`: tokens the account received since the login
-   * started are then its outcome.
+   * answers `invalid_grant`. When the record says the code brought tokens
+   * (`redeemedAt`), those the account received since the login started are
+   * its outcome; without that mark the refusal is the outcome, whatever a
+   * refresh of the account's earlier login saved meanwhile.
    */
   const savedBefore = (login: Login) => (error: ToolError) =>
     Option.isNone(login.started) &&
     login.record.startedAt !== undefined &&
     error._tag === "OAuthProtocolError" &&
     error.error === "invalid_grant"
-      ? Effect.flatMap(Effect.either(accounts.get(keyOf(login))), (stored) =>
-          Either.isRight(stored) &&
-          login.record.startedAt !== undefined &&
-          DateTime.greaterThanOrEqualTo(stored.right.receivedAt, login.record.startedAt)
-            ? Effect.succeed(stored.right)
-            : Effect.fail(error),
-        )
+      ? Effect.gen(function* () {
+          const current = yield* Effect.orElseSucceed(records.get(login.record.id), () => Option.none())
+          const redeemed = Option.isSome(current) && current.value.login.redeemedAt !== undefined
+          const stored = yield* Effect.either(accounts.get(keyOf(login)))
+          return redeemed &&
+            Either.isRight(stored) &&
+            login.record.startedAt !== undefined &&
+            DateTime.greaterThanOrEqualTo(stored.right.receivedAt, login.record.startedAt)
+            ? stored.right
+            : yield* error
+        })
       : Effect.fail(error)
+
+  /** Marks the record redeemed (`redeemedAt`) under `lease`; a failure to is logged, as the tokens matter more. */
+  const markRedeemed = (login: Login, lease: TokenStore.RecordLease | undefined) =>
+    Effect.gen(function* () {
+      if (lease === undefined) return
+      const current = yield* records.get(login.record.id)
+      if (Option.isNone(current) || current.value.login.redeemedAt !== undefined) return
+      yield* records.put(
+        { ...current.value.login, redeemedAt: yield* DateTime.now },
+        { ifVersion: current.value.version, lease },
+      )
+    }).pipe(
+      Effect.catchAll((error) =>
+        Effect.logWarning(`That login ${login.record.id} was redeemed could not be recorded: ${error.message}`),
+      ),
+    )
 
   /** Saves the tokens, records the outcome for other processes, then settles the login's result. */
   const commit = (login: Login, exchange: Effect.Effect<Token.TokenSet, ToolError>, lease?: TokenStore.RecordLease) =>
     exchange.pipe(
+      Effect.tap(() => markRedeemed(login, lease)),
       Effect.catchAll(savedBefore(login)),
       Effect.tap((token) => accounts.save(keyOf(login), token)),
       Effect.map((token): Finished => ({ ...keyOf(login), token })),

@@ -59,8 +59,15 @@ export const PendingLogin = Schema.Struct({
    */
   callback: Schema.optional(Schema.Struct({ port: Schema.Number, path: Schema.String })),
   expiresAt: Schema.DateTimeUtc,
-  /** When it started: tokens the account received since then are this login's. */
+  /** When it started. */
   startedAt: Schema.optional(Schema.DateTimeUtc),
+  /**
+   * When its code (or device code) brought tokens, written before they are
+   * saved: a process taking the login over whose redemption is refused
+   * (`invalid_grant`) knows from it that the tokens the account received
+   * since the start are this login's, and not a refresh of an earlier one.
+   */
+  redeemedAt: Schema.optional(Schema.DateTimeUtc),
   /** Device logins: the polling interval, and what the user is shown. */
   interval: Schema.optional(Schema.DurationFromMillis),
   userCode: Schema.optional(Schema.String),

@@ -366,8 +366,11 @@ describe("Logins taken over from a process that crashed", () => {
           ),
           first,
         )
-        // It saved the tokens, then died before recording how the login ended.
+        // It marked the code redeemed and saved the tokens, then died before recording how the login ended.
         yield* TestClock.adjust("1 second")
+        const records = PendingLogin.store(store.logins)
+        const pending = Option.getOrThrow(yield* records.get(started.loginId))
+        yield* records.put({ ...pending.login, redeemedAt: yield* DateTime.now }, { ifVersion: pending.version })
         yield* Effect.provide(
           Effect.flatMap(Accounts.Accounts, (accounts) =>
             Effect.flatMap(token, (t) => accounts.save({ provider: "hyperid", account: "default" }, t)),
@@ -382,6 +385,44 @@ describe("Logins taken over from a process that crashed", () => {
           second,
         )
         assert.strictEqual(finished.account, "default")
+      }),
+  )
+
+  it.scoped(
+    "a code refused after the restart is the error, though the account's earlier login was refreshed since it started",
+    () =>
+      Effect.gen(function* () {
+        const store = yield* TokenStore.makeMemory
+        // An expired, replayed or forged code: the provider refuses it.
+        const refused = redirectProvider(() =>
+          Effect.fail(new OAuthError.OAuthProtocolError({ provider: "hyperid", error: "invalid_grant" })),
+        )
+        const process = processOn(store, refused)
+        const first = yield* Layer.build(process)
+        const started = yield* Effect.provide(
+          Effect.flatMap(Logins.Logins, (logins) =>
+            Effect.flatMap(pendingRedirect, (p) =>
+              logins.startRedirect(loginKey("hyperid", "default"), elsewhere, () => Effect.succeed(p)),
+            ),
+          ),
+          first,
+        )
+        // The process dies; the account's earlier login is refreshed after the login started.
+        yield* TestClock.adjust("1 second")
+        yield* Effect.provide(
+          Effect.flatMap(Accounts.Accounts, (accounts) =>
+            Effect.flatMap(token, (t) => accounts.save({ provider: "hyperid", account: "default" }, t)),
+          ),
+          first,
+        )
+        const second = yield* Layer.build(process)
+        const outcome = yield* Effect.provide(
+          Effect.flatMap(Logins.Logins, (logins) =>
+            Effect.flip(logins.finishRedirect(started.loginId, "https://app.example/callback?code=c&state=s1")),
+          ),
+          second,
+        )
+        assert.strictEqual(outcome._tag, "OAuthProtocolError")
       }),
   )
 
