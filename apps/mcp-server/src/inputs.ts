@@ -57,6 +57,51 @@ export const NonEmpty = Schema.String.pipe(
 )
 
 /**
+ * At most `max` characters in a string. With `atMostEntries`, nothing a
+ * call carries grows without bound on its way to a provider, the store or
+ * an answer.
+ *
+ * @example
+ * ```ts
+ * import * as Schema from "effect/Schema"
+ * import { atMostChars } from "./inputs.js"
+ *
+ * const Scope = Schema.String.pipe(atMostChars(1024))
+ * ```
+ *
+ * @since 0.2.0
+ * @category schemas
+ */
+export const atMostChars =
+  (max: number) =>
+  <I, R>(schema: Schema.Schema<string, I, R>): Schema.Schema<string, I, R> =>
+    schema.pipe(Schema.filter((s) => s.length <= max, rule(`must be at most ${max} characters`, { maxLength: max })))
+
+/**
+ * At most `max` entries in an object: a header or query map, say.
+ *
+ * @example
+ * ```ts
+ * import * as Schema from "effect/Schema"
+ * import { atMostEntries } from "./inputs.js"
+ *
+ * const Headers = Schema.Record({ key: Schema.String, value: Schema.String }).pipe(atMostEntries(64))
+ * ```
+ *
+ * @since 0.2.0
+ * @category schemas
+ */
+export const atMostEntries =
+  (max: number) =>
+  <A extends Readonly<Record<string, unknown>>, I, R>(schema: Schema.Schema<A, I, R>): Schema.Schema<A, I, R> =>
+    schema.pipe(
+      Schema.filter(
+        (o) => Object.keys(o).length <= max,
+        rule(`must have at most ${max} entries`, { maxProperties: max }),
+      ),
+    )
+
+/**
  * A whole number, as JSON Schema's `integer`.
  *
  * @example

@@ -5,7 +5,7 @@ import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import { ApiClients } from "../ApiClients.js"
 import { forwardedResponseHeaders, headerProblem, pathProblem } from "../guards.js"
-import { Account, Integer, NonEmpty, ProviderId } from "../inputs.js"
+import { Account, atMostChars, atMostEntries, Integer, NonEmpty, ProviderId } from "../inputs.js"
 import { Providers } from "../Providers.js"
 import { defineTool } from "../tool.js"
 
@@ -27,11 +27,16 @@ export const callApi = defineTool({
     provider: ProviderId,
     account: Account,
     method: Schema.Literal("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"),
-    path: NonEmpty.annotations({ description: "e.g. /v1/customers" }),
+    path: NonEmpty.pipe(atMostChars(8192)).annotations({ description: "e.g. /v1/customers" }),
     query: Schema.optional(
-      Schema.Record({ key: Schema.String, value: Schema.Union(Schema.String, Schema.Number, Schema.Boolean) }),
+      Schema.Record({
+        key: Schema.String,
+        value: Schema.Union(Schema.String.pipe(atMostChars(8192)), Schema.Number, Schema.Boolean),
+      }).pipe(atMostEntries(256)),
     ),
-    headers: Schema.optional(Schema.Record({ key: Schema.String, value: Schema.String })),
+    headers: Schema.optional(
+      Schema.Record({ key: Schema.String, value: Schema.String.pipe(atMostChars(8192)) }).pipe(atMostEntries(64)),
+    ),
     body: Schema.optional(Schema.Unknown.annotations({ description: "Sent as JSON (a string is sent as it is)." })),
     company_id: Schema.optional(Schema.String.annotations({ description: "hyperline: the company to act on." })),
   }),

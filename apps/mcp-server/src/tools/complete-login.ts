@@ -3,7 +3,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
-import { describeToken, NonEmpty, OptionalTokenInfo, rule, withDefault } from "../inputs.js"
+import { atMostChars, describeToken, NonEmpty, OptionalTokenInfo, rule, withDefault } from "../inputs.js"
 import { Logins } from "../Logins.js"
 import { defineTool } from "../tool.js"
 
@@ -13,9 +13,11 @@ export const completeLogin = defineTool({
   description:
     "Finishes a pending login. Waits up to wait_seconds for the user (sending progress notifications when asked to), then returns the token info, or status pending if the user is not done yet. For an authorization-code login whose redirect this server cannot receive, pass the full URL the browser landed on as redirect_url. A refused login is access_denied, one that ran out of time expired_token.",
   input: Schema.Struct({
-    login_id: NonEmpty,
+    login_id: NonEmpty.pipe(atMostChars(128)),
     redirect_url: Schema.optional(
-      Schema.String.annotations({ description: "The full URL the browser was redirected to." }),
+      Schema.String.pipe(atMostChars(16_384)).annotations({
+        description: "The full URL the browser was redirected to.",
+      }),
     ),
     wait_seconds: withDefault(
       Schema.Number.pipe(

@@ -4,7 +4,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
-import { Account, describeToken, OptionalTokenInfo, ProviderId } from "../inputs.js"
+import { Account, atMostChars, describeToken, OptionalTokenInfo, ProviderId } from "../inputs.js"
 import { Logins, type Pending } from "../Logins.js"
 import { Providers } from "../Providers.js"
 import { defineTool, type ToolContext } from "../tool.js"
@@ -50,7 +50,9 @@ export const login = defineTool({
   input: Schema.Struct({
     provider: ProviderId,
     account: Account,
-    scope: Schema.optional(Schema.String.annotations({ description: "Space-separated scopes to request." })),
+    scope: Schema.optional(
+      Schema.String.pipe(atMostChars(1024)).annotations({ description: "Space-separated scopes to request." }),
+    ),
     options: Schema.optional(
       Schema.Record({ key: Schema.String, value: Schema.Unknown }).annotations({
         description:
