@@ -4,11 +4,14 @@
  *
  * @since 0.1.0
  */
+
+import * as Data from "effect/Data"
 import * as DateTime from "effect/DateTime"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
-import { OAuthProtocolError } from "./OAuthError.js"
+import * as Option from "effect/Option"
+import { OAuthProtocolError, type RequestFailure } from "./OAuthError.js"
 
 /**
  * RFC 8628 §3.5: each `slow_down` adds 5 seconds to the interval.
@@ -80,6 +83,47 @@ export const intervalOf = (seconds: number | undefined): Duration.Duration =>
   seconds === undefined ? defaultInterval : Duration.max(Duration.seconds(seconds), minimumInterval)
 
 /**
+ * The longest wait between polls that transient failures back off to; a
+ * `slow_down` interval or a `Retry-After` may still be longer.
+ *
+ * @example
+ * ```ts
+ * import { Duration } from "effect"
+ * import { DeviceFlow } from "@hyperauth/core"
+ *
+ * Duration.toSeconds(DeviceFlow.maximumBackoff) // 60
+ * ```
+ *
+ * @since 0.2.0
+ * @category constants
+ */
+export const maximumBackoff: Duration.Duration = Duration.seconds(60)
+
+/**
+ * What a poll fails with when it failed in a way worth trying again later:
+ * a timeout, a connection error, or a 408, 429 or 5xx answer (the
+ * pipeline's own notion of a retryable failure). `poll` then backs off and
+ * goes on; `failure` is what went wrong, `retryAfter` the wait the server
+ * asked for, if any.
+ *
+ * @example
+ * ```ts
+ * import { Option } from "effect"
+ * import { DeviceFlow, OAuthError } from "@hyperauth/core"
+ *
+ * const failure = new OAuthError.HttpError({ provider: "hyper", url: "https://api.hyper.io/oauth/token", status: 503, excerpt: "" })
+ * const transient = new DeviceFlow.TransientFailure({ failure, retryAfter: Option.none() })
+ * ```
+ *
+ * @since 0.2.0
+ * @category errors
+ */
+export class TransientFailure extends Data.TaggedError("TransientFailure")<{
+  readonly failure: RequestFailure
+  readonly retryAfter: Option.Option<Duration.Duration>
+}> {}
+
+/**
  * What `poll` needs: the token request to repeat, the device code's
  * interval and when it expires.
  *
@@ -87,8 +131,12 @@ export const intervalOf = (seconds: number | undefined): Duration.Duration =>
  * @category models
  */
 export interface PollOptions<A, E> {
-  /** One token request; fails with `OAuthProtocolError` for RFC 8628 answers. */
-  readonly request: Effect.Effect<A, E | OAuthProtocolError>
+  /**
+   * One token request, sent once (no retries of its own: `poll` keeps the
+   * interval); fails with `OAuthProtocolError` for RFC 8628 answers and
+   * `TransientFailure` for a failure to poll again after backing off.
+   */
+  readonly request: Effect.Effect<A, E | OAuthProtocolError | TransientFailure>
   /** The device code's `interval`; `defaultInterval` when absent, `minimumInterval` at least. */
   readonly interval?: Duration.DurationInput | undefined
   /** When the device code expires; no poll is sent after it. */
@@ -99,16 +147,31 @@ export interface PollOptions<A, E> {
 const isProtocolError = (error: unknown, code: string): boolean =>
   error instanceof OAuthProtocolError && error.error === code
 
+/** Where the loop is: the interval (with any `slow_down` increases) and the transient failures in a row. */
+interface State {
+  readonly interval: Duration.Duration
+  readonly failures: number
+  readonly lastFailure: RequestFailure | undefined
+  /** The wait before the next poll. */
+  readonly wait: Duration.Duration
+}
+
 /**
  * Polls `request` until it yields a token.
  *
- * Each poll waits the interval first, so the server never sees two polls
- * closer than the interval (counting from the device authorization).
- * `authorization_pending` polls again; `slow_down` adds 5 s to this and
- * every later wait; any other error (`access_denied`, `expired_token`, a
- * transport failure the pipeline gave up on) stops the loop. When the next
- * poll would fall after `expiresAt`, the loop stops with `expired_token`
- * without asking the server again.
+ * Each poll waits first, so the server never sees two polls closer than
+ * the interval (counting from the device authorization).
+ * `authorization_pending` polls again after the interval; `slow_down` adds
+ * 5 s to this and every later wait. A `TransientFailure` (timeout,
+ * connection error, 408, 429, 5xx) does not end the login: RFC 8628 §3.5
+ * asks for a lower polling frequency, so the wait doubles with each such
+ * failure in a row, up to `maximumBackoff`, and is at least a `Retry-After`
+ * the server sent; the next normal answer goes back to the interval. Any
+ * other error (`access_denied`, `expired_token`, `invalid_client`, an
+ * unreadable answer) stops the loop. When the next poll would fall after
+ * `expiresAt`, the loop stops with `expired_token` without asking the
+ * server again; a backed-off wait is cut to the time left, so that the last
+ * try comes no later than the expiry.
  *
  * @example
  * ```ts
@@ -127,23 +190,64 @@ const isProtocolError = (error: unknown, code: string): boolean =>
  * @category utils
  */
 export const poll = <A, E>(options: PollOptions<A, E>): Effect.Effect<A, E | OAuthProtocolError> => {
-  const expired = new OAuthProtocolError({
-    provider: options.provider,
-    error: "expired_token",
-    errorDescription: "the device code expired before the user approved the login",
+  const expired = (state: State) =>
+    new OAuthProtocolError({
+      provider: options.provider,
+      error: "expired_token",
+      errorDescription:
+        state.lastFailure === undefined
+          ? "the device code expired before the user approved the login"
+          : `the device code expired while polling kept failing (last: ${state.lastFailure.code})`,
+    })
+  const regular = (interval: Duration.Duration): State => ({
+    interval,
+    failures: 0,
+    lastFailure: undefined,
+    wait: interval,
   })
-  const loop = (interval: Duration.Duration): Effect.Effect<A, E | OAuthProtocolError> =>
+  const backedOff = (state: State, transient: TransientFailure, left: Duration.Duration): State => {
+    const failures = state.failures + 1
+    const backoff = Duration.min(Duration.min(Duration.times(state.interval, 2 ** failures), maximumBackoff), left)
+    const wait = Duration.max(state.interval, backoff)
+    return {
+      interval: state.interval,
+      failures,
+      lastFailure: transient.failure,
+      wait: Option.match(transient.retryAfter, { onNone: () => wait, onSome: (asked) => Duration.max(wait, asked) }),
+    }
+  }
+  const loop = (state: State): Effect.Effect<A, E | OAuthProtocolError> =>
     Effect.gen(function* () {
       const now = yield* DateTime.now
-      if (DateTime.greaterThan(DateTime.addDuration(now, interval), options.expiresAt)) return yield* expired
-      yield* Effect.sleep(interval)
+      if (DateTime.greaterThan(DateTime.addDuration(now, state.wait), options.expiresAt)) return yield* expired(state)
+      yield* Effect.sleep(state.wait)
       const answer = yield* Effect.either(options.request)
       if (Either.isRight(answer)) return answer.right
-      if (isProtocolError(answer.left, "authorization_pending")) return yield* loop(interval)
-      if (isProtocolError(answer.left, "slow_down")) return yield* loop(Duration.sum(interval, slowDownIncrement))
-      return yield* Effect.fail(answer.left)
+      const error = answer.left
+      if (isProtocolError(error, "authorization_pending")) return yield* loop(regular(state.interval))
+      // RFC 8628 §3.5: the increase holds "for this and all subsequent requests".
+      if (isProtocolError(error, "slow_down"))
+        return yield* loop(regular(Duration.sum(state.interval, slowDownIncrement)))
+      if (error instanceof TransientFailure) {
+        const left = DateTime.distanceDuration(yield* DateTime.now, options.expiresAt)
+        const next = backedOff(state, error, left)
+        yield* Effect.logDebug("hyperauth: a device poll failed; polling again after backing off").pipe(
+          Effect.annotateLogs({
+            provider: options.provider,
+            after: error.failure.code,
+            failures: next.failures,
+            wait: Duration.format(next.wait),
+          }),
+        )
+        return yield* loop(next)
+      }
+      return yield* Effect.fail(error)
     })
   return loop(
-    options.interval === undefined ? defaultInterval : Duration.max(Duration.decode(options.interval), minimumInterval),
+    regular(
+      options.interval === undefined
+        ? defaultInterval
+        : Duration.max(Duration.decode(options.interval), minimumInterval),
+    ),
   )
 }

@@ -165,7 +165,8 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
         Requests.clientAuth(Requests.None(options.clientId)),
         Requests.build,
       )
-      const request = Effect.flatMap(http.json(built.request, wire.BearerTokenResponse, built), (answer) =>
+      // Sent once per poll: the poller, not the pipeline, decides when to ask again (never within the interval).
+      const request = Effect.flatMap(http.jsonOnce(built.request, wire.BearerTokenResponse, built), (answer) =>
         Token.fromResponse(answer),
       )
       return DeviceFlow.poll({

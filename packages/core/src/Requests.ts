@@ -348,7 +348,10 @@ export type GrantType =
  * handled: one redeems a one-time code, the other a refresh token that a
  * rotating server may have used up even when its answer was lost. Client
  * credentials just issue another token; device polling is repetition by
- * design (only the answer with the token redeems the code).
+ * design (only the answer with the token redeems the code), but on the
+ * poller's schedule: the device flow sends it once per poll, never
+ * retried, as a retry within the interval would earn a `slow_down`
+ * (RFC 8628 §3.5).
  */
 const redeemsOnce: ReadonlySet<GrantType> = new Set(["authorization_code", "refresh_token"])
 

@@ -24,6 +24,7 @@ import type * as Redacted from "effect/Redacted"
 import * as Schedule from "effect/Schedule"
 import type * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
+import { TransientFailure } from "../DeviceFlow.js"
 import * as NodeHttpTransport from "../NodeHttpTransport.js"
 import { ConnectionError, type RequestFailure, Timeout } from "../OAuthError.js"
 import * as Classify from "./classify.js"
@@ -149,6 +150,18 @@ export interface Pipeline {
     schema: Schema.Schema<A, I>,
     options: SendOptions,
   ) => Effect.Effect<A, RequestFailure>
+  /**
+   * Sends the request exactly once and decodes a 2xx JSON answer with
+   * `schema`, for a caller that repeats it on a schedule of its own (a
+   * device poll: RFC 8628 §3.5 lets no poll come sooner than the interval).
+   * A failure `json` would have tried again, or a timeout, fails as a
+   * `TransientFailure` with the server's `Retry-After`.
+   */
+  readonly jsonOnce: <A, I>(
+    request: HttpClientRequest.HttpClientRequest,
+    schema: Schema.Schema<A, I>,
+    options: SendOptions,
+  ) => Effect.Effect<A, RequestFailure | TransientFailure>
   /** Sends the request and succeeds on any 2xx answer, ignoring its body. */
   readonly ok: (
     request: HttpClientRequest.HttpClientRequest,
@@ -395,6 +408,34 @@ export const make = (client: HttpClient.HttpClient, destination: Target, limits:
 
   const failure = (answer: Classify.Exchange): RequestFailure => Classify.failure(provider, answer)
 
+  /** What one attempt stands for when its caller, not the pipeline, decides whether and when to send it again. */
+  const once = <A, I>(
+    result: Either.Either<Classify.Exchange, ConnectionError | Timeout>,
+    schema: Schema.Schema<A, I>,
+    idempotent: boolean,
+  ): Effect.Effect<A, RequestFailure | TransientFailure> => {
+    // A timeout ends the pipeline's retries (see `repeatable`), not a caller's: it waits longer and tries again.
+    if (Either.isLeft(result) && result.left._tag === "Timeout") {
+      return Effect.fail(
+        idempotent ? new TransientFailure({ failure: result.left, retryAfter: Option.none() }) : result.left,
+      )
+    }
+    return Option.match(repeatable(result, idempotent), {
+      onNone: () =>
+        Either.isLeft(result) ? Effect.fail(result.left) : Classify.decode(provider, result.right, schema),
+      onSome: (again) =>
+        Effect.flatMap(Clock.currentTimeMillis, (now) => {
+          const failed = failedOf(again, now)
+          return Effect.fail(
+            new TransientFailure({
+              failure: Either.match(again, { onLeft: (error) => error, onRight: failure }),
+              retryAfter: failed.retryAfter,
+            }),
+          )
+        }),
+    })
+  }
+
   return {
     execute,
     failure,
@@ -402,6 +443,15 @@ export const make = (client: HttpClient.HttpClient, destination: Target, limits:
     decode: (answer, schema) => Classify.decode(provider, answer, schema),
     json: (request, schema, send) =>
       Effect.flatMap(execute(request, send), (answer) => Classify.decode(provider, answer, schema)),
+    jsonOnce: (request, schema, send) =>
+      Effect.flatMap(
+        Effect.either(
+          traced(attempt(request, send), "hyperauth.http", () => ({
+            attributes: { provider, method: request.method, url: target(request) },
+          })),
+        ),
+        (result) => once(result, schema, send.idempotent),
+      ),
     ok: (request, send) =>
       Effect.flatMap(execute(request, send), (answer) =>
         Classify.isSuccess(answer) ? Effect.void : Effect.fail(failure(answer)),
