@@ -49,6 +49,12 @@ import { Providers } from "./Providers.js"
 /** Device logins polled in the background at once, at most: each is a request every few seconds. */
 export const maxDevicePollers = 16
 
+/**
+ * Authorization-code logins waiting at once, at most: each is a record
+ * that every reading of the store goes through, and perhaps a listener.
+ */
+export const maxPendingRedirects = 32
+
 /** A finished or failed login is remembered this long past its expiry, for late `complete_login` calls. */
 const keepFinished = Duration.minutes(10)
 
@@ -113,12 +119,13 @@ export interface Service {
    * Starts an authorization-code login: takes the loopback listener when
    * the redirect comes to it, then lets `start` build the authorization URL
    * for the redirect URI to use (`undefined`: the one configured).
+   * Refused (`invalid_input`) while `maxPendingRedirects` others wait.
    */
   readonly startRedirect: <E>(
     key: LoginKey,
     target: RedirectTarget,
     start: (redirectUri: string | undefined) => Effect.Effect<Provider.RedirectPending, E>,
-  ) => Effect.Effect<Pending, E | OAuthError.TokenStoreError>
+  ) => Effect.Effect<Pending, E | OAuthError.InvalidInput | OAuthError.TokenStoreError>
   /** Finishes an authorization-code login from the URL the browser landed on. */
   readonly finishRedirect: (loginId: string, redirectUrl: string) => Effect.Effect<Finished, ToolError>
   /** Waits up to `wait` for the login; none if it is still pending then. */
@@ -130,6 +137,8 @@ export interface Service {
 }
 
 export class Logins extends Context.Tag("@hyperauth/mcp-server/Logins")<Logins, Service>() {}
+
+type Flow = PendingLogin.PendingLogin["flow"]
 
 const newId = Effect.sync(() => `login_${randomBytes(12).toString("base64url")}`)
 
@@ -192,8 +201,9 @@ export const make = Effect.gen(function* () {
   const records = PendingLogin.store(tokenStore.logins)
   const scope = yield* Effect.scope
   const port = yield* Effect.orElseSucceed(Settings.callbackPort, () => Settings.defaultCallbackPort)
-  // One device login admitted at a time, so that the cap is counted exactly.
+  // One login admitted at a time per flow, so that the caps are counted exactly.
   const deviceAdmission = yield* Effect.makeSemaphore(1)
+  const redirectAdmission = yield* Effect.makeSemaphore(1)
   // One reading of the store at a time, so that a login is taken over once.
   const adoption = yield* Effect.makeSemaphore(1)
   const logins = yield* Ref.make(new Map<string, Login>())
@@ -638,6 +648,28 @@ export const make = Effect.gen(function* () {
       return { redirectUri: Settings.loopbackRedirectUri(target.provider, listener.right.port), listening: true }
     })
 
+  /**
+   * Refuses a login of `flow` while `max` others of it wait (one this login
+   * replaces, for the same provider and account, does not count). Expired
+   * logins are let go first.
+   */
+  const admit = (key: { readonly provider: string; readonly account: string }, flow: Flow, max: number) =>
+    Effect.gen(function* () {
+      yield* sweep
+      const others = [...(yield* Ref.get(logins)).values()].filter(
+        (l) => l.record.flow === flow && (l.record.provider !== key.provider || l.record.account !== key.account),
+      )
+      const waiting = yield* Effect.filter(others, (l) => Effect.map(Deferred.isDone(l.result), (done) => !done))
+      if (waiting.length < max) return
+      return yield* new OAuthError.InvalidInput({
+        provider: key.provider,
+        reason:
+          flow === "device_code"
+            ? `${max} device logins are already waiting for their users. Finish one with complete_login or let one expire, then call login again.`
+            : `${max} sign-in links are already waiting for their users. Finish one with complete_login or let one expire, then call login again.`,
+      })
+    })
+
   const pendingOf = (login: Login): Pending => ({
     loginId: login.record.id,
     started: shownOf(login.record),
@@ -672,22 +704,10 @@ export const make = Effect.gen(function* () {
         }
         const login = yield* makeLogin(record, Option.some(started), false)
         yield* deviceAdmission.withPermits(1)(
-          Effect.gen(function* () {
-            yield* sweep // expired logins stop polling first
-            const all = [...(yield* Ref.get(logins)).values()]
-            // A login this one replaces (same provider and account) stops polling.
-            const others = all.filter((l) => l.record.provider !== key.provider || l.record.account !== key.account)
-            const polling = yield* Effect.filter(others, (l) =>
-              Effect.map(Deferred.isDone(l.result), (done) => !done && l.record.flow === "device_code"),
-            )
-            if (polling.length >= maxDevicePollers) {
-              return yield* new OAuthError.InvalidInput({
-                provider: key.provider,
-                reason: `${maxDevicePollers} device logins are already waiting for their users. Finish one with complete_login or let one expire, then call login again.`,
-              })
-            }
-            yield* register(login, yield* Scope.fork(scope, ExecutionStrategy.sequential))
-          }),
+          Effect.zipRight(
+            admit(key, "device_code", maxDevicePollers),
+            Effect.flatMap(Scope.fork(scope, ExecutionStrategy.sequential), (held) => register(login, held)),
+          ),
         )
         // Polls in the background until the code is redeemed, refused or
         // expired, or the login is replaced (its result settled elsewhere).
@@ -697,6 +717,7 @@ export const make = Effect.gen(function* () {
     startRedirect: (key, target, start) =>
       Effect.uninterruptibleMask((restore) =>
         Effect.gen(function* () {
+          yield* admit(key, "authorization_code", maxPendingRedirects)
           const held = yield* Scope.fork(scope, ExecutionStrategy.sequential)
           const built = yield* restore(
             Effect.flatMap(takeListener(target, held), ({ redirectUri, listening }) =>
@@ -719,7 +740,7 @@ export const make = Effect.gen(function* () {
           const login = yield* makeLogin(record, Option.some(started), built.listening)
           yield* register(login, held).pipe(Effect.onError(() => Scope.close(held, Exit.void)))
           return pendingOf(login)
-        }),
+        }).pipe(redirectAdmission.withPermits(1)),
       ),
     finishRedirect: (loginId, redirectUrl) =>
       Effect.gen(function* () {

@@ -89,6 +89,25 @@ describe("Logins", () => {
     }).pipe(Effect.provide(layer)),
   )
 
+  it.scoped(
+    "refuses an authorization-code login past the cap on waiting ones, and admits one again once one ends",
+    () =>
+      Effect.gen(function* () {
+        const logins = yield* Logins.Logins
+        const redirect = (account: string) =>
+          logins.startRedirect(loginKey("hyperid", account), elsewhere, () => pendingRedirect)
+        const first = yield* redirect("first")
+        for (let i = 1; i < Logins.maxPendingRedirects; i++) yield* redirect(`user-${i}`)
+        const refused = yield* Effect.exit(redirect("one-too-many"))
+        assert.strictEqual(failureCode(refused), "invalid_input")
+        if (Exit.isFailure(refused)) assert.include(Cause.pretty(refused.cause), "complete_login")
+        // Asking again for a waiting account replaces its login: not one more.
+        assert.isTrue(Exit.isSuccess(yield* Effect.exit(redirect("user-1"))))
+        yield* logins.finishRedirect(first.loginId, "https://app.example/callback?code=c&state=s1")
+        assert.isTrue(Exit.isSuccess(yield* Effect.exit(redirect("one-too-many"))))
+      }).pipe(Effect.provide(layer)),
+  )
+
   it.scoped("a pending login that runs past its expiry is expired_token", () =>
     Effect.gen(function* () {
       const logins = yield* Logins.Logins
