@@ -98,7 +98,9 @@ export type RetryPolicy = RetryOptions | Schedule.Schedule<unknown, Failed>
 
 /**
  * Three retries, from 250 ms doubling up to 10 s with jitter; a
- * `Retry-After` over 60 s is not waited for.
+ * `Retry-After` over 30 s is not waited for, nor is a retry made that
+ * would end more than 30 s after the first attempt (an MCP client gives up
+ * on a call after 60 s).
  *
  * @example
  * ```ts
@@ -116,7 +118,9 @@ export const defaultRetryPolicy: RetryOptions = Pipeline.defaultRetryPolicy
  * The schedule `RetryOptions` stand for: exponential backoff from
  * `baseDelay`, capped at `maxDelay`, scaled by a jitter in [0.5, 1], at
  * most `retries` times; a `Retry-After` replaces the backoff, and one past
- * `maxRetryAfter` ends the retries. Outputs the delay it is about to wait.
+ * `maxRetryAfter` ends the retries, as does a wait that would end past
+ * `maxTotalDelay` after the first attempt. Outputs the delay it is about to
+ * wait.
  *
  * @example
  * ```ts

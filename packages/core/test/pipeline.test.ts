@@ -413,6 +413,36 @@ describe("pipeline: retries", () => {
     }),
   )
 
+  it.effect("waits at most maxTotalDelay in all: a retry that would end past it is not made", () =>
+    Effect.gen(function* () {
+      const fake = scripted({ status: 503, headers: { "retry-after": "6" } })
+      const pipeline = Pipeline.make(
+        fake.client,
+        { provider: "test" },
+        { retryPolicy: { ...policy, maxTotalDelay: Duration.seconds(10) } },
+      )
+      const fiber = yield* Effect.fork(pipeline.json(request, TokenResponse, safe))
+      yield* TestClock.adjust("6 seconds")
+      assert.strictEqual(fake.requests.length, 2)
+      // A second wait of 6 s would end at 12 s, past the 10 s.
+      const error = failureOf(yield* Fiber.await(fiber))
+      assert.strictEqual(error._tag, "HttpError")
+      assert.strictEqual(fake.requests.length, 2)
+    }),
+  )
+
+  it.effect("by default the retries wait 30 s in all at most, within an MCP client's 60 s", () =>
+    Effect.gen(function* () {
+      const fake = scripted({ status: 429, headers: { "retry-after": "20" } })
+      const pipeline = Pipeline.make(fake.client, { provider: "test" }, {})
+      const fiber = yield* Effect.fork(pipeline.json(request, TokenResponse, safe))
+      yield* TestClock.adjust("20 seconds")
+      const error = failureOf(yield* Fiber.await(fiber))
+      assert.strictEqual(error._tag, "HttpError")
+      assert.strictEqual(fake.requests.length, 2)
+    }),
+  )
+
   it.effect("does not retry 4xx answers", () =>
     Effect.gen(function* () {
       const fake = scripted(jsonAnswer(400, { error: "invalid_request" }))

@@ -50,6 +50,11 @@ export interface RetryOptions {
   readonly maxDelay: Duration.Duration
   /** A `Retry-After` longer than this is not waited for: the request fails. */
   readonly maxRetryAfter: Duration.Duration
+  /**
+   * Time since the first attempt past which no retry ends (default 30 s):
+   * a wait that would end later is not made, and the last failure stands.
+   */
+  readonly maxTotalDelay?: Duration.Duration | undefined
 }
 
 /**
@@ -73,14 +78,19 @@ export const defaultRetryPolicy: RetryOptions = {
   retries: 3,
   baseDelay: Duration.millis(250),
   maxDelay: Duration.seconds(10),
-  maxRetryAfter: Duration.seconds(60),
+  maxRetryAfter: Duration.seconds(30),
+  maxTotalDelay: Duration.seconds(30),
 }
+
+/** When `maxTotalDelay` is not given: a caller (an MCP client gives up after 60 s) hears back in time. */
+const defaultMaxTotalDelay = Duration.seconds(30)
 
 /**
  * Exponential backoff from `baseDelay`, capped at `maxDelay`, scaled by a
  * jitter in [0.5, 1], at most `retries` times; a `Retry-After` replaces the
- * backoff, and one past `maxRetryAfter` ends the retries. Outputs the delay
- * it is about to wait.
+ * backoff, and one past `maxRetryAfter` ends the retries, as does a wait
+ * that would end past `maxTotalDelay` after the first attempt. Outputs the
+ * delay it is about to wait.
  */
 export const retrySchedule = (policy: RetryOptions): Schedule.Schedule<Duration.Duration, Failed> =>
   Schedule.exponential(policy.baseDelay).pipe(
@@ -96,6 +106,11 @@ export const retrySchedule = (policy: RetryOptions): Schedule.Schedule<Duration.
     ),
     Schedule.modifyDelay(([, failed], delay) => Option.getOrElse(failed.retryAfter, () => delay)),
     Schedule.delays,
+    Schedule.intersect(Schedule.elapsed),
+    Schedule.whileOutput(([delay, elapsed]) =>
+      Duration.lessThanOrEqualTo(Duration.sum(elapsed, delay), policy.maxTotalDelay ?? defaultMaxTotalDelay),
+    ),
+    Schedule.map(([delay]) => delay),
   )
 
 const toSchedule = (policy: RetryPolicy | undefined): RetrySchedule =>
