@@ -126,6 +126,14 @@ export interface Service {
     target: RedirectTarget,
     start: (redirectUri: string | undefined) => Effect.Effect<Provider.RedirectPending, E>,
   ) => Effect.Effect<Pending, E | OAuthError.InvalidInput | OAuthError.TokenStoreError>
+  /**
+   * Ends the logins waiting for an account, for everyone (a logout): their
+   * pollers stop, and their links and codes finish nothing.
+   */
+  readonly end: (account: {
+    readonly provider: string
+    readonly account: string
+  }) => Effect.Effect<void, OAuthError.TokenStoreError>
   /** Finishes an authorization-code login from the URL the browser landed on. */
   readonly finishRedirect: (loginId: string, redirectUrl: string) => Effect.Effect<Finished, ToolError>
   /** Waits up to `wait` for the login; none if it is still pending then. */
@@ -590,6 +598,20 @@ export const make = Effect.gen(function* () {
     Effect.catchAll((error) => Effect.logWarning(`Pending logins could not be read from the store: ${error.message}`)),
   )
 
+  /** Ends, for everyone, the logins of an account still waiting, with `why`. */
+  const endWaiting = (
+    account: { readonly provider: string; readonly account: string },
+    why: (login: Login) => UnknownLogin,
+  ) =>
+    Effect.gen(function* () {
+      yield* sync
+      for (const old of (yield* Ref.get(logins)).values()) {
+        if (old.record.provider !== account.provider || old.record.account !== account.account) continue
+        const ended = why(old)
+        if (yield* Deferred.fail(old.result, ended)) yield* recordOutcome(old, { _tag: "Failed", error: ended })
+      }
+    })
+
   /**
    * Adds a login this process started. One login waits per provider and
    * account: an older one still pending (asked with another request, here
@@ -598,14 +620,7 @@ export const make = Effect.gen(function* () {
    */
   const register = (login: Login, held: Scope.CloseableScope) =>
     Effect.gen(function* () {
-      yield* sync
-      for (const old of (yield* Ref.get(logins)).values()) {
-        if (old.record.provider !== login.record.provider || old.record.account !== login.record.account) continue
-        const replaced = new UnknownLogin({ loginId: old.record.id, replaced: true })
-        if (yield* Deferred.fail(old.result, replaced)) {
-          yield* recordOutcome(old, { _tag: "Failed", error: replaced })
-        }
-      }
+      yield* endWaiting(login.record, (old) => new UnknownLogin({ loginId: old.record.id, replaced: true }))
       yield* records
         .put(login.record, { ifVersion: 0 })
         .pipe(Effect.catchTag("StoreConflict", (conflict) => Effect.die(conflict)))
@@ -742,6 +757,7 @@ export const make = Effect.gen(function* () {
           return pendingOf(login)
         }).pipe(redirectAdmission.withPermits(1)),
       ),
+    end: (account) => endWaiting(account, (old) => new UnknownLogin({ loginId: old.record.id, loggedOut: true })),
     finishRedirect: (loginId, redirectUrl) =>
       Effect.gen(function* () {
         yield* sweep

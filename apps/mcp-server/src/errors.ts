@@ -21,10 +21,15 @@ export class Forbidden extends Schema.TaggedError<Forbidden>()("Forbidden", { re
 export class UnknownLogin extends Schema.TaggedError<UnknownLogin>()("UnknownLogin", {
   loginId: Schema.String,
   replaced: Schema.optional(Schema.Boolean),
+  /** Ended by a logout of its account. */
+  loggedOut: Schema.optional(Schema.Boolean),
   store: Schema.optional(Schema.String),
 }) {
   readonly code = "unknown_login" as const
   override get message(): string {
+    if (this.loggedOut === true) {
+      return `Login "${this.loginId}" was ended by a logout of its account. Start a new one with the login tool.`
+    }
     if (this.replaced === true) {
       return `Login "${this.loginId}" was replaced by a newer login for the same provider and account. Finish that one instead.`
     }

@@ -5,7 +5,7 @@
  */
 import { type Emulator, start } from "@hyperauth/emulator"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { connect, emulatorEnv, type Session, structured, tempStore } from "./support/harness.js"
+import { connect, emulatorEnv, errorCode, type Session, structured, tempStore, textOf } from "./support/harness.js"
 
 let emulator: Emulator
 let session: Session
@@ -39,5 +39,23 @@ describe("hyper device login under a slow poll", () => {
     expect(done).toMatchObject({ status: "authenticated", provider: "hyper" })
     expect(tokenPolls()).toBe(2)
     expect(emulator.count({ origin: "hyper", path: "/oauth/token", error: "slow_down" })).toBe(0)
+  }, 20_000)
+})
+
+describe("logout while a device login waits", () => {
+  it("ends the waiting login too: its poller stops, and an approval afterwards logs nobody back in", async () => {
+    const account = "leaving"
+    const pending = structured(await session.call("login", { provider: "hyper", account }))
+    expect(pending.status).toBe("pending")
+    expect(structured(await session.call("logout", { provider: "hyper", account })).removed).toBe(false)
+    const ended = await session.call("complete_login", { login_id: pending.login_id, wait_seconds: 0 })
+    expect(errorCode(ended)).toBe("unknown_login")
+    expect(textOf(ended)).toContain("logout")
+
+    const polls = tokenPolls()
+    emulator.hyper.approve(String(pending.user_code))
+    await new Promise((resolve) => setTimeout(resolve, 2_500))
+    expect(tokenPolls()).toBe(polls)
+    expect(errorCode(await session.call("get_token", { provider: "hyper", account }))).toBe("not_logged_in")
   }, 20_000)
 })

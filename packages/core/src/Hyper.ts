@@ -210,7 +210,8 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
         ),
       resumeDevice: (login) => pollDevice(login),
       resumeRedirect: () => noResume(providerId, "authorization_code"),
-      // RFC 8628 issues no refresh token here: a new login is the way back.
+      // The documentation gives hyper no refresh: a refresh token a device login brought is kept, unused;
+      // a new login is the way back.
       refresh: () => Effect.fail(new NotSupported({ provider: providerId, operation: "token refresh; log in again" })),
       introspect: (token) => introspectToken(token.accessToken),
       revoke: () => Effect.succeed(false),

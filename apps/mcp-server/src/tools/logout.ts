@@ -2,13 +2,14 @@ import { Accounts } from "@hyperauth/core"
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import { Account, ProviderId } from "../inputs.js"
+import { Logins } from "../Logins.js"
 import { defineTool } from "../tool.js"
 
 export const logout = defineTool({
   name: "logout",
   title: "Log out",
   description:
-    "Ends a login: revokes it at the provider where it has an endpoint (hyperid logout, hyperline revoke) and always removes it from the store.",
+    "Ends a login: revokes it at the provider where it has an endpoint (hyperid logout, hyperline revoke) and always removes it from the store. A login of the account still waiting for the user ends too.",
   input: Schema.Struct({ provider: ProviderId, account: Account }),
   output: Schema.Struct({
     revoked: Schema.Boolean,
@@ -21,6 +22,8 @@ export const logout = defineTool({
   run: (input) =>
     Effect.gen(function* () {
       const accounts = yield* Accounts.Accounts
+      // A login still waiting for the user would bring the account back when they approve: it ends first.
+      yield* (yield* Logins).end({ provider: input.provider, account: input.account })
       // Under the account's lease: a refresh in flight finishes first and cannot bring the login back.
       const result = yield* accounts.logout({ provider: input.provider, account: input.account })
       return {
