@@ -1,0 +1,54 @@
+/**
+ * What an answer stands for, read straight from the exchange: challenges
+ * (RFC 7235 §4.1, RFC 6750 §3) and OAuth error bodies (RFC 6749 §5.2).
+ */
+import { assert, describe, it } from "@effect/vitest"
+import * as Classify from "../src/internal/classify.js"
+
+const exchange = (status: number, headers: Record<string, string>, body = ""): Classify.Exchange => ({
+  url: "http://127.0.0.1/v1/things",
+  status,
+  headers,
+  body,
+  truncated: false,
+  secrets: [],
+})
+
+const challenged = (header: string) => Classify.failure("test", exchange(401, { "www-authenticate": header }))
+
+describe("a Bearer challenge in WWW-Authenticate", () => {
+  for (const header of [
+    'Bearer error="invalid_token"',
+    'Bearer realm="api", error="invalid_token", error_description="expired"',
+    'Basic realm="api", Bearer error="invalid_token", error_description="expired"',
+    'Basic realm="a, Bearer error=\\"no\\"", Bearer error=invalid_token, error_description="expired"',
+    'Newauth realm="apps", type=1, title="Login to \\"apps\\"", bearer realm="api", ERROR="invalid_token", error_description="expired"',
+    'Negotiate a87421000492aa874209af8bc028==, Bearer error="invalid_token", error_description="expired"',
+  ]) {
+    it(`is found in ${header}`, () => {
+      const error = challenged(header)
+      assert.strictEqual(error._tag, "InvalidToken")
+      if (error._tag === "InvalidToken" && header.includes("expired")) assert.strictEqual(error.description, "expired")
+    })
+  }
+
+  for (const header of [
+    // The error belongs to the other scheme's challenge.
+    'Bearer realm="api", Basic error="invalid_token"',
+    'Basic error="invalid_token", Bearer realm="api"',
+    // Quoted text, not a challenge.
+    'Basic realm="Bearer error=invalid_token"',
+    'Basic realm="x, Bearer error=\\"invalid_token\\""',
+    // A scheme whose name merely starts with Bearer.
+    'BearerX error="invalid_token"',
+  ]) {
+    it(`is not found in ${header}`, () => {
+      assert.strictEqual(challenged(header)._tag, "HttpError")
+    })
+  }
+
+  it("is the error of its own challenge, not one before it", () => {
+    const error = challenged('Basic error="invalid_request", Bearer error="invalid_token"')
+    assert.strictEqual(error._tag, "InvalidToken")
+  })
+})
