@@ -208,6 +208,15 @@ export const failure = (provider: string, exchange: Exchange): RequestFailure =>
   })
 }
 
+/**
+ * An API's 401 to a token just renewed: the API refuses the login whatever
+ * the answer says (a challenge, an error body or nothing), so `invalid_token`.
+ */
+export const refusedToken = (provider: string, exchange: Exchange): InvalidToken => {
+  const classified = failure(provider, exchange)
+  return classified._tag === "InvalidToken" ? classified : new InvalidToken({ provider })
+}
+
 /** A 2xx JSON answer decoded with `schema`, or the typed error the answer stands for. */
 export const decode = <A, I>(
   provider: string,
