@@ -52,3 +52,26 @@ describe("a Bearer challenge in WWW-Authenticate", () => {
     assert.strictEqual(error._tag, "InvalidToken")
   })
 })
+
+describe("an OAuth error body", () => {
+  const answered = (status: number, body: object) =>
+    Classify.failure("test", exchange(status, {}, JSON.stringify(body)))
+
+  it("at 403 keeps its code (RFC 6750 §3.1 insufficient_scope, or a server's access_denied)", () => {
+    for (const error of ["access_denied", "insufficient_scope"]) {
+      const failure = answered(403, { error, error_description: "no" })
+      assert.strictEqual(failure._tag, "OAuthProtocolError")
+      if (failure._tag !== "OAuthProtocolError") return
+      assert.strictEqual(failure.error, error)
+      assert.strictEqual(failure.status, 403)
+    }
+    assert.strictEqual(answered(403, { error: "access_denied" }).code, "access_denied")
+    assert.strictEqual(answered(403, { error: "invalid_token" }).code, "invalid_token")
+  })
+
+  it("at another status is an API's own error, not an OAuth one", () => {
+    for (const status of [404, 409, 422, 429, 500, 503]) {
+      assert.strictEqual(answered(status, { error: "invalid_request" })._tag, "HttpError", String(status))
+    }
+  })
+})

@@ -160,9 +160,14 @@ const registeredErrors: ReadonlySet<string> = new Set([
   "expired_token",
 ])
 
-/** RFC 6749 §5.2 errors come with 400 or 401; 2xx for servers that ignore it. */
+/**
+ * RFC 6749 §5.2 errors come with 400 or 401, RFC 6750 §3.1 adds 403
+ * (insufficient_scope, and servers' access_denied); 2xx for servers that
+ * ignore it. Other statuses are HTTP's own: an API's `{"error": ...}` with
+ * 404, 429 or 5xx is no OAuth error, and keeps `http_error`.
+ */
 const isOAuthErrorStatus = (status: number): boolean =>
-  status === 400 || status === 401 || (status >= 200 && status <= 299)
+  status === 400 || status === 401 || status === 403 || (status >= 200 && status <= 299)
 
 const invalidResponse = (provider: string, exchange: Exchange, reason: string): InvalidResponse =>
   new InvalidResponse({
