@@ -3,6 +3,7 @@
  * (RFC 7235 §4.1, RFC 6750 §3) and OAuth error bodies (RFC 6749 §5.2).
  */
 import { assert, describe, it } from "@effect/vitest"
+import { Redacted } from "effect"
 import * as Classify from "../src/internal/classify.js"
 
 const exchange = (status: number, headers: Record<string, string>, body = ""): Classify.Exchange => ({
@@ -73,5 +74,35 @@ describe("an OAuth error body", () => {
     for (const status of [404, 409, 422, 429, 500, 503]) {
       assert.strictEqual(answered(status, { error: "invalid_request" })._tag, "HttpError", String(status))
     }
+  })
+})
+
+describe("the error code of an OAuth error body (RFC 6749 §5.2: 1*NQSCHAR)", () => {
+  const answered = (error: string) =>
+    Classify.failure("test", exchange(400, {}, JSON.stringify({ error, error_description: "why" })))
+
+  it("may be any printable ASCII but the double quote and the backslash, spaces included", () => {
+    for (const error of ["invalid_request", "urn:example:error", "Invalid request!", "a[1]{x}~ <y>", " "]) {
+      const failure = answered(error)
+      assert.strictEqual(failure._tag, "OAuthProtocolError", error)
+      if (failure._tag === "OAuthProtocolError") assert.strictEqual(failure.error, error)
+    }
+  })
+
+  it("with a double quote, a backslash, a control character or beyond ASCII is no OAuth error", () => {
+    for (const error of ["", 'say "no"', "a\\b", "line\nbreak", "tab\there", "\u0000", "\u007f", "ungültig"]) {
+      assert.strictEqual(answered(error)._tag, "HttpError", JSON.stringify(error))
+    }
+  })
+
+  it("never repeats a secret of the request", () => {
+    const secret = "cs-Sup3rS3cret-value"
+    const failure = Classify.failure("test", {
+      ...exchange(400, {}, JSON.stringify({ error: `client ${secret} unknown` })),
+      secrets: [Redacted.make(secret)],
+    })
+    assert.strictEqual(failure._tag, "OAuthProtocolError")
+    assert.notInclude(failure.message, secret)
+    assert.notInclude(JSON.stringify(failure), secret)
   })
 })

@@ -55,8 +55,10 @@ export const BearerTokenResponse = Schema.Struct({ ...tokenFields, token_type: B
 
 /** RFC 6749 §5.2 error response. */
 export const ErrorResponse = Schema.Struct({
-  // An error code is a single word (RFC 6749 §5.2), unlike `{"error": "Not found"}`.
-  error: Schema.String.pipe(Schema.pattern(/^[A-Za-z0-9_.-]+$/)),
+  // RFC 6749 §5.2: 1*NQSCHAR, printable ASCII but `"` and `\`. So no line
+  // break or control character can reach a message; whether the status
+  // makes it an OAuth error is classify's decision.
+  error: Schema.String.pipe(Schema.pattern(/^[\x20\x21\x23-\x5b\x5d-\x7e]+$/)),
   error_description: optional(Schema.String),
   error_uri: optional(Schema.String),
 })
