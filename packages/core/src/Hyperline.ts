@@ -17,6 +17,7 @@ import * as Schema from "effect/Schema"
 import type * as Accounts from "./Accounts.js"
 import * as AuthorizationCode from "./AuthorizationCode.js"
 import * as AuthorizedClient from "./AuthorizedClient.js"
+import * as Classify from "./internal/classify.js"
 import * as settings from "./internal/config.js"
 import { listOf } from "./internal/lists.js"
 import * as Pipeline from "./internal/pipeline.js"
@@ -148,7 +149,7 @@ export interface Service {
    * `HYPERLINE_COMPANY_ID`, else none: the oldest company), through
    * `AuthorizedClient`: with a login's client, a 401 renews its token once
    * and retries; with an access token you hold, a 401 is `invalid_token`.
-   * A 401 after the renewal fails too.
+   * A 401 after the renewal is `invalid_token` too.
    */
   readonly request: (
     auth: Redacted.Redacted<string> | AuthorizedClient.AuthorizedClient,
@@ -284,15 +285,15 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
     const request: Service["request"] = (auth, raw, callOptions = {}) =>
       authorizedBy(auth).pipe(
         Effect.flatMap((authorized) => authorized.exchange(raw, { companyId: callOptions.companyId })),
+        // A 401 after the renewal: the same error as hyperproof's.
         Effect.flatMap((exchange) =>
-          exchange.status === 401 ? Effect.fail(http.failure(exchange)) : Effect.succeed(exchange),
+          exchange.status === 401 ? Effect.fail(Classify.refusedToken(providerId, exchange)) : Effect.succeed(exchange),
         ),
         traced("Hyperline.request"),
       )
 
     const listCompanies: Service["listCompanies"] = (auth) =>
-      authorizedBy(auth).pipe(
-        Effect.flatMap((authorized) => authorized.exchange(HttpClientRequest.get("/v1/companies"))),
+      request(auth, HttpClientRequest.get("/v1/companies")).pipe(
         Effect.flatMap((exchange) => http.decode(exchange, Companies)),
         traced("Hyperline.listCompanies"),
       )

@@ -14,6 +14,7 @@ import type * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import * as Accounts from "./Accounts.js"
 import * as AuthorizedClient from "./AuthorizedClient.js"
+import * as Classify from "./internal/classify.js"
 import * as settings from "./internal/config.js"
 import * as Pipeline from "./internal/pipeline.js"
 import { define, noResume, refuseOptions } from "./internal/provider.js"
@@ -21,7 +22,7 @@ import * as SingleFlight from "./internal/singleFlight.js"
 import { traced } from "./internal/tracing.js"
 import * as wire from "./internal/wire.js"
 import type * as Limits from "./Limits.js"
-import { type InvalidInput, InvalidToken, NotSupported, type RequestFailure } from "./OAuthError.js"
+import { type InvalidInput, NotSupported, type RequestFailure } from "./OAuthError.js"
 import type { Provider } from "./Provider.js"
 import * as Requests from "./Requests.js"
 import * as Token from "./Token.js"
@@ -291,10 +292,7 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
           NotSupported: Effect.die,
           NotLoggedIn: Effect.die,
         })
-        if (exchange.status !== 401) return exchange
-        // Refused again with a new token: the token is not what is wrong.
-        const failure = http.failure(exchange)
-        return yield* failure._tag === "InvalidToken" ? failure : new InvalidToken({ provider: providerId })
+        return exchange.status === 401 ? yield* Classify.refusedToken(providerId, exchange) : exchange
       }).pipe(traced("Hyperproof.request"))
 
     const getControl: Service["getControl"] = (controlId) =>

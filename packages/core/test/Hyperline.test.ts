@@ -4,6 +4,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { defaultHyperlineClient } from "@hyperauth/emulator"
 import { DateTime, Effect, Exit, Layer, Redacted, Schema, TestClock } from "effect"
 import * as Accounts from "../src/Accounts.js"
+import * as AuthorizedClient from "../src/AuthorizedClient.js"
 import * as Hyperline from "../src/Hyperline.js"
 import * as TokenStore from "../src/TokenStore.js"
 import { useEmulator } from "./support/emulator.js"
@@ -120,6 +121,26 @@ describe("Hyperline over loopback", () => {
         assert.strictEqual(failure(yield* Effect.exit(hyperline.refresh(refreshed))).code, "invalid_grant")
       }),
     ),
+  )
+
+  it.live("a 401 without a challenge after the renewal is invalid_token, as with hyperproof", () =>
+    Effect.gen(function* () {
+      const hyperline = yield* service()
+      const accounts = yield* Accounts.make(() => Effect.succeed(hyperline.provider))
+      yield* accounts.save({ provider: "hyperline", account: "default" }, yield* login(hyperline))
+      const api = yield* AuthorizedClient.make(hyperline.provider, "default").pipe(
+        Effect.provideService(Accounts.Accounts, accounts),
+      )
+      const refreshes = () => emulator.current.count({ origin: "hyperline", path: "/v1/oauth/tokens" })
+      const before = refreshes()
+      emulator.current.faults.inject({ origin: "hyperline", path: "/v1/customers", status: 401, times: 2 })
+      const exit = yield* Effect.exit(hyperline.request(api, HttpClientRequest.get("/v1/customers")))
+      assert.strictEqual(failure(exit).code, "invalid_token")
+      assert.strictEqual(refreshes() - before, 1)
+      emulator.current.faults.inject({ origin: "hyperline", path: "/v1/companies", status: 401, times: 2 })
+      assert.strictEqual(failure(yield* Effect.exit(hyperline.listCompanies(api))).code, "invalid_token")
+      assert.strictEqual(refreshes() - before, 2)
+    }).pipe(Effect.provide(Layer.merge(FetchHttpClient.layer, TokenStore.layerMemory))),
   )
 
   it.effect("an expired access token is refreshed by Accounts before the call", () =>

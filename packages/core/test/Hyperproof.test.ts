@@ -156,6 +156,35 @@ describe("Hyperproof over loopback", () => {
     ),
   )
 
+  it.live("a 403 with an OAuth error body keeps its code: from the token endpoint and from the API", () =>
+    run(
+      Effect.gen(function* () {
+        const hyperproof = yield* Hyperproof.Hyperproof
+        emulator.current.faults.inject({
+          origin: "hyperproofAccounts",
+          path: "/oauth/token",
+          status: 403,
+          body: { error: "access_denied", error_description: "client disabled" },
+          times: 1,
+        })
+        assert.strictEqual(failure(yield* Effect.exit(hyperproof.fetchToken)).code, "access_denied")
+        emulator.current.faults.inject({
+          origin: "hyperproofApi",
+          status: 403,
+          body: { error: "insufficient_scope", error_description: "needs controls:read" },
+          times: 1,
+        })
+        const error = failure(yield* Effect.exit(hyperproof.getControl(sampleControl.id)))
+        assert.strictEqual(error._tag, "OAuthProtocolError")
+        if (error._tag === "OAuthProtocolError") {
+          assert.strictEqual(error.error, "insufficient_scope")
+          assert.strictEqual(error.status, 403)
+          assert.include(error.message, "needs controls:read")
+        }
+      }),
+    ),
+  )
+
   it.live("a control with a field of the wrong type fails as invalid_response", () =>
     run(
       Effect.gen(function* () {

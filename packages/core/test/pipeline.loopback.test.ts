@@ -103,6 +103,20 @@ describe("pipeline over loopback", () => {
     }).pipe(Effect.provide(FetchHttpClient.layer)),
   )
 
+  it.live("a Bearer challenge after another scheme's is invalid_token", () =>
+    Effect.gen(function* () {
+      emulator.current.faults.inject({
+        path: "/health",
+        status: 401,
+        headers: { "www-authenticate": 'Basic realm="api", Bearer error="invalid_token", error_description="expired"' },
+      })
+      const exit = yield* Effect.exit((yield* pipeline()).json(health(), Health, { idempotent: true }))
+      const error = failure(exit)
+      assert.strictEqual(error.code, "invalid_token")
+      if (error._tag === "InvalidToken") assert.strictEqual(error.description, "expired")
+    }).pipe(Effect.provide(FetchHttpClient.layer)),
+  )
+
   it.live("no error built from a secret-carrying exchange contains the secret", () =>
     Effect.gen(function* () {
       const secret = "cs-Sup3rS3cret-value"

@@ -2,11 +2,24 @@
  * Numbers out of range and token types the RFCs do not allow, answered by
  * the emulator's fault switchboard over real loopback HTTP: each is
  * `invalid_response`, and nothing that is accepted can break a later read.
+ * Optional members sent as `null` are taken as absent.
  */
 import { FetchHttpClient, type HttpClient } from "@effect/platform"
 import { assert, describe, it } from "@effect/vitest"
 import { defaultHyperIdClient, defaultHyperlineClient } from "@hyperauth/emulator"
-import { Cause, DateTime, Duration, Effect, Exit, Option, Redacted, Schema } from "effect"
+import {
+  Cause,
+  DateTime,
+  Duration,
+  Effect,
+  Exit,
+  Fiber,
+  Option,
+  Redacted,
+  Schema,
+  TestClock,
+  TestServices,
+} from "effect"
 import * as Hyper from "../src/Hyper.js"
 import * as HyperId from "../src/HyperId.js"
 import * as Hyperline from "../src/Hyperline.js"
@@ -191,6 +204,112 @@ describe("id_token", () => {
         if (Exit.isFailure(exit)) return
         assert.notInclude(JSON.stringify(Schema.encodeSync(Token.TokenSet)(exit.value)), idToken)
         assert.notProperty(exit.value, "idToken")
+      }),
+    ),
+  )
+})
+
+describe("null for an absent optional member", () => {
+  it.live("a token answer with null refresh_token, scope, expires_in and refresh_expires_in is a token", () =>
+    live(
+      Effect.gen(function* () {
+        const nulls = ',"expires_in":null,"refresh_token":null,"refresh_expires_in":null,"scope":null'
+        for (const exit of [yield* hyperlineRefresh(token(nulls)), yield* hyperidRefresh(token(nulls))]) {
+          assert.isTrue(Exit.isSuccess(exit), Exit.isFailure(exit) ? Cause.pretty(exit.cause) : "")
+          if (Exit.isFailure(exit)) return
+          assert.isUndefined(exit.value.scope)
+          assert.isUndefined(exit.value.expiresAt)
+          // No new refresh token: the one it had is kept (RFC 6749 §6).
+          assert.strictEqual(Redacted.value(exit.value.refreshToken ?? Redacted.make("")), "rt-old-0123")
+        }
+        // hyperid may leave token_type out, so null is as good as absent there.
+        assert.isTrue(Exit.isSuccess(yield* hyperidRefresh('{"access_token":"at-new-0123456789","token_type":null}')))
+      }),
+    ),
+  )
+
+  it.live("an OAuth error answer with null error_description and error_uri keeps its code", () =>
+    live(
+      Effect.gen(function* () {
+        emulator.current.faults.inject({
+          path: "/v1/oauth/tokens",
+          status: 400,
+          body: '{"error":"invalid_grant","error_description":null,"error_uri":null}',
+          times: 1,
+        })
+        const error = failure(yield* Effect.exit(Effect.flatMap(previous, (yield* hyperline()).refresh)))
+        assert.strictEqual(error.code, "invalid_grant")
+        if (error._tag === "OAuthProtocolError") assert.isUndefined(error.errorDescription)
+      }),
+    ),
+  )
+
+  it.live("a device authorization with null verification_uri_complete and interval is polled every 5 s", () =>
+    live(
+      Effect.gen(function* () {
+        emulator.current.faults.inject({
+          path: "/oauth/device",
+          status: 200,
+          body: '{"device_code":"dc-0123456789","user_code":"BCDF-GHJK","verification_uri":"http://x/device","verification_uri_complete":null,"expires_in":600,"interval":null}',
+        })
+        const device = yield* Effect.flatMap(hyper(), (s) => s.initiateDeviceFlow())
+        assert.isUndefined(device.verificationUriComplete)
+        assert.strictEqual(Duration.toSeconds(device.interval), 5)
+      }),
+    ),
+  )
+
+  it.live("an introspection answer with null members is read without them", () =>
+    live(
+      Effect.gen(function* () {
+        emulator.current.faults.inject({
+          path: "/oauth/introspect",
+          status: 200,
+          body: '{"active":false,"scope":null,"client_id":null,"exp":null,"aud":null,"sub":null}',
+        })
+        const info = yield* Effect.flatMap(hyper(), (s) => s.introspectToken(Redacted.make("at-strict-0123456789")))
+        assert.deepStrictEqual(info, { active: false })
+      }),
+    ),
+  )
+
+  /** Waits in real time (the emulator answers over real sockets) until `condition` holds. */
+  const eventually = (condition: Effect.Effect<boolean>) =>
+    Effect.gen(function* () {
+      for (let tries = 0; tries < 2_000; tries++) {
+        if (yield* condition) return
+        yield* TestServices.provideLive(Effect.sleep("5 millis"))
+      }
+      return yield* Effect.dieMessage("the condition did not hold within 10 s")
+    })
+
+  it.effect("authorization_pending with a null error_description is polled again", () =>
+    live(
+      Effect.gen(function* () {
+        const service = yield* hyper()
+        const device = yield* service.initiateDeviceFlow()
+        assert.isTrue(emulator.current.hyper.approve(device.userCode))
+        emulator.current.faults.inject({
+          path: "/oauth/token",
+          status: 400,
+          body: '{"error":"authorization_pending","error_description":null,"error_uri":null}',
+          times: 1,
+        })
+        const polls = () => emulator.current.count({ origin: "hyper", path: "/oauth/token" })
+        const before = polls()
+        const poller = yield* Effect.fork(service.pollForToken(device))
+        // Each poll first waits the interval on the TestClock; the answer comes over a real socket.
+        for (let poll = 1; poll <= 2; poll++) {
+          const now = yield* TestClock.currentTimeMillis
+          const waiting = Effect.map(TestClock.sleeps(), (wakeUps) =>
+            [...wakeUps].some((at) => at <= now + Duration.toMillis(device.interval)),
+          )
+          yield* eventually(Effect.zipWith(Fiber.poll(poller), waiting, (done, wait) => Option.isSome(done) || wait))
+          yield* TestClock.adjust(device.interval)
+        }
+        const token = yield* Fiber.join(poller)
+        assert.isAbove(Redacted.value(token.accessToken).length, 10)
+        assert.strictEqual(polls() - before, 2)
       }),
     ),
   )

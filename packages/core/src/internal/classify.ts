@@ -58,19 +58,57 @@ export const retryAfter = (
   return Number.isNaN(date) ? Option.none() : Option.some(Duration.millis(Math.max(0, date - now)))
 }
 
-/** RFC 6750 §3: `Bearer error="invalid_token", error_description="..."`. */
+/** RFC 9110 §5.6.2 token, and §5.6.4 quoted-string (its escapes kept). */
+const token = "[!#$%&'*+.^_`|~0-9A-Za-z-]+"
+const quoted = '"(?:[^"\\\\]|\\\\.)*"'
+/** One element of the list: up to the next comma outside quotes (an unclosed quote runs to the end). */
+const element = new RegExp(`(?:${quoted}|"[^]*|[^",])+`, "g")
+const param = new RegExp(`^(${token})\\s*=\\s*(${token}|${quoted})$`)
+/** A scheme, then after whitespace its first parameter or a token68 (RFC 9110 §11.6.1). */
+const scheme = new RegExp(`^(${token})(?:\\s+(.*))?$`)
+
+/**
+ * The parameters of the first Bearer challenge (RFC 9110 §11.6.1, was RFC
+ * 7235 §4.1: a header may list several challenges, and each parameter
+ * belongs to the challenge it follows),
+ * names lower-cased; none when the header names no Bearer challenge.
+ */
+const bearerParams = (header: string): Option.Option<ReadonlyMap<string, string>> => {
+  let params: Map<string, string> | undefined
+  let found: Map<string, string> | undefined
+  const add = (text: string) => {
+    const [, name, value] = param.exec(text) ?? []
+    if (params === undefined || name === undefined || value === undefined) return
+    const unquoted = value.startsWith('"') ? value.slice(1, -1).replace(/\\(.)/g, "$1") : value
+    // A parameter given twice is malformed (RFC 9110 §11.2): the first stands.
+    if (!params.has(name.toLowerCase())) params.set(name.toLowerCase(), unquoted)
+  }
+  for (const [raw] of header.matchAll(element)) {
+    const text = raw.trim()
+    if (param.test(text)) {
+      add(text)
+      continue
+    }
+    const start = scheme.exec(text)
+    if (start === null) continue
+    // A new challenge: the Bearer one found so far is complete.
+    if (found !== undefined) break
+    params = new Map()
+    if (start[1]?.toLowerCase() === "bearer") found = params
+    add(start[2] ?? "")
+  }
+  return Option.fromNullable(found)
+}
+
+/** RFC 6750 §3: `Bearer error="invalid_token", error_description="..."`, wherever it is in the list. */
 const bearerChallenge = (
   headers: Readonly<Record<string, string>>,
 ): Option.Option<{ readonly error: string; readonly description: string | undefined }> => {
   const header = headers["www-authenticate"]
-  if (header === undefined || !/^\s*Bearer\b/i.test(header)) return Option.none()
-  const param = (name: string) => new RegExp(`\\b${name}="([^"]*)"|\\b${name}=([^\\s,]+)`, "i").exec(header)
-  const error = param("error")
-  if (error === null) return Option.none()
-  const description = param("error_description")
-  return Option.some({
-    error: error[1] ?? error[2] ?? "",
-    description: description === null ? undefined : (description[1] ?? description[2]),
+  if (header === undefined) return Option.none()
+  return Option.flatMap(bearerParams(header), (params) => {
+    const error = params.get("error")
+    return error === undefined ? Option.none() : Option.some({ error, description: params.get("error_description") })
   })
 }
 
@@ -122,9 +160,14 @@ const registeredErrors: ReadonlySet<string> = new Set([
   "expired_token",
 ])
 
-/** RFC 6749 §5.2 errors come with 400 or 401; 2xx for servers that ignore it. */
+/**
+ * RFC 6749 §5.2 errors come with 400 or 401, RFC 6750 §3.1 adds 403
+ * (insufficient_scope, and servers' access_denied); 2xx for servers that
+ * ignore it. Other statuses are HTTP's own: an API's `{"error": ...}` with
+ * 404, 429 or 5xx is no OAuth error, and keeps `http_error`.
+ */
 const isOAuthErrorStatus = (status: number): boolean =>
-  status === 400 || status === 401 || (status >= 200 && status <= 299)
+  status === 400 || status === 401 || status === 403 || (status >= 200 && status <= 299)
 
 const invalidResponse = (provider: string, exchange: Exchange, reason: string): InvalidResponse =>
   new InvalidResponse({
@@ -168,6 +211,15 @@ export const failure = (provider: string, exchange: Exchange): RequestFailure =>
     status: exchange.status,
     excerpt: excerpt(exchange.body, exchange.secrets),
   })
+}
+
+/**
+ * An API's 401 to a token just renewed: the API refuses the login whatever
+ * the answer says (a challenge, an error body or nothing), so `invalid_token`.
+ */
+export const refusedToken = (provider: string, exchange: Exchange): InvalidToken => {
+  const classified = failure(provider, exchange)
+  return classified._tag === "InvalidToken" ? classified : new InvalidToken({ provider })
 }
 
 /** A 2xx JSON answer decoded with `schema`, or the typed error the answer stands for. */

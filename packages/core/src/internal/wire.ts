@@ -27,12 +27,18 @@ const BearerType = Schema.String.pipe(
   Schema.filter((type) => type.toLowerCase() === "bearer", { message: () => "token_type must be Bearer" }),
 )
 
+/**
+ * An optional member: absent, or `null`, which servers write for "none"
+ * (decoded as absent, so the decoded type is that of `Schema.optional`).
+ */
+const optional = <A, I, R>(schema: Schema.Schema<A, I, R>) => Schema.optionalWith(schema, { nullable: true })
+
 const tokenFields = {
   access_token: Schema.NonEmptyString,
-  expires_in: Schema.optional(Seconds),
-  refresh_token: Schema.optional(Schema.NonEmptyString),
-  refresh_expires_in: Schema.optional(Seconds),
-  scope: Schema.optional(Schema.String),
+  expires_in: optional(Seconds),
+  refresh_token: optional(Schema.NonEmptyString),
+  refresh_expires_in: optional(Seconds),
+  scope: optional(Schema.String),
   // No `id_token`: hyperauth does not validate ID tokens, so it keeps none.
 }
 
@@ -41,7 +47,7 @@ const tokenFields = {
  * `token_type`, Bearer being the only type it issues. A `token_type` that is
  * present must still be Bearer.
  */
-export const TokenResponse = Schema.Struct({ ...tokenFields, token_type: Schema.optional(BearerType) })
+export const TokenResponse = Schema.Struct({ ...tokenFields, token_type: optional(BearerType) })
 export type TokenResponse = typeof TokenResponse.Type
 
 /** RFC 6749 §5.1 access token response, `token_type` required (hyper, hyperline, hyperproof). */
@@ -49,10 +55,12 @@ export const BearerTokenResponse = Schema.Struct({ ...tokenFields, token_type: B
 
 /** RFC 6749 §5.2 error response. */
 export const ErrorResponse = Schema.Struct({
-  // An error code is a single word (RFC 6749 §5.2), unlike `{"error": "Not found"}`.
-  error: Schema.String.pipe(Schema.pattern(/^[A-Za-z0-9_.-]+$/)),
-  error_description: Schema.optional(Schema.String),
-  error_uri: Schema.optional(Schema.String),
+  // RFC 6749 §5.2: 1*NQSCHAR, printable ASCII but `"` and `\`. So no line
+  // break or control character can reach a message; whether the status
+  // makes it an OAuth error is classify's decision.
+  error: Schema.String.pipe(Schema.pattern(/^[\x20\x21\x23-\x5b\x5d-\x7e]+$/)),
+  error_description: optional(Schema.String),
+  error_uri: optional(Schema.String),
 })
 export type ErrorResponse = typeof ErrorResponse.Type
 
@@ -61,9 +69,9 @@ export const DeviceAuthorizationResponse = Schema.Struct({
   device_code: Schema.NonEmptyString,
   user_code: Schema.NonEmptyString,
   verification_uri: Schema.NonEmptyString,
-  verification_uri_complete: Schema.optional(Schema.String),
+  verification_uri_complete: optional(Schema.String),
   expires_in: Seconds,
-  interval: Schema.optional(Seconds),
+  interval: optional(Seconds),
 })
 export type DeviceAuthorizationResponse = typeof DeviceAuthorizationResponse.Type
 
@@ -71,17 +79,17 @@ export type DeviceAuthorizationResponse = typeof DeviceAuthorizationResponse.Typ
 export const IntrospectionResponse = Schema.Struct(
   {
     active: Schema.Boolean,
-    scope: Schema.optional(Schema.String),
-    client_id: Schema.optional(Schema.String),
-    username: Schema.optional(Schema.String),
-    token_type: Schema.optional(Schema.String),
-    exp: Schema.optional(NumericDate),
-    iat: Schema.optional(NumericDate),
-    nbf: Schema.optional(NumericDate),
-    sub: Schema.optional(Schema.String),
-    aud: Schema.optional(Schema.Union(Schema.String, Schema.Array(Schema.String))),
-    iss: Schema.optional(Schema.String),
-    jti: Schema.optional(Schema.String),
+    scope: optional(Schema.String),
+    client_id: optional(Schema.String),
+    username: optional(Schema.String),
+    token_type: optional(Schema.String),
+    exp: optional(NumericDate),
+    iat: optional(NumericDate),
+    nbf: optional(NumericDate),
+    sub: optional(Schema.String),
+    aud: optional(Schema.Union(Schema.String, Schema.Array(Schema.String))),
+    iss: optional(Schema.String),
+    jti: optional(Schema.String),
   },
   Schema.Record({ key: Schema.String, value: Schema.Unknown }),
 )
