@@ -151,6 +151,10 @@ export interface Redirect {
   readonly params: Readonly<Record<string, string>>
 }
 
+/** `text` with control characters (line breaks among them) as spaces: it goes into messages. */
+const singleLine = (text: string | null): string | undefined =>
+  text === null ? undefined : text.replace(/[^\x20-\x7e\u0080-\uffff]/g, " ")
+
 /** Whether `url` is on `redirectUri`: the same origin and path (the query is the answer's). */
 const onRedirectUri = (url: URL, redirectUri: string): boolean => {
   try {
@@ -245,12 +249,22 @@ export const parseRedirect = (
     }
     const error = query.get("error")
     if (error !== null) {
+      // RFC 6749 §4.1.2.1: printable ASCII but `"` and `\`, so no line break or control character reaches a message.
+      if (!/^[\x20\x21\x23-\x5b\x5d-\x7e]+$/.test(error)) {
+        return Effect.fail(
+          new InvalidInput({
+            provider,
+            reason:
+              "the redirect's error code is not one an authorization server sends (RFC 6749 §4.1.2.1): open the login's authorization_url again.",
+          }),
+        )
+      }
       return Effect.fail(
         new OAuthProtocolError({
           provider,
           error,
-          errorDescription: query.get("error_description") ?? undefined,
-          errorUri: query.get("error_uri") ?? undefined,
+          errorDescription: singleLine(query.get("error_description")),
+          errorUri: singleLine(query.get("error_uri")),
         }),
       )
     }

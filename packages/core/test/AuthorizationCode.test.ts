@@ -92,6 +92,30 @@ describe("AuthorizationCode", () => {
     }),
   )
 
+  it.effect("an error code outside RFC 6749's characters is InvalidInput; a description loses its line breaks", () =>
+    Effect.gen(function* () {
+      const malformed = failure(
+        yield* Effect.exit(
+          AuthorizationCode.parseRedirect("http://x/cb?error=access_denied%0AForged%3A+line&state=s1", {
+            expectedState: "s1",
+          }),
+        ),
+      )
+      assert.strictEqual(malformed._tag, "InvalidInput")
+      assert.notInclude(malformed.message, "Forged")
+      const described = failure(
+        yield* Effect.exit(
+          AuthorizationCode.parseRedirect(
+            "http://x/cb?error=access_denied&error_description=no%0D%0AForged%3A+line%00&state=s1",
+            { expectedState: "s1" },
+          ),
+        ),
+      )
+      assert.strictEqual(described.code, "access_denied")
+      for (const control of ["\r", "\n", "\u0000"]) assert.notInclude(described.message, control)
+    }),
+  )
+
   it.effect("error=access_denied is the protocol error with its description", () =>
     Effect.gen(function* () {
       const error = failure(

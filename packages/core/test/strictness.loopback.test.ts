@@ -119,6 +119,32 @@ describe("numbers out of range", () => {
     ),
   )
 
+  for (const [field, uri] of [
+    ["verification_uri", "javascript:alert(1)"],
+    ["verification_uri", "file:///etc/passwd"],
+    ["verification_uri", "not a url"],
+    ["verification_uri_complete", "data:text/html,<script>alert(1)</script>"],
+  ] as const) {
+    it.live(
+      `a device authorization whose ${field} is ${uri} is invalid_response: the user is shown only web links`,
+      () =>
+        live(
+          Effect.gen(function* () {
+            const answer = {
+              device_code: "dc-0123456789",
+              user_code: "BCDF-GHJK",
+              verification_uri: "http://x/device",
+              expires_in: 600,
+              [field]: uri,
+            }
+            emulator.current.faults.inject({ path: "/oauth/device", status: 200, body: JSON.stringify(answer) })
+            const error = failure(yield* Effect.exit(Effect.flatMap(hyper(), (s) => s.initiateDeviceFlow())))
+            assert.strictEqual(error.code, "invalid_response")
+          }),
+        ),
+    )
+  }
+
   for (const [interval, seconds] of [
     ["0", 1],
     ["0.001", 1],

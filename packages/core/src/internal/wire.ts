@@ -64,12 +64,23 @@ export const ErrorResponse = Schema.Struct({
 })
 export type ErrorResponse = typeof ErrorResponse.Type
 
+/**
+ * An http or https URL: what the user is sent to open. Any other scheme
+ * (`javascript:`, `data:`, `file:`) from a server or a man in the middle
+ * would be shown or offered as a link all the same.
+ */
+const WebUrl = Schema.String.pipe(
+  Schema.filter((text) => URL.canParse(text) && /^https?:$/.test(new URL(text).protocol), {
+    description: "an http or https URL",
+  }),
+)
+
 /** RFC 8628 §3.2 device authorization response. */
 export const DeviceAuthorizationResponse = Schema.Struct({
   device_code: Schema.NonEmptyString,
   user_code: Schema.NonEmptyString,
-  verification_uri: Schema.NonEmptyString,
-  verification_uri_complete: optional(Schema.String),
+  verification_uri: WebUrl,
+  verification_uri_complete: optional(WebUrl),
   expires_in: Seconds,
   interval: optional(Seconds),
 })
