@@ -104,7 +104,8 @@ const limitedVersions = new WeakMap<HttpClient.HttpClient, (millis: number) => H
  * is aborted and fails with a `TimeLimitExceeded` cause. None when `client`
  * is not this transport itself (wrapped clients included): race it against
  * a `Clock` sleep instead. The timer is the live clock's; under a
- * `TestClock` use that clock's sleep.
+ * `TestClock` use that clock's sleep. A limit past what a Node timer holds
+ * (2^31 - 1 ms, about 24.8 days) waits that long.
  *
  * @example
  * ```ts
@@ -123,6 +124,16 @@ const limitedVersions = new WeakMap<HttpClient.HttpClient, (millis: number) => H
  */
 export const timeLimited = (client: HttpClient.HttpClient, millis: number): Option.Option<HttpClient.HttpClient> =>
   Option.map(Option.fromNullable(limitedVersions.get(client)), (limited) => limited(millis))
+
+/**
+ * The longest delay a Node timer holds (2^31 - 1 ms, about 24.8 days): a
+ * longer one fires after 1 ms. A longer (or unbounded) limit waits this long,
+ * which is as good as no limit at all.
+ */
+const maxTimerDelay = 2 ** 31 - 1
+
+/** `millis` as a timer can hold it: anything past `maxTimerDelay` (infinity, NaN) is that. */
+const timerDelay = (millis: number): number => (millis <= maxTimerDelay ? millis : maxTimerDelay)
 
 /**
  * A request's time limit: one timer from sending to the last byte of the
@@ -144,7 +155,7 @@ class Deadline {
     this.timer = setTimeout(() => {
       this.expired = true
       this.expiry()
-    }, millis)
+    }, timerDelay(millis))
   }
   /** What expiry does from now on; `waiting`: whether something waits on the timer (then it keeps the process alive). */
   next(onExpiry: () => void, waiting: boolean): void {

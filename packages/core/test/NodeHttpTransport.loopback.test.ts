@@ -229,6 +229,30 @@ describe("NodeHttpTransport", () => {
     }).pipe(Effect.provide(NodeHttpTransport.layer)),
   )
 
+  it.live("a limit longer than a Node timer can hold is kept, not cut to 1 ms", () =>
+    Effect.gen(function* () {
+      // Node sets a timer past 2^31 - 1 ms (about 24.8 days) to 1 ms, with a TimeoutOverflowWarning.
+      const warnings: Array<string> = []
+      const onWarning = (warning: Error) => warnings.push(warning.name)
+      process.on("warning", onWarning)
+      const client = yield* HttpClient.HttpClient
+      const limited = NodeHttpTransport.timeLimited(client, 3_000_000_000)
+      if (Option.isNone(limited)) return assert.fail("the transport itself offers a time-limited client")
+      const exit = yield* Effect.exit(
+        Effect.flatMap(limited.value.get(`${origin}/in-two-parts`), (response) =>
+          response instanceof NodeHttpTransport.NodeHttpResponse
+            ? response.readCapped(1024)
+            : Effect.die("the transport answers with a NodeHttpResponse"),
+        ),
+      )
+      // Warnings are emitted on the next tick.
+      yield* Effect.promise(() => new Promise((resolve) => setImmediate(resolve)))
+      process.off("warning", onWarning)
+      assert.deepStrictEqual(exit, Exit.succeed({ body: "first part, second part", truncated: false }))
+      assert.notInclude(warnings, "TimeoutOverflowWarning")
+    }).pipe(Effect.provide(NodeHttpTransport.layer)),
+  )
+
   it.live("a time-limited client fails with TimeLimitExceeded; a wrapped one is not offered a limit", () =>
     Effect.gen(function* () {
       const client = yield* HttpClient.HttpClient
