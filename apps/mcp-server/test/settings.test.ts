@@ -47,6 +47,25 @@ describe("settings", () => {
     }
   })
 
+  it("HYPERAUTH_HTTP_TIMEOUT past an hour is a configuration error naming its range, not a call failing at once", async () => {
+    // 3,000,000 s overflowed Node's timer: every request failed after 1 ms as a timeout.
+    const session = await connect({ HYPERAUTH_STORE: "memory", HYPERAUTH_HTTP_TIMEOUT: "3000000" })
+    try {
+      const listed = structured(await session.call("list_providers")).providers as ReadonlyArray<Listed>
+      for (const provider of listed) {
+        expect(provider.configured).toBe(false)
+        expect(provider.problem).toContain("HYPERAUTH_HTTP_TIMEOUT must be a positive number of seconds up to 3600")
+      }
+      expect(JSON.stringify(listed)).not.toContain("3000000")
+      const login = await session.call("login", { provider: "hyperproof" })
+      expect(errorCode(login), textOf(login)).toBe("not_configured")
+      expect(textOf(login)).toContain("HYPERAUTH_HTTP_TIMEOUT")
+      expect(session.stderr()).not.toContain("TimeoutOverflowWarning")
+    } finally {
+      await session.close()
+    }
+  })
+
   it("HYPERAUTH_CALLBACK_PORT=abc is named with the ports it accepts", async () => {
     const session = await connect({ HYPERAUTH_STORE: "memory", HYPERAUTH_CALLBACK_PORT: "abc" })
     try {
