@@ -492,6 +492,29 @@ const send = (
     })
   })
 
+/**
+ * The most connections the transport keeps open to one origin at once; a
+ * request beyond them waits for one to be free. Its time limit runs from
+ * the moment it is made, the wait included: a caller's limit is how long it
+ * waits for its answer, however busy the origin is.
+ *
+ * 64: far above what one server needs (the token endpoint sees one refresh
+ * per login, however many callers wait on it; the benchmark runs 30 callers
+ * per replica), and far below the thousands of sockets, and file
+ * descriptors, that as many parallel calls to a hanging API would open.
+ *
+ * @example
+ * ```ts
+ * import { NodeHttpTransport } from "@hyperauth/core"
+ *
+ * NodeHttpTransport.maxSocketsPerOrigin // 64
+ * ```
+ *
+ * @since 0.2.0
+ * @category limits
+ */
+export const maxSocketsPerOrigin = 64
+
 interface Agents {
   readonly http: Http.Agent
   readonly https: Https.Agent
@@ -517,8 +540,8 @@ interface Agents {
 export const make: Effect.Effect<HttpClient.HttpClient, never, Scope.Scope> = Effect.map(
   Effect.acquireRelease(
     Effect.sync(() => ({
-      http: new Http.Agent({ keepAlive: true }),
-      https: new Https.Agent({ keepAlive: true }),
+      http: new Http.Agent({ keepAlive: true, maxSockets: maxSocketsPerOrigin }),
+      https: new Https.Agent({ keepAlive: true, maxSockets: maxSocketsPerOrigin }),
     })),
     (agents) =>
       Effect.sync(() => {
