@@ -57,9 +57,14 @@ describe("settings", () => {
         expect(provider.problem).toContain("HYPERAUTH_HTTP_TIMEOUT must be a positive number of seconds up to 3600")
       }
       expect(JSON.stringify(listed)).not.toContain("3000000")
-      const login = await session.call("login", { provider: "hyperproof" })
-      expect(errorCode(login), textOf(login)).toBe("not_configured")
-      expect(textOf(login)).toContain("HYPERAUTH_HTTP_TIMEOUT")
+      for (const [tool, args] of [
+        ["login", { provider: "hyperproof" }],
+        ["call_api", { provider: "hyperproof", method: "GET", path: "/v1/me" }],
+      ] as const) {
+        const result = await session.call(tool, args)
+        expect(errorCode(result), textOf(result)).toBe("not_configured")
+        expect(textOf(result)).toContain("HYPERAUTH_HTTP_TIMEOUT must be a positive number of seconds up to 3600")
+      }
       expect(session.stderr()).not.toContain("TimeoutOverflowWarning")
     } finally {
       await session.close()
