@@ -44,8 +44,10 @@ export interface Service {
 export class ApiClients extends Context.Tag("@hyperauth/mcp-server/ApiClients")<ApiClients, Service>() {}
 
 /**
- * Reads the time limit once, at start, like the server's other settings
- * (an invalid value keeps the default, as the core's own clients do).
+ * Reads the time limit once, at start, like the server's other settings.
+ * An invalid value leaves every provider unconfigured (`Providers` names the
+ * setting, and `call_api` is `not_configured` before it gets here): the
+ * default is only what these clients, then never used, are built with.
  *
  * @since 0.2.0
  * @category constructors

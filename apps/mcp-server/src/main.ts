@@ -5,9 +5,9 @@
  */
 import { readFileSync } from "node:fs"
 import { parseArgs } from "node:util"
-import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js"
 import type { Runtime } from "./runtime.js"
 import { connect, createServer } from "./server.js"
+import { StdioTransport } from "./stdio.js"
 
 const usage = `Usage: hyperauth-mcp [--http [--port N]] [--config FILE]
 
@@ -121,7 +121,8 @@ const main = async () => {
   // The client going away ends the server, as stdio servers are expected to.
   process.stdin.once("end", shutdown)
   process.stdin.once("close", shutdown)
-  await connect(server, new StdioServerTransport())
+  // Not the SDK's StdioServerTransport: it ends the server, silently, at a message past 10 MiB.
+  await connect(server, new StdioTransport(process.stdin, process.stdout, log))
   // Built at once, not at the first call: a store that cannot be opened stops the start with its message.
   await (await runtime).runtime()
   log("ready on stdio")

@@ -9,7 +9,12 @@
  */
 import { Server } from "@modelcontextprotocol/sdk/server/index.js"
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js"
-import { CallToolRequestSchema, ListToolsRequestSchema } from "@modelcontextprotocol/sdk/types.js"
+import {
+  CallToolRequestSchema,
+  ErrorCode,
+  type JSONRPCMessage,
+  ListToolsRequestSchema,
+} from "@modelcontextprotocol/sdk/types.js"
 import { AjvJsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/ajv"
 import type { jsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/types.js"
 import type { Runtime } from "./runtime.js"
@@ -80,6 +85,55 @@ const withBareErrorMessages = (transport: Transport): Transport => {
   return transport
 }
 
+const isObject = (value: unknown): value is Readonly<Record<string, unknown>> =>
+  typeof value === "object" && value !== null && !Array.isArray(value)
+
+/**
+ * The answer to a `tools/call` the SDK's request schema would refuse before
+ * any handler runs, with `-32603` and a dump of zod's issues: without a
+ * tool name it is `InvalidParams`, in a short sentence; with arguments that
+ * are not an object, the named tool's `invalid_input` result, as the
+ * contract says. Undefined for every other message (they go on to the SDK).
+ */
+const refusedToolCall = (message: JSONRPCMessage): Promise<JSONRPCMessage> | undefined => {
+  if (!("method" in message) || message.method !== "tools/call" || !("id" in message)) return undefined
+  const params: unknown = message.params
+  const refuse = (text: string) =>
+    Promise.resolve<JSONRPCMessage>({
+      jsonrpc: "2.0",
+      id: message.id,
+      error: { code: ErrorCode.InvalidParams, message: text },
+    })
+  if (!isObject(params) || typeof params.name !== "string")
+    return refuse("tools/call needs params with name, the tool to call, and arguments, an object")
+  if (params._meta !== undefined && !isObject(params._meta)) return refuse("tools/call params._meta must be an object")
+  if (params.arguments === undefined || isObject(params.arguments)) return undefined
+  const { name, arguments: args } = params
+  return loadToolCalls().then((calls) => ({ jsonrpc: "2.0", id: message.id, ...calls.refusedCall(name, args) }))
+}
+
+/**
+ * Puts `refusedToolCall` in front of the SDK: the `Server` sets the
+ * transport's `onmessage` when it connects, just before `start`, so it is
+ * wrapped there, before any message can arrive.
+ */
+const withToolCallsChecked = (transport: Transport): Transport => {
+  const start = transport.start.bind(transport)
+  transport.start = () => {
+    const dispatch = transport.onmessage
+    transport.onmessage = (message, extra) => {
+      // Checked at once: every other message reaches the SDK in the same turn, in order.
+      const answer = refusedToolCall(message)
+      if (answer === undefined) return dispatch?.(message, extra)
+      answer
+        .then((refusal) => transport.send(refusal))
+        .catch((error: unknown) => transport.onerror?.(error instanceof Error ? error : new Error(String(error))))
+    }
+    return start()
+  }
+  return transport
+}
+
 /** Connects `server` to `transport`; every transport of this server is connected here. */
 export const connect = (server: Server, transport: Transport): Promise<void> =>
-  server.connect(withBareErrorMessages(transport))
+  server.connect(withToolCallsChecked(withBareErrorMessages(transport)))

@@ -14,6 +14,7 @@ import type { CallToolResult, ToolAnnotations, Tool as ToolDescription } from "@
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as JSONSchema from "effect/JSONSchema"
+import * as Option from "effect/Option"
 import type * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import * as SchemaAST from "effect/SchemaAST"
@@ -98,6 +99,8 @@ export interface Tool {
   /** Made on first read: its JSON Schemas serve `tools/list`, which `initialize` does not wait for. */
   readonly description: ToolDescription
   readonly call: (args: unknown, context: ToolContext) => Effect.Effect<CallToolResult, never, Services>
+  /** The `invalid_input` result `call` gives `args` without running anything; undefined when they are valid. */
+  readonly refusal: (args: unknown) => CallToolResult | undefined
 }
 
 /**
@@ -215,6 +218,37 @@ const problems = (issue: ParseResult.ParseIssue, path: ReadonlyArray<PropertyKey
   }
 }
 
+/**
+ * How deeply an argument may nest: as deep as the API answers `call_api`
+ * parses (deeper ones are text), far shallower than what overflows the
+ * stack of anything recursive (`JSON.stringify` of a body, at about 5000).
+ *
+ * @since 0.2.0
+ * @category limits
+ */
+export const maxArgumentDepth = 64
+
+/**
+ * The first argument nested deeper than `maxArgumentDepth` (`{}` is one
+ * level, a string none), found without recursion: it runs before anything
+ * that recurses touches the arguments.
+ */
+const tooDeep = (args: unknown): string | undefined => {
+  if (typeof args !== "object" || args === null) return undefined
+  for (const [name, value] of Object.entries(args)) {
+    const pending: Array<[unknown, number]> = [[value, 1]]
+    for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+      const [node, depth] = next
+      if (typeof node !== "object" || node === null) continue
+      if (depth > maxArgumentDepth) return name
+      for (const child of Array.isArray(node) ? node : Object.values(node)) {
+        if (typeof child === "object" && child !== null) pending.push([child, depth + 1])
+      }
+    }
+  }
+  return undefined
+}
+
 const describeIssues = (error: ParseResult.ParseError): string =>
   problems(error.issue, [])
     .map(({ path, message }) => `${path.length === 0 ? "arguments" : path.map(String).join(".")} ${message}`)
@@ -252,6 +286,24 @@ export const defineTool = <IA, II, OA, OI extends Readonly<Record<string, unknow
   let decode: ((u: unknown) => Either.Either<IA, ParseResult.ParseError>) | undefined
   let encode: ((a: OA) => Either.Either<OI, ParseResult.ParseError>) | undefined
   let description: ToolDescription | undefined
+  /** The decoded input, or the `invalid_input` result that refuses it. */
+  const check = (args: unknown): Either.Either<IA, CallToolResult> => {
+    const deep = tooDeep(args)
+    if (deep !== undefined)
+      return Either.left(
+        invalidInput(
+          `${deep} is nested deeper than ${maxArgumentDepth} levels. Fix the arguments and call ${spec.name} again.`,
+        ),
+      )
+    // Left out, the arguments are none; anything but an object is refused, even by a tool
+    // that takes none (a struct without fields would take a string or an array).
+    if (args !== undefined && (typeof args !== "object" || args === null || Array.isArray(args)))
+      return Either.left(invalidInput(`arguments must be an object. Fix the arguments and call ${spec.name} again.`))
+    decode ??= Schema.decodeUnknownEither(spec.input, { errors: "all" })
+    return Either.mapLeft(decode(args ?? {}), (error) =>
+      invalidInput(`${describeIssues(error)}. Fix the arguments and call ${spec.name} again.`),
+    )
+  }
   return {
     name: spec.name,
     get description() {
@@ -265,16 +317,13 @@ export const defineTool = <IA, II, OA, OI extends Readonly<Record<string, unknow
       }
       return description
     },
+    refusal: (args) => Either.getLeft(check(args)).pipe(Option.getOrUndefined),
     call: (args, context) =>
       Effect.suspend(() => {
-        decode ??= Schema.decodeUnknownEither(spec.input, { errors: "all" })
         encode ??= Schema.encodeEither(spec.output)
         const encoder = encode
-        const input = decode(args ?? {})
-        if (Either.isLeft(input))
-          return Effect.succeed(
-            invalidInput(`${describeIssues(input.left)}. Fix the arguments and call ${spec.name} again.`),
-          )
+        const input = check(args)
+        if (Either.isLeft(input)) return Effect.succeed(input.left)
         // One step turns either outcome into a result: this runs on every call.
         return Effect.matchEffect(spec.run(input.right, context), {
           onFailure: (error) => Effect.succeed(failure(error)),

@@ -19,6 +19,7 @@ import {
   type Tool as ToolDescription,
 } from "@modelcontextprotocol/sdk/types.js"
 import * as Effect from "effect/Effect"
+import { invalidInput } from "./results.js"
 import type { Runtime } from "./runtime.js"
 import type { ToolContext } from "./tool.js"
 import { tools } from "./tools/index.js"
@@ -39,6 +40,34 @@ const byName = new Map(tools.map((tool) => [tool.name, tool]))
  * @category handlers
  */
 export const listTools = (): Array<ToolDescription> => tools.map((tool) => tool.description)
+
+/**
+ * The answer to a `tools/call` of `name` whose arguments the SDK's schema
+ * refuses before `callTool` runs (they are not an object): that tool's
+ * `invalid_input` result, or `InvalidParams` for an unknown tool.
+ *
+ * @example
+ * ```ts
+ * import { refusedCall } from "./toolCalls.js"
+ *
+ * const answer = refusedCall("call_api", null) // { result: an invalid_input result }
+ * ```
+ *
+ * @since 0.2.0
+ * @category handlers
+ */
+export const refusedCall = (
+  name: string,
+  args: unknown,
+): { readonly result: CallToolResult } | { readonly error: { readonly code: number; readonly message: string } } => {
+  const tool = byName.get(name)
+  if (tool === undefined) return { error: { code: ErrorCode.InvalidParams, message: `Unknown tool: ${name}` } }
+  // Every tool refuses arguments that are not an object; the fallback only keeps the answer total.
+  return {
+    result:
+      tool.refusal(args) ?? invalidInput(`arguments must be an object. Fix the arguments and call ${name} again.`),
+  }
+}
 
 /**
  * Runs the tool a `tools/call` names on `runtime`; an unknown tool is a

@@ -47,6 +47,30 @@ describe("settings", () => {
     }
   })
 
+  it("HYPERAUTH_HTTP_TIMEOUT past an hour is a configuration error naming its range, not a call failing at once", async () => {
+    // 3,000,000 s overflowed Node's timer: every request failed after 1 ms as a timeout.
+    const session = await connect({ HYPERAUTH_STORE: "memory", HYPERAUTH_HTTP_TIMEOUT: "3000000" })
+    try {
+      const listed = structured(await session.call("list_providers")).providers as ReadonlyArray<Listed>
+      for (const provider of listed) {
+        expect(provider.configured).toBe(false)
+        expect(provider.problem).toContain("HYPERAUTH_HTTP_TIMEOUT must be a positive number of seconds up to 3600")
+      }
+      expect(JSON.stringify(listed)).not.toContain("3000000")
+      for (const [tool, args] of [
+        ["login", { provider: "hyperproof" }],
+        ["call_api", { provider: "hyperproof", method: "GET", path: "/v1/me" }],
+      ] as const) {
+        const result = await session.call(tool, args)
+        expect(errorCode(result), textOf(result)).toBe("not_configured")
+        expect(textOf(result)).toContain("HYPERAUTH_HTTP_TIMEOUT must be a positive number of seconds up to 3600")
+      }
+      expect(session.stderr()).not.toContain("TimeoutOverflowWarning")
+    } finally {
+      await session.close()
+    }
+  })
+
   it("HYPERAUTH_CALLBACK_PORT=abc is named with the ports it accepts", async () => {
     const session = await connect({ HYPERAUTH_STORE: "memory", HYPERAUTH_CALLBACK_PORT: "abc" })
     try {

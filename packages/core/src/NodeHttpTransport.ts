@@ -104,7 +104,8 @@ const limitedVersions = new WeakMap<HttpClient.HttpClient, (millis: number) => H
  * is aborted and fails with a `TimeLimitExceeded` cause. None when `client`
  * is not this transport itself (wrapped clients included): race it against
  * a `Clock` sleep instead. The timer is the live clock's; under a
- * `TestClock` use that clock's sleep.
+ * `TestClock` use that clock's sleep. A limit past what a Node timer holds
+ * (2^31 - 1 ms, about 24.8 days) waits that long.
  *
  * @example
  * ```ts
@@ -123,6 +124,16 @@ const limitedVersions = new WeakMap<HttpClient.HttpClient, (millis: number) => H
  */
 export const timeLimited = (client: HttpClient.HttpClient, millis: number): Option.Option<HttpClient.HttpClient> =>
   Option.map(Option.fromNullable(limitedVersions.get(client)), (limited) => limited(millis))
+
+/**
+ * The longest delay a Node timer holds (2^31 - 1 ms, about 24.8 days): a
+ * longer one fires after 1 ms. A longer (or unbounded) limit waits this long,
+ * which is as good as no limit at all.
+ */
+const maxTimerDelay = 2 ** 31 - 1
+
+/** `millis` as a timer can hold it: anything past `maxTimerDelay` (infinity, NaN) is that. */
+const timerDelay = (millis: number): number => (millis <= maxTimerDelay ? millis : maxTimerDelay)
 
 /**
  * A request's time limit: one timer from sending to the last byte of the
@@ -144,7 +155,7 @@ class Deadline {
     this.timer = setTimeout(() => {
       this.expired = true
       this.expiry()
-    }, millis)
+    }, timerDelay(millis))
   }
   /** What expiry does from now on; `waiting`: whether something waits on the timer (then it keeps the process alive). */
   next(onExpiry: () => void, waiting: boolean): void {
@@ -481,6 +492,29 @@ const send = (
     })
   })
 
+/**
+ * The most connections the transport keeps open to one origin at once; a
+ * request beyond them waits for one to be free. Its time limit runs from
+ * the moment it is made, the wait included: a caller's limit is how long it
+ * waits for its answer, however busy the origin is.
+ *
+ * 64: far above what one server needs (the token endpoint sees one refresh
+ * per login, however many callers wait on it; the benchmark runs 30 callers
+ * per replica), and far below the thousands of sockets, and file
+ * descriptors, that as many parallel calls to a hanging API would open.
+ *
+ * @example
+ * ```ts
+ * import { NodeHttpTransport } from "@hyperauth/core"
+ *
+ * NodeHttpTransport.maxSocketsPerOrigin // 64
+ * ```
+ *
+ * @since 0.2.0
+ * @category limits
+ */
+export const maxSocketsPerOrigin = 64
+
 interface Agents {
   readonly http: Http.Agent
   readonly https: Https.Agent
@@ -506,8 +540,8 @@ interface Agents {
 export const make: Effect.Effect<HttpClient.HttpClient, never, Scope.Scope> = Effect.map(
   Effect.acquireRelease(
     Effect.sync(() => ({
-      http: new Http.Agent({ keepAlive: true }),
-      https: new Https.Agent({ keepAlive: true }),
+      http: new Http.Agent({ keepAlive: true, maxSockets: maxSocketsPerOrigin }),
+      https: new Https.Agent({ keepAlive: true, maxSockets: maxSocketsPerOrigin }),
     })),
     (agents) =>
       Effect.sync(() => {

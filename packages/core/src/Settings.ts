@@ -26,6 +26,7 @@ export const defaultHttpTimeout: Duration.Duration = settings.defaultHttpTimeout
 
 /**
  * `HYPERAUTH_HTTP_TIMEOUT`: seconds per provider request, `defaultHttpTimeout` by default.
+ * At most 3600 (an hour): a longer value fails as invalid, naming the setting and its range.
  *
  * @example
  * ```ts

@@ -229,6 +229,30 @@ describe("NodeHttpTransport", () => {
     }).pipe(Effect.provide(NodeHttpTransport.layer)),
   )
 
+  it.live("a limit longer than a Node timer can hold is kept, not cut to 1 ms", () =>
+    Effect.gen(function* () {
+      // Node sets a timer past 2^31 - 1 ms (about 24.8 days) to 1 ms, with a TimeoutOverflowWarning.
+      const warnings: Array<string> = []
+      const onWarning = (warning: Error) => warnings.push(warning.name)
+      process.on("warning", onWarning)
+      const client = yield* HttpClient.HttpClient
+      const limited = NodeHttpTransport.timeLimited(client, 3_000_000_000)
+      if (Option.isNone(limited)) return assert.fail("the transport itself offers a time-limited client")
+      const exit = yield* Effect.exit(
+        Effect.flatMap(limited.value.get(`${origin}/in-two-parts`), (response) =>
+          response instanceof NodeHttpTransport.NodeHttpResponse
+            ? response.readCapped(1024)
+            : Effect.die("the transport answers with a NodeHttpResponse"),
+        ),
+      )
+      // Warnings are emitted on the next tick.
+      yield* Effect.promise(() => new Promise((resolve) => setImmediate(resolve)))
+      process.off("warning", onWarning)
+      assert.deepStrictEqual(exit, Exit.succeed({ body: "first part, second part", truncated: false }))
+      assert.notInclude(warnings, "TimeoutOverflowWarning")
+    }).pipe(Effect.provide(NodeHttpTransport.layer)),
+  )
+
   it.live("a time-limited client fails with TimeLimitExceeded; a wrapped one is not offered a limit", () =>
     Effect.gen(function* () {
       const client = yield* HttpClient.HttpClient
@@ -266,6 +290,82 @@ describe("NodeHttpTransport", () => {
       assert.strictEqual(yield* forks.value, 0)
     }),
   )
+
+  describe("connections per origin", () => {
+    // A server of its own, counting the connections open at once.
+    let counted: Server
+    let countedOrigin = ""
+    let open = 0
+    let mostOpen = 0
+    beforeAll(async () => {
+      counted = createServer((req, res) => {
+        // `/hang` never answers; the others answer after a moment, so that the callers overlap.
+        if (req.url !== "/hang") setTimeout(() => res.end("ok"), 20)
+      })
+      counted.on("connection", (socket) => {
+        open++
+        mostOpen = Math.max(mostOpen, open)
+        socket.on("close", () => {
+          open--
+        })
+      })
+      await new Promise<void>((resolve) => counted.listen(0, "127.0.0.1", resolve))
+      countedOrigin = `http://127.0.0.1:${(counted.address() as AddressInfo).port}`
+    })
+    afterAll(async () => {
+      counted.closeAllConnections()
+      await new Promise<void>((resolve) => counted.close(() => resolve()))
+    })
+    const callers = NodeHttpTransport.maxSocketsPerOrigin * 3 + 10
+    /** Counts from none open: the connections of an earlier test, kept alive, are closed first. */
+    const fromNone = Effect.promise(async () => {
+      counted.closeAllConnections()
+      while (open > 0) await new Promise((resolve) => setTimeout(resolve, 5))
+      mostOpen = 0
+    })
+
+    const read = (client: HttpClient.HttpClient, path: string) =>
+      Effect.flatMap(client.get(`${countedOrigin}${path}`), (response) =>
+        response instanceof NodeHttpTransport.NodeHttpResponse
+          ? response.readCapped(1024)
+          : Effect.die("the transport answers with a NodeHttpResponse"),
+      )
+
+    it.live("more callers than the bound share at most maxSocketsPerOrigin connections, and all are answered", () =>
+      Effect.gen(function* () {
+        yield* fromNone
+        const client = yield* HttpClient.HttpClient
+        const answers = yield* Effect.forEach(Array.from({ length: callers }), () => read(client, "/slow-enough"), {
+          concurrency: "unbounded",
+        })
+        assert.strictEqual(answers.filter(({ body }) => body === "ok").length, callers)
+        assert.isAtMost(mostOpen, NodeHttpTransport.maxSocketsPerOrigin)
+        assert.isAtLeast(mostOpen, 2)
+      }).pipe(Effect.provide(NodeHttpTransport.layer)),
+    )
+
+    it.live("a request waiting for a connection is under its time limit from the start: the wait counts", () =>
+      Effect.gen(function* () {
+        yield* fromNone
+        const client = yield* HttpClient.HttpClient
+        const limited = NodeHttpTransport.timeLimited(client, 300)
+        if (Option.isNone(limited)) return assert.fail("the transport itself offers a time-limited client")
+        const started = Date.now()
+        const exits = yield* Effect.forEach(
+          Array.from({ length: callers }),
+          () => Effect.exit(read(limited.value, "/hang")),
+          { concurrency: "unbounded" },
+        )
+        const elapsed = Date.now() - started
+        // Every caller, queued or not, fails at its own limit, not one limit after another.
+        assert.isBelow(elapsed, 300 + 1000)
+        for (const exit of exits) assert.isTrue(NodeHttpTransport.isTimeLimitExceeded(failure(exit).cause))
+        assert.isAtMost(mostOpen, NodeHttpTransport.maxSocketsPerOrigin)
+        // The abandoned requests gave their places back: a new one is answered.
+        assert.deepStrictEqual(yield* read(client, "/after"), { body: "ok", truncated: false })
+      }).pipe(Effect.provide(NodeHttpTransport.layer)),
+    )
+  })
 
   it.live("fails with connection_error when nothing listens", () =>
     Effect.gen(function* () {

@@ -4,12 +4,13 @@
  * logs and tool results), whatever the value.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { ConfigProvider, Effect, Exit, FastCheck as fc } from "effect"
+import { ConfigProvider, Duration, Effect, Either, Exit, FastCheck as fc } from "effect"
 import * as Hyper from "../src/Hyper.js"
 import * as HyperId from "../src/HyperId.js"
 import * as Hyperline from "../src/Hyperline.js"
 import * as Hyperproof from "../src/Hyperproof.js"
 import type { NotConfigured } from "../src/OAuthError.js"
+import * as Settings from "../src/Settings.js"
 
 const configured = {
   HYPER_CLIENT_ID: "hyper-client",
@@ -44,6 +45,28 @@ describe("configuration errors", () => {
       assert.include(reason, "HYPERAUTH_HTTP_TIMEOUT must be a positive number of seconds")
       assert.notInclude(reason, "abc")
     }
+  })
+
+  it("HYPERAUTH_HTTP_TIMEOUT above an hour names the variable and its range; an hour is accepted", () => {
+    // 3,000,000 s is past what a Node timer holds (2^31 - 1 ms, about 24.8 days).
+    for (const value of ["3601", "3000000", "1e300"]) {
+      for (const reason of reasons({ HYPERAUTH_HTTP_TIMEOUT: value })) {
+        assert.include(reason, "HYPERAUTH_HTTP_TIMEOUT must be a positive number of seconds up to 3600")
+        assert.notInclude(reason, value)
+      }
+    }
+    assert.deepStrictEqual(reasons({ HYPERAUTH_HTTP_TIMEOUT: "3600" }), [undefined, undefined, undefined, undefined])
+    const read = (value: string) =>
+      Effect.runSync(
+        Effect.either(
+          Effect.map(Settings.httpTimeout, Duration.toSeconds).pipe(
+            Effect.withConfigProvider(ConfigProvider.fromMap(new Map([["HYPERAUTH_HTTP_TIMEOUT", value]]))),
+          ),
+        ),
+      )
+    assert.deepStrictEqual(read("3600"), Either.right(3600))
+    assert.deepStrictEqual(read("0.5"), Either.right(0.5))
+    assert.isTrue(Either.isLeft(read("3600.5")))
   })
 
   it("HYPERAUTH_CALLBACK_PORT=abc names the variable and the accepted ports", () => {

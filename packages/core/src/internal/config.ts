@@ -71,13 +71,21 @@ export const environmentOrigin = (
 /** How long a provider request may take when `HYPERAUTH_HTTP_TIMEOUT` is unset. */
 export const defaultHttpTimeout: Duration.Duration = Duration.seconds(30)
 
-/** `HYPERAUTH_HTTP_TIMEOUT`: seconds per provider request, `defaultHttpTimeout` by default. */
+/**
+ * The longest `HYPERAUTH_HTTP_TIMEOUT`: an hour. No OAuth or API request
+ * should take longer, and a limit far beyond it is a typo (or a unit
+ * mistake) that would otherwise pass unnoticed; past about 24.8 days a Node
+ * timer does not even hold it.
+ */
+export const maxHttpTimeoutSeconds = 3600
+
+/** `HYPERAUTH_HTTP_TIMEOUT`: seconds per provider request, `defaultHttpTimeout` by default, at most `maxHttpTimeoutSeconds`. */
 export const httpTimeout: Config.Config<Duration.Duration> = parsed(
   "HYPERAUTH_HTTP_TIMEOUT",
-  `a positive number of seconds, such as ${Duration.toSeconds(defaultHttpTimeout)} (the default)`,
+  `a positive number of seconds up to ${maxHttpTimeoutSeconds} (an hour), such as ${Duration.toSeconds(defaultHttpTimeout)} (the default)`,
   (value) => {
     const seconds = value === "" ? Number.NaN : Number(value)
-    return Number.isFinite(seconds) && seconds > 0 ? seconds : undefined
+    return Number.isFinite(seconds) && seconds > 0 && seconds <= maxHttpTimeoutSeconds ? seconds : undefined
   },
 ).pipe(Config.map(Duration.seconds), Config.withDefault(defaultHttpTimeout))
 
