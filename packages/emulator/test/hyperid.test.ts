@@ -77,4 +77,52 @@ describe("hyperid emulator", () => {
     expect(denied.searchParams.get("error")).toBe("access_denied")
     expect(denied.searchParams.get("state")).toBe("s2")
   })
+
+  const token = (fields: Record<string, string>) =>
+    fetch(`${emulator.origins.hyperid}${hyperidRealmPath}/token`, {
+      method: "POST",
+      body: new URLSearchParams({
+        client_id: defaultHyperIdClient.clientId,
+        client_secret: defaultHyperIdClient.clientSecret,
+        ...fields,
+      }),
+    })
+
+  it("refuses a code_verifier for a code issued without a challenge, as Keycloak does (a PKCE downgrade)", async () => {
+    const redirectUri = "http://127.0.0.1:8976/callback/hyperid"
+    const landed = new URL(emulator.hyperid.authorize(authUrl({ scope: "openid", state: "s1" })))
+    const answer = await token({
+      grant_type: "authorization_code",
+      code: landed.searchParams.get("code") ?? "",
+      redirect_uri: redirectUri,
+      code_verifier: "v".repeat(43),
+    })
+    expect(answer.status).toBe(400)
+    expect(await answer.json()).toMatchObject({ error: "invalid_grant" })
+  })
+
+  it("introspection requires token_type_hint=access_token, as the documentation says", async () => {
+    const landed = new URL(emulator.hyperid.authorize(authUrl({ scope: "openid", state: "s1" })))
+    const issued = await token({
+      grant_type: "authorization_code",
+      code: landed.searchParams.get("code") ?? "",
+      redirect_uri: "http://127.0.0.1:8976/callback/hyperid",
+    })
+    const { access_token } = (await issued.json()) as { access_token: string }
+    const introspect = (fields: Record<string, string>) =>
+      fetch(`${emulator.origins.hyperid}${hyperidRealmPath}/token/introspect`, {
+        method: "POST",
+        body: new URLSearchParams({
+          client_id: defaultHyperIdClient.clientId,
+          client_secret: defaultHyperIdClient.clientSecret,
+          token: access_token,
+          ...fields,
+        }),
+      })
+    const without = await introspect({})
+    expect(without.status).toBe(400)
+    expect(await without.json()).toMatchObject({ error: "invalid_request" })
+    const withHint = await introspect({ token_type_hint: "access_token" })
+    expect(await withHint.json()).toMatchObject({ active: true })
+  })
 })

@@ -235,6 +235,13 @@ export const hyperid = (clock: Clock, tokens: Tokens, options: HyperIdOptions = 
       }
       if (form.get("redirect_uri") !== grant.redirectUri)
         return oauthError(400, "invalid_grant", "Incorrect redirect_uri")
+      // As Keycloak: a verifier for a code issued without a challenge is a PKCE downgrade (RFC 9700 §2.1.1).
+      if (grant.codeChallenge === undefined && form.get("code_verifier") !== null)
+        return oauthError(
+          400,
+          "invalid_grant",
+          "PKCE code verifier specified but challenge not present in authorization",
+        )
       if (grant.codeChallenge !== undefined) {
         const verifier = form.get("code_verifier")
         if (verifier === null)
@@ -265,6 +272,9 @@ export const hyperid = (clock: Clock, tokens: Tokens, options: HyperIdOptions = 
     const form = formBody(request)
     if (form === undefined) return oauthError(400, "invalid_request", "Send an application/x-www-form-urlencoded body")
     if (!authenticates(request, form, client)) return oauthError(401, "invalid_client", "Invalid client credentials")
+    // The documentation marks it REQUIRED, with the one value access_token.
+    if (form.get("token_type_hint") !== "access_token")
+      return oauthError(400, "invalid_request", "token_type_hint is required and must be access_token")
     const found = tokens.valid(form.get("token") ?? undefined, "access", "hyperid")
     if (found === undefined) return json(200, { active: false })
     return json(200, {
