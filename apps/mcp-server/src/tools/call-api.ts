@@ -22,7 +22,7 @@ export const callApi = defineTool({
   name: "call_api",
   title: "Call a provider API",
   description:
-    "Sends an authenticated request to the provider's API base and returns status, headers and body (JSON parsed; other bodies, and JSON nested deeper than 64 levels, as text; cut at 1 MiB with truncated: true). path must start with / and stay on the API base. Authorization, Cookie, Host and hop-by-hop headers (Connection, Transfer-Encoding, Content-Length, Proxy-*, ...) cannot be set, and header values must be single-line Latin-1 text. company_id (hyperline) becomes Hyperline-CompanyId. A 401 is retried once after a token refresh. The token is [redacted] wherever the answer echoes it.",
+    "Sends an authenticated request to the provider's API base and returns status, headers and body (JSON parsed; other bodies, and JSON nested deeper than 64 levels, as text; cut at 1 MiB with truncated: true). path must start with / and stay on the API base. Authorization, Cookie, Host and hop-by-hop headers (Connection, Transfer-Encoding, Content-Length, Proxy-*, ...) cannot be set, and header values must be single-line Latin-1 text. company_id (hyperline) becomes Hyperline-CompanyId. A body nested deeper than 64 levels is refused. A 401 is retried once after a token refresh. The token is [redacted] wherever the answer echoes it.",
   input: Schema.Struct({
     provider: ProviderId,
     account: Account,
