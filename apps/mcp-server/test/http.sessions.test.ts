@@ -8,10 +8,11 @@
  * transport is Node callback code that runs outside any Effect fiber.
  */
 import type { Server } from "node:http"
-import { type AddressInfo, createConnection } from "node:net"
+import type { AddressInfo } from "node:net"
 import { afterEach, beforeEach, describe, expect, it } from "vitest"
 import { serveHttp } from "../src/http.js"
 import * as Runtime from "../src/runtime.js"
+import { rawHttp } from "./support/raw.js"
 
 const idleMillis = 60_000
 let now = 0
@@ -57,23 +58,13 @@ const open = () =>
 
 const ping = (session: string) => post({ jsonrpc: "2.0", id: 2, method: "ping" }, session)
 
-/** Sends `request` as it is on a raw connection; what came back. */
-const raw = (request: string) =>
-  new Promise<string>((resolve) => {
-    let answer = ""
-    const socket = createConnection({ host: "127.0.0.1", port }, () => socket.write(request))
-    socket.setEncoding("utf8")
-    socket.on("data", (chunk: string) => {
-      answer += chunk
-    })
-    socket.on("error", () => resolve(answer))
-    socket.on("close", () => resolve(answer))
-  })
-
 describe("request targets", () => {
   it("one that is no URL is answered 400, and the server goes on", async () => {
     for (const target of ["http://[", "http://", "//[::1"]) {
-      const answer = await raw(`POST ${target} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nConnection: close\r\n\r\n`)
+      const answer = await rawHttp(
+        port,
+        `POST ${target} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nConnection: close\r\n\r\n`,
+      )
       expect(answer, target).toMatch(/^HTTP\/1\.1 400 /)
     }
     expect((await open()).status).toBe(200)

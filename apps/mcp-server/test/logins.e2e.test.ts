@@ -3,10 +3,10 @@
  * built server over real stdio, the emulator and the loopback listener over
  * real HTTP, the browser played by `fetch`.
  */
-import { createConnection } from "node:net"
 import { type Emulator, hyperidRealmPath, start } from "@hyperauth/emulator"
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
 import { connect, emulatorEnv, errorCode, freePort, type Session, structured, tempStore } from "./support/harness.js"
+import { rawHttp } from "./support/raw.js"
 
 let emulator: Emulator
 const sessions: Array<Session> = []
@@ -124,26 +124,13 @@ describe("two servers on one machine", () => {
   })
 })
 
-/** Sends `request` as it is on a raw connection to `port`; what came back (empty if the connection closed). */
-const rawRequest = (port: number, request: string) =>
-  new Promise<string>((resolve) => {
-    let answer = ""
-    const socket = createConnection({ host: "127.0.0.1", port }, () => socket.write(request))
-    socket.setEncoding("utf8")
-    socket.on("data", (chunk: string) => {
-      answer += chunk
-    })
-    socket.on("error", () => resolve(answer))
-    socket.on("close", () => resolve(answer))
-  })
-
 describe("forged callbacks", () => {
   it("a request whose target is no URL is answered 400, and the server and its login live on", async () => {
     const session = await server(await freePort())
     const pending = await login(session, "hyperid")
     const port = listenerPort(pending)
     for (const target of ["http://[", "http://", "//[::1", "http://a:99999/callback/hyperid"]) {
-      const answer = await rawRequest(port, `GET ${target} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`)
+      const answer = await rawHttp(port, `GET ${target} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`)
       expect(answer, target).toMatch(/^HTTP\/1\.1 4\d\d /)
     }
     expect(await stillPending(session, pending.login_id)).toBe(true)

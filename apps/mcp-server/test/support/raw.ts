@@ -2,9 +2,11 @@
  * The built `hyperauth-mcp` over real stdio, spoken to in raw lines: for
  * what the SDK's `Client` never sends (lines that are not JSON, requests
  * its schemas refuse, arguments too deep for its `JSON.stringify`, lines
- * past the 10 MiB limit).
+ * past the 10 MiB limit); and raw HTTP requests, for what `fetch` never
+ * sends (a request target that is no URL).
  */
 import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process"
+import { createConnection } from "node:net"
 import { tmpdir } from "node:os"
 import { serverMain } from "./harness.js"
 
@@ -94,3 +96,16 @@ export const rawSession = async (env: Record<string, string>): Promise<RawSessio
     },
   }
 }
+
+/** Sends `request` as it is on a raw connection to a loopback `port`; what came back (empty if the connection closed). */
+export const rawHttp = (port: number, request: string) =>
+  new Promise<string>((resolve) => {
+    let answer = ""
+    const socket = createConnection({ host: "127.0.0.1", port }, () => socket.write(request))
+    socket.setEncoding("utf8")
+    socket.on("data", (chunk: string) => {
+      answer += chunk
+    })
+    socket.on("error", () => resolve(answer))
+    socket.on("close", () => resolve(answer))
+  })
