@@ -39,7 +39,7 @@ import * as Pipeline from "../src/internal/pipeline.js"
 import type { Provider, ProviderId } from "../src/Provider.js"
 import type { TokenSet } from "../src/Token.js"
 import * as TokenStore from "../src/TokenStore.js"
-import { useEmulator } from "./support/emulator.js"
+import { eventually, useEmulator } from "./support/emulator.js"
 import { transports } from "./support/transports.js"
 
 const emulator = useEmulator({ hyper: { interval: 0.05 } })
@@ -239,16 +239,6 @@ const secretsOf = (token: TokenSet) => [token.accessToken, token.refreshToken].m
 
 const assertLoginIntact = (id: ProviderId, accounts: Accounts.Service, saved: TokenSet) =>
   Effect.map(accounts.get(key(id)), (stored) => assert.deepStrictEqual(secretsOf(stored), secretsOf(saved)))
-
-/** Waits in real time (the emulator answers over real sockets) until `condition` holds. */
-const eventually = (condition: Effect.Effect<boolean>) =>
-  Effect.gen(function* () {
-    for (let tries = 0; tries < 2_000; tries++) {
-      if (yield* condition) return
-      yield* TestServices.provideLive(Effect.sleep("5 millis"))
-    }
-    return yield* Effect.dieMessage("the condition did not hold within 10 s")
-  })
 
 /** Runs `effect` in a fiber, moving the TestClock by each retry delay the schedule chose, until it ends. */
 const drive = <A, E>(effect: Effect.Effect<A, E>) =>

@@ -7,25 +7,13 @@
 import { FetchHttpClient, type HttpClient } from "@effect/platform"
 import { assert, describe, it } from "@effect/vitest"
 import { defaultHyperIdClient, defaultHyperlineClient } from "@hyperauth/emulator"
-import {
-  Cause,
-  DateTime,
-  Duration,
-  Effect,
-  Exit,
-  Fiber,
-  Option,
-  Redacted,
-  Schema,
-  TestClock,
-  TestServices,
-} from "effect"
+import { Cause, DateTime, Duration, Effect, Exit, Fiber, Option, Redacted, Schema, TestClock } from "effect"
 import * as Hyper from "../src/Hyper.js"
 import * as HyperId from "../src/HyperId.js"
 import * as Hyperline from "../src/Hyperline.js"
 import { TokenResponse } from "../src/internal/wire.js"
 import * as Token from "../src/Token.js"
-import { useEmulator } from "./support/emulator.js"
+import { eventually, useEmulator } from "./support/emulator.js"
 
 const emulator = useEmulator()
 
@@ -298,16 +286,6 @@ describe("null for an absent optional member", () => {
       }),
     ),
   )
-
-  /** Waits in real time (the emulator answers over real sockets) until `condition` holds. */
-  const eventually = (condition: Effect.Effect<boolean>) =>
-    Effect.gen(function* () {
-      for (let tries = 0; tries < 2_000; tries++) {
-        if (yield* condition) return
-        yield* TestServices.provideLive(Effect.sleep("5 millis"))
-      }
-      return yield* Effect.dieMessage("the condition did not hold within 10 s")
-    })
 
   it.effect("authorization_pending with a null error_description is polled again", () =>
     live(

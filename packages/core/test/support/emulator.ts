@@ -1,6 +1,8 @@
 /** Starts the emulator for one test file and stops it afterwards. */
 import { defaultHyperproofClient, type Emulator, type StartOptions, start } from "@hyperauth/emulator"
+import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
+import * as TestServices from "effect/TestServices"
 import { afterAll, beforeAll, beforeEach } from "vitest"
 import type * as Hyperproof from "../../src/Hyperproof.js"
 
@@ -30,3 +32,13 @@ export const hyperproofOptions = (emulator: Emulator): Hyperproof.Options => ({
   authUrl: emulator.origins.hyperproofAccounts,
   apiUrl: emulator.origins.hyperproofApi,
 })
+
+/** Waits in real time (the emulator answers over real sockets) until `condition` holds, 10 s at most. */
+export const eventually = (condition: Effect.Effect<boolean>) =>
+  Effect.gen(function* () {
+    for (let tries = 0; tries < 2_000; tries++) {
+      if (yield* condition) return
+      yield* TestServices.provideLive(Effect.sleep("5 millis"))
+    }
+    return yield* Effect.dieMessage("the condition did not hold within 10 s")
+  })
