@@ -113,8 +113,9 @@ export interface Options extends Limits.Options {
  */
 export const AuthorizationParams = Schema.Struct({
   flow_mode: Schema.optional(Schema.NonNegativeInt),
-  ui_locales: Schema.optional(Schema.String),
-  login_hint: Schema.optional(Schema.String),
+  // Bounded: they travel in the authorization URL and in the pending login's record.
+  ui_locales: Schema.optional(Schema.String.pipe(Schema.maxLength(256))),
+  login_hint: Schema.optional(Schema.String.pipe(Schema.maxLength(1024))),
   /** 4 = KYC full, 3 = KYC basic, 2 = social (needs twitter-check or telegram-check in scope). */
   verification_level: Schema.optional(Schema.Literal(2, 3, 4)),
 })

@@ -153,7 +153,7 @@ describe("HyperId over loopback", () => {
   )
 
   it.live(
-    "verification_level outside 2-4, level 2 without a social scope, or an unknown option: invalid_input, no request",
+    "verification_level outside 2-4, level 2 without a social scope, an unknown option or one too long: invalid_input, no request",
     () =>
       live(
         Effect.gen(function* () {
@@ -164,6 +164,9 @@ describe("HyperId over loopback", () => {
             hyperid.authorizationUrl({ scope: "openid email", verification_level: 2 }),
             hyperid.provider.startLogin({ scope: "openid", options: { verification_lvl: 3 } }),
             hyperid.provider.startLogin({ scope: "openid", options: { flow_mode: "fast" } }),
+            // Bounded: a login's parameters travel in its URL and its stored record.
+            hyperid.provider.startLogin({ scope: "openid", options: { login_hint: "x".repeat(1025) } }),
+            hyperid.provider.startLogin({ scope: "openid", options: { ui_locales: "en ".repeat(100) } }),
           ]
           for (const attempt of bad) {
             const error = failure(yield* Effect.exit(attempt))

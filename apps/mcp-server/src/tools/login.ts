@@ -56,7 +56,7 @@ export const login = defineTool({
     options: Schema.optional(
       Schema.Record({ key: Schema.String, value: Schema.Unknown }).annotations({
         description:
-          "Provider parameters. hyperid: flow_mode (number), ui_locales (string), login_hint (string), verification_level (2, 3 or 4; 2 needs twitter-check or telegram-check in scope).",
+          "Provider parameters. hyperid: flow_mode (number), ui_locales (string, up to 256 characters), login_hint (string, up to 1024), verification_level (2, 3 or 4; 2 needs twitter-check or telegram-check in scope).",
       }),
     ),
   }),
