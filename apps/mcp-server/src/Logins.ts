@@ -297,36 +297,66 @@ export const make = Effect.gen(function* () {
         })
       : Effect.fail(error)
 
-  /** Marks the record redeemed (`redeemedAt`) under `lease`; a failure to is logged, as the tokens matter more. */
-  const markRedeemed = (login: Login, lease: TokenStore.RecordLease | undefined) =>
+  /**
+   * Marks the record redeemed (`redeemedAt`) under `lease`, once the code
+   * brought tokens and before they are saved; or finds that the login ended
+   * meanwhile (a logout, a newer login, here or in another process): then
+   * its outcome, and the tokens are not saved. A store failure is logged:
+   * the tokens matter more than the mark.
+   */
+  const claim = (login: Login, lease: TokenStore.RecordLease | undefined) =>
     Effect.gen(function* () {
-      if (lease === undefined) return
-      const current = yield* records.get(login.record.id)
-      if (Option.isNone(current) || current.value.login.redeemedAt !== undefined) return
-      yield* records.put(
-        { ...current.value.login, redeemedAt: yield* DateTime.now },
-        { ifVersion: current.value.version, lease },
-      )
+      if (yield* Deferred.isDone(login.result)) return Option.some(yield* Effect.exit(Deferred.await(login.result)))
+      for (let attempt = 0; attempt < 5; attempt++) {
+        const current = yield* records.get(login.record.id)
+        if (Option.isNone(current)) return Option.none()
+        const ended = current.value.login.outcome
+        if (ended !== undefined) return Option.some(yield* Effect.exit(fromOutcome(login, ended)))
+        if (lease === undefined || current.value.login.redeemedAt !== undefined) return Option.none()
+        const written = yield* Effect.either(
+          records.put(
+            { ...current.value.login, redeemedAt: yield* DateTime.now },
+            { ifVersion: current.value.version, lease },
+          ),
+        )
+        // A conflict of versions: someone wrote the record meanwhile (an outcome?); read it again.
+        if (Either.isRight(written) || written.left._tag !== "StoreConflict" || written.left.reason === "lease")
+          return Option.none()
+      }
+      return Option.none()
     }).pipe(
       Effect.catchAll((error) =>
-        Effect.logWarning(`That login ${login.record.id} was redeemed could not be recorded: ${error.message}`),
+        Effect.as(
+          Effect.logWarning(`That login ${login.record.id} was redeemed could not be recorded: ${error.message}`),
+          Option.none(),
+        ),
       ),
     )
 
-  /** Saves the tokens, records the outcome for other processes, then settles the login's result. */
+  /**
+   * Saves the tokens, records the outcome for other processes, then settles
+   * the login's result, which is what the caller gets: a login that ended
+   * while its code was redeemed keeps that ending, and its tokens are not saved.
+   */
   const commit = (login: Login, exchange: Effect.Effect<Token.TokenSet, ToolError>, lease?: TokenStore.RecordLease) =>
-    exchange.pipe(
-      Effect.tap(() => markRedeemed(login, lease)),
-      Effect.catchAll(savedBefore(login)),
-      Effect.tap((token) => accounts.save(keyOf(login), token)),
-      Effect.map((token): Finished => ({ ...keyOf(login), token })),
-      Effect.exit,
-      Effect.tap((exit) =>
-        Option.match(outcomeOf(exit), { onNone: () => Effect.void, onSome: (o) => recordOutcome(login, o, lease) }),
-      ),
-      Effect.flatMap((exit) => Effect.as(Deferred.done(login.result, exit), exit)),
-      Effect.flatten,
-    )
+    Effect.gen(function* () {
+      const exchanged = yield* Effect.exit(exchange)
+      const ended = Exit.isSuccess(exchanged) ? yield* claim(login, lease) : Option.none()
+      if (Option.isSome(ended)) {
+        yield* Deferred.done(login.result, ended.value)
+        return yield* Deferred.await(login.result)
+      }
+      const exit = yield* Effect.exit(
+        exchanged.pipe(
+          Effect.catchAll(savedBefore(login)),
+          Effect.tap((token) => accounts.save(keyOf(login), token)),
+          Effect.map((token): Finished => ({ ...keyOf(login), token })),
+        ),
+      )
+      yield* Option.match(outcomeOf(exit), { onNone: () => Effect.void, onSome: (o) => recordOutcome(login, o, lease) })
+      yield* Deferred.done(login.result, exit)
+      return yield* Deferred.await(login.result)
+    })
 
   /** Exchanges the redirect's code: with `startLogin`'s completion, or one rebuilt from the record. */
   const exchangeRedirect = (login: Login, redirectUrl: string): Effect.Effect<Token.TokenSet, ToolError> => {

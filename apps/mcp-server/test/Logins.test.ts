@@ -6,6 +6,7 @@ import {
   Cause,
   ConfigProvider,
   DateTime,
+  Deferred,
   Duration,
   Effect,
   Either,
@@ -107,6 +108,33 @@ describe("Logins", () => {
         yield* logins.finishRedirect(first.loginId, "https://app.example/callback?code=c&state=s1")
         assert.isTrue(Exit.isSuccess(yield* Effect.exit(redirect("one-too-many"))))
       }).pipe(Effect.provide(layer)),
+  )
+
+  it.scoped("a login ended (by a logout) while its code is being redeemed saves nothing", () =>
+    Effect.gen(function* () {
+      const logins = yield* Logins.Logins
+      const accounts = yield* Accounts.Accounts
+      const answered = yield* Deferred.make<void>()
+      const exchanging = yield* Deferred.make<void>()
+      const started = yield* logins.startRedirect(loginKey("hyperid", "leaving"), elsewhere, () =>
+        Effect.map(pendingRedirect, (p) => ({
+          ...p,
+          // The provider is slow to answer the code exchange.
+          complete: () =>
+            Effect.zipRight(Deferred.succeed(exchanging, undefined), Effect.zipRight(Deferred.await(answered), token)),
+        })),
+      )
+      const finishing = yield* Effect.fork(
+        Effect.either(logins.finishRedirect(started.loginId, "https://app.example/callback?code=c&state=s1")),
+      )
+      yield* Deferred.await(exchanging)
+      yield* logins.end({ provider: "hyperid", account: "leaving" })
+      yield* Deferred.succeed(answered, undefined)
+      const outcome = yield* Fiber.join(finishing)
+      assert.isTrue(Either.isLeft(outcome) && outcome.left._tag === "UnknownLogin")
+      const stored = yield* Effect.either(accounts.get({ provider: "hyperid", account: "leaving" }))
+      assert.isTrue(Either.isLeft(stored), "the tokens of a login ended meanwhile were saved")
+    }).pipe(Effect.provide(layer)),
   )
 
   it.scoped("a pending login that runs past its expiry is expired_token", () =>
