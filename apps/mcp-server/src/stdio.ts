@@ -71,14 +71,34 @@ export class StdioTransport implements Transport {
     private readonly log: (line: string) => void,
   ) {}
 
+  /**
+   * While stdout is full (the client does not read its answers), no more
+   * requests are read: stdin is paused and the rest of the chunk at hand
+   * waits here, so a client cannot make the server hold every answer.
+   */
+  private congested = false
+  private unread: Buffer | undefined
+
   private readonly onData = (chunk: Buffer | string) => {
     const bytes = typeof chunk === "string" ? Buffer.from(chunk) : chunk
+    this.unread = this.unread === undefined ? bytes : Buffer.concat([this.unread, bytes])
+    this.readLines()
+  }
+
+  private readLines(): void {
+    const bytes = this.unread
+    if (bytes === undefined) return
     let from = 0
-    for (let end = bytes.indexOf(newline); end !== -1; end = bytes.indexOf(newline, from)) {
+    for (let end = bytes.indexOf(newline); end !== -1 && !this.congested; end = bytes.indexOf(newline, from)) {
       this.take(bytes.subarray(from, end))
       this.endLine()
       from = end + 1
     }
+    if (this.congested) {
+      this.unread = from < bytes.length ? bytes.subarray(from) : undefined
+      return
+    }
+    this.unread = undefined
     if (from < bytes.length) this.take(bytes.subarray(from))
   }
 
@@ -159,22 +179,34 @@ export class StdioTransport implements Transport {
 
   send(message: JSONRPCMessage): Promise<void> {
     if (this.output.write(`${JSON.stringify(message)}\n`)) return Promise.resolve()
+    if (!this.congested) {
+      this.congested = true
+      this.input.pause()
+    }
     this.drained ??= new Promise((resolve) =>
       this.output.once("drain", () => {
         this.drained = undefined
+        this.congested = false
         resolve()
+        if (this.closed) return
+        this.readLines()
+        if (!this.congested) this.input.resume()
       }),
     )
     return this.drained
   }
 
+  private closed = false
+
   async close(): Promise<void> {
+    this.closed = true
     this.input.off("data", this.onData)
     this.input.off("error", this.onInputError)
     // Paused only when no one else reads it.
     if (this.input.listenerCount("data") === 0) this.input.pause()
     this.parts = []
     this.size = 0
+    this.unread = undefined
     this.onclose?.()
   }
 }
