@@ -47,6 +47,15 @@ describe("configuration errors", () => {
     }
   })
 
+  it("HYPERAUTH_HTTP_TIMEOUT is written in decimal seconds: hex, exponents, signs and units are refused", () => {
+    // Blanks around a value are let go, as for every parsed setting.
+    for (const value of ["0x10", "1e1", "+5", "5s", "0b101", "Infinity", "5 5"]) {
+      for (const reason of reasons({ HYPERAUTH_HTTP_TIMEOUT: value })) {
+        assert.include(reason, "HYPERAUTH_HTTP_TIMEOUT must be a positive number of seconds", JSON.stringify(value))
+      }
+    }
+  })
+
   it("HYPERAUTH_HTTP_TIMEOUT above an hour names the variable and its range; an hour is accepted", () => {
     // 3,000,000 s is past what a Node timer holds (2^31 - 1 ms, about 24.8 days).
     for (const value of ["3601", "3000000", "1e300"]) {

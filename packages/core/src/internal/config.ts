@@ -84,7 +84,8 @@ export const httpTimeout: Config.Config<Duration.Duration> = parsed(
   "HYPERAUTH_HTTP_TIMEOUT",
   `a positive number of seconds up to ${maxHttpTimeoutSeconds} (an hour), such as ${Duration.toSeconds(defaultHttpTimeout)} (the default)`,
   (value) => {
-    const seconds = value === "" ? Number.NaN : Number(value)
+    // Decimal seconds only: `Number` would also read "0x10", "1e1" or " 5 " as a number.
+    const seconds = /^\d+(\.\d+)?$/.test(value) ? Number(value) : Number.NaN
     return Number.isFinite(seconds) && seconds > 0 && seconds <= maxHttpTimeoutSeconds ? seconds : undefined
   },
 ).pipe(Config.map(Duration.seconds), Config.withDefault(defaultHttpTimeout))
