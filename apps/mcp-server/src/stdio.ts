@@ -115,18 +115,23 @@ export class StdioTransport implements Transport {
 
   private take(part: Buffer): void {
     if (this.dropping || part.length === 0) return
-    if (this.size + part.length > maxLineBytes) {
-      // Said at once, not at the newline: a line that never ends is reported too.
-      this.log(
-        `message ${this.lines + 1} is longer than 10 MiB (the stdio limit) and was dropped, unread; a request in it gets no answer`,
-      )
-      this.dropping = true
-      this.parts = []
-      this.size = 0
+    // One byte over is let in: a CRLF line's `\r`, which is no part of the message.
+    if (this.size + part.length > maxLineBytes + 1) {
+      this.drop(this.lines + 1)
       return
     }
     this.parts.push(part)
     this.size += part.length
+  }
+
+  private drop(message: number): void {
+    // Said at once, not at the newline: a line that never ends is reported too.
+    this.log(
+      `message ${message} is longer than 10 MiB (the stdio limit) and was dropped, unread; a request in it gets no answer`,
+    )
+    this.dropping = true
+    this.parts = []
+    this.size = 0
   }
 
   private endLine(): void {
@@ -135,9 +140,14 @@ export class StdioTransport implements Transport {
       this.dropping = false
       return
     }
-    const line = (this.parts.length === 1 && this.parts[0] !== undefined ? this.parts[0] : Buffer.concat(this.parts))
-      .toString("utf8")
-      .replace(/\r$/, "")
+    const bytes = this.parts.length === 1 && this.parts[0] !== undefined ? this.parts[0] : Buffer.concat(this.parts)
+    const carriageReturn = bytes.length > 0 && bytes[bytes.length - 1] === 0x0d
+    if (bytes.length - (carriageReturn ? 1 : 0) > maxLineBytes) {
+      this.drop(this.lines)
+      this.dropping = false
+      return
+    }
+    const line = bytes.toString("utf8", 0, bytes.length - (carriageReturn ? 1 : 0))
     this.parts = []
     this.size = 0
     // A blank line carries no message: nothing to answer.

@@ -113,4 +113,22 @@ describe("stdio framing", () => {
     const answer = await raw.answer("under", 20_000)
     expect(answer).toHaveProperty("result")
   })
+
+  it("a message of exactly 10 MiB is served, whether its line ends in LF or CRLF", async () => {
+    for (const [id, end] of [
+      ["exact-lf", "\n"],
+      ["exact-crlf", "\r\n"],
+    ] as const) {
+      const head = JSON.stringify({
+        jsonrpc: "2.0",
+        id,
+        method: "tools/call",
+        params: { name: "list_providers", arguments: { pad: "" } },
+      })
+      const line = head.replace('"pad":""', `"pad":"${"a".repeat(maxLineBytes - head.length)}"`)
+      expect(Buffer.byteLength(line)).toBe(maxLineBytes)
+      await raw.write(Buffer.from(`${line}${end}`))
+      expect(await raw.answer(id, 20_000)).toHaveProperty("result")
+    }
+  })
 })
