@@ -9,8 +9,25 @@ import * as Either from "effect/Either"
 /** Deeper than any provider answer, far shallower than what overflows a stack. */
 export const maxDepth = 64
 
+/**
+ * Whether `text` opens at most `limit` arrays and objects in all, strings
+ * not skipped: then it cannot nest deeper. Counted with the native
+ * `indexOf`, which on a typical API answer (a few dozen brackets in a few
+ * KiB) costs a fraction of the character-by-character scan.
+ */
+const fewBrackets = (text: string, limit: number): boolean => {
+  let count = 0
+  for (const bracket of ["[", "{"]) {
+    for (let at = text.indexOf(bracket); at !== -1; at = text.indexOf(bracket, at + 1)) {
+      if (++count > limit) return false
+    }
+  }
+  return true
+}
+
 /** Whether arrays and objects in `text` nest deeper than `limit`; strings are skipped. */
 export const nestsDeeperThan = (text: string, limit: number): boolean => {
+  if (fewBrackets(text, limit)) return false
   let depth = 0
   let inString = false
   for (let i = 0; i < text.length; i++) {
