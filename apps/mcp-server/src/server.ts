@@ -12,8 +12,10 @@ import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js"
 import {
   CallToolRequestSchema,
   ErrorCode,
+  InitializeRequestSchema,
   type JSONRPCMessage,
   ListToolsRequestSchema,
+  PingRequestSchema,
 } from "@modelcontextprotocol/sdk/types.js"
 import { AjvJsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/ajv"
 import type { jsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/types.js"
@@ -88,42 +90,91 @@ const withBareErrorMessages = (transport: Transport): Transport => {
 const isObject = (value: unknown): value is Readonly<Record<string, unknown>> =>
   typeof value === "object" && value !== null && !Array.isArray(value)
 
+/** A problem zod found in a request, as much of it as is told back: where, and what was expected. */
+interface Issue {
+  readonly path: ReadonlyArray<PropertyKey>
+  readonly code: string
+  readonly expected?: unknown
+}
+
+/** What this module needs of the SDK's request schemas. */
+interface RequestSchema {
+  readonly safeParse: (value: unknown) => {
+    readonly success: boolean
+    readonly error?: { readonly issues: ReadonlyArray<Issue> } | undefined
+  }
+}
+
+/** The requests this server answers, each with the SDK's schema for it. */
+const requestSchemas: ReadonlyMap<string, RequestSchema> = new Map<string, RequestSchema>([
+  ["initialize", InitializeRequestSchema],
+  ["ping", PingRequestSchema],
+  ["tools/list", ListToolsRequestSchema],
+  ["tools/call", CallToolRequestSchema],
+])
+
+/** A path into the request, its keys shown only when they are plain names: a key is the client's text. */
+const pathText = (path: ReadonlyArray<PropertyKey>): string =>
+  path
+    .map((key) =>
+      typeof key === "number" || (typeof key === "string" && /^[A-Za-z_$][\w$-]{0,63}$/.test(key)) ? key : "(key)",
+    )
+    .join(".")
+
+/** One issue in a few words: never zod's message, which may quote the request. */
+const issueText = (issue: Issue): string =>
+  `${pathText(issue.path)} ${issue.code === "invalid_type" && typeof issue.expected === "string" && /^\w+$/.test(issue.expected) ? `must be of type ${issue.expected}` : "is not valid"}`
+
 /**
- * The answer to a `tools/call` the SDK's request schema would refuse before
- * any handler runs, with `-32603` and a dump of zod's issues: without a
- * tool name it is `InvalidParams`, in a short sentence; with arguments that
- * are not an object, the named tool's `invalid_input` result, as the
- * contract says. Undefined for every other message (they go on to the SDK).
+ * The answer to a request the SDK's schema for it would refuse before any
+ * handler runs, which the SDK answers `-32603` with a dump of zod's issues:
+ * `InvalidParams` instead, in a short sentence naming the fields. A
+ * `tools/call` without a tool name says what it needs; one whose arguments
+ * are not an object gets the named tool's `invalid_input` result, as the
+ * contract says. Undefined for every other message (they go on to the SDK,
+ * which answers a method it does not know with `-32601`).
  */
-const refusedToolCall = (message: JSONRPCMessage): Promise<JSONRPCMessage> | undefined => {
-  if (!("method" in message) || message.method !== "tools/call" || !("id" in message)) return undefined
-  const params: unknown = message.params
+const refusedRequest = (message: JSONRPCMessage): Promise<JSONRPCMessage> | undefined => {
+  if (!("method" in message) || !("id" in message)) return undefined
+  const schema = requestSchemas.get(message.method)
+  if (schema === undefined) return undefined
   const refuse = (text: string) =>
     Promise.resolve<JSONRPCMessage>({
       jsonrpc: "2.0",
       id: message.id,
       error: { code: ErrorCode.InvalidParams, message: text },
     })
-  if (!isObject(params) || typeof params.name !== "string")
-    return refuse("tools/call needs params with name, the tool to call, and arguments, an object")
-  if (params._meta !== undefined && !isObject(params._meta)) return refuse("tools/call params._meta must be an object")
-  if (params.arguments === undefined || isObject(params.arguments)) return undefined
-  const { name, arguments: args } = params
-  return loadToolCalls().then((calls) => ({ jsonrpc: "2.0", id: message.id, ...calls.refusedCall(name, args) }))
+  const params: unknown = message.params
+  if (message.method === "tools/call") {
+    if (!isObject(params) || typeof params.name !== "string")
+      return refuse("tools/call needs params with name, the tool to call, and arguments, an object")
+    if (params._meta !== undefined && !isObject(params._meta))
+      return refuse("tools/call params._meta must be an object")
+    if (params.arguments !== undefined && !isObject(params.arguments)) {
+      const { name, arguments: args } = params
+      return loadToolCalls().then((calls) => ({ jsonrpc: "2.0", id: message.id, ...calls.refusedCall(name, args) }))
+    }
+  }
+  const issues = schema.safeParse(message).error?.issues
+  if (issues === undefined) return undefined
+  const shown = issues.slice(0, 3).map(issueText).join("; ")
+  return refuse(
+    `Invalid params for ${message.method}: ${shown}${issues.length > 3 ? `; and ${issues.length - 3} more` : ""}`,
+  )
 }
 
 /**
- * Puts `refusedToolCall` in front of the SDK: the `Server` sets the
+ * Puts `refusedRequest` in front of the SDK: the `Server` sets the
  * transport's `onmessage` when it connects, just before `start`, so it is
  * wrapped there, before any message can arrive.
  */
-const withToolCallsChecked = (transport: Transport): Transport => {
+const withRequestsChecked = (transport: Transport): Transport => {
   const start = transport.start.bind(transport)
   transport.start = () => {
     const dispatch = transport.onmessage
     transport.onmessage = (message, extra) => {
       // Checked at once: every other message reaches the SDK in the same turn, in order.
-      const answer = refusedToolCall(message)
+      const answer = refusedRequest(message)
       if (answer === undefined) return dispatch?.(message, extra)
       answer
         .then((refusal) => transport.send(refusal))
@@ -136,4 +187,4 @@ const withToolCallsChecked = (transport: Transport): Transport => {
 
 /** Connects `server` to `transport`; every transport of this server is connected here. */
 export const connect = (server: Server, transport: Transport): Promise<void> =>
-  server.connect(withToolCallsChecked(withBareErrorMessages(transport)))
+  server.connect(withRequestsChecked(withBareErrorMessages(transport)))

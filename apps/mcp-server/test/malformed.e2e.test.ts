@@ -85,6 +85,37 @@ describe("malformed tool calls", () => {
     expect(error.message).not.toContain("[")
   })
 
+  it.each([
+    ["tools/list", '{"cursor":5}', "params.cursor"],
+    ["tools/list", '{"cursor":{"a":[1,2,3]}}', "params.cursor"],
+    ["tools/call", '{"name":"list_providers","arguments":{},"task":"soon"}', "params.task"],
+    ["tools/call", '{"name":"list_providers","arguments":{},"task":{"ttl":"long"}}', "params.task.ttl"],
+    [
+      "initialize",
+      '{"protocolVersion":5,"capabilities":{},"clientInfo":{"name":"x","version":"1"}}',
+      "params.protocolVersion",
+    ],
+    ["initialize", '{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":7}}', "params.clientInfo"],
+  ])("%s with params %s is a short -32602 naming %s, not -32603 with a zod dump", async (method, params, field) => {
+    const id = nextId++
+    await raw.send(`{"jsonrpc":"2.0","id":${id},"method":"${method}","params":${params}}`)
+    const error = (await raw.answer(id)).error as { code: number; message: string }
+    expect(error.code).toBe(-32602)
+    expect(error.message).toContain(method)
+    expect(error.message).toContain(field)
+    expect(error.message.length).toBeLessThan(300)
+    expect(error.message).not.toMatch(/[[\]{}\n]/)
+  })
+
+  it("a hostile key in bad params is not quoted back", async () => {
+    const id = nextId++
+    const key = `k${"\u001b[31m".repeat(50)}`
+    await raw.send({ jsonrpc: "2.0", id, method: "tools/list", params: { cursor: { [key]: 1 } } })
+    const error = (await raw.answer(id)).error as { code: number; message: string }
+    expect(error.code).toBe(-32602)
+    expect(error.message).not.toContain("\u001b")
+  })
+
   it("params that are not an object make no valid JSON-RPC request: -32600 with the request's id", async () => {
     const answer = await ask('"call_api"')
     expect((answer.error as { code: number; message: string }).code).toBe(-32600)

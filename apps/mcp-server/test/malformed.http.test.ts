@@ -2,7 +2,8 @@
  * Malformed tool calls over `--http`, in process over real loopback HTTP:
  * the same answers as over stdio (the check sits in front of every
  * transport): arguments that are not an object are `invalid_input`, a call
- * without a tool name a short `-32602`.
+ * without a tool name a short `-32602`, and so are other requests with
+ * params their schema refuses.
  */
 import type { Server } from "node:http"
 import type { AddressInfo } from "node:net"
@@ -69,5 +70,14 @@ describe("malformed tool calls over HTTP", () => {
     const answer = await post('{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{}}')
     expect(answer.id).toBe(3)
     expect((answer.error as { code: number }).code).toBe(-32602)
+  })
+
+  it("tools/list with a cursor that is not a string is a short -32602 naming it", async () => {
+    const answer = await post('{"jsonrpc":"2.0","id":4,"method":"tools/list","params":{"cursor":5}}')
+    expect(answer.id).toBe(4)
+    expect(answer.error).toEqual({
+      code: -32602,
+      message: "Invalid params for tools/list: params.cursor must be of type string",
+    })
   })
 })
