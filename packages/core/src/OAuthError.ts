@@ -26,6 +26,7 @@
  */
 import * as Schema from "effect/Schema"
 import { lazy } from "./internal/lazy.js"
+import { isServerError } from "./internal/status.js"
 import { TokenStoreError } from "./internal/storeErrors.js"
 
 const provider = Schema.optional(Schema.String)
@@ -243,10 +244,9 @@ export class InvalidResponse extends Schema.TaggedError<InvalidResponse>("@hyper
   static readonly codes = ["invalid_response"] as const
   readonly code = "invalid_response" as const
   override get message(): string {
-    const next =
-      this.status >= 500
-        ? "The provider or a proxy in front of it had a problem; try again later, and check the base URL if it persists."
-        : "Check that the base URL points at the provider."
+    const next = isServerError(this.status)
+      ? "The provider or a proxy in front of it had a problem; try again later, and check the base URL if it persists."
+      : "Check that the base URL points at the provider."
     return `${prefix(this.provider)}unexpected response from ${this.url} (HTTP ${this.status}, ${this.reason}): ${JSON.stringify(this.excerpt)}. ${next}`
   }
 }
@@ -276,7 +276,7 @@ export class HttpError extends Schema.TaggedError<HttpError>("@hyperauth/core/Ht
   readonly code = "http_error" as const
   override get message(): string {
     const body = this.excerpt === "" ? "" : `: ${JSON.stringify(this.excerpt)}`
-    return `${prefix(this.provider)}${this.url} answered HTTP ${this.status}${body}. ${this.status >= 500 ? "The provider had a problem; try again later." : "Check the request and the provider's configuration."}`
+    return `${prefix(this.provider)}${this.url} answered HTTP ${this.status}${body}. ${isServerError(this.status) ? "The provider had a problem; try again later." : "Check the request and the provider's configuration."}`
   }
 }
 

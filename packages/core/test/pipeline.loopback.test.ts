@@ -7,6 +7,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Cause, Duration, Effect, Exit, Redacted, Schema } from "effect"
 import * as Pipeline from "../src/internal/pipeline.js"
 import { TokenResponse } from "../src/internal/wire.js"
+import * as NodeHttpTransport from "../src/NodeHttpTransport.js"
 import * as Requests from "../src/Requests.js"
 import { useEmulator } from "./support/emulator.js"
 
@@ -73,6 +74,20 @@ describe("pipeline over loopback", () => {
       const body = yield* (yield* pipeline()).json(health(), Health, { idempotent: true })
       assert.isTrue(body.ok)
     }).pipe(Effect.provide(FetchHttpClient.layer)),
+  )
+
+  it.live.each([600, 999])("a %i, of no status class RFC 9110 defines, is not retried", (status) =>
+    Effect.gen(function* () {
+      emulator.current.faults.inject({ path: "/health", status, times: 3 })
+      const before = emulator.current.count({ path: "/health" })
+      const exit = yield* Effect.exit((yield* pipeline()).json(health(), Health, { idempotent: true }))
+      const error = failure(exit)
+      assert.strictEqual(error.code, "http_error")
+      // Nor is it said to be the provider's problem, as a 5xx is.
+      assert.notInclude(error.message, "try again later")
+      assert.strictEqual(emulator.current.count({ path: "/health" }) - before, 1)
+      emulator.current.faults.clear()
+    }).pipe(Effect.provide(NodeHttpTransport.layer)),
   )
 
   it.live("a malformed body is invalid_response", () =>

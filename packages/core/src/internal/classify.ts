@@ -13,6 +13,7 @@ import { HttpError, InvalidResponse, InvalidToken, OAuthProtocolError, type Requ
 import * as Json from "./json.js"
 import { lazy } from "./lazy.js"
 import { excerpt, withoutSecrets } from "./scrub.js"
+import { isServerError } from "./status.js"
 import { ErrorResponse } from "./wire.js"
 
 /**
@@ -38,7 +39,7 @@ export interface Exchange {
 export const isSuccess = (exchange: Exchange): boolean => exchange.status >= 200 && exchange.status <= 299
 
 /** Statuses worth another try of a request that may be repeated. */
-export const isRetryableStatus = (status: number): boolean => status === 408 || status === 429 || status >= 500
+export const isRetryableStatus = (status: number): boolean => status === 408 || status === 429 || isServerError(status)
 
 /**
  * 429 and 503 say the server did not handle the request (RFC 6585 §4,
