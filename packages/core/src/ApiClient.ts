@@ -151,7 +151,8 @@ export const jsonBody = (response: ApiResponse): Option.Option<unknown> =>
 
 /**
  * The answer with every spelling of the secrets its request carried (the
- * Bearer token: raw, percent-, JSON- or HTML-escaped, base64) replaced by
+ * Bearer token: raw; percent-, JSON- or HTML-escaped, in any mix of escaped
+ * and raw characters; base64; UTF-16 read as UTF-8) replaced by
  * `[redacted]` in its body and header values: for handing an answer on to
  * someone who must not see the token, as an API that reflects its request
  * (a debugging endpoint, an error page) would show it. Nothing else in the

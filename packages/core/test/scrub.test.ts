@@ -19,6 +19,19 @@ const asciiJson = (value: string) =>
     .slice(1, -1)
     .replace(/[^\x20-\x7e]/g, (c) => `\\u${(c.codePointAt(0) ?? 0).toString(16).padStart(4, "0")}`)
 const basic = (user: string, password: string) => Buffer.from(`${user}:${password}`).toString("base64")
+const pythonQuote = (value: string) =>
+  encodeURIComponent(value)
+    .replace(/%2F/g, "/")
+    .replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
+const goTemplate = (value: string) =>
+  value.replace(
+    /[&<>"'+]/g,
+    (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&#34;", "'": "&#39;", "+": "&#43;" })[c] ?? c,
+  )
+const numericReferences = (value: string, radix: 10 | 16) =>
+  [...value]
+    .map((c) => (/[A-Za-z0-9]/.test(c) ? c : `&#${radix === 16 ? "x" : ""}${(c.codePointAt(0) ?? 0).toString(radix)};`))
+    .join("")
 
 /** Each way a server was seen (or could be) echoing a secret. */
 const encodings: Record<string, (secret: string) => string> = {
@@ -46,6 +59,16 @@ const encodings: Record<string, (secret: string) => string> = {
   "RFC 6749 Basic credentials (form-encoded, then base64)": (s) => basic("hyperid-client", form(s)),
   "base64 of the percent-encoded secret": (s) => Buffer.from(`x${encodeURIComponent(s)}`).toString("base64"),
   "Basic credentials, three-byte user": (s) => basic("cli", s),
+  // Python's urllib.parse.quote keeps "/" by default, and escapes !'()* that encodeURIComponent keeps.
+  "percent-encoded as Python's quote()": pythonQuote,
+  "percent-encoded as Python's quote(), lower-case hex": (s) => lowerHex(pythonQuote(s)),
+  // Go's html/template: &#34; &#39; and &#43; for + besides &amp; &lt; &gt;.
+  "HTML-escaped as Go's html/template": goTemplate,
+  // Encoders that write every character but letters and digits as a numeric reference (OWASP's).
+  "HTML numeric references, hex": (s) => numericReferences(s, 16),
+  "HTML numeric references, decimal": (s) => numericReferences(s, 10),
+  // A UTF-16 answer read as UTF-8: each character followed (or preceded) by a NUL.
+  "UTF-16LE read as UTF-8": (s) => Buffer.from(s, "utf16le").toString("utf8"),
 }
 
 describe("scrub: every encoding of a secret", () => {

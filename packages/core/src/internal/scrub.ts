@@ -93,6 +93,7 @@ const spellings = (secret: string): ReadonlyArray<string> => {
     json.replace(/\//g, "\\/"),
     ...asciiJsonCases(json),
     ...htmlEscapes(secret),
+    ...utf16Spellings(secret),
     // Base64 of the secret, and of its encoded forms: RFC 6749 §2.3.1 Basic credentials
     // form-encode the secret before they base64 it.
     ...[secret, ...hexCases(encodeURIComponent(secret)), ...hexCases(form)].flatMap((spelling) =>
@@ -103,11 +104,59 @@ const spellings = (secret: string): ReadonlyArray<string> => {
   return [...new Set(all)].filter((s) => s.length > 0).sort((a, b) => b.length - a.length)
 }
 
+/** Hex digits matched in either case: `2f` as `[2][fF]`. */
+const eitherCase = (hex: string): string => hex.replace(/[a-f]/g, (digit) => `[${digit}${digit.toUpperCase()}]`)
+
+const namedReferences: Readonly<Record<string, string>> = { "&": "amp", "<": "lt", ">": "gt", '"': "quot", "'": "apos" }
+
+/**
+ * Every way one character of a secret may be written by an encoder that
+ * escapes some characters and not others, in any mix: raw, percent-encoded
+ * UTF-8 (either hex case, as Python's `quote()` leaves `/` raw and escapes
+ * `!'()*`), an HTML numeric (`&#61;`, `&#x3D;`) or named reference, or a
+ * JSON `\u` escape. Letters and digits are matched only as themselves.
+ */
+const characterPattern = (character: string): string => {
+  if (/^[A-Za-z0-9]$/.test(character)) return character
+  const code = character.codePointAt(0) ?? 0
+  const forms = [
+    character.replace(/[\\^$.*+?()[\]{}|/-]/g, "\\$&"),
+    [...Buffer.from(character, "utf8")].map((byte) => `%${eitherCase(byte.toString(16).padStart(2, "0"))}`).join(""),
+    `&#0*${code};`,
+    `&#[xX]0*${eitherCase(code.toString(16))};`,
+  ]
+  const named = namedReferences[character]
+  if (named !== undefined) forms.push(`&${named};`)
+  if (code <= 0xffff) forms.push(`\\\\u${eitherCase(code.toString(16).padStart(4, "0"))}`)
+  if (character === "/") forms.push("\\\\/")
+  return `(?:${forms.join("|")})`
+}
+
+/** One pattern for the secret written with any mix of the escapes `characterPattern` knows. */
+const mixedEscapes = (secret: string): RegExp => new RegExp([...secret].map(characterPattern).join(""), "g")
+
+/** A UTF-16 answer read as UTF-8: the secret's characters with NULs between them, either byte order. */
+const utf16Spellings = (secret: string): ReadonlyArray<string> => {
+  const littleEndian = Buffer.from(secret, "utf16le")
+  return [littleEndian.toString("utf8"), Buffer.from(littleEndian).swap16().toString("utf8")]
+}
+
 // The spellings of the last secret asked about: an API client sends one token for many calls.
-let lastSpellings: { readonly secret: string; readonly spellings: ReadonlyArray<string> } | undefined
-const spellingsOf = (secret: string): ReadonlyArray<string> => {
-  if (lastSpellings?.secret !== secret) lastSpellings = { secret, spellings: spellings(secret) }
-  return lastSpellings.spellings
+let lastSpellings:
+  | { readonly secret: string; readonly spellings: ReadonlyArray<string>; readonly mixed: RegExp }
+  | undefined
+const spellingsOf = (secret: string) => {
+  if (lastSpellings?.secret !== secret)
+    lastSpellings = { secret, spellings: spellings(secret), mixed: mixedEscapes(secret) }
+  return lastSpellings
+}
+
+/** `text` with the secret's spellings, then any mix of its escapes, replaced. */
+const replaceSpellings = (text: string, secret: string): string => {
+  const { spellings, mixed } = spellingsOf(secret)
+  let scrubbed = text
+  for (const spelling of spellings) if (scrubbed.includes(spelling)) scrubbed = scrubbed.split(spelling).join(REDACTED)
+  return scrubbed.replace(mixed, REDACTED)
 }
 
 /**
@@ -126,9 +175,9 @@ export const withoutKnownSecrets = (
   if (values.some((value) => value.length < minScrubbableLength)) return values.length > 0 ? REDACTED : text
   let scrubbed = text
   for (const value of values) {
-    for (const spelling of spellingsOf(value)) {
-      if (scrubbed.includes(spelling)) scrubbed = scrubbed.split(spelling).join(REDACTED)
-      if (!cut) continue
+    scrubbed = replaceSpellings(scrubbed, value)
+    if (!cut) continue
+    for (const spelling of spellingsOf(value).spellings) {
       for (let length = Math.min(spelling.length - 1, scrubbed.length); length >= minScrubbableLength; length--) {
         if (scrubbed.endsWith(spelling.slice(0, length))) {
           scrubbed = `${scrubbed.slice(0, -length)}${REDACTED}`
@@ -150,9 +199,7 @@ export const withoutSecrets = (text: string, known: ReadonlyArray<Redacted.Redac
   const values = known.map(Redacted.value).filter((value) => value.length > 0)
   if (values.some((value) => value.length < minScrubbableLength)) return REDACTED
   let scrubbed = text
-  for (const value of values) {
-    for (const spelling of spellingsOf(value)) scrubbed = scrubbed.split(spelling).join(REDACTED)
-  }
+  for (const value of values) scrubbed = replaceSpellings(scrubbed, value)
   return scrubbed.replace(jwt, REDACTED).replace(bearer, `$1${REDACTED}`).replace(basic, basicCredentials)
 }
 
