@@ -373,6 +373,35 @@ export const make = Effect.gen(function* () {
     )
   }
 
+  /**
+   * Keeps a device login's longer interval (after a `slow_down`) in its
+   * record, under `lease`: a process that takes the polling over starts
+   * from it instead of polling sooner. A store failure is logged; the
+   * polling goes on.
+   */
+  const recordInterval =
+    (login: Login, lease: TokenStore.RecordLease) =>
+    (interval: Duration.Duration): Effect.Effect<void> =>
+      Effect.gen(function* () {
+        for (let attempt = 0; attempt < 5; attempt++) {
+          const current = yield* records.get(login.record.id)
+          if (Option.isNone(current) || current.value.login.outcome !== undefined) return
+          const written = yield* Effect.either(
+            records.put({ ...current.value.login, interval }, { ifVersion: current.value.version, lease }),
+          )
+          if (Either.isRight(written)) return
+          // Another write came between (a redemption mark?): read the record again.
+          if (written.left._tag === "StoreConflict" && written.left.reason === "version") continue
+          return yield* written.left
+        }
+      }).pipe(
+        Effect.catchAll((error) =>
+          Effect.logWarning(
+            `The longer polling interval of login ${login.record.id} could not be recorded: ${error.message}`,
+          ),
+        ),
+      )
+
   /** Polls the device code: with `startLogin`'s completion, or one rebuilt from the record. */
   const pollDevice = (login: Login): Effect.Effect<Token.TokenSet, ToolError> => {
     const started = login.started
@@ -478,7 +507,15 @@ export const make = Effect.gen(function* () {
         Option.isSome(login.started) || Either.isRight(yield* Effect.either(providers.get(login.record.provider)))
       if (!configured) return
       while (!(yield* Deferred.isDone(login.result))) {
-        const attempt = yield* Effect.exit(underLease(login, (lease) => commit(login, pollDevice(login), lease)))
+        const attempt = yield* Effect.exit(
+          underLease(login, (lease) =>
+            commit(
+              login,
+              Effect.provideService(pollDevice(login), DeviceFlow.SlowDowns, { record: recordInterval(login, lease) }),
+              lease,
+            ),
+          ),
+        )
         // A store failure (a lease still held elsewhere after the wait): try again.
         if (Exit.isFailure(attempt) && !(yield* Deferred.isDone(login.result))) yield* Effect.sleep("1 second")
       }

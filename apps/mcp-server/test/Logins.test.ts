@@ -1,7 +1,7 @@
 /** The pending-login registry on its own, with the TestClock. */
 
 import { assert, describe, it } from "@effect/vitest"
-import { Accounts, AuthorizationCode, OAuthError, type Provider, Token, TokenStore } from "@hyperauth/core"
+import { Accounts, AuthorizationCode, DeviceFlow, OAuthError, type Provider, Token, TokenStore } from "@hyperauth/core"
 import {
   Cause,
   ConfigProvider,
@@ -15,6 +15,7 @@ import {
   Layer,
   Option,
   Redacted,
+  Scope,
   TestClock,
 } from "effect"
 import * as Logins from "../src/Logins.js"
@@ -485,6 +486,78 @@ describe("Logins taken over from a process that crashed", () => {
         fetch(`http://127.0.0.1:${port}/callback/hyperid?code=c&state=s-old`).then((r) => r.status),
       )
       assert.strictEqual(status, 200)
+    }),
+  )
+})
+
+/** A hyper whose device logins, taken over from a record, report the interval they resume at. */
+const deviceProvider = (resumedAt: (interval: Duration.Duration) => void): Provider.Provider => ({
+  id: "hyper",
+  flow: "device_code",
+  apiBaseUrl: "https://api.hyper.example",
+  startLogin: () => Effect.die("not used"),
+  resumeDevice: (login) =>
+    Effect.zipRight(
+      Effect.sync(() => resumedAt(login.interval)),
+      Effect.never,
+    ),
+  resumeRedirect: () => Effect.die("not used"),
+  refresh: () => Effect.die("not used"),
+  introspect: () => Effect.die("not used"),
+  revoke: () => Effect.succeed(false),
+  decorate: (request) => request,
+})
+
+describe("Device logins taken over by another process", () => {
+  it.scoped("poll at the interval slow_down answers raised, not the one the login started with", () =>
+    Effect.gen(function* () {
+      const store = yield* TokenStore.makeMemory
+      const resumed: Array<Duration.Duration> = []
+      const process = processOn(
+        store,
+        deviceProvider((interval) => resumed.push(interval)),
+      )
+      const now = yield* DateTime.now
+      // The server answers every poll with slow_down: RFC 8628 §3.5 adds 5 s each time.
+      const complete = DeviceFlow.poll({
+        request: Effect.fail(new OAuthError.OAuthProtocolError({ provider: "hyper", error: "slow_down" })),
+        interval: Duration.seconds(5),
+        expiresAt: DateTime.addDuration(now, Duration.minutes(10)),
+        provider: "hyper",
+      })
+      const firstScope = yield* Scope.make()
+      const first = yield* Layer.buildWithScope(process, firstScope)
+      const started = yield* Effect.provide(
+        Effect.flatMap(Logins.Logins, (logins) =>
+          logins.startDevice(loginKey("hyper", "default"), {
+            _tag: "DevicePending",
+            userCode: "BCDF-GHJK",
+            verificationUri: "https://hyper.example/device",
+            deviceCode: Redacted.make("device-code"),
+            expiresAt: DateTime.addDuration(now, Duration.minutes(10)),
+            interval: Duration.seconds(5),
+            complete,
+          }),
+        ),
+        first,
+      )
+      // Polls at 5 s and 15 s, each answered slow_down: the interval is 15 s after them.
+      yield* TestClock.adjust("5 seconds")
+      yield* TestClock.adjust("10 seconds")
+      const records = PendingLogin.store(store.logins)
+      const recorded = Option.getOrThrow(yield* records.get(started.loginId)).login.interval
+      assert.deepStrictEqual(recorded, Duration.seconds(15))
+      // The first process stops; the second takes the polling over from the record.
+      yield* Scope.close(firstScope, Exit.void)
+      const second = yield* Layer.build(process)
+      yield* Effect.provide(
+        Effect.flatMap(Logins.Logins, (logins) =>
+          logins.await(started.loginId, Duration.seconds(0), () => Effect.void),
+        ),
+        second,
+      )
+      yield* TestClock.adjust("1 minute")
+      assert.deepStrictEqual(resumed, [Duration.seconds(15)])
     }),
   )
 })

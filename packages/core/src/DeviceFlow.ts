@@ -5,6 +5,7 @@
  * @since 0.1.0
  */
 
+import * as Context from "effect/Context"
 import * as Data from "effect/Data"
 import * as DateTime from "effect/DateTime"
 import * as Duration from "effect/Duration"
@@ -124,6 +125,32 @@ export class TransientFailure extends Data.TaggedError("TransientFailure")<{
 }> {}
 
 /**
+ * Told each longer interval a `slow_down` brings, when `poll` finds it in
+ * its context (it is optional: `poll` needs nothing). RFC 8628 §3.5 keeps
+ * the increase "for this and all subsequent requests": a pending login's
+ * record keeps it, so that a process taking the polling over (a restarted
+ * server, another replica) asks no sooner.
+ *
+ * @example
+ * ```ts
+ * import { Duration, Effect } from "effect"
+ * import { DeviceFlow } from "@hyperauth/core"
+ *
+ * const logged = <A, E>(polling: Effect.Effect<A, E>) =>
+ *   Effect.provideService(polling, DeviceFlow.SlowDowns, {
+ *     record: (interval) => Effect.logInfo(`polling every ${Duration.format(interval)} from now on`),
+ *   })
+ * ```
+ *
+ * @since 0.2.0
+ * @category services
+ */
+export class SlowDowns extends Context.Tag("@hyperauth/core/DeviceFlow/SlowDowns")<
+  SlowDowns,
+  { readonly record: (interval: Duration.Duration) => Effect.Effect<void> }
+>() {}
+
+/**
  * What `poll` needs: the token request to repeat, the device code's
  * interval and when it expires.
  *
@@ -168,7 +195,8 @@ interface State {
  * failure in a row, up to `maximumBackoff`, and is at least a `Retry-After`
  * the server sent; the next normal answer goes back to the interval. Any
  * other error (`access_denied`, `expired_token`, `invalid_client`, an
- * unreadable answer) stops the loop. When the next poll would fall after
+ * unreadable answer) stops the loop. Each longer interval is told to
+ * `SlowDowns`, when the context has it. When the next poll would fall after
  * `expiresAt`, the loop stops with `expired_token` without asking the
  * server again; a backed-off wait is cut to the time left, so that the last
  * try comes no later than the expiry.
@@ -226,8 +254,12 @@ export const poll = <A, E>(options: PollOptions<A, E>): Effect.Effect<A, E | OAu
       const error = answer.left
       if (isProtocolError(error, "authorization_pending")) return yield* loop(regular(state.interval))
       // RFC 8628 §3.5: the increase holds "for this and all subsequent requests".
-      if (isProtocolError(error, "slow_down"))
-        return yield* loop(regular(Duration.sum(state.interval, slowDownIncrement)))
+      if (isProtocolError(error, "slow_down")) {
+        const slower = Duration.sum(state.interval, slowDownIncrement)
+        const slowDowns = yield* Effect.serviceOption(SlowDowns)
+        if (Option.isSome(slowDowns)) yield* slowDowns.value.record(slower)
+        return yield* loop(regular(slower))
+      }
       if (error instanceof TransientFailure) {
         const left = DateTime.distanceDuration(yield* DateTime.now, options.expiresAt)
         const next = backedOff(state, error, left)

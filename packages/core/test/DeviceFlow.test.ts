@@ -85,6 +85,23 @@ describe("DeviceFlow.poll", () => {
     }),
   )
 
+  it.effect("tells SlowDowns, when given, each longer interval as slow_down brings it", () =>
+    Effect.gen(function* () {
+      const server = endpoint("slow_down", "authorization_pending", "slow_down", "token")
+      const told: Array<number> = []
+      const fiber = yield* Effect.fork(
+        DeviceFlow.poll({ request: server.request, interval: "5 seconds", expiresAt: yield* expiresIn(600) }).pipe(
+          Effect.provideService(DeviceFlow.SlowDowns, {
+            record: (interval) => Effect.sync(() => told.push(Duration.toSeconds(interval))),
+          }),
+        ),
+      )
+      yield* TestClock.adjust("5 minutes")
+      yield* Fiber.join(fiber)
+      assert.deepStrictEqual(told, [10, 15])
+    }),
+  )
+
   for (const error of ["access_denied", "expired_token", "invalid_client"]) {
     it.effect(`${error} stops polling with that error`, () =>
       Effect.gen(function* () {
