@@ -133,6 +133,7 @@ export const timeLimited = (client: HttpClient.HttpClient, millis: number): Opti
 const maxTimerDelay = 2 ** 31 - 1
 
 /** `millis` as a timer can hold it: anything past `maxTimerDelay` (infinity, NaN) is that. */
+// biome-ignore lint/complexity/useMathMinMax: Math.min would keep NaN, which a timer fires after 1 ms
 const timerDelay = (millis: number): number => (millis <= maxTimerDelay ? millis : maxTimerDelay)
 
 /**

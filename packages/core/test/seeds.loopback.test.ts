@@ -11,12 +11,12 @@ import { createServer, type IncomingMessage } from "node:http"
 import type { AddressInfo } from "node:net"
 import { type HttpClient, HttpClientRequest } from "@effect/platform"
 import { assert, describe, it } from "@effect/vitest"
-import { DateTime, Duration, Effect, Fiber, Option, Redacted, TestClock } from "effect"
+import { DateTime, Duration, Effect, Fiber, Option, Redacted } from "effect"
 import * as Hyper from "../src/Hyper.js"
 import * as HyperId from "../src/HyperId.js"
 import * as Hyperline from "../src/Hyperline.js"
 import * as Hyperproof from "../src/Hyperproof.js"
-import { eventually } from "./support/emulator.js"
+import { pollsOnTestClock } from "./support/emulator.js"
 import { transports } from "./support/transports.js"
 
 interface Seen {
@@ -492,14 +492,7 @@ for (const [transport, layer] of transports) {
           assert.strictEqual(device.userCode, "WDJB-MJHT")
           assert.strictEqual(Duration.toSeconds(device.interval), 5)
           const poller = yield* Effect.fork(service.pollForToken(device))
-          for (let poll = 1; poll <= 2; poll++) {
-            const now = yield* TestClock.currentTimeMillis
-            const waiting = Effect.map(TestClock.sleeps(), (wakeUps) =>
-              [...wakeUps].some((at) => at <= now + Duration.toMillis(device.interval)),
-            )
-            yield* eventually(Effect.zipWith(Fiber.poll(poller), waiting, (done, wait) => Option.isSome(done) || wait))
-            yield* TestClock.adjust(device.interval)
-          }
+          yield* pollsOnTestClock(poller, device.interval, 2)
           const token = yield* Fiber.join(poller)
           assert.strictEqual(Redacted.value(token.accessToken), "hyper-at")
           const info = yield* service.introspectToken(token.accessToken)

@@ -7,13 +7,13 @@
 import { FetchHttpClient, type HttpClient } from "@effect/platform"
 import { assert, describe, it } from "@effect/vitest"
 import { defaultHyperIdClient, defaultHyperlineClient } from "@hyperauth/emulator"
-import { Cause, DateTime, Duration, Effect, Exit, Fiber, Option, Redacted, Schema, TestClock } from "effect"
+import { Cause, DateTime, Duration, Effect, Exit, Fiber, Option, Redacted, Schema } from "effect"
 import * as Hyper from "../src/Hyper.js"
 import * as HyperId from "../src/HyperId.js"
 import * as Hyperline from "../src/Hyperline.js"
 import { TokenResponse } from "../src/internal/wire.js"
 import * as Token from "../src/Token.js"
-import { eventually, useEmulator } from "./support/emulator.js"
+import { pollsOnTestClock, useEmulator } from "./support/emulator.js"
 
 const emulator = useEmulator()
 
@@ -303,14 +303,7 @@ describe("null for an absent optional member", () => {
         const before = polls()
         const poller = yield* Effect.fork(service.pollForToken(device))
         // Each poll first waits the interval on the TestClock; the answer comes over a real socket.
-        for (let poll = 1; poll <= 2; poll++) {
-          const now = yield* TestClock.currentTimeMillis
-          const waiting = Effect.map(TestClock.sleeps(), (wakeUps) =>
-            [...wakeUps].some((at) => at <= now + Duration.toMillis(device.interval)),
-          )
-          yield* eventually(Effect.zipWith(Fiber.poll(poller), waiting, (done, wait) => Option.isSome(done) || wait))
-          yield* TestClock.adjust(device.interval)
-        }
+        yield* pollsOnTestClock(poller, device.interval, 2)
         const token = yield* Fiber.join(poller)
         assert.isAbove(Redacted.value(token.accessToken).length, 10)
         assert.strictEqual(polls() - before, 2)

@@ -1,7 +1,11 @@
 /** Starts the emulator for one test file and stops it afterwards. */
 import { defaultHyperproofClient, type Emulator, type StartOptions, start } from "@hyperauth/emulator"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
+import * as TestClock from "effect/TestClock"
 import * as TestServices from "effect/TestServices"
 import { afterAll, beforeAll, beforeEach } from "vitest"
 import type * as Hyperproof from "../../src/Hyperproof.js"
@@ -41,4 +45,25 @@ export const eventually = (condition: Effect.Effect<boolean>) =>
       yield* TestServices.provideLive(Effect.sleep("5 millis"))
     }
     return yield* Effect.dieMessage("the condition did not hold within 10 s")
+  })
+
+/**
+ * Lets a device poller send `polls` polls on the TestClock: each time it
+ * waits (its next poll is due within `interval`), the clock moves one
+ * interval on, and the poll's answer comes over a real socket.
+ */
+export const pollsOnTestClock = (
+  poller: Fiber.Fiber<unknown, unknown>,
+  interval: Duration.Duration,
+  polls: number,
+): Effect.Effect<void> =>
+  Effect.gen(function* () {
+    for (let poll = 1; poll <= polls; poll++) {
+      const now = yield* TestClock.currentTimeMillis
+      const waiting = Effect.map(TestClock.sleeps(), (wakeUps) =>
+        [...wakeUps].some((at) => at <= now + Duration.toMillis(interval)),
+      )
+      yield* eventually(Effect.zipWith(Fiber.poll(poller), waiting, (done, wait) => Option.isSome(done) || wait))
+      yield* TestClock.adjust(interval)
+    }
   })
