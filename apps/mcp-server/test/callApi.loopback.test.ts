@@ -41,6 +41,11 @@ const api = createServer((request, response) => {
         .end(JSON.stringify({ authorization: sent, nested: [{ token }], encoded: encodeURIComponent(token) }))
       return
     }
+    if (request.url === "/v1/echo-name") {
+      // The token as a header's name: a server that turns what it was sent into headers of its own.
+      response.writeHead(200, { "content-type": "application/json", [`x-seen-${token}`]: "1" }).end("{}")
+      return
+    }
     if (request.url === "/v1/echo.txt") {
       response.writeHead(500, { "content-type": "text/plain" }).end(`Bad request. Headers: Authorization: ${sent}`)
       return
@@ -99,6 +104,16 @@ describe("call_api and the login's token", () => {
       encoded: "[redacted]",
     })
     expect((parsed.headers as Record<string, string>)["x-echo"]).toBe("Bearer [redacted]")
+  })
+
+  it("a header whose name carries the token comes back with the name redacted", async () => {
+    received.length = 0
+    const result = await session.call("call_api", { provider: "hyperproof", method: "GET", path: "/v1/echo-name" })
+    const sent = String(received[0]?.authorization ?? "").replace(/^Bearer /, "")
+    expect(sent.length).toBeGreaterThan(8)
+    // Header names come in lower case: the token's lowered copy is what a name would carry.
+    expect(JSON.stringify(result).toLowerCase()).not.toContain(sent.toLowerCase())
+    expect(Object.keys(structured(result).headers as Record<string, string>)).toContain("x-seen-[redacted]")
   })
 })
 

@@ -153,7 +153,8 @@ export const jsonBody = (response: ApiResponse): Option.Option<unknown> =>
  * The answer with every spelling of the secrets its request carried (the
  * Bearer token: raw; percent-, JSON- or HTML-escaped, in any mix of escaped
  * and raw characters; base64; UTF-16 read as UTF-8) replaced by
- * `[redacted]` in its body and header values: for handing an answer on to
+ * `[redacted]` in its body, its header values and (lowered, as they
+ * arrive) its header names: for handing an answer on to
  * someone who must not see the token, as an API that reflects its request
  * (a debugging endpoint, an error page) would show it. Nothing else in the
  * answer changes.
@@ -170,9 +171,15 @@ export const jsonBody = (response: ApiResponse): Option.Option<unknown> =>
  */
 export const withoutSecrets = (response: ApiResponse): ApiResponse => {
   if (response.secrets.length === 0) return response
+  // Header names arrive in lower case: one that carries a secret carries it lowered.
+  const lowered = response.secrets
+    .map((secret) => Redacted.value(secret).toLowerCase())
+    .filter((secret) => secret.length >= Scrub.minScrubbableLength)
   const headers: Record<string, string> = {}
-  for (const [name, value] of Object.entries(response.headers))
-    headers[name] = Scrub.withoutKnownSecrets(value, response.secrets)
+  for (const [name, value] of Object.entries(response.headers)) {
+    const shown = lowered.reduce((n, secret) => (n.includes(secret) ? n.split(secret).join("[redacted]") : n), name)
+    headers[shown] = Scrub.withoutKnownSecrets(value, response.secrets)
+  }
   return {
     ...response,
     headers,
