@@ -152,6 +152,27 @@ export const serveHttp = (runtime: Runtime, options: HttpOptions): Promise<HttpS
     const port = (httpServer.address() as AddressInfo).port
     if (!hostOk(req.headers.host, port)) return answer(res, 403, -32000, "Host must be a loopback address")
     if (!originOk(req.headers.origin)) return answer(res, 403, -32000, "Origin must be a loopback address")
+    // A page on a loopback origin (a browser client) may call and read the answers: CORS says so.
+    if (req.headers.origin !== undefined) {
+      res.setHeader("access-control-allow-origin", req.headers.origin)
+      res.setHeader("vary", "Origin")
+      res.setHeader("access-control-expose-headers", "mcp-session-id, mcp-protocol-version, www-authenticate")
+    }
+    // A raw client can send any request target; one that is no URL must not throw out of the server.
+    if (!URL.canParse(req.url ?? "/", "http://127.0.0.1"))
+      return answer(res, 400, -32000, "The request target is not a URL")
+    if (new URL(req.url ?? "/", "http://127.0.0.1").pathname !== "/mcp")
+      return answer(res, 404, -32000, "The MCP endpoint is /mcp")
+    // The preflight carries no credentials (the browser sends the bearer token only after it).
+    if (req.method === "OPTIONS")
+      return res
+        .writeHead(204, {
+          "access-control-allow-methods": "GET, POST, DELETE",
+          "access-control-allow-headers":
+            "content-type, accept, authorization, mcp-session-id, mcp-protocol-version, last-event-id",
+          "access-control-max-age": "600",
+        })
+        .end()
     if (options.token !== undefined) {
       const given = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? "")?.[1]
       if (given === undefined || !sameToken(given, options.token)) {
@@ -159,11 +180,6 @@ export const serveHttp = (runtime: Runtime, options: HttpOptions): Promise<HttpS
         return answer(res, 401, -32000, "A valid bearer token (HYPERAUTH_HTTP_TOKEN) is required")
       }
     }
-    // A raw client can send any request target; one that is no URL must not throw out of the server.
-    if (!URL.canParse(req.url ?? "/", "http://127.0.0.1"))
-      return answer(res, 400, -32000, "The request target is not a URL")
-    if (new URL(req.url ?? "/", "http://127.0.0.1").pathname !== "/mcp")
-      return answer(res, 404, -32000, "The MCP endpoint is /mcp")
 
     const handle = async () => {
       await sessions.reclaim()
