@@ -14,6 +14,7 @@ import { createHash, randomUUID, timingSafeEqual } from "node:crypto"
 import { createServer as createHttpServer, type Server as HttpServer, type ServerResponse } from "node:http"
 import type { AddressInfo } from "node:net"
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js"
+import type { RequestId } from "@modelcontextprotocol/sdk/types.js"
 import * as HttpSessions from "./HttpSessions.js"
 import type { Runtime } from "./runtime.js"
 import { connect, createServer } from "./server.js"
@@ -42,6 +43,59 @@ const answer = (res: ServerResponse, status: number, code: number, message: stri
   res
     .writeHead(status, { "content-type": "application/json" })
     .end(JSON.stringify({ jsonrpc: "2.0", error: { code, message }, id: null }))
+
+/**
+ * A request the client cancels gets no answer (MCP, "Cancellation"), and
+ * the SDK's transport ends a POST's SSE stream only once every request of
+ * it is answered: the stream of a cancelled request stayed open until the
+ * session ended, holding the client's connection and keeping the session
+ * busy, never idle. Each request is kept with the POST that brought it
+ * (the SDK hands every message of one POST the same `requestInfo`), and a
+ * POST with a cancelled request has its stream ended once none of its
+ * requests is still open: at the cancel, or after the others' answers (a
+ * 2025-03-26 batch).
+ */
+const endingCancelledStreams = (transport: StreamableHTTPServerTransport): StreamableHTTPServerTransport => {
+  /** Every request not answered yet, with the POST that brought it. */
+  const open = new Map<RequestId, object>()
+  /** A cancelled request of each POST whose stream is still to be ended. */
+  const cancelled = new Map<object, RequestId>()
+  const settle = (post: object) => {
+    const request = cancelled.get(post)
+    if (request === undefined) return
+    for (const other of open.values()) if (other === post) return
+    cancelled.delete(post)
+    transport.closeSSEStream(request)
+  }
+  const send = transport.send.bind(transport)
+  transport.send = async (message, options) => {
+    await send(message, options)
+    if (("result" in message || "error" in message) && message.id !== undefined) {
+      const post = open.get(message.id)
+      if (post === undefined) return
+      open.delete(message.id)
+      settle(post)
+    }
+  }
+  const start = transport.start.bind(transport)
+  transport.start = () => {
+    const dispatch = transport.onmessage
+    transport.onmessage = (message, extra) => {
+      if ("method" in message && "id" in message) open.set(message.id, extra?.requestInfo ?? message)
+      dispatch?.(message, extra)
+      if ("method" in message && message.method === "notifications/cancelled") {
+        const request = message.params?.requestId
+        const post = typeof request === "string" || typeof request === "number" ? open.get(request) : undefined
+        if (post === undefined) return
+        open.delete(request as RequestId)
+        cancelled.set(post, request as RequestId)
+        settle(post)
+      }
+    }
+    return start()
+  }
+  return transport
+}
 
 export interface HttpOptions {
   readonly port: number
@@ -83,7 +137,7 @@ export const serveHttp = (runtime: Runtime, options: HttpOptions): Promise<HttpS
     }
     const server = createServer(Promise.resolve(runtime))
     try {
-      await connect(server, transport)
+      await connect(server, endingCancelledStreams(transport))
       // Anything but an initialize request is answered by the SDK (400, or -32700 for a body that is not JSON).
       await transport.handleRequest(req, res)
     } finally {
@@ -98,6 +152,27 @@ export const serveHttp = (runtime: Runtime, options: HttpOptions): Promise<HttpS
     const port = (httpServer.address() as AddressInfo).port
     if (!hostOk(req.headers.host, port)) return answer(res, 403, -32000, "Host must be a loopback address")
     if (!originOk(req.headers.origin)) return answer(res, 403, -32000, "Origin must be a loopback address")
+    // A page on a loopback origin (a browser client) may call and read the answers: CORS says so.
+    if (req.headers.origin !== undefined) {
+      res.setHeader("access-control-allow-origin", req.headers.origin)
+      res.setHeader("vary", "Origin")
+      res.setHeader("access-control-expose-headers", "mcp-session-id, mcp-protocol-version, www-authenticate")
+    }
+    // A raw client can send any request target; one that is no URL must not throw out of the server.
+    if (!URL.canParse(req.url ?? "/", "http://127.0.0.1"))
+      return answer(res, 400, -32000, "The request target is not a URL")
+    if (new URL(req.url ?? "/", "http://127.0.0.1").pathname !== "/mcp")
+      return answer(res, 404, -32000, "The MCP endpoint is /mcp")
+    // The preflight carries no credentials (the browser sends the bearer token only after it).
+    if (req.method === "OPTIONS")
+      return res
+        .writeHead(204, {
+          "access-control-allow-methods": "GET, POST, DELETE",
+          "access-control-allow-headers":
+            "content-type, accept, authorization, mcp-session-id, mcp-protocol-version, last-event-id",
+          "access-control-max-age": "600",
+        })
+        .end()
     if (options.token !== undefined) {
       const given = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? "")?.[1]
       if (given === undefined || !sameToken(given, options.token)) {
@@ -105,11 +180,6 @@ export const serveHttp = (runtime: Runtime, options: HttpOptions): Promise<HttpS
         return answer(res, 401, -32000, "A valid bearer token (HYPERAUTH_HTTP_TOKEN) is required")
       }
     }
-    // A raw client can send any request target; one that is no URL must not throw out of the server.
-    if (!URL.canParse(req.url ?? "/", "http://127.0.0.1"))
-      return answer(res, 400, -32000, "The request target is not a URL")
-    if (new URL(req.url ?? "/", "http://127.0.0.1").pathname !== "/mcp")
-      return answer(res, 404, -32000, "The MCP endpoint is /mcp")
 
     const handle = async () => {
       await sessions.reclaim()

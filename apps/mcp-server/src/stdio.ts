@@ -6,6 +6,8 @@
  * - a line longer than the limit is dropped, up to its newline, and said on
  *   stderr; the server serves on (the SDK's transport closed itself, and the
  *   server exited with code 0 without a word);
+ * - a JSON-RPC batch is served message by message, each answer on its own
+ *   line (the SDK's transport refused it);
  * - a line that is not JSON is answered `-32700`, and JSON that is not a
  *   JSON-RPC message `-32600` (with its id, if it has a valid one), as
  *   JSON-RPC 2.0 says, and each is logged in one line (the SDK's dropped
@@ -163,6 +165,14 @@ export class StdioTransport implements Transport {
       this.refuse(undefined, ErrorCode.ParseError, "Parse error: the message is not JSON")
       return
     }
+    // A batch (MCP 2025-03-26 and JSON-RPC 2.0; the --http transport takes them too) is its messages
+    // in order, each answered on its own line, as over --http's event streams: the SDK's clients read
+    // one message per line, not an array. One that is empty or holds anything but messages is refused whole.
+    const batch = Array.isArray(parsed) && parsed.length > 0 ? parsed.map((m) => JSONRPCMessageSchema.safeParse(m)) : []
+    if (batch.length > 0 && batch.every((m) => m.success)) {
+      for (const message of batch) this.dispatch(message.data)
+      return
+    }
     const message = JSONRPCMessageSchema.safeParse(parsed)
     if (!message.success) {
       this.log(`message ${this.lines} is not a JSON-RPC message; answered -32600 (invalid request)`)
@@ -173,8 +183,12 @@ export class StdioTransport implements Transport {
       )
       return
     }
+    this.dispatch(message.data)
+  }
+
+  private dispatch(message: JSONRPCMessage): void {
     try {
-      this.onmessage?.(message.data)
+      this.onmessage?.(message)
     } catch (error) {
       this.onerror?.(error instanceof Error ? error : new Error(String(error)))
     }

@@ -112,8 +112,15 @@ export const callTool = (
       server.getClientCapabilities()?.elicitation?.url === undefined
         ? Effect.void
         : Effect.sync(() => {
-            // Not awaited: the user answers in their own time; the login goes on either way.
-            server.elicitInput({ mode: "url", message, url, elicitationId: crypto.randomUUID() }).catch(() => undefined)
+            // Not awaited: the user answers in their own time; the login goes on either way. Related to
+            // the call, so that over --http it goes on the call's own stream, not only on a GET stream
+            // the client may never open.
+            server
+              .elicitInput(
+                { mode: "url", message, url, elicitationId: crypto.randomUUID() },
+                { relatedRequestId: extra.requestId },
+              )
+              .catch(() => undefined)
           }),
   }
   return runtime.runPromise(tool.call(request.params.arguments, context), { signal: extra.signal })

@@ -131,4 +131,20 @@ describe("stdio framing", () => {
       expect(await raw.answer(id, 20_000)).toHaveProperty("result")
     }
   })
+
+  it("a JSON-RPC batch (MCP 2025-03-26: implementations MUST support receiving them) has each request answered", async () => {
+    const from = raw.messages().length
+    await raw.send([
+      { jsonrpc: "2.0", id: "batch-ping", method: "ping" },
+      { jsonrpc: "2.0", method: "notifications/progress", params: { progressToken: "none", progress: 1 } },
+      { jsonrpc: "2.0", id: "batch-list", method: "tools/list" },
+    ])
+    expect(await raw.answer("batch-ping")).toHaveProperty("result")
+    expect(await raw.answer("batch-list")).toHaveProperty("result.tools")
+    expect(idless(from)).toEqual([])
+    // An empty batch is no request: -32600, as JSON-RPC says.
+    await raw.send("[]")
+    await raw.until(() => idless(from).length === 1)
+    expect(idless(from)).toEqual([-32600])
+  })
 })

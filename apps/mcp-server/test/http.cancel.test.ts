@@ -1,0 +1,145 @@
+/**
+ * Cancellation over `--http`, in process over real loopback HTTP against
+ * the emulator: a request the client cancels (`notifications/cancelled`)
+ * gets no answer, as MCP says, and its SSE stream (the POST's response) is
+ * ended all the same. The SDK's transport ends a POST's stream only once
+ * every request in it is answered, so a cancelled one held the connection
+ * open until the session ended, and the session counted as busy, never
+ * idle.
+ */
+import type { Server } from "node:http"
+import type { AddressInfo } from "node:net"
+import { type Emulator, start } from "@hyperauth/emulator"
+import { afterEach, beforeEach, describe, expect, it } from "vitest"
+import { serveHttp } from "../src/http.js"
+import * as Runtime from "../src/runtime.js"
+
+let emulator: Emulator
+let runtime: Runtime.Runtime
+let server: Server
+let url = ""
+
+beforeEach(async () => {
+  emulator = await start()
+  runtime = Runtime.make({ HYPERAUTH_STORE: "memory", ...emulator.env })
+  server = await serveHttp(runtime, { port: 0, token: undefined })
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/mcp`
+})
+
+afterEach(async () => {
+  await new Promise<void>((resolve) => {
+    server.close(() => resolve())
+    server.closeAllConnections()
+  })
+  await runtime.dispose()
+  await emulator.close()
+})
+
+const baseHeaders = { "content-type": "application/json", accept: "application/json, text/event-stream" }
+
+/** The JSON-RPC messages of an SSE body. */
+const messagesOf = (sse: string): Array<Record<string, unknown>> =>
+  sse
+    .split("\n")
+    .filter((line) => line.startsWith("data: "))
+    .map((line) => JSON.parse(line.slice("data: ".length)) as Record<string, unknown>)
+
+/** Reads a response's body until it ends or `ms` pass: what came, and whether it ended. */
+const readFor = async (response: Response, ms: number): Promise<{ text: string; ended: boolean }> => {
+  const reader = response.body?.getReader()
+  if (reader === undefined) return { text: "", ended: true }
+  const decoder = new TextDecoder()
+  let text = ""
+  const deadline = Date.now() + ms
+  for (;;) {
+    const left = deadline - Date.now()
+    if (left <= 0) break
+    const next = await Promise.race([
+      reader.read(),
+      new Promise<"late">((resolve) => setTimeout(() => resolve("late"), left)),
+    ])
+    if (next === "late") break
+    if (next.done) return { text, ended: true }
+    text += decoder.decode(next.value, { stream: true })
+  }
+  await reader.cancel()
+  return { text, ended: false }
+}
+
+const openSession = async (protocolVersion: string) => {
+  const init = await fetch(url, {
+    method: "POST",
+    headers: baseHeaders,
+    body: JSON.stringify({
+      jsonrpc: "2.0",
+      id: 1,
+      method: "initialize",
+      params: { protocolVersion, capabilities: {}, clientInfo: { name: "t", version: "1" } },
+    }),
+  })
+  await init.text()
+  const headers = {
+    ...baseHeaders,
+    "mcp-session-id": init.headers.get("mcp-session-id") ?? "",
+    "mcp-protocol-version": protocolVersion,
+  }
+  const post = (body: unknown) => fetch(url, { method: "POST", headers, body: JSON.stringify(body) })
+  await (await post({ jsonrpc: "2.0", method: "notifications/initialized" })).text()
+  return post
+}
+
+/** A device login of hyper still waiting for the user: its id. */
+const pendingLogin = async (post: (body: unknown) => Promise<Response>): Promise<string> => {
+  const answer = await post({
+    jsonrpc: "2.0",
+    id: 2,
+    method: "tools/call",
+    params: { name: "login", arguments: { provider: "hyper" } },
+  })
+  const [message] = messagesOf(await answer.text())
+  const result = message?.result as { structuredContent: { login_id: string } }
+  return result.structuredContent.login_id
+}
+
+const waitCall = (id: number, loginId: string, waitSeconds: number) => ({
+  jsonrpc: "2.0",
+  id,
+  method: "tools/call",
+  params: { name: "complete_login", arguments: { login_id: loginId, wait_seconds: waitSeconds } },
+})
+
+const cancel = (requestId: number) => ({
+  jsonrpc: "2.0",
+  method: "notifications/cancelled",
+  params: { requestId, reason: "the user stopped it" },
+})
+
+describe("a cancelled request over --http", () => {
+  it("gets no answer, and its stream ends at once", async () => {
+    const post = await openSession("2025-06-18")
+    const loginId = await pendingLogin(post)
+    const waiting = await post(waitCall(7, loginId, 30))
+    expect(waiting.status).toBe(200)
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    expect((await post(cancel(7))).status).toBe(202)
+    const { text, ended } = await readFor(waiting, 3000)
+    expect(ended).toBe(true)
+    expect(messagesOf(text).filter((message) => message.id === 7)).toEqual([])
+    // The session serves on.
+    const ping = await post({ jsonrpc: "2.0", id: 8, method: "ping" })
+    expect(messagesOf(await ping.text())).toMatchObject([{ id: 8, result: {} }])
+  })
+
+  it("in a batch (2025-03-26): the others are answered, then the stream ends", async () => {
+    const post = await openSession("2025-03-26")
+    const loginId = await pendingLogin(post)
+    const waiting = await post([waitCall(7, loginId, 30), waitCall(9, loginId, 1)])
+    expect(waiting.status).toBe(200)
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    expect((await post(cancel(7))).status).toBe(202)
+    const { text, ended } = await readFor(waiting, 5000)
+    expect(ended).toBe(true)
+    const answers = messagesOf(text).filter((message) => "result" in message || "error" in message)
+    expect(answers).toMatchObject([{ id: 9, result: { structuredContent: { status: "pending" } } }])
+  })
+})
