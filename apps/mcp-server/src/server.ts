@@ -156,6 +156,11 @@ const refusedRequest = (message: JSONRPCMessage): Promise<JSONRPCMessage> | unde
     }
   }
   const issues = schema.safeParse(message).error?.issues
+  // Every tool is on one page: no cursor was ever handed out, so any is invalid (MCP, "Pagination").
+  if (issues === undefined && message.method === "tools/list" && isObject(params) && params.cursor !== undefined)
+    return refuse(
+      "Invalid params for tools/list: params.cursor is not one this server gave; call tools/list without it",
+    )
   if (issues === undefined) return undefined
   const shown = issues.slice(0, 3).map(issueText).join("; ")
   return refuse(

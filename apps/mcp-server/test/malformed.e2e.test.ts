@@ -107,6 +107,15 @@ describe("malformed tool calls", () => {
     expect(error.message).not.toMatch(/[[\]{}\n]/)
   })
 
+  it("tools/list with a cursor this server never gave is -32602 (MCP: invalid cursors are an error)", async () => {
+    const id = nextId++
+    await raw.send({ jsonrpc: "2.0", id, method: "tools/list", params: { cursor: "page-2" } })
+    const error = (await raw.answer(id)).error as { code: number; message: string }
+    expect(error.code).toBe(-32602)
+    expect(error.message).toContain("cursor")
+    expect(error.message).not.toContain("page-2")
+  })
+
   it("a hostile key in bad params is not quoted back", async () => {
     const id = nextId++
     const key = `k${"\u001b[31m".repeat(50)}`
