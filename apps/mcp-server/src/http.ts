@@ -152,9 +152,13 @@ export const serveHttp = (runtime: Runtime, options: HttpOptions): Promise<HttpS
     const port = (httpServer.address() as AddressInfo).port
     if (!hostOk(req.headers.host, port)) return answer(res, 403, -32000, "Host must be a loopback address")
     if (!originOk(req.headers.origin)) return answer(res, 403, -32000, "Origin must be a loopback address")
-    // A page on a loopback origin (a browser client) may call and read the answers: CORS says so.
-    if (req.headers.origin !== undefined) {
-      res.setHeader("access-control-allow-origin", req.headers.origin)
+    // A page on a loopback origin (a browser client) may call and read the answers, CORS says, only
+    // when a bearer token is required: else any page a local server serves (a dev server showing a
+    // cloned repository, a notebook) could drive the tools with the user's logins.
+    const origin = options.token === undefined ? undefined : req.headers.origin
+    const cors = origin !== undefined
+    if (cors) {
+      res.setHeader("access-control-allow-origin", origin)
       res.setHeader("vary", "Origin")
       res.setHeader("access-control-expose-headers", "mcp-session-id, mcp-protocol-version, www-authenticate")
     }
@@ -163,6 +167,15 @@ export const serveHttp = (runtime: Runtime, options: HttpOptions): Promise<HttpS
       return answer(res, 400, -32000, "The request target is not a URL")
     if (new URL(req.url ?? "/", "http://127.0.0.1").pathname !== "/mcp")
       return answer(res, 404, -32000, "The MCP endpoint is /mcp")
+    if (req.method === "OPTIONS" && !cors)
+      return answer(
+        res,
+        403,
+        -32000,
+        options.token === undefined
+          ? "Browser pages may call this server only when it requires a bearer token: set HYPERAUTH_HTTP_TOKEN"
+          : "A CORS preflight carries an Origin",
+      )
     // The preflight carries no credentials (the browser sends the bearer token only after it).
     if (req.method === "OPTIONS")
       return res

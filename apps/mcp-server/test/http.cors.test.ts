@@ -5,6 +5,11 @@
  * `Mcp-Session-Id` / `Mcp-Protocol-Version` headers only after a CORS
  * preflight, and lets the page read `Mcp-Session-Id` only when it is
  * exposed. Without CORS answers such a client cannot connect at all.
+ *
+ * CORS is answered only when `HYPERAUTH_HTTP_TOKEN` is set: without it,
+ * any page some local server serves (a dev server showing a cloned
+ * repository, a notebook) could drive the tools with the user's logins and
+ * read the answers; with it, a page needs the token besides.
  */
 import type { Server } from "node:http"
 import type { AddressInfo } from "node:net"
@@ -16,11 +21,15 @@ let runtime: Runtime.Runtime
 let server: Server
 let url = ""
 const origin = "http://localhost:6274"
+const token = "a-long-random-bearer-secret"
+
+const serve = async (bearer: string | undefined) => {
+  server = await serveHttp(runtime, { port: 0, token: bearer })
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/mcp`
+}
 
 beforeEach(async () => {
   runtime = Runtime.make({ HYPERAUTH_STORE: "memory" })
-  server = await serveHttp(runtime, { port: 0, token: undefined })
-  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/mcp`
 })
 
 afterEach(async () => {
@@ -31,7 +40,9 @@ afterEach(async () => {
   await runtime.dispose()
 })
 
-describe("CORS for loopback origins", () => {
+describe("CORS for loopback origins, with HYPERAUTH_HTTP_TOKEN set", () => {
+  beforeEach(() => serve(token))
+
   it("answers the preflight of a loopback origin", async () => {
     const preflight = await fetch(url, {
       method: "OPTIONS",
@@ -51,7 +62,12 @@ describe("CORS for loopback origins", () => {
   it("lets the page read the session id of its initialize answer", async () => {
     const init = await fetch(url, {
       method: "POST",
-      headers: { origin, "content-type": "application/json", accept: "application/json, text/event-stream" },
+      headers: {
+        origin,
+        authorization: `Bearer ${token}`,
+        "content-type": "application/json",
+        accept: "application/json, text/event-stream",
+      },
       body: JSON.stringify({
         jsonrpc: "2.0",
         id: 1,
@@ -71,5 +87,34 @@ describe("CORS for loopback origins", () => {
     })
     expect(preflight.status).toBe(403)
     expect(preflight.headers.get("access-control-allow-origin")).toBeNull()
+  })
+})
+
+describe("without HYPERAUTH_HTTP_TOKEN", () => {
+  beforeEach(() => serve(undefined))
+
+  it("answers a loopback origin's preflight 403, with no CORS headers, saying what to set", async () => {
+    const preflight = await fetch(url, {
+      method: "OPTIONS",
+      headers: { origin, "access-control-request-method": "POST", "access-control-request-headers": "content-type" },
+    })
+    expect(preflight.status).toBe(403)
+    expect(preflight.headers.get("access-control-allow-origin")).toBeNull()
+    expect(await preflight.text()).toContain("HYPERAUTH_HTTP_TOKEN")
+  })
+
+  it("lets no loopback page read an answer", async () => {
+    const init = await fetch(url, {
+      method: "POST",
+      headers: { origin, "content-type": "application/json", accept: "application/json, text/event-stream" },
+      body: JSON.stringify({
+        jsonrpc: "2.0",
+        id: 1,
+        method: "initialize",
+        params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "t", version: "1" } },
+      }),
+    })
+    await init.text()
+    expect(init.headers.get("access-control-allow-origin")).toBeNull()
   })
 })
