@@ -132,8 +132,31 @@ const characterPattern = (character: string): string => {
   return `(?:${forms.join("|")})`
 }
 
-/** One pattern for the secret written with any mix of the escapes `characterPattern` knows. */
-const mixedEscapes = (secret: string): RegExp => new RegExp([...secret].map(characterPattern).join(""), "g")
+/**
+ * The most characters of a secret in one pattern: V8 compiles a pattern of
+ * some thousands of groups into a stack overflow, a SyntaxError whose
+ * message quotes the pattern (the secret, character by character).
+ */
+const maxPatternCharacters = 256
+
+/**
+ * Patterns for the secret written with any mix of the escapes
+ * `characterPattern` knows: one for each of the equal pieces (at most
+ * `maxPatternCharacters`, and more than half that when there are several)
+ * the secret is cut into, so that every piece of a long secret found is
+ * replaced, and with them the whole.
+ */
+const mixedEscapes = (secret: string): ReadonlyArray<RegExp> => {
+  const characters = [...secret]
+  const pieces = Math.ceil(characters.length / maxPatternCharacters)
+  return Array.from({ length: pieces }, (_, i) => {
+    const piece = characters.slice(
+      Math.floor((i * characters.length) / pieces),
+      Math.floor(((i + 1) * characters.length) / pieces),
+    )
+    return new RegExp(piece.map(characterPattern).join(""), "g")
+  })
+}
 
 /** A UTF-16 answer read as UTF-8: the secret's characters with NULs between them, either byte order. */
 const utf16Spellings = (secret: string): ReadonlyArray<string> => {
@@ -143,7 +166,7 @@ const utf16Spellings = (secret: string): ReadonlyArray<string> => {
 
 // The spellings of the last secret asked about: an API client sends one token for many calls.
 let lastSpellings:
-  | { readonly secret: string; readonly spellings: ReadonlyArray<string>; readonly mixed: RegExp }
+  | { readonly secret: string; readonly spellings: ReadonlyArray<string>; readonly mixed: ReadonlyArray<RegExp> }
   | undefined
 const spellingsOf = (secret: string) => {
   if (lastSpellings?.secret !== secret)
@@ -156,7 +179,8 @@ const replaceSpellings = (text: string, secret: string): string => {
   const { spellings, mixed } = spellingsOf(secret)
   let scrubbed = text
   for (const spelling of spellings) if (scrubbed.includes(spelling)) scrubbed = scrubbed.split(spelling).join(REDACTED)
-  return scrubbed.replace(mixed, REDACTED)
+  for (const pattern of mixed) scrubbed = scrubbed.replace(pattern, REDACTED)
+  return scrubbed
 }
 
 /**
