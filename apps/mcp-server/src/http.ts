@@ -69,12 +69,17 @@ const endingCancelledStreams = (transport: StreamableHTTPServerTransport): Strea
   }
   const send = transport.send.bind(transport)
   transport.send = async (message, options) => {
-    await send(message, options)
-    if (("result" in message || "error" in message) && message.id !== undefined) {
-      const post = open.get(message.id)
-      if (post === undefined) return
-      open.delete(message.id)
-      settle(post)
+    try {
+      await send(message, options)
+    } finally {
+      // Also when the client's connection is gone (the SDK throws): the request is over either way.
+      if (("result" in message || "error" in message) && message.id !== undefined) {
+        const post = open.get(message.id)
+        if (post !== undefined) {
+          open.delete(message.id)
+          settle(post)
+        }
+      }
     }
   }
   const start = transport.start.bind(transport)

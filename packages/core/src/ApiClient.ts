@@ -172,9 +172,10 @@ export const jsonBody = (response: ApiResponse): Option.Option<unknown> =>
 export const withoutSecrets = (response: ApiResponse): ApiResponse => {
   if (response.secrets.length === 0) return response
   // Header names arrive in lower case: one that carries a secret carries it lowered.
-  const lowered = response.secrets
-    .map((secret) => Redacted.value(secret).toLowerCase())
-    .filter((secret) => secret.length >= Scrub.minScrubbableLength)
+  const lowered = response.secrets.map((secret) => Redacted.value(secret).toLowerCase()).filter((s) => s.length > 0)
+  // A secret too short to find safely: the headers are withheld whole, as the body's text is.
+  if (lowered.some((secret) => secret.length < Scrub.minScrubbableLength))
+    return { ...response, headers: {}, body: Scrub.withoutKnownSecrets(response.body, response.secrets) }
   const headers: Record<string, string> = {}
   for (const [name, value] of Object.entries(response.headers)) {
     const shown = lowered.reduce((n, secret) => (n.includes(secret) ? n.split(secret).join("[redacted]") : n), name)

@@ -140,6 +140,13 @@ const characterPattern = (character: string): string => {
 const maxPatternCharacters = 256
 
 /**
+ * The longest secret looked for in mixed escapes (64 Ki characters, 256
+ * patterns, compiled once in some hundreds of milliseconds); a longer one,
+ * which no provider issues, only in its exact spellings.
+ */
+const maxMixedSecretLength = 64 * 1024
+
+/**
  * Patterns for the secret written with any mix of the escapes
  * `characterPattern` knows: one for each of the equal pieces (at most
  * `maxPatternCharacters`, and more than half that when there are several)
@@ -148,14 +155,20 @@ const maxPatternCharacters = 256
  */
 const mixedEscapes = (secret: string): ReadonlyArray<RegExp> => {
   const characters = [...secret]
+  if (characters.length > maxMixedSecretLength) return []
   const pieces = Math.ceil(characters.length / maxPatternCharacters)
   return Array.from({ length: pieces }, (_, i) => {
     const piece = characters.slice(
       Math.floor((i * characters.length) / pieces),
       Math.floor(((i + 1) * characters.length) / pieces),
     )
-    return new RegExp(piece.map(characterPattern).join(""), "g")
-  })
+    try {
+      return new RegExp(piece.map(characterPattern).join(""), "g")
+    } catch {
+      // Never thrown on: the error's message would quote the pattern. The exact spellings still apply.
+      return undefined
+    }
+  }).filter((pattern) => pattern !== undefined)
 }
 
 /** A UTF-16 answer read as UTF-8: the secret's characters with NULs between them, either byte order. */
@@ -164,14 +177,47 @@ const utf16Spellings = (secret: string): ReadonlyArray<string> => {
   return [littleEndian.toString("utf8"), Buffer.from(littleEndian).swap16().toString("utf8")]
 }
 
-// The spellings of the last secret asked about: an API client sends one token for many calls.
-let lastSpellings:
-  | { readonly secret: string; readonly spellings: ReadonlyArray<string>; readonly mixed: ReadonlyArray<RegExp> }
-  | undefined
-const spellingsOf = (secret: string) => {
-  if (lastSpellings?.secret !== secret)
-    lastSpellings = { secret, spellings: spellings(secret), mixed: mixedEscapes(secret) }
-  return lastSpellings
+interface Spellings {
+  readonly spellings: ReadonlyArray<string>
+  readonly mixed: ReadonlyArray<RegExp>
+}
+
+/** How many secrets' spellings are kept: an API client sends one token per login for many calls. */
+const keptSpellings = 8
+
+// The spellings of the secrets asked about last, the least recently used first.
+const known = new Map<string, Spellings>()
+const spellingsOf = (secret: string): Spellings => {
+  const found = known.get(secret)
+  if (found !== undefined) {
+    known.delete(secret)
+    known.set(secret, found)
+    return found
+  }
+  const made = { spellings: spellings(secret), mixed: mixedEscapes(secret) }
+  known.set(secret, made)
+  if (known.size > keptSpellings) known.delete(known.keys().next().value ?? secret)
+  return made
+}
+
+/**
+ * How much of the end of `text` begins `spelling` (less than all of it),
+ * in time linear in their lengths (the Knuth–Morris–Pratt failure function:
+ * trying each length in turn took quadratic time on a long secret).
+ */
+const overlap = (text: string, spelling: string): number => {
+  const failure = new Int32Array(spelling.length)
+  for (let i = 1, k = 0; i < spelling.length; i++) {
+    while (k > 0 && spelling.charCodeAt(i) !== spelling.charCodeAt(k)) k = failure[k - 1] ?? 0
+    if (spelling.charCodeAt(i) === spelling.charCodeAt(k)) k++
+    failure[i] = k
+  }
+  let matched = 0
+  for (let i = Math.max(0, text.length - spelling.length + 1); i < text.length; i++) {
+    while (matched > 0 && text.charCodeAt(i) !== spelling.charCodeAt(matched)) matched = failure[matched - 1] ?? 0
+    if (text.charCodeAt(i) === spelling.charCodeAt(matched)) matched++
+  }
+  return matched
 }
 
 /** `text` with the secret's spellings, then any mix of its escapes, replaced. */
@@ -202,12 +248,8 @@ export const withoutKnownSecrets = (
     scrubbed = replaceSpellings(scrubbed, value)
     if (!cut) continue
     for (const spelling of spellingsOf(value).spellings) {
-      for (let length = Math.min(spelling.length - 1, scrubbed.length); length >= minScrubbableLength; length--) {
-        if (scrubbed.endsWith(spelling.slice(0, length))) {
-          scrubbed = `${scrubbed.slice(0, -length)}${REDACTED}`
-          break
-        }
-      }
+      const length = overlap(scrubbed, spelling)
+      if (length >= minScrubbableLength) scrubbed = `${scrubbed.slice(0, -length)}${REDACTED}`
     }
   }
   return scrubbed
