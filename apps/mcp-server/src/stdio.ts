@@ -8,6 +8,9 @@
  *   server exited with code 0 without a word);
  * - a JSON-RPC batch is served message by message, each answer on its own
  *   line (the SDK's transport refused it);
+ * - no more is read while stdout is full or `maxPendingRequests` requests
+ *   wait for their answers, so a client that writes without reading cannot
+ *   make the server hold every answer;
  * - a line that is not JSON is answered `-32700`, and JSON that is not a
  *   JSON-RPC message `-32600` (with its id, if it has a valid one), as
  *   JSON-RPC 2.0 says, and each is logged in one line (the SDK's dropped
@@ -28,6 +31,18 @@ import { ErrorCode, type JSONRPCMessage, JSONRPCMessageSchema } from "@modelcont
  * @category limits
  */
 export const maxLineBytes = 10 * 1024 * 1024
+
+/**
+ * The most requests read and not yet answered (cancelled ones aside): past
+ * it no more are read until one is answered, and a batch holds at most as
+ * many. Answers come some turns after their requests, so without it a
+ * client writing thousands at once had them all read, and every answer
+ * held, before the first write filled stdout and paused reading.
+ *
+ * @since 0.2.0
+ * @category limits
+ */
+export const maxPendingRequests = 128
 
 const newline = 0x0a
 
@@ -80,6 +95,16 @@ export class StdioTransport implements Transport {
    */
   private congested = false
   private unread: Buffer | undefined
+  /** The requests read and not answered yet, by id (a client may repeat one), and how many in all. */
+  private readonly pending = new Map<string | number, number>()
+  private pendingCount = 0
+  /** Whether `readLines` is running: an answer sent meanwhile leaves the reading to it. */
+  private reading = false
+
+  /** Whether reading waits: for stdout to drain, or for answers to the pending requests. */
+  private get held(): boolean {
+    return this.congested || this.pendingCount >= maxPendingRequests
+  }
 
   private readonly onData = (chunk: Buffer | string) => {
     const bytes = typeof chunk === "string" ? Buffer.from(chunk) : chunk
@@ -91,13 +116,16 @@ export class StdioTransport implements Transport {
     const bytes = this.unread
     if (bytes === undefined) return
     let from = 0
-    for (let end = bytes.indexOf(newline); end !== -1 && !this.congested; end = bytes.indexOf(newline, from)) {
+    this.reading = true
+    for (let end = bytes.indexOf(newline); end !== -1 && !this.held; end = bytes.indexOf(newline, from)) {
       this.take(bytes.subarray(from, end))
       this.endLine()
       from = end + 1
     }
-    if (this.congested) {
+    this.reading = false
+    if (this.held) {
       this.unread = from < bytes.length ? bytes.subarray(from) : undefined
+      this.input.pause()
       return
     }
     this.unread = undefined
@@ -168,6 +196,15 @@ export class StdioTransport implements Transport {
     // A batch (MCP 2025-03-26 and JSON-RPC 2.0; the --http transport takes them too) is its messages
     // in order, each answered on its own line, as over --http's event streams: the SDK's clients read
     // one message per line, not an array. One that is empty or holds anything but messages is refused whole.
+    if (Array.isArray(parsed) && parsed.length > maxPendingRequests) {
+      this.log(`message ${this.lines} is a batch of ${parsed.length} messages; answered -32600 (invalid request)`)
+      this.refuse(
+        undefined,
+        ErrorCode.InvalidRequest,
+        `Invalid Request: a batch holds at most ${maxPendingRequests} messages`,
+      )
+      return
+    }
     const batch = Array.isArray(parsed) && parsed.length > 0 ? parsed.map((m) => JSONRPCMessageSchema.safeParse(m)) : []
     if (batch.length > 0 && batch.every((m) => m.success)) {
       for (const message of batch) this.dispatch(message.data)
@@ -187,6 +224,16 @@ export class StdioTransport implements Transport {
   }
 
   private dispatch(message: JSONRPCMessage): void {
+    if ("method" in message) {
+      if ("id" in message) {
+        this.pending.set(message.id, (this.pending.get(message.id) ?? 0) + 1)
+        this.pendingCount++
+      } else if (message.method === "notifications/cancelled") {
+        // A cancelled request gets no answer (MCP, "Cancellation"): it is over now.
+        const id: unknown = message.params?.requestId
+        if (typeof id === "string" || typeof id === "number") this.answered(id)
+      }
+    }
     try {
       this.onmessage?.(message)
     } catch (error) {
@@ -201,20 +248,35 @@ export class StdioTransport implements Transport {
     )
   }
 
+  /** A pending request is over (answered or cancelled); reading goes on if it waited for that. */
+  private answered(id: string | number): void {
+    const count = this.pending.get(id)
+    if (count === undefined) return
+    if (count > 1) this.pending.set(id, count - 1)
+    else this.pending.delete(id)
+    this.pendingCount--
+    if (this.held || this.reading || this.closed) return
+    this.readLines()
+    if (!this.held) this.input.resume()
+  }
+
   send(message: JSONRPCMessage): Promise<void> {
-    if (this.output.write(`${JSON.stringify(message)}\n`)) return Promise.resolve()
-    if (!this.congested) {
+    const written = this.output.write(`${JSON.stringify(message)}\n`)
+    if (!written && !this.congested) {
       this.congested = true
       this.input.pause()
     }
+    if (("result" in message || "error" in message) && message.id !== undefined) this.answered(message.id)
+    if (written) return Promise.resolve()
     this.drained ??= new Promise((resolve) =>
       this.output.once("drain", () => {
         this.drained = undefined
         this.congested = false
         resolve()
         if (this.closed) return
+        if (this.reading) return
         this.readLines()
-        if (!this.congested) this.input.resume()
+        if (!this.held) this.input.resume()
       }),
     )
     return this.drained
