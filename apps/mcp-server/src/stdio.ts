@@ -8,9 +8,13 @@
  *   server exited with code 0 without a word);
  * - a JSON-RPC batch is served message by message, each answer on its own
  *   line (the SDK's transport refused it);
- * - no more is read while stdout is full or `maxPendingRequests` requests
- *   wait for their answers, so a client that writes without reading cannot
- *   make the server hold every answer;
+ * - no more is read while stdout is full, and past `maxPendingRequests`
+ *   requests waiting for their answers the next ones wait unread (at most
+ *   as many again), so a client that writes without reading cannot make
+ *   the server hold every answer; notifications (a cancellation) and the
+ *   client's answers to the server's requests are read meanwhile;
+ * - a request whose id is that of one not answered yet is answered
+ *   `-32600`: the SDK would run both and cancel only the last;
  * - a line that is not JSON is answered `-32700`, and JSON that is not a
  *   JSON-RPC message `-32600` (with its id, if it has a valid one), as
  *   JSON-RPC 2.0 says, and each is logged in one line (the SDK's dropped
@@ -21,7 +25,13 @@
  * @since 0.2.0
  */
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js"
-import { ErrorCode, type JSONRPCMessage, JSONRPCMessageSchema } from "@modelcontextprotocol/sdk/types.js"
+import {
+  CancelledNotificationSchema,
+  ErrorCode,
+  type JSONRPCMessage,
+  JSONRPCMessageSchema,
+  type JSONRPCRequest,
+} from "@modelcontextprotocol/sdk/types.js"
 
 /**
  * The longest message read, newline excluded: the SDK's own limit
@@ -95,15 +105,17 @@ export class StdioTransport implements Transport {
    */
   private congested = false
   private unread: Buffer | undefined
-  /** The requests read and not answered yet, by id (a client may repeat one), and how many in all. */
-  private readonly pending = new Map<string | number, number>()
-  private pendingCount = 0
+  /** The ids of the requests handed on and not answered (nor cancelled) yet. */
+  private readonly pending = new Set<string | number>()
+  /** Requests read past `maxPendingRequests`, in order, with the length of their line: handed on as answers go out. */
+  private readonly waiting: Array<{ readonly request: JSONRPCRequest; readonly size: number }> = []
+  private waitingSize = 0
   /** Whether `readLines` is running: an answer sent meanwhile leaves the reading to it. */
   private reading = false
 
-  /** Whether reading waits: for stdout to drain, or for answers to the pending requests. */
+  /** Whether reading waits: for stdout to drain, or for answers while as many requests wait unread. */
   private get held(): boolean {
-    return this.congested || this.pendingCount >= maxPendingRequests
+    return this.congested || this.waiting.length >= maxPendingRequests || this.waitingSize > maxLineBytes
   }
 
   private readonly onData = (chunk: Buffer | string) => {
@@ -207,7 +219,7 @@ export class StdioTransport implements Transport {
     }
     const batch = Array.isArray(parsed) && parsed.length > 0 ? parsed.map((m) => JSONRPCMessageSchema.safeParse(m)) : []
     if (batch.length > 0 && batch.every((m) => m.success)) {
-      for (const message of batch) this.dispatch(message.data)
+      for (const message of batch) this.dispatch(message.data, line.length)
       return
     }
     const message = JSONRPCMessageSchema.safeParse(parsed)
@@ -220,20 +232,46 @@ export class StdioTransport implements Transport {
       )
       return
     }
-    this.dispatch(message.data)
+    this.dispatch(message.data, line.length)
   }
 
-  private dispatch(message: JSONRPCMessage): void {
+  /** `size`: the length of the message's line, for the bound on requests waiting unread. */
+  private dispatch(message: JSONRPCMessage, size: number): void {
     if ("method" in message) {
       if ("id" in message) {
-        this.pending.set(message.id, (this.pending.get(message.id) ?? 0) + 1)
-        this.pendingCount++
+        const { id } = message
+        if (this.pending.has(id) || this.waiting.some(({ request }) => request.id === id)) {
+          this.log(
+            `message ${this.lines} repeats the id of a request not answered yet; answered -32600 (invalid request)`,
+          )
+          this.refuse(id, ErrorCode.InvalidRequest, "Invalid Request: the id is that of a request not answered yet")
+          return
+        }
+        if (this.waiting.length > 0 || this.pending.size >= maxPendingRequests) {
+          this.waiting.push({ request: message, size })
+          this.waitingSize += size
+          return
+        }
+        this.pending.add(id)
       } else if (message.method === "notifications/cancelled") {
-        // A cancelled request gets no answer (MCP, "Cancellation"): it is over now.
-        const id: unknown = message.params?.requestId
-        if (typeof id === "string" || typeof id === "number") this.answered(id)
+        // A cancelled request gets no answer (MCP, "Cancellation"): it is over now. Only a cancellation
+        // the SDK acts on (one its schema takes, a requestId that is not 0 nor ""), else it answers still.
+        const cancelled = CancelledNotificationSchema.safeParse(message)
+        const id = cancelled.success ? cancelled.data.params.requestId : undefined
+        if (id !== undefined && id !== 0 && id !== "") {
+          const at = this.waiting.findIndex(({ request }) => request.id === id)
+          const [dropped] = at === -1 ? [] : this.waiting.splice(at, 1)
+          if (dropped !== undefined) this.waitingSize -= dropped.size
+          else if (this.pending.delete(id)) this.answered()
+          // A request that waited unread is dropped unseen; the SDK ignores the cancellation.
+          if (dropped !== undefined) return
+        }
       }
     }
+    this.deliver(message)
+  }
+
+  private deliver(message: JSONRPCMessage): void {
     try {
       this.onmessage?.(message)
     } catch (error) {
@@ -243,30 +281,41 @@ export class StdioTransport implements Transport {
 
   /** An error answer; without an id (JSON-RPC's `null`, which MCP's schema spells by leaving it out) when none is known. */
   private refuse(id: string | number | undefined, code: number, message: string): void {
-    this.send({ jsonrpc: "2.0", ...(id === undefined ? {} : { id }), error: { code, message } }).catch((error) =>
+    // Written, not sent: it answers no pending request, even one of the same id.
+    this.write({ jsonrpc: "2.0", ...(id === undefined ? {} : { id }), error: { code, message } }).catch((error) =>
       this.onerror?.(error instanceof Error ? error : new Error(String(error))),
     )
   }
 
-  /** A pending request is over (answered or cancelled); reading goes on if it waited for that. */
-  private answered(id: string | number): void {
-    const count = this.pending.get(id)
-    if (count === undefined) return
-    if (count > 1) this.pending.set(id, count - 1)
-    else this.pending.delete(id)
-    this.pendingCount--
+  /** A pending request is over (answered or cancelled): the next ones waiting are handed on, and reading goes on if it waited. */
+  private answered(): void {
+    if (this.closed) return
+    while (this.waiting.length > 0 && this.pending.size < maxPendingRequests) {
+      const next = this.waiting.shift()
+      if (next === undefined) break
+      this.waitingSize -= next.size
+      this.pending.add(next.request.id)
+      this.deliver(next.request)
+    }
     if (this.held || this.reading || this.closed) return
     this.readLines()
     if (!this.held) this.input.resume()
   }
 
   send(message: JSONRPCMessage): Promise<void> {
+    const done = this.write(message)
+    if (("result" in message || "error" in message) && message.id !== undefined && this.pending.delete(message.id)) {
+      this.answered()
+    }
+    return done
+  }
+
+  private write(message: JSONRPCMessage): Promise<void> {
     const written = this.output.write(`${JSON.stringify(message)}\n`)
     if (!written && !this.congested) {
       this.congested = true
       this.input.pause()
     }
-    if (("result" in message || "error" in message) && message.id !== undefined) this.answered(message.id)
     if (written) return Promise.resolve()
     this.drained ??= new Promise((resolve) =>
       this.output.once("drain", () => {
@@ -293,6 +342,8 @@ export class StdioTransport implements Transport {
     this.parts = []
     this.size = 0
     this.unread = undefined
+    this.waiting.length = 0
+    this.waitingSize = 0
     this.onclose?.()
   }
 }
