@@ -5,7 +5,7 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { FastCheck as fc, Redacted } from "effect"
-import { excerpt, withoutKnownSecrets, withoutSecrets } from "../src/internal/scrub.js"
+import { excerpt, overlap, withoutKnownSecrets, withoutSecrets } from "../src/internal/scrub.js"
 
 /** The shortest secret scrubbing looks for (`minScrubbableLength`); shorter ones withhold the text. */
 const minScrubbableLength = 8
@@ -189,5 +189,44 @@ describe("scrub: a secret longer than any provider issues", () => {
     const scrubbed = withoutKnownSecrets(cut, [token], true)
     assert.isFalse(scrubbed.includes("9f8e"), "a piece of the secret is left")
     assert.strictEqual(scrubbed, '{"a":"[redacted]","b":"[redacted]')
+  })
+})
+
+describe("scrub: prose a server wrote (withoutSecrets), of up to the 256 KiB read limit", () => {
+  it("is scrubbed of JWTs in linear time, also a run of `eyJ` with no dot", () => {
+    // Every `eyJ` began a match that ran to the end of the run and back: 45 s on 256 KB, the event loop held.
+    const description = "eyJ".repeat(85_000)
+    const started = performance.now()
+    assert.strictEqual(withoutSecrets(description), description)
+    assert.isBelow(performance.now() - started, 1000)
+  })
+
+  it("replaces JWTs as it did: from the first `eyJ` of a run followed by a dot", () => {
+    const reference = (text: string) => text.replace(/eyJ[\w-]+\.[\w-]*\.?[\w-]*/g, "[redacted]")
+    const piece = fc.constantFrom("eyJ", "e", "y", "J", "a", "_", "-", ".", " ", ":", "é")
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 24 }), (pieces) => {
+        const text = pieces.join("")
+        assert.strictEqual(withoutSecrets(text), reference(text).replace(/(\bBearer\s+)[\w.~+/=-]+/gi, "$1[redacted]"))
+      }),
+      { numRuns: 20_000 },
+    )
+  })
+})
+
+describe("scrub: a cut answer's tail", () => {
+  it("is the longest end of the text that begins a spelling (overlap, against trying every length)", () => {
+    const brute = (text: string, spelling: string) => {
+      for (let length = Math.min(text.length, spelling.length - 1); length > 0; length--)
+        if (text.endsWith(spelling.slice(0, length))) return length
+      return 0
+    }
+    const word = fc.stringOf(fc.constantFrom("a", "b", "é", "\ud83d", "\ude00"), { maxLength: 20 })
+    fc.assert(
+      fc.property(word, word, (text, spelling) => {
+        assert.strictEqual(overlap(text, spelling), brute(text, spelling))
+      }),
+      { numRuns: 50_000 },
+    )
   })
 })

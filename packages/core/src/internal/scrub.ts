@@ -205,7 +205,7 @@ const spellingsOf = (secret: string): Spellings => {
  * in time linear in their lengths (the Knuth–Morris–Pratt failure function:
  * trying each length in turn took quadratic time on a long secret).
  */
-const overlap = (text: string, spelling: string): number => {
+export const overlap = (text: string, spelling: string): number => {
   const failure = new Int32Array(spelling.length)
   for (let i = 1, k = 0; i < spelling.length; i++) {
     while (k > 0 && spelling.charCodeAt(i) !== spelling.charCodeAt(k)) k = failure[k - 1] ?? 0
