@@ -14,7 +14,9 @@ const jsonSecret = new RegExp(`("(?:${secretNames})"\\s*:\\s*")([^"]*)`, "gi")
 // access_token=... in form bodies and query strings.
 const formSecret = new RegExp(`(\\b(?:${secretNames})=)([^&\\s"]*)`, "gi")
 // JWTs and Bearer credentials wherever they appear.
-const jwt = /eyJ[\w-]+\.[\w-]*\.?[\w-]*/g
+// Matched from the start of a run of [\w-] that a dot follows, up to its first `eyJ`, which is kept
+// (`$1`): starting at every `eyJ` instead ran each to the run's end and back, quadratic in the run.
+const jwt = /(?<![\w-])(?=[\w-]*\.)([\w-]*?)eyJ[\w-]+\.[\w-]*\.?[\w-]*/g
 const bearer = /(\bBearer\s+)[\w.~+/=-]+/gi
 // RFC 7617 credentials: base64 of `user-id:password`, so "Basic authentication" stays prose.
 const basic = /(\bBasic\s+)([A-Za-z0-9+/_-]+={0,2})/gi
@@ -266,7 +268,7 @@ export const withoutSecrets = (text: string, known: ReadonlyArray<Redacted.Redac
   if (values.some((value) => value.length < minScrubbableLength)) return REDACTED
   let scrubbed = text
   for (const value of values) scrubbed = replaceSpellings(scrubbed, value)
-  return scrubbed.replace(jwt, REDACTED).replace(bearer, `$1${REDACTED}`).replace(basic, basicCredentials)
+  return scrubbed.replace(jwt, `$1${REDACTED}`).replace(bearer, `$1${REDACTED}`).replace(basic, basicCredentials)
 }
 
 /**
