@@ -7,42 +7,10 @@
  * open until the session ended, and the session counted as busy, never
  * idle.
  */
-import type { Server } from "node:http"
-import type { AddressInfo } from "node:net"
-import { type Emulator, start } from "@hyperauth/emulator"
-import { afterEach, beforeEach, describe, expect, it } from "vitest"
-import { serveHttp } from "../src/http.js"
-import * as Runtime from "../src/runtime.js"
+import { describe, expect, it } from "vitest"
+import { mcpHeaders as baseHeaders, initialize, messagesOf, useHttpServer } from "./support/httpServer.js"
 
-let emulator: Emulator
-let runtime: Runtime.Runtime
-let server: Server
-let url = ""
-
-beforeEach(async () => {
-  emulator = await start()
-  runtime = Runtime.make({ HYPERAUTH_STORE: "memory", ...emulator.env })
-  server = await serveHttp(runtime, { port: 0, token: undefined })
-  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/mcp`
-})
-
-afterEach(async () => {
-  await new Promise<void>((resolve) => {
-    server.close(() => resolve())
-    server.closeAllConnections()
-  })
-  await runtime.dispose()
-  await emulator.close()
-})
-
-const baseHeaders = { "content-type": "application/json", accept: "application/json, text/event-stream" }
-
-/** The JSON-RPC messages of an SSE body. */
-const messagesOf = (sse: string): Array<Record<string, unknown>> =>
-  sse
-    .split("\n")
-    .filter((line) => line.startsWith("data: "))
-    .map((line) => JSON.parse(line.slice("data: ".length)) as Record<string, unknown>)
+const served = useHttpServer({ emulator: true })
 
 /** Reads a response's body until it ends or `ms` pass: what came, and whether it ended. */
 const readFor = async (response: Response, ms: number): Promise<{ text: string; ended: boolean }> => {
@@ -67,15 +35,10 @@ const readFor = async (response: Response, ms: number): Promise<{ text: string; 
 }
 
 const openSession = async (protocolVersion: string) => {
-  const init = await fetch(url, {
+  const init = await fetch(served.url, {
     method: "POST",
     headers: baseHeaders,
-    body: JSON.stringify({
-      jsonrpc: "2.0",
-      id: 1,
-      method: "initialize",
-      params: { protocolVersion, capabilities: {}, clientInfo: { name: "t", version: "1" } },
-    }),
+    body: initialize({}, protocolVersion),
   })
   await init.text()
   const headers = {
@@ -83,7 +46,7 @@ const openSession = async (protocolVersion: string) => {
     "mcp-session-id": init.headers.get("mcp-session-id") ?? "",
     "mcp-protocol-version": protocolVersion,
   }
-  const post = (body: unknown) => fetch(url, { method: "POST", headers, body: JSON.stringify(body) })
+  const post = (body: unknown) => fetch(served.url, { method: "POST", headers, body: JSON.stringify(body) })
   await (await post({ jsonrpc: "2.0", method: "notifications/initialized" })).text()
   return post
 }

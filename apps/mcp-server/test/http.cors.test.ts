@@ -11,40 +11,21 @@
  * repository, a notebook) could drive the tools with the user's logins and
  * read the answers; with it, a page needs the token besides.
  */
-import type { Server } from "node:http"
-import type { AddressInfo } from "node:net"
-import { afterEach, beforeEach, describe, expect, it } from "vitest"
-import { serveHttp } from "../src/http.js"
-import * as Runtime from "../src/runtime.js"
+import { describe, expect, it } from "vitest"
+import { initialize, mcpHeaders, useHttpServer } from "./support/httpServer.js"
 
-let runtime: Runtime.Runtime
-let server: Server
-let url = ""
 const origin = "http://localhost:6274"
 const token = "a-long-random-bearer-secret"
 
-const serve = async (bearer: string | undefined) => {
-  server = await serveHttp(runtime, { port: 0, token: bearer })
-  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/mcp`
-}
-
-beforeEach(async () => {
-  runtime = Runtime.make({ HYPERAUTH_STORE: "memory" })
-})
-
-afterEach(async () => {
-  await new Promise<void>((resolve) => {
-    server.close(() => resolve())
-    server.closeAllConnections()
-  })
-  await runtime.dispose()
-})
+/** A page's `initialize`, from `origin`, with `headers` besides. */
+const initializeFrom = (url: string, headers: Record<string, string> = {}) =>
+  fetch(url, { method: "POST", headers: { origin, ...mcpHeaders, ...headers }, body: initialize() })
 
 describe("CORS for loopback origins, with HYPERAUTH_HTTP_TOKEN set", () => {
-  beforeEach(() => serve(token))
+  const served = useHttpServer({ token })
 
   it("answers the preflight of a loopback origin", async () => {
-    const preflight = await fetch(url, {
+    const preflight = await fetch(served.url, {
       method: "OPTIONS",
       headers: {
         origin,
@@ -60,28 +41,14 @@ describe("CORS for loopback origins, with HYPERAUTH_HTTP_TOKEN set", () => {
   })
 
   it("lets the page read the session id of its initialize answer", async () => {
-    const init = await fetch(url, {
-      method: "POST",
-      headers: {
-        origin,
-        authorization: `Bearer ${token}`,
-        "content-type": "application/json",
-        accept: "application/json, text/event-stream",
-      },
-      body: JSON.stringify({
-        jsonrpc: "2.0",
-        id: 1,
-        method: "initialize",
-        params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "t", version: "1" } },
-      }),
-    })
+    const init = await initializeFrom(served.url, { authorization: `Bearer ${token}` })
     await init.text()
     expect(init.headers.get("access-control-allow-origin")).toBe(origin)
     expect((init.headers.get("access-control-expose-headers") ?? "").toLowerCase()).toContain("mcp-session-id")
   })
 
   it("gives no CORS answer to an origin that is not loopback", async () => {
-    const preflight = await fetch(url, {
+    const preflight = await fetch(served.url, {
       method: "OPTIONS",
       headers: { origin: "https://evil.example", "access-control-request-method": "POST" },
     })
@@ -91,10 +58,10 @@ describe("CORS for loopback origins, with HYPERAUTH_HTTP_TOKEN set", () => {
 })
 
 describe("without HYPERAUTH_HTTP_TOKEN", () => {
-  beforeEach(() => serve(undefined))
+  const served = useHttpServer()
 
   it("answers a loopback origin's preflight 403, with no CORS headers, saying what to set", async () => {
-    const preflight = await fetch(url, {
+    const preflight = await fetch(served.url, {
       method: "OPTIONS",
       headers: { origin, "access-control-request-method": "POST", "access-control-request-headers": "content-type" },
     })
@@ -104,16 +71,7 @@ describe("without HYPERAUTH_HTTP_TOKEN", () => {
   })
 
   it("lets no loopback page read an answer", async () => {
-    const init = await fetch(url, {
-      method: "POST",
-      headers: { origin, "content-type": "application/json", accept: "application/json, text/event-stream" },
-      body: JSON.stringify({
-        jsonrpc: "2.0",
-        id: 1,
-        method: "initialize",
-        params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "t", version: "1" } },
-      }),
-    })
+    const init = await initializeFrom(served.url)
     await init.text()
     expect(init.headers.get("access-control-allow-origin")).toBeNull()
   })

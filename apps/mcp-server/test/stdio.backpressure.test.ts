@@ -8,6 +8,19 @@ import { PassThrough, Writable } from "node:stream"
 import { describe, expect, it } from "vitest"
 import { maxPendingRequests, StdioTransport } from "../src/stdio.js"
 
+/** A transport on real streams whose client reads every answer at once (kept in `written`). */
+const readingClient = () => {
+  const input = new PassThrough()
+  const written: Array<string> = []
+  const output = new Writable({
+    write: (chunk, _encoding, done) => {
+      written.push(String(chunk))
+      done()
+    },
+  })
+  return { input, written, transport: new StdioTransport(input, output, () => undefined) }
+}
+
 describe("stdio flow control", () => {
   it("stops reading stdin while stdout is full, and reads again once it drains", async () => {
     const input = new PassThrough()
@@ -42,15 +55,7 @@ describe("stdio flow control", () => {
   it("reads no more requests while maxPendingRequests are unanswered, though stdout is not full yet", async () => {
     // Answers come some turns after their requests (as a tool call's do): a client that writes
     // thousands at once had them all read, and every answer held, before the first write filled stdout.
-    const input = new PassThrough()
-    const written: Array<string> = []
-    const output = new Writable({
-      write: (chunk, _encoding, done) => {
-        written.push(String(chunk))
-        done()
-      },
-    })
-    const transport = new StdioTransport(input, output, () => undefined)
+    const { input, written, transport } = readingClient()
     const received: Array<{ id: number }> = []
     const later: Array<() => void> = []
     transport.onmessage = (message) => {
@@ -98,15 +103,7 @@ describe("stdio flow control", () => {
   })
 
   it("refuses a batch of more than maxPendingRequests messages whole", async () => {
-    const input = new PassThrough()
-    const written: Array<string> = []
-    const output = new Writable({
-      write: (chunk, _encoding, done) => {
-        written.push(String(chunk))
-        done()
-      },
-    })
-    const transport = new StdioTransport(input, output, () => undefined)
+    const { input, written, transport } = readingClient()
     const received: Array<unknown> = []
     transport.onmessage = (message) => {
       received.push(message)

@@ -150,13 +150,14 @@ describe("withoutKnownSecrets (an API's answer handed on)", () => {
   })
 })
 
+/** `count` UUIDs joined with dots: a long secret made mostly of punctuation between short runs. */
+const uuids = (count: number) =>
+  Array.from({ length: count }, (_, i) => `${i.toString(16).padStart(8, "0")}-9f8e-4d6c-8b5a-3210fedcba98`).join(".")
+
 describe("scrub: a long secret of many non-alphanumeric characters", () => {
   // 1,000 UUIDs joined with dots: 37 KB, 5,000 dashes and dots. One pattern with a group for each
   // was a stack overflow in V8's compiler, a SyntaxError that quotes the pattern: the secret.
-  const value = Array.from(
-    { length: 1000 },
-    (_, i) => `${i.toString(16).padStart(8, "0")}-9f8e-4d6c-8b5a-3210fedcba98`,
-  ).join(".")
+  const value = uuids(1000)
   const token = Redacted.make(value)
   const escaped = (text: string) => text.replace(/[-.]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
   it("is replaced, raw or escaped in any mix, without throwing", () => {
@@ -177,10 +178,7 @@ describe("scrub: a long secret of many non-alphanumeric characters", () => {
 
 describe("scrub: a secret longer than any provider issues", () => {
   // 4,000 UUIDs joined with dots, 148 KB: past the length looked for in mixed escapes, still found as it is.
-  const value = Array.from(
-    { length: 4000 },
-    (_, i) => `${i.toString(16).padStart(8, "0")}-9f8e-4d6c-8b5a-3210fedcba98`,
-  ).join(".")
+  const value = uuids(4000)
   const token = Redacted.make(value)
 
   it("is replaced as it is, and a cut answer loses the tail that begins it", () => {

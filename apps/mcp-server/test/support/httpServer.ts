@@ -1,0 +1,58 @@
+/**
+ * A `--http` server in process over real loopback HTTP, made before each
+ * test of the suite that asks for it and closed after it: with the
+ * emulator behind it when asked, and a bearer token when given.
+ */
+import type { Server } from "node:http"
+import type { AddressInfo } from "node:net"
+import { type Emulator, start } from "@hyperauth/emulator"
+import { afterEach, beforeEach } from "vitest"
+import { serveHttp } from "../../src/http.js"
+import * as Runtime from "../../src/runtime.js"
+
+export interface HttpServer {
+  /** The MCP endpoint, `http://127.0.0.1:<port>/mcp`. */
+  readonly url: string
+}
+
+/** The headers of every Streamable HTTP POST. */
+export const mcpHeaders = { "content-type": "application/json", accept: "application/json, text/event-stream" }
+
+/** The JSON-RPC messages of an SSE body. */
+export const messagesOf = (sse: string): Array<Record<string, unknown>> =>
+  sse
+    .split("\n")
+    .filter((line) => line.startsWith("data: "))
+    .map((line) => JSON.parse(line.slice("data: ".length)) as Record<string, unknown>)
+
+/** An `initialize` request body from a client with `capabilities`, speaking `protocolVersion`. */
+export const initialize = (capabilities: Record<string, unknown> = {}, protocolVersion = "2025-06-18") =>
+  JSON.stringify({
+    jsonrpc: "2.0",
+    id: 1,
+    method: "initialize",
+    params: { protocolVersion, capabilities, clientInfo: { name: "t", version: "1" } },
+  })
+
+export const useHttpServer = (options: { readonly emulator?: boolean; readonly token?: string } = {}): HttpServer => {
+  let emulator: Emulator | undefined
+  let runtime: Runtime.Runtime | undefined
+  let server: Server | undefined
+  const handle = { url: "" }
+  beforeEach(async () => {
+    emulator = options.emulator === true ? await start() : undefined
+    runtime = Runtime.make({ HYPERAUTH_STORE: "memory", ...emulator?.env })
+    server = await serveHttp(runtime, { port: 0, token: options.token })
+    handle.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/mcp`
+  })
+  afterEach(async () => {
+    await new Promise<void>((resolve) => {
+      if (server === undefined) return resolve()
+      server.close(() => resolve())
+      server.closeAllConnections()
+    })
+    await runtime?.dispose()
+    await emulator?.close()
+  })
+  return handle
+}
