@@ -402,11 +402,22 @@ export const make = Effect.gen(function* () {
         ),
       )
 
-  /** Polls the device code: with `startLogin`'s completion, or one rebuilt from the record. */
-  const pollDevice = (login: Login): Effect.Effect<Token.TokenSet, ToolError> => {
+  /**
+   * Polls the device code: with `startLogin`'s completion, or one rebuilt
+   * from `record` (the login's latest record, read under its lease). The
+   * record wins when it holds a longer interval than the completion
+   * started with: another process polled meanwhile and was told to slow
+   * down (RFC 8628 §3.5: the longer interval holds for all later polls).
+   */
+  const pollDevice = (login: Login, record: PendingLogin.PendingLogin): Effect.Effect<Token.TokenSet, ToolError> => {
     const started = login.started
-    if (Option.isSome(started) && started.value._tag === "DevicePending") return started.value.complete
-    const { provider, deviceCode, interval, expiresAt } = login.record
+    if (
+      Option.isSome(started) &&
+      started.value._tag === "DevicePending" &&
+      !(record.interval !== undefined && Duration.greaterThan(record.interval, started.value.interval))
+    )
+      return started.value.complete
+    const { provider, deviceCode, interval, expiresAt } = record
     if (deviceCode === undefined) {
       return Effect.fail(
         new OAuthError.InvalidInput({ provider, reason: "this login's record is incomplete; start a new login." }),
@@ -418,13 +429,13 @@ export const make = Effect.gen(function* () {
   }
 
   /**
-   * Runs `work` under the record's lease, unless the record already holds
-   * an outcome (then that is the login's result). Another process holding
-   * the lease makes this wait.
+   * Runs `work` under the record's lease, with the record as read under it,
+   * unless the record already holds an outcome (then that is the login's
+   * result). Another process holding the lease makes this wait.
    */
   const underLease = (
     login: Login,
-    work: (lease: TokenStore.RecordLease) => Effect.Effect<Finished, ToolError>,
+    work: (lease: TokenStore.RecordLease, record: PendingLogin.PendingLogin) => Effect.Effect<Finished, ToolError>,
   ): Effect.Effect<Finished, ToolError> =>
     Effect.scoped(
       Effect.gen(function* () {
@@ -439,7 +450,7 @@ export const make = Effect.gen(function* () {
           yield* settleFrom(login, outcome)
           return yield* Deferred.await(login.result)
         }
-        return yield* work(lease)
+        return yield* work(lease, current.value.login)
       }),
     )
 
@@ -508,10 +519,12 @@ export const make = Effect.gen(function* () {
       if (!configured) return
       while (!(yield* Deferred.isDone(login.result))) {
         const attempt = yield* Effect.exit(
-          underLease(login, (lease) =>
+          underLease(login, (lease, record) =>
             commit(
               login,
-              Effect.provideService(pollDevice(login), DeviceFlow.SlowDowns, { record: recordInterval(login, lease) }),
+              Effect.provideService(pollDevice(login, record), DeviceFlow.SlowDowns, {
+                record: recordInterval(login, lease),
+              }),
               lease,
             ),
           ),

@@ -561,3 +561,50 @@ describe("Device logins taken over by another process", () => {
     }),
   )
 })
+
+describe("Device logins this process started", () => {
+  it.scoped("poll at the interval their record holds when it is longer than the one they started with", () =>
+    Effect.gen(function* () {
+      const memory = yield* TokenStore.makeMemory
+      // The poller's first take of the record's lease waits for `go`, as it would behind another
+      // process polling this login (a takeover after a stall), which raises the interval meanwhile.
+      const go = yield* Deferred.make<void>()
+      const store: TokenStore.Service = {
+        ...memory,
+        logins: {
+          ...memory.logins,
+          acquire: (id, options) => Effect.zipRight(Deferred.await(go), memory.logins.acquire(id, options)),
+        },
+      }
+      const resumed: Array<Duration.Duration> = []
+      const process = processOn(
+        store,
+        deviceProvider((interval) => resumed.push(interval)),
+      )
+      const now = yield* DateTime.now
+      const polledFromStart = yield* Deferred.make<void>()
+      const started = yield* Effect.provide(
+        Effect.flatMap(Logins.Logins, (logins) =>
+          logins.startDevice(loginKey("hyper", "default"), {
+            _tag: "DevicePending",
+            userCode: "BCDF-GHJK",
+            verificationUri: "https://hyper.example/device",
+            deviceCode: Redacted.make("device-code"),
+            expiresAt: DateTime.addDuration(now, Duration.minutes(10)),
+            interval: Duration.seconds(5),
+            // Its own completion polls from the interval it started with.
+            complete: Effect.zipRight(Deferred.succeed(polledFromStart, undefined), Effect.never),
+          }),
+        ),
+        yield* Layer.build(process),
+      )
+      const records = PendingLogin.store(memory.logins)
+      const pending = Option.getOrThrow(yield* records.get(started.loginId))
+      yield* records.put({ ...pending.login, interval: Duration.seconds(15) }, { ifVersion: pending.version })
+      yield* Deferred.succeed(go, undefined)
+      yield* TestClock.adjust("1 minute")
+      assert.deepStrictEqual(resumed, [Duration.seconds(15)])
+      assert.isFalse(yield* Deferred.isDone(polledFromStart))
+    }),
+  )
+})
