@@ -7,7 +7,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net"
 import { gzipSync } from "node:zlib"
 import { Faults } from "./Faults.js"
-import { type EmulatorRequest, type EmulatorResponse, json, matchPath, type Route } from "./Http.js"
+import { type EmulatorRequest, type EmulatorResponse, json, matchPath, oauthError, type Route } from "./Http.js"
 import { environment, type OriginName, type Origins, originNames } from "./Origins.js"
 import { type HyperControl, type HyperOptions, hyper } from "./providers/hyper.js"
 import { type HyperIdControl, type HyperIdOptions, hyperid } from "./providers/hyperid.js"
@@ -96,10 +96,35 @@ const healthRoutes: ReadonlyArray<Route> = originNames.map((origin) => ({
   handler: () => json(200, { ok: true, origin }),
 }))
 
-const readBody = (message: IncomingMessage): Promise<string> =>
+/**
+ * The largest request body the emulator reads, as a provider's front end
+ * limits them: past it the answer is 413 and the rest is not kept.
+ *
+ * @example
+ * ```ts
+ * import { maxBodyBytes } from "@hyperauth/emulator"
+ *
+ * maxBodyBytes // 1048576
+ * ```
+ *
+ * @since 0.2.0
+ * @category constants
+ */
+export const maxBodyBytes = 1024 * 1024
+
+/** The body as text, or undefined once it is larger than `maxBodyBytes` (the rest is left to Node to discard). */
+const readBody = (message: IncomingMessage): Promise<string | undefined> =>
   new Promise((resolve, reject) => {
+    if (Number(message.headers["content-length"] ?? 0) > maxBodyBytes) return resolve(undefined)
     const chunks: Array<Buffer> = []
-    message.on("data", (chunk: Buffer) => chunks.push(chunk))
+    let size = 0
+    const onData = (chunk: Buffer) => {
+      size += chunk.length
+      if (size <= maxBodyBytes) return chunks.push(chunk)
+      message.off("data", onData)
+      resolve(undefined)
+    }
+    message.on("data", onData)
     message.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")))
     message.on("error", reject)
   })
@@ -182,6 +207,12 @@ export const start = async (options: StartOptions = {}): Promise<Emulator> => {
       entry.status = response.status
       entry.error = oauthErrorOf(response.body)
       send(res, response, gzip)
+    }
+    if (body === undefined) {
+      // Node reads the rest and drops it, then closes the connection.
+      res.shouldKeepAlive = false
+      answer(oauthError(413, "invalid_request", `The request body is larger than ${maxBodyBytes} bytes`))
+      return
     }
 
     const fault = faults.take(origin, method, url.pathname)

@@ -22,7 +22,7 @@
  *
  * @since 0.1.0
  */
-export { type Emulator, type LoggedRequest, type StartOptions, start } from "./Emulator.js"
+export { type Emulator, type LoggedRequest, maxBodyBytes, type StartOptions, start } from "./Emulator.js"
 export type { Fault, Faults } from "./Faults.js"
 export { environment, type OriginName, type Origins, originNames } from "./Origins.js"
 export type { HyperControl, HyperOptions } from "./providers/hyper.js"

@@ -1,9 +1,11 @@
+import * as Http from "node:http"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import {
   defaultHyperIdClient,
   defaultHyperlineApiKey,
   defaultHyperproofClient,
   type Emulator,
+  maxBodyBytes,
   originNames,
   start,
 } from "../src/index.js"
@@ -117,4 +119,51 @@ describe("emulator skeleton", () => {
     await other.close()
     await expect(fetch(`${other.origins.hyper}/health`)).rejects.toThrow()
   })
+})
+
+/** POSTs `size` bytes to `url` in 64 KiB chunks, with or without a Content-Length; the status and body answered. */
+const postBytes = (url: string, size: number, declared: boolean) =>
+  new Promise<{ status: number; body: string }>((resolve, reject) => {
+    const request = Http.request(
+      url,
+      {
+        method: "POST",
+        headers: {
+          "content-type": "application/x-www-form-urlencoded",
+          ...(declared ? { "content-length": String(size) } : {}),
+        },
+      },
+      (response) => {
+        let body = ""
+        response.setEncoding("utf8")
+        response.on("data", (chunk: string) => {
+          body += chunk
+        })
+        response.on("end", () => resolve({ status: response.statusCode ?? 0, body }))
+      },
+    )
+    // The emulator may stop reading once it has answered: a write after that is no failure here.
+    request.on("error", (error) => (request.writableEnded ? undefined : reject(error)))
+    const chunk = Buffer.alloc(64 * 1024, "a")
+    let sent = 0
+    const more = () => {
+      while (sent < size) {
+        sent += chunk.length
+        if (!request.write(chunk)) return request.once("drain", more)
+      }
+      request.end()
+    }
+    more()
+  })
+
+describe("request bodies", () => {
+  for (const declared of [true, false]) {
+    it(`answers a body over ${maxBodyBytes} bytes with 413 and reads no more of it (${declared ? "Content-Length" : "chunked"})`, async () => {
+      const answer = await postBytes(`${emulator.origins.hyperproofAccounts}/oauth/token`, 8 * 1024 * 1024, declared)
+      expect(answer.status).toBe(413)
+      expect(JSON.parse(answer.body)).toMatchObject({ error: "invalid_request" })
+      // Still serving.
+      expect((await fetch(`${emulator.origins.hyperproofAccounts}/health`)).status).toBe(200)
+    })
+  }
 })
