@@ -508,6 +508,21 @@ const deviceProvider = (resumedAt: (interval: Duration.Duration) => void): Provi
   decorate: (request) => request,
 })
 
+/** A hyper device login started in this process, polling every 5 s for 10 minutes with `complete`. */
+const startHyperLogin = (complete: Effect.Effect<Token.TokenSet, OAuthError.RequestFailure>) =>
+  Effect.gen(function* () {
+    const logins = yield* Logins.Logins
+    return yield* logins.startDevice(loginKey("hyper", "default"), {
+      _tag: "DevicePending",
+      userCode: "BCDF-GHJK",
+      verificationUri: "https://hyper.example/device",
+      deviceCode: Redacted.make("device-code"),
+      expiresAt: DateTime.addDuration(yield* DateTime.now, Duration.minutes(10)),
+      interval: Duration.seconds(5),
+      complete,
+    })
+  })
+
 describe("Device logins taken over by another process", () => {
   it.scoped("poll at the interval slow_down answers raised, not the one the login started with", () =>
     Effect.gen(function* () {
@@ -527,20 +542,7 @@ describe("Device logins taken over by another process", () => {
       })
       const firstScope = yield* Scope.make()
       const first = yield* Layer.buildWithScope(process, firstScope)
-      const started = yield* Effect.provide(
-        Effect.flatMap(Logins.Logins, (logins) =>
-          logins.startDevice(loginKey("hyper", "default"), {
-            _tag: "DevicePending",
-            userCode: "BCDF-GHJK",
-            verificationUri: "https://hyper.example/device",
-            deviceCode: Redacted.make("device-code"),
-            expiresAt: DateTime.addDuration(now, Duration.minutes(10)),
-            interval: Duration.seconds(5),
-            complete,
-          }),
-        ),
-        first,
-      )
+      const started = yield* Effect.provide(startHyperLogin(complete), first)
       // Polls at 5 s and 15 s, each answered slow_down: the interval is 15 s after them.
       yield* TestClock.adjust("5 seconds")
       yield* TestClock.adjust("10 seconds")
@@ -581,21 +583,10 @@ describe("Device logins this process started", () => {
         store,
         deviceProvider((interval) => resumed.push(interval)),
       )
-      const now = yield* DateTime.now
       const polledFromStart = yield* Deferred.make<void>()
       const started = yield* Effect.provide(
-        Effect.flatMap(Logins.Logins, (logins) =>
-          logins.startDevice(loginKey("hyper", "default"), {
-            _tag: "DevicePending",
-            userCode: "BCDF-GHJK",
-            verificationUri: "https://hyper.example/device",
-            deviceCode: Redacted.make("device-code"),
-            expiresAt: DateTime.addDuration(now, Duration.minutes(10)),
-            interval: Duration.seconds(5),
-            // Its own completion polls from the interval it started with.
-            complete: Effect.zipRight(Deferred.succeed(polledFromStart, undefined), Effect.never),
-          }),
-        ),
+        // Its own completion polls from the interval it started with.
+        startHyperLogin(Effect.zipRight(Deferred.succeed(polledFromStart, undefined), Effect.never)),
         yield* Layer.build(process),
       )
       const records = PendingLogin.store(memory.logins)
