@@ -1,7 +1,7 @@
 /**
  * docs/mcp-tools.md is the contract of the server this repository builds:
- * every tool the server lists, and every input field of each, is named
- * there, and its error codes are exactly those tool errors can carry.
+ * every tool the server lists, and every input and output field of each,
+ * is named there, and its error codes are exactly those tool errors can carry.
  */
 import { readFile } from "node:fs/promises"
 import { fileURLToPath } from "node:url"
@@ -23,6 +23,37 @@ describe("docs/mcp-tools.md", () => {
         expect(row, `a row for ${tool.name}`).toBeDefined()
         for (const field of Object.keys(tool.inputSchema.properties ?? {})) {
           expect(row, `${tool.name}.${field}`).toMatch(new RegExp(`\\b${field}\\b`))
+        }
+      }
+    } finally {
+      await session.close()
+    }
+  })
+
+  it("names every output field of every tool, in its row or in the token info", async () => {
+    const text = await contract()
+    const tokenInfo = text.split("\n").find((line) => line.startsWith("Token info is ")) ?? ""
+    expect(tokenInfo).not.toBe("")
+    /** The fields of an object schema, and of the objects its arrays and objects hold, by path. */
+    const fieldsOf = (schema: unknown, path: string): ReadonlyArray<readonly [string, string]> => {
+      const node = schema as { properties?: Record<string, unknown>; items?: unknown }
+      return [
+        ...Object.entries(node.properties ?? {}).flatMap(([name, child]) => [
+          [`${path}.${name}`, name] as const,
+          ...fieldsOf(child, `${path}.${name}`),
+        ]),
+        ...(node.items === undefined ? [] : fieldsOf(node.items, `${path}[]`)),
+      ]
+    }
+    const session = await connect({ HYPERAUTH_STORE: "memory" })
+    try {
+      const { tools } = await session.client.listTools()
+      for (const tool of tools) {
+        const row = text.split("\n").find((line) => line.startsWith(`| \`${tool.name}\` |`)) ?? ""
+        expect(tool.outputSchema, tool.name).toBeDefined()
+        for (const [path, field] of fieldsOf(tool.outputSchema, tool.name)) {
+          const named = new RegExp(`\\b${field}\\b`)
+          expect(named.test(row) || named.test(tokenInfo), path).toBe(true)
         }
       }
     } finally {
