@@ -4,7 +4,8 @@
  * classes, tags, layers, schemas), an `@example`; every module has a doc
  * comment with `@since`. Every example, of an export or of a module,
  * type-checks against the sources as a user would write it
- * (`import { … } from "@hyperauth/core"`), and so do the README's `ts` blocks.
+ * (`import { … } from "@hyperauth/core"`), and so do the `ts` blocks of the
+ * README and of each package's README, which names each of its modules.
  *
  * What is public is read off the packages themselves, so there is no list to
  * keep: every entry point in the `exports` of `@hyperauth/core`'s and
@@ -278,10 +279,29 @@ describe("public documentation", () => {
   })
 
   it("has README examples that type-check as a user would write them", { timeout: 180_000 }, () => {
-    const readme = codeBlocks(readFileSync(join(repoRoot, "README.md"), "utf8"))
-    assert.isNotEmpty(readme)
-    const failures = compile(readme.map((code, i) => ({ where: `README.md block ${i + 1}`, code })))
+    // The repository's README and each package's, where a user of that package reads first.
+    const readmes = ["README.md", ...packages.map((dir) => `${dir}/README.md`)]
+    const examples = readmes.flatMap((readme) =>
+      codeBlocks(readFileSync(join(repoRoot, readme), "utf8")).map((code, i) => ({
+        where: `${readme} block ${i + 1}`,
+        code,
+      })),
+    )
+    assert.isNotEmpty(examples.filter((example) => example.where.startsWith("README.md ")))
+    const failures = compile(examples)
     assert.deepStrictEqual(failures, [], `README examples that do not compile:\n${failures.join("\n")}`)
+  })
+
+  it("names every module of each package in the package's README", () => {
+    const missing = packages.flatMap((dir) => {
+      const readme = readFileSync(join(repoRoot, dir, "README.md"), "utf8")
+      return entryPointsOf(dir).flatMap((entry) =>
+        namespacesOf(sourceOf(entry.file))
+          .filter(({ name }) => !readme.includes(`\`${name}\``))
+          .map(({ name }) => `${dir}/README.md: ${entry.name}'s ${name}`),
+      )
+    })
+    assert.deepStrictEqual(missing, [], `modules the README does not name:\n${missing.join("\n")}`)
   })
 
   describe("the checker itself", () => {
