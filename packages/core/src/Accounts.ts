@@ -56,6 +56,16 @@ export const refreshMargin = "60 seconds"
  * a provider not configured or without refresh, a refresh the provider
  * refused or that did not reach it, or the store.
  *
+ * @example
+ * ```ts
+ * import type { Accounts } from "@hyperauth/core"
+ * import * as Effect from "effect/Effect"
+ *
+ * // Not logged in yet is no failure here: undefined, and every other AccessError stays.
+ * const orUndefined = <A>(access: Effect.Effect<A, Accounts.AccessError>) =>
+ *   access.pipe(Effect.catchTag("NotLoggedIn", () => Effect.succeed(undefined)))
+ * ```
+ *
  * @since 0.1.0
  * @category errors
  */
@@ -64,6 +74,16 @@ export type AccessError = NotLoggedIn | NotConfigured | NotSupported | InvalidIn
 /**
  * What `logout` did: revoked at the provider (where it has an endpoint),
  * and removed from the store.
+ *
+ * @example
+ * ```ts
+ * import { Accounts } from "@hyperauth/core"
+ * import * as Effect from "effect/Effect"
+ *
+ * const ended = Effect.flatMap(Accounts.Accounts, (accounts) =>
+ *   accounts.logout({ provider: "hyperid", account: "default" }),
+ * ).pipe(Effect.map((result: Accounts.LogoutResult) => result.revokeError?.message ?? `revoked: ${result.revoked}`))
+ * ```
  *
  * @since 0.2.0
  * @category models
@@ -78,6 +98,14 @@ export interface LogoutResult {
 /**
  * What `Accounts` offers: the logins of a `TokenStore`, read, refreshed,
  * replaced and ended per account, each change under the account's lease.
+ *
+ * @example
+ * ```ts
+ * import type { Accounts } from "@hyperauth/core"
+ *
+ * // Refresh now, whatever the token's expiry (client credentials: a new token).
+ * const renewed = (accounts: Accounts.Service) => accounts.refresh({ provider: "hyperline", account: "default" })
+ * ```
  *
  * @since 0.1.0
  * @category models
@@ -135,6 +163,21 @@ export class Accounts extends Context.Tag("@hyperauth/core/Accounts")<Accounts, 
 /**
  * Finds the provider of a stored login.
  *
+ * @example
+ * ```ts
+ * import { type Accounts, OAuthError, type Provider } from "@hyperauth/core"
+ * import * as Effect from "effect/Effect"
+ *
+ * const lookupIn =
+ *   (providers: ReadonlyArray<Provider.Provider>): Accounts.ProviderLookup =>
+ *   (id) => {
+ *     const provider = providers.find((candidate) => candidate.id === id)
+ *     return provider === undefined
+ *       ? Effect.fail(new OAuthError.NotConfigured({ provider: id, missing: [] }))
+ *       : Effect.succeed(provider)
+ *   }
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -160,6 +203,14 @@ const needId = (key: AccountKey, need: RefreshNeed): string =>
 
 /**
  * How `make` takes the accounts' leases in the store.
+ *
+ * @example
+ * ```ts
+ * import type { Accounts } from "@hyperauth/core"
+ *
+ * // Holders that may stall for a while: a minute before another process takes over.
+ * const patient: Accounts.Options = { lease: { ttl: "60 seconds", wait: "2 minutes" } }
+ * ```
  *
  * @since 0.2.0
  * @category models

@@ -25,6 +25,14 @@ import { type ConnectionError, InvalidInput, type Timeout } from "./OAuthError.j
  * headers, body, whether the body was cut, and the secrets the request
  * carried (the token), which no error built from the answer repeats.
  *
+ * @example
+ * ```ts
+ * import type { ApiClient } from "@hyperauth/core"
+ *
+ * const summary = (answer: ApiClient.ApiResponse) =>
+ *   `${answer.status} from ${answer.url}${answer.truncated ? ", body cut" : ""}: ${answer.headers["content-type"]}`
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -34,6 +42,16 @@ export type ApiResponse = Pipeline.Exchange
  * Sends a request with a Bearer token you hold and returns the whole
  * answer, whatever its status. `AuthorizedClient.exchange` is this with the
  * token of a login, renewed after a 401.
+ *
+ * @example
+ * ```ts
+ * import type { ApiClient } from "@hyperauth/core"
+ * import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+ * import type * as Redacted from "effect/Redacted"
+ *
+ * const programs = (api: ApiClient.ApiClient, accessToken: Redacted.Redacted<string>) =>
+ *   api.send(HttpClientRequest.get("https://api.hyperproof.app/v1/programs"), { accessToken, maxBodyBytes: 65_536 })
+ * ```
  *
  * @since 0.1.0
  * @category models

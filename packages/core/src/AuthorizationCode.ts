@@ -48,6 +48,15 @@ export const makeState: Effect.Effect<string> = Effect.sync(() => randomBytes(32
  * A PKCE pair (RFC 7636 §4.1-4.2): the verifier stays with the client, the
  * S256 challenge goes in the authorization URL.
  *
+ * @example
+ * ```ts
+ * import { Effect, Redacted } from "effect"
+ * import { AuthorizationCode } from "@hyperauth/core"
+ *
+ * const pkce: AuthorizationCode.Pkce = Effect.runSync(AuthorizationCode.makePkce)
+ * AuthorizationCode.s256(Redacted.value(pkce.verifier)) === pkce.challenge // true
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -141,6 +150,17 @@ export const repeatedParameter = (query: URLSearchParams): string | undefined =>
 
 /**
  * What an authorization redirect carried.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Redacted } from "effect"
+ * import { AuthorizationCode } from "@hyperauth/core"
+ *
+ * const code = AuthorizationCode.parseRedirect("http://127.0.0.1:8976/callback/hyperline?code=c0de&state=s1", {
+ *   expectedState: "s1",
+ *   provider: "hyperline",
+ * }).pipe(Effect.map((redirect: AuthorizationCode.Redirect) => Redacted.value(redirect.code))) // "c0de"
+ * ```
  *
  * @since 0.1.0
  * @category models

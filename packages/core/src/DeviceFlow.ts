@@ -154,6 +154,21 @@ export class SlowDowns extends Context.Tag("@hyperauth/core/DeviceFlow/SlowDowns
  * What `poll` needs: the token request to repeat, the device code's
  * interval and when it expires.
  *
+ * @example
+ * ```ts
+ * import { DateTime, type Effect } from "effect"
+ * import type { DeviceFlow, OAuthError, Token } from "@hyperauth/core"
+ *
+ * declare const tokenRequest: Effect.Effect<Token.TokenSet, OAuthError.OAuthProtocolError>
+ *
+ * const options: DeviceFlow.PollOptions<Token.TokenSet, never> = {
+ *   request: tokenRequest,
+ *   interval: "5 seconds",
+ *   expiresAt: DateTime.unsafeMake("2030-01-01T00:10:00Z"),
+ *   provider: "hyper",
+ * }
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */

@@ -44,6 +44,15 @@ export const defaultBaseUrl = "https://api.hyper.io"
 /**
  * What hyper's service is made with: the origin and the public client's id.
  *
+ * @example
+ * ```ts
+ * import { Hyper } from "@hyperauth/core"
+ *
+ * // A local emulator, and a shorter time limit than the default 30 s.
+ * const options: Hyper.Options = { baseUrl: "http://127.0.0.1:4010", clientId: "cli", timeout: "10 seconds" }
+ * const live = Hyper.layer(options)
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -57,6 +66,16 @@ export interface Options extends Limits.Options {
 /**
  * A started device authorization (RFC 8628 §3.2), with its expiry made
  * absolute when it was received.
+ *
+ * @example
+ * ```ts
+ * import type { Hyper } from "@hyperauth/core"
+ * import { Duration } from "effect"
+ *
+ * const prompt = (device: Hyper.DeviceAuthorization) =>
+ *   `Open ${device.verificationUriComplete ?? device.verificationUri} and enter ${device.userCode}` +
+ *   ` (checked every ${Duration.format(device.interval)})`
+ * ```
  *
  * @since 0.1.0
  * @category models
@@ -75,6 +94,15 @@ export interface DeviceAuthorization {
 
 /**
  * hyper's service: the device flow, introspection, and the uniform `Provider`.
+ *
+ * @example
+ * ```ts
+ * import type { Hyper } from "@hyperauth/core"
+ * import { Effect } from "effect"
+ *
+ * const signIn = (hyper: Hyper.Service) =>
+ *   Effect.flatMap(hyper.initiateDeviceFlow({ scope: "read" }), (device) => hyper.pollForToken(device))
+ * ```
  *
  * @since 0.1.0
  * @category models

@@ -77,6 +77,14 @@ export const environments = {
 /**
  * The name of one of `environments`.
  *
+ * @example
+ * ```ts
+ * import { HyperId } from "@hyperauth/core"
+ *
+ * const environment: HyperId.Environment = "sandbox"
+ * HyperId.environments[environment] // "https://login-sandbox.hypersecureid.com"
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -85,6 +93,20 @@ export type Environment = keyof typeof environments
 /**
  * What hyperid's service is made with: the realm server's origin, the
  * confidential client and the redirect URI used when a login names none.
+ *
+ * @example
+ * ```ts
+ * import { HyperId } from "@hyperauth/core"
+ * import { Redacted } from "effect"
+ *
+ * const options: HyperId.Options = {
+ *   origin: HyperId.environments.sandbox,
+ *   clientId: "cli",
+ *   clientSecret: Redacted.make("secret"),
+ *   redirectUri: "http://127.0.0.1:8976/callback/hyperid",
+ * }
+ * const live = HyperId.layer(options)
+ * ```
  *
  * @since 0.1.0
  * @category models
@@ -129,6 +151,17 @@ export type AuthorizationParams = typeof AuthorizationParams.Type
 /**
  * A started login: the URL to open, and what finishing it needs.
  *
+ * @example
+ * ```ts
+ * import { HyperId } from "@hyperauth/core"
+ * import { Effect } from "effect"
+ *
+ * // Keep the request (its state and PKCE verifier) until the browser comes back; send the user to its url.
+ * const started = Effect.flatMap(HyperId.HyperId, (hyperid) => hyperid.authorizationUrl({ scope: "openid" })).pipe(
+ *   Effect.map((request: HyperId.AuthorizationRequest) => request.url),
+ * )
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -143,6 +176,17 @@ export interface AuthorizationRequest {
 /**
  * A finished login: its tokens and the `locale` the redirect carried.
  *
+ * @example
+ * ```ts
+ * import { HyperId } from "@hyperauth/core"
+ * import { Effect } from "effect"
+ *
+ * const finish = (request: HyperId.AuthorizationRequest, landedOn: string) =>
+ *   Effect.flatMap(HyperId.HyperId, (hyperid) => hyperid.completeLogin(request, landedOn)).pipe(
+ *     Effect.map(({ token, locale }: HyperId.LoginResult) => ({ token, locale: locale ?? "en" })),
+ *   )
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -155,6 +199,14 @@ export interface LoginResult {
 /**
  * hyperid's service: authorization URL, code exchange, refresh,
  * introspection, logout, and the uniform `Provider`.
+ *
+ * @example
+ * ```ts
+ * import type { HyperId, Token } from "@hyperauth/core"
+ *
+ * // A new token set; the refresh token is kept when none comes back.
+ * const renewed = (hyperid: HyperId.Service, token: Token.TokenSet) => hyperid.refresh(token)
+ * ```
  *
  * @since 0.1.0
  * @category models

@@ -53,6 +53,14 @@ export const environments = {
 /**
  * The name of one of `environments`.
  *
+ * @example
+ * ```ts
+ * import { Hyperline } from "@hyperauth/core"
+ *
+ * const environment: Hyperline.Environment = "sandbox"
+ * Hyperline.environments[environment] // "https://sandbox.api.hyperline.co"
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -77,6 +85,21 @@ export const companyHeader = "Hyperline-CompanyId"
  * What hyperline's service is made with: the API origin, the confidential
  * client, the redirect URI used when a login names none, and the default
  * company.
+ *
+ * @example
+ * ```ts
+ * import { Hyperline } from "@hyperauth/core"
+ * import { Redacted } from "effect"
+ *
+ * const options: Hyperline.Options = {
+ *   origin: Hyperline.environments.sandbox,
+ *   clientId: "cli",
+ *   clientSecret: Redacted.make("secret"),
+ *   redirectUri: "http://127.0.0.1:8976/callback/hyperline",
+ *   companyId: "cmp_acme", // Hyperline-CompanyId when a call names none
+ * }
+ * const live = Hyperline.layer(options)
+ * ```
  *
  * @since 0.1.0
  * @category models
@@ -113,6 +136,19 @@ const Companies = listOf(Company)
 /**
  * A started login: the URL to open, and what finishing it needs.
  *
+ * @example
+ * ```ts
+ * import { Hyperline } from "@hyperauth/core"
+ * import { Effect } from "effect"
+ *
+ * const login = Effect.gen(function* () {
+ *   const hyperline = yield* Hyperline.Hyperline
+ *   const request: Hyperline.AuthorizationRequest = yield* hyperline.authorizationUrl()
+ *   // Send the user to request.url; the redirect must come back with request.state.
+ *   return yield* hyperline.completeLogin(request, `${request.redirectUri}?code=c0de&state=${request.state}`)
+ * })
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -126,6 +162,13 @@ export interface AuthorizationRequest {
 /**
  * hyperline's service: authorization URL, code exchange, refresh,
  * revocation, API calls with the company header, and the uniform `Provider`.
+ *
+ * @example
+ * ```ts
+ * import type { Hyperline, Token } from "@hyperauth/core"
+ *
+ * const companies = (hyperline: Hyperline.Service, token: Token.TokenSet) => hyperline.listCompanies(token.accessToken)
+ * ```
  *
  * @since 0.1.0
  * @category models

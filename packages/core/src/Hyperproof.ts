@@ -63,6 +63,21 @@ export const defaultApiUrl = "https://api.hyperproof.app"
  * What hyperproof's service is made with: the client's credentials, the
  * two origins and the scopes to ask for.
  *
+ * @example
+ * ```ts
+ * import { Hyperproof } from "@hyperauth/core"
+ * import { Redacted } from "effect"
+ *
+ * const options: Hyperproof.Options = {
+ *   clientId: "cli",
+ *   clientSecret: Redacted.make("secret"),
+ *   authUrl: Hyperproof.defaultAuthUrl,
+ *   apiUrl: Hyperproof.defaultApiUrl,
+ *   scope: "controls:read",
+ * }
+ * const live = Hyperproof.layer(options)
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -141,6 +156,15 @@ export class Control extends Schema.Class<Control>("@hyperauth/core/Hyperproof/C
 /**
  * hyperproof's service: the cached client-credentials token, API calls
  * with it, `getControl`, and the uniform `Provider`.
+ *
+ * @example
+ * ```ts
+ * import type { Hyperproof } from "@hyperauth/core"
+ * import { Effect } from "effect"
+ *
+ * const controlName = (hyperproof: Hyperproof.Service) =>
+ *   Effect.map(hyperproof.getControl("ctl_access_review"), (control) => control.name)
+ * ```
  *
  * @since 0.1.0
  * @category models

@@ -48,6 +48,17 @@ import * as Stream from "effect/Stream"
  * A body read up to a limit: the text of at most `max` bytes, and whether
  * more was there (then the rest is neither received nor inflated).
  *
+ * @example
+ * ```ts
+ * import { NodeHttpTransport } from "@hyperauth/core"
+ * import * as Effect from "effect/Effect"
+ *
+ * const preview = (response: NodeHttpTransport.NodeHttpResponse) =>
+ *   Effect.map(response.readCapped(1024), (capped: NodeHttpTransport.CappedBody) =>
+ *     capped.truncated ? `${capped.body}…` : capped.body,
+ *   )
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */

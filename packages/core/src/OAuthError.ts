@@ -143,6 +143,14 @@ const protocolCodes = [
  * failure is an `http_error`, any other client mistake an `invalid_request`.
  * The provider's exact word stays in `error`.
  *
+ * @example
+ * ```ts
+ * import { OAuthError } from "@hyperauth/core"
+ *
+ * const code: OAuthError.ProtocolCode = new OAuthError.OAuthProtocolError({ provider: "hyper", error: "access_denied" }).code
+ * code // "access_denied"
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -483,6 +491,14 @@ export type OAuthError = typeof OAuthError.Type
 /**
  * The errors of a request to a provider.
  *
+ * @example
+ * ```ts
+ * import type { OAuthError } from "@hyperauth/core"
+ *
+ * const mayTryLater = (failure: OAuthError.RequestFailure) =>
+ *   failure._tag === "Timeout" || failure._tag === "ConnectionError" || failure.code === "http_error"
+ * ```
+ *
  * @since 0.1.0
  * @category errors
  */
@@ -490,6 +506,14 @@ export type RequestFailure = InvalidToken | ConnectionError | Timeout | OAuthPro
 
 /**
  * The stable codes of hyperauth errors.
+ *
+ * @example
+ * ```ts
+ * import { OAuthError } from "@hyperauth/core"
+ *
+ * const isCode = (text: string): text is OAuthError.Code => (OAuthError.codes as ReadonlyArray<string>).includes(text)
+ * isCode("invalid_grant") // true
+ * ```
  *
  * @since 0.1.0
  * @category errors

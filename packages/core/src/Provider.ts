@@ -213,6 +213,14 @@ export const define = internal.define
 /**
  * What a login asks for.
  *
+ * @example
+ * ```ts
+ * import type { Provider } from "@hyperauth/core"
+ *
+ * const request: Provider.LoginRequest = { scope: "openid", options: { verification_level: 3, ui_locales: "en" } }
+ * const started = (provider: Provider.Provider) => provider.startLogin(request)
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -227,6 +235,13 @@ export interface LoginRequest {
 /**
  * A login that finished at once (client credentials).
  *
+ * @example
+ * ```ts
+ * import type { Provider } from "@hyperauth/core"
+ *
+ * const tokenOf = (started: Provider.LoginStart) => (started._tag === "Authenticated" ? started.token : undefined)
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -237,6 +252,16 @@ export interface Authenticated {
 
 /**
  * A device-code login waiting for the user (RFC 8628).
+ *
+ * @example
+ * ```ts
+ * import type { Provider } from "@hyperauth/core"
+ * import { Effect } from "effect"
+ *
+ * // Show the code, then wait for the user's approval.
+ * const approved = (pending: Provider.DevicePending) =>
+ *   Effect.zipRight(Effect.log(`Open ${pending.verificationUri} and enter ${pending.userCode}`), pending.complete)
+ * ```
  *
  * @since 0.1.0
  * @category models
@@ -291,6 +316,14 @@ export const loopbackCallback: (redirectUri: string) => LoopbackCallback | undef
 /**
  * An authorization-code login waiting for the browser's redirect.
  *
+ * @example
+ * ```ts
+ * import type { Provider } from "@hyperauth/core"
+ *
+ * // The user opens authorizationUrl; the URL the browser lands on finishes the login.
+ * const finish = (pending: Provider.RedirectPending, landedOn: string) => pending.complete(landedOn)
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -314,6 +347,19 @@ export interface RedirectPending {
  * it: enough for another process (a restarted server, another replica) to
  * take the polling over.
  *
+ * @example
+ * ```ts
+ * import type { Provider } from "@hyperauth/core"
+ *
+ * // What to keep of a device login to poll it again after a restart.
+ * const kept = ({ deviceCode, interval, expiresAt }: Provider.DevicePending): Provider.DeviceLogin => ({
+ *   deviceCode,
+ *   interval,
+ *   expiresAt,
+ * })
+ * const resumed = (provider: Provider.Provider, login: Provider.DeviceLogin) => provider.resumeDevice(login)
+ * ```
+ *
  * @since 0.2.0
  * @category models
  */
@@ -328,6 +374,20 @@ export interface DeviceLogin {
  * record keeps it: the redirect URI asked for, the `state` sent and the
  * PKCE verifier, where the provider uses PKCE.
  *
+ * @example
+ * ```ts
+ * import type { Provider } from "@hyperauth/core"
+ *
+ * // What to keep of an authorization-code login to finish it after a restart.
+ * const kept = ({ redirectUri, state, codeVerifier }: Provider.RedirectPending): Provider.RedirectLogin => ({
+ *   redirectUri,
+ *   state,
+ *   codeVerifier,
+ * })
+ * const resumed = (provider: Provider.Provider, login: Provider.RedirectLogin, landedOn: string) =>
+ *   provider.resumeRedirect(login, landedOn)
+ * ```
+ *
  * @since 0.2.0
  * @category models
  */
@@ -341,6 +401,22 @@ export interface RedirectLogin {
  * How a login started: finished at once, waiting for the user to enter a
  * code, or waiting for the browser's redirect.
  *
+ * @example
+ * ```ts
+ * import type { Provider } from "@hyperauth/core"
+ *
+ * const nextStep = (started: Provider.LoginStart): string => {
+ *   switch (started._tag) {
+ *     case "Authenticated":
+ *       return "logged in"
+ *     case "DevicePending":
+ *       return `enter ${started.userCode} at ${started.verificationUri}`
+ *     case "RedirectPending":
+ *       return `open ${started.authorizationUrl}`
+ *   }
+ * }
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -349,6 +425,15 @@ export type LoginStart = Authenticated | DevicePending | RedirectPending
 /**
  * A provider behind one interface: log in, resume a recorded login,
  * refresh, introspect, revoke, and decorate API calls, whatever its flow.
+ *
+ * @example
+ * ```ts
+ * import { Hyperproof, type Provider } from "@hyperauth/core"
+ * import { Effect } from "effect"
+ *
+ * const describe = (provider: Provider.Provider) => `${provider.id} (${provider.flow}) at ${provider.apiBaseUrl}`
+ * const described = Effect.map(Hyperproof.Hyperproof, (hyperproof) => describe(hyperproof.provider))
+ * ```
  *
  * @since 0.1.0
  * @category models

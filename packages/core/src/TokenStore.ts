@@ -48,6 +48,13 @@ import type { TokenSet } from "./Token.js"
 /**
  * The key of one login: provider id and the account label the user chose.
  *
+ * @example
+ * ```ts
+ * import type { TokenStore } from "@hyperauth/core"
+ *
+ * const work: TokenStore.AccountKey = { provider: "hyperid", account: "work" }
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -58,6 +65,16 @@ export interface AccountKey {
 
 /**
  * A stored token set and the version it was written as.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Option } from "effect"
+ * import { TokenStore } from "@hyperauth/core"
+ *
+ * const version = Effect.flatMap(TokenStore.TokenStore, (store) => store.get({ provider: "hyperid", account: "default" })).pipe(
+ *   Effect.map(Option.map((entry: TokenStore.Entry) => entry.version)),
+ * )
+ * ```
  *
  * @since 0.2.0
  * @category models
@@ -71,6 +88,16 @@ export interface Entry {
 /**
  * A stored login as `list` gives it: its key, token set and version.
  *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { TokenStore } from "@hyperauth/core"
+ *
+ * const labels = Effect.flatMap(TokenStore.TokenStore, (store) => store.list).pipe(
+ *   Effect.map((all) => all.map((stored: TokenStore.StoredAccount) => `${stored.provider}/${stored.account}`)),
+ * )
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -79,6 +106,16 @@ export interface StoredAccount extends AccountKey, Entry {}
 /**
  * A held lease on an account. Pass it to `set` or `remove` to commit only
  * while it is still the account's latest lease.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import type { Token, TokenStore } from "@hyperauth/core"
+ *
+ * // The write commits only while this lease is the account's latest.
+ * const saveUnderLease = (store: TokenStore.Service, key: TokenStore.AccountKey, token: Token.TokenSet) =>
+ *   Effect.scoped(Effect.flatMap(store.acquire(key), (lease: TokenStore.Lease) => store.set(key, token, { lease })))
+ * ```
  *
  * @since 0.2.0
  * @category models
@@ -93,6 +130,16 @@ export interface Lease {
 /**
  * The conditions a write of a login commits under; none means "always".
  *
+ * @example
+ * ```ts
+ * import type { Token, TokenStore } from "@hyperauth/core"
+ *
+ * // Commit only if nobody wrote since version 3 was read (else StoreConflict).
+ * const options: TokenStore.WriteOptions = { ifVersion: 3 }
+ * const save = (store: TokenStore.Service, key: TokenStore.AccountKey, token: Token.TokenSet) =>
+ *   store.set(key, token, options)
+ * ```
+ *
  * @since 0.2.0
  * @category models
  */
@@ -105,6 +152,15 @@ export interface WriteOptions {
 
 /**
  * How a read may be served.
+ *
+ * @example
+ * ```ts
+ * import type { TokenStore } from "@hyperauth/core"
+ *
+ * // Read past any cache, as a writer about to compare-and-set does.
+ * const options: TokenStore.ReadOptions = { fresh: true }
+ * const current = (store: TokenStore.Service, key: TokenStore.AccountKey) => store.get(key, options)
+ * ```
  *
  * @since 0.2.0
  * @category models
@@ -119,6 +175,14 @@ export interface ReadOptions {
 
 /**
  * How long a lease lasts, and how long `acquire` waits for it.
+ *
+ * @example
+ * ```ts
+ * import type { TokenStore } from "@hyperauth/core"
+ *
+ * const options: TokenStore.LeaseOptions = { ttl: "60 seconds", wait: "2 minutes" }
+ * const lease = (store: TokenStore.Service, key: TokenStore.AccountKey) => store.acquire(key, options)
+ * ```
  *
  * @since 0.2.0
  * @category models
@@ -141,6 +205,13 @@ export { StoreConflict, TokenStoreError } from "./internal/storeErrors.js"
  * Which backend a store is, where (a path, or a Redis URL without user or
  * password), and whether its values are encrypted.
  *
+ * @example
+ * ```ts
+ * import type { TokenStore } from "@hyperauth/core"
+ *
+ * const describe = (info: TokenStore.Info) => `${info.kind} store at ${info.location}${info.encrypted ? ", encrypted" : ""}`
+ * ```
+ *
  * @since 0.2.0
  * @category models
  */
@@ -154,6 +225,15 @@ export interface Info {
  * A JSON record kept beside the logins, such as a pending login: its id,
  * value and version.
  *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import type { TokenStore } from "@hyperauth/core"
+ *
+ * const noted = (store: TokenStore.Service) =>
+ *   Effect.map(store.logins.set("login-1", { step: "waiting" }), (written: TokenStore.RecordEntry) => written.version)
+ * ```
+ *
  * @since 0.2.0
  * @category models
  */
@@ -166,6 +246,19 @@ export interface RecordEntry {
 /**
  * A held lease on a record.
  *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import type { TokenStore } from "@hyperauth/core"
+ *
+ * const underLease = (store: TokenStore.Service) =>
+ *   Effect.scoped(
+ *     Effect.flatMap(store.logins.acquire("login-1"), (lease: TokenStore.RecordLease) =>
+ *       store.logins.set("login-1", { step: "polling" }, { lease }),
+ *     ),
+ *   )
+ * ```
+ *
  * @since 0.2.0
  * @category models
  */
@@ -177,6 +270,15 @@ export interface RecordLease {
 
 /**
  * The conditions a write of a record commits under; none means "always".
+ *
+ * @example
+ * ```ts
+ * import type { TokenStore } from "@hyperauth/core"
+ *
+ * // Create the record only if it was never written.
+ * const options: TokenStore.RecordWriteOptions = { ifVersion: 0 }
+ * const create = (store: TokenStore.Service) => store.logins.set("login-1", { step: "waiting" }, options)
+ * ```
  *
  * @since 0.2.0
  * @category models
@@ -192,6 +294,14 @@ export interface RecordWriteOptions {
  * Records beside the logins (pending logins, so that a restarted server or
  * another replica can finish them), with the same guarantees: versions,
  * compare-and-set, leases, and encryption at rest with the store's key.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import type { TokenStore } from "@hyperauth/core"
+ *
+ * const pendingIds = (records: TokenStore.Records) => Effect.map(records.list, (all) => all.map((record) => record.id))
+ * ```
  *
  * @since 0.2.0
  * @category models
@@ -213,6 +323,14 @@ export interface Records {
  * What a token store does, whatever its backend: versioned reads and
  * conditional writes of logins, leases on accounts, and the pending-login
  * records beside them.
+ *
+ * @example
+ * ```ts
+ * import type { TokenStore } from "@hyperauth/core"
+ *
+ * // Whether there was a login to forget.
+ * const forget = (store: TokenStore.Service) => store.remove({ provider: "hyperline", account: "default" })
+ * ```
  *
  * @since 0.1.0
  * @category models
@@ -301,6 +419,15 @@ export const layerMemory: Layer.Layer<TokenStore> = Layer.effect(TokenStore, mak
 /**
  * Where the file store is, and the passphrase it is encrypted with.
  *
+ * @example
+ * ```ts
+ * import { Redacted } from "effect"
+ * import { TokenStore } from "@hyperauth/core"
+ *
+ * const options: TokenStore.FileOptions = { path: "/var/lib/my-app/tokens.json", key: Redacted.make("a long passphrase") }
+ * const store = TokenStore.makeFile(options)
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -336,6 +463,15 @@ export const makeFile = (options: FileOptions, hooks?: FileStore.Hooks): Service
 /**
  * Which Redis or Valkey server and database, the passphrase values are
  * encrypted with, and the prefix of every key.
+ *
+ * @example
+ * ```ts
+ * import { Redacted } from "effect"
+ * import { TokenStore } from "@hyperauth/core"
+ *
+ * const options: TokenStore.RedisOptions = { url: Redacted.make("redis://127.0.0.1:6379/0"), prefix: "my-app:" }
+ * const shared = TokenStore.layerRedis(options)
+ * ```
  *
  * @since 0.2.0
  * @category models
@@ -401,6 +537,16 @@ export const defaultPath: Config.Config<string> = Config.string("XDG_CONFIG_HOME
 
 /**
  * Where the store is, as `HYPERAUTH_STORE` says.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { TokenStore } from "@hyperauth/core"
+ *
+ * const where = Effect.map(TokenStore.location, (location: TokenStore.Location) =>
+ *   location._tag === "File" ? location.path : location._tag,
+ * )
+ * ```
  *
  * @since 0.2.0
  * @category models

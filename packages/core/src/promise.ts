@@ -38,6 +38,14 @@ import type { TokenSet } from "./Token.js"
  * A device code (RFC 8628 §3.2) under its RFC names, with camelCase
  * aliases.
  *
+ * @example
+ * ```ts
+ * import { type DeviceCode, initiateDeviceFlow } from "@hyperauth/core/promise"
+ *
+ * const deviceCode: DeviceCode = await initiateDeviceFlow()
+ * console.log(`Enter ${deviceCode.user_code} at ${deviceCode.verification_uri} by ${deviceCode.expiresAt.toISOString()}`)
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -61,6 +69,14 @@ export interface DeviceCode {
  * An access token, in the seed's camelCase (`token.accessToken`) with the
  * RFC 6749 names as aliases.
  *
+ * @example
+ * ```ts
+ * import { initiateDeviceFlow, pollForToken, type Token } from "@hyperauth/core/promise"
+ *
+ * const token: Token = await pollForToken(await initiateDeviceFlow())
+ * const authorization = `${token.tokenType} ${token.accessToken}` // token.token_type and token.access_token are the same
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -80,6 +96,14 @@ export interface Token {
 /**
  * RFC 7662: `active` always; `scope`, `exp`, `iat` and the other members
  * when present.
+ *
+ * @example
+ * ```ts
+ * import { type IntrospectionResponse, introspectToken } from "@hyperauth/core/promise"
+ *
+ * const info: IntrospectionResponse = await introspectToken("an access token")
+ * const expires = info.exp === undefined ? undefined : new Date(info.exp * 1000)
+ * ```
  *
  * @since 0.1.0
  * @category models

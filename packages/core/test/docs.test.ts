@@ -1,7 +1,8 @@
 /**
  * Every public export is documented: a doc comment that says what it is,
- * with `@since` and `@category`, and, for values (functions, constants,
- * classes, tags, layers, schemas), an `@example`; every module has a doc
+ * with `@since`, `@category` and an `@example`, types (interfaces, type
+ * aliases) as well as values (functions, constants, classes, tags, layers,
+ * schemas): a user reads how a type is built or used; every module has a doc
  * comment with `@since`. Every example, of an export or of a module,
  * type-checks against the sources as a user would write it
  * (`import { … } from "@hyperauth/core"`), and so do the `ts` blocks of the
@@ -173,7 +174,7 @@ const inspect = (
         ...(description.trim() === "" ? ["a description"] : []),
         ...(has("since") ? [] : ["@since"]),
         ...(has("category") || isModule ? [] : ["@category"]),
-        ...(target.flags & ts.SymbolFlags.Value && !isModule && !has("example") ? ["@example"] : []),
+        ...(!isModule && !has("example") ? ["@example"] : []),
       ]
       const where = `${name}.${exported.getName()}`
       if (missing.length > 0) offenders.push(`${file}: ${where} lacks ${missing.join(", ")}`)
@@ -305,7 +306,7 @@ describe("public documentation", () => {
   })
 
   describe("the checker itself", () => {
-    it("names each export without a description, @since, @category, or (a value) @example", () => {
+    it("names each export without a description, @since, @category, or @example", () => {
       const file = join(coreRoot, "test", "fixture-module.ts")
       const fixture = makeProgram(
         [file],
@@ -319,7 +320,7 @@ describe("public documentation", () => {
               "export const bare = 1",
               "/**\n * @since 0.1.0\n * @category constants\n */\nexport const noDescription = 1",
               "/**\n * Documented, without an example.\n *\n * @since 0.1.0\n * @category constants\n */\nexport const noExample = 1",
-              "/**\n * A type needs no example.\n *\n * @since 0.1.0\n * @category models\n */\nexport interface Model {}",
+              "/**\n * A type needs an example too.\n *\n * @since 0.1.0\n * @category models\n */\nexport interface Model {}",
               "/**\n * Without a category.\n *\n * @since 0.1.0\n */\nexport type Alias = string",
               "/**\n * Complete.\n *\n * @example\n * ```ts\n * complete // 1\n * ```\n *\n * @since 0.1.0\n * @category constants\n */\nexport const complete = 1",
             ].join("\n"),
@@ -337,7 +338,8 @@ describe("public documentation", () => {
           "Fixture.bare lacks a description, @since, @category, @example",
           "Fixture.noDescription lacks a description, @example",
           "Fixture.noExample lacks @example",
-          "Fixture.Alias lacks @category",
+          "Fixture.Model lacks @example",
+          "Fixture.Alias lacks @category, @example",
         ],
       )
       assert.deepStrictEqual(examples, [{ where: "Fixture.complete", code: "complete // 1\n" }])

@@ -18,6 +18,15 @@ import { Clock, Tokens } from "./State.js"
 /**
  * How to start the emulator: its first port, and each provider's options.
  *
+ * @example
+ * ```ts
+ * import { type StartOptions, start } from "@hyperauth/emulator"
+ *
+ * const options: StartOptions = { hyper: { interval: 0.05 }, hyperid: { rotateRefreshTokens: true } }
+ * const emulator = await start(options)
+ * await emulator.close()
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -35,6 +44,16 @@ export interface StartOptions {
 
 /**
  * A request the emulator received, as `Emulator.requests` lists it.
+ *
+ * @example
+ * ```ts
+ * import { type LoggedRequest, start } from "@hyperauth/emulator"
+ *
+ * const emulator = await start()
+ * // ... a device login polls ...
+ * const slowDowns = emulator.requests.filter((request: LoggedRequest) => request.error === "slow_down").length
+ * await emulator.close()
+ * ```
  *
  * @since 0.1.0
  * @category models
@@ -58,6 +77,15 @@ const oauthErrorOf = (body: EmulatorResponse["body"]): string | undefined =>
  * A running emulator: its origins, the environment that points hyperauth at
  * it, its fault switchboard and clock, the tokens it issued, and a control
  * per provider to act in the user's place.
+ *
+ * @example
+ * ```ts
+ * import { type Emulator, start } from "@hyperauth/emulator"
+ *
+ * const emulator: Emulator = await start()
+ * emulator.count({ origin: "hyper", path: "/oauth/token" }) // 0: no client has asked yet
+ * await emulator.close()
+ * ```
  *
  * @since 0.1.0
  * @category models

@@ -9,6 +9,17 @@ import type { OriginName } from "./Origins.js"
  * and what it does to them (delay, a status, a dropped or reset connection,
  * truncated JSON).
  *
+ * @example
+ * ```ts
+ * import { type Fault, start } from "@hyperauth/emulator"
+ *
+ * // hyperproof's token endpoint down for two requests, asking to come back in 2 s.
+ * const outage: Fault = { origin: "hyperproofAccounts", path: "/oauth/token", status: 503, headers: { "retry-after": "2" }, times: 2 }
+ * const emulator = await start()
+ * emulator.faults.inject(outage)
+ * await emulator.close()
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */

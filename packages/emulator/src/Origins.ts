@@ -21,6 +21,14 @@ export const originNames = ["hyper", "hyperid", "hyperline", "hyperproofAccounts
 /**
  * One of the emulator's origins.
  *
+ * @example
+ * ```ts
+ * import { type OriginName, originNames } from "@hyperauth/emulator"
+ *
+ * const name: OriginName = "hyperproofApi"
+ * originNames.indexOf(name) // 4
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -28,6 +36,16 @@ export type OriginName = (typeof originNames)[number]
 
 /**
  * Each origin's URL, e.g. `{ hyper: "http://127.0.0.1:41231", ... }`.
+ *
+ * @example
+ * ```ts
+ * import { type Origins, start } from "@hyperauth/emulator"
+ *
+ * const emulator = await start()
+ * const origins: Origins = emulator.origins
+ * const health = await fetch(`${origins.hyperline}/health`) // 200, { ok: true, origin: "hyperline" }
+ * await emulator.close()
+ * ```
  *
  * @since 0.1.0
  * @category models

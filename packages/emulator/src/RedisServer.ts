@@ -107,6 +107,17 @@ export const freePort = (): Promise<number> =>
  * A running `redis-server`: its URL (with the password when one was set),
  * its port, and `stop`.
  *
+ * @example
+ * ```ts
+ * import { type RedisServer, redisAvailable, startRedis } from "@hyperauth/emulator/redis-server"
+ *
+ * if (redisAvailable()) {
+ *   const redis: RedisServer = await startRedis()
+ *   process.env.HYPERAUTH_STORE = redis.url // a store shared by the processes started from here
+ *   await redis.stop()
+ * }
+ * ```
+ *
  * @since 0.2.0
  * @category models
  */

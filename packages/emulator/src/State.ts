@@ -41,6 +41,17 @@ export type TokenKind = "access" | "refresh"
 /**
  * A token the emulator issued, and what became of it.
  *
+ * @example
+ * ```ts
+ * import { type IssuedToken, start } from "@hyperauth/emulator"
+ *
+ * declare const accessToken: string // one a client got from the emulator's hyper
+ * const emulator = await start()
+ * const issued: IssuedToken | undefined = emulator.tokens.valid(accessToken, "access", "hyper")
+ * issued?.scope // what it was granted, while it is valid
+ * await emulator.close()
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */

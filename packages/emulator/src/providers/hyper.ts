@@ -23,6 +23,16 @@ import { page } from "./pages.js"
  * hyper's options: the polling interval and the lifetimes of device codes
  * and tokens.
  *
+ * @example
+ * ```ts
+ * import { type HyperOptions, start } from "@hyperauth/emulator"
+ *
+ * // Polls every 50 ms, device codes that last a minute, access tokens five.
+ * const hyper: HyperOptions = { interval: 0.05, deviceCodeLifetime: 60, tokenLifetime: 300 }
+ * const emulator = await start({ hyper })
+ * await emulator.close()
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -52,6 +62,16 @@ interface DeviceLogin {
 /**
  * What a test (or the demo) does in the user's place on hyper's
  * verification page.
+ *
+ * @example
+ * ```ts
+ * import { type HyperControl, start } from "@hyperauth/emulator"
+ *
+ * const emulator = await start()
+ * const hyper: HyperControl = emulator.hyper
+ * for (const userCode of hyper.pending()) hyper.deny(userCode) // every waiting device login is refused
+ * await emulator.close()
+ * ```
  *
  * @since 0.1.0
  * @category models

@@ -57,6 +57,16 @@ export const defaultHyperIdClient = { clientId: "hyperid-client", clientSecret: 
  * hyperid's options: its client, extra redirect URIs, token lifetimes and
  * refresh-token rotation.
  *
+ * @example
+ * ```ts
+ * import { type HyperIdOptions, start } from "@hyperauth/emulator"
+ *
+ * // Access tokens for a minute, refresh tokens for ten, each refresh token accepted once.
+ * const hyperid: HyperIdOptions = { tokenLifetime: 60, refreshTokenLifetime: 600, rotateRefreshTokens: true }
+ * const emulator = await start({ hyperid })
+ * await emulator.close()
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -77,6 +87,17 @@ export interface HyperIdOptions {
 
 /**
  * What a test does in the user's place on hyperid's authorization page.
+ *
+ * @example
+ * ```ts
+ * import { type HyperIdControl, start } from "@hyperauth/emulator"
+ *
+ * declare const authorizationUrl: string // where a hyperid login sends the user
+ * const emulator = await start()
+ * const hyperid: HyperIdControl = emulator.hyperid
+ * const refused = hyperid.authorize(authorizationUrl, "deny") // the redirect URI, with error=access_denied
+ * await emulator.close()
+ * ```
  *
  * @since 0.1.0
  * @category models

@@ -63,6 +63,16 @@ const accessLifetime = 24 * 3600
  * hyperline's options: its client, the Apps API key and refresh-token
  * rotation.
  *
+ * @example
+ * ```ts
+ * import { type HyperlineOptions, start } from "@hyperauth/emulator"
+ *
+ * const hyperline: HyperlineOptions = { apiKey: "my-test-key", rotateRefreshTokens: true }
+ * const emulator = await start({ hyperline })
+ * emulator.env.HYPERLINE_API_KEY // "my-test-key"
+ * await emulator.close()
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -83,6 +93,16 @@ export interface HyperlineOptions {
 /**
  * What a test does in the user's place on hyperline's authorization page,
  * and the companies the user can reach.
+ *
+ * @example
+ * ```ts
+ * import { type HyperlineControl, start } from "@hyperauth/emulator"
+ *
+ * const emulator = await start()
+ * const hyperline: HyperlineControl = emulator.hyperline
+ * const companyIds = hyperline.companies.map((company) => company.id) // what GET /v1/companies lists
+ * await emulator.close()
+ * ```
  *
  * @since 0.1.0
  * @category models

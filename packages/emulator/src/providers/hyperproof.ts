@@ -19,6 +19,16 @@ import { authenticates } from "./clientAuth.js"
 /**
  * hyperproof's options: its client and the token lifetime.
  *
+ * @example
+ * ```ts
+ * import { type HyperproofOptions, start } from "@hyperauth/emulator"
+ *
+ * // Client-credentials tokens that expire after a minute.
+ * const hyperproof: HyperproofOptions = { tokenLifetime: 60 }
+ * const emulator = await start({ hyperproof })
+ * await emulator.close()
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -31,6 +41,16 @@ export interface HyperproofOptions {
 
 /**
  * The controls the emulated hyperproof API serves.
+ *
+ * @example
+ * ```ts
+ * import { type HyperproofControl, start } from "@hyperauth/emulator"
+ *
+ * const emulator = await start()
+ * const hyperproof: HyperproofControl = emulator.hyperproof
+ * hyperproof.putControl({ id: "ctl_backup", orgId: "org_1", name: "Nightly backups" }) // GET /v1/controls/ctl_backup now finds it
+ * await emulator.close()
+ * ```
  *
  * @since 0.1.0
  * @category models
