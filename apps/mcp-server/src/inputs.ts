@@ -196,7 +196,8 @@ export const Account = withDefault(
 const Iso = Schema.String.annotations({ description: "ISO 8601" })
 
 /**
- * The fields of token info, the result of `get_token`, `refresh_token` and a finished login.
+ * The fields of token info, the result of `get_token`, `refresh_token` and a finished login
+ * (`get_token` adds `access_token` when asked to reveal it).
  *
  * @example
  * ```ts
@@ -219,9 +220,6 @@ export const TokenInfo = {
   scope: Schema.optional(Schema.String),
   has_refresh_token: Schema.Boolean,
   refresh_expires_at: Schema.optional(Iso),
-  access_token: Schema.optional(
-    Schema.String.annotations({ description: "Only with reveal and HYPERAUTH_ALLOW_TOKEN_REVEAL=1" }),
-  ),
 }
 
 /**

@@ -79,6 +79,12 @@ describe("invalid_input", () => {
       { provider: "hyperproof", method: "GET", path: "/x", headers: { "x-big": "v".repeat(9000) } },
       ["headers.x-big", "8192"],
     ],
+    [
+      "a long company_id",
+      "call_api",
+      { provider: "hyperline", method: "GET", path: "/v1/customers", company_id: "c".repeat(300) },
+      ["company_id", "256"],
+    ],
   ] as const)("bounded: %s is invalid_input, nothing sent", async (_label, tool, args, mentions) => {
     const result = await session.call(tool, args)
     const text = textOf(result)

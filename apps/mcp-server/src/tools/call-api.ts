@@ -38,7 +38,9 @@ export const callApi = defineTool({
       Schema.Record({ key: Schema.String, value: Schema.String.pipe(atMostChars(8192)) }).pipe(atMostEntries(64)),
     ),
     body: Schema.optional(Schema.Unknown.annotations({ description: "Sent as JSON (a string is sent as it is)." })),
-    company_id: Schema.optional(Schema.String.annotations({ description: "hyperline: the company to act on." })),
+    company_id: Schema.optional(
+      Schema.String.pipe(atMostChars(256)).annotations({ description: "hyperline: the company to act on." }),
+    ),
   }),
   output: Schema.Struct({
     status: Integer,

@@ -24,7 +24,12 @@ export const getToken = defineTool({
       false,
     ),
   }),
-  output: Schema.Struct(TokenInfo),
+  output: Schema.Struct({
+    ...TokenInfo,
+    access_token: Schema.optional(
+      Schema.String.annotations({ description: "Only with reveal and HYPERAUTH_ALLOW_TOKEN_REVEAL=1" }),
+    ),
+  }),
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
   run: (input) =>
     Effect.gen(function* () {
