@@ -27,10 +27,19 @@ const hostOk = (host: string | undefined, port: number): boolean => {
   return match !== null && loopbackHosts.has(match[1] ?? "") && (match[2] === undefined || Number(match[2]) === port)
 }
 
+/**
+ * A page on a loopback host: an `http:` or `https:` origin, in the form a
+ * browser sends it (scheme, host, port; nothing else). The host alone is
+ * not enough: `chrome-extension://localhost` or `file://localhost` is no
+ * local page, and `null` (sandboxed iframes, `file:` pages) is no URL.
+ */
 const originOk = (origin: string | undefined): boolean => {
   if (origin === undefined) return true // not a browser
   if (!URL.canParse(origin)) return false
-  return loopbackHosts.has(new URL(origin).hostname)
+  const url = new URL(origin)
+  return (
+    (url.protocol === "http:" || url.protocol === "https:") && url.origin === origin && loopbackHosts.has(url.hostname)
+  )
 }
 
 const sameToken = (given: string, expected: string): boolean =>

@@ -1,0 +1,65 @@
+/**
+ * The `--http` transport's DNS-rebinding and cross-origin guards, in
+ * process over real loopback HTTP: which `Host` and `Origin` values a
+ * request may carry. `fetch` sets `Host` itself, so these requests go out
+ * through `node:http`, which sends the headers as given.
+ *
+ * A browser sends as `Origin` the serialized origin of the page: an
+ * `http:` or `https:` page on a loopback host is a local page, anything
+ * else is not one (`chrome-extension://localhost`, `file://localhost`),
+ * and `null` is what sandboxed iframes, `file:` pages and some redirects
+ * send, whatever site they came from.
+ */
+import { request } from "node:http"
+import { describe, expect, it } from "vitest"
+import { initialize, mcpHeaders, useHttpServer } from "./support/httpServer.js"
+
+/** The status of an `initialize` POST to `url` with `headers` (Host defaults to the server's). */
+const initializeWith = (url: string, headers: Record<string, string>) =>
+  new Promise<number>((resolve, reject) => {
+    const { port } = new URL(url)
+    const req = request(
+      { host: "127.0.0.1", port, path: "/mcp", method: "POST", headers: { ...mcpHeaders, ...headers } },
+      (res) => {
+        res.resume()
+        resolve(res.statusCode ?? 0)
+      },
+    )
+    req.on("error", reject)
+    req.end(initialize())
+  })
+
+describe("Origin", () => {
+  const served = useHttpServer()
+
+  it("accepts the http: and https: origins of loopback hosts", async () => {
+    for (const origin of ["http://localhost:6274", "http://127.0.0.1:8080", "https://localhost", "http://[::1]:3000"]) {
+      expect(await initializeWith(served.url, { origin }), origin).toBe(200)
+    }
+  })
+
+  it("refuses a loopback host under any other scheme, and the opaque origin null", async () => {
+    for (const origin of [
+      "null",
+      "chrome-extension://localhost",
+      "moz-extension://127.0.0.1",
+      "file://localhost",
+      "file://",
+      "ftp://127.0.0.1",
+      "ws://localhost:6274",
+      "blob:http://localhost:6274",
+      "javascript://localhost",
+      "http://localhost:6274/page", // no browser sends a path, user or trailing slash
+      "http://user@localhost:6274",
+      "http://localhost:6274/",
+    ]) {
+      expect(await initializeWith(served.url, { origin }), origin).toBe(403)
+    }
+  })
+
+  it("refuses an origin whose host is not loopback", async () => {
+    for (const origin of ["https://evil.example", "http://localhost.evil.example", "http://127.0.0.1.nip.io"]) {
+      expect(await initializeWith(served.url, { origin }), origin).toBe(403)
+    }
+  })
+})
