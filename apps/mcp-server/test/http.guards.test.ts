@@ -63,3 +63,29 @@ describe("Origin", () => {
     }
   })
 })
+
+describe("Host", () => {
+  const served = useHttpServer()
+  const port = () => Number(new URL(served.url).port)
+
+  it("accepts the loopback names, with the server's port or none", async () => {
+    for (const host of [`127.0.0.1:${port()}`, `localhost:${port()}`, `[::1]:${port()}`, "127.0.0.1"]) {
+      expect(await initializeWith(served.url, { host }), host).toBe(200)
+    }
+  })
+
+  it("refuses the names a rebinding page would send, and loopback on another port", async () => {
+    for (const host of [
+      `localhost.evil.example:${port()}`,
+      `127.0.0.1.nip.io:${port()}`,
+      `localhost.:${port()}`, // a trailing dot is another name to a browser, and a rebinding one to DNS
+      `[::ffff:127.0.0.1]:${port()}`,
+      `0.0.0.0:${port()}`,
+      `evil.example:${port()}`,
+      `127.0.0.1:${port() + 1}`,
+      `127.0.0.1:${port()}@evil.example`,
+    ]) {
+      expect(await initializeWith(served.url, { host }), host).toBe(403)
+    }
+  })
+})
