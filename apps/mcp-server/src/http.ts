@@ -11,7 +11,12 @@
  * their number is capped.
  */
 import { createHash, randomUUID, timingSafeEqual } from "node:crypto"
-import { createServer as createHttpServer, type Server as HttpServer, type ServerResponse } from "node:http"
+import {
+  createServer as createHttpServer,
+  type Server as HttpServer,
+  type IncomingMessage,
+  type ServerResponse,
+} from "node:http"
 import type { AddressInfo } from "node:net"
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js"
 import type { RequestId } from "@modelcontextprotocol/sdk/types.js"
@@ -20,6 +25,20 @@ import type { Runtime } from "./runtime.js"
 import { connect, createServer } from "./server.js"
 
 const loopbackHosts = new Set(["127.0.0.1", "localhost", "[::1]"])
+
+/**
+ * The authority a request names (RFC 9112, 3.2): an absolute-form target's
+ * own, which comes before the Host line, else the one Host line; `null`
+ * when there are several Host lines, which the RFC answers 400 (Node keeps
+ * the first, so `Host: 127.0.0.1` then `Host: evil.example` passed as
+ * loopback to a check of the first alone).
+ */
+const authorityOf = (req: IncomingMessage): string | undefined | null => {
+  if ((req.headersDistinct.host?.length ?? 0) > 1) return null
+  const target = req.url ?? "/"
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(target) && URL.canParse(target)) return new URL(target).host
+  return req.headers.host
+}
 
 const hostOk = (host: string | undefined, port: number): boolean => {
   if (host === undefined) return false
@@ -164,7 +183,9 @@ export const serveHttp = (runtime: Runtime, options: HttpOptions): Promise<HttpS
 
   const httpServer = createHttpServer((req, res) => {
     const port = (httpServer.address() as AddressInfo).port
-    if (!hostOk(req.headers.host, port)) return answer(res, 403, -32000, "Host must be a loopback address")
+    const authority = authorityOf(req)
+    if (authority === null) return answer(res, 400, -32000, "A request carries one Host line")
+    if (!hostOk(authority, port)) return answer(res, 403, -32000, "Host must be a loopback address")
     if (!originOk(req.headers.origin)) return answer(res, 403, -32000, "Origin must be a loopback address")
     // A page on a loopback origin (a browser client) may call and read the answers, CORS says, only
     // when a bearer token is required: else any page a local server serves (a dev server showing a

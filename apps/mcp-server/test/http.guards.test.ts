@@ -13,6 +13,7 @@
 import { request } from "node:http"
 import { describe, expect, it } from "vitest"
 import { initialize, mcpHeaders, useHttpServer } from "./support/httpServer.js"
+import { rawHttp } from "./support/raw.js"
 
 /** The status of an `initialize` POST to `url` with `headers` (Host defaults to the server's). */
 const initializeWith = (url: string, headers: Record<string, string>) =>
@@ -87,5 +88,35 @@ describe("Host", () => {
     ]) {
       expect(await initializeWith(served.url, { host }), host).toBe(403)
     }
+  })
+})
+
+describe("Host, as the request line and header lines say it", () => {
+  const served = useHttpServer()
+  const port = () => Number(new URL(served.url).port)
+  const body = initialize()
+  /** The status line of an `initialize` sent as `target` with `hostLines`. */
+  const send = async (target: string, hostLines: ReadonlyArray<string>) =>
+    (
+      await rawHttp(
+        port(),
+        `POST ${target} HTTP/1.1\r\n${hostLines.map((line) => `${line}\r\n`).join("")}` +
+          `Content-Type: application/json\r\nAccept: application/json, text/event-stream\r\n` +
+          `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      )
+    ).split("\r\n")[0]
+
+  it("refuses two Host lines, whichever comes first (RFC 9112: 400)", async () => {
+    expect(await send("/mcp", [`Host: 127.0.0.1:${port()}`, "Host: evil.example"])).toMatch(/^HTTP\/1\.1 400 /)
+    expect(await send("/mcp", ["Host: evil.example", `Host: 127.0.0.1:${port()}`])).toMatch(/^HTTP\/1\.1 40[03] /)
+  })
+
+  it("judges an absolute-form target by its authority, which RFC 9112 puts before the Host line", async () => {
+    expect(await send("http://evil.example/mcp", [`Host: 127.0.0.1:${port()}`])).toMatch(/^HTTP\/1\.1 403 /)
+    const loopback = await rawHttp(
+      port(),
+      `GET http://127.0.0.1:${port()}/mcp HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n`,
+    )
+    expect(loopback).toContain("Mcp-Session-Id is required") // past the Host check
   })
 })
