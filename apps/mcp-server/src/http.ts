@@ -67,9 +67,15 @@ const sameToken = (given: string, expected: string): boolean =>
 /** The most a request body may hold; past it the answer is 413. */
 export const maxRequestBytes = 4 * 1024 * 1024
 
+/**
+ * A refusal, given before the request's body is read: the connection is
+ * closed with it, else Node reads the rest of the body on (to keep the
+ * connection alive) for as long as the client takes to send it, up to
+ * `requestTimeout` (five minutes), even for a client without the token.
+ */
 const answer = (res: ServerResponse, status: number, code: number, message: string) =>
   res
-    .writeHead(status, { "content-type": "application/json" })
+    .writeHead(status, { "content-type": "application/json", connection: "close" })
     .end(JSON.stringify({ jsonrpc: "2.0", error: { code, message }, id: null }))
 
 /**

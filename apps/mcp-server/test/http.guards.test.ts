@@ -11,6 +11,7 @@
  * send, whatever site they came from.
  */
 import { request } from "node:http"
+import { createConnection } from "node:net"
 import { describe, expect, it } from "vitest"
 import { initialize, mcpHeaders, useHttpServer } from "./support/httpServer.js"
 import { rawHttp } from "./support/raw.js"
@@ -118,5 +119,52 @@ describe("Host, as the request line and header lines say it", () => {
       `GET http://127.0.0.1:${port()}/mcp HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n`,
     )
     expect(loopback).toContain("Mcp-Session-Id is required") // past the Host check
+  })
+})
+
+/**
+ * Sends `head` and the first bytes of the body it announces, and never the
+ * rest: the status line the server answered, and whether it closed the
+ * connection within `withinMs` (else it would read the slow body on, up to
+ * Node's `requestTimeout` of five minutes, for a request it has refused).
+ */
+const refusedMidBody = (url: string, head: string, withinMs = 2_000) =>
+  new Promise<{ status: string; closed: boolean }>((resolve) => {
+    let answer = ""
+    const socket = createConnection({ host: "127.0.0.1", port: Number(new URL(url).port) }, () =>
+      socket.write(`${head}Content-Type: application/json\r\nContent-Length: 100000\r\n\r\n{"jsonrpc":`),
+    )
+    const done = (closed: boolean) => {
+      clearTimeout(timer)
+      socket.destroy()
+      resolve({ status: answer.split("\r\n")[0] ?? "", closed })
+    }
+    const timer = setTimeout(() => done(false), withinMs)
+    socket.setEncoding("utf8")
+    socket.on("data", (chunk: string) => {
+      answer += chunk
+    })
+    socket.on("error", () => undefined)
+    socket.on("close", () => done(true))
+  })
+
+describe("a request refused before its body is read", () => {
+  const token = "a-long-random-bearer-secret"
+  const served = useHttpServer({ token })
+  const host = () => `Host: 127.0.0.1:${new URL(served.url).port}\r\n`
+
+  it("has its connection closed with the answer, not its slow body read on", async () => {
+    const cases = {
+      "no token": `POST /mcp HTTP/1.1\r\n${host()}`,
+      "a foreign Host": "POST /mcp HTTP/1.1\r\nHost: evil.example\r\n",
+      "a foreign Origin": `POST /mcp HTTP/1.1\r\n${host()}Origin: https://evil.example\r\n`,
+      "another path": `POST /other HTTP/1.1\r\n${host()}Authorization: Bearer ${token}\r\n`,
+      "an unknown session": `POST /mcp HTTP/1.1\r\n${host()}Authorization: Bearer ${token}\r\nMcp-Session-Id: forged\r\n`,
+    }
+    for (const [what, head] of Object.entries(cases)) {
+      const { status, closed } = await refusedMidBody(served.url, head)
+      expect(status, what).toMatch(/^HTTP\/1\.1 4\d\d /)
+      expect(closed, what).toBe(true)
+    }
   })
 })
