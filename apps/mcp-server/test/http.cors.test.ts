@@ -11,6 +11,7 @@
  * repository, a notebook) could drive the tools with the user's logins and
  * read the answers; with it, a page needs the token besides.
  */
+import { randomUUID } from "node:crypto"
 import { describe, expect, it } from "vitest"
 import { initialize, mcpHeaders, useHttpServer } from "./support/httpServer.js"
 
@@ -47,6 +48,23 @@ describe("CORS for loopback origins, with HYPERAUTH_HTTP_TOKEN set", () => {
     expect((init.headers.get("access-control-expose-headers") ?? "").toLowerCase()).toContain("mcp-session-id")
   })
 
+  it("takes a session id for no credential: without the token it is 401, a forged one 404", async () => {
+    const init = await initializeFrom(served.url, { authorization: `Bearer ${token}` })
+    await init.text()
+    const session = init.headers.get("mcp-session-id") ?? ""
+    const ping = (headers: Record<string, string>) =>
+      fetch(served.url, {
+        method: "POST",
+        headers: { origin: "http://127.0.0.1:5173", ...mcpHeaders, "mcp-protocol-version": "2025-06-18", ...headers },
+        body: JSON.stringify({ jsonrpc: "2.0", id: 2, method: "ping" }),
+      }).then(async (response) => [response.status, await response.text()] as const)
+    expect((await ping({ "mcp-session-id": session }))[0]).toBe(401)
+    expect((await ping({ "mcp-session-id": randomUUID(), authorization: `Bearer ${token}` }))[0]).toBe(404)
+    const [status, body] = await ping({ "mcp-session-id": session, authorization: `Bearer ${token}` })
+    expect(status).toBe(200)
+    expect(body).toContain('"result"')
+  })
+
   it("gives no CORS answer to an origin that is not loopback", async () => {
     const preflight = await fetch(served.url, {
       method: "OPTIONS",
@@ -68,6 +86,18 @@ describe("without HYPERAUTH_HTTP_TOKEN", () => {
     expect(preflight.status).toBe(403)
     expect(preflight.headers.get("access-control-allow-origin")).toBeNull()
     expect(await preflight.text()).toContain("HYPERAUTH_HTTP_TOKEN")
+  })
+
+  it("starts no session for a request a page may send without a preflight (a text/plain form post)", async () => {
+    // A Content-Type whose media type is text/plain is CORS-safelisted, however its parameters read.
+    const simple = await fetch(served.url, {
+      method: "POST",
+      headers: { origin, accept: mcpHeaders.accept, "content-type": "text/plain; a=application/json" },
+      body: initialize(),
+    })
+    await simple.text()
+    expect(simple.status).toBe(415)
+    expect(simple.headers.get("mcp-session-id")).toBeNull()
   })
 
   it("lets no loopback page read an answer", async () => {
