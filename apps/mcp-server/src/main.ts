@@ -56,6 +56,28 @@ const readConfigFile = (path: string): Record<string, string> => {
   return settings
 }
 
+/**
+ * `HYPERAUTH_HTTP_TOKEN`, as set in the environment or else the config
+ * file. Set but empty or blank it used to mean no token, a server open to
+ * every local process and page although a token was asked for (a script's
+ * `HYPERAUTH_HTTP_TOKEN=$UNSET_VAR`); with white space around it, no client
+ * could send it (HTTP drops it from header values), so every request was
+ * 401. Both are configuration errors, as for `HYPERAUTH_STORE_KEY`; the
+ * value is never quoted.
+ */
+const httpToken = (value: string | undefined): string | undefined => {
+  if (value === undefined) return undefined
+  if (value.trim() === "")
+    throw new Error(
+      "HYPERAUTH_HTTP_TOKEN is set but empty or blank: set it to the bearer secret clients send, or unset it to serve without one.",
+    )
+  if (value.trim() !== value)
+    throw new Error(
+      "HYPERAUTH_HTTP_TOKEN has white space before or after it, which no Authorization header can carry: remove it.",
+    )
+  return value
+}
+
 const log = (line: string) => process.stderr.write(`hyperauth-mcp: ${line}\n`)
 
 /** The runtime (Effect, the core, the providers, the store): loaded while `initialize` is answered, not before. */
@@ -95,7 +117,7 @@ const main = async () => {
   }
 
   if (values.http) {
-    const token = process.env.HYPERAUTH_HTTP_TOKEN || settings?.HYPERAUTH_HTTP_TOKEN || undefined
+    const token = httpToken(process.env.HYPERAUTH_HTTP_TOKEN ?? settings?.HYPERAUTH_HTTP_TOKEN)
     // Loaded only when asked: stdio runs never parse the HTTP transport.
     const { serveHttp } = await import("./http.js")
     await (await runtime).runtime()

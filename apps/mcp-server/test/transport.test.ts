@@ -109,6 +109,19 @@ const exchange = async (
   return { status: response.status, session: response.headers.get("mcp-session-id"), error: json?.error }
 }
 
+describe("HYPERAUTH_HTTP_TOKEN", () => {
+  it("set but empty or blank, or with spaces around it, stops the start: no server without the token asked for", async () => {
+    for (const token of ["", "   ", " padded-secret", "padded-secret\n"]) {
+      const server = launch(["--http", "--port", "0"], { HYPERAUTH_HTTP_TOKEN: token })
+      expect(await server.exited, JSON.stringify(token)).not.toBe(0)
+      const stderr = await server.line(/failed to start: .*/)
+      expect(stderr[0]).toContain("HYPERAUTH_HTTP_TOKEN")
+      expect(stderr[0]).not.toContain("padded-secret")
+      expect(stderr.input).not.toMatch(/listening on/)
+    }
+  })
+})
+
 describe("Streamable HTTP sessions", () => {
   it("answers an unknown or ended Mcp-Session-Id with 404, ends sessions on DELETE, and 404 after a restart", async () => {
     const server = launch(["--http", "--port", "0"])
