@@ -124,10 +124,11 @@ const endingCancelledStreams = (transport: StreamableHTTPServerTransport): Strea
       dispatch?.(message, extra)
       if ("method" in message && message.method === "notifications/cancelled") {
         const request = message.params?.requestId
-        const post = typeof request === "string" || typeof request === "number" ? open.get(request) : undefined
+        if (typeof request !== "string" && typeof request !== "number") return
+        const post = open.get(request)
         if (post === undefined) return
-        open.delete(request as RequestId)
-        cancelled.set(post, request as RequestId)
+        open.delete(request)
+        cancelled.set(post, request)
         settle(post)
       }
     }
