@@ -294,6 +294,9 @@ export interface RecordWriteOptions {
  * Records beside the logins (pending logins, so that a restarted server or
  * another replica can finish them), with the same guarantees: versions,
  * compare-and-set, leases, and encryption at rest with the store's key.
+ * Give each record an id of its own, never used again: a backend may
+ * forget a removed record altogether (the file backend does, so that a
+ * store that has seen many logins does not keep growing).
  *
  * @example
  * ```ts

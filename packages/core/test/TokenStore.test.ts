@@ -305,6 +305,41 @@ describe("TokenStore (file)", () => {
     }),
   )
 
+  it.live("a removed login leaves no entry in the document, and free lease files of what is gone are swept", () =>
+    Effect.gen(function* () {
+      const dir = yield* tempDir
+      const path = join(dir, "tokens.json")
+      const leaseFiles = Effect.map(
+        Effect.promise(() => readdir(dir)),
+        (names) => names.filter((name) => name.endsWith(".lease")).length,
+      )
+      const store = TokenStore.makeFile({ path })
+      // A login that came and went, its lease taken and released: what an MCP login leaves.
+      yield* store.logins.set("login_gone", { step: 1 })
+      yield* Effect.scoped(store.logins.acquire("login_gone"))
+      yield* store.logins.remove("login_gone")
+      // A logged-out account whose lease was released.
+      const token = yield* tokenOf("x")
+      yield* Effect.scoped(Effect.flatMap(store.acquire(key2), (lease) => store.set(key2, token, { lease })))
+      yield* store.remove(key2)
+      // A logged-in account, and a lease still held on a login not written yet: both stay.
+      yield* Effect.scoped(Effect.flatMap(store.acquire(key), (lease) => store.set(key, token, { lease })))
+      const holding = yield* Deferred.make<void>()
+      const held = yield* Effect.fork(
+        Effect.scoped(Effect.zipRight(store.logins.acquire("login_new"), Deferred.await(holding))),
+      )
+      yield* Effect.yieldNow()
+      assert.strictEqual(yield* leaseFiles, 4)
+      // The next writer (here another process, whose first write cleans up) sweeps what is gone.
+      yield* TokenStore.makeFile({ path }).logins.set("login_other", { step: 1 })
+      assert.strictEqual(yield* leaseFiles, 2)
+      const document = JSON.parse(yield* Effect.promise(() => readFile(path, "utf8")))
+      assert.deepStrictEqual(Object.keys(document.logins), ["login_other"])
+      yield* Deferred.succeed(holding, undefined)
+      yield* Fiber.join(held)
+    }),
+  )
+
   it.live("a lock held by a live process is not taken, however old it looks", () =>
     Effect.gen(function* () {
       const path = join(yield* tempDir, "tokens.json")

@@ -3,6 +3,8 @@
  * record (sealed with AES-256-GCM when a key is given), changed only under
  * a short lock file and replaced atomically (temporary file, flush,
  * rename); leases in small files beside it, changed under the same lock.
+ * What is gone leaves nothing behind: a removed pending login keeps no
+ * entry, and free lease files of removed logins and accounts are swept.
  *
  * Reads are cached: an ordinary read trusts the cache while the file is the
  * same one (inode, size and times); a fresh read compares the bytes.
@@ -10,6 +12,7 @@
 import { createHash, randomBytes } from "node:crypto"
 import * as fs from "node:fs"
 import { basename, dirname, join } from "node:path"
+import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import type * as Redacted from "effect/Redacted"
@@ -93,6 +96,9 @@ const LeaseFile = Schema.parseJson(
 
 type Accounts = ReadonlyMap<string, Record<TokenSet>>
 type PendingLogins = ReadonlyMap<string, Record<unknown>>
+
+const withoutRemoved = (logins: PendingLogins): PendingLogins =>
+  new Map([...logins].filter(([, record]) => record.value !== undefined))
 
 interface Loaded {
   /** The file's identity when it was read; undefined when it did not exist. */
@@ -323,9 +329,6 @@ export const make = (path: string, key: Redacted.Redacted<string> | undefined, h
       }
     }
   })
-  // At the first write, and at most once a minute after: a long-lived writer cleans up too.
-  const cleanOnce = Effect.runSync(Effect.cachedWithTTL(removeOrphans, "1 minute"))
-
   // One writer at a time inside this process; the lock file orders processes.
   const mutex = Effect.unsafeMakeSemaphore(1)
   const locked = <A, E>(effect: Effect.Effect<A, E>) =>
@@ -334,11 +337,17 @@ export const make = (path: string, key: Redacted.Redacted<string> | undefined, h
     )
 
   const leasePath = (id: string) => `${path}.${createHash("sha256").update(id).digest("hex").slice(0, 16)}.lease`
-  const readLease = (id: string) =>
+  /** Whether `name` is that of one of this store's lease files. */
+  const isLeaseFile = (name: string) =>
+    name.startsWith(`${basename(path)}.`) &&
+    name.endsWith(".lease") &&
+    /^[0-9a-f]{16}$/.test(name.slice(basename(path).length + 1, -".lease".length))
+  const readLease = (id: string) => readLeaseAt(leasePath(id))
+  const readLeaseAt = (file: string) =>
     Effect.flatMap(
       io("read lease", () => {
         try {
-          return fs.readFileSync(leasePath(id), "utf8")
+          return fs.readFileSync(file, "utf8")
         } catch (error) {
           if (isErrno(error, "ENOENT")) return undefined
           throw error
@@ -360,6 +369,36 @@ export const make = (path: string, key: Redacted.Redacted<string> | undefined, h
         throw error
       }
     })
+
+  /**
+   * Lease files of what the document no longer holds (a login finished and
+   * removed, an account logged out), once free; a held one stays, whatever
+   * it is for. Run under the lock, so no lease is taken meanwhile: without
+   * it every login would leave a file behind for good.
+   */
+  const removeDeadLeases = Effect.gen(function* () {
+    const file = yield* readFile
+    const loaded =
+      file === undefined ? empty : cache?.text === file.text ? cache : yield* open(file.text, file.identity)
+    const live = new Set([
+      ...[...loaded.accounts].flatMap(([id, record]) => (record.value === undefined ? [] : [leasePath(id)])),
+      ...[...loaded.logins].flatMap(([id, record]) =>
+        record.value === undefined ? [] : [leasePath(recordLeaseId(id))],
+      ),
+    ])
+    const now = yield* Clock.currentTimeMillis
+    const names = yield* Effect.promise(() => fs.promises.readdir(dirname(path)).catch(() => [] as Array<string>))
+    for (const name of names) {
+      const full = join(dirname(path), name)
+      if (!isLeaseFile(name) || live.has(full)) continue
+      const lease = yield* readLeaseAt(full)
+      if (lease !== undefined && (lease.owner === "" || lease.expiresAt <= now))
+        yield* io("remove", () => fs.rmSync(full, { force: true }))
+    }
+  }).pipe(Effect.ignore)
+
+  // At the first write, and at most once a minute after: a long-lived writer cleans up too.
+  const cleanOnce = Effect.runSync(Effect.cachedWithTTL(Effect.zipRight(removeOrphans, removeDeadLeases), "1 minute"))
 
   const leaseBackend: Leases.Backend = {
     location: path,
@@ -415,7 +454,9 @@ export const make = (path: string, key: Redacted.Redacted<string> | undefined, h
         const [result, next] = yield* change(loaded)
         if (next === undefined) return result
         const accounts = next.accounts ?? loaded.accounts
-        const logins = next.logins ?? loaded.logins
+        // A removed login keeps no version: its id is random and never comes back, so nothing can confuse
+        // it with a newer one, and a version kept per login ever made would grow the document for good.
+        const logins = withoutRemoved(next.logins ?? loaded.logins)
         const revision = loaded.revision + 1
         const salt = sealer === undefined ? undefined : (loaded.salt ?? Sealing.newSalt())
         const text = `${JSON.stringify(yield* seal(accounts, logins, revision, salt), null, 2)}\n`
