@@ -69,6 +69,8 @@ interface Fixture {
   /** Writes a plaintext record, as someone who can write the store could. */
   readonly plantPlain?: (token: Token.TokenSet) => Effect.Effect<void>
   readonly encrypted: boolean
+  /** What the backend keeps for good (Redis: the keys with no expiry). */
+  readonly lasting?: Effect.Effect<ReadonlyArray<string>>
 }
 
 const secret = "correct horse battery staple"
@@ -163,6 +165,11 @@ const redisFixture = Effect.gen(function* () {
         await client.sAdd(`${prefix}accounts`, `${key.provider}/${key.account}`)
       }),
     encrypted: true,
+    lasting: Effect.promise(async () => {
+      const keys = await client.keys(`${prefix}*`)
+      const ttls = await Promise.all(keys.map((k) => client.pTTL(k)))
+      return keys.filter((_, i) => ttls[i] === -1).map((k) => k.slice(prefix.length))
+    }),
   } satisfies Fixture
 })
 
@@ -371,6 +378,37 @@ for (const [name, makeFixture, available] of backends) {
         }),
       ),
     )
+
+    // Redis only: the file backend forgets at once (TokenStore.test.ts), the memory one with its process.
+    if (name === "redis")
+      it.effect("a finished login keeps nothing for good; a logged-in account does", () =>
+        withStore((fixture) =>
+          Effect.gen(function* () {
+            const store = yield* fixture.open()
+            yield* store.set(key, yield* tokenOf("at"))
+            // A login that came and went, its lease taken and released, as an MCP login does.
+            yield* store.logins.set("login_gone", { state: "st-1" })
+            yield* Effect.scoped(store.logins.acquire("login_gone"))
+            yield* store.logins.remove("login_gone")
+            // A lease still held, by a holder that may die holding it.
+            yield* Effect.scoped(
+              Effect.zipRight(
+                store.logins.acquire("login_polled"),
+                Effect.flatMap(fixture.lasting ?? Effect.succeed([]), (lasting) =>
+                  Effect.sync(() =>
+                    assert.deepStrictEqual([...lasting].sort(), ["account:hyperid/default", "accounts", "meta"]),
+                  ),
+                ),
+              ),
+            )
+            assert.deepStrictEqual([...(yield* fixture.lasting ?? Effect.succeed([]))].sort(), [
+              "account:hyperid/default",
+              "accounts",
+              "meta",
+            ])
+          }),
+        ),
+      )
 
     it.effect.skipIf(name === "memory")("with a key, nothing at rest holds a raw token", () =>
       withStore((fixture) =>

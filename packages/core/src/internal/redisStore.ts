@@ -52,9 +52,11 @@ if ARGV[2] == '0' then
   if existed == 0 then return {version, 0} end
   redis.call('HDEL', KEYS[1], 'value')
   redis.call('SREM', KEYS[2], ARGV[1])
+  if ARGV[8] ~= '' then redis.call('PEXPIRE', KEYS[1], ARGV[8]) end
 else
   redis.call('HSET', KEYS[1], 'value', ARGV[3])
   redis.call('SADD', KEYS[2], ARGV[1])
+  redis.call('PERSIST', KEYS[1])
 end
 return {redis.call('HINCRBY', KEYS[1], 'version', 1), existed}
 `
@@ -67,6 +69,7 @@ if owner ~= '' and tonumber(l[5] or '0') > tonumber(ARGV[5]) and owner ~= ARGV[6
 end
 local fence = redis.call('HINCRBY', KEYS[1], 'fence', 1)
 redis.call('HSET', KEYS[1], 'owner', ARGV[1], 'pid', ARGV[2], 'host', ARGV[3], 'expiresAt', ARGV[4])
+redis.call('PEXPIRE', KEYS[1], ARGV[7])
 return {'acquired', tostring(fence)}
 `
 
@@ -74,14 +77,27 @@ const RENEW = `
 local l = redis.call('HMGET', KEYS[1], 'owner', 'fence')
 if l[1] ~= ARGV[1] or l[2] ~= ARGV[2] then return 0 end
 redis.call('HSET', KEYS[1], 'expiresAt', ARGV[3])
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
 return 1
 `
 
 const RELEASE = `
 local l = redis.call('HMGET', KEYS[1], 'owner', 'fence')
-if l[1] == ARGV[1] and l[2] == ARGV[2] then redis.call('HSET', KEYS[1], 'owner', '', 'expiresAt', '0') end
+if l[1] == ARGV[1] and l[2] == ARGV[2] then
+  redis.call('HSET', KEYS[1], 'owner', '', 'expiresAt', '0')
+  redis.call('PEXPIRE', KEYS[1], ARGV[3])
+end
 return 1
 `
+
+/**
+ * How long what is done with lasts: a lease after its holder let it go (or
+ * stopped renewing it), a pending login's record after its removal (its
+ * version, so that no stale conditional write meets a newer record of that
+ * id meanwhile). Then it expires, so a store that has seen many logins
+ * does not keep a key per login for good. Accounts' records stay.
+ */
+const FORGET_AFTER_MS = 24 * 60 * 60 * 1000
 
 const WriteReply = Schema.Tuple(Schema.Number, Schema.Number)
 const AcquireReply = Schema.Union(
@@ -262,6 +278,8 @@ export const make = (
         readonly ifVersion?: number | undefined
         readonly lease?: { owner: string; fence: number } | undefined
       },
+      /** Whether a removed record expires (`FORGET_AFTER_MS`): a pending login's does, an account's stays. */
+      forget = false,
     ) =>
       Effect.gen(function* () {
         const [version, existed] = yield* evaluate(
@@ -276,6 +294,7 @@ export const make = (
             options.lease?.owner ?? "",
             options.lease === undefined ? "" : String(options.lease.fence),
             sealer === undefined ? "0" : "1",
+            forget ? String(FORGET_AFTER_MS) : "",
           ],
         )
         if (version === -1) return yield* new StoreConflict({ ...conflictKey, reason: "version" })
@@ -303,6 +322,7 @@ export const make = (
         id,
         value === undefined ? undefined : sealText(loginAad(id), encodeValue(value)),
         options,
+        true,
       )
     const readLogin = (id: string) =>
       Effect.gen(function* () {
@@ -325,7 +345,15 @@ export const make = (
             AcquireReply,
             ACQUIRE,
             [leaseKey(id)],
-            [holder.owner, String(holder.pid), holder.host, String(now + ttlMs), String(now), replacing ?? ""],
+            [
+              holder.owner,
+              String(holder.pid),
+              holder.host,
+              String(now + ttlMs),
+              String(now),
+              replacing ?? "",
+              String(ttlMs + FORGET_AFTER_MS),
+            ],
           ),
           (reply): Leases.Attempt =>
             reply[0] === "acquired"
@@ -341,12 +369,19 @@ export const make = (
             Schema.Number,
             RENEW,
             [leaseKey(lease.key)],
-            [lease.owner, String(lease.fence), String(now + ttlMs)],
+            [lease.owner, String(lease.fence), String(now + ttlMs), String(ttlMs + FORGET_AFTER_MS)],
           ),
           (renewed) => renewed === 1,
         ),
       release: (lease) =>
-        Effect.asVoid(evaluate(Schema.Number, RELEASE, [leaseKey(lease.key)], [lease.owner, String(lease.fence)])),
+        Effect.asVoid(
+          evaluate(
+            Schema.Number,
+            RELEASE,
+            [leaseKey(lease.key)],
+            [lease.owner, String(lease.fence), String(FORGET_AFTER_MS)],
+          ),
+        ),
     }
     const leases = Leases.make(leaseBackend, identity)
 
