@@ -2,7 +2,7 @@
  * The errors of the MCP server itself, next to the core's `OAuthError`s,
  * and how every failure becomes an `isError` tool result.
  */
-import { OAuthError } from "@hyperauth/core"
+import { OAuthError, Provider } from "@hyperauth/core"
 import * as Schema from "effect/Schema"
 
 /** `reveal` without `HYPERAUTH_ALLOW_TOKEN_REVEAL=1`. */
@@ -50,6 +50,30 @@ export interface ErrorContent {
   }
 }
 
+/** The settings that say where a provider is (`HYPERPROOF_AUTH_URL`, `HYPER_BASE_URL`, `HYPERID_ENVIRONMENT`, ...). */
+const locationSettings = (provider: string | undefined): ReadonlyArray<string> =>
+  (Provider.definitions.find((definition) => definition.id === provider)?.settings ?? [])
+    .map((setting) => setting.name)
+    .filter((name) => name.endsWith("_URL") || name.endsWith("_ENVIRONMENT"))
+
+/**
+ * What to do next that only a server knows: where its settings go, and
+ * which of them say where a provider is. The core's messages speak of
+ * settings as any program reads them.
+ */
+const serverAdvice = (error: ToolError, provider: string | undefined): string => {
+  switch (error.code) {
+    case "not_configured":
+      return " Settings go in this server's environment (the env of its entry in the MCP client's configuration) or its --config file; restart the server after changing them."
+    case "connection_error": {
+      const names = locationSettings(provider)
+      return names.length === 0 ? "" : ` Where ${provider} is comes from ${names.join(", ")}.`
+    }
+    default:
+      return ""
+  }
+}
+
 /** Provider and HTTP status, where the error knows them. */
 export const errorContent = (error: ToolError): ErrorContent => {
   const provider = "provider" in error && typeof error.provider === "string" ? error.provider : undefined
@@ -57,7 +81,7 @@ export const errorContent = (error: ToolError): ErrorContent => {
   return {
     error: {
       code: error.code,
-      message: error.message,
+      message: `${error.message}${serverAdvice(error, provider)}`,
       ...(provider === undefined ? {} : { provider }),
       ...(status === undefined ? {} : { status }),
     },

@@ -60,6 +60,16 @@ describe("configuration", () => {
     const login = await session.call("login", { provider: "hyper" })
     expect(errorCode(login)).toBe("not_configured")
     expect(textOf(login)).toContain("HYPER_CLIENT_ID")
+    // Where settings go for a server an MCP client starts, and that they take a restart.
+    expect(textOf(login)).toContain("MCP client's configuration")
+    expect(textOf(login)).toContain("restart the server")
+  })
+
+  it("connection_error names the settings that say where the provider is", async () => {
+    const session = await open({ HYPERPROOF_AUTH_URL: `http://127.0.0.1:${await freePort()}` })
+    const login = await session.call("login", { provider: "hyperproof" })
+    expect(errorCode(login)).toBe("connection_error")
+    expect(textOf(login)).toContain("HYPERPROOF_AUTH_URL, HYPERPROOF_API_URL")
   })
 
   it("a malformed setting is reported with what is wrong", async () => {
@@ -142,9 +152,11 @@ describe("provider answers become stable codes", () => {
     expect(structured(await session.call("get_token", { provider: "hyper" })).status).toBe("authenticated")
     expect(errorCode(await session.call("refresh_token", { provider: "hyper" }))).toBe("not_supported")
     emulator.tokens.revokeAll("hyper")
-    expect(errorCode(await session.call("call_api", { provider: "hyper", method: "GET", path: "/v1/me" }))).toBe(
-      "invalid_token",
-    )
+    const refused = await session.call("call_api", { provider: "hyper", method: "GET", path: "/v1/me" })
+    expect(errorCode(refused)).toBe("invalid_token")
+    // No refresh can renew it: the one next step is a new login.
+    expect(textOf(refused)).toContain("Log in again.")
+    expect(textOf(refused)).not.toContain("Refresh the token")
   })
 
   it("invalid_grant when an authorization code is redeemed twice", async () => {

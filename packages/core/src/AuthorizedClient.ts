@@ -144,7 +144,7 @@ export interface ExchangeOptions {
 }
 
 const cannotRenew = (provider: string) =>
-  new InvalidToken({ provider, description: "the API refused the token and it cannot be refreshed; log in again" })
+  new InvalidToken({ provider, description: "the API refused it, and no refresh can renew it", renewable: false })
 
 /**
  * A login kept by `Accounts`: its valid access token (refreshed when it

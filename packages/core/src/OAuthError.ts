@@ -52,13 +52,16 @@ const prefix = (p: string | undefined): string => (p === undefined ? "" : `${p}:
 export class InvalidToken extends Schema.TaggedError<InvalidToken>("@hyperauth/core/InvalidToken")("InvalidToken", {
   provider,
   description: Schema.optional(Schema.String),
+  /** False when no refresh can renew it (no refresh token, or one already tried): only a new login helps. */
+  renewable: Schema.optional(Schema.Boolean),
 }) {
   /** The codes its instances carry. */
   static readonly codes = ["invalid_token"] as const
   readonly code = "invalid_token" as const
   override get message(): string {
     const why = this.description === undefined ? "" : ` (${this.description})`
-    return `${prefix(this.provider)}the access token is invalid or expired${why}. Refresh the token or log in again.`
+    const next = this.renewable === false ? "Log in again." : "Refresh the token or log in again."
+    return `${prefix(this.provider)}the access token is invalid or expired${why}. ${next}`
   }
 }
 
@@ -312,7 +315,7 @@ export class StateMismatch extends Schema.TaggedError<StateMismatch>("@hyperauth
   static readonly codes = ["state_mismatch"] as const
   readonly code = "state_mismatch" as const
   override get message(): string {
-    return `${prefix(this.provider)}the redirect's state does not match the login it claims to finish, so its code was not used. Start a new login and finish it with the URL that login leads to.`
+    return `${prefix(this.provider)}the redirect's state is missing or is not that of the login it claims to finish (the URL is from another login, or forged), so its code was not used. The login still waits: finish it with the URL its own authorization URL leads to, or start a new login.`
   }
 }
 

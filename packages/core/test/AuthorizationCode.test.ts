@@ -52,6 +52,8 @@ describe("AuthorizationCode", () => {
         AuthorizationCode.parseRedirect("http://x/cb?code=abc&state=evil", { expectedState: "s1" }),
       )
       assert.strictEqual(failure(wrong)._tag, "StateMismatch")
+      // Nothing was redeemed: the login can still be finished with its own URL.
+      assert.include(failure(wrong).message, "The login still waits")
       const forgedError = yield* Effect.exit(
         AuthorizationCode.parseRedirect("http://x/cb?error=access_denied&state=evil", { expectedState: "s1" }),
       )
