@@ -69,6 +69,10 @@ const serverAdvice = (error: ToolError, provider: string | undefined): string =>
       const names = locationSettings(provider)
       return names.length === 0 ? "" : ` Where ${provider} is comes from ${names.join(", ")}.`
     }
+    case "not_supported":
+      return error._tag === "NotSupported" && error.operation === "token introspection"
+        ? " get_token tells when its token expires, and call_api whether its API still takes it."
+        : ""
     default:
       return ""
   }

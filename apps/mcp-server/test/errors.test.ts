@@ -65,6 +65,14 @@ describe("configuration", () => {
     expect(textOf(login)).toContain("restart the server")
   })
 
+  it("introspect_token where the provider has no introspection says what tells the same", async () => {
+    const session = await open()
+    await session.call("login", { provider: "hyperproof" })
+    const answer = await session.call("introspect_token", { provider: "hyperproof" })
+    expect(errorCode(answer)).toBe("not_supported")
+    expect(textOf(answer)).toContain("get_token tells when its token expires")
+  })
+
   it("connection_error names the settings that say where the provider is", async () => {
     const session = await open({ HYPERPROOF_AUTH_URL: `http://127.0.0.1:${await freePort()}` })
     const login = await session.call("login", { provider: "hyperproof" })
