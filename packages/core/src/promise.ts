@@ -151,14 +151,41 @@ export class HyperauthError extends Error {
 }
 
 /** Each call on its own transport, whose keep-alive sockets close when the call ends. */
-const run = <A>(program: Effect.Effect<A, OAuthError, Hyper.Hyper>): Promise<A> =>
-  Effect.runPromiseExit(
+/**
+ * How a call may be stopped: an `AbortSignal`, as `fetch` takes one. Once
+ * it aborts, the call stops (a poll sends no further request) and rejects
+ * with the signal's `reason`.
+ *
+ * @example
+ * ```ts
+ * import { initiateDeviceFlow, pollForToken } from "@hyperauth/core/promise"
+ *
+ * const deviceCode = await initiateDeviceFlow()
+ * // Give up after two minutes instead of waiting for the code to expire.
+ * const token = await pollForToken(deviceCode, undefined, { signal: AbortSignal.timeout(120_000) })
+ * ```
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface CallOptions {
+  readonly signal?: AbortSignal | undefined
+}
+
+const run = <A>(program: Effect.Effect<A, OAuthError, Hyper.Hyper>, options?: CallOptions): Promise<A> => {
+  const signal = options?.signal
+  // What fetch does: an aborted signal starts nothing.
+  if (signal?.aborted === true) return Promise.reject(signal.reason)
+  return Effect.runPromiseExit(
     program.pipe(Effect.provide(Hyper.layerConfig.pipe(Layer.provide(NodeHttpTransport.layer)))),
+    signal === undefined ? undefined : { signal },
   ).then((exit) => {
     if (Exit.isSuccess(exit)) return exit.value
+    if (signal?.aborted === true && Cause.isInterruptedOnly(exit.cause)) throw signal.reason
     const failure = Cause.squash(exit.cause)
     throw isOAuthError(failure) ? new HyperauthError(failure) : failure
   })
+}
 
 const toDeviceCode = (device: Hyper.DeviceAuthorization): DeviceCode => {
   const interval = Duration.toSeconds(device.interval)
@@ -228,8 +255,15 @@ const toToken = (token: TokenSet, now: DateTime.Utc): Token => {
  * @since 0.1.0
  * @category device flow
  */
-export const initiateDeviceFlow = (options?: { readonly scope?: string }): Promise<DeviceCode> =>
-  run(Effect.flatMap(Hyper.Hyper, (hyper) => Effect.map(hyper.initiateDeviceFlow(options), toDeviceCode)))
+export const initiateDeviceFlow = (
+  options?: { readonly scope?: string | undefined } & CallOptions,
+): Promise<DeviceCode> =>
+  run(
+    Effect.flatMap(Hyper.Hyper, (hyper) =>
+      Effect.map(hyper.initiateDeviceFlow({ scope: options?.scope }), toDeviceCode),
+    ),
+    options,
+  )
 
 /**
  * Polls for the token until the user approves (resolves, after calling
@@ -251,6 +285,7 @@ export const initiateDeviceFlow = (options?: { readonly scope?: string }): Promi
 export const pollForToken = (
   deviceCode: Partial<DeviceCode> & Pick<DeviceCode, "device_code" | "expires_in">,
   onSuccess?: (token: Token) => void,
+  options?: CallOptions,
 ): Promise<Token> =>
   run(
     Effect.gen(function* () {
@@ -260,6 +295,7 @@ export const pollForToken = (
       if (onSuccess !== undefined) yield* Effect.sync(() => onSuccess(result))
       return result
     }),
+    options,
   )
 
 /**
@@ -277,8 +313,11 @@ export const pollForToken = (
  * @since 0.1.0
  * @category introspection
  */
-export const introspectToken = (token: string): Promise<IntrospectionResponse> =>
-  run(Effect.flatMap(Hyper.Hyper, (hyper) => hyper.introspectToken(token)))
+export const introspectToken = (token: string, options?: CallOptions): Promise<IntrospectionResponse> =>
+  run(
+    Effect.flatMap(Hyper.Hyper, (hyper) => hyper.introspectToken(token)),
+    options,
+  )
 
 /**
  * `HYPER_BASE_URL`, or `Hyper.defaultBaseUrl` when it is not set.

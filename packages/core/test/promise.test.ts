@@ -35,6 +35,18 @@ const approveSoon = (deviceCode: DeviceCode, decision: "approve" | "deny" = "app
 }
 
 describe("@hyperauth/core/promise", () => {
+  it("stops polling when its signal aborts, rejecting with the signal's reason", async () => {
+    const deviceCode = await initiateDeviceFlow()
+    const controller = new AbortController()
+    const polling = pollForToken(deviceCode, undefined, { signal: controller.signal })
+    controller.abort(new Error("the user closed the dialog"))
+    await expect(polling).rejects.toThrow("the user closed the dialog")
+    // Aborted before it polled: nothing was asked of the token endpoint.
+    expect(emulator.current.count({ origin: "hyper", path: "/oauth/token" })).toBe(0)
+    // A signal already aborted sends nothing at all.
+    await expect(initiateDeviceFlow({ signal: controller.signal })).rejects.toThrow("closed the dialog")
+  })
+
   it("runs the seed's example: initiate, poll, introspect", async () => {
     const deviceCode = await initiateDeviceFlow()
     expect(deviceCode.user_code).toMatch(/^[A-Z]{4}-[A-Z]{4}$/)
