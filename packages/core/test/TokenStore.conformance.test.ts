@@ -339,6 +339,30 @@ for (const [name, makeFixture, available] of backends) {
       ),
     )
 
+    it.effect("a lease of a ttl that is no whole number of milliseconds is taken, renewed, released and fences", () =>
+      withStore((fixture) =>
+        Effect.gen(function* () {
+          const a = yield* fixture.open()
+          const b = yield* fixture.open()
+          const first = yield* Effect.scoped(
+            Effect.gen(function* () {
+              const lease = yield* a.acquire(key, { ttl: "1500.5 millis", wait: 0 })
+              yield* a.set(key, yield* tokenOf("fractional"), { lease })
+              yield* advance(1_000)
+              // Renewed meanwhile: still held.
+              assert.strictEqual(
+                failure(yield* Effect.exit(Effect.scoped(b.acquire(key, { wait: 0 })))).reason,
+                "locked",
+              )
+              return lease.fence
+            }),
+          )
+          const next = yield* Effect.scoped(b.acquire(key, { wait: 0 }))
+          assert.isAbove(next.fence, first)
+        }),
+      ),
+    )
+
     it.effect("pending-login records: versioned, conditional, leased, and seen by every handle", () =>
       withStore((fixture) =>
         Effect.gen(function* () {

@@ -69,7 +69,7 @@ if owner ~= '' and tonumber(l[5] or '0') > tonumber(ARGV[5]) and owner ~= ARGV[6
 end
 local fence = redis.call('HINCRBY', KEYS[1], 'fence', 1)
 redis.call('HSET', KEYS[1], 'owner', ARGV[1], 'pid', ARGV[2], 'host', ARGV[3], 'expiresAt', ARGV[4])
-redis.call('PEXPIRE', KEYS[1], ARGV[7])
+if ARGV[7] == '' then redis.call('PERSIST', KEYS[1]) else redis.call('PEXPIRE', KEYS[1], ARGV[7]) end
 return {'acquired', tostring(fence)}
 `
 
@@ -77,7 +77,7 @@ const RENEW = `
 local l = redis.call('HMGET', KEYS[1], 'owner', 'fence')
 if l[1] ~= ARGV[1] or l[2] ~= ARGV[2] then return 0 end
 redis.call('HSET', KEYS[1], 'expiresAt', ARGV[3])
-redis.call('PEXPIRE', KEYS[1], ARGV[4])
+if ARGV[4] == '' then redis.call('PERSIST', KEYS[1]) else redis.call('PEXPIRE', KEYS[1], ARGV[4]) end
 return 1
 `
 
@@ -98,6 +98,17 @@ return 1
  * does not keep a key per login for good. Accounts' records stay.
  */
 const FORGET_AFTER_MS = 24 * 60 * 60 * 1000
+
+/**
+ * How long a held lease's key lives (PEXPIRE's argument): its ttl and a day.
+ * PEXPIRE takes whole milliseconds only, and a script that fails there has
+ * already taken the lease; a ttl of any length is rounded up, and one past
+ * what PEXPIRE takes (an infinite one) keeps the key ('': PERSIST).
+ */
+const keepHeldFor = (ttlMs: number): string => {
+  const ms = Math.ceil(ttlMs) + FORGET_AFTER_MS
+  return Number.isSafeInteger(ms) ? String(ms) : ""
+}
 
 const WriteReply = Schema.Tuple(Schema.Number, Schema.Number)
 const AcquireReply = Schema.Union(
@@ -352,7 +363,7 @@ export const make = (
               String(now + ttlMs),
               String(now),
               replacing ?? "",
-              String(ttlMs + FORGET_AFTER_MS),
+              keepHeldFor(ttlMs),
             ],
           ),
           (reply): Leases.Attempt =>
@@ -369,7 +380,7 @@ export const make = (
             Schema.Number,
             RENEW,
             [leaseKey(lease.key)],
-            [lease.owner, String(lease.fence), String(now + ttlMs), String(ttlMs + FORGET_AFTER_MS)],
+            [lease.owner, String(lease.fence), String(now + ttlMs), keepHeldFor(ttlMs)],
           ),
           (renewed) => renewed === 1,
         ),
