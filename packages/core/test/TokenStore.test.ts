@@ -340,6 +340,44 @@ describe("TokenStore (file)", () => {
     }),
   )
 
+  it.live("the sweep keeps a logged-in account's free lease, whatever form its path is given in", () =>
+    Effect.gen(function* () {
+      const dir = yield* tempDir
+      // Not in normal form: "./", "//" or ".." in it, as a user or an environment variable may give it.
+      const path = `${dir}/./tokens.json`
+      const store = TokenStore.makeFile({ path })
+      const token = yield* tokenOf("x")
+      yield* Effect.scoped(Effect.flatMap(store.acquire(key), (lease) => store.set(key, token, { lease })))
+      const before = yield* Effect.scoped(store.acquire(key))
+      // Another process's first write sweeps.
+      yield* TokenStore.makeFile({ path }).set(key2, token)
+      const after = yield* Effect.scoped(store.acquire(key))
+      // The account's lease file stayed: its next holder's fence is greater, as a fence always is.
+      assert.isAbove(after.fence, before.fence)
+    }),
+  )
+
+  it.live("a damaged lease file holds up no sweep of the others", () =>
+    Effect.gen(function* () {
+      const dir = yield* tempDir
+      const path = join(dir, "tokens.json")
+      const leaseFiles = Effect.map(
+        Effect.promise(() => readdir(dir)),
+        (names) => names.filter((name) => name.endsWith(".lease")).sort(),
+      )
+      yield* Effect.promise(() => writeFile(`${path}.0123456789abcdef.lease`, "{not json"))
+      const store = TokenStore.makeFile({ path })
+      for (let i = 0; i < 10; i++) {
+        yield* store.logins.set(`login_${i}`, { step: 1 })
+        yield* Effect.scoped(store.logins.acquire(`login_${i}`))
+        yield* store.logins.remove(`login_${i}`)
+      }
+      assert.strictEqual((yield* leaseFiles).length, 11)
+      yield* TokenStore.makeFile({ path }).logins.set("login_other", { step: 1 })
+      assert.deepStrictEqual(yield* leaseFiles, ["tokens.json.0123456789abcdef.lease"])
+    }),
+  )
+
   it.live("a lock held by a live process is not taken, however old it looks", () =>
     Effect.gen(function* () {
       const path = join(yield* tempDir, "tokens.json")

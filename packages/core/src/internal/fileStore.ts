@@ -336,7 +336,10 @@ export const make = (path: string, key: Redacted.Redacted<string> | undefined, h
       withLockFile(`${path}.lock`, { storePath: path, waitMs: LOCK_WAIT_MS, staleMs: STALE_LOCK_MS }, effect),
     )
 
-  const leasePath = (id: string) => `${path}.${createHash("sha256").update(id).digest("hex").slice(0, 16)}.lease`
+  const leaseHash = (id: string) => createHash("sha256").update(id).digest("hex").slice(0, 16)
+  const leasePath = (id: string) => `${path}.${leaseHash(id)}.lease`
+  /** The name of `id`'s lease file, as its directory lists it. */
+  const leaseName = (id: string) => `${basename(path)}.${leaseHash(id)}.lease`
   /** Whether `name` is that of one of this store's lease files. */
   const isLeaseFile = (name: string) =>
     name.startsWith(`${basename(path)}.`) &&
@@ -380,20 +383,27 @@ export const make = (path: string, key: Redacted.Redacted<string> | undefined, h
     const file = yield* readFile
     const loaded =
       file === undefined ? empty : cache?.text === file.text ? cache : yield* open(file.text, file.identity)
+    // By name, as the directory lists them: `path` need not be in normal form ("./", "//"), and a
+    // path joined from the listing would never equal a live one's, whose lease file would go.
     const live = new Set([
-      ...[...loaded.accounts].flatMap(([id, record]) => (record.value === undefined ? [] : [leasePath(id)])),
+      ...[...loaded.accounts].flatMap(([id, record]) => (record.value === undefined ? [] : [leaseName(id)])),
       ...[...loaded.logins].flatMap(([id, record]) =>
-        record.value === undefined ? [] : [leasePath(recordLeaseId(id))],
+        record.value === undefined ? [] : [leaseName(recordLeaseId(id))],
       ),
     ])
     const now = yield* Clock.currentTimeMillis
     const names = yield* Effect.promise(() => fs.promises.readdir(dirname(path)).catch(() => [] as Array<string>))
     for (const name of names) {
+      if (!isLeaseFile(name) || live.has(name)) continue
       const full = join(dirname(path), name)
-      if (!isLeaseFile(name) || live.has(full)) continue
-      const lease = yield* readLeaseAt(full)
-      if (lease !== undefined && (lease.owner === "" || lease.expiresAt <= now))
-        yield* io("remove", () => fs.rmSync(full, { force: true }))
+      // One damaged or unreadable lease file is left as it is; the sweep goes on past it.
+      yield* Effect.ignore(
+        Effect.flatMap(readLeaseAt(full), (lease) =>
+          lease !== undefined && (lease.owner === "" || lease.expiresAt <= now)
+            ? io("remove", () => fs.rmSync(full, { force: true }))
+            : Effect.void,
+        ),
+      )
     }
   }).pipe(Effect.ignore)
 
