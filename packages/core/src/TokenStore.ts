@@ -123,7 +123,13 @@ export interface StoredAccount extends AccountKey, Entry {}
 export interface Lease {
   readonly key: AccountKey
   readonly owner: string
-  /** Grows with every new holder: a superseded lease has a smaller one. */
+  /**
+   * Grows with every new holder while the lease is kept: a superseded lease
+   * has a smaller one. A lease forgotten once free (swept by the file
+   * backend for what is gone, expired in Redis a day after release) starts
+   * again at 1; the store's own checks also compare the random `owner`, so
+   * a stale holder still fails. Do not use fences alone outside the store.
+   */
   readonly fence: number
 }
 
