@@ -125,12 +125,11 @@ const unmarked = (json: unknown): unknown => {
  * false`), and a struct with no fields is spelled as the object it is
  * (Effect spells `{}` as "any object or array").
  */
-const objectJsonSchema = (schema: Schema.Schema.Any): ToolDescription["inputSchema"] => {
-  const ast = SchemaAST.isTypeLiteral(schema.ast) ? schema.ast : undefined
-  if (ast !== undefined && ast.propertySignatures.length === 0 && ast.indexSignatures.length === 0)
+const objectJsonSchema = (ast: SchemaAST.AST): ToolDescription["inputSchema"] => {
+  if (SchemaAST.isTypeLiteral(ast) && ast.propertySignatures.length === 0 && ast.indexSignatures.length === 0)
     return { type: "object", properties: {} }
   const definitions: Record<string, JSONSchema.JsonSchema7> = {}
-  const json = JSONSchema.fromAST(schema.ast, {
+  const json = JSONSchema.fromAST(ast, {
     definitions,
     target: "jsonSchema2020-12",
     additionalPropertiesStrategy: "allow",
@@ -311,8 +310,8 @@ export const defineTool = <IA, II, OA, OI extends Readonly<Record<string, unknow
         name: spec.name,
         title: spec.title,
         description: spec.description,
-        inputSchema: objectJsonSchema(spec.input),
-        outputSchema: objectJsonSchema(spec.output),
+        inputSchema: objectJsonSchema(spec.input.ast),
+        outputSchema: objectJsonSchema(spec.output.ast),
         annotations: { title: spec.title, ...spec.annotations },
       }
       return description
