@@ -194,7 +194,11 @@ export interface ReadOptions {
  * @category models
  */
 export interface LeaseOptions {
-  /** How long a lease lasts without renewal (default 15 s); renewed every third of it. */
+  /**
+   * How long a lease lasts without renewal (default 15 s); renewed every
+   * third of it. `Duration.infinity` holds it until it is released, or its
+   * holder's process is seen dead on this host.
+   */
   readonly ttl?: Leases.Options["ttl"]
   /** How long to wait for it before failing with `locked` (default 90 s). */
   readonly wait?: Leases.Options["wait"]

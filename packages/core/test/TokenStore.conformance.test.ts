@@ -9,7 +9,7 @@ import { hostname, tmpdir } from "node:os"
 import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { createClient } from "@redis/client"
-import { Effect, Exit, Option, Redacted, Schema, type Scope, TestClock } from "effect"
+import { Duration, Effect, Exit, Option, Redacted, Schema, type Scope, TestClock } from "effect"
 import * as FileStore from "../src/internal/fileStore.js"
 import type { Identity } from "../src/internal/leases.js"
 import * as MemoryStore from "../src/internal/memoryStore.js"
@@ -354,6 +354,30 @@ for (const [name, makeFixture, available] of backends) {
                 failure(yield* Effect.exit(Effect.scoped(b.acquire(key, { wait: 0 })))).reason,
                 "locked",
               )
+              return lease.fence
+            }),
+          )
+          const next = yield* Effect.scoped(b.acquire(key, { wait: 0 }))
+          assert.isAbove(next.fence, first)
+        }),
+      ),
+    )
+
+    it.effect("a lease of an infinite ttl is held until released, then taken again with a higher fence", () =>
+      withStore((fixture) =>
+        Effect.gen(function* () {
+          const a = yield* fixture.open()
+          const b = yield* fixture.open()
+          const first = yield* Effect.scoped(
+            Effect.gen(function* () {
+              const lease = yield* a.acquire(key, { ttl: Duration.infinity, wait: 0 })
+              yield* a.set(key, yield* tokenOf("for good"), { lease })
+              yield* advance(20_000) // past the default ttl
+              assert.strictEqual(
+                failure(yield* Effect.exit(Effect.scoped(b.acquire(key, { wait: 0 })))).reason,
+                "locked",
+              )
+              yield* a.set(key, yield* tokenOf("still mine"), { lease })
               return lease.fence
             }),
           )

@@ -94,6 +94,9 @@ const LeaseFile = Schema.parseJson(
   }),
 )
 
+/** When a lease taken now for `ttlMs` ends; one without end is written as the largest safe number (JSON has no `Infinity`). */
+const leaseEnd = (now: number, ttlMs: number): number => Math.min(now + ttlMs, Number.MAX_SAFE_INTEGER)
+
 type Accounts = ReadonlyMap<string, Record<TokenSet>>
 type PendingLogins = ReadonlyMap<string, Record<unknown>>
 
@@ -420,7 +423,7 @@ export const make = (path: string, key: Redacted.Redacted<string> | undefined, h
           const free = current === undefined || current.owner === "" || current.expiresAt <= now
           if (!free && current.owner !== replacing) return { _tag: "Held", by: current } as const
           const fence = (current?.fence ?? 0) + 1
-          yield* writeLease(id, { ...holder, fence, expiresAt: now + ttlMs })
+          yield* writeLease(id, { ...holder, fence, expiresAt: leaseEnd(now, ttlMs) })
           return { _tag: "Acquired", fence } as const
         }),
       ),
@@ -429,7 +432,7 @@ export const make = (path: string, key: Redacted.Redacted<string> | undefined, h
         Effect.gen(function* () {
           const current = yield* readLease(lease.key)
           if (current?.owner !== lease.owner || current.fence !== lease.fence) return false
-          yield* writeLease(lease.key, { ...current, expiresAt: now + ttlMs })
+          yield* writeLease(lease.key, { ...current, expiresAt: leaseEnd(now, ttlMs) })
           return true
         }),
       ),
