@@ -339,40 +339,17 @@ for (const [name, makeFixture, available] of backends) {
       ),
     )
 
-    it.effect("a lease of a ttl that is no whole number of milliseconds is taken, renewed, released and fences", () =>
+    /** Takes a lease of `ttl`, writes under it, lets `holdFor` ms pass, and checks it is still held, then taken again higher. */
+    const heldForItsTtl = (ttl: Duration.DurationInput, holdFor: number) =>
       withStore((fixture) =>
         Effect.gen(function* () {
           const a = yield* fixture.open()
           const b = yield* fixture.open()
           const first = yield* Effect.scoped(
             Effect.gen(function* () {
-              const lease = yield* a.acquire(key, { ttl: "1500.5 millis", wait: 0 })
-              yield* a.set(key, yield* tokenOf("fractional"), { lease })
-              yield* advance(1_000)
-              // Renewed meanwhile: still held.
-              assert.strictEqual(
-                failure(yield* Effect.exit(Effect.scoped(b.acquire(key, { wait: 0 })))).reason,
-                "locked",
-              )
-              return lease.fence
-            }),
-          )
-          const next = yield* Effect.scoped(b.acquire(key, { wait: 0 }))
-          assert.isAbove(next.fence, first)
-        }),
-      ),
-    )
-
-    it.effect("a lease of an infinite ttl is held until released, then taken again with a higher fence", () =>
-      withStore((fixture) =>
-        Effect.gen(function* () {
-          const a = yield* fixture.open()
-          const b = yield* fixture.open()
-          const first = yield* Effect.scoped(
-            Effect.gen(function* () {
-              const lease = yield* a.acquire(key, { ttl: Duration.infinity, wait: 0 })
-              yield* a.set(key, yield* tokenOf("for good"), { lease })
-              yield* advance(20_000) // past the default ttl
+              const lease = yield* a.acquire(key, { ttl, wait: 0 })
+              yield* a.set(key, yield* tokenOf("taken"), { lease })
+              yield* advance(holdFor)
               assert.strictEqual(
                 failure(yield* Effect.exit(Effect.scoped(b.acquire(key, { wait: 0 })))).reason,
                 "locked",
@@ -384,7 +361,15 @@ for (const [name, makeFixture, available] of backends) {
           const next = yield* Effect.scoped(b.acquire(key, { wait: 0 }))
           assert.isAbove(next.fence, first)
         }),
-      ),
+      )
+
+    it.effect("a lease of a ttl that is no whole number of milliseconds is taken, renewed, released and fences", () =>
+      // Past the ttl: renewed meanwhile.
+      heldForItsTtl("1500.5 millis", 2_000),
+    )
+
+    it.effect("a lease of an infinite ttl is held until released, then taken again with a higher fence", () =>
+      heldForItsTtl(Duration.infinity, 20_000),
     )
 
     it.effect("pending-login records: versioned, conditional, leased, and seen by every handle", () =>
