@@ -18,21 +18,21 @@
  *
  * @since 0.1.0
  */
-import * as Cause from "effect/Cause"
 import * as Config from "effect/Config"
 import * as DateTime from "effect/DateTime"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
-import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as DeviceFlow from "./DeviceFlow.js"
 import * as Hyper from "./Hyper.js"
 import type { IntrospectionResponse as Introspection } from "./Introspection.js"
+import type { CallOptions, Token } from "./internal/promise.js"
+import * as Internal from "./internal/promise.js"
 import * as NodeHttpTransport from "./NodeHttpTransport.js"
-import { type Code, isOAuthError, type OAuthError } from "./OAuthError.js"
-import type { TokenSet } from "./Token.js"
+import type { OAuthError } from "./OAuthError.js"
+
+export { type CallOptions, HyperauthError, type Token } from "./internal/promise.js"
 
 /**
  * A device code (RFC 8628 §3.2) under its RFC names, with camelCase
@@ -66,34 +66,6 @@ export interface DeviceCode {
 }
 
 /**
- * An access token, in the seed's camelCase (`token.accessToken`) with the
- * RFC 6749 names as aliases.
- *
- * @example
- * ```ts
- * import { initiateDeviceFlow, pollForToken, type Token } from "@hyperauth/core/promise"
- *
- * const token: Token = await pollForToken(await initiateDeviceFlow())
- * const authorization = `${token.tokenType} ${token.accessToken}` // token.token_type and token.access_token are the same
- * ```
- *
- * @since 0.1.0
- * @category models
- */
-export interface Token {
-  readonly accessToken: string
-  readonly tokenType: string
-  readonly expiresIn?: number | undefined
-  readonly expiresAt?: Date | undefined
-  readonly refreshToken?: string | undefined
-  readonly scope?: string | undefined
-  readonly access_token: string
-  readonly token_type: string
-  readonly expires_in?: number | undefined
-  readonly refresh_token?: string | undefined
-}
-
-/**
  * RFC 7662: `active` always; `scope`, `exp`, `iat` and the other members
  * when present.
  *
@@ -110,82 +82,9 @@ export interface Token {
  */
 export type IntrospectionResponse = Introspection
 
-/**
- * The rejection of every function here.
- *
- * @example
- * ```ts
- * import { HyperauthError, initiateDeviceFlow, pollForToken } from "@hyperauth/core/promise"
- *
- * try {
- *   await pollForToken(await initiateDeviceFlow())
- * } catch (error) {
- *   if (!(error instanceof HyperauthError && error.code === "access_denied")) throw error
- *   console.log("The user refused the login")
- * }
- * ```
- *
- * @since 0.1.0
- * @category errors
- */
-export class HyperauthError extends Error {
-  override readonly name = "HyperauthError"
-  /** Stable code: `invalid_token`, `connection_error`, `timeout`, `access_denied`, ... */
-  readonly code: Code
-  /** The provider's own `error` word for OAuth protocol errors. */
-  readonly error?: string | undefined
-  readonly error_description?: string | undefined
-  readonly status?: number | undefined
-
-  constructor(cause: OAuthError) {
-    super(cause.message)
-    this.code = cause.code
-    if (cause._tag === "OAuthProtocolError") {
-      this.error = cause.error
-      this.error_description = cause.errorDescription
-      this.status = cause.status
-    } else if (cause._tag === "HttpError" || cause._tag === "InvalidResponse") {
-      this.status = cause.status
-    }
-  }
-}
-
 /** Each call on its own transport, whose keep-alive sockets close when the call ends. */
-/**
- * How a call may be stopped: an `AbortSignal`, as `fetch` takes one. Once
- * it aborts, the call stops (a poll sends no further request) and rejects
- * with the signal's `reason`.
- *
- * @example
- * ```ts
- * import { initiateDeviceFlow, pollForToken } from "@hyperauth/core/promise"
- *
- * const deviceCode = await initiateDeviceFlow()
- * // Give up after two minutes instead of waiting for the code to expire.
- * const token = await pollForToken(deviceCode, undefined, { signal: AbortSignal.timeout(120_000) })
- * ```
- *
- * @since 0.2.0
- * @category models
- */
-export interface CallOptions {
-  readonly signal?: AbortSignal | undefined
-}
-
-const run = <A>(program: Effect.Effect<A, OAuthError, Hyper.Hyper>, options?: CallOptions): Promise<A> => {
-  const signal = options?.signal
-  // What fetch does: an aborted signal starts nothing.
-  if (signal?.aborted === true) return Promise.reject(signal.reason)
-  return Effect.runPromiseExit(
-    program.pipe(Effect.provide(Hyper.layerConfig.pipe(Layer.provide(NodeHttpTransport.layer)))),
-    signal === undefined ? undefined : { signal },
-  ).then((exit) => {
-    if (Exit.isSuccess(exit)) return exit.value
-    if (signal?.aborted === true && Cause.isInterruptedOnly(exit.cause)) throw signal.reason
-    const failure = Cause.squash(exit.cause)
-    throw isOAuthError(failure) ? new HyperauthError(failure) : failure
-  })
-}
+const run = <A>(program: Effect.Effect<A, OAuthError, Hyper.Hyper>, options?: CallOptions): Promise<A> =>
+  Internal.run(program.pipe(Effect.provide(Hyper.layerConfig.pipe(Layer.provide(NodeHttpTransport.layer)))), options)
 
 const toDeviceCode = (device: Hyper.DeviceAuthorization): DeviceCode => {
   const interval = Duration.toSeconds(device.interval)
@@ -222,24 +121,6 @@ const fromDeviceCode = (
         : DateTime.addDuration(now, Duration.seconds(code.expires_in)),
     interval: DeviceFlow.intervalOf(code.interval),
   }))
-
-const toToken = (token: TokenSet, now: DateTime.Utc): Token => {
-  const accessToken = Redacted.value(token.accessToken)
-  const refreshToken = token.refreshToken === undefined ? undefined : Redacted.value(token.refreshToken)
-  const seconds = Option.getOrUndefined(token.expiresIn(now))
-  return {
-    accessToken,
-    tokenType: token.tokenType,
-    expiresIn: seconds,
-    expiresAt: token.expiresAt === undefined ? undefined : DateTime.toDate(token.expiresAt),
-    refreshToken,
-    scope: token.scope,
-    access_token: accessToken,
-    token_type: token.tokenType,
-    expires_in: seconds,
-    refresh_token: refreshToken,
-  }
-}
 
 /**
  * Starts the device authorization flow (`POST {HYPER_BASE_URL}/oauth/device`).
@@ -291,7 +172,7 @@ export const pollForToken = (
     Effect.gen(function* () {
       const hyper = yield* Hyper.Hyper
       const token = yield* hyper.pollForToken(yield* fromDeviceCode(deviceCode))
-      const result = toToken(token, yield* DateTime.now)
+      const result = Internal.toToken(token, yield* DateTime.now)
       if (onSuccess !== undefined) yield* Effect.sync(() => onSuccess(result))
       return result
     }),
