@@ -192,12 +192,13 @@ export interface Service {
    * `HYPERLINE_COMPANY_ID`, else none: the oldest company), through
    * `AuthorizedClient`: with a login's client, a 401 renews its token once
    * and retries; with an access token you hold, a 401 is `invalid_token`.
-   * A 401 after the renewal is `invalid_token` too.
+   * A 401 after the renewal is `invalid_token` too. The body is read up to
+   * `maxBodyBytes` (256 KiB by default); `truncated` says it was cut.
    */
   readonly request: (
     auth: Redacted.Redacted<string> | AuthorizedClient.AuthorizedClient,
     request: HttpClientRequest.HttpClientRequest,
-    options?: { readonly companyId?: string | undefined },
+    options?: { readonly companyId?: string | undefined; readonly maxBodyBytes?: number | undefined },
   ) => Effect.Effect<Pipeline.Exchange, Accounts.AccessError>
   /** `GET /v1/companies`, authorized as `request` is. */
   readonly listCompanies: (
@@ -327,7 +328,9 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
 
     const request: Service["request"] = (auth, raw, callOptions = {}) =>
       authorizedBy(auth).pipe(
-        Effect.flatMap((authorized) => authorized.exchange(raw, { companyId: callOptions.companyId })),
+        Effect.flatMap((authorized) =>
+          authorized.exchange(raw, { companyId: callOptions.companyId, maxBodyBytes: callOptions.maxBodyBytes }),
+        ),
         // A 401 after the renewal: the same error as hyperproof's.
         Effect.flatMap((exchange) =>
           exchange.status === 401 ? Effect.fail(Classify.refusedToken(providerId, exchange)) : Effect.succeed(exchange),

@@ -185,10 +185,12 @@ export interface Service {
    * resolved against the API origin, and one elsewhere is `invalid_input`
    * (the token goes nowhere else). A 401 fetches a new token (one for all
    * callers refused at once) and retries once, then fails with
-   * `invalid_token`. Other statuses are returned as they are.
+   * `invalid_token`. Other statuses are returned as they are. The body is
+   * read up to `maxBodyBytes` (256 KiB by default); `truncated` says it was cut.
    */
   readonly request: (
     request: HttpClientRequest.HttpClientRequest,
+    options?: { readonly maxBodyBytes?: number | undefined },
   ) => Effect.Effect<Pipeline.Exchange, RequestFailure | InvalidInput>
   /** `GET /v1/controls/{controlId}`, decoded. */
   readonly getControl: (controlId: string) => Effect.Effect<Control, RequestFailure>
@@ -308,9 +310,9 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
     }
 
     const api = AuthorizedClient.makeWith(client, provider, credentials, options)
-    const request: Service["request"] = (raw) =>
+    const request: Service["request"] = (raw, requestOptions) =>
       Effect.gen(function* () {
-        const exchange = yield* Effect.catchTags(api.exchange(raw), {
+        const exchange = yield* Effect.catchTags(api.exchange(raw, { maxBodyBytes: requestOptions?.maxBodyBytes }), {
           TokenStoreError: Effect.die,
           NotConfigured: Effect.die,
           NotSupported: Effect.die,
