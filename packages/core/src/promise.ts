@@ -16,6 +16,21 @@
  * `HYPER_CLIENT_ID`, `HYPERAUTH_HTTP_TIMEOUT`). Failures reject with a
  * `HyperauthError`, whose `code` is one of the stable codes.
  *
+ * The other providers are namespaces of the same kind, over their Effect
+ * services: `hyperid` and `hyperline` (authorization code: `authorizationUrl`,
+ * `completeLogin`, `refresh`, then `logout` or `revoke`; hyperline's API with
+ * `fetch`), and `hyperproof` (client credentials: `getToken`, and its API
+ * with `fetch`). Tokens come back as plain strings in a `Token`; API calls
+ * resolve with a standard `Response`.
+ *
+ * ```ts
+ * import { hyperid, hyperproof } from "@hyperauth/core/promise"
+ *
+ * const login = await hyperid.authorizationUrl({ scope: "openid email" }) // send the user to login.url
+ * const token = await hyperid.completeLogin(login, "http://127.0.0.1:8976/callback/hyperid?state=…&code=…")
+ * const control = await (await hyperproof.fetch("/v1/controls/ctl_access_review")).json()
+ * ```
+ *
  * @since 0.1.0
  */
 import * as Config from "effect/Config"
@@ -32,7 +47,30 @@ import * as Internal from "./internal/promise.js"
 import * as NodeHttpTransport from "./NodeHttpTransport.js"
 import type { OAuthError } from "./OAuthError.js"
 
-export { type CallOptions, HyperauthError, type Token } from "./internal/promise.js"
+export { type ApiRequestInit, type CallOptions, HyperauthError, type Token } from "./internal/promise.js"
+
+/**
+ * hyperid with Promises: `authorizationUrl`, `completeLogin`, `refresh`,
+ * `introspectToken`, `logout`.
+ *
+ * @since 0.2.0
+ */
+export * as hyperid from "./promise/hyperid.js"
+
+/**
+ * hyperline with Promises: `authorizationUrl`, `completeLogin`, `refresh`,
+ * `revoke`, and `fetch` on its API.
+ *
+ * @since 0.2.0
+ */
+export * as hyperline from "./promise/hyperline.js"
+
+/**
+ * hyperproof with Promises: `getToken`, `fetch` on its API, and `dispose`.
+ *
+ * @since 0.2.0
+ */
+export * as hyperproof from "./promise/hyperproof.js"
 
 /**
  * A device code (RFC 8628 §3.2) under its RFC names, with camelCase

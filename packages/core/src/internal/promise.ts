@@ -3,14 +3,18 @@
  * namespaces) share: the rejection, the call options, the plain token, and
  * the one place where an Effect becomes a Promise.
  */
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import * as HttpMethod from "@effect/platform/HttpMethod"
 import * as Cause from "effect/Cause"
 import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
-import { type Code, isOAuthError, type OAuthError } from "../OAuthError.js"
-import type { TokenSet } from "../Token.js"
+import * as ApiClient from "../ApiClient.js"
+import { type Code, InvalidInput, InvalidResponse, isOAuthError, type OAuthError } from "../OAuthError.js"
+import { TokenSet } from "../Token.js"
+import { defaultMaxBodyBytes } from "./classify.js"
 
 /**
  * An access token, in the seed's camelCase (`token.accessToken`) with the
@@ -137,4 +141,164 @@ export const toToken = (token: TokenSet, now: DateTime.Utc): Token => {
     expires_in: seconds,
     refresh_token: refreshToken,
   }
+}
+
+/** The plain `Token` of a token set, its times from now. */
+export const tokenOf = (token: TokenSet): Effect.Effect<Token> => Effect.map(DateTime.now, (now) => toToken(token, now))
+
+/**
+ * The token set of what a caller holds for a refresh or a revocation: a
+ * refresh token, or a `Token` (its refresh token and scope; a refresh answer
+ * without either keeps them). None, or one that is not text, leaves the set
+ * without a refresh token, which the services refuse as `invalid_input`
+ * before sending anything.
+ */
+export const heldTokenSet = (held: string | Pick<Token, "refreshToken" | "scope">): Effect.Effect<TokenSet> =>
+  Effect.map(DateTime.now, (receivedAt) => {
+    const object = typeof held === "object" && held !== null ? held : undefined
+    const refreshToken = typeof held === "string" ? held : object?.refreshToken
+    const scope = object?.scope
+    return new TokenSet(
+      {
+        // Not sent by a refresh or a revocation; a token set needs one.
+        accessToken: Redacted.make(""),
+        tokenType: "Bearer",
+        receivedAt,
+        refreshToken: typeof refreshToken === "string" ? Redacted.make(refreshToken) : undefined,
+        scope: typeof scope === "string" ? scope : undefined,
+      },
+      { disableValidation: true },
+    )
+  })
+
+/** The access token of what a caller holds: the token, or a `Token`; anything else is `invalid_input`. */
+export const heldAccessToken = (
+  provider: string,
+  held: string | Pick<Token, "accessToken">,
+): Effect.Effect<Redacted.Redacted<string>, InvalidInput> => {
+  const accessToken = typeof held === "object" && held !== null ? held.accessToken : held
+  return typeof accessToken === "string" && accessToken !== ""
+    ? Effect.succeed(Redacted.make(accessToken))
+    : Effect.fail(
+        new InvalidInput({
+          provider,
+          reason: "no access token given: pass the access token, or the Token that holds it.",
+        }),
+      )
+}
+
+/**
+ * An API call as `fetch` describes one: the method (`GET` by default),
+ * headers, a body, and how much of the answer's body to read.
+ *
+ * @example
+ * ```ts
+ * import { type ApiRequestInit, hyperline } from "@hyperauth/core/promise"
+ *
+ * const init: ApiRequestInit = {
+ *   method: "POST",
+ *   headers: { "content-type": "application/json" },
+ *   body: JSON.stringify({ name: "Ada Lovelace" }),
+ * }
+ * const response = await hyperline.fetch("an access token", "/v1/customers", init)
+ * ```
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface ApiRequestInit extends CallOptions {
+  /** `GET`, `POST`, `PUT`, `PATCH`, `DELETE`, `HEAD` or `OPTIONS`, in any case; `GET` when absent. */
+  readonly method?: string | undefined
+  /** Sent as given, except `authorization`, which is the token's. A framing or hop-by-hop header is `invalid_input`. */
+  readonly headers?: Readonly<Record<string, string>> | Iterable<readonly [string, string]> | undefined
+  /**
+   * Text (`text/plain;charset=UTF-8` unless a `content-type` header says
+   * otherwise), bytes or form fields, as `fetch` sends them. Not with
+   * `GET` or `HEAD`.
+   */
+  readonly body?: string | Uint8Array | URLSearchParams | undefined
+  /**
+   * The most of the answer's body to read, in bytes (256 KiB by default).
+   * A larger body rejects with `invalid_response`, after the request was
+   * handled: it is never handed over cut.
+   */
+  readonly maxBodyBytes?: number | undefined
+}
+
+const absoluteUrl = /^[a-z][a-z0-9+.-]*:/i
+
+/**
+ * The request of a `fetch`-like call, or `invalid_input` before anything
+ * is sent: a path is resolved against the provider's API base (the service
+ * refuses an absolute URL elsewhere).
+ */
+export const apiRequest = (
+  provider: string,
+  path: string,
+  init: ApiRequestInit,
+): Effect.Effect<HttpClientRequest.HttpClientRequest, InvalidInput> =>
+  Effect.gen(function* () {
+    const refuse = (reason: string) => new InvalidInput({ provider, reason: `${reason} Nothing was sent.` })
+    if (typeof path !== "string") return yield* refuse("the path must be text, such as /v1/customers.")
+    const method = typeof init.method === "string" ? init.method.toUpperCase() : "GET"
+    if (!HttpMethod.isHttpMethod(method)) {
+      return yield* refuse("the method must be GET, POST, PUT, PATCH, DELETE, HEAD or OPTIONS.")
+    }
+    const { maxBodyBytes, body } = init
+    if (maxBodyBytes !== undefined && !(Number.isSafeInteger(maxBodyBytes) && maxBodyBytes > 0)) {
+      return yield* refuse("maxBodyBytes must be a whole number of bytes above 0.")
+    }
+    const url = path.startsWith("/") || absoluteUrl.test(path) ? path : `/${path}`
+    const headed = HttpClientRequest.make(method)(url).pipe(
+      HttpClientRequest.setHeaders(init.headers === undefined ? {} : init.headers),
+    )
+    // The caller's headers, checked before the body adds its own framing (content-length).
+    const request = yield* ApiClient.validateHeaders(provider, headed)
+    if (body === undefined) return request
+    if (method === "GET" || method === "HEAD") return yield* refuse(`a ${method} request has no body.`)
+    // A content-type given in the headers is the body's; else fetch's for its kind.
+    const type = (otherwise: string) => request.headers["content-type"] ?? otherwise
+    if (typeof body === "string") return HttpClientRequest.bodyText(request, body, type("text/plain;charset=UTF-8"))
+    if (body instanceof URLSearchParams) {
+      return HttpClientRequest.bodyText(
+        request,
+        body.toString(),
+        type("application/x-www-form-urlencoded;charset=UTF-8"),
+      )
+    }
+    if (body instanceof Uint8Array) {
+      return HttpClientRequest.bodyUint8Array(request, body, type("application/octet-stream"))
+    }
+    return yield* refuse("the body must be text, a Uint8Array or URLSearchParams.")
+  })
+
+/** Statuses whose answer has no body (a `Response` with one cannot be made). */
+const nullBodyStatuses = new Set([204, 205, 304])
+
+/**
+ * The whole answer as a standard `Response`. A body cut at `maxBodyBytes`
+ * is `invalid_response` (never a cut body that looks whole), and so is a
+ * status a `Response` cannot carry.
+ */
+export const toResponse = (
+  provider: string,
+  answer: ApiClient.ApiResponse,
+  maxBodyBytes: number | undefined,
+): Effect.Effect<Response, InvalidResponse> => {
+  const refuse = (reason: string) =>
+    // No excerpt: the body may reflect the request, token included.
+    new InvalidResponse({ provider, url: answer.url, status: answer.status, reason, excerpt: "" })
+  if (answer.truncated) {
+    const limit = maxBodyBytes ?? defaultMaxBodyBytes
+    return Effect.fail(refuse(`a body larger than maxBodyBytes, ${limit} bytes; pass a larger maxBodyBytes`))
+  }
+  if (answer.status < 200 || answer.status > 599) return Effect.fail(refuse("a status outside 200-599"))
+  return Effect.try({
+    try: () =>
+      new Response(nullBodyStatuses.has(answer.status) ? null : answer.body, {
+        status: answer.status,
+        headers: answer.headers,
+      }),
+    catch: () => refuse("headers a Response cannot hold"),
+  })
 }

@@ -1,0 +1,282 @@
+/**
+ * hyperid with Promises, a thin facade over the `HyperId` Effect service:
+ * start a login, finish it from the redirect, refresh, introspect, log out.
+ *
+ * ```ts
+ * import { hyperid } from "@hyperauth/core/promise"
+ *
+ * // Keep the login (plain strings: JSON in your session is fine) until the browser comes back.
+ * const login = await hyperid.authorizationUrl({ scope: "openid email", ui_locales: "en" })
+ * console.log(`Open ${login.url}`)
+ * const landedOn = "http://127.0.0.1:8976/callback/hyperid?state=…&code=…&locale=en" // where the browser was sent back
+ * const token = await hyperid.completeLogin(login, landedOn)
+ * const info = await hyperid.introspectToken(token.accessToken)
+ * const renewed = await hyperid.refresh(token)
+ * await hyperid.logout(renewed)
+ * ```
+ *
+ * Settings are read from the environment at each call, as the service's
+ * `layerConfig` reads them (`HYPERID_CLIENT_ID`, `HYPERID_CLIENT_SECRET`,
+ * `HYPERID_ENVIRONMENT`, `HYPERID_BASE_URL`, `HYPERID_REDIRECT_URI`,
+ * `HYPERAUTH_HTTP_TIMEOUT`); each call has its own connections, closed
+ * when it ends. Failures reject with a `HyperauthError`, whose `code` is
+ * one of the stable codes; every call takes an `AbortSignal`.
+ *
+ * @since 0.2.0
+ */
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Redacted from "effect/Redacted"
+import * as HyperId from "../HyperId.js"
+import type { IntrospectionResponse } from "../Introspection.js"
+import {
+  type CallOptions,
+  heldAccessToken,
+  heldTokenSet,
+  run as runPromise,
+  type Token,
+  tokenOf,
+} from "../internal/promise.js"
+import { refreshTokenOf } from "../internal/provider.js"
+import * as NodeHttpTransport from "../NodeHttpTransport.js"
+import { InvalidInput, type OAuthError } from "../OAuthError.js"
+
+const providerId = "hyperid"
+
+/** Each call on its own transport, whose keep-alive sockets close when the call ends. */
+const run = <A>(program: Effect.Effect<A, OAuthError, HyperId.HyperId>, options?: CallOptions): Promise<A> =>
+  runPromise(Effect.provide(program, HyperId.layerConfig.pipe(Layer.provide(NodeHttpTransport.layer))), options)
+
+/**
+ * What a login asks for: the scope, the redirect URI (`HYPERID_REDIRECT_URI`
+ * when absent) and hyperid's own parameters, under the names its
+ * documentation gives them. `verification_level` 2 (social) needs
+ * `twitter-check` or `telegram-check` in `scope`; an unknown name is
+ * `invalid_input`.
+ *
+ * @example
+ * ```ts
+ * import { hyperid } from "@hyperauth/core/promise"
+ *
+ * const options: hyperid.AuthorizationOptions = { scope: "openid telegram-check", verification_level: 2, ui_locales: "de" }
+ * const login = await hyperid.authorizationUrl(options)
+ * ```
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface AuthorizationOptions extends CallOptions {
+  readonly scope?: string | undefined
+  readonly redirectUri?: string | undefined
+  readonly flow_mode?: number | undefined
+  readonly ui_locales?: string | undefined
+  readonly login_hint?: string | undefined
+  /** 4 = KYC full, 3 = KYC basic, 2 = social (needs twitter-check or telegram-check in scope). */
+  readonly verification_level?: 2 | 3 | 4 | undefined
+}
+
+/**
+ * A started login: the URL to send the user to, and what finishing it
+ * needs (its `state`, PKCE verifier and redirect URI). Plain strings, so a
+ * web app can keep it in its session between the redirect and the
+ * callback; the verifier is a secret of this login, kept server-side.
+ *
+ * @example
+ * ```ts
+ * import { hyperid } from "@hyperauth/core/promise"
+ *
+ * const login: hyperid.Login = await hyperid.authorizationUrl({ scope: "openid" })
+ * const kept = JSON.stringify(login) // into the session; JSON.parse(kept) finishes the login later
+ * ```
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface Login {
+  readonly url: string
+  readonly state: string
+  readonly codeVerifier: string
+  readonly redirectUri: string
+}
+
+/**
+ * The token of a finished login, with the `locale` the redirect carried.
+ *
+ * @example
+ * ```ts
+ * import { hyperid } from "@hyperauth/core/promise"
+ *
+ * const login = await hyperid.authorizationUrl({ scope: "openid" })
+ * const token: hyperid.LoginToken = await hyperid.completeLogin(login, "http://127.0.0.1:8976/callback/hyperid?…")
+ * const language = token.locale ?? "en"
+ * ```
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface LoginToken extends Token {
+  readonly locale?: string | undefined
+}
+
+/**
+ * Starts a login: the authorization URL, with a fresh `state` and PKCE
+ * (S256). Bad parameters reject with `invalid_input` before anything is
+ * sent; nothing is sent at all, in fact, until `completeLogin`.
+ *
+ * @example
+ * ```ts
+ * import { hyperid } from "@hyperauth/core/promise"
+ *
+ * const login = await hyperid.authorizationUrl({ scope: "openid email", verification_level: 3 })
+ * // Redirect the user's browser to login.url; keep login for the callback.
+ * ```
+ *
+ * @since 0.2.0
+ * @category login
+ */
+export const authorizationUrl = (options: AuthorizationOptions = {}): Promise<Login> => {
+  // The signal is this call's; every other member goes to the service, which refuses unknown ones.
+  const { signal, ...request } = options
+  return run(
+    Effect.flatMap(HyperId.HyperId, (hyperid) =>
+      Effect.map(hyperid.authorizationUrl(request), (started) => ({
+        url: started.url,
+        state: started.state,
+        codeVerifier: Redacted.value(started.codeVerifier),
+        redirectUri: started.redirectUri,
+      })),
+    ),
+    { signal },
+  )
+}
+
+/** The login as the service takes it; one that lost a member (a session that did not keep it) is `invalid_input`. */
+const loginOf = (
+  login: Pick<Login, "state" | "codeVerifier" | "redirectUri">,
+): Effect.Effect<Pick<HyperId.AuthorizationRequest, "state" | "codeVerifier" | "redirectUri">, InvalidInput> => {
+  const held = typeof login === "object" && login !== null ? login : undefined
+  const state = held?.state
+  const codeVerifier = held?.codeVerifier
+  const redirectUri = held?.redirectUri
+  return typeof state === "string" && typeof codeVerifier === "string" && typeof redirectUri === "string"
+    ? Effect.succeed({ state, codeVerifier: Redacted.make(codeVerifier), redirectUri })
+    : Effect.fail(
+        new InvalidInput({
+          provider: providerId,
+          reason:
+            "the login lacks its state, codeVerifier or redirectUri: keep the whole object authorizationUrl resolved with, or start a new login.",
+        }),
+      )
+}
+
+/**
+ * Finishes a login from the URL the browser was sent back to: checks its
+ * `state` (`state_mismatch` otherwise, and the code is not sent), then
+ * exchanges the code. The user's refusal rejects with `access_denied`.
+ *
+ * @example
+ * ```ts
+ * import { HyperauthError, hyperid } from "@hyperauth/core/promise"
+ *
+ * const login = await hyperid.authorizationUrl({ scope: "openid" })
+ * try {
+ *   const token = await hyperid.completeLogin(login, "http://127.0.0.1:8976/callback/hyperid?state=…&code=…")
+ * } catch (error) {
+ *   if (error instanceof HyperauthError && error.code === "state_mismatch") console.log("not this login's redirect")
+ * }
+ * ```
+ *
+ * @since 0.2.0
+ * @category login
+ */
+export const completeLogin = (
+  login: Pick<Login, "state" | "codeVerifier" | "redirectUri">,
+  redirectUrl: string,
+  options?: CallOptions,
+): Promise<LoginToken> =>
+  run(
+    Effect.gen(function* () {
+      const request = yield* loginOf(login)
+      const hyperid = yield* HyperId.HyperId
+      const { token, locale } = yield* hyperid.completeLogin(request, redirectUrl)
+      return { ...(yield* tokenOf(token)), locale }
+    }),
+    options,
+  )
+
+/**
+ * A new token from a refresh token, or from a `Token` that holds one (a
+ * refresh answer without a new refresh token keeps it). No refresh token
+ * rejects with `invalid_input` before anything is sent; one the realm no
+ * longer accepts, with `invalid_grant`.
+ *
+ * @example
+ * ```ts
+ * import { hyperid, type Token } from "@hyperauth/core/promise"
+ *
+ * const renew = (token: Token): Promise<Token> => hyperid.refresh(token) // or hyperid.refresh(token.refreshToken ?? "")
+ * ```
+ *
+ * @since 0.2.0
+ * @category tokens
+ */
+export const refresh = (token: string | Pick<Token, "refreshToken" | "scope">, options?: CallOptions): Promise<Token> =>
+  run(
+    Effect.gen(function* () {
+      const hyperid = yield* HyperId.HyperId
+      return yield* tokenOf(yield* hyperid.refresh(yield* heldTokenSet(token)))
+    }),
+    options,
+  )
+
+/**
+ * Introspects an access token (RFC 7662), given as text or as the `Token`
+ * that holds it. An invalid one resolves with `{ active: false }`.
+ *
+ * @example
+ * ```ts
+ * import { hyperid } from "@hyperauth/core/promise"
+ *
+ * const info = await hyperid.introspectToken("an access token")
+ * if (info.active) console.log(`${info.sub} (${info.email}), scope ${info.scope}`)
+ * ```
+ *
+ * @since 0.2.0
+ * @category tokens
+ */
+export const introspectToken = (
+  token: string | Pick<Token, "accessToken">,
+  options?: CallOptions,
+): Promise<IntrospectionResponse> =>
+  run(
+    Effect.gen(function* () {
+      const accessToken = yield* heldAccessToken(providerId, token)
+      const hyperid = yield* HyperId.HyperId
+      return yield* hyperid.introspect(accessToken)
+    }),
+    options,
+  )
+
+/**
+ * Ends the session of a refresh token (or of the `Token` that holds one),
+ * and with it its access tokens.
+ *
+ * @example
+ * ```ts
+ * import { hyperid, type Token } from "@hyperauth/core/promise"
+ *
+ * const signOut = (token: Token): Promise<void> => hyperid.logout(token)
+ * ```
+ *
+ * @since 0.2.0
+ * @category tokens
+ */
+export const logout = (token: string | Pick<Token, "refreshToken">, options?: CallOptions): Promise<void> =>
+  run(
+    Effect.gen(function* () {
+      const refreshToken = yield* refreshTokenOf(providerId, yield* heldTokenSet(token))
+      const hyperid = yield* HyperId.HyperId
+      yield* hyperid.logout(refreshToken)
+    }),
+    options,
+  )

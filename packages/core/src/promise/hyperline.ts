@@ -1,0 +1,243 @@
+/**
+ * hyperline with Promises, a thin facade over the `Hyperline` Effect
+ * service: start a login, finish it from the redirect, refresh, revoke, and
+ * call the API as `fetch` would, with the `Hyperline-CompanyId` header.
+ *
+ * ```ts
+ * import { hyperline } from "@hyperauth/core/promise"
+ *
+ * const login = await hyperline.authorizationUrl() // keep it (plain strings) until the browser comes back
+ * console.log(`Open ${login.url}`)
+ * const token = await hyperline.completeLogin(login, "http://127.0.0.1:8976/callback/hyperline?code=…&state=…")
+ * const response = await hyperline.fetch(token, "/v1/customers", { companyId: "cmp_acme" })
+ * const customers: unknown = await response.json()
+ * const renewed = await hyperline.refresh(token)
+ * await hyperline.revoke(renewed)
+ * ```
+ *
+ * Settings are read from the environment at each call, as the service's
+ * `layerConfig` reads them (`HYPERLINE_CLIENT_ID`, `HYPERLINE_CLIENT_SECRET`,
+ * `HYPERLINE_ENVIRONMENT`, `HYPERLINE_BASE_URL`, `HYPERLINE_REDIRECT_URI`,
+ * `HYPERLINE_COMPANY_ID`, `HYPERAUTH_HTTP_TIMEOUT`); each call has its own
+ * connections, closed when it ends. Failures reject with a
+ * `HyperauthError`, whose `code` is one of the stable codes; every call
+ * takes an `AbortSignal`.
+ *
+ * @since 0.2.0
+ */
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Hyperline from "../Hyperline.js"
+import {
+  type ApiRequestInit,
+  apiRequest,
+  type CallOptions,
+  heldAccessToken,
+  heldTokenSet,
+  run as runPromise,
+  type Token,
+  tokenOf,
+  toResponse,
+} from "../internal/promise.js"
+import { refreshTokenOf } from "../internal/provider.js"
+import * as NodeHttpTransport from "../NodeHttpTransport.js"
+import { InvalidInput, type OAuthError } from "../OAuthError.js"
+
+const providerId = "hyperline"
+
+/** Each call on its own transport, whose keep-alive sockets close when the call ends. */
+const run = <A>(program: Effect.Effect<A, OAuthError, Hyperline.Hyperline>, options?: CallOptions): Promise<A> =>
+  runPromise(Effect.provide(program, Hyperline.layerConfig.pipe(Layer.provide(NodeHttpTransport.layer))), options)
+
+/**
+ * A started login: the URL to send the user to, and what finishing it
+ * needs (its `state` and redirect URI). Plain strings, so a web app can
+ * keep it in its session between the redirect and the callback.
+ *
+ * @example
+ * ```ts
+ * import { hyperline } from "@hyperauth/core/promise"
+ *
+ * const login: hyperline.Login = await hyperline.authorizationUrl({ redirectUri: "https://app.example.com/callback" })
+ * const kept = JSON.stringify(login) // into the session; JSON.parse(kept) finishes the login later
+ * ```
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface Login {
+  readonly url: string
+  readonly state: string
+  readonly redirectUri: string
+}
+
+/**
+ * Starts a login: the authorization URL with `client_id`, `redirect_uri`
+ * (`HYPERLINE_REDIRECT_URI` unless given), `response_type=code` and a fresh
+ * `state`. Nothing is sent until `completeLogin`.
+ *
+ * @example
+ * ```ts
+ * import { hyperline } from "@hyperauth/core/promise"
+ *
+ * const login = await hyperline.authorizationUrl()
+ * // Redirect the user's browser to login.url; keep login for the callback.
+ * ```
+ *
+ * @since 0.2.0
+ * @category login
+ */
+export const authorizationUrl = (
+  options: { readonly redirectUri?: string | undefined } & CallOptions = {},
+): Promise<Login> =>
+  run(
+    Effect.flatMap(Hyperline.Hyperline, (hyperline) =>
+      Effect.map(hyperline.authorizationUrl({ redirectUri: options.redirectUri }), (started) => ({
+        url: started.url,
+        state: started.state,
+        redirectUri: started.redirectUri,
+      })),
+    ),
+    options,
+  )
+
+/** The login as the service takes it; one that lost a member (a session that did not keep it) is `invalid_input`. */
+const loginOf = (
+  login: Pick<Login, "state" | "redirectUri">,
+): Effect.Effect<Pick<Hyperline.AuthorizationRequest, "state" | "redirectUri">, InvalidInput> => {
+  const held = typeof login === "object" && login !== null ? login : undefined
+  const state = held?.state
+  const redirectUri = held?.redirectUri
+  return typeof state === "string" && typeof redirectUri === "string"
+    ? Effect.succeed({ state, redirectUri })
+    : Effect.fail(
+        new InvalidInput({
+          provider: providerId,
+          reason:
+            "the login lacks its state or redirectUri: keep the whole object authorizationUrl resolved with, or start a new login.",
+        }),
+      )
+}
+
+/**
+ * Finishes a login from the URL the browser was sent back to: checks its
+ * `state` (`state_mismatch` otherwise, and the code is not sent), then
+ * exchanges the code. The user's refusal rejects with `access_denied`.
+ *
+ * @example
+ * ```ts
+ * import { HyperauthError, hyperline } from "@hyperauth/core/promise"
+ *
+ * const login = await hyperline.authorizationUrl()
+ * try {
+ *   const token = await hyperline.completeLogin(login, "http://127.0.0.1:8976/callback/hyperline?code=…&state=…")
+ * } catch (error) {
+ *   if (error instanceof HyperauthError && error.code === "state_mismatch") console.log("not this login's redirect")
+ * }
+ * ```
+ *
+ * @since 0.2.0
+ * @category login
+ */
+export const completeLogin = (
+  login: Pick<Login, "state" | "redirectUri">,
+  redirectUrl: string,
+  options?: CallOptions,
+): Promise<Token> =>
+  run(
+    Effect.gen(function* () {
+      const request = yield* loginOf(login)
+      const hyperline = yield* Hyperline.Hyperline
+      return yield* tokenOf(yield* hyperline.completeLogin(request, redirectUrl))
+    }),
+    options,
+  )
+
+/**
+ * A new token from a refresh token, or from a `Token` that holds one (a
+ * refresh answer without a new refresh token keeps it). No refresh token
+ * rejects with `invalid_input` before anything is sent; a revoked one,
+ * with `invalid_grant`.
+ *
+ * @example
+ * ```ts
+ * import { hyperline, type Token } from "@hyperauth/core/promise"
+ *
+ * const renew = (token: Token): Promise<Token> => hyperline.refresh(token)
+ * ```
+ *
+ * @since 0.2.0
+ * @category tokens
+ */
+export const refresh = (token: string | Pick<Token, "refreshToken" | "scope">, options?: CallOptions): Promise<Token> =>
+  run(
+    Effect.gen(function* () {
+      const hyperline = yield* Hyperline.Hyperline
+      return yield* tokenOf(yield* hyperline.refresh(yield* heldTokenSet(token)))
+    }),
+    options,
+  )
+
+/**
+ * Revokes a refresh token (or that of a `Token`): it refreshes nothing
+ * afterwards.
+ *
+ * @example
+ * ```ts
+ * import { hyperline, type Token } from "@hyperauth/core/promise"
+ *
+ * const signOut = (token: Token): Promise<void> => hyperline.revoke(token)
+ * ```
+ *
+ * @since 0.2.0
+ * @category tokens
+ */
+export const revoke = (token: string | Pick<Token, "refreshToken">, options?: CallOptions): Promise<void> =>
+  run(
+    Effect.gen(function* () {
+      const refreshToken = yield* refreshTokenOf(providerId, yield* heldTokenSet(token))
+      const hyperline = yield* Hyperline.Hyperline
+      yield* hyperline.revoke(refreshToken)
+    }),
+    options,
+  )
+
+/**
+ * Calls hyperline's API as `fetch` would, with the access token (as text,
+ * or the `Token` that holds it) and `Hyperline-CompanyId` (`companyId`,
+ * else `HYPERLINE_COMPANY_ID`, else none: the oldest company). A path is
+ * resolved against the API origin; a URL elsewhere rejects with
+ * `invalid_input`, and the token is never sent there. Resolves with a
+ * standard `Response` whatever its status, as `fetch` does (redirects are
+ * not followed), except a 401, which rejects with `invalid_token`: nothing
+ * here can renew the token, so refresh it and call again.
+ *
+ * @example
+ * ```ts
+ * import { hyperline } from "@hyperauth/core/promise"
+ *
+ * const response = await hyperline.fetch("an access token", "/v1/customers?limit=10", { companyId: "cmp_acme" })
+ * if (response.ok) console.log(await response.json())
+ * ```
+ *
+ * @since 0.2.0
+ * @category api
+ */
+export const fetch = (
+  token: string | Pick<Token, "accessToken">,
+  path: string,
+  init: ApiRequestInit & { readonly companyId?: string | undefined } = {},
+): Promise<Response> =>
+  run(
+    Effect.gen(function* () {
+      const accessToken = yield* heldAccessToken(providerId, token)
+      const request = yield* apiRequest(providerId, path, init)
+      const hyperline = yield* Hyperline.Hyperline
+      const answer = yield* hyperline.request(accessToken, request, {
+        companyId: init.companyId,
+        maxBodyBytes: init.maxBodyBytes,
+      })
+      return yield* toResponse(providerId, answer, init.maxBodyBytes)
+    }),
+    init,
+  )

@@ -1,0 +1,151 @@
+/**
+ * `@hyperauth/core/promise`'s hyperline, used as a web app would (a login
+ * kept as JSON between redirect and callback, API calls as with `fetch`),
+ * against the emulator over loopback.
+ */
+import { afterEach, beforeEach, describe, expect, it } from "vitest"
+import { hyperline, type Token } from "../src/promise.js"
+import { useEmulator } from "./support/emulator.js"
+import { expectNoSecrets, rejection } from "./support/promise.js"
+
+const emulator = useEmulator()
+const saved = { ...process.env }
+
+beforeEach(() => {
+  // Set after import on purpose: the facade reads the environment per call.
+  Object.assign(process.env, emulator.current.env)
+})
+afterEach(() => {
+  process.env = { ...saved }
+})
+
+const tokenRequests = () => emulator.current.count({ origin: "hyperline", path: "/v1/oauth/tokens" })
+
+/** A finished login, its login kept as JSON in between as a session would keep it. */
+const loggedIn = async (): Promise<Token> => {
+  const started = await hyperline.authorizationUrl()
+  const kept: hyperline.Login = JSON.parse(JSON.stringify(started))
+  return hyperline.completeLogin(kept, emulator.current.hyperline.authorize(started.url))
+}
+
+describe("@hyperauth/core/promise hyperline", () => {
+  it("logs in (authorization URL with state → redirect → JSON code exchange), refreshes and revokes", async () => {
+    const started = await hyperline.authorizationUrl()
+    expect(Object.keys(started).sort()).toEqual(["redirectUri", "state", "url"])
+    const url = new URL(started.url)
+    expect(`${url.origin}${url.pathname}`).toBe(`${emulator.current.origins.hyperline}/v1/oauth/authorize`)
+    expect(Object.fromEntries(url.searchParams)).toEqual({
+      client_id: emulator.current.env.HYPERLINE_CLIENT_ID,
+      redirect_uri: "http://127.0.0.1:8976/callback/hyperline",
+      response_type: "code",
+      state: started.state,
+    })
+
+    const token = await hyperline.completeLogin(
+      JSON.parse(JSON.stringify(started)),
+      emulator.current.hyperline.authorize(started.url),
+    )
+    expect(token.tokenType).toBe("Bearer")
+    expect(typeof token.accessToken).toBe("string")
+    expect(typeof token.refreshToken).toBe("string")
+    expect(token.expiresAt).toBeInstanceOf(Date)
+
+    const renewed = await hyperline.refresh(token)
+    expect(renewed.accessToken).not.toBe(token.accessToken)
+    expect(typeof renewed.refreshToken).toBe("string")
+    const companies = await hyperline.fetch(renewed, "/v1/companies")
+    expect(companies.status).toBe(200)
+
+    await hyperline.revoke(renewed)
+    const refused = await rejection(hyperline.refresh(renewed))
+    expect(refused).toMatchObject({ name: "HyperauthError", code: "invalid_grant", status: 400 })
+    expectNoSecrets(refused, [renewed.refreshToken, renewed.accessToken, emulator.current.env.HYPERLINE_CLIENT_SECRET])
+  })
+
+  it("fetch: a Response with the company header; a path elsewhere, a 404 and a POST as fetch has them", async () => {
+    const token = await loggedIn()
+    const oldest = await hyperline.fetch(token.accessToken, "/v1/customers")
+    expect(oldest).toBeInstanceOf(Response)
+    expect(oldest.ok).toBe(true)
+    expect(await oldest.json()).toMatchObject({ company_id: "cmp_acme" })
+
+    const chosen = await hyperline.fetch(token, "v1/customers?limit=5", { companyId: "cmp_globex" })
+    expect(chosen.headers.get("hyperline-companyid")).toBe("cmp_globex")
+    expect(await chosen.json()).toMatchObject({ company_id: "cmp_globex" })
+
+    // Like fetch: a status is an answer, not a rejection.
+    const missing = await hyperline.fetch(token, "/v1/nothing-here", {
+      method: "post",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ name: "Ada" }),
+    })
+    expect(missing.status).toBe(404)
+    expect(await missing.json()).toEqual({ message: "No resource at /v1/nothing-here" })
+    expect(emulator.current.requests.at(-1)).toMatchObject({ method: "POST", path: "/v1/nothing-here", status: 404 })
+
+    // HYPERLINE_COMPANY_ID is the company when a call names none.
+    process.env.HYPERLINE_COMPANY_ID = "cmp_globex"
+    expect(await (await hyperline.fetch(token, "/v1/customers")).json()).toMatchObject({ company_id: "cmp_globex" })
+  })
+
+  it("fetch: a refused token is invalid_token, quoting no token; a URL elsewhere and bad input send nothing", async () => {
+    const token = await loggedIn()
+    emulator.current.tokens.revoke(token.accessToken)
+    const refused = await rejection(hyperline.fetch(token, "/v1/customers"))
+    expect(refused.code).toBe("invalid_token")
+    expectNoSecrets(refused, [token.accessToken, token.refreshToken, emulator.current.env.HYPERLINE_CLIENT_SECRET])
+
+    const before = emulator.current.requests.length
+    const refusals = [
+      hyperline.fetch(token, "https://evil.example/v1/customers"),
+      hyperline.fetch(token, "/v1/customers", { method: "BREW" }),
+      hyperline.fetch(token, "/v1/customers", { body: "a GET has no body" }),
+      hyperline.fetch(token, "/v1/customers", { headers: { "transfer-encoding": "chunked" } }),
+      hyperline.fetch(token, "/v1/customers", { maxBodyBytes: 0 }),
+      hyperline.fetch("", "/v1/customers"),
+      hyperline.revoke({}),
+    ]
+    for (const call of refusals) {
+      const error = await rejection(call)
+      expect(error.code).toBe("invalid_input")
+      expect(error.message).toContain("hyperline")
+    }
+    expect(emulator.current.requests.length).toBe(before)
+  })
+
+  it("fetch: a body larger than maxBodyBytes is invalid_response, never a cut body", async () => {
+    const token = await loggedIn()
+    const whole = await (await hyperline.fetch(token, "/v1/companies")).text()
+    const refused = await rejection(hyperline.fetch(token, "/v1/companies", { maxBodyBytes: 16 }))
+    expect(refused).toMatchObject({ code: "invalid_response", status: 200 })
+    expect(refused.message).toContain("maxBodyBytes")
+    const exact = await hyperline.fetch(token, "/v1/companies", { maxBodyBytes: Buffer.byteLength(whole) })
+    expect(await exact.text()).toBe(whole)
+  })
+
+  it("a redirect of another login is state_mismatch, and its code is not sent", async () => {
+    const first = await hyperline.authorizationUrl()
+    const second = await hyperline.authorizationUrl()
+    const landed = emulator.current.hyperline.authorize(second.url)
+    const before = tokenRequests()
+    await expect(hyperline.completeLogin(first, landed)).rejects.toMatchObject({ code: "state_mismatch" })
+    expect(tokenRequests()).toBe(before)
+  })
+
+  it("an aborted signal sends nothing; one that aborts during a call stops it", async () => {
+    const token = await loggedIn()
+    const before = emulator.current.requests.length
+    const aborted = AbortSignal.abort(new Error("the user left"))
+    await expect(hyperline.fetch(token, "/v1/customers", { signal: aborted })).rejects.toThrow("the user left")
+    await expect(hyperline.refresh(token, { signal: aborted })).rejects.toThrow("the user left")
+    expect(emulator.current.requests.length).toBe(before)
+
+    emulator.current.faults.inject({ origin: "hyperline", path: "/v1/customers", latencyMs: 5_000, times: 1 })
+    const controller = new AbortController()
+    const started = Date.now()
+    const call = hyperline.fetch(token, "/v1/customers", { signal: controller.signal })
+    setTimeout(() => controller.abort(new Error("cancelled")), 50)
+    await expect(call).rejects.toThrow("cancelled")
+    expect(Date.now() - started).toBeLessThan(2_000)
+  })
+})
