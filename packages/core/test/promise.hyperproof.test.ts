@@ -43,6 +43,7 @@ beforeAll(async () => {
     request.on("data", (chunk: Buffer) => chunks.push(chunk))
     request.on("end", () => {
       if (request.url === "/empty") return response.writeHead(204, { "x-seen": "yes" }).end()
+      if (request.url === "/large") return response.writeHead(200).end("x".repeat(300 * 1024))
       response.writeHead(201, { "content-type": "application/json", "x-echo": "1" })
       response.end(
         JSON.stringify({
@@ -165,6 +166,16 @@ describe("@hyperauth/core/promise hyperproof", () => {
     expect(empty.status).toBe(204)
     expect(empty.body).toBeNull()
     expect(empty.headers.get("x-seen")).toBe("yes")
+    const head = await hyperproof.fetch("/v1/programs", { method: "HEAD" })
+    expect(head.headers.get("x-echo")).toBe("1")
+    expect(head.body).toBeNull()
+
+    // Past the 256 KiB default a body is refused, never handed over cut; maxBodyBytes reads more.
+    const cut = await rejection(hyperproof.fetch("/large"))
+    expect(cut).toMatchObject({ code: "invalid_response", status: 200 })
+    expect(cut.message).toContain("maxBodyBytes, 262144 bytes")
+    const large = await hyperproof.fetch("/large", { maxBodyBytes: 1024 * 1024 })
+    expect((await large.text()).length).toBe(300 * 1024)
 
     // The token is for the API only.
     const before = emulator.current.requests.length

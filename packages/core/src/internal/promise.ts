@@ -276,12 +276,14 @@ export const apiRequest = (
 const nullBodyStatuses = new Set([204, 205, 304])
 
 /**
- * The whole answer as a standard `Response`. A body cut at `maxBodyBytes`
- * is `invalid_response` (never a cut body that looks whole), and so is a
+ * The whole answer to `request` as a standard `Response` (without a body
+ * for a `HEAD`, as `fetch` has it). A body cut at `maxBodyBytes` is
+ * `invalid_response` (never a cut body that looks whole), and so is a
  * status a `Response` cannot carry.
  */
 export const toResponse = (
   provider: string,
+  request: HttpClientRequest.HttpClientRequest,
   answer: ApiClient.ApiResponse,
   maxBodyBytes: number | undefined,
 ): Effect.Effect<Response, InvalidResponse> => {
@@ -295,7 +297,7 @@ export const toResponse = (
   if (answer.status < 200 || answer.status > 599) return Effect.fail(refuse("a status outside 200-599"))
   return Effect.try({
     try: () =>
-      new Response(nullBodyStatuses.has(answer.status) ? null : answer.body, {
+      new Response(request.method === "HEAD" || nullBodyStatuses.has(answer.status) ? null : answer.body, {
         status: answer.status,
         headers: answer.headers,
       }),

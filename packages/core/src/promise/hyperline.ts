@@ -237,7 +237,7 @@ export const fetch = (
         companyId: init.companyId,
         maxBodyBytes: init.maxBodyBytes,
       })
-      return yield* toResponse(providerId, answer, init.maxBodyBytes)
+      return yield* toResponse(providerId, request, answer, init.maxBodyBytes)
     }),
     init,
   )

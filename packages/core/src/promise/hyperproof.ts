@@ -170,7 +170,7 @@ export const fetch = (path: string, init: ApiRequestInit = {}): Promise<Response
       const request = yield* apiRequest(providerId, path, init)
       const hyperproof = yield* Hyperproof.Hyperproof
       const answer = yield* hyperproof.request(request, { maxBodyBytes: init.maxBodyBytes })
-      return yield* toResponse(providerId, answer, init.maxBodyBytes)
+      return yield* toResponse(providerId, request, answer, init.maxBodyBytes)
     }),
     init,
   )
