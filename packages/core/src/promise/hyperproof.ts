@@ -27,13 +27,13 @@
  * @since 0.2.0
  */
 import * as Data from "effect/Data"
-import * as Deferred from "effect/Deferred"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Equal from "effect/Equal"
-import * as FiberId from "effect/FiberId"
 import * as Layer from "effect/Layer"
-import * as ManagedRuntime from "effect/ManagedRuntime"
+import * as Scope from "effect/Scope"
+import * as ScopedCache from "effect/ScopedCache"
 import * as Hyperproof from "../Hyperproof.js"
+import { lazy } from "../internal/lazy.js"
 import {
   type ApiRequestInit,
   apiRequest,
@@ -48,74 +48,32 @@ import type { OAuthError } from "../OAuthError.js"
 
 const providerId = "hyperproof"
 
-/** The service of some settings, with the calls using it. */
-interface Held {
-  readonly options: Hyperproof.Options
-  readonly runtime: ManagedRuntime.ManagedRuntime<Hyperproof.Hyperproof, never>
-  /** Done once the runtime is disposed. */
-  readonly closed: Deferred.Deferred<void>
-  calls: number
-  /** Replaced or disposed: closed when its last call ends. */
-  retired: boolean
-}
-
-/** The service calls use now, while the settings are these. */
-let current: Held | undefined
-/** Every service not closed yet: the current one, and those replaced while calls used them. */
-const open = new Set<Held>()
-
-const sameOptions = (a: Hyperproof.Options, b: Hyperproof.Options): boolean =>
-  // Structural: the secret (`Redacted`) and the timeout (`Duration`) compare by value.
-  Equal.equals(Data.struct({ ...a }), Data.struct({ ...b }))
-
-const close = (held: Held): Effect.Effect<void> =>
-  Effect.zipRight(
-    Effect.zipRight(held.runtime.disposeEffect, Deferred.succeed(held.closed, undefined)),
-    Effect.sync(() => open.delete(held)),
-  )
-
-/** Retires `held`: it takes no new calls, and closes now if none is under way, else when the last ends. */
-const retire = (held: Held): Effect.Effect<void> =>
-  Effect.suspend(() => {
-    held.retired = true
-    if (current === held) current = undefined
-    return held.calls === 0 ? close(held) : Effect.void
-  })
-
-/** The service for `options`, counted as in use: the current one, or a new one that replaces it. */
-const acquire = (options: Hyperproof.Options): Effect.Effect<Held> =>
-  Effect.suspend(() => {
-    const held = current
-    if (held !== undefined && sameOptions(held.options, options)) {
-      held.calls++
-      return Effect.succeed(held)
-    }
-    const fresh: Held = {
-      options,
-      runtime: ManagedRuntime.make(Hyperproof.layer(options).pipe(Layer.provide(NodeHttpTransport.layer))),
-      closed: Deferred.unsafeMake(FiberId.none),
-      calls: 1,
-      retired: false,
-    }
-    current = fresh
-    open.add(fresh)
-    return Effect.as(held === undefined ? Effect.void : retire(held), fresh)
-  })
-
-const release = (held: Held): Effect.Effect<void> =>
-  Effect.suspend(() => {
-    held.calls--
-    return held.retired && held.calls === 0 ? close(held) : Effect.void
-  })
+/**
+ * The service of the settings calls read, made on first use and shared.
+ * One entry: other settings evict it, and an evicted service is closed
+ * once the calls using it end. Settings are the key by value (`Data.struct`:
+ * the secret, a `Redacted`, and the timeout, a `Duration`, compare by value).
+ * The cache lives as long as the process; `dispose` empties it.
+ */
+const services = lazy(() =>
+  Effect.runSync(
+    Effect.flatMap(Scope.make(), (scope) =>
+      ScopedCache.make({
+        lookup: (options: Hyperproof.Options) =>
+          Layer.build(Hyperproof.layer(options).pipe(Layer.provide(NodeHttpTransport.layer))),
+        capacity: 1,
+        timeToLive: Duration.infinity,
+      }).pipe(Scope.extend(scope)),
+    ),
+  ),
+)
 
 /** Reads the settings, and runs on the service they make (the one already made for them, if any). */
 const run = <A>(program: Effect.Effect<A, OAuthError, Hyperproof.Hyperproof>, options?: CallOptions): Promise<A> =>
   runPromise(
     Effect.flatMap(Hyperproof.definition.loadConfig, (settings) =>
-      Effect.acquireUseRelease(
-        acquire(settings),
-        (held) => Effect.provide(program, held.runtime),
-        (held) => release(held),
+      Effect.scoped(
+        Effect.flatMap(services().get(Data.struct({ ...settings })), (service) => Effect.provide(program, service)),
       ),
     ),
     options,
@@ -177,10 +135,9 @@ export const fetch = (path: string, init: ApiRequestInit = {}): Promise<Response
 
 /**
  * Closes the service the calls share: its connections, and its token,
- * which the next call fetches anew. Calls under way finish first; the
- * promise resolves once it is closed (and any service replaced by new
- * settings with it). Idle, the service does not keep the process running,
- * so this is for a clean shutdown (or a test) only.
+ * which the next call fetches anew. Calls under way finish on it first.
+ * Idle, the service does not keep the process running, so this is for a
+ * clean shutdown (or a test) only.
  *
  * @example
  * ```ts
@@ -194,10 +151,4 @@ export const fetch = (path: string, init: ApiRequestInit = {}): Promise<Response
  * @since 0.2.0
  * @category lifecycle
  */
-export const dispose = (): Promise<void> =>
-  Effect.runPromise(
-    Effect.forEach([...open], (held) => Effect.zipRight(retire(held), Deferred.await(held.closed)), {
-      concurrency: "unbounded",
-      discard: true,
-    }),
-  )
+export const dispose = (): Promise<void> => Effect.runPromise(services().invalidateAll)
