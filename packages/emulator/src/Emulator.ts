@@ -117,6 +117,15 @@ export interface Emulator {
   readonly close: () => Promise<void>
 }
 
+/** What each running emulator holds, by store; kept off the public handle. */
+const retainedBy = new WeakMap<Emulator, () => Readonly<Record<string, number>>>()
+
+/**
+ * How many entries each of the emulator's stores holds (tokens, codes,
+ * logs): internal, for tests that check memory stays bounded under long use.
+ */
+export const retained = (emulator: Emulator): Readonly<Record<string, number>> => retainedBy.get(emulator)?.() ?? {}
+
 const healthRoutes: ReadonlyArray<Route> = originNames.map((origin) => ({
   origin,
   method: "GET",
@@ -294,7 +303,7 @@ export const start = async (options: StartOptions = {}): Promise<Emulator> => {
   const ports = await Promise.all(servers.map((server, i) => listen(server, base === 0 ? 0 : base + i)))
   const origins = Object.fromEntries(originNames.map((name, i) => [name, `http://127.0.0.1:${ports[i]}`])) as Origins
 
-  return {
+  const emulator: Emulator = {
     origins,
     env: {
       ...environment(origins),
@@ -327,4 +336,14 @@ export const start = async (options: StartOptions = {}): Promise<Emulator> => {
       )
     },
   }
+  retainedBy.set(emulator, () => ({
+    requests: requests.length,
+    tokens: tokens.size,
+    refreshLog: tokens.refreshLog.length,
+    ...hyperProvider.retained?.(),
+    ...hyperidProvider.retained?.(),
+    ...hyperlineProvider.retained?.(),
+    ...hyperproofProvider.retained?.(),
+  }))
+  return emulator
 }

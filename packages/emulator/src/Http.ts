@@ -39,6 +39,8 @@ export interface ProviderParts<Control> {
   readonly env: Readonly<Record<string, string>>
   readonly routes: ReadonlyArray<Route>
   readonly control: Control
+  /** How many entries each store of the provider holds, for tests that check they stay bounded. */
+  readonly retained?: (() => Readonly<Record<string, number>>) | undefined
 }
 
 /** The same handler for every method an API path may be called with. */

@@ -81,9 +81,43 @@ export interface IssueOptions {
   readonly lifetime?: number | undefined
 }
 
+/** Neither revoked nor expired. Expiry never moves later, so a token that is not usable never will be again. */
+const usable = (token: IssuedToken, now: number): boolean =>
+  !token.revoked && (token.expiresAt === undefined || token.expiresAt > now)
+
 /**
- * Every token the emulator issued, by value: `expire` or `revoke` them to
- * test what a client does next.
+ * When to sweep a store that grows with use: once it has doubled since the
+ * last sweep left it (and holds at least `floor`), so that a sweep costs
+ * O(1) per entry added and what waits to be forgotten never outnumbers what
+ * is still alive by much.
+ */
+export class Sweeps {
+  readonly #floor: number
+  #next: number
+
+  constructor(floor = 256) {
+    this.#floor = floor
+    this.#next = floor
+  }
+
+  /** Whether a store of `size` entries is due for a sweep. */
+  due(size: number): boolean {
+    return size >= this.#next
+  }
+
+  /** A sweep left `size` entries. */
+  swept(size: number): void {
+    this.#next = Math.max(this.#floor, 2 * size)
+  }
+}
+
+/**
+ * The tokens the emulator issued that still matter, by value: `expire` or
+ * `revoke` them to test what a client does next. A token is forgotten once
+ * no answer depends on it any more: when it is expired or revoked, or, for
+ * a refresh token spent under rotation, once nothing of its login is valid
+ * (reusing it then revokes nothing). A forgotten token is answered as the
+ * invalid one it was: inactive, 401 `invalid_token`, `invalid_grant`.
  *
  * @example
  * ```ts
@@ -100,13 +134,22 @@ export interface IssueOptions {
  */
 export class Tokens {
   readonly #byValue = new Map<string, IssuedToken>()
+  /** The remembered tokens of each login, to end it or tell whether it lasts. */
+  readonly #byGrant = new Map<string, Set<IssuedToken>>()
+  readonly #sweeps = new Sweeps()
   readonly #clock: Clock
 
   constructor(clock: Clock) {
     this.#clock = clock
   }
 
+  /** How many tokens are remembered (tests check that it stays bounded). */
+  get size(): number {
+    return this.#byValue.size
+  }
+
   issue(kind: TokenKind, options: IssueOptions): IssuedToken {
+    if (this.#sweeps.due(this.#byValue.size)) this.#sweep()
     const now = this.#clock.now()
     const token: IssuedToken = {
       ...options,
@@ -118,15 +161,17 @@ export class Tokens {
       spent: false,
     }
     this.#byValue.set(token.value, token)
+    const login = this.#byGrant.get(token.grant)
+    if (login === undefined) this.#byGrant.set(token.grant, new Set([token]))
+    else login.add(token)
     return token
   }
 
   /** The token if it is of this kind and provider, not revoked and not expired. */
   valid(value: string | undefined, kind: TokenKind, provider: string): IssuedToken | undefined {
     const token = value === undefined ? undefined : this.#byValue.get(value)
-    if (token === undefined || token.kind !== kind || token.provider !== provider || token.revoked) return undefined
-    if (token.expiresAt !== undefined && token.expiresAt <= this.#clock.now()) return undefined
-    return token
+    if (token === undefined || token.kind !== kind || token.provider !== provider) return undefined
+    return usable(token, this.#clock.now()) ? token : undefined
   }
 
   /** Refresh grants answered with new tokens, per provider. */
@@ -138,8 +183,10 @@ export class Tokens {
 
   /**
    * A refresh grant for `value`. Under strict rotation a refresh token is
-   * good once: presenting it again is taken as theft, as real providers
-   * take it, and ends the whole grant. The token to renew, or why not.
+   * good once: presenting it again while its login lasts is taken as theft,
+   * as real providers take it, and ends the whole login. Once the login has
+   * ended a spent token is only invalid, as in Keycloak, where the session
+   * it names is gone. The token to renew, or why not.
    */
   redeemRefresh(
     value: string | undefined,
@@ -148,7 +195,13 @@ export class Tokens {
     rotate: boolean,
   ): IssuedToken | "reused" | "invalid" {
     const known = value === undefined ? undefined : this.#byValue.get(value)
-    if (known !== undefined && known.kind === "refresh" && known.provider === provider && known.spent) {
+    if (
+      known !== undefined &&
+      known.kind === "refresh" &&
+      known.provider === provider &&
+      known.spent &&
+      this.#lasts(known.grant, this.#clock.now())
+    ) {
       this.reusedRefreshTokens += 1
       this.revokeGrant(known.grant)
       return "reused"
@@ -164,42 +217,71 @@ export class Tokens {
     return token
   }
 
-  /** Revokes one token; whether it was known. */
+  /** Revokes one token; whether it was valid. */
   revoke(value: string): boolean {
     const token = this.#byValue.get(value)
-    if (token === undefined) return false
+    if (token === undefined || !usable(token, this.#clock.now())) return false
     token.revoked = true
     return true
   }
 
   /** Revokes every token of one login (logout, a reused code). */
   revokeGrant(grant: string): void {
-    for (const token of this.#byValue.values()) if (token.grant === grant) token.revoked = true
+    for (const token of this.#byGrant.get(grant) ?? []) token.revoked = true
   }
 
-  /** Makes matching access tokens expire now (e.g. to test refresh). */
+  /** Makes matching valid tokens (access tokens unless `kind` says) expire now, e.g. to test refresh; how many. */
   expire(filter: { readonly provider?: string; readonly kind?: TokenKind } = {}): number {
     const now = this.#clock.now()
     let count = 0
     for (const token of this.#byValue.values()) {
       if (filter.provider !== undefined && token.provider !== filter.provider) continue
-      if (token.kind !== (filter.kind ?? "access")) continue
+      if (token.kind !== (filter.kind ?? "access") || !usable(token, now)) continue
       token.expiresAt = now
       count += 1
     }
     return count
   }
 
-  /** Revokes every token of a provider. */
+  /** Revokes every valid token of a provider; how many. */
   revokeAll(provider: string): number {
+    const now = this.#clock.now()
     let count = 0
     for (const token of this.#byValue.values()) {
-      if (token.provider === provider && !token.revoked) {
+      if (token.provider === provider && usable(token, now)) {
         token.revoked = true
         count += 1
       }
     }
     return count
+  }
+
+  /** Whether anything of a login can still be used. */
+  #lasts(grant: string, now: number): boolean {
+    for (const token of this.#byGrant.get(grant) ?? []) if (usable(token, now)) return true
+    return false
+  }
+
+  /** Forgets every token no answer depends on any more (see the class). */
+  #sweep(): void {
+    const now = this.#clock.now()
+    // Each login is looked at once per sweep, however many spent tokens it left.
+    const lasting = new Map<string, boolean>()
+    const lasts = (grant: string): boolean => {
+      const known = lasting.get(grant)
+      if (known !== undefined) return known
+      const answer = this.#lasts(grant, now)
+      lasting.set(grant, answer)
+      return answer
+    }
+    for (const token of this.#byValue.values()) {
+      if (usable(token, now) || (token.spent && lasts(token.grant))) continue
+      this.#byValue.delete(token.value)
+      const login = this.#byGrant.get(token.grant)
+      login?.delete(token)
+      if (login?.size === 0) this.#byGrant.delete(token.grant)
+    }
+    this.#sweeps.swept(this.#byValue.size)
   }
 }
 

@@ -264,5 +264,6 @@ export const hyper = (clock: Clock, tokens: Tokens, options: HyperOptions = {}):
       pending: () =>
         [...byUserCode.values()].filter((l) => pendingLogin(l.userCode) !== undefined).map((l) => l.userCode),
     },
+    retained: () => ({ hyperDeviceCodes: byDeviceCode.size, hyperUserCodes: byUserCode.size }),
   }
 }

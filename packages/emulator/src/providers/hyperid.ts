@@ -352,5 +352,6 @@ export const hyperid = (clock: Clock, tokens: Tokens, options: HyperIdOptions = 
         return decide(url.searchParams, decision, issuerAt(url.host))
       },
     },
+    retained: () => ({ hyperidCodes: codes.size }),
   }
 }

@@ -429,5 +429,6 @@ export const hyperline = (
       authorize: (authorizationUrl, decision = "approve") => decide(new URL(authorizationUrl).searchParams, decision),
       companies,
     },
+    retained: () => ({ hyperlineCodes: codes.size }),
   }
 }
