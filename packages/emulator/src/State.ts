@@ -1,8 +1,8 @@
 /**
- * What the emulated providers remember: a clock that tests can move, and
- * the tokens they issued.
+ * What the emulated providers remember: a clock that tests can move, the
+ * tokens they issued, and the means to forget what no answer depends on.
  */
-import { randomBytes } from "node:crypto"
+import { createHmac, randomBytes, randomFillSync, timingSafeEqual } from "node:crypto"
 
 /**
  * Wall-clock time that tests can move forward to expire codes and tokens.
@@ -108,6 +108,83 @@ export class Sweeps {
   /** A sweep left `size` entries. */
   swept(size: number): void {
     this.#next = Math.max(this.#floor, 2 * size)
+  }
+}
+
+/**
+ * A map that forgets an entry once `done` says no answer depends on it any
+ * more: when the entry is looked up, and in sweeps as the map grows.
+ */
+export class Forgetful<K, V> {
+  readonly #entries = new Map<K, V>()
+  readonly #sweeps = new Sweeps()
+  readonly #done: (value: V) => boolean
+  readonly #forgotten: (value: V) => void
+
+  /** `forgotten` hears of each entry forgotten, e.g. to drop it from an index. */
+  constructor(done: (value: V) => boolean, forgotten: (value: V) => void = () => {}) {
+    this.#done = done
+    this.#forgotten = forgotten
+  }
+
+  get size(): number {
+    return this.#entries.size
+  }
+
+  get(key: K): V | undefined {
+    const value = this.#entries.get(key)
+    if (value === undefined || !this.#done(value)) return value
+    this.delete(key)
+    return undefined
+  }
+
+  set(key: K, value: V): void {
+    if (this.#sweeps.due(this.#entries.size)) {
+      for (const [known, entry] of this.#entries) if (this.#done(entry)) this.delete(known)
+      this.#sweeps.swept(this.#entries.size)
+    }
+    this.#entries.set(key, value)
+  }
+
+  delete(key: K): void {
+    const value = this.#entries.get(key)
+    if (value === undefined) return
+    this.#entries.delete(key)
+    this.#forgotten(value)
+  }
+
+  values(): IterableIterator<V> {
+    return this.#entries.values()
+  }
+}
+
+/**
+ * Opaque values that carry their own expiry under a key of this emulator
+ * alone, so that one forgotten once it expired is still told from one never
+ * issued, as a provider that signs its codes tells them.
+ */
+export class Seal {
+  readonly #key = randomBytes(32)
+
+  /** A value for `holder` (e.g. the client it was issued to) that expires at `expiresAt`, emulator time. */
+  issue(prefix: string, holder: string, expiresAt: number): string {
+    const body = Buffer.alloc(24)
+    randomFillSync(body, 0, 16)
+    body.writeDoubleBE(expiresAt, 16)
+    return `${prefix}_${Buffer.concat([body, this.#tag(prefix, holder, body)]).toString("base64url")}`
+  }
+
+  /** When `value` expires, if this seal issued it with `prefix` for `holder`; otherwise undefined. */
+  expiry(value: string, prefix: string, holder: string): number | undefined {
+    const encoded = value.startsWith(`${prefix}_`) ? value.slice(prefix.length + 1) : ""
+    const raw = Buffer.from(encoded, "base64url")
+    if (raw.length !== 40 || raw.toString("base64url") !== encoded) return undefined
+    const body = raw.subarray(0, 24)
+    return timingSafeEqual(raw.subarray(24), this.#tag(prefix, holder, body)) ? body.readDoubleBE(16) : undefined
+  }
+
+  #tag(prefix: string, holder: string, body: Buffer): Buffer {
+    return createHmac("sha256", this.#key).update(`${prefix}\0${holder}\0`).update(body).digest().subarray(0, 16)
   }
 }
 

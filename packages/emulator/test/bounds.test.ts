@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { retained } from "../src/Emulator.js"
-import { type Emulator, start } from "../src/index.js"
+import { defaultHyperIdClient, defaultHyperlineClient, type Emulator, hyperidRealmPath, start } from "../src/index.js"
 import { Clock, Tokens } from "../src/State.js"
 
 /** Whatever the sweep floor, a store must stay well under this while nearly all it saw is dead. */
@@ -25,6 +25,16 @@ const form = (url: string, body: Record<string, string>) =>
     headers: { "content-type": "application/x-www-form-urlencoded" },
     body: new URLSearchParams(body),
   })
+
+/** Runs `task` `times` times, `width` at a time. */
+const inParallel = async (times: number, width: number, task: (i: number) => Promise<unknown>) => {
+  let next = 0
+  await Promise.all(
+    Array.from({ length: width }, async () => {
+      while (next < times) await task(next++)
+    }),
+  )
+}
 
 const issueOptions = { provider: "hyperproof", clientId: "c", subject: "s", scope: "", grant: "g" } as const
 
@@ -90,5 +100,91 @@ describe("tokens", () => {
     const api = await fetch(`${emulator.origins.hyper}/v1/me`, { headers: { authorization: `Bearer ${access_token}` } })
     expect(api.status).toBe(401)
     expect(api.headers.get("www-authenticate")).toContain('error="invalid_token"')
+  })
+})
+
+describe("codes and device logins", () => {
+  it("forgets hyper device logins once expired or redeemed; their codes answer as before", async () => {
+    const initiate = async () =>
+      (await form(`${emulator.origins.hyper}/oauth/device`, { client_id: "cli" }).then((r) => r.json())) as {
+        device_code: string
+        user_code: string
+      }
+    const poll = (deviceCode: string, clientId = "cli") =>
+      form(`${emulator.origins.hyper}/oauth/token`, {
+        grant_type: "urn:ietf:params:oauth:grant-type:device_code",
+        device_code: deviceCode,
+        client_id: clientId,
+      }).then(async (r) => ((await r.json()) as { error?: string }).error)
+    const late = await initiate()
+    const redeemed = await initiate()
+    emulator.hyper.approve(redeemed.user_code)
+    expect(await poll(redeemed.device_code)).toBeUndefined()
+    emulator.clock.advance(601)
+    let largest = 0
+    await inParallel(1_500, 20, async (i) => {
+      await initiate()
+      if (i % 100 === 99) emulator.clock.advance(601)
+      const held = retained(emulator)
+      largest = Math.max(largest, held.hyperDeviceCodes ?? 0, held.hyperUserCodes ?? 0)
+    })
+    expect(largest).toBeLessThan(bound)
+    expect(await poll(late.device_code)).toBe("expired_token")
+    expect(await poll(late.device_code, "other")).toBe("invalid_grant")
+    expect(await poll(redeemed.device_code)).toBe("expired_token")
+    expect(emulator.hyper.approve(late.user_code)).toBe(false)
+    expect(await poll("hyper_dc_never-issued")).toBe("invalid_grant")
+  })
+
+  it("forgets hyperid and hyperline authorization codes once expired or redeemed", () => {
+    const redirectUri = "http://127.0.0.1:8976/callback/x"
+    const hyperid = `${emulator.origins.hyperid}${hyperidRealmPath}/auth?${new URLSearchParams({
+      response_type: "code",
+      client_id: defaultHyperIdClient.clientId,
+      redirect_uri: redirectUri,
+    })}`
+    const hyperline = `${emulator.origins.hyperline}/v1/oauth/authorize?${new URLSearchParams({
+      response_type: "code",
+      client_id: defaultHyperlineClient.clientId,
+      redirect_uri: redirectUri,
+      state: "s",
+    })}`
+    let largest = 0
+    for (let i = 0; i < 5_000; i++) {
+      emulator.hyperid.authorize(hyperid)
+      emulator.hyperline.authorize(hyperline)
+      if (i % 100 === 99) emulator.clock.advance(61)
+      const held = retained(emulator)
+      largest = Math.max(largest, held.hyperidCodes ?? 0, held.hyperlineCodes ?? 0)
+    }
+    expect(largest).toBeLessThan(bound)
+  })
+
+  it("still answers a reused hyperid code by revoking what it issued, until the code expires", async () => {
+    const redirectUri = "http://127.0.0.1:8976/callback/x"
+    const url = `${emulator.origins.hyperid}${hyperidRealmPath}/auth?${new URLSearchParams({
+      response_type: "code",
+      client_id: defaultHyperIdClient.clientId,
+      redirect_uri: redirectUri,
+    })}`
+    const exchange = (code: string) =>
+      form(`${emulator.origins.hyperid}${hyperidRealmPath}/token`, {
+        grant_type: "authorization_code",
+        code,
+        redirect_uri: redirectUri,
+        client_id: defaultHyperIdClient.clientId,
+        client_secret: defaultHyperIdClient.clientSecret,
+      }).then((r) => r.json() as Promise<{ access_token?: string; error?: string; error_description?: string }>)
+    const codeOf = () => new URL(emulator.hyperid.authorize(url)).searchParams.get("code") ?? ""
+    const reused = codeOf()
+    const { access_token } = await exchange(reused)
+    for (let i = 0; i < 1_000; i++) codeOf() // sweeps, within the code's minute
+    expect(await exchange(reused)).toMatchObject({ error: "invalid_grant", error_description: "Code already used" })
+    expect(emulator.tokens.valid(access_token, "access", "hyperid")).toBeUndefined()
+    const late = codeOf()
+    await exchange(late)
+    emulator.clock.advance(61)
+    for (let i = 0; i < 1_000; i++) codeOf()
+    expect(await exchange(late)).toMatchObject({ error: "invalid_grant", error_description: "Code not valid" })
   })
 })

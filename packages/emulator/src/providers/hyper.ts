@@ -16,7 +16,7 @@ import {
   oauthError,
   type ProviderParts,
 } from "../Http.js"
-import { type Clock, defaultUser, opaque, type Tokens } from "../State.js"
+import { type Clock, defaultUser, Forgetful, Seal, type Tokens } from "../State.js"
 import { page } from "./pages.js"
 
 /**
@@ -45,7 +45,8 @@ export interface HyperOptions {
   readonly tokenLifetime?: number | undefined
 }
 
-type DeviceStatus = "pending" | "approved" | "denied" | "redeemed"
+/** A redeemed login is forgotten at once; its code says the rest (see `token`). */
+type DeviceStatus = "pending" | "approved" | "denied"
 
 interface DeviceLogin {
   readonly deviceCode: string
@@ -99,8 +100,13 @@ export const hyper = (clock: Clock, tokens: Tokens, options: HyperOptions = {}):
   const interval = options.interval ?? 5
   const deviceCodeLifetime = options.deviceCodeLifetime ?? 600
   const tokenLifetime = options.tokenLifetime ?? 3600
-  const byDeviceCode = new Map<string, DeviceLogin>()
   const byUserCode = new Map<string, DeviceLogin>()
+  // Forgotten once expired: no one can approve it, and its code is still answered expired_token.
+  const byDeviceCode = new Forgetful<string, DeviceLogin>(
+    (login) => login.expiresAt <= clock.now(),
+    (login) => byUserCode.get(login.userCode) === login && byUserCode.delete(login.userCode),
+  )
+  const seal = new Seal()
 
   const pendingLogin = (userCode: string): DeviceLogin | undefined => {
     const login = byUserCode.get(userCode.trim().toUpperCase())
@@ -121,12 +127,13 @@ export const hyper = (clock: Clock, tokens: Tokens, options: HyperOptions = {}):
     if (form === undefined) return oauthError(400, "invalid_request", "Send an application/x-www-form-urlencoded body")
     const clientId = form.get("client_id")
     if (clientId === null || clientId === "") return oauthError(401, "invalid_client", "client_id is required")
+    const expiresAt = clock.now() + deviceCodeLifetime * 1000
     const login: DeviceLogin = {
-      deviceCode: opaque("hyper_dc"),
+      deviceCode: seal.issue("hyper_dc", clientId, expiresAt),
       userCode: makeUserCode(),
       clientId,
       scope: form.get("scope") ?? "",
-      expiresAt: clock.now() + deviceCodeLifetime * 1000,
+      expiresAt,
       intervalMs: interval * 1000,
       lastPollAt: undefined,
       status: "pending",
@@ -156,11 +163,16 @@ export const hyper = (clock: Clock, tokens: Tokens, options: HyperOptions = {}):
       return oauthError(400, "invalid_request", "device_code and client_id are required")
     }
     const login = byDeviceCode.get(deviceCode)
-    if (login === undefined || login.status === "redeemed" || login.clientId !== clientId) {
+    const now = clock.now() // not before `get`, which forgets what has expired by its own reading
+    if (login === undefined || login.clientId !== clientId) {
+      // A login is forgotten once redeemed or expired; its code, sealed with its client and expiry, tells which.
+      // Past its expiry a redeemed code is expired too: the session has concluded (RFC 8628 §3.5).
+      const expiresAt = login === undefined ? seal.expiry(deviceCode, "hyper_dc", clientId) : undefined
+      if (expiresAt !== undefined && expiresAt <= now) {
+        return oauthError(400, "expired_token", "The device code has expired")
+      }
       return oauthError(400, "invalid_grant", "Unknown or already used device code")
     }
-    const now = clock.now()
-    if (login.expiresAt <= now) return oauthError(400, "expired_token", "The device code has expired")
     const tooSoon = login.lastPollAt !== undefined && now - login.lastPollAt + pollToleranceMs < login.intervalMs
     login.lastPollAt = now
     if (tooSoon) {
@@ -169,7 +181,7 @@ export const hyper = (clock: Clock, tokens: Tokens, options: HyperOptions = {}):
     }
     if (login.status === "denied") return oauthError(400, "access_denied", "The user denied the request")
     if (login.status === "pending") return oauthError(400, "authorization_pending", "The user has not yet approved")
-    login.status = "redeemed"
+    byDeviceCode.delete(login.deviceCode)
     const issued = tokens.issue("access", {
       provider: "hyper",
       clientId,

@@ -16,7 +16,7 @@ import {
   oauthError,
   type ProviderParts,
 } from "../Http.js"
-import { type Clock, defaultUser, opaque, type Tokens } from "../State.js"
+import { type Clock, defaultUser, Forgetful, opaque, type Tokens } from "../State.js"
 import { authenticates, isLoopbackRedirect, type RegisteredClient } from "./clientAuth.js"
 import { cannotContinue, consentForm, page, redirectBack, Unredirectable } from "./pages.js"
 
@@ -129,7 +129,8 @@ export const hyperid = (clock: Clock, tokens: Tokens, options: HyperIdOptions = 
   }
   const tokenLifetime = options.tokenLifetime ?? 3600
   const refreshLifetime = options.refreshTokenLifetime ?? 2_592_000
-  const codes = new Map<string, Grant>()
+  // Forgotten once expired, when it is answered as unknown; until then a redeemed code is kept, as using it again revokes its tokens.
+  const codes = new Forgetful<string, Grant>((grant) => grant.expiresAt <= clock.now())
   const issuerAt = (host: string) => `http://${host}/auth/realms/HyperID`
   const issuer = (request: EmulatorRequest) => issuerAt(request.headers.host ?? "127.0.0.1")
 

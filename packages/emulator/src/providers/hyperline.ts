@@ -17,7 +17,7 @@ import {
   oauthError,
   type ProviderParts,
 } from "../Http.js"
-import { type Clock, defaultUser, opaque, type Tokens } from "../State.js"
+import { type Clock, defaultUser, Forgetful, opaque, type Tokens } from "../State.js"
 import { isLoopbackRedirect, sameSecret } from "./clientAuth.js"
 import { cannotContinue, consentForm, page, redirectBack, Unredirectable } from "./pages.js"
 
@@ -134,7 +134,6 @@ interface Code {
   readonly clientId: string
   readonly redirectUri: string
   readonly expiresAt: number
-  redeemed: boolean
 }
 
 const companies: ReadonlyArray<Company> = [
@@ -167,7 +166,8 @@ export const hyperline = (
     client_id: options.clientId ?? defaultHyperlineClient.clientId,
     client_secret: options.clientSecret ?? defaultHyperlineClient.clientSecret,
   })
-  const codes = new Map<string, Code>()
+  // A used or expired code is answered as an unknown one, so it is forgotten: at once when used, lazily when expired.
+  const codes = new Forgetful<string, Code>((code) => code.expiresAt <= clock.now())
 
   const callbackAllowed = (app: App, uri: string) => app.callbacks.includes(uri) || isLoopbackRedirect(uri)
 
@@ -183,7 +183,7 @@ export const hyperline = (
     if (state === null || state === "") return fail("invalid_request", "state is required")
     if (decision === "deny") return fail("access_denied", "The user denied access")
     const code = opaque("hyperline_code")
-    codes.set(code, { clientId: app.client_id, redirectUri, expiresAt: clock.now() + 60_000, redeemed: false })
+    codes.set(code, { clientId: app.client_id, redirectUri, expiresAt: clock.now() + 60_000 })
     return back.success({ code })
   }
 
@@ -260,13 +260,14 @@ export const hyperline = (
     const { app, body } = auth
     const grantType = str(body, "grant_type")
     if (grantType === "authorization_code") {
-      const code = codes.get(str(body, "code") ?? "")
-      if (code === undefined || code.redeemed || code.expiresAt <= clock.now() || code.clientId !== app.client_id) {
+      const value = str(body, "code") ?? ""
+      const code = codes.get(value)
+      if (code === undefined || code.expiresAt <= clock.now() || code.clientId !== app.client_id) {
         return oauthError(400, "invalid_grant", "The code is invalid, expired or already used")
       }
       if (str(body, "redirect_uri") !== code.redirectUri)
         return oauthError(400, "invalid_grant", "redirect_uri mismatch")
-      code.redeemed = true
+      codes.delete(value)
       const grant = opaque("hyperline_grant")
       const refresh = tokens.issue("refresh", {
         provider: "hyperline",
