@@ -295,7 +295,7 @@ describe("hyperline (authorization code, pasted redirect URL)", () => {
 describe("guards and errors", () => {
   it("refuses malformed calls and escaping paths or credential headers with invalid_input, sending nothing", async () => {
     structured(await call("login", { provider: "hyperproof", account: "guards" }))
-    const sent = emulator.requests.length
+    const sent = emulator.count({})
     const bad: Array<Record<string, unknown>> = [
       { provider: "nope", method: "GET", path: "/v1/x" },
       { provider: "hyperproof", method: "GET", path: "v1/x" },
@@ -319,7 +319,7 @@ describe("guards and errors", () => {
     expect(errorCode(await call("login", { provider: "hyperproof", options: { verification_level: 3 } }))).toBe(
       "invalid_input",
     )
-    expect(emulator.requests.length).toBe(sent)
+    expect(emulator.count({})).toBe(sent)
   })
 
   it("not_logged_in for an account without a login", async () => {

@@ -54,13 +54,13 @@ describe("HyperId over loopback", () => {
             clientSecret: Redacted.make("secret"),
             redirectUri: "http://127.0.0.1:8976/callback/hyperline",
           })
-          const before = emulator.current.requests.length
+          const before = emulator.current.count({})
           for (const refresh of [(yield* service()).refresh, hyperline.refresh]) {
             const refused = failure(yield* Effect.exit(refresh(token)))
             assert.strictEqual(refused.code, "invalid_input")
             assert.include(refused.message, "no refresh token; log in again")
           }
-          assert.strictEqual(emulator.current.requests.length, before)
+          assert.strictEqual(emulator.current.count({}), before)
         }),
       ),
   )
@@ -158,7 +158,7 @@ describe("HyperId over loopback", () => {
       live(
         Effect.gen(function* () {
           const hyperid = yield* service()
-          const before = emulator.current.requests.length
+          const before = emulator.current.count({})
           const bad: ReadonlyArray<Effect.Effect<unknown, { readonly code: string; readonly message: string }>> = [
             hyperid.authorizationUrl({ scope: "openid", verification_level: 5 as 2 }),
             hyperid.authorizationUrl({ scope: "openid email", verification_level: 2 }),
@@ -173,7 +173,7 @@ describe("HyperId over loopback", () => {
             assert.strictEqual(error.code, "invalid_input")
             assert.isAbove(error.message.length, 20)
           }
-          assert.strictEqual(emulator.current.requests.length, before)
+          assert.strictEqual(emulator.current.count({}), before)
           const social = yield* hyperid.authorizationUrl({ scope: "openid twitter-check", verification_level: 2 })
           assert.include(social.url, "verification_level=2")
         }),
@@ -184,7 +184,7 @@ describe("HyperId over loopback", () => {
     live(
       Effect.gen(function* () {
         const hyperid = yield* service()
-        const before = emulator.current.requests.length
+        const before = emulator.current.count({})
         const overrides: ReadonlyArray<Record<string, unknown>> = [
           { redirectUri: "https://evil.example/cb" },
           { scope: "admin" },
@@ -200,7 +200,7 @@ describe("HyperId over loopback", () => {
           assert.strictEqual(error.code, "invalid_input", JSON.stringify(options))
           assert.include(error.message, Object.keys(options)[0] ?? "")
         }
-        assert.strictEqual(emulator.current.requests.length, before)
+        assert.strictEqual(emulator.current.count({}), before)
         const started = yield* hyperid.provider.startLogin({ scope: "openid", options: { ui_locales: "en" } })
         assert.strictEqual(started._tag, "RedirectPending")
         if (started._tag === "RedirectPending") {

@@ -13,6 +13,7 @@ import { type HyperControl, type HyperOptions, hyper } from "./providers/hyper.j
 import { type HyperIdControl, type HyperIdOptions, hyperid } from "./providers/hyperid.js"
 import { type HyperlineControl, type HyperlineOptions, hyperline } from "./providers/hyperline.js"
 import { type HyperproofControl, type HyperproofOptions, hyperproof } from "./providers/hyperproof.js"
+import { RequestLog } from "./RequestLog.js"
 import { Clock, Tokens } from "./State.js"
 
 /**
@@ -68,8 +69,6 @@ export interface LoggedRequest {
   readonly error?: string | undefined
 }
 
-type LogEntry = { -readonly [K in keyof LoggedRequest]: LoggedRequest[K] }
-
 const oauthErrorOf = (body: EmulatorResponse["body"]): string | undefined =>
   typeof body === "object" && "error" in body && typeof body.error === "string" ? body.error : undefined
 
@@ -110,9 +109,16 @@ export interface Emulator {
   readonly hyperline: HyperlineControl
   /** Serve more hyperproof controls. */
   readonly hyperproof: HyperproofControl
-  /** Every request received, oldest first. */
+  /**
+   * The latest requests received, oldest first: the last 1 000 at least,
+   * older ones dropped a batch at a time. `count` counts them all.
+   */
   readonly requests: ReadonlyArray<LoggedRequest>
-  /** How many requests matched. */
+  /**
+   * How many requests, of all received, matched. Exact for any filter on a
+   * route's own path or on no path; a client may send ever new paths, so of
+   * other paths only the first 1 000 kinds of request are counted by path.
+   */
   readonly count: (filter: Partial<LoggedRequest>) => number
   readonly close: () => Promise<void>
 }
@@ -219,7 +225,6 @@ const listen = (server: Server, port: number): Promise<number> =>
  */
 export const start = async (options: StartOptions = {}): Promise<Emulator> => {
   const faults = new Faults()
-  const requests: Array<LoggedRequest> = []
   const clock = new Clock()
   const tokens = new Tokens(clock)
   const hyperProvider = hyper(clock, tokens, options.hyper)
@@ -233,16 +238,15 @@ export const start = async (options: StartOptions = {}): Promise<Emulator> => {
     ...hyperlineProvider.routes,
     ...hyperproofProvider.routes,
   ]
+  const log = new RequestLog(routes.map((route) => route.path).filter((path) => !/[:*]/.test(path)))
 
   const handle = async (origin: OriginName, req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? "/", "http://127.0.0.1")
     const method = (req.method ?? "GET").toUpperCase()
     const body = await readBody(req)
-    const entry: LogEntry = { origin, method, path: url.pathname }
-    requests.push(entry)
+    const answered = log.arrived(origin, method, url.pathname)
     const answer = (response: EmulatorResponse, gzip = false) => {
-      entry.status = response.status
-      entry.error = oauthErrorOf(response.body)
+      answered(response.status, oauthErrorOf(response.body))
       send(res, response, gzip)
     }
     if (body === undefined) {
@@ -319,11 +323,8 @@ export const start = async (options: StartOptions = {}): Promise<Emulator> => {
     hyperid: hyperidProvider.control,
     hyperline: hyperlineProvider.control,
     hyperproof: hyperproofProvider.control,
-    requests,
-    count: (filter) =>
-      requests.filter((r) =>
-        Object.entries(filter).every(([field, want]) => want === undefined || r[field as keyof LoggedRequest] === want),
-      ).length,
+    requests: log.requests,
+    count: (filter) => log.count(filter),
     close: async () => {
       await Promise.all(
         servers.map(
@@ -337,7 +338,8 @@ export const start = async (options: StartOptions = {}): Promise<Emulator> => {
     },
   }
   retainedBy.set(emulator, () => ({
-    requests: requests.length,
+    requests: log.requests.length,
+    requestCounts: log.kinds,
     tokens: tokens.size,
     refreshLog: tokens.refreshLog.length,
     ...hyperProvider.retained?.(),

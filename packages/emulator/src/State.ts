@@ -86,6 +86,18 @@ const usable = (token: IssuedToken, now: number): boolean =>
   !token.revoked && (token.expiresAt === undefined || token.expiresAt > now)
 
 /**
+ * Drops the oldest entries of `log` past its newest `limit`, a quarter of
+ * `limit` at a time so that dropping costs O(1) per entry: once full, the
+ * log holds from `limit` to 1.25 × `limit` entries.
+ */
+export const keepNewest = (log: Array<unknown>, limit: number): void => {
+  if (log.length > limit + Math.floor(limit / 4)) log.splice(0, log.length - limit)
+}
+
+/** How many refreshes `Tokens.refreshLog` keeps at least; `Tokens.refreshes` counts them all. */
+export const refreshLogLimit = 10_000
+
+/**
  * When to sweep a store that grows with use: once it has doubled since the
  * last sweep left it (and holds at least `floor`), so that a sweep costs
  * O(1) per entry added and what waits to be forgotten never outnumbers what
@@ -253,7 +265,10 @@ export class Tokens {
 
   /** Refresh grants answered with new tokens, per provider. */
   readonly refreshes = new Map<string, number>()
-  /** When each refresh grant was answered (emulator time), oldest first. */
+  /**
+   * When the latest refresh grants were answered (emulator time), oldest
+   * first: the last 10 000 at least, older ones dropped a batch at a time.
+   */
   readonly refreshLog: Array<{ readonly provider: string; readonly at: number }> = []
   /** Refresh tokens presented again after they were spent (each revoked its grant). */
   reusedRefreshTokens = 0
@@ -291,6 +306,7 @@ export class Tokens {
     }
     this.refreshes.set(provider, (this.refreshes.get(provider) ?? 0) + 1)
     this.refreshLog.push({ provider, at: this.#clock.now() })
+    keepNewest(this.refreshLog, refreshLogLimit)
     return token
   }
 

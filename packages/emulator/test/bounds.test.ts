@@ -77,6 +77,20 @@ describe("tokens", () => {
     expect(tokens.reusedRefreshTokens).toBe(1)
   })
 
+  it("keeps the last refreshes in refreshLog and counts every one", () => {
+    const clock = new Clock()
+    const tokens = new Tokens(clock)
+    const refresh = tokens.issue("refresh", { ...issueOptions, provider: "hyperid" })
+    for (let i = 0; i < 30_000; i++) {
+      clock.advance(1)
+      expect(tokens.redeemRefresh(refresh.value, "hyperid", "c", false)).toBe(refresh)
+    }
+    expect(tokens.refreshes.get("hyperid")).toBe(30_000)
+    expect(tokens.refreshLog.length).toBeGreaterThanOrEqual(10_000)
+    expect(tokens.refreshLog.length).toBeLessThanOrEqual(12_500)
+    expect(tokens.refreshLog.at(-1)?.at).toBe(clock.now())
+  })
+
   it("answers an expired, forgotten access token inactive and 401 invalid_token", async () => {
     const poll = (deviceCode: string) =>
       form(`${emulator.origins.hyper}/oauth/token`, {
@@ -186,5 +200,32 @@ describe("codes and device logins", () => {
     emulator.clock.advance(61)
     for (let i = 0; i < 1_000; i++) codeOf()
     expect(await exchange(late)).toMatchObject({ error: "invalid_grant", error_description: "Code not valid" })
+  })
+})
+
+describe("request log", () => {
+  it("keeps the newest requests and counts every one exactly", async () => {
+    const health = { origin: "hyperid", path: "/health" } as const
+    const before = { health: emulator.count(health), all: emulator.count({}) }
+    await inParallel(3_000, 20, () => fetch(`${emulator.origins.hyperid}/health`).then((r) => r.arrayBuffer()))
+    expect(emulator.count(health)).toBe(before.health + 3_000)
+    expect(emulator.count({ ...health, status: 200 })).toBe(before.health + 3_000)
+    expect(emulator.count({})).toBe(before.all + 3_000)
+    expect(emulator.requests.length).toBeGreaterThanOrEqual(1_000)
+    expect(emulator.requests.length).toBeLessThanOrEqual(1_250)
+    expect(emulator.requests.at(-1)).toMatchObject({ ...health, method: "GET", status: 200 })
+  })
+
+  it("counts requests to ever new paths without keeping a counter per path", async () => {
+    const before = {
+      notFound: emulator.count({ origin: "hyper", status: 404 }),
+      health: emulator.count({ path: "/health" }),
+    }
+    await inParallel(3_000, 20, (i) => fetch(`${emulator.origins.hyper}/nowhere/${i}`).then((r) => r.arrayBuffer()))
+    await fetch(`${emulator.origins.hyper}/health`).then((r) => r.arrayBuffer())
+    expect(emulator.count({ origin: "hyper", status: 404 })).toBe(before.notFound + 3_000)
+    expect(emulator.count({ path: "/health" })).toBe(before.health + 1)
+    expect(emulator.count({ path: "/nowhere/2999" })).toBeLessThanOrEqual(1)
+    expect(retained(emulator).requestCounts ?? Number.POSITIVE_INFINITY).toBeLessThanOrEqual(1_100)
   })
 })
