@@ -260,7 +260,8 @@ export const hyper = (clock: Clock, tokens: Tokens, options: HyperOptions = {}):
   }
 
   return {
-    // A public client, so every client_id is accepted.
+    // A public client, but any client_id is accepted, unlike a real provider (invalid_client, RFC 6749 §5.2):
+    // the core's tests and the bench poll with ids of their own. A device code answers only its own client.
     env: { HYPER_CLIENT_ID: "hyperauth-emulator" },
     routes: [
       { origin: "hyper", method: "POST", path: "/oauth/device", handler: deviceAuthorization },
