@@ -4,7 +4,7 @@
  */
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import { Hyper } from "@hyperauth/core"
-import { start } from "@hyperauth/emulator"
+import { defaultHyperClient, start } from "@hyperauth/emulator"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import type { Section } from "./report.js"
 import type { Scale } from "./scale.js"
@@ -14,7 +14,9 @@ const intervalSeconds = 1
 export const devicePolling = async ({ approvals }: Scale): Promise<Section> => {
   const emulator = await start({ hyper: { interval: intervalSeconds } })
   const runtime = ManagedRuntime.make(FetchHttpClient.layer)
-  const hyper = await runtime.runPromise(Hyper.make({ baseUrl: emulator.origins.hyper, clientId: "hyper-bench" }))
+  const hyper = await runtime.runPromise(
+    Hyper.make({ baseUrl: emulator.origins.hyper, clientId: defaultHyperClient.clientId }),
+  )
 
   const login = async (approveAfter: number) => {
     const device = await runtime.runPromise(hyper.initiateDeviceFlow())

@@ -4,6 +4,7 @@
  */
 import { FetchHttpClient, HttpClient, HttpClientRequest } from "@effect/platform"
 import { assert, describe, it } from "@effect/vitest"
+import { defaultHyperClient } from "@hyperauth/emulator"
 import { ConfigProvider, Duration, Effect, Exit, Fiber, Layer, Redacted, Schema } from "effect"
 import * as Hyper from "../src/Hyper.js"
 import { useEmulator } from "./support/emulator.js"
@@ -16,7 +17,7 @@ const provide = <A, E>(effect: Effect.Effect<A, E, Hyper.Hyper | HttpClient.Http
   Effect.suspend(() =>
     effect.pipe(
       Effect.provide(
-        Hyper.layer({ baseUrl: emulator.current.origins.hyper, clientId: "hyper-cli" }).pipe(
+        Hyper.layer({ baseUrl: emulator.current.origins.hyper, clientId: defaultHyperClient.clientId }).pipe(
           Layer.provideMerge(FetchHttpClient.layer),
         ),
       ),
@@ -62,7 +63,7 @@ describe("Hyper over loopback", () => {
         assert.strictEqual(info.scope, "read write")
         assert.isNumber(info.exp)
         assert.isNumber(info.iat)
-        assert.strictEqual(info.client_id, "hyper-cli")
+        assert.strictEqual(info.client_id, defaultHyperClient.clientId)
 
         const client = yield* HttpClient.HttpClient
         const me = yield* client.execute(

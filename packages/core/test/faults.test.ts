@@ -9,6 +9,7 @@
 import { HttpClient, HttpClientRequest } from "@effect/platform"
 import { assert, describe, it } from "@effect/vitest"
 import {
+  defaultHyperClient,
   defaultHyperIdClient,
   defaultHyperlineClient,
   defaultHyperproofClient,
@@ -73,7 +74,7 @@ const services = (transport: Layer.Layer<HttpClient.HttpClient>) =>
     const { origins } = emulator.current
     const callback = (id: ProviderId) => `http://127.0.0.1:8976/callback/${id}`
     return {
-      hyper: yield* Hyper.make({ baseUrl: origins.hyper, clientId: "hyper-faults", retryPolicy }),
+      hyper: yield* Hyper.make({ baseUrl: origins.hyper, clientId: defaultHyperClient.clientId, retryPolicy }),
       hyperid: yield* HyperId.make({
         origin: origins.hyperid,
         clientId: defaultHyperIdClient.clientId,

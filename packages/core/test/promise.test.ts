@@ -2,6 +2,7 @@
  * The seed's Promise API, used exactly as its documentation shows, against
  * the emulator over loopback.
  */
+import { defaultHyperClient } from "@hyperauth/emulator"
 import { afterEach, beforeEach, describe, expect, it } from "vitest"
 import {
   baseURL,
@@ -19,7 +20,7 @@ const saved = { ...process.env }
 beforeEach(() => {
   // Set after import on purpose: the facade reads the environment per call.
   process.env.HYPER_BASE_URL = emulator.current.origins.hyper
-  process.env.HYPER_CLIENT_ID = "hyper-cli"
+  process.env.HYPER_CLIENT_ID = defaultHyperClient.clientId
 })
 afterEach(() => {
   process.env = { ...saved }

@@ -6,7 +6,7 @@
  */
 import { FetchHttpClient, type HttpClient } from "@effect/platform"
 import { assert, describe, it } from "@effect/vitest"
-import { defaultHyperIdClient, defaultHyperlineClient } from "@hyperauth/emulator"
+import { defaultHyperClient, defaultHyperIdClient, defaultHyperlineClient } from "@hyperauth/emulator"
 import { Cause, DateTime, Duration, Effect, Exit, Fiber, Option, Redacted, Schema } from "effect"
 import * as Hyper from "../src/Hyper.js"
 import * as HyperId from "../src/HyperId.js"
@@ -45,7 +45,7 @@ const hyperid = () =>
     clientSecret: Redacted.make(defaultHyperIdClient.clientSecret),
     redirectUri: "http://127.0.0.1:8976/callback/hyperid",
   })
-const hyper = () => Hyper.make({ baseUrl: emulator.current.origins.hyper, clientId: "hyper-strict" })
+const hyper = () => Hyper.make({ baseUrl: emulator.current.origins.hyper, clientId: defaultHyperClient.clientId })
 
 /** A hyperline refresh answered with `body` (raw JSON text, so `1e999` can be sent). */
 const hyperlineRefresh = (body: string) =>

@@ -25,7 +25,7 @@
 export { type Emulator, type LoggedRequest, maxBodyBytes, type StartOptions, start } from "./Emulator.js"
 export type { Fault, Faults } from "./Faults.js"
 export { environment, type OriginName, type Origins, originNames } from "./Origins.js"
-export type { HyperControl, HyperOptions } from "./providers/hyper.js"
+export { defaultHyperClient, type HyperControl, type HyperOptions } from "./providers/hyper.js"
 export {
   defaultHyperIdClient,
   type HyperIdControl,

@@ -3,7 +3,8 @@ import { type Emulator, start } from "../src/index.js"
 
 let emulator: Emulator
 beforeAll(async () => {
-  emulator = await start({ hyper: { interval: 1 } })
+  // A client of its own: the registered one is an option.
+  emulator = await start({ hyper: { interval: 1, clientId: "cli" } })
 })
 afterAll(async () => {
   await emulator.close()
@@ -51,10 +52,21 @@ describe("hyper emulator", () => {
     expect((await poll(device.device_code)).body.error).toBe("invalid_grant")
   })
 
-  it("refuses a device code polled by another client", async () => {
+  it("refuses a client it does not know, at every endpoint, as invalid_client (RFC 6749 §5.2)", async () => {
     const device = await initiate()
     emulator.hyper.approve(device.user_code)
-    expect((await poll(device.device_code, "other")).body.error).toBe("invalid_grant")
+    const polled = await poll(device.device_code, "other")
+    expect([polled.status, polled.body.error]).toEqual([401, "invalid_client"])
+    const started = await form(`${emulator.origins.hyper}/oauth/device`, { client_id: "other" })
+    expect([started.status, ((await started.json()) as { error: string }).error]).toEqual([401, "invalid_client"])
+    const introspected = await form(`${emulator.origins.hyper}/oauth/introspect`, { token: "x", client_id: "other" })
+    expect([introspected.status, ((await introspected.json()) as { error: string }).error]).toEqual([
+      401,
+      "invalid_client",
+    ])
+    // The device code is still good for its own client.
+    expect((await poll(device.device_code)).body.access_token).toBeTruthy()
+    expect(emulator.env.HYPER_CLIENT_ID).toBe("cli")
   })
 
   it("answers access_denied after denial and expired_token after expires_in", async () => {

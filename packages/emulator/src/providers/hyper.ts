@@ -20,8 +20,24 @@ import { type Clock, defaultUser, Forgetful, Seal, type Tokens } from "../State.
 import { page } from "./pages.js"
 
 /**
- * hyper's options: the polling interval and the lifetimes of device codes
- * and tokens.
+ * The public client registered with the emulated hyper: its `env` sets
+ * `HYPER_CLIENT_ID` to it.
+ *
+ * @example
+ * ```ts
+ * import { defaultHyperClient } from "@hyperauth/emulator"
+ *
+ * defaultHyperClient.clientId // "hyperauth-emulator"
+ * ```
+ *
+ * @since 0.2.0
+ * @category constants
+ */
+export const defaultHyperClient = { clientId: "hyperauth-emulator" } as const
+
+/**
+ * hyper's options: its client, the polling interval and the lifetimes of
+ * device codes and tokens.
  *
  * @example
  * ```ts
@@ -37,6 +53,12 @@ import { page } from "./pages.js"
  * @category models
  */
 export interface HyperOptions {
+  /**
+   * The public client registered with hyper (`defaultHyperClient.clientId`
+   * by default): any other `client_id` is `invalid_client`, as at a real
+   * provider (RFC 6749 §5.2).
+   */
+  readonly clientId?: string | undefined
   /** Seconds between polls the client must keep (RFC 8628 `interval`). Default 5. */
   readonly interval?: number | undefined
   /** Seconds a device code lives. Default 600. */
@@ -120,13 +142,21 @@ export const hyper = (clock: Clock, tokens: Tokens, options: HyperOptions = {}):
     return true
   }
 
+  const clientId = options.clientId ?? defaultHyperClient.clientId
+  /** Why `form` does not name the registered client, if it does not (the client is public: its id is all it shows). */
+  const unknownClient = (form: URLSearchParams): EmulatorResponse | undefined => {
+    const presented = form.get("client_id")
+    if (presented === null || presented === "") return oauthError(401, "invalid_client", "client_id is required")
+    return presented === clientId ? undefined : oauthError(401, "invalid_client", "Unknown client_id")
+  }
+
   const origin = (request: EmulatorRequest) => `http://${request.headers.host ?? "127.0.0.1"}`
 
   const deviceAuthorization = (request: EmulatorRequest): EmulatorResponse => {
     const form = formBody(request)
     if (form === undefined) return oauthError(400, "invalid_request", "Send an application/x-www-form-urlencoded body")
-    const clientId = form.get("client_id")
-    if (clientId === null || clientId === "") return oauthError(401, "invalid_client", "client_id is required")
+    const refused = unknownClient(form)
+    if (refused !== undefined) return refused
     const expiresAt = clock.now() + deviceCodeLifetime * 1000
     const login: DeviceLogin = {
       deviceCode: seal.issue("hyper_dc", clientId, expiresAt),
@@ -157,17 +187,16 @@ export const hyper = (clock: Clock, tokens: Tokens, options: HyperOptions = {}):
     if (form.get("grant_type") !== "urn:ietf:params:oauth:grant-type:device_code") {
       return oauthError(400, "unsupported_grant_type", "Only the device_code grant is supported")
     }
+    const refused = unknownClient(form)
+    if (refused !== undefined) return refused
     const deviceCode = form.get("device_code")
-    const clientId = form.get("client_id")
-    if (deviceCode === null || clientId === null) {
-      return oauthError(400, "invalid_request", "device_code and client_id are required")
-    }
+    if (deviceCode === null) return oauthError(400, "invalid_request", "device_code is required")
     const login = byDeviceCode.get(deviceCode)
     const now = clock.now() // not before `get`, which forgets what has expired by its own reading
-    if (login === undefined || login.clientId !== clientId) {
+    if (login === undefined) {
       // A login is forgotten once redeemed or expired; its code, sealed with its client and expiry, tells which.
       // Past its expiry a redeemed code is expired too: the session has concluded (RFC 8628 §3.5).
-      const expiresAt = login === undefined ? seal.expiry(deviceCode, "hyper_dc", clientId) : undefined
+      const expiresAt = seal.expiry(deviceCode, "hyper_dc", clientId)
       if (expiresAt !== undefined && expiresAt <= now) {
         return oauthError(400, "expired_token", "The device code has expired")
       }
@@ -201,8 +230,8 @@ export const hyper = (clock: Clock, tokens: Tokens, options: HyperOptions = {}):
   const introspect = (request: EmulatorRequest): EmulatorResponse => {
     const form = formBody(request)
     if (form === undefined) return oauthError(400, "invalid_request", "Send an application/x-www-form-urlencoded body")
-    const clientId = form.get("client_id")
-    if (clientId === null || clientId === "") return oauthError(401, "invalid_client", "client_id is required")
+    const refused = unknownClient(form)
+    if (refused !== undefined) return refused
     const value = form.get("token")
     if (value === null) return oauthError(400, "invalid_request", "token is required")
     const found = tokens.valid(value, "access", "hyper")
@@ -260,9 +289,7 @@ export const hyper = (clock: Clock, tokens: Tokens, options: HyperOptions = {}):
   }
 
   return {
-    // A public client, but any client_id is accepted, unlike a real provider (invalid_client, RFC 6749 §5.2):
-    // the core's tests and the bench poll with ids of their own. A device code answers only its own client.
-    env: { HYPER_CLIENT_ID: "hyperauth-emulator" },
+    env: { HYPER_CLIENT_ID: clientId },
     routes: [
       { origin: "hyper", method: "POST", path: "/oauth/device", handler: deviceAuthorization },
       { origin: "hyper", method: "POST", path: "/oauth/token", handler: token },
