@@ -11,15 +11,11 @@
  * their number is capped.
  */
 import { createHash, randomUUID, timingSafeEqual } from "node:crypto"
-import {
-  createServer as createHttpServer,
-  type Server as HttpServer,
-  type IncomingMessage,
-  type ServerResponse,
-} from "node:http"
+import type { Server as HttpServer, IncomingMessage, ServerResponse } from "node:http"
 import type { AddressInfo } from "node:net"
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js"
 import type { RequestId } from "@modelcontextprotocol/sdk/types.js"
+import * as HttpConnections from "./HttpConnections.js"
 import * as HttpSessions from "./HttpSessions.js"
 import type { Runtime } from "./runtime.js"
 import { connect, createServer } from "./server.js"
@@ -143,6 +139,8 @@ export interface HttpOptions {
   readonly token: string | undefined
   /** Idle timeout, cap and clock of the sessions; `HttpSessions.defaultLimits` when absent. */
   readonly sessions?: HttpSessions.SessionLimits | undefined
+  /** Bounds of the connections, each `HttpConnections.defaultLimits` when absent. */
+  readonly connections?: Partial<HttpConnections.ConnectionLimits> | undefined
 }
 
 export const serveHttp = (runtime: Runtime, options: HttpOptions): Promise<HttpServer> => {
@@ -188,7 +186,8 @@ export const serveHttp = (runtime: Runtime, options: HttpOptions): Promise<HttpS
     }
   }
 
-  const httpServer = createHttpServer((req, res) => {
+  const connections = { ...HttpConnections.defaultLimits, ...options.connections }
+  const httpServer = HttpConnections.createServer(connections, (req, res) => {
     const port = (httpServer.address() as AddressInfo).port
     const authority = authorityOf(req)
     if (authority === null) return answer(res, 400, -32000, "A request carries one Host line")

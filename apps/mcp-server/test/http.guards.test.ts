@@ -13,6 +13,7 @@
 import { request } from "node:http"
 import { createConnection } from "node:net"
 import { describe, expect, it } from "vitest"
+import { maxRequestBytes } from "../src/http.js"
 import { initialize, mcpHeaders, useHttpServer } from "./support/httpServer.js"
 import { rawHttp } from "./support/raw.js"
 
@@ -123,16 +124,17 @@ describe("Host, as the request line and header lines say it", () => {
 })
 
 /**
- * Sends `head` and the first bytes of the body it announces, and never the
- * rest: the status line the server answered, and whether it closed the
- * connection within `withinMs` (else it would read the slow body on, up to
- * Node's `requestTimeout` of five minutes, for a request it has refused).
+ * Sends `head` (the request line and header lines) and `first`, the first
+ * bytes of the body it announces, and never the rest: the status line the
+ * server answered, and whether it closed the connection within `withinMs`
+ * (else it would read the slow body on, up to Node's request timeout, for
+ * a request it has answered).
  */
-const refusedMidBody = (url: string, head: string, withinMs = 2_000) =>
+const answeredMidBody = (url: string, head: string, first = '{"jsonrpc":', withinMs = 2_000) =>
   new Promise<{ status: string; closed: boolean }>((resolve) => {
     let answer = ""
     const socket = createConnection({ host: "127.0.0.1", port: Number(new URL(url).port) }, () =>
-      socket.write(`${head}Content-Type: application/json\r\nContent-Length: 100000\r\n\r\n{"jsonrpc":`),
+      socket.write(`${head}\r\n${first}`),
     )
     const done = (closed: boolean) => {
       clearTimeout(timer)
@@ -148,22 +150,63 @@ const refusedMidBody = (url: string, head: string, withinMs = 2_000) =>
     socket.on("close", () => done(true))
   })
 
-describe("a request refused before its body is read", () => {
-  const token = "a-long-random-bearer-secret"
-  const served = useHttpServer({ token })
-  const host = () => `Host: 127.0.0.1:${new URL(served.url).port}\r\n`
+/** A JSON body of 100000 bytes announced, of which the test sends the first few. */
+const slowJson = "Content-Type: application/json\r\nContent-Length: 100000\r\n"
+const accept = "Accept: application/json, text/event-stream\r\n"
+/** A chunked body past the cap, whose terminating chunk never comes. */
+const pastTheCap = `${(maxRequestBytes + 1).toString(16)}\r\n${" ".repeat(maxRequestBytes + 1)}\r\n`
 
-  it("has its connection closed with the answer, not its slow body read on", async () => {
+describe("a request answered before its body has all arrived", () => {
+  const token = "a-long-random-bearer-secret"
+  // How long a connection may stay after such an answer, short here so that the test waits little.
+  const served = useHttpServer({ token, connections: { drainMillis: 50 } })
+  const host = () => `Host: 127.0.0.1:${new URL(served.url).port}\r\n`
+  const auth = `Authorization: Bearer ${token}\r\n`
+
+  it("has its connection closed with our refusal, not its slow body read on", async () => {
     const cases = {
-      "no token": `POST /mcp HTTP/1.1\r\n${host()}`,
-      "a foreign Host": "POST /mcp HTTP/1.1\r\nHost: evil.example\r\n",
-      "a foreign Origin": `POST /mcp HTTP/1.1\r\n${host()}Origin: https://evil.example\r\n`,
-      "another path": `POST /other HTTP/1.1\r\n${host()}Authorization: Bearer ${token}\r\n`,
-      "an unknown session": `POST /mcp HTTP/1.1\r\n${host()}Authorization: Bearer ${token}\r\nMcp-Session-Id: forged\r\n`,
+      "no token": `POST /mcp HTTP/1.1\r\n${host()}${slowJson}`,
+      "a foreign Host": `POST /mcp HTTP/1.1\r\nHost: evil.example\r\n${slowJson}`,
+      "a foreign Origin": `POST /mcp HTTP/1.1\r\n${host()}Origin: https://evil.example\r\n${slowJson}`,
+      "another path": `POST /other HTTP/1.1\r\n${host()}${auth}${slowJson}`,
+      "an unknown session": `POST /mcp HTTP/1.1\r\n${host()}${auth}Mcp-Session-Id: forged\r\n${slowJson}`,
     }
     for (const [what, head] of Object.entries(cases)) {
-      const { status, closed } = await refusedMidBody(served.url, head)
+      const { status, closed } = await answeredMidBody(served.url, head)
       expect(status, what).toMatch(/^HTTP\/1\.1 4\d\d /)
+      expect(closed, what).toBe(true)
+    }
+  })
+
+  it("has its connection closed soon after when the SDK's transport or a preflight answers it", async () => {
+    const opened = await fetch(served.url, {
+      method: "POST",
+      headers: { ...mcpHeaders, authorization: `Bearer ${token}` },
+      body: initialize(),
+    })
+    await opened.text()
+    const session = `${auth}Mcp-Session-Id: ${opened.headers.get("mcp-session-id")}\r\nMcp-Protocol-Version: 2025-06-18\r\n`
+    const post = `POST /mcp HTTP/1.1\r\n${host()}`
+    const json = "Content-Type: application/json\r\n"
+    const cases: ReadonlyArray<[string, number, string, string?]> = [
+      ["a wrong Accept", 406, `${post}${session}Accept: text/html\r\n${slowJson}`],
+      ["a wrong Content-Type", 415, `${post}${session}${accept}Content-Type: text/plain\r\nContent-Length: 100000\r\n`],
+      ["a length past the cap", 413, `${post}${session}${accept}${json}Content-Length: ${maxRequestBytes + 1}\r\n`],
+      ["a body past the cap", 413, `${post}${session}${accept}${json}Transfer-Encoding: chunked\r\n`, pastTheCap],
+      ["an initialize past the cap", 413, `${post}${auth}${accept}${json}Transfer-Encoding: chunked\r\n`, pastTheCap],
+      // Bodies nobody reads, which Node read on after the answer for as long as they came.
+      ["a GET with a body", 406, `GET /mcp HTTP/1.1\r\n${host()}${session}Accept: application/json\r\n${slowJson}`],
+      [
+        "a preflight with a body",
+        204,
+        `OPTIONS /mcp HTTP/1.1\r\n${host()}Origin: http://localhost:5173\r\n${slowJson}`,
+      ],
+      // Not a refusal, but answered before the body came all the same (and the session ends).
+      ["a DELETE with a body", 200, `DELETE /mcp HTTP/1.1\r\n${host()}${session}${slowJson}`],
+    ]
+    for (const [what, expected, head, first] of cases) {
+      const { status, closed } = await answeredMidBody(served.url, head, first)
+      expect(status, what).toMatch(new RegExp(`^HTTP/1\\.1 ${expected} `))
       expect(closed, what).toBe(true)
     }
   })

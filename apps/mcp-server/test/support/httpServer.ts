@@ -1,13 +1,14 @@
 /**
  * A `--http` server in process over real loopback HTTP, made before each
  * test of the suite that asks for it and closed after it: with the
- * emulator behind it when asked, and a bearer token when given.
+ * emulator behind it when asked, a bearer token when given, and the
+ * connections' limits when given.
  */
 import type { Server } from "node:http"
 import type { AddressInfo } from "node:net"
 import { type Emulator, start } from "@hyperauth/emulator"
 import { afterEach, beforeEach } from "vitest"
-import { serveHttp } from "../../src/http.js"
+import { type HttpOptions, serveHttp } from "../../src/http.js"
 import * as Runtime from "../../src/runtime.js"
 
 export interface HttpServer {
@@ -34,7 +35,13 @@ export const initialize = (capabilities: Record<string, unknown> = {}, protocolV
     params: { protocolVersion, capabilities, clientInfo: { name: "t", version: "1" } },
   })
 
-export const useHttpServer = (options: { readonly emulator?: boolean; readonly token?: string } = {}): HttpServer => {
+export const useHttpServer = (
+  options: {
+    readonly emulator?: boolean
+    readonly token?: string
+    readonly connections?: HttpOptions["connections"]
+  } = {},
+): HttpServer => {
   let emulator: Emulator | undefined
   let runtime: Runtime.Runtime | undefined
   let server: Server | undefined
@@ -42,7 +49,7 @@ export const useHttpServer = (options: { readonly emulator?: boolean; readonly t
   beforeEach(async () => {
     emulator = options.emulator === true ? await start() : undefined
     runtime = Runtime.make({ HYPERAUTH_STORE: "memory", ...emulator?.env })
-    server = await serveHttp(runtime, { port: 0, token: options.token })
+    server = await serveHttp(runtime, { port: 0, token: options.token, connections: options.connections })
     handle.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/mcp`
   })
   afterEach(async () => {
