@@ -1,6 +1,6 @@
 /**
  * The `--http` transport's connections, bounded against local clients that
- * send slowly or never finish a request.
+ * open many of them, or send slowly or never finish a request.
  */
 import {
   createServer as createHttpServer,
@@ -11,6 +11,8 @@ import {
 } from "node:http"
 
 export interface ConnectionLimits {
+  /** How many may be open at once; one more is closed as soon as it is accepted, unanswered. */
+  readonly max: number
   /**
    * How long a connection may stay after an answer given before its
    * request's body had all arrived, for the rest of the body to come.
@@ -18,8 +20,15 @@ export interface ConnectionLimits {
   readonly drainMillis: number
 }
 
-/** Half a second to drain. */
-export const defaultLimits: ConnectionLimits = { drainMillis: 500 }
+/**
+ * 256 connections: what the 64 sessions `HttpSessions` allows need with a
+ * GET stream and three requests in flight each, which no client comes near
+ * (one session on a connection or two is usual), and a small share of the
+ * process's file descriptors, which its calls to the providers, the login
+ * callback listener and the token store need too: without a cap, any local
+ * process could take them all. Half a second to drain.
+ */
+export const defaultLimits: ConnectionLimits = { max: 256, drainMillis: 500 }
 
 /**
  * An answer given before the request's body has all arrived (the SDK's 406,
@@ -41,8 +50,11 @@ const drainingFor = (millis: number, req: IncomingMessage, res: ServerResponse) 
   })
 
 /** An HTTP server for `listener`, its connections within `limits`. */
-export const createServer = (limits: ConnectionLimits, listener: RequestListener): HttpServer =>
-  createHttpServer((req, res) => {
+export const createServer = (limits: ConnectionLimits, listener: RequestListener): HttpServer => {
+  const server = createHttpServer((req, res) => {
     drainingFor(limits.drainMillis, req, res)
     listener(req, res)
   })
+  server.maxConnections = limits.max
+  return server
+}

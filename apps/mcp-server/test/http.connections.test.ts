@@ -1,0 +1,71 @@
+/**
+ * The `--http` transport's bounds on its connections, in process over raw
+ * loopback sockets, with the limits made small: how many may be open at
+ * once, and how long a request may take to arrive.
+ */
+import type { Server } from "node:http"
+import { type AddressInfo, createConnection, type Socket } from "node:net"
+import { setTimeout as sleep } from "node:timers/promises"
+import { afterEach, describe, expect, it } from "vitest"
+import { type HttpOptions, serveHttp } from "../src/http.js"
+import * as Runtime from "../src/runtime.js"
+import { rawHttp } from "./support/raw.js"
+
+const started: Array<{ readonly server: Server; readonly runtime: Runtime.Runtime }> = []
+const sockets: Array<Socket> = []
+
+afterEach(async () => {
+  for (const socket of sockets.splice(0)) socket.destroy()
+  for (const { server, runtime } of started.splice(0)) {
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve())
+      server.closeAllConnections()
+    })
+    await runtime.dispose()
+  }
+})
+
+const serve = async (connections: HttpOptions["connections"]) => {
+  const runtime = Runtime.make({ HYPERAUTH_STORE: "memory" })
+  const server = await serveHttp(runtime, { port: 0, token: undefined, connections })
+  started.push({ server, runtime })
+  return { server, port: (server.address() as AddressInfo).port }
+}
+
+/** A raw connection to `port`: what came back on it so far, and its close. */
+const connect = (port: number) => {
+  const socket = createConnection({ host: "127.0.0.1", port })
+  sockets.push(socket)
+  let received = ""
+  socket.setEncoding("utf8")
+  socket.on("data", (chunk: string) => {
+    received += chunk
+  })
+  socket.on("error", () => undefined)
+  const closed = new Promise<void>((resolve) => socket.once("close", () => resolve()))
+  return { socket, received: () => received, closed }
+}
+
+const openConnections = (server: Server) =>
+  new Promise<number>((resolve, reject) =>
+    server.getConnections((error, count) => (error ? reject(error) : resolve(count))),
+  )
+
+/** Waits until the server has `count` connections open (the test's timeout bounds it). */
+const untilOpen = async (server: Server, count: number) => {
+  while ((await openConnections(server)) !== count) await sleep(5)
+}
+
+const get = (port: number) => `GET /mcp HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nConnection: close\r\n\r\n`
+
+describe("the number of connections", () => {
+  it("is capped: one past the cap is closed unanswered, and there is room again once one has closed", async () => {
+    const { server, port } = await serve({ max: 4 })
+    const held = [connect(port), connect(port), connect(port), connect(port)]
+    await untilOpen(server, 4)
+    expect(await rawHttp(port, get(port))).toBe("")
+    held[0]?.socket.destroy()
+    await untilOpen(server, 3)
+    expect(await rawHttp(port, get(port))).toMatch(/^HTTP\/1\.1 400 /)
+  })
+})
