@@ -13,6 +13,12 @@ import {
 export interface ConnectionLimits {
   /** How many may be open at once; one more is closed as soon as it is accepted, unanswered. */
   readonly max: number
+  /** How long a request's head may take to arrive (a new connection's first one too), else 408; at most `requestMillis`. */
+  readonly headersMillis: number
+  /** How long a whole request, head and body, may take to arrive, however often it sends; else 408. */
+  readonly requestMillis: number
+  /** How often Node looks for requests past those timeouts, so how late it may notice one. */
+  readonly checkMillis: number
   /**
    * How long a connection may stay after an answer given before its
    * request's body had all arrived, for the rest of the body to come.
@@ -26,20 +32,33 @@ export interface ConnectionLimits {
  * (one session on a connection or two is usual), and a small share of the
  * process's file descriptors, which its calls to the providers, the login
  * callback listener and the token store need too: without a cap, any local
- * process could take them all. Half a second to drain.
+ * process could take them all.
+ *
+ * 10 s for a request's head and 30 s for the whole of it, checked every
+ * second: a loopback client sends either in milliseconds (a body is at most
+ * 4 MiB, one JSON-RPC message or batch, never streamed as it is made), and
+ * Node's own 60 s and 5 minutes, checked every 30 s, let a client that sends
+ * a byte now and then hold its connection for minutes. Half a second to
+ * drain.
  */
-export const defaultLimits: ConnectionLimits = { max: 256, drainMillis: 500 }
+export const defaultLimits: ConnectionLimits = {
+  max: 256,
+  headersMillis: 10_000,
+  requestMillis: 30_000,
+  checkMillis: 1_000,
+  drainMillis: 500,
+}
 
 /**
  * An answer given before the request's body has all arrived (the SDK's 406,
  * 415 or 413, an answer to a GET or a preflight, whose body nobody reads):
  * Node reads the rest of the body on, to keep the connection alive, for as
- * long as the client takes to send it (the SDK's Node adapter stops after
- * 500 ms, but only for the POSTs and DELETEs it answers). The connection may
- * stay `millis` longer; then, if the body has still not ended, it is closed.
- * Not at once: a client still sending could see its connection reset before
- * it read the answer (RFC 9112, 9.6; measured: one oversized body streamed
- * in about 240 got EPIPE instead of its 413).
+ * long as the client takes to send it, up to `requestMillis` (the SDK's
+ * Node adapter stops after 500 ms, but only for the POSTs and DELETEs it
+ * answers). The connection may stay `millis` longer; then, if the body has
+ * still not ended, it is closed. Not at once: a client still sending could
+ * see its connection reset before it read the answer (RFC 9112, 9.6;
+ * measured: one oversized body streamed in about 240 got EPIPE, not 413).
  */
 const drainingFor = (millis: number, req: IncomingMessage, res: ServerResponse) =>
   res.once("finish", () => {
@@ -51,7 +70,12 @@ const drainingFor = (millis: number, req: IncomingMessage, res: ServerResponse) 
 
 /** An HTTP server for `listener`, its connections within `limits`. */
 export const createServer = (limits: ConnectionLimits, listener: RequestListener): HttpServer => {
-  const server = createHttpServer((req, res) => {
+  const options = {
+    headersTimeout: limits.headersMillis,
+    requestTimeout: limits.requestMillis,
+    connectionsCheckingInterval: limits.checkMillis,
+  }
+  const server = createHttpServer(options, (req, res) => {
     drainingFor(limits.drainMillis, req, res)
     listener(req, res)
   })

@@ -66,8 +66,8 @@ export const maxRequestBytes = 4 * 1024 * 1024
 /**
  * A refusal, given before the request's body is read: the connection is
  * closed with it, else Node reads the rest of the body on (to keep the
- * connection alive) for as long as the client takes to send it, up to
- * `requestTimeout` (five minutes), even for a client without the token.
+ * connection alive) for as long as the client takes to send it, up to the
+ * request timeout (`HttpConnections`), even for a client without the token.
  */
 const answer = (res: ServerResponse, status: number, code: number, message: string) =>
   res

@@ -46,6 +46,10 @@ const connect = (port: number) => {
   return { socket, received: () => received, closed }
 }
 
+/** Whether `promise` settles within `ms`. */
+const within = (ms: number, promise: Promise<unknown>) =>
+  Promise.race([promise.then(() => true), sleep(ms).then(() => false)])
+
 const openConnections = (server: Server) =>
   new Promise<number>((resolve, reject) =>
     server.getConnections((error, count) => (error ? reject(error) : resolve(count))),
@@ -67,5 +71,42 @@ describe("the number of connections", () => {
     held[0]?.socket.destroy()
     await untilOpen(server, 3)
     expect(await rawHttp(port, get(port))).toMatch(/^HTTP\/1\.1 400 /)
+  })
+})
+
+describe("how long a request may take to arrive", () => {
+  // Checked every 10 ms here, so that a timeout fires at most that late.
+  const limits = { headersMillis: 100, requestMillis: 200, checkMillis: 10 }
+
+  it("a connection that sends nothing, or its head slowly, is closed with 408 once the headers timeout passes", async () => {
+    const { port } = await serve(limits)
+    const silent = connect(port)
+    const slowHead = connect(port)
+    slowHead.socket.write(`POST /mcp HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n`)
+    const trickle = setInterval(() => slowHead.socket.write("X-Slow: 1\r\n"), 20)
+    try {
+      expect(await within(2_000, silent.closed)).toBe(true)
+      expect(await within(2_000, slowHead.closed)).toBe(true)
+    } finally {
+      clearInterval(trickle)
+    }
+    expect(silent.received()).toMatch(/^HTTP\/1\.1 408 /)
+    expect(slowHead.received()).toMatch(/^HTTP\/1\.1 408 /)
+  })
+
+  it("a request whose body trickles is closed with 408 once the request timeout passes, however often it sends", async () => {
+    const { port } = await serve(limits)
+    const slowBody = connect(port)
+    slowBody.socket.write(
+      `POST /mcp HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: application/json\r\n` +
+        `Accept: application/json, text/event-stream\r\nContent-Length: 100000\r\n\r\n{"jsonrpc":`,
+    )
+    const trickle = setInterval(() => slowBody.socket.write(" "), 20)
+    try {
+      expect(await within(2_000, slowBody.closed)).toBe(true)
+    } finally {
+      clearInterval(trickle)
+    }
+    expect(slowBody.received()).toMatch(/^HTTP\/1\.1 408 /)
   })
 })
