@@ -50,15 +50,16 @@ export const defaultLimits: ConnectionLimits = {
 }
 
 /**
- * An answer given before the request's body has all arrived (the SDK's 406,
- * 415 or 413, an answer to a GET or a preflight, whose body nobody reads):
- * Node reads the rest of the body on, to keep the connection alive, for as
- * long as the client takes to send it, up to `requestMillis` (the SDK's
- * Node adapter stops after 500 ms, but only for the POSTs and DELETEs it
- * answers). The connection may stay `millis` longer; then, if the body has
- * still not ended, it is closed. Not at once: a client still sending could
- * see its connection reset before it read the answer (RFC 9112, 9.6;
- * measured: one oversized body streamed in about 240 got EPIPE, not 413).
+ * An answer given before the request's body has all arrived (a refusal,
+ * ours or the SDK's: 406, 415, 413; an answer to a GET or a preflight,
+ * whose body nobody reads): the rest of the body is read on and dropped,
+ * to keep the connection alive, for as long as the client takes to send
+ * it, up to `requestMillis` (the SDK's Node adapter stops after 500 ms,
+ * but only for the POSTs and DELETEs it answers). The connection may stay
+ * `millis` longer; then, if the body has still not ended, it is closed.
+ * Not at once: a client still sending could see its connection reset
+ * before it read the answer (RFC 9112, 9.6; measured: one oversized body
+ * streamed in about 240 got EPIPE, not its 413).
  */
 const drainingFor = (millis: number, req: IncomingMessage, res: ServerResponse) =>
   res.once("finish", () => {

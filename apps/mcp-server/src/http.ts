@@ -3,20 +3,24 @@
  * loopback (DNS-rebinding protection), and with `HYPERAUTH_HTTP_TOKEN` set
  * every request must carry it as a Bearer token.
  *
- * The SDK's transport reads each request (bodies capped, 413 past the cap;
- * JSON-RPC -32700 for a body that is not JSON) and ends its session on
- * DELETE; this module routes requests to sessions: an unknown or ended
- * `Mcp-Session-Id` is 404, so the client starts a new session (MCP
+ * The SDK's transport reads each request of a session (bodies capped, 413
+ * past the cap; JSON-RPC -32700 for a body that is not JSON) and ends its
+ * session on DELETE; this module routes requests to sessions: an unknown or
+ * ended `Mcp-Session-Id` is 404, so the client starts a new session (MCP
  * Streamable HTTP, "Session Management"), idle sessions are reclaimed and
- * their number is capped.
+ * their number is capped. A request that would start a session is read
+ * here instead, whole, before it takes a session's place. `HttpConnections`
+ * bounds the connections.
  */
 import { createHash, randomUUID, timingSafeEqual } from "node:crypto"
 import type { Server as HttpServer, IncomingMessage, ServerResponse } from "node:http"
 import type { AddressInfo } from "node:net"
+import { requestBodyTooLargeMessage } from "@modelcontextprotocol/sdk/server/requestBody.js"
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js"
 import type { RequestId } from "@modelcontextprotocol/sdk/types.js"
 import * as HttpConnections from "./HttpConnections.js"
 import * as HttpSessions from "./HttpSessions.js"
+import * as RequestBody from "./RequestBody.js"
 import type { Runtime } from "./runtime.js"
 import { connect, createServer } from "./server.js"
 
@@ -64,14 +68,14 @@ const sameToken = (given: string, expected: string): boolean =>
 export const maxRequestBytes = 4 * 1024 * 1024
 
 /**
- * A refusal, given before the request's body is read: the connection is
- * closed with it, else Node reads the rest of the body on (to keep the
- * connection alive) for as long as the client takes to send it, up to the
- * request timeout (`HttpConnections`), even for a client without the token.
+ * A refusal. One given before the request's body has all arrived leaves the
+ * connection only as long as `HttpConnections` drains it: not closed at once,
+ * so that a client still sending (a 413 comes in the middle of a body) reads
+ * the answer rather than a reset.
  */
 const answer = (res: ServerResponse, status: number, code: number, message: string) =>
   res
-    .writeHead(status, { "content-type": "application/json", connection: "close" })
+    .writeHead(status, { "content-type": "application/json" })
     .end(JSON.stringify({ jsonrpc: "2.0", error: { code, message }, id: null }))
 
 /**
@@ -151,6 +155,15 @@ export const serveHttp = (runtime: Runtime, options: HttpOptions): Promise<HttpS
     req: Parameters<StreamableHTTPServerTransport["handleRequest"]>[0],
     res: ServerResponse,
   ) => {
+    // Read whole before a place is taken: a client sending its body slowly holds none while it does.
+    const body = await RequestBody.read(req, maxRequestBytes)
+    if (body === undefined) return answer(res, 413, -32000, requestBodyTooLargeMessage(maxRequestBytes))
+    let message: unknown
+    try {
+      message = JSON.parse(body.toString("utf8"))
+    } catch {
+      return answer(res, 400, -32700, "Parse error: Invalid JSON")
+    }
     if (!sessions.reserve()) {
       res.setHeader("retry-after", "60")
       return answer(
@@ -176,8 +189,8 @@ export const serveHttp = (runtime: Runtime, options: HttpOptions): Promise<HttpS
     const server = createServer(Promise.resolve(runtime))
     try {
       await connect(server, endingCancelledStreams(transport))
-      // Anything but an initialize request is answered by the SDK (400, or -32700 for a body that is not JSON).
-      await transport.handleRequest(req, res)
+      // The SDK checks Accept and Content-Type (406, 415) and answers anything but an initialize request (400).
+      await transport.handleRequest(req, res, message)
     } finally {
       if (!started) {
         sessions.release()

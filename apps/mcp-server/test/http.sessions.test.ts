@@ -8,7 +8,8 @@
  * transport is Node callback code that runs outside any Effect fiber.
  */
 import type { Server } from "node:http"
-import type { AddressInfo } from "node:net"
+import { type AddressInfo, createConnection } from "node:net"
+import { setTimeout as sleep } from "node:timers/promises"
 import { afterEach, beforeEach, describe, expect, it } from "vitest"
 import { serveHttp } from "../src/http.js"
 import * as Runtime from "../src/runtime.js"
@@ -116,6 +117,43 @@ describe("HTTP sessions", () => {
     expect((await open()).status).toBe(503)
     now += idleMillis + 1
     expect((await open()).status).toBe(200)
+  })
+
+  it("an initialize whose body is still arriving holds no place; it takes one once read, if there is one", async () => {
+    const body = JSON.stringify({
+      jsonrpc: "2.0",
+      id: 1,
+      method: "initialize",
+      params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "slow", version: "1" } },
+    })
+    let requests = 0
+    server.on("request", () => {
+      requests += 1
+    })
+    const slow = [0, 1, 2].map(() => {
+      const socket = createConnection({ host: "127.0.0.1", port })
+      let answer = ""
+      socket.setEncoding("utf8")
+      socket.on("data", (chunk: string) => {
+        answer += chunk
+      })
+      socket.on("error", () => undefined)
+      socket.write(
+        `POST /mcp HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: ${headers["content-type"]}\r\n` +
+          `Accept: ${headers.accept}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body.slice(0, 10)}`,
+      )
+      return { socket, answer: () => answer }
+    })
+    try {
+      while (requests < 3) await sleep(5) // each is being read
+      expect([(await open()).status, (await open()).status, (await open()).status]).toEqual([200, 200, 200])
+      const [first] = slow
+      first?.socket.write(body.slice(10))
+      while (first !== undefined && !/\r\n\r\n/.test(first.answer())) await sleep(5)
+      expect(first?.answer()).toMatch(/^HTTP\/1\.1 503 /)
+    } finally {
+      for (const { socket } of slow) socket.destroy()
+    }
   })
 
   it("a request that starts no session holds no place", async () => {
