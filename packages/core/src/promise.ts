@@ -45,7 +45,7 @@ import type { IntrospectionResponse as Introspection } from "./Introspection.js"
 import type { CallOptions, Token } from "./internal/promise.js"
 import * as Internal from "./internal/promise.js"
 import * as NodeHttpTransport from "./NodeHttpTransport.js"
-import type { OAuthError } from "./OAuthError.js"
+import { InvalidInput, type OAuthError } from "./OAuthError.js"
 
 export { type ApiRequestInit, type CallOptions, HyperauthError, type Token } from "./internal/promise.js"
 
@@ -120,9 +120,15 @@ export interface DeviceCode {
  */
 export type IntrospectionResponse = Introspection
 
+const providerId = "hyper"
+
 /** Each call on its own transport, whose keep-alive sockets close when the call ends. */
 const run = <A>(program: Effect.Effect<A, OAuthError, Hyper.Hyper>, options?: CallOptions): Promise<A> =>
-  Internal.run(program.pipe(Effect.provide(Hyper.layerConfig.pipe(Layer.provide(NodeHttpTransport.layer)))), options)
+  Internal.run(
+    providerId,
+    program.pipe(Effect.provide(Hyper.layerConfig.pipe(Layer.provide(NodeHttpTransport.layer)))),
+    options,
+  )
 
 const toDeviceCode = (device: Hyper.DeviceAuthorization): DeviceCode => {
   const interval = Duration.toSeconds(device.interval)
@@ -143,22 +149,42 @@ const toDeviceCode = (device: Hyper.DeviceAuthorization): DeviceCode => {
   }
 }
 
-/** Accepts a `DeviceCode` from `initiateDeviceFlow` or one written by hand with the RFC names. */
+/**
+ * Accepts a `DeviceCode` from `initiateDeviceFlow` or one written by hand
+ * with the RFC names; one without a `device_code` (text) or an `expires_in`
+ * (seconds) is `invalid_input`, before any poll.
+ */
 const fromDeviceCode = (
   code: Partial<DeviceCode> & Pick<DeviceCode, "device_code" | "expires_in">,
-): Effect.Effect<Hyper.DeviceAuthorization> =>
-  Effect.map(DateTime.now, (now) => ({
-    deviceCode: Redacted.make(code.device_code),
-    userCode: code.user_code ?? "",
-    verificationUri: code.verification_uri ?? "",
-    verificationUriComplete: code.verification_uri_complete,
-    expiresIn: code.expires_in,
+): Effect.Effect<Hyper.DeviceAuthorization, InvalidInput> => {
+  const held = typeof code === "object" && code !== null ? code : undefined
+  const deviceCode = held?.device_code
+  const expiresIn = held?.expires_in
+  const interval = held?.interval ?? undefined
+  if (
+    typeof deviceCode !== "string" ||
+    deviceCode === "" ||
+    typeof expiresIn !== "number" ||
+    !Number.isFinite(expiresIn) ||
+    (interval !== undefined && typeof interval !== "number")
+  ) {
+    const reason =
+      "a device code needs its device_code (text) and expires_in (seconds), and an interval in seconds if any: pass the object initiateDeviceFlow resolved with. Nothing was sent."
+    return Effect.fail(new InvalidInput({ provider: providerId, reason }))
+  }
+  return Effect.map(DateTime.now, (now) => ({
+    deviceCode: Redacted.make(deviceCode),
+    userCode: held?.user_code ?? "",
+    verificationUri: held?.verification_uri ?? "",
+    verificationUriComplete: held?.verification_uri_complete,
+    expiresIn,
     expiresAt:
-      code.expiresAt instanceof Date
-        ? DateTime.unsafeFromDate(code.expiresAt)
-        : DateTime.addDuration(now, Duration.seconds(code.expires_in)),
-    interval: DeviceFlow.intervalOf(code.interval),
+      held?.expiresAt instanceof Date
+        ? DateTime.unsafeFromDate(held.expiresAt)
+        : DateTime.addDuration(now, Duration.seconds(expiresIn)),
+    interval: DeviceFlow.intervalOf(interval),
   }))
+}
 
 /**
  * Starts the device authorization flow (`POST {HYPER_BASE_URL}/oauth/device`).
@@ -178,9 +204,12 @@ export const initiateDeviceFlow = (
   options?: { readonly scope?: string | undefined } & CallOptions,
 ): Promise<DeviceCode> =>
   run(
-    Effect.flatMap(Hyper.Hyper, (hyper) =>
-      Effect.map(hyper.initiateDeviceFlow({ scope: options?.scope }), toDeviceCode),
-    ),
+    Effect.gen(function* () {
+      const { scope } = yield* Internal.optionsOf(providerId, options)
+      const request = { scope: yield* Internal.optionalText(providerId, "scope", scope) }
+      const hyper = yield* Hyper.Hyper
+      return toDeviceCode(yield* hyper.initiateDeviceFlow(request))
+    }),
     options,
   )
 
@@ -208,10 +237,16 @@ export const pollForToken = (
 ): Promise<Token> =>
   run(
     Effect.gen(function* () {
+      const device = yield* fromDeviceCode(deviceCode)
+      // Checked before polling: the token, once issued, must reach the caller.
+      if (onSuccess !== undefined && onSuccess !== null && typeof onSuccess !== "function") {
+        const reason = "onSuccess must be a function, or left out. Nothing was sent."
+        return yield* new InvalidInput({ provider: providerId, reason })
+      }
       const hyper = yield* Hyper.Hyper
-      const token = yield* hyper.pollForToken(yield* fromDeviceCode(deviceCode))
+      const token = yield* hyper.pollForToken(device)
       const result = Internal.toToken(token, yield* DateTime.now)
-      if (onSuccess !== undefined) yield* Effect.sync(() => onSuccess(result))
+      if (typeof onSuccess === "function") yield* Effect.sync(() => onSuccess(result))
       return result
     }),
     options,
@@ -234,7 +269,12 @@ export const pollForToken = (
  */
 export const introspectToken = (token: string, options?: CallOptions): Promise<IntrospectionResponse> =>
   run(
-    Effect.flatMap(Hyper.Hyper, (hyper) => hyper.introspectToken(token)),
+    typeof token === "string"
+      ? Effect.flatMap(Hyper.Hyper, (hyper) => hyper.introspectToken(token))
+      : new InvalidInput({
+          provider: providerId,
+          reason: "the token must be text (an access token). Nothing was sent.",
+        }),
     options,
   )
 

@@ -153,6 +153,31 @@ describe("@hyperauth/core/promise hyperid", () => {
     expect(social.url).toContain("verification_level=2")
   })
 
+  it("a JavaScript caller's wrong types reject with invalid_input, before anything is sent; null options are none", async () => {
+    const { login, landed } = await approvedLogin()
+    const before = emulator.current.requests.length
+    const refusals = [
+      // As plain JavaScript would pass them (JSON.parse: no types).
+      () => hyperid.authorizationUrl(JSON.parse('"openid email"')),
+      () => hyperid.authorizationUrl(JSON.parse('{ "scope": 5 }')),
+      () => hyperid.authorizationUrl(JSON.parse('{ "scope": "openid", "redirectUri": 8976 }')),
+      () => hyperid.authorizationUrl(JSON.parse('{ "signal": {} }')),
+      () => hyperid.completeLogin(login, landed, JSON.parse('{ "signal": "soon" }')),
+      () => hyperid.refresh(JSON.parse('{ "refreshToken": "r" }'), JSON.parse('{ "signal": true }')),
+    ]
+    for (const call of refusals) {
+      const error = await rejection(call())
+      expect(error.code).toBe("invalid_input")
+      expect(error.message).toMatch(/^hyperid: .{20,}/)
+    }
+    expect(emulator.current.requests.length).toBe(before)
+    const started = await hyperid.authorizationUrl(JSON.parse("null"))
+    expect(started.redirectUri).toBe("http://127.0.0.1:8976/callback/hyperid")
+    await expect(hyperid.completeLogin(login, landed, JSON.parse("null"))).resolves.toMatchObject({
+      tokenType: "Bearer",
+    })
+  })
+
   it("rejects with not_configured without HYPERID_CLIENT_SECRET", async () => {
     delete process.env.HYPERID_CLIENT_SECRET
     const refused = await rejection(hyperid.authorizationUrl())

@@ -113,6 +113,33 @@ describe("@hyperauth/core/promise hyperline", () => {
     expect(emulator.current.requests.length).toBe(before)
   })
 
+  it("a JavaScript caller's wrong types reject with invalid_input, before anything is sent; null is none where fetch has it so", async () => {
+    const token = await loggedIn()
+    const before = emulator.current.requests.length
+    // As plain JavaScript would pass them (JSON.parse: no types).
+    const js = (json: string) => JSON.parse(json)
+    const refusals = [
+      () => hyperline.authorizationUrl(js('{ "redirect_uri": "http://127.0.0.1:8976/callback/other" }')),
+      () => hyperline.authorizationUrl(js('{ "redirectUri": 8976 }')),
+      () => hyperline.authorizationUrl(js('{ "signal": {} }')),
+      () => hyperline.fetch(token, "/v1/customers", js('{ "method": 5 }')),
+      () => hyperline.fetch(token, "/v1/customers", js('{ "headers": "accept: application/json" }')),
+      () => hyperline.fetch(token, "/v1/customers", js('{ "headers": null }')),
+      () => hyperline.fetch(token, "/v1/customers", js('{ "signal": {} }')),
+      () => hyperline.fetch(token, "/v1/customers", js('{ "companyId": 42 }')),
+    ]
+    for (const call of refusals) {
+      const error = await rejection(call())
+      expect(error.code).toBe("invalid_input")
+      expect(error.message).toMatch(/^hyperline: .{20,}/)
+    }
+    expect(emulator.current.requests.length).toBe(before)
+    // fetch(url, null), a null signal and a null body: none, as fetch has them.
+    expect((await hyperline.fetch(token, "/v1/customers", js("null"))).status).toBe(200)
+    expect((await hyperline.fetch(token, "/v1/customers", js('{ "signal": null, "body": null }'))).status).toBe(200)
+    expect((await hyperline.authorizationUrl(js("null"))).redirectUri).toBe("http://127.0.0.1:8976/callback/hyperline")
+  })
+
   it("fetch: a body larger than maxBodyBytes is invalid_response, never a cut body", async () => {
     const token = await loggedIn()
     const whole = await (await hyperline.fetch(token, "/v1/companies")).text()

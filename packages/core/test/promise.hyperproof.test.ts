@@ -203,6 +203,22 @@ describe("@hyperauth/core/promise hyperproof", () => {
     expect(tokenRequests()).toBe(1)
   })
 
+  it("a JavaScript caller's wrong types reject with invalid_input, before anything is sent; a null init is none", async () => {
+    const tokenRequests = tokenCounter()
+    for (const call of [
+      // As plain JavaScript would pass them (JSON.parse: no types).
+      () => hyperproof.getToken(JSON.parse('{ "signal": {} }')),
+      () => hyperproof.fetch(controlPath, JSON.parse('{ "signal": "soon" }')),
+      () => hyperproof.fetch(controlPath, JSON.parse('{ "method": ["GET"] }')),
+    ]) {
+      const error = await rejection(call())
+      expect(error.code).toBe("invalid_input")
+      expect(error.message).toMatch(/^hyperproof: .{20,}/)
+    }
+    expect(tokenRequests()).toBe(0)
+    expect((await hyperproof.fetch(controlPath, JSON.parse("null"))).status).toBe(200)
+  })
+
   it("an idle service does not keep the process running", { timeout: 20_000 }, async () => {
     const promise = fileURLToPath(new URL("../dist/promise.js", import.meta.url))
     const script = `

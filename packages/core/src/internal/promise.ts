@@ -110,10 +110,16 @@ export interface CallOptions {
  * Runs `program` as a Promise: the boundary where a typed failure becomes a
  * `HyperauthError` rejection. An aborted signal starts nothing, as with
  * `fetch`; one that aborts during the call interrupts it and rejects with
- * its `reason`.
+ * its `reason`. Options that are absent or `null` have no signal (as
+ * `fetch` takes a `null` init); a signal that is not an `AbortSignal`
+ * starts nothing and rejects with `invalid_input`.
  */
-export const run = <A>(program: Effect.Effect<A, OAuthError>, options?: CallOptions): Promise<A> => {
-  const signal = options?.signal
+export const run = <A>(provider: string, program: Effect.Effect<A, OAuthError>, options?: CallOptions): Promise<A> => {
+  const signal = isObject(options) ? (options.signal ?? undefined) : undefined
+  if (signal !== undefined && !(signal instanceof AbortSignal)) {
+    const reason = "signal must be an AbortSignal (an AbortController's, or AbortSignal.timeout(ms)). Nothing was sent."
+    return Promise.reject(new HyperauthError(new InvalidInput({ provider, reason })))
+  }
   // What fetch does: an aborted signal starts nothing.
   if (signal?.aborted === true) return Promise.reject(signal.reason)
   return Effect.runPromiseExit(program, signal === undefined ? undefined : { signal }).then((exit) => {
@@ -123,6 +129,32 @@ export const run = <A>(program: Effect.Effect<A, OAuthError>, options?: CallOpti
     throw isOAuthError(failure) ? new HyperauthError(failure) : failure
   })
 }
+
+const isObject = (value: unknown): value is object => typeof value === "object" && value !== null
+
+/**
+ * The options a JavaScript caller passed: none when absent or `null` (as
+ * `fetch` takes a `null` init); anything but an object is `invalid_input`.
+ */
+export const optionsOf = <T extends object>(
+  provider: string,
+  options: T | undefined,
+): Effect.Effect<Partial<T>, InvalidInput> =>
+  options === undefined || options === null || isObject(options)
+    ? Effect.succeed(options ?? {})
+    : Effect.fail(
+        new InvalidInput({ provider, reason: "the options must be an object, or left out. Nothing was sent." }),
+      )
+
+/** An optional text option a JavaScript caller may have given any value: absent or `null` is none, else text or `invalid_input`. */
+export const optionalText = (
+  provider: string,
+  name: string,
+  value: string | undefined,
+): Effect.Effect<string | undefined, InvalidInput> =>
+  value === undefined || value === null || typeof value === "string"
+    ? Effect.succeed(value ?? undefined)
+    : Effect.fail(new InvalidInput({ provider, reason: `${name} must be text. Nothing was sent.` }))
 
 /** A token set as the plain `Token`, its times relative to `now`. */
 export const toToken = (token: TokenSet, now: DateTime.Utc): Token => {
@@ -235,26 +267,28 @@ const absoluteUrl = /^[a-z][a-z0-9+.-]*:/i
 export const apiRequest = (
   provider: string,
   path: string,
-  init: ApiRequestInit,
+  init: ApiRequestInit | undefined,
 ): Effect.Effect<HttpClientRequest.HttpClientRequest, InvalidInput> =>
   Effect.gen(function* () {
     const refuse = (reason: string) => new InvalidInput({ provider, reason: `${reason} Nothing was sent.` })
     if (typeof path !== "string") return yield* refuse("the path must be text, such as /v1/customers.")
-    const method = typeof init.method === "string" ? init.method.toUpperCase() : "GET"
+    const { method: given, maxBodyBytes, headers, body } = yield* optionsOf(provider, init)
+    const method = ((yield* optionalText(provider, "the method", given)) ?? "GET").toUpperCase()
     if (!HttpMethod.isHttpMethod(method)) {
       return yield* refuse("the method must be GET, POST, PUT, PATCH, DELETE, HEAD or OPTIONS.")
     }
-    const { maxBodyBytes, body } = init
     if (maxBodyBytes !== undefined && !(Number.isSafeInteger(maxBodyBytes) && maxBodyBytes > 0)) {
       return yield* refuse("maxBodyBytes must be a whole number of bytes above 0.")
     }
+    if (headers !== undefined && !isObject(headers)) {
+      return yield* refuse("the headers must be an object of names and values, [name, value] pairs or a Headers.")
+    }
     const url = path.startsWith("/") || absoluteUrl.test(path) ? path : `/${path}`
-    const headed = HttpClientRequest.make(method)(url).pipe(
-      HttpClientRequest.setHeaders(init.headers === undefined ? {} : init.headers),
-    )
+    const headed = HttpClientRequest.make(method)(url).pipe(HttpClientRequest.setHeaders(headers ?? {}))
     // The caller's headers, checked before the body adds its own framing (content-length).
     const request = yield* ApiClient.validateHeaders(provider, headed)
-    if (body === undefined) return request
+    // No body, or a null one, as fetch has it.
+    if (body === undefined || body === null) return request
     if (method === "GET" || method === "HEAD") return yield* refuse(`a ${method} request has no body.`)
     // A content-type given in the headers is the body's; else fetch's for its kind.
     const type = (otherwise: string) => request.headers["content-type"] ?? otherwise

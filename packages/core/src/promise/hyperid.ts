@@ -33,6 +33,8 @@ import {
   type CallOptions,
   heldAccessToken,
   heldTokenSet,
+  optionalText,
+  optionsOf,
   run as runPromise,
   type Token,
   tokenOf,
@@ -45,7 +47,11 @@ const providerId = "hyperid"
 
 /** Each call on its own transport, whose keep-alive sockets close when the call ends. */
 const run = <A>(program: Effect.Effect<A, OAuthError, HyperId.HyperId>, options?: CallOptions): Promise<A> =>
-  runPromise(Effect.provide(program, HyperId.layerConfig.pipe(Layer.provide(NodeHttpTransport.layer))), options)
+  runPromise(
+    providerId,
+    Effect.provide(program, HyperId.layerConfig.pipe(Layer.provide(NodeHttpTransport.layer))),
+    options,
+  )
 
 /**
  * What a login asks for: the scope, the redirect URI (`HYPERID_REDIRECT_URI`
@@ -134,21 +140,27 @@ export interface LoginToken extends Token {
  * @since 0.2.0
  * @category login
  */
-export const authorizationUrl = (options: AuthorizationOptions = {}): Promise<Login> => {
-  // The signal is this call's; every other member goes to the service, which refuses unknown ones.
-  const { signal, ...request } = options
-  return run(
-    Effect.flatMap(HyperId.HyperId, (hyperid) =>
-      Effect.map(hyperid.authorizationUrl(request), (started) => ({
+export const authorizationUrl = (options?: AuthorizationOptions): Promise<Login> =>
+  run(
+    Effect.gen(function* () {
+      // The signal is run's; every other member goes to the service, which refuses unknown ones.
+      const { signal: _signal, scope, redirectUri, ...params } = yield* optionsOf(providerId, options)
+      const request = {
+        ...params,
+        scope: yield* optionalText(providerId, "scope", scope),
+        redirectUri: yield* optionalText(providerId, "redirectUri", redirectUri),
+      }
+      const hyperid = yield* HyperId.HyperId
+      const started = yield* hyperid.authorizationUrl(request)
+      return {
         url: started.url,
         state: started.state,
         codeVerifier: Redacted.value(started.codeVerifier),
         redirectUri: started.redirectUri,
-      })),
-    ),
-    { signal },
+      }
+    }),
+    options,
   )
-}
 
 /** The login as the service takes it; one that lost a member (a session that did not keep it) is `invalid_input`. */
 const loginOf = (

@@ -34,6 +34,8 @@ import {
   type CallOptions,
   heldAccessToken,
   heldTokenSet,
+  optionalText,
+  optionsOf,
   run as runPromise,
   type Token,
   tokenOf,
@@ -47,7 +49,11 @@ const providerId = "hyperline"
 
 /** Each call on its own transport, whose keep-alive sockets close when the call ends. */
 const run = <A>(program: Effect.Effect<A, OAuthError, Hyperline.Hyperline>, options?: CallOptions): Promise<A> =>
-  runPromise(Effect.provide(program, Hyperline.layerConfig.pipe(Layer.provide(NodeHttpTransport.layer))), options)
+  runPromise(
+    providerId,
+    Effect.provide(program, Hyperline.layerConfig.pipe(Layer.provide(NodeHttpTransport.layer))),
+    options,
+  )
 
 /**
  * A started login: the URL to send the user to, and what finishing it
@@ -74,7 +80,8 @@ export interface Login {
 /**
  * Starts a login: the authorization URL with `client_id`, `redirect_uri`
  * (`HYPERLINE_REDIRECT_URI` unless given), `response_type=code` and a fresh
- * `state`. Nothing is sent until `completeLogin`.
+ * `state`. Nothing is sent until `completeLogin`; an option other than
+ * `redirectUri` and `signal` is `invalid_input`.
  *
  * @example
  * ```ts
@@ -88,16 +95,22 @@ export interface Login {
  * @category login
  */
 export const authorizationUrl = (
-  options: { readonly redirectUri?: string | undefined } & CallOptions = {},
+  options?: { readonly redirectUri?: string | undefined } & CallOptions,
 ): Promise<Login> =>
   run(
-    Effect.flatMap(Hyperline.Hyperline, (hyperline) =>
-      Effect.map(hyperline.authorizationUrl({ redirectUri: options.redirectUri }), (started) => ({
-        url: started.url,
-        state: started.state,
-        redirectUri: started.redirectUri,
-      })),
-    ),
+    Effect.gen(function* () {
+      const { signal: _signal, redirectUri, ...unknown } = yield* optionsOf(providerId, options)
+      // As hyperid's: a misspelt option is refused, not dropped.
+      const names = Object.keys(unknown)
+      if (names.length > 0) {
+        const reason = `${names.join(", ")} is not a hyperline option: it takes redirectUri and signal. Nothing was sent.`
+        return yield* new InvalidInput({ provider: providerId, reason })
+      }
+      const request = { redirectUri: yield* optionalText(providerId, "redirectUri", redirectUri) }
+      const hyperline = yield* Hyperline.Hyperline
+      const started = yield* hyperline.authorizationUrl(request)
+      return { url: started.url, state: started.state, redirectUri: started.redirectUri }
+    }),
     options,
   )
 
@@ -226,18 +239,17 @@ export const revoke = (token: string | Pick<Token, "refreshToken">, options?: Ca
 export const fetch = (
   token: string | Pick<Token, "accessToken">,
   path: string,
-  init: ApiRequestInit & { readonly companyId?: string | undefined } = {},
+  init?: ApiRequestInit & { readonly companyId?: string | undefined },
 ): Promise<Response> =>
   run(
     Effect.gen(function* () {
       const accessToken = yield* heldAccessToken(providerId, token)
       const request = yield* apiRequest(providerId, path, init)
+      const { companyId, maxBodyBytes } = yield* optionsOf(providerId, init)
+      const call = { companyId: yield* optionalText(providerId, "companyId", companyId), maxBodyBytes }
       const hyperline = yield* Hyperline.Hyperline
-      const answer = yield* hyperline.request(accessToken, request, {
-        companyId: init.companyId,
-        maxBodyBytes: init.maxBodyBytes,
-      })
-      return yield* toResponse(providerId, request, answer, init.maxBodyBytes)
+      const answer = yield* hyperline.request(accessToken, request, call)
+      return yield* toResponse(providerId, request, answer, maxBodyBytes)
     }),
     init,
   )

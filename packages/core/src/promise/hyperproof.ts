@@ -38,6 +38,7 @@ import {
   type ApiRequestInit,
   apiRequest,
   type CallOptions,
+  optionsOf,
   run as runPromise,
   type Token,
   tokenOf,
@@ -71,6 +72,7 @@ const services = lazy(() =>
 /** Reads the settings, and runs on the service they make (the one already made for them, if any). */
 const run = <A>(program: Effect.Effect<A, OAuthError, Hyperproof.Hyperproof>, options?: CallOptions): Promise<A> =>
   runPromise(
+    providerId,
     Effect.flatMap(Hyperproof.definition.loadConfig, (settings) =>
       Effect.scoped(
         Effect.flatMap(services().get(Data.struct({ ...settings })), (service) => Effect.provide(program, service)),
@@ -122,13 +124,14 @@ export const getToken = (options?: CallOptions): Promise<Token> =>
  * @since 0.2.0
  * @category api
  */
-export const fetch = (path: string, init: ApiRequestInit = {}): Promise<Response> =>
+export const fetch = (path: string, init?: ApiRequestInit): Promise<Response> =>
   run(
     Effect.gen(function* () {
       const request = yield* apiRequest(providerId, path, init)
+      const { maxBodyBytes } = yield* optionsOf(providerId, init)
       const hyperproof = yield* Hyperproof.Hyperproof
-      const answer = yield* hyperproof.request(request, { maxBodyBytes: init.maxBodyBytes })
-      return yield* toResponse(providerId, request, answer, init.maxBodyBytes)
+      const answer = yield* hyperproof.request(request, { maxBodyBytes })
+      return yield* toResponse(providerId, request, answer, maxBodyBytes)
     }),
     init,
   )
