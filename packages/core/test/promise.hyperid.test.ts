@@ -178,6 +178,18 @@ describe("@hyperauth/core/promise hyperid", () => {
     })
   })
 
+  it("an empty refresh token is none: refresh and logout refuse it before sending", async () => {
+    const before = emulator.current.requests.length
+    for (const call of [
+      () => hyperid.refresh(""),
+      () => hyperid.logout(""),
+      () => hyperid.logout({ refreshToken: "" }),
+    ]) {
+      expect((await rejection(call())).code).toBe("invalid_input")
+    }
+    expect(emulator.current.requests.length).toBe(before)
+  })
+
   it("rejects with not_configured without HYPERID_CLIENT_SECRET", async () => {
     delete process.env.HYPERID_CLIENT_SECRET
     const refused = await rejection(hyperid.authorizationUrl())

@@ -140,6 +140,22 @@ describe("@hyperauth/core/promise hyperline", () => {
     expect((await hyperline.authorizationUrl(js("null"))).redirectUri).toBe("http://127.0.0.1:8976/callback/hyperline")
   })
 
+  it("an empty refresh token is none: refresh and revoke refuse it before sending, never a revocation that did nothing", async () => {
+    const token = await loggedIn()
+    const before = emulator.current.requests.length
+    for (const call of [
+      () => hyperline.revoke(""),
+      () => hyperline.revoke({ refreshToken: "" }),
+      () => hyperline.refresh(""),
+      () => hyperline.refresh({ ...token, refreshToken: "" }),
+    ]) {
+      const error = await rejection(call())
+      expect(error.code).toBe("invalid_input")
+      expect(error.message).toContain("no refresh token")
+    }
+    expect(emulator.current.requests.length).toBe(before)
+  })
+
   it("fetch: a body larger than maxBodyBytes is invalid_response, never a cut body", async () => {
     const token = await loggedIn()
     const whole = await (await hyperline.fetch(token, "/v1/companies")).text()

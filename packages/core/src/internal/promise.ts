@@ -181,9 +181,9 @@ export const tokenOf = (token: TokenSet): Effect.Effect<Token> => Effect.map(Dat
 /**
  * The token set of what a caller holds for a refresh or a revocation: a
  * refresh token, or a `Token` (its refresh token and scope; a refresh answer
- * without either keeps them). None, or one that is not text, leaves the set
- * without a refresh token, which the services refuse as `invalid_input`
- * before sending anything.
+ * without either keeps them). None, an empty one, or one that is not text,
+ * leaves the set without a refresh token, which the services refuse as
+ * `invalid_input` before sending anything.
  */
 export const heldTokenSet = (held: string | Pick<Token, "refreshToken" | "scope">): Effect.Effect<TokenSet> =>
   Effect.map(DateTime.now, (receivedAt) => {
@@ -196,7 +196,8 @@ export const heldTokenSet = (held: string | Pick<Token, "refreshToken" | "scope"
         accessToken: Redacted.make(""),
         tokenType: "Bearer",
         receivedAt,
-        refreshToken: typeof refreshToken === "string" ? Redacted.make(refreshToken) : undefined,
+        // "" is none (`token.refreshToken ?? ""`): sent, a revocation of nothing would seem to succeed.
+        refreshToken: typeof refreshToken === "string" && refreshToken !== "" ? Redacted.make(refreshToken) : undefined,
         scope: typeof scope === "string" ? scope : undefined,
       },
       { disableValidation: true },
