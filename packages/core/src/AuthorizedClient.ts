@@ -143,6 +143,9 @@ export interface ExchangeOptions {
   readonly companyId?: string | undefined
 }
 
+/** What a `companyId` may be: a header value, and an id (visible ASCII, no spaces). */
+const companyIdPattern = /^[\x21-\x7e]+$/
+
 const cannotRenew = (provider: string) =>
   new InvalidToken({ provider, description: "the API refused it, and no refresh can renew it", renewable: false })
 
@@ -255,6 +258,15 @@ export const makeWith = (
         new InvalidInput({
           provider: provider.id,
           reason: `the URL is not on the API base ${base}; give a path (resolved against it). Nothing was sent.`,
+        }),
+      )
+    }
+    if (companyId !== undefined && !(typeof companyId === "string" && companyIdPattern.test(companyId))) {
+      // Else a header HTTP cannot carry, which would fail as a connection_error.
+      return Either.left(
+        new InvalidInput({
+          provider: provider.id,
+          reason: "companyId must be a company id such as cmp_acme (visible ASCII, no spaces). Nothing was sent.",
         }),
       )
     }

@@ -140,6 +140,24 @@ describe("@hyperauth/core/promise hyperline", () => {
     expect((await hyperline.authorizationUrl(js("null"))).redirectUri).toBe("http://127.0.0.1:8976/callback/hyperline")
   })
 
+  it("a companyId or header value HTTP cannot carry is invalid_input, not a connection_error, and nothing is sent", async () => {
+    const token = await loggedIn()
+    const before = emulator.current.requests.length
+    for (const call of [
+      () => hyperline.fetch(token, "/v1/customers", { companyId: "cmp_acme\r\nx-injected: 1" }),
+      () => hyperline.fetch(token, "/v1/customers", { companyId: "" }),
+      () => hyperline.fetch(token, "/v1/customers", { companyId: "cmp acme" }),
+      // As plain JavaScript would pass them (JSON.parse: no types).
+      () => hyperline.fetch(token, "/v1/customers", { headers: JSON.parse('[["accept"]]') }),
+      () => hyperline.fetch(token, "/v1/customers", { headers: JSON.parse('{ "x-count": 5 }') }),
+    ]) {
+      const error = await rejection(call())
+      expect(error.code).toBe("invalid_input")
+      expect(error.message).toContain("Nothing was sent")
+    }
+    expect(emulator.current.requests.length).toBe(before)
+  })
+
   it("an empty refresh token is none: refresh and revoke refuse it before sending, never a revocation that did nothing", async () => {
     const token = await loggedIn()
     const before = emulator.current.requests.length

@@ -34,6 +34,8 @@ export const headerProblem = (name: string, value: string): string | undefined =
   const lower = name.toLowerCase()
   if (connectionHeaders.has(lower) || lower.startsWith("proxy-"))
     return `header ${name} belongs to the connection and is set by the HTTP client; leave it out`
+  // A JavaScript caller's number or missing value would reach the transport, and fail there as a connection_error.
+  if (typeof value !== "string") return `header ${name} has no text value; send its value as text`
   if (!fieldValue.test(value))
     return `header ${name} has a value with a line break, control character or character beyond Latin-1; send plain text (encode anything else)`
   return undefined
