@@ -175,6 +175,12 @@ export interface Redirect {
 const singleLine = (text: string | null): string | undefined =>
   text === null ? undefined : text.replace(/[^\x20-\x7e\u0080-\uffff]/g, " ")
 
+/** A value from the URL as a message quotes it: on one line, and 200 characters at most. */
+const quoted = (text: string): string => {
+  const line = singleLine(text) ?? ""
+  return line.length > 200 ? `${line.slice(0, 200)}…` : line
+}
+
 /** Whether `url` is on `redirectUri`: the same origin and path (the query is the answer's). */
 const onRedirectUri = (url: URL, redirectUri: string): boolean => {
   try {
@@ -244,7 +250,7 @@ export const parseRedirect = (
       return Effect.fail(
         new InvalidInput({
           provider,
-          reason: `the redirect URL carries "${repeated}" more than once, which an authorization response never does: use the URL the browser landed on, unchanged.`,
+          reason: `the redirect URL carries "${quoted(repeated)}" more than once, which an authorization response never does: use the URL the browser landed on, unchanged.`,
         }),
       )
     }
@@ -263,7 +269,7 @@ export const parseRedirect = (
       return Effect.fail(
         new InvalidInput({
           provider,
-          reason: `the redirect was issued by ${iss}, not by ${options.expectedIssuer}: it does not answer this login. Open the login's authorization_url again.`,
+          reason: `the redirect was issued by ${quoted(iss)}, not by ${options.expectedIssuer}: it does not answer this login. Open the login's authorization_url again.`,
         }),
       )
     }

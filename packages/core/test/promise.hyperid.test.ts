@@ -123,6 +123,25 @@ describe("@hyperauth/core/promise hyperid", () => {
     await expect(hyperid.completeLogin(first.login, first.landed)).resolves.toMatchObject({ tokenType: "Bearer" })
   })
 
+  it("a redirect from another issuer is invalid_input, its code not sent; what the URL names is quoted on one short line", async () => {
+    const { login, landed } = await approvedLogin()
+    const before = tokenRequests()
+    for (const iss of ["https://evil.example\nlevel=error msg=forged", `https://evil.example/${"x".repeat(100_000)}`]) {
+      const forged = new URL(landed)
+      forged.searchParams.set("iss", iss)
+      const refused = await rejection(hyperid.completeLogin(login, forged.toString()))
+      expect(refused.code).toBe("invalid_input")
+      expect(refused.message).toContain("https://evil.example")
+      expect(refused.message).not.toMatch(/[\r\n]/)
+      expect(refused.message.length).toBeLessThan(1_000)
+    }
+    // Refused before its state is checked, so anyone's URL: the name it repeats is quoted on one line too.
+    const repeated = await rejection(hyperid.completeLogin(login, `${landed}&x%0Alevel%3Derror=1&x%0Alevel%3Derror=2`))
+    expect(repeated.code).toBe("invalid_input")
+    expect(repeated.message).not.toMatch(/[\r\n]/)
+    expect(tokenRequests()).toBe(before)
+  })
+
   it("the user's refusal is access_denied", async () => {
     const started = await hyperid.authorizationUrl({ scope: "openid" })
     const landed = emulator.current.hyperid.authorize(started.url, "deny")
