@@ -181,7 +181,7 @@ export const fromAccounts = (accounts: Accounts.Service, key: AccountKey): Crede
 
 /**
  * A token you hold, sent as it is: a 401 is `invalid_token`, since nothing
- * here can renew it.
+ * here can renew it (you may: the message says to refresh it, or log in).
  *
  * @example
  * ```ts
@@ -195,7 +195,7 @@ export const fromAccounts = (accounts: Accounts.Service, key: AccountKey): Crede
  */
 export const fromToken = (provider: string, token: TokenSet): Credentials => ({
   current: Effect.succeed(token),
-  replace: () => Effect.fail(cannotRenew(provider)),
+  replace: () => Effect.fail(new InvalidToken({ provider, description: "the API refused it" })),
 })
 
 /** A refused answer's body is not wanted; reading a little of it lets the connection be reused. */

@@ -93,6 +93,8 @@ describe("@hyperauth/core/promise hyperline", () => {
     emulator.current.tokens.revoke(token.accessToken)
     const refused = await rejection(hyperline.fetch(token, "/v1/customers"))
     expect(refused.code).toBe("invalid_token")
+    // What to do next, as the docs say: the caller holds a refresh token, so a new login is not the only way.
+    expect(refused.message).toContain("Refresh the token")
     expectNoSecrets(refused, [token.accessToken, token.refreshToken, emulator.current.env.HYPERLINE_CLIENT_SECRET])
 
     const before = emulator.current.requests.length
