@@ -142,7 +142,7 @@ describe("@hyperauth/core/promise hyperline", () => {
     expect((await hyperline.authorizationUrl(js("null"))).redirectUri).toBe("http://127.0.0.1:8976/callback/hyperline")
   })
 
-  it("a companyId or header value HTTP cannot carry is invalid_input, not a connection_error, and nothing is sent", async () => {
+  it("a companyId, header value or access token HTTP cannot carry is invalid_input, not a connection_error, and nothing is sent", async () => {
     const token = await loggedIn()
     const before = emulator.current.requests.length
     for (const call of [
@@ -152,6 +152,9 @@ describe("@hyperauth/core/promise hyperline", () => {
       // As plain JavaScript would pass them (JSON.parse: no types).
       () => hyperline.fetch(token, "/v1/customers", { headers: JSON.parse('[["accept"]]') }),
       () => hyperline.fetch(token, "/v1/customers", { headers: JSON.parse('{ "x-count": 5 }') }),
+      // An access token is sent in a header too.
+      () => hyperline.fetch(`${token.accessToken}\r\nx-injected: 1`, "/v1/customers"),
+      () => hyperline.fetch("tökén", "/v1/customers"),
     ]) {
       const error = await rejection(call())
       expect(error.code).toBe("invalid_input")

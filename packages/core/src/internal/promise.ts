@@ -204,20 +204,29 @@ export const heldTokenSet = (held: string | Pick<Token, "refreshToken" | "scope"
     )
   })
 
-/** The access token of what a caller holds: the token, or a `Token`; anything else is `invalid_input`. */
+/** What an access token may be: it goes into a header, so visible ASCII (RFC 6750's b64token is narrower still). */
+const accessTokenPattern = /^[\x21-\x7e]+$/
+
+/**
+ * The access token of what a caller holds: the token, or a `Token`;
+ * anything else, or a token that a header cannot carry, is `invalid_input`.
+ */
 export const heldAccessToken = (
   provider: string,
   held: string | Pick<Token, "accessToken">,
 ): Effect.Effect<Redacted.Redacted<string>, InvalidInput> => {
   const accessToken = typeof held === "object" && held !== null ? held.accessToken : held
-  return typeof accessToken === "string" && accessToken !== ""
-    ? Effect.succeed(Redacted.make(accessToken))
-    : Effect.fail(
-        new InvalidInput({
-          provider,
-          reason: "no access token given: pass the access token, or the Token that holds it.",
-        }),
-      )
+  if (typeof accessToken !== "string" || accessToken === "") {
+    const reason = "no access token given: pass the access token, or the Token that holds it."
+    return Effect.fail(new InvalidInput({ provider, reason }))
+  }
+  if (!accessTokenPattern.test(accessToken)) {
+    // Never quoted: it may be a real token with a stray line break.
+    const reason =
+      "the access token has characters no access token has (a space, a line break, non-ASCII). Nothing was sent."
+    return Effect.fail(new InvalidInput({ provider, reason }))
+  }
+  return Effect.succeed(Redacted.make(accessToken))
 }
 
 /**
