@@ -44,7 +44,6 @@ import * as Hyper from "./Hyper.js"
 import type { IntrospectionResponse as Introspection } from "./Introspection.js"
 import type { CallOptions, Token } from "./internal/promise.js"
 import * as Internal from "./internal/promise.js"
-import * as NodeHttpTransport from "./NodeHttpTransport.js"
 import { InvalidInput, type OAuthError } from "./OAuthError.js"
 
 export { type ApiRequestInit, type CallOptions, HyperauthError, type Token } from "./internal/promise.js"
@@ -122,11 +121,11 @@ export type IntrospectionResponse = Introspection
 
 const providerId = "hyper"
 
-/** Each call on its own transport, whose keep-alive sockets close when the call ends. */
+/** Each call on a service of the settings it reads, on the facades' shared transport. */
 const run = <A>(program: Effect.Effect<A, OAuthError, Hyper.Hyper>, options?: CallOptions): Promise<A> =>
   Internal.run(
     providerId,
-    program.pipe(Effect.provide(Hyper.layerConfig.pipe(Layer.provide(NodeHttpTransport.layer)))),
+    program.pipe(Effect.provide(Hyper.layerConfig.pipe(Layer.provide(Internal.transport())))),
     options,
   )
 

@@ -3,6 +3,7 @@
  * kept as JSON between redirect and callback, API calls as with `fetch`),
  * against the emulator over loopback.
  */
+import { createServer } from "node:http"
 import { afterEach, beforeEach, describe, expect, it } from "vitest"
 import { hyperline, type Token } from "../src/promise.js"
 import { useEmulator } from "./support/emulator.js"
@@ -86,6 +87,24 @@ describe("@hyperauth/core/promise hyperline", () => {
     // HYPERLINE_COMPANY_ID is the company when a call names none.
     process.env.HYPERLINE_COMPANY_ID = "cmp_globex"
     expect(await (await hyperline.fetch(token, "/v1/customers")).json()).toMatchObject({ company_id: "cmp_globex" })
+  })
+
+  it("calls one after another reuse their connections: the facades share one transport", async () => {
+    let connections = 0
+    const api = createServer((_, response) => response.writeHead(200, { "content-type": "application/json" }).end("{}"))
+    api.on("connection", () => connections++)
+    await new Promise<void>((resolve) => api.listen(0, "127.0.0.1", resolve))
+    try {
+      const address = api.address()
+      if (address === null || typeof address === "string") throw new Error("the API server has no port")
+      process.env.HYPERLINE_BASE_URL = `http://127.0.0.1:${address.port}`
+      for (let i = 0; i < 20; i++) expect((await hyperline.fetch("a-token", "/v1/customers")).status).toBe(200)
+      // A transport per call opened 20. The second call may find the first's socket not yet back in the pool.
+      expect(connections).toBeLessThanOrEqual(2)
+    } finally {
+      api.closeAllConnections()
+      await new Promise((resolve) => api.close(resolve))
+    }
   })
 
   it("fetch: a refused token is invalid_token, quoting no token; a URL elsewhere and bad input send nothing", async () => {

@@ -9,12 +9,16 @@ import * as Cause from "effect/Cause"
 import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
+import * as Scope from "effect/Scope"
 import * as ApiClient from "../ApiClient.js"
+import * as NodeHttpTransport from "../NodeHttpTransport.js"
 import { type Code, InvalidInput, InvalidResponse, isOAuthError, type OAuthError } from "../OAuthError.js"
 import { TokenSet } from "../Token.js"
 import { defaultMaxBodyBytes } from "./classify.js"
+import { lazy } from "./lazy.js"
 
 /**
  * An access token, in the seed's camelCase (`token.accessToken`) with the
@@ -105,6 +109,18 @@ export class HyperauthError extends Error {
 export interface CallOptions {
   readonly signal?: AbortSignal | undefined
 }
+
+/**
+ * The transport every facade call sends on, made on first use and kept for
+ * the process: calls reuse its keep-alive connections, where a transport per
+ * call paid a new TCP (and TLS) handshake for each. Idle, its sockets keep no
+ * process running (Node's agent lets go of free sockets).
+ */
+export const transport = lazy(() =>
+  Layer.succeedContext(
+    Effect.runSync(Effect.flatMap(Scope.make(), (scope) => Layer.buildWithScope(NodeHttpTransport.layer, scope))),
+  ),
+)
 
 /**
  * Runs `program` as a Promise: the boundary where a typed failure becomes a

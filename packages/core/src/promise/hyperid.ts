@@ -38,20 +38,16 @@ import {
   run as runPromise,
   type Token,
   tokenOf,
+  transport,
 } from "../internal/promise.js"
 import { refreshTokenOf } from "../internal/provider.js"
-import * as NodeHttpTransport from "../NodeHttpTransport.js"
 import { InvalidInput, type OAuthError } from "../OAuthError.js"
 
 const providerId = "hyperid"
 
-/** Each call on its own transport, whose keep-alive sockets close when the call ends. */
+/** Each call on a service of the settings it reads, on the facades' shared transport. */
 const run = <A>(program: Effect.Effect<A, OAuthError, HyperId.HyperId>, options?: CallOptions): Promise<A> =>
-  runPromise(
-    providerId,
-    Effect.provide(program, HyperId.layerConfig.pipe(Layer.provide(NodeHttpTransport.layer))),
-    options,
-  )
+  runPromise(providerId, Effect.provide(program, HyperId.layerConfig.pipe(Layer.provide(transport()))), options)
 
 /**
  * What a login asks for: the scope, the redirect URI (`HYPERID_REDIRECT_URI`

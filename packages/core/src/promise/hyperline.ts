@@ -40,20 +40,16 @@ import {
   type Token,
   tokenOf,
   toResponse,
+  transport,
 } from "../internal/promise.js"
 import { refreshTokenOf } from "../internal/provider.js"
-import * as NodeHttpTransport from "../NodeHttpTransport.js"
 import { InvalidInput, type OAuthError } from "../OAuthError.js"
 
 const providerId = "hyperline"
 
-/** Each call on its own transport, whose keep-alive sockets close when the call ends. */
+/** Each call on a service of the settings it reads, on the facades' shared transport. */
 const run = <A>(program: Effect.Effect<A, OAuthError, Hyperline.Hyperline>, options?: CallOptions): Promise<A> =>
-  runPromise(
-    providerId,
-    Effect.provide(program, Hyperline.layerConfig.pipe(Layer.provide(NodeHttpTransport.layer))),
-    options,
-  )
+  runPromise(providerId, Effect.provide(program, Hyperline.layerConfig.pipe(Layer.provide(transport()))), options)
 
 /**
  * A started login: the URL to send the user to, and what finishing it

@@ -9,7 +9,7 @@
  * const response = await hyperproof.fetch("/v1/controls/ctl_access_review")
  * const control: unknown = await response.json()
  * const token = await hyperproof.getToken() // the same token the call used, while it is valid
- * await hyperproof.dispose() // at shutdown: closes its connections and forgets the token
+ * await hyperproof.dispose() // forgets the token: the next call fetches a new one
  * ```
  *
  * Settings are read from the environment at each call, as the service's
@@ -18,8 +18,9 @@
  * `HYPERPROOF_SCOPE`, `HYPERAUTH_HTTP_TIMEOUT`). Unlike the other
  * facades, calls share one service while the settings stay the same, so
  * that its token is fetched once and reused until shortly before it
- * expires, and its connections are kept alive between calls (idle, they
- * do not keep the process running). Other settings make a new service;
+ * expires. Every call sends on the facades' shared transport, whose
+ * connections are kept alive between calls (idle, they do not keep the
+ * process running). Other settings make a new service;
  * the old one is closed once its calls end. Failures reject with a
  * `HyperauthError`, whose `code` is one of the stable codes; every call
  * takes an `AbortSignal`.
@@ -43,8 +44,8 @@ import {
   type Token,
   tokenOf,
   toResponse,
+  transport,
 } from "../internal/promise.js"
-import * as NodeHttpTransport from "../NodeHttpTransport.js"
 import type { OAuthError } from "../OAuthError.js"
 
 const providerId = "hyperproof"
@@ -61,7 +62,7 @@ const services = lazy(() =>
     Effect.flatMap(Scope.make(), (scope) =>
       ScopedCache.make({
         lookup: (options: Hyperproof.Options) =>
-          Layer.build(Hyperproof.layer(options).pipe(Layer.provide(NodeHttpTransport.layer))),
+          Layer.build(Hyperproof.layer(options).pipe(Layer.provide(transport()))),
         capacity: 1,
         timeToLive: Duration.infinity,
       }).pipe(Scope.extend(scope)),
@@ -137,7 +138,7 @@ export const fetch = (path: string, init?: ApiRequestInit): Promise<Response> =>
   )
 
 /**
- * Closes the service the calls share: its connections, and its token,
+ * Closes the service the calls share, and with it its token,
  * which the next call fetches anew. Calls under way finish on it first.
  * Idle, the service does not keep the process running, so this is for a
  * clean shutdown (or a test) only.
