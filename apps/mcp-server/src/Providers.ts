@@ -14,6 +14,8 @@ import * as Option from "effect/Option"
 export interface ProviderEntry {
   readonly id: Provider.ProviderId
   readonly flow: Provider.FlowKind
+  /** Whether it introspects tokens: known without settings or a login. */
+  readonly introspection: boolean
   /** Absent while the settings that decide it are not valid (`problem` says why). */
   readonly apiBaseUrl: string | undefined
   /** Settings to provide before this provider can be used. */
@@ -46,6 +48,7 @@ export const make: Effect.Effect<Service, never, HttpClient.HttpClient> = Effect
       return {
         id: definition.id,
         flow: definition.flow,
+        introspection: definition.introspection,
         apiBaseUrl,
         missing: Either.match(made, { onLeft: (e) => e.missing, onRight: () => [] }),
         problem: Either.match(made, { onLeft: (e) => e.reason, onRight: () => undefined }),

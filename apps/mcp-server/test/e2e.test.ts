@@ -104,6 +104,8 @@ describe("hyperproof (client credentials)", () => {
     expect(errorCode(await call("introspect_token", { provider: "hyperproof" }))).toBe("not_supported")
     expect(structured(await call("logout", { provider: "hyperproof" }))).toEqual({ revoked: false, removed: true })
     expect(errorCode(await call("get_token", { provider: "hyperproof" }))).toBe("not_logged_in")
+    // No login makes it supported: logging in first would not help.
+    expect(errorCode(await call("introspect_token", { provider: "hyperproof" }))).toBe("not_supported")
     // call_api keeps its client per account, not the token: the logout shows at once.
     expect(
       errorCode(

@@ -284,7 +284,12 @@ export const config: Config.Config<Options> = Config.all({
  * Hyper.definition.requiredSettings // ["HYPER_CLIENT_ID"]
  * ```
  */
-export const definition = define(providerId, "device_code", Hyper, { config, apiBaseUrl: baseUrl, make })
+export const definition = define(providerId, "device_code", Hyper, {
+  config,
+  apiBaseUrl: baseUrl,
+  introspection: true,
+  make,
+})
 
 /**
  * The service from options given in code.

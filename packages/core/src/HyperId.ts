@@ -497,7 +497,12 @@ export const config: Config.Config<Options> = Config.all({
  * HyperId.definition.settings.map((setting) => setting.name) // ["HYPERID_ENVIRONMENT", "HYPERID_BASE_URL", ...]
  * ```
  */
-export const definition = define(providerId, "authorization_code", HyperId, { config, apiBaseUrl: realm, make })
+export const definition = define(providerId, "authorization_code", HyperId, {
+  config,
+  apiBaseUrl: realm,
+  introspection: true,
+  make,
+})
 
 /**
  * The service from options given in code.

@@ -440,7 +440,12 @@ export const config: Config.Config<Options> = Config.all({
  * Hyperline.definition.flow // "authorization_code"
  * ```
  */
-export const definition = define(providerId, "authorization_code", Hyperline, { config, apiBaseUrl: origin, make })
+export const definition = define(providerId, "authorization_code", Hyperline, {
+  config,
+  apiBaseUrl: origin,
+  introspection: false,
+  make,
+})
 
 /**
  * The service from options given in code.

@@ -373,7 +373,12 @@ export const config: Config.Config<Options> = Config.all({
  * Hyperproof.definition.flow // "client_credentials"
  * ```
  */
-export const definition = define(providerId, "client_credentials", Hyperproof, { config, apiBaseUrl: apiUrl, make })
+export const definition = define(providerId, "client_credentials", Hyperproof, {
+  config,
+  apiBaseUrl: apiUrl,
+  introspection: false,
+  make,
+})
 
 /**
  * The service from options given in code.

@@ -151,6 +151,11 @@ export interface Definition<Id extends string, Options, Service extends { readon
   readonly config: Config.Config<Options>
   /** Origin of the provider's API, readable even while other settings are missing. */
   readonly apiBaseUrl: Config.Config<string>
+  /**
+   * Whether the provider introspects tokens (RFC 7662); `Provider.introspect`
+   * of one that does not is `NotSupported`, whatever the token.
+   */
+  readonly introspection: boolean
   /** The settings `config` reads, in its order, each with whether it is required. */
   readonly settings: ReadonlyArray<Setting>
   /** The names of the required ones. */

@@ -52,6 +52,13 @@ describe("Provider.definitions", () => {
     }),
   )
 
+  it("says which providers introspect (RFC 7662): hyper and hyperid, by their seeds", () => {
+    assert.deepStrictEqual(
+      Provider.definitions.filter((definition) => definition.introspection).map((definition) => definition.id),
+      ["hyper", "hyperid"],
+    )
+  })
+
   it("the required settings are exactly what loadConfig reports missing with nothing set", () => {
     for (const definition of Provider.definitions) {
       const load: Effect.Effect<unknown, NotConfigured> = definition.loadConfig
@@ -111,6 +118,7 @@ describe("Provider.definitions", () => {
         nested: Config.nested(Config.redacted("KEY"), "ACME"),
       }),
       apiBaseUrl: Config.succeed("https://api.acme.example"),
+      introspection: false,
       make: () => Effect.die("not made"),
     })
     assert.deepStrictEqual(definition.settings, [

@@ -1,4 +1,4 @@
-import { Accounts } from "@hyperauth/core"
+import { Accounts, OAuthError } from "@hyperauth/core"
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import { Account, ProviderId } from "../inputs.js"
@@ -23,7 +23,12 @@ export const introspectToken = defineTool({
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
   run: (input) =>
     Effect.gen(function* () {
-      const provider = yield* (yield* Providers).get(input.provider)
+      const providers = yield* Providers
+      // Said first: neither settings nor a login would make it supported.
+      if (providers.entries.some((entry) => entry.id === input.provider && !entry.introspection)) {
+        return yield* new OAuthError.NotSupported({ provider: input.provider, operation: "token introspection" })
+      }
+      const provider = yield* providers.get(input.provider)
       const token = yield* (yield* Accounts.Accounts).get({ provider: input.provider, account: input.account })
       return { ...(yield* provider.introspect(token)) }
     }),

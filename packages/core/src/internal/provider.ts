@@ -70,6 +70,7 @@ export const define = <const Id extends string, Options, Service extends { reado
   service: {
     readonly config: Config.Config<Options>
     readonly apiBaseUrl: Config.Config<string>
+    readonly introspection: boolean
     readonly make: (options: Options) => Effect.Effect<Service, never, HttpClient.HttpClient>
   },
 ): Definition<Id, Options, Service, Tag> => {
