@@ -208,6 +208,7 @@ export type AnyDefinition = (typeof definitions)[number]
  * export const definition = Provider.define("acme", "client_credentials", Acme, {
  *   config: Config.all({ clientId: Config.nonEmptyString("ACME_CLIENT_ID") }),
  *   apiBaseUrl: Config.succeed("https://api.acme.example"),
+ *   introspection: false, // its provider.introspect is NotSupported
  *   make,
  * })
  * definition.requiredSettings // ["ACME_CLIENT_ID"]
