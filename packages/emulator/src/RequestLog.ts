@@ -13,8 +13,9 @@ export const requestLogLimit = 1_000
 /**
  * How many kinds of request (origin, method, path, status, error) with a
  * path that is no route's own are counted by path. Clients choose those
- * paths (`/v1/anything`, a typo), so past this many a new one is counted
- * without its path: exact for every filter that names no path.
+ * paths (`/v1/anything`, a typo), so past this many a new kind is counted
+ * without its path (a kind counted by path before goes on being): exact for
+ * every filter that names no path.
  */
 export const otherPathKinds = 1_000
 
@@ -75,8 +76,12 @@ export class RequestLog {
   /** Counts one request; the key it was counted under. */
   #add(request: LoggedRequest): string {
     const other = !this.#routePaths.has(request.path)
-    const path = other && this.#otherKinds >= otherPathKinds ? undefined : request.path
-    const key = JSON.stringify([request.origin, request.method, path, request.status, request.error])
+    const keyed = (path: string | undefined) =>
+      JSON.stringify([request.origin, request.method, path, request.status, request.error])
+    // A kind already counted by path stays counted by path; only new kinds of other paths go without it past the cap.
+    const byPath = keyed(request.path)
+    const path = other && this.#otherKinds >= otherPathKinds && !this.#tallies.has(byPath) ? undefined : request.path
+    const key = path === undefined ? keyed(undefined) : byPath
     const tally = this.#tallies.get(key)
     if (tally !== undefined) {
       tally.n += 1

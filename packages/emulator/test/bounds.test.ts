@@ -235,3 +235,22 @@ describe("request log", () => {
     expect(retained(emulator).requestCounts ?? Number.POSITIVE_INFINITY).toBeLessThanOrEqual(1_100)
   })
 })
+
+describe("request log past its cap on other paths", () => {
+  it("keeps counting by path the kinds it counted by path before the cap", async () => {
+    const fresh = await start()
+    try {
+      const me = { origin: "hyper", path: "/v1/me" } as const
+      await fetch(`${fresh.origins.hyper}/v1/me`).then((r) => r.arrayBuffer())
+      expect(fresh.count(me)).toBe(1)
+      await inParallel(1_200, 20, (i) => fetch(`${fresh.origins.hyper}/nowhere/${i}`).then((r) => r.arrayBuffer()))
+      await fetch(`${fresh.origins.hyper}/v1/me`).then((r) => r.arrayBuffer())
+      // The same kind of request (GET /v1/me, 401 invalid_token) was among the first counted by path.
+      expect(fresh.count(me)).toBe(2)
+      expect(fresh.count({ ...me, status: 401, error: "invalid_token" })).toBe(2)
+      expect(retained(fresh).requestCounts ?? Number.POSITIVE_INFINITY).toBeLessThanOrEqual(1_100)
+    } finally {
+      await fresh.close()
+    }
+  })
+})
