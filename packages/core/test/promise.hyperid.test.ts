@@ -149,7 +149,7 @@ describe("@hyperauth/core/promise hyperid", () => {
   })
 
   it("refuses before any request: bad KYC parameters, an unknown option, a login missing its verifier, no refresh token", async () => {
-    const before = emulator.current.requests.length
+    const before = emulator.current.count({})
     const refusals = [
       hyperid.authorizationUrl({ scope: "openid email", verification_level: 2 }),
       // A JavaScript caller's typo: refused, not dropped.
@@ -167,14 +167,14 @@ describe("@hyperauth/core/promise hyperid", () => {
       expect(error.code).toBe("invalid_input")
       expect(error.message.length).toBeGreaterThan(20)
     }
-    expect(emulator.current.requests.length).toBe(before)
+    expect(emulator.current.count({})).toBe(before)
     const social = await hyperid.authorizationUrl({ scope: "openid twitter-check", verification_level: 2 })
     expect(social.url).toContain("verification_level=2")
   })
 
   it("a JavaScript caller's wrong types reject with invalid_input, before anything is sent; null options are none", async () => {
     const { login, landed } = await approvedLogin()
-    const before = emulator.current.requests.length
+    const before = emulator.current.count({})
     const refusals = [
       // As plain JavaScript would pass them (JSON.parse: no types).
       () => hyperid.authorizationUrl(JSON.parse('"openid email"')),
@@ -189,7 +189,7 @@ describe("@hyperauth/core/promise hyperid", () => {
       expect(error.code).toBe("invalid_input")
       expect(error.message).toMatch(/^hyperid: .{20,}/)
     }
-    expect(emulator.current.requests.length).toBe(before)
+    expect(emulator.current.count({})).toBe(before)
     const started = await hyperid.authorizationUrl(JSON.parse("null"))
     expect(started.redirectUri).toBe("http://127.0.0.1:8976/callback/hyperid")
     await expect(hyperid.completeLogin(login, landed, JSON.parse("null"))).resolves.toMatchObject({
@@ -198,7 +198,7 @@ describe("@hyperauth/core/promise hyperid", () => {
   })
 
   it("an empty refresh token is none: refresh and logout refuse it before sending", async () => {
-    const before = emulator.current.requests.length
+    const before = emulator.current.count({})
     for (const call of [
       () => hyperid.refresh(""),
       () => hyperid.logout(""),
@@ -206,7 +206,7 @@ describe("@hyperauth/core/promise hyperid", () => {
     ]) {
       expect((await rejection(call())).code).toBe("invalid_input")
     }
-    expect(emulator.current.requests.length).toBe(before)
+    expect(emulator.current.count({})).toBe(before)
   })
 
   it("rejects with not_configured without HYPERID_CLIENT_SECRET", async () => {

@@ -178,10 +178,10 @@ describe("@hyperauth/core/promise hyperproof", () => {
     expect((await large.text()).length).toBe(300 * 1024)
 
     // The token is for the API only.
-    const before = emulator.current.requests.length
+    const before = emulator.current.count({})
     const elsewhere = await rejection(hyperproof.fetch(`${emulator.current.origins.hyperline}/v1/customers`))
     expect(elsewhere.code).toBe("invalid_input")
-    expect(emulator.current.requests.length).toBe(before)
+    expect(emulator.current.count({})).toBe(before)
   })
 
   it("an aborted signal sends nothing; one that aborts during a call stops it", async () => {

@@ -133,7 +133,7 @@ describe("@hyperauth/core/promise", () => {
 
   it("a JavaScript caller's wrong types reject with invalid_input, before anything is sent", async () => {
     const issued = await initiateDeviceFlow()
-    const before = emulator.current.requests.length
+    const before = emulator.current.count({})
     // Each as plain JavaScript would pass it (JSON.parse: no types); a poll that starts is stopped by its signal.
     const signal = AbortSignal.timeout(3_000)
     const refusals = [
@@ -152,7 +152,7 @@ describe("@hyperauth/core/promise", () => {
       expect(error.code).toBe("invalid_input")
       expect(error.message).toMatch(/^hyper: .{20,}/)
     }
-    expect(emulator.current.requests.length).toBe(before)
+    expect(emulator.current.count({})).toBe(before)
     // No options, or null ones, as fetch takes a null init.
     await expect(initiateDeviceFlow(JSON.parse("null"))).resolves.toMatchObject({ interval: 1 })
   })
