@@ -125,3 +125,29 @@ describe("hyper emulator", () => {
     expect(await inactive.json()).toEqual({ active: false })
   })
 })
+
+describe("hyper at the instant a device code expires", () => {
+  it("answers expired_token, not a token, when the code expires between reading it and answering", async () => {
+    const fresh = await start({ hyper: { interval: 0.01, deviceCodeLifetime: 1, clientId: "cli" } })
+    try {
+      // The emulator's time, held still, then stepped a millisecond per reading.
+      let now = fresh.clock.now()
+      let step = 0
+      fresh.clock.now = () => now + step++
+      const started = await form(`${fresh.origins.hyper}/oauth/device`, { client_id: "cli" })
+      const device = (await started.json()) as { device_code: string; user_code: string }
+      const expiresAt = now + 1_000
+      fresh.hyper.approve(device.user_code)
+      now = expiresAt - 1
+      step = 0
+      const polled = await form(`${fresh.origins.hyper}/oauth/token`, {
+        grant_type: "urn:ietf:params:oauth:grant-type:device_code",
+        device_code: device.device_code,
+        client_id: "cli",
+      })
+      expect([polled.status, ((await polled.json()) as { error?: string }).error]).toEqual([400, "expired_token"])
+    } finally {
+      await fresh.close()
+    }
+  })
+})

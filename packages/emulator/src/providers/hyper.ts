@@ -191,8 +191,11 @@ export const hyper = (clock: Clock, tokens: Tokens, options: HyperOptions = {}):
     if (refused !== undefined) return refused
     const deviceCode = form.get("device_code")
     if (deviceCode === null) return oauthError(400, "invalid_request", "device_code is required")
-    const login = byDeviceCode.get(deviceCode)
+    const found = byDeviceCode.get(deviceCode)
     const now = clock.now() // not before `get`, which forgets what has expired by its own reading
+    // `get` read the clock first: a login that expired since is expired all the same.
+    const login = found !== undefined && found.expiresAt <= now ? undefined : found
+    if (found !== undefined && login === undefined) byDeviceCode.delete(found.deviceCode)
     if (login === undefined) {
       // A login is forgotten once redeemed or expired; its code, sealed with its client and expiry, tells which.
       // Past its expiry a redeemed code is expired too: the session has concluded (RFC 8628 §3.5).
