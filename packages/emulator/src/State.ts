@@ -27,8 +27,15 @@ export class Clock {
     return Date.now() + this.#offsetMs
   }
 
-  /** Moves the emulator's time forward. */
+  /**
+   * Moves the emulator's time forward by `seconds` (0 or more, finite). Never
+   * back: what expired may already be forgotten, so moving back could not
+   * revive it, only what a sweep had not reached yet.
+   */
   advance(seconds: number): void {
+    if (!Number.isFinite(seconds) || seconds < 0) {
+      throw new RangeError(`clock.advance takes a finite number of seconds, 0 or more (got ${seconds})`)
+    }
     this.#offsetMs += seconds * 1000
   }
 }

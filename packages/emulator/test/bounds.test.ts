@@ -254,3 +254,31 @@ describe("request log past its cap on other paths", () => {
     }
   })
 })
+
+describe("the clock", () => {
+  it("only moves forward, so that what was forgotten as expired could not have come back", async () => {
+    const fresh = await start()
+    try {
+      const introspect = (token: string) =>
+        form(`${fresh.origins.hyperid}${hyperidRealmPath}/token/introspect`, {
+          token_type_hint: "access_token",
+          token,
+          client_id: defaultHyperIdClient.clientId,
+          client_secret: defaultHyperIdClient.clientSecret,
+        }).then((r) => r.json() as Promise<{ active: boolean }>)
+      const swept = fresh.tokens.issue("access", { ...issueOptions, provider: "hyperid", lifetime: 60 })
+      fresh.clock.advance(61)
+      for (let i = 0; i < 1_000; i++) fresh.tokens.issue("access", { ...issueOptions, lifetime: 0 })
+      const kept = fresh.tokens.issue("access", { ...issueOptions, provider: "hyperid", lifetime: -1 })
+      for (const back of [-61, Number.NaN, Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY]) {
+        expect(() => fresh.clock.advance(back)).toThrow(RangeError)
+      }
+      // Both expired: one forgotten by a sweep, one still held; neither is active again.
+      expect(await introspect(swept.value)).toEqual({ active: false })
+      expect(await introspect(kept.value)).toEqual({ active: false })
+      fresh.clock.advance(0)
+    } finally {
+      await fresh.close()
+    }
+  })
+})
