@@ -294,16 +294,14 @@ export class Tokens {
     rotate: boolean,
   ): IssuedToken | "reused" | "invalid" {
     const known = value === undefined ? undefined : this.#byValue.get(value)
-    if (
-      known !== undefined &&
-      known.kind === "refresh" &&
-      known.provider === provider &&
-      known.spent &&
-      this.#lasts(known.grant, this.#clock.now())
-    ) {
-      this.reusedRefreshTokens += 1
-      this.revokeGrant(known.grant)
-      return "reused"
+    if (known !== undefined && known.kind === "refresh" && known.provider === provider && known.spent) {
+      if (this.#lasts(known.grant, this.#clock.now())) {
+        this.reusedRefreshTokens += 1
+        this.revokeGrant(known.grant)
+        return "reused"
+      }
+      // Ended: nothing of it is needed any more, and each presentation would walk it again.
+      this.#forget(known.grant)
     }
     const token = this.valid(value, "refresh", provider)
     if (token === undefined || token.clientId !== clientId) return "invalid"
@@ -325,9 +323,10 @@ export class Tokens {
     return true
   }
 
-  /** Revokes every token of one login (logout, a reused code). */
+  /** Revokes every token of one login (logout, a reused code), and forgets them: no answer depends on them now. */
   revokeGrant(grant: string): void {
     for (const token of this.#byGrant.get(grant) ?? []) token.revoked = true
+    this.#forget(grant)
   }
 
   /** Makes matching valid tokens (access tokens unless `kind` says) expire now, e.g. to test refresh; how many. */
@@ -360,6 +359,16 @@ export class Tokens {
   #lasts(grant: string, now: number): boolean {
     for (const token of this.#byGrant.get(grant) ?? []) if (usable(token, now)) return true
     return false
+  }
+
+  /**
+   * Forgets every token of a login that has ended (nothing of it usable), as
+   * a sweep would: at once, so that a reused code, a logout or a spent token
+   * presented again costs its login's size once, not on every request.
+   */
+  #forget(grant: string): void {
+    for (const token of this.#byGrant.get(grant) ?? []) this.#byValue.delete(token.value)
+    this.#byGrant.delete(grant)
   }
 
   /** Forgets every token no answer depends on any more (see the class). */

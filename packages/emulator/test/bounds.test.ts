@@ -77,6 +77,30 @@ describe("tokens", () => {
     expect(tokens.reusedRefreshTokens).toBe(1)
   })
 
+  it("forgets an ended login at once, so that presenting its spent tokens walks nothing", () => {
+    const clock = new Clock()
+    const tokens = new Tokens(clock)
+    const login = { ...issueOptions, provider: "hyperid", grant: "long" }
+    const spent: Array<string> = []
+    let current = tokens.issue("refresh", login)
+    for (let i = 0; i < 20_000; i++) {
+      const redeemed = tokens.redeemRefresh(current.value, "hyperid", "c", true)
+      if (typeof redeemed === "string") throw new Error(redeemed)
+      spent.push(redeemed.value)
+      tokens.issue("access", { ...login, lifetime: 3600 })
+      current = tokens.issue("refresh", { ...login, lifetime: 3600 })
+    }
+    expect(tokens.size).toBeGreaterThan(40_000) // the login lasts: its spent tokens are kept
+    expect(tokens.redeemRefresh(spent[0], "hyperid", "c", true)).toBe("reused")
+    // Nothing of it is usable now: held until a sweep, each later presentation would walk all 40,000.
+    expect(tokens.size).toBeLessThan(bound)
+    const started = performance.now()
+    for (const value of spent.slice(0, 2_000)) expect(tokens.redeemRefresh(value, "hyperid", "c", true)).toBe("invalid")
+    expect(performance.now() - started).toBeLessThan(200)
+    expect(tokens.reusedRefreshTokens).toBe(1)
+    expect(tokens.valid(current.value, "refresh", "hyperid")).toBeUndefined()
+  })
+
   it("keeps the last refreshes in refreshLog and counts every one", () => {
     const clock = new Clock()
     const tokens = new Tokens(clock)
