@@ -306,3 +306,77 @@ describe("the clock", () => {
     }
   })
 })
+
+describe("answers once a login has ended and been forgotten", () => {
+  it("hyperid: a reused code, a logout and a reused rotated refresh token each end the login; what it issued stays refused", async () => {
+    const fresh = await start({ hyperid: { rotateRefreshTokens: true } })
+    try {
+      const realm = `${fresh.origins.hyperid}${hyperidRealmPath}`
+      const client = { client_id: defaultHyperIdClient.clientId, client_secret: defaultHyperIdClient.clientSecret }
+      const redirectUri = "http://127.0.0.1:8976/callback/x"
+      const authorizationUrl = `${realm}/auth?${new URLSearchParams({
+        response_type: "code",
+        client_id: client.client_id,
+        redirect_uri: redirectUri,
+      })}`
+      type Answer = { status: number; body: Record<string, unknown> }
+      const post = async (path: string, body: Record<string, string>): Promise<Answer> => {
+        const response = await form(`${realm}${path}`, { ...client, ...body })
+        return {
+          status: response.status,
+          body: response.status === 204 ? {} : ((await response.json()) as Record<string, unknown>),
+        }
+      }
+      const login = async () => {
+        const code = new URL(fresh.hyperid.authorize(authorizationUrl)).searchParams.get("code") ?? ""
+        const { body } = await post("/token", { grant_type: "authorization_code", code, redirect_uri: redirectUri })
+        return { code, access: String(body.access_token), refresh: String(body.refresh_token) }
+      }
+      const refresh = (token: string) => post("/token", { grant_type: "refresh_token", refresh_token: token })
+      const active = async (token: string) =>
+        (await post("/token/introspect", { token_type_hint: "access_token", token })).body.active
+      const invalidGrant = { status: 400, body: expect.objectContaining({ error: "invalid_grant" }) }
+
+      const reused = await login()
+      const renewed = await refresh(reused.refresh)
+      expect(
+        await post("/token", { grant_type: "authorization_code", code: reused.code, redirect_uri: redirectUri }),
+      ).toMatchObject(invalidGrant)
+      expect(await active(reused.access)).toBe(false)
+      expect(await active(String(renewed.body.access_token))).toBe(false)
+      expect(await refresh(String(renewed.body.refresh_token))).toMatchObject(invalidGrant)
+
+      const loggedOut = await login()
+      expect((await post("/logout", { refresh_token: loggedOut.refresh })).status).toBe(204)
+      expect(await refresh(loggedOut.refresh)).toMatchObject(invalidGrant)
+      expect(await active(loggedOut.access)).toBe(false)
+      expect((await post("/logout", { refresh_token: loggedOut.refresh })).status).toBe(400)
+
+      const stolen = await login()
+      const next = await refresh(stolen.refresh)
+      const reusedBefore = fresh.tokens.reusedRefreshTokens
+      expect(await refresh(stolen.refresh)).toMatchObject(invalidGrant)
+      expect(fresh.tokens.reusedRefreshTokens).toBe(reusedBefore + 1)
+      expect(await refresh(String(next.body.refresh_token))).toMatchObject(invalidGrant)
+      expect(await active(String(next.body.access_token))).toBe(false)
+      expect(await refresh(stolen.refresh)).toMatchObject(invalidGrant)
+      expect(fresh.tokens.reusedRefreshTokens).toBe(reusedBefore + 1)
+    } finally {
+      await fresh.close()
+    }
+  })
+
+  it("hyperline: revoking an unknown or already revoked token is 200 (RFC 7009 §2.2)", async () => {
+    const json = (body: Record<string, string>) =>
+      fetch(`${emulator.origins.hyperline}/v1/oauth/revoke`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({
+          ...body,
+          client_id: defaultHyperlineClient.clientId,
+          client_secret: defaultHyperlineClient.clientSecret,
+        }),
+      })
+    expect((await json({ token: "hyperline_rt_never-issued" })).status).toBe(200)
+  })
+})
