@@ -6,7 +6,7 @@ import { hyperidRealmPath } from "@hyperauth/emulator"
 import { afterEach, beforeEach, describe, expect, it } from "vitest"
 import { hyperid } from "../src/promise.js"
 import { useEmulator } from "./support/emulator.js"
-import { expectNoSecrets, rejection } from "./support/promise.js"
+import { expectNoSecrets, keptAsJson, rejection, untyped } from "./support/promise.js"
 
 const emulator = useEmulator()
 const saved = { ...process.env }
@@ -24,7 +24,7 @@ const tokenRequests = () => emulator.current.count({ origin: "hyperid", path: `$
 /** A login started, kept as a session would keep it, and approved: the kept login and where the browser landed. */
 const approvedLogin = async (options: hyperid.AuthorizationOptions = { scope: "openid email" }) => {
   const started = await hyperid.authorizationUrl(options)
-  const kept: hyperid.Login = JSON.parse(JSON.stringify(started))
+  const kept = keptAsJson(started)
   return { login: kept, landed: emulator.current.hyperid.authorize(started.url) }
 }
 
@@ -46,7 +46,7 @@ describe("@hyperauth/core/promise hyperid", () => {
     expect(started.redirectUri).toBe("http://127.0.0.1:8976/callback/hyperid")
     expect(tokenRequests()).toBe(0)
 
-    const kept: hyperid.Login = JSON.parse(JSON.stringify(started))
+    const kept = keptAsJson(started)
     const token = await hyperid.completeLogin(kept, emulator.current.hyperid.authorize(started.url))
     expect(token.locale).toBe("de")
     expect(token.tokenType).toBe("Bearer")
@@ -153,11 +153,8 @@ describe("@hyperauth/core/promise hyperid", () => {
     const refusals = [
       hyperid.authorizationUrl({ scope: "openid email", verification_level: 2 }),
       // A JavaScript caller's typo: refused, not dropped.
-      hyperid.authorizationUrl(JSON.parse('{ "scope": "openid", "verification_lvl": 3 }')),
-      hyperid.completeLogin(
-        JSON.parse('{ "state": "s", "redirectUri": "http://127.0.0.1:8976/callback/hyperid" }'),
-        "",
-      ),
+      hyperid.authorizationUrl(untyped('{ "scope": "openid", "verification_lvl": 3 }')),
+      hyperid.completeLogin(untyped('{ "state": "s", "redirectUri": "http://127.0.0.1:8976/callback/hyperid" }'), ""),
       hyperid.refresh({}),
       hyperid.logout({}),
       hyperid.introspectToken(""),
@@ -176,13 +173,13 @@ describe("@hyperauth/core/promise hyperid", () => {
     const { login, landed } = await approvedLogin()
     const before = emulator.current.count({})
     const refusals = [
-      // As plain JavaScript would pass them (JSON.parse: no types).
-      () => hyperid.authorizationUrl(JSON.parse('"openid email"')),
-      () => hyperid.authorizationUrl(JSON.parse('{ "scope": 5 }')),
-      () => hyperid.authorizationUrl(JSON.parse('{ "scope": "openid", "redirectUri": 8976 }')),
-      () => hyperid.authorizationUrl(JSON.parse('{ "signal": {} }')),
-      () => hyperid.completeLogin(login, landed, JSON.parse('{ "signal": "soon" }')),
-      () => hyperid.refresh(JSON.parse('{ "refreshToken": "r" }'), JSON.parse('{ "signal": true }')),
+      // As plain JavaScript would pass them (untyped: no types).
+      () => hyperid.authorizationUrl(untyped('"openid email"')),
+      () => hyperid.authorizationUrl(untyped('{ "scope": 5 }')),
+      () => hyperid.authorizationUrl(untyped('{ "scope": "openid", "redirectUri": 8976 }')),
+      () => hyperid.authorizationUrl(untyped('{ "signal": {} }')),
+      () => hyperid.completeLogin(login, landed, untyped('{ "signal": "soon" }')),
+      () => hyperid.refresh(untyped('{ "refreshToken": "r" }'), untyped('{ "signal": true }')),
     ]
     for (const call of refusals) {
       const error = await rejection(call())
@@ -190,9 +187,9 @@ describe("@hyperauth/core/promise hyperid", () => {
       expect(error.message).toMatch(/^hyperid: .{20,}/)
     }
     expect(emulator.current.count({})).toBe(before)
-    const started = await hyperid.authorizationUrl(JSON.parse("null"))
+    const started = await hyperid.authorizationUrl(untyped("null"))
     expect(started.redirectUri).toBe("http://127.0.0.1:8976/callback/hyperid")
-    await expect(hyperid.completeLogin(login, landed, JSON.parse("null"))).resolves.toMatchObject({
+    await expect(hyperid.completeLogin(login, landed, untyped("null"))).resolves.toMatchObject({
       tokenType: "Bearer",
     })
   })

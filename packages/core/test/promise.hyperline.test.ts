@@ -7,7 +7,7 @@ import { createServer } from "node:http"
 import { afterEach, beforeEach, describe, expect, it } from "vitest"
 import { hyperline, type Token } from "../src/promise.js"
 import { useEmulator } from "./support/emulator.js"
-import { expectNoSecrets, rejection } from "./support/promise.js"
+import { expectNoSecrets, keptAsJson, rejection, untyped } from "./support/promise.js"
 
 const emulator = useEmulator()
 const saved = { ...process.env }
@@ -25,7 +25,7 @@ const tokenRequests = () => emulator.current.count({ origin: "hyperline", path: 
 /** A finished login, its login kept as JSON in between as a session would keep it. */
 const loggedIn = async (): Promise<Token> => {
   const started = await hyperline.authorizationUrl()
-  const kept: hyperline.Login = JSON.parse(JSON.stringify(started))
+  const kept = keptAsJson(started)
   return hyperline.completeLogin(kept, emulator.current.hyperline.authorize(started.url))
 }
 
@@ -42,10 +42,7 @@ describe("@hyperauth/core/promise hyperline", () => {
       state: started.state,
     })
 
-    const token = await hyperline.completeLogin(
-      JSON.parse(JSON.stringify(started)),
-      emulator.current.hyperline.authorize(started.url),
-    )
+    const token = await hyperline.completeLogin(keptAsJson(started), emulator.current.hyperline.authorize(started.url))
     expect(token.tokenType).toBe("Bearer")
     expect(typeof token.accessToken).toBe("string")
     expect(typeof token.refreshToken).toBe("string")
@@ -137,17 +134,16 @@ describe("@hyperauth/core/promise hyperline", () => {
   it("a JavaScript caller's wrong types reject with invalid_input, before anything is sent; null is none where fetch has it so", async () => {
     const token = await loggedIn()
     const before = emulator.current.requests.length
-    // As plain JavaScript would pass them (JSON.parse: no types).
-    const js = (json: string) => JSON.parse(json)
+    // As plain JavaScript would pass them (untyped: no types).
     const refusals = [
-      () => hyperline.authorizationUrl(js('{ "redirect_uri": "http://127.0.0.1:8976/callback/other" }')),
-      () => hyperline.authorizationUrl(js('{ "redirectUri": 8976 }')),
-      () => hyperline.authorizationUrl(js('{ "signal": {} }')),
-      () => hyperline.fetch(token, "/v1/customers", js('{ "method": 5 }')),
-      () => hyperline.fetch(token, "/v1/customers", js('{ "headers": "accept: application/json" }')),
-      () => hyperline.fetch(token, "/v1/customers", js('{ "headers": null }')),
-      () => hyperline.fetch(token, "/v1/customers", js('{ "signal": {} }')),
-      () => hyperline.fetch(token, "/v1/customers", js('{ "companyId": 42 }')),
+      () => hyperline.authorizationUrl(untyped('{ "redirect_uri": "http://127.0.0.1:8976/callback/other" }')),
+      () => hyperline.authorizationUrl(untyped('{ "redirectUri": 8976 }')),
+      () => hyperline.authorizationUrl(untyped('{ "signal": {} }')),
+      () => hyperline.fetch(token, "/v1/customers", untyped('{ "method": 5 }')),
+      () => hyperline.fetch(token, "/v1/customers", untyped('{ "headers": "accept: application/json" }')),
+      () => hyperline.fetch(token, "/v1/customers", untyped('{ "headers": null }')),
+      () => hyperline.fetch(token, "/v1/customers", untyped('{ "signal": {} }')),
+      () => hyperline.fetch(token, "/v1/customers", untyped('{ "companyId": 42 }')),
     ]
     for (const call of refusals) {
       const error = await rejection(call())
@@ -156,9 +152,13 @@ describe("@hyperauth/core/promise hyperline", () => {
     }
     expect(emulator.current.requests.length).toBe(before)
     // fetch(url, null), a null signal and a null body: none, as fetch has them.
-    expect((await hyperline.fetch(token, "/v1/customers", js("null"))).status).toBe(200)
-    expect((await hyperline.fetch(token, "/v1/customers", js('{ "signal": null, "body": null }'))).status).toBe(200)
-    expect((await hyperline.authorizationUrl(js("null"))).redirectUri).toBe("http://127.0.0.1:8976/callback/hyperline")
+    expect((await hyperline.fetch(token, "/v1/customers", untyped("null"))).status).toBe(200)
+    expect((await hyperline.fetch(token, "/v1/customers", untyped('{ "signal": null, "body": null }'))).status).toBe(
+      200,
+    )
+    expect((await hyperline.authorizationUrl(untyped("null"))).redirectUri).toBe(
+      "http://127.0.0.1:8976/callback/hyperline",
+    )
   })
 
   it("a companyId, header value or access token HTTP cannot carry is invalid_input, not a connection_error, and nothing is sent", async () => {
@@ -168,9 +168,9 @@ describe("@hyperauth/core/promise hyperline", () => {
       () => hyperline.fetch(token, "/v1/customers", { companyId: "cmp_acme\r\nx-injected: 1" }),
       () => hyperline.fetch(token, "/v1/customers", { companyId: "" }),
       () => hyperline.fetch(token, "/v1/customers", { companyId: "cmp acme" }),
-      // As plain JavaScript would pass them (JSON.parse: no types).
-      () => hyperline.fetch(token, "/v1/customers", { headers: JSON.parse('[["accept"]]') }),
-      () => hyperline.fetch(token, "/v1/customers", { headers: JSON.parse('{ "x-count": 5 }') }),
+      // As plain JavaScript would pass them (untyped: no types).
+      () => hyperline.fetch(token, "/v1/customers", { headers: untyped('[["accept"]]') }),
+      () => hyperline.fetch(token, "/v1/customers", { headers: untyped('{ "x-count": 5 }') }),
       // An access token is sent in a header too.
       () => hyperline.fetch(`${token.accessToken}\r\nx-injected: 1`, "/v1/customers"),
       () => hyperline.fetch("tökén", "/v1/customers"),

@@ -11,7 +11,7 @@ import { sampleControl } from "@hyperauth/emulator"
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest"
 import { hyperproof } from "../src/promise.js"
 import { useEmulator } from "./support/emulator.js"
-import { expectNoSecrets, rejection } from "./support/promise.js"
+import { expectNoSecrets, rejection, untyped } from "./support/promise.js"
 
 const emulator = useEmulator()
 const saved = { ...process.env }
@@ -206,17 +206,17 @@ describe("@hyperauth/core/promise hyperproof", () => {
   it("a JavaScript caller's wrong types reject with invalid_input, before anything is sent; a null init is none", async () => {
     const tokenRequests = tokenCounter()
     for (const call of [
-      // As plain JavaScript would pass them (JSON.parse: no types).
-      () => hyperproof.getToken(JSON.parse('{ "signal": {} }')),
-      () => hyperproof.fetch(controlPath, JSON.parse('{ "signal": "soon" }')),
-      () => hyperproof.fetch(controlPath, JSON.parse('{ "method": ["GET"] }')),
+      // As plain JavaScript would pass them (untyped: no types).
+      () => hyperproof.getToken(untyped('{ "signal": {} }')),
+      () => hyperproof.fetch(controlPath, untyped('{ "signal": "soon" }')),
+      () => hyperproof.fetch(controlPath, untyped('{ "method": ["GET"] }')),
     ]) {
       const error = await rejection(call())
       expect(error.code).toBe("invalid_input")
       expect(error.message).toMatch(/^hyperproof: .{20,}/)
     }
     expect(tokenRequests()).toBe(0)
-    expect((await hyperproof.fetch(controlPath, JSON.parse("null"))).status).toBe(200)
+    expect((await hyperproof.fetch(controlPath, untyped("null"))).status).toBe(200)
   })
 
   it("an idle service does not keep the process running", { timeout: 20_000 }, async () => {

@@ -13,7 +13,7 @@ import {
   type Token,
 } from "../src/promise.js"
 import { useEmulator } from "./support/emulator.js"
-import { rejection } from "./support/promise.js"
+import { rejection, untyped } from "./support/promise.js"
 
 const emulator = useEmulator({ hyper: { interval: 0.05 } })
 const saved = { ...process.env }
@@ -134,18 +134,18 @@ describe("@hyperauth/core/promise", () => {
   it("a JavaScript caller's wrong types reject with invalid_input, before anything is sent", async () => {
     const issued = await initiateDeviceFlow()
     const before = emulator.current.count({})
-    // Each as plain JavaScript would pass it (JSON.parse: no types); a poll that starts is stopped by its signal.
+    // Each as plain JavaScript would pass it (untyped: no types); a poll that starts is stopped by its signal.
     const signal = AbortSignal.timeout(3_000)
     const refusals = [
-      () => initiateDeviceFlow(JSON.parse('{ "scope": 5 }')),
-      () => initiateDeviceFlow(JSON.parse('{ "signal": {} }')),
-      () => pollForToken(JSON.parse("null"), undefined, { signal }),
-      () => pollForToken(JSON.parse("{}"), undefined, { signal }),
+      () => initiateDeviceFlow(untyped('{ "scope": 5 }')),
+      () => initiateDeviceFlow(untyped('{ "signal": {} }')),
+      () => pollForToken(untyped("null"), undefined, { signal }),
+      () => pollForToken(untyped("{}"), undefined, { signal }),
       () => pollForToken({ device_code: "", expires_in: 600 }, undefined, { signal }),
-      () => pollForToken(JSON.parse('{ "device_code": "dc", "expires_in": "600" }'), undefined, { signal }),
-      () => pollForToken(issued, JSON.parse('"not a function"'), { signal }),
-      () => introspectToken(JSON.parse("null")),
-      () => introspectToken(JSON.parse("5")),
+      () => pollForToken(untyped('{ "device_code": "dc", "expires_in": "600" }'), undefined, { signal }),
+      () => pollForToken(issued, untyped('"not a function"'), { signal }),
+      () => introspectToken(untyped("null")),
+      () => introspectToken(untyped("5")),
     ]
     for (const call of refusals) {
       const error = await rejection(call())
@@ -154,7 +154,7 @@ describe("@hyperauth/core/promise", () => {
     }
     expect(emulator.current.count({})).toBe(before)
     // No options, or null ones, as fetch takes a null init.
-    await expect(initiateDeviceFlow(JSON.parse("null"))).resolves.toMatchObject({ interval: 1 })
+    await expect(initiateDeviceFlow(untyped("null"))).resolves.toMatchObject({ interval: 1 })
   })
 
   it("baseURL() reads HYPER_BASE_URL at call time, with the documented default", () => {

@@ -93,7 +93,8 @@ const run = <A>(program: Effect.Effect<A, OAuthError, Hyperproof.Hyperproof>, op
  * import { hyperproof } from "@hyperauth/core/promise"
  *
  * const token = await hyperproof.getToken()
- * console.log(`expires in ${token.expiresIn} s`) // the token itself is a secret: never print it
+ * const headers = { authorization: `Bearer ${token.accessToken}` } // a secret: send it, never log it
+ * const renewIn = token.expiresIn // seconds
  * ```
  *
  * @since 0.2.0

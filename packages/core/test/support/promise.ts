@@ -21,3 +21,23 @@ export const expectNoSecrets = (error: Error, secrets: ReadonlyArray<string | un
     for (const text of shown) expect(text).not.toContain(secret)
   }
 }
+
+/**
+ * What a session that keeps `value` as JSON gives back: the test fails if
+ * JSON would change it, so the value itself is what comes back.
+ */
+export const keptAsJson = <A>(value: A): A => {
+  const parsed: unknown = JSON.parse(JSON.stringify(value))
+  expect(parsed).toStrictEqual(value)
+  return value
+}
+
+/**
+ * A value as plain JavaScript passes it, untyped, to a parameter of any
+ * type: what the compiler would refuse, to see the facade refuse it.
+ */
+export const untyped = (json: string): never => {
+  const value: unknown = JSON.parse(json)
+  // On purpose: the point is a value the types do not describe.
+  return value as never
+}
