@@ -59,7 +59,7 @@ const locationSettings = (provider: string | undefined): ReadonlyArray<string> =
 /**
  * What to do next that only a server knows: where its settings go, and
  * which of them say where a provider is. The core's messages speak of
- * settings as any program reads them.
+ * settings the way every program reads them.
  */
 const serverAdvice = (error: ToolError, provider: string | undefined): string => {
   switch (error.code) {

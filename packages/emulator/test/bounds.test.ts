@@ -70,7 +70,7 @@ describe("tokens", () => {
     expect(tokens.redeemRefresh(spent.value, "hyperline", "c", true)).toBe("reused")
     expect(tokens.reusedRefreshTokens).toBe(1)
     expect(tokens.valid(next.value, "refresh", "hyperline")).toBeUndefined()
-    // The login has ended: its spent token is forgotten, and answered as any invalid one.
+    // The login has ended: its spent token is forgotten, and answered as every invalid one is.
     for (let i = 0; i < 2_000; i++) tokens.issue("access", { ...issueOptions, grant: `more${i}`, lifetime: 0 })
     expect(tokens.size).toBeLessThan(bound)
     expect(tokens.redeemRefresh(spent.value, "hyperline", "c", true)).toBe("invalid")

@@ -55,7 +55,7 @@ export const defaultHyperClient = { clientId: "hyperauth-emulator" } as const
 export interface HyperOptions {
   /**
    * The public client registered with hyper (`defaultHyperClient.clientId`
-   * by default): any other `client_id` is `invalid_client`, as at a real
+   * by default); every other `client_id` is `invalid_client`, as at a real
    * provider (RFC 6749 §5.2).
    */
   readonly clientId?: string | undefined
