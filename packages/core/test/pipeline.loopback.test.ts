@@ -4,7 +4,7 @@
  */
 import { FetchHttpClient, HttpClient, HttpClientRequest } from "@effect/platform"
 import { assert, describe, it } from "@effect/vitest"
-import { Cause, Duration, Effect, Exit, Redacted, Schema } from "effect"
+import { Cause, Duration, Effect, Exit, Redacted, Schedule, Schema } from "effect"
 import * as Pipeline from "../src/internal/pipeline.js"
 import { TokenResponse } from "../src/internal/wire.js"
 import * as NodeHttpTransport from "../src/NodeHttpTransport.js"
@@ -87,6 +87,30 @@ describe("pipeline over loopback", () => {
       assert.notInclude(error.message, "try again later")
       assert.strictEqual(emulator.current.count({ path: "/health" }) - before, 1)
       emulator.current.faults.clear()
+    }).pipe(Effect.provide(NodeHttpTransport.layer)),
+  )
+
+  it.live.each([
+    [
+      "a header value HTTP cannot carry",
+      (r: HttpClientRequest.HttpClientRequest) => HttpClientRequest.setHeader(r, "x-note", "a\r\nb"),
+    ],
+    ["a URL that is not http or https", () => HttpClientRequest.get("ftp://127.0.0.1/health")],
+  ] as const)("a request that cannot be sent (%s) is invalid_input, tried once, nothing sent", ([, broken]) =>
+    Effect.gen(function* () {
+      const failures: Array<Pipeline.Failed> = []
+      const retryPolicy = Schedule.recurs(3).pipe(
+        Schedule.tapInput((failed: Pipeline.Failed) => Effect.sync(() => failures.push(failed))),
+      )
+      const client = yield* HttpClient.HttpClient
+      const pipeline = Pipeline.make(client, { provider: "hyper" }, { retryPolicy })
+      const before = emulator.current.count({})
+      const exit = yield* Effect.exit(pipeline.json(broken(health()), Health, { idempotent: true }))
+      const error = failure(exit)
+      assert.strictEqual(error.code, "invalid_input")
+      assert.match(error.message, /Nothing was sent/)
+      assert.deepStrictEqual(failures, [])
+      assert.strictEqual(emulator.current.count({}), before)
     }).pipe(Effect.provide(NodeHttpTransport.layer)),
   )
 
