@@ -65,7 +65,7 @@ export interface ApiClient {
   readonly send: (
     request: HttpClientRequest.HttpClientRequest,
     options: { readonly accessToken: Redacted.Redacted<string>; readonly maxBodyBytes?: number | undefined },
-  ) => Effect.Effect<ApiResponse, ConnectionError | Timeout>
+  ) => Effect.Effect<ApiResponse, ConnectionError | Timeout | InvalidInput>
 }
 
 /**

@@ -505,7 +505,14 @@ export type OAuthError = typeof OAuthError.Type
  * @since 0.1.0
  * @category errors
  */
-export type RequestFailure = InvalidToken | ConnectionError | Timeout | OAuthProtocolError | InvalidResponse | HttpError
+export type RequestFailure =
+  | InvalidToken
+  | ConnectionError
+  | Timeout
+  | OAuthProtocolError
+  | InvalidResponse
+  | HttpError
+  | InvalidInput
 
 /**
  * The stable codes of hyperauth errors.

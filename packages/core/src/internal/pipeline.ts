@@ -26,7 +26,7 @@ import type * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import { TransientFailure } from "../DeviceFlow.js"
 import * as NodeHttpTransport from "../NodeHttpTransport.js"
-import { ConnectionError, type RequestFailure, Timeout } from "../OAuthError.js"
+import { ConnectionError, InvalidInput, type RequestFailure, Timeout } from "../OAuthError.js"
 import * as Classify from "./classify.js"
 import { defaultHttpTimeout } from "./config.js"
 import { displayUrl } from "./scrub.js"
@@ -56,6 +56,12 @@ export interface RetryOptions {
    */
   readonly maxTotalDelay?: Duration.Duration | undefined
 }
+
+/**
+ * What sending one request can fail with, before any answer is read:
+ * the connection, the time limit, or a request that could not be sent at all.
+ */
+export type SendFailure = ConnectionError | Timeout | InvalidInput
 
 /**
  * A failed attempt the pipeline would try again: the transport failure or
@@ -158,7 +164,7 @@ export interface Pipeline {
   readonly execute: (
     request: HttpClientRequest.HttpClientRequest,
     options: SendOptions,
-  ) => Effect.Effect<Classify.Exchange, ConnectionError | Timeout>
+  ) => Effect.Effect<Classify.Exchange, SendFailure>
   /** Sends the request and decodes a 2xx JSON answer with `schema`. */
   readonly json: <A, I>(
     request: HttpClientRequest.HttpClientRequest,
@@ -297,19 +303,22 @@ export const make = (client: HttpClient.HttpClient, destination: Target, limits:
   const timedOut = (request: HttpClientRequest.HttpClientRequest) =>
     new Timeout({ provider, url: target(request), timeoutMillis })
 
-  const fromClientError = (error: HttpClientError.HttpClientError): ConnectionError | Timeout => {
+  const fromClientError = (error: HttpClientError.HttpClientError): SendFailure => {
     if (NodeHttpTransport.isTimeLimitExceeded(error.cause)) return timedOut(error.request)
+    // Refused before anything went out: the request itself is wrong, and no retry or network can mend it.
+    if (error._tag === "RequestError" && error.reason !== "Transport") {
+      return new InvalidInput({
+        provider,
+        reason:
+          error.reason === "InvalidUrl"
+            ? "the request's URL is not a valid http or https URL. Nothing was sent."
+            : "the request could not be encoded (a header value or body HTTP cannot carry). Nothing was sent.",
+      })
+    }
     return new ConnectionError({
       provider,
       url: display(error.request.url),
-      reason:
-        error._tag === "RequestError"
-          ? error.reason === "Transport"
-            ? "the connection failed"
-            : error.reason === "InvalidUrl"
-              ? "the URL is not valid"
-              : "the request could not be encoded"
-          : "the answer was cut off",
+      reason: error._tag === "RequestError" ? "the connection failed" : "the answer was cut off",
     })
   }
 
@@ -318,7 +327,7 @@ export const make = (client: HttpClient.HttpClient, destination: Target, limits:
     http: HttpClient.HttpClient,
     request: HttpClientRequest.HttpClientRequest,
     send: SendOptions,
-  ): Effect.Effect<Classify.Exchange, ConnectionError | Timeout> =>
+  ): Effect.Effect<Classify.Exchange, SendFailure> =>
     Effect.flatMap(http.execute(request), (response) =>
       Effect.map(readBody(response, send.maxBodyBytes ?? Classify.defaultMaxBodyBytes), ({ body, truncated }) => ({
         // The request as sent: its URL is the absolute one.
@@ -335,7 +344,7 @@ export const make = (client: HttpClient.HttpClient, destination: Target, limits:
   const attempt = (
     request: HttpClientRequest.HttpClientRequest,
     send: SendOptions,
-  ): Effect.Effect<Classify.Exchange, ConnectionError | Timeout> =>
+  ): Effect.Effect<Classify.Exchange, SendFailure> =>
     Effect.clockWith((clock) =>
       // On the live clock the transport's own timer is the limit: no fiber
       // is forked to watch it. Under another clock (the TestClock), the
@@ -347,7 +356,7 @@ export const make = (client: HttpClient.HttpClient, destination: Target, limits:
 
   /** A failed attempt that may be tried again, or none: the pipeline's rule, whatever the schedule. */
   const repeatable = (
-    result: Either.Either<Classify.Exchange, ConnectionError | Timeout>,
+    result: Either.Either<Classify.Exchange, SendFailure>,
     idempotent: boolean,
   ): Option.Option<Either.Either<Classify.Exchange, ConnectionError>> => {
     if (Either.isLeft(result)) {
@@ -374,12 +383,12 @@ export const make = (client: HttpClient.HttpClient, destination: Target, limits:
     request: HttpClientRequest.HttpClientRequest,
     send: SendOptions,
     first: Either.Either<Classify.Exchange, ConnectionError>,
-  ): Effect.Effect<Classify.Exchange, ConnectionError | Timeout> =>
+  ): Effect.Effect<Classify.Exchange, SendFailure> =>
     Effect.flatMap(Schedule.driver(schedule), (driver) => {
       const loop = (
         result: Either.Either<Classify.Exchange, ConnectionError>,
         retry: number,
-      ): Effect.Effect<Classify.Exchange, ConnectionError | Timeout> =>
+      ): Effect.Effect<Classify.Exchange, SendFailure> =>
         Effect.flatMap(Clock.currentTimeMillis, (now) =>
           Effect.matchEffect(driver.next(failedOf(result, now)), {
             // The schedule is done: the last answer or failure stands.
@@ -408,7 +417,7 @@ export const make = (client: HttpClient.HttpClient, destination: Target, limits:
   const execute = (
     request: HttpClientRequest.HttpClientRequest,
     send: SendOptions,
-  ): Effect.Effect<Classify.Exchange, ConnectionError | Timeout> => {
+  ): Effect.Effect<Classify.Exchange, SendFailure> => {
     // Most requests succeed at once: no schedule is started unless one fails.
     const sent = Effect.flatMap(Effect.either(attempt(request, send)), (result) =>
       Option.match(repeatable(result, send.idempotent), {
@@ -425,7 +434,7 @@ export const make = (client: HttpClient.HttpClient, destination: Target, limits:
 
   /** What one attempt stands for when its caller, not the pipeline, decides whether and when to send it again. */
   const once = <A, I>(
-    result: Either.Either<Classify.Exchange, ConnectionError | Timeout>,
+    result: Either.Either<Classify.Exchange, SendFailure>,
     schema: Schema.Schema<A, I>,
     idempotent: boolean,
   ): Effect.Effect<A, RequestFailure | TransientFailure> => {
