@@ -305,6 +305,18 @@ describe("the clock", () => {
       await fresh.close()
     }
   })
+
+  it("does not go back when the system clock is stepped back (an NTP correction)", () => {
+    const clock = new Clock()
+    const before = clock.now()
+    const wall = Date.now
+    try {
+      Date.now = () => wall() - 3_600_000
+      expect(clock.now()).toBeGreaterThanOrEqual(before)
+    } finally {
+      Date.now = wall
+    }
+  })
 })
 
 describe("answers once a login has ended and been forgotten", () => {
