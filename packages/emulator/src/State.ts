@@ -5,7 +5,8 @@
 import { createHmac, randomBytes, randomFillSync, timingSafeEqual } from "node:crypto"
 
 /**
- * Wall-clock time that tests can move forward to expire codes and tokens.
+ * Wall-clock time that only moves forward, and that tests can move forward
+ * to expire codes and tokens.
  *
  * @example
  * ```ts
@@ -22,9 +23,13 @@ import { createHmac, randomBytes, randomFillSync, timingSafeEqual } from "node:c
 export class Clock {
   #offsetMs = 0
 
-  /** Milliseconds since the epoch, as the emulator sees it. */
+  /**
+   * Milliseconds since the epoch, as the emulator sees it: wall time when
+   * the process started, run on by a monotonic clock, so that a system clock
+   * stepped back cannot bring expired codes and tokens back to life.
+   */
   now(): number {
-    return Date.now() + this.#offsetMs
+    return performance.timeOrigin + performance.now() + this.#offsetMs
   }
 
   /**
