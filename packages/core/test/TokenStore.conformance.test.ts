@@ -9,7 +9,7 @@ import { hostname, tmpdir } from "node:os"
 import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { createClient } from "@redis/client"
-import { Duration, Effect, Exit, Option, Redacted, Schema, type Scope, TestClock } from "effect"
+import { Duration, Effect, Exit, Fiber, Option, Redacted, Schema, type Scope, TestClock } from "effect"
 import * as FileStore from "../src/internal/fileStore.js"
 import type { Identity } from "../src/internal/leases.js"
 import * as MemoryStore from "../src/internal/memoryStore.js"
@@ -249,6 +249,33 @@ for (const [name, makeFixture, available] of backends) {
           )
           const second = yield* Effect.scoped(b.acquire(key, { wait: 0 }))
           assert.isAbove(second.fence, first.fence)
+        }),
+      ),
+    )
+
+    it.effect("a wait for a lease ends as soon as the waiter is interrupted (a timeout, a cancelled call)", () =>
+      withStore((fixture) =>
+        Effect.gen(function* () {
+          const a = yield* fixture.open()
+          const b = yield* fixture.open()
+          yield* Effect.scoped(
+            Effect.gen(function* () {
+              yield* a.acquire(key)
+              // The same handle waits in this process; another one at the store.
+              const stillWaiting: Array<string> = []
+              for (const [who, waiter] of [
+                ["the holder's handle", a],
+                ["another handle", b],
+              ] as const) {
+                const waiting = yield* Effect.fork(Effect.scoped(waiter.acquire(key, { wait: "90 seconds" })))
+                yield* advance(1_000)
+                const interrupting = yield* Effect.fork(Fiber.interrupt(waiting))
+                yield* advance(1_000)
+                if (Option.isNone(yield* Fiber.poll(interrupting))) stillWaiting.push(who)
+              }
+              assert.deepStrictEqual(stillWaiting, [])
+            }),
+          )
         }),
       ),
     )
