@@ -395,4 +395,25 @@ describe("TokenStore (file)", () => {
       yield* Fiber.join(blocked)
     }),
   )
+
+  it.live("a write waiting for the lock ends as soon as it is interrupted", () =>
+    Effect.gen(function* () {
+      const path = join(yield* tempDir, "tokens.json")
+      yield* Effect.promise(() =>
+        writeFile(
+          `${path}.lock`,
+          JSON.stringify({ owner: "alive", pid: process.pid, host: hostname(), at: Date.now() }),
+        ),
+      )
+      const blocked = yield* Effect.fork(TokenStore.makeFile({ path }).set(key, yield* tokenOf("x")))
+      yield* Effect.sleep("100 millis")
+      const interrupting = yield* Effect.fork(Fiber.interrupt(blocked))
+      yield* Effect.sleep("100 millis")
+      const ended = interrupting.unsafePoll() !== null
+      yield* Effect.promise(() => rm(`${path}.lock`))
+      assert.isTrue(ended, "the write still waited for the lock after it was interrupted")
+      // Nothing was written.
+      assert.isTrue(Option.isNone(yield* TokenStore.makeFile({ path }).get(key)))
+    }),
+  )
 })

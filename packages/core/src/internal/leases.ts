@@ -122,7 +122,8 @@ export const make = (backend: Backend, identity: Identity = thisProcess): Leases
             detail: `held by process ${attempt.by.pid} on ${attempt.by.host}`,
           })
         }
-        yield* Effect.sleep(Math.min(pause, Math.max(1, deadline - now)))
+        // Each attempt is atomic; the pause between them may be interrupted (nothing is held then).
+        yield* Effect.interruptible(Effect.sleep(Math.min(pause, Math.max(1, deadline - now))))
         pause = Math.min(pause * 2, 200)
       }
     })
@@ -133,7 +134,9 @@ export const make = (backend: Backend, identity: Identity = thisProcess): Leases
         const ttlMs = Duration.toMillis(options.ttl ?? defaultTtl)
         const waitMs = Duration.toMillis(options.wait ?? defaultWait)
         const lock = localLock(key)
-        yield* Effect.acquireRelease(lock.take(1), () => lock.release(1))
+        // An acquire step is uninterruptible: only its waits are made interruptible, so that a
+        // timeout or a cancelled call ends a wait at once, while no permit or lease taken is lost.
+        yield* Effect.acquireRelease(Effect.interruptible(lock.take(1)), () => lock.release(1))
         const holder: Holder = { ...identity, owner: randomBytes(12).toString("base64url") }
         const fence = yield* Effect.acquireRelease(take(key, holder, ttlMs, waitMs), (fence) =>
           Effect.ignore(backend.release({ key, owner: holder.owner, fence })),

@@ -119,7 +119,7 @@ export const withLockFile = <A, E, R>(
           reason: "locked",
           detail: holder === undefined ? undefined : `held by process ${holder.pid} on ${holder.host}`,
         })
-      } else yield* Effect.sleep(RETRY_MS)
+      } else yield* Effect.interruptible(Effect.sleep(RETRY_MS)) // only the wait may be interrupted: nothing is held
     }
   })
   const release = Effect.ignore(
