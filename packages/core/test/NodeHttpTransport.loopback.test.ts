@@ -11,7 +11,7 @@ import { Readable } from "node:stream"
 import { createGzip, gzipSync } from "node:zlib"
 import { HttpClient, HttpClientRequest } from "@effect/platform"
 import { assert, describe, it } from "@effect/vitest"
-import { Cause, type Duration, Effect, Exit, Option, Redacted, Supervisor } from "effect"
+import { Cause, type Duration, Effect, Exit, Option, Redacted, Schema, Supervisor } from "effect"
 import { afterAll, beforeAll } from "vitest"
 import * as ApiClient from "../src/ApiClient.js"
 import { defaultMaxBodyBytes, defaultRetryPolicy } from "../src/internal/pipeline.js"
@@ -21,6 +21,12 @@ const failure = <A, E>(exit: Exit.Exit<A, E>): E => {
   if (Exit.isFailure(exit) && exit.cause._tag === "Fail") return exit.cause.error
   return assert.fail(`expected a typed failure, got ${Exit.isSuccess(exit) ? "success" : Cause.pretty(exit.cause)}`)
 }
+
+/** Bytes that are no UTF-8: a PNG signature, a lone 0xff, a NUL. */
+const binary = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0xff, 0x00, 0xfe, 0x80])
+
+/** What `/upload` saw: the request's content type, and its body as Latin-1 (one character per byte). */
+const Upload = Schema.Struct({ contentType: Schema.optional(Schema.String), body: Schema.String })
 
 let server: Server
 let origin = ""
@@ -63,6 +69,25 @@ const routes: Record<string, (req: IncomingMessage, res: ServerResponse) => void
     })
   },
   "/digits": (_req, res) => res.end("0123456789"),
+  "/binary": (_req, res) => {
+    res.writeHead(200, { "content-type": "image/png" })
+    res.end(binary)
+  },
+  "/binary-in-parts": (_req, res) => {
+    res.writeHead(200, { "content-type": "application/octet-stream" })
+    res.write(binary.subarray(0, 5))
+    setTimeout(() => res.end(binary.subarray(5)), 20)
+  },
+  "/upload": (req, res) => {
+    const chunks: Array<Buffer> = []
+    req.on("data", (chunk: Buffer) => chunks.push(chunk))
+    req.on("end", () => {
+      res.writeHead(200, { "content-type": "application/json" })
+      res.end(
+        JSON.stringify({ contentType: req.headers["content-type"], body: Buffer.concat(chunks).toString("latin1") }),
+      )
+    })
+  },
   "/in-two-parts": (_req, res) => {
     res.writeHead(200, { "content-type": "text/plain" })
     res.write("first part, ")
@@ -366,6 +391,34 @@ describe("NodeHttpTransport", () => {
       }).pipe(Effect.provide(NodeHttpTransport.layer)),
     )
   })
+
+  it.live("reads a binary body as its bytes, whole or in parts, as an HttpClient", () =>
+    Effect.gen(function* () {
+      const client = yield* HttpClient.HttpClient
+      for (const path of ["/binary", "/binary-in-parts"]) {
+        const bytes = yield* Effect.flatMap(client.get(`${origin}${path}`), (response) => response.arrayBuffer)
+        assert.deepStrictEqual(Buffer.from(bytes), binary, path)
+      }
+    }).pipe(Effect.provide(NodeHttpTransport.layer)),
+  )
+
+  it.live("sends a FormData body as multipart/form-data with its boundary, binary parts unchanged", () =>
+    Effect.gen(function* () {
+      const client = yield* HttpClient.HttpClient
+      const form = new FormData()
+      form.append("note", "evidence")
+      form.append("file", new Blob([binary], { type: "image/png" }), "scan.png")
+      const answer = yield* Effect.flatMap(
+        client.execute(HttpClientRequest.post(`${origin}/upload`).pipe(HttpClientRequest.bodyFormData(form))),
+        (response) => response.json,
+      )
+      const { contentType, body } = Schema.decodeUnknownSync(Upload)(answer)
+      const boundary = /^multipart\/form-data; boundary=(.+)$/.exec(contentType ?? "")?.[1]
+      assert.isDefined(boundary, `content-type: ${contentType}`)
+      assert.include(body, `--${boundary}`)
+      assert.include(body, binary.toString("latin1"))
+    }).pipe(Effect.provide(NodeHttpTransport.layer)),
+  )
 
   it.live("fails with connection_error when nothing listens", () =>
     Effect.gen(function* () {
