@@ -8,7 +8,12 @@
  * `deflate` and `br` bodies as `fetch` does, and aborts the request when
  * the fiber is interrupted (a cancelled call) or when the time limit of a
  * `timeLimited` client runs out (on a timer of its own: no fiber watches it). Its responses
- * can be read up to a limit without an Effect `Stream` (`readCapped`).
+ * can be read up to a limit without an Effect `Stream` (`readCapped`), or as
+ * any `HttpClientResponse` (bytes as they came, text, JSON, form data, a stream).
+ * A `FormData` body goes as `multipart/form-data` with its boundary, as with
+ * fetch; a `Stream` body is gathered whole and sent with its length, not
+ * chunked. It makes no client span and sends no `traceparent`/`b3` header:
+ * the core's pipeline traces its requests when a tracer is installed.
  *
  * @example
  * ```ts
@@ -226,11 +231,16 @@ const buffered = (message: Http.IncomingMessage): Buffer => {
   return Buffer.isBuffer(bytes) ? bytes : Buffer.alloc(0)
 }
 
-/** The text of at most `max` bytes of a body received whole. */
-const cut = (bytes: Buffer, max: number): CappedBody =>
-  bytes.length > max
-    ? { body: bytes.subarray(0, max).toString("utf8"), truncated: true }
-    : { body: bytes.toString("utf8"), truncated: false }
+/** What a read makes of the bytes it got: text for `readCapped`, the bytes themselves for `arrayBuffer`. */
+type Finish<A> = (bytes: Buffer, truncated: boolean) => A
+
+const asText: Finish<CappedBody> = (bytes, truncated) => ({ body: bytes.toString("utf8"), truncated })
+
+const asBytes: Finish<Buffer> = (bytes) => bytes
+
+/** At most `max` bytes of a body received whole. */
+const cut = <A>(bytes: Buffer, max: number, finish: Finish<A>): A =>
+  bytes.length > max ? finish(bytes.subarray(0, max), true) : finish(bytes, false)
 
 /** The body as sent, or inflated when the server compressed it. */
 const decoded = (message: Http.IncomingMessage): Readable => {
@@ -318,6 +328,11 @@ export class NodeHttpResponse extends Inspectable.Class implements HttpClientRes
    * The body can be read once.
    */
   readCapped(max: number): Effect.Effect<CappedBody, HttpClientError.ResponseError> {
+    return this.readWith(max, asText)
+  }
+
+  /** Reads the body once, at most `max` bytes of it, and hands them to `finish` (no extra step for text). */
+  private readWith<A>(max: number, finish: Finish<A>): Effect.Effect<A, HttpClientError.ResponseError> {
     return Effect.suspend(() => {
       if (this.read) return Effect.fail(this.decodeError(new Error("the body was already read")))
       this.read = true
@@ -332,18 +347,19 @@ export class NodeHttpResponse extends Inspectable.Class implements HttpClientRes
       // tick: a request sent before then takes another kept-alive one.
       if (this.source === this.message && this.message.complete) {
         deadline?.clear()
-        return Effect.succeed(cut(buffered(this.message), max))
+        return Effect.succeed(cut(buffered(this.message), max, finish))
       }
-      return this.receive(max, deadline)
+      return this.receive(max, deadline, finish)
     })
   }
 
   /** Reads the body as it arrives, up to `max` bytes, under the request's time limit if it has one. */
-  private receive(
+  private receive<A>(
     max: number,
     deadline: Deadline | undefined,
-  ): Effect.Effect<CappedBody, HttpClientError.ResponseError> {
-    return Effect.async<CappedBody, HttpClientError.ResponseError>((resume) => {
+    finish: Finish<A>,
+  ): Effect.Effect<A, HttpClientError.ResponseError> {
+    return Effect.async<A, HttpClientError.ResponseError>((resume) => {
       deadline?.next(() => {
         this.source.destroy()
         resume(Effect.fail(this.decodeError(new TimeLimitExceeded(deadline.millis))))
@@ -353,7 +369,7 @@ export class NodeHttpResponse extends Inspectable.Class implements HttpClientRes
         max,
         (bytes, truncated) => {
           deadline?.clear()
-          resume(Effect.succeed({ body: bytes.toString("utf8"), truncated }))
+          resume(Effect.succeed(finish(bytes, truncated)))
         },
         (cause) => {
           deadline?.clear()
@@ -368,10 +384,17 @@ export class NodeHttpResponse extends Inspectable.Class implements HttpClientRes
     })
   }
 
+  /** The whole body, read once: text, JSON, form data and bytes are all made from it. */
+  private cachedBytes: Effect.Effect<Buffer, HttpClientError.ResponseError> | undefined
+  private get bytes(): Effect.Effect<Buffer, HttpClientError.ResponseError> {
+    this.cachedBytes ??= this.readWith(Number.POSITIVE_INFINITY, asBytes).pipe(Effect.cached, Effect.runSync)
+    return this.cachedBytes
+  }
+
   private cachedText: Effect.Effect<string, HttpClientError.ResponseError> | undefined
   get text(): Effect.Effect<string, HttpClientError.ResponseError> {
-    this.cachedText ??= this.readCapped(Number.POSITIVE_INFINITY).pipe(
-      Effect.map(({ body }) => body),
+    this.cachedText ??= this.bytes.pipe(
+      Effect.map((bytes) => bytes.toString("utf8")),
       Effect.cached,
       Effect.runSync,
     )
@@ -392,16 +415,14 @@ export class NodeHttpResponse extends Inspectable.Class implements HttpClientRes
   }
 
   get arrayBuffer(): Effect.Effect<ArrayBuffer, HttpClientError.ResponseError> {
-    return Effect.map(this.text, (text) => {
-      const bytes = new TextEncoder().encode(text)
-      return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength)
-    })
+    // A copy of its own: a Buffer may be a view into a larger pool.
+    return Effect.map(this.bytes, (bytes) => new Uint8Array(bytes).buffer)
   }
 
   get formData(): Effect.Effect<FormData, HttpClientError.ResponseError> {
-    return Effect.flatMap(this.text, (text) =>
+    return Effect.flatMap(this.bytes, (bytes) =>
       Effect.tryPromise({
-        try: () => new Response(text, { headers: { "content-type": this.headers["content-type"] ?? "" } }).formData(),
+        try: () => new Response(bytes, { headers: { "content-type": this.headers["content-type"] ?? "" } }).formData(),
         catch: (cause) => this.decodeError(cause),
       }),
     )
@@ -420,10 +441,19 @@ export class NodeHttpResponse extends Inspectable.Class implements HttpClientRes
   }
 }
 
-/** The bytes of a request body: at once when it holds them, or an effect that gathers them. */
+/** A request body gathered before sending, with the content type it brings (multipart's boundary). */
+interface Gathered {
+  readonly bytes: Uint8Array
+  readonly contentType?: string | undefined
+}
+
+/**
+ * The bytes of a request body: at once when it holds them, or an effect
+ * that gathers them (a stream is gathered whole, then sent with its length).
+ */
 const bodyBytes = (
   body: HttpClientRequest.HttpClientRequest["body"],
-): Uint8Array | string | undefined | TypeError | Effect.Effect<Uint8Array, unknown> => {
+): Uint8Array | string | undefined | TypeError | Effect.Effect<Gathered, unknown> => {
   switch (body._tag) {
     case "Empty":
       return undefined
@@ -434,14 +464,19 @@ const bodyBytes = (
         ? body.body
         : new TypeError("a raw body must be a string or bytes")
     case "FormData":
-      return Effect.tryPromise(async () => new Uint8Array(await new Response(body.formData).arrayBuffer()))
+      // The platform leaves the content type to the transport, as fetch sets it: multipart with its boundary.
+      return Effect.tryPromise(async () => {
+        const encoded = new Response(body.formData)
+        const contentType = encoded.headers.get("content-type") ?? undefined
+        return { bytes: new Uint8Array(await encoded.arrayBuffer()), contentType }
+      })
     case "Stream":
       return Effect.map(
         Stream.runFold(body.stream, [] as Array<Uint8Array>, (chunks, chunk) => {
           chunks.push(chunk)
           return chunks
         }),
-        (chunks) => Buffer.concat(chunks),
+        (chunks): Gathered => ({ bytes: Buffer.concat(chunks) }),
       )
   }
 }
@@ -455,6 +490,8 @@ const send = (
   url: URL,
   body: Uint8Array | string | undefined,
   limit: number | undefined,
+  /** The body's own content type, where the request has none (a multipart boundary). */
+  contentType?: string | undefined,
 ): Effect.Effect<NodeHttpResponse, HttpClientError.RequestError> =>
   Effect.async<NodeHttpResponse, HttpClientError.RequestError>((resume) => {
     const transportError = (cause: unknown) => new HttpClientError.RequestError({ request, reason: "Transport", cause })
@@ -464,6 +501,7 @@ const send = (
       return
     }
     const headers: Record<string, string> = { ...request.headers }
+    if (contentType !== undefined) headers["content-type"] ??= contentType
     if (body !== undefined) headers["content-length"] = String(Buffer.byteLength(body))
     let outgoing: Http.ClientRequest
     try {
@@ -596,7 +634,7 @@ const client = (agents: Agents, limit: number | undefined): HttpClient.HttpClien
         return Effect.isEffect(body)
           ? Effect.flatMap(
               Effect.mapError(body, (cause) => encodeError(request, cause)),
-              (bytes) => send(agents, request, url.right, bytes, limit),
+              (gathered) => send(agents, request, url.right, gathered.bytes, limit, gathered.contentType),
             )
           : send(agents, request, url.right, body, limit)
       }),
