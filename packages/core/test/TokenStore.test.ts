@@ -378,6 +378,20 @@ describe("TokenStore (file)", () => {
     }),
   )
 
+  it.live("a path the file system refuses (under a file) is a TokenStoreError on every read, cached or fresh", () =>
+    Effect.gen(function* () {
+      const dir = yield* tempDir
+      yield* Effect.promise(() => writeFile(join(dir, "a-file"), "not a directory"))
+      const store = TokenStore.makeFile({ path: join(dir, "a-file", "tokens.json") })
+      for (const read of [store.get(key), store.get(key, { fresh: true }), store.list]) {
+        const exit = yield* Effect.exit(read)
+        assert.isTrue(Exit.isFailure(exit) && exit.cause._tag === "Fail", "a typed failure, not a defect")
+        if (Exit.isFailure(exit) && exit.cause._tag === "Fail")
+          assert.strictEqual(exit.cause.error._tag, "TokenStoreError")
+      }
+    }),
+  )
+
   it.live("a lock held by a live process is not taken, however old it looks", () =>
     Effect.gen(function* () {
       const path = join(yield* tempDir, "tokens.json")
