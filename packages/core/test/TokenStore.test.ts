@@ -383,7 +383,12 @@ describe("TokenStore (file)", () => {
       const dir = yield* tempDir
       yield* Effect.promise(() => writeFile(join(dir, "a-file"), "not a directory"))
       const store = TokenStore.makeFile({ path: join(dir, "a-file", "tokens.json") })
-      for (const read of [store.get(key), store.get(key, { fresh: true }), store.list]) {
+      const reads: ReadonlyArray<Effect.Effect<unknown, TokenStore.TokenStoreError>> = [
+        store.get(key),
+        store.get(key, { fresh: true }),
+        store.list,
+      ]
+      for (const read of reads) {
         const exit = yield* Effect.exit(read)
         assert.isTrue(Exit.isFailure(exit) && exit.cause._tag === "Fail", "a typed failure, not a defect")
         if (Exit.isFailure(exit) && exit.cause._tag === "Fail")

@@ -253,12 +253,14 @@ export const make = (path: string, key: Redacted.Redacted<string> | undefined, h
 
   // Ordinary readers that miss the cache at once share one read and decryption.
   const sharedReads = SingleFlight.make<string, Loaded, TokenStoreError>()
-  const loadCached: Effect.Effect<Loaded, TokenStoreError> = Effect.suspend(() => {
-    const stat = fs.statSync(path, { bigint: true, throwIfNoEntry: false })
-    const identity = stat === undefined ? "absent" : identityOf(stat)
-    if (cache !== undefined && (cache.identity ?? "absent") === identity) return Effect.succeed(cache)
-    return sharedReads(identity, loadFresh)
-  })
+  const loadCached: Effect.Effect<Loaded, TokenStoreError> = Effect.flatMap(
+    io("read", () => fs.statSync(path, { bigint: true, throwIfNoEntry: false })),
+    (stat) => {
+      const identity = stat === undefined ? "absent" : identityOf(stat)
+      if (cache !== undefined && (cache.identity ?? "absent") === identity) return Effect.succeed(cache)
+      return sharedReads(identity, loadFresh)
+    },
+  )
 
   const encodeEntries = Schema.encode(EntriesV2)
   const seal = (accounts: Accounts, pending: PendingLogins, revision: number, salt: string | undefined) =>
@@ -328,7 +330,8 @@ export const make = (path: string, key: Redacted.Redacted<string> | undefined, h
       const stat = await fs.promises.stat(full).catch(() => undefined)
       const old = stat !== undefined && Date.now() - stat.mtimeMs > ORPHAN_MS
       if (old || (Number.isInteger(pid) && pid !== process.pid && !Leases.isAlive(pid))) {
-        await fs.promises.rm(full, { force: true })
+        // Best effort, as the listing: a file that cannot be removed now is tried again next time.
+        await fs.promises.rm(full, { force: true }).catch(() => undefined)
       }
     }
   })

@@ -171,7 +171,7 @@ export const make = (
       }),
       (client) =>
         client.isReady
-          ? Effect.ignore(Effect.promise(() => client.close()))
+          ? Effect.ignore(Effect.tryPromise(() => client.close()))
           : // Never connected: stop its reconnection attempts.
             Effect.sync(() => client.destroy()),
     )
