@@ -10,7 +10,19 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { createClient } from "@redis/client"
-import { Deferred, Effect, Exit, Fiber, Layer, Redacted, Schema, TestClock } from "effect"
+import {
+  Context,
+  Deferred,
+  Effect,
+  Exit,
+  Fiber,
+  Layer,
+  ManagedRuntime,
+  Option,
+  Redacted,
+  Schema,
+  TestClock,
+} from "effect"
 import * as Accounts from "../src/Accounts.js"
 import * as FileStore from "../src/internal/fileStore.js"
 import * as MemoryStore from "../src/internal/memoryStore.js"
@@ -120,6 +132,67 @@ for (const [name, storeLayer, available] of stores) {
         assert.isTrue(Exit.isFailure(after))
         assert.strictEqual((yield* Effect.flip(accounts.get(key))).code, "not_logged_in")
       }).pipe(Effect.provide(storeLayer())),
+    )
+
+    it.live("closing the Accounts layer waits for a refresh in flight to be stored, for at most waitOnClose", () =>
+      Effect.gen(function* () {
+        // The store outlives the layer, as another process's view of it would.
+        const stored = yield* Layer.build(storeLayer())
+        const store = Context.get(stored, TokenStore.TokenStore)
+        const open = (fake: ReturnType<typeof gatedProvider>, options?: Accounts.Options) =>
+          ManagedRuntime.make(
+            Accounts.layer(() => Effect.succeed(fake.provider), options).pipe(
+              Layer.provide(Layer.succeedContext(stored)),
+            ),
+          )
+        const closedWhile = (runtime: ManagedRuntime.ManagedRuntime<Accounts.Accounts, never>) => {
+          const closing = { done: false, promise: runtime.dispose() }
+          void closing.promise.then(() => {
+            closing.done = true
+          })
+          return closing
+        }
+
+        const gate = yield* Deferred.make<void>()
+        const started = yield* Deferred.make<void>()
+        const fake = gatedProvider(gate, started)
+        const runtime = open(fake)
+        yield* Effect.promise(() =>
+          runtime.runPromise(
+            Effect.flatMap(Accounts.Accounts, (accounts) =>
+              Effect.flatMap(tokenOf({ access_token: "old", refresh_token: "r1", expires_in: 10 }), (token) =>
+                accounts.save(key, token),
+              ),
+            ),
+          ),
+        )
+        // The caller gives up at once (a client that went away); its refresh goes on.
+        runtime.runFork(Effect.flatMap(Accounts.Accounts, (accounts) => accounts.accessToken(key)))
+        yield* Deferred.await(started)
+        const closing = closedWhile(runtime)
+        yield* Effect.sleep("50 millis")
+        assert.isFalse(closing.done, "the layer closed while its refresh was at the provider")
+        yield* Deferred.succeed(gate, undefined)
+        yield* Effect.promise(() => closing.promise)
+        const after = yield* store.get(key, { fresh: true })
+        assert.strictEqual(Option.map(after, (entry) => access(entry.token)).pipe(Option.getOrUndefined), "fresh-1")
+
+        // A refresh that never ends holds the close up only so long.
+        const stuck = gatedProvider(yield* Deferred.make<void>(), yield* Deferred.make<void>())
+        const patient = open(stuck, { waitOnClose: "100 millis" })
+        yield* Effect.promise(() =>
+          patient.runPromise(
+            Effect.flatMap(Accounts.Accounts, (accounts) =>
+              Effect.flatMap(tokenOf({ access_token: "old", refresh_token: "r1", expires_in: 10 }), (token) =>
+                accounts.save(key, token),
+              ),
+            ),
+          ),
+        )
+        patient.runFork(Effect.flatMap(Accounts.Accounts, (accounts) => accounts.accessToken(key)))
+        yield* Effect.sleep("20 millis")
+        yield* Effect.promise(() => closedWhile(patient).promise).pipe(Effect.timeout("5 seconds"), Effect.orDie)
+      }).pipe(Effect.scoped),
     )
 
     it.live("1,000 callers on an expired token: one refresh, and store round trips that do not grow with callers", () =>
