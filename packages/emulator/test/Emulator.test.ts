@@ -5,6 +5,7 @@ import {
   defaultHyperlineApiKey,
   defaultHyperproofClient,
   type Emulator,
+  hyperidRealmPath,
   maxBodyBytes,
   originNames,
   start,
@@ -89,6 +90,49 @@ describe("emulator skeleton", () => {
     abort.abort()
     expect(await pending).toBe("aborted")
     await other.close()
+  })
+
+  it("delays an answer after handling its request: a client that gives up meanwhile finds it done", async () => {
+    const other = await start()
+    try {
+      const refreshToken = other.tokens.issue("refresh", {
+        provider: "hyperid",
+        clientId: defaultHyperIdClient.clientId,
+        subject: "user_ada",
+        scope: "openid",
+        grant: "g1",
+        lifetime: 600,
+      }).value
+      const path = `${hyperidRealmPath}/token`
+      other.faults.inject({ origin: "hyperid", path, answerLatencyMs: 600_000 })
+      const abort = new AbortController()
+      const pending = fetch(`${other.origins.hyperid}${path}`, {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams({
+          grant_type: "refresh_token",
+          refresh_token: refreshToken,
+          client_id: defaultHyperIdClient.clientId,
+          client_secret: defaultHyperIdClient.clientSecret,
+        }),
+        signal: abort.signal,
+      }).then(
+        () => "answered",
+        () => "aborted",
+      )
+      let outcome = "waiting"
+      void pending.then((settled) => {
+        outcome = settled
+      })
+      while ((other.tokens.refreshes.get("hyperid") ?? 0) === 0) await new Promise((r) => setTimeout(r, 5))
+      // Handled (the refresh token is spent), and still unanswered a while later.
+      await new Promise((r) => setTimeout(r, 100))
+      expect(outcome).toBe("waiting")
+      abort.abort()
+      expect(await pending).toBe("aborted")
+    } finally {
+      await other.close()
+    }
   })
 
   it("logs what clients sent", async () => {
