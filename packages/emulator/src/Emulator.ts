@@ -290,7 +290,12 @@ export const start = async (options: StartOptions = {}): Promise<Emulator> => {
         contentType: (req.headers["content-type"] ?? "").split(";")[0]?.trim().toLowerCase() ?? "",
         body,
       }
-      answer(await route.handler(request))
+      const response = await route.handler(request)
+      if (fault?.answerLatencyMs !== undefined) {
+        await delay(fault.answerLatencyMs, req)
+        if (req.socket.destroyed) return
+      }
+      answer(response)
       return
     }
     answer(json(404, { message: `No route for ${method} ${url.pathname}` }))

@@ -32,6 +32,12 @@ export interface Fault {
   readonly method?: string | undefined
   /** Wait this long before doing anything else. */
   readonly latencyMs?: number | undefined
+  /**
+   * Handle the request, then wait this long before answering: the provider
+   * has acted (a code redeemed, a refresh token spent) while its answer is
+   * still on the way, as when a server or the network is slow after the fact.
+   */
+  readonly answerLatencyMs?: number | undefined
   /** Answer with this status (and `body`, `headers`) instead of the route. */
   readonly status?: number | undefined
   readonly body?: string | object | undefined
