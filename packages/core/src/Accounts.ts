@@ -223,7 +223,17 @@ export interface Options {
    * host that died.
    */
   readonly lease?: LeaseOptions | undefined
+  /**
+   * How long closing the scope of `layer` or `makeScoped` waits for
+   * refreshes under way to store the provider's answer (10 s by default).
+   * A refresh cut off after the provider answered loses the new tokens, and
+   * with a provider that rotates refresh tokens, the login.
+   */
+  readonly waitOnClose?: Duration.DurationInput | undefined
 }
+
+/** How long closing `Accounts` waits for refreshes under way, by default. */
+const defaultWaitOnClose = Duration.seconds(10)
 
 const notLoggedIn = (key: AccountKey, reason?: string) =>
   new NotLoggedIn({ provider: key.provider, account: key.account, reason })
@@ -250,6 +260,49 @@ const notLoggedIn = (key: AccountKey, reason?: string) =>
  * @category constructors
  */
 export const make = (lookup: ProviderLookup, options: Options = {}): Effect.Effect<Service, never, TokenStore> =>
+  Effect.map(build(lookup, options), ({ service }) => service)
+
+/**
+ * `make`, whose scope waits when it closes for the refreshes under way to be
+ * stored (at most `Options.waitOnClose`): a program that stops (`SIGTERM`, a
+ * client gone away) keeps the tokens its provider has just issued.
+ *
+ * @example
+ * ```ts
+ * import { Accounts, Hyperproof, TokenStore } from "@hyperauth/core"
+ * import * as Effect from "effect/Effect"
+ *
+ * const program = Effect.scoped(
+ *   Effect.gen(function* () {
+ *     const hyperproof = yield* Hyperproof.Hyperproof
+ *     const accounts = yield* Accounts.makeScoped(() => Effect.succeed(hyperproof.provider))
+ *     return yield* accounts.list
+ *   }),
+ * ).pipe(Effect.provide(TokenStore.layerMemory))
+ * ```
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const makeScoped = (
+  lookup: ProviderLookup,
+  options: Options = {},
+): Effect.Effect<Service, never, TokenStore | Scope.Scope> =>
+  Effect.flatMap(build(lookup, options), ({ service, drain }) =>
+    Effect.as(
+      // Finalizers run uninterruptibly: the wait is made interruptible so that its time limit can end it.
+      Effect.addFinalizer(() =>
+        Effect.ignore(Effect.timeout(Effect.interruptible(drain), options.waitOnClose ?? defaultWaitOnClose)),
+      ),
+      service,
+    ),
+  )
+
+/** The service, and the wait for its refreshes under way. */
+const build = (
+  lookup: ProviderLookup,
+  options: Options,
+): Effect.Effect<{ readonly service: Service; readonly drain: Effect.Effect<void> }, never, TokenStore> =>
   Effect.gen(function* () {
     const store = yield* TokenStore
 
@@ -340,7 +393,7 @@ export const make = (lookup: ProviderLookup, options: Options = {}): Effect.Effe
         ),
       )
 
-    return {
+    const service: Service = {
       save: (key, token) => underLease(key, (lease) => Effect.asVoid(store.set(key, token, { lease }))),
       get: (key) => Effect.map(get(key), (entry) => entry.token),
       // Concurrent callers' reads are shared by the store itself (one round trip for all).
@@ -384,6 +437,7 @@ export const make = (lookup: ProviderLookup, options: Options = {}): Effect.Effe
         ),
       list: store.list,
     }
+    return { service, drain: refreshes.drain }
   })
 
 /**
@@ -404,4 +458,4 @@ export const make = (lookup: ProviderLookup, options: Options = {}): Effect.Effe
  * @category layers
  */
 export const layer = (lookup: ProviderLookup, options?: Options): Layer.Layer<Accounts, never, TokenStore> =>
-  Layer.effect(Accounts, make(lookup, options))
+  Layer.scoped(Accounts, makeScoped(lookup, options))

@@ -22,6 +22,8 @@ export interface SingleFlight<K, A, E> {
   (key: K, work: Effect.Effect<A, E, Scope.Scope>): Effect.Effect<A, E>
   /** Waits for the run of `key` under way, if there is one. */
   readonly join: (key: K) => Effect.Effect<A, E> | undefined
+  /** Waits until no run is under way (those that start meanwhile included), whatever their results. */
+  readonly drain: Effect.Effect<void>
 }
 
 export const make = <K, A, E>(): SingleFlight<K, A, E> => {
@@ -67,5 +69,13 @@ export const make = <K, A, E>(): SingleFlight<K, A, E> => {
     const running = inFlight.get(key)
     return running === undefined ? undefined : Deferred.await(running)
   }
-  return Object.assign(run, { join })
+  const drain: Effect.Effect<void> = Effect.suspend(() => {
+    const running = [...inFlight.values()]
+    if (running.length === 0) return Effect.void
+    return Effect.zipRight(
+      Effect.forEach(running, (done) => Effect.exit(Deferred.await(done)), { discard: true }),
+      drain,
+    )
+  })
+  return Object.assign(run, { join, drain })
 }
