@@ -98,6 +98,36 @@ describe("a restart (one encrypted file store)", () => {
   })
 })
 
+describe("a stop while a refresh is at the provider (hyperid rotating refresh tokens strictly)", () => {
+  it("the server stores the provider's answer before it exits, so the next server's refresh reuses nothing", async () => {
+    const rotating = await start({ hyperid: { rotateRefreshTokens: true } })
+    try {
+      const env = { ...emulatorEnv(rotating), HYPERAUTH_STORE: await tempStore(), HYPERAUTH_STORE_KEY: "restart-key" }
+      const a = await server(env)
+      const pending = structured(await a.call("login", { provider: "hyperid", account: "rotated" }))
+      const redirect = rotating.hyperid.authorize(String(pending.authorization_url))
+      const done = structured(await a.call("complete_login", { login_id: pending.login_id, redirect_url: redirect }))
+      expect(done.status).toBe("authenticated")
+
+      const tokenPath = `${hyperidRealmPath}/token`
+      const refreshesBefore = rotating.tokens.refreshes.get("hyperid") ?? 0
+      rotating.faults.inject({ origin: "hyperid", path: tokenPath, answerLatencyMs: 500, times: 1 })
+      // The client asks for a refresh and goes away while the provider answers.
+      void a.call("refresh_token", { provider: "hyperid", account: "rotated" }).catch(() => undefined)
+      // Spent at the provider, its answer still on the way.
+      while ((rotating.tokens.refreshes.get("hyperid") ?? 0) === refreshesBefore) await sleep(5)
+      await a.close()
+
+      const b = await server(env)
+      const refreshed = await b.call("refresh_token", { provider: "hyperid", account: "rotated" })
+      expect(structured(refreshed)).toMatchObject({ status: "authenticated" })
+    } finally {
+      await Promise.all(sessions.splice(0).map((s) => s.close().catch(() => undefined)))
+      await rotating.close()
+    }
+  })
+})
+
 describe.skipIf(!redisAvailable())("replicas on one Redis", () => {
   let redis: RedisServer
   let db = 0
