@@ -55,7 +55,8 @@ const services: Effect.Effect<Context.Context<Services>, StartError, Scope.Scope
   const providers = yield* Effect.provide(Providers.make, base)
   const withAccounts = base.pipe(
     Context.add(Providers.Providers, providers),
-    Context.add(Accounts.Accounts, yield* Effect.provide(Accounts.make(providers.get), base)),
+    // Scoped: the server's stop waits for a refresh under way to store the provider's answer.
+    Context.add(Accounts.Accounts, yield* Effect.provide(Accounts.makeScoped(providers.get), base)),
   )
   return withAccounts.pipe(
     Context.add(Logins.Logins, yield* Effect.provide(Logins.make, withAccounts)),
