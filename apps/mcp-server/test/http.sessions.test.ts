@@ -59,6 +59,27 @@ const open = () =>
 
 const ping = (session: string) => post({ jsonrpc: "2.0", id: 2, method: "ping" }, session)
 
+/** Opens the GET stream of `session`. */
+const listen = (session: string) =>
+  fetch(`http://127.0.0.1:${port}/mcp`, {
+    headers: { accept: "text/event-stream", "mcp-session-id": session, "mcp-protocol-version": "2025-06-18" },
+  })
+
+/** Whether the body of `response` ends within 2 s. */
+const ended = async (response: Response | undefined): Promise<boolean> => {
+  const reader = response?.body?.getReader()
+  if (reader === undefined) return false
+  const deadline = sleep(2_000).then(() => "late" as const)
+  for (;;) {
+    const next = await Promise.race([reader.read(), deadline])
+    if (next === "late") {
+      await reader.cancel()
+      return false
+    }
+    if (next.done) return true
+  }
+}
+
 describe("request targets", () => {
   it("one that is no URL is answered 400, and the server goes on", async () => {
     for (const target of ["http://[", "http://", "//[::1"]) {
@@ -89,18 +110,31 @@ describe("HTTP sessions", () => {
 
   it("does not reclaim a session whose stream is open", async () => {
     const listening = await open()
-    const stream = await fetch(`http://127.0.0.1:${port}/mcp`, {
-      headers: {
-        accept: "text/event-stream",
-        "mcp-session-id": listening.session,
-        "mcp-protocol-version": "2025-06-18",
-      },
-    })
+    const stream = await listen(listening.session)
     expect(stream.status).toBe(200)
     now += 10 * idleMillis
     expect((await open()).status).toBe(200)
     expect((await ping(listening.session)).status).toBe(200)
     await stream.body?.cancel()
+  })
+
+  it("at the cap, an initialize takes the place of the session quiet the longest, even with its GET stream open", async () => {
+    const sessions = [await open(), await open(), await open()]
+    const streams = await Promise.all(sessions.map(({ session }) => listen(session)))
+    expect(streams.map((stream) => stream.status)).toEqual([200, 200, 200])
+    now += 10 * idleMillis
+    expect((await ping(sessions[1]?.session ?? "")).status).toBe(200)
+    expect((await ping(sessions[2]?.session ?? "")).status).toBe(200)
+    now += 10 * idleMillis
+    const newcomer = await open()
+    expect(newcomer.status).toBe(200)
+    // The first is the quietest: its stream ends and it is gone (404, so its client starts anew).
+    expect(await ended(streams[0])).toBe(true)
+    expect((await ping(sessions[0]?.session ?? "")).status).toBe(404)
+    expect((await ping(sessions[1]?.session ?? "")).status).toBe(200)
+    expect((await ping(sessions[2]?.session ?? "")).status).toBe(200)
+    expect((await ping(newcomer.session)).status).toBe(200)
+    for (const stream of streams.slice(1)) await stream.body?.cancel()
   })
 
   it("caps the number of sessions: 503 past it, room again after a DELETE or once one is reclaimed", async () => {

@@ -2,7 +2,7 @@
  * A `--http` server in process over real loopback HTTP, made before each
  * test of the suite that asks for it and closed after it: with the
  * emulator behind it when asked, a bearer token when given, and the
- * connections' limits when given.
+ * sessions' and connections' limits when given.
  */
 import type { Server } from "node:http"
 import type { AddressInfo } from "node:net"
@@ -39,6 +39,7 @@ export const useHttpServer = (
   options: {
     readonly emulator?: boolean
     readonly token?: string
+    readonly sessions?: HttpOptions["sessions"]
     readonly connections?: HttpOptions["connections"]
   } = {},
 ): HttpServer => {
@@ -49,7 +50,12 @@ export const useHttpServer = (
   beforeEach(async () => {
     emulator = options.emulator === true ? await start() : undefined
     runtime = Runtime.make({ HYPERAUTH_STORE: "memory", ...emulator?.env })
-    server = await serveHttp(runtime, { port: 0, token: options.token, connections: options.connections })
+    server = await serveHttp(runtime, {
+      port: 0,
+      token: options.token,
+      sessions: options.sessions,
+      connections: options.connections,
+    })
     handle.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/mcp`
   })
   afterEach(async () => {
