@@ -8,9 +8,10 @@
  * session on DELETE; this module routes requests to sessions: an unknown or
  * ended `Mcp-Session-Id` is 404, so the client starts a new session (MCP
  * Streamable HTTP, "Session Management"), idle sessions are reclaimed and
- * their number is capped. A request that would start a session is read
- * here instead, whole, before it takes a session's place. `HttpConnections`
- * bounds the connections.
+ * their number is capped (at the cap, a new session takes the place of the
+ * one quiet the longest: `HttpSessions`). A request that would start a
+ * session is read here instead, whole, before it takes a session's place.
+ * `HttpConnections` bounds the connections.
  */
 import { createHash, randomUUID, timingSafeEqual } from "node:crypto"
 import type { Server as HttpServer, IncomingMessage, ServerResponse } from "node:http"
@@ -137,11 +138,55 @@ const endingCancelledStreams = (transport: StreamableHTTPServerTransport): Strea
   return transport
 }
 
+/**
+ * A session whose client has still to answer a request of the server's (a
+ * URL-mode elicitation) is held by it (`hold`) though no request of the
+ * client's may be open: the elicitation goes on the `login` call's stream
+ * and outlives it. It was reclaimed as idle, or could lose its place to a
+ * new session, with the answer still to come. The hold lasts until the
+ * answer comes, the server gives up (the SDK then sends
+ * `notifications/cancelled`: after a minute by default), or the request
+ * cannot be sent.
+ */
+const holdingWhileAwaited = (
+  transport: StreamableHTTPServerTransport,
+  hold: () => () => void,
+): StreamableHTTPServerTransport => {
+  const awaited = new Map<RequestId, () => void>()
+  const settle = (request: unknown) => {
+    if (typeof request !== "string" && typeof request !== "number") return
+    awaited.get(request)?.()
+    awaited.delete(request)
+  }
+  const send = transport.send.bind(transport)
+  transport.send = async (message, options) => {
+    const request = "method" in message && "id" in message ? message.id : undefined
+    if (request !== undefined && !awaited.has(request)) awaited.set(request, hold())
+    if ("method" in message && message.method === "notifications/cancelled") settle(message.params?.requestId)
+    try {
+      await send(message, options)
+    } catch (error) {
+      settle(request)
+      throw error
+    }
+  }
+  const start = transport.start.bind(transport)
+  transport.start = () => {
+    const dispatch = transport.onmessage
+    transport.onmessage = (message, extra) => {
+      if (!("method" in message) && "id" in message) settle(message.id)
+      dispatch?.(message, extra)
+    }
+    return start()
+  }
+  return transport
+}
+
 export interface HttpOptions {
   readonly port: number
   /** `HYPERAUTH_HTTP_TOKEN`: required as `Authorization: Bearer` when set. */
   readonly token: string | undefined
-  /** Idle timeout, cap and clock of the sessions; `HttpSessions.defaultLimits` when absent. */
+  /** Idle timeout, quiet floor, cap and clock of the sessions; `HttpSessions.defaultLimits` when absent. */
   readonly sessions?: HttpSessions.SessionLimits | undefined
   /** Bounds of the connections, each `HttpConnections.defaultLimits` when absent. */
   readonly connections?: Partial<HttpConnections.ConnectionLimits> | undefined
@@ -170,7 +215,7 @@ export const serveHttp = (runtime: Runtime, options: HttpOptions): Promise<HttpS
         res,
         503,
         -32000,
-        `Too many open sessions (at most ${limits.max}). End one with DELETE, or retry when an idle one has been reclaimed.`,
+        `Too many open sessions (at most ${limits.max}), and none quiet for ${Math.ceil(limits.quietMillis / 1000)} s to make room. End one with DELETE, or retry later.`,
       )
     }
     let started = false
@@ -188,7 +233,8 @@ export const serveHttp = (runtime: Runtime, options: HttpOptions): Promise<HttpS
     }
     const server = createServer(Promise.resolve(runtime))
     try {
-      await connect(server, endingCancelledStreams(transport))
+      const hold = () => sessions.begin(transport.sessionId ?? "", "request")
+      await connect(server, endingCancelledStreams(holdingWhileAwaited(transport, hold)))
       // The SDK checks Accept and Content-Type (406, 415) and answers anything but an initialize request (400).
       await transport.handleRequest(req, res, message)
     } finally {
@@ -269,7 +315,7 @@ export const serveHttp = (runtime: Runtime, options: HttpOptions): Promise<HttpS
           -32001,
           "Session not found: it ended or the server restarted. Start a new session with an initialize request.",
         )
-      res.once("close", sessions.begin(sessionId))
+      res.once("close", sessions.begin(sessionId, req.method === "GET" ? "stream" : "request"))
       return transport.handleRequest(req, res)
     }
     handle().catch(() => {

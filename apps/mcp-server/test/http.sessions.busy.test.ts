@@ -12,7 +12,10 @@ import { mcpHeaders as baseHeaders, initialize, messagesOf, useHttpServer } from
 
 const idleMillis = 60_000
 let now = 1_000_000
-const served = useHttpServer({ emulator: true, sessions: { idleMillis, max: 1, now: () => now } })
+const served = useHttpServer({
+  emulator: true,
+  sessions: { idleMillis, quietMillis: idleMillis / 2, max: 1, now: () => now },
+})
 
 const openSession = async (capabilities: Record<string, unknown> = {}) => {
   const init = await fetch(served.url, {

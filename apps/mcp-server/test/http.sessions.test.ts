@@ -2,7 +2,8 @@
  * The `--http` transport's session bookkeeping, in process over real
  * loopback HTTP, with the sessions' clock injected: idle sessions are
  * reclaimed (404 afterwards) without waiting in real time, a session with
- * an open stream is not idle, and the number of sessions is capped.
+ * an open stream is not idle, and the number of sessions is capped: at the
+ * cap, a new session takes the place of the one quiet the longest.
  *
  * The clock is a plain `now` function rather than Effect's TestClock: the
  * transport is Node callback code that runs outside any Effect fiber.
@@ -16,6 +17,7 @@ import * as Runtime from "../src/runtime.js"
 import { rawHttp } from "./support/raw.js"
 
 const idleMillis = 60_000
+const quietMillis = 10_000
 let now = 0
 let runtime: Runtime.Runtime
 let server: Server
@@ -24,7 +26,11 @@ let port = 0
 beforeEach(async () => {
   now = 1_000_000
   runtime = Runtime.make({ HYPERAUTH_STORE: "memory" })
-  server = await serveHttp(runtime, { port: 0, token: undefined, sessions: { idleMillis, max: 3, now: () => now } })
+  server = await serveHttp(runtime, {
+    port: 0,
+    token: undefined,
+    sessions: { idleMillis, quietMillis, max: 3, now: () => now },
+  })
   port = (server.address() as AddressInfo).port
 })
 
@@ -122,10 +128,11 @@ describe("HTTP sessions", () => {
     const sessions = [await open(), await open(), await open()]
     const streams = await Promise.all(sessions.map(({ session }) => listen(session)))
     expect(streams.map((stream) => stream.status)).toEqual([200, 200, 200])
-    now += 10 * idleMillis
+    now += quietMillis - 1
+    expect((await open()).status).toBe(503) // none quiet long enough yet
     expect((await ping(sessions[1]?.session ?? "")).status).toBe(200)
     expect((await ping(sessions[2]?.session ?? "")).status).toBe(200)
-    now += 10 * idleMillis
+    now += 1
     const newcomer = await open()
     expect(newcomer.status).toBe(200)
     // The first is the quietest: its stream ends and it is gone (404, so its client starts anew).
@@ -134,7 +141,12 @@ describe("HTTP sessions", () => {
     expect((await ping(sessions[1]?.session ?? "")).status).toBe(200)
     expect((await ping(sessions[2]?.session ?? "")).status).toBe(200)
     expect((await ping(newcomer.session)).status).toBe(200)
-    for (const stream of streams.slice(1)) await stream.body?.cancel()
+    expect((await open()).status).toBe(503) // the others were in use just now
+    now += quietMillis // and now the second is the quietest
+    expect((await open()).status).toBe(200)
+    expect(await ended(streams[1])).toBe(true)
+    expect((await ping(sessions[2]?.session ?? "")).status).toBe(200)
+    await streams[2]?.body?.cancel()
   })
 
   it("caps the number of sessions: 503 past it, room again after a DELETE or once one is reclaimed", async () => {
