@@ -1,7 +1,8 @@
 /**
  * The `--http` transport's bounds on its connections, in process over raw
  * loopback sockets, with the limits made small: how many may be open at
- * once, and how long a request may take to arrive.
+ * once, how long a request may take to arrive, and how long its answers
+ * may wait for a client that does not read them.
  */
 import type { Server } from "node:http"
 import { type AddressInfo, createConnection, type Socket } from "node:net"
@@ -108,5 +109,67 @@ describe("how long a request may take to arrive", () => {
       clearInterval(trickle)
     }
     expect(slowBody.received()).toMatch(/^HTTP\/1\.1 408 /)
+  })
+})
+
+/** A session started over `fetch`: its id. */
+const openSession = async (port: number) => {
+  const answer = await fetch(`http://127.0.0.1:${port}/mcp`, {
+    method: "POST",
+    headers: { "content-type": "application/json", accept: "application/json, text/event-stream" },
+    body: JSON.stringify({
+      jsonrpc: "2.0",
+      id: 1,
+      method: "initialize",
+      params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "t", version: "1" } },
+    }),
+  })
+  await answer.text()
+  return answer.headers.get("mcp-session-id") ?? ""
+}
+
+/** A request of `session` as raw HTTP, kept alive. */
+const sessionRequest = (port: number, session: string, method: string, body: unknown) => {
+  const text = body === undefined ? "" : JSON.stringify(body)
+  return (
+    `${method} /mcp HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: application/json\r\n` +
+    `Accept: application/json, text/event-stream\r\nMcp-Session-Id: ${session}\r\n` +
+    `Mcp-Protocol-Version: 2025-06-18\r\nContent-Length: ${Buffer.byteLength(text)}\r\n\r\n${text}`
+  )
+}
+
+describe("a client that does not read its answers", () => {
+  // Checked every 10 ms here, so that the timeout fires at most that late.
+  const limits = { writeMillis: 200, checkMillis: 10 }
+
+  it("has its connection closed once its answers have waited the write timeout with none of them taken", async () => {
+    const { server, port } = await serve(limits)
+    const session = await openSession(port)
+    // The client, reading nothing, does not see the close: the server's end of the connection does.
+    const accepted = new Promise<Socket>((resolve) => server.once("connection", resolve))
+    const deaf = connect(port)
+    deaf.socket.pause()
+    // Each answer is about 13 KB: the kernel's buffers fill (some MB), then Node's.
+    const list = (id: number) => sessionRequest(port, session, "POST", { jsonrpc: "2.0", id, method: "tools/list" })
+    deaf.socket.write(Array.from({ length: 1_000 }, (_, id) => list(id)).join(""))
+    const serverSide = await accepted
+    expect(await within(10_000, new Promise((resolve) => serverSide.once("close", resolve)))).toBe(true)
+    expect(serverSide.bytesWritten).toBeGreaterThan(1_000_000) // closed once the buffers had filled, not before
+  })
+
+  it("that reads them keeps its connection, and a GET stream stays open for as long as it listens", async () => {
+    const { port } = await serve(limits)
+    const session = await openSession(port)
+    const listening = connect(port)
+    listening.socket.write(sessionRequest(port, session, "GET", undefined))
+    const reading = connect(port)
+    for (let id = 0; id < 20; id++) {
+      const before = reading.received().length
+      reading.socket.write(sessionRequest(port, session, "POST", { jsonrpc: "2.0", id, method: "tools/list" }))
+      while (!reading.received().slice(before).includes('"tools"')) await sleep(5)
+      await sleep(20)
+    }
+    expect(await within(300, Promise.race([listening.closed, reading.closed]))).toBe(false)
+    expect(listening.received()).toMatch(/^HTTP\/1\.1 200 /)
   })
 })
