@@ -8,6 +8,12 @@
  * are read no further once their answers back up behind one still being
  * sent (of 50,000 pings sent behind an open stream, 243 were taken in: one
  * 64 KiB read), which holds as long as every answer's head goes out at once.
+ *
+ * Nothing bounded how long answers may wait for a client that does not
+ * read them: one pipelining tools/list (13 KB an answer) and reading
+ * nothing had some 4 MB taken by the kernel's buffers, then Node held the
+ * answers of one 64 KiB read of requests (2.3 MB) and the connection,
+ * with its session's requests in flight, for ever. `writeMillis` does.
  */
 import {
   createServer as createHttpServer,
@@ -16,6 +22,7 @@ import {
   type RequestListener,
   type ServerResponse,
 } from "node:http"
+import type { Socket } from "node:net"
 
 export interface ConnectionLimits {
   /** How many may be open at once; one more is closed as soon as it is accepted, unanswered. */
@@ -24,7 +31,14 @@ export interface ConnectionLimits {
   readonly headersMillis: number
   /** How long a whole request, head and body, may take to arrive, however often it sends; else 408. */
   readonly requestMillis: number
-  /** How often Node looks for requests past those timeouts, so how late it may notice one. */
+  /**
+   * How long a connection's output may wait with the client taking none of
+   * it (in whole writes: an answer's head, a chunk of its body, an event)
+   * before the connection is closed: a client that does not read its
+   * answers. A GET stream with nothing to send waits for nothing.
+   */
+  readonly writeMillis: number
+  /** How often the timeouts are looked for (Node's, of requests; ours, of writes), so how late one may be noticed. */
   readonly checkMillis: number
   /**
    * How long a connection may stay after an answer given before its
@@ -45,13 +59,16 @@ export interface ConnectionLimits {
  * second: a loopback client sends either in milliseconds (a body is at most
  * 4 MiB, one JSON-RPC message or batch, never streamed as it is made), and
  * Node's own 60 s and 5 minutes, checked every 30 s, let a client that sends
- * a byte now and then hold its connection for minutes. Half a second to
- * drain.
+ * a byte now and then hold its connection for minutes. 30 s for a client
+ * to take some of its answers, which one that reads does at once (a body
+ * is sent in chunks the kernel's buffers take, some MB on loopback). Half
+ * a second to drain.
  */
 export const defaultLimits: ConnectionLimits = {
   max: 256,
   headersMillis: 10_000,
   requestMillis: 30_000,
+  writeMillis: 30_000,
   checkMillis: 1_000,
   drainMillis: 500,
 }
@@ -76,6 +93,32 @@ const drainingFor = (millis: number, req: IncomingMessage, res: ServerResponse) 
     }, millis).unref()
   })
 
+/**
+ * Closes every connection whose output has waited `millis` with none of it
+ * taken: its socket has bytes to send (`writableLength`), and the count of
+ * bytes it has sent has not moved since they were first seen waiting.
+ * Node has no such timeout (its socket timeout counts what the client
+ * sends too, and would close a quiet GET stream).
+ */
+const closingUnread = (server: HttpServer, millis: number, checkMillis: number) => {
+  const waiting = new Map<Socket, { readonly since: number; readonly sent: number } | undefined>()
+  server.on("connection", (socket: Socket) => {
+    waiting.set(socket, undefined)
+    socket.once("close", () => waiting.delete(socket))
+  })
+  const check = setInterval(() => {
+    const now = performance.now()
+    for (const [socket, since] of waiting) {
+      const sent = socket.bytesWritten - socket.writableLength
+      if (socket.writableLength === 0) waiting.set(socket, undefined)
+      else if (since === undefined || since.sent !== sent) waiting.set(socket, { since: now, sent })
+      else if (now - since.since >= millis) socket.destroy()
+    }
+  }, checkMillis)
+  check.unref()
+  server.once("close", () => clearInterval(check))
+}
+
 /** An HTTP server for `listener`, its connections within `limits`. */
 export const createServer = (limits: ConnectionLimits, listener: RequestListener): HttpServer => {
   const options = {
@@ -88,5 +131,6 @@ export const createServer = (limits: ConnectionLimits, listener: RequestListener
     listener(req, res)
   })
   server.maxConnections = limits.max
+  closingUnread(server, limits.writeMillis, limits.checkMillis)
   return server
 }
