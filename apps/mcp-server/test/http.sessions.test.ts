@@ -9,7 +9,7 @@
  * transport is Node callback code that runs outside any Effect fiber.
  */
 import type { Server } from "node:http"
-import { type AddressInfo, createConnection } from "node:net"
+import { type AddressInfo, createConnection, type Socket } from "node:net"
 import { setTimeout as sleep } from "node:timers/promises"
 import { afterEach, beforeEach, describe, expect, it } from "vitest"
 import { serveHttp } from "../src/http.js"
@@ -147,6 +147,33 @@ describe("HTTP sessions", () => {
     expect(await ended(streams[1])).toBe(true)
     expect((await ping(sessions[2]?.session ?? "")).status).toBe(200)
     await streams[2]?.body?.cancel()
+  })
+
+  it("a request queued behind another on its connection holds its session no longer than the connection lasts", async () => {
+    const listening = await open()
+    const accepted = new Promise<Socket>((resolve) => server.once("connection", resolve))
+    let requests = 0
+    server.on("request", () => {
+      requests += 1
+    })
+    const socket = createConnection({ host: "127.0.0.1", port })
+    socket.on("error", () => undefined)
+    const session = `Mcp-Session-Id: ${listening.session}\r\nMcp-Protocol-Version: 2025-06-18\r\n`
+    const body = JSON.stringify({ jsonrpc: "2.0", id: 2, method: "ping" })
+    // HTTP/1.1 pipelining: the ping's answer waits behind the GET stream's, which never ends.
+    socket.write(
+      `GET /mcp HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nAccept: text/event-stream\r\n${session}\r\n` +
+        `POST /mcp HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: ${headers["content-type"]}\r\n` +
+        `Accept: ${headers.accept}\r\n${session}Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+    )
+    const serverSide = await accepted
+    while (requests < 2) await sleep(5)
+    const closed = new Promise((resolve) => serverSide.once("close", resolve))
+    socket.destroy()
+    await closed
+    now += idleMillis + 1
+    expect((await open()).status).toBe(200) // any request notices the idle ones
+    expect((await ping(listening.session)).status).toBe(404)
   })
 
   it("caps the number of sessions: 503 past it, room again after a DELETE or once one is reclaimed", async () => {
