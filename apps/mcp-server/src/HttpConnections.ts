@@ -93,6 +93,41 @@ const drainingFor = (millis: number, req: IncomingMessage, res: ServerResponse) 
     }, millis).unref()
   })
 
+/** What is to be called when each connection closes, for the exchanges on it not over yet. */
+const overAtClose = new WeakMap<Socket, Set<() => void>>()
+
+/**
+ * Calls `over` once, when the exchange of `req` and `res` is over: at the
+ * response's close, or its connection's if that comes first. Node emits
+ * close only on the response being sent: one queued behind it (HTTP/1.1
+ * pipelining) never closes when the connection does (of 100 pipelined
+ * requests whose connection was destroyed, all 100 requests closed and
+ * one response).
+ */
+export const whenOver = (req: IncomingMessage, res: ServerResponse, over: () => void): void => {
+  const socket = req.socket
+  if (socket.closed) {
+    over()
+    return
+  }
+  let waiting = overAtClose.get(socket)
+  if (waiting === undefined) {
+    const all = new Set<() => void>()
+    overAtClose.set(socket, all)
+    socket.once("close", () => {
+      for (const done of all) done()
+    })
+    waiting = all
+  }
+  const done = () => {
+    waiting.delete(done)
+    res.off("close", done)
+    over()
+  }
+  waiting.add(done)
+  res.once("close", done)
+}
+
 /**
  * Closes every connection whose output has waited `millis` with none of it
  * taken: its socket has bytes to send (`writableLength`), and the count of

@@ -315,7 +315,7 @@ export const serveHttp = (runtime: Runtime, options: HttpOptions): Promise<HttpS
           -32001,
           "Session not found: it ended or the server restarted. Start a new session with an initialize request.",
         )
-      res.once("close", sessions.begin(sessionId, req.method === "GET" ? "stream" : "request"))
+      HttpConnections.whenOver(req, res, sessions.begin(sessionId, req.method === "GET" ? "stream" : "request"))
       return transport.handleRequest(req, res)
     }
     handle().catch(() => {
