@@ -64,12 +64,50 @@ const untilOpen = async (server: Server, count: number) => {
 const get = (port: number) => `GET /mcp HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nConnection: close\r\n\r\n`
 
 describe("the number of connections", () => {
-  it("is capped: one past the cap is closed unanswered, and there is room again once one has closed", async () => {
+  it("is capped: at the cap, a new connection closes the one idle the longest (kept alive, or silent) and is served", async () => {
     const { server, port } = await serve({ max: 4 })
-    const held = [connect(port), connect(port), connect(port), connect(port)]
-    await untilOpen(server, 4)
+    /** A connection kept alive after its answer: idle since then. */
+    const keptAlive = async () => {
+      const kept = connect(port)
+      kept.socket.write(`GET /mcp HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n\r\n`)
+      while (!/\r\n\r\n/.test(kept.received())) await sleep(5)
+      return kept
+    }
+    const first = await keptAlive()
+    const silent = []
+    for (let i = 1; i <= 3; i++) {
+      silent.push(connect(port))
+      await untilOpen(server, i + 1)
+    }
+    const newcomer = await keptAlive()
+    expect(newcomer.received()).toMatch(/^HTTP\/1\.1 400 /)
+    expect(await within(2_000, first.closed)).toBe(true)
+    // Silent since before the newcomer's answer, so idle the longest now.
+    expect(await rawHttp(port, get(port))).toMatch(/^HTTP\/1\.1 400 /)
+    expect(await within(2_000, silent[0]?.closed ?? Promise.resolve())).toBe(true)
+    const rest = [...silent.slice(1), newcomer]
+    expect(await within(100, Promise.race(rest.map((held) => held.closed)))).toBe(false)
+  })
+
+  it("closes none in a request: with all of them in one, a new connection is closed unanswered, until one ends", async () => {
+    const { server, port } = await serve({ max: 4 })
+    // Initialize requests whose bodies are still arriving: each is in a request.
+    const busy = [0, 1, 2, 3].map(() => {
+      const held = connect(port)
+      held.socket.write(
+        `POST /mcp HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: application/json\r\n` +
+          `Accept: application/json, text/event-stream\r\nContent-Length: 100\r\n\r\n{"jsonrpc":`,
+      )
+      return held
+    })
+    let requests = 0
+    server.on("request", () => {
+      requests += 1
+    })
+    while (requests < 4) await sleep(5)
     expect(await rawHttp(port, get(port))).toBe("")
-    held[0]?.socket.destroy()
+    expect(await within(100, Promise.race(busy.map((held) => held.closed)))).toBe(false)
+    busy[0]?.socket.destroy()
     await untilOpen(server, 3)
     expect(await rawHttp(port, get(port))).toMatch(/^HTTP\/1\.1 400 /)
   })
