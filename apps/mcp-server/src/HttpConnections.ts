@@ -1,6 +1,7 @@
 /**
  * The `--http` transport's connections, bounded against local clients that
- * open many of them, or send slowly or never finish a request.
+ * open many of them, send slowly or never finish a request, or do not read
+ * their answers.
  *
  * Node bounds the rest itself, measured so: a kept-alive connection idle
  * for 5 s is closed (`keepAliveTimeout`); a request's head holds at most
@@ -9,11 +10,13 @@
  * sent (of 50,000 pings sent behind an open stream, 243 were taken in: one
  * 64 KiB read), which holds as long as every answer's head goes out at once.
  *
- * Nothing bounded how long answers may wait for a client that does not
- * read them: one pipelining tools/list (13 KB an answer) and reading
- * nothing had some 4 MB taken by the kernel's buffers, then Node held the
- * answers of one 64 KiB read of requests (2.3 MB) and the connection,
- * with its session's requests in flight, for ever. `writeMillis` does.
+ * At the cap, a new connection takes the place of one doing nothing
+ * (`makingRoom`). Nothing bounded how long answers may wait for a client
+ * that does not read them: one pipelining tools/list (13 KB an answer) and
+ * reading nothing had some 4 MB taken by the kernel's buffers, then Node
+ * held the answers of one 64 KiB read of requests (2.3 MB) and the
+ * connection, with its session's requests in flight, for ever.
+ * `writeMillis` does.
  */
 import {
   createServer as createHttpServer,
@@ -25,7 +28,11 @@ import {
 import type { Socket } from "node:net"
 
 export interface ConnectionLimits {
-  /** How many may be open at once; one more is closed as soon as it is accepted, unanswered. */
+  /**
+   * How many may be open at once. One more makes room by closing the one
+   * idle the longest (no request in flight); when every one is in a
+   * request, it is closed as soon as it is accepted, unanswered.
+   */
   readonly max: number
   /** How long a request's head may take to arrive (a new connection's first one too), else 408; at most `requestMillis`. */
   readonly headersMillis: number
@@ -154,6 +161,50 @@ const closingUnread = (server: HttpServer, millis: number, checkMillis: number) 
   server.once("close", () => clearInterval(check))
 }
 
+/**
+ * At most `max` connections open: one more first makes room by closing the
+ * connection idle the longest, one with no request in flight (it has sent
+ * nothing yet, or part of a head only, or is kept alive between requests),
+ * and only when every one is in a request is it closed itself. Node closes
+ * each of those soon anyway (headersTimeout, keepAliveTimeout), and a
+ * client about to send on a kept-alive one finds it closed as it would
+ * then. `server.maxConnections` refused the new one alone: a flood of
+ * sockets doing nothing, renewed as Node closed them, kept every other
+ * client out. The one idle the longest goes first, so that a new client
+ * sending its request at once is not closed before it can: that takes as
+ * many newer connections as the cap.
+ *
+ * Returns what counts a request in flight on its connection.
+ */
+const makingRoom = (server: HttpServer, max: number) => {
+  /** Each open connection: its requests in flight, and since when it has had none. */
+  const open = new Map<Socket, { requests: number; idleSince: number }>()
+  server.on("connection", (socket: Socket) => {
+    open.set(socket, { requests: 0, idleSince: performance.now() })
+    socket.once("close", () => open.delete(socket))
+    if (open.size <= max) return
+    let idlest = socket
+    let since = Number.POSITIVE_INFINITY
+    for (const [other, connection] of open)
+      if (other !== socket && connection.requests === 0 && connection.idleSince < since) {
+        idlest = other
+        since = connection.idleSince
+      }
+    open.delete(idlest)
+    idlest.destroy()
+  })
+  return (req: IncomingMessage, res: ServerResponse) => {
+    const connection = open.get(req.socket)
+    if (connection === undefined) return
+    connection.requests += 1
+    // Enough here: the answers queued behind one never close, but then the connection has closed.
+    res.once("close", () => {
+      connection.requests -= 1
+      connection.idleSince = performance.now()
+    })
+  }
+}
+
 /** An HTTP server for `listener`, its connections within `limits`. */
 export const createServer = (limits: ConnectionLimits, listener: RequestListener): HttpServer => {
   const options = {
@@ -162,10 +213,11 @@ export const createServer = (limits: ConnectionLimits, listener: RequestListener
     connectionsCheckingInterval: limits.checkMillis,
   }
   const server = createHttpServer(options, (req, res) => {
+    inRequest(req, res)
     drainingFor(limits.drainMillis, req, res)
     listener(req, res)
   })
-  server.maxConnections = limits.max
+  const inRequest = makingRoom(server, limits.max)
   closingUnread(server, limits.writeMillis, limits.checkMillis)
   return server
 }
