@@ -27,7 +27,13 @@ export interface RawSession {
   readonly close: () => Promise<void>
 }
 
-export const rawSession = async (env: Record<string, string>): Promise<RawSession> => {
+export interface RawOptions {
+  /** The `protocolVersion` the session's `initialize` asks for; `null`: no `initialize` is sent. Default "2025-06-18". */
+  readonly protocolVersion?: string | null
+}
+
+export const rawSession = async (env: Record<string, string>, options: RawOptions = {}): Promise<RawSession> => {
+  const protocolVersion = options.protocolVersion === undefined ? "2025-06-18" : options.protocolVersion
   const child: ChildProcessWithoutNullStreams = spawn(process.execPath, [serverMain], {
     env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? tmpdir(), ...env },
     stdio: ["pipe", "pipe", "pipe"],
@@ -71,14 +77,16 @@ export const rawSession = async (env: Record<string, string>): Promise<RawSessio
     await until(() => find(id) !== undefined, timeoutMs)
     return find(id) ?? {}
   }
-  await send({
-    jsonrpc: "2.0",
-    id: "init",
-    method: "initialize",
-    params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "raw", version: "0" } },
-  })
-  await answer("init", 20_000)
-  await send({ jsonrpc: "2.0", method: "notifications/initialized" })
+  if (protocolVersion !== null) {
+    await send({
+      jsonrpc: "2.0",
+      id: "init",
+      method: "initialize",
+      params: { protocolVersion, capabilities: {}, clientInfo: { name: "raw", version: "0" } },
+    })
+    await answer("init", 20_000)
+    await send({ jsonrpc: "2.0", method: "notifications/initialized" })
+  }
   await until(() => /ready on stdio|failed to start/.test(stderr), 20_000)
   return {
     send,
