@@ -19,6 +19,7 @@ import {
 } from "@modelcontextprotocol/sdk/types.js"
 import { AjvJsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/ajv"
 import type { jsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/types.js"
+import { withLifecycle } from "./lifecycle.js"
 import type { Runtime } from "./runtime.js"
 
 export const serverInfo = { name: "hyperauth", version: "0.1.0" } as const
@@ -190,6 +191,10 @@ const withRequestsChecked = (transport: Transport): Transport => {
   return transport
 }
 
-/** Connects `server` to `transport`; every transport of this server is connected here. */
+/**
+ * Connects `server` to `transport`; every transport of this server is
+ * connected here. A message read meets the lifecycle first (nothing before
+ * `initialize`), then the check of its params.
+ */
 export const connect = (server: Server, transport: Transport): Promise<void> =>
-  server.connect(withRequestsChecked(withBareErrorMessages(transport)))
+  server.connect(withRequestsChecked(withLifecycle(withBareErrorMessages(transport))))

@@ -98,8 +98,12 @@ describe("malformed tool calls", () => {
     ["initialize", '{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":7}}', "params.clientInfo"],
   ])("%s with params %s is a short -32602 naming %s, not -32603 with a zod dump", async (method, params, field) => {
     const id = nextId++
-    await raw.send(`{"jsonrpc":"2.0","id":${id},"method":"${method}","params":${params}}`)
-    const error = (await raw.answer(id)).error as { code: number; message: string }
+    // An initialize on a session that has one is refused as such (-32600): its params are checked on a new one.
+    const session =
+      method === "initialize" ? await rawSession({ HYPERAUTH_STORE: "memory" }, { protocolVersion: null }) : raw
+    await session.send(`{"jsonrpc":"2.0","id":${id},"method":"${method}","params":${params}}`)
+    const error = (await session.answer(id)).error as { code: number; message: string }
+    if (session !== raw) await session.close()
     expect(error.code).toBe(-32602)
     expect(error.message).toContain(method)
     expect(error.message).toContain(field)

@@ -89,17 +89,34 @@ describe("lifecycle", () => {
     expect(await raw.answer("list")).toHaveProperty("result.tools")
   })
 
-  it("a second initialize is -32600 and changes nothing; the session serves on", async () => {
-    const raw = await open()
-    await raw.send(initializeRequest("again", "2025-03-26"))
-    const error = errorOf(await raw.answer("again"))
-    expect(error.code).toBe(-32600)
-    expect(error.message).toMatch(/already initialized/i)
-    // Still 2025-06-18: a batch stays refused (see "batches").
-    const from = raw.messages().length
-    await raw.send([{ jsonrpc: "2.0", id: "b1", method: "ping" }])
-    await raw.until(() => idless(raw, from).length === 1)
-    await pinged(raw, "after-again")
+  it("a second initialize is -32600 and changes nothing: a client claiming elicitation in it is not sent any", async () => {
+    const emulator = await start()
+    try {
+      const raw = await open({ ...emulatorEnv(emulator), ...memory })
+      await raw.send({
+        ...initializeRequest("again", "2025-11-25"),
+        params: {
+          protocolVersion: "2025-11-25",
+          capabilities: { elicitation: { url: {} } },
+          clientInfo: { name: "b", version: "1" },
+        },
+      })
+      const error = errorOf(await raw.answer("again"))
+      expect(error.code).toBe(-32600)
+      expect(error.message).toMatch(/already initialized/i)
+      // The first client declared no elicitation: a device login offers its URL to nobody.
+      await raw.send({
+        jsonrpc: "2.0",
+        id: "device",
+        method: "tools/call",
+        params: { name: "login", arguments: { provider: "hyper" } },
+      })
+      expect(await raw.answer("device")).toHaveProperty("result.structuredContent.status", "pending")
+      await pinged(raw, "after-again")
+      expect(raw.messages().filter((m) => m.method === "elicitation/create")).toEqual([])
+    } finally {
+      await emulator.close()
+    }
   })
 
   it("an initialize refused for its params (-32602) does not count: the next one is answered", async () => {
