@@ -18,9 +18,12 @@ import type { Server as HttpServer, IncomingMessage, ServerResponse } from "node
 import type { AddressInfo } from "node:net"
 import { requestBodyTooLargeMessage } from "@modelcontextprotocol/sdk/server/requestBody.js"
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js"
-import type { RequestId } from "@modelcontextprotocol/sdk/types.js"
+import { isJsonContentType } from "@modelcontextprotocol/sdk/shared/mediaType.js"
+import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js"
+import { ErrorCode, type RequestId } from "@modelcontextprotocol/sdk/types.js"
 import * as HttpConnections from "./HttpConnections.js"
 import * as HttpSessions from "./HttpSessions.js"
+import { batchRefusal, hasBatches } from "./lifecycle.js"
 import * as RequestBody from "./RequestBody.js"
 import type { Runtime } from "./runtime.js"
 import { connect, createServer } from "./server.js"
@@ -182,6 +185,55 @@ const holdingWhileAwaited = (
   return transport
 }
 
+/**
+ * A POST holding a JSON-RPC batch is 400 (-32600) unless the session
+ * negotiated a revision that has batches (`hasBatches`): the SDK's
+ * transport serves them whatever was negotiated, and 2025-06-18 removed
+ * them ("the body of the POST request MUST be a single JSON-RPC request,
+ * notification, or response"). The `initialize` that starts a session
+ * comes before any revision is negotiated, so it is refused in one, as
+ * 2025-03-26 says too. In a session without batches the body is read
+ * here, whole and within the SDK's bound, wherever the SDK's transport
+ * would read it (a POST it does not refuse first for its Accept or
+ * Content-Type), and the transport takes it as read.
+ */
+const refusingBatches = (transport: StreamableHTTPServerTransport): StreamableHTTPServerTransport => {
+  let negotiated: string | undefined
+  // Set by the lifecycle (lifecycle.ts) when initialize is answered.
+  const asTransport: Transport = transport
+  asTransport.setProtocolVersion = (version) => {
+    negotiated = version
+  }
+  const handleRequest = transport.handleRequest.bind(transport)
+  transport.handleRequest = async (req, res, parsedBody) => {
+    // What the SDK's transport answers before it reads the body (406, 415) is left to it, decided alike.
+    const accept = req.headers.accept ?? ""
+    const read =
+      req.method === "POST" &&
+      accept.includes("application/json") &&
+      accept.includes("text/event-stream") &&
+      isJsonContentType(req.headers["content-type"])
+    if (!read || hasBatches(negotiated)) return handleRequest(req, res, parsedBody)
+    let message = parsedBody
+    if (message === undefined) {
+      const body = await RequestBody.read(req, maxRequestBytes)
+      if (body === undefined) {
+        answer(res, 413, -32000, requestBodyTooLargeMessage(maxRequestBytes))
+        return
+      }
+      try {
+        message = JSON.parse(body.toString("utf8"))
+      } catch {
+        answer(res, 400, -32700, "Parse error: Invalid JSON")
+        return
+      }
+    }
+    if (Array.isArray(message)) answer(res, 400, ErrorCode.InvalidRequest, batchRefusal(negotiated))
+    else await handleRequest(req, res, message)
+  }
+  return transport
+}
+
 export interface HttpOptions {
   readonly port: number
   /** `HYPERAUTH_HTTP_TOKEN`: required as `Authorization: Bearer` when set. */
@@ -234,7 +286,7 @@ export const serveHttp = (runtime: Runtime, options: HttpOptions): Promise<HttpS
     const server = createServer(Promise.resolve(runtime))
     try {
       const hold = () => sessions.begin(transport.sessionId ?? "", "request")
-      await connect(server, endingCancelledStreams(holdingWhileAwaited(transport, hold)))
+      await connect(server, refusingBatches(endingCancelledStreams(holdingWhileAwaited(transport, hold))))
       // The SDK checks Accept and Content-Type (406, 415) and answers anything but an initialize request (400).
       await transport.handleRequest(req, res, message)
     } finally {

@@ -25,6 +25,37 @@ import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js"
 import { ErrorCode, type RequestId } from "@modelcontextprotocol/sdk/types.js"
 
 /**
+ * Whether JSON-RPC batches are MCP messages under `revision`, the one
+ * `initialize` negotiated: 2025-03-26 names them (the revisions before it
+ * follow JSON-RPC 2.0, which has them), 2025-06-18 removed them. None
+ * before `initialize`, which MUST NOT be part of one. Revisions are dates,
+ * so they compare as strings.
+ *
+ * @example
+ * ```ts
+ * import { hasBatches } from "./lifecycle.js"
+ *
+ * hasBatches("2025-03-26") // true
+ * hasBatches("2025-06-18") // false
+ * ```
+ *
+ * @since 0.2.0
+ * @category revisions
+ */
+export const hasBatches = (revision: string | undefined): boolean => revision !== undefined && revision < "2025-06-18"
+
+/**
+ * The answer's message to a batch under `revision`, where it has none.
+ *
+ * @since 0.2.0
+ * @category revisions
+ */
+export const batchRefusal = (revision: string | undefined): string =>
+  revision === undefined
+    ? "Invalid Request: a JSON-RPC batch cannot come before initialize, nor hold it; send initialize alone"
+    : `Invalid Request: MCP ${revision} has no JSON-RPC batches (2025-06-18 removed them); send each message alone`
+
+/**
  * Wraps `transport` before the `Server` connects to it: every message it
  * reads is checked here first, and the answer to `initialize` is seen on
  * its way out.

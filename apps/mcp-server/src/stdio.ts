@@ -7,7 +7,9 @@
  *   stderr; the server serves on (the SDK's transport closed itself, and the
  *   server exited with code 0 without a word);
  * - a JSON-RPC batch is served message by message, each answer on its own
- *   line (the SDK's transport refused it);
+ *   line (the SDK's transport refused it), under the revisions that have
+ *   batches (2025-03-26 and before, as negotiated); under later ones, and
+ *   before `initialize`, it is answered -32600 whole and nothing in it runs;
  * - no more is read while stdout is full, and past `maxPendingRequests`
  *   requests waiting for their answers the next ones wait unread (at most
  *   as many again), so a client that writes without reading cannot make
@@ -32,6 +34,7 @@ import {
   JSONRPCMessageSchema,
   type JSONRPCRequest,
 } from "@modelcontextprotocol/sdk/types.js"
+import { batchRefusal, hasBatches } from "./lifecycle.js"
 
 /**
  * The longest message read, newline excluded: the SDK's own limit
@@ -112,6 +115,12 @@ export class StdioTransport implements Transport {
   private waitingSize = 0
   /** Whether `readLines` is running: an answer sent meanwhile leaves the reading to it. */
   private reading = false
+  /** The revision `initialize` negotiated, once it is answered: it decides whether batches are read. */
+  private protocolVersion: string | undefined
+
+  setProtocolVersion(version: string): void {
+    this.protocolVersion = version
+  }
 
   /** Whether reading waits: for stdout to drain, or for answers while as many requests wait unread. */
   private get held(): boolean {
@@ -203,6 +212,14 @@ export class StdioTransport implements Transport {
     } catch {
       this.log(`message ${this.lines} is not JSON; answered -32700 (parse error)`)
       this.refuse(undefined, ErrorCode.ParseError, "Parse error: the message is not JSON")
+      return
+    }
+    // An array under a revision without batches is no message of it: refused whole, unread.
+    if (Array.isArray(parsed) && !hasBatches(this.protocolVersion)) {
+      this.log(
+        `message ${this.lines} is a batch, not a JSON-RPC message ${this.protocolVersion === undefined ? "before initialize" : `of MCP ${this.protocolVersion}`}; answered -32600 (invalid request)`,
+      )
+      this.refuse(undefined, ErrorCode.InvalidRequest, batchRefusal(this.protocolVersion))
       return
     }
     // A batch (MCP 2025-03-26 and JSON-RPC 2.0; the --http transport takes them too) is its messages
