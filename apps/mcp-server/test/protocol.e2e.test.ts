@@ -421,6 +421,25 @@ describe("cancellation and progress", () => {
     expect(answersTo(raw, id)).toEqual([])
   })
 
+  it("a request reusing the id of a call just cancelled is answered, and the cancelled call is not", async () => {
+    const before = { ...slow }
+    const call = {
+      jsonrpc: "2.0",
+      id: "reused",
+      method: "tools/call",
+      params: { name: "call_api", arguments: { provider: "hyperproof", method: "GET", path: "/v1/slow" } },
+    }
+    const cancelled = { jsonrpc: "2.0", method: "notifications/cancelled", params: { requestId: "reused" } }
+    // One write, as a client's messages come when it cancels and goes on at once.
+    await raw.send(
+      [call, cancelled, { jsonrpc: "2.0", id: "reused", method: "ping" }].map((m) => JSON.stringify(m)).join("\n"),
+    )
+    expect(await raw.answer("reused", 3000)).toEqual({ jsonrpc: "2.0", id: "reused", result: {} })
+    await raw.until(() => slow.abandoned > before.abandoned || slow.received === before.received)
+    await sleep(300)
+    expect(answersTo(raw, "reused").length).toBe(1)
+  })
+
   it.each([
     ["a string", "tok-1"],
     ["a number", 7],

@@ -76,6 +76,23 @@ describe("stdio pending requests, with the SDK's server", () => {
     await server.close()
   })
 
+  it("a request reusing the id of one just cancelled is run and answered; the cancelled one is not", async () => {
+    const { send, written, state, server } = await slowServer()
+    // Read in one turn, as a client's writes arrive together: the SDK acts on a cancellation a
+    // microtask later, by id, and took the newer request for the one cancelled.
+    send(Array.from({ length: 300 }, () => [call(5), cancel(5)]).flat())
+    await tick(50)
+    expect(state.aborted).toBe(300)
+    expect(state.running).toBe(0)
+    send([call(5, "ping_client")])
+    await tick()
+    const ping = written.find((m) => m.method === "ping")
+    send([{ jsonrpc: "2.0", id: ping?.id, result: {} }])
+    await tick()
+    expect(written.filter((m) => m.id === 5)).toEqual([{ jsonrpc: "2.0", id: 5, result: { content: [] } }])
+    await server.close()
+  })
+
   it("a cancellation the SDK cannot parse (a reason that is not a string) does not count as one", async () => {
     const { send, state, server } = await slowServer()
     send(Array.from({ length: 300 }, (_, i) => [call(i + 1), cancel(i + 1, { reason: 7 })]).flat())
