@@ -20,6 +20,7 @@ import {
 import { AjvJsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/ajv"
 import type { jsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/types.js"
 import { withLifecycle } from "./lifecycle.js"
+import { withOwnRequestIds } from "./requestIds.js"
 import type { Runtime } from "./runtime.js"
 
 export const serverInfo = { name: "hyperauth", version: "0.1.0" } as const
@@ -193,8 +194,10 @@ const withRequestsChecked = (transport: Transport): Transport => {
 
 /**
  * Connects `server` to `transport`; every transport of this server is
- * connected here. A message read meets the lifecycle first (nothing before
- * `initialize`), then the check of its params.
+ * connected here. A request read gets an id of the server's own first
+ * (next to the transport, so that cancellations end what they name), then
+ * meets the lifecycle (nothing before `initialize`), then the check of its
+ * params.
  */
 export const connect = (server: Server, transport: Transport): Promise<void> =>
-  server.connect(withRequestsChecked(withLifecycle(withBareErrorMessages(transport))))
+  server.connect(withRequestsChecked(withLifecycle(withBareErrorMessages(withOwnRequestIds(transport)))))

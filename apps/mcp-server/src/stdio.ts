@@ -272,10 +272,10 @@ export class StdioTransport implements Transport {
         this.pending.add(id)
       } else if (message.method === "notifications/cancelled") {
         // A cancelled request gets no answer (MCP, "Cancellation"): it is over now. Only a cancellation
-        // the SDK acts on (one its schema takes, a requestId that is not 0 nor ""), else it answers still.
+        // the SDK acts on (one its schema takes; requestIds.ts makes it act on 0 and "" too), else it answers still.
         const cancelled = CancelledNotificationSchema.safeParse(message)
         const id = cancelled.success ? cancelled.data.params.requestId : undefined
-        if (id !== undefined && id !== 0 && id !== "") {
+        if (id !== undefined) {
           const at = this.waiting.findIndex(({ request }) => request.id === id)
           const [dropped] = at === -1 ? [] : this.waiting.splice(at, 1)
           if (dropped !== undefined) this.waitingSize -= dropped.size

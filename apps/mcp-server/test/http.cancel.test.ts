@@ -64,30 +64,31 @@ const pendingLogin = async (post: (body: unknown) => Promise<Response>): Promise
   return result.structuredContent.login_id
 }
 
-const waitCall = (id: number, loginId: string, waitSeconds: number) => ({
+const waitCall = (id: number | string, loginId: string, waitSeconds: number) => ({
   jsonrpc: "2.0",
   id,
   method: "tools/call",
   params: { name: "complete_login", arguments: { login_id: loginId, wait_seconds: waitSeconds } },
 })
 
-const cancel = (requestId: number) => ({
+const cancel = (requestId: number | string) => ({
   jsonrpc: "2.0",
   method: "notifications/cancelled",
   params: { requestId, reason: "the user stopped it" },
 })
 
 describe("a cancelled request over --http", () => {
-  it("gets no answer, and its stream ends at once", async () => {
+  // 0 and "" too, which the SDK's Protocol ignored in a cancellation (see requestIds.ts).
+  it.each([7, 0, ""])("gets no answer, and its stream ends at once (id %j)", async (id) => {
     const post = await openSession("2025-06-18")
     const loginId = await pendingLogin(post)
-    const waiting = await post(waitCall(7, loginId, 30))
+    const waiting = await post(waitCall(id, loginId, 30))
     expect(waiting.status).toBe(200)
     await new Promise((resolve) => setTimeout(resolve, 300))
-    expect((await post(cancel(7))).status).toBe(202)
+    expect((await post(cancel(id))).status).toBe(202)
     const { text, ended } = await readFor(waiting, 3000)
     expect(ended).toBe(true)
-    expect(messagesOf(text).filter((message) => message.id === 7)).toEqual([])
+    expect(messagesOf(text).filter((message) => message.id === id)).toEqual([])
     // The session serves on.
     const ping = await post({ jsonrpc: "2.0", id: 8, method: "ping" })
     expect(messagesOf(await ping.text())).toMatchObject([{ id: 8, result: {} }])

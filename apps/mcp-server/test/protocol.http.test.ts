@@ -125,6 +125,14 @@ describe("what needs no answer over --http", () => {
     }
   })
 
+  it.each([0, "", -1])("a request with id %j is answered on its own stream, with that id", async (id) => {
+    const { post } = await openSession("2025-06-18")
+    const response = await post({ jsonrpc: "2.0", id, method: "tools/list" })
+    const [answer] = await messagesIn(response)
+    expect(answer).toMatchObject({ jsonrpc: "2.0", id })
+    expect(answer).toHaveProperty("result.tools")
+  })
+
   it("a method of a capability not declared is -32601", async () => {
     const { post } = await openSession("2025-06-18")
     const response = await post({ jsonrpc: "2.0", id: 5, method: "resources/list" })
