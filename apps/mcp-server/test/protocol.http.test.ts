@@ -71,6 +71,28 @@ describe("version negotiation over --http", () => {
   })
 })
 
+describe("the lifecycle over --http", () => {
+  it("a second initialize in a session is 400 (-32600) and the session serves on", async () => {
+    const { post } = await openSession("2025-06-18")
+    const again = await post(initialize({ elicitation: { url: {} } }, "2025-03-26"))
+    expect(again.status).toBe(400)
+    expect(await messagesIn(again)).toMatchObject([{ error: { code: -32600 } }])
+    const ping = await post({ jsonrpc: "2.0", id: 3, method: "ping" })
+    expect(await messagesIn(ping)).toMatchObject([{ id: 3, result: {} }])
+  })
+
+  it("a request before initialize (no session) is 400 and starts no session", async () => {
+    const response = await fetch(served.url, {
+      method: "POST",
+      headers: mcpHeaders,
+      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/list" }),
+    })
+    expect(response.status).toBe(400)
+    expect(response.headers.get("mcp-session-id")).toBeNull()
+    await response.text()
+  })
+})
+
 describe("batches over --http", () => {
   it.each(["2025-06-18", LATEST_PROTOCOL_VERSION])(
     "are 400 (-32600) in a session that negotiated %s, and nothing in one runs",
