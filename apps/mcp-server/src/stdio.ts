@@ -118,6 +118,7 @@ export class StdioTransport implements Transport {
   /** The revision `initialize` negotiated, once it is answered: it decides whether batches are read. */
   private protocolVersion: string | undefined
 
+  /** Told by the lifecycle (`lifecycle.ts`) when `initialize` is answered. */
   setProtocolVersion(version: string): void {
     this.protocolVersion = version
   }
@@ -222,7 +223,7 @@ export class StdioTransport implements Transport {
       this.refuse(undefined, ErrorCode.InvalidRequest, batchRefusal(this.protocolVersion))
       return
     }
-    // A batch (MCP 2025-03-26 and JSON-RPC 2.0; the --http transport takes them too) is its messages
+    // A batch (MCP 2025-03-26 and JSON-RPC 2.0; --http takes them under the same revisions) is its messages
     // in order, each answered on its own line, as over --http's event streams: the SDK's clients read
     // one message per line, not an array. One that is empty or holds anything but messages is refused whole.
     if (Array.isArray(parsed) && parsed.length > maxPendingRequests) {
