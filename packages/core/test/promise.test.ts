@@ -2,6 +2,7 @@
  * The seed's Promise API, used exactly as its documentation shows, against
  * the emulator over loopback.
  */
+import { inspect } from "node:util"
 import { defaultHyperClient } from "@hyperauth/emulator"
 import { afterEach, beforeEach, describe, expect, it } from "vitest"
 import {
@@ -13,7 +14,7 @@ import {
   type Token,
 } from "../src/promise.js"
 import { useEmulator } from "./support/emulator.js"
-import { rejection, untyped } from "./support/promise.js"
+import { expectNoSecrets, rejection, untyped } from "./support/promise.js"
 
 const emulator = useEmulator({ hyper: { interval: 0.05 } })
 const saved = { ...process.env }
@@ -65,6 +66,37 @@ describe("@hyperauth/core/promise", () => {
     const info = await introspectToken(token.accessToken)
     expect(info.active).toBe(true)
     expect(typeof info.exp).toBe("number")
+  })
+
+  it("an onSuccess that throws, or rejects, does not lose the token: the rejection carries it, never in its text", async () => {
+    for (const fails of [
+      (): never => {
+        throw new Error("the session store is down")
+      },
+      async (): Promise<never> => Promise.reject(new Error("the session store is down")),
+    ]) {
+      const deviceCode = await initiateDeviceFlow()
+      approveSoon(deviceCode)
+      const given: Array<Token> = []
+      const error = await rejection(
+        pollForToken(deviceCode, (token) => {
+          given.push(token)
+          return fails()
+        }),
+      )
+      expect(given).toHaveLength(1)
+      // The device code is redeemed: this is the only copy of the token the caller can get.
+      expect("token" in error ? error.token : undefined).toEqual(given[0])
+      expect(error.code).toBe("invalid_input")
+      expect(error.message).toMatch(/^hyper: onSuccess .*token/)
+      expect(error.cause).toBeInstanceOf(Error)
+      expect(error.cause).toMatchObject({ message: "the session store is down" })
+      const token = given[0]
+      expectNoSecrets(error, [token?.accessToken])
+      // What console.log(error) prints.
+      expect(inspect(error)).not.toContain(token?.accessToken)
+      await expect(introspectToken(token?.accessToken ?? "")).resolves.toMatchObject({ active: true })
+    }
   })
 
   it("accepts a device code written by hand with the RFC names", async () => {
