@@ -405,7 +405,8 @@ export class NotSupported extends Schema.TaggedError<NotSupported>("@hyperauth/c
 }
 
 /**
- * Input refused before any network call.
+ * Input refused before any network call; in the Promise API, also a
+ * callback of the caller's that threw (`pollForToken`'s `onSuccess`).
  *
  * @example
  * ```ts

@@ -42,7 +42,7 @@ import * as Redacted from "effect/Redacted"
 import * as DeviceFlow from "./DeviceFlow.js"
 import * as Hyper from "./Hyper.js"
 import type { IntrospectionResponse as Introspection } from "./Introspection.js"
-import type { CallOptions, Token } from "./internal/promise.js"
+import type { CallOptions, HyperauthError, Token } from "./internal/promise.js"
 import * as Internal from "./internal/promise.js"
 import { InvalidInput, type OAuthError } from "./OAuthError.js"
 
@@ -122,7 +122,10 @@ export type IntrospectionResponse = Introspection
 const providerId = "hyper"
 
 /** Each call on a service of the settings it reads, on the facades' shared transport. */
-const run = <A>(program: Effect.Effect<A, OAuthError, Hyper.Hyper>, options?: CallOptions): Promise<A> =>
+const run = <A>(
+  program: Effect.Effect<A, OAuthError | HyperauthError, Hyper.Hyper>,
+  options?: CallOptions,
+): Promise<A> =>
   Internal.run(
     providerId,
     program.pipe(Effect.provide(Hyper.layerConfig.pipe(Layer.provide(Internal.transport())))),
@@ -215,15 +218,26 @@ export const initiateDeviceFlow = (
 /**
  * Polls for the token until the user approves (resolves, after calling
  * `onSuccess` once with it), refuses (`access_denied`) or the code expires
- * (`expired_token`).
+ * (`expired_token`). A promise `onSuccess` returns is waited for. Should
+ * it throw or reject, the call rejects with `invalid_input`, whose `cause`
+ * is what it threw and whose `token` is the token: the device code is
+ * spent, and this is the token's one copy. Once the token is issued, an
+ * abort no longer stops the call.
  *
  * @example
  * ```ts
- * import { initiateDeviceFlow, pollForToken } from "@hyperauth/core/promise"
+ * import { HyperauthError, initiateDeviceFlow, pollForToken, type Token } from "@hyperauth/core/promise"
  *
  * const deviceCode = await initiateDeviceFlow()
  * // The token holds the access token in clear text: store it, never print it.
  * const token = await pollForToken(deviceCode)
+ *
+ * // With a callback that may fail: its failure still hands over the token.
+ * const save = async (issued: Token): Promise<void> => {}
+ * const kept = await pollForToken(await initiateDeviceFlow(), save).catch((error: unknown) => {
+ *   if (error instanceof HyperauthError && error.token !== undefined) return error.token
+ *   throw error
+ * })
  * ```
  *
  * @since 0.1.0
@@ -243,10 +257,15 @@ export const pollForToken = (
         return yield* new InvalidInput({ provider: providerId, reason })
       }
       const hyper = yield* Hyper.Hyper
-      const token = yield* hyper.pollForToken(device)
-      const result = Internal.toToken(token, yield* DateTime.now)
-      if (typeof onSuccess === "function") yield* Effect.sync(() => onSuccess(result))
-      return result
+      // Once issued, the token must reach the caller: an abort stops the polling, not what follows it.
+      return yield* Effect.uninterruptibleMask((restore) =>
+        Effect.gen(function* () {
+          const token = yield* restore(hyper.pollForToken(device))
+          const result = Internal.toToken(token, yield* DateTime.now)
+          if (typeof onSuccess === "function") yield* Internal.handOver(providerId, "onSuccess", onSuccess, result)
+          return result
+        }),
+      )
     }),
     options,
   )

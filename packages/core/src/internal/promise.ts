@@ -75,9 +75,16 @@ export class HyperauthError extends Error {
   readonly error?: string | undefined
   readonly error_description?: string | undefined
   readonly status?: number | undefined
+  /** Off the error's own properties, so that neither its JSON nor `console.log(error)` prints it. */
+  readonly #token: Token | undefined
 
-  constructor(cause: OAuthError) {
-    super(cause.message)
+  /**
+   * `options.token` is a token issued before the call failed (its `token`);
+   * `options.cause`, what made it fail, when that is not `cause` itself.
+   */
+  constructor(cause: OAuthError, options?: { readonly token?: Token | undefined; readonly cause?: unknown }) {
+    super(cause.message, options !== undefined && "cause" in options ? { cause: options.cause } : undefined)
+    this.#token = options?.token
     this.code = cause.code
     if (cause._tag === "OAuthProtocolError") {
       this.error = cause.error
@@ -86,6 +93,16 @@ export class HyperauthError extends Error {
     } else if (cause._tag === "HttpError" || cause._tag === "InvalidResponse") {
       this.status = cause.status
     }
+  }
+
+  /**
+   * A token that was issued all the same, when only what came after
+   * failed: `pollForToken`'s, when its `onSuccess` threw. The grant it came
+   * from is spent, so this is the one copy: keep it as you would have.
+   * Never in the message, the stack or the JSON.
+   */
+  get token(): Token | undefined {
+    return this.#token
   }
 }
 
@@ -130,7 +147,11 @@ export const transport = lazy(() =>
  * `fetch` takes a `null` init); a signal that is not an `AbortSignal`
  * starts nothing and rejects with `invalid_input`.
  */
-export const run = <A>(provider: string, program: Effect.Effect<A, OAuthError>, options?: CallOptions): Promise<A> => {
+export const run = <A>(
+  provider: string,
+  program: Effect.Effect<A, OAuthError | HyperauthError>,
+  options?: CallOptions,
+): Promise<A> => {
   const signal = isObject(options) ? (options.signal ?? undefined) : undefined
   if (signal !== undefined && !(signal instanceof AbortSignal)) {
     const reason = "signal must be an AbortSignal (an AbortController's, or AbortSignal.timeout(ms)). Nothing was sent."
@@ -142,7 +163,7 @@ export const run = <A>(provider: string, program: Effect.Effect<A, OAuthError>, 
     if (Exit.isSuccess(exit)) return exit.value
     if (signal?.aborted === true && Cause.isInterruptedOnly(exit.cause)) throw signal.reason
     const failure = Cause.squash(exit.cause)
-    throw isOAuthError(failure) ? new HyperauthError(failure) : failure
+    throw failure instanceof HyperauthError ? failure : isOAuthError(failure) ? new HyperauthError(failure) : failure
   })
 }
 
@@ -190,6 +211,29 @@ export const toToken = (token: TokenSet, now: DateTime.Utc): Token => {
     refresh_token: refreshToken,
   }
 }
+
+/**
+ * Hands an issued token to the caller's `callback` (`name` in messages),
+ * waiting for the promise it returns, if any. Should it throw or reject,
+ * the token is not lost with it: the failure is `invalid_input` carrying
+ * the token (`HyperauthError.token`) and, as its `cause`, what the
+ * callback threw, whose text is the caller's and is not repeated.
+ */
+export const handOver = (
+  provider: string,
+  name: string,
+  callback: (token: Token) => unknown,
+  token: Token,
+): Effect.Effect<void, HyperauthError> =>
+  Effect.tryPromise({
+    try: async () => {
+      await callback(token)
+    },
+    catch: (cause) => {
+      const reason = `${name} threw after the token was issued (what it threw is this error's cause). The token is this error's token property: keep it, its grant is spent and issues no other.`
+      return new HyperauthError(new InvalidInput({ provider, reason }), { token, cause })
+    },
+  })
 
 /** The plain `Token` of a token set, its times from now. */
 export const tokenOf = (token: TokenSet): Effect.Effect<Token> => Effect.map(DateTime.now, (now) => toToken(token, now))
