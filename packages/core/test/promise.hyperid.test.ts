@@ -112,6 +112,35 @@ describe("@hyperauth/core/promise hyperid", () => {
     expectNoSecrets(new Error(refused.error_description), [token.refreshToken, secret])
   })
 
+  it("an error's JSON says what happened and what to do next, and carries no token, secret or code verifier", async () => {
+    const { login, landed } = await approvedLogin()
+    const token = await hyperid.completeLogin(login, landed)
+    const secret = emulator.current.env.HYPERID_CLIENT_SECRET
+    const second = await approvedLogin()
+    process.env.HYPERID_CLIENT_SECRET = "a-wrong-but-secret-value"
+    for (const call of [() => hyperid.refresh(token), () => hyperid.completeLogin(second.login, second.landed)]) {
+      const refused = await rejection(call())
+      const json: unknown = JSON.parse(JSON.stringify(refused))
+      // What an app that logs errors as JSON shows: the message is what says what to do next.
+      expect(json).toMatchObject({
+        name: "HyperauthError",
+        code: "invalid_client",
+        message: refused.message,
+        provider: "hyperid",
+        error: "invalid_client",
+        status: 401,
+      })
+      expect(refused.message).toMatch(/^hyperid: .{20,}/)
+      expectNoSecrets(refused, [
+        token.accessToken,
+        token.refreshToken,
+        secret,
+        process.env.HYPERID_CLIENT_SECRET,
+        second.login.codeVerifier,
+      ])
+    }
+  })
+
   it("a redirect of another login is state_mismatch, and its code is not sent", async () => {
     const first = await approvedLogin()
     const second = await approvedLogin()
