@@ -46,7 +46,13 @@ import type { CallOptions, HyperauthError, Token } from "./internal/promise.js"
 import * as Internal from "./internal/promise.js"
 import { InvalidInput, type OAuthError } from "./OAuthError.js"
 
-export { type ApiRequestInit, type CallOptions, HyperauthError, type Token } from "./internal/promise.js"
+export {
+  type ApiRequestInit,
+  type CallOptions,
+  HyperauthError,
+  type HyperauthErrorJson,
+  type Token,
+} from "./internal/promise.js"
 
 /**
  * hyperid with Promises: `authorizationUrl`, `completeLogin`, `refresh`,

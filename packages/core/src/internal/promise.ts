@@ -71,6 +71,8 @@ export class HyperauthError extends Error {
   override readonly name = "HyperauthError"
   /** Stable code: `invalid_token`, `connection_error`, `timeout`, `access_denied`, ... */
   readonly code: Code
+  /** The provider the call was for (`hyper`, `hyperid`, ...). */
+  readonly provider?: string | undefined
   /** The provider's own `error` word for OAuth protocol errors. */
   readonly error?: string | undefined
   readonly error_description?: string | undefined
@@ -86,6 +88,7 @@ export class HyperauthError extends Error {
     super(cause.message, options !== undefined && "cause" in options ? { cause: options.cause } : undefined)
     this.#token = options?.token
     this.code = cause.code
+    this.provider = "provider" in cause ? cause.provider : undefined
     if (cause._tag === "OAuthProtocolError") {
       this.error = cause.error
       this.error_description = cause.errorDescription
@@ -104,6 +107,59 @@ export class HyperauthError extends Error {
   get token(): Token | undefined {
     return this.#token
   }
+
+  /**
+   * What `JSON.stringify(error)` writes: the name, code, message (an
+   * `Error`'s own is not enumerable, and it is what says what to do next),
+   * provider, and the provider's `error`, `error_description` and `status`
+   * when it answered. Never the `token` or the `cause`.
+   *
+   * @example
+   * ```ts
+   * import { HyperauthError, hyperproof } from "@hyperauth/core/promise"
+   *
+   * await hyperproof.getToken().catch((error: unknown) => {
+   *   // {"name":"HyperauthError","code":"invalid_client","message":"hyperproof: …","provider":"hyperproof",…}
+   *   if (error instanceof HyperauthError) console.error(JSON.stringify(error))
+   * })
+   * ```
+   */
+  toJSON(): HyperauthErrorJson {
+    return {
+      name: this.name,
+      code: this.code,
+      message: this.message,
+      provider: this.provider,
+      error: this.error,
+      error_description: this.error_description,
+      status: this.status,
+    }
+  }
+}
+
+/**
+ * The JSON of a `HyperauthError` (`error.toJSON()`): members that are
+ * `undefined` are left out of `JSON.stringify`'s text.
+ *
+ * @example
+ * ```ts
+ * import { HyperauthError, type HyperauthErrorJson } from "@hyperauth/core/promise"
+ *
+ * const logged = (error: unknown): HyperauthErrorJson | undefined =>
+ *   error instanceof HyperauthError ? error.toJSON() : undefined
+ * ```
+ *
+ * @since 0.2.0
+ * @category errors
+ */
+export interface HyperauthErrorJson {
+  readonly name: "HyperauthError"
+  readonly code: Code
+  readonly message: string
+  readonly provider?: string | undefined
+  readonly error?: string | undefined
+  readonly error_description?: string | undefined
+  readonly status?: number | undefined
 }
 
 /**
