@@ -8,6 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest"
 import {
   baseURL,
   type DeviceCode,
+  hyperid,
   initiateDeviceFlow,
   introspectToken,
   pollForToken,
@@ -108,6 +109,21 @@ describe("@hyperauth/core/promise", () => {
 
   it("an invalid token introspects as { active: false }, not a rejection", async () => {
     await expect(introspectToken("nope")).resolves.toEqual({ active: false })
+  })
+
+  it("an empty token is no token (RFC 7662 requires one): invalid_input, as with hyperid, and nothing is sent", async () => {
+    Object.assign(process.env, emulator.current.env)
+    const before = emulator.current.count({})
+    for (const [provider, call] of [
+      ["hyper", () => introspectToken("")],
+      ["hyperid", () => hyperid.introspectToken("")],
+    ] as const) {
+      const error = await rejection(call())
+      expect(error.code).toBe("invalid_input")
+      expect(error.message).toMatch(new RegExp(`^${provider}: no access token given`))
+      expect(error.message).toContain("Nothing was sent.")
+    }
+    expect(emulator.current.count({})).toBe(before)
   })
 
   it("rejects with code access_denied when the user refuses", async () => {
