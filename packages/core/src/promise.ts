@@ -278,7 +278,9 @@ export const pollForToken = (
 
 /**
  * Introspects an access token (RFC 7662). An invalid token resolves with
- * `{ active: false }`.
+ * `{ active: false }`; an empty one is none (RFC 7662 requires the token)
+ * and rejects with `invalid_input`, as with `hyperid.introspectToken`:
+ * nothing is sent.
  *
  * @example
  * ```ts
@@ -293,11 +295,15 @@ export const pollForToken = (
  */
 export const introspectToken = (token: string, options?: CallOptions): Promise<IntrospectionResponse> =>
   run(
-    typeof token === "string"
+    typeof token === "string" && token !== ""
       ? Effect.flatMap(Hyper.Hyper, (hyper) => hyper.introspectToken(token))
       : new InvalidInput({
           provider: providerId,
-          reason: "the token must be text (an access token). Nothing was sent.",
+          // "" too: an unset variable or a lost session, which { active: false } would hide.
+          reason:
+            token === ""
+              ? "no access token given: pass the access token. Nothing was sent."
+              : "the token must be text (an access token). Nothing was sent.",
         }),
     options,
   )

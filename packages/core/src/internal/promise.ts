@@ -333,7 +333,7 @@ export const heldAccessToken = (
 ): Effect.Effect<Redacted.Redacted<string>, InvalidInput> => {
   const accessToken = typeof held === "object" && held !== null ? held.accessToken : held
   if (typeof accessToken !== "string" || accessToken === "") {
-    const reason = "no access token given: pass the access token, or the Token that holds it."
+    const reason = "no access token given: pass the access token, or the Token that holds it. Nothing was sent."
     return Effect.fail(new InvalidInput({ provider, reason }))
   }
   if (!accessTokenPattern.test(accessToken)) {

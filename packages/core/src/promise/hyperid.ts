@@ -239,7 +239,8 @@ export const refresh = (token: string | Pick<Token, "refreshToken" | "scope">, o
 
 /**
  * Introspects an access token (RFC 7662), given as text or as the `Token`
- * that holds it. An invalid one resolves with `{ active: false }`.
+ * that holds it. An invalid one resolves with `{ active: false }`; none (an
+ * empty one) rejects with `invalid_input`, and nothing is sent.
  *
  * @example
  * ```ts
