@@ -136,6 +136,9 @@ describe("Hyperline over loopback", () => {
       emulator.current.faults.inject({ origin: "hyperline", path: "/v1/customers", status: 401, times: 2 })
       const exit = yield* Effect.exit(hyperline.request(api, HttpClientRequest.get("/v1/customers")))
       assert.strictEqual(failure(exit).code, "invalid_token")
+      // The refresh was the one tried: a new login is what is left.
+      assert.include(failure(exit).message, "Log in again.")
+      assert.notInclude(failure(exit).message, "Refresh the token")
       assert.strictEqual(refreshes() - before, 1)
       emulator.current.faults.inject({ origin: "hyperline", path: "/v1/companies", status: 401, times: 2 })
       assert.strictEqual(failure(yield* Effect.exit(hyperline.listCompanies(api))).code, "invalid_token")

@@ -117,12 +117,17 @@ describe("@hyperauth/core/promise hyperproof", () => {
     expect(unconfigured.message).toContain("HYPERPROOF_CLIENT_ID")
   })
 
-  it("a second 401 is invalid_token, quoting no token", async () => {
+  it("a second 401 is invalid_token, quoting no token, and says what a client-credentials app can do", async () => {
     const token = await hyperproof.getToken()
     emulator.current.faults.inject({ origin: "hyperproofApi", status: 401, body: { echo: token.accessToken } })
     const refused = await rejection(hyperproof.fetch(controlPath))
     expect(refused.code).toBe("invalid_token")
     expectNoSecrets(refused, [token.accessToken, (await hyperproof.getToken()).accessToken])
+    // The token was just issued to the client: nothing to refresh, nobody to log in; its access is the cause.
+    expect(refused.message).toMatch(/^hyperproof: .*just issued to this client/)
+    expect(refused.message).not.toMatch(/refresh|log in/i)
+    expect(refused.message).toMatch(/permissions/)
+    expect(refused.message).toMatch(/scope/)
   })
 
   it("sends the method, headers and body as fetch would, and answers with the API's status, headers and body", async () => {
