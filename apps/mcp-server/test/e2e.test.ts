@@ -127,6 +127,21 @@ describe("hyperproof (client credentials)", () => {
     )
     expect(result.status).toBe(200)
   })
+
+  it("call_api answers a 401 to the renewed token too as a status, with one renewal: no error, no advice to log in", async () => {
+    structured(await call("login", { provider: "hyperproof", account: "refused" }))
+    const tokens = () => emulator.count({ origin: "hyperproofAccounts", path: "/oauth/token" })
+    const before = tokens()
+    emulator.faults.inject({ origin: "hyperproofApi", status: 401, body: { error: "access denied" }, times: 2 })
+    const refused = await call("call_api", {
+      provider: "hyperproof",
+      account: "refused",
+      method: "GET",
+      path: `/v1/controls/${sampleControl.id}`,
+    })
+    expect(structured(refused)).toMatchObject({ status: 401, body: { error: "access denied" } })
+    expect(tokens() - before).toBe(1)
+  })
 })
 
 describe("hyper (device code)", () => {

@@ -192,7 +192,8 @@ export interface Service {
    * `HYPERLINE_COMPANY_ID`, else none: the oldest company), through
    * `AuthorizedClient`: with a login's client, a 401 renews its token once
    * and retries; with an access token you hold, a 401 is `invalid_token`.
-   * A 401 after the renewal is `invalid_token` too. The body is read up to
+   * A 401 after the renewal is `invalid_token` too, saying to log in again
+   * (the refresh was tried). The body is read up to
    * `maxBodyBytes` (256 KiB by default); `truncated` says it was cut.
    */
   readonly request: (
@@ -333,7 +334,7 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
         ),
         // A 401 after the renewal: the same error as hyperproof's.
         Effect.flatMap((exchange) =>
-          exchange.status === 401 ? Effect.fail(Classify.refusedToken(providerId, exchange)) : Effect.succeed(exchange),
+          exchange.status === 401 ? Effect.fail(Classify.refusedToken(provider, exchange)) : Effect.succeed(exchange),
         ),
         traced("Hyperline.request"),
       )

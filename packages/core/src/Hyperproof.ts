@@ -185,7 +185,8 @@ export interface Service {
    * resolved against the API origin, and one elsewhere is `invalid_input`
    * (the token goes nowhere else). A 401 fetches a new token (one for all
    * callers refused at once) and retries once, then fails with
-   * `invalid_token`. Other statuses are returned as they are. The body is
+   * `invalid_token`, pointing at the client's access (a token just issued
+   * was refused). Other statuses are returned as they are. The body is
    * read up to `maxBodyBytes` (256 KiB by default); `truncated` says it was cut.
    */
   readonly request: (
@@ -318,7 +319,7 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
           NotSupported: Effect.die,
           NotLoggedIn: Effect.die,
         })
-        return exchange.status === 401 ? yield* Classify.refusedToken(providerId, exchange) : exchange
+        return exchange.status === 401 ? yield* Classify.refusedToken(provider, exchange) : exchange
       }).pipe(traced("Hyperproof.request"))
 
     const getControl: Service["getControl"] = (controlId) =>

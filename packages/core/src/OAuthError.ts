@@ -54,12 +54,22 @@ export class InvalidToken extends Schema.TaggedError<InvalidToken>("@hyperauth/c
   description: Schema.optional(Schema.String),
   /** False when no refresh can renew it (no refresh token, or one already tried): only a new login helps. */
   renewable: Schema.optional(Schema.Boolean),
+  /**
+   * The flow of the login whose token was refused, when that decides what
+   * to do next (`Provider.FlowKind`): a `client_credentials` token refused
+   * right after it was issued is the client's access, which no new token
+   * and no login changes.
+   */
+  flow: Schema.optional(Schema.Literal("device_code", "authorization_code", "client_credentials")),
 }) {
   /** The codes its instances carry. */
   static readonly codes = ["invalid_token"] as const
   readonly code = "invalid_token" as const
   override get message(): string {
     const why = this.description === undefined ? "" : ` (${this.description})`
+    if (this.flow === "client_credentials" && this.renewable === false) {
+      return `${prefix(this.provider)}the API refused a token just issued to this client${why}. Another token would be refused too: check the client's permissions on this API, the scope it asks for, and that its token server issues tokens for this API.`
+    }
     const next = this.renewable === false ? "Log in again." : "Refresh the token or log in again."
     return `${prefix(this.provider)}the access token is invalid or expired${why}. ${next}`
   }

@@ -217,10 +217,20 @@ export const failure = (provider: string, exchange: Exchange): RequestFailure =>
 /**
  * An API's 401 to a token just renewed: the API refuses the login whatever
  * the answer says (a challenge, an error body or nothing), so `invalid_token`.
+ * Renewing was what a refusal is answered with, so it is not `renewable`;
+ * the login's `flow` says what is left (a new login, or the client's access).
  */
-export const refusedToken = (provider: string, exchange: Exchange): InvalidToken => {
-  const classified = failure(provider, exchange)
-  return classified._tag === "InvalidToken" ? classified : new InvalidToken({ provider })
+export const refusedToken = (
+  provider: { readonly id: string; readonly flow: NonNullable<InvalidToken["flow"]> },
+  exchange: Exchange,
+): InvalidToken => {
+  const classified = failure(provider.id, exchange)
+  return new InvalidToken({
+    provider: provider.id,
+    description: classified._tag === "InvalidToken" ? classified.description : undefined,
+    renewable: false,
+    flow: provider.flow,
+  })
 }
 
 /** A 2xx JSON answer decoded with `schema`, or the typed error the answer stands for. */

@@ -110,7 +110,10 @@ export const getToken = (options?: CallOptions): Promise<Token> =>
  * Calls hyperproof's API as `fetch` would, with the service's token. A
  * path is resolved against the API origin; a URL elsewhere rejects with
  * `invalid_input`, and the token is never sent there. A 401 fetches a new
- * token and sends again once; a second 401 rejects with `invalid_token`.
+ * token and sends again once; a second 401 rejects with `invalid_token`,
+ * whose message says to check the client's access (its permissions on the
+ * API, the scope it asks for): a token just issued was refused, and no
+ * other would fare better.
  * Any other status resolves with a standard `Response`, as `fetch` does
  * (redirects are not followed).
  *
