@@ -44,7 +44,9 @@ import * as Hyper from "./Hyper.js"
 import type { IntrospectionResponse as Introspection } from "./Introspection.js"
 import type { CallOptions, HyperauthError, Token } from "./internal/promise.js"
 import * as Internal from "./internal/promise.js"
+import * as SharedCalls from "./internal/sharedCalls.js"
 import { InvalidInput, type OAuthError } from "./OAuthError.js"
+import type { TokenSet } from "./Token.js"
 
 export {
   type ApiRequestInit,
@@ -127,16 +129,18 @@ export type IntrospectionResponse = Introspection
 
 const providerId = "hyper"
 
-/** Each call on a service of the settings it reads, on the facades' shared transport. */
+/** On a service of the settings the call reads, on the facades' shared transport. */
+const provided = <A, E>(program: Effect.Effect<A, E, Hyper.Hyper>): Effect.Effect<A, E | OAuthError> =>
+  Effect.provide(program, Hyper.layerConfig.pipe(Layer.provide(Internal.transport())))
+
+/** Each call on a service of the settings it reads. */
 const run = <A>(
   program: Effect.Effect<A, OAuthError | HyperauthError, Hyper.Hyper>,
   options?: CallOptions,
-): Promise<A> =>
-  Internal.run(
-    providerId,
-    program.pipe(Effect.provide(Hyper.layerConfig.pipe(Layer.provide(Internal.transport())))),
-    options,
-  )
+): Promise<A> => Internal.run(providerId, provided(program), options)
+
+/** Polls of one device code at once: a second would redeem it again (`invalid_grant`). */
+const polls = SharedCalls.make<TokenSet, OAuthError>()
 
 const toDeviceCode = (device: Hyper.DeviceAuthorization): DeviceCode => {
   const interval = Duration.toSeconds(device.interval)
@@ -228,7 +232,10 @@ export const initiateDeviceFlow = (
  * it throw or reject, the call rejects with `invalid_input`, whose `cause`
  * is what it threw and whose `token` is the token: the device code is
  * spent, and this is the token's one copy. Once the token is issued, an
- * abort no longer stops the call.
+ * abort no longer stops the call. Polls of the same device code at once
+ * (in this process) share one polling, each with its own `onSuccess`: a
+ * second would redeem the code again. A caller's abort leaves the polling
+ * to the others; it stops when all have aborted.
  *
  * @example
  * ```ts
@@ -254,7 +261,8 @@ export const pollForToken = (
   onSuccess?: (token: Token) => void,
   options?: CallOptions,
 ): Promise<Token> =>
-  run(
+  Internal.run(
+    providerId,
     Effect.gen(function* () {
       const device = yield* fromDeviceCode(deviceCode)
       // Checked before polling: the token, once issued, must reach the caller.
@@ -262,11 +270,11 @@ export const pollForToken = (
         const reason = "onSuccess must be a function, or left out. Nothing was sent."
         return yield* new InvalidInput({ provider: providerId, reason })
       }
-      const hyper = yield* Hyper.Hyper
+      const poll = provided(Effect.flatMap(Hyper.Hyper, (hyper) => hyper.pollForToken(device)))
       // Once issued, the token must reach the caller: an abort stops the polling, not what follows it.
       return yield* Effect.uninterruptibleMask((restore) =>
         Effect.gen(function* () {
-          const token = yield* restore(hyper.pollForToken(device))
+          const token = yield* restore(polls(Redacted.value(device.deviceCode), poll))
           const result = Internal.toToken(token, yield* DateTime.now)
           if (typeof onSuccess === "function") yield* Internal.handOver(providerId, "onSuccess", onSuccess, result)
           return result

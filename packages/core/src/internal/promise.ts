@@ -320,6 +320,18 @@ export const heldTokenSet = (held: string | Pick<Token, "refreshToken" | "scope"
     )
   })
 
+/** The refresh token a refresh presents, as the key of the calls that share it (`SharedCalls`). */
+export const refreshTokenKey = (held: TokenSet): string | undefined =>
+  held.refreshToken === undefined ? undefined : Redacted.value(held.refreshToken)
+
+/**
+ * The code a login's completion presents (in the URL the browser landed
+ * on), as the key of the calls that share it: the same login and the same
+ * redirect, as a callback submitted twice sends them.
+ */
+export const completionKey = (state: string, redirectUrl: string): string | undefined =>
+  typeof redirectUrl === "string" ? `${state}\u0000${redirectUrl}` : undefined
+
 /** What an access token may be: it goes into a header, so visible ASCII (RFC 6750's b64token is narrower still). */
 const accessTokenPattern = /^[\x21-\x7e]+$/
 

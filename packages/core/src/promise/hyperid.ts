@@ -31,23 +31,37 @@ import * as HyperId from "../HyperId.js"
 import type { IntrospectionResponse } from "../Introspection.js"
 import {
   type CallOptions,
+  completionKey,
   heldAccessToken,
   heldTokenSet,
   optionalText,
   optionsOf,
+  refreshTokenKey,
   run as runPromise,
   type Token,
   tokenOf,
   transport,
 } from "../internal/promise.js"
 import { refreshTokenOf } from "../internal/provider.js"
+import * as SharedCalls from "../internal/sharedCalls.js"
 import { InvalidInput, type OAuthError } from "../OAuthError.js"
+import type { TokenSet } from "../Token.js"
 
 const providerId = "hyperid"
 
+/** On a service of the settings the call reads. */
+const provided = <A, E>(program: Effect.Effect<A, E, HyperId.HyperId>): Effect.Effect<A, E | OAuthError> =>
+  Effect.provide(program, HyperId.layerConfig.pipe(Layer.provide(transport())))
+
 /** Each call on a service of the settings it reads, on the facades' shared transport. */
 const run = <A>(program: Effect.Effect<A, OAuthError, HyperId.HyperId>, options?: CallOptions): Promise<A> =>
-  runPromise(providerId, Effect.provide(program, HyperId.layerConfig.pipe(Layer.provide(transport()))), options)
+  runPromise(providerId, provided(program), options)
+
+/** Completions of one login with one redirect at once: a second would send its code again, and a reused code ends the login. */
+const completions = SharedCalls.make<HyperId.LoginResult, OAuthError>()
+
+/** Refreshes of one refresh token at once: rotated, a second would reuse it, which ends the login. */
+const refreshes = SharedCalls.make<TokenSet, OAuthError>()
 
 /**
  * What a login asks for: the scope, the redirect URI (`HYPERID_REDIRECT_URI`
@@ -181,6 +195,9 @@ const loginOf = (
  * Finishes a login from the URL the browser was sent back to: checks its
  * `state` (`state_mismatch` otherwise, and the code is not sent), then
  * exchanges the code. The user's refusal rejects with `access_denied`.
+ * Completions of the same login with the same URL at once (a callback
+ * submitted twice) share one exchange, in this process: a code sent twice
+ * ends the login at hyperid.
  *
  * @example
  * ```ts
@@ -202,11 +219,14 @@ export const completeLogin = (
   redirectUrl: string,
   options?: CallOptions,
 ): Promise<LoginToken> =>
-  run(
+  runPromise(
+    providerId,
     Effect.gen(function* () {
       const request = yield* loginOf(login)
-      const hyperid = yield* HyperId.HyperId
-      const { token, locale } = yield* hyperid.completeLogin(request, redirectUrl)
+      const exchange = provided(
+        Effect.flatMap(HyperId.HyperId, (hyperid) => hyperid.completeLogin(request, redirectUrl)),
+      )
+      const { token, locale } = yield* completions(completionKey(request.state, redirectUrl), exchange)
       return { ...(yield* tokenOf(token)), locale }
     }),
     options,
@@ -216,7 +236,9 @@ export const completeLogin = (
  * A new token from a refresh token, or from a `Token` that holds one (a
  * refresh answer without a new refresh token keeps it). No refresh token
  * rejects with `invalid_input` before anything is sent; one the realm no
- * longer accepts, with `invalid_grant`.
+ * longer accepts, with `invalid_grant`. Refreshes of the same refresh
+ * token at once share one request, in this process: where refresh tokens
+ * rotate, a second would be a reuse, which ends the login.
  *
  * @example
  * ```ts
@@ -229,10 +251,12 @@ export const completeLogin = (
  * @category tokens
  */
 export const refresh = (token: string | Pick<Token, "refreshToken" | "scope">, options?: CallOptions): Promise<Token> =>
-  run(
+  runPromise(
+    providerId,
     Effect.gen(function* () {
-      const hyperid = yield* HyperId.HyperId
-      return yield* tokenOf(yield* hyperid.refresh(yield* heldTokenSet(token)))
+      const held = yield* heldTokenSet(token)
+      const renewal = provided(Effect.flatMap(HyperId.HyperId, (hyperid) => hyperid.refresh(held)))
+      return yield* tokenOf(yield* refreshes(refreshTokenKey(held), renewal))
     }),
     options,
   )

@@ -32,10 +32,12 @@ import {
   type ApiRequestInit,
   apiRequest,
   type CallOptions,
+  completionKey,
   heldAccessToken,
   heldTokenSet,
   optionalText,
   optionsOf,
+  refreshTokenKey,
   run as runPromise,
   type Token,
   tokenOf,
@@ -43,13 +45,25 @@ import {
   transport,
 } from "../internal/promise.js"
 import { refreshTokenOf } from "../internal/provider.js"
+import * as SharedCalls from "../internal/sharedCalls.js"
 import { InvalidInput, type OAuthError } from "../OAuthError.js"
+import type { TokenSet } from "../Token.js"
 
 const providerId = "hyperline"
 
+/** On a service of the settings the call reads. */
+const provided = <A, E>(program: Effect.Effect<A, E, Hyperline.Hyperline>): Effect.Effect<A, E | OAuthError> =>
+  Effect.provide(program, Hyperline.layerConfig.pipe(Layer.provide(transport())))
+
 /** Each call on a service of the settings it reads, on the facades' shared transport. */
 const run = <A>(program: Effect.Effect<A, OAuthError, Hyperline.Hyperline>, options?: CallOptions): Promise<A> =>
-  runPromise(providerId, Effect.provide(program, Hyperline.layerConfig.pipe(Layer.provide(transport()))), options)
+  runPromise(providerId, provided(program), options)
+
+/** Completions of one login with one redirect at once: a second would send its code again, and a reused code ends the login. */
+const completions = SharedCalls.make<TokenSet, OAuthError>()
+
+/** Refreshes of one refresh token at once: rotated, a second would reuse it, which ends the login. */
+const refreshes = SharedCalls.make<TokenSet, OAuthError>()
 
 /**
  * A started login: the URL to send the user to, and what finishing it
@@ -132,6 +146,9 @@ const loginOf = (
  * Finishes a login from the URL the browser was sent back to: checks its
  * `state` (`state_mismatch` otherwise, and the code is not sent), then
  * exchanges the code. The user's refusal rejects with `access_denied`.
+ * Completions of the same login with the same URL at once (a callback
+ * submitted twice) share one exchange, in this process: a code sent twice
+ * is refused.
  *
  * @example
  * ```ts
@@ -153,11 +170,14 @@ export const completeLogin = (
   redirectUrl: string,
   options?: CallOptions,
 ): Promise<Token> =>
-  run(
+  runPromise(
+    providerId,
     Effect.gen(function* () {
       const request = yield* loginOf(login)
-      const hyperline = yield* Hyperline.Hyperline
-      return yield* tokenOf(yield* hyperline.completeLogin(request, redirectUrl))
+      const exchange = provided(
+        Effect.flatMap(Hyperline.Hyperline, (hyperline) => hyperline.completeLogin(request, redirectUrl)),
+      )
+      return yield* tokenOf(yield* completions(completionKey(request.state, redirectUrl), exchange))
     }),
     options,
   )
@@ -166,7 +186,9 @@ export const completeLogin = (
  * A new token from a refresh token, or from a `Token` that holds one (a
  * refresh answer without a new refresh token keeps it). No refresh token
  * rejects with `invalid_input` before anything is sent; a revoked one,
- * with `invalid_grant`.
+ * with `invalid_grant`. Refreshes of the same refresh token at once share
+ * one request, in this process: where refresh tokens rotate, a second
+ * would be a reuse, which ends the login.
  *
  * @example
  * ```ts
@@ -179,10 +201,12 @@ export const completeLogin = (
  * @category tokens
  */
 export const refresh = (token: string | Pick<Token, "refreshToken" | "scope">, options?: CallOptions): Promise<Token> =>
-  run(
+  runPromise(
+    providerId,
     Effect.gen(function* () {
-      const hyperline = yield* Hyperline.Hyperline
-      return yield* tokenOf(yield* hyperline.refresh(yield* heldTokenSet(token)))
+      const held = yield* heldTokenSet(token)
+      const renewal = provided(Effect.flatMap(Hyperline.Hyperline, (hyperline) => hyperline.refresh(held)))
+      return yield* tokenOf(yield* refreshes(refreshTokenKey(held), renewal))
     }),
     options,
   )
