@@ -100,6 +100,21 @@ describe("@hyperauth/core/promise", () => {
     }
   })
 
+  it("an abort once the token is issued does not drop it: the call waits for onSuccess and resolves", async () => {
+    const deviceCode = await initiateDeviceFlow()
+    approveSoon(deviceCode)
+    const controller = new AbortController()
+    const token = await pollForToken(
+      deviceCode,
+      async () => {
+        controller.abort(new Error("too late"))
+        await new Promise((resolve) => setTimeout(resolve, 50))
+      },
+      { signal: controller.signal },
+    )
+    expect((await introspectToken(token.accessToken)).active).toBe(true)
+  })
+
   it("accepts a device code written by hand with the RFC names", async () => {
     const issued = await initiateDeviceFlow()
     approveSoon(issued)
