@@ -42,8 +42,8 @@ import * as Redacted from "effect/Redacted"
 import * as DeviceFlow from "./DeviceFlow.js"
 import * as Hyper from "./Hyper.js"
 import type { IntrospectionResponse as Introspection } from "./Introspection.js"
-import type { CallOptions, HyperauthError, Token } from "./internal/promise.js"
 import * as Internal from "./internal/promise.js"
+import { type CallOptions, HyperauthError, type Token } from "./internal/promise.js"
 import * as SharedCalls from "./internal/sharedCalls.js"
 import { InvalidInput, type OAuthError } from "./OAuthError.js"
 import type { TokenSet } from "./Token.js"
@@ -260,8 +260,12 @@ export const pollForToken = (
   deviceCode: Partial<DeviceCode> & Pick<DeviceCode, "device_code" | "expires_in">,
   onSuccess?: (token: Token) => void,
   options?: CallOptions,
-): Promise<Token> =>
-  Internal.run(
+): Promise<Token> => {
+  // Once issued, the token must reach the caller: an abort stops the polling, not what follows it.
+  // What follows is uninterruptible, but the abort still ends the run as it leaves that region:
+  // the token it had is then the answer.
+  let issued: Token | undefined
+  const polling = Internal.run(
     providerId,
     Effect.gen(function* () {
       const device = yield* fromDeviceCode(deviceCode)
@@ -271,11 +275,11 @@ export const pollForToken = (
         return yield* new InvalidInput({ provider: providerId, reason })
       }
       const poll = provided(Effect.flatMap(Hyper.Hyper, (hyper) => hyper.pollForToken(device)))
-      // Once issued, the token must reach the caller: an abort stops the polling, not what follows it.
       return yield* Effect.uninterruptibleMask((restore) =>
         Effect.gen(function* () {
           const token = yield* restore(polls(Redacted.value(device.deviceCode), poll))
           const result = Internal.toToken(token, yield* DateTime.now)
+          issued = result
           if (typeof onSuccess === "function") yield* Internal.handOver(providerId, "onSuccess", onSuccess, result)
           return result
         }),
@@ -283,6 +287,12 @@ export const pollForToken = (
     }),
     options,
   )
+  return polling.catch((error: unknown) => {
+    // A failed onSuccess is a HyperauthError that carries the token; anything else after issuance, the abort.
+    if (issued === undefined || error instanceof HyperauthError) return Promise.reject(error)
+    return issued
+  })
+}
 
 /**
  * Introspects an access token (RFC 7662). An invalid token resolves with
