@@ -10,6 +10,7 @@ import { defaultHyperClient, hyperidRealmPath } from "@hyperauth/emulator"
 import { afterEach, beforeEach, describe, expect, it } from "vitest"
 import { hyperid, hyperline, initiateDeviceFlow, introspectToken, pollForToken } from "../src/promise.js"
 import { useEmulator } from "./support/emulator.js"
+import { rejection } from "./support/promise.js"
 
 const emulator = useEmulator({
   hyper: { interval: 0.05 },
@@ -68,6 +69,42 @@ describe("@hyperauth/core/promise, one grant used twice at once", () => {
     expect(hyperlineTokens() - before).toBe(2)
     expect((await hyperline.fetch(renewed, "/v1/companies")).status).toBe(200)
     await expect(hyperline.refresh(renewed)).resolves.toMatchObject({ tokenType: "Bearer" })
+  })
+
+  it("a login completed again with the same redirect (a reloaded callback page) is refused here, and the login it gave lives on", async () => {
+    const completions = {
+      hyperid: async () => {
+        const login = await hyperid.authorizationUrl()
+        const landed = emulator.current.hyperid.authorize(login.url)
+        return { token: await hyperid.completeLogin(login, landed), again: () => hyperid.completeLogin(login, landed) }
+      },
+      hyperline: async () => {
+        const login = await hyperline.authorizationUrl()
+        const landed = emulator.current.hyperline.authorize(login.url)
+        return {
+          token: await hyperline.completeLogin(login, landed),
+          again: () => hyperline.completeLogin(login, landed),
+        }
+      },
+    }
+    for (const [provider, complete] of Object.entries(completions)) {
+      const { token, again } = await complete()
+      const before = emulator.current.count({})
+      const refused = await rejection(again())
+      expect(refused.code).toBe("invalid_input")
+      expect(refused.message).toMatch(new RegExp(`^${provider}: .*already completed`))
+      expect(refused.message).toContain("Nothing was sent.")
+      expect(emulator.current.count({})).toBe(before)
+      // The code was not sent again, so the provider did not end the login for its reuse.
+      const renewed = provider === "hyperid" ? hyperid.refresh(token) : hyperline.refresh(token)
+      await expect(renewed).resolves.toMatchObject({ tokenType: "Bearer" })
+    }
+    // A completion that failed may be tried again: its code may not have been redeemed.
+    const login = await hyperid.authorizationUrl()
+    const landed = emulator.current.hyperid.authorize(login.url)
+    emulator.current.faults.inject({ origin: "hyperid", path: `${hyperidRealmPath}/token`, status: 503, times: 1 })
+    expect((await rejection(hyperid.completeLogin(login, landed))).code).toBe("http_error")
+    await expect(hyperid.completeLogin(login, landed)).resolves.toMatchObject({ tokenType: "Bearer" })
   })
 
   it("hyper: a device code polled twice at once is polled once; each caller gets the token and its own onSuccess", async () => {
