@@ -102,8 +102,9 @@ describe("@hyperauth/core/promise, one grant used twice at once", () => {
     // A completion that failed may be tried again: its code may not have been redeemed.
     const login = await hyperid.authorizationUrl()
     const landed = emulator.current.hyperid.authorize(login.url)
-    emulator.current.faults.inject({ origin: "hyperid", path: `${hyperidRealmPath}/token`, status: 503, times: 1 })
-    expect((await rejection(hyperid.completeLogin(login, landed))).code).toBe("http_error")
+    const token = { origin: "hyperid", path: `${hyperidRealmPath}/token`, times: 1 } as const
+    emulator.current.faults.inject({ ...token, status: 400, body: { error: "invalid_request" } })
+    expect((await rejection(hyperid.completeLogin(login, landed))).code).toBe("invalid_request")
     await expect(hyperid.completeLogin(login, landed)).resolves.toMatchObject({ tokenType: "Bearer" })
   })
 

@@ -19,6 +19,8 @@ import { type Code, InvalidInput, InvalidResponse, isOAuthError, type OAuthError
 import { TokenSet } from "../Token.js"
 import { defaultMaxBodyBytes } from "./classify.js"
 import { lazy } from "./lazy.js"
+import * as SharedCalls from "./sharedCalls.js"
+import * as SpentGrants from "./spentGrants.js"
 
 /**
  * An access token, in the seed's camelCase (`token.accessToken`) with the
@@ -325,12 +327,37 @@ export const refreshTokenKey = (held: TokenSet): string | undefined =>
   held.refreshToken === undefined ? undefined : Redacted.value(held.refreshToken)
 
 /**
- * The code a login's completion presents (in the URL the browser landed
- * on), as the key of the calls that share it: the same login and the same
- * redirect, as a callback submitted twice sends them.
+ * A login's completion, whose code is presented once: the completions of
+ * the same login with the same redirect (as a callback submitted twice, or
+ * a reloaded callback page, sends them) share one exchange while it runs,
+ * and once it succeeded, one more is `invalid_input`, with nothing sent.
+ * Sent again, the spent code would make the provider end the login it gave.
+ * A completion that failed may be tried again: its code may be unspent.
  */
-export const completionKey = (state: string, redirectUrl: string): string | undefined =>
-  typeof redirectUrl === "string" ? `${state}\u0000${redirectUrl}` : undefined
+export const completeOnce = <A>(
+  provider: string,
+): ((state: string, redirectUrl: string, exchange: Effect.Effect<A, OAuthError>) => Effect.Effect<A, OAuthError>) => {
+  const running = SharedCalls.make<A, OAuthError>()
+  const spent = SpentGrants.make()
+  return (state, redirectUrl, exchange) => {
+    // Not text: no code to speak of, and the service refuses it.
+    if (typeof redirectUrl !== "string") return exchange
+    // The same login (its state) and the same code (in the URL).
+    const key = `${state}\u0000${redirectUrl}`
+    return Effect.suspend(() => {
+      if (spent.has(key)) {
+        const reason =
+          "this login was already completed with this redirect: its code is spent, and sent again it would end the login it gave. Keep the token the first completion resolved with, or start a new login. Nothing was sent."
+        return Effect.fail(new InvalidInput({ provider, reason }))
+      }
+      // Marked by the run itself, whichever of its callers are still waiting.
+      return running(
+        key,
+        Effect.tap(exchange, () => Effect.sync(() => spent.add(key))),
+      )
+    })
+  }
+}
 
 /** What an access token may be: it goes into a header, so visible ASCII (RFC 6750's b64token is narrower still). */
 const accessTokenPattern = /^[\x21-\x7e]+$/

@@ -31,7 +31,7 @@ import * as HyperId from "../HyperId.js"
 import type { IntrospectionResponse } from "../Introspection.js"
 import {
   type CallOptions,
-  completionKey,
+  completeOnce,
   heldAccessToken,
   heldTokenSet,
   optionalText,
@@ -57,8 +57,8 @@ const provided = <A, E>(program: Effect.Effect<A, E, HyperId.HyperId>): Effect.E
 const run = <A>(program: Effect.Effect<A, OAuthError, HyperId.HyperId>, options?: CallOptions): Promise<A> =>
   runPromise(providerId, provided(program), options)
 
-/** Completions of one login with one redirect at once: a second would send its code again, and a reused code ends the login. */
-const completions = SharedCalls.make<HyperId.LoginResult, OAuthError>()
+/** Completions of one login with one redirect: shared while one runs, refused once one succeeded (a reused code ends the login). */
+const completions = completeOnce<HyperId.LoginResult>(providerId)
 
 /** Refreshes of one refresh token at once: rotated, a second would reuse it, which ends the login. */
 const refreshes = SharedCalls.make<TokenSet, OAuthError>()
@@ -196,8 +196,10 @@ const loginOf = (
  * `state` (`state_mismatch` otherwise, and the code is not sent), then
  * exchanges the code. The user's refusal rejects with `access_denied`.
  * Completions of the same login with the same URL at once (a callback
- * submitted twice) share one exchange, in this process: a code sent twice
- * ends the login at hyperid.
+ * submitted twice) share one exchange, and once one succeeded, another (a
+ * reloaded callback page) rejects with `invalid_input`, sending nothing: a
+ * code sent twice ends the login at hyperid. In this process; a completion
+ * that failed may be tried again.
  *
  * @example
  * ```ts
@@ -226,7 +228,7 @@ export const completeLogin = (
       const exchange = provided(
         Effect.flatMap(HyperId.HyperId, (hyperid) => hyperid.completeLogin(request, redirectUrl)),
       )
-      const { token, locale } = yield* completions(completionKey(request.state, redirectUrl), exchange)
+      const { token, locale } = yield* completions(request.state, redirectUrl, exchange)
       return { ...(yield* tokenOf(token)), locale }
     }),
     options,

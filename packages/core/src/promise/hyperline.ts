@@ -32,7 +32,7 @@ import {
   type ApiRequestInit,
   apiRequest,
   type CallOptions,
-  completionKey,
+  completeOnce,
   heldAccessToken,
   heldTokenSet,
   optionalText,
@@ -59,8 +59,8 @@ const provided = <A, E>(program: Effect.Effect<A, E, Hyperline.Hyperline>): Effe
 const run = <A>(program: Effect.Effect<A, OAuthError, Hyperline.Hyperline>, options?: CallOptions): Promise<A> =>
   runPromise(providerId, provided(program), options)
 
-/** Completions of one login with one redirect at once: a second would send its code again, and a reused code ends the login. */
-const completions = SharedCalls.make<TokenSet, OAuthError>()
+/** Completions of one login with one redirect: shared while one runs, refused once one succeeded (a reused code ends the login). */
+const completions = completeOnce<TokenSet>(providerId)
 
 /** Refreshes of one refresh token at once: rotated, a second would reuse it, which ends the login. */
 const refreshes = SharedCalls.make<TokenSet, OAuthError>()
@@ -147,8 +147,10 @@ const loginOf = (
  * `state` (`state_mismatch` otherwise, and the code is not sent), then
  * exchanges the code. The user's refusal rejects with `access_denied`.
  * Completions of the same login with the same URL at once (a callback
- * submitted twice) share one exchange, in this process: a code sent twice
- * is refused.
+ * submitted twice) share one exchange, and once one succeeded, another (a
+ * reloaded callback page) rejects with `invalid_input`, sending nothing: a
+ * code sent twice is a reuse. In this process; a completion that failed
+ * may be tried again.
  *
  * @example
  * ```ts
@@ -177,7 +179,7 @@ export const completeLogin = (
       const exchange = provided(
         Effect.flatMap(Hyperline.Hyperline, (hyperline) => hyperline.completeLogin(request, redirectUrl)),
       )
-      return yield* tokenOf(yield* completions(completionKey(request.state, redirectUrl), exchange))
+      return yield* tokenOf(yield* completions(request.state, redirectUrl, exchange))
     }),
     options,
   )
