@@ -220,6 +220,32 @@ describe("@hyperauth/core/promise", () => {
     await expect(initiateDeviceFlow(untyped("null"))).resolves.toMatchObject({ interval: 1 })
   })
 
+  it("introspectToken takes the Token pollForToken resolved with, as hyperid.introspectToken does", async () => {
+    const deviceCode = await initiateDeviceFlow()
+    approveSoon(deviceCode)
+    const token = await pollForToken(deviceCode)
+    // As plain JavaScript passes it: the types take only text until the fix.
+    await expect(introspectToken(untyped(JSON.stringify(token)))).resolves.toMatchObject({ active: true })
+    const error = await rejection(introspectToken(untyped('{ "accessToken": "" }')))
+    expect(error.message).toMatch(/^hyper: no access token given/)
+  })
+
+  it("a slip a JavaScript caller makes is refused with what to write instead, before anything is sent", async () => {
+    Object.assign(process.env, emulator.current.env)
+    const issued = await initiateDeviceFlow()
+    const login = await hyperid.authorizationUrl()
+    const before = emulator.current.count({})
+    // The options where onSuccess goes: the poll would run without its signal.
+    const options = await rejection(pollForToken(issued, untyped('{ "signal": null }')))
+    expect(options.code).toBe("invalid_input")
+    expect(options.message).toContain("pollForToken(deviceCode, undefined, options)")
+    // A login kept as JSON text and not parsed back.
+    const kept = await rejection(hyperid.completeLogin(untyped(JSON.stringify(JSON.stringify(login))), "http://x/"))
+    expect(kept.code).toBe("invalid_input")
+    expect(kept.message).toContain("JSON.parse")
+    expect(emulator.current.count({})).toBe(before)
+  })
+
   it("baseURL() reads HYPER_BASE_URL at call time, with the documented default", () => {
     process.env.HYPER_BASE_URL = "https://custom.hyper.io"
     expect(baseURL()).toBe("https://custom.hyper.io")
