@@ -271,7 +271,11 @@ export const pollForToken = (
       const device = yield* fromDeviceCode(deviceCode)
       // Checked before polling: the token, once issued, must reach the caller.
       if (onSuccess !== undefined && onSuccess !== null && typeof onSuccess !== "function") {
-        const reason = "onSuccess must be a function, or left out. Nothing was sent."
+        // An object here is most likely the options, one place too early.
+        const reason =
+          typeof onSuccess === "object"
+            ? "onSuccess must be a function, or left out; the options go third: pollForToken(deviceCode, undefined, options). Nothing was sent."
+            : "onSuccess must be a function, or left out. Nothing was sent."
         return yield* new InvalidInput({ provider: providerId, reason })
       }
       const poll = provided(Effect.flatMap(Hyper.Hyper, (hyper) => hyper.pollForToken(device)))
@@ -295,7 +299,8 @@ export const pollForToken = (
 }
 
 /**
- * Introspects an access token (RFC 7662). An invalid token resolves with
+ * Introspects an access token (RFC 7662), given as text or as the `Token`
+ * that holds it. An invalid token resolves with
  * `{ active: false }`; an empty one is none (RFC 7662 requires the token)
  * and rejects with `invalid_input`, as with `hyperid.introspectToken`:
  * nothing is sent.
@@ -311,20 +316,25 @@ export const pollForToken = (
  * @since 0.1.0
  * @category introspection
  */
-export const introspectToken = (token: string, options?: CallOptions): Promise<IntrospectionResponse> =>
-  run(
-    typeof token === "string" && token !== ""
-      ? Effect.flatMap(Hyper.Hyper, (hyper) => hyper.introspectToken(token))
+export const introspectToken = (
+  token: string | Pick<Token, "accessToken">,
+  options?: CallOptions,
+): Promise<IntrospectionResponse> => {
+  const accessToken = typeof token === "object" && token !== null ? token.accessToken : token
+  return run(
+    typeof accessToken === "string" && accessToken !== ""
+      ? Effect.flatMap(Hyper.Hyper, (hyper) => hyper.introspectToken(accessToken))
       : new InvalidInput({
           provider: providerId,
           // "" too: an unset variable or a lost session, which { active: false } would hide.
           reason:
-            token === ""
-              ? "no access token given: pass the access token. Nothing was sent."
-              : "the token must be text (an access token). Nothing was sent.",
+            accessToken === ""
+              ? "no access token given: pass the access token, or the Token that holds it. Nothing was sent."
+              : "the token must be text (an access token), or the Token that holds it. Nothing was sent.",
         }),
     options,
   )
+}
 
 /**
  * `HYPER_BASE_URL`, or `Hyper.defaultBaseUrl` when it is not set.

@@ -176,6 +176,10 @@ export const authorizationUrl = (options?: AuthorizationOptions): Promise<Login>
 const loginOf = (
   login: Pick<Login, "state" | "codeVerifier" | "redirectUri">,
 ): Effect.Effect<Pick<HyperId.AuthorizationRequest, "state" | "codeVerifier" | "redirectUri">, InvalidInput> => {
+  if (typeof login === "string") {
+    const reason = "the login is text: JSON.parse what the session kept, and pass the object. Nothing was sent."
+    return Effect.fail(new InvalidInput({ provider: providerId, reason }))
+  }
   const held = typeof login === "object" && login !== null ? login : undefined
   const state = held?.state
   const codeVerifier = held?.codeVerifier

@@ -128,6 +128,10 @@ export const authorizationUrl = (
 const loginOf = (
   login: Pick<Login, "state" | "redirectUri">,
 ): Effect.Effect<Pick<Hyperline.AuthorizationRequest, "state" | "redirectUri">, InvalidInput> => {
+  if (typeof login === "string") {
+    const reason = "the login is text: JSON.parse what the session kept, and pass the object. Nothing was sent."
+    return Effect.fail(new InvalidInput({ provider: providerId, reason }))
+  }
   const held = typeof login === "object" && login !== null ? login : undefined
   const state = held?.state
   const redirectUri = held?.redirectUri
