@@ -56,18 +56,20 @@ export interface Options extends Limits.Options {
  * import { HyperlineApps } from "@hyperauth/core"
  * import { Schema } from "effect"
  *
- * const app = Schema.decodeUnknownSync(HyperlineApps.App)({ id: "app_1", name: "Billing bot", callbacks: [] })
+ * // Decoded from the API's snake_case: `logo_uri`, `client_id`, `client_secret`.
+ * const app = Schema.decodeUnknownSync(HyperlineApps.App)({ id: "app_1", name: "Billing bot", callbacks: [], client_id: "cli_1" })
+ * app.clientId // "cli_1"
  * ```
  */
 export class App extends Schema.Class<App>("@hyperauth/core/HyperlineApps/App")({
   id: Schema.String,
   name: Schema.String,
   description: Schema.optional(Schema.NullOr(Schema.String)),
-  logo_uri: Schema.optional(Schema.NullOr(Schema.String)),
+  logoUri: Schema.optional(Schema.NullOr(Schema.String)).pipe(Schema.fromKey("logo_uri")),
   callbacks: Schema.Array(Schema.String),
-  client_id: Schema.optional(Schema.String),
+  clientId: Schema.optional(Schema.String).pipe(Schema.fromKey("client_id")),
   /** Returned once, when the app is created. */
-  client_secret: Schema.optional(Schema.Redacted(Schema.String)),
+  clientSecret: Schema.optional(Schema.Redacted(Schema.String)).pipe(Schema.fromKey("client_secret")),
 }) {}
 
 const Apps = listOf(App)
@@ -87,7 +89,8 @@ const Apps = listOf(App)
 export interface NewApp {
   readonly name: string
   readonly description?: string | undefined
-  readonly logo_uri?: string | undefined
+  /** Sent as `logo_uri`. */
+  readonly logoUri?: string | undefined
   /** The redirect URIs the app may use. */
   readonly callbacks: ReadonlyArray<string>
 }
@@ -108,7 +111,7 @@ export interface NewApp {
  * ```
  */
 export interface Service {
-  /** `POST /v1/apps`; the answer carries the app's `client_secret`, once. */
+  /** `POST /v1/apps`; the answer carries the app's `clientSecret`, once. */
   readonly create: (app: NewApp) => Effect.Effect<App, RequestFailure>
   /** `GET /v1/apps`. */
   readonly list: Effect.Effect<ReadonlyArray<App>, RequestFailure>
@@ -163,7 +166,9 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
     const appsDecode = <A, I>(request: HttpClientRequest.HttpClientRequest, schema: Schema.Schema<A, I>) =>
       Effect.flatMap(appsCall(request), (exchange) => http.decode(exchange, schema))
 
-    const appBody = (app: Partial<NewApp>) => HttpClientRequest.bodyUnsafeJson({ ...app })
+    /** An app in the API's words (snake_case); what is not given is left out. */
+    const appBody = ({ logoUri, ...app }: Partial<NewApp>) =>
+      HttpClientRequest.bodyUnsafeJson(logoUri === undefined ? { ...app } : { ...app, logo_uri: logoUri })
 
     return {
       create: (app) =>

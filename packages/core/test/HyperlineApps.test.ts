@@ -27,12 +27,13 @@ describe("HyperlineApps", () => {
         const created = yield* api.create({
           name: "Billing bot",
           description: "Syncs invoices",
-          logo_uri: "https://example.com/logo.png",
+          logoUri: "https://example.com/logo.png",
           callbacks: ["https://bot.example.com/callback"],
         })
         assert.strictEqual(created.name, "Billing bot")
-        assert.isTrue(created.client_secret !== undefined && Redacted.isRedacted(created.client_secret))
-        assert.notInclude(String(created), Redacted.value(created.client_secret ?? Redacted.make("-")))
+        assert.strictEqual(created.logoUri, "https://example.com/logo.png")
+        assert.isTrue(created.clientSecret !== undefined && Redacted.isRedacted(created.clientSecret))
+        assert.notInclude(String(created), Redacted.value(created.clientSecret ?? Redacted.make("-")))
         assert.include(
           (yield* api.list).map((a) => a.id),
           created.id,
@@ -42,8 +43,8 @@ describe("HyperlineApps", () => {
 
         const asNewApp = yield* Hyperline.make({
           origin: emulator.current.origins.hyperline,
-          clientId: created.client_id ?? "",
-          clientSecret: created.client_secret ?? Redacted.make(""),
+          clientId: created.clientId ?? "",
+          clientSecret: created.clientSecret ?? Redacted.make(""),
           redirectUri: "https://bot.example.com/callback",
         })
         const request = yield* asNewApp.authorizationUrl()
