@@ -58,8 +58,8 @@ export type ApiResponse = Pipeline.Exchange
  */
 export interface ApiClient {
   /**
-   * Sends `request` with `Authorization: Bearer`; only safe methods are
-   * retried. Headers that come from outside should pass `validateHeaders`
+   * Sends `request` with `Authorization: Bearer`; only idempotent methods
+   * (GET, HEAD, OPTIONS, PUT, DELETE) are retried. Headers that come from outside should pass `validateHeaders`
    * first.
    */
   readonly send: (
@@ -98,7 +98,8 @@ export const validateHeaders = (
       : Effect.fail(new InvalidInput({ provider, reason: `${problem}. Nothing was sent.` }))
   })
 
-const safeMethods = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE"])
+/** Methods that may be sent again (RFC 9110 §9.2.2): the safe ones, and PUT and DELETE. */
+const idempotentMethods = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE"])
 
 /**
  * An `ApiClient` on `client`, through the core's pipeline: a time limit per
@@ -138,7 +139,7 @@ export const make = (
           authorization: `Bearer ${Redacted.value(accessToken)}`,
         }),
         {
-          idempotent: safeMethods.has(request.method),
+          idempotent: idempotentMethods.has(request.method),
           secrets: [accessToken],
           maxBodyBytes,
         },

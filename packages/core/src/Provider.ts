@@ -24,14 +24,7 @@ import * as Hyperproof from "./Hyperproof.js"
 import type { IntrospectionResponse } from "./Introspection.js"
 import type * as settings from "./internal/config.js"
 import * as internal from "./internal/provider.js"
-import type {
-  InvalidInput,
-  NotConfigured,
-  NotSupported,
-  OAuthError,
-  RequestFailure,
-  StateMismatch,
-} from "./OAuthError.js"
+import type { InvalidInput, NotConfigured, NotSupported, RequestFailure, StateMismatch } from "./OAuthError.js"
 import type { TokenSet } from "./Token.js"
 
 /**
@@ -449,7 +442,7 @@ export interface Provider {
   readonly flow: FlowKind
   /** Origin of the provider's API, where authenticated calls go. */
   readonly apiBaseUrl: string
-  readonly startLogin: (request: LoginRequest) => Effect.Effect<LoginStart, OAuthError>
+  readonly startLogin: (request: LoginRequest) => Effect.Effect<LoginStart, RequestFailure | NotSupported>
   /**
    * Polls a device login from its record, as `DevicePending.complete` does;
    * `NotSupported` for a provider without the device flow.
