@@ -464,6 +464,7 @@ export interface FileOptions {
  * import { TokenStore } from "@hyperauth/core"
  *
  * const store = TokenStore.makeFile({ path: "/var/lib/my-app/tokens.json", key: Redacted.make("a long passphrase") })
+ * // As a layer, made when it is built: TokenStore.layerFile(options)
  * const layer = Layer.succeed(TokenStore.TokenStore, store)
  * ```
  *
@@ -472,6 +473,24 @@ export interface FileOptions {
  */
 export const makeFile = (options: FileOptions, hooks?: FileStore.Hooks): Service =>
   FileStore.make(options.path, options.key, hooks)
+
+/**
+ * `makeFile` as the layer of the `TokenStore` service: the store is made
+ * when the layer is built, not when the module loads.
+ *
+ * @example
+ * ```ts
+ * import { Redacted } from "effect"
+ * import { TokenStore } from "@hyperauth/core"
+ *
+ * const stored = TokenStore.layerFile({ path: "/var/lib/my-app/tokens.json", key: Redacted.make("a long passphrase") })
+ * ```
+ *
+ * @since 0.2.0
+ * @category layers
+ */
+export const layerFile = (options: FileOptions): Layer.Layer<TokenStore> =>
+  Layer.sync(TokenStore, () => makeFile(options))
 
 /**
  * Which Redis or Valkey server and database, the passphrase values are
@@ -677,7 +696,7 @@ export const layerConfig: Layer.Layer<TokenStore, ConfigError.ConfigError | Toke
       case "Memory":
         return layerMemory
       case "File":
-        return Layer.succeed(TokenStore, makeFile({ path: where.path, key }))
+        return layerFile({ path: where.path, key })
       case "Redis":
         return layerRedis({ url: where.url, key, prefix: yield* redisPrefix })
     }

@@ -397,6 +397,22 @@ describe("TokenStore (file)", () => {
     }),
   )
 
+  it.live("layerFile is the file store, made when the layer is built", () =>
+    Effect.gen(function* () {
+      const path = join(yield* tempDir, "tokens.json")
+      const layer = TokenStore.layerFile({ path, key: Redacted.make("layer key") })
+      yield* Effect.provide(
+        Effect.flatMap(TokenStore.TokenStore, (store) => Effect.flatMap(tokenOf("at-layer"), (t) => store.set(key, t))),
+        layer,
+      )
+      const reread = yield* TokenStore.makeFile({ path, key: Redacted.make("layer key") }).get(key)
+      assert.strictEqual(
+        Option.map(reread, (entry) => Redacted.value(entry.token.accessToken)).pipe(Option.getOrUndefined),
+        "at-layer",
+      )
+    }),
+  )
+
   it.live("a lock held by a live process is not taken, however old it looks", () =>
     Effect.gen(function* () {
       const path = join(yield* tempDir, "tokens.json")
