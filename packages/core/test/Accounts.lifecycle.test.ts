@@ -145,6 +145,23 @@ for (const [name, storeLayer, available] of stores) {
               Layer.provide(Layer.succeedContext(stored)),
             ),
           )
+        /** Saves a login about to expire in `runtime`, then asks for its token: a refresh starts, and nobody waits for it. */
+        const refreshingIn = (runtime: ManagedRuntime.ManagedRuntime<Accounts.Accounts, never>) =>
+          Effect.promise(() =>
+            runtime.runPromise(
+              Effect.flatMap(Accounts.Accounts, (accounts) =>
+                Effect.flatMap(tokenOf({ access_token: "old", refresh_token: "r1", expires_in: 10 }), (token) =>
+                  accounts.save(key, token),
+                ),
+              ),
+            ),
+          ).pipe(
+            Effect.zipRight(
+              Effect.sync(() => {
+                runtime.runFork(Effect.flatMap(Accounts.Accounts, (accounts) => accounts.accessToken(key)))
+              }),
+            ),
+          )
         const closedWhile = (runtime: ManagedRuntime.ManagedRuntime<Accounts.Accounts, never>) => {
           const closing = { done: false, promise: runtime.dispose() }
           void closing.promise.then(() => {
@@ -157,17 +174,8 @@ for (const [name, storeLayer, available] of stores) {
         const started = yield* Deferred.make<void>()
         const fake = gatedProvider(gate, started)
         const runtime = open(fake)
-        yield* Effect.promise(() =>
-          runtime.runPromise(
-            Effect.flatMap(Accounts.Accounts, (accounts) =>
-              Effect.flatMap(tokenOf({ access_token: "old", refresh_token: "r1", expires_in: 10 }), (token) =>
-                accounts.save(key, token),
-              ),
-            ),
-          ),
-        )
         // The caller gives up at once (a client that went away); its refresh goes on.
-        runtime.runFork(Effect.flatMap(Accounts.Accounts, (accounts) => accounts.accessToken(key)))
+        yield* refreshingIn(runtime)
         yield* Deferred.await(started)
         const closing = closedWhile(runtime)
         yield* Effect.sleep("50 millis")
@@ -180,16 +188,7 @@ for (const [name, storeLayer, available] of stores) {
         // A refresh that never ends holds the close up only so long.
         const stuck = gatedProvider(yield* Deferred.make<void>(), yield* Deferred.make<void>())
         const patient = open(stuck, { waitOnClose: "100 millis" })
-        yield* Effect.promise(() =>
-          patient.runPromise(
-            Effect.flatMap(Accounts.Accounts, (accounts) =>
-              Effect.flatMap(tokenOf({ access_token: "old", refresh_token: "r1", expires_in: 10 }), (token) =>
-                accounts.save(key, token),
-              ),
-            ),
-          ),
-        )
-        patient.runFork(Effect.flatMap(Accounts.Accounts, (accounts) => accounts.accessToken(key)))
+        yield* refreshingIn(patient)
         yield* Effect.sleep("20 millis")
         yield* Effect.promise(() => closedWhile(patient).promise).pipe(Effect.timeout("5 seconds"), Effect.orDie)
       }).pipe(Effect.scoped),

@@ -10,6 +10,11 @@ import * as Token from "../src/Token.js"
 import * as TokenStore from "../src/TokenStore.js"
 
 const tempDir = Effect.promise(() => mkdtemp(join(tmpdir(), "hyperauth-store-")))
+/** The file store at `path` locked by a process that runs (this one, under another owner). */
+const lockedByLiveProcess = (path: string) =>
+  Effect.promise(() =>
+    writeFile(`${path}.lock`, JSON.stringify({ owner: "alive", pid: process.pid, host: hostname(), at: Date.now() })),
+  )
 const tokenOf = (access: string, refresh?: string) =>
   Effect.flatMap(
     Schema.decodeUnknown(TokenResponse)({ access_token: access, refresh_token: refresh, expires_in: 3600 }),
@@ -417,12 +422,7 @@ describe("TokenStore (file)", () => {
     Effect.gen(function* () {
       const path = join(yield* tempDir, "tokens.json")
       // This process, holding it for a minute already: alive, so only the stale time could free it.
-      yield* Effect.promise(() =>
-        writeFile(
-          `${path}.lock`,
-          JSON.stringify({ owner: "alive", pid: process.pid, host: hostname(), at: Date.now() }),
-        ),
-      )
+      yield* lockedByLiveProcess(path)
       const blocked = yield* Effect.fork(TokenStore.makeFile({ path }).set(key, yield* tokenOf("x")))
       yield* Effect.sleep("300 millis")
       assert.isNull(blocked.unsafePoll())
@@ -434,12 +434,7 @@ describe("TokenStore (file)", () => {
   it.live("a write waiting for the lock ends as soon as it is interrupted", () =>
     Effect.gen(function* () {
       const path = join(yield* tempDir, "tokens.json")
-      yield* Effect.promise(() =>
-        writeFile(
-          `${path}.lock`,
-          JSON.stringify({ owner: "alive", pid: process.pid, host: hostname(), at: Date.now() }),
-        ),
-      )
+      yield* lockedByLiveProcess(path)
       const blocked = yield* Effect.fork(TokenStore.makeFile({ path }).set(key, yield* tokenOf("x")))
       yield* Effect.sleep("100 millis")
       const interrupting = yield* Effect.fork(Fiber.interrupt(blocked))
