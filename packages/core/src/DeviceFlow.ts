@@ -125,8 +125,8 @@ export class TransientFailure extends Data.TaggedError("TransientFailure")<{
 }> {}
 
 /**
- * Told each longer interval a `slow_down` brings, when `poll` finds it in
- * its context (it is optional: `poll` needs nothing). RFC 8628 §3.5 keeps
+ * Told each longer interval a `slow_down` brings: a `Context.Reference`
+ * whose default does nothing, so `poll` needs nothing. RFC 8628 §3.5 keeps
  * the increase "for this and all subsequent requests": a pending login's
  * record keeps it, so that a process taking the polling over (a restarted
  * server, another replica) asks no sooner.
@@ -145,10 +145,12 @@ export class TransientFailure extends Data.TaggedError("TransientFailure")<{
  * @since 0.2.0
  * @category services
  */
-export class SlowDowns extends Context.Tag("@hyperauth/core/DeviceFlow/SlowDowns")<
-  SlowDowns,
-  { readonly record: (interval: Duration.Duration) => Effect.Effect<void> }
->() {}
+export class SlowDowns extends Context.Reference<SlowDowns>()("@hyperauth/core/DeviceFlow/SlowDowns", {
+  // Nobody told: the longer interval is kept by the polling alone.
+  defaultValue: (): { readonly record: (interval: Duration.Duration) => Effect.Effect<void> } => ({
+    record: () => Effect.void,
+  }),
+}) {}
 
 /**
  * What `poll` needs: the token request to repeat, the device code's
@@ -271,8 +273,7 @@ export const poll = <A, E>(options: PollOptions<A, E>): Effect.Effect<A, E | OAu
       // RFC 8628 §3.5: the increase holds "for this and all subsequent requests".
       if (isProtocolError(error, "slow_down")) {
         const slower = Duration.sum(state.interval, slowDownIncrement)
-        const slowDowns = yield* Effect.serviceOption(SlowDowns)
-        if (Option.isSome(slowDowns)) yield* slowDowns.value.record(slower)
+        yield* (yield* SlowDowns).record(slower)
         return yield* loop(regular(slower))
       }
       if (error instanceof TransientFailure) {
