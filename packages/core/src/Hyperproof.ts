@@ -264,11 +264,11 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
       Effect.provideService(TokenStore.TokenStore, store),
     )
     // A memory store of its own and a provider always there: these cannot happen.
+    // (InvalidInput can: a request the transport cannot send is a RequestFailure.)
     const impossible = {
       TokenStoreError: Effect.die,
       NotConfigured: Effect.die,
       NotSupported: Effect.die,
-      InvalidInput: Effect.die,
     }
 
     // Written straight to the store, not through `Accounts.save`: the store is
@@ -325,8 +325,6 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
     const getControl: Service["getControl"] = (controlId) =>
       request(HttpClientRequest.get(`/v1/controls/${encodeURIComponent(controlId)}`)).pipe(
         Effect.flatMap((exchange) => http.decode(exchange, Control)),
-        // A path on the API base is never refused.
-        Effect.catchTag("InvalidInput", Effect.die),
         traced("Hyperproof.getControl"),
       )
 

@@ -17,7 +17,10 @@
  *   yield* Effect.log(`Open ${device.verificationUri} and enter ${device.userCode}`)
  *   const token = yield* hyper.pollForToken(device)
  *   return yield* hyper.introspectToken(token.accessToken)
- * }).pipe(Effect.catchTag("OAuthProtocolError", (error) => Effect.die(error.message)))
+ * }).pipe(
+ *   // Typed errors say what happened: access_denied, expired_token, connection_error, ...
+ *   Effect.catchTag("OAuthProtocolError", (error) => Effect.logWarning(`login ended: ${error.code}`)),
+ * )
  *
  * program.pipe(Effect.provide(Hyper.layerConfig.pipe(Layer.provide(FetchHttpClient.layer))), Effect.runPromise)
  * ```
