@@ -8,31 +8,9 @@
  * idle.
  */
 import { describe, expect, it } from "vitest"
-import { mcpHeaders as baseHeaders, initialize, messagesOf, useHttpServer } from "./support/httpServer.js"
+import { mcpHeaders as baseHeaders, initialize, messagesOf, readFor, useHttpServer } from "./support/httpServer.js"
 
 const served = useHttpServer({ emulator: true })
-
-/** Reads a response's body until it ends or `ms` pass: what came, and whether it ended. */
-const readFor = async (response: Response, ms: number): Promise<{ text: string; ended: boolean }> => {
-  const reader = response.body?.getReader()
-  if (reader === undefined) return { text: "", ended: true }
-  const decoder = new TextDecoder()
-  let text = ""
-  const deadline = Date.now() + ms
-  for (;;) {
-    const left = deadline - Date.now()
-    if (left <= 0) break
-    const next = await Promise.race([
-      reader.read(),
-      new Promise<"late">((resolve) => setTimeout(() => resolve("late"), left)),
-    ])
-    if (next === "late") break
-    if (next.done) return { text, ended: true }
-    text += decoder.decode(next.value, { stream: true })
-  }
-  await reader.cancel()
-  return { text, ended: false }
-}
 
 const openSession = async (protocolVersion: string) => {
   const init = await fetch(served.url, {

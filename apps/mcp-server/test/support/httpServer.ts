@@ -26,6 +26,28 @@ export const messagesOf = (sse: string): Array<Record<string, unknown>> =>
     .filter((line) => line.startsWith("data: "))
     .map((line) => JSON.parse(line.slice("data: ".length)) as Record<string, unknown>)
 
+/** Reads a response's body until it ends or `ms` pass: what came, and whether it ended. */
+export const readFor = async (response: Response, ms: number): Promise<{ text: string; ended: boolean }> => {
+  const reader = response.body?.getReader()
+  if (reader === undefined) return { text: "", ended: true }
+  const decoder = new TextDecoder()
+  let text = ""
+  const deadline = Date.now() + ms
+  for (;;) {
+    const left = deadline - Date.now()
+    if (left <= 0) break
+    const next = await Promise.race([
+      reader.read(),
+      new Promise<"late">((resolve) => setTimeout(() => resolve("late"), left)),
+    ])
+    if (next === "late") break
+    if (next.done) return { text, ended: true }
+    text += decoder.decode(next.value, { stream: true })
+  }
+  await reader.cancel()
+  return { text, ended: false }
+}
+
 /** An `initialize` request body from a client with `capabilities`, speaking `protocolVersion`. */
 export const initialize = (capabilities: Record<string, unknown> = {}, protocolVersion = "2025-06-18") =>
   JSON.stringify({
