@@ -3,15 +3,17 @@
  * loopback (DNS-rebinding protection), and with `HYPERAUTH_HTTP_TOKEN` set
  * every request must carry it as a Bearer token.
  *
- * The SDK's transport reads each request of a session (bodies capped, 413
- * past the cap; JSON-RPC -32700 for a body that is not JSON) and ends its
- * session on DELETE; this module routes requests to sessions: an unknown or
- * ended `Mcp-Session-Id` is 404, so the client starts a new session (MCP
- * Streamable HTTP, "Session Management"), idle sessions are reclaimed and
- * their number is capped (at the cap, a new session takes the place of the
- * one quiet the longest: `HttpSessions`). A request that would start a
- * session is read here instead, whole, before it takes a session's place.
- * `HttpConnections` bounds the connections.
+ * The SDK's transport serves each request of a session and ends its
+ * session on DELETE; a POST's body is read here first (capped, 413 past the
+ * cap; JSON-RPC -32700 for a body that is not JSON), so that a batch where
+ * the session has none, or a request reusing the id of one in flight, is
+ * refused before the transport sees it. This module routes requests to
+ * sessions: an unknown or ended `Mcp-Session-Id` is 404, so the client
+ * starts a new session (MCP Streamable HTTP, "Session Management"), idle
+ * sessions are reclaimed and their number is capped (at the cap, a new
+ * session takes the place of the one quiet the longest: `HttpSessions`).
+ * A request that would start a session is read before it takes a
+ * session's place. `HttpConnections` bounds the connections.
  */
 import { createHash, randomUUID, timingSafeEqual } from "node:crypto"
 import type { Server as HttpServer, IncomingMessage, ServerResponse } from "node:http"
@@ -20,7 +22,7 @@ import { requestBodyTooLargeMessage } from "@modelcontextprotocol/sdk/server/req
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js"
 import { isJsonContentType } from "@modelcontextprotocol/sdk/shared/mediaType.js"
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js"
-import { ErrorCode, type RequestId } from "@modelcontextprotocol/sdk/types.js"
+import { CancelledNotificationSchema, ErrorCode, type RequestId } from "@modelcontextprotocol/sdk/types.js"
 import * as HttpConnections from "./HttpConnections.js"
 import * as HttpSessions from "./HttpSessions.js"
 import { batchRefusal, hasBatches } from "./lifecycle.js"
@@ -77,10 +79,11 @@ export const maxRequestBytes = 4 * 1024 * 1024
  * so that a client still sending (a 413 comes in the middle of a body) reads
  * the answer rather than a reset.
  */
-const answer = (res: ServerResponse, status: number, code: number, message: string) =>
+const answer = (res: ServerResponse, status: number, code: number, message: string): void => {
   res
     .writeHead(status, { "content-type": "application/json" })
     .end(JSON.stringify({ jsonrpc: "2.0", error: { code, message }, id: null }))
+}
 
 /**
  * A request the client cancels gets no answer (MCP, "Cancellation"), and
@@ -186,16 +189,44 @@ const holdingWhileAwaited = (
 }
 
 /**
+ * The body of every POST the SDK's transport would read (one it does not
+ * refuse first for its Accept or Content-Type) is read here, whole and
+ * within the SDK's bound, and handed on parsed, so that the wrappers below
+ * see its messages before the transport does; the transport takes it as
+ * read.
+ */
+const readingBodies = (transport: StreamableHTTPServerTransport): StreamableHTTPServerTransport => {
+  const handleRequest = transport.handleRequest.bind(transport)
+  transport.handleRequest = async (req, res, parsedBody) => {
+    // What the SDK's transport answers before it reads the body (406, 415) is left to it, decided alike.
+    const accept = req.headers.accept ?? ""
+    const read =
+      req.method === "POST" &&
+      accept.includes("application/json") &&
+      accept.includes("text/event-stream") &&
+      isJsonContentType(req.headers["content-type"])
+    if (!read || parsedBody !== undefined) return handleRequest(req, res, parsedBody)
+    const body = await RequestBody.read(req, maxRequestBytes)
+    if (body === undefined) return answer(res, 413, -32000, requestBodyTooLargeMessage(maxRequestBytes))
+    let message: unknown
+    try {
+      message = JSON.parse(body.toString("utf8"))
+    } catch {
+      return answer(res, 400, -32700, "Parse error: Invalid JSON")
+    }
+    await handleRequest(req, res, message)
+  }
+  return transport
+}
+
+/**
  * A POST holding a JSON-RPC batch is 400 (-32600) unless the session
  * negotiated a revision that has batches (`hasBatches`): the SDK's
  * transport serves them whatever was negotiated, and 2025-06-18 removed
  * them ("the body of the POST request MUST be a single JSON-RPC request,
  * notification, or response"). The `initialize` that starts a session
  * comes before any revision is negotiated, so it is refused in one, as
- * 2025-03-26 says too. In a session without batches the body is read
- * here, whole and within the SDK's bound, wherever the SDK's transport
- * would read it (a POST it does not refuse first for its Accept or
- * Content-Type), and the transport takes it as read.
+ * 2025-03-26 says too. Under `readingBodies`, which hands the body on.
  */
 const refusingBatches = (transport: StreamableHTTPServerTransport): StreamableHTTPServerTransport => {
   let negotiated: string | undefined
@@ -206,30 +237,78 @@ const refusingBatches = (transport: StreamableHTTPServerTransport): StreamableHT
   }
   const handleRequest = transport.handleRequest.bind(transport)
   transport.handleRequest = async (req, res, parsedBody) => {
-    // What the SDK's transport answers before it reads the body (406, 415) is left to it, decided alike.
-    const accept = req.headers.accept ?? ""
-    const read =
-      req.method === "POST" &&
-      accept.includes("application/json") &&
-      accept.includes("text/event-stream") &&
-      isJsonContentType(req.headers["content-type"])
-    if (!read || hasBatches(negotiated)) return handleRequest(req, res, parsedBody)
-    let message = parsedBody
-    if (message === undefined) {
-      const body = await RequestBody.read(req, maxRequestBytes)
-      if (body === undefined) {
-        answer(res, 413, -32000, requestBodyTooLargeMessage(maxRequestBytes))
-        return
-      }
-      try {
-        message = JSON.parse(body.toString("utf8"))
-      } catch {
-        answer(res, 400, -32700, "Parse error: Invalid JSON")
-        return
-      }
+    if (Array.isArray(parsedBody) && !hasBatches(negotiated))
+      return answer(res, 400, ErrorCode.InvalidRequest, batchRefusal(negotiated))
+    await handleRequest(req, res, parsedBody)
+  }
+  return transport
+}
+
+/** The ids of the requests in a POST's body (a message or a batch), as the SDK's transport would key them. */
+const requestIdsIn = (body: unknown): Array<RequestId> => {
+  const ids: Array<RequestId> = []
+  for (const message of Array.isArray(body) ? body : [body]) {
+    if (typeof message !== "object" || message === null || !("method" in message) || !("id" in message)) continue
+    const { id } = message
+    if (typeof message.method === "string" && (typeof id === "string" || typeof id === "number")) ids.push(id)
+  }
+  return ids
+}
+
+/**
+ * A POST whose request has the id of one of its session not answered yet
+ * is 400 (-32600) before the SDK's transport sees it, and a batch repeating
+ * an id, or naming one in flight, is refused whole, as over stdio. The
+ * transport keys each request's stream by the client's id: a second
+ * request under the same id took the first one's stream for its own (the
+ * first's answer or cancellation went there), and the first's stream
+ * stayed open until the session ended, holding its connection and keeping
+ * the session busy. 400, with a JSON-RPC error of no id, is what
+ * Streamable HTTP answers a POST the server cannot accept, and what the
+ * SDK's own refusals are. An id is in flight from when its POST is handed
+ * to the transport until its answer is sent or it is cancelled; when the
+ * transport refuses the POST before it delivers the request (a bad
+ * `Mcp-Protocol-Version`), until that refusal. Under `readingBodies`.
+ */
+const refusingRepeatedIds = (transport: StreamableHTTPServerTransport): StreamableHTTPServerTransport => {
+  /** Each id in flight: the request of the POST that brought it, until the transport delivers it. */
+  const inFlight = new Map<RequestId, IncomingMessage | "delivered">()
+  const handleRequest = transport.handleRequest.bind(transport)
+  transport.handleRequest = async (req, res, parsedBody) => {
+    const ids = requestIdsIn(parsedBody)
+    if (new Set(ids).size < ids.length || ids.some((id) => inFlight.has(id)))
+      return answer(res, 400, ErrorCode.InvalidRequest, "Invalid Request: the id is that of a request not answered yet")
+    for (const id of ids) inFlight.set(id, req)
+    try {
+      await handleRequest(req, res, parsedBody)
+    } finally {
+      // Still this POST's: the transport refused it, delivering none of its requests.
+      for (const id of ids) if (inFlight.get(id) === req) inFlight.delete(id)
     }
-    if (Array.isArray(message)) answer(res, 400, ErrorCode.InvalidRequest, batchRefusal(negotiated))
-    else await handleRequest(req, res, message)
+  }
+  const send = transport.send.bind(transport)
+  transport.send = async (message, options) => {
+    try {
+      await send(message, options)
+    } finally {
+      // Also when the client's connection is gone (the SDK throws): the request is over either way.
+      if (("result" in message || "error" in message) && message.id !== undefined) inFlight.delete(message.id)
+    }
+  }
+  const start = transport.start.bind(transport)
+  transport.start = () => {
+    const dispatch = transport.onmessage
+    transport.onmessage = (message, extra) => {
+      if ("method" in message && "id" in message) inFlight.set(message.id, "delivered")
+      else if ("method" in message && message.method === "notifications/cancelled") {
+        // Only a cancellation the SDK acts on: one its schema refuses leaves the request running, to be answered.
+        const cancelled = CancelledNotificationSchema.safeParse(message)
+        const id = cancelled.success ? cancelled.data.params.requestId : undefined
+        if (id !== undefined) inFlight.delete(id)
+      }
+      dispatch?.(message, extra)
+    }
+    return start()
   }
   return transport
 }
@@ -286,7 +365,8 @@ export const serveHttp = (runtime: Runtime, options: HttpOptions): Promise<HttpS
     const server = createServer(Promise.resolve(runtime))
     try {
       const hold = () => sessions.begin(transport.sessionId ?? "", "request")
-      await connect(server, refusingBatches(endingCancelledStreams(holdingWhileAwaited(transport, hold))))
+      const wrapped = endingCancelledStreams(holdingWhileAwaited(transport, hold))
+      await connect(server, readingBodies(refusingBatches(refusingRepeatedIds(wrapped))))
       // The SDK checks Accept and Content-Type (406, 415) and answers anything but an initialize request (400).
       await transport.handleRequest(req, res, message)
     } finally {

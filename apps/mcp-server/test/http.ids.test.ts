@@ -148,7 +148,8 @@ describe("a request reusing the id of one in flight in its session", () => {
       const [first, second] = received.split(/(?=HTTP\/1\.1 )/)
       expect(first).toMatch(/^HTTP\/1\.1 200 /)
       expect(second).toMatch(/^HTTP\/1\.1 400 /)
-      expect(JSON.parse(second?.slice(second.indexOf("\r\n\r\n") + 4) ?? "")).toEqual(refusal)
+      // Queued behind a stream, it is sent chunked: its one chunk is the JSON.
+      expect(JSON.parse(/\{.*\}/.exec(second ?? "")?.[0] ?? "")).toEqual(refusal)
     })
   })
 })
