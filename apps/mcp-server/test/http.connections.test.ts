@@ -4,7 +4,7 @@
  * once, how long a request may take to arrive, and how long its answers
  * may wait for a client that does not read them.
  */
-import type { Server } from "node:http"
+import type { IncomingMessage, Server, ServerResponse } from "node:http"
 import { type AddressInfo, createConnection, type Socket } from "node:net"
 import { setTimeout as sleep } from "node:timers/promises"
 import { afterEach, describe, expect, it } from "vitest"
@@ -177,8 +177,9 @@ const sessionRequest = (port: number, session: string, method: string, body: unk
 }
 
 describe("a client that does not read its answers", () => {
-  // Checked every 10 ms here, so that the timeout fires at most that late.
-  const limits = { writeMillis: 200, checkMillis: 10 }
+  // Checked every 10 ms here, so that the timeout fires at most that late; pipelining allowed as deep as
+  // the tests go, so that a client's answers can back up.
+  const limits = { writeMillis: 200, checkMillis: 10, maxInFlight: 1_000 }
 
   it("has its connection closed once its answers have waited the write timeout with none of them taken", async () => {
     const { server, port } = await serve(limits)
@@ -209,5 +210,47 @@ describe("a client that does not read its answers", () => {
     }
     expect(await within(300, Promise.race([listening.closed, reading.closed]))).toBe(false)
     expect(listening.received()).toMatch(/^HTTP\/1\.1 200 /)
+  })
+})
+
+describe("a client pipelining requests on one connection", () => {
+  /** The status lines of every answer in `received`, in order. */
+  const statuses = (received: string) => [...received.matchAll(/HTTP\/1\.1 (\d{3}) /g)].map((match) => Number(match[1]))
+
+  // A connection carries one request at a time for every client that waits for its answers (undici, browsers, the SDK).
+  const limits = { maxInFlight: 4, checkMillis: 10 }
+
+  it("with more requests in flight than allowed has its connection closed at once, having had that many answers waiting at most", async () => {
+    const { server, port } = await serve(limits)
+    const session = await openSession(port)
+    // After the server's own listener: a request it refused has its connection closed already.
+    const handled: Array<ServerResponse> = []
+    server.on("request", (req: IncomingMessage, res: ServerResponse) => {
+      if (!req.socket.destroyed) handled.push(res)
+    })
+    const accepted = new Promise<Socket>((resolve) => server.once("connection", resolve))
+    const deaf = connect(port)
+    deaf.socket.pause()
+    // Each tools/list answer is about 13 KB: the kernel's buffers take some 300, then the answers wait in the server.
+    const list = (id: number) => sessionRequest(port, session, "POST", { jsonrpc: "2.0", id, method: "tools/list" })
+    deaf.socket.write(Array.from({ length: 1_000 }, (_, id) => list(id)).join(""))
+    const serverSide = await accepted
+    // Not by the headers or write timeout (10 s, 30 s), which closed it before, with some 170 answers (2.2 MB) waiting.
+    expect(await within(2_000, new Promise((resolve) => serverSide.once("close", resolve)))).toBe(true)
+    expect(handled.length).toBeGreaterThan(0)
+    expect(handled.filter((res) => !res.writableFinished).length).toBeLessThanOrEqual(4)
+  })
+
+  it("that waits for its answers before sending more is served in full, on the same connection", async () => {
+    const { port } = await serve(limits)
+    const session = await openSession(port)
+    const reading = connect(port)
+    for (let round = 0; round < 3; round++) {
+      const list = (id: number) =>
+        sessionRequest(port, session, "POST", { jsonrpc: "2.0", id: round * 10 + id, method: "tools/list" })
+      reading.socket.write([0, 1, 2, 3].map(list).join(""))
+      while (!reading.received().includes(`"id":${round * 10 + 3}}`)) await sleep(5)
+    }
+    expect(statuses(reading.received())).toEqual(Array.from({ length: 12 }, () => 200))
   })
 })
