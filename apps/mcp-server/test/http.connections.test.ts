@@ -1,8 +1,9 @@
 /**
  * The `--http` transport's bounds on its connections, in process over raw
  * loopback sockets, with the limits made small: how many may be open at
- * once, how long a request may take to arrive, and how long its answers
- * may wait for a client that does not read them.
+ * once, how long a request may take to arrive, how long its answers may
+ * wait for a client that does not read them, and how many requests may be
+ * in flight on one (HTTP/1.1 pipelining).
  */
 import type { IncomingMessage, Server, ServerResponse } from "node:http"
 import { type AddressInfo, createConnection, type Socket } from "node:net"
@@ -218,7 +219,7 @@ describe("a client pipelining requests on one connection", () => {
   const statuses = (received: string) => [...received.matchAll(/HTTP\/1\.1 (\d{3}) /g)].map((match) => Number(match[1]))
 
   // A connection carries one request at a time for every client that waits for its answers (undici, browsers, the SDK).
-  const limits = { maxInFlight: 4, checkMillis: 10 }
+  const limits = { maxInFlight: 4 }
 
   it("with more requests in flight than allowed has its connection closed at once, having had that many answers waiting at most", async () => {
     const { server, port } = await serve(limits)
