@@ -263,9 +263,10 @@ const requestIdsIn = (body: unknown): Array<RequestId> => {
  * request under the same id took the first one's stream for its own (the
  * first's answer or cancellation went there), and the first's stream
  * stayed open until the session ended, holding its connection and keeping
- * the session busy. 400, with a JSON-RPC error of no id, is what
- * Streamable HTTP answers a POST the server cannot accept, and what the
- * SDK's own refusals are. An id is in flight from when its POST is handed
+ * the session busy. 400 with a JSON-RPC error of no id, as the SDK's
+ * transport refuses a request it cannot accept (a second `initialize`, a
+ * batch too long): an error under the id would be, to the client, the
+ * first request's answer. An id is in flight from when its POST is handed
  * to the transport until its answer is sent or it is cancelled; when the
  * transport refuses the POST before it delivers the request (a bad
  * `Mcp-Protocol-Version`), until that refusal. Under `readingBodies`.

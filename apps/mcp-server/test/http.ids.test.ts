@@ -6,8 +6,9 @@
  * answer, or its cancellation, went to the second's, and the first's stream
  * stayed open until the session ended, holding its connection and keeping
  * the session busy. As over stdio, such a request is refused (-32600), and
- * here before the SDK's transport sees it: 400, as for any POST the server
- * cannot accept (MCP Streamable HTTP, "Sending Messages to the Server").
+ * here before the SDK's transport sees it: 400 with no id, as the SDK
+ * refuses a second initialize (under the id, the error would read as the
+ * first request's answer).
  */
 import { createConnection } from "node:net"
 import { setTimeout as sleep } from "node:timers/promises"
