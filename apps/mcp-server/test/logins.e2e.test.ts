@@ -231,6 +231,31 @@ describe("forged callbacks", () => {
   })
 })
 
+describe("a double click", () => {
+  it("two login calls at once for one account get one login: its link or code finishes it, no second is started", async () => {
+    const session = await server(await freePort())
+    const starts = () => emulator.count({ origin: "hyper", path: "/oauth/device" })
+    for (const provider of ["hyperid", "hyperline", "hyper"] as const) {
+      const args = { provider, account: "clicked", ...(provider === "hyperid" ? { scope: "openid" } : {}) }
+      const before = starts()
+      const [first, second] = (await Promise.all([session.call("login", args), session.call("login", args)])).map(
+        structured,
+      )
+      expect(second?.login_id, provider).toBe(first?.login_id)
+      if (provider === "hyper") {
+        expect(starts() - before).toBe(1)
+        emulator.hyper.approve(String(first?.user_code))
+      } else {
+        expect(second?.authorization_url).toBe(first?.authorization_url)
+        const page = await land(emulator[provider].authorize(String(first?.authorization_url)))
+        expect(page.status, provider).toBe(200)
+      }
+      const done = await session.call("complete_login", { login_id: first?.login_id, wait_seconds: 10 })
+      expect(structured(done).status, provider).toBe("authenticated")
+    }
+  })
+})
+
 describe("exactly-once redemption", () => {
   it("a callback replayed (at once and later) redeems the code once; every delivery gets the first outcome", async () => {
     const session = await server(await freePort())
