@@ -106,6 +106,17 @@ export interface RedirectTarget {
 
 export interface Service {
   /**
+   * Runs `start` (finding the pending login, or starting one) alone among
+   * the starts for this provider and account in this process: two `login`
+   * calls at once (a double click, two agents) then get one login, where
+   * the second would have replaced the first and left its link or code
+   * finishing nothing.
+   */
+  readonly exclusive: (account: {
+    readonly provider: string
+    readonly account: string
+  }) => <A, E, R>(start: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
+  /**
    * The login still waiting for this same key, if any: asking again returns
    * it, so the user's code or link stays good and no second poller starts.
    */
@@ -215,6 +226,8 @@ export const make = Effect.gen(function* () {
   // One reading of the store at a time, so that a login is taken over once.
   const adoption = yield* Effect.makeSemaphore(1)
   const logins = yield* Ref.make(new Map<string, Login>())
+  // Per provider and account, with how many starts hold or wait for it: dropped once none does.
+  const startLocks = new Map<string, { readonly lock: Effect.Semaphore; users: number }>()
 
   const unknown = (loginId: string) => new UnknownLogin({ loginId, store: storeName(tokenStore.info) })
 
@@ -772,6 +785,21 @@ export const make = Effect.gen(function* () {
   })
 
   const service: Service = {
+    exclusive: (account) => (start) =>
+      Effect.acquireUseRelease(
+        Effect.sync(() => {
+          const name = JSON.stringify([account.provider, account.account])
+          const held = startLocks.get(name) ?? { lock: Effect.unsafeMakeSemaphore(1), users: 0 }
+          held.users++
+          startLocks.set(name, held)
+          return { name, held }
+        }),
+        ({ held }) => held.lock.withPermits(1)(start),
+        ({ name, held }) =>
+          Effect.sync(() => {
+            if (--held.users === 0) startLocks.delete(name)
+          }),
+      ),
     pending: (key) =>
       Effect.gen(function* () {
         yield* sync

@@ -5,7 +5,7 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import { Account, atMostChars, describeToken, OptionalTokenInfo, ProviderId } from "../inputs.js"
-import { Logins, type Pending } from "../Logins.js"
+import { Logins, type Service as LoginsService, type Pending } from "../Logins.js"
 import { Providers } from "../Providers.js"
 import { defineTool, type ToolContext } from "../tool.js"
 
@@ -42,24 +42,71 @@ const present = (provider: string, { loginId, started, listening }: Pending, con
   })
 }
 
+const Input = Schema.Struct({
+  provider: ProviderId,
+  account: Account,
+  scope: Schema.optional(
+    Schema.String.pipe(atMostChars(1024)).annotations({ description: "Space-separated scopes to request." }),
+  ),
+  options: Schema.optional(
+    Schema.Record({ key: Schema.String, value: Schema.Unknown }).annotations({
+      description:
+        "Provider parameters. hyperid: flow_mode (number), ui_locales (string, up to 256 characters), login_hint (string, up to 1024), verification_level (2, 3 or 4; 2 needs twitter-check or telegram-check in scope).",
+    }),
+  ),
+})
+
+/** Returns the login waiting for this request, or starts one. */
+const start = (logins: LoginsService, input: typeof Input.Type, context: ToolContext) =>
+  Effect.gen(function* () {
+    const key = {
+      provider: input.provider,
+      account: input.account,
+      request: JSON.stringify({ scope: input.scope, options: input.options }),
+    }
+    // The same login asked for again: the user's code or link stays good.
+    const waiting = yield* logins.pending(key)
+    if (Option.isSome(waiting)) return yield* present(input.provider, waiting.value, context)
+
+    const providers = yield* Providers
+    const provider = yield* providers.get(input.provider)
+    const request = { scope: input.scope, options: input.options }
+    if (provider.flow === "authorization_code") {
+      // The listener is taken first: the authorization URL names the port it holds.
+      const started = yield* logins.startRedirect(
+        key,
+        { provider: input.provider, pinned: providers.pinnedRedirectUri(input.provider) },
+        (redirectUri) =>
+          Effect.flatMap(provider.startLogin({ ...request, redirectUri }), (started) =>
+            started._tag === "RedirectPending"
+              ? Effect.succeed(started)
+              : Effect.dieMessage(`${input.provider} logs in by redirect, but started a ${started._tag} login`),
+          ),
+      )
+      return yield* present(input.provider, started, context)
+    }
+    const started = yield* provider.startLogin(request)
+    switch (started._tag) {
+      case "Authenticated": {
+        yield* (yield* Accounts.Accounts).save({ provider: input.provider, account: input.account }, started.token)
+        return {
+          ...describeToken(input.provider, input.account, started.token, yield* DateTime.now),
+          status: "authenticated" as const,
+        }
+      }
+      case "DevicePending":
+        return yield* present(input.provider, yield* logins.startDevice(key, started), context)
+      case "RedirectPending":
+        return yield* Effect.dieMessage(`${input.provider} is not an authorization-code provider`)
+    }
+  })
+
 export const login = defineTool({
   name: "login",
   title: "Log in",
   description:
     "Starts a login. hyperproof (client credentials) is authenticated at once. hyper (device code) returns a user_code and verification_uri for the user; the server polls in the background. hyperid and hyperline (authorization code) return an authorization_url for the user to open. Finish pending logins with complete_login.",
-  input: Schema.Struct({
-    provider: ProviderId,
-    account: Account,
-    scope: Schema.optional(
-      Schema.String.pipe(atMostChars(1024)).annotations({ description: "Space-separated scopes to request." }),
-    ),
-    options: Schema.optional(
-      Schema.Record({ key: Schema.String, value: Schema.Unknown }).annotations({
-        description:
-          "Provider parameters. hyperid: flow_mode (number), ui_locales (string, up to 256 characters), login_hint (string, up to 1024), verification_level (2, 3 or 4; 2 needs twitter-check or telegram-check in scope).",
-      }),
-    ),
-  }),
+  input: Input,
   output: Schema.Struct({
     ...OptionalTokenInfo,
     status: Schema.Literal("authenticated", "pending"),
@@ -79,47 +126,7 @@ export const login = defineTool({
   }),
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
   run: (input, context) =>
-    Effect.gen(function* () {
-      const logins = yield* Logins
-      const key = {
-        provider: input.provider,
-        account: input.account,
-        request: JSON.stringify({ scope: input.scope, options: input.options }),
-      }
-      // The same login asked for again: the user's code or link stays good.
-      const waiting = yield* logins.pending(key)
-      if (Option.isSome(waiting)) return yield* present(input.provider, waiting.value, context)
-
-      const providers = yield* Providers
-      const provider = yield* providers.get(input.provider)
-      const request = { scope: input.scope, options: input.options }
-      if (provider.flow === "authorization_code") {
-        // The listener is taken first: the authorization URL names the port it holds.
-        const started = yield* logins.startRedirect(
-          key,
-          { provider: input.provider, pinned: providers.pinnedRedirectUri(input.provider) },
-          (redirectUri) =>
-            Effect.flatMap(provider.startLogin({ ...request, redirectUri }), (started) =>
-              started._tag === "RedirectPending"
-                ? Effect.succeed(started)
-                : Effect.dieMessage(`${input.provider} logs in by redirect, but started a ${started._tag} login`),
-            ),
-        )
-        return yield* present(input.provider, started, context)
-      }
-      const started = yield* provider.startLogin(request)
-      switch (started._tag) {
-        case "Authenticated": {
-          yield* (yield* Accounts.Accounts).save({ provider: input.provider, account: input.account }, started.token)
-          return {
-            ...describeToken(input.provider, input.account, started.token, yield* DateTime.now),
-            status: "authenticated" as const,
-          }
-        }
-        case "DevicePending":
-          return yield* present(input.provider, yield* logins.startDevice(key, started), context)
-        case "RedirectPending":
-          return yield* Effect.dieMessage(`${input.provider} is not an authorization-code provider`)
-      }
-    }),
+    Effect.flatMap(Logins, (logins) =>
+      start(logins, input, context).pipe(logins.exclusive({ provider: input.provider, account: input.account })),
+    ),
 })
