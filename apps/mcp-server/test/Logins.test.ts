@@ -154,6 +154,66 @@ describe("Logins", () => {
     }).pipe(Effect.provide(layer)),
   )
 
+  it.scoped("a redirect that came before the expiry keeps its tokens when the provider answers after it", () =>
+    Effect.gen(function* () {
+      const logins = yield* Logins.Logins
+      const accounts = yield* Accounts.Accounts
+      const slow = Effect.map(pendingRedirect, (p) => ({
+        ...p,
+        // The provider redeems the code at once, but its answer takes 5 s to come back.
+        complete: () => Effect.zipRight(Effect.sleep("5 seconds"), token),
+      }))
+      const started = yield* logins.startRedirect(loginKey("hyperid", "just-in-time"), elsewhere, () => slow)
+      yield* TestClock.adjust(Duration.seconds(9 * 60 + 58))
+      const finishing = yield* Effect.fork(
+        Effect.exit(logins.finishRedirect(started.loginId, "https://app.example/callback?code=c&state=s1")),
+      )
+      yield* TestClock.adjust("10 seconds")
+      const finished = yield* Fiber.join(finishing)
+      assert.isTrue(Exit.isSuccess(finished), `the spent code's tokens were dropped: ${failureCode(finished)}`)
+      const stored = yield* Effect.either(accounts.get({ provider: "hyperid", account: "just-in-time" }))
+      assert.isTrue(Either.isRight(stored), "the tokens the provider issued were not saved")
+      assert.isTrue(Option.isSome(yield* logins.await(started.loginId, Duration.seconds(0), () => Effect.void)))
+      // A redirect that comes after the expiry is refused, and its code is not sent.
+      const late = yield* logins.startRedirect(loginKey("hyperid", "too-late"), elsewhere, () => slow)
+      yield* TestClock.adjust("10 minutes")
+      const refused = yield* Effect.exit(
+        logins.finishRedirect(late.loginId, "https://app.example/callback?code=c&state=s1"),
+      )
+      assert.strictEqual(failureCode(refused), "expired_token")
+    }).pipe(Effect.provide(layer)),
+  )
+
+  it.scoped("a device login's last poll, sent before the expiry and answered after it, keeps its tokens", () =>
+    Effect.gen(function* () {
+      const logins = yield* Logins.Logins
+      const accounts = yield* Accounts.Accounts
+      const now = yield* DateTime.now
+      const started = yield* logins.startDevice(loginKey("hyper", "last-poll"), {
+        _tag: "DevicePending",
+        userCode: "BCDF-GHJK",
+        verificationUri: "https://hyper.example/device",
+        deviceCode: Redacted.make("device-code"),
+        expiresAt: DateTime.addDuration(now, Duration.minutes(10)),
+        interval: Duration.seconds(5),
+        // The user approves at the last moment: the poll sent at 9:59 is answered at 10:02.
+        complete: Effect.zipRight(Effect.sleep(Duration.seconds(10 * 60 + 2)), token),
+      })
+      yield* TestClock.adjust(Duration.seconds(9 * 60 + 59))
+      const waiting = yield* Effect.fork(
+        Effect.exit(logins.await(started.loginId, Duration.minutes(2), () => Effect.void)),
+      )
+      yield* TestClock.adjust("1 minute")
+      const finished = yield* Fiber.join(waiting)
+      assert.isTrue(
+        Exit.isSuccess(finished) && Option.isSome(finished.value),
+        `the issued tokens were dropped: ${failureCode(finished)}`,
+      )
+      const stored = yield* Effect.either(accounts.get({ provider: "hyper", account: "last-poll" }))
+      assert.isTrue(Either.isRight(stored), "the tokens the provider issued were not saved")
+    }).pipe(Effect.provide(layer)),
+  )
+
   it.scoped("waiting sends a progress tick every second", () =>
     Effect.gen(function* () {
       const logins = yield* Logins.Logins
