@@ -4,7 +4,8 @@
  * loopback listener (`CallbackListener`), which each holds while it waits,
  * or by a pasted redirect URL. Each login has an id, an expiry and a result
  * the `complete_login` tool can wait for; it redeems its code at most once,
- * and a finished login is saved to `Accounts` whether or not anyone waits.
+ * and a finished login is saved to `Accounts` whether or not anyone waits,
+ * also when the provider's answer comes after its expiry.
  *
  * Every login is a record in the token store (`TokenStore.logins`), so a
  * restarted server or another replica on the same store takes it over: it
@@ -74,6 +75,12 @@ interface Login {
   readonly result: Deferred.Deferred<Finished, ToolError>
   /** One redirect delivery at a time in this process (the record's lease orders them across processes). */
   readonly redeem: Effect.Semaphore
+  /**
+   * How many redemptions of its code (or device code) are under way here,
+   * and whether its time ran out: a login expires only while none is, and
+   * none starts once it has (see `redeeming`).
+   */
+  readonly redemption: Ref.Ref<{ readonly underWay: number; readonly expired: boolean }>
   /** Whether the loopback listener receives this login's redirect. */
   readonly listening: boolean
 }
@@ -220,6 +227,16 @@ export const make = Effect.gen(function* () {
   const records = PendingLogin.store(tokenStore.logins)
   const scope = yield* Effect.scope
   const port = yield* Effect.orElseSucceed(Settings.callbackPort, () => Settings.defaultCallbackPort)
+  /**
+   * How long past its expiry a redemption under way may still settle a
+   * login: a redemption is one request, within the HTTP time limit (a code
+   * is never sent twice), so twice that is room enough; and a poller that
+   * hangs cannot keep a login for good.
+   */
+  const redemptionGrace = Duration.times(
+    yield* Effect.orElseSucceed(Settings.httpTimeout, () => Settings.defaultHttpTimeout),
+    2,
+  )
   // One login admitted at a time per flow, so that the caps are counted exactly.
   const deviceAdmission = yield* Effect.makeSemaphore(1)
   const redirectAdmission = yield* Effect.makeSemaphore(1)
@@ -239,6 +256,44 @@ export const make = Effect.gen(function* () {
     })
 
   const keyOf = (login: Login) => ({ provider: login.record.provider, account: login.record.account })
+
+  /**
+   * Ends the login with `expired_token`, unless its code is being redeemed
+   * here: the provider may have issued its tokens already, so the
+   * redemption settles the login, and expires it when it ends without doing
+   * so. `force`: whatever is under way (`redemptionGrace` past the expiry).
+   * Whether it expired (or was settled already).
+   */
+  const expire = (login: Login, force = false) =>
+    Effect.flatMap(
+      Ref.modify(login.redemption, (r) => (r.underWay > 0 && !force ? [false, r] : [true, { ...r, expired: true }])),
+      (expires) => (expires ? Effect.as(Deferred.fail(login.result, expired(login)), true) : Effect.succeed(false)),
+    )
+
+  /**
+   * Runs a redemption of the login's code: started only before its expiry
+   * (after it, the login expires and `work` never runs), and holding off
+   * the expiry until it ends.
+   */
+  const redeeming = (login: Login, work: Effect.Effect<Finished, ToolError>): Effect.Effect<Finished, ToolError> =>
+    Effect.acquireUseRelease(
+      Effect.flatMap(DateTime.now, (now) =>
+        DateTime.lessThan(now, login.record.expiresAt)
+          ? Ref.modify(login.redemption, (r) => (r.expired ? [false, r] : [true, { ...r, underWay: r.underWay + 1 }]))
+          : Effect.as(expire(login), false),
+      ),
+      (started) => (started ? work : Deferred.await(login.result)),
+      (started) =>
+        started
+          ? Effect.zipRight(
+              Ref.update(login.redemption, (r) => ({ ...r, underWay: r.underWay - 1 })),
+              // Its time ran out meanwhile, and it left the login pending (a forged redirect).
+              Effect.flatMap(DateTime.now, (now) =>
+                DateTime.lessThan(now, login.record.expiresAt) ? Effect.void : Effect.asVoid(expire(login)),
+              ),
+            )
+          : Effect.void,
+    )
 
   /** What a recorded outcome means here: the tokens another process saved, or its error. */
   const fromOutcome = (login: Login, outcome: PendingLogin.Outcome): Effect.Effect<Finished, ToolError> =>
@@ -463,7 +518,7 @@ export const make = Effect.gen(function* () {
           yield* settleFrom(login, outcome)
           return yield* Deferred.await(login.result)
         }
-        return yield* work(lease, current.value.login)
+        return yield* redeeming(login, work(lease, current.value.login))
       }),
     )
 
@@ -482,7 +537,7 @@ export const make = Effect.gen(function* () {
     const now = yield* DateTime.now
     for (const login of (yield* Ref.get(logins)).values()) {
       if (DateTime.lessThan(now, login.record.expiresAt)) continue
-      yield* Deferred.fail(login.result, expired(login))
+      yield* expire(login)
       if (DateTime.greaterThan(now, DateTime.addDuration(login.record.expiresAt, keepFinished))) {
         yield* Ref.update(logins, (all) => {
           const next = new Map(all)
@@ -613,7 +668,18 @@ export const make = Effect.gen(function* () {
       const untilExpiry = Math.max(0, DateTime.distance(yield* DateTime.now, login.record.expiresAt))
       yield* Effect.raceAll([
         Effect.asVoid(Effect.exit(Deferred.await(login.result))),
-        Effect.sleep(Duration.millis(untilExpiry)).pipe(Effect.zipRight(Deferred.fail(login.result, expired(login)))),
+        // A redemption under way at the expiry settles the login when it ends, or this does after the grace.
+        Effect.sleep(Duration.millis(untilExpiry)).pipe(
+          Effect.zipRight(expire(login)),
+          Effect.flatMap((expires) =>
+            expires
+              ? Effect.void
+              : Effect.raceFirst(
+                  Effect.asVoid(Effect.exit(Deferred.await(login.result))),
+                  Effect.asVoid(Effect.zipRight(Effect.sleep(redemptionGrace), expire(login, true))),
+                ),
+          ),
+        ),
         Effect.asVoid(follow(login)),
       ])
     }).pipe(
@@ -629,8 +695,12 @@ export const make = Effect.gen(function* () {
     listening: boolean,
   ): Effect.Effect<Login> =>
     Effect.map(
-      Effect.all({ result: Deferred.make<Finished, ToolError>(), redeem: Effect.makeSemaphore(1) }),
-      ({ result, redeem }) => ({ record, started, result, redeem, listening }),
+      Effect.all({
+        result: Deferred.make<Finished, ToolError>(),
+        redeem: Effect.makeSemaphore(1),
+        redemption: Ref.make({ underWay: 0, expired: false }),
+      }),
+      ({ result, redeem, redemption }) => ({ record, started, result, redeem, redemption, listening }),
     )
 
   const remember = (login: Login) => Ref.update(logins, (all) => new Map(all).set(login.record.id, login))
