@@ -124,6 +124,29 @@ describe.skipIf(!available)("callback pages in Chromium", () => {
     })
   }
 
+  it("a pinned http://localhost redirect URI: Chromium, which tries ::1 first, lands on this server's page", async () => {
+    const port = await freePort()
+    const pinned = await connect({
+      ...emulatorEnv(emulator),
+      HYPERAUTH_STORE: await tempStore(),
+      HYPERID_REDIRECT_URI: `http://localhost:${port}/callback/hyperid`,
+    })
+    try {
+      const pending = structured(await pinned.call("login", { provider: "hyperid", scope: "openid" }))
+      expect(pending).toMatchObject({ listening: true, redirect_uri: `http://localhost:${port}/callback/hyperid` })
+      const page = await context.newPage()
+      pages.push(page)
+      await page.goto(String(pending.authorization_url))
+      await page.getByRole("button", { name: "Allow" }).click()
+      await page.waitForURL((url) => url.pathname === "/callback/hyperid")
+      expect(await shown(page, "h1")).toBe("Signed in")
+      const done = await pinned.call("complete_login", { login_id: pending.login_id, wait_seconds: 5 })
+      expect(structured(done).status).toBe("authenticated")
+    } finally {
+      await pinned.close()
+    }
+  })
+
   it("a link that belongs to no waiting login says so in plain words", async () => {
     const pending = structured(await session.call("login", { provider: "hyperline", account: "stray" }))
     const page = await context.newPage()

@@ -3,6 +3,7 @@
  * built server over real stdio, the emulator and the loopback listener over
  * real HTTP, the browser played by `fetch`.
  */
+import { createServer } from "node:http"
 import { type Emulator, hyperidRealmPath, start } from "@hyperauth/emulator"
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
 import { connect, emulatorEnv, errorCode, freePort, type Session, structured, tempStore } from "./support/harness.js"
@@ -121,6 +122,57 @@ describe("two servers on one machine", () => {
     expect(await stillPending(first, held.login_id)).toBe(true)
     const done = structured(await second.call("complete_login", { login_id: pending.login_id, redirect_url: landed }))
     expect(done.status).toBe("authenticated")
+  })
+})
+
+describe("a redirect URI on localhost (HYPERID_REDIRECT_URI=http://localhost:{port}/...)", () => {
+  const landOn = (address: string, port: number, landed: URL, host = `localhost:${port}`) =>
+    rawHttp(
+      port,
+      `GET ${landed.pathname}${landed.search} HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`,
+      address,
+    )
+
+  it("is received whichever loopback address the browser resolves localhost to; another Host is refused", async () => {
+    const port = await freePort()
+    const session = await server(await freePort(), {
+      HYPERID_REDIRECT_URI: `http://localhost:${port}/callback/hyperid`,
+    })
+    for (const address of ["127.0.0.1", "::1"]) {
+      const pending = await login(session, "hyperid", address === "::1" ? "six" : "four")
+      expect(pending, address).toMatchObject({ listening: true })
+      const landed = new URL(emulator.hyperid.authorize(String(pending.authorization_url)))
+      // A page of another site that the browser resolves to loopback (DNS rebinding) learns nothing and changes nothing.
+      const rebound = await landOn(address, port, landed, `evil.example:${port}`)
+      expect(rebound, address).toMatch(/^HTTP\/1\.1 421 /)
+      expect(await stillPending(session, pending.login_id)).toBe(true)
+      const answer = await landOn(address, port, landed)
+      expect(answer, address).toMatch(/^HTTP\/1\.1 200 /)
+      expect(answer).toContain("signed in to hyperid")
+      const done = await session.call("complete_login", { login_id: pending.login_id, wait_seconds: 5 })
+      expect(structured(done).status, address).toBe("authenticated")
+    }
+  })
+
+  it("another program holding [::1] on its port makes the login say the user pastes the URL", async () => {
+    const port = await freePort()
+    // It listens where a browser that tries ::1 first (Chromium) sends a localhost redirect.
+    const squatter = createServer((_, res) => res.end("not hyperauth"))
+    await new Promise<void>((resolve, reject) => {
+      squatter.once("error", reject)
+      squatter.listen(port, "::1", resolve)
+    })
+    try {
+      const session = await server(await freePort(), {
+        HYPERID_REDIRECT_URI: `http://localhost:${port}/callback/hyperid`,
+      })
+      const pending = await login(session, "hyperid")
+      expect(pending).toMatchObject({ listening: false })
+      expect(String(pending.next_step)).toContain("redirect_url")
+      expect(session.stderr()).toContain("::1")
+    } finally {
+      squatter.close()
+    }
   })
 })
 

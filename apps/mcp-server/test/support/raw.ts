@@ -105,11 +105,11 @@ export const rawSession = async (env: Record<string, string>, options: RawOption
   }
 }
 
-/** Sends `request` as it is on a raw connection to a loopback `port`; what came back (empty if the connection closed). */
-export const rawHttp = (port: number, request: string) =>
+/** Sends `request` as it is on a raw connection to a loopback `port` (of `address`); what came back (empty if the connection closed). */
+export const rawHttp = (port: number, request: string, address = "127.0.0.1") =>
   new Promise<string>((resolve) => {
     let answer = ""
-    const socket = createConnection({ host: "127.0.0.1", port }, () => socket.write(request))
+    const socket = createConnection({ host: address, port }, () => socket.write(request))
     socket.setEncoding("utf8")
     socket.on("data", (chunk: string) => {
       answer += chunk
