@@ -3,10 +3,15 @@
  * each provider's callback path (`Settings.callbackPath`): a scoped resource, held
  * while logins wait for it and closed with its scope. Each request runs an
  * Effect handler in a fiber the listener owns, and gets the page it returns.
+ * It listens on 127.0.0.1 and, on the same port, on ::1, where a browser
+ * may send a redirect to `localhost`; a request is taken as addressed to
+ * the loopback name its `Host` gives, and one naming any other host (a
+ * page whose name was rebound to loopback by DNS) is refused.
  */
 import type { IncomingMessage, Server, ServerResponse } from "node:http"
 import { Provider, Settings } from "@hyperauth/core"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as FiberSet from "effect/FiberSet"
 import type * as Scope from "effect/Scope"
 import * as Pages from "./CallbackPages.js"
@@ -20,8 +25,15 @@ export interface Callback {
 export type Handler = (callback: Callback) => Effect.Effect<Pages.Page>
 
 export interface Listener {
-  /** The port it holds: the one asked for, or a free one. */
+  /** The port it holds on 127.0.0.1: the one asked for, or a free one. */
   readonly port: number
+  /**
+   * Whether `localhost` on that port reaches this listener only: it holds
+   * ::1 there too, or this machine has no IPv6 loopback. Browsers may try
+   * ::1 first (Chromium does), so a redirect URI on localhost is received
+   * here only then; otherwise another program receives it.
+   */
+  readonly localhost: boolean
 }
 
 /** How long a closing listener lets a page in flight finish before it cuts the connection. */
@@ -48,16 +60,35 @@ const providerAt = (pathname: string): Provider.ProviderId | undefined =>
     return pathname === path || pathname === `${path}/`
   })
 
+/** The names a loopback redirect URI may give its host (RFC 8252 §7.3, §8.3). */
+const loopbackNames = new Set(["127.0.0.1", "localhost", "[::1]"])
+
+/**
+ * The origin a request was sent to: its `Host`, when that is a loopback
+ * name with the port it came in on; none for any other (DNS rebinding).
+ */
+const originOf = (host: string | undefined, port: number): string | undefined => {
+  if (host === undefined || !URL.canParse(`http://${host}`)) return undefined
+  const url = new URL(`http://${host}`)
+  const named = url.port === "" ? 80 : Number(url.port)
+  const bare =
+    url.username === "" && url.password === "" && url.pathname === "/" && url.search === "" && url.hash === ""
+  return bare && loopbackNames.has(url.hostname) && named === port ? url.origin : undefined
+}
+
+/** Errors of listening on ::1 that mean this machine has none: then no other program can hold it either. */
+const noIpv6 = new Set(["EADDRNOTAVAIL", "EAFNOSUPPORT"])
+
 const send = (res: ServerResponse, page: Pages.Page) =>
   Effect.sync(() => {
     if (!res.headersSent) res.writeHead(page.status, pageHeaders).end(Pages.render(page))
   })
 
-const bind = (server: Server, port: number): Effect.Effect<number, NodeJS.ErrnoException> =>
+const bind = (server: Server, port: number, host = "127.0.0.1"): Effect.Effect<number, NodeJS.ErrnoException> =>
   Effect.async<number, NodeJS.ErrnoException>((resume) => {
     const onError = (error: NodeJS.ErrnoException) => resume(Effect.fail(error))
     server.once("error", onError)
-    server.listen(port, "127.0.0.1", () => {
+    server.listen(port, host, () => {
       server.off("error", onError)
       const address = server.address()
       resume(Effect.succeed(typeof address === "object" && address !== null ? address.port : port))
@@ -89,7 +120,8 @@ export const listen = (
     const run = yield* FiberSet.makeRuntime<never, void, never>()
     const respond = (req: IncomingMessage, res: ServerResponse) => {
       // The address the browser landed on, port included: the login checks it is its redirect URI.
-      const base = `http://127.0.0.1:${req.socket.localPort}`
+      const base = originOf(req.headers.host, req.socket.localPort ?? 0)
+      if (base === undefined) return send(res, Pages.misdirected)
       // A raw client can send any request target; one that is no URL must not throw out of the server.
       if (!URL.canParse(req.url ?? "/", base)) return send(res, Pages.badRequest)
       const url = new URL(req.url ?? "/", base)
@@ -102,14 +134,20 @@ export const listen = (
     }
     // Loaded with the first login that waits for a redirect: most runs never listen.
     const { createServer } = yield* Effect.promise(() => import("node:http"))
-    const server = createServer((req, res) => {
-      run(respond(req, res))
-    })
+    const serve = () =>
+      createServer((req, res) => {
+        run(respond(req, res))
+      })
+    const server = serve()
     const bound = yield* Effect.acquireRelease(
       bind(server, port).pipe(
         Effect.catchAll((error) => (options.fallback && port !== 0 ? bind(server, 0) : Effect.fail(error))),
       ),
       () => close(server),
     )
-    return { port: bound }
+    const six = serve()
+    const onSix = yield* Effect.acquireRelease(Effect.either(bind(six, bound, "::1")), (held) =>
+      Either.isRight(held) ? close(six) : Effect.void,
+    )
+    return { port: bound, localhost: Either.isRight(onSix) || noIpv6.has(onSix.left.code ?? "") }
   })

@@ -72,6 +72,13 @@ export const unusable = (provider: string, reason: string): Page => ({
 
 export const notFound: Page = { status: 404, title: "Not found", paragraphs: ["Nothing is served here."] }
 
+/** A request naming a host other than this loopback listener (a page rebound to loopback by DNS). */
+export const misdirected: Page = {
+  status: 421,
+  title: "Wrong address",
+  paragraphs: ["This server answers sign-in redirects sent to 127.0.0.1, ::1 or localhost only."],
+}
+
 /** A request whose target is not a URL (a raw client, never a browser). */
 export const badRequest: Page = { status: 400, title: "Bad request", paragraphs: ["The request target is not a URL."] }
 

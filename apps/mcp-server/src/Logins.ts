@@ -174,6 +174,18 @@ const listenerPort = (callback: Provider.LoopbackCallback | undefined, provider:
     ? Option.some(callback.port)
     : Option.none()
 
+/**
+ * Whether `listener` receives the redirects to `redirectUri`: it holds
+ * the port, and, for a URI on `localhost`, ::1 on it too (a browser may
+ * try that first).
+ */
+const receives = (listener: CallbackListener.Listener, port: number, redirectUri: string | undefined) =>
+  listener.port === port &&
+  (listener.localhost ||
+    redirectUri === undefined ||
+    !URL.canParse(redirectUri) ||
+    new URL(redirectUri).hostname !== "localhost")
+
 /** Where a recorded login's redirect comes; a record of an earlier version has only its redirect URI. */
 const callbackOf = (record: PendingLogin.PendingLogin): Provider.LoopbackCallback | undefined =>
   record.callback ?? (record.redirectUri === undefined ? undefined : Provider.loopbackCallback(record.redirectUri))
@@ -732,10 +744,10 @@ export const make = Effect.gen(function* () {
           // The exact port the authorization URL named, or none: a free one would receive nothing.
           const listening = yield* Scope.fork(held, ExecutionStrategy.sequential)
           const listener = yield* Effect.either(listenerOn(redirectPort.value, listening))
-          if (Either.isLeft(listener) || listener.right.port !== redirectPort.value) {
+          if (Either.isLeft(listener) || !receives(listener.right, redirectPort.value, record.redirectUri)) {
             yield* Scope.close(listening, Exit.void)
             yield* Effect.logInfo(
-              `Port ${redirectPort.value} of login ${record.id}'s redirect URI is taken: its redirect goes to whoever holds it, or is pasted into complete_login.`,
+              `Port ${redirectPort.value} of login ${record.id}'s redirect URI is taken (on 127.0.0.1, or on ::1 for localhost): its redirect goes to whoever holds it, or is pasted into complete_login.`,
             )
           }
         }
@@ -804,8 +816,12 @@ export const make = Effect.gen(function* () {
         const pinnedPort = listenerPort(Provider.loopbackCallback(target.pinned.value), target.provider)
         if (Option.isNone(pinnedPort)) return { redirectUri: undefined, listening: false }
         const listener = yield* Effect.either(listenerOn(pinnedPort.value, held))
-        const holds = Either.isRight(listener) && listener.right.port === pinnedPort.value
-        if (!holds) {
+        const holds = Either.isRight(listener) && receives(listener.right, pinnedPort.value, target.pinned.value)
+        if (Either.isRight(listener) && listener.right.port === pinnedPort.value && !holds) {
+          yield* Effect.logWarning(
+            `Another program holds [::1]:${pinnedPort.value}, where a browser may send the redirect to the configured localhost redirect URI: the user pastes the URL they land on into complete_login (use 127.0.0.1 in the redirect URI to avoid this).`,
+          )
+        } else if (!holds) {
           yield* Effect.logWarning(
             `Port ${pinnedPort.value} of the configured redirect URI is taken: the user pastes the URL they land on into complete_login.`,
           )
