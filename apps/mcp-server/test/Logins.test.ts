@@ -457,12 +457,13 @@ const processOn = (store: TokenStore.Service, provider: Provider.Provider) =>
   )
 
 /**
- * A hyperid login started by one process on `store` that then dies, the
- * account's tokens saved after the login started (by that login, if
- * `redeemed`, else by a refresh of an earlier one); a second process, whose
- * provider refuses the code again (`invalid_grant`), takes the redirect.
+ * A hyperid login started by one process on `store` that then dies, after
+ * `steps`, a second apart: marking the code redeemed (`mark`), and tokens
+ * saved to the account (`save`: this login's after a `mark`, else a
+ * refresh of an earlier login's); a second process, whose provider refuses
+ * the code again (`invalid_grant`), takes the redirect.
  */
-const takenOverAfterCrash = (redeemed: boolean) =>
+const takenOverAfterCrash = (steps: ReadonlyArray<"mark" | "save">) =>
   Effect.gen(function* () {
     const store = yield* TokenStore.makeMemory
     const process = processOn(
@@ -480,18 +481,21 @@ const takenOverAfterCrash = (redeemed: boolean) =>
       ),
       first,
     )
-    yield* TestClock.adjust("1 second")
-    if (redeemed) {
-      const records = PendingLogin.store(store.logins)
-      const pending = Option.getOrThrow(yield* records.get(started.loginId))
-      yield* records.put({ ...pending.login, redeemedAt: yield* DateTime.now }, { ifVersion: pending.version })
+    for (const step of steps) {
+      yield* TestClock.adjust("1 second")
+      if (step === "mark") {
+        const records = PendingLogin.store(store.logins)
+        const pending = Option.getOrThrow(yield* records.get(started.loginId))
+        yield* records.put({ ...pending.login, redeemedAt: yield* DateTime.now }, { ifVersion: pending.version })
+      } else {
+        yield* Effect.provide(
+          Effect.flatMap(Accounts.Accounts, (accounts) =>
+            Effect.flatMap(token, (t) => accounts.save({ provider: "hyperid", account: "default" }, t)),
+          ),
+          first,
+        )
+      }
     }
-    yield* Effect.provide(
-      Effect.flatMap(Accounts.Accounts, (accounts) =>
-        Effect.flatMap(token, (t) => accounts.save({ provider: "hyperid", account: "default" }, t)),
-      ),
-      first,
-    )
     const second = yield* Layer.build(process)
     return yield* Effect.provide(
       Effect.flatMap(Logins.Logins, (logins) =>
@@ -507,7 +511,7 @@ describe("Logins taken over from a process that crashed", () => {
     () =>
       Effect.gen(function* () {
         // It marked the code redeemed and saved the tokens, then died before recording how the login ended.
-        const finished = yield* takenOverAfterCrash(true)
+        const finished = yield* takenOverAfterCrash(["mark", "save"])
         assert.isTrue(Either.isRight(finished) && finished.right.account === "default")
       }),
   )
@@ -516,8 +520,21 @@ describe("Logins taken over from a process that crashed", () => {
     "a code refused after the restart is the error, though the account's earlier login was refreshed since it started",
     () =>
       Effect.gen(function* () {
-        const outcome = yield* takenOverAfterCrash(false)
+        const outcome = yield* takenOverAfterCrash(["save"])
         assert.isTrue(Either.isLeft(outcome) && outcome.left._tag === "OAuthProtocolError")
+      }),
+  )
+
+  it.scoped(
+    "after it redeemed the code but before it saved the tokens, the refusal is the error, though an earlier login was refreshed in between",
+    () =>
+      Effect.gen(function* () {
+        // A login asked for an account logged in already: its earlier login refreshed while the user approved.
+        const outcome = yield* takenOverAfterCrash(["save", "mark"])
+        assert.isTrue(
+          Either.isLeft(outcome) && outcome.left._tag === "OAuthProtocolError",
+          "the earlier login's refreshed tokens were taken for the new login's",
+        )
       }),
   )
 
