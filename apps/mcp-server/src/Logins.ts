@@ -354,37 +354,35 @@ export const make = Effect.gen(function* () {
   /**
    * A login taken over from a process that died after saving its tokens but
    * before recording the outcome redeems its code again, and the provider
-   * answers `invalid_grant`. When the record says the code brought tokens
-   * (`redeemedAt`), those the account received since the login started are
-   * its outcome; without that mark the refusal is the outcome, whatever a
-   * refresh of the account's earlier login saved meanwhile.
+   * answers `invalid_grant`. When the record says when the code brought
+   * tokens (`redeemedAt`), those the account received since are its
+   * outcome (they, or a refresh of them); without that mark the refusal is
+   * the outcome. Not since the login started: a refresh of the account's
+   * earlier login while the user approved would pass for this login's.
    */
   const savedBefore = (login: Login) => (error: ToolError) =>
-    Option.isNone(login.started) &&
-    login.record.startedAt !== undefined &&
-    error._tag === "OAuthProtocolError" &&
-    error.error === "invalid_grant"
+    Option.isNone(login.started) && error._tag === "OAuthProtocolError" && error.error === "invalid_grant"
       ? Effect.gen(function* () {
           const current = yield* Effect.orElseSucceed(records.get(login.record.id), () => Option.none())
-          const redeemed = Option.isSome(current) && current.value.login.redeemedAt !== undefined
+          const redeemedAt = Option.flatMapNullable(current, (entry) => entry.login.redeemedAt)
           const stored = yield* Effect.either(accounts.get(keyOf(login)))
-          return redeemed &&
+          return Option.isSome(redeemedAt) &&
             Either.isRight(stored) &&
-            login.record.startedAt !== undefined &&
-            DateTime.greaterThanOrEqualTo(stored.right.receivedAt, login.record.startedAt)
+            DateTime.greaterThanOrEqualTo(stored.right.receivedAt, redeemedAt.value)
             ? stored.right
             : yield* error
         })
       : Effect.fail(error)
 
   /**
-   * Marks the record redeemed (`redeemedAt`) under `lease`, once the code
-   * brought tokens and before they are saved; or finds that the login ended
+   * Marks the record redeemed under `lease`, once the code brought `token`
+   * and before it is saved (`redeemedAt`: when it was received, so that
+   * the mark and the saved tokens compare); or finds that the login ended
    * meanwhile (a logout, a newer login, here or in another process): then
    * its outcome, and the tokens are not saved. A store failure is logged:
    * the tokens matter more than the mark.
    */
-  const claim = (login: Login, lease: TokenStore.RecordLease | undefined) =>
+  const claim = (login: Login, lease: TokenStore.RecordLease | undefined, token: Token.TokenSet) =>
     Effect.gen(function* () {
       if (yield* Deferred.isDone(login.result)) return Option.some(yield* Effect.exit(Deferred.await(login.result)))
       for (let attempt = 0; attempt < 5; attempt++) {
@@ -395,7 +393,7 @@ export const make = Effect.gen(function* () {
         if (lease === undefined || current.value.login.redeemedAt !== undefined) return Option.none()
         const written = yield* Effect.either(
           records.put(
-            { ...current.value.login, redeemedAt: yield* DateTime.now },
+            { ...current.value.login, redeemedAt: token.receivedAt },
             { ifVersion: current.value.version, lease },
           ),
         )
@@ -421,7 +419,7 @@ export const make = Effect.gen(function* () {
   const commit = (login: Login, exchange: Effect.Effect<Token.TokenSet, ToolError>, lease?: TokenStore.RecordLease) =>
     Effect.gen(function* () {
       const exchanged = yield* Effect.exit(exchange)
-      const ended = Exit.isSuccess(exchanged) ? yield* claim(login, lease) : Option.none()
+      const ended = Exit.isSuccess(exchanged) ? yield* claim(login, lease, exchanged.value) : Option.none()
       if (Option.isSome(ended)) {
         yield* Deferred.done(login.result, ended.value)
         return yield* Deferred.await(login.result)

@@ -62,10 +62,11 @@ export const PendingLogin = Schema.Struct({
   /** When it started. */
   startedAt: Schema.optional(Schema.DateTimeUtc),
   /**
-   * When its code (or device code) brought tokens, written before they are
-   * saved: a process taking the login over whose redemption is refused
-   * (`invalid_grant`) knows from it that the tokens the account received
-   * since the start are this login's, and not a refresh of an earlier one.
+   * When the tokens its code (or device code) brought were received,
+   * written before they are saved: a process taking the login over whose
+   * redemption is refused (`invalid_grant`) knows from it that the tokens
+   * the account received since are this login's (or a refresh of them),
+   * and not a refresh of an earlier login.
    */
   redeemedAt: Schema.optional(Schema.DateTimeUtc),
   /** Device logins: the polling interval, and what the user is shown. */
