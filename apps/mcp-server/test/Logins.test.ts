@@ -505,6 +505,54 @@ const takenOverAfterCrash = (steps: ReadonlyArray<"mark" | "save">) =>
     )
   })
 
+describe("Logins two processes know", () => {
+  it.scoped("one whose code is redeemed by the other when its time runs out gets that redemption's outcome", () =>
+    Effect.gen(function* () {
+      const store = yield* TokenStore.makeMemory
+      const process = processOn(
+        store,
+        redirectProvider(() => Effect.die("the code is redeemed once, by the process that received it")),
+      )
+      const first = yield* Layer.build(process)
+      const second = yield* Layer.build(process)
+      const on =
+        (built: typeof first) =>
+        <A, E>(use: (logins: Logins.Service) => Effect.Effect<A, E>) =>
+          Effect.provide(Effect.flatMap(Logins.Logins, use), built)
+      const slow = Effect.map(pendingRedirect, (p) => ({
+        ...p,
+        // The provider redeems the code at once, but its answer takes 5 s to come back.
+        complete: () => Effect.zipRight(Effect.sleep("5 seconds"), token),
+      }))
+      const started = yield* on(first)((logins) =>
+        logins.startRedirect(loginKey("hyperid", "default"), elsewhere, () => slow),
+      )
+      // The agent waits on the second process; the browser's redirect reaches the first at 9:58.
+      assert.isTrue(
+        Option.isNone(
+          yield* on(second)((logins) => logins.await(started.loginId, Duration.seconds(0), () => Effect.void)),
+        ),
+      )
+      yield* TestClock.adjust(Duration.seconds(9 * 60 + 58))
+      const finishing = yield* Effect.fork(
+        Effect.exit(
+          on(first)((logins) => logins.finishRedirect(started.loginId, "https://app.example/callback?code=c&state=s1")),
+        ),
+      )
+      const waiting = yield* Effect.fork(
+        Effect.exit(on(second)((logins) => logins.await(started.loginId, Duration.minutes(1), () => Effect.void))),
+      )
+      yield* TestClock.adjust("10 seconds")
+      assert.isTrue(Exit.isSuccess(yield* Fiber.join(finishing)))
+      const waited = yield* Fiber.join(waiting)
+      assert.isTrue(
+        Exit.isSuccess(waited) && Option.isSome(waited.value),
+        `the other process said ${failureCode(waited)} of a login that finished`,
+      )
+    }),
+  )
+})
+
 describe("Logins taken over from a process that crashed", () => {
   it.scoped(
     "after it saved the tokens but before it recorded the outcome, the second redemption's invalid_grant is no failure",
