@@ -270,29 +270,56 @@ export const make = Effect.gen(function* () {
   const keyOf = (login: Login) => ({ provider: login.record.provider, account: login.record.account })
 
   /**
-   * Ends the login with `expired_token`, unless its code is being redeemed
-   * here: the provider may have issued its tokens already, so the
+   * Ends the login here with `expired_token`, unless its code is being
+   * redeemed here: the provider may have issued its tokens already, so the
    * redemption settles the login, and expires it when it ends without doing
    * so. `force`: whatever is under way (`redemptionGrace` past the expiry).
-   * Whether it expired (or was settled already).
+   * Whether this settled the login.
    */
   const expire = (login: Login, force = false) =>
     Effect.flatMap(
       Ref.modify(login.redemption, (r) => (r.underWay > 0 && !force ? [false, r] : [true, { ...r, expired: true }])),
-      (expires) => (expires ? Effect.as(Deferred.fail(login.result, expired(login)), true) : Effect.succeed(false)),
+      (expires) => (expires ? Deferred.fail(login.result, expired(login)) : Effect.succeed(false)),
+    )
+
+  /** Expires the login under its record's `lease`, and records that for other processes. */
+  const expireRecorded = (login: Login, lease: TokenStore.RecordLease) =>
+    Effect.flatMap(expire(login), (settled) =>
+      settled ? recordOutcome(login, { _tag: "Failed", error: expired(login) }, lease) : Effect.void,
     )
 
   /**
-   * Runs a redemption of the login's code: started only before its expiry
-   * (after it, the login expires and `work` never runs), and holding off
-   * the expiry until it ends.
+   * Expires the login once its time is up, under its record's lease: a
+   * process redeeming its code (here or elsewhere) holds that lease, so
+   * this waits for it and then takes the outcome it recorded. A store
+   * failure leaves the expiry to this process alone.
    */
-  const redeeming = (login: Login, work: Effect.Effect<Finished, ToolError>): Effect.Effect<Finished, ToolError> =>
+  const expireUnderLease = (login: Login) =>
+    Effect.scoped(
+      Effect.gen(function* () {
+        const lease = yield* records.acquire(login.record.id)
+        const current = yield* records.get(login.record.id)
+        const outcome = Option.flatMapNullable(current, (entry) => entry.login.outcome)
+        if (Option.isSome(outcome)) return yield* settleFrom(login, outcome.value)
+        yield* expireRecorded(login, lease)
+      }),
+    ).pipe(Effect.catchAll(() => Effect.asVoid(expire(login))))
+
+  /**
+   * Runs a redemption of the login's code under `lease`: started only
+   * before its expiry (after it, the login expires and `work` never runs),
+   * and holding off the expiry until it ends.
+   */
+  const redeeming = (
+    login: Login,
+    lease: TokenStore.RecordLease,
+    work: Effect.Effect<Finished, ToolError>,
+  ): Effect.Effect<Finished, ToolError> =>
     Effect.acquireUseRelease(
       Effect.flatMap(DateTime.now, (now) =>
         DateTime.lessThan(now, login.record.expiresAt)
           ? Ref.modify(login.redemption, (r) => (r.expired ? [false, r] : [true, { ...r, underWay: r.underWay + 1 }]))
-          : Effect.as(expire(login), false),
+          : Effect.as(expireRecorded(login, lease), false),
       ),
       (started) => (started ? work : Deferred.await(login.result)),
       (started) =>
@@ -301,7 +328,7 @@ export const make = Effect.gen(function* () {
               Ref.update(login.redemption, (r) => ({ ...r, underWay: r.underWay - 1 })),
               // Its time ran out meanwhile, and it left the login pending (a forged redirect).
               Effect.flatMap(DateTime.now, (now) =>
-                DateTime.lessThan(now, login.record.expiresAt) ? Effect.void : Effect.asVoid(expire(login)),
+                DateTime.lessThan(now, login.record.expiresAt) ? Effect.void : expireRecorded(login, lease),
               ),
             )
           : Effect.void,
@@ -528,7 +555,7 @@ export const make = Effect.gen(function* () {
           yield* settleFrom(login, outcome)
           return yield* Deferred.await(login.result)
         }
-        return yield* redeeming(login, work(lease, current.value.login))
+        return yield* redeeming(login, lease, work(lease, current.value.login))
       }),
     )
 
@@ -542,12 +569,14 @@ export const make = Effect.gen(function* () {
       return yield* adopt(stored.value.login)
     })
 
-  /** Forgets logins finished or expired long ago; expires pending ones past their time. */
+  /**
+   * Forgets logins finished or expired long ago. Pending ones past their
+   * time are left to their `watch`, which expires them under the lease, so
+   * that a redemption under way elsewhere is waited for.
+   */
   const sweep = Effect.gen(function* () {
     const now = yield* DateTime.now
     for (const login of (yield* Ref.get(logins)).values()) {
-      if (DateTime.lessThan(now, login.record.expiresAt)) continue
-      yield* expire(login)
       if (DateTime.greaterThan(now, DateTime.addDuration(login.record.expiresAt, keepFinished))) {
         yield* Ref.update(logins, (all) => {
           const next = new Map(all)
@@ -680,15 +709,13 @@ export const make = Effect.gen(function* () {
         Effect.asVoid(Effect.exit(Deferred.await(login.result))),
         // A redemption under way at the expiry settles the login when it ends, or this does after the grace.
         Effect.sleep(Duration.millis(untilExpiry)).pipe(
-          Effect.zipRight(expire(login)),
-          Effect.flatMap((expires) =>
-            expires
-              ? Effect.void
-              : Effect.raceFirst(
-                  Effect.asVoid(Effect.exit(Deferred.await(login.result))),
-                  Effect.asVoid(Effect.zipRight(Effect.sleep(redemptionGrace), expire(login, true))),
-                ),
+          Effect.zipRight(
+            Effect.raceFirst(
+              Effect.zipRight(expireUnderLease(login), Effect.exit(Deferred.await(login.result))),
+              Effect.zipRight(Effect.sleep(redemptionGrace), expire(login, true)),
+            ),
           ),
+          Effect.asVoid,
         ),
         Effect.asVoid(follow(login)),
       ])
