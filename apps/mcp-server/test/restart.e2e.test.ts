@@ -128,6 +128,33 @@ describe("a stop while a refresh is at the provider (hyperid rotating refresh to
   })
 })
 
+describe("a stop while a login's code is at the provider", () => {
+  it("the server saves the tokens the code brought before it exits, and the next server has the login", async () => {
+    const env = {
+      HYPERAUTH_STORE: await tempStore(),
+      HYPERAUTH_STORE_KEY: "restart-key",
+      HYPERAUTH_CALLBACK_PORT: String(await freePort()),
+    }
+    const a = await server(env)
+    const pending = structured(await a.call("login", { provider: "hyperid", account: "stopped", scope: "openid" }))
+    expect(pending).toMatchObject({ status: "pending", listening: true })
+    const exchangesBefore = codeExchanges()
+    emulator.faults.inject({ origin: "hyperid", path: `${hyperidRealmPath}/token`, answerLatencyMs: 500, times: 1 })
+    // The browser lands on the listener; the host stops the server while the provider answers.
+    void fetch(emulator.hyperid.authorize(String(pending.authorization_url))).catch(() => undefined)
+    while (codeExchanges() === exchangesBefore) await sleep(5)
+    await a.close()
+
+    const b = await server(env)
+    expect(structured(await b.call("get_token", { provider: "hyperid", account: "stopped" })).status).toBe(
+      "authenticated",
+    )
+    const done = await b.call("complete_login", { login_id: pending.login_id, wait_seconds: 5 })
+    expect(structured(done)).toMatchObject({ status: "authenticated", account: "stopped" })
+    expect(codeExchanges() - exchangesBefore).toBe(1)
+  })
+})
+
 describe.skipIf(!redisAvailable())("replicas on one Redis", () => {
   let redis: RedisServer
   let db = 0
