@@ -588,12 +588,22 @@ export const make = Effect.gen(function* () {
   })
 
   /**
+   * Runs `work` to its end, whoever interrupts the caller: once a code is
+   * sent it is spent, so the registry's close (a stop) waits for its tokens
+   * to be saved (within the HTTP time limit) rather than drop them. The
+   * work itself stays interruptible, in a fiber of its own, so that its
+   * time limits and races still end what they must.
+   */
+  const toTheEnd = <A, E>(work: Effect.Effect<A, E>): Effect.Effect<A, E> =>
+    Effect.uninterruptibleMask((restore) => Effect.flatMap(Effect.forkDaemon(restore(work)), Fiber.join))
+
+  /**
    * Delivers a redirect to its login. Deliveries queue on the login's
    * permit and on its record's lease, and the first that reaches the
    * provider settles the login, so a code is redeemed at most once and
    * later deliveries (here or in another process) get that outcome. The
    * exchange runs in the registry's scope: a waiter that gives up does not
-   * stop it, and its tokens are saved.
+   * stop it, nor does the registry's close, and its tokens are saved.
    */
   const deliver = (login: Login, redirectUrl: string) =>
     login.redeem
@@ -606,7 +616,7 @@ export const make = Effect.gen(function* () {
               const exchanged = yield* Effect.either(exchangeRedirect(login, redirectUrl))
               if (Either.isLeft(exchanged) && leavesPending(exchanged.left)) return yield* exchanged.left
               return yield* commit(login, exchanged, lease)
-            }),
+            }).pipe(toTheEnd),
           )
         }),
       )
