@@ -318,6 +318,26 @@ describe("a double click", () => {
   })
 })
 
+describe("logging in again to an account logged in already", () => {
+  it("the earlier login serves until the new one finishes, and a new one refused leaves it as it was", async () => {
+    const session = await server(await freePort())
+    const customers = async () =>
+      structured(await session.call("call_api", { provider: "hyperline", method: "GET", path: "/v1/customers" })).status
+    const first = await login(session, "hyperline")
+    expect((await land(emulator.hyperline.authorize(String(first.authorization_url)))).status).toBe(200)
+    expect(structured(await session.call("complete_login", { login_id: first.login_id })).status).toBe("authenticated")
+    const again = await login(session, "hyperline")
+    expect(await customers()).toBe(200)
+    expect((await land(emulator.hyperline.authorize(String(again.authorization_url), "deny"))).status).toBe(400)
+    expect(errorCode(await session.call("complete_login", { login_id: again.login_id }))).toBe("access_denied")
+    expect(await customers()).toBe(200)
+    const third = await login(session, "hyperline")
+    expect((await land(emulator.hyperline.authorize(String(third.authorization_url)))).status).toBe(200)
+    expect(structured(await session.call("complete_login", { login_id: third.login_id })).status).toBe("authenticated")
+    expect(await customers()).toBe(200)
+  })
+})
+
 describe("exactly-once redemption", () => {
   it("a callback replayed (at once and later) redeems the code once; every delivery gets the first outcome", async () => {
     const session = await server(await freePort())
