@@ -153,6 +153,25 @@ describe("HyperId over loopback", () => {
   )
 
   it.live(
+    "an origin written in another case is the realm's issuer all the same (RFC 9207 compares the canonical URL)",
+    () =>
+      live(
+        Effect.gen(function* () {
+          // As HYPERID_BASE_URL=HTTPS://Login.HyperSecureID.com would be written: the realm names itself in lower case.
+          const hyperid = yield* HyperId.make({
+            origin: emulator.current.origins.hyperid.replace("http://", "HTTP://"),
+            clientId: defaultHyperIdClient.clientId,
+            clientSecret: Redacted.make(defaultHyperIdClient.clientSecret),
+            redirectUri,
+          })
+          const { request, landed } = yield* approvedLogin(hyperid)
+          const finished = yield* Effect.exit(hyperid.completeLogin(request, landed))
+          assert.isTrue(Exit.isSuccess(finished), Exit.isFailure(finished) ? String(finished.cause) : "")
+        }),
+      ),
+  )
+
+  it.live(
     "verification_level outside 2-4, level 2 without a social scope, an unknown option or one too long: invalid_input, no request",
     () =>
       live(
