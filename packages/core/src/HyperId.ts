@@ -255,6 +255,18 @@ export class HyperId extends Context.Tag("@hyperauth/core/HyperId")<HyperId, Ser
 const socialScopes = ["twitter-check", "telegram-check"]
 
 /**
+ * The realm's issuer, as it names itself in `iss`: the origin in its
+ * canonical form (scheme and host in lower case, no default port), since
+ * RFC 9207 §2.4 compares issuers as strings and an origin may be written
+ * otherwise (`HTTPS://Login.HyperSecureID.com:443`).
+ */
+const issuerOf = (origin: string): string => {
+  if (!URL.canParse(origin)) return `${origin}${issuerPath}`
+  const url = new URL(origin)
+  return `${url.origin}${url.pathname.replace(/\/+$/, "")}${issuerPath}`
+}
+
+/**
  * Checks the parameters the seed constrains: only its names, and
  * `verification_level` 2 only with a social scope.
  *
@@ -322,6 +334,7 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
   Effect.map(HttpClient.HttpClient, (client) => {
     const http = Pipeline.make(client, { provider: providerId }, options)
     const baseUrl = `${options.origin}${realmPath}`
+    const issuer = issuerOf(options.origin)
     const clientAuth = Requests.secretPostOrNone(options.clientId, options.clientSecret)
 
     /** The URL for already-decoded parameters; the protocol's own members are set last, so nothing overrides them. */
@@ -368,7 +381,7 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
           expectedState: request.state,
           provider: providerId,
           redirectUri: request.redirectUri,
-          expectedIssuer: `${options.origin}${issuerPath}`,
+          expectedIssuer: issuer,
         })
         const built = Requests.token(`${baseUrl}/token`).pipe(
           Requests.grant("authorization_code", {
