@@ -74,6 +74,28 @@ const sameToken = (given: string, expected: string): boolean =>
 export const maxRequestBytes = 4 * 1024 * 1024
 
 /**
+ * The request's body, read whole (at most `maxRequestBytes`) and parsed as
+ * JSON, in the SDK's words when it is not: 413 past the limit, 400 (-32700)
+ * when it is no JSON, answered here, and then none.
+ */
+const jsonBody = async (
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<{ readonly message: unknown } | undefined> => {
+  const body = await RequestBody.read(req, maxRequestBytes)
+  if (body === undefined) {
+    answer(res, 413, -32000, requestBodyTooLargeMessage(maxRequestBytes))
+    return undefined
+  }
+  try {
+    return { message: JSON.parse(body.toString("utf8")) }
+  } catch {
+    answer(res, 400, -32700, "Parse error: Invalid JSON")
+    return undefined
+  }
+}
+
+/**
  * A refusal. One given before the request's body has all arrived leaves the
  * connection only as long as `HttpConnections` drains it: not closed at once,
  * so that a client still sending (a 413 comes in the middle of a body) reads
@@ -206,15 +228,8 @@ const readingBodies = (transport: StreamableHTTPServerTransport): StreamableHTTP
       accept.includes("text/event-stream") &&
       isJsonContentType(req.headers["content-type"])
     if (!read || parsedBody !== undefined) return handleRequest(req, res, parsedBody)
-    const body = await RequestBody.read(req, maxRequestBytes)
-    if (body === undefined) return answer(res, 413, -32000, requestBodyTooLargeMessage(maxRequestBytes))
-    let message: unknown
-    try {
-      message = JSON.parse(body.toString("utf8"))
-    } catch {
-      return answer(res, 400, -32700, "Parse error: Invalid JSON")
-    }
-    await handleRequest(req, res, message)
+    const body = await jsonBody(req, res)
+    if (body !== undefined) await handleRequest(req, res, body.message)
   }
   return transport
 }
@@ -333,14 +348,9 @@ export const serveHttp = (runtime: Runtime, options: HttpOptions): Promise<HttpS
     res: ServerResponse,
   ) => {
     // Read whole before a place is taken: a client sending its body slowly holds none while it does.
-    const body = await RequestBody.read(req, maxRequestBytes)
-    if (body === undefined) return answer(res, 413, -32000, requestBodyTooLargeMessage(maxRequestBytes))
-    let message: unknown
-    try {
-      message = JSON.parse(body.toString("utf8"))
-    } catch {
-      return answer(res, 400, -32700, "Parse error: Invalid JSON")
-    }
+    const body = await jsonBody(req, res)
+    if (body === undefined) return
+    const message = body.message
     if (!sessions.reserve()) {
       res.setHeader("retry-after", "60")
       return answer(
