@@ -39,7 +39,7 @@ export interface SessionLimits {
 /** 15 minutes without a request, at most 64 sessions; at the cap, a place is taken from one quiet for a minute. */
 export const defaultLimits: SessionLimits = { idleMillis: 15 * 60 * 1000, quietMillis: 60 * 1000, max: 64 }
 
-/** What keeps a session open: its GET stream (`"stream"`), or work (`"request"`: any other). */
+/** What keeps a session open: its GET stream (`"stream"`), or work (`"request"`, every other request). */
 export type Hold = "stream" | "request"
 
 interface Entry {
