@@ -113,7 +113,7 @@ describe("@hyperauth/core/promise hyperline", () => {
     expect(refused.message).toContain("Refresh the token")
     expectNoSecrets(refused, [token.accessToken, token.refreshToken, emulator.current.env.HYPERLINE_CLIENT_SECRET])
 
-    const before = emulator.current.requests.length
+    const before = emulator.current.count({})
     const refusals = [
       hyperline.fetch(token, "https://evil.example/v1/customers"),
       hyperline.fetch(token, "/v1/customers", { method: "BREW" }),
@@ -128,12 +128,12 @@ describe("@hyperauth/core/promise hyperline", () => {
       expect(error.code).toBe("invalid_input")
       expect(error.message).toContain("hyperline")
     }
-    expect(emulator.current.requests.length).toBe(before)
+    expect(emulator.current.count({})).toBe(before)
   })
 
   it("a JavaScript caller's wrong types reject with invalid_input, before anything is sent; null is none where fetch has it so", async () => {
     const token = await loggedIn()
-    const before = emulator.current.requests.length
+    const before = emulator.current.count({})
     // As plain JavaScript would pass them (untyped: no types).
     const refusals = [
       () => hyperline.authorizationUrl(untyped('{ "redirect_uri": "http://127.0.0.1:8976/callback/other" }')),
@@ -150,7 +150,7 @@ describe("@hyperauth/core/promise hyperline", () => {
       expect(error.code).toBe("invalid_input")
       expect(error.message).toMatch(/^hyperline: .{20,}/)
     }
-    expect(emulator.current.requests.length).toBe(before)
+    expect(emulator.current.count({})).toBe(before)
     // fetch(url, null), a null signal and a null body: none, as fetch has them.
     expect((await hyperline.fetch(token, "/v1/customers", untyped("null"))).status).toBe(200)
     expect((await hyperline.fetch(token, "/v1/customers", untyped('{ "signal": null, "body": null }'))).status).toBe(
@@ -163,7 +163,7 @@ describe("@hyperauth/core/promise hyperline", () => {
 
   it("a companyId, header value or access token HTTP cannot carry is invalid_input, not a connection_error, and nothing is sent", async () => {
     const token = await loggedIn()
-    const before = emulator.current.requests.length
+    const before = emulator.current.count({})
     for (const call of [
       () => hyperline.fetch(token, "/v1/customers", { companyId: "cmp_acme\r\nx-injected: 1" }),
       () => hyperline.fetch(token, "/v1/customers", { companyId: "" }),
@@ -179,12 +179,12 @@ describe("@hyperauth/core/promise hyperline", () => {
       expect(error.code).toBe("invalid_input")
       expect(error.message).toContain("Nothing was sent")
     }
-    expect(emulator.current.requests.length).toBe(before)
+    expect(emulator.current.count({})).toBe(before)
   })
 
   it("an empty refresh token is none: refresh and revoke refuse it before sending, never a revocation that did nothing", async () => {
     const token = await loggedIn()
-    const before = emulator.current.requests.length
+    const before = emulator.current.count({})
     for (const call of [
       () => hyperline.revoke(""),
       () => hyperline.revoke({ refreshToken: "" }),
@@ -195,7 +195,7 @@ describe("@hyperauth/core/promise hyperline", () => {
       expect(error.code).toBe("invalid_input")
       expect(error.message).toContain("no refresh token")
     }
-    expect(emulator.current.requests.length).toBe(before)
+    expect(emulator.current.count({})).toBe(before)
   })
 
   it("fetch: a body larger than maxBodyBytes is invalid_response, never a cut body", async () => {
@@ -219,11 +219,11 @@ describe("@hyperauth/core/promise hyperline", () => {
 
   it("an aborted signal sends nothing; one that aborts during a call stops it", async () => {
     const token = await loggedIn()
-    const before = emulator.current.requests.length
+    const before = emulator.current.count({})
     const aborted = AbortSignal.abort(new Error("the user left"))
     await expect(hyperline.fetch(token, "/v1/customers", { signal: aborted })).rejects.toThrow("the user left")
     await expect(hyperline.refresh(token, { signal: aborted })).rejects.toThrow("the user left")
-    expect(emulator.current.requests.length).toBe(before)
+    expect(emulator.current.count({})).toBe(before)
 
     emulator.current.faults.inject({ origin: "hyperline", path: "/v1/customers", latencyMs: 5_000, times: 1 })
     const controller = new AbortController()
