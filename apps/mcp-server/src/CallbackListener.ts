@@ -36,6 +36,15 @@ export interface Listener {
   readonly localhost: boolean
 }
 
+/**
+ * How many connections the listener holds on each of its two addresses. A
+ * browser opens one or two for a callback, and a page is served on a
+ * connection that then closes; without a bound, a local program could hold
+ * every file descriptor of the process, which its calls to the providers
+ * and its token store need too.
+ */
+export const maxConnections = 64
+
 /** How long a closing listener lets a page in flight finish before it cuts the connection. */
 const closeGrace = "2 seconds"
 

@@ -1,5 +1,5 @@
 /** The loopback listener on its own, over real loopback HTTP. */
-import { createServer } from "node:net"
+import { connect, createServer, type Socket } from "node:net"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Either, Exit, Scope } from "effect"
 import * as CallbackListener from "../src/CallbackListener.js"
@@ -67,5 +67,42 @@ describe("CallbackListener", () => {
       yield* Scope.close(scope, Exit.void)
       assert.isTrue(Either.isLeft(yield* Effect.either(get(`http://127.0.0.1:${port}/callback/hyperid`))))
     }),
+  )
+  it.live(
+    "holds a bounded number of connections: a flood of unfinished requests makes room for the browser's callback",
+    () =>
+      Effect.gen(function* () {
+        const scope = yield* Scope.make()
+        const { port } = yield* CallbackListener.listen(0, handler, { fallback: false }).pipe(Scope.extend(scope))
+        // Slowloris: each sends half a request head and then nothing, as a local attacker would to use up
+        // the process's file descriptors (which its calls to the providers and its token store need too).
+        const flood = 400
+        const sockets: Array<Socket> = []
+        let closed = 0
+        yield* Effect.forEach(
+          Array.from({ length: flood }),
+          () =>
+            Effect.async<void>((resume) => {
+              const socket = connect(port, "127.0.0.1", () => {
+                socket.write(`GET /callback/hyperid?state=s HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n`)
+                resume(Effect.void)
+              })
+              socket.on("error", () => undefined)
+              socket.on("close", () => {
+                closed++
+              })
+              sockets.push(socket)
+            }),
+          { concurrency: 50, discard: true },
+        )
+        const page = yield* get(`http://127.0.0.1:${port}/callback/hyperid?state=genuine&code=c`)
+        assert.strictEqual(page.status, 200)
+        assert.include(seen, "hyperid ?state=genuine&code=c")
+        yield* Effect.sleep("200 millis")
+        const held = flood - closed
+        assert.isAtMost(held, CallbackListener.maxConnections, `the listener holds ${held} of ${flood} connections`)
+        for (const socket of sockets) socket.destroy()
+        yield* Scope.close(scope, Exit.void)
+      }),
   )
 })
