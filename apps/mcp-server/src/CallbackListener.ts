@@ -15,6 +15,7 @@ import * as Either from "effect/Either"
 import * as FiberSet from "effect/FiberSet"
 import type * as Scope from "effect/Scope"
 import * as Pages from "./CallbackPages.js"
+import type { ConnectionLimits } from "./HttpConnections.js"
 
 export interface Callback {
   readonly provider: string
@@ -44,6 +45,23 @@ export interface Listener {
  * and its token store need too.
  */
 export const maxConnections = 64
+
+/**
+ * The `--http` transport's bounds (`HttpConnections`), tighter: past
+ * `maxConnections` the connection idle the longest makes room, so a flood
+ * of half-sent requests cannot keep the browser's callback out. A browser
+ * sends a callback's head at once and reads its page at once, and never
+ * pipelines on a connection the page closes.
+ */
+const limits: ConnectionLimits = {
+  max: maxConnections,
+  headersMillis: 10_000,
+  requestMillis: 10_000,
+  writeMillis: 10_000,
+  checkMillis: 1_000,
+  drainMillis: 500,
+  maxInFlight: 2,
+}
 
 /** How long a closing listener lets a page in flight finish before it cuts the connection. */
 const closeGrace = "2 seconds"
@@ -142,9 +160,9 @@ export const listen = (
       )
     }
     // Loaded with the first login that waits for a redirect: most runs never listen.
-    const { createServer } = yield* Effect.promise(() => import("node:http"))
+    const { createServer } = yield* Effect.promise(() => import("./HttpConnections.js"))
     const serve = () =>
-      createServer((req, res) => {
+      createServer(limits, (req, res) => {
         run(respond(req, res))
       })
     const server = serve()

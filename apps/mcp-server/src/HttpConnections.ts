@@ -1,7 +1,7 @@
 /**
- * The `--http` transport's connections, bounded against local clients that
- * open many of them, send slowly or never finish a request, or do not read
- * their answers.
+ * The connections of the `--http` transport and of the login callback
+ * listener, bounded against local clients that open many of them, send
+ * slowly or never finish a request, or do not read their answers.
  *
  * Node bounds the rest itself, measured so: a kept-alive connection idle
  * for 5 s is closed (`keepAliveTimeout`); a request's head holds at most
