@@ -23,6 +23,9 @@ describe("OAuthError", () => {
     [new OAuthError.NotSupported({ provider: "hyperline", operation: "introspection" }), "not_supported"],
     [new OAuthError.InvalidInput({ reason: "verification_level must be 2, 3 or 4." }), "invalid_input"],
     [new TokenStore.TokenStoreError({ path: "/tmp/tokens.json", reason: "wrong_key" }), "not_configured"],
+    // A store that stayed locked, or a Redis that did not answer, is not a setting to change: try again.
+    [new TokenStore.TokenStoreError({ path: "/tmp/tokens.json", reason: "locked" }), "timeout"],
+    [new TokenStore.TokenStoreError({ path: "redis://127.0.0.1:6379/0", reason: "unreachable" }), "connection_error"],
   ]
 
   for (const [error, code] of errors) {
