@@ -33,11 +33,26 @@ const storeProblem: Record<StoreProblem, (path: string, detail: string) => strin
   io: (path, detail) => `The token store ${path} could not be used${detail}. Check that its directory is writable.`,
 }
 
+/** The code of each problem: what the caller should do about it. */
+const storeCode = {
+  wrong_key: "not_configured",
+  key_required: "not_configured",
+  unencrypted: "not_configured",
+  corrupted: "not_configured",
+  newer_version: "not_configured",
+  io: "not_configured",
+  locked: "timeout",
+  unreachable: "connection_error",
+} as const satisfies Record<StoreProblem, string>
+
 /**
  * The store cannot be read or written: a wrong key, a damaged file, a file
- * from a newer hyperauth, or a file system failure. The file is left as it
- * is; the message names it and what to do. Its `code` is `not_configured`:
- * a store the user must fix is a configuration problem.
+ * from a newer hyperauth, a file system failure, a lock that another
+ * process kept too long, or a Redis that did not answer. The file is left
+ * as it is; the message names it and what to do. Its `code` says what
+ * helps: `not_configured` for a store the user must fix (a configuration
+ * problem), `timeout` when it stayed locked and `connection_error` when
+ * Redis could not be reached, where trying again does.
  *
  * @example
  * ```ts
@@ -68,8 +83,10 @@ export class TokenStoreError extends Schema.TaggedError<TokenStoreError>("@hyper
   },
 ) {
   /** The codes its instances carry. */
-  static readonly codes = ["not_configured"] as const
-  readonly code = "not_configured" as const
+  static readonly codes = ["not_configured", "timeout", "connection_error"] as const
+  get code(): (typeof storeCode)[StoreProblem] {
+    return storeCode[this.reason]
+  }
   override get message(): string {
     return storeProblem[this.reason](this.path, this.detail === undefined ? "" : ` (${this.detail})`)
   }
