@@ -29,6 +29,24 @@ describe("the token store of the server", () => {
     }
   })
 
+  it("says at start when its file store is not encrypted, and not when it is", async () => {
+    const plain = await connect({ ...emulatorEnv(emulator), HYPERAUTH_STORE: await tempStore() })
+    const sealed = await connect({
+      ...emulatorEnv(emulator),
+      HYPERAUTH_STORE: await tempStore(),
+      HYPERAUTH_STORE_KEY: "k",
+    })
+    const memory = await connect({ ...emulatorEnv(emulator), HYPERAUTH_STORE: "memory" })
+    try {
+      // Tokens and pending logins (their state and PKCE verifier) are then plain text to whoever can read the file.
+      expect(plain.stderr()).toMatch(/not encrypted[^\n]*HYPERAUTH_STORE_KEY/)
+      expect(sealed.stderr()).not.toMatch(/not encrypted/)
+      expect(memory.stderr()).not.toMatch(/not encrypted/)
+    } finally {
+      await Promise.all([plain.close(), sealed.close(), memory.close()])
+    }
+  })
+
   it("with a store it cannot read, list_providers still lists the providers and says what is wrong", async () => {
     const path = await tempStore()
     const writer = await connect({ ...emulatorEnv(emulator), HYPERAUTH_STORE: path, HYPERAUTH_STORE_KEY: "right" })
