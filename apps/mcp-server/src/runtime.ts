@@ -52,6 +52,13 @@ const services: Effect.Effect<Context.Context<Services>, StartError, Scope.Scope
     Context.merge(yield* Layer.build(TokenStore.layerConfig)),
     Context.add(ServerConfig.ServerConfig, yield* ServerConfig.make),
   )
+  // Said once, at start: a plaintext store is a choice, but one to make knowingly.
+  const { info } = Context.get(base, TokenStore.TokenStore)
+  if (info.kind !== "memory" && !info.encrypted) {
+    yield* Effect.logWarning(
+      `The token store ${info.location} is not encrypted: its tokens and pending logins are plain text to whoever can read it. To encrypt it, move it aside, set HYPERAUTH_STORE_KEY to a passphrase and log in again.`,
+    )
+  }
   const providers = yield* Effect.provide(Providers.make, base)
   const withAccounts = base.pipe(
     Context.add(Providers.Providers, providers),
