@@ -90,6 +90,8 @@ export interface DeviceAuthorization {
   readonly expiresAt: DateTime.Utc
   /** The polling interval: `DeviceFlow.defaultInterval` when the server gives none, 1 s at least. */
   readonly interval: Duration.Duration
+  /** The scope asked for (RFC 8628 §3.1): what a token answer naming none grants (RFC 6749 §5.1). */
+  readonly scope?: string | undefined
 }
 
 /**
@@ -183,6 +185,7 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
           expiresIn: answer.expires_in,
           expiresAt: DateTime.addDuration(now, Duration.seconds(answer.expires_in)),
           interval: DeviceFlow.intervalOf(answer.interval),
+          scope: request?.scope,
         }
       }).pipe(traced("Hyper.initiateDeviceFlow"))
 
@@ -194,8 +197,9 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
         Requests.build,
       )
       // Sent once per poll: the poller, not the pipeline, decides when to ask again (never within the interval).
+      // RFC 8628 §3.5 answers as RFC 6749 §5.1 does: without `scope` when it is the one asked for.
       const request = Effect.flatMap(http.jsonOnce(built.request, wire.BearerTokenResponse, built), (answer) =>
-        Token.fromResponse(answer),
+        Token.fromResponse(answer, undefined, { scope: device.scope }),
       )
       return DeviceFlow.poll({
         request,

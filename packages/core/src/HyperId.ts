@@ -171,6 +171,8 @@ export interface AuthorizationRequest {
   readonly state: string
   readonly codeVerifier: Redacted.Redacted<string>
   readonly expiresAt: DateTime.Utc
+  /** The scope asked for: what a token answer naming none grants (RFC 6749 §5.1), as the seed's does. */
+  readonly scope?: string | undefined
 }
 
 /**
@@ -225,7 +227,7 @@ export interface Service {
   ) => Effect.Effect<AuthorizationRequest, InvalidInput>
   /** Reads the redirect (`code`, `locale`, `state` or `error`) and exchanges the code. */
   readonly completeLogin: (
-    request: Pick<AuthorizationRequest, "redirectUri" | "state" | "codeVerifier">,
+    request: Pick<AuthorizationRequest, "redirectUri" | "state" | "codeVerifier" | "scope">,
     redirectUrl: string,
   ) => Effect.Effect<LoginResult, RequestFailure | StateMismatch | InvalidInput>
   /** `POST /token`, `grant_type=refresh_token`; keeps the old refresh token if none comes back. */
@@ -362,6 +364,7 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
           state,
           codeVerifier: pkce.verifier,
           expiresAt: DateTime.addDuration(yield* DateTime.now, AuthorizationCode.loginLifetime),
+          scope,
         }
       })
 
@@ -393,7 +396,9 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
           Requests.build,
         )
         const answer = yield* http.json(built.request, wire.TokenResponse, built)
-        return { token: yield* Token.fromResponse(answer), locale: redirect.params.locale }
+        // The seed's token answer names no scope: the one asked for is granted (RFC 6749 §5.1).
+        const token = yield* Token.fromResponse(answer, undefined, { scope: request.scope })
+        return { token, locale: redirect.params.locale }
       }).pipe(traced("HyperId.completeLogin"))
 
     const refresh: Service["refresh"] = (token) =>

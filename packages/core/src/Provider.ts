@@ -366,6 +366,8 @@ export interface DeviceLogin {
   readonly deviceCode: Redacted.Redacted<string>
   readonly interval: Duration.Duration
   readonly expiresAt: DateTime.Utc
+  /** The scope the login asked for, which a token answer naming none grants (RFC 6749 §5.1). */
+  readonly scope?: string | undefined
 }
 
 /**
@@ -394,6 +396,8 @@ export interface RedirectLogin {
   readonly redirectUri: string
   readonly state: string
   readonly codeVerifier?: Redacted.Redacted<string> | undefined
+  /** The scope the login asked for, which a token answer naming none grants (RFC 6749 §5.1). */
+  readonly scope?: string | undefined
 }
 
 /**

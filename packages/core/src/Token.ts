@@ -73,7 +73,10 @@ export class TokenSet extends Schema.Class<TokenSet>("@hyperauth/core/TokenSet")
  *
  * On refresh pass the `previous` set: a response without `refresh_token`
  * keeps the old one (RFC 6749 §6 lets the server not rotate it), along with
- * its expiry, and without `scope` keeps the old scope (§5.1: unchanged).
+ * its expiry. A response without `scope` grants the scope the request asked
+ * for, `requested.scope` (RFC 6749 §5.1: it is left out when "identical to
+ * the scope requested"), and where the request named none, the scope
+ * `previous` had (§6: a refresh naming none keeps the scope granted).
  * An `id_token` is not kept: it is not validated here.
  *
  * @example
@@ -85,14 +88,20 @@ export class TokenSet extends Schema.Class<TokenSet>("@hyperauth/core/TokenSet")
  *   const first = yield* Token.fromResponse({ access_token: "at-1", expires_in: 300, refresh_token: "rt-1" })
  *   // A refresh answer without `refresh_token` keeps the one the set had.
  *   const refreshed = yield* Token.fromResponse({ access_token: "at-2", expires_in: 300 }, first)
- *   return refreshed.refreshToken !== undefined // true
+ *   // An answer without `scope` grants the scope asked for.
+ *   const granted = yield* Token.fromResponse({ access_token: "at-3" }, undefined, { scope: "read" })
+ *   return refreshed.refreshToken !== undefined && granted.scope === "read" // true
  * })
  * ```
  *
  * @since 0.1.0
  * @category constructors
  */
-export const fromResponse = (response: TokenResponse, previous?: TokenSet): Effect.Effect<TokenSet> =>
+export const fromResponse = (
+  response: TokenResponse,
+  previous?: TokenSet,
+  requested?: { readonly scope?: string | undefined },
+): Effect.Effect<TokenSet> =>
   Effect.map(DateTime.now, (now) => {
     const after = (seconds: number | undefined) =>
       seconds === undefined ? undefined : DateTime.addDuration(now, Duration.seconds(seconds))
@@ -110,7 +119,8 @@ export const fromResponse = (response: TokenResponse, previous?: TokenSet): Effe
             ? // Keycloak sends refresh_expires_in 0 for offline tokens: they do not expire.
               after(response.refresh_expires_in === 0 ? undefined : response.refresh_expires_in)
             : previous?.refreshExpiresAt,
-        scope: response.scope ?? previous?.scope,
+        // An empty requested scope is none (RFC 6749 §3.3: a scope has at least one token).
+        scope: response.scope ?? (requested?.scope || undefined) ?? previous?.scope,
       },
       // Every field comes from a decoded answer, a `previous` set or the Clock:
       // valid by construction, so the class's validator is not run again.
