@@ -122,6 +122,20 @@ describe("@hyperauth/core/promise", () => {
     expect(token.accessToken.length).toBeGreaterThan(20)
   })
 
+  it("a token answer without scope grants the scope initiateDeviceFlow asked for (RFC 6749 §5.1)", async () => {
+    const deviceCode = await initiateDeviceFlow({ scope: "read write" })
+    // The first poll is answered with a token that names no scope, as RFC 6749 §5.1 lets a server answer.
+    emulator.current.faults.inject({
+      origin: "hyper",
+      path: "/oauth/token",
+      status: 200,
+      body: JSON.stringify({ access_token: "hyper-at-0123456789abcdef", token_type: "Bearer", expires_in: 3600 }),
+      times: 1,
+    })
+    const token = await pollForToken(deviceCode)
+    expect(token.scope).toBe("read write")
+  })
+
   it("an invalid token introspects as { active: false }, not a rejection", async () => {
     await expect(introspectToken("nope")).resolves.toEqual({ active: false })
   })
