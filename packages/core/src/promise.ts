@@ -108,6 +108,8 @@ export interface DeviceCode {
   readonly expiresIn: number
   /** When the device code expires. */
   readonly expiresAt: Date
+  /** The scope `initiateDeviceFlow` asked for: a token answer naming none grants it (RFC 6749 §5.1). */
+  readonly scope?: string | undefined
 }
 
 /**
@@ -158,6 +160,7 @@ const toDeviceCode = (device: Hyper.DeviceAuthorization): DeviceCode => {
     verificationUriComplete: device.verificationUriComplete,
     expiresIn: device.expiresIn,
     expiresAt: DateTime.toDate(device.expiresAt),
+    scope: device.scope,
   }
 }
 
@@ -195,6 +198,7 @@ const fromDeviceCode = (
         ? DateTime.unsafeFromDate(held.expiresAt)
         : DateTime.addDuration(now, Duration.seconds(expiresIn)),
     interval: DeviceFlow.intervalOf(interval),
+    scope: typeof held?.scope === "string" ? held.scope : undefined,
   }))
 }
 
