@@ -123,6 +123,31 @@ describe("Hyperline over loopback", () => {
     ),
   )
 
+  it.live("a token answer without expires_in lives the 24 h the documentation gives access tokens", () =>
+    live(
+      Effect.gen(function* () {
+        // RFC 6749 §5.1: a server may leave expires_in out when it documents the default; the seed does ("Access token: 24h").
+        const body = JSON.stringify({
+          access_token: "hl-at-0123456789abcdef",
+          refresh_token: "hl-rt-0123",
+          token_type: "bearer",
+        })
+        const answered = () =>
+          emulator.current.faults.inject({ origin: "hyperline", path: "/v1/oauth/tokens", status: 200, body, times: 1 })
+        const hoursLeft = (token: { readonly expiresAt?: DateTime.Utc | undefined }, now: DateTime.Utc) =>
+          token.expiresAt === undefined ? undefined : Math.round(DateTime.distance(now, token.expiresAt) / 3_600_000)
+        const hyperline = yield* service()
+        const request = yield* hyperline.authorizationUrl()
+        answered()
+        const token = yield* hyperline.completeLogin(request, `${redirectUri}?code=c0de&state=${request.state}`)
+        assert.strictEqual(hoursLeft(token, yield* DateTime.now), 24)
+        answered()
+        const refreshed = yield* hyperline.refresh(token)
+        assert.strictEqual(hoursLeft(refreshed, yield* DateTime.now), 24)
+      }),
+    ),
+  )
+
   it.live("a 401 without a challenge after the renewal is invalid_token, as with hyperproof", () =>
     Effect.gen(function* () {
       const hyperline = yield* service()
