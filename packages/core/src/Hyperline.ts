@@ -34,6 +34,13 @@ import * as Token from "./Token.js"
 const providerId = "hyperline"
 
 /**
+ * "Access token: 24h", as the documentation lists it: the lifetime of a
+ * token whose answer gives no `expires_in` (RFC 6749 §5.1 has a server
+ * that leaves it out document the default).
+ */
+const accessTokenLifetime = 24 * 60 * 60
+
+/**
  * The documented origins, picked by `HYPERLINE_ENVIRONMENT`.
  *
  * @since 0.1.0
@@ -281,7 +288,9 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
           Requests.json,
           Requests.build,
         )
-        return yield* Token.fromResponse(yield* http.json(built.request, wire.BearerTokenResponse, built))
+        return yield* Token.fromResponse(yield* http.json(built.request, wire.BearerTokenResponse, built), undefined, {
+          defaultExpiresIn: accessTokenLifetime,
+        })
       }).pipe(traced("Hyperline.completeLogin"))
 
     const refresh: Service["refresh"] = (token) =>
@@ -293,7 +302,9 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
           Requests.json,
           Requests.build,
         )
-        return yield* Token.fromResponse(yield* http.json(built.request, wire.BearerTokenResponse, built), token)
+        return yield* Token.fromResponse(yield* http.json(built.request, wire.BearerTokenResponse, built), token, {
+          defaultExpiresIn: accessTokenLifetime,
+        })
       }).pipe(traced("Hyperline.refresh"))
 
     const revoke: Service["revoke"] = (refreshToken) => {

@@ -74,9 +74,12 @@ export class TokenSet extends Schema.Class<TokenSet>("@hyperauth/core/TokenSet")
  * On refresh pass the `previous` set: a response without `refresh_token`
  * keeps the old one (RFC 6749 §6 lets the server not rotate it), along with
  * its expiry. A response without `scope` grants the scope the request asked
- * for, `requested.scope` (RFC 6749 §5.1: it is left out when "identical to
+ * for, `context.scope` (RFC 6749 §5.1: it is left out when "identical to
  * the scope requested"), and where the request named none, the scope
- * `previous` had (§6: a refresh naming none keeps the scope granted).
+ * `previous` had (§6: a refresh naming none keeps the scope granted). A
+ * response without `expires_in` lives `context.defaultExpiresIn` seconds,
+ * the default a provider documents (§5.1 has a server that leaves it out
+ * document one), or has no known expiry.
  * An `id_token` is not kept: it is not validated here.
  *
  * @example
@@ -100,7 +103,12 @@ export class TokenSet extends Schema.Class<TokenSet>("@hyperauth/core/TokenSet")
 export const fromResponse = (
   response: TokenResponse,
   previous?: TokenSet,
-  requested?: { readonly scope?: string | undefined },
+  context?: {
+    /** The scope the request asked for. */
+    readonly scope?: string | undefined
+    /** The access token lifetime the provider documents, in seconds. */
+    readonly defaultExpiresIn?: number | undefined
+  },
 ): Effect.Effect<TokenSet> =>
   Effect.map(DateTime.now, (now) => {
     const after = (seconds: number | undefined) =>
@@ -111,7 +119,7 @@ export const fromResponse = (
         // The wire schemas admit Bearer alone, in any case, or none where the provider documents none.
         tokenType: "Bearer",
         receivedAt: now,
-        expiresAt: after(response.expires_in),
+        expiresAt: after(response.expires_in ?? context?.defaultExpiresIn),
         refreshToken:
           response.refresh_token === undefined ? previous?.refreshToken : Redacted.make(response.refresh_token),
         refreshExpiresAt:
@@ -120,7 +128,7 @@ export const fromResponse = (
               after(response.refresh_expires_in === 0 ? undefined : response.refresh_expires_in)
             : previous?.refreshExpiresAt,
         // An empty requested scope is none (RFC 6749 §3.3: a scope has at least one token).
-        scope: response.scope ?? (requested?.scope || undefined) ?? previous?.scope,
+        scope: response.scope ?? (context?.scope || undefined) ?? previous?.scope,
       },
       // Every field comes from a decoded answer, a `previous` set or the Clock:
       // valid by construction, so the class's validator is not run again.
