@@ -10,7 +10,7 @@ import { createServer } from "node:http"
 import type { AddressInfo } from "node:net"
 import type { HttpClient } from "@effect/platform"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Fiber, Redacted } from "effect"
+import { ConfigProvider, Effect, Fiber, Redacted } from "effect"
 import * as Hyper from "../src/Hyper.js"
 import * as HyperId from "../src/HyperId.js"
 import * as Hyperproof from "../src/Hyperproof.js"
@@ -158,6 +158,100 @@ for (const [transport, layer] of transports) {
           if (pending._tag !== "RedirectPending") return
           const token = yield* pending.complete(`https://client.example.org/cb?code=code0&state=${pending.state}`)
           assert.strictEqual(token.scope, "openid")
+        }),
+      ),
+    )
+  })
+}
+
+/**
+ * RFC 6749 §3.3: `scope = scope-token *( SP scope-token )`, a token being at
+ * least one character, so `scope=` (or blanks) is no scope but a malformed
+ * request, which a strict server refuses (`invalid_scope`). An empty scope
+ * (`HYPERPROOF_SCOPE=` in an env file, a login's `scope: ""`) means none:
+ * the parameter is left out and the client's default scopes apply.
+ */
+const strictScope = (form: URLSearchParams): Answer | undefined =>
+  form.has("scope") && (form.get("scope") ?? "").trim() === ""
+    ? { status: 400, body: { error: "invalid_scope", error_description: "scope must name at least one scope" } }
+    : undefined
+
+for (const [transport, layer] of transports) {
+  const live = <A, E, R>(effect: Effect.Effect<A, E, R | HttpClient.HttpClient>) => Effect.provide(effect, layer)
+
+  describe(`an empty scope is no scope (${transport})`, () => {
+    it.scoped("hyperproof: HYPERPROOF_SCOPE set empty, or a login's blank scope, sends no scope parameter", () =>
+      live(
+        Effect.gen(function* () {
+          const server = yield* formServer(
+            (_, form) =>
+              strictScope(form) ?? {
+                status: 200,
+                body: { access_token: "hp-at-0123456789", token_type: "bearer", expires_in: 3600 },
+              },
+          )
+          const options = yield* Effect.withConfigProvider(
+            Hyperproof.config,
+            ConfigProvider.fromMap(
+              new Map([
+                ["HYPERPROOF_CLIENT_ID", "hp-client"],
+                ["HYPERPROOF_CLIENT_SECRET", "hp-secret"],
+                ["HYPERPROOF_AUTH_URL", server.origin],
+                ["HYPERPROOF_API_URL", server.origin],
+                ["HYPERPROOF_SCOPE", ""],
+              ]),
+            ),
+          )
+          const service = yield* Hyperproof.make(options)
+          const own = yield* service.fetchToken
+          assert.isUndefined(own.scope)
+          const started = yield* service.provider.startLogin({ scope: " " })
+          assert.strictEqual(started._tag, "Authenticated")
+          assert.deepStrictEqual(
+            server.forms.map((form) => form.has("scope")),
+            [false, false],
+          )
+        }),
+      ),
+    )
+
+    it.scoped("hyper: a device login with a blank scope sends no scope parameter", () =>
+      live(
+        Effect.gen(function* () {
+          const server = yield* formServer(
+            (_, form) =>
+              strictScope(form) ?? {
+                status: 200,
+                body: {
+                  device_code: "dc-0123456789",
+                  user_code: "WDJB-MJHT",
+                  verification_uri: "https://example.com/device",
+                  expires_in: 600,
+                },
+              },
+          )
+          const service = yield* Hyper.make({ baseUrl: server.origin, clientId: "hyper-cli" })
+          yield* service.initiateDeviceFlow({ scope: "" })
+          yield* service.provider.startLogin({ scope: "  " })
+          assert.deepStrictEqual(
+            server.forms.map((form) => form.has("scope")),
+            [false, false],
+          )
+        }),
+      ),
+    )
+
+    it.scoped("hyperid: an authorization URL for a blank scope carries no scope parameter", () =>
+      live(
+        Effect.gen(function* () {
+          const service = yield* HyperId.make({
+            origin: "https://login.hypersecureid.com",
+            clientId: "client0",
+            clientSecret: Redacted.make("secret0"),
+            redirectUri: "https://client.example.org/cb",
+          })
+          const request = yield* service.authorizationUrl({ scope: "" })
+          assert.isFalse(new URL(request.url).searchParams.has("scope"))
         }),
       ),
     )
