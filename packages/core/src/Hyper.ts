@@ -15,7 +15,7 @@ import * as DeviceFlow from "./DeviceFlow.js"
 import type { IntrospectionResponse } from "./Introspection.js"
 import * as settings from "./internal/config.js"
 import * as Pipeline from "./internal/pipeline.js"
-import { define, noResume, refuseOptions } from "./internal/provider.js"
+import { define, noResume, refuseOptions, scopeOf } from "./internal/provider.js"
 import { traced } from "./internal/tracing.js"
 import * as wire from "./internal/wire.js"
 import type * as Limits from "./Limits.js"
@@ -170,8 +170,10 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
 
     const initiateDeviceFlow: Service["initiateDeviceFlow"] = (request) =>
       Effect.gen(function* () {
+        // A blank scope is none: the parameter is left out.
+        const scope = scopeOf(request?.scope)
         const built = Requests.deviceAuthorization("/oauth/device").pipe(
-          Requests.params({ scope: request?.scope }),
+          Requests.params({ scope }),
           Requests.clientAuth(Requests.None(options.clientId)),
           Requests.build,
         )
@@ -185,7 +187,7 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
           expiresIn: answer.expires_in,
           expiresAt: DateTime.addDuration(now, Duration.seconds(answer.expires_in)),
           interval: DeviceFlow.intervalOf(answer.interval),
-          scope: request?.scope,
+          scope,
         }
       }).pipe(traced("Hyper.initiateDeviceFlow"))
 

@@ -16,7 +16,7 @@ import * as AuthorizationCode from "./AuthorizationCode.js"
 import type { IntrospectionResponse } from "./Introspection.js"
 import * as settings from "./internal/config.js"
 import * as Pipeline from "./internal/pipeline.js"
-import { define, noResume, redirectPending, refreshTokenOf } from "./internal/provider.js"
+import { define, noResume, redirectPending, refreshTokenOf, scopeOf } from "./internal/provider.js"
 import { traced } from "./internal/tracing.js"
 import * as wire from "./internal/wire.js"
 import type * as Limits from "./Limits.js"
@@ -340,8 +340,10 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
     const clientAuth = Requests.secretPostOrNone(options.clientId, options.clientSecret)
 
     /** The URL for already-decoded parameters; the protocol's own members are set last, so nothing overrides them. */
-    const buildAuthorizationUrl = (scope: string | undefined, redirectUri: string, params: AuthorizationParams) =>
+    const buildAuthorizationUrl = (asked: string | undefined, redirectUri: string, params: AuthorizationParams) =>
       Effect.gen(function* () {
+        // A blank scope is none: the parameter is left out.
+        const scope = scopeOf(asked)
         const state = yield* AuthorizationCode.makeState
         const pkce = yield* AuthorizationCode.makePkce
         const url = new URL(`${baseUrl}/auth`)

@@ -17,7 +17,7 @@ import * as AuthorizedClient from "./AuthorizedClient.js"
 import * as Classify from "./internal/classify.js"
 import * as settings from "./internal/config.js"
 import * as Pipeline from "./internal/pipeline.js"
-import { define, noResume, refuseOptions } from "./internal/provider.js"
+import { define, noResume, refuseOptions, scopeOf } from "./internal/provider.js"
 import * as SingleFlight from "./internal/singleFlight.js"
 import { traced } from "./internal/tracing.js"
 import * as wire from "./internal/wire.js"
@@ -246,10 +246,13 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
         Requests.clientAuth(Requests.ClientSecretPost(options.clientId, options.clientSecret)),
         Requests.build,
       )
+    // A blank scope is none: the client's default scopes.
+    const configuredScope = scopeOf(options.scope)
     // Requests are values: the one for the configured scope is built once.
-    const configured = buildToken(options.scope)
-    const requestToken = (scope: string | undefined) => {
-      const built = scope === options.scope ? configured : buildToken(scope)
+    const configured = buildToken(configuredScope)
+    const requestToken = (asked: string | undefined) => {
+      const scope = scopeOf(asked)
+      const built = scope === configuredScope ? configured : buildToken(scope)
       // An answer without `scope` (the seed's has none) grants the one asked for (RFC 6749 §5.1), so
       // that a renewal asks for the login's scope again, not for the configured one.
       return Effect.flatMap(http.json(built.request, wire.BearerTokenResponse, built), (answer) =>
@@ -278,7 +281,7 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
     // under way that read the older record loses its commit to this one (it is
     // conditional on the version it read) and returns this token. A lease per
     // grant would cost more than the grant's own decoding.
-    const fetchToken: Service["fetchToken"] = Effect.tap(requestToken(options.scope), (fresh) =>
+    const fetchToken: Service["fetchToken"] = Effect.tap(requestToken(configuredScope), (fresh) =>
       Effect.catchTags(store.set(key, fresh), { TokenStoreError: Effect.die, StoreConflict: Effect.die }),
     )
     // The first callers, who find no token yet, share one request for it.
@@ -297,7 +300,7 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
       apiBaseUrl: options.apiUrl,
       startLogin: (login) =>
         Effect.map(
-          Effect.zipRight(refuseOptions(providerId, login), requestToken(login.scope ?? options.scope)),
+          Effect.zipRight(refuseOptions(providerId, login), requestToken(scopeOf(login.scope) ?? configuredScope)),
           (fresh) => ({
             _tag: "Authenticated" as const,
             token: fresh,
@@ -306,7 +309,7 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
       resumeDevice: () => noResume(providerId, "device_code"),
       resumeRedirect: () => noResume(providerId, "authorization_code"),
       // No refresh token in this grant: a new token is simply requested.
-      refresh: (previous) => requestToken(previous.scope ?? options.scope),
+      refresh: (previous) => requestToken(scopeOf(previous.scope) ?? configuredScope),
       introspect: () => Effect.fail(new NotSupported({ provider: providerId, operation: "token introspection" })),
       revoke: () => Effect.succeed(false),
       decorate: (request) => request,
@@ -356,7 +359,11 @@ export const config: Config.Config<Options> = Config.all({
   clientSecret: Config.redacted(settings.required("HYPERPROOF_CLIENT_SECRET")),
   authUrl: settings.origin("HYPERPROOF_AUTH_URL").pipe(Config.withDefault(defaultAuthUrl)),
   apiUrl,
-  scope: Config.string("HYPERPROOF_SCOPE").pipe(Config.option, Config.map(Option.getOrUndefined)),
+  // Set empty (an env file's HYPERPROOF_SCOPE=) is unset: the client's default scopes.
+  scope: Config.string("HYPERPROOF_SCOPE").pipe(
+    Config.option,
+    Config.map((scope) => scopeOf(Option.getOrUndefined(scope))),
+  ),
   timeout: settings.httpTimeout,
 })
 

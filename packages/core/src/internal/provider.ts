@@ -37,6 +37,14 @@ export const refuseOptions = (provider: ProviderId, request: LoginRequest): Effe
 export const noResume = (provider: ProviderId, flow: FlowKind): Effect.Effect<never, NotSupported> =>
   Effect.fail(new NotSupported({ provider, operation: `${flow} logins` }))
 
+/**
+ * A scope as it is sent: blank is none, and the parameter is left out (the
+ * client's default scopes), since RFC 6749 §3.3 has a scope name at least
+ * one scope-token and a server may refuse `scope=` as `invalid_scope`.
+ */
+export const scopeOf = (scope: string | undefined): string | undefined =>
+  scope === undefined || scope.trim() === "" ? undefined : scope
+
 /** The login's refresh token, or `invalid_input` before anything is sent when it has none. */
 export const refreshTokenOf = (
   provider: ProviderId,
