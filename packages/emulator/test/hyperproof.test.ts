@@ -33,6 +33,23 @@ describe("hyperproof emulator", () => {
     expect(basic.status).toBe(200)
   })
 
+  it("answers as the seed's example does, scope left out (RFC 6749 §5.1: it is the scope requested)", async () => {
+    for (const scope of [undefined, "controls.read"]) {
+      const response = await requestToken({
+        grant_type: "client_credentials",
+        client_id: clientId,
+        client_secret: clientSecret,
+        ...(scope === undefined ? {} : { scope }),
+      })
+      const body: unknown = await response.json()
+      expect(typeof body === "object" && body !== null ? Object.keys(body).sort() : body).toEqual([
+        "access_token",
+        "expires_in",
+        "token_type",
+      ])
+    }
+  })
+
   it("reads client_secret_basic as RFC 6749 §2.3.1 says: id and secret form-urlencoded, then base64", async () => {
     const odd = await start({ hyperproof: { clientId: "my client", clientSecret: "a+b c%d:é" } })
     try {
