@@ -148,12 +148,8 @@ export const hyperproof = (tokens: Tokens, options: HyperproofOptions = {}): Pro
       grant: opaque("hyperproof_grant"),
       lifetime: tokenLifetime,
     })
-    return json(200, {
-      access_token: issued.value,
-      token_type: "bearer",
-      expires_in: tokenLifetime,
-      ...(scope === "" ? {} : { scope }),
-    })
+    // The seed's answer, member for member: the scope granted is the one asked for, which RFC 6749 §5.1 leaves out.
+    return json(200, { access_token: issued.value, token_type: "bearer", expires_in: tokenLifetime })
   }
 
   const authorized = (request: EmulatorRequest) => tokens.valid(bearerToken(request), "access", "hyperproof")
