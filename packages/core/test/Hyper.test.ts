@@ -7,6 +7,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { defaultHyperClient } from "@hyperauth/emulator"
 import { ConfigProvider, Duration, Effect, Exit, Fiber, Layer, Redacted, Schema } from "effect"
 import * as Hyper from "../src/Hyper.js"
+import { TokenSet } from "../src/Token.js"
 import { useEmulator } from "./support/emulator.js"
 
 const emulator = useEmulator({ hyper: { interval: 0.05 } })
@@ -120,6 +121,37 @@ describe("Hyper over loopback", () => {
         while (polls() === start) yield* Effect.sleep("10 millis")
         emulator.current.clock.advance(601)
         assert.strictEqual(failureCode(yield* Fiber.await(poller)), "expired_token")
+      }),
+    ),
+  )
+
+  it.live("an onSuccess that throws or rejects fails the poll with a typed invalid_input that carries the token", () =>
+    provide(
+      Effect.gen(function* () {
+        const service = yield* hyper
+        const thrown = new Error("the session store is down")
+        for (const onSuccess of [
+          (): never => {
+            throw thrown
+          },
+          (): Promise<never> => Promise.reject(thrown),
+        ]) {
+          const device = yield* service.initiateDeviceFlow()
+          const poller = yield* Effect.fork(service.pollForToken(device, onSuccess))
+          yield* approveAfterFirstPoll(device.userCode)
+          const exit = yield* Fiber.await(poller)
+          // A typed failure, not a defect: the error channel is where an Effect caller looks.
+          assert.strictEqual(failureCode(exit), "invalid_input")
+          const error = Exit.isFailure(exit) && exit.cause._tag === "Fail" ? exit.cause.error : undefined
+          assert.match(error?.message ?? "", /^hyper: onSuccess threw after the token was issued/)
+          assert.strictEqual(Reflect.get(error ?? {}, "cause"), thrown)
+          // The device code is spent: the token is the one copy, carried by the failure and never printed.
+          const token: unknown = Reflect.get(error ?? {}, "token")
+          assert.instanceOf(token, TokenSet)
+          const secret = token instanceof TokenSet ? Redacted.value(token.accessToken) : ""
+          for (const shown of [error?.message, JSON.stringify(error), String(error)]) assert.notInclude(shown, secret)
+          assert.isTrue((yield* service.introspectToken(secret)).active)
+        }
       }),
     ),
   )
