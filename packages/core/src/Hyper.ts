@@ -19,7 +19,7 @@ import { define, noResume, refuseOptions, scopeOf } from "./internal/provider.js
 import { traced } from "./internal/tracing.js"
 import * as wire from "./internal/wire.js"
 import type * as Limits from "./Limits.js"
-import { NotSupported, type RequestFailure } from "./OAuthError.js"
+import { InvalidInput, NotSupported, type RequestFailure } from "./OAuthError.js"
 import type { DeviceLogin, Provider } from "./Provider.js"
 import * as Requests from "./Requests.js"
 import * as Token from "./Token.js"
@@ -118,11 +118,16 @@ export interface Service {
   /**
    * Polls `POST /oauth/token` until the user approves (the token), refuses
    * (`access_denied`) or the code expires (`expired_token`). `onSuccess`
-   * runs once, with the token, before it is returned.
+   * runs once, with the token, before it is returned; a promise it returns
+   * is waited for. Should it throw or reject, the poll fails with
+   * `OnSuccessFailed`, an `InvalidInput` (`invalid_input`) in the error
+   * channel, as the Promise facade's `pollForToken` rejects: its `cause` is
+   * what the callback threw and its `token` the token, whose device code is
+   * spent (this is its one copy).
    */
   readonly pollForToken: (
     device: DeviceAuthorization,
-    onSuccess?: (token: Token.TokenSet) => void,
+    onSuccess?: (token: Token.TokenSet) => unknown,
   ) => Effect.Effect<Token.TokenSet, RequestFailure>
   /** `POST /oauth/introspect`; `active: false` is an answer, not an error. */
   readonly introspectToken: (
@@ -130,6 +135,54 @@ export interface Service {
   ) => Effect.Effect<IntrospectionResponse, RequestFailure>
   /** hyper behind the uniform provider interface. */
   readonly provider: Provider
+}
+
+/**
+ * How `pollForToken` fails when its `onSuccess` threw or rejected after the
+ * token was issued: an `InvalidInput` (`invalid_input`, tag `InvalidInput`),
+ * so a caller matching the error channel needs no new case, that carries
+ * the token as `token` (a getter, off the error's fields: not in its JSON
+ * or message) and what the callback threw as `cause`. The device code is
+ * spent, so `token` is the one copy: keep it as `onSuccess` would have.
+ *
+ * @example
+ * ```ts
+ * import { Hyper, type Token } from "@hyperauth/core"
+ * import { Effect } from "effect"
+ *
+ * declare const save: (token: Token.TokenSet) => Promise<void>
+ *
+ * const signIn = (hyper: Hyper.Service, device: Hyper.DeviceAuthorization) =>
+ *   hyper.pollForToken(device, save).pipe(
+ *     // The store failed: the token is still here, and its grant issues no other.
+ *     Effect.catchIf(
+ *       (error) => error instanceof Hyper.OnSuccessFailed,
+ *       (error) => (error instanceof Hyper.OnSuccessFailed ? Effect.succeed(error.token) : Effect.fail(error)),
+ *     ),
+ *   )
+ * ```
+ *
+ * @since 0.2.0
+ * @category errors
+ */
+export class OnSuccessFailed extends InvalidInput {
+  readonly #token: Token.TokenSet
+
+  constructor(token: Token.TokenSet, cause: unknown) {
+    super({
+      provider: providerId,
+      reason:
+        "onSuccess threw after the token was issued (what it threw is this error's cause). The token is this error's token property: keep it, its device code is spent and issues no other.",
+    })
+    this.#token = token
+    // Not enumerable, as an Error's own cause is: it is the caller's, and may say anything.
+    Object.defineProperty(this, "cause", { value: cause, enumerable: false, writable: true, configurable: true })
+  }
+
+  /** The token that was issued; never in the message or the JSON. */
+  get token(): Token.TokenSet {
+    return this.#token
+  }
 }
 
 /**
@@ -192,7 +245,7 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
       }).pipe(traced("Hyper.initiateDeviceFlow"))
 
     /** Needs only what a pending login's record keeps, so another process can take it over. */
-    const pollDevice = (device: DeviceLogin, onSuccess?: (token: Token.TokenSet) => void) => {
+    const pollDevice = (device: DeviceLogin, onSuccess?: (token: Token.TokenSet) => unknown) => {
       const built = Requests.token("/oauth/token").pipe(
         Requests.grant("urn:ietf:params:oauth:grant-type:device_code", { device_code: device.deviceCode }),
         Requests.clientAuth(Requests.None(options.clientId)),
@@ -209,7 +262,16 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
         expiresAt: device.expiresAt,
         provider: providerId,
       }).pipe(
-        Effect.tap((token) => (onSuccess === undefined ? Effect.void : Effect.sync(() => onSuccess(token)))),
+        Effect.tap((token) =>
+          onSuccess === undefined
+            ? Effect.void
+            : Effect.tryPromise({
+                try: async () => {
+                  await onSuccess(token)
+                },
+                catch: (cause) => new OnSuccessFailed(token, cause),
+              }),
+        ),
         traced("Hyper.pollForToken"),
       )
     }
