@@ -4,7 +4,7 @@
  */
 import { inspect } from "node:util"
 import { defaultHyperClient } from "@hyperauth/emulator"
-import { afterEach, beforeEach, describe, expect, it } from "vitest"
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest"
 import {
   baseURL,
   type DeviceCode,
@@ -113,6 +113,33 @@ describe("@hyperauth/core/promise", () => {
       { signal: controller.signal },
     )
     expect((await introspectToken(token.accessToken)).active).toBe(true)
+  })
+
+  it("a device code kept as JSON keeps its expiry: resumed after it, the poll rejects with expired_token and sends nothing", async () => {
+    // What an app that keeps a pending login does: JSON into its store, JSON.parse on the way back.
+    const kept = JSON.stringify(await initiateDeviceFlow())
+    const before = emulator.current.count({ origin: "hyper", path: "/oauth/token" })
+    // Only Date is faked: the sockets and timers stay real. The code lives 600 s; this is 601 s later.
+    vi.useFakeTimers({ toFake: ["Date"], now: Date.now() + 601_000 })
+    try {
+      // Past its expiry nothing is polled; the signal only ends a poll that goes on regardless.
+      const expired = await rejection(pollForToken(untyped(kept), undefined, { signal: AbortSignal.timeout(2_000) }))
+      expect(expired.code).toBe("expired_token")
+      expect(emulator.current.count({ origin: "hyper", path: "/oauth/token" })).toBe(before)
+    } finally {
+      vi.useRealTimers()
+    }
+  })
+
+  it("a device code whose expiresAt is no date is invalid_input, before any poll", async () => {
+    const issued = await initiateDeviceFlow()
+    const before = emulator.current.count({ origin: "hyper", path: "/oauth/token" })
+    for (const expiresAt of [new Date(Number.NaN), "not a date", {}, Number.NaN]) {
+      const refused = await rejection(pollForToken(Object.assign({}, issued, { expiresAt })))
+      expect(refused.code).toBe("invalid_input")
+      expect(refused.message).toContain("expiresAt")
+    }
+    expect(emulator.current.count({ origin: "hyper", path: "/oauth/token" })).toBe(before)
   })
 
   it("accepts a device code written by hand with the RFC names", async () => {
