@@ -106,11 +106,24 @@ export interface DeviceCode {
   readonly verificationUri: string
   readonly verificationUriComplete?: string | undefined
   readonly expiresIn: number
-  /** When the device code expires. */
+  /**
+   * When the device code expires. Kept as JSON it becomes the ISO 8601
+   * text a `Date`'s JSON is, which `pollForToken` reads back as this
+   * same expiry.
+   */
   readonly expiresAt: Date
   /** The scope `initiateDeviceFlow` asked for: a token answer naming none grants it (RFC 6749 §5.1). */
   readonly scope?: string | undefined
 }
+
+/**
+ * What `pollForToken` takes: a `DeviceCode`, the same after a JSON round
+ * trip (`expiresAt` as ISO 8601 text; epoch milliseconds too), or one
+ * written by hand with the RFC names (`device_code`, `expires_in`, and
+ * `interval` if any), whose expiry is then `expires_in` from now.
+ */
+type PendingDeviceCode = Partial<Omit<DeviceCode, "expiresAt">> &
+  Pick<DeviceCode, "device_code" | "expires_in"> & { readonly expiresAt?: Date | string | number | undefined }
 
 /**
  * RFC 7662: `active` always; `scope`, `exp`, `iat` and the other members
@@ -165,13 +178,34 @@ const toDeviceCode = (device: Hyper.DeviceAuthorization): DeviceCode => {
 }
 
 /**
- * Accepts a `DeviceCode` from `initiateDeviceFlow` or one written by hand
- * with the RFC names; one without a `device_code` (text) or an `expires_in`
- * (seconds) is `invalid_input`, before any poll.
+ * When a kept device code expires: its `expiresAt` as a `Date`, the ISO
+ * text its JSON is, or epoch milliseconds; none when absent (a code written
+ * by hand). One that is no date is `invalid_input`: a poll must not guess
+ * how long a spent or corrupted record lives.
  */
-const fromDeviceCode = (
-  code: Partial<DeviceCode> & Pick<DeviceCode, "device_code" | "expires_in">,
-): Effect.Effect<Hyper.DeviceAuthorization, InvalidInput> => {
+const expiryOf = (expiresAt: unknown): Effect.Effect<DateTime.Utc | undefined, InvalidInput> => {
+  if (expiresAt === undefined || expiresAt === null) return Effect.succeed(undefined)
+  const date =
+    expiresAt instanceof Date
+      ? expiresAt
+      : typeof expiresAt === "string" || typeof expiresAt === "number"
+        ? new Date(expiresAt)
+        : undefined
+  if (date === undefined || Number.isNaN(date.getTime())) {
+    const reason =
+      "the device code's expiresAt is no date: pass the Date initiateDeviceFlow gave, its JSON (ISO 8601 text) or epoch milliseconds, or leave it out. Nothing was sent."
+    return Effect.fail(new InvalidInput({ provider: providerId, reason }))
+  }
+  return Effect.succeed(DateTime.unsafeFromDate(date))
+}
+
+/**
+ * Accepts a `DeviceCode` from `initiateDeviceFlow`, the same kept as JSON,
+ * or one written by hand with the RFC names; one without a `device_code`
+ * (text) or an `expires_in` (seconds), or with an `expiresAt` that is no
+ * date, is `invalid_input`, before any poll.
+ */
+const fromDeviceCode = (code: PendingDeviceCode): Effect.Effect<Hyper.DeviceAuthorization, InvalidInput> => {
   const held = typeof code === "object" && code !== null ? code : undefined
   const deviceCode = held?.device_code
   const expiresIn = held?.expires_in
@@ -187,19 +221,20 @@ const fromDeviceCode = (
       "a device code needs its device_code (text) and expires_in (seconds), and an interval in seconds if any: pass the object initiateDeviceFlow resolved with. Nothing was sent."
     return Effect.fail(new InvalidInput({ provider: providerId, reason }))
   }
-  return Effect.map(DateTime.now, (now) => ({
-    deviceCode: Redacted.make(deviceCode),
-    userCode: held?.user_code ?? "",
-    verificationUri: held?.verification_uri ?? "",
-    verificationUriComplete: held?.verification_uri_complete,
-    expiresIn,
-    expiresAt:
-      held?.expiresAt instanceof Date
-        ? DateTime.unsafeFromDate(held.expiresAt)
-        : DateTime.addDuration(now, Duration.seconds(expiresIn)),
-    interval: DeviceFlow.intervalOf(interval),
-    scope: typeof held?.scope === "string" ? held.scope : undefined,
-  }))
+  return Effect.gen(function* () {
+    const expiresAt = yield* expiryOf(held?.expiresAt)
+    const now = yield* DateTime.now
+    return {
+      deviceCode: Redacted.make(deviceCode),
+      userCode: held?.user_code ?? "",
+      verificationUri: held?.verification_uri ?? "",
+      verificationUriComplete: held?.verification_uri_complete,
+      expiresIn,
+      expiresAt: expiresAt ?? DateTime.addDuration(now, Duration.seconds(expiresIn)),
+      interval: DeviceFlow.intervalOf(interval),
+      scope: typeof held?.scope === "string" ? held.scope : undefined,
+    }
+  })
 }
 
 /**
@@ -232,7 +267,11 @@ export const initiateDeviceFlow = (
 /**
  * Polls for the token until the user approves (resolves, after calling
  * `onSuccess` once with it), refuses (`access_denied`) or the code expires
- * (`expired_token`). A promise `onSuccess` returns is waited for. Should
+ * (`expired_token`). The device code may be the one `initiateDeviceFlow`
+ * resolved with or the same kept as JSON (a pending login in a store): its
+ * `expiresAt` is read back from the JSON's text, so a poll resumed after
+ * the expiry rejects with `expired_token` and sends nothing. A promise
+ * `onSuccess` returns is waited for. Should
  * it throw or reject, the call rejects with `invalid_input`, whose `cause`
  * is what it threw and whose `token` is the token: the device code is
  * spent, and this is the token's one copy. Once the token is issued, an
@@ -249,6 +288,10 @@ export const initiateDeviceFlow = (
  * // The token holds the access token in clear text: store it, never print it.
  * const token = await pollForToken(deviceCode)
  *
+ * // A pending login kept as JSON, resumed later (in another process, say).
+ * const kept = JSON.stringify(await initiateDeviceFlow())
+ * const resumed = await pollForToken(JSON.parse(kept))
+ *
  * // With a callback that may fail: its failure still hands over the token.
  * const save = async (issued: Token): Promise<void> => {}
  * const kept = await pollForToken(await initiateDeviceFlow(), save).catch((error: unknown) => {
@@ -261,7 +304,7 @@ export const initiateDeviceFlow = (
  * @category device flow
  */
 export const pollForToken = (
-  deviceCode: Partial<DeviceCode> & Pick<DeviceCode, "device_code" | "expires_in">,
+  deviceCode: PendingDeviceCode,
   onSuccess?: (token: Token) => void,
   options?: CallOptions,
 ): Promise<Token> => {
