@@ -289,8 +289,8 @@ export const initiateDeviceFlow = (
  * const token = await pollForToken(deviceCode)
  *
  * // A pending login kept as JSON, resumed later (in another process, say).
- * const kept = JSON.stringify(await initiateDeviceFlow())
- * const resumed = await pollForToken(JSON.parse(kept))
+ * const stored = JSON.stringify(await initiateDeviceFlow())
+ * const resumed = await pollForToken(JSON.parse(stored))
  *
  * // With a callback that may fail: its failure still hands over the token.
  * const save = async (issued: Token): Promise<void> => {}
