@@ -216,7 +216,9 @@ interface State {
  * `SlowDowns`, when the context has it. When the next poll would fall after
  * `expiresAt`, the loop stops with `expired_token` without asking the
  * server again; a backed-off wait is cut to the time left, so that the last
- * try comes no later than the expiry.
+ * try comes no later than the expiry. The waits are interruptible even when
+ * the loop runs uninterruptibly: run so, it can be stopped between polls
+ * but never drops a poll's answer, which may be the token.
  *
  * @example
  * ```ts
@@ -265,7 +267,9 @@ export const poll = <A, E>(options: PollOptions<A, E>): Effect.Effect<A, E | OAu
     Effect.gen(function* () {
       const now = yield* DateTime.now
       if (DateTime.greaterThan(DateTime.addDuration(now, state.wait), options.expiresAt)) return yield* expired(state)
-      yield* Effect.sleep(state.wait)
+      // Interruptible even where the poll runs uninterruptibly (the Promise facade's polling): nothing is on its way
+      // while it waits, whereas a poll sent may have redeemed the code, and its answer is then the one copy of the token.
+      yield* Effect.interruptible(Effect.sleep(state.wait))
       const answer = yield* Effect.either(options.request)
       if (Either.isRight(answer)) return answer.right
       const error = answer.left

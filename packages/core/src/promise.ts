@@ -42,8 +42,8 @@ import * as Redacted from "effect/Redacted"
 import * as DeviceFlow from "./DeviceFlow.js"
 import * as Hyper from "./Hyper.js"
 import type { IntrospectionResponse as Introspection } from "./Introspection.js"
+import type { CallOptions, HyperauthError, Token } from "./internal/promise.js"
 import * as Internal from "./internal/promise.js"
-import { type CallOptions, HyperauthError, type Token } from "./internal/promise.js"
 import * as SharedCalls from "./internal/sharedCalls.js"
 import { InvalidInput, type OAuthError } from "./OAuthError.js"
 import type { TokenSet } from "./Token.js"
@@ -274,11 +274,13 @@ export const initiateDeviceFlow = (
  * `onSuccess` returns is waited for. Should
  * it throw or reject, the call rejects with `invalid_input`, whose `cause`
  * is what it threw and whose `token` is the token: the device code is
- * spent, and this is the token's one copy. Once the token is issued, an
- * abort no longer stops the call. Polls of the same device code at once
- * (in this process) share one polling, each with its own `onSuccess`: a
- * second would redeem the code again. A caller's abort leaves the polling
- * to the others; it stops when all have aborted.
+ * spent, and this is the token's one copy. An abort stops the polling
+ * between polls; a poll on its way is waited for (a second at most), as
+ * it may redeem the code, and once the token is issued the call resolves
+ * with it, abort or not (see `CallOptions`). Polls of the same device code
+ * at once (in this process) share one polling, each with its own
+ * `onSuccess`: a second would redeem the code again. A caller's abort
+ * leaves the polling to the others; it stops when all have aborted.
  *
  * @example
  * ```ts
@@ -307,13 +309,8 @@ export const pollForToken = (
   deviceCode: PendingDeviceCode,
   onSuccess?: (token: Token) => void,
   options?: CallOptions,
-): Promise<Token> => {
-  // Once issued, the token must reach the caller: an abort stops the polling, not what follows it.
-  // What follows is uninterruptible, but the abort still ends the run as it leaves that region:
-  // the token it had is then the answer.
-  let issued: Token | undefined
-  const polling = Internal.run(
-    providerId,
+): Promise<Token> =>
+  Internal.runGrant(providerId, options, (signal) =>
     Effect.gen(function* () {
       const device = yield* fromDeviceCode(deviceCode)
       // Checked before polling: the token, once issued, must reach the caller.
@@ -326,24 +323,12 @@ export const pollForToken = (
         return yield* new InvalidInput({ provider: providerId, reason })
       }
       const poll = provided(Effect.flatMap(Hyper.Hyper, (hyper) => hyper.pollForToken(device)))
-      return yield* Effect.uninterruptibleMask((restore) =>
-        Effect.gen(function* () {
-          const token = yield* restore(polls(Redacted.value(device.deviceCode), poll))
-          const result = Internal.toToken(token, yield* DateTime.now)
-          issued = result
-          if (typeof onSuccess === "function") yield* Internal.handOver(providerId, "onSuccess", onSuccess, result)
-          return result
-        }),
-      )
+      // The signal stops the polling between polls; once the token is issued, it is the answer, abort or not.
+      const token = Internal.toToken(yield* polls(Redacted.value(device.deviceCode), poll, signal), yield* DateTime.now)
+      if (typeof onSuccess === "function") yield* Internal.handOver(providerId, "onSuccess", onSuccess, token)
+      return token
     }),
-    options,
   )
-  return polling.catch((error: unknown) => {
-    // A failed onSuccess is a HyperauthError that carries the token; anything else after issuance, the abort.
-    if (issued === undefined || error instanceof HyperauthError) return Promise.reject(error)
-    return issued
-  })
-}
 
 /**
  * Introspects an access token (RFC 7662), given as text or as the `Token`

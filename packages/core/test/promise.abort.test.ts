@@ -86,4 +86,60 @@ describe("@hyperauth/core/promise, aborted once the provider acted", () => {
     )
     expect((await introspectToken(token)).active).toBe(true)
   })
+
+  it("an abort while the grant waits (a 503's Retry-After, before it is sent again) stops it at once", async () => {
+    const login = await hyperid.authorizationUrl({ scope: "openid" })
+    const landed = emulator.current.hyperid.authorize(login.url)
+    // Answered 503 with nothing done: the code is unspent, and the exchange waits 5 s to send it again.
+    emulator.current.faults.inject({
+      origin: "hyperid",
+      path: hyperidToken,
+      status: 503,
+      headers: { "retry-after": "5" },
+      times: 1,
+    })
+    const before = emulator.current.count({ origin: "hyperid", path: hyperidToken })
+    const controller = new AbortController()
+    const completing = hyperid.completeLogin(login, landed, { signal: controller.signal })
+    await until(() => emulator.current.count({ origin: "hyperid", path: hyperidToken }) > before)
+    const abortedAt = Date.now()
+    controller.abort(new Error("the user navigated away"))
+    await expect(completing).rejects.toThrow("the user navigated away")
+    expect(Date.now() - abortedAt).toBeLessThan(1_000)
+    // Not sent again: the code is unspent, and a later completion redeems it.
+    expect(emulator.current.count({ origin: "hyperid", path: hyperidToken }) - before).toBe(1)
+    await expect(hyperid.completeLogin(login, landed)).resolves.toMatchObject({ tokenType: "Bearer" })
+  })
+
+  it("a caller that aborts while others wait for the same grant leaves at once; they get the token", async () => {
+    const login = await hyperline.authorizationUrl()
+    const landed = emulator.current.hyperline.authorize(login.url)
+    emulator.current.faults.inject({ origin: "hyperline", path: hyperlineToken, answerLatencyMs: 300, times: 1 })
+    const controller = new AbortController()
+    const leaving = hyperline.completeLogin(login, landed, { signal: controller.signal })
+    const staying = hyperline.completeLogin(login, landed)
+    controller.abort(new Error("this tab was closed"))
+    await expect(leaving).rejects.toThrow("this tab was closed")
+    expect((await hyperline.fetch(await staying, "/v1/companies")).status).toBe(200)
+  })
+
+  it("an answer that comes after the abort's grace is kept: the same completion again resolves with it, sending nothing", async () => {
+    const login = await hyperid.authorizationUrl({ scope: "openid" })
+    const landed = emulator.current.hyperid.authorize(login.url)
+    emulator.current.faults.inject({ origin: "hyperid", path: hyperidToken, answerLatencyMs: 2_500, times: 1 })
+    const before = emulator.current.count({ origin: "hyperid", path: hyperidToken })
+    const controller = new AbortController()
+    const completing = hyperid.completeLogin(login, landed, { signal: controller.signal })
+    await until(() => emulator.current.count({ origin: "hyperid", path: hyperidToken }) > before)
+    const abortedAt = Date.now()
+    controller.abort(new Error("the user navigated away"))
+    // Rejected after the grace (a second), not the provider's 2.5 s.
+    await expect(completing).rejects.toThrow("the user navigated away")
+    expect(Date.now() - abortedAt).toBeLessThan(2_000)
+    // A reloaded callback page: the code is spent, and its tokens were kept for it.
+    const token = await hyperid.completeLogin(login, landed)
+    expect(emulator.current.count({ origin: "hyperid", path: hyperidToken }) - before).toBe(1)
+    expect((await hyperid.introspectToken(token)).active).toBe(true)
+    await expect(hyperid.refresh(token)).resolves.toMatchObject({ tokenType: "Bearer" })
+  })
 })

@@ -390,7 +390,8 @@ export const make = (client: HttpClient.HttpClient, destination: Target, limits:
         retry: number,
       ): Effect.Effect<Classify.Exchange, SendFailure> =>
         Effect.flatMap(Clock.currentTimeMillis, (now) =>
-          Effect.matchEffect(driver.next(failedOf(result, now)), {
+          // The backoff is interruptible even where the request runs uninterruptibly: nothing is on its way then.
+          Effect.matchEffect(Effect.interruptible(driver.next(failedOf(result, now))), {
             // The schedule is done: the last answer or failure stands.
             onFailure: () => result,
             onSuccess: () =>

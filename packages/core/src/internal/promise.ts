@@ -167,7 +167,14 @@ export interface HyperauthErrorJson {
 /**
  * How a call may be stopped: an `AbortSignal`, as `fetch` takes one. Once
  * it aborts, the call stops (a poll sends no further request) and rejects
- * with the signal's `reason`.
+ * with the signal's `reason`. A call that presents a one-time grant
+ * (`completeLogin`, `refresh`, `pollForToken`) is never cut while the
+ * grant's request is on its way, since the provider may have spent the
+ * grant already: it waits a second at most for the answer and resolves
+ * with the tokens it brings, abort or not. An answer later than that is
+ * kept for five minutes, and the next call with the same grant (a
+ * reloaded callback page, a refresh of the same refresh token) resolves
+ * with it, sending nothing.
  *
  * @example
  * ```ts
@@ -197,6 +204,25 @@ export const transport = lazy(() =>
   ),
 )
 
+/** The signal of a call's options: none when absent or `null`, else an `AbortSignal` or `invalid`. */
+const signalOf = (options: CallOptions | undefined): AbortSignal | undefined | "invalid" => {
+  const signal = isObject(options) ? (options.signal ?? undefined) : undefined
+  return signal === undefined || signal instanceof AbortSignal ? signal : "invalid"
+}
+
+const invalidSignal = (provider: string): Promise<never> => {
+  const reason = "signal must be an AbortSignal (an AbortController's, or AbortSignal.timeout(ms)). Nothing was sent."
+  return Promise.reject(new HyperauthError(new InvalidInput({ provider, reason })))
+}
+
+/** A call's end as its Promise settles: its value, the abort's reason, or a `HyperauthError`. */
+const settle = <A>(exit: Exit.Exit<A, OAuthError | HyperauthError>, signal: AbortSignal | undefined): A => {
+  if (Exit.isSuccess(exit)) return exit.value
+  if (signal?.aborted === true && Cause.isInterruptedOnly(exit.cause)) throw signal.reason
+  const failure = Cause.squash(exit.cause)
+  throw failure instanceof HyperauthError ? failure : isOAuthError(failure) ? new HyperauthError(failure) : failure
+}
+
 /**
  * Runs `program` as a Promise: the boundary where a typed failure becomes a
  * `HyperauthError` rejection. An aborted signal starts nothing, as with
@@ -210,19 +236,32 @@ export const run = <A>(
   program: Effect.Effect<A, OAuthError | HyperauthError>,
   options?: CallOptions,
 ): Promise<A> => {
-  const signal = isObject(options) ? (options.signal ?? undefined) : undefined
-  if (signal !== undefined && !(signal instanceof AbortSignal)) {
-    const reason = "signal must be an AbortSignal (an AbortController's, or AbortSignal.timeout(ms)). Nothing was sent."
-    return Promise.reject(new HyperauthError(new InvalidInput({ provider, reason })))
-  }
+  const signal = signalOf(options)
+  if (signal === "invalid") return invalidSignal(provider)
   // What fetch does: an aborted signal starts nothing.
   if (signal?.aborted === true) return Promise.reject(signal.reason)
-  return Effect.runPromiseExit(program, signal === undefined ? undefined : { signal }).then((exit) => {
-    if (Exit.isSuccess(exit)) return exit.value
-    if (signal?.aborted === true && Cause.isInterruptedOnly(exit.cause)) throw signal.reason
-    const failure = Cause.squash(exit.cause)
-    throw failure instanceof HyperauthError ? failure : isOAuthError(failure) ? new HyperauthError(failure) : failure
-  })
+  return Effect.runPromiseExit(program, signal === undefined ? undefined : { signal }).then((exit) =>
+    settle(exit, signal),
+  )
+}
+
+/**
+ * Runs a call that presents a one-time grant as a Promise, as `run` does,
+ * except that the signal is the program's, for the `SharedCalls` it
+ * presents the grant in: an abort stops the call at the presentation's next
+ * wait (rejecting with its `reason`), never while the grant's request is on
+ * its way, whose answer the provider may have issued already. Should that
+ * answer bring the tokens, the call resolves with them, abort or not.
+ */
+export const runGrant = <A>(
+  provider: string,
+  options: CallOptions | undefined,
+  program: (signal: AbortSignal | undefined) => Effect.Effect<A, OAuthError | HyperauthError>,
+): Promise<A> => {
+  const signal = signalOf(options)
+  if (signal === "invalid") return invalidSignal(provider)
+  if (signal?.aborted === true) return Promise.reject(signal.reason)
+  return Effect.runPromiseExit(program(signal)).then((exit) => settle(exit, signal))
 }
 
 const isObject = (value: unknown): value is object => typeof value === "object" && value !== null
@@ -336,16 +375,22 @@ export const refreshTokenKey = (held: TokenSet): string | undefined =>
  */
 export const completeOnce = <A>(
   provider: string,
-): ((state: string, redirectUrl: string, exchange: Effect.Effect<A, OAuthError>) => Effect.Effect<A, OAuthError>) => {
+): ((
+  state: string,
+  redirectUrl: string,
+  exchange: Effect.Effect<A, OAuthError>,
+  signal: SharedCalls.Signal | undefined,
+) => Effect.Effect<A, OAuthError>) => {
   const running = SharedCalls.make<A, OAuthError>()
   const spent = SpentGrants.make()
-  return (state, redirectUrl, exchange) => {
+  return (state, redirectUrl, exchange, signal) => {
     // Not text: no code to speak of, and the service refuses it.
     if (typeof redirectUrl !== "string") return exchange
     // The same login (its state) and the same code (in the URL).
     const key = `${state}\u0000${redirectUrl}`
     return Effect.suspend(() => {
-      if (spent.has(key)) {
+      // Spent, unless its tokens are kept for it: its completion was aborted before they came.
+      if (spent.has(key) && !running.holds(key)) {
         const reason =
           "this login was already completed with this redirect: its code is spent, and sent again it would end the login it gave. Keep the token the first completion resolved with, or start a new login. Nothing was sent."
         return Effect.fail(new InvalidInput({ provider, reason }))
@@ -354,6 +399,7 @@ export const completeOnce = <A>(
       return running(
         key,
         Effect.tap(exchange, () => Effect.sync(() => spent.add(key))),
+        signal,
       )
     })
   }

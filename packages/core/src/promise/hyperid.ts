@@ -37,6 +37,7 @@ import {
   optionalText,
   optionsOf,
   refreshTokenKey,
+  runGrant,
   run as runPromise,
   type Token,
   tokenOf,
@@ -203,7 +204,9 @@ const loginOf = (
  * submitted twice) share one exchange, and once one succeeded, another (a
  * reloaded callback page) rejects with `invalid_input`, sending nothing: a
  * code sent twice ends the login at hyperid. In this process; a completion
- * that failed may be tried again.
+ * that failed may be tried again. An abort while the code is on its way
+ * waits for the answer (a second at most) and resolves with its token; a
+ * later answer is kept for the same completion again (see `CallOptions`).
  *
  * @example
  * ```ts
@@ -225,17 +228,15 @@ export const completeLogin = (
   redirectUrl: string,
   options?: CallOptions,
 ): Promise<LoginToken> =>
-  runPromise(
-    providerId,
+  runGrant(providerId, options, (signal) =>
     Effect.gen(function* () {
       const request = yield* loginOf(login)
       const exchange = provided(
         Effect.flatMap(HyperId.HyperId, (hyperid) => hyperid.completeLogin(request, redirectUrl)),
       )
-      const { token, locale } = yield* completions(request.state, redirectUrl, exchange)
+      const { token, locale } = yield* completions(request.state, redirectUrl, exchange, signal)
       return { ...(yield* tokenOf(token)), locale }
     }),
-    options,
   )
 
 /**
@@ -245,6 +246,10 @@ export const completeLogin = (
  * longer accepts, with `invalid_grant`. Refreshes of the same refresh
  * token at once share one request, in this process: where refresh tokens
  * rotate, a second would be a reuse, which ends the login.
+ * An abort while the refresh is on its way waits for its answer (a second
+ * at most) and resolves with it: the old refresh token may be spent by
+ * then. A later answer is kept for the next refresh of the same refresh
+ * token (see `CallOptions`).
  *
  * @example
  * ```ts
@@ -257,14 +262,12 @@ export const completeLogin = (
  * @category tokens
  */
 export const refresh = (token: string | Pick<Token, "refreshToken" | "scope">, options?: CallOptions): Promise<Token> =>
-  runPromise(
-    providerId,
+  runGrant(providerId, options, (signal) =>
     Effect.gen(function* () {
       const held = yield* heldTokenSet(token)
       const renewal = provided(Effect.flatMap(HyperId.HyperId, (hyperid) => hyperid.refresh(held)))
-      return yield* tokenOf(yield* refreshes(refreshTokenKey(held), renewal))
+      return yield* tokenOf(yield* refreshes(refreshTokenKey(held), renewal, signal))
     }),
-    options,
   )
 
 /**

@@ -38,6 +38,7 @@ import {
   optionalText,
   optionsOf,
   refreshTokenKey,
+  runGrant,
   run as runPromise,
   type Token,
   tokenOf,
@@ -154,7 +155,9 @@ const loginOf = (
  * submitted twice) share one exchange, and once one succeeded, another (a
  * reloaded callback page) rejects with `invalid_input`, sending nothing: a
  * code sent twice is a reuse. In this process; a completion that failed
- * may be tried again.
+ * may be tried again. An abort while the code is on its way waits for the
+ * answer (a second at most) and resolves with its token; a later answer is
+ * kept for the same completion again (see `CallOptions`).
  *
  * @example
  * ```ts
@@ -176,16 +179,14 @@ export const completeLogin = (
   redirectUrl: string,
   options?: CallOptions,
 ): Promise<Token> =>
-  runPromise(
-    providerId,
+  runGrant(providerId, options, (signal) =>
     Effect.gen(function* () {
       const request = yield* loginOf(login)
       const exchange = provided(
         Effect.flatMap(Hyperline.Hyperline, (hyperline) => hyperline.completeLogin(request, redirectUrl)),
       )
-      return yield* tokenOf(yield* completions(request.state, redirectUrl, exchange))
+      return yield* tokenOf(yield* completions(request.state, redirectUrl, exchange, signal))
     }),
-    options,
   )
 
 /**
@@ -195,6 +196,10 @@ export const completeLogin = (
  * with `invalid_grant`. Refreshes of the same refresh token at once share
  * one request, in this process: where refresh tokens rotate, a second
  * would be a reuse, which ends the login.
+ * An abort while the refresh is on its way waits for its answer (a second
+ * at most) and resolves with it: the old refresh token may be spent by
+ * then. A later answer is kept for the next refresh of the same refresh
+ * token (see `CallOptions`).
  *
  * @example
  * ```ts
@@ -207,14 +212,12 @@ export const completeLogin = (
  * @category tokens
  */
 export const refresh = (token: string | Pick<Token, "refreshToken" | "scope">, options?: CallOptions): Promise<Token> =>
-  runPromise(
-    providerId,
+  runGrant(providerId, options, (signal) =>
     Effect.gen(function* () {
       const held = yield* heldTokenSet(token)
       const renewal = provided(Effect.flatMap(Hyperline.Hyperline, (hyperline) => hyperline.refresh(held)))
-      return yield* tokenOf(yield* refreshes(refreshTokenKey(held), renewal))
+      return yield* tokenOf(yield* refreshes(refreshTokenKey(held), renewal, signal))
     }),
-    options,
   )
 
 /**
