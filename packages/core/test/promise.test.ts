@@ -3,10 +3,12 @@
  * the emulator over loopback.
  */
 import { inspect } from "node:util"
+import { runInNewContext } from "node:vm"
 import { defaultHyperClient } from "@hyperauth/emulator"
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest"
 import {
   baseURL,
+  type CallOptions,
   type DeviceCode,
   hyperid,
   initiateDeviceFlow,
@@ -49,6 +51,42 @@ describe("@hyperauth/core/promise", () => {
     expect(emulator.current.count({ origin: "hyper", path: "/oauth/token" })).toBe(0)
     // A signal already aborted sends nothing at all.
     await expect(initiateDeviceFlow({ signal: controller.signal })).rejects.toThrow("closed the dialog")
+  })
+
+  it("takes an AbortSignal of another realm (a node:vm context's polyfill) as its own", async () => {
+    // No AbortController in a bare context: a polyfill's, as a library of that realm would bring.
+    const foreign = (): { readonly signal: CallOptions["signal"]; readonly abort: (reason: unknown) => void } =>
+      runInNewContext(`(() => {
+        const listeners = new Set()
+        const signal = {
+          aborted: false,
+          reason: undefined,
+          addEventListener(type, listener) { if (type === "abort") listeners.add(listener) },
+          removeEventListener(type, listener) { listeners.delete(listener) },
+        }
+        const abort = (reason) => {
+          if (signal.aborted) return
+          signal.aborted = true
+          signal.reason = reason
+          for (const listener of [...listeners]) listener.call(signal, { type: "abort" })
+        }
+        return { signal, abort }
+      })()`)
+    const before = emulator.current.count({})
+    const early = foreign()
+    early.abort(new Error("closed before it began"))
+    await expect(initiateDeviceFlow({ signal: early.signal })).rejects.toThrow("closed before it began")
+    expect(emulator.current.count({})).toBe(before)
+
+    const deviceCode = await initiateDeviceFlow()
+    const later = foreign()
+    const polling = pollForToken(deviceCode, undefined, { signal: later.signal })
+    later.abort(new Error("the user closed the dialog"))
+    await expect(polling).rejects.toThrow("the user closed the dialog")
+    expect(emulator.current.count({ origin: "hyper", path: "/oauth/token" })).toBe(0)
+    // Without the shape (no listeners), it is still refused before anything is sent.
+    const shapeless = await rejection(introspectToken("a token", { signal: untyped('{"aborted":false}') }))
+    expect(shapeless.code).toBe("invalid_input")
   })
 
   it("runs the seed's example: initiate, poll, introspect", async () => {
