@@ -189,6 +189,7 @@ export interface HyperauthErrorJson {
  * @category models
  */
 export interface CallOptions {
+  /** This realm's or another's (a `node:vm` context's, a polyfill's): what counts is its shape. */
   readonly signal?: AbortSignal | undefined
 }
 
@@ -204,10 +205,22 @@ export const transport = lazy(() =>
   ),
 )
 
-/** The signal of a call's options: none when absent or `null`, else an `AbortSignal` or `invalid`. */
+/**
+ * Whether `value` is an `AbortSignal` by its shape, of this realm or not (a
+ * `node:vm` context's, a polyfill's, another copy of a web platform's):
+ * what fetch and Effect use of one, `aborted` and its listeners.
+ */
+const isSignal = (value: unknown): boolean =>
+  value instanceof AbortSignal ||
+  (isObject(value) &&
+    typeof Reflect.get(value, "aborted") === "boolean" &&
+    typeof Reflect.get(value, "addEventListener") === "function" &&
+    typeof Reflect.get(value, "removeEventListener") === "function")
+
+/** The signal of a call's options: none when absent or `null`, else an `AbortSignal` (by its shape) or `invalid`. */
 const signalOf = (options: CallOptions | undefined): AbortSignal | undefined | "invalid" => {
   const signal = isObject(options) ? (options.signal ?? undefined) : undefined
-  return signal === undefined || signal instanceof AbortSignal ? signal : "invalid"
+  return signal === undefined || isSignal(signal) ? signal : "invalid"
 }
 
 const invalidSignal = (provider: string): Promise<never> => {
@@ -228,8 +241,10 @@ const settle = <A>(exit: Exit.Exit<A, OAuthError | HyperauthError>, signal: Abor
  * `HyperauthError` rejection. An aborted signal starts nothing, as with
  * `fetch`; one that aborts during the call interrupts it and rejects with
  * its `reason`. Options that are absent or `null` have no signal (as
- * `fetch` takes a `null` init); a signal that is not an `AbortSignal`
- * starts nothing and rejects with `invalid_input`.
+ * `fetch` takes a `null` init); a signal is taken by its shape (`aborted`,
+ * `reason`, `addEventListener`, `removeEventListener`), so that one of
+ * another realm works too, and anything else starts nothing and rejects
+ * with `invalid_input`.
  */
 export const run = <A>(
   provider: string,
