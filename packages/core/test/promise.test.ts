@@ -169,6 +169,14 @@ describe("@hyperauth/core/promise", () => {
     }
   })
 
+  it("a device code whose interval is not a number of seconds (NaN) is invalid_input, before any poll", async () => {
+    const issued = await initiateDeviceFlow()
+    const before = emulator.current.count({ origin: "hyper", path: "/oauth/token" })
+    const polling = pollForToken({ ...issued, interval: Number.NaN }, undefined, { signal: AbortSignal.timeout(2_000) })
+    expect((await rejection(polling)).code).toBe("invalid_input")
+    expect(emulator.current.count({ origin: "hyper", path: "/oauth/token" })).toBe(before)
+  })
+
   it("a device code whose expiresAt is no date is invalid_input, before any poll", async () => {
     const issued = await initiateDeviceFlow()
     const before = emulator.current.count({ origin: "hyper", path: "/oauth/token" })
