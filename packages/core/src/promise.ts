@@ -215,7 +215,7 @@ const fromDeviceCode = (code: PendingDeviceCode): Effect.Effect<Hyper.DeviceAuth
     deviceCode === "" ||
     typeof expiresIn !== "number" ||
     !Number.isFinite(expiresIn) ||
-    (interval !== undefined && typeof interval !== "number")
+    (interval !== undefined && (typeof interval !== "number" || Number.isNaN(interval)))
   ) {
     const reason =
       "a device code needs its device_code (text) and expires_in (seconds), and an interval in seconds if any: pass the object initiateDeviceFlow resolved with. Nothing was sent."
