@@ -101,3 +101,30 @@ describe("secrets echoed in other encodings", () => {
     }
   }
 })
+
+/** Every run of `length` characters of `value`: none of them may reach a message. */
+const pieces = (value: string, length: number): ReadonlyArray<string> =>
+  Array.from({ length: value.length - length + 1 }, (_, i) => value.slice(i, i + length))
+
+describe("a secret quoted far into an indented page", () => {
+  // An error page's indentation is single-spaced in an excerpt: 4,000 characters
+  // of it become one space, so what follows it opens the excerpt, even a secret
+  // the 4,000-character scrubbing window cut in two.
+  for (const offset of [3_970, 3_985, 3_990, 3_993]) {
+    it.live(`no piece of the client secret starting at character ${offset} reaches the error`, () =>
+      Effect.gen(function* () {
+        const before = `<html>\n<body>\n${"\n".repeat(offset - 14)}`
+        emulator.current.faults.inject({
+          path: path("/token"),
+          status: 502,
+          headers: { "content-type": "text/html" },
+          body: `${before}${clientSecret}\n</body>\n</html>`,
+        })
+        const exit = yield* Effect.exit(operations.refresh_token?.run(yield* service()) ?? Effect.void)
+        for (const text of renderings(exit)) {
+          for (const piece of pieces(clientSecret, 6)) assert.notInclude(text, piece)
+        }
+      }).pipe(Effect.provide(FetchHttpClient.layer)),
+    )
+  }
+})
