@@ -228,3 +228,29 @@ describe("scrub: a cut answer's tail", () => {
     )
   })
 })
+
+describe("excerpt: a secret the scrubbing window cuts in two", () => {
+  const secret = "correct-horse-battery-staple-and-more-words-of-a-long-passphrase-"
+  const known = [Redacted.make(secret)]
+  const pieces = (length: number) =>
+    Array.from({ length: secret.length - length + 1 }, (_, i) => secret.slice(i, i + length))
+
+  it("shows none of it after indentation that single-spaces to nothing", () => {
+    for (let at = 3_900; at < 4_000; at += 7) {
+      const shown = excerpt(`<p>\n${" ".repeat(at - 4)}${secret}</p>`, known)
+      for (const piece of pieces(6)) assert.notInclude(shown, piece)
+    }
+  })
+
+  it("shows none of it after copies of it that scrub to [redacted]", () => {
+    // A long secret: 17 copies and their spaces are 3,910 characters, and 187 once scrubbed.
+    const long = secret.repeat(4).slice(0, 229)
+    const copies = `${long} `.repeat(17)
+    const shown = excerpt(`${copies}${long}`, [Redacted.make(long)])
+    for (let at = 0; at + 6 <= long.length; at++) assert.notInclude(shown, long.slice(at, at + 6))
+  })
+
+  it("still starts with the text before it", () => {
+    assert.strictEqual(excerpt(`Bad gateway${" ".repeat(4_000)}${secret}`, known), "Bad gateway [redacted]")
+  })
+})
