@@ -248,13 +248,19 @@ export const withoutKnownSecrets = (
   let scrubbed = text
   for (const value of values) {
     scrubbed = replaceSpellings(scrubbed, value)
-    if (!cut) continue
-    for (const spelling of spellingsOf(value).spellings) {
-      const length = overlap(scrubbed, spelling)
-      if (length >= minScrubbableLength) scrubbed = `${scrubbed.slice(0, -length)}${REDACTED}`
-    }
+    if (cut) scrubbed = withoutCutSpelling(scrubbed, value)
   }
   return scrubbed
+}
+
+/** `scrubbed` without a tail that begins a spelling of `secret`: what a cut left of it, which no spelling matches. */
+const withoutCutSpelling = (scrubbed: string, secret: string): string => {
+  let text = scrubbed
+  for (const spelling of spellingsOf(secret).spellings) {
+    const length = overlap(text, spelling)
+    if (length >= minScrubbableLength) text = `${text.slice(0, -length)}${REDACTED}`
+  }
+  return text
 }
 
 /**
@@ -276,16 +282,40 @@ export const withoutSecrets = (text: string, known: ReadonlyArray<Redacted.Redac
  * every `known` secret replaced.
  */
 export const excerpt = (body: string, known: ReadonlyArray<Redacted.Redacted<string>> = []): string => {
-  // Only the start can reach the excerpt; scrubbing a window far larger than
-  // it keeps any secret that straddles the cut whole while it is replaced.
-  let text = withoutSecrets(body.slice(0, EXCERPT_LENGTH * 20), known)
-  text = text
+  // Only the start can reach the excerpt, so only a window of the body is
+  // scrubbed (not all of it, up to 256 KiB), and the window must still be far
+  // longer than the excerpt once scrubbed and single-spaced: indentation
+  // shrinks to one space and a long secret to [redacted], and a window that
+  // ends within the excerpt would show what is left of a secret it cut in
+  // two, which no spelling matches. It grows until it is, and a tail that
+  // begins a known secret's spelling is dropped as well.
+  for (let size = excerptWindow; ; size *= 4) {
+    const cut = body.length > size
+    const text = scrubbedWindow(body.slice(0, size), known, cut)
+    if (!cut || text.length >= excerptWindow / 2) {
+      return text.length > EXCERPT_LENGTH ? `${text.slice(0, EXCERPT_LENGTH)}…` : text
+    }
+  }
+}
+
+/** The first window scrubbed for an excerpt: far longer than the excerpt. */
+const excerptWindow = EXCERPT_LENGTH * 20
+
+/** `window`, the start of a body (`cut` when more follows), scrubbed and single-spaced. */
+const scrubbedWindow = (window: string, known: ReadonlyArray<Redacted.Redacted<string>>, cut: boolean): string => {
+  let text = withoutSecrets(window, known)
+  if (cut && text !== REDACTED) {
+    for (const secret of known) {
+      const value = Redacted.value(secret)
+      if (value.length > 0) text = withoutCutSpelling(text, value)
+    }
+  }
+  return text
     .replace(jsonSecret, `$1${REDACTED}`)
     .replace(formSecret, `$1${REDACTED}`)
     .replace(opaque, REDACTED)
     .replace(/\s+/g, " ")
     .trim()
-  return text.length > EXCERPT_LENGTH ? `${text.slice(0, EXCERPT_LENGTH)}…` : text
 }
 
 /** Origin and path of a URL: never its query, fragment or user info. */
