@@ -443,6 +443,26 @@ describe("pipeline: retries", () => {
     }),
   )
 
+  it.effect("counts the 30 s from the first attempt's start: slow failures still end within an MCP client's 60 s", () =>
+    Effect.gen(function* () {
+      // Each attempt fails after 29 s, within its 30 s limit (a 503, or a body cut off just before the limit).
+      let sent = 0
+      const slow = HttpClient.make((request) =>
+        Effect.sync(() => sent++).pipe(
+          Effect.zipRight(Effect.sleep("29 seconds")),
+          Effect.as(HttpClientResponse.fromWeb(request, new Response("", { status: 503 }))),
+        ),
+      )
+      const pipeline = Pipeline.make(slow, { provider: "test" }, {})
+      const fiber = yield* Effect.fork(pipeline.json(request, TokenResponse, safe))
+      yield* TestClock.adjust("60 seconds")
+      // The retry began 29.25 s in, within 30 s of the start; a third would begin at 58.5 s.
+      const exit = yield* Fiber.poll(fiber)
+      assert.isTrue(Option.isSome(exit), "answered within 60 s")
+      assert.strictEqual(sent, 2)
+    }),
+  )
+
   it.effect("does not retry 4xx answers", () =>
     Effect.gen(function* () {
       const fake = scripted(jsonAnswer(400, { error: "invalid_request" }))
