@@ -99,8 +99,8 @@ export type RetryPolicy = RetryOptions | Schedule.Schedule<unknown, Failed>
 /**
  * Three retries, from 250 ms doubling up to 10 s with jitter; a
  * `Retry-After` over 30 s is not waited for, nor is a retry made that
- * would end more than 30 s after the first attempt (an MCP client gives up
- * on a call after 60 s).
+ * would begin more than 30 s after the first attempt was sent, its slow
+ * failures included (an MCP client gives up on a call after 60 s).
  *
  * @example
  * ```ts
@@ -119,7 +119,8 @@ export const defaultRetryPolicy: RetryOptions = Pipeline.defaultRetryPolicy
  * `baseDelay`, capped at `maxDelay`, scaled by a jitter in [0.5, 1], at
  * most `retries` times; a `Retry-After` replaces the backoff, and one past
  * `maxRetryAfter` ends the retries, as does a wait that would end past
- * `maxTotalDelay` after the first attempt. Outputs the delay it is about to
+ * `maxTotalDelay` after the first attempt was sent (`Failed.elapsed`, or
+ * from the first failure fed when absent). Outputs the delay it is about to
  * wait.
  *
  * @example

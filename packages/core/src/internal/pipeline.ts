@@ -51,8 +51,10 @@ export interface RetryOptions {
   /** A `Retry-After` longer than this is not waited for: the request fails. */
   readonly maxRetryAfter: Duration.Duration
   /**
-   * Time since the first attempt past which no retry ends (default 30 s):
-   * a wait that would end later is not made, and the last failure stands.
+   * Time since the first attempt was sent past which no retry ends (default
+   * 30 s): a wait that would end later is not made, and the last failure
+   * stands. The attempts' own time counts, so the last retry begins by then
+   * and ends within its time limit after.
    */
   readonly maxTotalDelay?: Duration.Duration | undefined
 }
@@ -72,6 +74,12 @@ export type SendFailure = ConnectionError | Timeout | InvalidInput
 export interface Failed {
   readonly failure: ConnectionError | Classify.Exchange
   readonly retryAfter: Option.Option<Duration.Duration>
+  /**
+   * Time since the request's first attempt was sent, attempts included (the
+   * pipeline always gives it); where absent, a schedule counts from the
+   * first failure it is fed.
+   */
+  readonly elapsed?: Duration.Duration | undefined
 }
 
 /** The schedule of retries: fed each failed attempt, it says whether and when to try again. */
@@ -95,8 +103,8 @@ const defaultMaxTotalDelay = Duration.seconds(30)
  * Exponential backoff from `baseDelay`, capped at `maxDelay`, scaled by a
  * jitter in [0.5, 1], at most `retries` times; a `Retry-After` replaces the
  * backoff, and one past `maxRetryAfter` ends the retries, as does a wait
- * that would end past `maxTotalDelay` after the first attempt. Outputs the
- * delay it is about to wait.
+ * that would end past `maxTotalDelay` after the first attempt was sent
+ * (`Failed.elapsed`). Outputs the delay it is about to wait.
  */
 export const retrySchedule = (policy: RetryOptions): Schedule.Schedule<Duration.Duration, Failed> =>
   Schedule.exponential(policy.baseDelay).pipe(
@@ -113,8 +121,12 @@ export const retrySchedule = (policy: RetryOptions): Schedule.Schedule<Duration.
     Schedule.modifyDelay(([, failed], delay) => Option.getOrElse(failed.retryAfter, () => delay)),
     Schedule.delays,
     Schedule.intersect(Schedule.elapsed),
-    Schedule.whileOutput(([delay, elapsed]) =>
-      Duration.lessThanOrEqualTo(Duration.sum(elapsed, delay), policy.maxTotalDelay ?? defaultMaxTotalDelay),
+    // The slow attempts count too: a schedule's own `elapsed` starts at the first failure it is fed.
+    Schedule.check((failed: Failed, [delay, elapsed]) =>
+      Duration.lessThanOrEqualTo(
+        Duration.sum(failed.elapsed ?? elapsed, delay),
+        policy.maxTotalDelay ?? defaultMaxTotalDelay,
+      ),
     ),
     Schedule.map(([delay]) => delay),
   )
@@ -340,19 +352,24 @@ export const make = (client: HttpClient.HttpClient, destination: Target, limits:
       })),
     ).pipe(Effect.mapError(fromClientError))
 
+  /** One attempt within the time limit, from sending to the last byte of the body, on `clock`. */
+  const attemptOn = (
+    clock: Clock.Clock,
+    request: HttpClientRequest.HttpClientRequest,
+    send: SendOptions,
+  ): Effect.Effect<Classify.Exchange, SendFailure> =>
+    // On the live clock the transport's own timer is the limit: no fiber
+    // is forked to watch it. Under another clock (the TestClock), the
+    // attempt races that clock's sleep.
+    Option.isSome(limited) && clock === liveClock
+      ? exchange(limited.value, request, send)
+      : Effect.timeoutFail(exchange(http, request, send), { duration: timeout, onTimeout: () => timedOut(request) })
+
   /** One attempt within the time limit, from sending to the last byte of the body. */
   const attempt = (
     request: HttpClientRequest.HttpClientRequest,
     send: SendOptions,
-  ): Effect.Effect<Classify.Exchange, SendFailure> =>
-    Effect.clockWith((clock) =>
-      // On the live clock the transport's own timer is the limit: no fiber
-      // is forked to watch it. Under another clock (the TestClock), the
-      // attempt races that clock's sleep.
-      Option.isSome(limited) && clock === liveClock
-        ? exchange(limited.value, request, send)
-        : Effect.timeoutFail(exchange(http, request, send), { duration: timeout, onTimeout: () => timedOut(request) }),
-    )
+  ): Effect.Effect<Classify.Exchange, SendFailure> => Effect.clockWith((clock) => attemptOn(clock, request, send))
 
   /** A failed attempt that may be tried again, or none: the pipeline's rule, whatever the schedule. */
   const repeatable = (
@@ -372,17 +389,25 @@ export const make = (client: HttpClient.HttpClient, destination: Target, limits:
     return again ? Option.some(Either.right(answer)) : Option.none()
   }
 
-  const failedOf = (result: Either.Either<Classify.Exchange, ConnectionError>, now: number): Failed =>
-    Either.match(result, {
-      onLeft: (failure) => ({ failure, retryAfter: Option.none() }),
-      onRight: (answer) => ({ failure: answer, retryAfter: Classify.retryAfter(answer.headers, now) }),
+  /** The failed attempt as a schedule is fed it; `startedAt`: when the first attempt was sent. */
+  const failedOf = (
+    result: Either.Either<Classify.Exchange, ConnectionError>,
+    now: number,
+    startedAt = now,
+  ): Failed => {
+    const elapsed = Duration.millis(Math.max(0, now - startedAt))
+    return Either.match(result, {
+      onLeft: (failure) => ({ failure, retryAfter: Option.none(), elapsed }),
+      onRight: (answer) => ({ failure: answer, retryAfter: Classify.retryAfter(answer.headers, now), elapsed }),
     })
+  }
 
   /** Retries after a first failure that may be repeated, as long as the schedule goes on. */
   const retrying = (
     request: HttpClientRequest.HttpClientRequest,
     send: SendOptions,
     first: Either.Either<Classify.Exchange, ConnectionError>,
+    startedAt: number,
   ): Effect.Effect<Classify.Exchange, SendFailure> =>
     Effect.flatMap(Schedule.driver(schedule), (driver) => {
       const loop = (
@@ -391,7 +416,7 @@ export const make = (client: HttpClient.HttpClient, destination: Target, limits:
       ): Effect.Effect<Classify.Exchange, SendFailure> =>
         Effect.flatMap(Clock.currentTimeMillis, (now) =>
           // The backoff is interruptible even where the request runs uninterruptibly: nothing is on its way then.
-          Effect.matchEffect(Effect.interruptible(driver.next(failedOf(result, now))), {
+          Effect.matchEffect(Effect.interruptible(driver.next(failedOf(result, now, startedAt))), {
             // The schedule is done: the last answer or failure stands.
             onFailure: () => result,
             onSuccess: () =>
@@ -420,12 +445,15 @@ export const make = (client: HttpClient.HttpClient, destination: Target, limits:
     send: SendOptions,
   ): Effect.Effect<Classify.Exchange, SendFailure> => {
     // Most requests succeed at once: no schedule is started unless one fails.
-    const sent = Effect.flatMap(Effect.either(attempt(request, send)), (result) =>
-      Option.match(repeatable(result, send.idempotent), {
-        onNone: () => result,
-        onSome: (failed) => retrying(request, send, failed),
-      }),
-    )
+    const sent = Effect.clockWith((clock) => {
+      const startedAt = clock.unsafeCurrentTimeMillis()
+      return Effect.flatMap(Effect.either(attemptOn(clock, request, send)), (result) =>
+        Option.match(repeatable(result, send.idempotent), {
+          onNone: () => result,
+          onSome: (failed) => retrying(request, send, failed, startedAt),
+        }),
+      )
+    })
     return traced(sent, "hyperauth.http", () => ({
       attributes: { provider, method: request.method, url: target(request) },
     }))
