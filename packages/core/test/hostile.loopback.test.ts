@@ -1,0 +1,96 @@
+/**
+ * A provider that answers to do harm, over real loopback HTTP: what it
+ * writes reaches messages bounded and on one line, and what it issues is
+ * refused before it can reach a header.
+ */
+import type { HttpClient } from "@effect/platform"
+import { assert, describe, it } from "@effect/vitest"
+import { defaultHyperIdClient } from "@hyperauth/emulator"
+import { Cause, Effect, Exit, Redacted, Schema } from "effect"
+import * as HyperId from "../src/HyperId.js"
+import { TokenResponse } from "../src/internal/wire.js"
+import * as Token from "../src/Token.js"
+import { useEmulator } from "./support/emulator.js"
+import { transports } from "./support/transports.js"
+
+const emulator = useEmulator()
+
+const failure = <A, E>(exit: Exit.Exit<A, E>): E => {
+  if (Exit.isFailure(exit) && exit.cause._tag === "Fail") return exit.cause.error
+  return assert.fail(`expected a typed failure, got ${Exit.isSuccess(exit) ? "success" : Cause.pretty(exit.cause)}`)
+}
+
+const previous = Effect.flatMap(
+  Effect.orDie(
+    Schema.decodeUnknown(TokenResponse)({ access_token: "at-old-0123456789", refresh_token: "rt-old-0123456789" }),
+  ),
+  (response) => Token.fromResponse(response),
+)
+
+const hyperid = () =>
+  HyperId.make({
+    origin: emulator.current.origins.hyperid,
+    clientId: defaultHyperIdClient.clientId,
+    clientSecret: Redacted.make(defaultHyperIdClient.clientSecret),
+    redirectUri: "http://127.0.0.1:8976/callback/hyperid",
+  })
+
+/** A hyperid refresh whose token endpoint answers `answer` once. */
+const refreshAnswered = (answer: {
+  readonly status: number
+  readonly body?: string | object
+  headers?: Record<string, string>
+}) =>
+  Effect.gen(function* () {
+    emulator.current.faults.inject({ path: `${HyperId.realmPath}/token`, times: 1, ...answer })
+    return yield* Effect.exit(Effect.flatMap(previous, (yield* hyperid()).refresh))
+  })
+
+/** C0 and C1 controls, DEL, and the marks that reorder text on screen. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
+const unprintable = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/
+
+for (const [transportName, transport] of transports) {
+  const live = <A, E>(effect: Effect.Effect<A, E, HttpClient.HttpClient>) => Effect.provide(effect, transport)
+
+  describe(`what a provider writes, in a message (over ${transportName})`, () => {
+    const cases = {
+      "error_description of 200 KB": {
+        status: 400,
+        body: { error: "invalid_grant", error_description: `Refresh token expired. ${"x".repeat(200_000)}` },
+      },
+      "an unregistered error code of 200 KB": { status: 400, body: { error: `e${"r".repeat(200_000)}` } },
+      "error_uri of 200 KB": {
+        status: 400,
+        body: { error: "invalid_grant", error_uri: `https://idp.example/${"a".repeat(200_000)}` },
+      },
+    } as const
+    for (const [what, answer] of Object.entries(cases)) {
+      it.live(`${what} makes a message of at most 1,000 characters`, () =>
+        live(
+          Effect.gen(function* () {
+            const error = failure(yield* refreshAnswered(answer))
+            assert.isAtMost(error.message.length, 1_000)
+            assert.isAtMost(JSON.stringify(error).length, 2_000)
+          }),
+        ),
+      )
+    }
+
+    it.live("a description with line breaks and terminal escapes is one line of printable text", () =>
+      live(
+        Effect.gen(function* () {
+          const forged =
+            "expired\r\n2026-12-02T05:00:00Z INFO hyperid: login succeeded\u001b[2J\u001b]0;owned\u0007\u202e"
+          const error = failure(
+            yield* refreshAnswered({ status: 400, body: { error: "invalid_grant", error_description: forged } }),
+          )
+          assert.strictEqual(error.code, "invalid_grant")
+          assert.include(error.message, "expired")
+          assert.notMatch(error.message, unprintable)
+          assert.notMatch(JSON.stringify(error), /\\u00(?:0|1|7f|9)|\\[rn]/i)
+        }),
+      ),
+    )
+  })
+}
