@@ -12,7 +12,7 @@ import * as Schema from "effect/Schema"
 import { HttpError, InvalidResponse, InvalidToken, OAuthProtocolError, type RequestFailure } from "../OAuthError.js"
 import * as Json from "./json.js"
 import { lazy } from "./lazy.js"
-import { excerpt, withoutSecrets } from "./scrub.js"
+import { asProse, excerpt, shortened, withoutSecrets } from "./scrub.js"
 import { isServerError } from "./status.js"
 import { ErrorResponse } from "./wire.js"
 
@@ -181,8 +181,8 @@ const invalidResponse = (provider: string, exchange: Exchange, reason: string): 
 
 /** The error a non-2xx answer (or a 2xx one carrying an OAuth error) stands for. */
 export const failure = (provider: string, exchange: Exchange): RequestFailure => {
-  // What the server wrote goes into messages: a secret it echoed must not.
-  const prose = (text: string | undefined) => (text === undefined ? undefined : withoutSecrets(text, exchange.secrets))
+  // What the server wrote goes into messages: a secret it echoed must not, nor lines or length without bound.
+  const prose = (text: string | undefined) => (text === undefined ? undefined : asProse(text, exchange.secrets))
   const challenge = bearerChallenge(exchange.headers)
   if (exchange.status === 401 && Option.isSome(challenge) && challenge.value.error === "invalid_token") {
     return new InvalidToken({ provider, description: prose(challenge.value.description) })
@@ -195,7 +195,8 @@ export const failure = (provider: string, exchange: Exchange): RequestFailure =>
     return new OAuthProtocolError({
       provider,
       // A registered code is no echo; anything else is prose like the rest.
-      error: registeredErrors.has(error) ? error : withoutSecrets(error, exchange.secrets),
+      // (The schema keeps it to printable ASCII: it is cut, not reworded.)
+      error: registeredErrors.has(error) ? error : shortened(withoutSecrets(error, exchange.secrets)),
       errorDescription: prose(error_description),
       errorUri: prose(error_uri),
       status: exchange.status,

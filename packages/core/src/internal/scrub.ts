@@ -277,6 +277,32 @@ export const withoutSecrets = (text: string, known: ReadonlyArray<Redacted.Redac
   return scrubbed.replace(jwt, `$1${REDACTED}`).replace(bearer, `$1${REDACTED}`).replace(basic, basicCredentials)
 }
 
+/** The most characters of a server's prose (an OAuth `error_description`) put in an error. */
+export const maxProseLength = 500
+
+/**
+ * Controls (C0, DEL, C1), line and paragraph separators, and the marks that
+ * reorder text on screen: none belongs in one line of a message, where they
+ * would forge log lines or rewrite a terminal.
+ */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: replacing control characters is the point
+const unprintable = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]+/g
+
+/**
+ * What a server wrote in prose (an OAuth `error_description`, `error_uri`,
+ * an unregistered `error`), as it may go into an error: `withoutSecrets`,
+ * then on one line of printable text (controls become spaces, runs of
+ * spaces one) and at most `maxProseLength` characters. RFC 6749 §5.2 allows
+ * printable ASCII only; a server that sends more cannot make a message long
+ * or many lines.
+ */
+export const asProse = (text: string, known: ReadonlyArray<Redacted.Redacted<string>> = []): string =>
+  shortened(withoutSecrets(text, known).replace(unprintable, " ").replace(/\s+/g, " ").trim())
+
+/** `text` cut at `maxProseLength` characters, an ellipsis saying so. */
+export const shortened = (text: string): string =>
+  text.length > maxProseLength ? `${text.slice(0, maxProseLength)}…` : text
+
 /**
  * The first characters of `body`, single-spaced, with token-like values and
  * every `known` secret replaced.
