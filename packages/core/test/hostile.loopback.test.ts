@@ -9,6 +9,7 @@ import { defaultHyperIdClient } from "@hyperauth/emulator"
 import { Cause, Effect, Exit, Redacted, Schema } from "effect"
 import * as HyperId from "../src/HyperId.js"
 import { TokenResponse } from "../src/internal/wire.js"
+import * as NodeHttpTransport from "../src/NodeHttpTransport.js"
 import * as Token from "../src/Token.js"
 import { useEmulator } from "./support/emulator.js"
 import { transports } from "./support/transports.js"
@@ -94,3 +95,35 @@ for (const [transportName, transport] of transports) {
     )
   })
 }
+
+describe("what a token endpoint issues (RFC 6749 A.12, A.17: 1*VSCHAR)", () => {
+  const issued = (fields: Record<string, string>) =>
+    refreshAnswered({ status: 200, body: { access_token: "at-new-0123456789", token_type: "Bearer", ...fields } })
+
+  // A token goes into an Authorization header on every call: one with a line
+  // break is a header injection where a client does not refuse it, and a
+  // login that fails on every call (nothing sent) where it does.
+  for (const [what, fields] of [
+    ["an access token with CR LF and a header after it", { access_token: "at-new\r\nX-Injected: yes" }],
+    ["an access token with a line feed", { access_token: "at-new\nmore" }],
+    ["an access token with a NUL", { access_token: "at-new\u0000" }],
+    ["an access token with a tab", { access_token: "at-new\tmore" }],
+    ["an access token beyond ASCII", { access_token: "at-nëw-€" }],
+    ["a refresh token with CR LF", { refresh_token: "rt-new\r\nX-Injected: yes" }],
+  ] as const) {
+    it.live(`${what} is invalid_response`, () =>
+      Effect.gen(function* () {
+        const error = failure(yield* issued(fields))
+        assert.strictEqual(error.code, "invalid_response")
+        assert.include(error.message, Object.keys(fields)[0] ?? "")
+      }).pipe(Effect.provide(NodeHttpTransport.layer)),
+    )
+  }
+
+  it.live("an access token of any printable ASCII, spaces and quotes included, is taken", () =>
+    Effect.gen(function* () {
+      const exit = yield* issued({ access_token: `at ~!"#$%&'()*+,-./:;<=>?@[\\]^_\`{|}` })
+      assert.isTrue(Exit.isSuccess(exit))
+    }).pipe(Effect.provide(NodeHttpTransport.layer)),
+  )
+})
