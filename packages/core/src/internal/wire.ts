@@ -33,10 +33,19 @@ const BearerType = Schema.String.pipe(
  */
 const optional = <A, I, R>(schema: Schema.Schema<A, I, R>) => Schema.optionalWith(schema, { nullable: true })
 
+/**
+ * RFC 6749 A.12 and A.17: a token is 1*VSCHAR, printable ASCII. An access
+ * token goes into an Authorization header on every call: a line break there
+ * is a header injection, or a login whose every call fails.
+ */
+const TokenValue = Schema.String.pipe(
+  Schema.pattern(/^[\x20-\x7e]+$/, { message: () => "a token must be printable ASCII (RFC 6749 A.12)" }),
+)
+
 const tokenFields = {
-  access_token: Schema.NonEmptyString,
+  access_token: TokenValue,
   expires_in: optional(Seconds),
-  refresh_token: optional(Schema.NonEmptyString),
+  refresh_token: optional(TokenValue),
   refresh_expires_in: optional(Seconds),
   scope: optional(Schema.String),
   // No `id_token`: hyperauth does not validate ID tokens, so it keeps none.
