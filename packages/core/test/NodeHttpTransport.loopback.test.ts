@@ -32,6 +32,7 @@ let server: Server
 let origin = ""
 let closedWhileWaiting = 0
 let connections = 0
+let bodiless = 0
 const routes: Record<string, (req: IncomingMessage, res: ServerResponse) => void> = {
   "/redirect": (_req, res) => {
     res.writeHead(302, { location: "/target" })
@@ -69,6 +70,22 @@ const routes: Record<string, (req: IncomingMessage, res: ServerResponse) => void
     })
   },
   "/digits": (_req, res) => res.end("0123456789"),
+  // Compressed answers with no body: the encoding names what a body would be (RFC 9110 §8.4).
+  "/no-content-br": (_req, res) => {
+    bodiless++
+    res.writeHead(204, { "content-encoding": "br" })
+    res.end()
+  },
+  "/empty-deflate": (_req, res) => {
+    bodiless++
+    res.writeHead(200, { "content-encoding": "deflate", "content-length": "0" })
+    res.end()
+  },
+  "/head-br": (_req, res) => {
+    bodiless++
+    res.writeHead(200, { "content-type": "application/json", "content-encoding": "br", "content-length": "31" })
+    res.end()
+  },
   "/binary": (_req, res) => {
     res.writeHead(200, { "content-type": "image/png" })
     res.end(binary)
@@ -156,6 +173,22 @@ describe("NodeHttpTransport", () => {
       assert.strictEqual(response.body, '{"ok":true}')
     }),
   )
+
+  for (const [method, path] of [
+    ["DELETE", "/no-content-br"],
+    ["GET", "/empty-deflate"],
+    ["HEAD", "/head-br"],
+  ] as const) {
+    it.live(`a ${method} answered with no body in a compression (${path}) is the answer, sent once`, () =>
+      Effect.gen(function* () {
+        const before = bodiless
+        const response = yield* send(HttpClientRequest.make(method)(`${origin}${path}`))
+        assert.strictEqual(response.body, "")
+        assert.isFalse(response.truncated)
+        assert.strictEqual(bodiless - before, 1, "not retried")
+      }),
+    )
+  }
 
   it.live("cuts an endless gzip answer at the limit, counted after inflating", () =>
     Effect.gen(function* () {
