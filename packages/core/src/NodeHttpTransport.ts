@@ -242,16 +242,29 @@ const asBytes: Finish<Buffer> = (bytes) => bytes
 const cut = <A>(bytes: Buffer, max: number, finish: Finish<A>): A =>
   bytes.length > max ? finish(bytes.subarray(0, max), true) : finish(bytes, false)
 
-/** The body as sent, or inflated when the server compressed it. */
-const decoded = (message: Http.IncomingMessage): Readable => {
+/** Whether an answer has no body whatever its headers say (RFC 9110 §6.4.1): to a HEAD, or 1xx, 204, 304. */
+const bodiless = (method: string, status: number): boolean =>
+  method === "HEAD" || status < 200 || status === 204 || status === 304
+
+/**
+ * The body as sent, or inflated when the server compressed it. Each
+ * inflater ends on what it got, as fetch's do: an empty or cut stream is
+ * the text inflated so far (a cut JSON answer then fails to decode), not a
+ * failed read.
+ */
+const decoded = (message: Http.IncomingMessage, method: string): Readable => {
   const encoding = message.headers["content-encoding"]?.trim().toLowerCase()
-  const inflate =
-    encoding === "gzip" || encoding === "x-gzip"
+  const inflate = bodiless(method, message.statusCode ?? 0)
+    ? undefined
+    : encoding === "gzip" || encoding === "x-gzip"
       ? Zlib.createGunzip({ flush: Zlib.constants.Z_SYNC_FLUSH, finishFlush: Zlib.constants.Z_SYNC_FLUSH })
       : encoding === "deflate"
-        ? Zlib.createInflate()
+        ? Zlib.createInflate({ flush: Zlib.constants.Z_SYNC_FLUSH, finishFlush: Zlib.constants.Z_SYNC_FLUSH })
         : encoding === "br"
-          ? Zlib.createBrotliDecompress()
+          ? Zlib.createBrotliDecompress({
+              flush: Zlib.constants.BROTLI_OPERATION_FLUSH,
+              finishFlush: Zlib.constants.BROTLI_OPERATION_FLUSH,
+            })
           : undefined
   if (inflate === undefined) return message
   message.on("error", (error) => inflate.destroy(error))
@@ -302,7 +315,7 @@ export class NodeHttpResponse extends Inspectable.Class implements HttpClientRes
     this.status = message.statusCode ?? 0
     this.headers = Headers.fromInput(message.headers)
     this.remoteAddress = Option.fromNullable(message.socket?.remoteAddress)
-    this.source = decoded(message)
+    this.source = decoded(message, request.method)
     deadline?.next(() => this.source.destroy(), false)
   }
 
