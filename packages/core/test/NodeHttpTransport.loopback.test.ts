@@ -33,6 +33,7 @@ let origin = ""
 let closedWhileWaiting = 0
 let connections = 0
 let bodiless = 0
+let switchedClosed = 0
 const routes: Record<string, (req: IncomingMessage, res: ServerResponse) => void> = {
   "/redirect": (_req, res) => {
     res.writeHead(302, { location: "/target" })
@@ -70,6 +71,13 @@ const routes: Record<string, (req: IncomingMessage, res: ServerResponse) => void
     })
   },
   "/digits": (_req, res) => res.end("0123456789"),
+  // A protocol switch no request asked for: the socket is no longer HTTP.
+  "/switch": (_req, res) => {
+    res.socket?.write("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n")
+    res.on("close", () => {
+      switchedClosed++
+    })
+  },
   // Compressed answers with no body: the encoding names what a body would be (RFC 9110 §8.4).
   "/no-content-br": (_req, res) => {
     bodiless++
@@ -424,6 +432,20 @@ describe("NodeHttpTransport", () => {
       }).pipe(Effect.provide(NodeHttpTransport.layer)),
     )
   })
+
+  it.live(
+    "a 101 no request asked for is a failed request at once, its connection closed, not a wait for the limit",
+    () =>
+      Effect.gen(function* () {
+        const client = yield* HttpClient.HttpClient
+        const before = switchedClosed
+        const exit = yield* Effect.exit(client.get(`${origin}/switch`).pipe(Effect.timeout("2 seconds")))
+        const error = failure(exit)
+        assert.strictEqual(error._tag, "RequestError", String(error))
+        yield* Effect.sleep("50 millis")
+        assert.strictEqual(switchedClosed - before, 1)
+      }).pipe(Effect.provide(NodeHttpTransport.layer)),
+  )
 
   it.live("reads a binary body as its bytes, whole or in parts, as an HttpClient", () =>
     Effect.gen(function* () {
