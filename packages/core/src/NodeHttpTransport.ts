@@ -547,6 +547,14 @@ const send = (
       answered = true
       resume(Effect.succeed(new NodeHttpResponse(request, message, deadline)))
     })
+    // A 101 no request asked for (none does): the socket is no longer HTTP.
+    // With no listener Node closes it and fails nothing, so the request
+    // would wait out its limit.
+    outgoing.once("upgrade", (_message, socket) => {
+      socket.destroy()
+      deadline?.clear()
+      resume(Effect.fail(transportError(new Error("the server switched protocols (101), which no request asked for"))))
+    })
     outgoing.end(body)
     // Interrupted (time limit, cancelled call): close the connection, do not wait for it.
     return Effect.sync(() => {
