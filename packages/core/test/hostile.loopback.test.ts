@@ -5,8 +5,9 @@
  */
 import type { HttpClient } from "@effect/platform"
 import { assert, describe, it } from "@effect/vitest"
-import { defaultHyperIdClient } from "@hyperauth/emulator"
+import { defaultHyperClient, defaultHyperIdClient } from "@hyperauth/emulator"
 import { Cause, Effect, Exit, Redacted, Schema } from "effect"
+import * as Hyper from "../src/Hyper.js"
 import * as HyperId from "../src/HyperId.js"
 import { TokenResponse } from "../src/internal/wire.js"
 import * as NodeHttpTransport from "../src/NodeHttpTransport.js"
@@ -125,5 +126,52 @@ describe("what a token endpoint issues (RFC 6749 A.12, A.17: 1*VSCHAR)", () => {
       const exit = yield* issued({ access_token: `at ~!"#$%&'()*+,-./:;<=>?@[\\]^_\`{|}` })
       assert.isTrue(Exit.isSuccess(exit))
     }).pipe(Effect.provide(NodeHttpTransport.layer)),
+  )
+})
+
+describe("what a device authorization shows the user (RFC 8628 §3.2, §6.1)", () => {
+  const hyper = () => Hyper.make({ baseUrl: emulator.current.origins.hyper, clientId: defaultHyperClient.clientId })
+  const authorization = (fields: Record<string, string>) =>
+    Effect.gen(function* () {
+      const body = {
+        device_code: "dc-0123456789",
+        user_code: "BCDF-GHJK",
+        verification_uri: "http://127.0.0.1/device",
+        expires_in: 600,
+        ...fields,
+      }
+      emulator.current.faults.inject({ path: "/oauth/device", status: 200, body, times: 1 })
+      return yield* Effect.exit(Effect.flatMap(hyper(), (s) => s.initiateDeviceFlow()))
+    }).pipe(Effect.provide(NodeHttpTransport.layer))
+
+  // The user code and the page go to the user as they are (the login tool's
+  // result, the client's prompt): a line break there is a line of instructions
+  // the provider wrote, and 200 KB of them a result of 200 KB.
+  for (const [what, fields] of [
+    ["a user code with a line break and instructions after it", { user_code: "BCDF\n\nAlso paste your password at" }],
+    ["a user code with a terminal escape", { user_code: "BCDF\u001b[2J" }],
+    ["a user code of 10,000 characters", { user_code: "B".repeat(10_000) }],
+    ["a verification_uri of 100 KB", { verification_uri: `http://127.0.0.1/device?${"a".repeat(100_000)}` }],
+    [
+      "a verification_uri_complete of 100 KB",
+      { verification_uri_complete: `http://127.0.0.1/device?c=${"a".repeat(100_000)}` },
+    ],
+  ] as const) {
+    it.live(`${what} is invalid_response`, () =>
+      Effect.gen(function* () {
+        const error = failure(yield* authorization(fields))
+        assert.strictEqual(error.code, "invalid_response")
+      }),
+    )
+  }
+
+  it.live("a user code of printable text, and a page with a query, are shown", () =>
+    Effect.gen(function* () {
+      const exit = yield* authorization({
+        user_code: "WDJB-MJHT 42",
+        verification_uri_complete: "http://127.0.0.1/device?user_code=WDJB-MJHT",
+      })
+      assert.isTrue(Exit.isSuccess(exit))
+    }),
   )
 })
