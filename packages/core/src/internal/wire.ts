@@ -73,21 +73,41 @@ export const ErrorResponse = Schema.Struct({
 })
 export type ErrorResponse = typeof ErrorResponse.Type
 
+/** The longest URL taken to show the user (a verification URI): 8 KiB, as a request line is. */
+const maxShownUrlLength = 8 * 1024
+
 /**
  * An http or https URL: what the user is sent to open. Any other scheme
  * (`javascript:`, `data:`, `file:`) from a server or a man in the middle
  * would be shown or offered as a link all the same.
  */
 const WebUrl = Schema.String.pipe(
+  // Shown to the user as it is: no page needs more, and more would make the answer that shows it that long.
+  Schema.maxLength(maxShownUrlLength, {
+    message: () => `a URL shown to the user is at most ${maxShownUrlLength} characters`,
+  }),
   Schema.filter((text) => URL.canParse(text) && /^https?:$/.test(new URL(text).protocol), {
     description: "an http or https URL",
+  }),
+)
+
+/**
+ * RFC 8628 §3.2, §6.1: the code the user types, shown as it is: a line of
+ * printable text (no control, line or paragraph separator, no mark that
+ * reorders text) of at most 128 characters. A line break there would be a
+ * line of instructions the provider wrote, in a prompt the user trusts.
+ */
+const UserCode = Schema.String.pipe(
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
+  Schema.pattern(/^[^\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]{1,128}$/, {
+    message: () => "a user code must be one line of at most 128 printable characters",
   }),
 )
 
 /** RFC 8628 §3.2 device authorization response. */
 export const DeviceAuthorizationResponse = Schema.Struct({
   device_code: Schema.NonEmptyString,
-  user_code: Schema.NonEmptyString,
+  user_code: UserCode,
   verification_uri: WebUrl,
   verification_uri_complete: optional(WebUrl),
   expires_in: Seconds,
