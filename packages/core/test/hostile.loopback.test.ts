@@ -121,6 +121,26 @@ describe("what a token endpoint issues (RFC 6749 A.12, A.17: 1*VSCHAR)", () => {
     )
   }
 
+  // Every spelling of a token is looked for in what its API answers (some
+  // forty, percent-encoded twice, base64, HTML...), and kept for the next
+  // answer: a token of 250 KB is some 100 MB of them.
+  for (const field of ["access_token", "refresh_token"] as const) {
+    it.live(`${field} of 100 KB is invalid_response`, () =>
+      Effect.gen(function* () {
+        const error = failure(yield* issued({ [field]: '"/'.repeat(50_000) }))
+        assert.strictEqual(error.code, "invalid_response")
+        assert.include(error.message, field)
+      }).pipe(Effect.provide(NodeHttpTransport.layer)),
+    )
+  }
+
+  it.live("an access token of 16 KB, as large as the largest JWTs, is taken", () =>
+    Effect.gen(function* () {
+      const exit = yield* issued({ access_token: `eyJ${"a".repeat(16 * 1024)}.e30.c2ln` })
+      assert.isTrue(Exit.isSuccess(exit))
+    }).pipe(Effect.provide(NodeHttpTransport.layer)),
+  )
+
   it.live("an access token of any printable ASCII, spaces and quotes included, is taken", () =>
     Effect.gen(function* () {
       const exit = yield* issued({ access_token: `at ~!"#$%&'()*+,-./:;<=>?@[\\]^_\`{|}` })
