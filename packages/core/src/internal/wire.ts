@@ -34,12 +34,22 @@ const BearerType = Schema.String.pipe(
 const optional = <A, I, R>(schema: Schema.Schema<A, I, R>) => Schema.optionalWith(schema, { nullable: true })
 
 /**
+ * The longest token taken: 64 KiB, four times what most servers take in a
+ * header (8 to 16 KB). Every answer of a token's API is searched for some
+ * forty spellings of it, kept for the next answer; those of a 250 KB token
+ * are some 100 MB.
+ */
+export const maxTokenLength = 64 * 1024
+
+/**
  * RFC 6749 A.12 and A.17: a token is 1*VSCHAR, printable ASCII. An access
  * token goes into an Authorization header on every call: a line break there
- * is a header injection, or a login whose every call fails.
+ * is a header injection, or a login whose every call fails. At most
+ * `maxTokenLength` characters.
  */
 const TokenValue = Schema.String.pipe(
   Schema.pattern(/^[\x20-\x7e]+$/, { message: () => "a token must be printable ASCII (RFC 6749 A.12)" }),
+  Schema.maxLength(maxTokenLength, { message: () => `a token must be at most ${maxTokenLength} characters` }),
 )
 
 const tokenFields = {
