@@ -5,7 +5,13 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { FastCheck as fc, Redacted } from "effect"
-import { excerpt, overlap, withoutKnownSecrets, withoutSecrets } from "../src/internal/scrub.js"
+import {
+  cachedSpellingCharacters,
+  excerpt,
+  overlap,
+  withoutKnownSecrets,
+  withoutSecrets,
+} from "../src/internal/scrub.js"
 
 /** The shortest secret scrubbing looks for (`minScrubbableLength`); shorter ones withhold the text. */
 const minScrubbableLength = 8
@@ -252,5 +258,16 @@ describe("excerpt: a secret the scrubbing window cuts in two", () => {
 
   it("still starts with the text before it", () => {
     assert.strictEqual(excerpt(`Bad gateway${" ".repeat(4_000)}${secret}`, known), "Bad gateway [redacted]")
+  })
+})
+
+describe("the spellings kept of secrets looked for", () => {
+  it("stay within some 16 MB however large the secrets (each a fresh login's token)", () => {
+    // Over 64 Ki characters: only the exact spellings, quick to make. Some 5.6 M characters of them each.
+    for (let i = 0; i < 6; i++) {
+      const secret = `${i}${'"/'.repeat(50_000)}`
+      assert.strictEqual(withoutKnownSecrets(`a ${secret} b`, [Redacted.make(secret)]), "a [redacted] b")
+    }
+    assert.isAtMost(cachedSpellingCharacters(), 16 * 1024 * 1024)
   })
 })

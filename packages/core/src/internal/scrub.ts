@@ -189,6 +189,24 @@ const keptSpellings = 8
 
 // The spellings of the secrets asked about last, the least recently used first.
 const known = new Map<string, Spellings>()
+
+/** The characters of the spellings kept, the patterns' included. */
+let keptCharacters = 0
+
+/** The characters of the spellings kept (a test's view of the bound). */
+export const cachedSpellingCharacters = (): number => keptCharacters
+
+const charactersOf = (made: Spellings): number =>
+  made.spellings.reduce((sum, spelling) => sum + spelling.length, 0) +
+  made.mixed.reduce((sum, pattern) => sum + pattern.source.length, 0)
+/** Drops the spellings of the secret asked about least recently. */
+const forgetOldest = (): void => {
+  const [oldest] = known
+  if (oldest === undefined) return
+  known.delete(oldest[0])
+  keptCharacters -= charactersOf(oldest[1])
+}
+
 const spellingsOf = (secret: string): Spellings => {
   const found = known.get(secret)
   if (found !== undefined) {
@@ -198,7 +216,8 @@ const spellingsOf = (secret: string): Spellings => {
   }
   const made = { spellings: spellings(secret), mixed: mixedEscapes(secret) }
   known.set(secret, made)
-  if (known.size > keptSpellings) known.delete(known.keys().next().value ?? secret)
+  keptCharacters += charactersOf(made)
+  if (known.size > keptSpellings) forgetOldest()
   return made
 }
 
