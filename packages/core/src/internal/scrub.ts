@@ -187,6 +187,14 @@ interface Spellings {
 /** How many secrets' spellings are kept: an API client sends one token per login for many calls. */
 const keptSpellings = 8
 
+/**
+ * The most characters of spellings kept (some 8 MB), but for those of the
+ * secret asked about last, which stay whatever their size: a long secret's
+ * are many (a 64 KiB token of quotes and slashes, some 8 M characters with
+ * its patterns), and a few of them were hundreds of MB.
+ */
+const maxKeptCharacters = 8 * 1024 * 1024
+
 // The spellings of the secrets asked about last, the least recently used first.
 const known = new Map<string, Spellings>()
 
@@ -217,7 +225,7 @@ const spellingsOf = (secret: string): Spellings => {
   const made = { spellings: spellings(secret), mixed: mixedEscapes(secret) }
   known.set(secret, made)
   keptCharacters += charactersOf(made)
-  if (known.size > keptSpellings) forgetOldest()
+  while (known.size > keptSpellings || (keptCharacters > maxKeptCharacters && known.size > 1)) forgetOldest()
   return made
 }
 
