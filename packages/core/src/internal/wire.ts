@@ -52,12 +52,26 @@ const TokenValue = Schema.String.pipe(
   Schema.maxLength(maxTokenLength, { message: () => `a token must be at most ${maxTokenLength} characters` }),
 )
 
+/** The longest scope taken with a token: far past any list of scopes, kept and shown with its login. */
+const maxScopeLength = 16 * 1024
+
+/**
+ * RFC 6749 §3.3: scope tokens of printable ASCII between spaces (taken as
+ * any printable ASCII, commas too, as some servers write them), at most
+ * `maxScopeLength` characters: it is stored with the login and shown with
+ * every account.
+ */
+const ScopeValue = Schema.String.pipe(
+  Schema.pattern(/^[\x20-\x7e]*$/, { message: () => "a scope must be printable ASCII (RFC 6749 §3.3)" }),
+  Schema.maxLength(maxScopeLength, { message: () => `a scope must be at most ${maxScopeLength} characters` }),
+)
+
 const tokenFields = {
   access_token: TokenValue,
   expires_in: optional(Seconds),
   refresh_token: optional(TokenValue),
   refresh_expires_in: optional(Seconds),
-  scope: optional(Schema.String),
+  scope: optional(ScopeValue),
   // No `id_token`: hyperauth does not validate ID tokens, so it keeps none.
 }
 
