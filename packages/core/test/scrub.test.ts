@@ -6,6 +6,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { FastCheck as fc, Redacted } from "effect"
 import {
+  asProse,
   cachedSpellingCharacters,
   excerpt,
   overlap,
@@ -270,4 +271,23 @@ describe("the spellings kept of secrets looked for", () => {
     }
     assert.isAtMost(cachedSpellingCharacters(), 16 * 1024 * 1024)
   })
+})
+
+describe("a secret with spaces, echoed with other whitespace", () => {
+  // Single-spacing comes after the scrubbing: a secret whose spaces came back
+  // as line breaks or tabs is found by no spelling, then made whole.
+  const secret = "correct horse battery staple 42"
+  const known = [Redacted.make(secret)]
+  for (const [name, echoed] of [
+    ["line breaks", secret.replaceAll(" ", "\n")],
+    ["tabs", secret.replaceAll(" ", "\t")],
+    ["no-break spaces", secret.replaceAll(" ", "\u00a0")],
+    ["runs of spaces", secret.replaceAll(" ", "   ")],
+  ] as const) {
+    it(`is not made whole in an excerpt or an error's prose when its spaces came back as ${name}`, () => {
+      const body = `<p>bad client: ${echoed}</p>`
+      assert.notInclude(excerpt(body, known), "horse battery")
+      assert.notInclude(asProse(body, known), "horse battery")
+    })
+  }
 })
