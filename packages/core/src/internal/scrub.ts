@@ -324,7 +324,21 @@ const unprintable = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-
  * or many lines.
  */
 export const asProse = (text: string, known: ReadonlyArray<Redacted.Redacted<string>> = []): string =>
-  shortened(withoutSecrets(text, known).replace(unprintable, " ").replace(/\s+/g, " ").trim())
+  shortened(withoutSecrets(oneLine(withoutSecrets(text, known)), spacedAlike(known)))
+
+/** `text` on one line: controls and separators as spaces, every run of spaces one. */
+const oneLine = (text: string): string => text.replace(unprintable, " ").replace(/\s+/g, " ").trim()
+
+/**
+ * The secrets, and each as `oneLine` writes it where that differs: text is
+ * scrubbed again once single-spaced, as a secret with spaces that came back
+ * with line breaks or tabs between its words is whole only then.
+ */
+const spacedAlike = (known: ReadonlyArray<Redacted.Redacted<string>>): ReadonlyArray<Redacted.Redacted<string>> =>
+  known.flatMap((secret) => {
+    const spaced = oneLine(Redacted.value(secret))
+    return spaced === Redacted.value(secret) || spaced === "" ? [secret] : [secret, Redacted.make(spaced)]
+  })
 
 /** `text` cut at `maxProseLength` characters, an ellipsis saying so. */
 export const shortened = (text: string): string =>
@@ -363,12 +377,10 @@ const scrubbedWindow = (window: string, known: ReadonlyArray<Redacted.Redacted<s
       if (value.length > 0) text = withoutCutSpelling(text, value)
     }
   }
-  return text
-    .replace(jsonSecret, `$1${REDACTED}`)
-    .replace(formSecret, `$1${REDACTED}`)
-    .replace(opaque, REDACTED)
-    .replace(/\s+/g, " ")
-    .trim()
+  const spaced = oneLine(
+    text.replace(jsonSecret, `$1${REDACTED}`).replace(formSecret, `$1${REDACTED}`).replace(opaque, REDACTED),
+  )
+  return spaced === text || known.length === 0 ? spaced : withoutSecrets(spaced, spacedAlike(known))
 }
 
 /** Origin and path of a URL: never its query, fragment or user info. */
