@@ -90,6 +90,12 @@ export interface LoginKey {
   readonly provider: string
   readonly account: string
   readonly request: string
+  /**
+   * The scope asked for (also in `request`): kept in the login's record, so
+   * that a process taking the login over grants it when the token answer
+   * names none (RFC 6749 §5.1), as the completion `startLogin` gave does.
+   */
+  readonly scope?: string | undefined
 }
 
 /** What the login tool shows for a pending login: the core's pending login without its secrets and completion, all of it kept in the record. */
@@ -167,6 +173,10 @@ export class Logins extends Context.Tag("@hyperauth/mcp-server/Logins")<Logins, 
 type Flow = PendingLogin.PendingLogin["flow"]
 
 const newId = Effect.sync(() => `login_${randomBytes(12).toString("base64url")}`)
+
+/** The scope to record for a login: none for a blank one, which the core leaves out of the request. */
+const askedScope = (scope: string | undefined): string | undefined =>
+  scope === undefined || scope.trim() === "" ? undefined : scope
 
 /** The port of this server's listener a loopback callback comes to, if it is one the listener serves. */
 const listenerPort = (callback: Provider.LoopbackCallback | undefined, provider: string): Option.Option<number> =>
@@ -467,14 +477,14 @@ export const make = Effect.gen(function* () {
   const exchangeRedirect = (login: Login, redirectUrl: string): Effect.Effect<Token.TokenSet, ToolError> => {
     const started = login.started
     if (Option.isSome(started) && started.value._tag === "RedirectPending") return started.value.complete(redirectUrl)
-    const { provider, state, redirectUri, codeVerifier } = login.record
+    const { provider, state, redirectUri, codeVerifier, scope } = login.record
     if (state === undefined || redirectUri === undefined) {
       return Effect.fail(
         new OAuthError.InvalidInput({ provider, reason: "this login's record is incomplete; start a new login." }),
       )
     }
     return Effect.flatMap(providers.get(provider), (p) =>
-      p.resumeRedirect({ state, redirectUri, codeVerifier }, redirectUrl),
+      p.resumeRedirect({ state, redirectUri, codeVerifier, scope }, redirectUrl),
     )
   }
 
@@ -522,14 +532,14 @@ export const make = Effect.gen(function* () {
       !(record.interval !== undefined && Duration.greaterThan(record.interval, started.value.interval))
     )
       return started.value.complete
-    const { provider, deviceCode, interval, expiresAt } = record
+    const { provider, deviceCode, interval, expiresAt, scope } = record
     if (deviceCode === undefined) {
       return Effect.fail(
         new OAuthError.InvalidInput({ provider, reason: "this login's record is incomplete; start a new login." }),
       )
     }
     return Effect.flatMap(providers.get(provider), (p) =>
-      p.resumeDevice({ deviceCode, interval: interval ?? DeviceFlow.defaultInterval, expiresAt }),
+      p.resumeDevice({ deviceCode, interval: interval ?? DeviceFlow.defaultInterval, expiresAt, scope }),
     )
   }
 
@@ -937,6 +947,7 @@ export const make = Effect.gen(function* () {
         const record: PendingLogin.PendingLogin = {
           id: yield* newId,
           ...key,
+          scope: askedScope(key.scope),
           flow: "device_code",
           deviceCode: started.deviceCode,
           interval: started.interval,
@@ -972,6 +983,7 @@ export const make = Effect.gen(function* () {
           const record: PendingLogin.PendingLogin = {
             id: yield* newId,
             ...key,
+            scope: askedScope(key.scope),
             flow: "authorization_code",
             state: started.state,
             codeVerifier: started.codeVerifier,

@@ -48,6 +48,13 @@ export const PendingLogin = Schema.Struct({
   /** What was asked for (scope, options): the same request again gets this login back. */
   request: Schema.String,
   flow: Schema.Literal("device_code", "authorization_code"),
+  /**
+   * The scope the login asked for, which a token answer naming none grants
+   * (RFC 6749 §5.1): a process taking the login over passes it on when it
+   * polls or redeems. Absent when none was asked for, and from records of
+   * earlier versions.
+   */
+  scope: Schema.optional(Schema.String),
   state: Schema.optional(Schema.String),
   codeVerifier: Schema.optional(Schema.Redacted(Schema.String)),
   deviceCode: Schema.optional(Schema.Redacted(Schema.String)),

@@ -725,3 +725,95 @@ describe("Device logins this process started", () => {
     }),
   )
 })
+
+describe("The scope a login asked for", () => {
+  /** A hyper whose device logins, taken over from a record, report the scope they resume with. */
+  const scopeProvider = (resumedWith: (scope: string | undefined) => void): Provider.Provider => ({
+    ...deviceProvider(() => undefined),
+    resumeDevice: (login) =>
+      Effect.zipRight(
+        Effect.sync(() => resumedWith(login.scope)),
+        Effect.never,
+      ),
+  })
+
+  const takenOver = (started: (store: TokenStore.Service) => Effect.Effect<string, unknown, Scope.Scope>) =>
+    Effect.gen(function* () {
+      const store = yield* TokenStore.makeMemory
+      const loginId = yield* started(store)
+      const resumed: Array<string | undefined> = []
+      yield* Layer.build(
+        processOn(
+          store,
+          scopeProvider((scope) => resumed.push(scope)),
+        ),
+      )
+      yield* TestClock.adjust("1 minute")
+      return { resumed, record: yield* PendingLogin.store(store.logins).get(loginId) }
+    })
+
+  it.scoped("is kept in the record and given to the process that takes the login over", () =>
+    Effect.gen(function* () {
+      const { resumed, record } = yield* takenOver((store) =>
+        Effect.gen(function* () {
+          const first = yield* Scope.make()
+          const logins = yield* Layer.buildWithScope(
+            processOn(
+              store,
+              scopeProvider(() => undefined),
+            ),
+            first,
+          )
+          const expiresAt = DateTime.addDuration(yield* DateTime.now, Duration.minutes(10))
+          const started = yield* Effect.provide(
+            Effect.flatMap(Logins.Logins, (l) =>
+              l.startDevice(
+                { ...loginKey("hyper", "default", '{"scope":"read"}'), scope: "read" },
+                {
+                  _tag: "DevicePending",
+                  userCode: "BCDF-GHJK",
+                  verificationUri: "https://hyper.example/device",
+                  deviceCode: Redacted.make("device-code"),
+                  expiresAt,
+                  interval: Duration.seconds(5),
+                  complete: Effect.never,
+                },
+              ),
+            ),
+            logins,
+          )
+          yield* Scope.close(first, Exit.void)
+          return started.loginId
+        }),
+      )
+      assert.strictEqual(Option.getOrThrow(record).login.scope, "read")
+      assert.deepStrictEqual(resumed, ["read"])
+    }),
+  )
+
+  it.scoped("is none in a record of an earlier version, which is still taken over", () =>
+    Effect.gen(function* () {
+      const { resumed, record } = yield* takenOver((store) =>
+        Effect.gen(function* () {
+          // Written by the previous version: no `scope`.
+          const old = {
+            id: "login_old_device",
+            provider: "hyper",
+            account: "default",
+            request: '{"scope":"read"}',
+            flow: "device_code",
+            deviceCode: "device-code",
+            interval: 5000,
+            userCode: "BCDF-GHJK",
+            verificationUri: "https://hyper.example/device",
+            expiresAt: DateTime.formatIso(DateTime.addDuration(yield* DateTime.now, Duration.minutes(10))),
+          }
+          yield* store.logins.set(old.id, old)
+          return old.id
+        }),
+      )
+      assert.isTrue(Option.isSome(record))
+      assert.deepStrictEqual(resumed, [undefined])
+    }),
+  )
+})

@@ -63,6 +63,7 @@ const start = (logins: LoginsService, input: typeof Input.Type, context: ToolCon
       provider: input.provider,
       account: input.account,
       request: JSON.stringify({ scope: input.scope, options: input.options }),
+      scope: input.scope,
     }
     // The same login asked for again: the user's code or link stays good.
     const waiting = yield* logins.pending(key)
