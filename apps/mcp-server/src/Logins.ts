@@ -120,10 +120,12 @@ export interface RedirectTarget {
 export interface Service {
   /**
    * Runs `start` (finding the pending login, or starting one) alone among
-   * the starts for this provider and account in this process: two `login`
-   * calls at once (a double click, two agents) then get one login, where
-   * the second would have replaced the first and left its link or code
-   * finishing nothing.
+   * the starts for this provider and account in this process, and under
+   * the store's lease on them, so also in every process on this store
+   * (replicas): two `login` calls at once (a double click, two agents) then
+   * get one login, where the second would have replaced the first and left
+   * its link or code finishing nothing, or, in two processes, both would
+   * have stayed pending, each polled by its own process.
    */
   readonly exclusive: (account: {
     readonly provider: string
@@ -171,6 +173,13 @@ export interface Service {
 export class Logins extends Context.Tag("@hyperauth/mcp-server/Logins")<Logins, Service>() {}
 
 type Flow = PendingLogin.PendingLogin["flow"]
+
+/**
+ * The lease the starts of logins for a provider and account take in the
+ * store: a record id no login has (theirs start with `login_`).
+ */
+const startLeaseId = (account: { readonly provider: string; readonly account: string }) =>
+  `start:${JSON.stringify([account.provider, account.account])}`
 
 const newId = Effect.sync(() => `login_${randomBytes(12).toString("base64url")}`)
 
@@ -909,6 +918,35 @@ export const make = Effect.gen(function* () {
       })
     })
 
+  /**
+   * Runs `start` holding the store's lease on the starts for this provider
+   * and account, so that another process on this store (a replica) starting
+   * a login for them at the same moment waits for this one's record and
+   * finds it, as a second start in this process does. A store that cannot
+   * give the lease leaves the start unordered across processes, as a start
+   * was before: it is logged, and the start goes on.
+   */
+  const acrossProcesses = <A, E, R>(
+    account: { readonly provider: string; readonly account: string },
+    start: Effect.Effect<A, E, R>,
+  ): Effect.Effect<A, E, R> =>
+    Effect.acquireUseRelease(
+      Scope.make(),
+      (leased) =>
+        Effect.zipRight(
+          records.acquire(startLeaseId(account)).pipe(
+            Scope.extend(leased),
+            Effect.catchAll((error) =>
+              Effect.logWarning(
+                `The store's lease on logins starting for ${account.provider} could not be taken (${error.message}): another server on this store may start one at the same moment.`,
+              ),
+            ),
+          ),
+          start,
+        ),
+      (leased, exit) => Scope.close(leased, exit),
+    )
+
   const pendingOf = (login: Login): Pending => ({
     loginId: login.record.id,
     started: shownOf(login.record),
@@ -925,7 +963,7 @@ export const make = Effect.gen(function* () {
           startLocks.set(name, held)
           return { name, held }
         }),
-        ({ held }) => held.lock.withPermits(1)(start),
+        ({ held }) => held.lock.withPermits(1)(acrossProcesses(account, start)),
         ({ name, held }) =>
           Effect.sync(() => {
             if (--held.users === 0) startLocks.delete(name)
