@@ -7,7 +7,7 @@
 import { type Emulator, start } from "@hyperauth/emulator"
 import { type RedisServer, redisAvailable, startRedis } from "@hyperauth/emulator/redis-server"
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
-import { connect, emulatorEnv, type Session, structured, tempStore } from "./support/harness.js"
+import { connect, emulatorEnv, freePort, type Session, structured, tempStore } from "./support/harness.js"
 
 let emulator: Emulator
 let redis: RedisServer | undefined
@@ -67,5 +67,23 @@ describe.each(stores)("two replicas on %s asked at once to log one account in", 
     expect(done).toMatchObject({ status: "authenticated", scope: "read" })
     const also = structured(await a.call("complete_login", { login_id: first?.login_id, wait_seconds: 10 }))
     expect(also).toMatchObject({ status: "authenticated", scope: "read" })
+  })
+  it("get one authorization-code login: one link for the user", async (context) => {
+    const location = await store()
+    if (location === undefined) return context.skip()
+    const env = {
+      HYPERAUTH_STORE: location,
+      HYPERAUTH_STORE_KEY: "replicas-key",
+      HYPERAUTH_CALLBACK_PORT: String(await freePort()),
+    }
+    const [a, b] = await Promise.all([server(env), server(env)])
+    if (a === undefined || b === undefined) throw new Error("no servers")
+    const args = { provider: "hyperid", account: "both", scope: "openid" }
+    const [first, second] = (await Promise.all([a.call("login", args), b.call("login", args)])).map(structured)
+    expect(second?.login_id).toBe(first?.login_id)
+    expect(second?.authorization_url).toBe(first?.authorization_url)
+    const landed = emulator.hyperid.authorize(String(first?.authorization_url))
+    const done = structured(await b.call("complete_login", { login_id: first?.login_id, redirect_url: landed }))
+    expect(done).toMatchObject({ status: "authenticated", scope: "openid" })
   })
 })
