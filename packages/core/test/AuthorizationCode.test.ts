@@ -1,11 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Exit, FastCheck as fc, Redacted } from "effect"
 import * as AuthorizationCode from "../src/AuthorizationCode.js"
-
-const failure = <A, E>(exit: Exit.Exit<A, E>): E => {
-  if (Exit.isFailure(exit) && exit.cause._tag === "Fail") return exit.cause.error
-  return assert.fail("expected a typed failure")
-}
+import { failure } from "./support/exits.js"
 
 describe("AuthorizationCode", () => {
   it.effect("state carries at least 128 random bits and is fresh each time", () =>

@@ -11,16 +11,12 @@ import { Readable } from "node:stream"
 import { createGzip, gzipSync } from "node:zlib"
 import { HttpClient, HttpClientRequest } from "@effect/platform"
 import { assert, describe, it } from "@effect/vitest"
-import { Cause, type Duration, Effect, Exit, Option, Redacted, Schema, Supervisor } from "effect"
+import { type Duration, Effect, Exit, Option, Redacted, Schema, Supervisor } from "effect"
 import { afterAll, beforeAll } from "vitest"
 import * as ApiClient from "../src/ApiClient.js"
 import { defaultMaxBodyBytes, defaultRetryPolicy } from "../src/internal/pipeline.js"
 import * as NodeHttpTransport from "../src/NodeHttpTransport.js"
-
-const failure = <A, E>(exit: Exit.Exit<A, E>): E => {
-  if (Exit.isFailure(exit) && exit.cause._tag === "Fail") return exit.cause.error
-  return assert.fail(`expected a typed failure, got ${Exit.isSuccess(exit) ? "success" : Cause.pretty(exit.cause)}`)
-}
+import { failure } from "./support/exits.js"
 
 /** Bytes that are no UTF-8: a PNG signature, a lone 0xff, a NUL. */
 const binary = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0xff, 0x00, 0xfe, 0x80])

@@ -6,21 +6,17 @@
 import type { HttpClient } from "@effect/platform"
 import { assert, describe, it } from "@effect/vitest"
 import { defaultHyperClient, defaultHyperIdClient } from "@hyperauth/emulator"
-import { Cause, Effect, Exit, Redacted, Schema } from "effect"
+import { Effect, Exit, Redacted, Schema } from "effect"
 import * as Hyper from "../src/Hyper.js"
 import * as HyperId from "../src/HyperId.js"
 import { TokenResponse } from "../src/internal/wire.js"
 import * as NodeHttpTransport from "../src/NodeHttpTransport.js"
 import * as Token from "../src/Token.js"
 import { useEmulator } from "./support/emulator.js"
+import { failure } from "./support/exits.js"
 import { transports } from "./support/transports.js"
 
 const emulator = useEmulator()
-
-const failure = <A, E>(exit: Exit.Exit<A, E>): E => {
-  if (Exit.isFailure(exit) && exit.cause._tag === "Fail") return exit.cause.error
-  return assert.fail(`expected a typed failure, got ${Exit.isSuccess(exit) ? "success" : Cause.pretty(exit.cause)}`)
-}
 
 const previous = Effect.flatMap(
   Effect.orDie(

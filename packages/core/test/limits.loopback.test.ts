@@ -9,21 +9,17 @@ import { Readable } from "node:stream"
 import { createGzip } from "node:zlib"
 import type { HttpClient } from "@effect/platform"
 import { assert, describe, it } from "@effect/vitest"
-import { Cause, Effect, Exit, Redacted } from "effect"
+import { Effect, Redacted } from "effect"
 import { afterAll, beforeAll } from "vitest"
 import * as Hyper from "../src/Hyper.js"
 import { defaultMaxBodyBytes } from "../src/internal/pipeline.js"
 import { useEmulator } from "./support/emulator.js"
+import { failure } from "./support/exits.js"
 import { transports } from "./support/transports.js"
 
 const emulator = useEmulator()
 
 const hyper = () => Hyper.make({ baseUrl: emulator.current.origins.hyper, clientId: "hyper-limits" })
-
-const failure = <A, E>(exit: Exit.Exit<A, E>): E => {
-  if (Exit.isFailure(exit) && exit.cause._tag === "Fail") return exit.cause.error
-  return assert.fail(`expected a typed failure, got ${Exit.isSuccess(exit) ? "success" : Cause.pretty(exit.cause)}`)
-}
 
 const introspections = () => emulator.current.count({ origin: "hyper", path: "/oauth/introspect" })
 const introspect = Effect.suspend(() =>

@@ -10,6 +10,7 @@ import { TokenResponse } from "../src/internal/wire.js"
 import * as NodeHttpTransport from "../src/NodeHttpTransport.js"
 import * as Requests from "../src/Requests.js"
 import { useEmulator } from "./support/emulator.js"
+import { failure } from "./support/exits.js"
 
 const emulator = useEmulator()
 
@@ -28,11 +29,6 @@ const pipeline = (timeout: Duration.DurationInput = "5 seconds") =>
   )
 
 const health = () => HttpClientRequest.get(`${emulator.current.origins.hyper}/health`)
-
-const failure = <A, E>(exit: Exit.Exit<A, E>): E => {
-  if (Exit.isFailure(exit) && exit.cause._tag === "Fail") return exit.cause.error
-  return assert.fail(`expected a typed failure, got ${Exit.isSuccess(exit) ? "success" : Cause.pretty(exit.cause)}`)
-}
 
 describe("pipeline over loopback", () => {
   it.live("decodes a real answer", () =>

@@ -14,15 +14,11 @@ import * as Hyperline from "../src/Hyperline.js"
 import { TokenResponse } from "../src/internal/wire.js"
 import * as Token from "../src/Token.js"
 import { pollsOnTestClock, useEmulator } from "./support/emulator.js"
+import { failure } from "./support/exits.js"
 
 const emulator = useEmulator()
 
 const live = <A, E>(effect: Effect.Effect<A, E, HttpClient.HttpClient>) => Effect.provide(effect, FetchHttpClient.layer)
-
-const failure = <A, E>(exit: Exit.Exit<A, E>): E => {
-  if (Exit.isFailure(exit) && exit.cause._tag === "Fail") return exit.cause.error
-  return assert.fail(`expected a typed failure, got ${Exit.isSuccess(exit) ? "success" : Cause.pretty(exit.cause)}`)
-}
 
 const previous = Effect.flatMap(
   Effect.orDie(
