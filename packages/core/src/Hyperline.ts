@@ -135,7 +135,8 @@ export interface Options extends Limits.Options {
  */
 export class Company extends Schema.Class<Company>("@hyperauth/core/Hyperline/Company")({
   id: Schema.String,
-  name: Schema.optional(Schema.String),
+  /** A `null` name (a server's "none") is read as absent. */
+  name: Schema.optionalWith(Schema.String, { nullable: true }),
 }) {}
 
 const Companies = listOf(Company)

@@ -66,10 +66,13 @@ export class App extends Schema.Class<App>("@hyperauth/core/HyperlineApps/App")(
   name: Schema.String,
   description: Schema.optional(Schema.NullOr(Schema.String)),
   logoUri: Schema.optional(Schema.NullOr(Schema.String)).pipe(Schema.fromKey("logo_uri")),
-  callbacks: Schema.Array(Schema.String),
-  clientId: Schema.optional(Schema.String).pipe(Schema.fromKey("client_id")),
+  /** `null` or absent (a server's "none") is read as no callbacks. */
+  callbacks: Schema.optionalWith(Schema.Array(Schema.String), { nullable: true, default: () => [] }),
+  clientId: Schema.optionalWith(Schema.String, { nullable: true }).pipe(Schema.fromKey("client_id")),
   /** Returned once, when the app is created. */
-  clientSecret: Schema.optional(Schema.Redacted(Schema.String)).pipe(Schema.fromKey("client_secret")),
+  clientSecret: Schema.optionalWith(Schema.Redacted(Schema.String), { nullable: true }).pipe(
+    Schema.fromKey("client_secret"),
+  ),
 }) {}
 
 const Apps = listOf(App)

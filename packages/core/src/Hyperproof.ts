@@ -94,6 +94,9 @@ export interface Options extends Limits.Options {
 
 const Text = Schema.optional(Schema.NullOr(Schema.String))
 
+/** A list servers may write as `null` for none: decoded as absent. */
+const List = Schema.optionalWith(Schema.Array(Schema.String), { nullable: true })
+
 /**
  * A hyperproof user, as embedded in resources.
  *
@@ -114,7 +117,7 @@ export class User extends Schema.Class<User>("@hyperauth/core/Hyperproof/User")(
   surname: Text,
   profilePhotoName: Text,
   userId: Text,
-  roleIds: Schema.optional(Schema.Array(Schema.String)),
+  roleIds: List,
   state: Text,
 }) {}
 
@@ -150,7 +153,7 @@ export class Control extends Schema.Class<Control>("@hyperauth/core/Hyperproof/C
   updatedBy: Schema.optional(Schema.NullOr(User)),
   updatedOn: Text,
   status: Text,
-  permissions: Schema.optional(Schema.Array(Schema.String)),
+  permissions: List,
 }) {}
 
 /**
