@@ -1,0 +1,60 @@
+/**
+ * `logout` end to end over real stdio with the SDK's Client: a hyperid
+ * session that already ended at the provider is logged out (`revoked`, no
+ * `revoke_error`), as RFC 7009 §2.2 has an invalid token for revocation;
+ * a refusal that leaves the token alive at the provider is still reported.
+ */
+import { type Emulator, start } from "@hyperauth/emulator"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { connect, emulatorEnv, type Session, structured } from "./support/harness.js"
+
+let emulator: Emulator
+let session: Session
+
+beforeAll(async () => {
+  emulator = await start()
+  session = await connect({ ...emulatorEnv(emulator), HYPERAUTH_STORE: "memory" })
+})
+
+afterAll(async () => {
+  await session?.close()
+  await emulator?.close()
+})
+
+/** A hyperid login finished with the URL the browser landed on. */
+const loginHyperId = async (account: string) => {
+  const pending = structured(await session.call("login", { provider: "hyperid", account, scope: "openid" }))
+  const landed = emulator.hyperid.authorize(String(pending.authorization_url))
+  const done = structured(await session.call("complete_login", { login_id: pending.login_id, redirect_url: landed }))
+  expect(done.status).toBe("authenticated")
+}
+
+describe("logout of a hyperid session that already ended", () => {
+  it("is revoked and removed, with no revoke_error", async () => {
+    await loginHyperId("ended")
+    // Logged out elsewhere, or ended by an admin: the provider answers invalid_grant.
+    emulator.tokens.revokeAll("hyperid")
+    expect(structured(await session.call("logout", { provider: "hyperid", account: "ended" }))).toEqual({
+      revoked: true,
+      removed: true,
+    })
+    expect(structured(await session.call("logout", { provider: "hyperid", account: "ended" }))).toEqual({
+      revoked: false,
+      removed: false,
+    })
+  })
+
+  it("a refusal other than invalid_grant is still a revoke_error, and the login is removed", async () => {
+    await loginHyperId("refused")
+    emulator.faults.inject({
+      origin: "hyperid",
+      path: "/auth/realms/HyperID/protocol/openid-connect/logout",
+      status: 401,
+      body: { error: "invalid_client", error_description: null, error_uri: null },
+      times: 1,
+    })
+    const result = structured(await session.call("logout", { provider: "hyperid", account: "refused" }))
+    expect(result).toMatchObject({ revoked: false, removed: true })
+    expect(String(result.revoke_error)).toMatch(/^invalid_client: /)
+  })
+})
