@@ -9,10 +9,12 @@
  */
 import { FetchHttpClient, type HttpClient } from "@effect/platform"
 import { assert, describe, it } from "@effect/vitest"
-import { defaultHyperIdClient } from "@hyperauth/emulator"
+import { defaultHyperIdClient, defaultHyperlineApiKey, defaultHyperlineClient } from "@hyperauth/emulator"
 import { Cause, Effect, Exit, Layer, Redacted } from "effect"
 import * as Accounts from "../src/Accounts.js"
 import * as HyperId from "../src/HyperId.js"
+import * as Hyperline from "../src/Hyperline.js"
+import * as HyperlineApps from "../src/HyperlineApps.js"
 import * as TokenStore from "../src/TokenStore.js"
 import { useEmulator } from "./support/emulator.js"
 import { failure } from "./support/exits.js"
@@ -111,6 +113,53 @@ describe("hyperid logout of a session that already ended", () => {
           times: 1,
         })
         assert.strictEqual(failure(yield* Effect.exit(service.logout(refreshToken))).code, "invalid_request")
+      }),
+    ),
+  )
+})
+
+describe("hyperline revocation of a token issued to another client", () => {
+  const hyperline = (clientId: string, clientSecret: Redacted.Redacted<string>) =>
+    Hyperline.make({
+      origin: emulator.current.origins.hyperline,
+      clientId,
+      clientSecret,
+      redirectUri: "http://127.0.0.1:8976/callback/hyperline",
+    })
+
+  it.live("is refused (RFC 7009 §2.1): a typed error without secrets; logout still removes the login", () =>
+    live(
+      Effect.gen(function* () {
+        const own = yield* hyperline(
+          defaultHyperlineClient.clientId,
+          Redacted.make(defaultHyperlineClient.clientSecret),
+        )
+        const request = yield* own.authorizationUrl()
+        const token = yield* own.completeLogin(request, emulator.current.hyperline.authorize(request.url))
+        // The client was reconfigured since the login: another app's credentials.
+        const apps = yield* HyperlineApps.make({
+          origin: emulator.current.origins.hyperline,
+          apiKey: Redacted.make(defaultHyperlineApiKey),
+        })
+        const app = yield* apps.create({ name: "Other", callbacks: ["https://other.example/cb"] })
+        const other = yield* hyperline(app.clientId ?? "", app.clientSecret ?? Redacted.make(""))
+
+        const error = failure(yield* Effect.exit(other.provider.revoke(token)))
+        assert.strictEqual(error.code, "invalid_client")
+        for (const secret of [token.refreshToken, token.accessToken, app.clientSecret]) {
+          assert.notInclude(error.message, Redacted.value(secret ?? Redacted.make("-")))
+        }
+
+        const accounts = yield* Accounts.make(() => Effect.succeed(other.provider))
+        const hyperlineKey = { provider: "hyperline", account: "default" }
+        yield* accounts.save(hyperlineKey, token)
+        const result = yield* accounts.logout(hyperlineKey)
+        assert.deepStrictEqual(
+          { revoked: result.revoked, removed: result.removed, error: result.revokeError?.code },
+          { revoked: false, removed: true, error: "invalid_client" },
+        )
+        // Not revoked: the login's own client still refreshes it.
+        assert.isTrue(Exit.isSuccess(yield* Effect.exit(own.refresh(token))))
       }),
     ),
   )
