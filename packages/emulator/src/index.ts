@@ -34,6 +34,7 @@ export {
 } from "./providers/hyperid.js"
 export {
   defaultHyperlineApiKey,
+  defaultHyperlineCallback,
   defaultHyperlineClient,
   type HyperlineControl,
   type HyperlineOptions,

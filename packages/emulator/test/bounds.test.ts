@@ -5,7 +5,14 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { retained } from "../src/Emulator.js"
-import { defaultHyperIdClient, defaultHyperlineClient, type Emulator, hyperidRealmPath, start } from "../src/index.js"
+import {
+  defaultHyperIdClient,
+  defaultHyperlineCallback,
+  defaultHyperlineClient,
+  type Emulator,
+  hyperidRealmPath,
+  start,
+} from "../src/index.js"
 import { Clock, Tokens } from "../src/State.js"
 
 /** Whatever the sweep floor, a store must stay well under this while nearly all it saw is dead. */
@@ -190,7 +197,7 @@ describe("codes and device logins", () => {
     const hyperline = `${emulator.origins.hyperline}/v1/oauth/authorize?${new URLSearchParams({
       response_type: "code",
       client_id: defaultHyperlineClient.clientId,
-      redirect_uri: redirectUri,
+      redirect_uri: defaultHyperlineCallback,
       state: "s",
     })}`
     let largest = 0

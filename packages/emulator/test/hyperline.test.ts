@@ -53,6 +53,26 @@ describe("hyperline emulator", () => {
     }
   })
 
+  it("takes an app's registered callbacks, loopback ones on any port", async () => {
+    const own = await start({ hyperline: { callbacks: ["http://localhost:7000/cb", "https://app.example/cb"] } })
+    try {
+      const url = (redirect: string) =>
+        `${own.origins.hyperline}/v1/oauth/authorize?${new URLSearchParams({
+          client_id: defaultHyperlineClient.clientId,
+          redirect_uri: redirect,
+          response_type: "code",
+          state: "s",
+        })}`
+      expect(new URL(own.hyperline.authorize(url("https://app.example/cb"))).searchParams.get("state")).toBe("s")
+      expect(new URL(own.hyperline.authorize(url("http://localhost:7000/cb"))).searchParams.get("state")).toBe("s")
+      // No longer registered: the default loopback callback.
+      expect(() => own.hyperline.authorize(url("http://127.0.0.1:8976/callback/hyperline"))).toThrow(/callbacks/)
+      expect(() => own.hyperline.authorize(url("https://app.example/cb2"))).toThrow(/callbacks/)
+    } finally {
+      await own.close()
+    }
+  })
+
   it("refuses to revoke a token issued to another client (RFC 7009 §2.1), and the token stays valid", async () => {
     const created = await fetch(`${emulator.origins.hyperline}/v1/apps`, {
       method: "POST",

@@ -1,6 +1,13 @@
 /** Strict refresh-token rotation: each refresh token works once; a reused one ends the login. */
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { defaultHyperIdClient, defaultHyperlineClient, type Emulator, hyperidRealmPath, start } from "../src/index.js"
+import {
+  defaultHyperIdClient,
+  defaultHyperlineCallback,
+  defaultHyperlineClient,
+  type Emulator,
+  hyperidRealmPath,
+  start,
+} from "../src/index.js"
 
 let emulator: Emulator
 beforeAll(async () => {
@@ -45,11 +52,11 @@ const hyperline = {
     const url = `${emulator.origins.hyperline}/v1/oauth/authorize?${new URLSearchParams({
       response_type: "code",
       client_id: defaultHyperlineClient.clientId,
-      redirect_uri: redirectUri,
+      redirect_uri: defaultHyperlineCallback,
       state: "s",
     })}`
     const code = new URL(emulator.hyperline.authorize(url)).searchParams.get("code") ?? ""
-    return hyperline.token({ grant_type: "authorization_code", code, redirect_uri: redirectUri })
+    return hyperline.token({ grant_type: "authorization_code", code, redirect_uri: defaultHyperlineCallback })
   },
   token: async (params: Record<string, string>): Promise<Tokens> =>
     (await fetch(`${emulator.origins.hyperline}/v1/oauth/tokens`, {

@@ -67,3 +67,28 @@ export const isLoopbackRedirect = (uri: string): boolean => {
     (url.hostname === "127.0.0.1" || url.hostname === "[::1]" || url.hostname === "localhost")
   )
 }
+
+/** The loopback IP literals whose redirect URIs match on any port (RFC 8252 §7.3; `localhost` is §8.3's NOT RECOMMENDED). */
+const loopbackIps = new Set(["127.0.0.1", "[::1]"])
+
+/**
+ * Whether `uri` is the registered redirect URI: the same string, or for a
+ * loopback IP one the same but for the port (RFC 8252 §7.3).
+ */
+export const sameCallback = (registered: string, uri: string): boolean => {
+  if (registered === uri) return true
+  if (!URL.canParse(registered) || !URL.canParse(uri)) return false
+  const a = new URL(registered)
+  const b = new URL(uri)
+  return (
+    a.protocol === "http:" &&
+    b.protocol === "http:" &&
+    loopbackIps.has(a.hostname) &&
+    a.hostname === b.hostname &&
+    a.pathname === b.pathname &&
+    a.search === b.search &&
+    b.hash === "" &&
+    a.username === b.username &&
+    a.password === b.password
+  )
+}

@@ -18,7 +18,7 @@ import {
   type ProviderParts,
 } from "../Http.js"
 import { type Clock, defaultUser, Forgetful, opaque, type Tokens } from "../State.js"
-import { isLoopbackRedirect, sameSecret } from "./clientAuth.js"
+import { sameCallback, sameSecret } from "./clientAuth.js"
 import { cannotContinue, consentForm, page, redirectBack, Unredirectable } from "./pages.js"
 
 /**
@@ -36,6 +36,23 @@ import { cannotContinue, consentForm, page, redirectBack, Unredirectable } from 
  * @category constants
  */
 export const defaultHyperlineClient = { clientId: "hyperline-client", clientSecret: "hyperline-secret" } as const
+
+/**
+ * The callback the emulated default app registers unless `HyperlineOptions`
+ * names others: hyperauth's default loopback redirect URI, which matches on
+ * any port (RFC 8252 §7.3).
+ *
+ * @example
+ * ```ts
+ * import { defaultHyperlineCallback } from "@hyperauth/emulator"
+ *
+ * defaultHyperlineCallback // "http://127.0.0.1:8976/callback/hyperline"
+ * ```
+ *
+ * @since 0.2.0
+ * @category constants
+ */
+export const defaultHyperlineCallback = "http://127.0.0.1:8976/callback/hyperline"
 /**
  * The Apps API key the emulated hyperline accepts unless `HyperlineOptions`
  * names another.
@@ -81,6 +98,14 @@ export interface HyperlineOptions {
   readonly clientSecret?: string | undefined
   /** The Apps API key. */
   readonly apiKey?: string | undefined
+  /**
+   * The redirect URIs the default app registers (its `callbacks`):
+   * `[defaultHyperlineCallback]` when absent. The seed has a redirect URI
+   * "match the URL you set when registering your app": any other is
+   * refused, a loopback IP one (`127.0.0.1`, `[::1]`) on any port (RFC
+   * 8252 §7.3) but with the same scheme, host, path and query.
+   */
+  readonly callbacks?: ReadonlyArray<string> | undefined
   /**
    * Strict refresh-token rotation with reuse detection: each refresh
    * answers a new refresh token, the old one works no more, and one
@@ -162,14 +187,14 @@ export const hyperline = (
     name: "hyperauth",
     description: "The default app of the emulator",
     logo_uri: null,
-    callbacks: [],
+    callbacks: [...(options.callbacks ?? [defaultHyperlineCallback])],
     client_id: options.clientId ?? defaultHyperlineClient.clientId,
     client_secret: options.clientSecret ?? defaultHyperlineClient.clientSecret,
   })
   // A used or expired code is answered as an unknown one, so it is forgotten: at once when used, lazily when expired.
   const codes = new Forgetful<string, Code>((code) => code.expiresAt <= clock.now())
 
-  const callbackAllowed = (app: App, uri: string) => app.callbacks.includes(uri) || isLoopbackRedirect(uri)
+  const callbackAllowed = (app: App, uri: string) => app.callbacks.some((registered) => sameCallback(registered, uri))
 
   const decide = (query: URLSearchParams, decision: "approve" | "deny"): string => {
     const app = apps.get(query.get("client_id") ?? "")
@@ -301,8 +326,14 @@ export const hyperline = (
     const auth = authenticated(request)
     if ("status" in auth) return auth
     const refresh = tokens.valid(str(auth.body, "token"), "refresh", "hyperline")
-    // RFC 7009 §2.2: an unknown token is not an error.
-    if (refresh !== undefined && refresh.clientId === auth.app.client_id) tokens.revoke(refresh.value)
+    // RFC 7009 §2.2: an unknown (or already revoked) token is not an error.
+    if (refresh === undefined) return json(200, {})
+    // RFC 7009 §2.1: the server verifies the token was issued to the client
+    // asking, and refuses the request otherwise (the seed is silent). The
+    // error is RFC 6749 §5.2's, with its status: 400.
+    if (refresh.clientId !== auth.app.client_id)
+      return oauthError(400, "unauthorized_client", "The token was not issued to this client")
+    tokens.revoke(refresh.value)
     return json(200, {})
   }
 
