@@ -10,6 +10,7 @@ import {
   baseURL,
   type CallOptions,
   type DeviceCode,
+  HyperauthError,
   hyperid,
   initiateDeviceFlow,
   introspectToken,
@@ -337,5 +338,30 @@ describe("@hyperauth/core/promise", () => {
     expect(baseURL()).toBe("https://custom.hyper.io")
     delete process.env.HYPER_BASE_URL
     expect(baseURL()).toBe("https://api.hyper.io")
+  })
+
+  it("baseURL() is the origin the calls use: normalised, and an invalid one is not_configured naming what to fix", () => {
+    try {
+      process.env.HYPER_BASE_URL = " https://custom.hyper.io/// "
+      expect(baseURL()).toBe("https://custom.hyper.io")
+      for (const invalid of ["https://ada:pa55word@hyper.example", "hyper.example", "ftp://hyper.example"]) {
+        process.env.HYPER_BASE_URL = invalid
+        let thrown: unknown
+        try {
+          baseURL()
+        } catch (error) {
+          thrown = error
+        }
+        expect(thrown, invalid).toBeInstanceOf(HyperauthError)
+        if (!(thrown instanceof HyperauthError)) continue
+        const error = thrown
+        expect(error.code).toBe("not_configured")
+        expect(error.message).toContain("HYPER_BASE_URL must be an http(s) origin")
+        expect(error.message).not.toContain(invalid)
+        expect(JSON.stringify(error)).not.toContain("pa55word")
+      }
+    } finally {
+      delete process.env.HYPER_BASE_URL
+    }
   })
 })
