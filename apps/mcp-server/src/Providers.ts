@@ -16,8 +16,10 @@ export interface ProviderEntry {
   readonly flow: Provider.FlowKind
   /** Whether it introspects tokens: known without settings or a login. */
   readonly introspection: boolean
-  /** Absent while the settings that decide it are not valid (`problem` says why). */
+  /** Absent while the settings that decide it are not valid (`apiBaseUrlProblem` says why). */
   readonly apiBaseUrl: string | undefined
+  /** Which setting keeps the API base from being known, what it accepts, and the base with it unset. */
+  readonly apiBaseUrlProblem: string | undefined
   /** Settings to provide before this provider can be used. */
   readonly missing: ReadonlyArray<string>
   /** Why a present setting is not usable. */
@@ -42,14 +44,15 @@ export const make: Effect.Effect<Service, never, HttpClient.HttpClient> = Effect
     Effect.gen(function* () {
       const made = yield* Effect.either(definition.provider)
       // Read on its own only when the provider could not be made: a made provider knows its API base.
-      const apiBaseUrl = Either.isRight(made)
-        ? made.right.apiBaseUrl
-        : yield* Effect.orElseSucceed(definition.apiBaseUrl, () => undefined)
+      const apiBase = Either.isRight(made)
+        ? Either.right(made.right.apiBaseUrl)
+        : yield* Effect.either(definition.loadApiBaseUrl)
       return {
         id: definition.id,
         flow: definition.flow,
         introspection: definition.introspection,
-        apiBaseUrl,
+        apiBaseUrl: Either.getOrUndefined(apiBase),
+        apiBaseUrlProblem: Either.match(apiBase, { onLeft: (e) => e.reason, onRight: () => undefined }),
         missing: Either.match(made, { onLeft: (e) => e.missing, onRight: () => [] }),
         problem: Either.match(made, { onLeft: (e) => e.reason, onRight: () => undefined }),
         provider: Either.getRight(made),

@@ -490,8 +490,8 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
 
 const origin = settings.environmentOrigin("HYPERID", environments)
 
-/** Where the realm's endpoints are, the API base of hyperid. */
-const realm = Config.map(origin, (server) => `${server}${realmPath}`)
+/** Where the realm's endpoints are, the API base of hyperid (a valid `HYPERID_BASE_URL` names it whatever the environment). */
+const realm = Config.map(settings.environmentApiOrigin("HYPERID", environments), (server) => `${server}${realmPath}`)
 
 /**
  * `HYPERID_ENVIRONMENT` (`production` default, or `sandbox`) picks the

@@ -455,7 +455,8 @@ export const config: Config.Config<Options> = Config.all({
  */
 export const definition = define(providerId, "authorization_code", Hyperline, {
   config,
-  apiBaseUrl: origin,
+  // A valid HYPERLINE_BASE_URL names the API base whatever the environment.
+  apiBaseUrl: settings.environmentApiOrigin("HYPERLINE", environments),
   introspection: false,
   make,
 })

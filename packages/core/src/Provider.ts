@@ -160,6 +160,12 @@ export interface Definition<Id extends string, Options, Service extends { readon
   readonly configuredRedirectUri: Config.Config<Option.Option<string>>
   /** `config`, with every missing or malformed setting reported at once as `NotConfigured`. */
   readonly loadConfig: Effect.Effect<Options, NotConfigured>
+  /**
+   * `apiBaseUrl`, or `NotConfigured` whose `reason` names the setting that
+   * keeps it from being known, what that setting accepts, and the base
+   * with that setting unset.
+   */
+  readonly loadApiBaseUrl: Effect.Effect<string, NotConfigured>
   readonly make: (options: Options) => Effect.Effect<Service, never, HttpClient.HttpClient>
   /** The provider behind the uniform interface, made from the settings. */
   readonly provider: Effect.Effect<Provider, NotConfigured, HttpClient.HttpClient>

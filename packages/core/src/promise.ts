@@ -33,10 +33,10 @@
  *
  * @since 0.1.0
  */
-import * as Config from "effect/Config"
 import * as DateTime from "effect/DateTime"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import * as DeviceFlow from "./DeviceFlow.js"
@@ -369,7 +369,14 @@ export const introspectToken = (
 }
 
 /**
- * `HYPER_BASE_URL`, or `Hyper.defaultBaseUrl` when it is not set.
+ * The origin every call goes to: `HYPER_BASE_URL` as the calls read it
+ * (blanks and trailing slashes removed), or `Hyper.defaultBaseUrl` when it
+ * is not set. An invalid `HYPER_BASE_URL` (not an http(s) origin, or with
+ * `user:password@`, a query or a fragment) is not returned as it is, since
+ * every call refuses it: `baseURL()` throws a `HyperauthError` with code
+ * `not_configured`, whose message names the setting and what it accepts and
+ * quotes no value. (The seed's signature returns a string, so it cannot
+ * reject as the other functions do.)
  *
  * @example
  * ```ts
@@ -382,10 +389,7 @@ export const introspectToken = (
  * @category config
  */
 export const baseURL = (): string =>
-  Effect.runSync(
-    Config.string("HYPER_BASE_URL").pipe(
-      Config.withDefault(Hyper.defaultBaseUrl),
-      Effect.map((url) => url.trim().replace(/\/+$/, "")),
-      Effect.orElseSucceed(() => Hyper.defaultBaseUrl),
-    ),
+  Either.getOrThrowWith(
+    Effect.runSync(Effect.either(Hyper.definition.loadApiBaseUrl)),
+    (error) => new Internal.HyperauthError(error),
   )

@@ -23,9 +23,14 @@ export const listProviders = defineTool({
         problem: Schema.optional(
           Schema.String.annotations({ description: "What is wrong with a setting that is present" }),
         ),
-        api_base_url: Schema.optional(
+        api_base_url: Schema.String.annotations({
+          description:
+            "The origin call_api paths are appended to; empty while a setting that decides it is not valid (see api_base_url_problem)",
+        }),
+        api_base_url_problem: Schema.optional(
           Schema.String.annotations({
-            description: "Absent while the settings that decide it are not valid (see problem)",
+            description:
+              "Which setting keeps the API base from being known, what it accepts, and the base with that setting unset",
           }),
         ),
         accounts: Schema.Array(
@@ -69,7 +74,8 @@ export const listProviders = defineTool({
           configured: Option.isSome(entry.provider),
           missing: [...entry.missing],
           ...(entry.problem === undefined ? {} : { problem: entry.problem }),
-          ...(entry.apiBaseUrl === undefined ? {} : { api_base_url: entry.apiBaseUrl }),
+          api_base_url: entry.apiBaseUrl ?? "",
+          ...(entry.apiBaseUrlProblem === undefined ? {} : { api_base_url_problem: entry.apiBaseUrlProblem }),
           accounts: stored
             .filter((s) => s.provider === entry.id)
             .map((s) => {

@@ -68,6 +68,20 @@ export const environmentOrigin = (
     baseUrl: Config.option(origin(`${prefix}_BASE_URL`)),
   }).pipe(Config.map(({ environment, baseUrl }) => Option.getOrElse(baseUrl, () => environments[environment])))
 
+/**
+ * The origin `environmentOrigin` gives, read for the API base alone: a
+ * valid `{PREFIX}_BASE_URL` replaces the environment, so an invalid
+ * `{PREFIX}_ENVIRONMENT` beside it does not hide it (it still leaves the
+ * provider unconfigured, through `environmentOrigin`).
+ */
+export const environmentApiOrigin = (
+  prefix: string,
+  environments: Readonly<Record<"production" | "sandbox", string>>,
+): Config.Config<string> =>
+  origin(`${prefix}_BASE_URL`).pipe(
+    Config.orElseIf({ if: ConfigError.isMissingDataOnly, orElse: () => environmentOrigin(prefix, environments) }),
+  )
+
 /** How long a provider request may take when `HYPERAUTH_HTTP_TIMEOUT` is unset. */
 export const defaultHttpTimeout: Duration.Duration = Duration.seconds(30)
 
@@ -243,6 +257,29 @@ const problems = (
   walk(error)
   return { invalid: [...new Set(invalid)], absent: [...new Set(absent)] }
 }
+
+/** What `config` gives with no setting at all: its defaults, if it has them all. */
+export const defaults = <A>(config: Config.Config<A>): Option.Option<A> =>
+  Effect.runSync(Effect.option(Effect.withConfigProvider(config, ConfigProvider.fromMap(new Map()))))
+
+/**
+ * Loads an API base `config`: a failure's `reason` names the setting to fix
+ * and what it accepts (as `load`'s), and says what the base is with that
+ * setting unset.
+ */
+export const loadApiBase = (provider: string, config: Config.Config<string>): Effect.Effect<string, NotConfigured> =>
+  Effect.mapError(load(provider, config), (error) => {
+    const fallback = Option.match(defaults(config), {
+      onNone: () => "",
+      onSome: (base) => ` With that setting unset, the API base is ${base}.`,
+    })
+    const why = error.reason ?? `set ${error.missing.join(", ")}`
+    return new NotConfigured({
+      provider,
+      missing: error.missing,
+      reason: `the API base is not known until this is fixed: ${why}.${fallback}`,
+    })
+  })
 
 /**
  * Loads `config`. Missing required settings and malformed ones both make

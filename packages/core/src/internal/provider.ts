@@ -85,6 +85,9 @@ export const define = <const Id extends string, Options, Service extends { reado
   // The settings are read off the Config when first asked for (then remembered), not when the module loads.
   const loadConfig: Effect.Effect<Options, NotConfigured> = Effect.suspend(() => settings.load(id, service.config))
   const made = Effect.flatMap(loadConfig, service.make)
+  const loadApiBaseUrl: Effect.Effect<string, NotConfigured> = Effect.suspend(() =>
+    settings.loadApiBase(id, service.apiBaseUrl),
+  )
   return {
     id,
     flow,
@@ -99,6 +102,7 @@ export const define = <const Id extends string, Options, Service extends { reado
     configuredRedirectUri:
       flow === "authorization_code" ? settings.configuredRedirectUri(id) : Config.succeed(Option.none<string>()),
     loadConfig,
+    loadApiBaseUrl,
     provider: Effect.map(made, (built) => built.provider),
     layer: (options) => Layer.effect(tag, service.make(options)),
     layerConfig: Layer.effect(tag, made),
