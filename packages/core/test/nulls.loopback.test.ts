@@ -104,6 +104,30 @@ describe("null for an absent optional member of an API model", () => {
     ),
   )
 
+  it.live("a hyperline list answer with null data is an empty list", () =>
+    live(
+      Effect.gen(function* () {
+        emulator.current.faults.inject({
+          origin: "hyperline",
+          path: "/v1/companies",
+          status: 200,
+          body: '{"data":null,"meta":{"total":0}}',
+          times: 1,
+        })
+        const hyperline = yield* Hyperline.make({
+          origin: emulator.current.origins.hyperline,
+          clientId: defaultHyperlineClient.clientId,
+          clientSecret: Redacted.make(defaultHyperlineClient.clientSecret),
+          redirectUri: "http://127.0.0.1:8976/callback/hyperline",
+        })
+        const companies = succeeded(
+          yield* Effect.exit(hyperline.listCompanies(Redacted.make("at-any-0123456789-the-fault-answers"))),
+        )
+        assert.deepStrictEqual(companies, [])
+      }),
+    ),
+  )
+
   it.live("a hyperline app with null callbacks, client_id, description and logo_uri is an app", () =>
     live(
       Effect.gen(function* () {
