@@ -58,3 +58,28 @@ describe("logout of a hyperid session that already ended", () => {
     expect(String(result.revoke_error)).toMatch(/^invalid_client: /)
   })
 })
+
+describe("logout of a hyperline token the provider will not revoke for this client", () => {
+  it("reports the refusal (RFC 7009 §2.1) as revoke_error without secrets, and removes the login", async () => {
+    const pending = structured(await session.call("login", { provider: "hyperline", account: "foreign" }))
+    const landed = emulator.hyperline.authorize(String(pending.authorization_url))
+    expect(
+      structured(await session.call("complete_login", { login_id: pending.login_id, redirect_url: landed })).status,
+    ).toBe("authenticated")
+    // What the emulator answers for a token issued to another client, as any RFC 7009 server refuses it.
+    emulator.faults.inject({
+      origin: "hyperline",
+      path: "/v1/oauth/revoke",
+      status: 400,
+      body: { error: "unauthorized_client", error_description: "The token was not issued to this client" },
+      times: 1,
+    })
+    const result = structured(await session.call("logout", { provider: "hyperline", account: "foreign" }))
+    expect(result).toMatchObject({ revoked: false, removed: true })
+    expect(String(result.revoke_error)).toMatch(/^invalid_client: .*unauthorized_client/)
+    expect(String(result.revoke_error)).not.toContain(emulator.env.HYPERLINE_CLIENT_SECRET ?? "-")
+    expect(structured(await session.call("list_providers")).providers).toContainEqual(
+      expect.objectContaining({ id: "hyperline", accounts: [] }),
+    )
+  })
+})
