@@ -301,7 +301,8 @@ export const introspectToken = (
 
 /**
  * Ends the session of a refresh token (or of the `Token` that holds one),
- * and with it its access tokens.
+ * and with it its access tokens. A session that has already ended (the
+ * realm's `invalid_grant`) resolves too: it is logged out.
  *
  * @example
  * ```ts
