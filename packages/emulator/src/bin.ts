@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
- * `hyperauth-emulator [--port N]`: runs the emulator until interrupted and
- * prints the environment that points hyperauth at it.
+ * `hyperauth-emulator [--port N] [--rotate-refresh-tokens] [--hyperline-callback URL]...`:
+ * runs the emulator until interrupted and prints the environment that
+ * points hyperauth at it.
  */
 import { parseArgs } from "node:util"
 import { start } from "./Emulator.js"
@@ -10,13 +11,14 @@ const { values } = parseArgs({
   options: {
     port: { type: "string" },
     "rotate-refresh-tokens": { type: "boolean" },
+    "hyperline-callback": { type: "string", multiple: true },
     help: { type: "boolean", short: "h" },
   },
 })
 
 if (values.help === true) {
   process.stdout.write(
-    "Usage: hyperauth-emulator [--port N] [--rotate-refresh-tokens]\n  --port N                 first port (origins use N..N+4); default: free ports\n  --rotate-refresh-tokens  hyperid and hyperline accept each refresh token once; a reused one revokes the login\n",
+    "Usage: hyperauth-emulator [--port N] [--rotate-refresh-tokens] [--hyperline-callback URL]...\n  --port N                   first port (origins use N..N+4); default: free ports\n  --rotate-refresh-tokens    hyperid and hyperline accept each refresh token once; a reused one revokes the login\n  --hyperline-callback URL   a redirect URI hyperline's app registers (repeatable); default: http://127.0.0.1:8976/callback/hyperline, on any port\n",
   )
   process.exit(0)
 }
@@ -28,7 +30,12 @@ if (!Number.isInteger(port) || port < 0 || port > 65531) {
 }
 
 const rotateRefreshTokens = values["rotate-refresh-tokens"] === true
-const emulator = await start({ port, hyperid: { rotateRefreshTokens }, hyperline: { rotateRefreshTokens } })
+const callbacks = values["hyperline-callback"]
+const emulator = await start({
+  port,
+  hyperid: { rotateRefreshTokens },
+  hyperline: { rotateRefreshTokens, callbacks },
+})
 process.stdout.write("hyperauth emulator listening. Point hyperauth at it with:\n")
 for (const [name, value] of Object.entries(emulator.env)) process.stdout.write(`export ${name}=${value}\n`)
 
