@@ -72,7 +72,7 @@ describe("a hostile redirect's error_description, error_uri and error", () => {
     expect(html.length).toBeLessThan(2_000)
 
     const done = await session.call("complete_login", { login_id: pending.login_id, wait_seconds: 5 })
-    expect(errorCode(done)).toBe("server_error")
+    expect(errorCode(done)).toBe("http_error")
     const [first, details] = textOf(done).split("\n")
     expect(first).toContain("forged log line")
     expect(first).not.toMatch(unprintable)

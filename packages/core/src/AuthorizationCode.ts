@@ -8,6 +8,7 @@ import { createHash, randomBytes, timingSafeEqual } from "node:crypto"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
+import { asProse, oneLine, shortened } from "./internal/scrub.js"
 import { InvalidInput, OAuthProtocolError, StateMismatch } from "./OAuthError.js"
 
 /**
@@ -171,13 +172,17 @@ export interface Redirect {
   readonly params: Readonly<Record<string, string>>
 }
 
-/** `text` with control characters (line breaks among them) as spaces: it goes into messages. */
-const singleLine = (text: string | null): string | undefined =>
-  text === null ? undefined : text.replace(/[^\x20-\x7e\u0080-\uffff]/g, " ")
+/**
+ * What the redirect says in prose (`error_description`, `error_uri`), as
+ * it goes into messages, the listener's page and the log: anyone who can
+ * send the browser to the redirect URI writes it, so it is `Scrub.asProse`,
+ * one line of at most 500 characters, like a token endpoint's.
+ */
+const prose = (text: string | null): string | undefined => (text === null ? undefined : asProse(text))
 
 /** A value from the URL as a message quotes it: on one line, and 200 characters at most. */
 const quoted = (text: string): string => {
-  const line = singleLine(text) ?? ""
+  const line = oneLine(text)
   return line.length > 200 ? `${line.slice(0, 200)}…` : line
 }
 
@@ -288,9 +293,10 @@ export const parseRedirect = (
       return Effect.fail(
         new OAuthProtocolError({
           provider,
-          error,
-          errorDescription: singleLine(query.get("error_description")),
-          errorUri: singleLine(query.get("error_uri")),
+          // Printable ASCII already, but of any length: cut like a token endpoint's unregistered code.
+          error: shortened(error),
+          errorDescription: prose(query.get("error_description")),
+          errorUri: prose(query.get("error_uri")),
         }),
       )
     }

@@ -327,7 +327,7 @@ export const asProse = (text: string, known: ReadonlyArray<Redacted.Redacted<str
   shortened(withoutSecrets(oneLine(withoutSecrets(text, known)), spacedAlike(known)))
 
 /** `text` on one line: controls and separators as spaces, every run of spaces one. */
-const oneLine = (text: string): string => text.replace(unprintable, " ").replace(/\s+/g, " ").trim()
+export const oneLine = (text: string): string => text.replace(unprintable, " ").replace(/\s+/g, " ").trim()
 
 /**
  * The secrets, and each as `oneLine` writes it where that differs: text is
