@@ -110,3 +110,42 @@ describe("a hostile redirect's error_description, error_uri and error", () => {
     expect(textOf(done).length).toBeLessThan(3_000)
   })
 })
+
+describe("an API answer that grows when written as JSON", () => {
+  const mib = 1024 * 1024
+  /** What the result costs on the wire: the JSON-RPC message carries it as JSON, as UTF-8. */
+  const wireBytes = (result: unknown) => Buffer.byteLength(JSON.stringify(result))
+
+  it.each([
+    ["control bytes (6 bytes each as JSON)", "text/plain", "\u0000".repeat(mib)],
+    ["quotes and backslashes (2 bytes each)", "text/plain", '"\\'.repeat(mib / 2)],
+    ["bytes that are no UTF-8 (3 bytes each as U+FFFD)", "text/plain", new Uint8Array(mib).fill(0xff)],
+    ["JSON numbers that grow when written again", "application/json", `[${"9e20,".repeat(200_000)}0]`],
+  ])(
+    "%s: the body is at most 1 MiB as JSON, truncated says it was cut, and the result stays some MiB",
+    async (_, type, body) => {
+      const session = await server()
+      structured(await session.call("login", { provider: "hyperproof", account: "grows" }))
+      emulator.faults.inject({
+        origin: "hyperproofApi",
+        path: "/v1/grows",
+        status: 200,
+        headers: { "content-type": type },
+        body,
+        times: 1,
+      })
+      const result = await session.call("call_api", {
+        provider: "hyperproof",
+        account: "grows",
+        method: "GET",
+        path: "/v1/grows",
+      })
+      const answer = structured(result)
+      expect(answer.status).toBe(200)
+      expect(answer.truncated).toBe(true)
+      expect(Buffer.byteLength(JSON.stringify(answer.body))).toBeLessThanOrEqual(mib + 2)
+      // structuredContent, and its JSON text copy escaped once more: three times the body at worst.
+      expect(wireBytes(result)).toBeLessThan(3 * mib + 64 * 1024)
+    },
+  )
+})

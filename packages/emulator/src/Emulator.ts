@@ -185,8 +185,13 @@ const delay = (ms: number, req: IncomingMessage): Promise<void> =>
   })
 
 const send = (res: ServerResponse, response: EmulatorResponse, gzip = false): void => {
-  const isText = typeof response.body === "string"
-  const body = response.body === undefined ? "" : isText ? String(response.body) : JSON.stringify(response.body)
+  const isText = typeof response.body === "string" || response.body instanceof Uint8Array
+  const body =
+    response.body === undefined
+      ? ""
+      : typeof response.body === "string" || response.body instanceof Uint8Array
+        ? response.body
+        : JSON.stringify(response.body)
   const headers: Record<string, string> = {
     "cache-control": "no-store",
     ...(response.body !== undefined && !isText ? { "content-type": "application/json" } : {}),

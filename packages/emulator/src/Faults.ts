@@ -40,7 +40,8 @@ export interface Fault {
   readonly answerLatencyMs?: number | undefined
   /** Answer with this status (and `body`, `headers`) instead of the route. */
   readonly status?: number | undefined
-  readonly body?: string | object | undefined
+  /** Text is sent as UTF-8, bytes (a `Uint8Array`, e.g. ones that are no UTF-8) as they are, anything else as JSON. */
+  readonly body?: string | Uint8Array | object | undefined
   readonly headers?: Readonly<Record<string, string>> | undefined
   /** Close the connection without an answer. */
   readonly drop?: boolean | undefined

@@ -20,7 +20,8 @@ export interface EmulatorRequest {
 export interface EmulatorResponse {
   readonly status: number
   readonly headers?: Readonly<Record<string, string>> | undefined
-  readonly body?: string | object | undefined
+  /** Text is sent as UTF-8, bytes (a `Uint8Array`) as they are, anything else as JSON. */
+  readonly body?: string | Uint8Array | object | undefined
 }
 
 export type Handler = (request: EmulatorRequest) => EmulatorResponse | Promise<EmulatorResponse>
