@@ -9,20 +9,78 @@ import { Account, atMostChars, atMostEntries, Integer, NonEmpty, ProviderId } fr
 import { Providers } from "../Providers.js"
 import { defineTool } from "../tool.js"
 
-/** Bodies past this are cut and `truncated` is set. */
+/**
+ * Bodies past this are cut and `truncated` is set: the bytes read, and the
+ * body as the result writes it in JSON, which is what goes on the wire.
+ */
 const maxBodyBytes = 1024 * 1024
 
-/** JSON bodies parsed; any other, a cut one or one nested too deep to handle safely, as text. */
-const parseBody = (response: ApiClient.ApiResponse): unknown =>
-  /\bjson\b/i.test(response.headers["content-type"] ?? "")
-    ? Option.getOrElse(ApiClient.jsonBody(response), () => response.body)
-    : response.body
+/** The most bytes one UTF-16 unit takes written in JSON (`\u0000`): text this much shorter than a bound is within it. */
+const maxJsonBytesPerUnit = 6
+
+/**
+ * The bytes the character at `i` takes in a JSON string as UTF-8 (a
+ * control character `\u0000` 6, a quote or backslash 2, a lone surrogate
+ * `\ud800` 6) and the UTF-16 units it spans.
+ */
+const jsonBytesAt = (text: string, i: number): readonly [bytes: number, units: number] => {
+  const unit = text.charCodeAt(i)
+  if (unit < 0x20) return [unit === 0x08 || unit === 0x09 || unit === 0x0a || unit === 0x0c || unit === 0x0d ? 2 : 6, 1]
+  if (unit === 0x22 || unit === 0x5c) return [2, 1]
+  if (unit < 0x80) return [1, 1]
+  if (unit < 0x800) return [2, 1]
+  if (unit < 0xd800 || unit > 0xdfff) return [3, 1]
+  const next = text.charCodeAt(i + 1)
+  return unit <= 0xdbff && next >= 0xdc00 && next <= 0xdfff ? [4, 2] : [6, 1]
+}
+
+/**
+ * `text` cut where written as a JSON string (quotes aside) it would pass
+ * `maxBodyBytes`, never inside a surrogate pair; none when it is within.
+ * A megabyte read can be six written (control bytes), three (bytes that are
+ * no UTF-8 became U+FFFD), and the result's text copy writes it again.
+ */
+const cutToJsonBytes = (text: string): string | undefined => {
+  if (text.length * maxJsonBytesPerUnit <= maxBodyBytes) return undefined
+  let bytes = 0
+  for (let i = 0; i < text.length; ) {
+    const [size, units] = jsonBytesAt(text, i)
+    if (bytes + size > maxBodyBytes) return text.slice(0, i)
+    bytes += size
+    i += units
+  }
+  return undefined
+}
+
+/**
+ * JSON bodies parsed; any other, a cut one or one nested too deep to handle
+ * safely, as text. JSON that grows when written again (`9e20` is 21
+ * characters then) past `maxBodyBytes` comes back as its text too.
+ */
+const parseBody = (response: ApiClient.ApiResponse): unknown => {
+  if (!/\bjson\b/i.test(response.headers["content-type"] ?? "")) return response.body
+  const parsed = ApiClient.jsonBody(response)
+  if (Option.isNone(parsed)) return response.body
+  // Rewritten, a JSON text grows at most 6 times (a number's exponent spelled out): short ones need no look.
+  if (response.body.length * maxJsonBytesPerUnit <= maxBodyBytes) return parsed.value
+  return Buffer.byteLength(JSON.stringify(parsed.value)) <= maxBodyBytes ? parsed.value : response.body
+}
+
+/**
+ * The body as the result carries it, and whether it was cut: a text body
+ * longer than `maxBodyBytes` written in JSON is cut there.
+ */
+const resultBody = (response: ApiClient.ApiResponse): { readonly body: unknown; readonly truncated: boolean } => {
+  const body = parseBody(response)
+  const cut = typeof body === "string" ? cutToJsonBytes(body) : undefined
+  return cut === undefined ? { body, truncated: response.truncated } : { body: cut, truncated: true }
+}
 
 export const callApi = defineTool({
   name: "call_api",
   title: "Call a provider API",
   description:
-    "Sends an authenticated request to the provider's API base and returns status, headers and body (JSON parsed; other bodies, and JSON nested deeper than 64 levels, as text; cut at 1 MiB with truncated: true). path must start with / and stay on the API base. Authorization, Cookie, Host and hop-by-hop headers (Connection, Transfer-Encoding, Content-Length, Proxy-*, ...) cannot be set, and header values must be single-line Latin-1 text. company_id (hyperline) becomes Hyperline-CompanyId. A body nested deeper than 64 levels is refused. A 401 is retried once after a token refresh. The token is [redacted] wherever the answer echoes it.",
+    "Sends an authenticated request to the provider's API base and returns status, headers and body (JSON parsed; other bodies, and JSON nested deeper than 64 levels or over 1 MiB once rewritten, as text; cut at 1 MiB, counted as written in JSON where a control byte takes 6, with truncated: true: ask for less, a page or a filter, to see the rest). path must start with / and stay on the API base. Authorization, Cookie, Host and hop-by-hop headers (Connection, Transfer-Encoding, Content-Length, Proxy-*, ...) cannot be set, and header values must be single-line Latin-1 text. company_id (hyperline) becomes Hyperline-CompanyId. A body nested deeper than 64 levels is refused. A 401 is retried once after a token refresh. The token is [redacted] wherever the answer echoes it.",
   input: Schema.Struct({
     provider: ProviderId,
     account: Account,
@@ -88,8 +146,7 @@ export const callApi = defineTool({
       return {
         status: response.status,
         headers: forwardedResponseHeaders(response.headers),
-        body: parseBody(response),
-        truncated: response.truncated,
+        ...resultBody(response),
       }
     }),
 })
