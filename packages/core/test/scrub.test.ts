@@ -207,6 +207,31 @@ describe("scrub: a 64 KiB token of many non-alphanumeric characters, on every AP
   })
 })
 
+describe("scrub: a piece of a secret in mixed escapes", () => {
+  // A pattern runs only on a text that holds its piece's longest run of letters and digits.
+  const unit = fc.constantFrom("a", "B", "7", "z", ".", "-", "/", "+", "=", "~", "é", " ")
+  it.prop(
+    "is found with its anchor, whatever else the text holds",
+    {
+      characters: fc.array(unit, { minLength: minScrubbableLength, maxLength: 60 }),
+      escaped: fc.array(fc.boolean(), { minLength: 60, maxLength: 60 }),
+      before: fc.string({ maxLength: 20 }),
+    },
+    ({ characters, escaped, before }) => {
+      const secret = characters.join("")
+      const echoed = characters
+        .map((c, i) =>
+          /[A-Za-z0-9]/.test(c) || escaped[i] !== true
+            ? c
+            : encodeURIComponent(c).replace(/^[^%]*$/, (r) => `%${r.charCodeAt(0).toString(16)}`),
+        )
+        .join("")
+      const scrubbed = withoutKnownSecrets(`${before}${echoed}!`, [Redacted.make(secret)])
+      assert.notInclude(scrubbed, echoed)
+    },
+  )
+})
+
 describe("scrub: a secret longer than any provider issues", () => {
   // 4,000 UUIDs joined with dots, 148 KB: past the length looked for in mixed escapes, still found as it is.
   const value = uuids(4000)
