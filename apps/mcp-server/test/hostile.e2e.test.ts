@@ -151,3 +151,23 @@ describe("an API answer that grows when written as JSON", () => {
     },
   )
 })
+
+describe("an API's JSON after a UTF-8 byte order mark (RFC 8259 §8.1)", () => {
+  it("comes back parsed, as JSON without one does", async () => {
+    const session = await server()
+    structured(await session.call("login", { provider: "hyperproof", account: "bom" }))
+    emulator.faults.inject({
+      origin: "hyperproofApi",
+      path: "/v1/bom",
+      status: 200,
+      headers: { "content-type": "application/json; charset=utf-8" },
+      body: `\ufeff${JSON.stringify({ data: [{ id: 1 }] })}`,
+      times: 1,
+    })
+    const answer = structured(
+      await session.call("call_api", { provider: "hyperproof", account: "bom", method: "GET", path: "/v1/bom" }),
+    )
+    expect(answer.body).toEqual({ data: [{ id: 1 }] })
+    expect(answer.truncated).toBe(false)
+  })
+})
