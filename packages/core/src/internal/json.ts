@@ -50,11 +50,18 @@ export const nestsDeeperThan = (text: string, limit: number): boolean => {
 /** Why text is not a JSON value hyperauth will handle. */
 export type Refusal = "not JSON" | "nested too deep"
 
-/** `text` parsed, unless it is not JSON or nests deeper than `maxDepth`. */
+/**
+ * `text` without a byte order mark that begins it: RFC 8259 §8.1 lets a
+ * parser ignore one (some frameworks write it), and `JSON.parse` does not.
+ * Bodies are decoded with `Buffer#toString`, which keeps it.
+ */
+const withoutByteOrderMark = (text: string): string => (text.charCodeAt(0) === 0xfeff ? text.slice(1) : text)
+
+/** `text` parsed, unless it is not JSON or nests deeper than `maxDepth`; a leading byte order mark is ignored. */
 export const parse = (text: string): Either.Either<unknown, Refusal> => {
   if (nestsDeeperThan(text, maxDepth)) return Either.left("nested too deep")
   try {
-    return Either.right(JSON.parse(text))
+    return Either.right(JSON.parse(withoutByteOrderMark(text)))
   } catch {
     return Either.left("not JSON")
   }
