@@ -232,6 +232,39 @@ describe("scrub: a piece of a secret in mixed escapes", () => {
   )
 })
 
+describe("scrub: a secret echoed in another case", () => {
+  // An API or an error page may upper-case what it echoes (a hex token is the same token so).
+  const value = "at_9f8e7d6c5b4a3210.Hyperproof-Token"
+  const token = Redacted.make(value)
+  const cases = {
+    "upper-cased": value.toUpperCase(),
+    "lower-cased": value.toLowerCase(),
+    "with every other letter's case changed": [...value]
+      .map((c, i) => (i % 2 === 0 ? c.toUpperCase() : c.toLowerCase()))
+      .join(""),
+    "percent-encoded, then upper-cased": encodeURIComponent(`${value}/x`).toUpperCase(),
+    "with a dot percent-encoded, then upper-cased": value.replace(".", "%2e").toUpperCase(),
+  }
+  for (const [name, echoed] of Object.entries(cases)) {
+    it(`is replaced ${name}, in an answer, in prose and in an excerpt`, () => {
+      const text = `{"echo":"${echoed}","kept":"Data"}`
+      for (const scrubbed of [
+        withoutKnownSecrets(text, [token]),
+        withoutSecrets(text, [token]),
+        asProse(text, [token]),
+        excerpt(text, [token]),
+      ]) {
+        assert.notInclude(scrubbed.toLowerCase(), "9f8e7d6c5b4a3210", name)
+        assert.include(scrubbed, '"kept":"Data"', name)
+      }
+    })
+  }
+  it("a cut answer loses a tail that begins it upper-cased", () => {
+    const cut = `data ${value.slice(0, 20).toUpperCase()}`
+    assert.strictEqual(withoutKnownSecrets(cut, [token], true), "data [redacted]")
+  })
+})
+
 describe("scrub: a secret longer than any provider issues", () => {
   // 4,000 UUIDs joined with dots, 148 KB: past the length looked for in mixed escapes, still found as it is.
   const value = uuids(4000)
