@@ -34,6 +34,20 @@ const opaque = /(?=[\w.~+/=-]*\d)(?=[\w.~+/=-]*[A-Za-z])[\w.~+/=-]{16,}/g
  */
 export const minScrubbableLength = 8
 
+/**
+ * `text` with ASCII capitals in lower case, and nothing else: a copy of the
+ * same length, so that where a spelling is found in it is where it is in
+ * `text`. An API that echoes a token upper-cased still hands it on (a hex
+ * token is the same token so), and a secret in other case is still one.
+ */
+const asciiLower = (text: string): string => {
+  if (!/[A-Z]/.test(text)) return text
+  // ASCII text: the native lower-casing is the same, and far quicker than a callback per run of capitals.
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: any character past ASCII is the point
+  if (!/[^\u0000-\u007f]/.test(text)) return text.toLowerCase()
+  return text.replace(/[A-Z]+/g, (capitals) => capitals.toLowerCase())
+}
+
 /** Both spellings of percent-encoding's hex digits (RFC 3986 §2.1 allows either). */
 const hexCases = (encoded: string): ReadonlyArray<string> => [
   encoded,
@@ -79,7 +93,8 @@ const formEncoded = (value: string): string => new URLSearchParams({ s: value })
  * Every form `secret` can take on the wire or in a server's echo of it:
  * raw, percent- and form-encoded (once or twice), JSON-escaped (also
  * ASCII-only), HTML-escaped, and base64 or base64url of the raw and
- * encoded forms.
+ * encoded forms; each in ASCII lower case, as they are looked for in text
+ * folded so (`asciiLower`).
  */
 const spellings = (secret: string): ReadonlyArray<string> => {
   const form = formEncoded(secret)
@@ -103,7 +118,7 @@ const spellings = (secret: string): ReadonlyArray<string> => {
     ),
   ]
   // Longest first, so that a spelling containing another is replaced whole.
-  return [...new Set(all)].filter((s) => s.length > 0).sort((a, b) => b.length - a.length)
+  return [...new Set(all.map(asciiLower))].filter((s) => s.length > 0).sort((a, b) => b.length - a.length)
 }
 
 /** Hex digits matched in either case: `2f` as `[2][fF]`. */
@@ -165,7 +180,7 @@ const mixedEscapes = (secret: string): ReadonlyArray<Mixed> => {
       Math.floor(((i + 1) * characters.length) / pieces),
     )
     try {
-      return { pattern: new RegExp(piece.map(characterPattern).join(""), "g"), anchor: anchorOf(piece.join("")) }
+      return { pattern: new RegExp(piece.map(characterPattern).join(""), "gi"), anchor: anchorOf(piece.join("")) }
     } catch {
       // Never thrown on: the error's message would quote the pattern. The exact spellings still apply.
       return undefined
@@ -183,7 +198,7 @@ const minAnchorLength = 4
  */
 const anchorOf = (piece: string): string | undefined => {
   const longest = (piece.match(/[A-Za-z0-9]+/g) ?? []).reduce((a, b) => (b.length > a.length ? b : a), "")
-  return longest.length >= minAnchorLength ? longest : undefined
+  return longest.length >= minAnchorLength ? asciiLower(longest) : undefined
 }
 
 /** A UTF-16 answer read as UTF-8: the secret's characters with NULs between them, either byte order. */
@@ -233,14 +248,22 @@ const byAnchorKey = (mixed: ReadonlyArray<Mixed>): ReadonlyMap<number, ReadonlyA
   return anchored
 }
 
+/** Up to this many pieces, each anchor is looked for on its own. */
+const fewPieces = 16
+
 /**
- * The patterns that may match in `text`: those whose anchor it holds, found
+ * The patterns that may match in `folded` (text in `asciiLower` case): those whose anchor it holds, found
  * in one pass over it (a key rolled over each run of letters and digits,
  * looked up), and those without an anchor. An indexOf per anchor was a pass
  * per piece of the secret, some 250 over each answer for a 64 KiB token.
  */
 const patternsFor = (text: string, { mixed, anchored }: Spellings): ReadonlyArray<RegExp> => {
-  if (mixed.length === 0) return []
+  // A few pieces (a secret of up to some 4 KiB): an indexOf each is faster than the pass.
+  if (mixed.length <= fewPieces) {
+    return mixed
+      .filter((piece) => piece.anchor === undefined || text.includes(piece.anchor))
+      .map((piece) => piece.pattern)
+  }
   const held = new Set<Mixed>()
   let key = 0
   let run = 0
@@ -328,14 +351,39 @@ export const overlap = (text: string, spelling: string): number => {
   return matched
 }
 
-/** `text` with the secret's spellings, then any mix of its escapes, replaced. */
+/**
+ * `text` and `folded` (its `asciiLower` copy) with each place `folded`
+ * holds `spelling` replaced, in both: `REDACTED` is lower case already, so
+ * the one stays the other's copy.
+ */
+const replaceFolded = (text: string, folded: string, spelling: string): readonly [string, string] => {
+  const kept: Array<string> = []
+  const keptFolded: Array<string> = []
+  let from = 0
+  for (let at = folded.indexOf(spelling); at !== -1; at = folded.indexOf(spelling, from)) {
+    kept.push(text.slice(from, at))
+    keptFolded.push(folded.slice(from, at))
+    from = at + spelling.length
+  }
+  kept.push(text.slice(from))
+  keptFolded.push(folded.slice(from))
+  return [kept.join(REDACTED), keptFolded.join(REDACTED)]
+}
+
+/**
+ * `text` with the secret's spellings, then any mix of its escapes, replaced,
+ * in any ASCII case: the spellings are looked for in a folded copy, the
+ * patterns ignore case.
+ */
 const replaceSpellings = (text: string, secret: string): string => {
   const made = spellingsOf(secret)
   let scrubbed = text
-  for (const spelling of made.spellings)
-    if (scrubbed.includes(spelling)) scrubbed = scrubbed.split(spelling).join(REDACTED)
+  let folded = asciiLower(text)
+  for (const spelling of made.spellings) {
+    if (folded.includes(spelling)) [scrubbed, folded] = replaceFolded(scrubbed, folded, spelling)
+  }
   // After the exact spellings: an echo as it is leaves no anchor behind, and no pattern runs.
-  for (const pattern of patternsFor(scrubbed, made)) scrubbed = scrubbed.replace(pattern, REDACTED)
+  for (const pattern of patternsFor(folded, made)) scrubbed = scrubbed.replace(pattern, REDACTED)
   return scrubbed
 }
 
@@ -365,7 +413,8 @@ export const withoutKnownSecrets = (
 const withoutCutSpelling = (scrubbed: string, secret: string): string => {
   let text = scrubbed
   for (const spelling of spellingsOf(secret).spellings) {
-    const length = overlap(text, spelling)
+    // The tail alone is folded: at most the spelling's length of it can begin the spelling.
+    const length = overlap(asciiLower(text.slice(-spelling.length)), spelling)
     if (length >= minScrubbableLength) text = `${text.slice(0, -length)}${REDACTED}`
   }
   return text
