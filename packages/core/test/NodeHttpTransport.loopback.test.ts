@@ -9,7 +9,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net"
 import { Readable } from "node:stream"
 import { createGzip, gzipSync } from "node:zlib"
-import { HttpClient, HttpClientRequest } from "@effect/platform"
+import { FetchHttpClient, HttpClient, HttpClientRequest } from "@effect/platform"
 import { assert, describe, it } from "@effect/vitest"
 import { type Duration, Effect, Exit, Option, Redacted, Schema, Supervisor } from "effect"
 import { afterAll, beforeAll } from "vitest"
@@ -67,6 +67,7 @@ const routes: Record<string, (req: IncomingMessage, res: ServerResponse) => void
     })
   },
   "/digits": (_req, res) => res.end("0123456789"),
+  "/bom": (_req, res) => res.writeHead(200, { "content-type": "application/json" }).end('\ufeff{"ok":true}'),
   // A protocol switch no request asked for: the socket is no longer HTTP.
   "/switch": (_req, res) => {
     res.socket?.write("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n")
@@ -441,6 +442,20 @@ describe("NodeHttpTransport", () => {
         yield* Effect.sleep("50 millis")
         assert.strictEqual(switchedClosed - before, 1)
       }).pipe(Effect.provide(NodeHttpTransport.layer)),
+  )
+
+  it.live("reads JSON after a byte order mark as fetch does, as an HttpClient: the mark is no part of the text", () =>
+    Effect.gen(function* () {
+      for (const layer of [NodeHttpTransport.layer, FetchHttpClient.layer]) {
+        const read = Effect.gen(function* () {
+          const client = yield* HttpClient.HttpClient
+          const text = yield* Effect.flatMap(client.get(`${origin}/bom`), (response) => response.text)
+          const json = yield* Effect.flatMap(client.get(`${origin}/bom`), (response) => response.json)
+          return { text, json }
+        })
+        assert.deepStrictEqual(yield* Effect.provide(read, layer), { text: '{"ok":true}', json: { ok: true } })
+      }
+    }),
   )
 
   it.live("reads a binary body as its bytes, whole or in parts, as an HttpClient", () =>
