@@ -234,6 +234,10 @@ const buffered = (message: Http.IncomingMessage): Buffer => {
 /** What a read makes of the bytes it got: text for `readCapped`, the bytes themselves for `arrayBuffer`. */
 type Finish<A> = (bytes: Buffer, truncated: boolean) => A
 
+/** UTF-8 without a leading byte order mark (the WHATWG "UTF-8 decode" fetch uses); `Buffer#toString` keeps one. */
+const utf8WithoutByteOrderMark = (bytes: Buffer): string =>
+  bytes.toString("utf8", bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0)
+
 const asText: Finish<CappedBody> = (bytes, truncated) => ({ body: bytes.toString("utf8"), truncated })
 
 const asBytes: Finish<Buffer> = (bytes) => bytes
@@ -405,9 +409,10 @@ export class NodeHttpResponse extends Inspectable.Class implements HttpClientRes
   }
 
   private cachedText: Effect.Effect<string, HttpClientError.ResponseError> | undefined
+  /** The body as UTF-8, without a byte order mark that begins it, as fetch's `text()` decodes it (so `json` parses it). */
   get text(): Effect.Effect<string, HttpClientError.ResponseError> {
     this.cachedText ??= this.bytes.pipe(
-      Effect.map((bytes) => bytes.toString("utf8")),
+      Effect.map((bytes) => utf8WithoutByteOrderMark(bytes)),
       Effect.cached,
       Effect.runSync,
     )
