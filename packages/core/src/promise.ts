@@ -155,7 +155,14 @@ const run = <A>(
 ): Promise<A> => Internal.run(providerId, provided(program), options)
 
 /** Polls of one device code at once: a second would redeem it again (`invalid_grant`). */
-const polls = SharedCalls.make<TokenSet, OAuthError>()
+const polls = SharedCalls.make<TokenSet, OAuthError>({
+  otherProof: () =>
+    new InvalidInput({
+      provider: providerId,
+      reason:
+        "this device code was redeemed here by a poll with other settings (HYPER_BASE_URL, HYPER_CLIENT_ID): poll with the settings that started it. Nothing was sent.",
+    }),
+})
 
 const toDeviceCode = (device: Hyper.DeviceAuthorization): DeviceCode => {
   const interval = Duration.toSeconds(device.interval)
@@ -322,9 +329,15 @@ export const pollForToken = (
             : "onSuccess must be a function, or left out. Nothing was sent."
         return yield* new InvalidInput({ provider: providerId, reason })
       }
-      const poll = provided(Effect.flatMap(Hyper.Hyper, (hyper) => hyper.pollForToken(device)))
+      const settings = yield* Hyper.definition.loadConfig
+      const poll = Effect.provide(
+        Effect.flatMap(Hyper.Hyper, (hyper) => hyper.pollForToken(device)),
+        Hyper.definition.layer(settings).pipe(Layer.provide(Internal.transport())),
+      )
+      // All hyper checks with the device code: the client, at its origin.
+      const presented = { grant: Redacted.value(device.deviceCode), proof: [settings.baseUrl, settings.clientId] }
       // The signal stops the polling between polls; once the token is issued, it is the answer, abort or not.
-      const token = Internal.toToken(yield* polls(Redacted.value(device.deviceCode), poll, signal), yield* DateTime.now)
+      const token = Internal.toToken(yield* polls(presented, poll, signal), yield* DateTime.now)
       if (typeof onSuccess === "function") yield* Internal.handOver(providerId, "onSuccess", onSuccess, token)
       return token
     }),

@@ -11,7 +11,7 @@ import { hyperidRealmPath } from "@hyperauth/emulator"
 import { afterEach, beforeEach, describe, expect, it } from "vitest"
 import { hyperid } from "../src/promise.js"
 import { useEmulator } from "./support/emulator.js"
-import { rejection } from "./support/promise.js"
+import { expectNoSecrets, rejection } from "./support/promise.js"
 
 const emulator = useEmulator({ hyperid: { rotateRefreshTokens: true } })
 const saved = { ...process.env }
@@ -52,7 +52,9 @@ describe("@hyperauth/core/promise, a grant presented without its proof", () => {
     const owner = hyperid.completeLogin(login, landed)
     await until(() => exchanges() > before)
     const attacker = await rejection(hyperid.completeLogin({ ...login, codeVerifier: forged }, landed))
+    expect(attacker.code).toBe("invalid_input")
     expect(attacker.token).toBeUndefined()
+    expectNoSecrets(attacker, [login.codeVerifier, forged])
     // Not sent either: the code was on its way already, and a second presentation would end the login.
     expect(exchanges() - before).toBe(1)
     await lives(await owner)
@@ -71,7 +73,9 @@ describe("@hyperauth/core/promise, a grant presented without its proof", () => {
     // Past the held-back answer: it is kept for the login's own completion now.
     await new Promise((resolve) => setTimeout(resolve, 1_000))
     const attacker = await rejection(hyperid.completeLogin({ ...login, codeVerifier: forged }, landed))
+    expect(attacker.code).toBe("invalid_input")
     expect(attacker.token).toBeUndefined()
+    expectNoSecrets(attacker, [login.codeVerifier, forged])
     expect(exchanges() - before).toBe(1)
     await lives(await hyperid.completeLogin(login, landed))
   })
@@ -86,6 +90,7 @@ describe("@hyperauth/core/promise, a grant presented without its proof", () => {
     // Settings are read at each call: this one authenticates as nobody the code was issued to.
     process.env.HYPERID_CLIENT_SECRET = "not-the-client-secret"
     const other = await rejection(hyperid.completeLogin(login, landed))
+    expect(other.code).toBe("invalid_input")
     expect(other.token).toBeUndefined()
     Object.assign(process.env, emulator.current.env)
     await lives(await owner)

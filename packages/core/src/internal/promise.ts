@@ -20,7 +20,6 @@ import { TokenSet } from "../Token.js"
 import { defaultMaxBodyBytes } from "./classify.js"
 import { lazy } from "./lazy.js"
 import * as SharedCalls from "./sharedCalls.js"
-import * as SpentGrants from "./spentGrants.js"
 
 /**
  * An access token, in the seed's camelCase (`token.accessToken`) with the
@@ -174,7 +173,10 @@ export interface HyperauthErrorJson {
  * with the tokens it brings, abort or not. An answer later than that is
  * kept for five minutes, and the next call with the same grant (a
  * reloaded callback page, a refresh of the same refresh token) resolves
- * with it, sending nothing.
+ * with it, sending nothing. Only a call with all the provider checks with
+ * the grant shares its answer: the same PKCE verifier, redirect URI and
+ * client. One with the grant alone (a code off a leaked redirect URL) is
+ * given nothing, and sends nothing while the grant is on its way or spent.
  *
  * @example
  * ```ts
@@ -376,48 +378,76 @@ export const heldTokenSet = (held: string | Pick<Token, "refreshToken" | "scope"
     )
   })
 
-/** The refresh token a refresh presents, as the key of the calls that share it (`SharedCalls`). */
-export const refreshTokenKey = (held: TokenSet): string | undefined =>
-  held.refreshToken === undefined ? undefined : Redacted.value(held.refreshToken)
+/**
+ * A refresh's presentation, as the key of the calls that share it
+ * (`SharedCalls`): the refresh token, with the client that presents it
+ * (`proof`: the origin, client id and secret). None without a refresh
+ * token: the service refuses it, sending nothing.
+ */
+export const refreshPresentation = (
+  held: TokenSet,
+  proof: ReadonlyArray<string>,
+): SharedCalls.Presentation | undefined =>
+  held.refreshToken === undefined ? undefined : { grant: Redacted.value(held.refreshToken), proof }
+
+/**
+ * How the refreshes of one refresh token are shared (`SharedCalls`): a
+ * refresh token is spent by an answer that rotated it, and then refused
+ * here to a refresh by another client (`PREFIX_CLIENT_ID` and the rest),
+ * sending nothing.
+ */
+export const refreshSharing = (provider: string, prefix: string): SharedCalls.Options<TokenSet, OAuthError> => ({
+  otherProof: () =>
+    new InvalidInput({
+      provider,
+      reason: `this refresh token was spent here by a refresh with other client settings (${prefix}_CLIENT_ID, ${prefix}_CLIENT_SECRET, the origin): refresh with the settings that issued it, or log in again. Nothing was sent.`,
+    }),
+  spends: (renewed, presented) =>
+    renewed.refreshToken !== undefined && Redacted.value(renewed.refreshToken) !== presented,
+})
 
 /**
  * A login's completion, whose code is presented once: the completions of
  * the same login with the same redirect (as a callback submitted twice, or
- * a reloaded callback page, sends them) share one exchange while it runs,
- * and once it succeeded, one more is `invalid_input`, with nothing sent.
- * Sent again, the spent code would make the provider end the login it gave.
- * A completion that failed may be tried again: its code may be unspent.
+ * a reloaded callback page, sends them) and the same proof (`proof`: the
+ * PKCE verifier, the redirect URI, the client and the origin, all the
+ * provider checks with the code) share one exchange while it runs, and
+ * once it succeeded, one more is `invalid_input`, with nothing sent. Sent
+ * again, the spent code would make the provider end the login it gave.
+ * One with the code but other proof (a forged verifier) is never given the
+ * exchange's answer: it waits for the exchange to end, and fails with
+ * `invalid_input` once the code is spent, sending nothing. A completion
+ * that failed may be tried again: its code may be unspent.
  */
 export const completeOnce = <A>(
   provider: string,
 ): ((
   state: string,
   redirectUrl: string,
+  proof: ReadonlyArray<string>,
   exchange: Effect.Effect<A, OAuthError>,
   signal: SharedCalls.Signal | undefined,
 ) => Effect.Effect<A, OAuthError>) => {
-  const running = SharedCalls.make<A, OAuthError>()
-  const spent = SpentGrants.make()
-  return (state, redirectUrl, exchange, signal) => {
+  const running = SharedCalls.make<A, OAuthError>({
+    otherProof: () =>
+      new InvalidInput({
+        provider,
+        reason:
+          "this login's code was redeemed here by a completion with another codeVerifier, redirectUri or client: pass the login authorizationUrl resolved with, unchanged, or start a new login. Nothing was sent.",
+      }),
+    again: () =>
+      new InvalidInput({
+        provider,
+        reason:
+          "this login was already completed with this redirect: its code is spent, and sent again it would end the login it gave. Keep the token the first completion resolved with, or start a new login. Nothing was sent.",
+      }),
+  })
+  return (state, redirectUrl, proof, exchange, signal) =>
     // Not text: no code to speak of, and the service refuses it.
-    if (typeof redirectUrl !== "string") return exchange
-    // The same login (its state) and the same code (in the URL).
-    const key = `${state}\u0000${redirectUrl}`
-    return Effect.suspend(() => {
-      // Spent, unless its tokens are kept for it: its completion was aborted before they came.
-      if (spent.has(key) && !running.holds(key)) {
-        const reason =
-          "this login was already completed with this redirect: its code is spent, and sent again it would end the login it gave. Keep the token the first completion resolved with, or start a new login. Nothing was sent."
-        return Effect.fail(new InvalidInput({ provider, reason }))
-      }
-      // Marked by the run itself, whichever of its callers are still waiting.
-      return running(
-        key,
-        Effect.tap(exchange, () => Effect.sync(() => spent.add(key))),
-        signal,
-      )
-    })
-  }
+    typeof redirectUrl !== "string"
+      ? exchange
+      : // The same login (its state) and the same code (in the URL), with what the provider checks with it.
+        running({ grant: `${state}\u0000${redirectUrl}`, proof }, exchange, signal)
 }
 
 /** What an access token may be: it goes into a header, so visible ASCII (RFC 6750's b64token is narrower still). */

@@ -36,7 +36,8 @@ import {
   heldTokenSet,
   optionalText,
   optionsOf,
-  refreshTokenKey,
+  refreshPresentation,
+  refreshSharing,
   runGrant,
   run as runPromise,
   type Token,
@@ -54,6 +55,16 @@ const providerId = "hyperid"
 const provided = <A, E>(program: Effect.Effect<A, E, HyperId.HyperId>): Effect.Effect<A, E | OAuthError> =>
   Effect.provide(program, HyperId.layerConfig.pipe(Layer.provide(transport())))
 
+/** The service of `settings`, on the facades' shared transport. */
+const serviceOf = (settings: HyperId.Options) => HyperId.definition.layer(settings).pipe(Layer.provide(transport()))
+
+/** What hyperid checks with a grant, besides the grant: where it is sent, and the client that sends it. */
+const clientProof = (settings: HyperId.Options): ReadonlyArray<string> => [
+  settings.origin,
+  settings.clientId,
+  Redacted.value(settings.clientSecret),
+]
+
 /** Each call on a service of the settings it reads, on the facades' shared transport. */
 const run = <A>(program: Effect.Effect<A, OAuthError, HyperId.HyperId>, options?: CallOptions): Promise<A> =>
   runPromise(providerId, provided(program), options)
@@ -62,7 +73,7 @@ const run = <A>(program: Effect.Effect<A, OAuthError, HyperId.HyperId>, options?
 const completions = completeOnce<HyperId.LoginResult>(providerId)
 
 /** Refreshes of one refresh token at once: rotated, a second would reuse it, which ends the login. */
-const refreshes = SharedCalls.make<TokenSet, OAuthError>()
+const refreshes = SharedCalls.make<TokenSet, OAuthError>(refreshSharing(providerId, "HYPERID"))
 
 /**
  * What a login asks for: the scope, the redirect URI (`HYPERID_REDIRECT_URI`
@@ -201,7 +212,9 @@ const loginOf = (
  * `state` (`state_mismatch` otherwise, and the code is not sent), then
  * exchanges the code. The user's refusal rejects with `access_denied`.
  * Completions of the same login with the same URL at once (a callback
- * submitted twice) share one exchange, and once one succeeded, another (a
+ * submitted twice) share one exchange (the same login: one with the code
+ * but another codeVerifier or client is given nothing, and
+ * rejects with `invalid_input` once the code is spent, sending nothing), and once one succeeded, another (a
  * reloaded callback page) rejects with `invalid_input`, sending nothing: a
  * code sent twice ends the login at hyperid. In this process; a completion
  * that failed may be tried again. An abort while the code is on its way
@@ -231,10 +244,14 @@ export const completeLogin = (
   runGrant(providerId, options, (signal) =>
     Effect.gen(function* () {
       const request = yield* loginOf(login)
-      const exchange = provided(
+      const settings = yield* HyperId.definition.loadConfig
+      const exchange = Effect.provide(
         Effect.flatMap(HyperId.HyperId, (hyperid) => hyperid.completeLogin(request, redirectUrl)),
+        serviceOf(settings),
       )
-      const { token, locale } = yield* completions(request.state, redirectUrl, exchange, signal)
+      // All hyperid checks with the code: the verifier and redirect URI of the login, and the client.
+      const proof = [...clientProof(settings), request.redirectUri, Redacted.value(request.codeVerifier)]
+      const { token, locale } = yield* completions(request.state, redirectUrl, proof, exchange, signal)
       return { ...(yield* tokenOf(token)), locale }
     }),
   )
@@ -265,8 +282,12 @@ export const refresh = (token: string | Pick<Token, "refreshToken" | "scope">, o
   runGrant(providerId, options, (signal) =>
     Effect.gen(function* () {
       const held = yield* heldTokenSet(token)
-      const renewal = provided(Effect.flatMap(HyperId.HyperId, (hyperid) => hyperid.refresh(held)))
-      return yield* tokenOf(yield* refreshes(refreshTokenKey(held), renewal, signal))
+      const settings = yield* HyperId.definition.loadConfig
+      const renewal = Effect.provide(
+        Effect.flatMap(HyperId.HyperId, (hyperid) => hyperid.refresh(held)),
+        serviceOf(settings),
+      )
+      return yield* tokenOf(yield* refreshes(refreshPresentation(held, clientProof(settings)), renewal, signal))
     }),
   )
 

@@ -27,6 +27,7 @@
  */
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Redacted from "effect/Redacted"
 import * as Hyperline from "../Hyperline.js"
 import {
   type ApiRequestInit,
@@ -37,7 +38,8 @@ import {
   heldTokenSet,
   optionalText,
   optionsOf,
-  refreshTokenKey,
+  refreshPresentation,
+  refreshSharing,
   runGrant,
   run as runPromise,
   type Token,
@@ -56,6 +58,16 @@ const providerId = "hyperline"
 const provided = <A, E>(program: Effect.Effect<A, E, Hyperline.Hyperline>): Effect.Effect<A, E | OAuthError> =>
   Effect.provide(program, Hyperline.layerConfig.pipe(Layer.provide(transport())))
 
+/** The service of `settings`, on the facades' shared transport. */
+const serviceOf = (settings: Hyperline.Options) => Hyperline.definition.layer(settings).pipe(Layer.provide(transport()))
+
+/** What hyperline checks with a grant, besides the grant: where it is sent, and the client that sends it. */
+const clientProof = (settings: Hyperline.Options): ReadonlyArray<string> => [
+  settings.origin,
+  settings.clientId,
+  Redacted.value(settings.clientSecret),
+]
+
 /** Each call on a service of the settings it reads, on the facades' shared transport. */
 const run = <A>(program: Effect.Effect<A, OAuthError, Hyperline.Hyperline>, options?: CallOptions): Promise<A> =>
   runPromise(providerId, provided(program), options)
@@ -64,7 +76,7 @@ const run = <A>(program: Effect.Effect<A, OAuthError, Hyperline.Hyperline>, opti
 const completions = completeOnce<TokenSet>(providerId)
 
 /** Refreshes of one refresh token at once: rotated, a second would reuse it, which ends the login. */
-const refreshes = SharedCalls.make<TokenSet, OAuthError>()
+const refreshes = SharedCalls.make<TokenSet, OAuthError>(refreshSharing(providerId, "HYPERLINE"))
 
 /**
  * A started login: the URL to send the user to, and what finishing it
@@ -152,7 +164,9 @@ const loginOf = (
  * `state` (`state_mismatch` otherwise, and the code is not sent), then
  * exchanges the code. The user's refusal rejects with `access_denied`.
  * Completions of the same login with the same URL at once (a callback
- * submitted twice) share one exchange, and once one succeeded, another (a
+ * submitted twice) share one exchange (the same login: one with the code
+ * but another redirectUri or client is given nothing, and
+ * rejects with `invalid_input` once the code is spent, sending nothing), and once one succeeded, another (a
  * reloaded callback page) rejects with `invalid_input`, sending nothing: a
  * code sent twice is a reuse. In this process; a completion that failed
  * may be tried again. An abort while the code is on its way waits for the
@@ -182,10 +196,14 @@ export const completeLogin = (
   runGrant(providerId, options, (signal) =>
     Effect.gen(function* () {
       const request = yield* loginOf(login)
-      const exchange = provided(
+      const settings = yield* Hyperline.definition.loadConfig
+      const exchange = Effect.provide(
         Effect.flatMap(Hyperline.Hyperline, (hyperline) => hyperline.completeLogin(request, redirectUrl)),
+        serviceOf(settings),
       )
-      return yield* tokenOf(yield* completions(request.state, redirectUrl, exchange, signal))
+      // All hyperline checks with the code: the login's redirect URI, and the client.
+      const proof = [...clientProof(settings), request.redirectUri]
+      return yield* tokenOf(yield* completions(request.state, redirectUrl, proof, exchange, signal))
     }),
   )
 
@@ -215,8 +233,12 @@ export const refresh = (token: string | Pick<Token, "refreshToken" | "scope">, o
   runGrant(providerId, options, (signal) =>
     Effect.gen(function* () {
       const held = yield* heldTokenSet(token)
-      const renewal = provided(Effect.flatMap(Hyperline.Hyperline, (hyperline) => hyperline.refresh(held)))
-      return yield* tokenOf(yield* refreshes(refreshTokenKey(held), renewal, signal))
+      const settings = yield* Hyperline.definition.loadConfig
+      const renewal = Effect.provide(
+        Effect.flatMap(Hyperline.Hyperline, (hyperline) => hyperline.refresh(held)),
+        serviceOf(settings),
+      )
+      return yield* tokenOf(yield* refreshes(refreshPresentation(held, clientProof(settings)), renewal, signal))
     }),
   )
 
