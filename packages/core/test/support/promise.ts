@@ -41,3 +41,8 @@ export const untyped = (json: string): never => {
   // On purpose: the point is a value the types do not describe.
   return value as never
 }
+
+/** Any value as plain JavaScript passes it, untyped (a Proxy, an object with throwing getters): see `untyped`. */
+export const unchecked = (value: unknown): never =>
+  // On purpose, as `untyped`.
+  value as never
