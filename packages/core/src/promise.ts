@@ -14,7 +14,10 @@
  *
  * Settings are read from the environment at each call (`HYPER_BASE_URL`,
  * `HYPER_CLIENT_ID`, `HYPERAUTH_HTTP_TIMEOUT`). Failures reject with a
- * `HyperauthError`, whose `code` is one of the stable codes.
+ * `HyperauthError`, whose `code` is one of the stable codes. No function
+ * here throws: arguments are read once, as data, and one that throws when
+ * read (a getter, a Proxy, a signal's `aborted`) rejects with
+ * `invalid_input`, whose `cause` is what it threw, and nothing is sent.
  *
  * The other providers are namespaces of the same kind, over their Effect
  * services: `hyperid` and `hyperline` (authorization code: `authorizationUrl`,
@@ -212,8 +215,32 @@ const expiryOf = (expiresAt: unknown): Effect.Effect<DateTime.Utc | undefined, I
  * (text) or an `expires_in` (seconds), or with an `expiresAt` that is no
  * date, is `invalid_input`, before any poll.
  */
-const fromDeviceCode = (code: PendingDeviceCode): Effect.Effect<Hyper.DeviceAuthorization, InvalidInput> => {
-  const held = typeof code === "object" && code !== null ? code : undefined
+const fromDeviceCode = (
+  code: PendingDeviceCode,
+): Effect.Effect<Hyper.DeviceAuthorization, InvalidInput | HyperauthError> =>
+  Effect.flatMap(
+    // Its members copied, each read once: a getter or a Proxy that throws is invalid_input.
+    Internal.readInput(providerId, "the device code", () => {
+      if (typeof code !== "object" || code === null) return undefined
+      const { device_code, user_code, verification_uri, verification_uri_complete, expires_in, interval, scope } = code
+      const expiresAt = code.expiresAt instanceof Date ? new Date(code.expiresAt.getTime()) : code.expiresAt
+      return {
+        device_code,
+        user_code,
+        verification_uri,
+        verification_uri_complete,
+        expires_in,
+        interval,
+        scope,
+        expiresAt,
+      }
+    }),
+    fromHeld,
+  )
+
+const fromHeld = (
+  held: { readonly [K in keyof PendingDeviceCode]?: PendingDeviceCode[K] | undefined } | undefined,
+): Effect.Effect<Hyper.DeviceAuthorization, InvalidInput> => {
   const deviceCode = held?.device_code
   const expiresIn = held?.expires_in
   const interval = held?.interval ?? undefined
@@ -364,22 +391,26 @@ export const pollForToken = (
 export const introspectToken = (
   token: string | Pick<Token, "accessToken">,
   options?: CallOptions,
-): Promise<IntrospectionResponse> => {
-  const accessToken = typeof token === "object" && token !== null ? token.accessToken : token
-  return run(
-    typeof accessToken === "string" && accessToken !== ""
-      ? Effect.flatMap(Hyper.Hyper, (hyper) => hyper.introspectToken(accessToken))
-      : new InvalidInput({
-          provider: providerId,
-          // "" too: an unset variable or a lost session, which { active: false } would hide.
-          reason:
-            accessToken === ""
-              ? "no access token given: pass the access token, or the Token that holds it. Nothing was sent."
-              : "the token must be text (an access token), or the Token that holds it. Nothing was sent.",
-        }),
+): Promise<IntrospectionResponse> =>
+  run(
+    Effect.flatMap(
+      Internal.readInput(providerId, "the token", () =>
+        typeof token === "object" && token !== null ? token.accessToken : token,
+      ),
+      (accessToken) =>
+        typeof accessToken === "string" && accessToken !== ""
+          ? Effect.flatMap(Hyper.Hyper, (hyper) => hyper.introspectToken(accessToken))
+          : new InvalidInput({
+              provider: providerId,
+              // "" too: an unset variable or a lost session, which { active: false } would hide.
+              reason:
+                accessToken === ""
+                  ? "no access token given: pass the access token, or the Token that holds it. Nothing was sent."
+                  : "the token must be text (an access token), or the Token that holds it. Nothing was sent.",
+            }),
+    ),
     options,
   )
-}
 
 /**
  * The origin every call goes to: `HYPER_BASE_URL` as the calls read it

@@ -219,10 +219,67 @@ const isSignal = (value: unknown): boolean =>
     typeof Reflect.get(value, "addEventListener") === "function" &&
     typeof Reflect.get(value, "removeEventListener") === "function")
 
-/** The signal of a call's options: none when absent or `null`, else an `AbortSignal` (by its shape) or `invalid`. */
+/**
+ * The signal of a call's options: none when absent or `null`, else an
+ * `AbortSignal` (by its shape) or `invalid`. May throw: the caller's
+ * getters and Proxies run here (see `boundary`).
+ */
 const signalOf = (options: CallOptions | undefined): AbortSignal | undefined | "invalid" => {
   const signal = isObject(options) ? (options.signal ?? undefined) : undefined
-  return signal === undefined || isSignal(signal) ? signal : "invalid"
+  if (signal === undefined) return undefined
+  if (!isSignal(signal)) return "invalid"
+  // What the call will do with it, tried first: a listener that cannot be added would otherwise throw once the call runs.
+  const probe = () => {}
+  signal.addEventListener("abort", probe)
+  signal.removeEventListener("abort", probe)
+  return signal
+}
+
+/**
+ * The `invalid_input` of an argument that threw when read (a getter, a
+ * Proxy's trap): `what` in the message, and what it threw as the cause,
+ * which is the caller's own and is not repeated.
+ */
+export const unreadable = (provider: string, what: string, cause: unknown): HyperauthError =>
+  new HyperauthError(
+    new InvalidInput({
+      provider,
+      reason: `${what} threw when read (what it threw is this error's cause): pass plain data. Nothing was sent.`,
+    }),
+    { cause },
+  )
+
+/**
+ * Reads what a caller passed with `read`, as data: a getter or a Proxy
+ * that throws is `invalid_input` (`unreadable`), never a defect. What it
+ * returns is the caller's values copied, so that nothing reads the
+ * caller's objects again.
+ */
+export const readInput = <A>(provider: string, what: string, read: () => A): Effect.Effect<A, HyperauthError> =>
+  Effect.try({ try: read, catch: (cause) => unreadable(provider, what, cause) })
+
+/**
+ * Where every facade call begins: its options' signal is read (an aborted
+ * one starts nothing, as with `fetch`), then `begin` starts the call. A
+ * function that returns a Promise never throws: an option or a signal that
+ * throws when read rejects with `invalid_input`, before anything starts.
+ */
+const boundary = <A>(
+  provider: string,
+  options: CallOptions | undefined,
+  begin: (signal: AbortSignal | undefined) => Promise<Exit.Exit<A, OAuthError | HyperauthError>>,
+): Promise<A> => {
+  let signal: AbortSignal | undefined
+  try {
+    const read = signalOf(options)
+    if (read === "invalid") return invalidSignal(provider)
+    signal = read
+    // What fetch does: an aborted signal starts nothing.
+    if (signal?.aborted === true) return Promise.reject(signal.reason)
+  } catch (cause) {
+    return Promise.reject(unreadable(provider, "the options (or their signal)", cause))
+  }
+  return begin(signal).then((exit) => settle(exit, signal))
 }
 
 const invalidSignal = (provider: string): Promise<never> => {
@@ -230,10 +287,20 @@ const invalidSignal = (provider: string): Promise<never> => {
   return Promise.reject(new HyperauthError(new InvalidInput({ provider, reason })))
 }
 
+/** Whether `signal` aborted, and its reason: a signal whose getters throw counts as aborted, for that reason. */
+const abortOf = (signal: AbortSignal | undefined): { readonly reason: unknown } | undefined => {
+  try {
+    return signal?.aborted === true ? { reason: signal.reason } : undefined
+  } catch (cause) {
+    return { reason: cause }
+  }
+}
+
 /** A call's end as its Promise settles: its value, the abort's reason, or a `HyperauthError`. */
 const settle = <A>(exit: Exit.Exit<A, OAuthError | HyperauthError>, signal: AbortSignal | undefined): A => {
   if (Exit.isSuccess(exit)) return exit.value
-  if (signal?.aborted === true && Cause.isInterruptedOnly(exit.cause)) throw signal.reason
+  const aborted = Cause.isInterruptedOnly(exit.cause) ? abortOf(signal) : undefined
+  if (aborted !== undefined) throw aborted.reason
   const failure = Cause.squash(exit.cause)
   throw failure instanceof HyperauthError ? failure : isOAuthError(failure) ? new HyperauthError(failure) : failure
 }
@@ -252,15 +319,8 @@ export const run = <A>(
   provider: string,
   program: Effect.Effect<A, OAuthError | HyperauthError>,
   options?: CallOptions,
-): Promise<A> => {
-  const signal = signalOf(options)
-  if (signal === "invalid") return invalidSignal(provider)
-  // What fetch does: an aborted signal starts nothing.
-  if (signal?.aborted === true) return Promise.reject(signal.reason)
-  return Effect.runPromiseExit(program, signal === undefined ? undefined : { signal }).then((exit) =>
-    settle(exit, signal),
-  )
-}
+): Promise<A> =>
+  boundary(provider, options, (signal) => Effect.runPromiseExit(program, signal === undefined ? undefined : { signal }))
 
 /**
  * Runs a call that presents a one-time grant as a Promise, as `run` does,
@@ -274,28 +334,27 @@ export const runGrant = <A>(
   provider: string,
   options: CallOptions | undefined,
   program: (signal: AbortSignal | undefined) => Effect.Effect<A, OAuthError | HyperauthError>,
-): Promise<A> => {
-  const signal = signalOf(options)
-  if (signal === "invalid") return invalidSignal(provider)
-  if (signal?.aborted === true) return Promise.reject(signal.reason)
-  return Effect.runPromiseExit(program(signal)).then((exit) => settle(exit, signal))
-}
+): Promise<A> => boundary(provider, options, (signal) => Effect.runPromiseExit(program(signal)))
 
 const isObject = (value: unknown): value is object => typeof value === "object" && value !== null
 
 /**
- * The options a JavaScript caller passed: none when absent or `null` (as
- * `fetch` takes a `null` init); anything but an object is `invalid_input`.
+ * The options a JavaScript caller passed, copied (its own members, each
+ * read once): none when absent or `null` (as `fetch` takes a `null` init);
+ * anything but an object is `invalid_input`, and so is one that throws
+ * when read (a getter, a Proxy).
  */
 export const optionsOf = <T extends object>(
   provider: string,
   options: T | undefined,
-): Effect.Effect<Partial<T>, InvalidInput> =>
-  options === undefined || options === null || isObject(options)
-    ? Effect.succeed(options ?? {})
-    : Effect.fail(
-        new InvalidInput({ provider, reason: "the options must be an object, or left out. Nothing was sent." }),
-      )
+): Effect.Effect<Partial<T>, InvalidInput | HyperauthError> =>
+  options === undefined || options === null
+    ? Effect.succeed({})
+    : isObject(options)
+      ? readInput(provider, "the options", (): Partial<T> => ({ ...options }))
+      : Effect.fail(
+          new InvalidInput({ provider, reason: "the options must be an object, or left out. Nothing was sent." }),
+        )
 
 /** An optional text option a JavaScript caller may have given any value: absent or `null` is none, else text or `invalid_input`. */
 export const optionalText = (
@@ -359,11 +418,16 @@ export const tokenOf = (token: TokenSet): Effect.Effect<Token> => Effect.map(Dat
  * leaves the set without a refresh token, which the services refuse as
  * `invalid_input` before sending anything.
  */
-export const heldTokenSet = (held: string | Pick<Token, "refreshToken" | "scope">): Effect.Effect<TokenSet> =>
-  Effect.map(DateTime.now, (receivedAt) => {
-    const object = typeof held === "object" && held !== null ? held : undefined
-    const refreshToken = typeof held === "string" ? held : object?.refreshToken
-    const scope = object?.scope
+export const heldTokenSet = (
+  provider: string,
+  held: string | Pick<Token, "refreshToken" | "scope">,
+): Effect.Effect<TokenSet, HyperauthError> =>
+  Effect.gen(function* () {
+    const { refreshToken, scope } = yield* readInput(provider, "the token", () => {
+      const object = typeof held === "object" && held !== null ? held : undefined
+      return { refreshToken: typeof held === "string" ? held : object?.refreshToken, scope: object?.scope }
+    })
+    const receivedAt = yield* DateTime.now
     return new TokenSet(
       {
         // Not sent by a refresh or a revocation; a token set needs one.
@@ -460,8 +524,16 @@ const accessTokenPattern = /^[\x21-\x7e]+$/
 export const heldAccessToken = (
   provider: string,
   held: string | Pick<Token, "accessToken">,
+): Effect.Effect<Redacted.Redacted<string>, InvalidInput | HyperauthError> =>
+  Effect.flatMap(
+    readInput(provider, "the token", () => (typeof held === "object" && held !== null ? held.accessToken : held)),
+    (accessToken) => accessTokenOf(provider, accessToken),
+  )
+
+const accessTokenOf = (
+  provider: string,
+  accessToken: unknown,
 ): Effect.Effect<Redacted.Redacted<string>, InvalidInput> => {
-  const accessToken = typeof held === "object" && held !== null ? held.accessToken : held
   if (typeof accessToken !== "string" || accessToken === "") {
     const reason = "no access token given: pass the access token, or the Token that holds it. Nothing was sent."
     return Effect.fail(new InvalidInput({ provider, reason }))
@@ -524,7 +596,7 @@ export const apiRequest = (
   provider: string,
   path: string,
   init: ApiRequestInit | undefined,
-): Effect.Effect<HttpClientRequest.HttpClientRequest, InvalidInput> =>
+): Effect.Effect<HttpClientRequest.HttpClientRequest, InvalidInput | HyperauthError> =>
   Effect.gen(function* () {
     const refuse = (reason: string) => new InvalidInput({ provider, reason: `${reason} Nothing was sent.` })
     if (typeof path !== "string") return yield* refuse("the path must be text, such as /v1/customers.")
@@ -540,7 +612,10 @@ export const apiRequest = (
       return yield* refuse("the headers must be an object of names and values, [name, value] pairs or a Headers.")
     }
     const url = path.startsWith("/") || absoluteUrl.test(path) ? path : `/${path}`
-    const headed = HttpClientRequest.make(method)(url).pipe(HttpClientRequest.setHeaders(headers ?? {}))
+    // Headers as given: an object, pairs or a Headers, any of which may throw when read.
+    const headed = yield* readInput(provider, "the headers", () =>
+      HttpClientRequest.make(method)(url).pipe(HttpClientRequest.setHeaders(headers ?? {})),
+    )
     // The caller's headers, checked before the body adds its own framing (content-length).
     const request = yield* ApiClient.validateHeaders(provider, headed)
     // No body, or a null one, as fetch has it.
@@ -548,17 +623,22 @@ export const apiRequest = (
     if (method === "GET" || method === "HEAD") return yield* refuse(`a ${method} request has no body.`)
     // A content-type given in the headers is the body's; else fetch's for its kind.
     const type = (otherwise: string) => request.headers["content-type"] ?? otherwise
-    if (typeof body === "string") return HttpClientRequest.bodyText(request, body, type("text/plain;charset=UTF-8"))
-    if (body instanceof URLSearchParams) {
-      return HttpClientRequest.bodyText(
-        request,
-        body.toString(),
-        type("application/x-www-form-urlencoded;charset=UTF-8"),
-      )
-    }
-    if (body instanceof Uint8Array) {
-      return HttpClientRequest.bodyUint8Array(request, body, type("application/octet-stream"))
-    }
+    // Told apart by kind, which a Proxy's traps may refuse to tell.
+    const sent = yield* readInput(provider, "the body", () => {
+      if (typeof body === "string") return HttpClientRequest.bodyText(request, body, type("text/plain;charset=UTF-8"))
+      if (body instanceof URLSearchParams) {
+        return HttpClientRequest.bodyText(
+          request,
+          body.toString(),
+          type("application/x-www-form-urlencoded;charset=UTF-8"),
+        )
+      }
+      if (body instanceof Uint8Array) {
+        return HttpClientRequest.bodyUint8Array(request, body, type("application/octet-stream"))
+      }
+      return undefined
+    })
+    if (sent !== undefined) return sent
     return yield* refuse("the body must be text, a Uint8Array or URLSearchParams.")
   })
 

@@ -32,10 +32,12 @@ import type { IntrospectionResponse } from "../Introspection.js"
 import {
   type CallOptions,
   completeOnce,
+  type HyperauthError,
   heldAccessToken,
   heldTokenSet,
   optionalText,
   optionsOf,
+  readInput,
   refreshPresentation,
   refreshSharing,
   runGrant,
@@ -66,8 +68,10 @@ const clientProof = (settings: HyperId.Options): ReadonlyArray<string> => [
 ]
 
 /** Each call on a service of the settings it reads, on the facades' shared transport. */
-const run = <A>(program: Effect.Effect<A, OAuthError, HyperId.HyperId>, options?: CallOptions): Promise<A> =>
-  runPromise(providerId, provided(program), options)
+const run = <A>(
+  program: Effect.Effect<A, OAuthError | HyperauthError, HyperId.HyperId>,
+  options?: CallOptions,
+): Promise<A> => runPromise(providerId, provided(program), options)
 
 /** Completions of one login with one redirect: shared while one runs, refused once one succeeded (a reused code ends the login). */
 const completions = completeOnce<HyperId.LoginResult>(providerId)
@@ -187,24 +191,30 @@ export const authorizationUrl = (options?: AuthorizationOptions): Promise<Login>
 /** The login as the service takes it; one that lost a member (a session that did not keep it) is `invalid_input`. */
 const loginOf = (
   login: Pick<Login, "state" | "codeVerifier" | "redirectUri">,
-): Effect.Effect<Pick<HyperId.AuthorizationRequest, "state" | "codeVerifier" | "redirectUri">, InvalidInput> => {
+): Effect.Effect<
+  Pick<HyperId.AuthorizationRequest, "state" | "codeVerifier" | "redirectUri">,
+  InvalidInput | HyperauthError
+> => {
   if (typeof login === "string") {
     const reason = "the login is text: JSON.parse what the session kept, and pass the object. Nothing was sent."
     return Effect.fail(new InvalidInput({ provider: providerId, reason }))
   }
-  const held = typeof login === "object" && login !== null ? login : undefined
-  const state = held?.state
-  const codeVerifier = held?.codeVerifier
-  const redirectUri = held?.redirectUri
-  return typeof state === "string" && typeof codeVerifier === "string" && typeof redirectUri === "string"
-    ? Effect.succeed({ state, codeVerifier: Redacted.make(codeVerifier), redirectUri })
-    : Effect.fail(
-        new InvalidInput({
-          provider: providerId,
-          reason:
-            "the login lacks its state, codeVerifier or redirectUri: keep the whole object authorizationUrl resolved with, or start a new login.",
-        }),
-      )
+  return Effect.flatMap(
+    readInput(providerId, "the login", () => {
+      const held = typeof login === "object" && login !== null ? login : undefined
+      return { state: held?.state, codeVerifier: held?.codeVerifier, redirectUri: held?.redirectUri }
+    }),
+    ({ state, codeVerifier, redirectUri }) =>
+      typeof state === "string" && typeof codeVerifier === "string" && typeof redirectUri === "string"
+        ? Effect.succeed({ state, codeVerifier: Redacted.make(codeVerifier), redirectUri })
+        : Effect.fail(
+            new InvalidInput({
+              provider: providerId,
+              reason:
+                "the login lacks its state, codeVerifier or redirectUri: keep the whole object authorizationUrl resolved with, or start a new login.",
+            }),
+          ),
+  )
 }
 
 /**
@@ -281,7 +291,7 @@ export const completeLogin = (
 export const refresh = (token: string | Pick<Token, "refreshToken" | "scope">, options?: CallOptions): Promise<Token> =>
   runGrant(providerId, options, (signal) =>
     Effect.gen(function* () {
-      const held = yield* heldTokenSet(token)
+      const held = yield* heldTokenSet(providerId, token)
       const settings = yield* HyperId.definition.loadConfig
       const renewal = Effect.provide(
         Effect.flatMap(HyperId.HyperId, (hyperid) => hyperid.refresh(held)),
@@ -338,7 +348,7 @@ export const introspectToken = (
 export const logout = (token: string | Pick<Token, "refreshToken">, options?: CallOptions): Promise<void> =>
   run(
     Effect.gen(function* () {
-      const refreshToken = yield* refreshTokenOf(providerId, yield* heldTokenSet(token))
+      const refreshToken = yield* refreshTokenOf(providerId, yield* heldTokenSet(providerId, token))
       const hyperid = yield* HyperId.HyperId
       yield* hyperid.logout(refreshToken)
     }),

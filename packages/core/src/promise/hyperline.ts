@@ -34,10 +34,12 @@ import {
   apiRequest,
   type CallOptions,
   completeOnce,
+  type HyperauthError,
   heldAccessToken,
   heldTokenSet,
   optionalText,
   optionsOf,
+  readInput,
   refreshPresentation,
   refreshSharing,
   runGrant,
@@ -69,8 +71,10 @@ const clientProof = (settings: Hyperline.Options): ReadonlyArray<string> => [
 ]
 
 /** Each call on a service of the settings it reads, on the facades' shared transport. */
-const run = <A>(program: Effect.Effect<A, OAuthError, Hyperline.Hyperline>, options?: CallOptions): Promise<A> =>
-  runPromise(providerId, provided(program), options)
+const run = <A>(
+  program: Effect.Effect<A, OAuthError | HyperauthError, Hyperline.Hyperline>,
+  options?: CallOptions,
+): Promise<A> => runPromise(providerId, provided(program), options)
 
 /** Completions of one login with one redirect: shared while one runs, refused once one succeeded (a reused code ends the login). */
 const completions = completeOnce<TokenSet>(providerId)
@@ -140,23 +144,27 @@ export const authorizationUrl = (
 /** The login as the service takes it; one that lost a member (a session that did not keep it) is `invalid_input`. */
 const loginOf = (
   login: Pick<Login, "state" | "redirectUri">,
-): Effect.Effect<Pick<Hyperline.AuthorizationRequest, "state" | "redirectUri">, InvalidInput> => {
+): Effect.Effect<Pick<Hyperline.AuthorizationRequest, "state" | "redirectUri">, InvalidInput | HyperauthError> => {
   if (typeof login === "string") {
     const reason = "the login is text: JSON.parse what the session kept, and pass the object. Nothing was sent."
     return Effect.fail(new InvalidInput({ provider: providerId, reason }))
   }
-  const held = typeof login === "object" && login !== null ? login : undefined
-  const state = held?.state
-  const redirectUri = held?.redirectUri
-  return typeof state === "string" && typeof redirectUri === "string"
-    ? Effect.succeed({ state, redirectUri })
-    : Effect.fail(
-        new InvalidInput({
-          provider: providerId,
-          reason:
-            "the login lacks its state or redirectUri: keep the whole object authorizationUrl resolved with, or start a new login.",
-        }),
-      )
+  return Effect.flatMap(
+    readInput(providerId, "the login", () => {
+      const held = typeof login === "object" && login !== null ? login : undefined
+      return { state: held?.state, redirectUri: held?.redirectUri }
+    }),
+    ({ state, redirectUri }) =>
+      typeof state === "string" && typeof redirectUri === "string"
+        ? Effect.succeed({ state, redirectUri })
+        : Effect.fail(
+            new InvalidInput({
+              provider: providerId,
+              reason:
+                "the login lacks its state or redirectUri: keep the whole object authorizationUrl resolved with, or start a new login.",
+            }),
+          ),
+  )
 }
 
 /**
@@ -232,7 +240,7 @@ export const completeLogin = (
 export const refresh = (token: string | Pick<Token, "refreshToken" | "scope">, options?: CallOptions): Promise<Token> =>
   runGrant(providerId, options, (signal) =>
     Effect.gen(function* () {
-      const held = yield* heldTokenSet(token)
+      const held = yield* heldTokenSet(providerId, token)
       const settings = yield* Hyperline.definition.loadConfig
       const renewal = Effect.provide(
         Effect.flatMap(Hyperline.Hyperline, (hyperline) => hyperline.refresh(held)),
@@ -259,7 +267,7 @@ export const refresh = (token: string | Pick<Token, "refreshToken" | "scope">, o
 export const revoke = (token: string | Pick<Token, "refreshToken">, options?: CallOptions): Promise<void> =>
   run(
     Effect.gen(function* () {
-      const refreshToken = yield* refreshTokenOf(providerId, yield* heldTokenSet(token))
+      const refreshToken = yield* refreshTokenOf(providerId, yield* heldTokenSet(providerId, token))
       const hyperline = yield* Hyperline.Hyperline
       yield* hyperline.revoke(refreshToken)
     }),

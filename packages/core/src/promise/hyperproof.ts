@@ -39,6 +39,7 @@ import {
   type ApiRequestInit,
   apiRequest,
   type CallOptions,
+  type HyperauthError,
   optionsOf,
   run as runPromise,
   type Token,
@@ -71,7 +72,10 @@ const services = lazy(() =>
 )
 
 /** Reads the settings, and runs on the service they make (the one already made for them, if any). */
-const run = <A>(program: Effect.Effect<A, OAuthError, Hyperproof.Hyperproof>, options?: CallOptions): Promise<A> =>
+const run = <A>(
+  program: Effect.Effect<A, OAuthError | HyperauthError, Hyperproof.Hyperproof>,
+  options?: CallOptions,
+): Promise<A> =>
   runPromise(
     providerId,
     Effect.flatMap(Hyperproof.definition.loadConfig, (settings) =>
