@@ -87,6 +87,34 @@ describe("@hyperauth/core/promise, aborted once the provider acted", () => {
     expect((await introspectToken(token)).active).toBe(true)
   })
 
+  it("a grant that fails within the abort's grace rejects with the abort's reason: only issued tokens outrank the abort", async () => {
+    const login = await hyperid.authorizationUrl({ scope: "openid" })
+    const landed = emulator.current.hyperid.authorize(login.url)
+    // On its way for 300 ms, then refused: nothing was issued.
+    emulator.current.faults.inject({
+      origin: "hyperid",
+      path: hyperidToken,
+      latencyMs: 300,
+      status: 400,
+      body: { error: "invalid_grant", error_description: "Code not valid" },
+      times: 1,
+    })
+    const reason = new Error("the user navigated away")
+    const before = emulator.current.count({ origin: "hyperid", path: hyperidToken })
+    const controller = new AbortController()
+    const completing = hyperid.completeLogin(login, landed, { signal: controller.signal })
+    await until(() => emulator.current.count({ origin: "hyperid", path: hyperidToken }) > before)
+    controller.abort(reason)
+    await expect(completing).rejects.toBe(reason)
+    // The same with a device code the user refuses while its poll is on its way.
+    const deviceCode = await initiateDeviceFlow()
+    emulator.current.hyper.deny(deviceCode.user_code)
+    const polling = abortedInFlight("hyper", "/oauth/token", (signal) =>
+      pollForToken(deviceCode, undefined, { signal }),
+    )
+    await expect(polling).rejects.toThrow("the user navigated away")
+  })
+
   it("an abort while the grant waits (a 503's Retry-After, before it is sent again) stops it at once", async () => {
     const login = await hyperid.authorizationUrl({ scope: "openid" })
     const landed = emulator.current.hyperid.authorize(login.url)
