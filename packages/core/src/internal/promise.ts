@@ -170,7 +170,9 @@ export interface HyperauthErrorJson {
  * (`completeLogin`, `refresh`, `pollForToken`) is never cut while the
  * grant's request is on its way, since the provider may have spent the
  * grant already: it waits a second at most for the answer and resolves
- * with the tokens it brings, abort or not. An answer later than that is
+ * with the tokens it brings, abort or not. Any other answer (the grant
+ * refused, the provider unreachable) rejects with the signal's `reason`, as
+ * every aborted call does: only issued tokens outrank the abort. An answer later than that is
  * kept for five minutes, and the next call with the same grant (a
  * reloaded callback page, a refresh of the same refresh token) resolves
  * with it, sending nothing. Only a call with all the provider checks with

@@ -25,7 +25,8 @@
  * request is on its way: the provider may have acted on the grant already,
  * and its answer is then the one copy of the tokens. So the last caller to
  * abort waits for the run to reach its next wait or its end, for
- * `abortGrace` at most, and takes the tokens it brought. Should the answer
+ * `abortGrace` at most, and takes the tokens it brought; any other end
+ * (a refusal, a failure) is the abort's, as nothing was issued. Should the answer
  * come later, nobody is there to take it: it is kept for `keptFor`, and a
  * call that makes the same presentation meanwhile resolves with it,
  * sending nothing. An answer a caller took is kept for `keepTaken` (none
@@ -265,7 +266,8 @@ export const make = <A, E>(options: Options<A, E>): SharedCalls<A, E> => {
               if (keepTaken > 0) keep(digests.grant, { ...held, until: Date.now() + keepTaken })
               else kept.delete(digests.grant)
             }
-            resume(Effect.succeed(answer))
+            // Aborted, this caller waited for tokens only: anything else (a refusal, a failure) ends it as the abort.
+            resume(Effect.succeed(left && !Exit.isSuccess(answer) ? "left" : answer))
           }
           const stopWaiting = () => {
             run.fiber.removeObserver(onExit)
