@@ -9,6 +9,7 @@ import { defaultHyperClient, hyperidRealmPath } from "@hyperauth/emulator"
 import { afterEach, beforeEach, describe, expect, it } from "vitest"
 import { hyperid, hyperline, initiateDeviceFlow, introspectToken, pollForToken } from "../src/promise.js"
 import { useEmulator } from "./support/emulator.js"
+import { unchecked } from "./support/promise.js"
 
 const emulator = useEmulator({
   hyper: { interval: 0.05 },
@@ -113,6 +114,37 @@ describe("@hyperauth/core/promise, aborted once the provider acted", () => {
       pollForToken(deviceCode, undefined, { signal }),
     )
     await expect(polling).rejects.toThrow("the user navigated away")
+  })
+
+  it("a polyfilled signal that fires abort twice (ignoring once) still waits out the grace for the tokens", async () => {
+    // A polyfill that keeps its listeners after firing, and fires again on a second abort().
+    const listeners = new Set<() => void>()
+    const state = { aborted: false, reason: undefined as unknown }
+    const signal = unchecked({
+      get aborted() {
+        return state.aborted
+      },
+      get reason() {
+        return state.reason
+      },
+      addEventListener: (_type: string, listener: () => void) => listeners.add(listener),
+      removeEventListener: (_type: string, listener: () => void) => listeners.delete(listener),
+    })
+    const fire = (reason: unknown) => {
+      state.aborted = true
+      state.reason = reason
+      for (const listener of [...listeners]) listener()
+    }
+    const login = await hyperid.authorizationUrl({ scope: "openid" })
+    const landed = emulator.current.hyperid.authorize(login.url)
+    emulator.current.faults.inject({ origin: "hyperid", path: hyperidToken, answerLatencyMs: 300, times: 1 })
+    const before = emulator.current.count({ origin: "hyperid", path: hyperidToken })
+    const completing = hyperid.completeLogin(login, landed, { signal })
+    await until(() => emulator.current.count({ origin: "hyperid", path: hyperidToken }) > before)
+    fire(new Error("the user navigated away"))
+    fire(new Error("and again"))
+    const token = await completing
+    expect((await hyperid.introspectToken(token)).active).toBe(true)
   })
 
   it("an abort while the grant waits (a 503's Retry-After, before it is sent again) stops it at once", async () => {
