@@ -154,7 +154,10 @@ const endOf = <A, E>(run: Run<A, E>, signal: Signal | undefined): Effect.Effect<
       signal?.removeEventListener("abort", onAbort)
       resume(Effect.succeed("ended"))
     }
+    let aborted = false
     const onAbort = () => {
+      if (aborted) return
+      aborted = true
       run.fiber.removeObserver(onEnd)
       resume(Effect.succeed("left"))
     }
@@ -273,7 +276,11 @@ export const make = <A, E>(options: Options<A, E>): SharedCalls<A, E> => {
             run.fiber.removeObserver(onExit)
             resume(Effect.succeed("left"))
           }
+          let aborted = false
           const onAbort = () => {
+            // Once: a polyfill may fire again (ignoring `once`), which must not end the grace early.
+            if (aborted) return
+            aborted = true
             // Others wait for the run: it goes on for them.
             if (!leave()) return stopWaiting()
             // The last caller: the run stops at its next wait, or answers first, which is then this caller's answer.
