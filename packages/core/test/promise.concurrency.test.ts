@@ -7,7 +7,7 @@
  * emulator over loopback, with refresh tokens rotated.
  */
 import { defaultHyperClient, hyperidRealmPath } from "@hyperauth/emulator"
-import { afterEach, beforeEach, describe, expect, it } from "vitest"
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest"
 import { hyperid, hyperline, initiateDeviceFlow, introspectToken, pollForToken } from "../src/promise.js"
 import { useEmulator } from "./support/emulator.js"
 import { rejection } from "./support/promise.js"
@@ -69,6 +69,53 @@ describe("@hyperauth/core/promise, one grant used twice at once", () => {
     expect(hyperlineTokens() - before).toBe(2)
     expect((await hyperline.fetch(renewed, "/v1/companies")).status).toBe(200)
     await expect(hyperline.refresh(renewed)).resolves.toMatchObject({ tokenType: "Bearer" })
+  })
+
+  it("a rotated refresh token refreshed again just after (a request that read the token before the renewal) gets the same new tokens, sending nothing", async () => {
+    const logins = {
+      hyperid: async () => {
+        const login = await hyperid.authorizationUrl({ scope: "openid" })
+        return {
+          token: await hyperid.completeLogin(login, emulator.current.hyperid.authorize(login.url)),
+          refresh: hyperid.refresh,
+          tokens: hyperidTokens,
+        }
+      },
+      hyperline: async () => {
+        const login = await hyperline.authorizationUrl()
+        return {
+          token: await hyperline.completeLogin(login, emulator.current.hyperline.authorize(login.url)),
+          refresh: hyperline.refresh,
+          tokens: hyperlineTokens,
+        }
+      },
+    }
+    for (const start of Object.values(logins)) {
+      const { token, refresh, tokens } = await start()
+      const before = tokens()
+      const renewed = await refresh(token)
+      expect(renewed.refreshToken).not.toBe(token.refreshToken)
+      // Spent by now: presented again, a strictly rotating provider would end the login.
+      const again = await refresh(token.refreshToken ?? "")
+      expect(again.accessToken).toBe(renewed.accessToken)
+      expect(again.refreshToken).toBe(renewed.refreshToken)
+      expect(tokens() - before).toBe(1)
+      await expect(refresh(renewed)).resolves.toMatchObject({ tokenType: "Bearer" })
+    }
+  })
+
+  it("past the short window the spent refresh token is presented again, and the provider's reuse detection judges it", async () => {
+    const login = await hyperid.authorizationUrl({ scope: "openid" })
+    const token = await hyperid.completeLogin(login, emulator.current.hyperid.authorize(login.url))
+    await hyperid.refresh(token)
+    const before = hyperidTokens()
+    vi.useFakeTimers({ toFake: ["Date"], now: Date.now() + 31_000 })
+    try {
+      expect((await rejection(hyperid.refresh(token))).code).toBe("invalid_grant")
+    } finally {
+      vi.useRealTimers()
+    }
+    expect(hyperidTokens() - before).toBe(1)
   })
 
   it("a login completed again with the same redirect (a reloaded callback page) is refused here, and the login it gave lives on", async () => {
