@@ -19,6 +19,16 @@
  * read (a getter, a Proxy, a signal's `aborted`) rejects with
  * `invalid_input`, whose `cause` is what it threw, and nothing is sent.
  *
+ * A one-time grant (a code, a rotated refresh token, a device code) is
+ * presented once per process: calls with the same grant and all the
+ * provider checks with it (PKCE verifier, redirect URI, client) share one
+ * request, and a call with the grant but other proof is given nothing. A
+ * refresh that rotated the refresh token keeps its answer 30 s for a
+ * refresh of the spent token just after, which resolves with the same new
+ * tokens instead of presenting a spent token (a strictly rotating provider
+ * would end the login); past that the spent token is sent, and the
+ * provider's reuse detection judges it. See `CallOptions` for aborts.
+ *
  * The other providers are namespaces of the same kind, over their Effect
  * services: `hyperid` and `hyperline` (authorization code: `authorizationUrl`,
  * `completeLogin`, `refresh`, then `logout` or `revoke`; hyperline's API with

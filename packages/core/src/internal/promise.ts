@@ -457,9 +457,22 @@ export const refreshPresentation = (
   held.refreshToken === undefined ? undefined : { grant: Redacted.value(held.refreshToken), proof }
 
 /**
+ * How long the answer of a refresh that rotated its refresh token is kept
+ * for a refresh of the same, now spent, token by the same client: 30 s,
+ * the default of the providers that keep such a grace themselves (Okta's
+ * refresh token rotation grace period; Auth0 calls it a reuse interval).
+ * A request that read the token before another renewed it gets the same
+ * new tokens, sending nothing. Past it the spent token is presented, and
+ * a strictly rotating provider takes it for theft and ends the login (RFC
+ * 9700 §4.14.2): the window is short so as not to blunt that detection.
+ */
+export const rotatedKeptFor = 30_000
+
+/**
  * How the refreshes of one refresh token are shared (`SharedCalls`): a
- * refresh token is spent by an answer that rotated it, and then refused
- * here to a refresh by another client (`PREFIX_CLIENT_ID` and the rest),
+ * refresh token is spent by an answer that rotated it, whose answer is
+ * then kept for `rotatedKeptFor` for the same refresh again, and refused
+ * to a refresh by another client (`PREFIX_CLIENT_ID` and the rest),
  * sending nothing.
  */
 export const refreshSharing = (provider: string, prefix: string): SharedCalls.Options<TokenSet, OAuthError> => ({
@@ -470,6 +483,7 @@ export const refreshSharing = (provider: string, prefix: string): SharedCalls.Op
     }),
   spends: (renewed, presented) =>
     renewed.refreshToken !== undefined && Redacted.value(renewed.refreshToken) !== presented,
+  keepTaken: rotatedKeptFor,
 })
 
 /**

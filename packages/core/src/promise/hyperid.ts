@@ -76,7 +76,7 @@ const run = <A>(
 /** Completions of one login with one redirect: shared while one runs, refused once one succeeded (a reused code ends the login). */
 const completions = completeOnce<HyperId.LoginResult>(providerId)
 
-/** Refreshes of one refresh token at once: rotated, a second would reuse it, which ends the login. */
+/** Refreshes of one refresh token at once: rotated, a second would reuse it, which ends the login; rotated, its answer is kept 30 s for a refresh of the spent token after it. */
 const refreshes = SharedCalls.make<TokenSet, OAuthError>(refreshSharing(providerId, "HYPERID"))
 
 /**
@@ -276,7 +276,12 @@ export const completeLogin = (
  * An abort while the refresh is on its way waits for its answer (a second
  * at most) and resolves with it: the old refresh token may be spent by
  * then. A later answer is kept for the next refresh of the same refresh
- * token (see `CallOptions`).
+ * token (see `CallOptions`). A refresh that rotated the refresh token keeps
+ * its answer 30 s for a refresh of the spent token after it (a request
+ * that read the token before the renewal), which resolves with the same
+ * new tokens, sending nothing; past that, the spent token is sent, and a
+ * provider that rotates strictly ends the login, as it must for a stolen
+ * token. Keep the token each refresh resolves with.
  *
  * @example
  * ```ts
