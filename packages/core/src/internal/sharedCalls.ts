@@ -191,7 +191,8 @@ export const make = <A, E>(options: Options<A, E>): SharedCalls<A, E> => {
     bound(kept, keptAtMost)
   }
 
-  const start = (presented: Presentation, digests: Digests, work: Effect.Effect<A, E>): Run<A, E> => {
+  /** Starts the presentation; of what was presented, it holds the grant alone, until the answer is checked against it. */
+  const start = (grant: string, digests: Digests, work: Effect.Effect<A, E>): Run<A, E> => {
     // Its own fiber, with every service provided: no caller's scope holds it.
     // Uninterruptible but for the waits the work marks interruptible.
     const ended: Run<A, E>["ended"] = { exit: undefined }
@@ -210,7 +211,7 @@ export const make = <A, E>(options: Options<A, E>): SharedCalls<A, E> => {
     run.fiber.addObserver(() => {
       if (runs.get(digests.grant) === run) runs.delete(digests.grant)
       const exit = ended.exit
-      if (exit === undefined || !Exit.isSuccess(exit) || !spends(exit.value, presented.grant)) return
+      if (exit === undefined || !Exit.isSuccess(exit) || !spends(exit.value, grant)) return
       spent.delete(digests.grant)
       spent.set(digests.grant, digests.presentation)
       bound(spent, spentAtMost)
@@ -245,7 +246,7 @@ export const make = <A, E>(options: Options<A, E>): SharedCalls<A, E> => {
             outcome === "left" ? Effect.interrupt : share(presented, digests, work, signal),
           )
         }
-        const run = current ?? start(presented, digests, work)
+        const run = current ?? start(presented.grant, digests, work)
         run.waiters += 1
         let left = false
         /** Leaves the run; the last to leave stops it (at its next wait). Whether this caller was the last. */
