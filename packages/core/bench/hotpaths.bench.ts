@@ -11,7 +11,7 @@ import { Effect, Layer, ManagedRuntime, Redacted, Schema } from "effect"
 import { afterAll, beforeAll, bench, describe } from "vitest"
 import * as Accounts from "../src/Accounts.js"
 import * as Hyperproof from "../src/Hyperproof.js"
-import { excerpt } from "../src/internal/scrub.js"
+import { excerpt, withoutKnownSecrets } from "../src/internal/scrub.js"
 import { TokenResponse } from "../src/internal/wire.js"
 import type * as Token from "../src/Token.js"
 import * as TokenStore from "../src/TokenStore.js"
@@ -55,6 +55,11 @@ const body = JSON.stringify({
 })
 const decodeToken = Schema.decodeUnknownSync(Schema.parseJson(TokenResponse))
 const bigPage = `<html>${"lorem ipsum access_token=abc123secret ".repeat(3000)}</html>`
+// A 64 KiB token of many dots (the largest the core takes) and a 1 MiB answer that does not echo it.
+const longToken = Redacted.make(Array.from({ length: 1770 }, () => crypto.randomUUID()).join("."))
+const bigAnswer = JSON.stringify({
+  data: Array.from({ length: 16_000 }, (_, i) => ({ id: i, name: `item-${i}`, note: "x".repeat(40) })),
+}).slice(0, 1024 * 1024)
 
 describe("in memory", () => {
   bench("decode a token response", () => {
@@ -62,6 +67,9 @@ describe("in memory", () => {
   })
   bench("scrub a 100 KiB error page into an excerpt", () => {
     excerpt(bigPage)
+  })
+  bench("scrub a 1 MiB answer of a 64 KiB token", () => {
+    withoutKnownSecrets(bigAnswer, [longToken])
   })
   bench("Accounts.accessToken, token still valid", async () => {
     await runtime.runPromise(accounts.accessToken({ provider: "hyperproof", account: "bench" }))

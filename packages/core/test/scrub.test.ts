@@ -194,16 +194,15 @@ describe("scrub: a 64 KiB token of many non-alphanumeric characters, on every AP
   }).slice(0, 1024 * 1024)
   const headers = ["application/json", "Wed, 02 Dec 2026 14:00:00 GMT", 'W/"abc123"', "nginx", "req_01HXYZ"]
 
-  it("costs milliseconds a call: an answer and its headers, or an answer that echoes the token as it is", () => {
-    const started = performance.now()
+  // What it costs is measured by `pnpm bench:micro` ("scrub a 1 MiB answer, 64 KiB token"), not
+  // timed here: this checks the answers stay right on the fast path.
+  it("leaves an answer and its headers alone, and replaces the token echoed as it is", () => {
     for (let call = 0; call < 3; call++) {
       assert.strictEqual(withoutKnownSecrets(answer, [token]), answer)
       for (const header of headers) assert.strictEqual(withoutKnownSecrets(header, [token]), header)
     }
     assert.strictEqual(withoutKnownSecrets(`{"echo":"${value}"}`, [token]), '{"echo":"[redacted]"}')
     assert.strictEqual(withoutKnownSecrets(`${answer}${value}`, [token]), `${answer}[redacted]`)
-    // Some 100 ms, spellings made the first time included; it was 500 to 700 ms.
-    assert.isBelow(performance.now() - started, 300)
   })
 })
 
@@ -283,9 +282,8 @@ describe("scrub: prose a server wrote (withoutSecrets), of up to the 256 KiB rea
   it("is scrubbed of JWTs in linear time, also a run of `eyJ` with no dot", () => {
     // Every `eyJ` began a match that ran to the end of the run and back: 45 s on 256 KB, the event loop held.
     const description = "eyJ".repeat(85_000)
-    const started = performance.now()
+    // The test's own time limit catches a return of the quadratic scan; the cost is not timed here.
     assert.strictEqual(withoutSecrets(description), description)
-    assert.isBelow(performance.now() - started, 1000)
   })
 
   it("replaces JWTs as it did: from the first `eyJ` of a run followed by a dot", () => {
