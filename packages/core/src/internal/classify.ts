@@ -14,7 +14,7 @@ import * as Json from "./json.js"
 import { lazy } from "./lazy.js"
 import { asProse, excerpt, shortened, withoutSecrets } from "./scrub.js"
 import { isServerError } from "./status.js"
-import { ErrorResponse } from "./wire.js"
+import { ErrorResponse, noAccessToken } from "./wire.js"
 
 /**
  * The most of an answer read when the caller sets no limit, counted after
@@ -132,9 +132,10 @@ const parseJson = (exchange: Exchange): Either.Either<unknown, NotJson> => {
 
 /** Which fields failed to decode: paths only, never the values (they may be tokens). */
 const decodeFailure = (error: ParseResult.ParseError): string => {
-  const paths = ParseResult.ArrayFormatter.formatErrorSync(error).map((issue) =>
-    issue.path.length === 0 ? "(body)" : issue.path.map(String).join("."),
-  )
+  const issues = ParseResult.ArrayFormatter.formatErrorSync(error)
+  // A message of hyperauth's own words, not the schema's (those may quote a value).
+  if (issues.some((issue) => issue.message === noAccessToken)) return noAccessToken
+  const paths = issues.map((issue) => (issue.path.length === 0 ? "(body)" : issue.path.map(String).join(".")))
   return `unexpected shape at ${[...new Set(paths)].join(", ")}`
 }
 

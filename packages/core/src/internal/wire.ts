@@ -2,6 +2,7 @@
  * Wire formats (snake_case, as the RFCs and the providers send them).
  * Public models in camelCase are built from these in the public modules.
  */
+import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 
 /**
@@ -32,6 +33,23 @@ const BearerType = Schema.String.pipe(
  * (decoded as absent, so the decoded type is that of `Schema.optional`).
  */
 const optional = <A, I, R>(schema: Schema.Schema<A, I, R>) => Schema.optionalWith(schema, { nullable: true })
+
+/**
+ * An optional member that sloppy servers send as `""` when they have none:
+ * absent, `null` or `""` are all decoded as absent; any other value must be
+ * one `schema` takes. (Encoded back, an absent member stays absent.)
+ */
+const optionalOrEmpty = (schema: Schema.Schema<string>) =>
+  Schema.optionalToOptional(Schema.NullOr(Schema.String), schema, {
+    decode: Option.filter((value): value is string => value !== null && value !== ""),
+    encode: (value) => value,
+  })
+
+/**
+ * The reason an answer without an access token is `invalid_response` for:
+ * its own words, shown as they are (they carry no value of the answer).
+ */
+export const noAccessToken = "the provider sent no access token"
 
 /**
  * The longest token taken: 64 KiB, four times what most servers take in a
@@ -67,12 +85,17 @@ const ScopeValue = Schema.String.pipe(
 )
 
 const tokenFields = {
-  access_token: TokenValue,
+  // Absent or `""`: no access token, said so (not as a shape).
+  access_token: Schema.propertySignature(
+    Schema.String.pipe(Schema.minLength(1, { message: () => noAccessToken }), Schema.compose(TokenValue)),
+  ).annotations({ missingMessage: () => noAccessToken }),
   expires_in: optional(Seconds),
-  refresh_token: optional(TokenValue),
+  // An empty refresh token or scope is none (RFC 6749 A.17, §3.3: each has at least one character).
+  refresh_token: optionalOrEmpty(TokenValue),
   refresh_expires_in: optional(Seconds),
-  scope: optional(ScopeValue),
-  // No `id_token`: hyperauth does not validate ID tokens, so it keeps none.
+  scope: optionalOrEmpty(ScopeValue),
+  // No `id_token`: hyperauth does not validate ID tokens, so it keeps none
+  // (whatever it holds, `""` included, is not read).
 }
 
 /**
