@@ -198,6 +198,21 @@ describe("@hyperauth/core/promise hyperid", () => {
     expect(social.url).toContain("verification_level=2")
   })
 
+  it("a login lacking its verifier and no refresh token are refused saying nothing was sent, as every refusal before sending", async () => {
+    const before = emulator.current.count({})
+    for (const call of [
+      () =>
+        hyperid.completeLogin(untyped('{ "state": "s", "redirectUri": "http://127.0.0.1:8976/callback/hyperid" }'), ""),
+      () => hyperid.refresh({}),
+      () => hyperid.logout({}),
+    ]) {
+      const error = await rejection(call())
+      expect(error.code).toBe("invalid_input")
+      expect(error.message).toMatch(/ Nothing was sent\.$/)
+    }
+    expect(emulator.current.count({})).toBe(before)
+  })
+
   it("a JavaScript caller's wrong types reject with invalid_input, before anything is sent; null options are none", async () => {
     const { login, landed } = await approvedLogin()
     const before = emulator.current.count({})

@@ -182,6 +182,20 @@ describe("@hyperauth/core/promise hyperline", () => {
     expect(emulator.current.count({})).toBe(before)
   })
 
+  it("a login lacking its state and no refresh token are refused saying nothing was sent, as every refusal before sending", async () => {
+    const before = emulator.current.count({})
+    for (const call of [
+      () => hyperline.completeLogin(untyped('{ "redirectUri": "http://127.0.0.1:8976/callback/hyperline" }'), ""),
+      () => hyperline.refresh({}),
+      () => hyperline.revoke({}),
+    ]) {
+      const error = await rejection(call())
+      expect(error.code).toBe("invalid_input")
+      expect(error.message).toMatch(/ Nothing was sent\.$/)
+    }
+    expect(emulator.current.count({})).toBe(before)
+  })
+
   it("an empty refresh token is none: refresh and revoke refuse it before sending, never a revocation that did nothing", async () => {
     const token = await loggedIn()
     const before = emulator.current.count({})
