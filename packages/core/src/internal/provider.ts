@@ -51,7 +51,9 @@ export const refreshTokenOf = (
   token: TokenSet,
 ): Effect.Effect<Redacted.Redacted<string>, InvalidInput> =>
   token.refreshToken === undefined
-    ? Effect.fail(new InvalidInput({ provider, reason: "this login has no refresh token; log in again." }))
+    ? Effect.fail(
+        new InvalidInput({ provider, reason: "this login has no refresh token; log in again. Nothing was sent." }),
+      )
     : Effect.succeed(token.refreshToken)
 
 const loopbackHosts = new Set(["127.0.0.1", "localhost"])

@@ -161,7 +161,7 @@ const loginOf = (
             new InvalidInput({
               provider: providerId,
               reason:
-                "the login lacks its state or redirectUri: keep the whole object authorizationUrl resolved with, or start a new login.",
+                "the login lacks its state or redirectUri: keep the whole object authorizationUrl resolved with, or start a new login. Nothing was sent.",
             }),
           ),
   )
