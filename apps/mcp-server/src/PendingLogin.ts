@@ -51,8 +51,8 @@ export const PendingLogin = Schema.Struct({
   /**
    * The scope the login asked for, which a token answer naming none grants
    * (RFC 6749 §5.1): a process taking the login over passes it on when it
-   * polls or redeems. Absent when none was asked for, and from records of
-   * earlier versions.
+   * polls or redeems. Absent when none was asked for. Records of earlier
+   * versions have none: `decode` reads it from their `request` then.
    */
   scope: Schema.optional(Schema.String),
   state: Schema.optional(Schema.String),
@@ -96,7 +96,26 @@ export type PendingLogin = typeof PendingLogin.Type
  * would be compiled at every start, logins or not.
  */
 export const encode = (login: PendingLogin) => Schema.encode(PendingLogin)(login)
-export const decode = (value: unknown) => Schema.decodeUnknown(PendingLogin)(value)
+export const decode = (value: unknown) =>
+  Effect.map(Schema.decodeUnknown(PendingLogin)(value), (login) =>
+    login.scope !== undefined ? login : withScope(login, requestedScope(login.request)),
+  )
+
+/** What the login tool writes as a login's `request`, as far as its scope goes. */
+const Request = Schema.parseJson(Schema.Struct({ scope: Schema.optional(Schema.String) }))
+
+/**
+ * The scope a `request` asked for, for a record of an earlier version,
+ * written without `scope`: none for a blank one (the core leaves it out of
+ * the request, as it is recorded), or for a request that is no such JSON.
+ */
+const requestedScope = (request: string): string | undefined => {
+  const scope = Option.getOrUndefined(Schema.decodeUnknownOption(Request)(request))?.scope
+  return scope === undefined || scope.trim() === "" ? undefined : scope
+}
+
+const withScope = (login: PendingLogin, scope: string | undefined): PendingLogin =>
+  scope === undefined ? login : { ...login, scope }
 
 export interface Entry {
   readonly login: PendingLogin

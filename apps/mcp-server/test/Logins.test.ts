@@ -791,7 +791,7 @@ describe("The scope a login asked for", () => {
     }),
   )
 
-  it.scoped("is none in a record of an earlier version, which is still taken over", () =>
+  it.scoped("is read from the request of a record of an earlier version, which is still taken over", () =>
     Effect.gen(function* () {
       const { resumed, record } = yield* takenOver((store) =>
         Effect.gen(function* () {
@@ -813,7 +813,7 @@ describe("The scope a login asked for", () => {
         }),
       )
       assert.isTrue(Option.isSome(record))
-      assert.deepStrictEqual(resumed, [undefined])
+      assert.deepStrictEqual(resumed, ["read"])
     }),
   )
 })
