@@ -469,6 +469,23 @@ export const refreshPresentation = (
 export const rotatedKeptFor = 30_000
 
 /**
+ * What a refresh makes of a kept answer (`SharedCalls`' `fromKept`): one
+ * whose access token has expired since it came is renewed once, by
+ * `renew`, with the refresh token it holds, so that a refresh resolves
+ * with an access token still valid. Should the renewal fail, or the answer
+ * hold no refresh token that can renew it, the kept answer is handed out
+ * as it is: it holds the one copy of the rotated refresh token.
+ */
+export const renewedIfExpired =
+  (renew: (held: TokenSet) => Effect.Effect<TokenSet, unknown>) =>
+  (answer: TokenSet): Effect.Effect<TokenSet> =>
+    Effect.flatMap(DateTime.now, (now) =>
+      answer.expiresWithin(now, 0) && answer.canRefresh(now)
+        ? Effect.orElseSucceed(renew(answer), () => answer)
+        : Effect.succeed(answer),
+    )
+
+/**
  * How the refreshes of one refresh token are shared (`SharedCalls`): a
  * refresh token is spent by an answer that rotated it, whose answer is
  * then kept for `rotatedKeptFor` for the same refresh again, and refused

@@ -32,6 +32,18 @@
  * sending nothing. An answer a caller took is kept for `keepTaken` (none
  * unless the maker says), for the same presentation made again just after.
  *
+ * A kept answer is handed out however old it is within that time, and the
+ * access token in it may have expired meanwhile. It is still handed out:
+ * it is the one copy of what the spent grant brought (a rotated refresh
+ * token, a login's first tokens), and nothing else gets them back. A call
+ * may say what to make of a kept answer first (`fromKept`), which cannot
+ * fail: the facade's refreshes renew one whose access token has expired,
+ * once, with the refresh token the answer holds (a refresh should resolve
+ * with an access token still valid), and hand it out as it is should that
+ * renewal fail. A completion or a poll hands its kept answer out as it is:
+ * its `expiresIn` is then 0 and its `expiresAt` past, and the caller's next
+ * refresh renews it.
+ *
  * The grants and presentations are kept as SHA-256 digests, never as the
  * secrets themselves; at most `keptAtMost` answers and `spentAtMost` spent
  * grants (the oldest forgotten first).
@@ -130,12 +142,14 @@ export interface Signal {
  * until the run ends or `signal` aborts. Without a presentation (no grant
  * to speak of: the input is refused anyway), `work` runs alone. An aborted
  * caller ends interrupted, unless it was the last and the run ended with
- * its answer within `abortGrace`.
+ * its answer within `abortGrace`. A caller handed a kept answer (an earlier
+ * run's) is handed what `fromKept` makes of it, if given.
  */
 export type SharedCalls<A, E> = (
   presented: Presentation | undefined,
   work: Effect.Effect<A, E>,
   signal?: Signal | undefined,
+  fromKept?: ((answer: A) => Effect.Effect<A>) | undefined,
 ) => Effect.Effect<A, E>
 
 /** Keeps at most `limit` entries of `map`, forgetting the oldest. */
@@ -227,6 +241,7 @@ export const make = <A, E>(options: Options<A, E>): SharedCalls<A, E> => {
     digests: Digests,
     work: Effect.Effect<A, E>,
     signal: Signal | undefined,
+    fromKept: ((answer: A) => Effect.Effect<A>) | undefined,
   ): Effect.Effect<A, E> =>
     // Joining and counting happen together, or an abort in between would miscount.
     Effect.uninterruptibleMask((restore) =>
@@ -234,8 +249,11 @@ export const make = <A, E>(options: Options<A, E>): SharedCalls<A, E> => {
         // What fetch does: an aborted signal starts nothing.
         if (signal?.aborted === true) return Effect.interrupt
         const held = keptOf(digests.grant)
-        if (held !== undefined)
-          return held.presentation === digests.presentation ? held.exit : Effect.fail(otherProof())
+        if (held !== undefined) {
+          if (held.presentation !== digests.presentation) return Effect.fail(otherProof())
+          // Interruptible as any wait for an answer: what `fromKept` makes of it may be a request.
+          return fromKept !== undefined && Exit.isSuccess(held.exit) ? restore(fromKept(held.exit.value)) : held.exit
+        }
         const spentBy = spent.get(digests.grant)
         if (spentBy !== undefined && spentBy !== digests.presentation) return Effect.fail(otherProof())
         if (spentBy !== undefined && again !== undefined) return Effect.fail(again())
@@ -243,7 +261,7 @@ export const make = <A, E>(options: Options<A, E>): SharedCalls<A, E> => {
         // Another presentation of the grant is on its way: its answer is not this call's, and sent now, the grant would be a reuse.
         if (current !== undefined && current.presentation !== digests.presentation) {
           return Effect.flatMap(restore(endOf(current, signal)), (outcome) =>
-            outcome === "left" ? Effect.interrupt : share(presented, digests, work, signal),
+            outcome === "left" ? Effect.interrupt : share(presented, digests, work, signal, fromKept),
           )
         }
         const run = current ?? start(presented.grant, digests, work)
@@ -299,7 +317,7 @@ export const make = <A, E>(options: Options<A, E>): SharedCalls<A, E> => {
           Effect.flatMap((outcome) => {
             if (outcome === "left") return Effect.interrupt
             // A run its earlier callers all left ended stopped before this caller's answer: present the grant afresh.
-            if (!left && Exit.isInterrupted(outcome)) return share(presented, digests, work, signal)
+            if (!left && Exit.isInterrupted(outcome)) return share(presented, digests, work, signal, fromKept)
             return outcome
           }),
           Effect.onInterrupt(() => Effect.sync(leave)),
@@ -307,6 +325,6 @@ export const make = <A, E>(options: Options<A, E>): SharedCalls<A, E> => {
       }),
     )
 
-  return (presented, work, signal) =>
-    presented === undefined ? work : share(presented, digestsOf(presented), work, signal)
+  return (presented, work, signal, fromKept) =>
+    presented === undefined ? work : share(presented, digestsOf(presented), work, signal, fromKept)
 }

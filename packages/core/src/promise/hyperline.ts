@@ -42,6 +42,7 @@ import {
   readInput,
   refreshPresentation,
   refreshSharing,
+  renewedIfExpired,
   runGrant,
   run as runPromise,
   type Token,
@@ -230,7 +231,9 @@ export const completeLogin = (
  * that read the token before the renewal), which resolves with the same
  * new tokens, sending nothing; past that, the spent token is sent, and a
  * provider that rotates strictly ends the login, as it must for a stolen
- * token. Keep the token each refresh resolves with.
+ * token. A kept answer whose access token has expired meanwhile is renewed
+ * once with the refresh token it holds (as it is, should that fail: its
+ * `expiresIn` is then 0). Keep the token each refresh resolves with.
  *
  * @example
  * ```ts
@@ -247,11 +250,15 @@ export const refresh = (token: string | Pick<Token, "refreshToken" | "scope">, o
     Effect.gen(function* () {
       const held = yield* heldTokenSet(providerId, token)
       const settings = yield* Hyperline.definition.loadConfig
-      const renewal = Effect.provide(
-        Effect.flatMap(Hyperline.Hyperline, (hyperline) => hyperline.refresh(held)),
-        serviceOf(settings),
-      )
-      return yield* tokenOf(yield* refreshes(refreshPresentation(held, clientProof(settings)), renewal, signal))
+      const proof = clientProof(settings)
+      const renewal = (of: TokenSet) =>
+        Effect.provide(
+          Effect.flatMap(Hyperline.Hyperline, (hyperline) => hyperline.refresh(of)),
+          serviceOf(settings),
+        )
+      // A kept answer whose access token expired meanwhile is renewed once, shared as any refresh of its token.
+      const renewKept = renewedIfExpired((kept) => refreshes(refreshPresentation(kept, proof), renewal(kept), signal))
+      return yield* tokenOf(yield* refreshes(refreshPresentation(held, proof), renewal(held), signal, renewKept))
     }),
   )
 
