@@ -6,14 +6,16 @@
  * the rotated refresh token the answer holds, so that a refresh resolves
  * with an access token that is still valid; should that renewal fail, the
  * kept answer (the one copy of the rotated refresh token) is handed out as
- * it is. Against the emulator over loopback, access tokens living a second.
+ * it is. Against the emulator over loopback, access tokens living 10 s; the
+ * facade's clock (`Date`, which Effect's clock reads too) is moved past that,
+ * inside the 30 s the answer is kept for, instead of sleeping.
  */
 import { hyperidRealmPath } from "@hyperauth/emulator"
-import { afterEach, beforeEach, describe, expect, it } from "vitest"
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest"
 import { hyperid } from "../src/promise.js"
 import { useEmulator } from "./support/emulator.js"
 
-const emulator = useEmulator({ hyperid: { rotateRefreshTokens: true, tokenLifetime: 1 } })
+const emulator = useEmulator({ hyperid: { rotateRefreshTokens: true, tokenLifetime: 10 } })
 const saved = { ...process.env }
 
 beforeEach(() => {
@@ -21,12 +23,14 @@ beforeEach(() => {
   Object.assign(process.env, emulator.current.env)
 })
 afterEach(() => {
+  vi.useRealTimers()
   process.env = { ...saved }
 })
 
 const tokenPath = `${hyperidRealmPath}/token`
 const tokenRequests = () => emulator.current.count({ origin: "hyperid", path: tokenPath })
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+/** Moves the wall clock 11 s on (past the access token's 10 s, within the kept answer's 30 s); timers stay real. */
+const pastTheAccessToken = () => vi.useFakeTimers({ toFake: ["Date"], now: Date.now() + 11_000 })
 
 const loggedIn = async () => {
   const login = await hyperid.authorizationUrl({ scope: "openid" })
@@ -38,7 +42,7 @@ describe("a kept refresh answer whose access token expired meanwhile", () => {
     const token = await loggedIn()
     const renewed = await hyperid.refresh(token)
     expect(renewed.refreshToken).not.toBe(token.refreshToken)
-    await sleep(1_300)
+    pastTheAccessToken()
     expect(renewed.expiresAt?.getTime()).toBeLessThan(Date.now())
     const before = tokenRequests()
     // The spent refresh token again, within the 30 s its answer is kept for.
@@ -54,7 +58,7 @@ describe("a kept refresh answer whose access token expired meanwhile", () => {
   it("is handed out as it is when the renewal fails: it holds the one copy of the rotated refresh token", async () => {
     const token = await loggedIn()
     const renewed = await hyperid.refresh(token)
-    await sleep(1_300)
+    pastTheAccessToken()
     emulator.current.faults.inject({ origin: "hyperid", path: tokenPath, drop: true })
     try {
       const again = await hyperid.refresh(token)
