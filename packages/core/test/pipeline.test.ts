@@ -4,6 +4,7 @@ import { Duration, Effect, Exit, Fiber, Option, Redacted, Schedule, Schema, Test
 import * as ApiClient from "../src/ApiClient.js"
 import * as Pipeline from "../src/internal/pipeline.js"
 import { TokenResponse } from "../src/internal/wire.js"
+import type * as Limits from "../src/Limits.js"
 import * as Requests from "../src/Requests.js"
 import { type Answer, jsonAnswer, scripted } from "./support/scriptedClient.js"
 import { recordingTracer } from "./support/tracing.js"
@@ -580,6 +581,33 @@ describe("pipeline: an injected retry schedule", () => {
       const pipeline = Pipeline.make(fake.client, { provider: "test" }, { retryPolicy })
       assert.isTrue(Exit.isSuccess(yield* Effect.exit(pipeline.json(request, TokenResponse, safe))))
       assert.deepStrictEqual(seen, [Option.some(Duration.seconds(7)), Option.none()])
+    }),
+  )
+})
+
+describe("pipeline: a user's retry schedule", () => {
+  it.effect("is fed the attempt's status, headers and timing, never the request's secrets nor the body", () =>
+    Effect.gen(function* () {
+      const seen: Array<Limits.Failed> = []
+      const fake = scripted(
+        { status: 503, headers: { "retry-after": "1" }, body: "echo: shh" },
+        "refused",
+        jsonAnswer(200, tokenBody),
+      )
+      const retryPolicy: Limits.RetryPolicy = Schedule.recurs(5).pipe(
+        Schedule.tapInput((failed: Limits.Failed) => Effect.sync(() => seen.push(failed))),
+      )
+      const pipeline = Pipeline.make(fake.client, { provider: "test" }, { retryPolicy })
+      const secrets = [Redacted.make("shh")]
+      assert.isTrue(Exit.isSuccess(yield* Effect.exit(pipeline.json(request, TokenResponse, { ...safe, secrets }))))
+      assert.strictEqual(seen.length, 2)
+      const [answer, refused] = seen
+      if (answer === undefined || refused === undefined) return assert.fail("expected two failures")
+      assert.deepStrictEqual(Object.keys(answer.failure).sort(), ["headers", "status", "url"])
+      assert.isTrue("status" in answer.failure && answer.failure.status === 503)
+      assert.deepStrictEqual(answer.retryAfter, Option.some(Duration.seconds(1)))
+      assert.isDefined(answer.elapsed)
+      assert.isTrue("_tag" in refused.failure && refused.failure._tag === "ConnectionError")
     }),
   )
 })
