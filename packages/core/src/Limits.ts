@@ -22,8 +22,10 @@
  * @since 0.2.0
  */
 import type * as Duration from "effect/Duration"
+import type * as Option from "effect/Option"
 import type * as Schedule from "effect/Schedule"
 import * as Pipeline from "./internal/pipeline.js"
+import type { ConnectionError } from "./OAuthError.js"
 
 /**
  * The time limit of one attempt and the retry policy.
@@ -59,25 +61,87 @@ export interface Options {
  * @since 0.2.0
  * @category models
  */
-export type RetryOptions = Pipeline.RetryOptions
+export interface RetryOptions {
+  /** Retries after the first attempt. */
+  readonly retries: number
+  /** Delay before the first retry; doubles each time, with jitter. */
+  readonly baseDelay: Duration.Duration
+  /** Upper bound of one backoff delay. */
+  readonly maxDelay: Duration.Duration
+  /** A `Retry-After` longer than this is not waited for: the request fails. */
+  readonly maxRetryAfter: Duration.Duration
+  /**
+   * Time since the first attempt was sent past which no retry ends (default
+   * 30 s): a wait that would end later is not made, and the last failure
+   * stands. The attempts' own time counts, so the last retry begins by then
+   * and ends within its time limit after.
+   */
+  readonly maxTotalDelay?: Duration.Duration | undefined
+}
 
 /**
- * A failed attempt that may be tried again, as a retry schedule is fed it:
- * the failure (a `ConnectionError` or the answer) and the `Retry-After` the
- * server asked for, when it asked.
+ * The answer of a failed attempt, as a retry schedule sees it: where it
+ * came from, its status and its headers. Never its body, nor anything of
+ * the request (its secrets stay with the pipeline).
  *
  * @example
  * ```ts
  * import type { Limits } from "@hyperauth/core"
- * import * as Option from "effect/Option"
  *
+ * const overloaded = (answer: Limits.FailedAnswer) => answer.status === 503 || answer.status === 429
+ * ```
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface FailedAnswer {
+  /** Origin and path that answered (no query). */
+  readonly url: string
+  /** The HTTP status: 408, 429 or 5xx (the only answers that are retried). */
+  readonly status: number
+  /** The answer's headers, names lower-cased. */
+  readonly headers: Readonly<Record<string, string>>
+}
+
+/**
+ * A failed attempt that may be tried again, as a retry schedule is fed it:
+ * the failure (the `ConnectionError` of a transport failure, or the
+ * answer's status and headers), the `Retry-After` the server asked for,
+ * when it asked, and the time since the first attempt was sent. It carries
+ * no secret and no body: a schedule of one's own sees what it needs to
+ * decide, nothing of the request.
+ *
+ * @example
+ * ```ts
+ * import { Limits } from "@hyperauth/core"
+ * import * as Duration from "effect/Duration"
+ * import * as Option from "effect/Option"
+ * import * as Schedule from "effect/Schedule"
+ *
+ * // Retry transport failures and 503s only, three times, waiting what the server asks for (1 s otherwise).
+ * const patient: Limits.RetryPolicy = Schedule.recurs(3).pipe(
+ *   Schedule.intersect(Schedule.identity<Limits.Failed>()),
+ *   Schedule.whileInput((failed: Limits.Failed) => !("status" in failed.failure) || failed.failure.status === 503),
+ *   Schedule.addDelay(([, failed]) => Option.getOrElse(failed.retryAfter, () => Duration.seconds(1))),
+ * )
  * const askedToWait = (failed: Limits.Failed) => Option.isSome(failed.retryAfter)
  * ```
  *
  * @since 0.2.0
  * @category models
  */
-export type Failed = Pipeline.Failed
+export interface Failed {
+  /** The transport failure, or the answer that failed. */
+  readonly failure: ConnectionError | FailedAnswer
+  /** The wait the server asked for (`Retry-After`), if it asked. */
+  readonly retryAfter: Option.Option<Duration.Duration>
+  /**
+   * Time since the request's first attempt was sent, attempts included (the
+   * pipeline always gives it); where absent, a schedule counts from the
+   * first failure it is fed.
+   */
+  readonly elapsed?: Duration.Duration | undefined
+}
 
 /**
  * Numbers for the standard schedule (`retrySchedule`), or a `Schedule` of

@@ -25,6 +25,7 @@ import * as Schedule from "effect/Schedule"
 import type * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import { TransientFailure } from "../DeviceFlow.js"
+import type * as PublicLimits from "../Limits.js"
 import * as NodeHttpTransport from "../NodeHttpTransport.js"
 import { ConnectionError, InvalidInput, type RequestFailure, Timeout } from "../OAuthError.js"
 import * as Classify from "./classify.js"
@@ -34,30 +35,8 @@ import { traced } from "./tracing.js"
 
 export { defaultMaxBodyBytes, type Exchange } from "./classify.js"
 
-/**
- * When and how often a failed request is tried again, in numbers; see
- * `retrySchedule` for the schedule they make.
- *
- * Only transport failures and 408, 429 and 5xx answers are retried, and only
- * for requests marked safe to repeat.
- */
-export interface RetryOptions {
-  /** Retries after the first attempt. */
-  readonly retries: number
-  /** Delay before the first retry; doubles each time, with jitter. */
-  readonly baseDelay: Duration.Duration
-  /** Upper bound of one backoff delay. */
-  readonly maxDelay: Duration.Duration
-  /** A `Retry-After` longer than this is not waited for: the request fails. */
-  readonly maxRetryAfter: Duration.Duration
-  /**
-   * Time since the first attempt was sent past which no retry ends (default
-   * 30 s): a wait that would end later is not made, and the last failure
-   * stands. The attempts' own time counts, so the last retry begins by then
-   * and ends within its time limit after.
-   */
-  readonly maxTotalDelay?: Duration.Duration | undefined
-}
+/** When and how often a failed request is tried again, in numbers; `Limits.RetryOptions` publicly. */
+export type RetryOptions = PublicLimits.RetryOptions
 
 /**
  * What sending one request can fail with, before any answer is read:
@@ -66,21 +45,13 @@ export interface RetryOptions {
 export type SendFailure = ConnectionError | Timeout | InvalidInput
 
 /**
- * A failed attempt the pipeline would try again: the transport failure or
- * the answer, and the wait the server asked for (`Retry-After`), if any.
- * Which failures get this far is the pipeline's decision (what is safe to
- * repeat); when and how often, the schedule's.
+ * A failed attempt the pipeline would try again, as a schedule is fed it
+ * (`Limits.Failed`): a copy of the answer's status and headers, never its
+ * body nor the request's secrets. Which failures get this far is the
+ * pipeline's decision (what is safe to repeat); when and how often, the
+ * schedule's.
  */
-export interface Failed {
-  readonly failure: ConnectionError | Classify.Exchange
-  readonly retryAfter: Option.Option<Duration.Duration>
-  /**
-   * Time since the request's first attempt was sent, attempts included (the
-   * pipeline always gives it); where absent, a schedule counts from the
-   * first failure it is fed.
-   */
-  readonly elapsed?: Duration.Duration | undefined
-}
+export type Failed = PublicLimits.Failed
 
 /** The schedule of retries: fed each failed attempt, it says whether and when to try again. */
 export type RetrySchedule = Schedule.Schedule<unknown, Failed>
@@ -398,7 +369,12 @@ export const make = (client: HttpClient.HttpClient, destination: Target, limits:
     const elapsed = Duration.millis(Math.max(0, now - startedAt))
     return Either.match(result, {
       onLeft: (failure) => ({ failure, retryAfter: Option.none(), elapsed }),
-      onRight: (answer) => ({ failure: answer, retryAfter: Classify.retryAfter(answer.headers, now), elapsed }),
+      // A copy: a schedule of the caller's own is no place for the request's secrets or the body.
+      onRight: (answer) => ({
+        failure: { url: answer.url, status: answer.status, headers: answer.headers },
+        retryAfter: Classify.retryAfter(answer.headers, now),
+        elapsed,
+      }),
     })
   }
 
