@@ -36,7 +36,20 @@ import { type ConnectionError, InvalidInput, type Timeout } from "./OAuthError.j
  * @since 0.1.0
  * @category models
  */
-export type ApiResponse = Pipeline.Exchange
+export interface ApiResponse {
+  /** Origin and path that answered (no query). */
+  readonly url: string
+  /** The HTTP status, whatever it is: only a transport failure or a timeout is an error. */
+  readonly status: number
+  /** The answer's headers, names lower-cased. */
+  readonly headers: Readonly<Record<string, string>>
+  /** The body as text, up to `maxBodyBytes`. */
+  readonly body: string
+  /** Whether the body was cut at `maxBodyBytes`. */
+  readonly truncated: boolean
+  /** The secrets the request carried (the token): `withoutSecrets` takes them out of the body. */
+  readonly secrets: ReadonlyArray<Redacted.Redacted<string>>
+}
 
 /**
  * Sends a request with a Bearer token you hold and returns the whole

@@ -15,6 +15,7 @@ import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import type * as Accounts from "./Accounts.js"
+import type * as ApiClient from "./ApiClient.js"
 import * as AuthorizationCode from "./AuthorizationCode.js"
 import * as AuthorizedClient from "./AuthorizedClient.js"
 import * as Classify from "./internal/classify.js"
@@ -208,7 +209,7 @@ export interface Service {
     auth: Redacted.Redacted<string> | AuthorizedClient.AuthorizedClient,
     request: HttpClientRequest.HttpClientRequest,
     options?: { readonly companyId?: string | undefined; readonly maxBodyBytes?: number | undefined },
-  ) => Effect.Effect<Pipeline.Exchange, Accounts.AccessError>
+  ) => Effect.Effect<ApiClient.ApiResponse, Accounts.AccessError>
   /** `GET /v1/companies`, authorized as `request` is. */
   readonly listCompanies: (
     auth: Redacted.Redacted<string> | AuthorizedClient.AuthorizedClient,

@@ -13,6 +13,7 @@ import * as Option from "effect/Option"
 import type * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import * as Accounts from "./Accounts.js"
+import type * as ApiClient from "./ApiClient.js"
 import * as AuthorizedClient from "./AuthorizedClient.js"
 import * as Classify from "./internal/classify.js"
 import * as settings from "./internal/config.js"
@@ -195,7 +196,7 @@ export interface Service {
   readonly request: (
     request: HttpClientRequest.HttpClientRequest,
     options?: { readonly maxBodyBytes?: number | undefined },
-  ) => Effect.Effect<Pipeline.Exchange, RequestFailure | InvalidInput>
+  ) => Effect.Effect<ApiClient.ApiResponse, RequestFailure | InvalidInput>
   /** `GET /v1/controls/{controlId}`, decoded. */
   readonly getControl: (controlId: string) => Effect.Effect<Control, RequestFailure>
   readonly provider: Provider

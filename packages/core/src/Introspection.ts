@@ -3,6 +3,7 @@
  *
  * @since 0.1.0
  */
+import type * as Schema from "effect/Schema"
 import * as wire from "./internal/wire.js"
 
 /**
@@ -25,9 +26,17 @@ import * as wire from "./internal/wire.js"
 export const IntrospectionResponse = wire.IntrospectionResponse
 
 /**
- * A decoded introspection answer.
+ * A decoded introspection answer: `IntrospectionResponse`'s type.
+ *
+ * @example
+ * ```ts
+ * import type { Introspection } from "@hyperauth/core"
+ *
+ * const expiresAt = (answer: Introspection.IntrospectionResponse) =>
+ *   answer.active && answer.exp !== undefined ? new Date(answer.exp * 1000) : undefined
+ * ```
  *
  * @since 0.1.0
  * @category models
  */
-export type IntrospectionResponse = wire.IntrospectionResponse
+export interface IntrospectionResponse extends Schema.Schema.Type<typeof IntrospectionResponse> {}

@@ -22,7 +22,6 @@ import * as HyperId from "./HyperId.js"
 import * as Hyperline from "./Hyperline.js"
 import * as Hyperproof from "./Hyperproof.js"
 import type { IntrospectionResponse } from "./Introspection.js"
-import type * as settings from "./internal/config.js"
 import * as internal from "./internal/provider.js"
 import type { InvalidInput, NotConfigured, NotSupported, RequestFailure, StateMismatch } from "./OAuthError.js"
 import type { TokenSet } from "./Token.js"
@@ -114,7 +113,12 @@ export type FlowKind = (typeof flowKinds)[number]
  * const setting: Provider.Setting = { name: "HYPER_CLIENT_ID", required: true }
  * ```
  */
-export type Setting = settings.Setting
+export interface Setting {
+  /** The environment variable (`HYPERLINE_CLIENT_ID`, ...). */
+  readonly name: string
+  /** Whether the provider cannot work without it (no default, no fallback). */
+  readonly required: boolean
+}
 
 /**
  * A provider in one value: its id and flow, where its API is, its `Config`

@@ -11,7 +11,7 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
-import type { TokenResponse } from "./internal/wire.js"
+import * as wire from "./internal/wire.js"
 
 /**
  * A set of tokens for one login. Encodes to JSON with ISO 8601 times (the
@@ -67,6 +67,41 @@ export class TokenSet extends Schema.Class<TokenSet>("@hyperauth/core/TokenSet")
     )
   }
 }
+
+/**
+ * An RFC 6749 §5.1 access token response as it comes off the wire
+ * (`access_token`, `expires_in`, `refresh_token`, `scope`, ...), what
+ * `fromResponse` makes a `TokenSet` of. `token_type`, when present, is
+ * Bearer (in any case).
+ *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { Token } from "@hyperauth/core"
+ *
+ * const answer = Schema.decodeUnknownSync(Token.TokenResponse)({ access_token: "at-1", token_type: "bearer", expires_in: 300 })
+ * answer.expires_in // 300
+ * ```
+ *
+ * @since 0.2.0
+ * @category schemas
+ */
+export const TokenResponse = wire.TokenResponse
+
+/**
+ * A decoded access token response: `TokenResponse`'s type.
+ *
+ * @example
+ * ```ts
+ * import type { Token } from "@hyperauth/core"
+ *
+ * const answer: Token.TokenResponse = { access_token: "at-1", expires_in: 300 }
+ * ```
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface TokenResponse extends Schema.Schema.Type<typeof TokenResponse> {}
 
 /**
  * Builds a `TokenSet` from a token response received now.
