@@ -156,6 +156,28 @@ describe("Hyper over loopback", () => {
     ),
   )
 
+  it.live("an onSuccess that returns an Effect has it run, and its failure fails the poll as invalid_input", () =>
+    provide(
+      Effect.gen(function* () {
+        const service = yield* hyper
+        const saved: Array<TokenSet> = []
+        const device = yield* service.initiateDeviceFlow()
+        const poller = yield* Effect.fork(service.pollForToken(device, (token) => Effect.sync(() => saved.push(token))))
+        yield* approveAfterFirstPoll(device.userCode)
+        const token = yield* Fiber.join(poller)
+        assert.deepStrictEqual(saved, [token])
+
+        const failing = yield* service.initiateDeviceFlow()
+        const refused = yield* Effect.fork(service.pollForToken(failing, () => Effect.fail("the store is down")))
+        yield* approveAfterFirstPoll(failing.userCode)
+        const exit = yield* Fiber.await(refused)
+        assert.strictEqual(failureCode(exit), "invalid_input")
+        const error = Exit.isFailure(exit) && exit.cause._tag === "Fail" ? exit.cause.error : undefined
+        assert.strictEqual(Reflect.get(error ?? {}, "cause"), "the store is down")
+      }),
+    ),
+  )
+
   it.live("introspecting an unknown token answers active: false", () =>
     provide(
       Effect.gen(function* () {
