@@ -5,6 +5,7 @@
  * @since 0.1.0
  */
 import * as HttpClient from "@effect/platform/HttpClient"
+import * as Cause from "effect/Cause"
 import * as Config from "effect/Config"
 import * as Context from "effect/Context"
 import * as DateTime from "effect/DateTime"
@@ -95,6 +96,37 @@ export interface DeviceAuthorization {
 }
 
 /**
+ * An Effect, as `onSuccess` may return one. It runs with no services (the
+ * type says none), and whatever ends it other than success, a missing
+ * service's defect included, is an `OnSuccessFailed`.
+ */
+const isEffect = (value: unknown): value is Effect.Effect<unknown, unknown> => Effect.isEffect(value)
+
+/**
+ * `pollForToken`'s `onSuccess`, run once with the token: an Effect it
+ * returns is run, a promise awaited; a throw, a rejection or a failure is
+ * an `OnSuccessFailed` that carries the token.
+ */
+const afterSuccess = (
+  token: Token.TokenSet,
+  onSuccess: (token: Token.TokenSet) => unknown,
+): Effect.Effect<void, OnSuccessFailed> =>
+  Effect.flatMap(
+    Effect.try({ try: () => onSuccess(token), catch: (cause) => new OnSuccessFailed(token, cause) }),
+    (result) =>
+      isEffect(result)
+        ? Effect.catchAllCause(Effect.asVoid(result), (cause) =>
+            Effect.fail(new OnSuccessFailed(token, Cause.squash(cause))),
+          )
+        : Effect.tryPromise({
+            try: async () => {
+              await result
+            },
+            catch: (cause) => new OnSuccessFailed(token, cause),
+          }),
+  )
+
+/**
  * hyper's service: the device flow, introspection, and the uniform `Provider`.
  *
  * @example
@@ -118,8 +150,10 @@ export interface Service {
   /**
    * Polls `POST /oauth/token` until the user approves (the token), refuses
    * (`access_denied`) or the code expires (`expired_token`). `onSuccess`
-   * runs once, with the token, before it is returned; a promise it returns
-   * is waited for. Should it throw or reject, the poll fails with
+   * runs once, with the token, before it is returned; an Effect it returns
+   * is run (with no services: provide them first), a promise waited for.
+   * (`Effect.tap` on the poll does the same in Effect code.) Should it
+   * throw, reject or fail, the poll fails with
    * `OnSuccessFailed`, an `InvalidInput` (`invalid_input`) in the error
    * channel, as the Promise facade's `pollForToken` rejects: its `cause` is
    * what the callback threw and its `token` the token, whose device code is
@@ -262,16 +296,7 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
         expiresAt: device.expiresAt,
         provider: providerId,
       }).pipe(
-        Effect.tap((token) =>
-          onSuccess === undefined
-            ? Effect.void
-            : Effect.tryPromise({
-                try: async () => {
-                  await onSuccess(token)
-                },
-                catch: (cause) => new OnSuccessFailed(token, cause),
-              }),
-        ),
+        Effect.tap((token) => (onSuccess === undefined ? Effect.void : afterSuccess(token, onSuccess))),
         traced("Hyper.pollForToken"),
       )
     }
