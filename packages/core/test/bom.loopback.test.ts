@@ -6,32 +6,19 @@
  */
 import type { HttpClient } from "@effect/platform"
 import { assert, describe, it } from "@effect/vitest"
-import { defaultHyperIdClient } from "@hyperauth/emulator"
-import { Effect, Either, Exit, Redacted, Schema } from "effect"
+import { Effect, Either, Exit, Redacted } from "effect"
 import * as HyperId from "../src/HyperId.js"
 import * as Json from "../src/internal/json.js"
-import { TokenResponse } from "../src/internal/wire.js"
-import * as Token from "../src/Token.js"
+import { held, hyperidOn } from "./support/clients.js"
 import { useEmulator } from "./support/emulator.js"
 import { failure } from "./support/exits.js"
 import { transports } from "./support/transports.js"
 
 const emulator = useEmulator()
 
-const previous = Effect.flatMap(
-  Effect.orDie(
-    Schema.decodeUnknown(TokenResponse)({ access_token: "at-old-0123456789", refresh_token: "rt-old-0123456789" }),
-  ),
-  (response) => Token.fromResponse(response),
-)
+const previous = held({ access_token: "at-old-0123456789", refresh_token: "rt-old-0123456789" })
 
-const hyperid = () =>
-  HyperId.make({
-    origin: emulator.current.origins.hyperid,
-    clientId: defaultHyperIdClient.clientId,
-    clientSecret: Redacted.make(defaultHyperIdClient.clientSecret),
-    redirectUri: "http://127.0.0.1:8976/callback/hyperid",
-  })
+const hyperid = () => hyperidOn(emulator)
 
 const bom = "\ufeff"
 

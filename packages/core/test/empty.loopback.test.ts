@@ -8,11 +8,10 @@
 import { FetchHttpClient, type HttpClient } from "@effect/platform"
 import { assert, describe, it } from "@effect/vitest"
 import { defaultHyperIdClient, defaultHyperlineClient } from "@hyperauth/emulator"
-import { Cause, Effect, Exit, Redacted, Schema } from "effect"
+import { Cause, Effect, Exit, Redacted } from "effect"
 import * as HyperId from "../src/HyperId.js"
 import * as Hyperline from "../src/Hyperline.js"
-import { TokenResponse } from "../src/internal/wire.js"
-import * as Token from "../src/Token.js"
+import { held } from "./support/clients.js"
 import { useEmulator } from "./support/emulator.js"
 import { failure } from "./support/exits.js"
 
@@ -25,16 +24,7 @@ const succeeded = <A, E>(exit: Exit.Exit<A, E>): A => {
   return assert.fail(Cause.pretty(exit.cause))
 }
 
-const previous = Effect.flatMap(
-  Effect.orDie(
-    Schema.decodeUnknown(TokenResponse)({
-      access_token: "at-old-0123456789",
-      refresh_token: "rt-old-0123",
-      scope: "openid",
-    }),
-  ),
-  (response) => Token.fromResponse(response),
-)
+const previous = held({ access_token: "at-old-0123456789", refresh_token: "rt-old-0123", scope: "openid" })
 
 const providers = {
   hyperline: {

@@ -5,33 +5,21 @@
  */
 import type { HttpClient } from "@effect/platform"
 import { assert, describe, it } from "@effect/vitest"
-import { defaultHyperClient, defaultHyperIdClient } from "@hyperauth/emulator"
-import { Effect, Exit, Redacted, Schema } from "effect"
+import { defaultHyperClient } from "@hyperauth/emulator"
+import { Effect, Exit } from "effect"
 import * as Hyper from "../src/Hyper.js"
 import * as HyperId from "../src/HyperId.js"
-import { TokenResponse } from "../src/internal/wire.js"
 import * as NodeHttpTransport from "../src/NodeHttpTransport.js"
-import * as Token from "../src/Token.js"
+import { held, hyperidOn } from "./support/clients.js"
 import { useEmulator } from "./support/emulator.js"
 import { failure } from "./support/exits.js"
 import { transports } from "./support/transports.js"
 
 const emulator = useEmulator()
 
-const previous = Effect.flatMap(
-  Effect.orDie(
-    Schema.decodeUnknown(TokenResponse)({ access_token: "at-old-0123456789", refresh_token: "rt-old-0123456789" }),
-  ),
-  (response) => Token.fromResponse(response),
-)
+const previous = held({ access_token: "at-old-0123456789", refresh_token: "rt-old-0123456789" })
 
-const hyperid = () =>
-  HyperId.make({
-    origin: emulator.current.origins.hyperid,
-    clientId: defaultHyperIdClient.clientId,
-    clientSecret: Redacted.make(defaultHyperIdClient.clientSecret),
-    redirectUri: "http://127.0.0.1:8976/callback/hyperid",
-  })
+const hyperid = () => hyperidOn(emulator)
 
 /** A hyperid refresh whose token endpoint answers `answer` once. */
 const refreshAnswered = (answer: {

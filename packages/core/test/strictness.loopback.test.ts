@@ -6,13 +6,13 @@
  */
 import { FetchHttpClient, type HttpClient } from "@effect/platform"
 import { assert, describe, it } from "@effect/vitest"
-import { defaultHyperClient, defaultHyperIdClient, defaultHyperlineClient } from "@hyperauth/emulator"
+import { defaultHyperClient, defaultHyperlineClient } from "@hyperauth/emulator"
 import { Cause, DateTime, Duration, Effect, Exit, Fiber, Option, Redacted, Schema } from "effect"
 import * as Hyper from "../src/Hyper.js"
 import * as HyperId from "../src/HyperId.js"
 import * as Hyperline from "../src/Hyperline.js"
-import { TokenResponse } from "../src/internal/wire.js"
 import * as Token from "../src/Token.js"
+import { held, hyperidOn } from "./support/clients.js"
 import { pollsOnTestClock, useEmulator } from "./support/emulator.js"
 import { failure } from "./support/exits.js"
 
@@ -20,12 +20,7 @@ const emulator = useEmulator()
 
 const live = <A, E>(effect: Effect.Effect<A, E, HttpClient.HttpClient>) => Effect.provide(effect, FetchHttpClient.layer)
 
-const previous = Effect.flatMap(
-  Effect.orDie(
-    Schema.decodeUnknown(TokenResponse)({ access_token: "at-old-0123456789", refresh_token: "rt-old-0123" }),
-  ),
-  (response) => Token.fromResponse(response),
-)
+const previous = held({ access_token: "at-old-0123456789", refresh_token: "rt-old-0123" })
 
 const hyperline = () =>
   Hyperline.make({
@@ -34,13 +29,7 @@ const hyperline = () =>
     clientSecret: Redacted.make(defaultHyperlineClient.clientSecret),
     redirectUri: "http://127.0.0.1:8976/callback/hyperline",
   })
-const hyperid = () =>
-  HyperId.make({
-    origin: emulator.current.origins.hyperid,
-    clientId: defaultHyperIdClient.clientId,
-    clientSecret: Redacted.make(defaultHyperIdClient.clientSecret),
-    redirectUri: "http://127.0.0.1:8976/callback/hyperid",
-  })
+const hyperid = () => hyperidOn(emulator)
 const hyper = () => Hyper.make({ baseUrl: emulator.current.origins.hyper, clientId: defaultHyperClient.clientId })
 
 /** A hyperline refresh answered with `body` (raw JSON text, so `1e999` can be sent). */
