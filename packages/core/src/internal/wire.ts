@@ -36,12 +36,13 @@ const optional = <A, I, R>(schema: Schema.Schema<A, I, R>) => Schema.optionalWit
 
 /**
  * An optional member that sloppy servers send as `""` when they have none:
- * absent, `null` or `""` are all decoded as absent; any other value must be
- * one `schema` takes. (Encoded back, an absent member stays absent.)
+ * absent, `null`, `undefined` (a member set so in code) or `""` are all
+ * decoded as absent; any other value must be one `schema` takes. (Encoded
+ * back, an absent member stays absent.)
  */
 const optionalOrEmpty = (schema: Schema.Schema<string>) =>
-  Schema.optionalToOptional(Schema.NullOr(Schema.String), schema, {
-    decode: Option.filter((value): value is string => value !== null && value !== ""),
+  Schema.optionalToOptional(Schema.NullishOr(Schema.String), schema, {
+    decode: Option.filter((value): value is string => value !== null && value !== undefined && value !== ""),
     encode: (value) => value,
   })
 
