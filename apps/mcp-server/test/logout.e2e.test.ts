@@ -66,7 +66,7 @@ describe("logout of a hyperline token the provider will not revoke for this clie
     expect(
       structured(await session.call("complete_login", { login_id: pending.login_id, redirect_url: landed })).status,
     ).toBe("authenticated")
-    // What the emulator answers for a token issued to another client, as any RFC 7009 server refuses it.
+    // What the emulator answers for a token issued to another client, the way every RFC 7009 server refuses it.
     emulator.faults.inject({
       origin: "hyperline",
       path: "/v1/oauth/revoke",

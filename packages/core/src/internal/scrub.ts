@@ -43,7 +43,7 @@ export const minScrubbableLength = 8
 const asciiLower = (text: string): string => {
   if (!/[A-Z]/.test(text)) return text
   // ASCII text: the native lower-casing is the same, and far quicker than a callback per run of capitals.
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: any character past ASCII is the point
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: every character past ASCII is the point
   if (!/[^\u0000-\u007f]/.test(text)) return text.toLowerCase()
   return text.replace(/[A-Z]+/g, (capitals) => capitals.toLowerCase())
 }

@@ -251,7 +251,7 @@ export const make = <A, E>(options: Options<A, E>): SharedCalls<A, E> => {
         const held = keptOf(digests.grant)
         if (held !== undefined) {
           if (held.presentation !== digests.presentation) return Effect.fail(otherProof())
-          // Interruptible as any wait for an answer: what `fromKept` makes of it may be a request.
+          // Interruptible like every wait for an answer: what `fromKept` makes of it may be a request.
           return fromKept !== undefined && Exit.isSuccess(held.exit) ? restore(fromKept(held.exit.value)) : held.exit
         }
         const spentBy = spent.get(digests.grant)

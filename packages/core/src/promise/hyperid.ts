@@ -307,7 +307,7 @@ export const refresh = (token: string | Pick<Token, "refreshToken" | "scope">, o
           Effect.flatMap(HyperId.HyperId, (hyperid) => hyperid.refresh(of)),
           serviceOf(settings),
         )
-      // A kept answer whose access token expired meanwhile is renewed once, shared as any refresh of its token.
+      // A kept answer whose access token expired meanwhile is renewed once, shared like every refresh of its token.
       const renewKept = renewedIfExpired((kept) => refreshes(refreshPresentation(kept, proof), renewal(kept), signal))
       return yield* tokenOf(yield* refreshes(refreshPresentation(held, proof), renewal(held), signal, renewKept))
     }),

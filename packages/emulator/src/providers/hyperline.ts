@@ -101,7 +101,7 @@ export interface HyperlineOptions {
   /**
    * The redirect URIs the default app registers (its `callbacks`):
    * `[defaultHyperlineCallback]` when absent. The seed has a redirect URI
-   * "match the URL you set when registering your app": any other is
+   * "match the URL you set when registering your app"; every other is
    * refused, a loopback IP one (`127.0.0.1`, `[::1]`) on any port (RFC
    * 8252 §7.3) but with the same scheme, host, path and query.
    */
