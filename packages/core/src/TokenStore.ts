@@ -33,6 +33,7 @@ import { join } from "node:path"
 import * as Config from "effect/Config"
 import * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
@@ -40,7 +41,6 @@ import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
 import * as FileStore from "./internal/fileStore.js"
-import type * as Leases from "./internal/leases.js"
 import * as MemoryStore from "./internal/memoryStore.js"
 import type { StoreConflict, TokenStoreError } from "./internal/storeErrors.js"
 import type { TokenSet } from "./Token.js"
@@ -199,9 +199,9 @@ export interface LeaseOptions {
    * third of it. `Duration.infinity` holds it until it is released, or its
    * holder's process is seen dead on this host.
    */
-  readonly ttl?: Leases.Options["ttl"]
+  readonly ttl?: Duration.DurationInput | undefined
   /** How long to wait for it before failing with `locked` (default 90 s). */
-  readonly wait?: Leases.Options["wait"]
+  readonly wait?: Duration.DurationInput | undefined
 }
 
 /*
@@ -471,8 +471,7 @@ export interface FileOptions {
  * @since 0.1.0
  * @category constructors
  */
-export const makeFile = (options: FileOptions, hooks?: FileStore.Hooks): Service =>
-  FileStore.make(options.path, options.key, hooks)
+export const makeFile = (options: FileOptions): Service => FileStore.make(options.path, options.key)
 
 /**
  * `makeFile` as the layer of the `TokenStore` service: the store is made

@@ -5,6 +5,7 @@ import { hostname, tmpdir } from "node:os"
 import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { ConfigProvider, Deferred, Effect, Exit, Fiber, Option, Redacted, Schema } from "effect"
+import * as FileStore from "../src/internal/fileStore.js"
 import { TokenResponse } from "../src/internal/wire.js"
 import * as Token from "../src/Token.js"
 import * as TokenStore from "../src/TokenStore.js"
@@ -77,7 +78,7 @@ describe("TokenStore (file)", () => {
       const path = join(dir, "tokens.json")
       yield* TokenStore.makeFile({ path }).set(key, yield* tokenOf("old"))
       const before = yield* Effect.promise(() => readFile(path, "utf8"))
-      const crashing = TokenStore.makeFile({ path }, { beforeRename: Effect.die("power cut") })
+      const crashing = FileStore.make(path, undefined, { beforeRename: Effect.die("power cut") })
       const exit = yield* Effect.exit(crashing.set(key, yield* tokenOf("new")))
       assert.isTrue(Exit.isFailure(exit))
       assert.strictEqual(yield* Effect.promise(() => readFile(path, "utf8")), before)
@@ -164,7 +165,7 @@ describe("TokenStore (file)", () => {
         return Effect.zipRight(Deferred.succeed(reading, undefined), Deferred.await(release))
       })
       const path = join(yield* tempDir, "tokens.json")
-      const reader = TokenStore.makeFile({ path, key: Redacted.make("k") }, { afterRead })
+      const reader = FileStore.make(path, Redacted.make("k"), { afterRead })
       // Another process writing the same file.
       const writer = TokenStore.makeFile({ path, key: Redacted.make("k") })
       const access = (entry: Option.Option<TokenStore.Entry>) =>
