@@ -130,12 +130,18 @@ describe("Hyper over loopback", () => {
       Effect.gen(function* () {
         const service = yield* hyper
         const thrown = new Error("the session store is down")
-        for (const onSuccess of [
-          (): never => {
-            throw thrown
-          },
-          (): Promise<never> => Promise.reject(thrown),
-        ]) {
+        for (const [onSuccess, said] of [
+          [
+            (): never => {
+              throw thrown
+            },
+            /^hyper: onSuccess threw after the token was issued \(what it threw is this error's cause\)/,
+          ],
+          [
+            (): Promise<never> => Promise.reject(thrown),
+            /^hyper: onSuccess's promise rejected after the token was issued \(its reason is this error's cause\)/,
+          ],
+        ] as const) {
           const device = yield* service.initiateDeviceFlow()
           const poller = yield* Effect.fork(service.pollForToken(device, onSuccess))
           yield* approveAfterFirstPoll(device.userCode)
@@ -143,7 +149,7 @@ describe("Hyper over loopback", () => {
           // A typed failure, not a defect: the error channel is where an Effect caller looks.
           assert.strictEqual(failureCode(exit), "invalid_input")
           const error = Exit.isFailure(exit) && exit.cause._tag === "Fail" ? exit.cause.error : undefined
-          assert.match(error?.message ?? "", /^hyper: onSuccess threw after the token was issued/)
+          assert.match(error?.message ?? "", said)
           assert.strictEqual(Reflect.get(error ?? {}, "cause"), thrown)
           // The device code is spent: the token is the one copy, carried by the failure and never printed.
           const token: unknown = Reflect.get(error ?? {}, "token")
@@ -174,6 +180,11 @@ describe("Hyper over loopback", () => {
         assert.strictEqual(failureCode(exit), "invalid_input")
         const error = Exit.isFailure(exit) && exit.cause._tag === "Fail" ? exit.cause.error : undefined
         assert.strictEqual(Reflect.get(error ?? {}, "cause"), "the store is down")
+        // It failed; it did not throw: the message says what happened.
+        assert.match(
+          error?.message ?? "",
+          /^hyper: onSuccess's Effect failed after the token was issued \(its failure is this error's cause\)/,
+        )
       }),
     ),
   )
