@@ -112,17 +112,17 @@ const afterSuccess = (
   onSuccess: (token: Token.TokenSet) => unknown,
 ): Effect.Effect<void, OnSuccessFailed> =>
   Effect.flatMap(
-    Effect.try({ try: () => onSuccess(token), catch: (cause) => new OnSuccessFailed(token, cause) }),
+    Effect.try({ try: () => onSuccess(token), catch: (cause) => new OnSuccessFailed(token, cause, "threw") }),
     (result) =>
       isEffect(result)
         ? Effect.catchAllCause(Effect.asVoid(result), (cause) =>
-            Effect.fail(new OnSuccessFailed(token, Cause.squash(cause))),
+            Effect.fail(new OnSuccessFailed(token, Cause.squash(cause), "failed")),
           )
         : Effect.tryPromise({
             try: async () => {
               await result
             },
-            catch: (cause) => new OnSuccessFailed(token, cause),
+            catch: (cause) => new OnSuccessFailed(token, cause, "rejected"),
           }),
   )
 
@@ -171,12 +171,21 @@ export interface Service {
   readonly provider: Provider
 }
 
+/** What ended `onSuccess`, as `OnSuccessFailed`'s message says it. */
+const endings = {
+  threw: "onSuccess threw",
+  rejected: "onSuccess's promise rejected",
+  failed: "onSuccess's Effect failed",
+}
+const causes = { threw: "what it threw", rejected: "its reason", failed: "its failure" }
+
 /**
- * How `pollForToken` fails when its `onSuccess` threw or rejected after the
- * token was issued: an `InvalidInput` (`invalid_input`, tag `InvalidInput`),
- * so a caller matching the error channel needs no new case, that carries
+ * How `pollForToken` fails when its `onSuccess` threw, its promise rejected
+ * or its Effect failed after the token was issued: an `InvalidInput`
+ * (`invalid_input`, tag `InvalidInput`), so a caller matching the error
+ * channel needs no new case, that carries
  * the token as `token` (a getter, off the error's fields: not in its JSON
- * or message) and what the callback threw as `cause`. The device code is
+ * or message) and what ended the callback as `cause`. The device code is
  * spent, so `token` is the one copy: keep it as `onSuccess` would have.
  *
  * @example
@@ -202,11 +211,11 @@ export interface Service {
 export class OnSuccessFailed extends InvalidInput {
   readonly #token: Token.TokenSet
 
-  constructor(token: Token.TokenSet, cause: unknown) {
+  /** `how` says what ended `onSuccess`: a throw (the default), its promise's rejection, or its Effect's failure. */
+  constructor(token: Token.TokenSet, cause: unknown, how: "threw" | "rejected" | "failed" = "threw") {
     super({
       provider: providerId,
-      reason:
-        "onSuccess threw after the token was issued (what it threw is this error's cause). The token is this error's token property: keep it, its device code is spent and issues no other.",
+      reason: `${endings[how]} after the token was issued (${causes[how]} is this error's cause). The token is this error's token property: keep it, its device code is spent and issues no other.`,
     })
     this.#token = token
     // Not enumerable, as an Error's own cause is: it is the caller's, and may say anything.
