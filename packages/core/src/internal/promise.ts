@@ -392,23 +392,35 @@ export const toToken = (token: TokenSet, now: DateTime.Utc): Token => {
  * waiting for the promise it returns, if any. Should it throw or reject,
  * the token is not lost with it: the failure is `invalid_input` carrying
  * the token (`HyperauthError.token`) and, as its `cause`, what the
- * callback threw, whose text is the caller's and is not repeated.
+ * callback threw or its promise's reason, whose text is the caller's and
+ * is not repeated.
  */
 export const handOver = (
   provider: string,
   name: string,
   callback: (token: Token) => unknown,
   token: Token,
-): Effect.Effect<void, HyperauthError> =>
-  Effect.tryPromise({
-    try: async () => {
-      await callback(token)
-    },
-    catch: (cause) => {
-      const reason = `${name} threw after the token was issued (what it threw is this error's cause). The token is this error's token property: keep it, its grant is spent and issues no other.`
-      return new HyperauthError(new InvalidInput({ provider, reason }), { token, cause })
-    },
-  })
+): Effect.Effect<void, HyperauthError> => {
+  // What ended the callback, and what its cause is, as the message says them.
+  const failed = (ended: string, cause: string) => (reason: unknown) =>
+    new HyperauthError(
+      new InvalidInput({
+        provider,
+        reason: `${ended} after the token was issued (${cause} is this error's cause). The token is this error's token property: keep it, its grant is spent and issues no other.`,
+      }),
+      { token, cause: reason },
+    )
+  return Effect.flatMap(
+    Effect.try({ try: () => callback(token), catch: failed(`${name} threw`, "what it threw") }),
+    (result) =>
+      Effect.tryPromise({
+        try: async () => {
+          await result
+        },
+        catch: failed(`${name}'s promise rejected`, "its reason"),
+      }),
+  )
+}
 
 /** The plain `Token` of a token set, its times from now. */
 export const tokenOf = (token: TokenSet): Effect.Effect<Token> => Effect.map(DateTime.now, (now) => toToken(token, now))
