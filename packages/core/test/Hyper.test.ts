@@ -234,6 +234,16 @@ describe("Hyper configuration", () => {
     }).pipe(Effect.withConfigProvider(configFrom({}))),
   )
 
+  it.effect("the service says its base URL as baseUrl, as hyperid's does (baseURL stays, deprecated)", () =>
+    provide(
+      Effect.gen(function* () {
+        const service = yield* hyper
+        assert.strictEqual(service.baseUrl, emulator.current.origins.hyper)
+        assert.strictEqual(service.baseURL, service.baseUrl)
+      }),
+    ),
+  )
+
   it.effect("reads HYPER_BASE_URL (trailing slash removed) with the default otherwise", () =>
     Effect.gen(function* () {
       const custom = yield* Hyper.definition.loadConfig.pipe(
