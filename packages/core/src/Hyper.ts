@@ -142,6 +142,9 @@ const afterSuccess = (
  * @category models
  */
 export interface Service {
+  /** The origin requests go to (`Options.baseUrl`, `HYPER_BASE_URL`), as `HyperId.Service.baseUrl`. */
+  readonly baseUrl: string
+  /** @deprecated The same as `baseUrl`, spelled as hyper's own `baseURL()`; use `baseUrl`. */
   readonly baseURL: string
   /** Starts a device login (`POST /oauth/device`). */
   readonly initiateDeviceFlow: (options?: {
@@ -348,7 +351,14 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
       decorate: (request) => request,
     }
 
-    return { baseURL: options.baseUrl, initiateDeviceFlow, pollForToken, introspectToken, provider }
+    return {
+      baseUrl: options.baseUrl,
+      baseURL: options.baseUrl,
+      initiateDeviceFlow,
+      pollForToken,
+      introspectToken,
+      provider,
+    }
   })
 
 const baseUrl = settings.origin("HYPER_BASE_URL").pipe(Config.withDefault(defaultBaseUrl))
