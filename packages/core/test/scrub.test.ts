@@ -371,3 +371,14 @@ describe("a secret with spaces, echoed with other whitespace", () => {
     })
   }
 })
+
+describe("excerpt: a secret field that is empty", () => {
+  it("shows it empty, not as [redacted]: nothing was there to hide, and a reader would think a token came", () => {
+    assert.strictEqual(excerpt('{"access_token":"","error":"x"}'), '{"access_token":"","error":"x"}')
+    assert.strictEqual(excerpt("access_token=&token_type=bearer"), "access_token=&token_type=bearer")
+    // A value is still replaced, and one whose closing quote was cut off.
+    assert.strictEqual(excerpt('{"access_token":"abc"}'), '{"access_token":"[redacted]"}')
+    assert.strictEqual(excerpt('{"refresh_token":"abc'), '{"refresh_token":"[redacted]')
+    assert.strictEqual(excerpt("code=abc&state=s"), "code=[redacted]&state=s")
+  })
+})
