@@ -9,10 +9,11 @@ const EXCERPT_LENGTH = 200
 
 const secretNames = "access_token|refresh_token|id_token|device_code|code|client_secret|token|password|api_key|secret"
 
-// "access_token": "..." in JSON, also when the closing quote was cut off.
-const jsonSecret = new RegExp(`("(?:${secretNames})"\\s*:\\s*")([^"]*)`, "gi")
+// "access_token": "..." in JSON, also when the closing quote was cut off; an empty one stays empty
+// (shown as [redacted], it would read as a token that came).
+const jsonSecret = new RegExp(`("(?:${secretNames})"\\s*:\\s*")([^"]+)`, "gi")
 // access_token=... in form bodies and query strings.
-const formSecret = new RegExp(`(\\b(?:${secretNames})=)([^&\\s"]*)`, "gi")
+const formSecret = new RegExp(`(\\b(?:${secretNames})=)([^&\\s"]+)`, "gi")
 // JWTs and Bearer credentials wherever they appear.
 // Matched from the start of a run of [\w-] that a dot follows, up to its first `eyJ`, which is kept
 // (`$1`): starting at every `eyJ` instead ran each to the run's end and back, quadratic in the run.
