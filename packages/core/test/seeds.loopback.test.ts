@@ -287,9 +287,11 @@ for (const [transport, layer] of transports) {
             return json(200, seedToken)
           return oauthError(400, "invalid_request")
         case "/v1/oauth/revoke":
-          return jsonRequired(seen.json, { ...client, token: "hl-rt" })
-            ? json(200, {})
-            : oauthError(400, "invalid_request")
+          if (jsonRequired(seen.json, { ...client, token: "hl-rt" })) return json(200, {})
+          // A server that answers a token it no longer knows with an error, as RFC 7009 §2.2 says it should not.
+          if (jsonRequired(seen.json, { ...client, token: "hl-revoked-grant" })) return oauthError(400, "invalid_grant")
+          if (jsonRequired(seen.json, { ...client, token: "hl-revoked-token" })) return oauthError(400, "invalid_token")
+          return oauthError(400, "invalid_request")
         case "/v1/customers":
           return seen.headers.authorization === "Bearer hl-at" && seen.headers["hyperline-companyid"] === "cmp_2"
             ? json(200, { data: [] })
@@ -341,6 +343,25 @@ for (const [transport, layer] of transports) {
             server.seen.map((s) => s.path),
             ["/v1/oauth/tokens", "/v1/oauth/tokens", "/v1/oauth/revoke", "/v1/customers"],
           )
+        }),
+      ),
+    )
+
+    it.scoped("revoking a token the server no longer knows succeeds: it is revoked (RFC 7009 §2.2)", () =>
+      live(
+        Effect.gen(function* () {
+          const server = yield* strictServer(handle)
+          const service = yield* Hyperline.make({
+            origin: server.origin,
+            clientId: client.client_id,
+            clientSecret: Redacted.make(secret),
+            redirectUri: "https://app.example/cb",
+          })
+          yield* service.revoke(Redacted.make("hl-revoked-grant"))
+          yield* service.revoke(Redacted.make("hl-revoked-token"))
+          // Any other refusal is still one: here, a token the server never issued to this client.
+          const refused = yield* Effect.flip(service.revoke(Redacted.make("hl-unknown")))
+          assert.strictEqual(refused.code, "invalid_request")
         }),
       ),
     )
