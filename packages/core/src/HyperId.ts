@@ -16,7 +16,7 @@ import * as AuthorizationCode from "./AuthorizationCode.js"
 import type { IntrospectionResponse } from "./Introspection.js"
 import * as settings from "./internal/config.js"
 import * as Pipeline from "./internal/pipeline.js"
-import { define, noResume, redirectPending, refreshTokenOf, scopeOf } from "./internal/provider.js"
+import { alreadyRevoked, define, noResume, redirectPending, refreshTokenOf, scopeOf } from "./internal/provider.js"
 import { traced } from "./internal/tracing.js"
 import * as wire from "./internal/wire.js"
 import type * as Limits from "./Limits.js"
@@ -439,10 +439,7 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
         // before, expired, ended by an admin) with `invalid_grant`. The seed is
         // silent; as RFC 7009 §2.2 has it for revocation, the purpose of the
         // request is already achieved, so the session is logged out, not failed.
-        Effect.catchIf(
-          (error) => error._tag === "OAuthProtocolError" && error.error === "invalid_grant",
-          () => Effect.void,
-        ),
+        Effect.catchIf(alreadyRevoked, () => Effect.void),
         traced("HyperId.logout"),
       )
     }

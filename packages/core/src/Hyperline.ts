@@ -22,7 +22,14 @@ import * as Classify from "./internal/classify.js"
 import * as settings from "./internal/config.js"
 import { listOf } from "./internal/lists.js"
 import * as Pipeline from "./internal/pipeline.js"
-import { define, noResume, redirectPending, refreshTokenOf, refuseOptions } from "./internal/provider.js"
+import {
+  alreadyRevoked,
+  define,
+  noResume,
+  redirectPending,
+  refreshTokenOf,
+  refuseOptions,
+} from "./internal/provider.js"
 import { traced } from "./internal/tracing.js"
 import * as wire from "./internal/wire.js"
 import type * as Limits from "./Limits.js"
@@ -194,7 +201,11 @@ export interface Service {
     redirectUrl: string,
   ) => Effect.Effect<Token.TokenSet, RequestFailure | StateMismatch | InvalidInput>
   readonly refresh: (token: Token.TokenSet) => Effect.Effect<Token.TokenSet, RequestFailure | InvalidInput>
-  /** Revokes a refresh token (`POST /v1/oauth/revoke`). */
+  /**
+   * Revokes a refresh token (`POST /v1/oauth/revoke`). One the server no
+   * longer knows is revoked already (RFC 7009 §2.2), also when it answers
+   * `invalid_grant` or `invalid_token`; any other refusal fails.
+   */
   readonly revoke: (refreshToken: Redacted.Redacted<string>) => Effect.Effect<void, RequestFailure>
   /**
    * An API call with `Hyperline-CompanyId` (this call's `companyId`, else
@@ -316,7 +327,11 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
         Requests.json,
         Requests.build,
       )
-      return http.ok(built.request, built).pipe(traced("Hyperline.revoke"))
+      // The seed says nothing of a token already revoked; as RFC 7009 §2.2 has it, it is revoked.
+      return http.ok(built.request, built).pipe(
+        Effect.catchIf(alreadyRevoked, () => Effect.void),
+        traced("Hyperline.revoke"),
+      )
     }
 
     const decorate: Provider["decorate"] = (request, context) => {

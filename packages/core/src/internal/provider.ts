@@ -1,7 +1,7 @@
 /**
  * What every provider module shares: refusing options it takes none of,
- * the flows it lacks, a refresh without a refresh token, the loopback
- * callback of a redirect URI, and `define`,
+ * the flows it lacks, a refresh without a refresh token, a revocation of a
+ * token already gone, the loopback callback of a redirect URI, and `define`,
  * which turns a provider's `Config` and `make` into its definition.
  */
 import type * as HttpClient from "@effect/platform/HttpClient"
@@ -55,6 +55,16 @@ export const refreshTokenOf = (
         new InvalidInput({ provider, reason: "this login has no refresh token; log in again. Nothing was sent." }),
       )
     : Effect.succeed(token.refreshToken)
+
+/**
+ * Whether a revocation (or a logout) was refused because the server no
+ * longer knows the token: `invalid_grant`, or `invalid_token` (RFC 7009
+ * §2.2.1 names neither for revocation). RFC 7009 §2.2 has a server answer
+ * an invalid token with 200, as the request's purpose, the token unusable,
+ * is already achieved; one that says so with an error has revoked it too.
+ */
+export const alreadyRevoked = (error: { readonly _tag: string; readonly error?: string | undefined }): boolean =>
+  (error._tag === "OAuthProtocolError" && error.error === "invalid_grant") || error._tag === "InvalidToken"
 
 const loopbackHosts = new Set(["127.0.0.1", "localhost"])
 
