@@ -16,7 +16,7 @@ import * as DeviceFlow from "./DeviceFlow.js"
 import type { IntrospectionResponse } from "./Introspection.js"
 import * as settings from "./internal/config.js"
 import * as Pipeline from "./internal/pipeline.js"
-import { define, noResume, refuseOptions, scopeOf } from "./internal/provider.js"
+import { define, introspectionWithoutEchoes, noResume, refuseOptions, scopeOf } from "./internal/provider.js"
 import { traced } from "./internal/tracing.js"
 import * as wire from "./internal/wire.js"
 import type * as Limits from "./Limits.js"
@@ -300,7 +300,7 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
       // Sent once per poll: the poller, not the pipeline, decides when to ask again (never within the interval).
       // RFC 8628 §3.5 answers as RFC 6749 §5.1 does: without `scope` when it is the one asked for.
       const request = Effect.flatMap(http.jsonOnce(built.request, wire.BearerTokenResponse, built), (answer) =>
-        Token.fromResponse(answer, undefined, { scope: device.scope }),
+        Token.fromResponse(answer, undefined, { scope: device.scope, secrets: built.secrets }),
       )
       return DeviceFlow.poll({
         request,
@@ -320,7 +320,9 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
         Requests.clientAuth(Requests.None(options.clientId)),
         Requests.build,
       )
-      return http.json(built.request, wire.IntrospectionResponse, built).pipe(traced("Hyper.introspectToken"))
+      return http
+        .json(built.request, wire.IntrospectionResponse, built)
+        .pipe(Effect.map(introspectionWithoutEchoes(built.secrets)), traced("Hyper.introspectToken"))
     }
 
     const provider: Provider = {

@@ -16,7 +16,15 @@ import * as AuthorizationCode from "./AuthorizationCode.js"
 import type { IntrospectionResponse } from "./Introspection.js"
 import * as settings from "./internal/config.js"
 import * as Pipeline from "./internal/pipeline.js"
-import { alreadyRevoked, define, noResume, redirectPending, refreshTokenOf, scopeOf } from "./internal/provider.js"
+import {
+  alreadyRevoked,
+  define,
+  introspectionWithoutEchoes,
+  noResume,
+  redirectPending,
+  refreshTokenOf,
+  scopeOf,
+} from "./internal/provider.js"
 import { traced } from "./internal/tracing.js"
 import * as wire from "./internal/wire.js"
 import type * as Limits from "./Limits.js"
@@ -403,7 +411,7 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
         )
         const answer = yield* http.json(built.request, wire.TokenResponse, built)
         // The seed's token answer names no scope: the one asked for is granted (RFC 6749 §5.1).
-        const token = yield* Token.fromResponse(answer, undefined, { scope: request.scope })
+        const token = yield* Token.fromResponse(answer, undefined, { scope: request.scope, secrets: built.secrets })
         return { token, locale: redirect.params.locale }
       }).pipe(traced("HyperId.completeLogin"))
 
@@ -416,7 +424,7 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
           Requests.build,
         )
         const answer = yield* http.json(built.request, wire.TokenResponse, built)
-        return yield* Token.fromResponse(answer, token)
+        return yield* Token.fromResponse(answer, token, { secrets: built.secrets })
       }).pipe(traced("HyperId.refresh"))
 
     const introspect: Service["introspect"] = (accessToken) => {
@@ -425,7 +433,9 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
         Requests.clientAuth(clientAuth),
         Requests.build,
       )
-      return http.json(built.request, wire.IntrospectionResponse, built).pipe(traced("HyperId.introspect"))
+      return http
+        .json(built.request, wire.IntrospectionResponse, built)
+        .pipe(Effect.map(introspectionWithoutEchoes(built.secrets)), traced("HyperId.introspect"))
     }
 
     const logout: Service["logout"] = (refreshToken) => {

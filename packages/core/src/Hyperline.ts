@@ -303,6 +303,7 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
         )
         return yield* Token.fromResponse(yield* http.json(built.request, wire.BearerTokenResponse, built), undefined, {
           defaultExpiresIn: accessTokenLifetime,
+          secrets: built.secrets,
         })
       }).pipe(traced("Hyperline.completeLogin"))
 
@@ -317,6 +318,7 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
         )
         return yield* Token.fromResponse(yield* http.json(built.request, wire.BearerTokenResponse, built), token, {
           defaultExpiresIn: accessTokenLifetime,
+          secrets: built.secrets,
         })
       }).pipe(traced("Hyperline.refresh"))
 

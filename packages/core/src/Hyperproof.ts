@@ -260,7 +260,7 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
       // An answer without `scope` (the seed's has none) grants the one asked for (RFC 6749 §5.1), so
       // that a renewal asks for the login's scope again, not for the configured one.
       return Effect.flatMap(http.json(built.request, wire.BearerTokenResponse, built), (answer) =>
-        Token.fromResponse(answer, undefined, { scope }),
+        Token.fromResponse(answer, undefined, { scope, secrets: built.secrets }),
       )
     }
 

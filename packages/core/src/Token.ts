@@ -11,6 +11,7 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
+import { minScrubbableLength, withoutKnownSecrets } from "./internal/scrub.js"
 import * as wire from "./internal/wire.js"
 
 /**
@@ -103,6 +104,16 @@ export const TokenResponse = wire.TokenResponse
  */
 export interface TokenResponse extends Schema.Schema.Type<typeof TokenResponse> {}
 
+/** The answer's scope without the tokens it came with or the request's secrets: a server may echo either. */
+const grantedScope = (response: TokenResponse, secrets: ReadonlyArray<Redacted.Redacted<string>> = []): string =>
+  withoutKnownSecrets(response.scope ?? "", [
+    ...[response.access_token, response.refresh_token].flatMap((token) =>
+      // Those too short to find safely are left out: the scope is not withheld whole for them.
+      token === undefined || token.length < minScrubbableLength ? [] : [Redacted.make(token)],
+    ),
+    ...secrets.filter((secret) => Redacted.value(secret).length >= minScrubbableLength),
+  ])
+
 /**
  * Builds a `TokenSet` from a token response received now.
  *
@@ -115,7 +126,10 @@ export interface TokenResponse extends Schema.Schema.Type<typeof TokenResponse> 
  * response without `expires_in` lives `context.defaultExpiresIn` seconds,
  * the default a provider documents (§5.1 has a server that leaves it out
  * document one), or has no known expiry.
- * An `id_token` is not kept: it is not validated here.
+ * An `id_token` is not kept: it is not validated here. A `scope` that holds
+ * the answer's own tokens, or a secret the request carried
+ * (`context.secrets`), has them replaced by `[redacted]`: a scope is shown
+ * where tokens never are.
  *
  * @example
  * ```ts
@@ -143,6 +157,8 @@ export const fromResponse = (
     readonly scope?: string | undefined
     /** The access token lifetime the provider documents, in seconds. */
     readonly defaultExpiresIn?: number | undefined
+    /** What the request carried (`Requests.Built.secrets`), which a scope must not show. */
+    readonly secrets?: ReadonlyArray<Redacted.Redacted<string>> | undefined
   },
 ): Effect.Effect<TokenSet> =>
   Effect.map(DateTime.now, (now) => {
@@ -163,7 +179,10 @@ export const fromResponse = (
               after(response.refresh_expires_in === 0 ? undefined : response.refresh_expires_in)
             : previous?.refreshExpiresAt,
         // An empty requested scope is none (RFC 6749 §3.3: a scope has at least one token).
-        scope: response.scope ?? (context?.scope || undefined) ?? previous?.scope,
+        scope:
+          (response.scope === undefined ? undefined : grantedScope(response, context?.secrets)) ??
+          (context?.scope || undefined) ??
+          previous?.scope,
       },
       // Every field comes from a decoded answer, a `previous` set or the Clock:
       // valid by construction, so the class's validator is not run again.

@@ -28,14 +28,15 @@ describe("an introspection answer that echoes the request's secrets", () => {
           origin: "hyper",
           path: "/oauth/introspect",
           status: 200,
-          body: {
+          headers: { "content-type": "application/json" },
+          // As text: its first letter JSON-escaped (`\u0061`), which parsing turns into the token itself.
+          body: JSON.stringify({
             active: true,
             scope: "read",
             token: accessToken,
             debug: { echoed: `token=${accessToken}&client_id=x`, [accessToken]: true },
-            // A letter JSON-escaped: the parsed value is the token itself.
-            escaped: `\\u0061${accessToken.slice(1)}`,
-          },
+            escaped: "ESCAPED",
+          }).replace('"ESCAPED"', `"\\u0061${accessToken.slice(1)}"`),
         })
         const hyper = yield* Hyper.make({ baseUrl: emulator.current.origins.hyper, clientId: "hyper-echo" })
         const answer = yield* hyper.introspectToken(Redacted.make(accessToken))

@@ -1,16 +1,19 @@
 /**
  * What every provider module shares: refusing options it takes none of,
  * the flows it lacks, a refresh without a refresh token, a revocation of a
- * token already gone, the loopback callback of a redirect URI, and `define`,
+ * token already gone, an introspection that echoes its request, the
+ * loopback callback of a redirect URI, and `define`,
  * which turns a provider's `Config` and `make` into its definition.
  */
 import type * as HttpClient from "@effect/platform/HttpClient"
 import * as Config from "effect/Config"
 import type * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import type * as Redacted from "effect/Redacted"
+import * as Schema from "effect/Schema"
 import { InvalidInput, type NotConfigured, NotSupported } from "../OAuthError.js"
 import type {
   Definition,
@@ -23,6 +26,8 @@ import type {
 } from "../Provider.js"
 import type { TokenSet } from "../Token.js"
 import * as settings from "./config.js"
+import { withoutKnownSecretsIn } from "./scrub.js"
+import * as wire from "./wire.js"
 
 export const refuseOptions = (provider: ProviderId, request: LoginRequest): Effect.Effect<void, InvalidInput> =>
   request.options === undefined || Object.keys(request.options).length === 0
@@ -65,6 +70,24 @@ export const refreshTokenOf = (
  */
 export const alreadyRevoked = (error: { readonly _tag: string; readonly error?: string | undefined }): boolean =>
   (error._tag === "OAuthProtocolError" && error.error === "invalid_grant") || error._tag === "InvalidToken"
+
+/**
+ * An introspection answer without the secrets its request carried (the
+ * token, the client's secret) wherever it echoes them, in any member or
+ * member name: RFC 7662 §2.2 names no member that holds either, and the
+ * answer is handed on as it is (to an agent, by the MCP server's tool).
+ */
+export const introspectionWithoutEchoes =
+  (secrets: ReadonlyArray<Redacted.Redacted<string>>) =>
+  (answer: wire.IntrospectionResponse): wire.IntrospectionResponse =>
+    // Decoded again: the scrubbed value is the answer's shape (strings stay strings; no member name
+    // the schema knows is as long as a secret that can be scrubbed), and is checked to be.
+    Either.getOrElse(
+      Schema.decodeUnknownEither(wire.IntrospectionResponse)(withoutKnownSecretsIn(answer, secrets)),
+      () => ({
+        active: answer.active,
+      }),
+    )
 
 const loopbackHosts = new Set(["127.0.0.1", "localhost"])
 

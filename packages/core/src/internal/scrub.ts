@@ -410,6 +410,25 @@ export const withoutKnownSecrets = (
   return scrubbed
 }
 
+/**
+ * A parsed JSON value with every `known` secret replaced in its strings
+ * and member names, as `withoutKnownSecrets` replaces it in text: for an
+ * answer already read, whose escapes (`\u0061` for `a`) parsing undid, so
+ * that a secret spelled with them in the text is whole in the value. The
+ * value nests at most as deep as `Json.parse` allows.
+ */
+export const withoutKnownSecretsIn = (value: unknown, known: ReadonlyArray<Redacted.Redacted<string>>): unknown => {
+  if (known.length === 0) return value
+  const walk = (member: unknown): unknown => {
+    if (typeof member === "string") return withoutKnownSecrets(member, known)
+    if (Array.isArray(member)) return member.map(walk)
+    if (typeof member !== "object" || member === null) return member
+    // Object.fromEntries defines each member, `__proto__` too, as its own.
+    return Object.fromEntries(Object.entries(member).map(([name, v]) => [withoutKnownSecrets(name, known), walk(v)]))
+  }
+  return walk(value)
+}
+
 /** `scrubbed` without a tail that begins a spelling of `secret`: what a cut left of it, which no spelling matches. */
 const withoutCutSpelling = (scrubbed: string, secret: string): string => {
   let text = scrubbed
