@@ -41,6 +41,15 @@ const api = createServer((request, response) => {
         .end(JSON.stringify({ authorization: sent, nested: [{ token }], encoded: encodeURIComponent(token) }))
       return
     }
+    if (request.url === "/v1/echo-escaped.json") {
+      // Every character JSON-escaped (letters too), as a serializer that escapes all but ASCII punctuation might.
+      const escaped = [...token].map((c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`).join("")
+      const first = `\\u${(token.charCodeAt(0) || 0).toString(16).padStart(4, "0")}${token.slice(1)}`
+      response
+        .writeHead(200, { "content-type": "application/json" })
+        .end(`{"escaped":"${escaped}","first":"${first}","k":{"${first}":1}}`)
+      return
+    }
     if (request.url === "/v1/echo-name") {
       // The token as a header's name: a server that turns what it was sent into headers of its own.
       response.writeHead(200, { "content-type": "application/json", [`x-seen-${token}`]: "1" }).end("{}")
@@ -104,6 +113,19 @@ describe("call_api and the login's token", () => {
       encoded: "[redacted]",
     })
     expect((parsed.headers as Record<string, string>)["x-echo"]).toBe("Bearer [redacted]")
+  })
+
+  it("the token echoed with its letters JSON-escaped is redacted: parsed, the body would hold it whole", async () => {
+    received.length = 0
+    const result = await session.call("call_api", {
+      provider: "hyperproof",
+      method: "GET",
+      path: "/v1/echo-escaped.json",
+    })
+    const sent = String(received[0]?.authorization ?? "").replace(/^Bearer /, "")
+    expect(sent.length).toBeGreaterThan(8)
+    expect(JSON.stringify(result)).not.toContain(sent.slice(1))
+    expect(structured(result).body).toEqual({ escaped: "[redacted]", first: "[redacted]", k: { "[redacted]": 1 } })
   })
 
   it("a header whose name carries the token comes back with the name redacted", async () => {
