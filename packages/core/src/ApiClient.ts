@@ -216,6 +216,28 @@ export const withoutSecrets = (response: ApiResponse): ApiResponse => {
   return {
     ...response,
     headers,
-    body: Scrub.withoutKnownSecrets(response.body, response.secrets, response.truncated),
+    body: withoutEscapedSecrets(
+      Scrub.withoutKnownSecrets(response.body, response.secrets, response.truncated),
+      response,
+    ),
   }
+}
+
+/**
+ * A JSON body written anew from its parsed value, scrubbed, when parsing
+ * it shows a secret whole that no spelling of the text matched: a `\u`
+ * escape may stand for any character, letters too (`\u0061` for `a`),
+ * and the text's patterns match letters only as themselves. Only a body
+ * with a `\u` escape is parsed to see; any other is returned as it is.
+ */
+const withoutEscapedSecrets = (body: string, response: ApiResponse): string => {
+  if (response.truncated || !body.includes("\\u")) return body
+  return Either.match(Json.parse(body), {
+    onLeft: () => body,
+    onRight: (parsed) => {
+      const written = JSON.stringify(parsed)
+      const scrubbed = JSON.stringify(Scrub.withoutKnownSecretsIn(parsed, response.secrets))
+      return scrubbed === written ? body : scrubbed
+    },
+  })
 }
