@@ -331,6 +331,18 @@ describe("guards and errors", () => {
       const result = await call("call_api", { account: "guards", ...args })
       expect(errorCode(result), JSON.stringify(args)).toBe("invalid_input")
     }
+    // A header name too long for any server, refused at once (not sent, dropped, retried) and not quoted whole.
+    for (const name of ["x".repeat(100_000), "\n".repeat(100_000)]) {
+      const long = await call("call_api", {
+        account: "guards",
+        provider: "hyperproof",
+        method: "GET",
+        path: "/v1/x",
+        headers: { [name]: "1" },
+      })
+      expect(errorCode(long)).toBe("invalid_input")
+      expect(JSON.stringify(long).length).toBeLessThan(2_000)
+    }
     expect(errorCode(await call("complete_login", { login_id: "x", wait_seconds: 500 }))).toBe("invalid_input")
     expect(errorCode(await call("login", { provider: "hyperproof", account: "" }))).toBe("invalid_input")
     expect(errorCode(await call("login", { provider: "hyperproof", options: { verification_level: 3 } }))).toBe(
