@@ -28,9 +28,15 @@ export const pathProblem = (path: string): string | undefined => {
 
 const forbiddenHeaders = new Set(["authorization", "cookie", "host", "proxy-authorization"])
 
+/** The longest header name `call_api` sends (RFC 9110 sets none; servers do, far below a header section's). */
+const maxHeaderNameLength = 256
+
 /** Why these headers are refused, or undefined when they may be sent. */
 export const headerProblem = (headers: Readonly<Record<string, string>>): string | undefined => {
   for (const name of Object.keys(headers)) {
+    // Servers refuse far shorter names (Node's whole header section is 16 KiB): refused here, not sent and retried.
+    if (name.length > maxHeaderNameLength)
+      return `a header name is longer than ${maxHeaderNameLength} characters; no server takes it`
     if (forbiddenHeaders.has(name.toLowerCase()))
       return `header ${name} may not be set: the server authenticates the call itself`
     if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)) return `header name ${JSON.stringify(name)} is not valid`
