@@ -84,16 +84,22 @@ export const callApi = defineTool({
   input: Schema.Struct({
     provider: ProviderId,
     account: Account,
-    method: Schema.Literal("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"),
+    method: Schema.Literal("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS").annotations({
+      description: "The HTTP method.",
+    }),
     path: NonEmpty.pipe(atMostChars(8192)).annotations({ description: "e.g. /v1/customers" }),
     query: Schema.optional(
       Schema.Record({
         key: Schema.String,
         value: Schema.Union(Schema.String.pipe(atMostChars(8192)), Schema.Number, Schema.Boolean),
-      }).pipe(atMostEntries(256)),
+      })
+        .pipe(atMostEntries(256))
+        .annotations({ description: 'Query parameters (path carries none), e.g. { "limit": 10 }.' }),
     ),
     headers: Schema.optional(
-      Schema.Record({ key: Schema.String, value: Schema.String.pipe(atMostChars(8192)) }).pipe(atMostEntries(64)),
+      Schema.Record({ key: Schema.String, value: Schema.String.pipe(atMostChars(8192)) })
+        .pipe(atMostEntries(64))
+        .annotations({ description: 'Request headers by name, e.g. { "accept": "text/csv" }.' }),
     ),
     body: Schema.optional(Schema.Unknown.annotations({ description: "Sent as JSON (a string is sent as it is)." })),
     company_id: Schema.optional(

@@ -13,7 +13,7 @@ export const completeLogin = defineTool({
   description:
     "Finishes a pending login. Waits up to wait_seconds for the user (sending progress notifications when asked to), then returns the token info, or status pending if the user is not done yet. For an authorization-code login whose redirect this server cannot receive, pass the full URL the browser landed on as redirect_url. A refused login is access_denied, one that ran out of time expired_token.",
   input: Schema.Struct({
-    login_id: NonEmpty.pipe(atMostChars(128)),
+    login_id: NonEmpty.pipe(atMostChars(128)).annotations({ description: "The login_id the login tool returned." }),
     redirect_url: Schema.optional(
       Schema.String.pipe(atMostChars(16_384)).annotations({
         description: "The full URL the browser was redirected to.",
