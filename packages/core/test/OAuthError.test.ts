@@ -85,6 +85,19 @@ describe("OAuthError", () => {
     assert.include(new OAuthError.Timeout({ url: "u", timeoutMillis: 30000 }).message, "30 s")
   })
 
+  it("a not_configured reason ends its sentence, so that advice appended to the message reads as one", () => {
+    const reason = "HYPERAUTH_CALLBACK_PORT must be a port number from 1 to 65535, such as 8976 (the default)"
+    assert.strictEqual(
+      new OAuthError.NotConfigured({ provider: "hyperid", missing: [], reason }).message,
+      `hyperid is not configured: ${reason}.`,
+    )
+    // One that ends its sentence already is kept as it is.
+    assert.strictEqual(
+      new OAuthError.NotConfigured({ provider: "hyper", missing: [], reason: "the store key is wrong." }).message,
+      "hyper is not configured: the store key is wrong.",
+    )
+  })
+
   it("isOAuthError refuses other values", () => {
     assert.isFalse(OAuthError.isOAuthError(new Error("x")))
     assert.isFalse(OAuthError.isOAuthError({ _tag: "Other" }))
