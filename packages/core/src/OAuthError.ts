@@ -383,7 +383,8 @@ export class NotConfigured extends Schema.TaggedError<NotConfigured>("@hyperauth
   readonly code = "not_configured" as const
   override get message(): string {
     const set = this.missing.length > 0 ? ` set ${this.missing.join(", ")}.` : ""
-    const why = this.reason === undefined ? "" : ` ${this.reason}`
+    // A reason ends its sentence: what a caller appends (a server's advice) starts the next one.
+    const why = this.reason === undefined ? "" : ` ${this.reason}${/[.!?]$/.test(this.reason) ? "" : "."}`
     return `${this.provider} is not configured:${set}${why}`
   }
 }
