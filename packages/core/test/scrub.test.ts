@@ -382,3 +382,37 @@ describe("excerpt: a secret field that is empty", () => {
     assert.strictEqual(excerpt("code=abc&state=s"), "code=[redacted]&state=s")
   })
 })
+
+describe("scrub: a secret whose letters and digits are escaped too", () => {
+  // An encoder may escape every character (OWASP's encodes all but a few; a JSON writer may write
+  // \u escapes for any): a reader decoding the text has the secret whole.
+  const value = "at_9f8e7d6c5b4a3210.Hyperproof-Token"
+  const token = Redacted.make(value)
+  const every = {
+    "as JSON \\u escapes": (c: string) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+    "as HTML decimal references": (c: string) => `&#${c.charCodeAt(0)};`,
+    "as HTML hex references": (c: string) => `&#x${c.charCodeAt(0).toString(16).toUpperCase()};`,
+    "percent-encoded": (c: string) => `%${c.charCodeAt(0).toString(16)}`,
+  }
+  for (const [name, escape] of Object.entries(every)) {
+    it(`is replaced with every character ${name}, or every other one`, () => {
+      for (const echoed of [
+        [...value].map(escape).join(""),
+        [...value].map((c, i) => (i % 2 === 0 ? escape(c) : c)).join(""),
+      ]) {
+        for (const scrub of [withoutKnownSecrets, withoutSecrets]) {
+          assert.strictEqual(scrub(`<p>${echoed}</p> kept`, [token]), "<p>[redacted]</p> kept", name)
+        }
+      }
+    })
+  }
+  it("is replaced in a mix of all of them, upper-cased", () => {
+    const escapes = Object.values(every)
+    const echoed = [...value].map((c, i) => escapes[i % escapes.length]?.(c.toUpperCase()) ?? c).join("")
+    assert.strictEqual(withoutKnownSecrets(`x ${echoed} y`, [token]), "x [redacted] y")
+  })
+  it("leaves escapes that spell something else alone", () => {
+    const text = "caf\\u00e9 &amp; %41%42 &#65;&#x42; \\n"
+    assert.strictEqual(withoutKnownSecrets(text, [token]), text)
+  })
+})
