@@ -122,86 +122,6 @@ const spellings = (secret: string): ReadonlyArray<string> => {
   return [...new Set(all.map(asciiLower))].filter((s) => s.length > 0).sort((a, b) => b.length - a.length)
 }
 
-/** Hex digits matched in either case: `2f` as `[2][fF]`. */
-const eitherCase = (hex: string): string => hex.replace(/[a-f]/g, (digit) => `[${digit}${digit.toUpperCase()}]`)
-
-const namedReferences: Readonly<Record<string, string>> = { "&": "amp", "<": "lt", ">": "gt", '"': "quot", "'": "apos" }
-
-/**
- * Every way one character of a secret may be written by an encoder that
- * escapes some characters and not others, in any mix: raw, percent-encoded
- * UTF-8 (either hex case, as Python's `quote()` leaves `/` raw and escapes
- * `!'()*`), an HTML numeric (`&#61;`, `&#x3D;`) or named reference, or a
- * JSON `\u` escape. Letters and digits are matched only as themselves.
- */
-const characterPattern = (character: string): string => {
-  if (/^[A-Za-z0-9]$/.test(character)) return character
-  const code = character.codePointAt(0) ?? 0
-  const forms = [
-    character.replace(/[\\^$.*+?()[\]{}|/-]/g, "\\$&"),
-    [...Buffer.from(character, "utf8")].map((byte) => `%${eitherCase(byte.toString(16).padStart(2, "0"))}`).join(""),
-    `&#0*${code};`,
-    `&#[xX]0*${eitherCase(code.toString(16))};`,
-  ]
-  const named = namedReferences[character]
-  if (named !== undefined) forms.push(`&${named};`)
-  if (code <= 0xffff) forms.push(`\\\\u${eitherCase(code.toString(16).padStart(4, "0"))}`)
-  if (character === "/") forms.push("\\\\/")
-  return `(?:${forms.join("|")})`
-}
-
-/**
- * The most characters of a secret in one pattern: V8 compiles a pattern of
- * some thousands of groups into a stack overflow, a SyntaxError whose
- * message quotes the pattern (the secret, character by character).
- */
-const maxPatternCharacters = 256
-
-/**
- * The longest secret looked for in mixed escapes (64 Ki characters, 256
- * patterns, compiled once in some hundreds of milliseconds); a longer one,
- * which no provider issues, only in its exact spellings.
- */
-const maxMixedSecretLength = 64 * 1024
-
-/**
- * Patterns for the secret written with any mix of the escapes
- * `characterPattern` knows: one for each of the equal pieces (at most
- * `maxPatternCharacters`, and more than half that when there are several)
- * the secret is cut into, so that every piece of a long secret found is
- * replaced, and with them the whole.
- */
-const mixedEscapes = (secret: string): ReadonlyArray<Mixed> => {
-  const characters = [...secret]
-  if (characters.length > maxMixedSecretLength) return []
-  const pieces = Math.ceil(characters.length / maxPatternCharacters)
-  return Array.from({ length: pieces }, (_, i) => {
-    const piece = characters.slice(
-      Math.floor((i * characters.length) / pieces),
-      Math.floor(((i + 1) * characters.length) / pieces),
-    )
-    try {
-      return { pattern: new RegExp(piece.map(characterPattern).join(""), "gi"), anchor: anchorOf(piece.join("")) }
-    } catch {
-      // Never thrown on: the error's message would quote the pattern. The exact spellings still apply.
-      return undefined
-    }
-  }).filter((mixed) => mixed !== undefined)
-}
-
-/** The fewest letters and digits in a row that make an anchor worth looking for. */
-const minAnchorLength = 4
-
-/**
- * The longest run of letters and digits in `piece`, which every match of
- * its pattern holds as it is (`characterPattern` matches them only as
- * themselves); none when no run is `minAnchorLength` long.
- */
-const anchorOf = (piece: string): string | undefined => {
-  const longest = (piece.match(/[A-Za-z0-9]+/g) ?? []).reduce((a, b) => (b.length > a.length ? b : a), "")
-  return longest.length >= minAnchorLength ? asciiLower(longest) : undefined
-}
-
 /** A UTF-16 answer read as UTF-8: the secret's characters with NULs between them, either byte order. */
 const utf16Spellings = (secret: string): ReadonlyArray<string> => {
   const littleEndian = Buffer.from(secret, "utf16le")
@@ -209,81 +129,131 @@ const utf16Spellings = (secret: string): ReadonlyArray<string> => {
 }
 
 /**
- * A pattern for a piece of a secret in mixed escapes, and the run of its
- * letters and digits every match holds: a text without that run has no
- * match, and an indexOf tells so in far less time than the pattern (some
- * hundred of them for a 64 KiB token, each slow to compile and to run
- * when it begins with punctuation) would.
+ * A text with every escape undone that an encoder may write for any
+ * character, letters and digits too, and in any mix with raw ones:
+ * percent-encoded UTF-8 (either hex case), a JSON escape (`\u0061`, `\/`),
+ * an HTML numeric (`&#97;`, `&#x61;`) or named (`&amp;`) reference. Each
+ * character of `text` comes from `text.slice(from[i], to[i])`, so that a
+ * secret found in it is replaced where it was written.
  */
-interface Mixed {
-  readonly pattern: RegExp
-  readonly anchor: string | undefined
+interface Decoded {
+  readonly text: string
+  readonly from: Int32Array
+  readonly to: Int32Array
+}
+
+/** What starts an escape `decoded` undoes: a text without any has nothing to undo. */
+const escapeStart = /[%\\&]/
+
+const jsonEscapes: Readonly<Record<string, string>> = {
+  '"': '"',
+  "\\": "\\",
+  "/": "/",
+  b: "\b",
+  f: "\f",
+  n: "\n",
+  r: "\r",
+  t: "\t",
+}
+const namedReferences: Readonly<Record<string, string>> = { amp: "&", lt: "<", gt: ">", quot: '"', apos: "'" }
+const reference = /^&(?:#(\d{1,7})|#[xX]([0-9A-Fa-f]{1,6})|(amp|lt|gt|quot|apos));/i
+const percentByte = /^%([0-9A-Fa-f]{2})/
+
+/** The length of the UTF-8 sequence a lead byte starts, or 0 when it starts none. */
+const utf8Length = (byte: number): number =>
+  byte < 0x80 ? 1 : byte >> 5 === 6 ? 2 : byte >> 4 === 14 ? 3 : byte >> 3 === 30 ? 4 : 0
+
+/** The character of percent-encoded UTF-8 at `at`, and where it ends; none when it is not one. */
+const percentCharacter = (text: string, at: number): readonly [string, number] | undefined => {
+  const lead = percentByte.exec(text.slice(at, at + 3))
+  const first = lead === null ? 0 : Number.parseInt(lead[1] ?? "", 16)
+  const length = lead === null ? 0 : utf8Length(first)
+  if (length === 0) return undefined
+  const bytes = [first]
+  for (let i = 1; i < length; i++) {
+    const next = percentByte.exec(text.slice(at + 3 * i, at + 3 * i + 3))
+    const byte = next === null ? 0 : Number.parseInt(next[1] ?? "", 16)
+    if (next === null || byte >> 6 !== 2) return undefined
+    bytes.push(byte)
+  }
+  const character = Buffer.from(bytes).toString("utf8")
+  return character.includes("\ufffd") ? undefined : [character, at + 3 * length]
+}
+
+/** The character an escape at `at` stands for, and where the escape ends; none when none starts there. */
+const escapedCharacter = (text: string, at: number): readonly [string, number] | undefined => {
+  const start = text.charCodeAt(at)
+  if (start === 0x25) return percentCharacter(text, at)
+  if (start === 0x5c) {
+    const next = text.charAt(at + 1)
+    if (next === "u") {
+      const hex = text.slice(at + 2, at + 6)
+      return /^[0-9A-Fa-f]{4}$/.test(hex) ? [String.fromCharCode(Number.parseInt(hex, 16)), at + 6] : undefined
+    }
+    const escaped = jsonEscapes[next]
+    return escaped === undefined ? undefined : [escaped, at + 2]
+  }
+  if (start !== 0x26) return undefined
+  const match = reference.exec(text.slice(at, at + 12))
+  if (match === null) return undefined
+  const [written, decimal, hex, named] = match
+  const code = decimal !== undefined ? Number(decimal) : hex !== undefined ? Number.parseInt(hex, 16) : undefined
+  if (code !== undefined && code > 0x10ffff) return undefined
+  const character = code !== undefined ? String.fromCodePoint(code) : namedReferences[(named ?? "").toLowerCase()]
+  return character === undefined ? undefined : [character, at + written.length]
+}
+
+/** `text` with its escapes undone (`Decoded`); none when it has none to undo. */
+const decoded = (text: string): Decoded | undefined => {
+  if (!escapeStart.test(text)) return undefined
+  const characters: Array<string> = []
+  const from = new Int32Array(text.length)
+  const to = new Int32Array(text.length)
+  let length = 0
+  let undone = false
+  for (let at = 0; at < text.length; ) {
+    const undoes = escapedCharacter(text, at)
+    const [character, end] = undoes ?? [text.charAt(at), at + 1]
+    undone ||= undoes !== undefined
+    // A character past U+FFFF is two code units, both from the one escape.
+    for (let unit = 0; unit < character.length; unit++) {
+      from[length] = at
+      to[length] = end
+      length++
+    }
+    characters.push(character)
+    at = end
+  }
+  return undone ? { text: characters.join(""), from, to } : undefined
+}
+
+/**
+ * `text` with each place its decoded copy holds `folded` (a secret in
+ * `asciiLower` case) replaced where it was written, escapes and all.
+ */
+const replaceDecoded = (text: string, folded: string): string => {
+  const view = decoded(text)
+  if (view === undefined) return text
+  const lowered = asciiLower(view.text)
+  const kept: Array<string> = []
+  let written = 0
+  for (let at = lowered.indexOf(folded); at !== -1; at = lowered.indexOf(folded, at + folded.length)) {
+    const start = view.from[at] ?? 0
+    const end = view.to[at + folded.length - 1] ?? start
+    // A match that starts inside the escape the previous one ended in is part of it.
+    if (start < written) continue
+    kept.push(text.slice(written, start), REDACTED)
+    written = end
+  }
+  if (kept.length === 0) return text
+  kept.push(text.slice(written))
+  return kept.join("")
 }
 
 interface Spellings {
   readonly spellings: ReadonlyArray<string>
-  readonly mixed: ReadonlyArray<Mixed>
-  /** The patterns by the first `minAnchorLength` characters of their anchor (`anchorKey`). */
-  readonly anchored: ReadonlyMap<number, ReadonlyArray<Mixed>>
-}
-
-const isLetterOrDigit = (unit: number): boolean =>
-  (unit >= 0x30 && unit <= 0x39) || (unit >= 0x41 && unit <= 0x5a) || (unit >= 0x61 && unit <= 0x7a)
-
-/** The key of `minAnchorLength` ASCII letters and digits: 7 bits each, the last ones rolled in. */
-const rollKey = (key: number, unit: number): number => ((key << 7) | unit) & 0xfffffff
-
-const anchorKey = (anchor: string): number => {
-  let key = 0
-  for (let i = 0; i < minAnchorLength; i++) key = rollKey(key, anchor.charCodeAt(i))
-  return key
-}
-
-const byAnchorKey = (mixed: ReadonlyArray<Mixed>): ReadonlyMap<number, ReadonlyArray<Mixed>> => {
-  const anchored = new Map<number, Array<Mixed>>()
-  for (const piece of mixed) {
-    if (piece.anchor === undefined) continue
-    const key = anchorKey(piece.anchor)
-    anchored.set(key, [...(anchored.get(key) ?? []), piece])
-  }
-  return anchored
-}
-
-/** Up to this many pieces, each anchor is looked for on its own. */
-const fewPieces = 16
-
-/**
- * The patterns that may match in `folded` (text in `asciiLower` case): those whose anchor it holds, found
- * in one pass over it (a key rolled over each run of letters and digits,
- * looked up), and those without an anchor. An indexOf per anchor was a pass
- * per piece of the secret, some 250 over each answer for a 64 KiB token.
- */
-const patternsFor = (text: string, { mixed, anchored }: Spellings): ReadonlyArray<RegExp> => {
-  // A few pieces (a secret of up to some 4 KiB): an indexOf each is faster than the pass.
-  if (mixed.length <= fewPieces) {
-    return mixed
-      .filter((piece) => piece.anchor === undefined || text.includes(piece.anchor))
-      .map((piece) => piece.pattern)
-  }
-  const held = new Set<Mixed>()
-  let key = 0
-  let run = 0
-  for (let i = 0; i < text.length; i++) {
-    const unit = text.charCodeAt(i)
-    if (!isLetterOrDigit(unit)) {
-      run = 0
-      continue
-    }
-    key = rollKey(key, unit)
-    if (++run < minAnchorLength) continue
-    const candidates = anchored.get(key)
-    if (candidates === undefined) continue
-    const start = i - minAnchorLength + 1
-    for (const piece of candidates) {
-      if (piece.anchor !== undefined && !held.has(piece) && text.startsWith(piece.anchor, start)) held.add(piece)
-    }
-  }
-  return mixed.filter((piece) => piece.anchor === undefined || held.has(piece)).map((piece) => piece.pattern)
+  /** The secret in `asciiLower` case, as it is looked for in a decoded text. */
+  readonly folded: string
 }
 
 /** How many secrets' spellings are kept: an API client sends one token per login for many calls. */
@@ -292,23 +262,23 @@ const keptSpellings = 8
 /**
  * The most characters of spellings kept (some 8 MB), but for those of the
  * secret asked about last, which stay whatever their size: a long secret's
- * are many (a 64 KiB token of quotes and slashes, some 8 M characters with
- * its patterns), and a few of them were hundreds of MB.
+ * are many (a 64 KiB token of quotes and slashes has some megabytes), and
+ * a few of them were hundreds of MB.
  */
 const maxKeptCharacters = 8 * 1024 * 1024
 
 // The spellings of the secrets asked about last, the least recently used first.
 const known = new Map<string, Spellings>()
 
-/** The characters of the spellings kept, the patterns' included. */
+/** The characters of the spellings kept. */
 let keptCharacters = 0
 
 /** The characters of the spellings kept (a test's view of the bound). */
 export const cachedSpellingCharacters = (): number => keptCharacters
 
 const charactersOf = (made: Spellings): number =>
-  made.spellings.reduce((sum, spelling) => sum + spelling.length, 0) +
-  made.mixed.reduce((sum, { pattern, anchor }) => sum + pattern.source.length + (anchor?.length ?? 0), 0)
+  made.spellings.reduce((sum, spelling) => sum + spelling.length, made.folded.length)
+
 /** Drops the spellings of the secret asked about least recently. */
 const forgetOldest = (): void => {
   const [oldest] = known
@@ -324,8 +294,7 @@ const spellingsOf = (secret: string): Spellings => {
     known.set(secret, found)
     return found
   }
-  const mixed = mixedEscapes(secret)
-  const made = { spellings: spellings(secret), mixed, anchored: byAnchorKey(mixed) }
+  const made = { spellings: spellings(secret), folded: asciiLower(secret) }
   known.set(secret, made)
   keptCharacters += charactersOf(made)
   while (known.size > keptSpellings || (keptCharacters > maxKeptCharacters && known.size > 1)) forgetOldest()
@@ -373,8 +342,8 @@ const replaceFolded = (text: string, folded: string, spelling: string): readonly
 
 /**
  * `text` with the secret's spellings, then any mix of its escapes, replaced,
- * in any ASCII case: the spellings are looked for in a folded copy, the
- * patterns ignore case.
+ * in any ASCII case: the spellings are looked for in a folded copy, and
+ * the secret in a folded copy of the text with its escapes undone.
  */
 const replaceSpellings = (text: string, secret: string): string => {
   const made = spellingsOf(secret)
@@ -383,9 +352,9 @@ const replaceSpellings = (text: string, secret: string): string => {
   for (const spelling of made.spellings) {
     if (folded.includes(spelling)) [scrubbed, folded] = replaceFolded(scrubbed, folded, spelling)
   }
-  // After the exact spellings: an echo as it is leaves no anchor behind, and no pattern runs.
-  for (const pattern of patternsFor(folded, made)) scrubbed = scrubbed.replace(pattern, REDACTED)
-  return scrubbed
+  // After the exact spellings, which find the encodings that are not a character's escape
+  // (base64, UTF-16, twice-encoded): what is left of the secret is written in escapes.
+  return replaceDecoded(scrubbed, made.folded)
 }
 
 /**
@@ -419,12 +388,18 @@ export const withoutKnownSecrets = (
  */
 export const withoutKnownSecretsIn = (value: unknown, known: ReadonlyArray<Redacted.Redacted<string>>): unknown => {
   if (known.length === 0) return value
+  // A secret too short to find safely is replaced only where a string is that secret whole:
+  // withholding every string with it, as a text is withheld, would leave no value at all.
+  const values = known.map(Redacted.value).filter((secret) => secret.length > 0)
+  const short = new Set(values.filter((secret) => secret.length < minScrubbableLength).map(asciiLower))
+  const long = known.filter((secret) => Redacted.value(secret).length >= minScrubbableLength)
+  const scrub = (text: string): string => (short.has(asciiLower(text)) ? REDACTED : withoutKnownSecrets(text, long))
   const walk = (member: unknown): unknown => {
-    if (typeof member === "string") return withoutKnownSecrets(member, known)
+    if (typeof member === "string") return scrub(member)
     if (Array.isArray(member)) return member.map(walk)
     if (typeof member !== "object" || member === null) return member
     // Object.fromEntries defines each member, `__proto__` too, as its own.
-    return Object.fromEntries(Object.entries(member).map(([name, v]) => [withoutKnownSecrets(name, known), walk(v)]))
+    return Object.fromEntries(Object.entries(member).map(([name, v]) => [scrub(name), walk(v)]))
   }
   return walk(value)
 }
