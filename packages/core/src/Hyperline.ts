@@ -204,7 +204,7 @@ export interface Service {
   /**
    * Revokes a refresh token (`POST /v1/oauth/revoke`). One the server no
    * longer knows is revoked already (RFC 7009 §2.2), also when it answers
-   * `invalid_grant` or `invalid_token`; any other refusal fails.
+   * `invalid_grant`; any other refusal fails.
    */
   readonly revoke: (refreshToken: Redacted.Redacted<string>) => Effect.Effect<void, RequestFailure>
   /**

@@ -290,7 +290,6 @@ for (const [transport, layer] of transports) {
           if (jsonRequired(seen.json, { ...client, token: "hl-rt" })) return json(200, {})
           // A server that answers a token it no longer knows with an error, as RFC 7009 §2.2 says it should not.
           if (jsonRequired(seen.json, { ...client, token: "hl-revoked-grant" })) return oauthError(400, "invalid_grant")
-          if (jsonRequired(seen.json, { ...client, token: "hl-revoked-token" })) return oauthError(400, "invalid_token")
           return oauthError(400, "invalid_request")
         case "/v1/customers":
           return seen.headers.authorization === "Bearer hl-at" && seen.headers["hyperline-companyid"] === "cmp_2"
@@ -358,7 +357,6 @@ for (const [transport, layer] of transports) {
             redirectUri: "https://app.example/cb",
           })
           yield* service.revoke(Redacted.make("hl-revoked-grant"))
-          yield* service.revoke(Redacted.make("hl-revoked-token"))
           // Any other refusal is still one: here, a token the server never issued to this client.
           const refused = yield* Effect.flip(service.revoke(Redacted.make("hl-unknown")))
           assert.strictEqual(refused.code, "invalid_request")

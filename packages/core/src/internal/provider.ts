@@ -63,13 +63,15 @@ export const refreshTokenOf = (
 
 /**
  * Whether a revocation (or a logout) was refused because the server no
- * longer knows the token: `invalid_grant`, or `invalid_token` (RFC 7009
- * §2.2.1 names neither for revocation). RFC 7009 §2.2 has a server answer
- * an invalid token with 200, as the request's purpose, the token unusable,
- * is already achieved; one that says so with an error has revoked it too.
+ * longer knows the token: `invalid_grant`, which RFC 7009 §2.2.1 does not
+ * name for revocation. RFC 7009 §2.2 has a server answer an invalid token
+ * with 200, as the request's purpose, the token unusable, is already
+ * achieved; one that says so with an error has revoked it too. An
+ * `invalid_token` is not one: a revocation sends no Bearer token, so a
+ * challenge naming one says something else went wrong.
  */
 export const alreadyRevoked = (error: { readonly _tag: string; readonly error?: string | undefined }): boolean =>
-  (error._tag === "OAuthProtocolError" && error.error === "invalid_grant") || error._tag === "InvalidToken"
+  error._tag === "OAuthProtocolError" && error.error === "invalid_grant"
 
 /**
  * An introspection answer without the secrets its request carried (the
@@ -80,13 +82,11 @@ export const alreadyRevoked = (error: { readonly _tag: string; readonly error?: 
 export const introspectionWithoutEchoes =
   (secrets: ReadonlyArray<Redacted.Redacted<string>>) =>
   (answer: wire.IntrospectionResponse): wire.IntrospectionResponse =>
-    // Decoded again: the scrubbed value is the answer's shape (strings stay strings; no member name
-    // the schema knows is as long as a secret that can be scrubbed), and is checked to be.
+    // Checked against the answer's type again: the scrubbed value has its shape (strings stay strings;
+    // no member name the schema knows is as long as a secret that can be scrubbed).
     Either.getOrElse(
-      Schema.decodeUnknownEither(wire.IntrospectionResponse)(withoutKnownSecretsIn(answer, secrets)),
-      () => ({
-        active: answer.active,
-      }),
+      Schema.validateEither(Schema.typeSchema(wire.IntrospectionResponse))(withoutKnownSecretsIn(answer, secrets)),
+      () => ({ active: answer.active }),
     )
 
 const loopbackHosts = new Set(["127.0.0.1", "localhost"])
