@@ -394,11 +394,11 @@ describe("scrub: a secret whose letters and digits are escaped too", () => {
     "as HTML hex references": (c: string) => `&#x${c.charCodeAt(0).toString(16).toUpperCase()};`,
     "percent-encoded": (c: string) => `%${c.charCodeAt(0).toString(16)}`,
   }
-  for (const [name, escape] of Object.entries(every)) {
+  for (const [name, escapeOne] of Object.entries(every)) {
     it(`is replaced with every character ${name}, or every other one`, () => {
       for (const echoed of [
-        [...value].map(escape).join(""),
-        [...value].map((c, i) => (i % 2 === 0 ? escape(c) : c)).join(""),
+        [...value].map(escapeOne).join(""),
+        [...value].map((c, i) => (i % 2 === 0 ? escapeOne(c) : c)).join(""),
       ]) {
         for (const scrub of [withoutKnownSecrets, withoutSecrets]) {
           assert.strictEqual(scrub(`<p>${echoed}</p> kept`, [token]), "<p>[redacted]</p> kept", name)
