@@ -60,6 +60,11 @@ const longToken = Redacted.make(Array.from({ length: 1770 }, () => crypto.random
 const bigAnswer = JSON.stringify({
   data: Array.from({ length: 16_000 }, (_, i) => ({ id: i, name: `item-${i}`, note: "x".repeat(40) })),
 }).slice(0, 1024 * 1024)
+// Escapes everywhere, as URLs and HTML in an answer have them: each is undone to look for the token.
+const escapedAnswer = JSON.stringify({
+  data: Array.from({ length: 16_000 }, (_, i) => ({ id: i, url: `https://x.example/a%20b?c=${i}&amp;d=2` })),
+}).slice(0, 1024 * 1024)
+const apiToken = Redacted.make("hyperproof_at_D3VRVpmg3xivqdP3HRjjWRV8")
 
 describe("in memory", () => {
   bench("decode a token response", () => {
@@ -70,6 +75,9 @@ describe("in memory", () => {
   })
   bench("scrub a 1 MiB answer of a 64 KiB token", () => {
     withoutKnownSecrets(bigAnswer, [longToken])
+  })
+  bench("scrub a 1 MiB answer with 32k escapes (%20, &amp;), 40-character token", () => {
+    withoutKnownSecrets(escapedAnswer, [apiToken])
   })
   bench("Accounts.accessToken, token still valid", async () => {
     await runtime.runPromise(accounts.accessToken({ provider: "hyperproof", account: "bench" }))

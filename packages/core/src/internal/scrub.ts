@@ -143,7 +143,7 @@ interface Decoded {
 }
 
 /** What starts an escape `decoded` undoes: a text without any has nothing to undo. */
-const escapeStart = /[%\\&]/
+const escapeStarts = /[%\\&]/g
 
 const jsonEscapes: Readonly<Record<string, string>> = {
   '"': '"',
@@ -155,29 +155,59 @@ const jsonEscapes: Readonly<Record<string, string>> = {
   r: "\r",
   t: "\t",
 }
-const namedReferences: Readonly<Record<string, string>> = { amp: "&", lt: "<", gt: ">", quot: '"', apos: "'" }
-const reference = /^&(?:#(\d{1,7})|#[xX]([0-9A-Fa-f]{1,6})|(amp|lt|gt|quot|apos));/i
-const percentByte = /^%([0-9A-Fa-f]{2})/
+const namedReferences: ReadonlyArray<readonly [string, string]> = [
+  ["amp;", "&"],
+  ["lt;", "<"],
+  ["gt;", ">"],
+  ["quot;", '"'],
+  ["apos;", "'"],
+]
 
-/** The length of the UTF-8 sequence a lead byte starts, or 0 when it starts none. */
-const utf8Length = (byte: number): number =>
-  byte < 0x80 ? 1 : byte >> 5 === 6 ? 2 : byte >> 4 === 14 ? 3 : byte >> 3 === 30 ? 4 : 0
+/** The value of the hex digit at `at`, or -1. (Read by character code: this runs at every escape of a large answer.) */
+const hexDigit = (text: string, at: number): number => {
+  const unit = text.charCodeAt(at)
+  if (unit >= 0x30 && unit <= 0x39) return unit - 0x30
+  const lower = unit | 0x20
+  return lower >= 0x61 && lower <= 0x66 ? lower - 0x57 : -1
+}
+
+/** The byte of `%XX` at `at`, or -1. */
+const percentByte = (text: string, at: number): number => {
+  if (text.charCodeAt(at) !== 0x25) return -1
+  const high = hexDigit(text, at + 1)
+  const low = high === -1 ? -1 : hexDigit(text, at + 2)
+  return low === -1 ? -1 : (high << 4) | low
+}
+
+/** The smallest code point of each UTF-8 length: a longer spelling of a smaller one is not UTF-8. */
+const utf8Floor = [0, 0, 0x80, 0x800, 0x10000]
 
 /** The character of percent-encoded UTF-8 at `at`, and where it ends; none when it is not one. */
 const percentCharacter = (text: string, at: number): readonly [string, number] | undefined => {
-  const lead = percentByte.exec(text.slice(at, at + 3))
-  const first = lead === null ? 0 : Number.parseInt(lead[1] ?? "", 16)
-  const length = lead === null ? 0 : utf8Length(first)
+  const lead = percentByte(text, at)
+  if (lead < 0x80) return lead === -1 ? undefined : [String.fromCharCode(lead), at + 3]
+  const length = lead >> 5 === 6 ? 2 : lead >> 4 === 14 ? 3 : lead >> 3 === 30 ? 4 : 0
   if (length === 0) return undefined
-  const bytes = [first]
+  let code = lead & (0x7f >> length)
   for (let i = 1; i < length; i++) {
-    const next = percentByte.exec(text.slice(at + 3 * i, at + 3 * i + 3))
-    const byte = next === null ? 0 : Number.parseInt(next[1] ?? "", 16)
-    if (next === null || byte >> 6 !== 2) return undefined
-    bytes.push(byte)
+    const byte = percentByte(text, at + 3 * i)
+    if (byte === -1 || byte >> 6 !== 2) return undefined
+    code = (code << 6) | (byte & 0x3f)
   }
-  const character = Buffer.from(bytes).toString("utf8")
-  return character.includes("\ufffd") ? undefined : [character, at + 3 * length]
+  const valid = code >= (utf8Floor[length] ?? 0) && code <= 0x10ffff && (code < 0xd800 || code > 0xdfff)
+  return valid ? [String.fromCodePoint(code), at + 3 * length] : undefined
+}
+
+/** The code point of the digits from `at` up to a `;` (at most `most` of them), and where the `;` ends; none without one. */
+const referenceCode = (text: string, at: number, hex: boolean, most: number): readonly [number, number] | undefined => {
+  let code = 0
+  for (let i = at; i <= at + most; i++) {
+    if (text.charCodeAt(i) === 0x3b) return i === at || code > 0x10ffff ? undefined : [code, i + 1]
+    const digit = hex ? hexDigit(text, i) : text.charCodeAt(i) - 0x30
+    if (digit < 0 || digit > (hex ? 15 : 9)) return undefined
+    code = code * (hex ? 16 : 10) + digit
+  }
+  return undefined
 }
 
 /** The character an escape at `at` stands for, and where the escape ends; none when none starts there. */
@@ -186,45 +216,65 @@ const escapedCharacter = (text: string, at: number): readonly [string, number] |
   if (start === 0x25) return percentCharacter(text, at)
   if (start === 0x5c) {
     const next = text.charAt(at + 1)
-    if (next === "u") {
-      const hex = text.slice(at + 2, at + 6)
-      return /^[0-9A-Fa-f]{4}$/.test(hex) ? [String.fromCharCode(Number.parseInt(hex, 16)), at + 6] : undefined
+    if (next !== "u") {
+      const escaped = jsonEscapes[next]
+      return escaped === undefined ? undefined : [escaped, at + 2]
     }
-    const escaped = jsonEscapes[next]
-    return escaped === undefined ? undefined : [escaped, at + 2]
+    const digits = [2, 3, 4, 5].map((i) => hexDigit(text, at + i))
+    if (digits.includes(-1)) return undefined
+    return [String.fromCharCode(digits.reduce((code, digit) => (code << 4) | digit, 0)), at + 6]
   }
   if (start !== 0x26) return undefined
-  const match = reference.exec(text.slice(at, at + 12))
-  if (match === null) return undefined
-  const [written, decimal, hex, named] = match
-  const code = decimal !== undefined ? Number(decimal) : hex !== undefined ? Number.parseInt(hex, 16) : undefined
-  if (code !== undefined && code > 0x10ffff) return undefined
-  const character = code !== undefined ? String.fromCodePoint(code) : namedReferences[(named ?? "").toLowerCase()]
-  return character === undefined ? undefined : [character, at + written.length]
+  if (text.charCodeAt(at + 1) === 0x23) {
+    const hex = (text.charCodeAt(at + 2) | 0x20) === 0x78
+    const found = referenceCode(text, at + (hex ? 3 : 2), hex, hex ? 6 : 7)
+    return found === undefined ? undefined : [String.fromCodePoint(found[0]), found[1]]
+  }
+  for (const [name, character] of namedReferences) {
+    if (text.startsWith(name, at + 1) || text.startsWith(name.toUpperCase(), at + 1))
+      return [character, at + 1 + name.length]
+  }
+  return undefined
 }
 
-/** `text` with its escapes undone (`Decoded`); none when it has none to undo. */
-const decoded = (text: string): Decoded | undefined => {
-  if (!escapeStart.test(text)) return undefined
-  const characters: Array<string> = []
-  const from = new Int32Array(text.length)
-  const to = new Int32Array(text.length)
+/**
+ * `text` with its escapes undone, and with `maps` where each character came
+ * from (`Decoded`); none when it has none to undo. Only where an escape may
+ * start is one tried: the runs between are copied whole.
+ */
+const decoded = (text: string, maps: boolean): Decoded | undefined => {
+  const parts: Array<string> = []
+  const from = new Int32Array(maps ? text.length : 0)
+  const to = new Int32Array(maps ? text.length : 0)
   let length = 0
-  let undone = false
-  for (let at = 0; at < text.length; ) {
-    const undoes = escapedCharacter(text, at)
-    const [character, end] = undoes ?? [text.charAt(at), at + 1]
-    undone ||= undoes !== undefined
-    // A character past U+FFFF is two code units, both from the one escape.
-    for (let unit = 0; unit < character.length; unit++) {
+  const copy = (start: number, end: number) => {
+    if (end <= start) return
+    parts.push(text.slice(start, end))
+    if (!maps) return
+    for (let at = start; at < end; at++, length++) {
       from[length] = at
-      to[length] = end
-      length++
+      to[length] = at + 1
     }
-    characters.push(character)
-    at = end
   }
-  return undone ? { text: characters.join(""), from, to } : undefined
+  let copied = 0
+  escapeStarts.lastIndex = 0
+  for (let found = escapeStarts.exec(text); found !== null; found = escapeStarts.exec(text)) {
+    const undoes = escapedCharacter(text, found.index)
+    if (undoes === undefined) continue
+    const [character, end] = undoes
+    copy(copied, found.index)
+    parts.push(character)
+    // A character past U+FFFF is two code units, both from the one escape.
+    for (let unit = 0; maps && unit < character.length; unit++, length++) {
+      from[length] = found.index
+      to[length] = end
+    }
+    copied = end
+    escapeStarts.lastIndex = end
+  }
+  if (copied === 0 && parts.length === 0) return undefined
+  copy(copied, text.length)
+  return { text: parts.join(""), from, to }
 }
 
 /**
@@ -232,8 +282,10 @@ const decoded = (text: string): Decoded | undefined => {
  * `asciiLower` case) replaced where it was written, escapes and all.
  */
 const replaceDecoded = (text: string, folded: string): string => {
-  const view = decoded(text)
-  if (view === undefined) return text
+  // Where each character came from is worked out only for a text that holds the secret.
+  const plain = decoded(text, false)
+  if (plain === undefined || !asciiLower(plain.text).includes(folded)) return text
+  const view = decoded(text, true) ?? plain
   const lowered = asciiLower(view.text)
   const kept: Array<string> = []
   let written = 0
