@@ -152,6 +152,10 @@ describe("a redirect URI on localhost (HYPERID_REDIRECT_URI=http://localhost:{po
       // A page of another site that the browser resolves to loopback (DNS rebinding) learns nothing and changes nothing.
       const rebound = await landOn(address, port, landed, `evil.example:${port}`)
       expect(rebound, address).toMatch(/^HTTP\/1\.1 421 /)
+      // Nor does a name that URL parsing would turn into a loopback address: only the three names are taken.
+      for (const other of ["127.1", "0x7f.1", "2130706433", "[::ffff:127.0.0.1]"]) {
+        expect(await landOn(address, port, landed, `${other}:${port}`), other).toMatch(/^HTTP\/1\.1 421 /)
+      }
       expect(await stillPending(session, pending.login_id)).toBe(true)
       const answer = await landOn(address, port, landed)
       expect(answer, address).toMatch(/^HTTP\/1\.1 200 /)
