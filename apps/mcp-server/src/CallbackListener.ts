@@ -93,14 +93,19 @@ const loopbackNames = new Set(["127.0.0.1", "localhost", "[::1]"])
 /**
  * The origin a request was sent to: its `Host`, when that is a loopback
  * name with the port it came in on; none for any other (DNS rebinding).
+ * The name is compared as it was written: URL parsing would also make
+ * `127.1` or `2130706433` into 127.0.0.1, names no redirect URI gives.
  */
 const originOf = (host: string | undefined, port: number): string | undefined => {
   if (host === undefined || !URL.canParse(`http://${host}`)) return undefined
   const url = new URL(`http://${host}`)
   const named = url.port === "" ? 80 : Number(url.port)
+  const written = host.toLowerCase().replace(/:\d*$/, "")
   const bare =
     url.username === "" && url.password === "" && url.pathname === "/" && url.search === "" && url.hash === ""
-  return bare && loopbackNames.has(url.hostname) && named === port ? url.origin : undefined
+  return bare && loopbackNames.has(written) && loopbackNames.has(url.hostname) && named === port
+    ? url.origin
+    : undefined
 }
 
 /** Errors of listening on ::1 that mean this machine has none: then no other program can hold it either. */
