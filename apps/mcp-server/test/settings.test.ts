@@ -120,3 +120,28 @@ describe("settings", () => {
     expect(stdout).toBe("")
   })
 })
+
+describe("a config file that cannot be read", () => {
+  it("is named, with what to do, for a path that does not exist or is a directory", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "hyperauth-config-"))
+    for (const [file, said] of [
+      [join(dir, "missing.json"), "does not exist"],
+      [dir, "is a directory"],
+    ] as const) {
+      const child = spawn(process.execPath, [serverMain, "--config", file], {
+        env: { PATH: process.env.PATH ?? "", HOME: tmpdir(), HYPERAUTH_STORE: "memory" },
+        stdio: ["pipe", "pipe", "pipe"],
+      })
+      let stderr = ""
+      child.stderr.on("data", (chunk: Buffer) => {
+        stderr += chunk.toString("utf8")
+      })
+      const code = await new Promise<number | null>((resolve) => child.once("exit", resolve))
+      expect(code).toBe(1)
+      expect(stderr).toContain(`${file} ${said}`)
+      expect(stderr).toContain("--config")
+      expect(stderr).not.toContain("ENOENT")
+      expect(stderr).not.toContain("EISDIR")
+    }
+  })
+})
