@@ -28,13 +28,33 @@ const positionIn = (text: string, error: unknown): string => {
   return ` (line ${before.length}, column ${(before.at(-1)?.length ?? 0) + 1})`
 }
 
+/** Why a config file could not be read, by its error's code, as the rest of a sentence naming it. */
+const unreadable: Readonly<Record<string, string>> = {
+  ENOENT: "does not exist",
+  EISDIR: "is a directory",
+  EACCES: "cannot be read by this user",
+  EPERM: "cannot be read by this user",
+}
+
+/** The file's text, or an error that names it and says what to do (no bare `ENOENT`). */
+const readText = (path: string): string => {
+  try {
+    return readFileSync(path, "utf8")
+  } catch (error) {
+    const code = error instanceof Error && "code" in error && typeof error.code === "string" ? error.code : ""
+    throw new Error(
+      `the config file ${path} ${unreadable[code] ?? "cannot be read"}: give --config (or HYPERAUTH_CONFIG) the path of a JSON file of settings, or leave it out`,
+    )
+  }
+}
+
 /**
  * The settings of a JSON config file: an object of names to strings,
  * numbers or booleans. Errors name the file and where it is wrong, but never
  * quote its content: it holds secrets.
  */
 const readConfigFile = (path: string): Record<string, string> => {
-  const text = readFileSync(path, "utf8")
+  const text = readText(path)
   let parsed: unknown
   try {
     parsed = JSON.parse(text)
