@@ -4,7 +4,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
-import { Account, atMostChars, describeToken, OptionalTokenInfo, ProviderId } from "../inputs.js"
+import { Account, atMostChars, describeToken, Integer, OptionalTokenInfo, ProviderId } from "../inputs.js"
 import { Logins, type Service as LoginsService, type Pending } from "../Logins.js"
 import { Providers } from "../Providers.js"
 import { defineTool, type ToolContext } from "../tool.js"
@@ -49,9 +49,27 @@ const Input = Schema.Struct({
     Schema.String.pipe(atMostChars(1024)).annotations({ description: "Space-separated scopes to request." }),
   ),
   options: Schema.optional(
-    Schema.Record({ key: Schema.String, value: Schema.Unknown }).annotations({
+    // hyperid's parameters named, so that a client sees them; any other name goes on to the
+    // provider, which says which it takes (the others take none).
+    Schema.Struct(
+      {
+        flow_mode: Schema.optional(Integer.annotations({ description: "hyperid: the flow mode, a whole number." })),
+        ui_locales: Schema.optional(
+          Schema.String.pipe(atMostChars(256)).annotations({ description: "hyperid: the UI locales, e.g. en." }),
+        ),
+        login_hint: Schema.optional(
+          Schema.String.pipe(atMostChars(1024)).annotations({ description: "hyperid: the user to sign in." }),
+        ),
+        verification_level: Schema.optional(
+          Schema.Literal(2, 3, 4).annotations({
+            description: "hyperid: 4 KYC full, 3 KYC basic, 2 social (needs twitter-check or telegram-check in scope).",
+          }),
+        ),
+      },
+      Schema.Record({ key: Schema.String, value: Schema.Unknown }),
+    ).annotations({
       description:
-        "Provider parameters. hyperid: flow_mode (number), ui_locales (string, up to 256 characters), login_hint (string, up to 1024), verification_level (2, 3 or 4; 2 needs twitter-check or telegram-check in scope).",
+        "Provider parameters. hyperid: flow_mode (number), ui_locales (string, up to 256 characters), login_hint (string, up to 1024), verification_level (2, 3 or 4; 2 needs twitter-check or telegram-check in scope). The other providers take none.",
     }),
   ),
 })
