@@ -321,6 +321,11 @@ describe("guards and errors", () => {
       { provider: "hyperproof", method: "GET", path: "/v1/%2e%2e/x" },
       { provider: "hyperproof", method: "GET", path: "/v1/%2E/x" },
       { provider: "hyperproof", method: "GET", path: "/v1\\..\\x" },
+      // Dot segments a server may still see: decoded twice, or with a ;parameter (Tomcat, Spring).
+      { provider: "hyperproof", method: "GET", path: "/v1/%252e%252e/x" },
+      { provider: "hyperproof", method: "GET", path: "/v1/%25252E/x" },
+      { provider: "hyperproof", method: "GET", path: "/v1/..;/x" },
+      { provider: "hyperproof", method: "GET", path: "/v1/.;jsessionid=1/x" },
       { provider: "hyperproof", method: "GET", path: "/https://evil.example" },
       { provider: "hyperproof", method: "GET", path: "/v1/x", headers: { Authorization: "Bearer mine" } },
       { provider: "hyperproof", method: "GET", path: "/v1/x", headers: { cookie: "a=b" } },
