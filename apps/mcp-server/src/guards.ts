@@ -15,15 +15,39 @@ export const pathProblem = (path: string): string | undefined => {
   if (/%(2f|5c|00)/i.test(path)) return "path must not contain encoded slashes, backslashes or NUL"
   if (/^\/?[a-z][a-z0-9+.-]*:/i.test(path.slice(1))) return "path must not contain a scheme"
   for (const segment of path.split("/")) {
-    let decoded: string
-    try {
-      decoded = decodeURIComponent(segment)
-    } catch {
-      return "path has invalid percent-encoding"
-    }
-    if (decoded === "." || decoded === "..") return "path must not contain . or .. segments"
+    const decoded = dotSegment(segment)
+    if (decoded === undefined) return "path has invalid percent-encoding"
+    if (decoded) return "path must not contain . or .. segments, also encoded twice or with a ;parameter"
   }
   return undefined
+}
+
+/** How many times a segment is decoded to see a dot segment: a proxy and a server may each decode once. */
+const decodings = 3
+
+/**
+ * Whether a segment is `.` or `..` as some server on the way may read it:
+ * decoded up to `decodings` times, and without a `;parameter` (which
+ * Tomcat and Spring drop before they resolve dot segments, `..;/`); none
+ * when it is not valid percent-encoding.
+ */
+const dotSegment = (segment: string): boolean | undefined => {
+  let text = segment
+  for (let i = 0; i < decodings; i++) {
+    let decoded: string
+    try {
+      decoded = decodeURIComponent(text)
+    } catch {
+      // Once decoded, a `%` that starts no escape is text: only the segment itself must be valid.
+      if (i === 0) return undefined
+      break
+    }
+    const name = decoded.split(";")[0]
+    if (name === "." || name === "..") return true
+    if (decoded === text) break
+    text = decoded
+  }
+  return false
 }
 
 const forbiddenHeaders = new Set(["authorization", "cookie", "host", "proxy-authorization"])
