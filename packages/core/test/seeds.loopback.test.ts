@@ -300,16 +300,19 @@ for (const [transport, layer] of transports) {
       }
     }
 
+    const hyperlineAt = (origin: string) =>
+      Hyperline.make({
+        origin,
+        clientId: client.client_id,
+        clientSecret: Redacted.make(secret),
+        redirectUri: "https://app.example/cb",
+      })
+
     it.scoped("authorize URL, code exchange, refresh, revoke and the company header", () =>
       live(
         Effect.gen(function* () {
           const server = yield* strictServer(handle)
-          const service = yield* Hyperline.make({
-            origin: server.origin,
-            clientId: client.client_id,
-            clientSecret: Redacted.make(secret),
-            redirectUri: "https://app.example/cb",
-          })
+          const service = yield* hyperlineAt(server.origin)
           const started = yield* service.authorizationUrl()
           const url = new URL(started.url)
           assert.strictEqual(url.pathname, "/v1/oauth/authorize")
@@ -350,12 +353,7 @@ for (const [transport, layer] of transports) {
       live(
         Effect.gen(function* () {
           const server = yield* strictServer(handle)
-          const service = yield* Hyperline.make({
-            origin: server.origin,
-            clientId: client.client_id,
-            clientSecret: Redacted.make(secret),
-            redirectUri: "https://app.example/cb",
-          })
+          const service = yield* hyperlineAt(server.origin)
           yield* service.revoke(Redacted.make("hl-revoked-grant"))
           // Any other refusal is still one: here, a token the server never issued to this client.
           const refused = yield* Effect.flip(service.revoke(Redacted.make("hl-unknown")))
@@ -368,12 +366,7 @@ for (const [transport, layer] of transports) {
       live(
         Effect.gen(function* () {
           const server = yield* strictServer(handle)
-          const service = yield* Hyperline.make({
-            origin: server.origin,
-            clientId: client.client_id,
-            clientSecret: Redacted.make(secret),
-            redirectUri: "https://app.example/cb",
-          })
+          const service = yield* hyperlineAt(server.origin)
           const started = yield* service.authorizationUrl()
           const refused = yield* Effect.flip(
             service.completeLogin(started, "https://app.example/cb?code=hl-code&state=forged"),
