@@ -336,6 +336,11 @@ describe("guards and errors", () => {
       const result = await call("call_api", { account: "guards", ...args })
       expect(errorCode(result), JSON.stringify(args)).toBe("invalid_input")
     }
+    // A misspelt argument is refused, naming it: ignored, the call would act on the default account.
+    const typo = await call("logout", { provider: "hyperproof", acount: "guards" })
+    expect(errorCode(typo)).toBe("invalid_input")
+    expect(JSON.stringify(typo)).toContain("acount")
+    expect(structured(await call("get_token", { provider: "hyperproof", account: "guards" })).status).toBeDefined()
     // A header name too long for any server, refused at once (not sent, dropped, retried) and not quoted whole.
     for (const name of ["x".repeat(100_000), "\n".repeat(100_000)]) {
       const long = await call("call_api", {
