@@ -15,9 +15,10 @@ export const pathProblem = (path: string): string | undefined => {
   if (/%(2f|5c|00)/i.test(path)) return "path must not contain encoded slashes, backslashes or NUL"
   if (/^\/?[a-z][a-z0-9+.-]*:/i.test(path.slice(1))) return "path must not contain a scheme"
   for (const segment of path.split("/")) {
-    const decoded = dotSegment(segment)
-    if (decoded === undefined) return "path has invalid percent-encoding"
-    if (decoded) return "path must not contain . or .. segments, also encoded twice or with a ;parameter"
+    const dots = dotSegment(segment)
+    if (dots === "invalid") return "path has invalid percent-encoding"
+    if (dots === "plain") return "path must not contain . or .. segments"
+    if (dots === "hidden") return "path must not contain . or .. segments, also encoded twice or with a ;parameter"
   }
   return undefined
 }
@@ -27,11 +28,12 @@ const decodings = 3
 
 /**
  * Whether a segment is `.` or `..` as some server on the way may read it:
- * decoded up to `decodings` times, and without a `;parameter` (which
- * Tomcat and Spring drop before they resolve dot segments, `..;/`); none
- * when it is not valid percent-encoding.
+ * as it is or decoded once ("plain"), or decoded up to `decodings` times,
+ * or without a `;parameter` (which Tomcat and Spring drop before they
+ * resolve dot segments, `..;/`) ("hidden"); "invalid" when it is not valid
+ * percent-encoding, none when it is an ordinary segment.
  */
-const dotSegment = (segment: string): boolean | undefined => {
+const dotSegment = (segment: string): "plain" | "hidden" | "invalid" | undefined => {
   let text = segment
   for (let i = 0; i < decodings; i++) {
     let decoded: string
@@ -39,15 +41,16 @@ const dotSegment = (segment: string): boolean | undefined => {
       decoded = decodeURIComponent(text)
     } catch {
       // Once decoded, a `%` that starts no escape is text: only the segment itself must be valid.
-      if (i === 0) return undefined
+      if (i === 0) return "invalid"
       break
     }
+    if (i === 0 && (decoded === "." || decoded === "..")) return "plain"
     const name = decoded.split(";")[0]
-    if (name === "." || name === "..") return true
+    if (name === "." || name === "..") return "hidden"
     if (decoded === text) break
     text = decoded
   }
-  return false
+  return undefined
 }
 
 const forbiddenHeaders = new Set(["authorization", "cookie", "host", "proxy-authorization"])
