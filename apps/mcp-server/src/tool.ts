@@ -120,19 +120,20 @@ const unmarked = (json: unknown): unknown => {
 }
 
 /**
- * The JSON Schema of a struct. Extra properties are allowed, as decoding
- * ignores them ("allow"; `JSONSchema.make` would say `additionalProperties:
- * false`), and a struct with no fields is spelled as the object it is
- * (Effect spells `{}` as "any object or array").
+ * The JSON Schema of a struct, and a struct with no fields spelled as the
+ * object it is (Effect spells `{}` as "any object or array"). Extra
+ * properties are as decoding takes them: refused in a tool's arguments
+ * ("strict", `additionalProperties: false`), allowed in its results,
+ * which may carry more than they name (a provider's members).
  */
-const objectJsonSchema = (ast: SchemaAST.AST): ToolDescription["inputSchema"] => {
+const objectJsonSchema = (ast: SchemaAST.AST, extra: "strict" | "allow"): ToolDescription["inputSchema"] => {
   if (SchemaAST.isTypeLiteral(ast) && ast.propertySignatures.length === 0 && ast.indexSignatures.length === 0)
-    return { type: "object", properties: {} }
+    return { type: "object", properties: {}, ...(extra === "strict" ? { additionalProperties: false } : {}) }
   const definitions: Record<string, JSONSchema.JsonSchema7> = {}
   const json = JSONSchema.fromAST(ast, {
     definitions,
     target: "jsonSchema2020-12",
-    additionalPropertiesStrategy: "allow",
+    additionalPropertiesStrategy: extra,
   })
   const defs = Object.keys(definitions).length === 0 ? {} : { $defs: unmarked(definitions) }
   return { ...(unmarked(json) as object), ...defs, type: "object" }
@@ -211,7 +212,7 @@ const problems = (issue: ParseResult.ParseIssue, path: ReadonlyArray<PropertyKey
     case "Missing":
       return [{ path, message: "is required" }]
     case "Unexpected":
-      return [{ path, message: "is not allowed" }]
+      return [{ path, message: "is not an argument this tool takes (check its spelling)" }]
     case "Forbidden":
       return [{ path, message: "could not be checked" }]
   }
@@ -298,7 +299,8 @@ export const defineTool = <IA, II, OA, OI extends Readonly<Record<string, unknow
     // that takes none (a struct without fields would take a string or an array).
     if (args !== undefined && (typeof args !== "object" || args === null || Array.isArray(args)))
       return Either.left(invalidInput(`arguments must be an object. Fix the arguments and call ${spec.name} again.`))
-    decode ??= Schema.decodeUnknownEither(spec.input, { errors: "all" })
+    // An argument the tool does not take is refused: a misspelt `account`, ignored, would act on the default one.
+    decode ??= Schema.decodeUnknownEither(spec.input, { errors: "all", onExcessProperty: "error" })
     return Either.mapLeft(decode(args ?? {}), (error) =>
       invalidInput(`${describeIssues(error)}. Fix the arguments and call ${spec.name} again.`),
     )
@@ -310,8 +312,8 @@ export const defineTool = <IA, II, OA, OI extends Readonly<Record<string, unknow
         name: spec.name,
         title: spec.title,
         description: spec.description,
-        inputSchema: objectJsonSchema(spec.input.ast),
-        outputSchema: objectJsonSchema(spec.output.ast),
+        inputSchema: objectJsonSchema(spec.input.ast, "strict"),
+        outputSchema: objectJsonSchema(spec.output.ast, "allow"),
         annotations: { title: spec.title, ...spec.annotations },
       }
       return description
