@@ -70,6 +70,18 @@ describe("an OAuth error body", () => {
     assert.strictEqual(answered(403, { error: "invalid_token" }).code, "invalid_token")
   })
 
+  it("keeps its code when its description or URI is not text: they are dropped, the code is what decides", () => {
+    // A device poll's slow_down with a numeric description is still slow_down, not an http_error that ends the poll.
+    for (const extra of [{ error_description: 123 }, { error_uri: ["x"] }, { error_description: { text: "no" } }]) {
+      const failure = answered(400, { error: "slow_down", ...extra })
+      assert.strictEqual(failure._tag, "OAuthProtocolError", JSON.stringify(extra))
+      if (failure._tag !== "OAuthProtocolError") return
+      assert.strictEqual(failure.error, "slow_down")
+      assert.isUndefined(failure.errorDescription)
+      assert.isUndefined(failure.errorUri)
+    }
+  })
+
   it("at another status is an API's own error, not an OAuth one", () => {
     for (const status of [404, 409, 422, 429, 500, 503]) {
       assert.strictEqual(answered(status, { error: "invalid_request" })._tag, "HttpError", String(status))
