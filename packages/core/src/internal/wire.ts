@@ -35,6 +35,17 @@ const BearerType = Schema.String.pipe(
 const optional = <A, I, R>(schema: Schema.Schema<A, I, R>) => Schema.optionalWith(schema, { nullable: true })
 
 /**
+ * An error body's prose (`error_description`, `error_uri`): text, or none
+ * when it is absent or anything but text. The code decides what an error
+ * is; a server that writes a number or an object there still said it (a
+ * device poll's `slow_down` must slow the poll, not end it).
+ */
+const proseOrNone = Schema.optionalToOptional(Schema.Unknown, Schema.String, {
+  decode: Option.filter((value): value is string => typeof value === "string"),
+  encode: (value) => value,
+})
+
+/**
  * An optional member that sloppy servers send as `""` when they have none:
  * absent, `null`, `undefined` (a member set so in code) or `""` are all
  * decoded as absent; any other value must be one `schema` takes. (Encoded
@@ -116,8 +127,8 @@ export const ErrorResponse = Schema.Struct({
   // break or control character can reach a message; whether the status
   // makes it an OAuth error is classify's decision.
   error: Schema.String.pipe(Schema.pattern(/^[\x20\x21\x23-\x5b\x5d-\x7e]+$/)),
-  error_description: optional(Schema.String),
-  error_uri: optional(Schema.String),
+  error_description: proseOrNone,
+  error_uri: proseOrNone,
 })
 export type ErrorResponse = typeof ErrorResponse.Type
 
