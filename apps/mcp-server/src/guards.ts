@@ -34,6 +34,8 @@ const decodings = 3
  * percent-encoding, none when it is an ordinary segment.
  */
 const dotSegment = (segment: string): "plain" | "hidden" | "invalid" | undefined => {
+  // Most segments hold neither an escape nor a parameter: they are what they say (this runs on every call).
+  if (!segment.includes("%") && !segment.includes(";")) return segment === "." || segment === ".." ? "plain" : undefined
   let text = segment
   for (let i = 0; i < decodings; i++) {
     let decoded: string
