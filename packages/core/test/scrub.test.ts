@@ -416,3 +416,28 @@ describe("scrub: a secret whose letters and digits are escaped too", () => {
     assert.strictEqual(withoutKnownSecrets(text, [token]), text)
   })
 })
+
+describe("scrub: a secret with each character written raw or in any escape", () => {
+  const escapes: ReadonlyArray<(c: string) => string> = [
+    (c) => c,
+    (c) => [...Buffer.from(c, "utf8")].map((b) => `%${b.toString(16).padStart(2, "0")}`).join(""),
+    (c) => [...Buffer.from(c, "utf8")].map((b) => `%${b.toString(16).toUpperCase().padStart(2, "0")}`).join(""),
+    (c) => `&#${c.codePointAt(0)};`,
+    (c) => `&#x${(c.codePointAt(0) ?? 0).toString(16)};`,
+    (c) => (c.length === 1 ? `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}` : c),
+  ]
+  const unit = fc.constantFrom("a", "Z", "0", "9", ".", "-", "_", "~", "/", "+", "=", "%", "&", ";", "é", "€", "😀")
+  it.prop(
+    "is replaced, and the text around it kept",
+    {
+      characters: fc.array(unit, { minLength: minScrubbableLength, maxLength: 40 }),
+      choices: fc.array(fc.nat({ max: escapes.length - 1 }), { minLength: 40, maxLength: 40 }),
+    },
+    ({ characters, choices }) => {
+      const secret = characters.join("")
+      const echoed = characters.map((c, i) => escapes[choices[i] ?? 0]?.(c) ?? c).join("")
+      const scrubbed = withoutKnownSecrets(`<p>${echoed}</p>`, [Redacted.make(secret)])
+      assert.strictEqual(scrubbed, "<p>[redacted]</p>", echoed)
+    },
+  )
+})
