@@ -92,13 +92,19 @@ afterAll(async () => {
   await emulator?.close()
 })
 
+/** `call_api` GET of `path`, and the token it sent (the Authorization the API saw). */
+const echoed = async (path: string) => {
+  received.length = 0
+  const result = await session.call("call_api", { provider: "hyperproof", method: "GET", path })
+  const sent = String(received[0]?.authorization ?? "").replace(/^Bearer /, "")
+  expect(sent.length).toBeGreaterThan(8)
+  return { result, sent }
+}
+
 describe("call_api and the login's token", () => {
   it("the token the API echoes back is redacted from the body, parsed or not, and from the headers", async () => {
     for (const path of ["/v1/echo.json", "/v1/echo.txt"]) {
-      received.length = 0
-      const result = await session.call("call_api", { provider: "hyperproof", method: "GET", path })
-      const sent = String(received[0]?.authorization ?? "").replace(/^Bearer /, "")
-      expect(sent.length).toBeGreaterThan(8)
+      const { result, sent } = await echoed(path)
       const text = JSON.stringify(result)
       expect(text, path).not.toContain(sent)
       expect(text, path).not.toContain(encodeURIComponent(sent))
@@ -116,23 +122,13 @@ describe("call_api and the login's token", () => {
   })
 
   it("the token echoed with its letters JSON-escaped is redacted: parsed, the body would hold it whole", async () => {
-    received.length = 0
-    const result = await session.call("call_api", {
-      provider: "hyperproof",
-      method: "GET",
-      path: "/v1/echo-escaped.json",
-    })
-    const sent = String(received[0]?.authorization ?? "").replace(/^Bearer /, "")
-    expect(sent.length).toBeGreaterThan(8)
+    const { result, sent } = await echoed("/v1/echo-escaped.json")
     expect(JSON.stringify(result)).not.toContain(sent.slice(1))
     expect(structured(result).body).toEqual({ escaped: "[redacted]", first: "[redacted]", k: { "[redacted]": 1 } })
   })
 
   it("a header whose name carries the token comes back with the name redacted", async () => {
-    received.length = 0
-    const result = await session.call("call_api", { provider: "hyperproof", method: "GET", path: "/v1/echo-name" })
-    const sent = String(received[0]?.authorization ?? "").replace(/^Bearer /, "")
-    expect(sent.length).toBeGreaterThan(8)
+    const { result, sent } = await echoed("/v1/echo-name")
     // Header names come in lower case: the token's lowered copy is what a name would carry.
     expect(JSON.stringify(result).toLowerCase()).not.toContain(sent.toLowerCase())
     expect(Object.keys(structured(result).headers as Record<string, string>)).toContain("x-seen-[redacted]")
