@@ -3,6 +3,7 @@
  * (the built package, as users run it) lose no update.
  */
 import { execFile } from "node:child_process"
+import { existsSync } from "node:fs"
 import { mkdtemp, readFile } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -50,3 +51,31 @@ it("two processes writing concurrently lose no update", async () => {
   )
   expect(count).toBe("50")
 }, 60_000)
+
+// Node 20's recursive mkdirSync loops for ever where mkdir answers ENOENT for
+// a parent that exists, as /proc does: the store must fail, not hang. Run in a
+// child process because a synchronous loop would hang this worker too.
+it.runIf(existsSync("/proc/self"))(
+  "a store in a directory that cannot be made (under /proc) fails with TokenStoreError, not a hang",
+  async () => {
+    const path = `/proc/hyperauth-${process.pid}/store/tokens.json`
+    const script = `
+    import { Token, TokenStore } from ${JSON.stringify(core)}
+    import { DateTime, Effect, Exit, Redacted } from "effect"
+    const token = new Token.TokenSet({ accessToken: Redacted.make("at"), tokenType: "Bearer", receivedAt: DateTime.unsafeNow() })
+    const exit = await Effect.runPromiseExit(TokenStore.makeFile({ path: ${JSON.stringify(path)} }).set({ provider: "hyperproof", account: "a" }, token))
+    process.stdout.write(Exit.isFailure(exit) && exit.cause._tag === "Fail" ? exit.cause.error._tag + ": " + exit.cause.error.message : "not a typed failure")
+  `
+    const outcome = await new Promise<string>((resolve) =>
+      execFile(
+        process.execPath,
+        ["--input-type=module", "-e", script],
+        { cwd: fileURLToPath(new URL("..", import.meta.url)), timeout: 10_000 },
+        (error, stdout) => resolve(error?.killed === true ? "hung: killed after 10 s" : stdout),
+      ),
+    )
+    expect(outcome).toMatch(/^TokenStoreError: /)
+    expect(outcome).toContain("/proc/hyperauth-")
+  },
+  30_000,
+)
