@@ -61,6 +61,22 @@ const createWith = (path: string, content: string): boolean => {
   }
 }
 
+/**
+ * `mkdir -p`, a level at a time. Node 20's recursive `mkdirSync` loops for
+ * ever where mkdir answers ENOENT under a parent that exists (as in /proc).
+ */
+const makeDirectories = (directory: string, mode: number): void => {
+  try {
+    fs.mkdirSync(directory, { mode })
+  } catch (error) {
+    if (isErrno(error, "EEXIST")) return
+    const parent = dirname(directory)
+    if (!isErrno(error, "ENOENT") || parent === directory) throw error
+    makeDirectories(parent, mode)
+    fs.mkdirSync(directory, { mode })
+  }
+}
+
 const abandoned = (holder: Content | undefined, staleMs: number, now: number): boolean =>
   holder !== undefined &&
   ((holder.host === thisProcess.host && holder.pid !== process.pid && !isAlive(holder.pid)) ||
@@ -106,7 +122,7 @@ export const withLockFile = <A, E, R>(
       })
       if (created === true) return
       if (created === undefined) {
-        yield* io("create directory", () => fs.mkdirSync(dirname(lockPath), { recursive: true, mode: 0o700 }))
+        yield* io("create directory", () => makeDirectories(dirname(lockPath), 0o700))
         directory = true
         continue
       }
