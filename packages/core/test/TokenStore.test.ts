@@ -4,7 +4,7 @@ import { mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promise
 import { hostname, tmpdir } from "node:os"
 import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
-import { ConfigProvider, Deferred, Effect, Exit, Fiber, Option, Redacted, Schema } from "effect"
+import { ConfigProvider, Deferred, Effect, Exit, Fiber, Option, Redacted, Schema, TestClock } from "effect"
 import * as FileStore from "../src/internal/fileStore.js"
 import { TokenResponse } from "../src/internal/wire.js"
 import * as Token from "../src/Token.js"
@@ -308,6 +308,30 @@ describe("TokenStore (file)", () => {
       assert.isBelow(Date.now() - started, 2_000)
       assert.deepStrictEqual((yield* Effect.promise(() => readdir(dir))).sort(), ["tokens.json"])
       assert.strictEqual((yield* TokenStore.makeFile({ path }).list).length, 2)
+    }),
+  )
+
+  it.effect("sweeps files a dead writer left at the first write, then at most once a minute by the fiber's Clock", () =>
+    Effect.gen(function* () {
+      const dir = yield* tempDir
+      const path = join(dir, "tokens.json")
+      const dead = Number(spawnSync(process.execPath, ["-e", "process.stdout.write(String(process.pid))"]).stdout)
+      const plant = (n: number) => Effect.promise(() => writeFile(`${path}.${dead}.00000000000${n}.tmp`, "half"))
+      const leftOver = Effect.map(
+        Effect.promise(() => readdir(dir)),
+        (names) => names.filter((name) => name.endsWith(".tmp")).length,
+      )
+      const store = TokenStore.makeFile({ path })
+      yield* plant(1)
+      yield* store.set(key, yield* tokenOf("first"))
+      assert.strictEqual(yield* leftOver, 0, "swept at the first write")
+      yield* plant(2)
+      yield* TestClock.adjust("30 seconds")
+      yield* store.set(key, yield* tokenOf("second"))
+      assert.strictEqual(yield* leftOver, 1, "not swept again within the minute")
+      yield* TestClock.adjust("31 seconds")
+      yield* store.set(key, yield* tokenOf("third"))
+      assert.strictEqual(yield* leftOver, 0, "swept once the minute has passed on the fiber's Clock")
     }),
   )
 
