@@ -7,7 +7,7 @@ import { Effect, Exit, Fiber, Layer, Redacted, Schema, TestClock } from "effect"
 import * as Accounts from "../src/Accounts.js"
 import * as Hyperproof from "../src/Hyperproof.js"
 import { TokenResponse } from "../src/internal/wire.js"
-import { ConnectionError, OAuthProtocolError, type RequestFailure } from "../src/OAuthError.js"
+import { ConnectionError, NotSupported, OAuthProtocolError, type RequestFailure } from "../src/OAuthError.js"
 import type { Provider } from "../src/Provider.js"
 import * as Token from "../src/Token.js"
 import * as TokenStore from "../src/TokenStore.js"
@@ -22,7 +22,9 @@ const tokenOf = (fields: Record<string, unknown>, previous?: Token.TokenSet) =>
   )
 
 /** A refresh-grant provider whose refresh answers from a script. */
-const fakeProvider = (answer: (previous: Token.TokenSet) => Effect.Effect<Token.TokenSet, RequestFailure>) => {
+const fakeProvider = (
+  answer: (previous: Token.TokenSet) => Effect.Effect<Token.TokenSet, RequestFailure | NotSupported>,
+) => {
   const calls = { refresh: 0 }
   const provider: Provider = {
     id: "hyperid",
@@ -200,6 +202,62 @@ describe("Accounts", () => {
         yield* accounts.save(key, yield* tokenOf({ access_token: "old", expires_in: 0 }))
         assert.strictEqual(failure(yield* Effect.exit(accounts.accessToken(key))).code, "not_logged_in")
         assert.strictEqual(fake.calls.refresh, 0)
+      }),
+    )
+  })
+
+  it.effect(
+    "a token in its last 60 s with no refresh token (a hyper login) is used until it expires, without a network call",
+    () => {
+      const fake = fakeProvider(() => tokenOf({ access_token: "never" }))
+      return withAccounts(fake.provider, (accounts) =>
+        Effect.gen(function* () {
+          yield* accounts.save(key, yield* tokenOf({ access_token: "old", expires_in: 30 }))
+          assert.strictEqual(Redacted.value((yield* accounts.accessToken(key)).accessToken), "old")
+          yield* TestClock.adjust("29 seconds")
+          assert.strictEqual(Redacted.value((yield* accounts.accessToken(key)).accessToken), "old")
+          yield* TestClock.adjust("1 second")
+          assert.strictEqual(failure(yield* Effect.exit(accounts.accessToken(key))).code, "not_logged_in")
+          assert.strictEqual(fake.calls.refresh, 0)
+        }),
+      )
+    },
+  )
+
+  for (const [name, error] of [
+    ["not_supported", new NotSupported({ provider: "hyperid", operation: "refreshing" })],
+    ["a connection error", new ConnectionError({ provider: "hyperid", url: "http://x", reason: "refused" })],
+    ["a server error", new OAuthProtocolError({ provider: "hyperid", error: "server_error", status: 500 })],
+  ] as const) {
+    it.effect(
+      `${name} on the refresh of a token in its last 60 s hands out the token, still valid, and keeps everything`,
+      () => {
+        const fake = fakeProvider(() => Effect.fail(error))
+        return withAccounts(fake.provider, (accounts) =>
+          Effect.gen(function* () {
+            yield* accounts.save(key, yield* tokenOf({ access_token: "old", refresh_token: "r1", expires_in: 30 }))
+            assert.strictEqual(Redacted.value((yield* accounts.accessToken(key)).accessToken), "old")
+            assert.strictEqual(fake.calls.refresh, 1)
+            const kept = yield* accounts.get(key)
+            assert.strictEqual(kept.refreshToken && Redacted.value(kept.refreshToken), "r1")
+            // Once it has expired, the failure is the caller's.
+            yield* TestClock.adjust("30 seconds")
+            assert.strictEqual(failure(yield* Effect.exit(accounts.accessToken(key))).code, error.code)
+          }),
+        )
+      },
+    )
+  }
+
+  it.effect("invalid_grant on the refresh of a token in its last 60 s still ends the login", () => {
+    const fake = fakeProvider(() =>
+      Effect.fail(new OAuthProtocolError({ provider: "hyperid", error: "invalid_grant" })),
+    )
+    return withAccounts(fake.provider, (accounts) =>
+      Effect.gen(function* () {
+        yield* accounts.save(key, yield* tokenOf({ access_token: "old", refresh_token: "r1", expires_in: 30 }))
+        assert.strictEqual(failure(yield* Effect.exit(accounts.accessToken(key))).code, "not_logged_in")
+        assert.strictEqual(failure(yield* Effect.exit(accounts.get(key))).code, "not_logged_in")
       }),
     )
   })
