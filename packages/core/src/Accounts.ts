@@ -118,6 +118,9 @@ export interface Service {
   /**
    * A valid access token: the stored one, or a refreshed one when it
    * expires within `refreshMargin`. Concurrent callers share one refresh.
+   * A token in its margin that cannot be renewed (no refresh token), or
+   * whose renewal fails for any reason but `invalid_grant`, is handed out
+   * until it expires; the next call tries the renewal again.
    */
   readonly accessToken: (key: AccountKey) => Effect.Effect<TokenSet, AccessError>
   /** Refreshes now (client credentials: fetches a new token). */
@@ -142,8 +145,9 @@ export interface Service {
 
 /**
  * The logins of the `TokenStore` in context, kept fresh: `accessToken`
- * gives a token valid for at least `refreshMargin`, refreshing it (once,
- * however many callers ask) when needed.
+ * refreshes a token that expires within `refreshMargin` (once, however
+ * many callers ask), and hands out one that cannot be renewed until it
+ * expires.
  *
  * @example
  * ```ts
@@ -341,18 +345,22 @@ const build = (
         if (need === "expiring" && !current.expiresWithin(now, refreshMargin)) return current
         if (typeof need === "object" && !sameAccessToken(current, need.rejected)) return current
         const force = need !== "expiring"
+        const valid = !current.expiresWithin(now, "0 seconds")
+        // Renewed early, in its margin: a token still valid is good to hand out if the renewal cannot be had.
+        const early = !force && valid
         const provider = yield* lookup(key.provider)
         if (provider.flow !== "client_credentials" && !current.canRefresh(now)) {
+          if (early) return current
           // A forced refresh of a login that is still fine is merely impossible;
           // one needed because the token expired means logging in again.
-          return yield* force && !current.expiresWithin(now, "0 seconds")
+          return yield* force && valid
             ? new NotSupported({
                 provider: key.provider,
                 operation: "refreshing this login (it has no usable refresh token; log in again once it expires)",
               })
             : notLoggedIn(key, "the access token expired and there is no usable refresh token to renew it")
         }
-        const fresh = yield* provider.refresh(current).pipe(
+        const renewed = provider.refresh(current).pipe(
           Effect.catchIf(
             (error) => error instanceof OAuthProtocolError && error.error === "invalid_grant",
             // Only the provider's own verdict ends a login; network trouble keeps it.
@@ -365,6 +373,15 @@ const build = (
               ),
           ),
         )
+        // Any other failure of an early renewal keeps the login as it was, and the token serves to its end.
+        const fresh = yield* early
+          ? Effect.catchIf(
+              renewed,
+              (error) => !(error instanceof NotLoggedIn),
+              () => Effect.succeed(current),
+            )
+          : renewed
+        if (fresh === current) return current
         return yield* store.set(key, fresh, { lease, ifVersion: entry.version }).pipe(
           Effect.map((written) => written.token),
           Effect.catchTag("StoreConflict", () => lostRace(key, provider, fresh)),
