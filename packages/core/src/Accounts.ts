@@ -242,6 +242,9 @@ const defaultWaitOnClose = Duration.seconds(10)
 const notLoggedIn = (key: AccountKey, reason?: string) =>
   new NotLoggedIn({ provider: key.provider, account: key.account, reason })
 
+const madeWithOtherSettings = (key: AccountKey) =>
+  `the stored login was made with other ${key.provider} settings, another base URL or client id: logging in again replaces it, and a token store for each set of settings (HYPERAUTH_STORE) keeps both`
+
 /**
  * Every change of an account happens under its lease in the store, so it
  * is linearizable across processes and replicas: a refresh reads the record
@@ -310,10 +313,28 @@ const build = (
   Effect.gen(function* () {
     const store = yield* TokenStore
 
+    /**
+     * Whether `token` was made by a provider of other settings than this
+     * one's (`Provider.source`): such a login is another service's, whose
+     * tokens must not go to this provider's origins, nor its answers end it.
+     */
+    const madeElsewhere = (key: AccountKey, token: TokenSet): Effect.Effect<boolean> =>
+      token.source === undefined
+        ? Effect.succeed(false)
+        : Effect.map(Effect.option(lookup(key.provider)), (provider) =>
+            Option.exists(provider, (p) => p.source !== undefined && p.source !== token.source),
+          )
+
     const get = (key: AccountKey, options?: { readonly fresh: boolean }) =>
       Effect.flatMap(
         store.get(key, options),
-        Option.match({ onNone: () => Effect.fail(notLoggedIn(key)), onSome: Effect.succeed }),
+        Option.match({
+          onNone: () => Effect.fail(notLoggedIn(key)),
+          onSome: (entry) =>
+            Effect.flatMap(madeElsewhere(key, entry.token), (elsewhere) =>
+              elsewhere ? Effect.fail(notLoggedIn(key, madeWithOtherSettings(key))) : Effect.succeed(entry),
+            ),
+        }),
       )
 
     /** A refresh whose result could not be committed: the record changed under it. */
@@ -440,7 +461,9 @@ const build = (
         underLease(key, (lease) =>
           Effect.gen(function* () {
             const entry = yield* store.get(key, { fresh: true })
-            if (Option.isNone(entry)) return { revoked: false, removed: false }
+            // Another service's login is not this one's to revoke or remove.
+            if (Option.isNone(entry) || (yield* madeElsewhere(key, entry.value.token)))
+              return { revoked: false, removed: false }
             const provider = yield* Effect.option(lookup(key.provider))
             const revocation: Omit<LogoutResult, "removed"> = Option.isNone(provider)
               ? { revoked: false }

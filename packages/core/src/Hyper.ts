@@ -16,7 +16,7 @@ import * as DeviceFlow from "./DeviceFlow.js"
 import type { IntrospectionResponse } from "./Introspection.js"
 import * as settings from "./internal/config.js"
 import * as Pipeline from "./internal/pipeline.js"
-import { define, introspectionWithoutEchoes, noResume, refuseOptions, scopeOf } from "./internal/provider.js"
+import { define, introspectionWithoutEchoes, noResume, refuseOptions, scopeOf, sourceOf } from "./internal/provider.js"
 import { traced } from "./internal/tracing.js"
 import * as wire from "./internal/wire.js"
 import type * as Limits from "./Limits.js"
@@ -266,6 +266,7 @@ export class Hyper extends Context.Tag("@hyperauth/core/Hyper")<Hyper, Service>(
 export const make = (options: Options): Effect.Effect<Service, never, HttpClient.HttpClient> =>
   Effect.map(HttpClient.HttpClient, (client) => {
     const http = Pipeline.make(client, { provider: providerId, baseUrl: options.baseUrl }, options)
+    const source = sourceOf(providerId, options.clientId, [options.baseUrl])
 
     const initiateDeviceFlow: Service["initiateDeviceFlow"] = (request) =>
       Effect.gen(function* () {
@@ -300,7 +301,7 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
       // Sent once per poll: the poller, not the pipeline, decides when to ask again (never within the interval).
       // RFC 8628 §3.5 answers as RFC 6749 §5.1 does: without `scope` when it is the one asked for.
       const request = Effect.flatMap(http.jsonOnce(built.request, wire.BearerTokenResponse, built), (answer) =>
-        Token.fromResponse(answer, undefined, { scope: device.scope, secrets: built.secrets }),
+        Token.fromResponse(answer, undefined, { scope: device.scope, secrets: built.secrets, source }),
       )
       return DeviceFlow.poll({
         request,
@@ -329,6 +330,7 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
       id: providerId,
       flow: "device_code",
       apiBaseUrl: options.baseUrl,
+      source,
       startLogin: (request) =>
         Effect.map(
           Effect.zipRight(refuseOptions(providerId, request), initiateDeviceFlow({ scope: request.scope })),

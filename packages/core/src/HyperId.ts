@@ -24,6 +24,7 @@ import {
   redirectPending,
   refreshTokenOf,
   scopeOf,
+  sourceOf,
 } from "./internal/provider.js"
 import { traced } from "./internal/tracing.js"
 import * as wire from "./internal/wire.js"
@@ -349,6 +350,7 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
     const http = Pipeline.make(client, { provider: providerId }, options)
     const baseUrl = `${options.origin}${realmPath}`
     const issuer = issuerOf(options.origin)
+    const source = sourceOf(providerId, options.clientId, [baseUrl])
     const clientAuth = Requests.secretPostOrNone(options.clientId, options.clientSecret)
 
     /** The URL for already-decoded parameters; the protocol's own members are set last, so nothing overrides them. */
@@ -411,7 +413,11 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
         )
         const answer = yield* http.json(built.request, wire.TokenResponse, built)
         // The seed's token answer names no scope: the one asked for is granted (RFC 6749 §5.1).
-        const token = yield* Token.fromResponse(answer, undefined, { scope: request.scope, secrets: built.secrets })
+        const token = yield* Token.fromResponse(answer, undefined, {
+          scope: request.scope,
+          secrets: built.secrets,
+          source,
+        })
         return { token, locale: redirect.params.locale }
       }).pipe(traced("HyperId.completeLogin"))
 
@@ -424,7 +430,7 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
           Requests.build,
         )
         const answer = yield* http.json(built.request, wire.TokenResponse, built)
-        return yield* Token.fromResponse(answer, token, { secrets: built.secrets })
+        return yield* Token.fromResponse(answer, token, { secrets: built.secrets, source })
       }).pipe(traced("HyperId.refresh"))
 
     const introspect: Service["introspect"] = (accessToken) => {
@@ -458,6 +464,7 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
       id: providerId,
       flow: "authorization_code",
       apiBaseUrl: baseUrl,
+      source,
       // The options are decoded on their own: they hold provider parameters
       // only, never the scope or redirect URI of the login itself.
       startLogin: (login) =>

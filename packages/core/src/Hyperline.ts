@@ -29,6 +29,7 @@ import {
   redirectPending,
   refreshTokenOf,
   refuseOptions,
+  sourceOf,
 } from "./internal/provider.js"
 import { traced } from "./internal/tracing.js"
 import * as wire from "./internal/wire.js"
@@ -269,6 +270,7 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
   Effect.map(HttpClient.HttpClient, (client) => {
     const http = Pipeline.make(client, { provider: providerId }, options)
     const url = (path: string) => `${options.origin}${path}`
+    const source = sourceOf(providerId, options.clientId, [options.origin])
     const clientAuth = Requests.secretPostOrNone(options.clientId, options.clientSecret)
 
     const authorizationUrl: Service["authorizationUrl"] = (request = {}) =>
@@ -304,6 +306,7 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
         return yield* Token.fromResponse(yield* http.json(built.request, wire.BearerTokenResponse, built), undefined, {
           defaultExpiresIn: accessTokenLifetime,
           secrets: built.secrets,
+          source,
         })
       }).pipe(traced("Hyperline.completeLogin"))
 
@@ -319,6 +322,7 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
         return yield* Token.fromResponse(yield* http.json(built.request, wire.BearerTokenResponse, built), token, {
           defaultExpiresIn: accessTokenLifetime,
           secrets: built.secrets,
+          source,
         })
       }).pipe(traced("Hyperline.refresh"))
 
@@ -379,6 +383,7 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
       id: providerId,
       flow: "authorization_code",
       apiBaseUrl: options.origin,
+      source,
       startLogin: (login) =>
         Effect.gen(function* () {
           yield* refuseOptions(providerId, login)

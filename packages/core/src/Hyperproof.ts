@@ -18,7 +18,7 @@ import * as AuthorizedClient from "./AuthorizedClient.js"
 import * as Classify from "./internal/classify.js"
 import * as settings from "./internal/config.js"
 import * as Pipeline from "./internal/pipeline.js"
-import { define, noResume, refuseOptions, scopeOf } from "./internal/provider.js"
+import { define, noResume, refuseOptions, scopeOf, sourceOf } from "./internal/provider.js"
 import * as SingleFlight from "./internal/singleFlight.js"
 import { traced } from "./internal/tracing.js"
 import * as wire from "./internal/wire.js"
@@ -243,6 +243,7 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
   Effect.gen(function* () {
     const client = yield* HttpClient.HttpClient
     const http = Pipeline.make(client, { provider: providerId }, options)
+    const source = sourceOf(providerId, options.clientId, [options.authUrl, options.apiUrl])
 
     const buildToken = (scope: string | undefined) =>
       Requests.token(`${options.authUrl}/oauth/token`).pipe(
@@ -260,7 +261,7 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
       // An answer without `scope` (the seed's has none) grants the one asked for (RFC 6749 §5.1), so
       // that a renewal asks for the login's scope again, not for the configured one.
       return Effect.flatMap(http.json(built.request, wire.BearerTokenResponse, built), (answer) =>
-        Token.fromResponse(answer, undefined, { scope, secrets: built.secrets }),
+        Token.fromResponse(answer, undefined, { scope, secrets: built.secrets, source }),
       )
     }
 
@@ -302,6 +303,7 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
       id: providerId,
       flow: "client_credentials",
       apiBaseUrl: options.apiUrl,
+      source,
       startLogin: (login) =>
         Effect.map(
           Effect.zipRight(refuseOptions(providerId, login), requestToken(scopeOf(login.scope) ?? configuredScope)),

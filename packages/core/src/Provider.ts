@@ -456,6 +456,13 @@ export interface Provider {
   readonly flow: FlowKind
   /** Origin of the provider's API, where authenticated calls go. */
   readonly apiBaseUrl: string
+  /**
+   * Whose tokens it obtains: the same for every service with the same
+   * origins and client, different for a sandbox, a mock or another client.
+   * Its tokens carry it (`TokenSet.source`), and `Accounts` uses a stored
+   * login only with a provider of the same source. None: not checked.
+   */
+  readonly source?: string | undefined
   readonly startLogin: (request: LoginRequest) => Effect.Effect<LoginStart, RequestFailure | NotSupported>
   /**
    * Polls a device login from its record, as `DevicePending.complete` does;

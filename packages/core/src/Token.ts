@@ -47,6 +47,12 @@ export class TokenSet extends Schema.Class<TokenSet>("@hyperauth/core/TokenSet")
   refreshToken: Schema.optional(Schema.Redacted(Schema.String)),
   refreshExpiresAt: Schema.optional(Schema.DateTimeUtc),
   scope: Schema.optional(Schema.String),
+  /**
+   * The `Provider.source` of the service that obtained it: `Accounts` uses a
+   * login only with the provider settings that made it. Absent on tokens
+   * made by hand and on logins stored before it was recorded.
+   */
+  source: Schema.optional(Schema.String),
 }) {
   /** Whether the access token expires within `margin` of `now` (or already has). */
   expiresWithin(now: DateTime.Utc, margin: Duration.DurationInput): boolean {
@@ -159,6 +165,8 @@ export const fromResponse = (
     readonly defaultExpiresIn?: number | undefined
     /** What the request carried (`Requests.Built.secrets`), which a scope must not show. */
     readonly secrets?: ReadonlyArray<Redacted.Redacted<string>> | undefined
+    /** The `Provider.source` of the service that sent the request. */
+    readonly source?: string | undefined
   },
 ): Effect.Effect<TokenSet> =>
   Effect.map(DateTime.now, (now) => {
@@ -183,6 +191,7 @@ export const fromResponse = (
           (response.scope === undefined ? undefined : grantedScope(response, context?.secrets)) ??
           (context?.scope || undefined) ??
           previous?.scope,
+        source: context?.source ?? previous?.source,
       },
       // Every field comes from a decoded answer, a `previous` set or the Clock:
       // valid by construction, so the class's validator is not run again.

@@ -5,6 +5,7 @@
  * loopback callback of a redirect URI, and `define`,
  * which turns a provider's `Config` and `make` into its definition.
  */
+import { createHash } from "node:crypto"
 import type * as HttpClient from "@effect/platform/HttpClient"
 import * as Config from "effect/Config"
 import type * as Context from "effect/Context"
@@ -28,6 +29,18 @@ import type { TokenSet } from "../Token.js"
 import * as settings from "./config.js"
 import { withoutKnownSecretsIn } from "./scrub.js"
 import * as wire from "./wire.js"
+
+/**
+ * `Provider.source`: a digest of the provider, the client its tokens are
+ * issued to and the origins they go to, so that a login made with other
+ * settings (a sandbox, a mock, another client) is told apart without
+ * keeping the URLs in the store.
+ */
+export const sourceOf = (provider: ProviderId, clientId: string, origins: ReadonlyArray<string>): string =>
+  createHash("sha256")
+    .update(JSON.stringify([provider, clientId, ...origins]))
+    .digest("base64url")
+    .slice(0, 22)
 
 export const refuseOptions = (provider: ProviderId, request: LoginRequest): Effect.Effect<void, InvalidInput> =>
   request.options === undefined || Object.keys(request.options).length === 0
