@@ -96,6 +96,11 @@ export interface LoginKey {
    * names none (RFC 6749 §5.1), as the completion `startLogin` gave does.
    */
   readonly scope?: string | undefined
+  /**
+   * The provider's `source` (its origins and client), kept in the record: a
+   * server on the same store with other settings leaves the login alone.
+   */
+  readonly source?: string | undefined
 }
 
 /** What the login tool shows for a pending login: the core's pending login without its secrets and completion, all of it kept in the record. */
@@ -278,6 +283,18 @@ export const make = Effect.gen(function* () {
   const startLocks = new Map<string, { readonly lock: Effect.Semaphore; users: number }>()
 
   const unknown = (loginId: string) => new UnknownLogin({ loginId, store: storeName(tokenStore.info) })
+
+  /** The `Provider.source` of this server's settings of `provider`, if it is configured and has one. */
+  const sourceOf = (provider: string): Effect.Effect<string | undefined> =>
+    Effect.map(Effect.option(providers.get(provider)), (found) =>
+      Option.getOrUndefined(Option.flatMapNullable(found, (p) => p.source)),
+    )
+
+  /** Whether `record` was started with other settings of its provider than this server's. */
+  const startedElsewhere = (record: PendingLogin.PendingLogin): Effect.Effect<boolean> =>
+    record.source === undefined
+      ? Effect.succeed(false)
+      : Effect.map(sourceOf(record.provider), (source) => source !== undefined && source !== record.source)
 
   const expired = (login: Login) =>
     new OAuthError.OAuthProtocolError({
@@ -585,6 +602,9 @@ export const make = Effect.gen(function* () {
       // Started by another process on this store (before a restart, or another replica).
       const stored = yield* Effect.orElseSucceed(records.get(loginId), () => Option.none())
       if (Option.isNone(stored)) return yield* unknown(loginId)
+      // Its code or redirect would go to this server's origins, which are not the ones that issued it.
+      if (yield* startedElsewhere(stored.value.login))
+        return yield* new UnknownLogin({ loginId, otherSettings: stored.value.login.provider })
       return yield* adopt(stored.value.login)
     })
 
@@ -819,7 +839,7 @@ export const make = Effect.gen(function* () {
     for (const { login, version } of entries) {
       if (DateTime.greaterThan(now, DateTime.addDuration(login.expiresAt, keepFinished))) {
         yield* Effect.ignore(records.remove(login.id, { ifVersion: version }))
-      } else if (!known.has(login.id)) {
+      } else if (!known.has(login.id) && !(yield* startedElsewhere(login))) {
         yield* adopt(login)
       }
     }

@@ -65,6 +65,13 @@ export const PendingLogin = Schema.Struct({
    * earlier versions, and for a redirect URI that is not a loopback one.
    */
   callback: Schema.optional(Schema.Struct({ port: Schema.Number, path: Schema.String })),
+  /**
+   * The `Provider.source` of the settings that started it: a server on the
+   * same store with other settings (a sandbox) leaves it alone, since its
+   * device code or redirect would go to that server's origins. Absent from
+   * records of earlier versions.
+   */
+  source: Schema.optional(Schema.String),
   expiresAt: Schema.DateTimeUtc,
   /** When it started. */
   startedAt: Schema.optional(Schema.DateTimeUtc),

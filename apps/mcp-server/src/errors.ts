@@ -24,9 +24,14 @@ export class UnknownLogin extends Schema.TaggedError<UnknownLogin>()("UnknownLog
   /** Ended by a logout of its account. */
   loggedOut: Schema.optional(Schema.Boolean),
   store: Schema.optional(Schema.String),
+  /** Started by a server on this store with other settings of this provider. */
+  otherSettings: Schema.optional(Schema.String),
 }) {
   readonly code = "unknown_login" as const
   override get message(): string {
+    if (this.otherSettings !== undefined) {
+      return `Login "${this.loginId}" was started by a server on this token store with other ${this.otherSettings} settings (another base URL or client id). Finish it there, or start a new one here with the login tool.`
+    }
     if (this.loggedOut === true) {
       return `Login "${this.loginId}" was ended by a logout of its account. Start a new one with the login tool.`
     }

@@ -93,7 +93,7 @@ const start = (logins: LoginsService, input: typeof Input.Type, context: ToolCon
     if (provider.flow === "authorization_code") {
       // The listener is taken first: the authorization URL names the port it holds.
       const started = yield* logins.startRedirect(
-        key,
+        { ...key, source: provider.source },
         { provider: input.provider, pinned: providers.pinnedRedirectUri(input.provider) },
         (redirectUri) =>
           Effect.flatMap(provider.startLogin({ ...request, redirectUri }), (started) =>
@@ -114,7 +114,11 @@ const start = (logins: LoginsService, input: typeof Input.Type, context: ToolCon
         }
       }
       case "DevicePending":
-        return yield* present(input.provider, yield* logins.startDevice(key, started), context)
+        return yield* present(
+          input.provider,
+          yield* logins.startDevice({ ...key, source: provider.source }, started),
+          context,
+        )
       case "RedirectPending":
         return yield* Effect.dieMessage(`${input.provider} is not an authorization-code provider`)
     }
