@@ -290,6 +290,45 @@ describe("TokenStore (file)", () => {
     }),
   )
 
+  it.live("a Redis URL with its secret in the query or fragment is named without them", () =>
+    Effect.gen(function* () {
+      const { locationOf } = yield* Effect.promise(() => import("../src/internal/redisStore.js"))
+      assert.strictEqual(
+        locationOf("redis://cache.internal:6379/0?password=hunter2#hunter2"),
+        "redis://cache.internal:6379/0",
+      )
+    }),
+  )
+
+  it.live("a mistyped Redis URL or another URL is refused, not taken as a file path, and its secret not quoted", () =>
+    Effect.gen(function* () {
+      const at = (value: string) =>
+        Effect.either(
+          TokenStore.location.pipe(
+            Effect.withConfigProvider(ConfigProvider.fromMap(new Map([["HYPERAUTH_STORE", value]]))),
+          ),
+        )
+      for (const value of [
+        " redis://:hunter2@127.0.0.1:6379",
+        "redis://:hunter2@127.0.0.1:6379 ",
+        "valkey://:hunter2@127.0.0.1:6379",
+        "redis:/:hunter2@127.0.0.1:6379",
+        "https://user:hunter2@example.com/store",
+      ]) {
+        const where = yield* at(value)
+        assert.isTrue(where._tag === "Left", `${JSON.stringify(value)} is refused`)
+        if (where._tag === "Left") {
+          assert.include(String(where.left), "HYPERAUTH_STORE")
+          assert.notInclude(String(where.left), "hunter2")
+        }
+      }
+      for (const path of ["C:\\Users\\me\\tokens.json", "./tokens:backup.json", "/var/lib/hyperauth/tokens.json"]) {
+        const where = yield* at(path)
+        assert.deepStrictEqual(where._tag === "Right" ? where.right : where.left, { _tag: "File", path })
+      }
+    }),
+  )
+
   it.live("a lock and temporary files left by a writer killed with SIGKILL hold up no write, and are cleaned up", () =>
     Effect.gen(function* () {
       const dir = yield* tempDir
