@@ -590,6 +590,20 @@ export type Location =
 const isRedisUrl = (value: string) => /^rediss?:\/\//i.test(value)
 
 /**
+ * Why `value` names no store, without quoting it (a URL may hold a
+ * password): spaces around it, or a URL scheme other than Redis's (a
+ * drive letter such as `C:` is no scheme).
+ */
+const storeProblem = (value: string): string | undefined => {
+  if (value.trim() !== value)
+    return "HYPERAUTH_STORE has spaces around it: remove them (a path that ends in a space would be taken as a file path that does not exist)."
+  const scheme = /^([a-z][a-z0-9+.-]+):/i.exec(value)?.[1]
+  if (scheme !== undefined && !isRedisUrl(value))
+    return `HYPERAUTH_STORE starts like a URL (${scheme.toLowerCase().slice(0, 20)}:) but is no redis:// or rediss:// URL: write redis://[user:password@]host:port[/db], memory, or a file path (one whose name has a colon starting with ./).`
+  return undefined
+}
+
+/**
  * `HYPERAUTH_STORE`: `memory`, `redis://…` / `rediss://…`, or a file path
  * (`defaultPath` when unset). The value is `Redacted`: a Redis URL may
  * carry a password.
@@ -609,11 +623,14 @@ const isRedisUrl = (value: string) => /^rediss?:\/\//i.test(value)
  */
 export const location: Config.Config<Location> = Config.redacted("HYPERAUTH_STORE").pipe(
   Config.option,
-  Config.zipWith(defaultPath, (value, fallback): Location => {
+  Config.zipWith(defaultPath, (value, fallback) => [value, fallback] as const),
+  Config.mapOrFail(([value, fallback]): Either.Either<Location, ConfigError.ConfigError> => {
     const raw = Option.match(value, { onNone: () => "", onSome: Redacted.value })
-    if (raw === "memory") return { _tag: "Memory" }
-    if (isRedisUrl(raw)) return { _tag: "Redis", url: Option.getOrThrow(value) }
-    return { _tag: "File", path: raw === "" ? fallback : raw }
+    if (raw === "memory") return Either.right({ _tag: "Memory" })
+    const problem = storeProblem(raw)
+    if (problem !== undefined) return Either.left(ConfigError.InvalidData(["HYPERAUTH_STORE"], problem))
+    if (isRedisUrl(raw)) return Either.right({ _tag: "Redis", url: Option.getOrThrow(value) })
+    return Either.right({ _tag: "File", path: raw === "" ? fallback : raw })
   }),
 )
 

@@ -126,12 +126,14 @@ const Fields = Schema.Tuple(Schema.NullOr(Schema.String), Schema.NullOr(Schema.S
 const Members = Schema.Array(Schema.String)
 const SealedValue = Schema.parseJson(Sealing.Sealed)
 
-/** The URL without user or password, to name the store in messages and `list_providers`. */
+/** The URL without user, password, query or fragment (`?password=`), to name the store in messages and `list_providers`. */
 export const locationOf = (url: string): string => {
   try {
     const parsed = new URL(url)
     parsed.username = ""
     parsed.password = ""
+    parsed.search = ""
+    parsed.hash = ""
     return parsed.toString()
   } catch {
     return "(a Redis URL that does not parse)"
