@@ -6,7 +6,7 @@
  */
 import { type Emulator, start } from "@hyperauth/emulator"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { connect, emulatorEnv, type Session, structured } from "./support/harness.js"
+import { connect, emulatorEnv, type Session, structured, textOf } from "./support/harness.js"
 
 let emulator: Emulator
 let session: Session
@@ -82,4 +82,27 @@ describe("logout of a hyperline token the provider will not revoke for this clie
       expect.objectContaining({ id: "hyperline", accounts: [] }),
     )
   })
+})
+
+describe("a logout while a login's code is at the provider", () => {
+  it.each(["hyperline", "hyperid"] as const)(
+    "%s: the tokens the code brought are revoked, not left live at the provider",
+    async (provider) => {
+      emulator.tokens.revokeAll(provider)
+      const pending = structured(await session.call("login", { provider, account: "racing" }))
+      const landed = emulator[provider].authorize(String(pending.authorization_url))
+      // The provider issues the tokens at once and answers 400 ms later: the logout comes in between.
+      emulator.faults.inject({ origin: provider, method: "POST", answerLatencyMs: 400, times: 1 })
+      const [completed, loggedOut] = await Promise.all([
+        session.call("complete_login", { login_id: pending.login_id, redirect_url: landed, wait_seconds: 10 }),
+        new Promise((resolve) => setTimeout(resolve, 150)).then(() =>
+          session.call("logout", { provider, account: "racing" }),
+        ),
+      ])
+      emulator.faults.clear()
+      expect(textOf(completed)).toMatch(/^unknown_login: .*ended by a logout/)
+      expect(loggedOut.isError).not.toBe(true)
+      expect(emulator.tokens.revokeAll(provider)).toBe(0)
+    },
+  )
 })
