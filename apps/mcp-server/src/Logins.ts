@@ -474,6 +474,15 @@ export const make = Effect.gen(function* () {
       ),
     )
 
+  /** Revokes tokens no login keeps, where the provider can; a failure is logged, never the caller's. */
+  const revokeUnsaved = (provider: string, token: Token.TokenSet): Effect.Effect<void> =>
+    Effect.flatMap(providers.get(provider), (p) => p.revoke(token)).pipe(
+      Effect.catchAll((error) =>
+        Effect.logWarning(`Tokens of ${provider} that no login keeps could not be revoked: ${error.message}`),
+      ),
+      Effect.asVoid,
+    )
+
   /**
    * Saves the tokens, records the outcome for other processes, then settles
    * the login's result, which is what the caller gets: a login that ended
@@ -484,6 +493,9 @@ export const make = Effect.gen(function* () {
       const exchanged = yield* Effect.exit(exchange)
       const ended = Exit.isSuccess(exchanged) ? yield* claim(login, lease, exchanged.value) : Option.none()
       if (Option.isSome(ended)) {
+        // Ended (a logout, a newer login) while its code was redeemed: the tokens it
+        // brought are saved nowhere, so they must not stay live at the provider either.
+        if (Exit.isSuccess(exchanged)) yield* revokeUnsaved(login.record.provider, exchanged.value)
         yield* Deferred.done(login.result, ended.value)
         return yield* Deferred.await(login.result)
       }

@@ -28,6 +28,23 @@ const token = Effect.map(
   (now) => new Token.TokenSet({ accessToken: Redacted.make("at"), tokenType: "Bearer", receivedAt: now }),
 )
 
+/** Access tokens the providers were asked to revoke: a login ended while its code was redeemed revokes what it brought. */
+const revoked: Array<string> = []
+
+/** A provider that only revokes: every login here is started in this process, with its own completion. */
+const revokingOnly: Provider.Provider = {
+  id: "hyperid",
+  flow: "authorization_code",
+  apiBaseUrl: "https://id.example",
+  startLogin: () => Effect.die("not used"),
+  resumeDevice: () => Effect.die("not used"),
+  resumeRedirect: () => Effect.die("not used"),
+  refresh: () => Effect.die("not used"),
+  introspect: () => Effect.die("not used"),
+  revoke: (token) => Effect.sync(() => revoked.push(Redacted.value(token.accessToken)) > 0),
+  decorate: (request) => request,
+}
+
 const layer = Logins.layer.pipe(
   Layer.provideMerge(
     Layer.effect(
@@ -36,11 +53,10 @@ const layer = Logins.layer.pipe(
     ),
   ),
   Layer.provideMerge(TokenStore.layerMemory),
-  // Every login here is started in this process, with its own completion.
   Layer.provideMerge(
     Layer.succeed(Providers.Providers, {
       entries: [],
-      get: () => Effect.die("no provider needed"),
+      get: () => Effect.succeed(revokingOnly),
       pinnedRedirectUri: () => Option.none(),
     }),
   ),
@@ -136,6 +152,7 @@ describe("Logins", () => {
       assert.isTrue(Either.isLeft(outcome) && outcome.left._tag === "UnknownLogin")
       const stored = yield* Effect.either(accounts.get({ provider: "hyperid", account: "leaving" }))
       assert.isTrue(Either.isLeft(stored), "the tokens of a login ended meanwhile were saved")
+      assert.deepStrictEqual(revoked.splice(0), ["at"], "the tokens it brought are revoked")
     }).pipe(Effect.provide(layer)),
   )
 
