@@ -493,23 +493,41 @@ describe("pipeline: retries", () => {
     }),
   )
 
-  it.effect("retries it after 503 and 429, which say the server did not handle it, honouring Retry-After", () =>
-    Effect.gen(function* () {
-      const fake = scripted(
-        { status: 503, headers: { "retry-after": "2" } },
-        { status: 429, headers: { "retry-after": "3" } },
-        jsonAnswer(200, tokenBody),
-      )
-      const pipeline = Pipeline.make(fake.client, { provider: "test" }, { retryPolicy: policy })
-      const fiber = yield* Effect.fork(pipeline.json(codeExchange.request, TokenResponse, codeExchange))
-      yield* TestClock.adjust("1999 millis")
-      assert.strictEqual(fake.requests.length, 1)
-      yield* TestClock.adjust("1 millis")
-      assert.strictEqual(fake.requests.length, 2)
-      yield* TestClock.adjust("3 seconds")
-      assert.isTrue(Exit.isSuccess(yield* Fiber.await(fiber)))
-      assert.strictEqual(fake.requests.length, 3)
-    }),
+  it.effect(
+    "never sends it again after a 503 or 429 either: a proxy may answer so after the provider redeemed it",
+    () =>
+      Effect.gen(function* () {
+        for (const first of [{ status: 503 }, { status: 429 }] as const) {
+          const fake = scripted({ ...first, headers: { "retry-after": "2" } }, jsonAnswer(200, tokenBody))
+          const pipeline = Pipeline.make(fake.client, { provider: "test" }, { retryPolicy: policy })
+          const fiber = yield* Effect.fork(pipeline.json(codeExchange.request, TokenResponse, codeExchange))
+          yield* TestClock.adjust("1 minute")
+          assert.isTrue(Exit.isFailure(yield* Fiber.await(fiber)))
+          assert.strictEqual(fake.requests.length, 1)
+        }
+      }),
+  )
+
+  it.effect(
+    "sends an API call that may not run twice again after 503 and 429, which say the server did not handle it, honouring Retry-After",
+    () =>
+      Effect.gen(function* () {
+        const fake = scripted(
+          { status: 503, headers: { "retry-after": "2" } },
+          { status: 429, headers: { "retry-after": "3" } },
+          jsonAnswer(200, tokenBody),
+        )
+        const pipeline = Pipeline.make(fake.client, { provider: "test" }, { retryPolicy: policy })
+        const post = HttpClientRequest.post(url)
+        const fiber = yield* Effect.fork(pipeline.execute(post, { idempotent: false, retryUnhandled: true }))
+        yield* TestClock.adjust("1999 millis")
+        assert.strictEqual(fake.requests.length, 1)
+        yield* TestClock.adjust("1 millis")
+        assert.strictEqual(fake.requests.length, 2)
+        yield* TestClock.adjust("3 seconds")
+        assert.isTrue(Exit.isSuccess(yield* Fiber.await(fiber)))
+        assert.strictEqual(fake.requests.length, 3)
+      }),
   )
 
   it.effect("marks refresh as not repeatable and client credentials as repeatable", () =>
