@@ -153,6 +153,7 @@ export const make = (
         }),
         {
           idempotent: idempotentMethods.has(request.method),
+          retryUnhandled: true,
           secrets: [accessToken],
           maxBodyBytes,
         },

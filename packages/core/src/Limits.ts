@@ -4,8 +4,9 @@
  * `ApiClient` take, in one place.
  *
  * Only transport failures and 408, 429 and 5xx answers are retried, and
- * only requests that are safe to repeat (never one that redeems a one-time
- * code, except after a 429 or 503). A `Retry-After` replaces the backoff.
+ * only requests that are safe to repeat: never one that redeems a one-time
+ * grant (a code, a refresh token), and an API call that is not (a POST)
+ * only after a 429 or 503. A `Retry-After` replaces the backoff.
  *
  * @example
  * ```ts

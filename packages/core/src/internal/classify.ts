@@ -43,7 +43,8 @@ export const isRetryableStatus = (status: number): boolean => status === 408 || 
 
 /**
  * 429 and 503 say the server did not handle the request (RFC 6585 §4,
- * RFC 9110 §15.6.4), so even a request that must not run twice may be sent again.
+ * RFC 9110 §15.6.4), so an API call that must not run twice may be sent
+ * again; a grant never is.
  */
 export const isUnhandledStatus = (status: number): boolean => status === 429 || status === 503
 

@@ -128,10 +128,17 @@ export interface Limits {
 export interface SendOptions {
   /**
    * Whether the request may be sent again after a failure. False for any
-   * request that redeems a one-time code: a retry could redeem it twice.
-   * Such requests are retried only after a 429 or 503 answer.
+   * request that redeems a one-time grant (a code, a refresh token): it is
+   * sent once, whatever the answer, since a second could redeem it twice
+   * and a provider that rotates refresh tokens would end the login.
    */
   readonly idempotent: boolean
+  /**
+   * A request that may not be repeated is still sent again after a 429 or
+   * 503, which say the server did not handle it (RFC 6585 §4, RFC 9110
+   * §15.6.4): an API call's POST. Never set for a grant.
+   */
+  readonly retryUnhandled?: boolean | undefined
   /** Secrets the request carries, scrubbed from any excerpt of the answer. */
   readonly secrets?: ReadonlyArray<Redacted.Redacted<string>> | undefined
   /**
@@ -345,7 +352,7 @@ export const make = (client: HttpClient.HttpClient, destination: Target, limits:
   /** A failed attempt that may be tried again, or none: the pipeline's rule, whatever the schedule. */
   const repeatable = (
     result: Either.Either<Classify.Exchange, SendFailure>,
-    idempotent: boolean,
+    { idempotent, retryUnhandled }: SendOptions,
   ): Option.Option<Either.Either<Classify.Exchange, ConnectionError>> => {
     if (Either.isLeft(result)) {
       // A timed-out attempt has already used the whole limit; waiting it out
@@ -356,7 +363,9 @@ export const make = (client: HttpClient.HttpClient, destination: Target, limits:
     const answer = result.right
     // An answer past the size limit says nothing about a second try, and reading it again is what a hostile server wants.
     if (answer.truncated) return Option.none()
-    const again = idempotent ? Classify.isRetryableStatus(answer.status) : Classify.isUnhandledStatus(answer.status)
+    const again = idempotent
+      ? Classify.isRetryableStatus(answer.status)
+      : retryUnhandled === true && Classify.isUnhandledStatus(answer.status)
     return again ? Option.some(Either.right(answer)) : Option.none()
   }
 
@@ -405,7 +414,7 @@ export const make = (client: HttpClient.HttpClient, destination: Target, limits:
                 }),
                 Effect.zipRight(Effect.either(attempt(request, send))),
                 Effect.flatMap((next) =>
-                  Option.match(repeatable(next, send.idempotent), {
+                  Option.match(repeatable(next, send), {
                     onNone: () => next,
                     onSome: (again) => loop(again, retry + 1),
                   }),
@@ -424,7 +433,7 @@ export const make = (client: HttpClient.HttpClient, destination: Target, limits:
     const sent = Effect.clockWith((clock) => {
       const startedAt = clock.unsafeCurrentTimeMillis()
       return Effect.flatMap(Effect.either(attemptOn(clock, request, send)), (result) =>
-        Option.match(repeatable(result, send.idempotent), {
+        Option.match(repeatable(result, send), {
           onNone: () => result,
           onSome: (failed) => retrying(request, send, failed, startedAt),
         }),
@@ -441,15 +450,15 @@ export const make = (client: HttpClient.HttpClient, destination: Target, limits:
   const once = <A, I>(
     result: Either.Either<Classify.Exchange, SendFailure>,
     schema: Schema.Schema<A, I>,
-    idempotent: boolean,
+    send: SendOptions,
   ): Effect.Effect<A, RequestFailure | TransientFailure> => {
     // A timeout ends the pipeline's retries (see `repeatable`), not a caller's: it waits longer and tries again.
     if (Either.isLeft(result) && result.left._tag === "Timeout") {
       return Effect.fail(
-        idempotent ? new TransientFailure({ failure: result.left, retryAfter: Option.none() }) : result.left,
+        send.idempotent ? new TransientFailure({ failure: result.left, retryAfter: Option.none() }) : result.left,
       )
     }
-    return Option.match(repeatable(result, idempotent), {
+    return Option.match(repeatable(result, send), {
       onNone: () =>
         Either.isLeft(result) ? Effect.fail(result.left) : Classify.decode(provider, result.right, schema),
       onSome: (again) =>
@@ -479,7 +488,7 @@ export const make = (client: HttpClient.HttpClient, destination: Target, limits:
             attributes: { provider, method: request.method, url: target(request) },
           })),
         ),
-        (result) => once(result, schema, send.idempotent),
+        (result) => once(result, schema, send),
       ),
     ok: (request, send) =>
       Effect.flatMap(execute(request, send), (answer) =>
