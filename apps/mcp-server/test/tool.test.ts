@@ -1,0 +1,32 @@
+/**
+ * `defineTool` on its own: an output outside the tool's schema is a bug of
+ * this server, a defect, and the defect's message names where, never what:
+ * the SDK hands a handler's error message to the client (`-32603`).
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { Cause, Effect, Exit, Schema } from "effect"
+import { defineTool } from "../src/tool.js"
+
+const context = { progress: () => Effect.void, offerUrl: () => Effect.void }
+
+describe("defineTool", () => {
+  it.effect("an output its schema refuses dies with the paths that are wrong, quoting no value", () =>
+    Effect.gen(function* () {
+      const leaky = defineTool({
+        name: "leaky",
+        title: "Leaky",
+        description: "Answers with a token where a number belongs.",
+        input: Schema.Struct({}),
+        output: Schema.Struct({ expires_in: Schema.Number, scope: Schema.String }),
+        annotations: { readOnlyHint: true },
+        // A bug: a token where the schema wants a number.
+        run: () => Effect.succeed({ expires_in: "at-super-secret-token" as unknown as number, scope: "read" }),
+      })
+      const exit = yield* Effect.exit(leaky.call({}, context))
+      assert.isTrue(Exit.isFailure(exit) && Cause.isDie(exit.cause), "a defect")
+      const shown = Exit.isFailure(exit) ? Cause.pretty(exit.cause) : ""
+      assert.include(shown, "expires_in")
+      assert.notInclude(shown, "at-super-secret-token")
+    }),
+  )
+})
