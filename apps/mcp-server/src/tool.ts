@@ -15,7 +15,7 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as JSONSchema from "effect/JSONSchema"
 import * as Option from "effect/Option"
-import type * as ParseResult from "effect/ParseResult"
+import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import * as SchemaAST from "effect/SchemaAST"
 import type { ApiClients } from "./ApiClients.js"
@@ -255,6 +255,17 @@ const describeIssues = (error: ParseResult.ParseError): string =>
     .join("; ")
 
 /**
+ * The defect of an output outside the tool's schema, naming the paths
+ * only: the value may be a token, and the SDK hands the message on.
+ */
+const outsideSchema = (tool: string, error: ParseResult.ParseError): string => {
+  const paths = ParseResult.ArrayFormatter.formatErrorSync(error).map((issue) =>
+    issue.path.length === 0 ? "(the output)" : issue.path.map(String).join("."),
+  )
+  return `${tool} made an output outside its schema, at ${[...new Set(paths)].join(", ")}: a bug of this server`
+}
+
+/**
  * Makes a tool from its spec. Its decoder and encoder are built on its
  * first call; its JSON Schemas on the first `tools/list`.
  *
@@ -331,7 +342,7 @@ export const defineTool = <IA, II, OA, OI extends Readonly<Record<string, unknow
           // An output outside the tool's own schema is a bug of this server: a defect, not a tool error.
           onSuccess: (output) =>
             Either.match(encoder(output), {
-              onLeft: Effect.die,
+              onLeft: (error) => Effect.dieMessage(outsideSchema(spec.name, error)),
               onRight: (encoded) => Effect.succeed(success(encoded)),
             }),
         })

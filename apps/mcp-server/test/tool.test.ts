@@ -4,8 +4,8 @@
  * the SDK hands a handler's error message to the client (`-32603`).
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Cause, Effect, Exit, Schema } from "effect"
-import { defineTool } from "../src/tool.js"
+import { Cause, Context, Effect, Exit, Schema } from "effect"
+import { defineTool, type Services } from "../src/tool.js"
 
 const context = { progress: () => Effect.void, offerUrl: () => Effect.void }
 
@@ -22,7 +22,8 @@ describe("defineTool", () => {
         // A bug: a token where the schema wants a number.
         run: () => Effect.succeed({ expires_in: "at-super-secret-token" as unknown as number, scope: "read" }),
       })
-      const exit = yield* Effect.exit(leaky.call({}, context))
+      // The tool asks for no service: an empty context stands for them all.
+      const exit = yield* Effect.exit(Effect.provide(leaky.call({}, context), Context.unsafeMake<Services>(new Map())))
       assert.isTrue(Exit.isFailure(exit) && Cause.isDie(exit.cause), "a defect")
       const shown = Exit.isFailure(exit) ? Cause.pretty(exit.cause) : ""
       assert.include(shown, "expires_in")
