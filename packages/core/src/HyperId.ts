@@ -152,6 +152,16 @@ export const AuthorizationParams = Schema.Struct({
 })
 
 /**
+ * The hyperid authorization parameters, as decoded by `AuthorizationParams`.
+ *
+ * @example
+ * ```ts
+ * import type { HyperId } from "@hyperauth/core"
+ *
+ * // KYC basic, the login page in French.
+ * const params: HyperId.AuthorizationParams = { verification_level: 3, ui_locales: "fr" }
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */

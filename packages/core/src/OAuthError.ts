@@ -496,7 +496,15 @@ export const OAuthError = Schema.Union(
 )
 
 /**
- * Any hyperauth error.
+ * Any hyperauth error: each has a stable `code` and a message that says
+ * what to do next.
+ *
+ * @example
+ * ```ts
+ * import type { OAuthError } from "@hyperauth/core"
+ *
+ * const explain = (error: OAuthError.OAuthError) => `${error.code}: ${error.message}`
+ * ```
  *
  * @since 0.1.0
  * @category errors
