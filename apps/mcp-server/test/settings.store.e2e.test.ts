@@ -52,6 +52,11 @@ describe("a login made with other settings on the same store", () => {
       removed: false,
     })
     expect(sandbox.count({}) - before).toBe(0)
+    const listed = structured(await there.call("list_providers"))
+    const hyperline = (listed.providers as Array<{ id: string; accounts: Array<unknown> }>).find(
+      (p) => p.id === "hyperline",
+    )
+    expect(hyperline?.accounts).toEqual([])
 
     const still = structured(
       await here.call("call_api", { provider: "hyperline", account: "work", method: "GET", path: "/v1/companies" }),

@@ -127,40 +127,42 @@ describe("hyperline revocation of a token issued to another client", () => {
       redirectUri: "http://127.0.0.1:8976/callback/hyperline",
     })
 
-  it.live("is refused (RFC 7009 §2.1): a typed error without secrets; logout still removes the login", () =>
-    live(
-      Effect.gen(function* () {
-        const own = yield* hyperline(
-          defaultHyperlineClient.clientId,
-          Redacted.make(defaultHyperlineClient.clientSecret),
-        )
-        const request = yield* own.authorizationUrl()
-        const token = yield* own.completeLogin(request, emulator.current.hyperline.authorize(request.url))
-        // The client was reconfigured since the login: another app's credentials.
-        const apps = yield* HyperlineApps.make({
-          origin: emulator.current.origins.hyperline,
-          apiKey: Redacted.make(defaultHyperlineApiKey),
-        })
-        const app = yield* apps.create({ name: "Other", callbacks: ["https://other.example/cb"] })
-        const other = yield* hyperline(app.clientId ?? "", app.clientSecret ?? Redacted.make(""))
+  it.live(
+    "is refused (RFC 7009 §2.1): a typed error without secrets; Accounts, told the login is another client's, sends nothing",
+    () =>
+      live(
+        Effect.gen(function* () {
+          const own = yield* hyperline(
+            defaultHyperlineClient.clientId,
+            Redacted.make(defaultHyperlineClient.clientSecret),
+          )
+          const request = yield* own.authorizationUrl()
+          const token = yield* own.completeLogin(request, emulator.current.hyperline.authorize(request.url))
+          // The client was reconfigured since the login: another app's credentials.
+          const apps = yield* HyperlineApps.make({
+            origin: emulator.current.origins.hyperline,
+            apiKey: Redacted.make(defaultHyperlineApiKey),
+          })
+          const app = yield* apps.create({ name: "Other", callbacks: ["https://other.example/cb"] })
+          const other = yield* hyperline(app.clientId ?? "", app.clientSecret ?? Redacted.make(""))
 
-        const error = failure(yield* Effect.exit(other.provider.revoke(token)))
-        assert.strictEqual(error.code, "invalid_client")
-        for (const secret of [token.refreshToken, token.accessToken, app.clientSecret]) {
-          assert.notInclude(error.message, Redacted.value(secret ?? Redacted.make("-")))
-        }
+          const error = failure(yield* Effect.exit(other.provider.revoke(token)))
+          assert.strictEqual(error.code, "invalid_client")
+          for (const secret of [token.refreshToken, token.accessToken, app.clientSecret]) {
+            assert.notInclude(error.message, Redacted.value(secret ?? Redacted.make("-")))
+          }
 
-        const accounts = yield* Accounts.make(() => Effect.succeed(other.provider))
-        const hyperlineKey = { provider: "hyperline", account: "default" }
-        yield* accounts.save(hyperlineKey, token)
-        const result = yield* accounts.logout(hyperlineKey)
-        assert.deepStrictEqual(
-          { revoked: result.revoked, removed: result.removed, error: result.revokeError?.code },
-          { revoked: false, removed: true, error: "invalid_client" },
-        )
-        // Not revoked: the login's own client still refreshes it.
-        assert.isTrue(Exit.isSuccess(yield* Effect.exit(own.refresh(token))))
-      }),
-    ),
+          // Reconfigured since the login: the login is the other client's, and not this one's to revoke or remove.
+          const accounts = yield* Accounts.make(() => Effect.succeed(other.provider))
+          const hyperlineKey = { provider: "hyperline", account: "default" }
+          yield* accounts.save(hyperlineKey, token)
+          const revocations = () => emulator.current.count({ origin: "hyperline", path: "/v1/oauth/revoke" })
+          const before = revocations()
+          assert.deepStrictEqual(yield* accounts.logout(hyperlineKey), { revoked: false, removed: false })
+          assert.strictEqual(revocations() - before, 0)
+          // Not revoked: the login's own client still refreshes it.
+          assert.isTrue(Exit.isSuccess(yield* Effect.exit(own.refresh(token))))
+        }),
+      ),
   )
 })

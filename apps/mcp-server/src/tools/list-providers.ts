@@ -77,7 +77,15 @@ export const listProviders = defineTool({
           api_base_url: entry.apiBaseUrl ?? "",
           ...(entry.apiBaseUrlProblem === undefined ? {} : { api_base_url_problem: entry.apiBaseUrlProblem }),
           accounts: stored
-            .filter((s) => s.provider === entry.id)
+            // A login made with other settings of this provider (a sandbox's, on a shared store) is not this server's.
+            .filter(
+              (s) =>
+                s.provider === entry.id &&
+                !Option.exists(
+                  entry.provider,
+                  (p) => p.source !== undefined && s.token.source !== undefined && p.source !== s.token.source,
+                ),
+            )
             .map((s) => {
               const info = describeToken(s.provider, s.account, s.token, now)
               return {
