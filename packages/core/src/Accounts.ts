@@ -5,6 +5,7 @@
  *
  * @since 0.1.0
  */
+import { createHash } from "node:crypto"
 import * as Context from "effect/Context"
 import * as DateTime from "effect/DateTime"
 import * as Duration from "effect/Duration"
@@ -201,9 +202,9 @@ type RefreshNeed = "expiring" | "always" | { readonly rejected: TokenSet }
 const sameAccessToken = (a: TokenSet, b: TokenSet): boolean =>
   Redacted.value(a.accessToken) === Redacted.value(b.accessToken)
 
-/** Callers with the same need of the same account share one refresh. */
+/** Callers with the same need of the same account share one refresh; a refused token is named by its digest. */
 const needId = (key: AccountKey, need: RefreshNeed): string =>
-  `${key.provider}/${key.account}/${typeof need === "string" ? need : `rejected:${Redacted.value(need.rejected.accessToken)}`}`
+  `${key.provider}/${key.account}/${typeof need === "string" ? need : `rejected:${createHash("sha256").update(Redacted.value(need.rejected.accessToken)).digest("base64url")}`}`
 
 /**
  * How `make` takes the accounts' leases in the store.
