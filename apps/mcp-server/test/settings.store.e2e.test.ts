@@ -12,6 +12,8 @@ let production: Emulator
 let sandbox: Emulator
 let here: Session
 let there: Session
+/** A server on the store that configures only hyperproof. */
+let bare: Session
 
 beforeAll(async () => {
   production = await start({ hyper: { interval: 0.2 } })
@@ -19,13 +21,36 @@ beforeAll(async () => {
   const store = { HYPERAUTH_STORE: await tempStore(), HYPERAUTH_STORE_KEY: "one store, two settings" }
   here = await connect({ ...emulatorEnv(production), ...store })
   there = await connect({ ...emulatorEnv(sandbox), ...store })
+  const hyperproofOnly = Object.entries(emulatorEnv(sandbox)).filter(([name]) => name.startsWith("HYPERPROOF_"))
+  bare = await connect({ ...Object.fromEntries(hyperproofOnly), ...store })
 }, 30_000)
 
 afterAll(async () => {
   await here?.close()
   await there?.close()
+  await bare?.close()
   await production?.close()
   await sandbox?.close()
+})
+
+describe("a server that does not configure the provider", () => {
+  it("is not_configured for logout: it neither removes the login nor ends one waiting", async () => {
+    const pending = structured(await here.call("login", { provider: "hyperline", account: "kept" }))
+    const landed = production.hyperline.authorize(String(pending.authorization_url))
+    await here.call("complete_login", { login_id: pending.login_id, redirect_url: landed })
+    const waiting = structured(await here.call("login", { provider: "hyper", account: "kept" }))
+
+    for (const provider of ["hyperline", "hyper"]) {
+      expect(errorCode(await bare.call("logout", { provider, account: "kept" }))).toBe("not_configured")
+    }
+    expect(structured(await here.call("get_token", { provider: "hyperline", account: "kept" })).status).toBe(
+      "authenticated",
+    )
+    production.hyper.approve(String(waiting.user_code))
+    expect(
+      structured(await here.call("complete_login", { login_id: waiting.login_id, wait_seconds: 10 })),
+    ).toMatchObject({ status: "authenticated" })
+  })
 })
 
 describe("a login made with other settings on the same store", () => {
