@@ -3,6 +3,7 @@ import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import { Account, ProviderId } from "../inputs.js"
 import { Logins } from "../Logins.js"
+import { Providers } from "../Providers.js"
 import { defineTool } from "../tool.js"
 
 export const logout = defineTool({
@@ -21,6 +22,9 @@ export const logout = defineTool({
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: true },
   run: (input) =>
     Effect.gen(function* () {
+      // The provider first, as every tool does: an unconfigured one is not_configured, whatever is stored
+      // (a server without its settings cannot tell whose login it is, nor revoke it).
+      yield* (yield* Providers).get(input.provider)
       const accounts = yield* Accounts.Accounts
       // A login still waiting for the user would bring the account back when they approve: it ends first.
       yield* (yield* Logins).end({ provider: input.provider, account: input.account })
