@@ -11,6 +11,7 @@ import { Effect, Exit, Layer, Redacted } from "effect"
 import * as Accounts from "../src/Accounts.js"
 import * as AuthorizedClient from "../src/AuthorizedClient.js"
 import * as Hyperproof from "../src/Hyperproof.js"
+import { sourceOf } from "../src/internal/provider.js"
 import * as NodeHttpTransport from "../src/NodeHttpTransport.js"
 import * as TokenStore from "../src/TokenStore.js"
 import { hyperproofOptions, useEmulator } from "./support/emulator.js"
@@ -59,4 +60,26 @@ describe("a login made with other provider settings", () => {
       assert.strictEqual(Redacted.value(kept.accessToken), Redacted.value(started.token.accessToken))
     }).pipe(Effect.provide(Layer.merge(TokenStore.layerMemory, NodeHttpTransport.layer))),
   )
+})
+
+describe("the source of a provider's settings", () => {
+  it("is the same for every spelling of the same origins: case, a default port, a trailing slash or dot segment", () => {
+    const spellings = [
+      "https://api.hyperline.co",
+      "https://API.Hyperline.co",
+      "HTTPS://api.hyperline.co:443",
+      "https://api.hyperline.co/",
+      "https://api.hyperline.co/.",
+    ]
+    const sources = new Set(spellings.map((origin) => sourceOf("hyperline", "client", [origin])))
+    assert.strictEqual(sources.size, 1)
+    assert.notStrictEqual(
+      sourceOf("hyperline", "client", ["https://sandbox.api.hyperline.co"]),
+      sourceOf("hyperline", "client", ["https://api.hyperline.co"]),
+    )
+    assert.notStrictEqual(
+      sourceOf("hyperid", "client", ["https://id.example/auth/realms/A"]),
+      sourceOf("hyperid", "client", ["https://id.example/auth/realms/B"]),
+    )
+  })
 })
