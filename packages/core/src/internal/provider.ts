@@ -38,9 +38,19 @@ import * as wire from "./wire.js"
  */
 export const sourceOf = (provider: ProviderId, clientId: string, origins: ReadonlyArray<string>): string =>
   createHash("sha256")
-    .update(JSON.stringify([provider, clientId, ...origins]))
+    .update(JSON.stringify([provider, clientId, ...origins.map(normalUrl)]))
     .digest("base64url")
     .slice(0, 22)
+
+/** One spelling of a base URL: the origin as the URL standard writes it (case, default port), the path without a trailing `/`. */
+const normalUrl = (url: string): string => {
+  try {
+    const parsed = new URL(url)
+    return `${parsed.origin}${parsed.pathname.replace(/\/+$/, "")}`
+  } catch {
+    return url
+  }
+}
 
 export const refuseOptions = (provider: ProviderId, request: LoginRequest): Effect.Effect<void, InvalidInput> =>
   request.options === undefined || Object.keys(request.options).length === 0
