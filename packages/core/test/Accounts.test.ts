@@ -249,6 +249,26 @@ describe("Accounts", () => {
     )
   }
 
+  it.effect("an early renewal that fails after the token expired meanwhile hands out no expired token", () => {
+    // The provider takes 40 s to fail: the token had 30 s left when the renewal began.
+    const fake = fakeProvider(() =>
+      Effect.zipRight(
+        Effect.sleep("40 seconds"),
+        Effect.fail(new ConnectionError({ provider: "hyperid", url: "http://x", reason: "timed out" })),
+      ),
+    )
+    return withAccounts(fake.provider, (accounts) =>
+      Effect.gen(function* () {
+        yield* accounts.save(key, yield* tokenOf({ access_token: "old", refresh_token: "r1", expires_in: 30 }))
+        const asked = yield* Effect.fork(Effect.exit(accounts.accessToken(key)))
+        yield* TestClock.adjust("40 seconds")
+        assert.strictEqual(failure(yield* Fiber.join(asked)).code, "connection_error")
+        const kept = yield* accounts.get(key)
+        assert.strictEqual(kept.refreshToken && Redacted.value(kept.refreshToken), "r1")
+      }),
+    )
+  })
+
   it.effect("invalid_grant on the refresh of a token in its last 60 s still ends the login", () => {
     const fake = fakeProvider(() =>
       Effect.fail(new OAuthProtocolError({ provider: "hyperid", error: "invalid_grant" })),
