@@ -395,12 +395,16 @@ const build = (
               ),
           ),
         )
-        // Any other failure of an early renewal keeps the login as it was, and the token serves to its end.
+        // Any other failure of an early renewal keeps the login as it was, and the token serves to its
+        // end: if it is still valid now, the renewal having taken its time.
         const fresh = yield* early
           ? Effect.catchIf(
               renewed,
               (error) => !(error instanceof NotLoggedIn),
-              () => Effect.succeed(current),
+              (error) =>
+                Effect.flatMap(DateTime.now, (later) =>
+                  current.expiresWithin(later, "0 seconds") ? Effect.fail(error) : Effect.succeed(current),
+                ),
             )
           : renewed
         if (fresh === current) return current
