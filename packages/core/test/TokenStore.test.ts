@@ -314,6 +314,12 @@ describe("TokenStore (file)", () => {
         "valkey://:hunter2@127.0.0.1:6379",
         "redis:/:hunter2@127.0.0.1:6379",
         "https://user:hunter2@example.com/store",
+        '"redis://default:hunter2@127.0.0.1:6379"',
+        "'redis://default:hunter2@127.0.0.1:6379'",
+        "<redis://default:hunter2@127.0.0.1:6379>",
+        "redis//default:hunter2@127.0.0.1:6379/0",
+        "redis ://default:hunter2@127.0.0.1:6379",
+        "/tmp/x/redis://default:hunter2@127.0.0.1",
       ]) {
         const where = yield* at(value)
         assert.isTrue(where._tag === "Left", `${JSON.stringify(value)} is refused`)
