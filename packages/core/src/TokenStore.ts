@@ -597,9 +597,18 @@ const isRedisUrl = (value: string) => /^rediss?:\/\//i.test(value)
 const storeProblem = (value: string): string | undefined => {
   if (value.trim() !== value)
     return "HYPERAUTH_STORE has spaces around it: remove them (a path that ends in a space would be taken as a file path that does not exist)."
+  if (/^["'<`]|["'>`]$/.test(value))
+    return "HYPERAUTH_STORE is quoted or in brackets: remove them (an env file passes quotes on as they are)."
+  if (isRedisUrl(value)) return undefined
   const scheme = /^([a-z][a-z0-9+.-]+):/i.exec(value)?.[1]
-  if (scheme !== undefined && !isRedisUrl(value))
-    return `HYPERAUTH_STORE starts like a URL (${scheme.toLowerCase().slice(0, 20)}:) but is no redis:// or rediss:// URL: write redis://[user:password@]host:port[/db], memory, or a file path (one whose name has a colon starting with ./).`
+  const urlLike =
+    scheme !== undefined ||
+    value.includes("://") ||
+    /^rediss?(?:\s|:|\/\/)/i.test(value) ||
+    // A user and password (`user:password@`) in a segment: a URL that lost its scheme.
+    /(?:^|[/\\])[^\s/\\:]*:[^\s/\\]*@/.test(value)
+  if (urlLike)
+    return "HYPERAUTH_STORE looks like a URL but is no redis:// or rediss:// one: write redis://[user:password@]host:port[/db], memory, or a file path (./ before a file name with a colon)."
   return undefined
 }
 

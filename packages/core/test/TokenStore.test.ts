@@ -328,7 +328,13 @@ describe("TokenStore (file)", () => {
           assert.notInclude(String(where.left), "hunter2")
         }
       }
-      for (const path of ["C:\\Users\\me\\tokens.json", "./tokens:backup.json", "/var/lib/hyperauth/tokens.json"]) {
+      for (const path of [
+        "C:\\Users\\me\\tokens.json",
+        "./tokens:backup.json",
+        "/var/lib/hyperauth/tokens.json",
+        "redis-tokens.json",
+        "/home/me@corp/tokens.json",
+      ]) {
         const where = yield* at(path)
         assert.deepStrictEqual(where._tag === "Right" ? where.right : where.left, { _tag: "File", path })
       }
