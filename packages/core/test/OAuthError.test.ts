@@ -28,6 +28,12 @@ describe("OAuthError", () => {
     [new TokenStore.TokenStoreError({ path: "redis://127.0.0.1:6379/0", reason: "unreachable" }), "connection_error"],
   ]
 
+  it("an HTTP 429 says to wait and try again, not to check the request", () => {
+    const message = new OAuthError.HttpError({ provider: "hyperline", url: "u", status: 429, excerpt: "" }).message
+    assert.include(message, "too many requests")
+    assert.notInclude(message, "Check the request")
+  })
+
   for (const [error, code] of errors) {
     it(`${error._tag} has code ${code}, a message and a stable tag`, () => {
       assert.strictEqual(error.code, code)
