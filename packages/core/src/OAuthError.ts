@@ -272,6 +272,14 @@ export class InvalidResponse extends Schema.TaggedError<InvalidResponse>("@hyper
   }
 }
 
+/** What to do after an HTTP error status. */
+const httpAdvice = (status: number): string =>
+  status === 429
+    ? "The provider says too many requests: wait (its Retry-After, if it sent one) and try again."
+    : isServerError(status)
+      ? "The provider had a problem; try again later."
+      : "Check the request and the provider's configuration."
+
 /**
  * A non-2xx answer that is neither an OAuth error nor an RFC 6750 challenge.
  *
@@ -297,7 +305,7 @@ export class HttpError extends Schema.TaggedError<HttpError>("@hyperauth/core/Ht
   readonly code = "http_error" as const
   override get message(): string {
     const body = this.excerpt === "" ? "" : `: ${JSON.stringify(this.excerpt)}`
-    return `${prefix(this.provider)}${this.url} answered HTTP ${this.status}${body}. ${isServerError(this.status) ? "The provider had a problem; try again later." : "Check the request and the provider's configuration."}`
+    return `${prefix(this.provider)}${this.url} answered HTTP ${this.status}${body}. ${httpAdvice(this.status)}`
   }
 }
 
