@@ -282,6 +282,27 @@ describe("Accounts", () => {
     )
   })
 
+  it.effect(
+    "invalid_grant for a login stored before logins recorded their source keeps it: it may be another server's",
+    () => {
+      const fake = fakeProvider(() =>
+        Effect.fail(new OAuthProtocolError({ provider: "hyperid", error: "invalid_grant" })),
+      )
+      const provider: Provider = { ...fake.provider, source: "this-server" }
+      return withAccounts(provider, (accounts) =>
+        Effect.gen(function* () {
+          // No source: stored by an earlier version, maybe by a server with other settings (a sandbox's origin refused it).
+          yield* accounts.save(key, yield* tokenOf({ access_token: "old", refresh_token: "r1", expires_in: 0 }))
+          const refused = failure(yield* Effect.exit(accounts.accessToken(key)))
+          assert.strictEqual(refused.code, "not_logged_in")
+          assert.include(refused.message, "invalid_grant")
+          const kept = yield* accounts.get(key)
+          assert.strictEqual(kept.refreshToken && Redacted.value(kept.refreshToken), "r1")
+        }),
+      )
+    },
+  )
+
   it.effect("an unknown account is not_logged_in", () =>
     withAccounts(fakeProvider(() => tokenOf({ access_token: "x" })).provider, (accounts) =>
       Effect.map(Effect.exit(accounts.accessToken({ provider: "hyperid", account: "nobody" })), (exit) =>
