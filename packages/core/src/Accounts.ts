@@ -382,15 +382,20 @@ const build = (
               })
             : notLoggedIn(key, "the access token expired and there is no usable refresh token to renew it")
         }
+        // A login stored before logins recorded their source may be another server's: this provider's
+        // verdict on it says nothing of the provider that issued it, so it is kept for that one.
+        const unproven = current.source === undefined && provider.source !== undefined
         const renewed = provider.refresh(current).pipe(
           Effect.catchIf(
             (error) => error instanceof OAuthProtocolError && error.error === "invalid_grant",
             // Only the provider's own verdict ends a login; network trouble keeps it.
             () =>
               Effect.zipRight(
-                store
-                  .remove(key, { lease, ifVersion: entry.version })
-                  .pipe(Effect.catchTag("StoreConflict", () => Effect.void)),
+                unproven
+                  ? Effect.void
+                  : store
+                      .remove(key, { lease, ifVersion: entry.version })
+                      .pipe(Effect.catchTag("StoreConflict", () => Effect.void)),
                 Effect.fail(notLoggedIn(key, "the provider no longer accepts its refresh token (invalid_grant)")),
               ),
           ),
