@@ -10,7 +10,7 @@ export const logout = defineTool({
   name: "logout",
   title: "Log out",
   description:
-    "Ends a login: revokes it at the provider where it has an endpoint (hyperid logout, hyperline revoke) and always removes it from the store. A login of the account still waiting for the user ends too. A hyperid session that had already ended, or a token the provider says it no longer knows, counts as revoked.",
+    "Ends a login: revokes it at the provider where it has an endpoint (hyperid logout, hyperline revoke) and removes it from the store. A login of the account still waiting for the user ends too. A hyperid session that had already ended, or a token the provider says it no longer knows, counts as revoked. A login made with other settings of the provider (another base URL or client id, by a server sharing the store) is not this server's: nothing is sent or removed.",
   input: Schema.Struct({ provider: ProviderId, account: Account }),
   output: Schema.Struct({
     revoked: Schema.Boolean,
