@@ -11,7 +11,7 @@ import { Readable } from "node:stream"
 import { createGzip, gzipSync } from "node:zlib"
 import { FetchHttpClient, HttpClient, HttpClientRequest } from "@effect/platform"
 import { assert, describe, it } from "@effect/vitest"
-import { type Duration, Effect, Exit, Option, Redacted, Schema, Supervisor } from "effect"
+import { type Duration, Effect, Either, Exit, Option, Redacted, Schema, Supervisor } from "effect"
 import { afterAll, beforeAll } from "vitest"
 import * as ApiClient from "../src/ApiClient.js"
 import { defaultMaxBodyBytes, defaultRetryPolicy } from "../src/internal/pipeline.js"
@@ -426,6 +426,59 @@ describe("NodeHttpTransport", () => {
         assert.isAtMost(mostOpen, NodeHttpTransport.maxSocketsPerOrigin)
         // The abandoned requests gave their places back: a new one is answered.
         assert.deepStrictEqual(yield* read(client, "/after"), { body: "ok", truncated: false })
+      }).pipe(Effect.provide(NodeHttpTransport.layer)),
+    )
+  })
+
+  describe("idle connections", () => {
+    // A server of its own that closes a connection idle for `keepAliveTimeout` and says so
+    // (`Keep-Alive: timeout=N`), as every Node server does, counting the connections it accepts.
+    let idle: Server
+    let idleOrigin = ""
+    let accepted = 0
+    beforeAll(async () => {
+      idle = createServer((_req, res) => res.end("ok"))
+      idle.on("connection", () => {
+        accepted++
+      })
+      await new Promise<void>((resolve) => idle.listen(0, "127.0.0.1", resolve))
+      idleOrigin = `http://127.0.0.1:${(idle.address() as AddressInfo).port}`
+    })
+    afterAll(async () => {
+      idle.closeAllConnections()
+      await new Promise<void>((resolve) => idle.close(() => resolve()))
+    })
+    // The body read whole, so that the connection is free for the next request.
+    const status = (client: HttpClient.HttpClient) =>
+      Effect.flatMap(client.get(`${idleOrigin}/`), (response) => Effect.as(response.text, response.status))
+    // Socket timers are node's own, out of the fiber's Clock: these waits are real.
+    const idleFor = (millis: number) => Effect.promise(() => new Promise((resolve) => setTimeout(resolve, millis)))
+
+    it.live("a request after exactly the server's idle time goes on a new connection, not one being closed", () =>
+      Effect.gen(function* () {
+        // A device poll waits its interval after the last answer, as the server's idle timer
+        // does: a kept connection was reset under the poll (connection_error, then backoff).
+        // Node closes one idle for `keepAliveTimeout` and a second more.
+        idle.keepAliveTimeout = 2_000
+        const client = yield* HttpClient.HttpClient
+        assert.strictEqual(yield* status(client), 200)
+        yield* idleFor(3_000)
+        assert.strictEqual(yield* Effect.either(status(client)).pipe(Effect.map(Either.getOrElse(String))), 200)
+      }).pipe(Effect.provide(NodeHttpTransport.layer)),
+    )
+
+    it.live("a connection is kept a second less than the server's Keep-Alive timeout says, and reused within it", () =>
+      Effect.gen(function* () {
+        idle.keepAliveTimeout = 2_000
+        const client = yield* HttpClient.HttpClient
+        const before = accepted
+        assert.strictEqual(yield* status(client), 200)
+        yield* idleFor(300)
+        assert.strictEqual(yield* status(client), 200)
+        assert.strictEqual(accepted - before, 1, "reused within the time")
+        yield* idleFor(1_300)
+        assert.strictEqual(yield* status(client), 200)
+        assert.strictEqual(accepted - before, 2, "a new connection once the server may be closing the old one")
       }).pipe(Effect.provide(NodeHttpTransport.layer)),
     )
   })
