@@ -591,10 +591,38 @@ const send = (
  */
 export const maxSocketsPerOrigin = 64
 
+/**
+ * The longest a connection is kept idle for the next request, in
+ * milliseconds; a server's `Keep-Alive: timeout=N` shortens it to a second
+ * less than N (node's own rule, which it applies only under such a bound).
+ * A request sent just as the server closes an idle connection is reset
+ * before any answer: a device poll, waiting its interval as the server's
+ * idle timer does, failed so at every poll, and a one-time grant, which is
+ * never sent twice, failed for good.
+ *
+ * 4 seconds: as undici keeps one, under the 5 seconds node servers keep
+ * theirs by default.
+ *
+ * @example
+ * ```ts
+ * import { NodeHttpTransport } from "@hyperauth/core"
+ *
+ * NodeHttpTransport.idleConnectionMillis // 4000
+ * ```
+ *
+ * @since 0.2.0
+ * @category limits
+ */
+export const idleConnectionMillis = 4_000
+
 interface Agents {
   readonly http: Http.Agent
   readonly https: Https.Agent
 }
+
+// `timeout` is the idle bound of a free connection only: node destroys a
+// socket on it only while no request has it (a slow answer or body runs on).
+const agentOptions = { keepAlive: true, maxSockets: maxSocketsPerOrigin, timeout: idleConnectionMillis }
 
 /**
  * An `HttpClient` on keep-alive agents of its own, closed with the scope.
@@ -616,8 +644,8 @@ interface Agents {
 export const make: Effect.Effect<HttpClient.HttpClient, never, Scope.Scope> = Effect.map(
   Effect.acquireRelease(
     Effect.sync(() => ({
-      http: new Http.Agent({ keepAlive: true, maxSockets: maxSocketsPerOrigin }),
-      https: new Https.Agent({ keepAlive: true, maxSockets: maxSocketsPerOrigin }),
+      http: new Http.Agent(agentOptions),
+      https: new Https.Agent(agentOptions),
     })),
     (agents) =>
       Effect.sync(() => {

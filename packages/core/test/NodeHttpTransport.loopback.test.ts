@@ -260,8 +260,8 @@ describe("NodeHttpTransport", () => {
 
   it.live("a request and the read of its body run on one timer", () =>
     Effect.gen(function* () {
-      // The limit's timers are told apart from any other (the server's keep-alive one…) by their length.
-      const limit = 4321
+      // The limit's timers are told apart from any other (the server's keep-alive one, a connection's idle bound…) by their length.
+      const limit = 7321
       const delays: Array<number> = []
       const hook = createHook({
         init: (_id, type, _trigger, resource) => {
