@@ -3,6 +3,7 @@
  * that wait for the user (complete_login) fill the count, and the client's
  * cancellations must still reach the server, which then serves on at once.
  */
+import { setMaxListeners } from "node:events"
 import { type Emulator, start } from "@hyperauth/emulator"
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
@@ -26,6 +27,8 @@ describe("stdio past maxPendingRequests", () => {
   it("reads the cancellations of waiting calls, serves on at once, and concurrent calls with progress finish", async () => {
     const pending = structured(await session.call("login", { provider: "hyper", scope: "read" }))
     const controller = new AbortController()
+    // One signal for every call: the SDK's Client listens on it once per call.
+    setMaxListeners(maxPendingRequests + 50, controller.signal)
     const waits = Array.from({ length: maxPendingRequests + 50 }, () =>
       session.client
         .callTool({ name: "complete_login", arguments: { login_id: pending.login_id, wait_seconds: 30 } }, undefined, {
