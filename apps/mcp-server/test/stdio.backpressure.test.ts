@@ -52,6 +52,23 @@ describe("stdio flow control", () => {
     await transport.close()
   })
 
+  it("is done sending an answer once its line is queued, though stdout is full: the answer's objects are let go", async () => {
+    // The SDK holds an answer (a call_api result: the parsed body and its text copy) until
+    // `send` is done; waiting for the drain kept every queued answer's objects besides its line.
+    const input = new PassThrough()
+    const output = new Writable({ highWaterMark: 1024, write: () => undefined })
+    const transport = new StdioTransport(input, output, () => undefined)
+    await transport.start()
+    const sent = [1, 2, 3].map((id) =>
+      transport.send({ jsonrpc: "2.0", id, result: { filler: "x".repeat(4096) } }).then(() => "sent"),
+    )
+    const soon = new Promise((resolve) => setTimeout(() => resolve("waited"), 100))
+    expect(await Promise.race([Promise.all(sent).then(() => "sent"), soon])).toBe("sent")
+    expect(output.writableLength).toBeGreaterThan(3 * 4096)
+    expect(input.isPaused()).toBe(true)
+    await transport.close()
+  })
+
   it("reads no more requests while maxPendingRequests are unanswered, though stdout is not full yet", async () => {
     // Answers come some turns after their requests (as a tool call's do): a client that writes
     // thousands at once had them all read, and every answer held, before the first write filled stdout.
