@@ -92,8 +92,6 @@ export class StdioTransport implements Transport {
   private dropping = false
   /** Lines read, for the log: a refused line is told by its number. */
   private lines = 0
-  /** Resolved at the output's next `drain`: one listener, however many sends wait. */
-  private drained: Promise<void> | undefined
 
   constructor(
     private readonly input: NodeJS.ReadableStream,
@@ -300,9 +298,7 @@ export class StdioTransport implements Transport {
   /** An error answer; without an id (JSON-RPC's `null`, which MCP's schema spells by leaving it out) when none is known. */
   private refuse(id: string | number | undefined, code: number, message: string): void {
     // Written, not sent: it answers no pending request, even one of the same id.
-    this.write({ jsonrpc: "2.0", ...(id === undefined ? {} : { id }), error: { code, message } }).catch((error) =>
-      this.onerror?.(error instanceof Error ? error : new Error(String(error))),
-    )
+    this.write({ jsonrpc: "2.0", ...(id === undefined ? {} : { id }), error: { code, message } })
   }
 
   /** A pending request is over (answered or cancelled): the next ones waiting are handed on, and reading goes on if it waited. */
@@ -321,32 +317,25 @@ export class StdioTransport implements Transport {
   }
 
   send(message: JSONRPCMessage): Promise<void> {
-    const done = this.write(message)
+    this.write(message)
     if (("result" in message || "error" in message) && message.id !== undefined && this.pending.delete(message.id)) {
       this.answered()
     }
-    return done
+    // Done once its line is queued, full stdout or not: the SDK holds the message (a call_api
+    // result's parsed body and text copy) until then, where the line is all stdout needs.
+    return Promise.resolve()
   }
 
-  private write(message: JSONRPCMessage): Promise<void> {
-    const written = this.output.write(`${JSON.stringify(message)}\n`)
-    if (!written && !this.congested) {
-      this.congested = true
-      this.input.pause()
-    }
-    if (written) return Promise.resolve()
-    this.drained ??= new Promise((resolve) =>
-      this.output.once("drain", () => {
-        this.drained = undefined
-        this.congested = false
-        resolve()
-        if (this.closed) return
-        if (this.reading) return
-        this.readLines()
-        if (!this.held) this.input.resume()
-      }),
-    )
-    return this.drained
+  private write(message: JSONRPCMessage): void {
+    if (this.output.write(`${JSON.stringify(message)}\n`) || this.congested) return
+    this.congested = true
+    this.input.pause()
+    this.output.once("drain", () => {
+      this.congested = false
+      if (this.closed || this.reading) return
+      this.readLines()
+      if (!this.held) this.input.resume()
+    })
   }
 
   private closed = false
