@@ -441,3 +441,28 @@ describe("scrub: a secret with each character written raw or in any escape", () 
     },
   )
 })
+
+describe("excerpt: a credential member whatever its value", () => {
+  // A broken or hostile token endpoint answers a token as a number, an array or an object,
+  // or under a name of its own: the excerpt of its `invalid_response` quoted it.
+  const answers: Record<string, string> = {
+    "a number": '{"access_token":48151623424815162342,"token_type":"Bearer"}',
+    "a short number": '{"refresh_token":12345678,"token_type":"Bearer"}',
+    "an array": '{"access_token":["v1:AbCdEfGh:IjKlMnOpQrStUv"],"token_type":"Bearer"}',
+    "an object": '{"access_token":{"v":"OBJ:SECRET:4","w":[1,{"x":"}"}]},"token_type":"Bearer"}',
+    "a name of its own": '{"session_token":"SESS:SECRET7","api-key":"KEY:SECRET8","token_type":"Bearer"}',
+    "cut inside it": '{"access_token":{"v":"CUT:SECRET9',
+  }
+  for (const [name, body] of Object.entries(answers)) {
+    it(`withholds ${name}, and keeps the members around it`, () => {
+      const shown = excerpt(body)
+      assert.notMatch(shown, /SECRET|AbCdEfGh|4815162342|12345678/, shown)
+      assert.include(shown, "[redacted]")
+      if (!name.startsWith("cut")) assert.include(shown, '"token_type":"Bearer"')
+    })
+  }
+  it("keeps members that only name a credential: its type, its lifetime, an error code", () => {
+    const body = '{"token_type":"Bearer","expires_in":3600,"error":"invalid_grant","status_code":400}'
+    assert.strictEqual(excerpt(body), body)
+  })
+})
