@@ -461,8 +461,8 @@ describe("excerpt: a credential member whatever its value", () => {
       if (!name.startsWith("cut")) assert.include(shown, '"token_type":"Bearer"')
     })
   }
-  it("keeps members that only name a credential: its type, its lifetime, an error code", () => {
-    const body = '{"token_type":"Bearer","expires_in":3600,"error":"invalid_grant","status_code":400}'
+  it("keeps members that only describe a credential: its type, its lifetime, an error's code", () => {
+    const body = '{"token_type":"Bearer","expires_in":3600,"error":"invalid_grant","code":400,"status_code":400}'
     assert.strictEqual(excerpt(body), body)
   })
 })

@@ -9,9 +9,63 @@ const EXCERPT_LENGTH = 200
 
 const secretNames = "access_token|refresh_token|id_token|device_code|code|client_secret|token|password|api_key|secret"
 
-// "access_token": "..." in JSON, also when the closing quote was cut off; an empty one stays empty
-// (shown as [redacted], it would read as a token that came).
-const jsonSecret = new RegExp(`("(?:${secretNames})"\\s*:\\s*")([^"]+)`, "gi")
+/** A JSON member's name and what follows it up to its value. */
+const jsonMember = /"((?:[^"\\]|\\.){1,64})"\s*:\s*/g
+// Names that say a member holds a credential: the ones above, and any naming a token, a secret,
+// a password or a key, but for what only describes one (`token_type`, `refresh_token_expires_in`).
+const credentialName = new RegExp(
+  `^(?:${secretNames})$|token|secret|passw(?:or)?d|api[-_]?key|credential|assertion`,
+  "i",
+)
+const describesCredential = /_type$|expires/i
+
+/** Where the JSON value that starts at `from` ends (the text's end when it is cut off). */
+const jsonValueEnd = (text: string, from: number): number => {
+  let depth = 0
+  for (let i = from; i < text.length; i++) {
+    const c = text[i]
+    if (c === '"') {
+      // A string: to its closing quote, past escaped ones.
+      for (i++; i < text.length && text[i] !== '"'; i++) if (text[i] === "\\") i++
+      if (depth === 0) return Math.min(i + 1, text.length)
+    } else if (c === "[" || c === "{") depth++
+    else if (c === "]" || c === "}") {
+      if (depth === 0) return i
+      if (--depth === 0) return i + 1
+    } else if (depth === 0 && (c === "," || c === " " || c === "\n" || c === "\r" || c === "\t")) return i
+  }
+  return text.length
+}
+
+/**
+ * JSON text with the value of every member named like a credential
+ * withheld, whatever it is: a server may send a token as a number, in an
+ * array or an object. A string keeps its quotes, an empty one stays empty
+ * (shown as [redacted], it would read as a token that came), and `true`,
+ * `false` and `null` stay: none is a secret; so does a `code` that is no
+ * string.
+ */
+const withoutCredentialMembers = (text: string): string => {
+  let shown = ""
+  let from = 0
+  for (let member = jsonMember.exec(text); member !== null; member = jsonMember.exec(text)) {
+    const name = member[1] ?? ""
+    if (!credentialName.test(name) || describesCredential.test(name)) continue
+    const start = member.index + member[0].length
+    const end = jsonValueEnd(text, start)
+    const value = text.slice(start, end)
+    jsonMember.lastIndex = Math.max(end, start + 1)
+    if (value === '""' || value === "" || value === "true" || value === "false" || value === "null") continue
+    // An error body's `"code": 400` is a status; an authorization code is a string.
+    if (!value.startsWith('"') && name.toLowerCase() === "code") continue
+    const quoted = value.startsWith('"')
+    const closed = quoted && value.length > 1 && value.endsWith('"')
+    shown += `${text.slice(from, start)}${quoted ? `"${REDACTED}${closed ? '"' : ""}` : REDACTED}`
+    from = end
+  }
+  jsonMember.lastIndex = 0
+  return from === 0 ? text : shown + text.slice(from)
+}
 // access_token=... in form bodies and query strings.
 const formSecret = new RegExp(`(\\b(?:${secretNames})=)([^&\\s"]+)`, "gi")
 // JWTs and Bearer credentials wherever they appear.
@@ -554,9 +608,7 @@ const scrubbedWindow = (window: string, known: ReadonlyArray<Redacted.Redacted<s
       if (value.length > 0) text = withoutCutSpelling(text, value)
     }
   }
-  const spaced = oneLine(
-    text.replace(jsonSecret, `$1${REDACTED}`).replace(formSecret, `$1${REDACTED}`).replace(opaque, REDACTED),
-  )
+  const spaced = oneLine(withoutCredentialMembers(text).replace(formSecret, `$1${REDACTED}`).replace(opaque, REDACTED))
   return spaced === text || known.length === 0 ? spaced : withoutSecrets(spaced, spacedAlike(known))
 }
 
