@@ -358,6 +358,10 @@ describe("guards and errors", () => {
     expect(errorCode(await call("login", { provider: "hyperproof", options: { verification_level: 3 } }))).toBe(
       "invalid_input",
     )
+    // hyperline's authorization asks for no scope (its seed has none): one given would be dropped unsaid.
+    const scoped = await call("login", { provider: "hyperline", account: "scoped", scope: "admin" })
+    expect(errorCode(scoped)).toBe("invalid_input")
+    expect(JSON.stringify(scoped)).toContain("leave scope out")
     expect(emulator.count({})).toBe(sent)
   })
 
