@@ -29,6 +29,7 @@ import {
   redirectPending,
   refreshTokenOf,
   refuseOptions,
+  refuseScope,
   sourceOf,
 } from "./internal/provider.js"
 import { traced } from "./internal/tracing.js"
@@ -387,6 +388,7 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
       startLogin: (login) =>
         Effect.gen(function* () {
           yield* refuseOptions(providerId, login)
+          yield* refuseScope(providerId, login)
           const started = yield* authorizationUrl({ redirectUri: login.redirectUri })
           return redirectPending({
             authorizationUrl: started.url,

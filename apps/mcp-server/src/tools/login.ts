@@ -46,7 +46,10 @@ const Input = Schema.Struct({
   provider: ProviderId,
   account: Account,
   scope: Schema.optional(
-    Schema.String.pipe(atMostChars(1024)).annotations({ description: "Space-separated scopes to request." }),
+    Schema.String.pipe(atMostChars(1024)).annotations({
+      description:
+        "Space-separated scopes to request. hyperline takes none (its login asks for no scope): leave it out.",
+    }),
   ),
   options: Schema.optional(
     // hyperid's parameters named, so that a client sees them; any other name goes on to the

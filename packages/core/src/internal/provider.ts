@@ -52,6 +52,17 @@ const normalUrl = (url: string): string => {
   }
 }
 
+/** A provider whose authorization asks for no scope refuses one: dropped, the caller would believe it was asked for. */
+export const refuseScope = (provider: ProviderId, request: LoginRequest): Effect.Effect<void, InvalidInput> =>
+  request.scope === undefined || request.scope.trim() === ""
+    ? Effect.void
+    : Effect.fail(
+        new InvalidInput({
+          provider,
+          reason: `${provider} grants no scopes (its login asks for none, and its tokens carry what the app was given); leave scope out.`,
+        }),
+      )
+
 export const refuseOptions = (provider: ProviderId, request: LoginRequest): Effect.Effect<void, InvalidInput> =>
   request.options === undefined || Object.keys(request.options).length === 0
     ? Effect.void
