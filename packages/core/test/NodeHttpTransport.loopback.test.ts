@@ -115,6 +115,11 @@ const routes: Record<string, (req: IncomingMessage, res: ServerResponse) => void
     res.write("first part, ")
     setTimeout(() => res.end("second part"), 20)
   },
+  // 3,000 headers: past the 16 KiB of them node's parser reads.
+  "/many-headers": (_req, res) => {
+    for (let i = 0; i < 3000; i++) res.setHeader(`x-h${i}`, "v")
+    res.end("{}")
+  },
   "/silent": (_req, res) => {
     res.on("close", () => {
       closedWhileWaiting++
@@ -537,6 +542,14 @@ describe("NodeHttpTransport", () => {
       assert.include(body, `--${boundary}`)
       assert.include(body, binary.toString("latin1"))
     }).pipe(Effect.provide(NodeHttpTransport.layer)),
+  )
+
+  it.live("says an answer it cannot read as HTTP (headers past 16 KiB) came, not that the connection failed", () =>
+    Effect.gen(function* () {
+      const error = failure(yield* Effect.exit(send(HttpClientRequest.get(`${origin}/many-headers`))))
+      assert.strictEqual(error.code, "connection_error")
+      assert.include(error.message, "could not be read as HTTP")
+    }),
   )
 
   it.live("fails with connection_error when nothing listens", () =>
