@@ -44,6 +44,10 @@ export type RetryOptions = PublicLimits.RetryOptions
  */
 export type SendFailure = ConnectionError | Timeout | InvalidInput
 
+/** Whether node's HTTP parser failed on what the server sent (`HPE_HEADER_OVERFLOW`, `HPE_INVALID_…`): it did answer. */
+const unreadable = (cause: unknown): boolean =>
+  cause instanceof Error && "code" in cause && typeof cause.code === "string" && cause.code.startsWith("HPE_")
+
 /**
  * A failed attempt the pipeline would try again, as a schedule is fed it
  * (`Limits.Failed`): a copy of the answer's status and headers, never its
@@ -308,7 +312,11 @@ export const make = (client: HttpClient.HttpClient, destination: Target, limits:
     return new ConnectionError({
       provider,
       url: display(error.request.url),
-      reason: error._tag === "RequestError" ? "the connection failed" : "the answer was cut off",
+      reason: unreadable(error.cause)
+        ? "an answer came that could not be read as HTTP: headers past 16 KiB, or malformed"
+        : error._tag === "RequestError"
+          ? "the connection failed"
+          : "the answer was cut off",
     })
   }
 
