@@ -452,6 +452,7 @@ describe("excerpt: a credential member whatever its value", () => {
     "an object": '{"access_token":{"v":"OBJ:SECRET:4","w":[1,{"x":"}"}]},"token_type":"Bearer"}',
     "a name of its own": '{"session_token":"SESS:SECRET7","api-key":"KEY:SECRET8","token_type":"Bearer"}',
     "cut inside it": '{"access_token":{"v":"CUT:SECRET9',
+    "under a name written in escapes": '{"acc\\u0065ss_tok\\u0065n":12345678,"token_type":"Bearer"}',
   }
   for (const [name, body] of Object.entries(answers)) {
     it(`withholds ${name}, and keeps the members around it`, () => {
