@@ -19,6 +19,17 @@ const credentialName = new RegExp(
 )
 const describesCredential = /_type$|expires/i
 
+/** A member's name as JSON means it (`acc\u0065ss_token` is `access_token`); as written when it is no JSON string. */
+const memberName = (written: string): string => {
+  if (!written.includes("\\")) return written
+  try {
+    const name: unknown = JSON.parse(`"${written}"`)
+    return typeof name === "string" ? name : written
+  } catch {
+    return written
+  }
+}
+
 /** Where the JSON value that starts at `from` ends (the text's end when it is cut off). */
 const jsonValueEnd = (text: string, from: number): number => {
   let depth = 0
@@ -49,7 +60,7 @@ const withoutCredentialMembers = (text: string): string => {
   let shown = ""
   let from = 0
   for (let member = jsonMember.exec(text); member !== null; member = jsonMember.exec(text)) {
-    const name = member[1] ?? ""
+    const name = memberName(member[1] ?? "")
     if (!credentialName.test(name) || describesCredential.test(name)) continue
     const start = member.index + member[0].length
     const end = jsonValueEnd(text, start)
