@@ -47,3 +47,34 @@ it("--hyperline-callback registers the default app's redirect URIs in place of t
     await exited
   }
 })
+
+it("--hyperid-redirect-uri registers a redirect URI for hyperid's client beside the loopback ones", async () => {
+  const child = spawn(process.execPath, [bin, "--hyperid-redirect-uri", "https://client.example.org/cb"], {
+    stdio: ["ignore", "pipe", "pipe"],
+  })
+  let stdout = ""
+  child.stdout.on("data", (chunk: Buffer) => {
+    stdout += chunk.toString("utf8")
+  })
+  try {
+    await expect.poll(() => stdout, { timeout: 10_000 }).toContain("HYPERPROOF_API_URL")
+    const origin = /export HYPERID_BASE_URL=(http:\/\/127\.0\.0\.1:\d+)/.exec(stdout)?.[1]
+    const page = (redirectUri: string) =>
+      fetch(
+        `${origin}/auth/realms/HyperID/protocol/openid-connect/auth?${new URLSearchParams({
+          client_id: "hyperid-client",
+          redirect_uri: redirectUri,
+          response_type: "code",
+          state: "s",
+        })}`,
+      )
+    // The seed's own example redirect URI.
+    expect((await page("https://client.example.org/cb")).status).toBe(200)
+    expect((await page("http://127.0.0.1:8976/callback/hyperid")).status).toBe(200)
+    expect((await page("https://evil.example/cb")).status).toBe(400)
+  } finally {
+    const exited = new Promise<number | null>((resolve) => child.once("exit", resolve))
+    child.kill("SIGTERM")
+    await exited
+  }
+})
