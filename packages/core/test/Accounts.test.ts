@@ -14,7 +14,7 @@ import * as TokenStore from "../src/TokenStore.js"
 import { hyperproofOptions, useEmulator } from "./support/emulator.js"
 
 const emulator = useEmulator()
-const key = { provider: "fake", account: "default" }
+const key = { provider: "hyperid", account: "default" }
 
 const tokenOf = (fields: Record<string, unknown>, previous?: Token.TokenSet) =>
   Effect.flatMap(Effect.orDie(Schema.decodeUnknown(TokenResponse)(fields)), (response) =>
@@ -68,6 +68,21 @@ describe("Accounts", () => {
         yield* TestClock.adjust("1 second") // 60 s left
         assert.strictEqual(Redacted.value((yield* accounts.accessToken(key)).accessToken), "new")
         assert.strictEqual(fake.calls.refresh, 1)
+      }),
+    )
+  })
+
+  it.effect("a lookup that answers another provider than the login's is not_configured: nothing is sent to it", () => {
+    const fake = fakeProvider(() => tokenOf({ access_token: "new" }))
+    return withAccounts(fake.provider, (accounts) =>
+      Effect.gen(function* () {
+        // The lookup answers hyperid whatever it is asked, as one that ignores its id would.
+        const hyperline = { provider: "hyperline", account: "default" }
+        yield* accounts.save(hyperline, yield* tokenOf({ access_token: "old", refresh_token: "r1", expires_in: 10 }))
+        const error = failure(yield* Effect.exit(accounts.accessToken(hyperline)))
+        assert.strictEqual(error._tag, "NotConfigured")
+        assert.include(String(error.message), "hyperline")
+        assert.strictEqual(fake.calls.refresh, 0)
       }),
     )
   })

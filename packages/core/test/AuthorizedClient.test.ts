@@ -1,4 +1,6 @@
 /** The authorized client against the emulator over real loopback HTTP, on the core's transport. */
+import { createServer } from "node:http"
+import type { AddressInfo } from "node:net"
 import { FetchHttpClient, HttpClient, HttpClientRequest, HttpClientResponse } from "@effect/platform"
 import { assert, describe, it } from "@effect/vitest"
 import { defaultHyperlineClient, sampleControl } from "@hyperauth/emulator"
@@ -146,6 +148,34 @@ describe("AuthorizedClient", () => {
       assert.strictEqual(emulator.current.count({}), before)
     }).pipe(Effect.provide(env)),
   )
+  it.live("a relative URL that would leave the API base is invalid_input: the token reaches no other host", () =>
+    Effect.gen(function* () {
+      const { api } = yield* hyperproofLogin("escaping")
+      // A listener standing in for the attacker's host, on loopback.
+      const heard: Array<string> = []
+      const listener = createServer((req, res) => {
+        heard.push(req.headers.authorization ?? "")
+        res.end("{}")
+      })
+      yield* Effect.acquireRelease(
+        Effect.async<void>((resume) => {
+          listener.listen(0, "127.0.0.1", () => resume(Effect.void))
+        }),
+        () => Effect.sync(() => listener.close()),
+      )
+      const port = (listener.address() as AddressInfo).port
+      const before = emulator.current.count({})
+      for (const url of [`@127.0.0.1:${port}/stolen`, `//127.0.0.1:${port}/stolen`, ".evil.test/x", "v1/controls"]) {
+        const exit = yield* Effect.exit(api.exchange(HttpClientRequest.get(url)))
+        assert.strictEqual(failure(exit).code, "invalid_input", url)
+        const viaClient = yield* Effect.flip(api.get(url))
+        assert.strictEqual(viaClient._tag, "InvalidInput", url)
+      }
+      assert.deepStrictEqual(heard, [])
+      assert.strictEqual(emulator.current.count({}), before)
+    }).pipe(Effect.scoped, Effect.provide(env)),
+  )
+
   it.live("as an HttpClient on fetch it follows no redirect: the token goes nowhere else", () =>
     Effect.gen(function* () {
       const { api } = yield* hyperproofLogin("redirected")
