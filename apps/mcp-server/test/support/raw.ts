@@ -25,6 +25,8 @@ export interface RawSession {
   /** The exit code, once the server has exited. */
   readonly exit: () => { readonly code: number | null } | undefined
   readonly close: () => Promise<void>
+  /** Closes the reading end of the server's stdout, as a client that went away does: its writes then fail (EPIPE). */
+  readonly stopReading: () => void
 }
 
 export interface RawOptions {
@@ -96,6 +98,7 @@ export const rawSession = async (env: Record<string, string>, options: RawOption
     until,
     stderr: () => stderr,
     exit: () => exited,
+    stopReading: () => child.stdout.destroy(),
     close: async () => {
       if (exited !== undefined) return
       const gone = new Promise((resolve) => child.once("exit", resolve))
