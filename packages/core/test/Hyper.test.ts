@@ -198,15 +198,22 @@ describe("Hyper over loopback", () => {
     ),
   )
 
-  it.live("the sample API answers invalid_token without a valid Bearer token", () =>
-    provide(
-      Effect.gen(function* () {
-        const client = yield* HttpClient.HttpClient
-        const response = yield* client.execute(HttpClientRequest.get(`${emulator.current.origins.hyper}/v1/me`))
-        assert.strictEqual(response.status, 401)
-        assert.include(response.headers["www-authenticate"] ?? "", 'error="invalid_token"')
-      }),
-    ),
+  it.live(
+    "the sample API answers invalid_token to a Bearer token it did not issue, and challenges a request without one",
+    () =>
+      provide(
+        Effect.gen(function* () {
+          const client = yield* HttpClient.HttpClient
+          const me = HttpClientRequest.get(`${emulator.current.origins.hyper}/v1/me`)
+          const response = yield* client.execute(HttpClientRequest.bearerToken(me, "hyper_at_unknown"))
+          assert.strictEqual(response.status, 401)
+          assert.include(response.headers["www-authenticate"] ?? "", 'error="invalid_token"')
+          // RFC 6750 §3.1: a request with no credentials gets no error code.
+          const bare = yield* client.execute(me)
+          assert.strictEqual(bare.status, 401)
+          assert.strictEqual(bare.headers["www-authenticate"], 'Bearer realm="emulator"')
+        }),
+      ),
   )
 
   it.live("a 503 from the device endpoint is retried; malformed answers are invalid_response", () =>

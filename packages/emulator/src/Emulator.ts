@@ -7,7 +7,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net"
 import { gzipSync } from "node:zlib"
 import { Faults } from "./Faults.js"
-import { type EmulatorRequest, type EmulatorResponse, json, matchPath, oauthError, type Route } from "./Http.js"
+import { type EmulatorRequest, type EmulatorResponse, json, oauthError, type Route, resolveRoute } from "./Http.js"
 import { environment, type OriginName, type Origins, originNames } from "./Origins.js"
 import { type HyperControl, type HyperOptions, hyper } from "./providers/hyper.js"
 import { type HyperIdControl, type HyperIdOptions, hyperid } from "./providers/hyperid.js"
@@ -193,7 +193,9 @@ const send = (res: ServerResponse, response: EmulatorResponse, gzip = false): vo
         ? response.body
         : JSON.stringify(response.body)
   const headers: Record<string, string> = {
+    // RFC 6749 §5.1 asks for both; HTTP/1.0 caches know only Pragma.
     "cache-control": "no-store",
+    pragma: "no-cache",
     ...(response.body !== undefined && !isText ? { "content-type": "application/json" } : {}),
     ...(gzip ? { "content-encoding": "gzip" } : {}),
     ...response.headers,
@@ -281,29 +283,31 @@ export const start = async (options: StartOptions = {}): Promise<Emulator> => {
       return
     }
 
-    for (const route of routes) {
-      if (route.origin !== origin || route.method !== method) continue
-      const params = matchPath(route.path, url.pathname)
-      if (params === undefined) continue
-      const request: EmulatorRequest = {
-        origin,
-        method,
-        path: url.pathname,
-        params,
-        query: url.searchParams,
-        headers: req.headers,
-        contentType: (req.headers["content-type"] ?? "").split(";")[0]?.trim().toLowerCase() ?? "",
-        body,
-      }
-      const response = await route.handler(request)
-      if (fault?.answerLatencyMs !== undefined) {
-        await delay(fault.answerLatencyMs, req)
-        if (req.socket.destroyed) return
-      }
-      answer(response)
+    const found = resolveRoute(routes, origin, method, url.pathname)
+    if (found === undefined) {
+      answer(json(404, { message: `No route for ${method} ${url.pathname}` }))
       return
     }
-    answer(json(404, { message: `No route for ${method} ${url.pathname}` }))
+    if ("allow" in found) {
+      answer(json(405, { message: `${url.pathname} takes ${found.allow}, not ${method}` }, { allow: found.allow }))
+      return
+    }
+    const request: EmulatorRequest = {
+      origin,
+      method,
+      path: url.pathname,
+      params: found.params,
+      query: url.searchParams,
+      headers: req.headers,
+      contentType: (req.headers["content-type"] ?? "").split(";")[0]?.trim().toLowerCase() ?? "",
+      body,
+    }
+    const response = await found.handler(request)
+    if (fault?.answerLatencyMs !== undefined) {
+      await delay(fault.answerLatencyMs, req)
+      if (req.socket.destroyed) return
+    }
+    answer(response)
   }
 
   const servers = originNames.map((origin) =>

@@ -72,6 +72,41 @@ export const matchPath = (pattern: string, path: string): Record<string, string>
   return params
 }
 
+/** What answers a request: a route's handler with its `:params`, the methods its path takes instead, or nothing. */
+export type Resolved =
+  | { readonly handler: Handler; readonly params: Readonly<Record<string, string>> }
+  | { readonly allow: string }
+  | undefined
+
+/**
+ * The route for a request. A path a route names exactly (`:params` aside)
+ * is that route's, so another method there is 405 with `Allow` (RFC 9110
+ * §15.5.6) rather than falling through to a `/*` catch-all; HEAD is
+ * answered as GET (§9.3.2).
+ */
+export const resolveRoute = (
+  routes: ReadonlyArray<Route>,
+  origin: OriginName,
+  method: string,
+  path: string,
+): Resolved => {
+  const matching = routes.flatMap((route) => {
+    if (route.origin !== origin) return []
+    const params = matchPath(route.path, path)
+    return params === undefined ? [] : [{ route, params }]
+  })
+  const exact = matching.filter(({ route }) => !route.path.endsWith("*"))
+  const candidates = exact.length > 0 ? exact : matching
+  const found =
+    candidates.find(({ route }) => route.method === method) ??
+    (method === "HEAD" ? candidates.find(({ route }) => route.method === "GET") : undefined)
+  if (found !== undefined) return { handler: found.route.handler, params: found.params }
+  if (exact.length === 0) return undefined
+  const methods = new Set(exact.map(({ route }) => route.method))
+  if (methods.has("GET")) methods.add("HEAD")
+  return { allow: [...methods].join(", ") }
+}
+
 export const json = (status: number, body: object, headers?: Readonly<Record<string, string>>): EmulatorResponse => ({
   status,
   body,
@@ -86,12 +121,27 @@ export const oauthError = (status: number, error: string, description?: string):
     status === 401 ? { "www-authenticate": `Basic realm="emulator", error="${error}"` } : undefined,
   )
 
-/** An RFC 6750 §3.1 Bearer challenge. */
-export const invalidToken = (description = "The access token is invalid or expired"): EmulatorResponse => ({
-  status: 401,
-  headers: { "www-authenticate": `Bearer realm="emulator", error="invalid_token", error_description="${description}"` },
-  body: { error: "invalid_token", error_description: description },
-})
+/**
+ * An RFC 6750 §3.1 Bearer challenge: `invalid_token` for a token that is
+ * not valid, and no error code for a request that sent none.
+ */
+export const invalidToken = (
+  request: EmulatorRequest,
+  description = "The access token is invalid or expired",
+): EmulatorResponse =>
+  request.headers.authorization === undefined
+    ? {
+        status: 401,
+        headers: { "www-authenticate": 'Bearer realm="emulator"' },
+        body: { message: "Send an access token: Authorization: Bearer <token>" },
+      }
+    : {
+        status: 401,
+        headers: {
+          "www-authenticate": `Bearer realm="emulator", error="invalid_token", error_description="${description}"`,
+        },
+        body: { error: "invalid_token", error_description: description },
+      }
 
 export const html = (status: number, body: string): EmulatorResponse => ({
   status,
@@ -104,6 +154,31 @@ export const redirect = (location: string): EmulatorResponse => ({ status: 302, 
 /** The form fields of an `application/x-www-form-urlencoded` body, if that is what was sent. */
 export const formBody = (request: EmulatorRequest): URLSearchParams | undefined =>
   request.contentType === "application/x-www-form-urlencoded" ? new URLSearchParams(request.body) : undefined
+
+/**
+ * OAuth parameters as RFC 6749 §3.1 reads them: one sent without a value is
+ * omitted, and the name of one sent more than once (which it forbids) is
+ * given instead.
+ */
+export const oauthParameters = (fields: URLSearchParams): URLSearchParams | { readonly repeated: string } => {
+  const kept = new URLSearchParams()
+  for (const [name, value] of fields) {
+    if (value === "") continue
+    if (kept.has(name)) return { repeated: name }
+    kept.append(name, value)
+  }
+  return kept
+}
+
+/** The OAuth parameters of a form body (`oauthParameters`), or the `invalid_request` answer. */
+export const oauthForm = (request: EmulatorRequest): URLSearchParams | EmulatorResponse => {
+  const form = formBody(request)
+  if (form === undefined) return oauthError(400, "invalid_request", "Send an application/x-www-form-urlencoded body")
+  const parameters = oauthParameters(form)
+  return parameters instanceof URLSearchParams
+    ? parameters
+    : oauthError(400, "invalid_request", `${parameters.repeated} is given more than once`)
+}
 
 /** The fields of a JSON object body, if that is what was sent. */
 export const jsonBody = (request: EmulatorRequest): Record<string, unknown> | undefined => {

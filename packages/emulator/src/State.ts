@@ -77,6 +77,8 @@ export interface IssuedToken {
   /** Tokens of one login share a grant; logging out or revoking ends it. */
   readonly grant: string
   readonly issuedAt: number
+  /** When the user authenticated for the login it belongs to (OIDC `auth_time`), emulator time. */
+  readonly authenticatedAt: number
   expiresAt: number | undefined
   revoked: boolean
   /** A refresh token already exchanged under strict rotation. */
@@ -91,6 +93,8 @@ export interface IssueOptions {
   readonly grant: string
   /** Lifetime in seconds; never expires when absent. */
   readonly lifetime?: number | undefined
+  /** When the user authenticated, if before now: a refresh keeps its login's. */
+  readonly authenticatedAt?: number | undefined
 }
 
 /** Neither revoked nor expired. Expiry never moves later, so a token that is not usable never will be again. */
@@ -257,6 +261,7 @@ export class Tokens {
       value: opaque(`${options.provider}_${kind === "access" ? "at" : "rt"}`),
       kind,
       issuedAt: now,
+      authenticatedAt: options.authenticatedAt ?? now,
       expiresAt: options.lifetime === undefined ? undefined : now + options.lifetime * 1000,
       revoked: false,
       spent: false,

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * `hyperauth-emulator [--port N] [--rotate-refresh-tokens] [--hyperline-callback URL]...`:
+ * `hyperauth-emulator [--port N] [--rotate-refresh-tokens] [--hyperline-callback URL]... [--hyperid-redirect-uri URL]...`:
  * runs the emulator until interrupted and prints the environment that
  * points hyperauth at it.
  */
@@ -12,13 +12,14 @@ const { values } = parseArgs({
     port: { type: "string" },
     "rotate-refresh-tokens": { type: "boolean" },
     "hyperline-callback": { type: "string", multiple: true },
+    "hyperid-redirect-uri": { type: "string", multiple: true },
     help: { type: "boolean", short: "h" },
   },
 })
 
 if (values.help === true) {
   process.stdout.write(
-    "Usage: hyperauth-emulator [--port N] [--rotate-refresh-tokens] [--hyperline-callback URL]...\n  --port N                   first port (origins use N..N+4); default: free ports\n  --rotate-refresh-tokens    hyperid and hyperline accept each refresh token once; a reused one revokes the login\n  --hyperline-callback URL   a redirect URI hyperline's app registers (repeatable); default: http://127.0.0.1:8976/callback/hyperline, on any port\n",
+    "Usage: hyperauth-emulator [--port N] [--rotate-refresh-tokens] [--hyperline-callback URL]... [--hyperid-redirect-uri URL]...\n  --port N                   first port (origins use N..N+4); default: free ports\n  --rotate-refresh-tokens    hyperid and hyperline accept each refresh token once; a reused one revokes the login\n  --hyperline-callback URL   a redirect URI hyperline's app registers (repeatable); default: http://127.0.0.1:8976/callback/hyperline, on any port\n  --hyperid-redirect-uri URL a redirect URI hyperid's client registers besides any loopback one (repeatable)\n",
   )
   process.exit(0)
 }
@@ -33,7 +34,7 @@ const rotateRefreshTokens = values["rotate-refresh-tokens"] === true
 const callbacks = values["hyperline-callback"]
 const emulator = await start({
   port,
-  hyperid: { rotateRefreshTokens },
+  hyperid: { rotateRefreshTokens, redirectUris: values["hyperid-redirect-uri"] },
   hyperline: { rotateRefreshTokens, callbacks },
 })
 process.stdout.write("hyperauth emulator listening. Point hyperauth at it with:\n")

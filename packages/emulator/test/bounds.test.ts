@@ -272,10 +272,11 @@ describe("request log past its cap on other paths", () => {
     const fresh = await start()
     try {
       const me = { origin: "hyper", path: "/v1/me" } as const
-      await fetch(`${fresh.origins.hyper}/v1/me`).then((r) => r.arrayBuffer())
+      const stale = { headers: { authorization: "Bearer hyper_at_stale" } }
+      await fetch(`${fresh.origins.hyper}/v1/me`, stale).then((r) => r.arrayBuffer())
       expect(fresh.count(me)).toBe(1)
       await inParallel(1_200, 20, (i) => fetch(`${fresh.origins.hyper}/nowhere/${i}`).then((r) => r.arrayBuffer()))
-      await fetch(`${fresh.origins.hyper}/v1/me`).then((r) => r.arrayBuffer())
+      await fetch(`${fresh.origins.hyper}/v1/me`, stale).then((r) => r.arrayBuffer())
       // The same kind of request (GET /v1/me, 401 invalid_token) was among the first counted by path.
       expect(fresh.count(me)).toBe(2)
       expect(fresh.count({ ...me, status: 401, error: "invalid_token" })).toBe(2)

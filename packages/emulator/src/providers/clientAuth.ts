@@ -3,7 +3,7 @@
  * `client_secret_basic` or `client_secret_post`, compared in constant time.
  */
 import { createHash, timingSafeEqual } from "node:crypto"
-import type { EmulatorRequest } from "../Http.js"
+import { type EmulatorRequest, type EmulatorResponse, oauthError } from "../Http.js"
 
 export interface RegisteredClient {
   readonly clientId: string
@@ -44,18 +44,25 @@ export const presentedClient = (
   return { id: fields.get("client_id") ?? undefined, secret: fields.get("client_secret") ?? undefined }
 }
 
-/** Whether the request authenticates as `client`. */
-export const authenticates = (
+/**
+ * Why the request does not authenticate as `client`: `invalid_request` when
+ * it uses Basic and the body both (RFC 6749 §2.3: one method a request),
+ * else `invalid_client`. Undefined when it does.
+ */
+export const clientRefusal = (
   request: EmulatorRequest,
   fields: { readonly get: (name: string) => string | null | undefined },
   client: RegisteredClient,
-): boolean => {
+): EmulatorResponse | undefined => {
+  if (/^Basic\s/i.test(request.headers.authorization ?? "") && (fields.get("client_secret") ?? null) !== null) {
+    return oauthError(400, "invalid_request", "Authenticate one way: the Basic header or client_secret in the body")
+  }
   const presented = presentedClient(request, fields)
-  return (
+  const authenticated =
     presented.id === client.clientId &&
     presented.secret !== undefined &&
     sameSecret(presented.secret, client.clientSecret)
-  )
+  return authenticated ? undefined : oauthError(401, "invalid_client", "Invalid client credentials")
 }
 
 /** Loopback redirect URIs are allowed on any port (RFC 8252 §7.3). */

@@ -14,6 +14,7 @@ import {
   invalidToken,
   json,
   oauthError,
+  oauthForm,
   type ProviderParts,
 } from "../Http.js"
 import { type Clock, defaultUser, Forgetful, Seal, type Tokens } from "../State.js"
@@ -153,8 +154,8 @@ export const hyper = (clock: Clock, tokens: Tokens, options: HyperOptions = {}):
   const origin = (request: EmulatorRequest) => `http://${request.headers.host ?? "127.0.0.1"}`
 
   const deviceAuthorization = (request: EmulatorRequest): EmulatorResponse => {
-    const form = formBody(request)
-    if (form === undefined) return oauthError(400, "invalid_request", "Send an application/x-www-form-urlencoded body")
+    const form = oauthForm(request)
+    if (!(form instanceof URLSearchParams)) return form
     const refused = unknownClient(form)
     if (refused !== undefined) return refused
     const expiresAt = clock.now() + deviceCodeLifetime * 1000
@@ -182,9 +183,11 @@ export const hyper = (clock: Clock, tokens: Tokens, options: HyperOptions = {}):
   }
 
   const token = (request: EmulatorRequest): EmulatorResponse => {
-    const form = formBody(request)
-    if (form === undefined) return oauthError(400, "invalid_request", "Send an application/x-www-form-urlencoded body")
-    if (form.get("grant_type") !== "urn:ietf:params:oauth:grant-type:device_code") {
+    const form = oauthForm(request)
+    if (!(form instanceof URLSearchParams)) return form
+    const grantType = form.get("grant_type")
+    if (grantType === null) return oauthError(400, "invalid_request", "grant_type is required")
+    if (grantType !== "urn:ietf:params:oauth:grant-type:device_code") {
       return oauthError(400, "unsupported_grant_type", "Only the device_code grant is supported")
     }
     const refused = unknownClient(form)
@@ -231,8 +234,8 @@ export const hyper = (clock: Clock, tokens: Tokens, options: HyperOptions = {}):
   }
 
   const introspect = (request: EmulatorRequest): EmulatorResponse => {
-    const form = formBody(request)
-    if (form === undefined) return oauthError(400, "invalid_request", "Send an application/x-www-form-urlencoded body")
+    const form = oauthForm(request)
+    if (!(form instanceof URLSearchParams)) return form
     const refused = unknownClient(form)
     if (refused !== undefined) return refused
     const value = form.get("token")
@@ -252,7 +255,7 @@ export const hyper = (clock: Clock, tokens: Tokens, options: HyperOptions = {}):
 
   const api = (request: EmulatorRequest): EmulatorResponse => {
     const found = tokens.valid(bearerToken(request), "access", "hyper")
-    if (found === undefined) return invalidToken()
+    if (found === undefined) return invalidToken(request)
     if (request.path === "/v1/me") {
       return json(200, { sub: found.subject, email: defaultUser.email, scope: found.scope, client_id: found.clientId })
     }
@@ -275,7 +278,11 @@ export const hyper = (clock: Clock, tokens: Tokens, options: HyperOptions = {}):
   const verificationDecision = (request: EmulatorRequest): EmulatorResponse => {
     const form = formBody(request) ?? new URLSearchParams()
     const userCode = form.get("user_code") ?? ""
-    const approve = form.get("action") !== "deny"
+    const action = form.get("action")
+    if (action !== "approve" && action !== "deny") {
+      return html(400, page("No decision", `<p>Choose Approve or Deny. <a href="/device">Try again</a>.</p>`))
+    }
+    const approve = action === "approve"
     if (!decide(userCode, approve ? "approved" : "denied")) {
       return html(
         400,

@@ -14,11 +14,22 @@ import {
   invalidToken,
   json,
   oauthError,
+  oauthForm,
+  oauthParameters,
   type ProviderParts,
+  redirect,
 } from "../Http.js"
 import { type Clock, defaultUser, Forgetful, opaque, type Tokens } from "../State.js"
-import { authenticates, isLoopbackRedirect, type RegisteredClient } from "./clientAuth.js"
-import { cannotContinue, consentForm, page, redirectBack, Unredirectable } from "./pages.js"
+import { clientRefusal, isLoopbackRedirect, type RegisteredClient } from "./clientAuth.js"
+import {
+  cannotContinue,
+  consentDecision,
+  consentForm,
+  noDecision,
+  page,
+  redirectBack,
+  Unredirectable,
+} from "./pages.js"
 
 /**
  * The path of hyperid's realm endpoints under its origin.
@@ -120,6 +131,8 @@ interface Grant {
   redeemed: boolean
   /** The login its tokens belong to, once redeemed. */
   grant: string | undefined
+  /** When the user approved, their `auth_time`. */
+  readonly authenticatedAt: number
 }
 
 export const hyperid = (clock: Clock, tokens: Tokens, options: HyperIdOptions = {}): ProviderParts<HyperIdControl> => {
@@ -137,40 +150,58 @@ export const hyperid = (clock: Clock, tokens: Tokens, options: HyperIdOptions = 
   const redirectAllowed = (uri: string) => isLoopbackRedirect(uri) || (options.redirectUris ?? []).includes(uri)
 
   /**
-   * Validates an authorization request; the redirect to send the user back
-   * with. Like Keycloak, every response names its issuer (RFC 9207 `iss`).
+   * Validates an authorization request: the redirect back to the client
+   * with the error that refuses it, if one does, and the way back. Like
+   * Keycloak, every response names its issuer (RFC 9207 `iss`).
    */
-  const decide = (query: URLSearchParams, decision: "approve" | "deny", iss: string): string => {
+  const validate = (fields: URLSearchParams, iss: string) => {
+    const parameters = oauthParameters(fields)
+    const repeated = parameters instanceof URLSearchParams ? undefined : parameters.repeated
+    if (repeated === "client_id" || repeated === "redirect_uri")
+      throw new Unredirectable(`${repeated} is given more than once`)
+    const query = parameters instanceof URLSearchParams ? parameters : fields
     const redirectUri = query.get("redirect_uri") ?? ""
     if (query.get("client_id") !== client.clientId) throw new Unredirectable("Unknown client_id")
     if (!redirectAllowed(redirectUri)) throw new Unredirectable("redirect_uri is not registered for this client")
     const back = redirectBack(redirectUri, query.get("state"), iss)
-    const fail = back.error
-    if (query.get("response_type") !== "code") return fail("unsupported_response_type", "response_type must be code")
-    const scope = query.get("scope") ?? ""
-    const level = query.get("verification_level")
-    if (level !== null) {
-      if (!["2", "3", "4"].includes(level)) return fail("invalid_request", "verification_level must be 2, 3 or 4")
-      const scopes = scope.split(" ")
-      if (level === "2" && !scopes.includes("twitter-check") && !scopes.includes("telegram-check")) {
-        return fail("invalid_scope", "verification_level 2 needs twitter-check or telegram-check in scope")
+    const refusal = (): string | undefined => {
+      const fail = back.error
+      if (repeated !== undefined) return fail("invalid_request", `${repeated} is given more than once`)
+      if (query.get("response_type") !== "code") return fail("unsupported_response_type", "response_type must be code")
+      const scope = query.get("scope") ?? ""
+      const level = query.get("verification_level")
+      if (level !== null) {
+        if (!["2", "3", "4"].includes(level)) return fail("invalid_request", "verification_level must be 2, 3 or 4")
+        const scopes = scope.split(" ")
+        if (level === "2" && !scopes.includes("twitter-check") && !scopes.includes("telegram-check")) {
+          return fail("invalid_scope", "verification_level 2 needs twitter-check or telegram-check in scope")
+        }
       }
+      // Without a method the challenge is plain (RFC 7636 §4.3), which this server does not take (§4.4.1).
+      if (query.get("code_challenge") !== null && query.get("code_challenge_method") !== "S256") {
+        return fail("invalid_request", "code_challenge_method must be S256")
+      }
+      return undefined
     }
-    const method = query.get("code_challenge_method")
-    if (query.get("code_challenge") !== null && method !== null && method !== "S256") {
-      return fail("invalid_request", "code_challenge_method must be S256")
-    }
-    if (decision === "deny") return fail("access_denied", "The user denied the request")
+    return { query, back, refused: refusal() }
+  }
+
+  /** The redirect that answers an authorization request the user decided. */
+  const decide = (fields: URLSearchParams, decision: "approve" | "deny", iss: string): string => {
+    const { query, back, refused } = validate(fields, iss)
+    if (refused !== undefined) return refused
+    if (decision === "deny") return back.error("access_denied", "The user denied the request")
     const code = opaque("hyperid_code")
     codes.set(code, {
       code,
       clientId: client.clientId,
-      redirectUri,
-      scope,
+      redirectUri: query.get("redirect_uri") ?? "",
+      scope: query.get("scope") ?? "",
       codeChallenge: query.get("code_challenge") ?? undefined,
       expiresAt: clock.now() + 60_000,
       redeemed: false,
       grant: undefined,
+      authenticatedAt: clock.now(),
     })
     return back.success({ code, locale: (query.get("ui_locales") ?? "en").split(" ")[0] || "en" })
   }
@@ -183,7 +214,9 @@ export const hyperid = (clock: Clock, tokens: Tokens, options: HyperIdOptions = 
 
   const authorizationPage = (request: EmulatorRequest): EmulatorResponse => {
     try {
-      decide(request.query, "deny", issuer(request)) // validates without issuing a code
+      // A request it would refuse goes straight back with the error (RFC 6749 §4.1.2.1).
+      const { refused } = validate(request.query, issuer(request))
+      if (refused !== undefined) return redirect(refused)
     } catch (error) {
       return html(400, cannotContinue("hyperid", error))
     }
@@ -205,15 +238,16 @@ export const hyperid = (clock: Clock, tokens: Tokens, options: HyperIdOptions = 
 
   const authorizationDecision = (request: EmulatorRequest): EmulatorResponse => {
     const form = formBody(request) ?? new URLSearchParams()
+    const decision = consentDecision(form)
+    if (decision === undefined) return html(400, noDecision("hyperid"))
     try {
-      const location = decide(form, form.get("decision") === "deny" ? "deny" : "approve", issuer(request))
-      return { status: 302, headers: { location } }
+      return redirect(decide(form, decision, issuer(request)))
     } catch (error) {
       return html(400, cannotContinue("hyperid", error))
     }
   }
 
-  const issue = (clientId: string, scope: string, grant: string) => {
+  const issue = (clientId: string, scope: string, grant: string, authenticatedAt: number) => {
     const access = tokens.issue("access", {
       provider: "hyperid",
       clientId,
@@ -221,6 +255,7 @@ export const hyperid = (clock: Clock, tokens: Tokens, options: HyperIdOptions = 
       scope,
       grant,
       lifetime: tokenLifetime,
+      authenticatedAt,
     })
     const refresh = tokens.issue("refresh", {
       provider: "hyperid",
@@ -229,6 +264,7 @@ export const hyperid = (clock: Clock, tokens: Tokens, options: HyperIdOptions = 
       scope,
       grant,
       lifetime: refreshLifetime,
+      authenticatedAt,
     })
     return json(200, {
       access_token: access.value,
@@ -241,9 +277,10 @@ export const hyperid = (clock: Clock, tokens: Tokens, options: HyperIdOptions = 
   }
 
   const token = (request: EmulatorRequest): EmulatorResponse => {
-    const form = formBody(request)
-    if (form === undefined) return oauthError(400, "invalid_request", "Send an application/x-www-form-urlencoded body")
-    if (!authenticates(request, form, client)) return oauthError(401, "invalid_client", "Invalid client credentials")
+    const form = oauthForm(request)
+    if (!(form instanceof URLSearchParams)) return form
+    const refused = clientRefusal(request, form, client)
+    if (refused !== undefined) return refused
     const grantType = form.get("grant_type")
     if (grantType === "authorization_code") {
       const grant = codes.get(form.get("code") ?? "")
@@ -274,7 +311,7 @@ export const hyperid = (clock: Clock, tokens: Tokens, options: HyperIdOptions = 
       }
       grant.redeemed = true
       grant.grant = opaque("hyperid_session")
-      return issue(grant.clientId, grant.scope, grant.grant)
+      return issue(grant.clientId, grant.scope, grant.grant, grant.authenticatedAt)
     }
     if (grantType === "refresh_token") {
       const previous = tokens.redeemRefresh(
@@ -285,15 +322,17 @@ export const hyperid = (clock: Clock, tokens: Tokens, options: HyperIdOptions = 
       )
       if (previous === "reused") return oauthError(400, "invalid_grant", "Maximum allowed refresh token reuse exceeded")
       if (previous === "invalid") return oauthError(400, "invalid_grant", "Invalid refresh token")
-      return issue(previous.clientId, previous.scope, previous.grant)
+      return issue(previous.clientId, previous.scope, previous.grant, previous.authenticatedAt)
     }
+    if (grantType === null) return oauthError(400, "invalid_request", "grant_type is required")
     return oauthError(400, "unsupported_grant_type", "Unsupported grant_type")
   }
 
   const introspect = (request: EmulatorRequest): EmulatorResponse => {
-    const form = formBody(request)
-    if (form === undefined) return oauthError(400, "invalid_request", "Send an application/x-www-form-urlencoded body")
-    if (!authenticates(request, form, client)) return oauthError(401, "invalid_client", "Invalid client credentials")
+    const form = oauthForm(request)
+    if (!(form instanceof URLSearchParams)) return form
+    const refused = clientRefusal(request, form, client)
+    if (refused !== undefined) return refused
     // The documentation marks it REQUIRED, with the one value access_token.
     if (form.get("token_type_hint") !== "access_token")
       return oauthError(400, "invalid_request", "token_type_hint is required and must be access_token")
@@ -302,7 +341,7 @@ export const hyperid = (clock: Clock, tokens: Tokens, options: HyperIdOptions = 
     return json(200, {
       exp: Math.floor((found.expiresAt ?? 0) / 1000),
       iat: Math.floor(found.issuedAt / 1000),
-      auth_time: Math.floor(found.issuedAt / 1000),
+      auth_time: Math.floor(found.authenticatedAt / 1000),
       iss: issuer(request),
       sub: found.subject,
       typ: "Bearer",
@@ -315,10 +354,13 @@ export const hyperid = (clock: Clock, tokens: Tokens, options: HyperIdOptions = 
   }
 
   const logout = (request: EmulatorRequest): EmulatorResponse => {
-    const form = formBody(request)
-    if (form === undefined) return oauthError(400, "invalid_request", "Send an application/x-www-form-urlencoded body")
-    if (!authenticates(request, form, client)) return oauthError(401, "invalid_client", "Invalid client credentials")
-    const refresh = tokens.valid(form.get("refresh_token") ?? undefined, "refresh", "hyperid")
+    const form = oauthForm(request)
+    if (!(form instanceof URLSearchParams)) return form
+    const refused = clientRefusal(request, form, client)
+    if (refused !== undefined) return refused
+    const value = form.get("refresh_token")
+    if (value === null) return oauthError(400, "invalid_request", "refresh_token is required")
+    const refresh = tokens.valid(value, "refresh", "hyperid")
     if (refresh === undefined) return oauthError(400, "invalid_grant", "Invalid refresh token")
     tokens.revokeGrant(refresh.grant)
     return { status: 204 }
@@ -326,7 +368,7 @@ export const hyperid = (clock: Clock, tokens: Tokens, options: HyperIdOptions = 
 
   const userinfo = (request: EmulatorRequest): EmulatorResponse => {
     const found = tokens.valid(bearerToken(request), "access", "hyperid")
-    if (found === undefined) return invalidToken()
+    if (found === undefined) return invalidToken(request)
     return json(200, {
       sub: found.subject,
       email: defaultUser.email,

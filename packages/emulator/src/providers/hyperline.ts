@@ -15,11 +15,21 @@ import {
   json,
   jsonBody,
   oauthError,
+  oauthParameters,
   type ProviderParts,
+  redirect,
 } from "../Http.js"
 import { type Clock, defaultUser, Forgetful, opaque, type Tokens } from "../State.js"
 import { sameCallback, sameSecret } from "./clientAuth.js"
-import { cannotContinue, consentForm, page, redirectBack, Unredirectable } from "./pages.js"
+import {
+  cannotContinue,
+  consentDecision,
+  consentForm,
+  noDecision,
+  page,
+  redirectBack,
+  Unredirectable,
+} from "./pages.js"
 
 /**
  * The client registered with the emulated hyperline unless
@@ -159,6 +169,8 @@ interface Code {
   readonly clientId: string
   readonly redirectUri: string
   readonly expiresAt: number
+  /** The login it was redeemed for: a second use revokes it (RFC 6749 §4.1.2). */
+  grant: string | undefined
 }
 
 const companies: ReadonlyArray<Company> = [
@@ -191,39 +203,58 @@ export const hyperline = (
     client_id: options.clientId ?? defaultHyperlineClient.clientId,
     client_secret: options.clientSecret ?? defaultHyperlineClient.clientSecret,
   })
-  // A used or expired code is answered as an unknown one, so it is forgotten: at once when used, lazily when expired.
+  // Forgotten once expired; until then a redeemed code is kept, as using it again revokes its tokens.
   const codes = new Forgetful<string, Code>((code) => code.expiresAt <= clock.now())
 
   const callbackAllowed = (app: App, uri: string) => app.callbacks.some((registered) => sameCallback(registered, uri))
 
-  const decide = (query: URLSearchParams, decision: "approve" | "deny"): string => {
+  /** Validates an authorization request: its app, the way back, and the error redirect that refuses it, if one does. */
+  const validate = (fields: URLSearchParams) => {
+    const parameters = oauthParameters(fields)
+    const repeated = parameters instanceof URLSearchParams ? undefined : parameters.repeated
+    if (repeated === "client_id" || repeated === "redirect_uri")
+      throw new Unredirectable(`${repeated} is given more than once`)
+    const query = parameters instanceof URLSearchParams ? parameters : fields
     const app = apps.get(query.get("client_id") ?? "")
     if (app === undefined) throw new Unredirectable("Unknown client_id")
     const redirectUri = query.get("redirect_uri") ?? ""
     if (!callbackAllowed(app, redirectUri)) throw new Unredirectable("redirect_uri is not one of the app's callbacks")
-    const state = query.get("state")
-    const back = redirectBack(redirectUri, state)
-    const fail = back.error
-    if (query.get("response_type") !== "code") return fail("unsupported_response_type", "response_type must be code")
-    if (state === null || state === "") return fail("invalid_request", "state is required")
-    if (decision === "deny") return fail("access_denied", "The user denied access")
+    const back = redirectBack(redirectUri, query.get("state"))
+    const refused =
+      repeated !== undefined
+        ? back.error("invalid_request", `${repeated} is given more than once`)
+        : query.get("response_type") !== "code"
+          ? back.error("unsupported_response_type", "response_type must be code")
+          : query.get("state") === null
+            ? back.error("invalid_request", "state is required")
+            : undefined
+    return { app, redirectUri, back, refused }
+  }
+
+  /** The redirect that answers an authorization request the user decided. */
+  const decide = (query: URLSearchParams, decision: "approve" | "deny"): string => {
+    const { app, redirectUri, back, refused } = validate(query)
+    if (refused !== undefined) return refused
+    if (decision === "deny") return back.error("access_denied", "The user denied access")
     const code = opaque("hyperline_code")
-    codes.set(code, { clientId: app.client_id, redirectUri, expiresAt: clock.now() + 60_000 })
+    codes.set(code, { clientId: app.client_id, redirectUri, expiresAt: clock.now() + 60_000, grant: undefined })
     return back.success({ code })
   }
 
   const authorizePage = (request: EmulatorRequest): EmulatorResponse => {
-    let app: App | undefined
+    let app: App
     try {
-      decide(request.query, "deny") // validates without issuing a code
-      app = apps.get(request.query.get("client_id") ?? "")
+      const validated = validate(request.query)
+      // A request it would refuse goes straight back with the error (RFC 6749 §4.1.2.1).
+      if (validated.refused !== undefined) return redirect(validated.refused)
+      app = validated.app
     } catch (error) {
       return html(400, cannotContinue("Hyperline", error))
     }
     return html(
       200,
       page(
-        `Connect ${escapeHtml(app?.name ?? "")} to Hyperline`,
+        `Connect ${escapeHtml(app.name)} to Hyperline`,
         `<p>Signed in as <strong>${defaultUser.email}</strong>. The app will reach all your companies.</p>` +
           consentForm("/v1/oauth/authorize", request.query),
       ),
@@ -232,8 +263,10 @@ export const hyperline = (
 
   const authorizeDecision = (request: EmulatorRequest): EmulatorResponse => {
     const form = formBody(request) ?? new URLSearchParams()
+    const decision = consentDecision(form)
+    if (decision === undefined) return html(400, noDecision("Hyperline"))
     try {
-      return { status: 302, headers: { location: decide(form, form.get("decision") === "deny" ? "deny" : "approve") } }
+      return redirect(decide(form, decision))
     } catch (error) {
       return html(400, cannotContinue("Hyperline", error))
     }
@@ -290,10 +323,15 @@ export const hyperline = (
       if (code === undefined || code.expiresAt <= clock.now() || code.clientId !== app.client_id) {
         return oauthError(400, "invalid_grant", "The code is invalid, expired or already used")
       }
+      if (code.grant !== undefined) {
+        // A code used twice may have been stolen: what it issued is revoked (RFC 6749 §4.1.2).
+        tokens.revokeGrant(code.grant)
+        return oauthError(400, "invalid_grant", "The code is invalid, expired or already used")
+      }
       if (str(body, "redirect_uri") !== code.redirectUri)
         return oauthError(400, "invalid_grant", "redirect_uri mismatch")
-      codes.delete(value)
       const grant = opaque("hyperline_grant")
+      code.grant = grant
       const refresh = tokens.issue("refresh", {
         provider: "hyperline",
         clientId: app.client_id,
@@ -319,13 +357,16 @@ export const hyperline = (
         : refresh.value
       return issue(app, refresh.grant, next)
     }
+    if (grantType === undefined) return oauthError(400, "invalid_request", "grant_type is required")
     return oauthError(400, "unsupported_grant_type", "grant_type must be authorization_code or refresh_token")
   }
 
   const revoke = (request: EmulatorRequest): EmulatorResponse => {
     const auth = authenticated(request)
     if ("status" in auth) return auth
-    const refresh = tokens.valid(str(auth.body, "token"), "refresh", "hyperline")
+    const value = str(auth.body, "token")
+    if (value === undefined || value === "") return oauthError(400, "invalid_request", "token is required")
+    const refresh = tokens.valid(value, "refresh", "hyperline")
     // RFC 7009 §2.2: an unknown (or already revoked) token is not an error.
     if (refresh === undefined) return json(200, {})
     // RFC 7009 §2.1: the server verifies the token was issued to the client
@@ -348,10 +389,12 @@ export const hyperline = (
   }
 
   const listCompanies = (request: EmulatorRequest): EmulatorResponse =>
-    user(request) === undefined ? invalidToken() : json(200, { meta: { total: companies.length }, data: companies })
+    user(request) === undefined
+      ? invalidToken(request)
+      : json(200, { meta: { total: companies.length }, data: companies })
 
   const listCustomers = (request: EmulatorRequest): EmulatorResponse => {
-    if (user(request) === undefined) return invalidToken()
+    if (user(request) === undefined) return invalidToken(request)
     const served = company(request)
     if ("status" in served) return served
     const data = customers[served.id] ?? []
@@ -363,7 +406,7 @@ export const hyperline = (
   }
 
   const otherApi = (request: EmulatorRequest): EmulatorResponse =>
-    user(request) === undefined ? invalidToken() : json(404, { message: `No resource at ${request.path}` })
+    user(request) === undefined ? invalidToken(request) : json(404, { message: `No resource at ${request.path}` })
 
   const withApiKey = (handler: (request: EmulatorRequest) => EmulatorResponse) => (request: EmulatorRequest) => {
     const key = bearerToken(request)

@@ -7,14 +7,14 @@ import {
   bearerToken,
   type EmulatorRequest,
   type EmulatorResponse,
-  formBody,
   invalidToken,
   json,
   oauthError,
+  oauthForm,
   type ProviderParts,
 } from "../Http.js"
 import { defaultUser, opaque, type Tokens } from "../State.js"
-import { authenticates } from "./clientAuth.js"
+import { clientRefusal } from "./clientAuth.js"
 
 /**
  * hyperproof's options: its client and the token lifetime.
@@ -131,14 +131,15 @@ export const hyperproof = (tokens: Tokens, options: HyperproofOptions = {}): Pro
   const controls = new Map<string, Record<string, unknown>>([[sampleControl.id, sampleControl]])
 
   const token = (request: EmulatorRequest): EmulatorResponse => {
-    const form = formBody(request)
-    if (form === undefined) return oauthError(400, "invalid_request", "Send an application/x-www-form-urlencoded body")
-    if (form.get("grant_type") !== "client_credentials") {
+    const form = oauthForm(request)
+    if (!(form instanceof URLSearchParams)) return form
+    const grantType = form.get("grant_type")
+    if (grantType === null) return oauthError(400, "invalid_request", "grant_type is required")
+    if (grantType !== "client_credentials") {
       return oauthError(400, "unsupported_grant_type", "Only client_credentials is supported")
     }
-    if (!authenticates(request, form, { clientId, clientSecret })) {
-      return oauthError(401, "invalid_client", "Client authentication failed")
-    }
+    const refused = clientRefusal(request, form, { clientId, clientSecret })
+    if (refused !== undefined) return refused
     const scope = form.get("scope") ?? ""
     const issued = tokens.issue("access", {
       provider: "hyperproof",
@@ -155,13 +156,13 @@ export const hyperproof = (tokens: Tokens, options: HyperproofOptions = {}): Pro
   const authorized = (request: EmulatorRequest) => tokens.valid(bearerToken(request), "access", "hyperproof")
 
   const getControl = (request: EmulatorRequest): EmulatorResponse => {
-    if (authorized(request) === undefined) return invalidToken()
+    if (authorized(request) === undefined) return invalidToken(request)
     const control = controls.get(request.params.controlId ?? "")
     return control === undefined ? json(404, { message: "Control not found" }) : json(200, control)
   }
 
   const other = (request: EmulatorRequest): EmulatorResponse =>
-    authorized(request) === undefined ? invalidToken() : json(404, { message: `No resource at ${request.path}` })
+    authorized(request) === undefined ? invalidToken(request) : json(404, { message: `No resource at ${request.path}` })
 
   return {
     env: { HYPERPROOF_CLIENT_ID: clientId, HYPERPROOF_CLIENT_SECRET: clientSecret },

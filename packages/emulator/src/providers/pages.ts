@@ -19,6 +19,19 @@ export const consentForm = (action: string, query: URLSearchParams): string =>
   `<form method="post" action="${action}">${hiddenFields(query)}` +
   `<button name="decision" value="approve">Allow</button> <button name="decision" value="deny">Deny</button></form>`
 
+/** The decision a consent form posted, if it names one. */
+export const consentDecision = (form: URLSearchParams): "approve" | "deny" | undefined => {
+  const decision = form.get("decision")
+  return decision === "approve" || decision === "deny" ? decision : undefined
+}
+
+/** The page for a decision POST that names no decision: nothing is approved by default. */
+export const noDecision = (provider: string): string =>
+  page(
+    `${provider} — no decision`,
+    "<p>Choose Allow or Deny: send <code>decision=approve</code> or <code>decision=deny</code>.</p>",
+  )
+
 /**
  * An authorization request so broken that it cannot redirect back (unknown
  * client or redirect URI, RFC 6749 §4.1.2.1): the page shows the reason.
