@@ -241,7 +241,19 @@ export const makeWith = (
   options: Options = {},
 ): AuthorizedClient => {
   const base = provider.apiBaseUrl.replace(/\/+$/, "")
-  const onBase = (url: string) => url === base || url.startsWith(`${base}/`) || url.startsWith(`${base}?`)
+  // Compared as URLs are sent: parsed, so no spelling of another host or a `..` passes for the base.
+  const baseHref = new URL(base).href.replace(/\/+$/, "")
+  /** Where `url` (absolute, or a path on the base) is sent, if that is on the base. */
+  const onBase = (url: string): string | undefined => {
+    if (!URL.canParse(url)) return undefined
+    const href = new URL(url).href
+    return href === baseHref ||
+      href === `${baseHref}/` ||
+      href.startsWith(`${baseHref}/`) ||
+      href.startsWith(`${baseHref}?`)
+      ? href
+      : undefined
+  }
 
   /**
    * On the API base (relative URLs resolved against it), with the provider's
@@ -252,12 +264,18 @@ export const makeWith = (
     companyId = options.companyId,
   ): Either.Either<HttpClientRequest.HttpClientRequest, InvalidInput> => {
     const absolute = /^[a-z][a-z0-9+.-]*:/i.test(request.url)
-    if (absolute && !onBase(request.url)) {
+    // A path is joined to the base as text, so only one that starts a path or a query stays on its host:
+    // `@host/x` or `.host/x` would change the base's authority.
+    const path = request.url === "" || (/^[/?]/.test(request.url) && !request.url.startsWith("//"))
+    const href = absolute ? onBase(request.url) : path ? onBase(`${base}${request.url}`) : undefined
+    if (href === undefined) {
       // The token is for this API only: never sent anywhere else.
       return Either.left(
         new InvalidInput({
           provider: provider.id,
-          reason: `the URL is not on the API base ${base}; give a path (resolved against it). Nothing was sent.`,
+          reason: absolute
+            ? `the URL is not on the API base ${base}; give a path (resolved against it). Nothing was sent.`
+            : `the path must start with / (it is resolved against the API base ${base}). Nothing was sent.`,
         }),
       )
     }
@@ -270,8 +288,7 @@ export const makeWith = (
         }),
       )
     }
-    const located = absolute ? request : HttpClientRequest.prependUrl(request, base)
-    return Either.right(provider.decorate(located, { companyId }))
+    return Either.right(provider.decorate(HttpClientRequest.setUrl(request, href), { companyId }))
   }
 
   /** Sends with the current token; after a 401, once more with its replacement. */
