@@ -17,7 +17,7 @@ import type * as Scope from "effect/Scope"
 import * as SingleFlight from "./internal/singleFlight.js"
 import {
   type InvalidInput,
-  type NotConfigured,
+  NotConfigured,
   NotLoggedIn,
   NotSupported,
   type OAuthError,
@@ -166,27 +166,49 @@ export interface Service {
 export class Accounts extends Context.Tag("@hyperauth/core/Accounts")<Accounts, Service>() {}
 
 /**
- * Finds the provider of a stored login.
+ * Finds the provider of a stored login by its id (`lookupIn` makes one
+ * from a list). `Accounts` refuses a provider answered for another id.
  *
  * @example
  * ```ts
- * import { type Accounts, OAuthError, type Provider } from "@hyperauth/core"
+ * import { type Accounts, OAuthError } from "@hyperauth/core"
  * import * as Effect from "effect/Effect"
  *
- * const lookupIn =
- *   (providers: ReadonlyArray<Provider.Provider>): Accounts.ProviderLookup =>
- *   (id) => {
- *     const provider = providers.find((candidate) => candidate.id === id)
- *     return provider === undefined
- *       ? Effect.fail(new OAuthError.NotConfigured({ provider: id, missing: [] }))
- *       : Effect.succeed(provider)
- *   }
+ * const nothingConfigured: Accounts.ProviderLookup = (id) =>
+ *   Effect.fail(new OAuthError.NotConfigured({ provider: id, missing: [] }))
  * ```
  *
  * @since 0.1.0
  * @category models
  */
 export type ProviderLookup = (id: string) => Effect.Effect<Provider, NotConfigured>
+
+/**
+ * A `ProviderLookup` that finds `providers` by their id; any other id is
+ * `not_configured`.
+ *
+ * @example
+ * ```ts
+ * import { Accounts, Hyperline } from "@hyperauth/core"
+ * import * as Effect from "effect/Effect"
+ * import * as Layer from "effect/Layer"
+ *
+ * const accounts = Layer.unwrapEffect(
+ *   Effect.map(Hyperline.Hyperline, (hyperline) => Accounts.layer(Accounts.lookupIn([hyperline.provider]))),
+ * )
+ * ```
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const lookupIn =
+  (providers: ReadonlyArray<Provider>): ProviderLookup =>
+  (id) => {
+    const provider = providers.find((candidate) => candidate.id === id)
+    return provider === undefined
+      ? Effect.fail(new NotConfigured({ provider: id, missing: [], reason: "no provider of this id is given" }))
+      : Effect.succeed(provider)
+  }
 
 const refreshMarginMillis = Duration.toMillis(refreshMargin)
 
@@ -260,7 +282,7 @@ const madeWithOtherSettings = (key: AccountKey) =>
  * const accounts = Effect.gen(function* () {
  *   const hyperproof = yield* Hyperproof.Hyperproof
  *   // A longer lease where a holder may stall (15 s by default).
- *   return yield* Accounts.make(() => Effect.succeed(hyperproof.provider), { lease: { ttl: "60 seconds" } })
+ *   return yield* Accounts.make(Accounts.lookupIn([hyperproof.provider]), { lease: { ttl: "60 seconds" } })
  * }).pipe(Effect.provide(TokenStore.layerMemory))
  * ```
  *
@@ -283,7 +305,7 @@ export const make = (lookup: ProviderLookup, options: Options = {}): Effect.Effe
  * const program = Effect.scoped(
  *   Effect.gen(function* () {
  *     const hyperproof = yield* Hyperproof.Hyperproof
- *     const accounts = yield* Accounts.makeScoped(() => Effect.succeed(hyperproof.provider))
+ *     const accounts = yield* Accounts.makeScoped(Accounts.lookupIn([hyperproof.provider]))
  *     return yield* accounts.list
  *   }),
  * ).pipe(Effect.provide(TokenStore.layerMemory))
@@ -308,11 +330,25 @@ export const makeScoped = (
 
 /** The service, and the wait for its refreshes under way. */
 const build = (
-  lookup: ProviderLookup,
+  given: ProviderLookup,
   options: Options,
 ): Effect.Effect<{ readonly service: Service; readonly drain: Effect.Effect<void> }, never, TokenStore> =>
   Effect.gen(function* () {
     const store = yield* TokenStore
+
+    /** The provider of `id`: one the lookup answers for another id would be sent this login's tokens. */
+    const lookup: ProviderLookup = (id) =>
+      Effect.flatMap(given(id), (provider) =>
+        provider.id === id
+          ? Effect.succeed(provider)
+          : Effect.fail(
+              new NotConfigured({
+                provider: id,
+                missing: [],
+                reason: `the provider lookup answered ${provider.id} for it; make the lookup find providers by id (Accounts.lookupIn)`,
+              }),
+            ),
+      )
 
     /**
      * Whether `token` was made by a provider of other settings than this
@@ -501,7 +537,7 @@ const build = (
  * import * as Layer from "effect/Layer"
  *
  * const AccountsLive = (provider: Provider.Provider) =>
- *   Accounts.layer(() => Effect.succeed(provider)).pipe(Layer.provide(TokenStore.layerMemory))
+ *   Accounts.layer(Accounts.lookupIn([provider])).pipe(Layer.provide(TokenStore.layerMemory))
  * ```
  *
  * @since 0.1.0
