@@ -160,9 +160,12 @@ const main = async () => {
   const shutdown = stop(() => server.close())
   process.once("SIGINT", shutdown)
   process.once("SIGTERM", shutdown)
-  // The client going away ends the server, as stdio servers are expected to.
+  // The client going away ends the server, as stdio servers are expected to: its end of stdin
+  // closes, or stdout refuses the answers (EPIPE). A stderr gone too must not end it before that.
   process.stdin.once("end", shutdown)
   process.stdin.once("close", shutdown)
+  process.stdout.once("error", shutdown)
+  process.stderr.on("error", () => undefined)
   // Not the SDK's StdioServerTransport: it ends the server, silently, at a message past 10 MiB.
   await connect(server, new StdioTransport(process.stdin, process.stdout, log))
   // Built at once, not at the first call: a store that cannot be opened stops the start with its message.

@@ -158,9 +158,23 @@ export class StdioTransport implements Transport {
     this.onerror?.(error)
   }
 
+  /** Set once stdout has failed (`EPIPE`: the client has gone): nothing more is written. */
+  private outputFailed = false
+
+  private readonly onOutputError = (error: Error) => {
+    if (this.outputFailed) return
+    this.outputFailed = true
+    // Unheard, it would end the process at once, before a refresh under way is stored.
+    this.log(
+      `stdout failed${"code" in error && typeof error.code === "string" ? ` (${error.code})` : ""}: the client has gone`,
+    )
+    this.onerror?.(error)
+  }
+
   async start(): Promise<void> {
     this.input.on("data", this.onData)
     this.input.on("error", this.onInputError)
+    this.output.on("error", this.onOutputError)
   }
 
   private take(part: Buffer): void {
@@ -327,6 +341,7 @@ export class StdioTransport implements Transport {
   }
 
   private write(message: JSONRPCMessage): void {
+    if (this.outputFailed) return
     if (this.output.write(`${JSON.stringify(message)}\n`) || this.congested) return
     this.congested = true
     this.input.pause()
