@@ -13,6 +13,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
+import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import * as SingleFlight from "./internal/singleFlight.js"
 import {
@@ -29,6 +30,7 @@ import type { Provider } from "./Provider.js"
 import type { TokenSet } from "./Token.js"
 import {
   type AccountKey,
+  type Entry,
   type Lease,
   type LeaseOptions,
   type StoreConflict,
@@ -213,6 +215,17 @@ export const lookupIn =
 const refreshMarginMillis = Duration.toMillis(refreshMargin)
 
 /**
+ * How a refreshed token set the store refused is offered to it again while
+ * its lease is held: the provider has spent the old refresh token, so a
+ * store that is out for a moment (Redis restarting or out of memory) must
+ * not cost the login. About 10 s in all, within the lease's 15 s.
+ */
+const commitRetries = Schedule.exponential("100 millis").pipe(
+  Schedule.modifyDelay((_, delay) => Duration.min(delay, Duration.seconds(2))),
+  Schedule.upTo("10 seconds"),
+)
+
+/**
  * `TokenSet.expiresWithin(now, refreshMargin)` in milliseconds: the check
  * every `accessToken` call makes, without a `DateTime` and a parsed margin each time.
  */
@@ -223,6 +236,9 @@ type RefreshNeed = "expiring" | "always" | { readonly rejected: TokenSet }
 
 const sameAccessToken = (a: TokenSet, b: TokenSet): boolean =>
   Redacted.value(a.accessToken) === Redacted.value(b.accessToken)
+
+/** An account's key in maps: provider ids hold no `/`. */
+const keyId = (key: AccountKey): string => `${key.provider}/${key.account}`
 
 /** Callers with the same need of the same account share one refresh; a refused token is named by its digest. */
 const needId = (key: AccountKey, need: RefreshNeed): string =>
@@ -374,12 +390,72 @@ const build = (
         }),
       )
 
+    /**
+     * Refreshed token sets the store would not take, by account, with the
+     * version of the record they replace: the provider spent that record's
+     * refresh token, so this process serves these instead and offers them to
+     * the store at each use, and when it closes, until it takes them or the
+     * record changes (a logout, a login, another process's refresh).
+     */
+    const unsaved = new Map<string, { readonly key: AccountKey; readonly token: TokenSet; readonly version: number }>()
+
+    const keepUnsaved = (key: AccountKey, fresh: TokenSet, version: number, error: TokenStoreError) =>
+      Effect.as(
+        Effect.sync(() => unsaved.set(keyId(key), { key, token: fresh, version })).pipe(
+          Effect.zipRight(
+            Effect.logWarning(
+              `${key.provider}: account "${key.account}" was refreshed, but the store did not take the new tokens; they serve from memory and are stored at the next use: ${error.message}`,
+            ),
+          ),
+        ),
+        fresh,
+      )
+
+    /** Stores `fresh` in place of the record at `version`, trying again while the store refuses it for a moment. */
+    const commit = (key: AccountKey, lease: Lease, fresh: TokenSet, version: number) =>
+      store
+        .set(key, fresh, { lease, ifVersion: version })
+        .pipe(Effect.retry({ schedule: commitRetries, while: (error) => error._tag === "TokenStoreError" }))
+
+    /**
+     * The record under the lease, with any token set kept unsaved for it in
+     * its place: stored now if the store takes it, else still served, for
+     * as long as the record is the one it replaces.
+     */
+    const withUnsaved = (key: AccountKey, lease: Lease, entry: Entry): Effect.Effect<Entry> => {
+      const kept = unsaved.get(keyId(key))
+      if (kept === undefined) return Effect.succeed(entry)
+      if (kept.version !== entry.version) {
+        // The record changed since: what changed it knows better.
+        unsaved.delete(keyId(key))
+        return Effect.succeed(entry)
+      }
+      return store.set(key, kept.token, { lease, ifVersion: entry.version }).pipe(
+        Effect.tap(() => unsaved.delete(keyId(key))),
+        Effect.catchTag("StoreConflict", () => Effect.succeed(entry)),
+        Effect.catchTag("TokenStoreError", () => Effect.succeed({ token: kept.token, version: entry.version })),
+      )
+    }
+
     /** A refresh whose result could not be committed: the record changed under it. */
-    const lostRace = (key: AccountKey, provider: Provider, fresh: TokenSet) =>
+    const lostRace = (key: AccountKey, provider: Provider, fresh: TokenSet, version: number) =>
       Effect.flatMap(
         store.get(key, { fresh: true }),
         Option.match({
-          onSome: (entry) => Effect.succeed(entry.token),
+          // Unchanged after all: the store refused the write as a conflict it is not (a damaged record).
+          onSome: (entry) =>
+            entry.version === version
+              ? keepUnsaved(
+                  key,
+                  fresh,
+                  version,
+                  new TokenStoreError({
+                    path: store.info.location,
+                    reason: "corrupted",
+                    detail: "a write conflicted with no other writer",
+                  }),
+                )
+              : Effect.succeed(entry.token),
           // Logged out meanwhile: the new tokens must not outlive the login.
           onNone: () =>
             Effect.zipRight(
@@ -397,7 +473,7 @@ const build = (
       Effect.gen(function* () {
         const lease = yield* store.acquire(key, options.lease)
         // Another holder may have refreshed while this one waited for the lease.
-        const entry = yield* get(key, { fresh: true })
+        const entry = yield* withUnsaved(key, lease, yield* get(key, { fresh: true }))
         const current = entry.token
         const now = yield* DateTime.now
         if (need === "expiring" && !current.expiresWithin(now, refreshMargin)) return current
@@ -449,9 +525,12 @@ const build = (
             )
           : renewed
         if (fresh === current) return current
-        return yield* store.set(key, fresh, { lease, ifVersion: entry.version }).pipe(
+        return yield* commit(key, lease, fresh, entry.version).pipe(
           Effect.map((written) => written.token),
-          Effect.catchTag("StoreConflict", () => lostRace(key, provider, fresh)),
+          Effect.catchTags({
+            StoreConflict: () => lostRace(key, provider, fresh, entry.version),
+            TokenStoreError: (error) => keepUnsaved(key, fresh, entry.version, error),
+          }),
         )
       })
 
@@ -489,7 +568,8 @@ const build = (
             refreshes.join(needId(key, "expiring")) ??
             Effect.clockWith((clock) =>
               Effect.flatMap(get(key), ({ token }) =>
-                expiresSoon(token, clock.unsafeCurrentTimeMillis())
+                // Tokens kept unsaved are served, and offered to the store, under the lease.
+                unsaved.has(keyId(key)) || expiresSoon(token, clock.unsafeCurrentTimeMillis())
                   ? refreshShared(key, "expiring")
                   : Effect.succeed(token),
               ),
@@ -523,7 +603,22 @@ const build = (
         ),
       list: store.list,
     }
-    return { service, drain: refreshes.drain }
+    /** A last offer to the store of the token sets kept unsaved, as the service closes. */
+    const storeUnsaved = Effect.suspend(() =>
+      Effect.forEach(
+        [...unsaved.values()],
+        ({ key }) =>
+          Effect.ignore(
+            Effect.scoped(
+              Effect.flatMap(store.acquire(key, options.lease), (lease) =>
+                Effect.flatMap(get(key, { fresh: true }), (entry) => withUnsaved(key, lease, entry)),
+              ),
+            ),
+          ),
+        { discard: true },
+      ),
+    )
+    return { service, drain: Effect.zipRight(refreshes.drain, storeUnsaved) }
   })
 
 /**

@@ -52,15 +52,15 @@ const flakyStore = Effect.map(TokenStore.makeMemory, (store) => {
   const failing = { on: false, refused: 0 }
   const service: TokenStore.Service = {
     ...store,
+    // Decided at each run, not when the effect is made: a retry runs the same effect again.
     set: (k, token, options) =>
-      failing.on && k.provider === key.provider
-        ? Effect.suspend(() => {
-            failing.refused++
-            return Effect.fail(
-              new TokenStore.TokenStoreError({ path: "redis://127.0.0.1:1", reason: "unreachable", detail: "OOM" }),
-            )
-          })
-        : store.set(k, token, options),
+      Effect.suspend(() => {
+        if (!failing.on || k.provider !== key.provider) return store.set(k, token, options)
+        failing.refused++
+        return Effect.fail(
+          new TokenStore.TokenStoreError({ path: "redis://127.0.0.1:1", reason: "unreachable", detail: "OOM" }),
+        )
+      }),
   }
   return { service, failing }
 })
