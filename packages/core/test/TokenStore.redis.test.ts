@@ -1,0 +1,93 @@
+/**
+ * A Redis whose data was damaged or lost under the replicas using it: what
+ * each finds must be told as damage (or repaired), never as a conflict or a
+ * server out of reach, and a key check lost with the data must come back.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { createClient } from "@redis/client"
+import { Effect, Exit, Option, Redacted, Schema } from "effect"
+import * as RedisStore from "../src/internal/redisStore.js"
+import { TokenResponse } from "../src/internal/wire.js"
+import * as Token from "../src/Token.js"
+import { redisAvailable, useRedis } from "./support/redisServer.js"
+
+const redis = redisAvailable ? useRedis() : undefined
+const key = { provider: "hyperid", account: "default" }
+const secret = Redacted.make("correct horse battery staple")
+let prefixes = 0
+
+const tokenOf = (access: string) =>
+  Effect.flatMap(Effect.orDie(Schema.decodeUnknown(TokenResponse)({ access_token: access, refresh_token: "r" })), (r) =>
+    Token.fromResponse(r),
+  )
+
+/** A fresh prefix on the test Redis, a raw client on it, and stores opened there (with the key unless told). */
+const setUp = Effect.gen(function* () {
+  const url = redis?.current.url ?? ""
+  const prefix = `damage${++prefixes}:`
+  const client = createClient({ url })
+  yield* Effect.acquireRelease(
+    Effect.promise(() => client.connect()),
+    () => Effect.promise(() => client.close()),
+  )
+  const open = (withKey = true) =>
+    RedisStore.make({ url: Redacted.make(url), key: withKey ? secret : undefined, prefix })
+  const lose = Effect.promise(async () => {
+    const keys = await client.keys(`${prefix}*`)
+    if (keys.length > 0) await client.del(keys)
+  })
+  return { client, prefix, open, lose }
+})
+
+const failureOf = <A, E>(exit: Exit.Exit<A, E>): E => {
+  if (Exit.isFailure(exit) && exit.cause._tag === "Fail") return exit.cause.error
+  return assert.fail("expected a typed failure")
+}
+
+describe.skipIf(!redisAvailable)("the Redis store, damaged or lost under it", () => {
+  it.scoped("a record whose version is not a number is damage, not a conflict that would drop the write", () =>
+    Effect.gen(function* () {
+      const { client, prefix, open } = yield* setUp
+      const store = yield* open()
+      yield* store.set(key, yield* tokenOf("a1"))
+      yield* Effect.promise(() => client.hSet(`${prefix}account:hyperid/default`, "version", "abc"))
+      const error = failureOf(yield* Effect.exit(store.set(key, yield* tokenOf("a2"), { ifVersion: 1 })))
+      assert.strictEqual(error._tag, "TokenStoreError")
+      assert.include(error.message, "damaged")
+    }),
+  )
+
+  it.scoped("a key of the wrong type is damage, not a server out of reach", () =>
+    Effect.gen(function* () {
+      const { client, prefix, open } = yield* setUp
+      const store = yield* open()
+      yield* Effect.promise(() => client.set(`${prefix}account:hyperid/default`, "garbage"))
+      const error = failureOf(yield* Effect.exit(store.get(key, { fresh: true })))
+      assert.strictEqual(error._tag, "TokenStoreError")
+      assert.strictEqual(error.code, "not_configured")
+      assert.include(error.message, "damaged")
+    }),
+  )
+
+  it.scoped(
+    "data lost under a keyed replica (FLUSHALL, a restart without persistence): its next write restores the key check",
+    () =>
+      Effect.gen(function* () {
+        const { open, lose } = yield* setUp
+        const keyed = yield* open()
+        yield* keyed.set(key, yield* tokenOf("a1"))
+        yield* lose
+        yield* keyed.set(key, yield* tokenOf("a2"))
+        // A replica without the key is refused, as it was before the loss: it would write plaintext.
+        const keyless = failureOf(yield* Effect.exit(open(false)))
+        assert.strictEqual(keyless.reason, "key_required")
+        // A replica with the key opens the store and reads what the first wrote.
+        const another = yield* open()
+        const entry = yield* another.get(key, { fresh: true })
+        assert.deepStrictEqual(
+          Option.map(entry, ({ token }) => Redacted.value(token.accessToken)),
+          Option.some("a2"),
+        )
+      }),
+  )
+})
