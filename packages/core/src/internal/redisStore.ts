@@ -10,7 +10,7 @@
  * opened it: from then on a write without the key is refused). Every conditional write and lease step is
  * one Lua script, so it is atomic.
  */
-import { createClient } from "@redis/client"
+import { createClient, ErrorReply } from "@redis/client"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
@@ -39,9 +39,22 @@ const COMMAND_TIMEOUT = "5 seconds"
 
 // A writer without a key (ARGV[7] '0') may have opened the store before a keyed
 // one sealed it: it is refused at every write, so it never stores plaintext there.
+// A keyed writer puts back the salt and key check (ARGV[9], ARGV[10]) lost with the
+// data (FLUSHALL, a restart without persistence), so that none comes in without the
+// key; one that finds another salt was opened on a store since made anew (-5).
+// A version that is no number is damage (-4), not a conflict.
 const WRITE = `
 if ARGV[7] == '0' and redis.call('HEXISTS', KEYS[4], 'check') == 1 then return {-3, 0} end
+if ARGV[7] == '1' then
+  local salt = redis.call('HGET', KEYS[4], 'salt')
+  if not salt then
+    redis.call('HSET', KEYS[4], 'salt', ARGV[9], 'check', ARGV[10])
+  elseif salt ~= ARGV[9] then
+    return {-5, 0}
+  end
+end
 local version = tonumber(redis.call('HGET', KEYS[1], 'version') or '0')
+if version == nil then return {-4, 0} end
 if ARGV[4] ~= '' and tonumber(ARGV[4]) ~= version then return {-1, 0} end
 if ARGV[5] ~= '' then
   local lease = redis.call('HMGET', KEYS[3], 'owner', 'fence')
@@ -187,8 +200,15 @@ export const make = (
       }),
     )
 
+    /** What a failed command says: an answer of the server's (an error reply) is no trouble reaching it. */
+    const commandFailure = (error: unknown) =>
+      error instanceof ErrorReply
+        ? error.message.includes("WRONGTYPE")
+          ? fail("corrupted", "a key holds another kind of value than hyperauth writes there")
+          : fail("refused", describeError(error))
+        : fail("unreachable", describeError(error))
     const command = <A>(run: () => Promise<A>) =>
-      Effect.tryPromise({ try: run, catch: (error) => fail("unreachable", describeError(error)) }).pipe(
+      Effect.tryPromise({ try: run, catch: commandFailure }).pipe(
         Effect.timeoutFail({ duration: COMMAND_TIMEOUT, onTimeout: () => fail("unreachable", "no answer") }),
       )
     const decodeReply = <A, I>(schema: Schema.Schema<A, I>, reply: unknown) =>
@@ -216,7 +236,7 @@ export const make = (
       command(() => client.hmGet(metaKey, ["salt", "check"])),
       (reply) => decodeReply(Fields, reply),
     )
-    const salt = yield* Effect.gen(function* () {
+    const meta = yield* Effect.gen(function* () {
       const [storedSalt, storedCheck] = yield* readMeta
       if (sealer === undefined) {
         if (storedSalt !== null || storedCheck !== null) return yield* fail("key_required")
@@ -237,8 +257,9 @@ export const make = (
       if (salt === null || Option.isNone(sealed)) return yield* fail("corrupted", "its key check is damaged")
       const opened = yield* Effect.either(sealer.open(sealed.value, "meta"))
       if (opened._tag === "Left" || opened.right !== checkText) return yield* fail("wrong_key")
-      return salt
+      return { salt, check: check ?? "" }
     })
+    const salt = meta?.salt
 
     const sealText = (aad: string, plain: string): string =>
       sealer === undefined ? plain : JSON.stringify(sealer.seal(plain, aadOf(aad), salt))
@@ -308,8 +329,13 @@ export const make = (
             options.lease === undefined ? "" : String(options.lease.fence),
             sealer === undefined ? "0" : "1",
             forget ? String(FORGET_AFTER_MS) : "",
+            meta?.salt ?? "",
+            meta?.check ?? "",
           ],
         )
+        if (version === -5)
+          return yield* fail("corrupted", "it was made anew since this process opened it; start this process again")
+        if (version === -4) return yield* fail("corrupted", `the version of ${member} is not a number`)
         if (version === -1) return yield* new StoreConflict({ ...conflictKey, reason: "version" })
         if (version === -2) return yield* new StoreConflict({ ...conflictKey, reason: "lease" })
         if (version === -3) return yield* fail("key_required")

@@ -13,6 +13,7 @@ type StoreProblem =
   | "newer_version"
   | "locked"
   | "unreachable"
+  | "refused"
   | "io"
 
 const storeProblem: Record<StoreProblem, (path: string, detail: string) => string> = {
@@ -30,6 +31,8 @@ const storeProblem: Record<StoreProblem, (path: string, detail: string) => strin
     `The token store ${path} stayed locked by another hyperauth${detail}. Try again: a lock whose holder stopped is taken over once it expires.`,
   unreachable: (path, detail) =>
     `The token store ${path} could not be reached${detail}. Check that the server runs and HYPERAUTH_STORE names it; nothing was changed.`,
+  refused: (path, detail) =>
+    `The Redis server of the token store ${path} refused a command${detail}. Check its password and user (NOAUTH, WRONGPASS, NOPERM), its memory (OOM) and its role (READONLY).`,
   io: (path, detail) => `The token store ${path} could not be used${detail}. Check that its directory is writable.`,
 }
 
@@ -41,6 +44,7 @@ const storeCode = {
   corrupted: "not_configured",
   newer_version: "not_configured",
   io: "not_configured",
+  refused: "not_configured",
   locked: "timeout",
   unreachable: "connection_error",
 } as const satisfies Record<StoreProblem, string>
@@ -48,8 +52,9 @@ const storeCode = {
 /**
  * The store cannot be read or written: a wrong key, a damaged file, a file
  * from a newer hyperauth, a file system failure, a lock that another
- * process kept too long, or a Redis that did not answer. The file is left
- * as it is; the message names it and what to do. Its `code` says what
+ * process kept too long, a Redis that did not answer, or one that refused
+ * the command (its password, memory or role). The file is left as it is;
+ * the message names it and what to do. Its `code` says what
  * helps: `not_configured` for a store the user must fix (a configuration
  * problem), `timeout` when it stayed locked and `connection_error` when
  * Redis could not be reached, where trying again does.
@@ -77,6 +82,7 @@ export class TokenStoreError extends Schema.TaggedError<TokenStoreError>("@hyper
       "newer_version",
       "locked",
       "unreachable",
+      "refused",
       "io",
     ) satisfies Schema.Schema<StoreProblem>,
     detail: Schema.optional(Schema.String),
