@@ -1,6 +1,6 @@
 import { spawnSync } from "node:child_process"
 import { existsSync } from "node:fs"
-import { mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises"
+import { mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from "node:fs/promises"
 import { hostname, tmpdir } from "node:os"
 import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
@@ -359,6 +359,20 @@ describe("TokenStore (file)", () => {
       assert.isBelow(Date.now() - started, 2_000)
       assert.deepStrictEqual((yield* Effect.promise(() => readdir(dir))).sort(), ["tokens.json"])
       assert.strictEqual((yield* TokenStore.makeFile({ path }).list).length, 2)
+    }),
+  )
+
+  it.live("a lock file left unreadable (empty, as a power loss may leave it) is taken over once it is older than a lock lasts", () =>
+    Effect.gen(function* () {
+      const dir = yield* tempDir
+      const path = join(dir, "tokens.json")
+      yield* TokenStore.makeFile({ path }).set(key, yield* tokenOf("before"))
+      yield* Effect.promise(() => writeFile(`${path}.lock`, ""))
+      const anHourAgo = new Date(Date.now() - 3_600_000)
+      yield* Effect.promise(() => utimes(`${path}.lock`, anHourAgo, anHourAgo))
+      yield* TokenStore.makeFile({ path }).set(key2, yield* tokenOf("after"))
+      assert.strictEqual((yield* TokenStore.makeFile({ path }).list).length, 2)
+      assert.deepStrictEqual((yield* Effect.promise(() => readdir(dir))).sort(), ["tokens.json"])
     }),
   )
 
