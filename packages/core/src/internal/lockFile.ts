@@ -98,6 +98,29 @@ const takeOver = (path: string, holder: Content, staleMs: number): void => {
   }
 }
 
+/**
+ * Removes the lock at `path` if it is still the unreadable file `seen` (the
+ * same inode and time), under the takeover lock: a lock left empty or cut
+ * short (a power loss before its bytes reached the disk) names no holder to
+ * wait for, so its age alone says it was abandoned.
+ */
+const takeOverUnreadable = (path: string, seen: fs.Stats, staleMs: number): void => {
+  const steal = `${path}.steal`
+  const me = JSON.stringify({ owner: randomBytes(9).toString("base64url"), ...thisProcess, at: Date.now() })
+  if (!createWith(steal, me)) {
+    if (abandoned(readContent(steal), staleMs, Date.now())) fs.rmSync(steal, { force: true })
+    return
+  }
+  try {
+    const now = fs.statSync(path, { throwIfNoEntry: false })
+    if (now?.ino === seen.ino && now.mtimeMs === seen.mtimeMs && readContent(path) === undefined) {
+      fs.rmSync(path, { force: true })
+    }
+  } finally {
+    fs.rmSync(steal, { force: true })
+  }
+}
+
 /** Runs `effect` holding the lock file at `lockPath`. */
 export const withLockFile = <A, E, R>(
   lockPath: string,
@@ -127,13 +150,22 @@ export const withLockFile = <A, E, R>(
         continue
       }
       const holder = readContent(lockPath)
+      const unreadable =
+        holder === undefined ? yield* io("lock", () => fs.statSync(lockPath, { throwIfNoEntry: false })) : undefined
       if (holder !== undefined && abandoned(holder, options.staleMs, Date.now())) {
         yield* io("take over lock", () => takeOver(lockPath, holder, options.staleMs))
+      } else if (unreadable !== undefined && Date.now() - unreadable.mtimeMs > options.staleMs) {
+        yield* io("take over lock", () => takeOverUnreadable(lockPath, unreadable, options.staleMs))
       } else if (Date.now() > deadline) {
         return yield* new StoreError({
           path: options.storePath,
           reason: "locked",
-          detail: holder === undefined ? undefined : `held by process ${holder.pid} on ${holder.host}`,
+          detail:
+            holder !== undefined
+              ? `held by process ${holder.pid} on ${holder.host}`
+              : unreadable !== undefined
+                ? `its lock file ${lockPath} names no holder; it is taken over once ${Math.round(options.staleMs / 1000)} s old, or remove it`
+                : undefined,
         })
       } else yield* Effect.interruptible(Effect.sleep(RETRY_MS)) // only the wait may be interrupted: nothing is held
     }
