@@ -30,4 +30,24 @@ describe("defineTool", () => {
       assert.notInclude(shown, "at-super-secret-token")
     }),
   )
+
+  it.effect("a tool that takes no arguments refuses one it is given, as every other tool does", () =>
+    Effect.gen(function* () {
+      const none = defineTool({
+        name: "none",
+        title: "None",
+        description: "Takes nothing.",
+        input: Schema.Struct({}),
+        output: Schema.Struct({ ok: Schema.Boolean }),
+        annotations: { readOnlyHint: true },
+        run: () => Effect.succeed({ ok: true }),
+      })
+      const services = Context.unsafeMake<Services>(new Map())
+      const refused = yield* Effect.provide(none.call({ account: "a" }, context), services)
+      assert.isTrue(refused.isError)
+      assert.include(JSON.stringify(refused.content), "account is not an argument this tool takes")
+      const taken = yield* Effect.provide(none.call({}, context), services)
+      assert.notStrictEqual(taken.isError, true)
+    }),
+  )
 })
