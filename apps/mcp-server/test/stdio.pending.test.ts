@@ -120,6 +120,18 @@ describe("stdio pending requests, with the SDK's server", () => {
     await server.close()
   })
 
+  it("a request or invalid message repeating a pending id is refused under no id: the pending request's answer stays its own", async () => {
+    const { send, written, state, server } = await slowServer()
+    send([call(7), { jsonrpc: "2.0", id: 7, method: "ping" }, { jsonrpc: "2.0", id: 7 }])
+    await tick()
+    // As over --http: an error under id 7 would be, to the client, the answer to its tools/call.
+    expect(written.map((m) => m.id)).toEqual([null, null])
+    for (const release of state.releases) release()
+    await tick()
+    expect(written.filter((m) => m.id === 7)).toEqual([{ jsonrpc: "2.0", id: 7, result: { content: [] } }])
+    await server.close()
+  })
+
   it("an invalid message with a pending request's id does not count that request as answered", async () => {
     const { send, state, server } = await slowServer()
     // Each invalid one is answered -32600 with its id: that was counted as the answer to the pending call.
