@@ -297,6 +297,11 @@ export const defineTool = <IA, II, OA, OI extends Readonly<Record<string, unknow
   let decode: ((u: unknown) => Either.Either<IA, ParseResult.ParseError>) | undefined
   let encode: ((a: OA) => Either.Either<OI, ParseResult.ParseError>) | undefined
   let description: ToolDescription | undefined
+  const inputAst = spec.input.ast
+  const takesNone =
+    SchemaAST.isTypeLiteral(inputAst) &&
+    inputAst.propertySignatures.length === 0 &&
+    inputAst.indexSignatures.length === 0
   /** The decoded input, or the `invalid_input` result that refuses it. */
   const check = (args: unknown): Either.Either<IA, CallToolResult> => {
     const deep = tooDeep(args)
@@ -311,6 +316,15 @@ export const defineTool = <IA, II, OA, OI extends Readonly<Record<string, unknow
     if (args !== undefined && (typeof args !== "object" || args === null || Array.isArray(args)))
       return Either.left(invalidInput(`arguments must be an object. Fix the arguments and call ${spec.name} again.`))
     // An argument the tool does not take is refused: a misspelt `account`, ignored, would act on the default one.
+    // A struct of no fields is `{}` to Effect, which any object is: its arguments are checked here.
+    if (takesNone && args !== undefined && Object.keys(args).length > 0)
+      return Either.left(
+        invalidInput(
+          `${Object.keys(args)
+            .map((name) => `${name} is not an argument this tool takes (it takes none)`)
+            .join("; ")}. Fix the arguments and call ${spec.name} again.`,
+        ),
+      )
     decode ??= Schema.decodeUnknownEither(spec.input, { errors: "all", onExcessProperty: "error" })
     return Either.mapLeft(decode(args ?? {}), (error) =>
       invalidInput(`${describeIssues(error)}. Fix the arguments and call ${spec.name} again.`),
