@@ -66,6 +66,13 @@ const idOf = (value: unknown): string | number | undefined => {
   return typeof id === "string" || (typeof id === "number" && Number.isInteger(id)) ? id : undefined
 }
 
+/** An error answer to a message that cannot be answered under its id (JSON-RPC 2.0 §5: then `id` is null). */
+interface Refusal {
+  readonly jsonrpc: "2.0"
+  readonly id?: string | number | null
+  readonly error: { readonly code: number; readonly message: string }
+}
+
 /**
  * The transport: reads `input` once started, writes to `output`, and
  * reports each refused line with `log`.
@@ -311,8 +318,11 @@ export class StdioTransport implements Transport {
 
   /** An error answer; without an id (JSON-RPC's `null`, which MCP's schema spells by leaving it out) when none is known. */
   private refuse(id: string | number | undefined, code: number, message: string): void {
-    // Written, not sent: it answers no pending request, even one of the same id.
-    this.write({ jsonrpc: "2.0", ...(id === undefined ? {} : { id }), error: { code, message } })
+    // Written, not sent: it answers no pending request. Under the id of one in flight it would
+    // be, to the client, that request's answer: then under none (`null`), as over --http.
+    const inFlight = id !== undefined && (this.pending.has(id) || this.waiting.some(({ request }) => request.id === id))
+    const named = id === undefined ? {} : { id: inFlight ? null : id }
+    this.write({ jsonrpc: "2.0", ...named, error: { code, message } })
   }
 
   /** A pending request is over (answered or cancelled): the next ones waiting are handed on, and reading goes on if it waited. */
@@ -340,7 +350,7 @@ export class StdioTransport implements Transport {
     return Promise.resolve()
   }
 
-  private write(message: JSONRPCMessage): void {
+  private write(message: JSONRPCMessage | Refusal): void {
     if (this.outputFailed) return
     if (this.output.write(`${JSON.stringify(message)}\n`) || this.congested) return
     this.congested = true
