@@ -154,6 +154,8 @@ describe("hyper (device code)", () => {
 
     const still = structured(await call("complete_login", { login_id: pending.login_id, wait_seconds: 0 }))
     expect(still.status).toBe("pending")
+    // What to do next, as login says it: an agent left with only "pending" may give up or loop at once.
+    expect(still.next_step).toMatch(/complete_login/)
 
     const progress: Array<number> = []
     setTimeout(() => emulator.hyper.approve(String(pending.user_code)), 1500)

@@ -32,6 +32,9 @@ export const completeLogin = defineTool({
     ...OptionalTokenInfo,
     status: Schema.Literal("authenticated", "pending"),
     login_id: Schema.optional(Schema.String),
+    next_step: Schema.optional(
+      Schema.String.annotations({ description: "While pending: what to tell the user and what to call next" }),
+    ),
   }),
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
   run: (input, context) =>
@@ -47,7 +50,13 @@ export const completeLogin = defineTool({
               ),
             )
           : Option.some(yield* logins.finishRedirect(input.login_id, input.redirect_url))
-      if (Option.isNone(finished)) return { status: "pending" as const, login_id: input.login_id }
+      if (Option.isNone(finished))
+        return {
+          status: "pending" as const,
+          login_id: input.login_id,
+          next_step:
+            "The user has not finished yet. Ask them to finish signing in (the link or code the login gave), then call complete_login again with this login_id.",
+        }
       const { provider, account, token } = finished.value
       return { ...describeToken(provider, account, token, yield* DateTime.now), status: "authenticated" as const }
     }),
