@@ -21,7 +21,7 @@ const tokenOf = (fields: Record<string, unknown>, previous?: Token.TokenSet) =>
 
 /** A provider that rotates refresh tokens strictly: r1 → r2 → r3 …; a spent one is invalid_grant. */
 const rotatingProvider = () => {
-  const calls = { refresh: 0, spentReused: 0 }
+  const calls = { refresh: 0, spentReused: 0, revoked: [] as Array<string> }
   const provider: Provider = {
     id: "hyperid",
     flow: "authorization_code",
@@ -41,7 +41,11 @@ const rotatingProvider = () => {
         })
       }),
     introspect: () => Effect.die("not used"),
-    revoke: () => Effect.succeed(false),
+    revoke: (token) =>
+      Effect.sync(() => {
+        calls.revoked.push(token.refreshToken === undefined ? "" : Redacted.value(token.refreshToken))
+        return true
+      }),
     decorate: (request) => request,
   }
   return { provider, calls }
@@ -140,6 +144,22 @@ describe("Accounts, a store that refuses the refreshed tokens", () => {
         Option.map(entry, ({ token }) => access(token)),
         Option.some("a2"),
       )
+    }),
+  )
+
+  it.effect("a logout revokes the new tokens kept in memory too, and forgets them", () =>
+    Effect.gen(function* () {
+      const { accounts, fake, failing } = yield* setUp
+      failing.on = true
+      const caller = yield* Effect.fork(accounts.accessToken(key))
+      yield* TestClock.adjust("1 minute")
+      assert.strictEqual(access(yield* Fiber.join(caller)), "a2")
+      failing.on = false
+      yield* accounts.logout(key)
+      // r1 was spent at the provider: r2, held only in memory, is the login's live refresh token.
+      assert.include(fake.calls.revoked, "r2")
+      const after = yield* Effect.flip(accounts.accessToken(key))
+      assert.strictEqual(after._tag, "NotLoggedIn")
     }),
   )
 })
