@@ -582,7 +582,8 @@ const build = (
         Effect.flatMap(get(key, { fresh: true }), ({ token }) =>
           sameAccessToken(token, rejected) ? refreshShared(key, { rejected }) : Effect.succeed(token),
         ),
-      remove: (key) => underLease(key, (lease) => store.remove(key, { lease })),
+      remove: (key) =>
+        underLease(key, (lease) => Effect.tap(store.remove(key, { lease }), () => unsaved.delete(keyId(key)))),
       logout: (key) =>
         underLease(key, (lease) =>
           Effect.gen(function* () {
@@ -591,13 +592,17 @@ const build = (
             if (Option.isNone(entry) || (yield* madeElsewhere(key, entry.value.token)))
               return { revoked: false, removed: false }
             const provider = yield* Effect.option(lookup(key.provider))
+            // Tokens kept unsaved replace the record's, whose refresh token the provider has spent.
+            const kept = unsaved.get(keyId(key))
+            const token = kept !== undefined && kept.version === entry.value.version ? kept.token : entry.value.token
             const revocation: Omit<LogoutResult, "removed"> = Option.isNone(provider)
               ? { revoked: false }
-              : yield* provider.value.revoke(entry.value.token).pipe(
+              : yield* provider.value.revoke(token).pipe(
                   Effect.map((revoked) => ({ revoked })),
                   Effect.catchAll((error) => Effect.succeed({ revoked: false, revokeError: error })),
                 )
             const removed = yield* store.remove(key, { lease })
+            unsaved.delete(keyId(key))
             return { ...revocation, removed }
           }),
         ),
