@@ -5,10 +5,13 @@
 import { FetchHttpClient, HttpClient, HttpClientRequest } from "@effect/platform"
 import { assert, describe, it } from "@effect/vitest"
 import { defaultHyperClient } from "@hyperauth/emulator"
-import { ConfigProvider, Duration, Effect, Exit, Fiber, Layer, Redacted, Schema } from "effect"
+import { ConfigProvider, Context, Duration, Effect, Exit, Fiber, Layer, Redacted, Schema } from "effect"
 import * as Hyper from "../src/Hyper.js"
 import { TokenSet } from "../src/Token.js"
 import { useEmulator } from "./support/emulator.js"
+
+/** A service of the caller's that an onSuccess uses. */
+class Vault extends Context.Tag("test/Vault")<Vault, { readonly name: string }>() {}
 
 const emulator = useEmulator({ hyper: { interval: 0.05 } })
 
@@ -185,6 +188,26 @@ describe("Hyper over loopback", () => {
           error?.message ?? "",
           /^hyper: onSuccess's Effect failed after the token was issued \(its failure is this error's cause\)/,
         )
+      }),
+    ),
+  )
+
+  it.live("an onSuccess Effect that needs a service makes the poll need it, and runs with the caller's", () =>
+    provide(
+      Effect.gen(function* () {
+        const service = yield* hyper
+        const device = yield* service.initiateDeviceFlow()
+        const saved: Array<string> = []
+        const save = (token: TokenSet) =>
+          Effect.flatMap(Vault, (vault) => Effect.sync(() => saved.push(`${vault.name}:${token.tokenType}`)))
+        const poll = service.pollForToken(device, save)
+        const needsNothing = (_: Effect.Effect<TokenSet, unknown, never>) => undefined
+        // @ts-expect-error: the poll needs the Vault its onSuccess needs.
+        needsNothing(poll)
+        const poller = yield* Effect.fork(Effect.provideService(poll, Vault, { name: "vault" }))
+        yield* approveAfterFirstPoll(device.userCode)
+        yield* Fiber.join(poller)
+        assert.deepStrictEqual(saved, ["vault:Bearer"])
       }),
     ),
   )
