@@ -96,9 +96,9 @@ export interface DeviceAuthorization {
 }
 
 /**
- * An Effect, as `onSuccess` may return one. It runs with no services (the
- * type says none), and whatever ends it other than success, a missing
- * service's defect included, is an `OnSuccessFailed`.
+ * An Effect, as `onSuccess` may return one. It runs with the services of
+ * the poll's caller (`pollForToken`'s type requires what it requires), and
+ * whatever ends it other than success is an `OnSuccessFailed`.
  */
 const isEffect = (value: unknown): value is Effect.Effect<unknown, unknown> => Effect.isEffect(value)
 
@@ -154,18 +154,25 @@ export interface Service {
    * Polls `POST /oauth/token` until the user approves (the token), refuses
    * (`access_denied`) or the code expires (`expired_token`). `onSuccess`
    * runs once, with the token, before it is returned; an Effect it returns
-   * is run (with no services: provide them first), a promise waited for.
-   * (`Effect.tap` on the poll does the same in Effect code.) Should it
+   * is run with the caller's services (the poll requires what it requires),
+   * a promise waited for. (`Effect.tap` on the poll does the same in
+   * Effect code.) Should it
    * throw, reject or fail, the poll fails with
    * `OnSuccessFailed`, an `InvalidInput` (`invalid_input`) in the error
    * channel, as the Promise facade's `pollForToken` rejects: its `cause` is
    * what the callback threw and its `token` the token, whose device code is
    * spent (this is its one copy).
    */
-  readonly pollForToken: (
-    device: DeviceAuthorization,
-    onSuccess?: (token: Token.TokenSet) => unknown,
-  ) => Effect.Effect<Token.TokenSet, RequestFailure>
+  readonly pollForToken: {
+    <A, E, R>(
+      device: DeviceAuthorization,
+      onSuccess: (token: Token.TokenSet) => Effect.Effect<A, E, R>,
+    ): Effect.Effect<Token.TokenSet, RequestFailure, R>
+    (
+      device: DeviceAuthorization,
+      onSuccess?: (token: Token.TokenSet) => unknown,
+    ): Effect.Effect<Token.TokenSet, RequestFailure>
+  }
   /** `POST /oauth/introspect`; `active: false` is an answer, not an error. */
   readonly introspectToken: (
     token: Redacted.Redacted<string> | string,
