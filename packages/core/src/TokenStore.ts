@@ -699,8 +699,10 @@ export const redisPrefix: Config.Config<string> = Config.string("HYPERAUTH_STORE
 /**
  * The store `HYPERAUTH_STORE`, `HYPERAUTH_STORE_KEY` and
  * `HYPERAUTH_STORE_PREFIX` describe: a file (the default), memory, or
- * Redis. A wrong key or a damaged file fails the layer with a
- * `TokenStoreError` that says what to do.
+ * Redis. A wrong key or a damaged store is a `TokenStoreError` that says
+ * what to do: for Redis when the layer is built (it reads the store's key
+ * check), for a file at its first read, so that a program (an MCP server)
+ * starts and can tell its users.
  *
  * @example
  * ```ts
