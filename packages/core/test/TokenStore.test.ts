@@ -362,17 +362,46 @@ describe("TokenStore (file)", () => {
     }),
   )
 
-  it.live("a lock file left unreadable (empty, as a power loss may leave it) is taken over once it is older than a lock lasts", () =>
+  it.live(
+    "a lock file left unreadable (empty, as a power loss may leave it) is taken over once it is older than a lock lasts",
+    () =>
+      Effect.gen(function* () {
+        const dir = yield* tempDir
+        const path = join(dir, "tokens.json")
+        yield* TokenStore.makeFile({ path }).set(key, yield* tokenOf("before"))
+        yield* Effect.promise(() => writeFile(`${path}.lock`, ""))
+        const anHourAgo = new Date(Date.now() - 3_600_000)
+        yield* Effect.promise(() => utimes(`${path}.lock`, anHourAgo, anHourAgo))
+        yield* TokenStore.makeFile({ path }).set(key2, yield* tokenOf("after"))
+        assert.strictEqual((yield* TokenStore.makeFile({ path }).list).length, 2)
+        assert.deepStrictEqual((yield* Effect.promise(() => readdir(dir))).sort(), ["tokens.json"])
+      }),
+  )
+
+  it.live("a lease file left unreadable is taken over once older than a lock lasts, and named while it is not", () =>
     Effect.gen(function* () {
       const dir = yield* tempDir
       const path = join(dir, "tokens.json")
-      yield* TokenStore.makeFile({ path }).set(key, yield* tokenOf("before"))
-      yield* Effect.promise(() => writeFile(`${path}.lock`, ""))
-      const anHourAgo = new Date(Date.now() - 3_600_000)
-      yield* Effect.promise(() => utimes(`${path}.lock`, anHourAgo, anHourAgo))
-      yield* TokenStore.makeFile({ path }).set(key2, yield* tokenOf("after"))
-      assert.strictEqual((yield* TokenStore.makeFile({ path }).list).length, 2)
-      assert.deepStrictEqual((yield* Effect.promise(() => readdir(dir))).sort(), ["tokens.json"])
+      const store = TokenStore.makeFile({ path })
+      yield* store.set(key, yield* tokenOf("before"))
+      yield* Effect.scoped(store.acquire(key))
+      const leases = (yield* Effect.promise(() => readdir(dir))).filter((name) => name.endsWith(".lease"))
+      // Released leases may be removed; plant one as a crash would leave it, cut short.
+      const lease = join(dir, leases[0] ?? `tokens.json.${"0".repeat(16)}.lease`)
+      const plant = (ageMs: number) =>
+        Effect.promise(async () => {
+          await writeFile(lease, '{"owner":"cut sh')
+          const at = new Date(Date.now() - ageMs)
+          await utimes(lease, at, at)
+        })
+      if (leases.length === 0) return assert.fail("expected the store to keep a lease file per account")
+      yield* plant(0)
+      const young = yield* Effect.flip(Effect.scoped(store.acquire(key)))
+      assert.include(young.message, lease)
+      assert.notInclude(young.message, "logins in it are lost")
+      yield* plant(3_600_000)
+      yield* Effect.scoped(store.acquire(key))
+      yield* store.set(key, yield* tokenOf("after"))
     }),
   )
 
