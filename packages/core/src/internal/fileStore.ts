@@ -365,7 +365,21 @@ export const make = (path: string, key: Redacted.Redacted<string> | undefined, h
       (text) =>
         text === undefined
           ? Effect.succeed(undefined)
-          : Effect.mapError(Schema.decodeUnknown(LeaseFile)(text), () => fail("corrupted", "a lease file is damaged")),
+          : Effect.catchAll(Schema.decodeUnknown(LeaseFile)(text), () =>
+              // Cut short by a crash, it names no holder: once older than any lease, it holds none.
+              Effect.flatMap(
+                io("read lease", () => fs.statSync(file, { throwIfNoEntry: false })),
+                (stat) =>
+                  stat === undefined || Date.now() - stat.mtimeMs > STALE_LOCK_MS
+                    ? Effect.succeed(undefined)
+                    : Effect.fail(
+                        fail(
+                          "locked",
+                          `its lease file ${file} is unreadable; it is taken over once ${STALE_LOCK_MS / 1000} s old, or remove it`,
+                        ),
+                      ),
+              ),
+            ),
     )
   const writeLease = (id: string, state: Leases.LeaseState) =>
     io("write lease", () => {
