@@ -9,6 +9,7 @@
 import { randomBytes } from "node:crypto"
 import * as fs from "node:fs"
 import { dirname } from "node:path"
+import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import { fsSync, isErrno } from "./fsEffect.js"
@@ -130,7 +131,8 @@ export const withLockFile = <A, E, R>(
   const io = <T>(what: string, run: () => T) => fsSync(options.storePath, what, run)
   const owner = randomBytes(9).toString("base64url")
   const acquire = Effect.gen(function* () {
-    const deadline = Date.now() + options.waitMs
+    // The wait is counted by the fiber's Clock, as it sleeps by it; a holder's age by the wall clock it wrote.
+    const deadline = (yield* Clock.currentTimeMillis) + options.waitMs
     let directory = false
     while (true) {
       const content = JSON.stringify({ owner, ...thisProcess, at: Date.now() })
@@ -156,7 +158,7 @@ export const withLockFile = <A, E, R>(
         yield* io("take over lock", () => takeOver(lockPath, holder, options.staleMs))
       } else if (unreadable !== undefined && Date.now() - unreadable.mtimeMs > options.staleMs) {
         yield* io("take over lock", () => takeOverUnreadable(lockPath, unreadable, options.staleMs))
-      } else if (Date.now() > deadline) {
+      } else if ((yield* Clock.currentTimeMillis) > deadline) {
         return yield* new StoreError({
           path: options.storePath,
           reason: "locked",
