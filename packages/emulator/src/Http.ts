@@ -32,6 +32,11 @@ export interface Route {
   /** e.g. "/v1/controls/:controlId", or "/v1/*" for everything below /v1/ */
   readonly path: string
   readonly handler: Handler
+  /**
+   * An API resource whose other methods the provider may serve too: they go
+   * to the `/*` catch-all (a token checked, then 404), not 405.
+   */
+  readonly sharesPath?: boolean | undefined
 }
 
 /** What each emulated provider brings: its routes, its test controls, and its clients' settings. */
@@ -96,12 +101,13 @@ export const resolveRoute = (
     return params === undefined ? [] : [{ route, params }]
   })
   const exact = matching.filter(({ route }) => !route.path.endsWith("*"))
-  const candidates = exact.length > 0 ? exact : matching
-  const found =
+  const withMethod = (candidates: typeof matching) =>
     candidates.find(({ route }) => route.method === method) ??
     (method === "HEAD" ? candidates.find(({ route }) => route.method === "GET") : undefined)
+  const shared = exact.every(({ route }) => route.sharesPath === true)
+  const found = withMethod(exact) ?? (shared ? withMethod(matching.filter((m) => !exact.includes(m))) : undefined)
   if (found !== undefined) return { handler: found.route.handler, params: found.params }
-  if (exact.length === 0) return undefined
+  if (exact.length === 0 || shared) return undefined
   const methods = new Set(exact.map(({ route }) => route.method))
   if (methods.has("GET")) methods.add("HEAD")
   return { allow: [...methods].join(", ") }
@@ -123,13 +129,14 @@ export const oauthError = (status: number, error: string, description?: string):
 
 /**
  * An RFC 6750 §3.1 Bearer challenge: `invalid_token` for a token that is
- * not valid, and no error code for a request that sent none.
+ * not valid, and no error code for a request that sent none (or sent
+ * credentials of another scheme, which §3.1 counts as none).
  */
 export const invalidToken = (
   request: EmulatorRequest,
   description = "The access token is invalid or expired",
 ): EmulatorResponse =>
-  request.headers.authorization === undefined
+  bearerToken(request) === undefined
     ? {
         status: 401,
         headers: { "www-authenticate": 'Bearer realm="emulator"' },

@@ -77,6 +77,26 @@ describe("methods (RFC 9110 §15.5.6)", () => {
     expect((await fetch(hyperid("/token"))).headers.get("allow")).toBe("POST")
   })
 
+  it("leaves an API resource's other methods to the API: a stale token is still 401, a valid one 404", async () => {
+    const customers = `${emulator.origins.hyperline}/v1/customers`
+    const stale = await fetch(customers, { method: "POST", headers: { authorization: "Bearer hyperline_at_stale" } })
+    expect(stale.status).toBe(401)
+    const landing = emulator.hyperline.authorize(hyperlineAuth({}))
+    const issued = (await (
+      await postJson(hyperlineTokens(), {
+        ...hyperlineClient,
+        grant_type: "authorization_code",
+        code: code(landing),
+        redirect_uri: defaultHyperlineCallback,
+      })
+    ).json()) as { access_token: string }
+    const valid = await fetch(customers, {
+      method: "POST",
+      headers: { authorization: `Bearer ${issued.access_token}` },
+    })
+    expect(valid.status).toBe(404)
+  })
+
   it("answers HEAD where GET is answered", async () => {
     const head = await fetch(hyperidAuth({}), { method: "HEAD" })
     expect(head.status).toBe(200)
@@ -174,6 +194,11 @@ describe("authorization requests (RFC 6749 §4.1.2.1)", () => {
     }
   })
 
+  it("takes the person's decision, not one written into the authorization URL", async () => {
+    const page = await (await fetch(hyperidAuth({ decision: "approve" }))).text()
+    expect(page).not.toMatch(/type="hidden" name="decision"/)
+  })
+
   it("takes a decision only when the form names one", async () => {
     const fields = new URLSearchParams(new URL(hyperidAuth({})).searchParams)
     const response = await form(hyperid("/auth"), fields.toString())
@@ -241,6 +266,14 @@ describe("codes and tokens", () => {
       headers: { authorization: "Bearer nope" },
     })
     expect(wrong.headers.get("www-authenticate")).toMatch(/error="invalid_token"/)
+  })
+
+  it("counts credentials of another scheme as none: no error code (RFC 6750 §3.1)", async () => {
+    const basic = await fetch(`${emulator.origins.hyperproofApi}/v1/controls/ctl_access_review`, {
+      headers: { authorization: "Basic dXNlcjpwYXNz" },
+    })
+    expect(basic.status).toBe(401)
+    expect(basic.headers.get("www-authenticate")).toBe('Bearer realm="emulator"')
   })
 
   it("answers tokens with Pragma: no-cache beside Cache-Control: no-store (RFC 6749 §5.1)", async () => {

@@ -410,7 +410,9 @@ export const hyperline = (
 
   const withApiKey = (handler: (request: EmulatorRequest) => EmulatorResponse) => (request: EmulatorRequest) => {
     const key = bearerToken(request)
-    return key !== undefined && sameSecret(key, apiKey) ? handler(request) : json(401, { message: "Invalid API key" })
+    return key !== undefined && sameSecret(key, apiKey)
+      ? handler(request)
+      : json(401, { message: "Invalid API key" }, { "www-authenticate": 'Bearer realm="hyperline-apps"' })
   }
 
   const publicApp = ({ client_secret: _secret, ...app }: App) => app
@@ -486,8 +488,8 @@ export const hyperline = (
       { origin: "hyperline", method: "POST", path: "/v1/oauth/authorize", handler: authorizeDecision },
       { origin: "hyperline", method: "POST", path: "/v1/oauth/tokens", handler: token },
       { origin: "hyperline", method: "POST", path: "/v1/oauth/revoke", handler: revoke },
-      { origin: "hyperline", method: "GET", path: "/v1/companies", handler: listCompanies },
-      { origin: "hyperline", method: "GET", path: "/v1/customers", handler: listCustomers },
+      { origin: "hyperline", method: "GET", path: "/v1/companies", handler: listCompanies, sharesPath: true },
+      { origin: "hyperline", method: "GET", path: "/v1/customers", handler: listCustomers, sharesPath: true },
       { origin: "hyperline", method: "POST", path: "/v1/apps", handler: withApiKey(createApp) },
       {
         origin: "hyperline",

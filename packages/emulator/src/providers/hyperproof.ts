@@ -168,7 +168,13 @@ export const hyperproof = (tokens: Tokens, options: HyperproofOptions = {}): Pro
     env: { HYPERPROOF_CLIENT_ID: clientId, HYPERPROOF_CLIENT_SECRET: clientSecret },
     routes: [
       { origin: "hyperproofAccounts", method: "POST", path: "/oauth/token", handler: token },
-      { origin: "hyperproofApi", method: "GET", path: "/v1/controls/:controlId", handler: getControl },
+      {
+        origin: "hyperproofApi",
+        method: "GET",
+        path: "/v1/controls/:controlId",
+        handler: getControl,
+        sharesPath: true,
+      },
       ...anyMethod("hyperproofApi", "/v1/*", other),
     ],
     control: { putControl: (control) => controls.set(control.id, control) },

@@ -11,6 +11,8 @@ export const page = (title: string, body: string): string =>
 /** The request's parameters as hidden form fields, so the decision form carries them on. */
 export const hiddenFields = (query: URLSearchParams): string =>
   [...query]
+    // The decision is the person's, from the buttons: one in the URL would stand beside theirs.
+    .filter(([name]) => name !== "decision")
     .map(([name, value]) => `<input type="hidden" name="${escapeHtml(name)}" value="${escapeHtml(value)}">`)
     .join("")
 
