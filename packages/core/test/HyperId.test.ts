@@ -65,6 +65,18 @@ describe("HyperId over loopback", () => {
       ),
   )
 
+  it.live("an option given as an empty string is left out of the authorization URL, as RFC 6749 §3.1 reads it", () =>
+    live(
+      Effect.gen(function* () {
+        const hyperid = yield* service()
+        const request = yield* hyperid.authorizationUrl({ scope: "openid", ui_locales: "", login_hint: "" })
+        const url = new URL(request.url)
+        assert.isFalse(url.searchParams.has("ui_locales"))
+        assert.isFalse(url.searchParams.has("login_hint"))
+      }),
+    ),
+  )
+
   it.live("authorization URL → redirect → code exchange → introspect → refresh → logout", () =>
     live(
       Effect.gen(function* () {
