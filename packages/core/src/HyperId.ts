@@ -382,7 +382,8 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
           code_challenge_method: pkce.method,
         }
         for (const [name, value] of Object.entries(query)) {
-          if (value !== undefined) url.searchParams.set(name, String(value))
+          // An empty value means the parameter is not sent (RFC 6749 §3.1): it is left out, not sent empty.
+          if (value !== undefined && value !== "") url.searchParams.set(name, String(value))
         }
         return {
           url: url.toString(),
