@@ -162,4 +162,36 @@ describe("Accounts, a store that refuses the refreshed tokens", () => {
       assert.strictEqual(after._tag, "NotLoggedIn")
     }),
   )
+
+  it.effect("a 401 on the new tokens kept in memory renews them with their own refresh token, not the spent one", () =>
+    Effect.gen(function* () {
+      const { accounts, fake, failing } = yield* setUp
+      failing.on = true
+      const caller = yield* Effect.fork(accounts.accessToken(key))
+      yield* TestClock.adjust("1 minute")
+      const kept = yield* Fiber.join(caller)
+      assert.strictEqual(access(kept), "a2")
+      failing.on = false
+      // The API refuses a2: the replacement is a3, from r2; a1 (spent, expired) would be refused again.
+      const replaced = yield* accounts.replaceRejected(key, kept)
+      assert.strictEqual(access(replaced), "a3")
+      assert.strictEqual(fake.calls.spentReused, 0)
+      assert.strictEqual(access(yield* accounts.get(key)), "a3")
+    }),
+  )
+
+  it.effect("get and a new login see past the tokens kept in memory", () =>
+    Effect.gen(function* () {
+      const { accounts, failing } = yield* setUp
+      failing.on = true
+      const caller = yield* Effect.fork(accounts.accessToken(key))
+      yield* TestClock.adjust("1 minute")
+      yield* Fiber.join(caller)
+      // What this process uses is what get shows.
+      assert.strictEqual(access(yield* accounts.get(key)), "a2")
+      failing.on = false
+      yield* accounts.save(key, yield* tokenOf({ access_token: "b1", refresh_token: "s1", expires_in: 3600 }))
+      assert.strictEqual(access(yield* accounts.accessToken(key)), "b1")
+    }),
+  )
 })
