@@ -399,6 +399,12 @@ const build = (
      */
     const unsaved = new Map<string, { readonly key: AccountKey; readonly token: TokenSet; readonly version: number }>()
 
+    /** The token this process uses for the record `entry`: the one kept unsaved in its place, if any. */
+    const latest = (key: AccountKey, entry: Entry): TokenSet => {
+      const kept = unsaved.get(keyId(key))
+      return kept !== undefined && kept.version === entry.version ? kept.token : entry.token
+    }
+
     const keepUnsaved = (key: AccountKey, fresh: TokenSet, version: number, error: TokenStoreError) =>
       Effect.as(
         Effect.sync(() => unsaved.set(keyId(key), { key, token: fresh, version })).pipe(
@@ -557,8 +563,11 @@ const build = (
       )
 
     const service: Service = {
-      save: (key, token) => underLease(key, (lease) => Effect.asVoid(store.set(key, token, { lease }))),
-      get: (key) => Effect.map(get(key), (entry) => entry.token),
+      save: (key, token) =>
+        underLease(key, (lease) =>
+          Effect.asVoid(Effect.tap(store.set(key, token, { lease }), () => unsaved.delete(keyId(key)))),
+        ),
+      get: (key) => Effect.map(get(key), (entry) => latest(key, entry)),
       // Concurrent callers' reads are shared by the store itself (one round trip for all).
       accessToken: (key) =>
         Effect.suspend(
@@ -579,9 +588,10 @@ const build = (
       replaceRejected: (key, rejected) =>
         // Replaced already (by the refresh these callers shared, or by another
         // process): the latest token, without waiting for the lease.
-        Effect.flatMap(get(key, { fresh: true }), ({ token }) =>
-          sameAccessToken(token, rejected) ? refreshShared(key, { rejected }) : Effect.succeed(token),
-        ),
+        Effect.flatMap(get(key, { fresh: true }), (entry) => {
+          const token = latest(key, entry)
+          return sameAccessToken(token, rejected) ? refreshShared(key, { rejected }) : Effect.succeed(token)
+        }),
       remove: (key) =>
         underLease(key, (lease) => Effect.tap(store.remove(key, { lease }), () => unsaved.delete(keyId(key)))),
       logout: (key) =>
@@ -593,8 +603,7 @@ const build = (
               return { revoked: false, removed: false }
             const provider = yield* Effect.option(lookup(key.provider))
             // Tokens kept unsaved replace the record's, whose refresh token the provider has spent.
-            const kept = unsaved.get(keyId(key))
-            const token = kept !== undefined && kept.version === entry.value.version ? kept.token : entry.value.token
+            const token = latest(key, entry.value)
             const revocation: Omit<LogoutResult, "removed"> = Option.isNone(provider)
               ? { revoked: false }
               : yield* provider.value.revoke(token).pipe(
