@@ -85,6 +85,36 @@ describe("stdio framing", () => {
     expect(raw.exit()).toBeUndefined()
   })
 
+  it("a request past 10 MiB is answered -32600 under its id, first or last in the line, saying the limit", async () => {
+    const pad = marker.repeat((11 * 1024 * 1024) / marker.length)
+    // As most clients write it, id first; and as the SDK's Client does, id last.
+    await raw.send({ jsonrpc: "2.0", id: "big-first", method: "tools/call", params: { name: "x", arguments: { pad } } })
+    await raw.send({ method: "tools/call", params: { name: "x", arguments: { pad } }, jsonrpc: "2.0", id: 4242 })
+    for (const id of ["big-first", 4242]) {
+      const answer = await raw.answer(id)
+      expect((answer.error as { code: number }).code).toBe(-32600)
+      expect((answer.error as { message: string }).message).toMatch(/10 MiB/)
+      expect(JSON.stringify(answer)).not.toContain(marker)
+    }
+    await pingAnswered("after-big-answered")
+  })
+
+  it("an id that is not the request's own is not taken from a line past 10 MiB", async () => {
+    const from = raw.messages().length
+    const pad = marker.repeat((11 * 1024 * 1024) / marker.length)
+    // The id is a member of params, not of the message; and a client's answer is no request.
+    await raw.send({ method: "tools/call", jsonrpc: "2.0", params: { pad, id: 991 } })
+    await raw.send({ jsonrpc: "2.0", id: 992, result: { pad } })
+    await pingAnswered("after-big-nested")
+    const answered = raw.messages().slice(from)
+    expect(answered.some((m) => m.id === 991 || m.id === 992)).toBe(false)
+  })
+
+  it("a line that starts with a UTF-8 byte order mark is read as the message after it", async () => {
+    await raw.send(`\ufeff${JSON.stringify({ jsonrpc: "2.0", id: "bom", method: "ping" })}`)
+    expect(await raw.answer("bom")).toHaveProperty("result")
+  })
+
   it("a line that never ends is skipped in bounded memory, up to its newline", async () => {
     const before = raw.stderr().length
     const chunk = Buffer.alloc(1024 * 1024, 0x61)
