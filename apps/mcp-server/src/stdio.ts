@@ -5,7 +5,12 @@
  *
  * - a line longer than the limit is dropped, up to its newline, and said on
  *   stderr; the server serves on (the SDK's transport closed itself, and the
- *   server exited with code 0 without a word);
+ *   server exited with code 0 without a word). A request in it is answered
+ *   `-32600` under its id when the line's first or last bytes show it (as
+ *   clients write requests: the id before the method, or last), so its
+ *   caller hears at once rather than at its time limit;
+ * - a UTF-8 byte order mark before a message is skipped (some writers put
+ *   one before their first line);
  * - a JSON-RPC batch is served message by message, each answer on its own
  *   line (the SDK's transport refused it), under the revisions that have
  *   batches (2025-03-26 and before, as negotiated); under later ones, and
@@ -59,6 +64,48 @@ export const maxPendingRequests = 128
 
 const newline = 0x0a
 
+/** How much of a line past the limit is kept, at each end, to find its id. */
+const headBytes = 256
+const tailBytes = 64
+
+const idPattern = String.raw`(-?\d{1,15}|"[^"\\]{0,40}")`
+const jsonrpc = String.raw`(?:\s*"jsonrpc"\s*:\s*"2\.0"\s*,)?`
+/** A request's id named before its method: `{"jsonrpc":"2.0","id":1,"method":…`. */
+const idFirst = new RegExp(String.raw`^\s*\{${jsonrpc}\s*"id"\s*:\s*${idPattern}\s*,${jsonrpc}\s*"method"\s*:`)
+/** A request that names its method first and its id last, as the SDK's `Client` writes them. */
+const methodFirst = new RegExp(String.raw`^\s*\{${jsonrpc}\s*"method"\s*:`)
+const idLast = new RegExp(String.raw`,\s*"id"\s*:\s*${idPattern}\s*\}\s*$`)
+
+/**
+ * The id of the request in a line past the limit, from its first and last
+ * bytes, when they show one for sure: a top-level `id` beside `method`.
+ * Anything else (a client's answer, an id only in its params) has none.
+ */
+const idOfOversized = (head: Buffer, tail: Buffer): string | number | undefined => {
+  const first = idFirst.exec(head.toString("latin1"))
+  const last = first === null && methodFirst.test(head.toString("latin1")) ? idLast.exec(tail.toString("latin1")) : null
+  const id = first?.[1] ?? last?.[1]
+  if (id === undefined) return undefined
+  const value: unknown = JSON.parse(id)
+  return typeof value === "string" || typeof value === "number" ? value : undefined
+}
+
+/** The first `n` bytes of `parts`, copied. */
+const firstBytes = (parts: ReadonlyArray<Buffer>, n: number): Buffer => {
+  const kept: Array<Buffer> = []
+  let size = 0
+  for (const part of parts) {
+    if (size >= n) break
+    kept.push(part.subarray(0, n - size))
+    size += Math.min(part.length, n - size)
+  }
+  return Buffer.from(Buffer.concat(kept))
+}
+
+/** The last `n` bytes of `earlier` followed by `part`, copied. */
+const lastBytes = (earlier: Buffer, part: Buffer, n: number): Buffer =>
+  Buffer.from(part.length >= n ? part.subarray(part.length - n) : Buffer.concat([earlier, part]).subarray(-n))
+
 /** The id of a message that is not a valid JSON-RPC one, when it has a usable id: the answer then reaches its caller. */
 const idOf = (value: unknown): string | number | undefined => {
   if (typeof value !== "object" || value === null || !("id" in value)) return undefined
@@ -97,6 +144,9 @@ export class StdioTransport implements Transport {
   private size = 0
   /** Inside a line past the limit: its bytes are skipped up to its newline. */
   private dropping = false
+  /** The first and last bytes of the line being dropped: where its id is. */
+  private droppedHead: Buffer = Buffer.alloc(0)
+  private droppedTail: Buffer = Buffer.alloc(0)
   /** Lines read, for the log: a refused line is told by its number. */
   private lines = 0
 
@@ -185,9 +235,15 @@ export class StdioTransport implements Transport {
   }
 
   private take(part: Buffer): void {
-    if (this.dropping || part.length === 0) return
+    if (part.length === 0) return
+    if (this.dropping) {
+      this.droppedTail = lastBytes(this.droppedTail, part, tailBytes)
+      return
+    }
     // One byte over is let in: a CRLF line's `\r`, which is no part of the message.
     if (this.size + part.length > maxLineBytes + 1) {
+      this.droppedHead = firstBytes([...this.parts, part], headBytes)
+      this.droppedTail = lastBytes(Buffer.alloc(0), part, tailBytes)
       this.drop(this.lines + 1)
       return
     }
@@ -198,7 +254,7 @@ export class StdioTransport implements Transport {
   private drop(message: number): void {
     // Said at once, not at the newline: a line that never ends is reported too.
     this.log(
-      `message ${message} is longer than 10 MiB (the stdio limit) and was dropped, unread; a request in it gets no answer`,
+      `message ${message} is longer than 10 MiB (the stdio limit) and was dropped, unread; a request in it is answered -32600 (invalid request) if its id is found`,
     )
     this.dropping = true
     this.parts = []
@@ -209,20 +265,39 @@ export class StdioTransport implements Transport {
     this.lines++
     if (this.dropping) {
       this.dropping = false
+      this.refuseOversized()
       return
     }
     const bytes = this.parts.length === 1 && this.parts[0] !== undefined ? this.parts[0] : Buffer.concat(this.parts)
     const carriageReturn = bytes.length > 0 && bytes[bytes.length - 1] === 0x0d
-    if (bytes.length - (carriageReturn ? 1 : 0) > maxLineBytes) {
+    const end = bytes.length - (carriageReturn ? 1 : 0)
+    if (end > maxLineBytes) {
+      this.droppedHead = Buffer.from(bytes.subarray(0, headBytes))
+      this.droppedTail = Buffer.from(bytes.subarray(end - tailBytes, end))
       this.drop(this.lines)
       this.dropping = false
+      this.refuseOversized()
       return
     }
-    const line = bytes.toString("utf8", 0, bytes.length - (carriageReturn ? 1 : 0))
+    const bom = bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0
+    const line = bytes.toString("utf8", bom, end)
     this.parts = []
     this.size = 0
     // A blank line carries no message: nothing to answer.
     if (line.trim() !== "") this.receive(line)
+  }
+
+  /** Answers the request in the line just dropped, when its id is known: its caller need not wait out its time limit. */
+  private refuseOversized(): void {
+    const id = idOfOversized(this.droppedHead, this.droppedTail)
+    this.droppedHead = Buffer.alloc(0)
+    this.droppedTail = Buffer.alloc(0)
+    if (id === undefined) return
+    this.refuse(
+      id,
+      ErrorCode.InvalidRequest,
+      "Invalid Request: the message is longer than 10 MiB, the stdio limit, and was not read; send it in smaller parts",
+    )
   }
 
   private receive(line: string): void {

@@ -171,3 +171,20 @@ describe("an API's JSON after a UTF-8 byte order mark (RFC 8259 §8.1)", () => {
     expect(answer.truncated).toBe(false)
   })
 })
+
+describe("a tool call past the stdio limit", () => {
+  it("is refused at once, as the SDK's Client writes it, and the server serves on", async () => {
+    const session = await server()
+    // Without its answer the call would end at its own time limit, as -32001.
+    const refused = session.client.callTool(
+      {
+        name: "call_api",
+        arguments: { provider: "hyperproof", method: "POST", path: "/v1/x", body: "x".repeat(11 * 1024 * 1024) },
+      },
+      undefined,
+      { timeout: 30_000 },
+    )
+    await expect(refused).rejects.toMatchObject({ code: -32600, message: expect.stringMatching(/10 MiB/) })
+    expect(errorCode(await session.call("list_providers"))).toBeUndefined()
+  })
+})
