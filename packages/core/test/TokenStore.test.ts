@@ -233,6 +233,23 @@ describe("TokenStore (file)", () => {
     }),
   )
 
+  it.effect("defaultPath: with XDG_CONFIG_HOME unset or empty, the home directory of when it is read", () =>
+    Effect.gen(function* () {
+      const home = process.env.HOME
+      const read = (env: Record<string, string>) =>
+        TokenStore.defaultPath.pipe(Effect.withConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(env)))))
+      try {
+        // As a program that sets HOME after importing the core (a test, a sandbox) does.
+        process.env.HOME = "/home/set-later"
+        assert.strictEqual(yield* read({}), "/home/set-later/.config/hyperauth/tokens.json")
+        assert.strictEqual(yield* read({ XDG_CONFIG_HOME: "" }), "/home/set-later/.config/hyperauth/tokens.json")
+        assert.strictEqual(yield* read({ XDG_CONFIG_HOME: "/xdg" }), "/xdg/hyperauth/tokens.json")
+      } finally {
+        process.env.HOME = home
+      }
+    }),
+  )
+
   it.live(
     "an empty or blank HYPERAUTH_STORE_KEY is a configuration error naming it, not a silent plaintext store",
     () =>
