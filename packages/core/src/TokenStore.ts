@@ -562,8 +562,18 @@ export const layerRedis = (options: RedisOptions): Layer.Layer<TokenStore, Token
  * @category config
  */
 export const defaultPath: Config.Config<string> = Config.string("XDG_CONFIG_HOME").pipe(
-  Config.withDefault(join(homedir(), ".config")),
-  Config.map((base) => join(base === "" ? join(homedir(), ".config") : base, "hyperauth", "tokens.json")),
+  Config.option,
+  // The home directory is looked up when the config is read, not when this module loads.
+  Config.map((base) =>
+    join(
+      Option.getOrElse(
+        Option.filter(base, (dir) => dir !== ""),
+        () => join(homedir(), ".config"),
+      ),
+      "hyperauth",
+      "tokens.json",
+    ),
+  ),
 )
 
 /**
