@@ -66,6 +66,18 @@ export interface HyperOptions {
   readonly deviceCodeLifetime?: number | undefined
   /** Seconds an access token lives. Default 3600. */
   readonly tokenLifetime?: number | undefined
+  /**
+   * Whether a device login also brings a refresh token, renewed with
+   * `grant_type=refresh_token` and the client's id (RFC 6749 §6; RFC 8628
+   * §3.5 answers as §5.1 does, which may carry one). The seed documents
+   * none, so the default is false: the token endpoint then refuses that
+   * grant as `unsupported_grant_type`.
+   */
+  readonly refreshTokens?: boolean | undefined
+  /** Seconds a refresh token lives, when `refreshTokens` is on. Default 30 days. */
+  readonly refreshTokenLifetime?: number | undefined
+  /** Whether each refresh token works once, a spent one presented again ending its login (as hyperid's option). */
+  readonly rotateRefreshTokens?: boolean | undefined
 }
 
 /** A redeemed login is forgotten at once; its code says the rest (see `token`). */
@@ -123,6 +135,8 @@ export const hyper = (clock: Clock, tokens: Tokens, options: HyperOptions = {}):
   const interval = options.interval ?? 5
   const deviceCodeLifetime = options.deviceCodeLifetime ?? 600
   const tokenLifetime = options.tokenLifetime ?? 3600
+  const refreshTokens = options.refreshTokens === true
+  const refreshLifetime = options.refreshTokenLifetime ?? 2_592_000
   const byUserCode = new Map<string, DeviceLogin>()
   // Forgotten once expired: no one can approve it, and its code is still answered expired_token.
   const byDeviceCode = new Forgetful<string, DeviceLogin>(
@@ -182,16 +196,41 @@ export const hyper = (clock: Clock, tokens: Tokens, options: HyperOptions = {}):
     })
   }
 
+  /** A token answer: an access token, and a refresh token when they are on. */
+  const issue = (scope: string, grant: string): EmulatorResponse => {
+    const held = { provider: "hyper", clientId, subject: defaultUser.sub, scope, grant }
+    const access = tokens.issue("access", { ...held, lifetime: tokenLifetime })
+    const refresh = refreshTokens ? tokens.issue("refresh", { ...held, lifetime: refreshLifetime }) : undefined
+    return json(200, {
+      access_token: access.value,
+      token_type: "Bearer",
+      expires_in: tokenLifetime,
+      ...(refresh === undefined ? {} : { refresh_token: refresh.value }),
+      ...(scope === "" ? {} : { scope }),
+    })
+  }
+
+  const renew = (form: URLSearchParams): EmulatorResponse => {
+    const value = form.get("refresh_token")
+    if (value === null) return oauthError(400, "invalid_request", "refresh_token is required")
+    const previous = tokens.redeemRefresh(value, "hyper", clientId, options.rotateRefreshTokens === true)
+    if (previous === "reused") return oauthError(400, "invalid_grant", "Refresh token already used")
+    if (previous === "invalid") return oauthError(400, "invalid_grant", "Invalid refresh token")
+    return issue(previous.scope, previous.grant)
+  }
+
   const token = (request: EmulatorRequest): EmulatorResponse => {
     const form = oauthForm(request)
     if (!(form instanceof URLSearchParams)) return form
     const grantType = form.get("grant_type")
     if (grantType === null) return oauthError(400, "invalid_request", "grant_type is required")
-    if (grantType !== "urn:ietf:params:oauth:grant-type:device_code") {
+    const renewing = refreshTokens && grantType === "refresh_token"
+    if (grantType !== "urn:ietf:params:oauth:grant-type:device_code" && !renewing) {
       return oauthError(400, "unsupported_grant_type", "Only the device_code grant is supported")
     }
     const refused = unknownClient(form)
     if (refused !== undefined) return refused
+    if (renewing) return renew(form)
     const deviceCode = form.get("device_code")
     if (deviceCode === null) return oauthError(400, "invalid_request", "device_code is required")
     const found = byDeviceCode.get(deviceCode)
@@ -217,20 +256,7 @@ export const hyper = (clock: Clock, tokens: Tokens, options: HyperOptions = {}):
     if (login.status === "denied") return oauthError(400, "access_denied", "The user denied the request")
     if (login.status === "pending") return oauthError(400, "authorization_pending", "The user has not yet approved")
     byDeviceCode.delete(login.deviceCode)
-    const issued = tokens.issue("access", {
-      provider: "hyper",
-      clientId,
-      subject: defaultUser.sub,
-      scope: login.scope,
-      grant: login.deviceCode,
-      lifetime: tokenLifetime,
-    })
-    return json(200, {
-      access_token: issued.value,
-      token_type: "Bearer",
-      expires_in: tokenLifetime,
-      ...(login.scope === "" ? {} : { scope: login.scope }),
-    })
+    return issue(login.scope, login.deviceCode)
   }
 
   const introspect = (request: EmulatorRequest): EmulatorResponse => {
