@@ -173,6 +173,13 @@ export interface Service {
       onSuccess?: (token: Token.TokenSet) => unknown,
     ): Effect.Effect<Token.TokenSet, RequestFailure>
   }
+  /**
+   * `POST /oauth/token`, `grant_type=refresh_token`, for a login that
+   * brought a refresh token (the seed documents none; RFC 8628 answers as
+   * RFC 6749 §5.1, which may carry one); keeps the old refresh token if
+   * none comes back. A login without one is `not_supported`: log in again.
+   */
+  readonly refresh: (token: Token.TokenSet) => Effect.Effect<Token.TokenSet, RequestFailure | NotSupported>
   /** `POST /oauth/introspect`; `active: false` is an answer, not an error. */
   readonly introspectToken: (
     token: Redacted.Redacted<string> | string,
@@ -322,6 +329,28 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
     }
     const pollForToken: Service["pollForToken"] = pollDevice
 
+    // The seed documents no refresh, but RFC 8628 §3.5 answers as RFC 6749 §5.1 does, which may bring a
+    // refresh token: one that came is used as RFC 6749 §6 says, a public client naming itself by its id.
+    const refresh: Service["refresh"] = (token) => {
+      if (token.refreshToken === undefined) {
+        return Effect.fail(
+          new NotSupported({
+            provider: providerId,
+            operation: "token refresh for a login that brought no refresh token; log in again",
+          }),
+        )
+      }
+      const built = Requests.token("/oauth/token").pipe(
+        Requests.grant("refresh_token", { refresh_token: token.refreshToken }),
+        Requests.clientAuth(Requests.None(options.clientId)),
+        Requests.build,
+      )
+      return http.json(built.request, wire.BearerTokenResponse, built).pipe(
+        Effect.flatMap((answer) => Token.fromResponse(answer, token, { secrets: built.secrets, source })),
+        traced("Hyper.refresh"),
+      )
+    }
+
     const introspectToken: Service["introspectToken"] = (token) => {
       const built = Requests.introspection("/oauth/introspect").pipe(
         Requests.params({ token: Redacted.isRedacted(token) ? token : Redacted.make(token) }),
@@ -354,9 +383,7 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
         ),
       resumeDevice: (login) => pollDevice(login),
       resumeRedirect: () => noResume(providerId, "authorization_code"),
-      // The documentation gives hyper no refresh: a refresh token a device login brought is kept, unused;
-      // a new login is the way back.
-      refresh: () => Effect.fail(new NotSupported({ provider: providerId, operation: "token refresh; log in again" })),
+      refresh,
       introspect: (token) => introspectToken(token.accessToken),
       revoke: () => Effect.succeed(false),
       decorate: (request) => request,
@@ -367,6 +394,7 @@ export const make = (options: Options): Effect.Effect<Service, never, HttpClient
       baseURL: options.baseUrl,
       initiateDeviceFlow,
       pollForToken,
+      refresh,
       introspectToken,
       provider,
     }
