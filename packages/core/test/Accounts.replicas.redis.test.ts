@@ -88,7 +88,9 @@ const replicas = (skewA: number, skewB: number) =>
         const accounts = yield* Accounts.make(Accounts.lookupIn([fake.provider])).pipe(
           Effect.provideService(TokenStore.TokenStore, store),
         )
-        const accessToken = Effect.map(accounts.accessToken(key), Redacted.value).pipe(Effect.withClock(skewed(skewMs)))
+        const accessToken = Effect.map(accounts.accessToken(key), (token) => Redacted.value(token.accessToken)).pipe(
+          Effect.withClock(skewed(skewMs)),
+        )
         return { store, accounts, accessToken }
       })
     const a = yield* replica(1, "host-a", skewA)

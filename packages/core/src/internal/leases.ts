@@ -42,7 +42,9 @@ export interface Backend {
   readonly location: string
   /**
    * Takes the lease if it is free, expired at `now`, or still held by
-   * `replacing` (a holder found dead); otherwise says who holds it.
+   * `replacing` (a holder found dead); otherwise says who holds it. `now`
+   * is the caller's clock: a backend shared across hosts (Redis) judges
+   * expiry by its own instead, as the hosts' clocks may disagree.
    */
   readonly tryAcquire: (
     key: string,

@@ -74,23 +74,32 @@ end
 return {redis.call('HINCRBY', KEYS[1], 'version', 1), existed}
 `
 
-const ACQUIRE = `
+// A lease's expiry is the Redis server's time plus its ttl (ARGV[4], ms), and judged by that
+// time: replicas' clocks may be off by more than a ttl (a VM resumed, NTP not yet synced), and one
+// judging by its own would take over a lease still held, or write one expired already. A held
+// lease's key has no time to live: a volatile-* eviction policy picks only keys that have one.
+const serverNow = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+`
+
+const ACQUIRE = `${serverNow}
 local l = redis.call('HMGET', KEYS[1], 'owner', 'pid', 'host', 'fence', 'expiresAt')
 local owner = l[1] or ''
-if owner ~= '' and tonumber(l[5] or '0') > tonumber(ARGV[5]) and owner ~= ARGV[6] then
+if owner ~= '' and tonumber(l[5] or '0') > now and owner ~= ARGV[5] then
   return {'held', owner, l[2] or '0', l[3] or '', l[4] or '0', l[5] or '0'}
 end
 local fence = redis.call('HINCRBY', KEYS[1], 'fence', 1)
-redis.call('HSET', KEYS[1], 'owner', ARGV[1], 'pid', ARGV[2], 'host', ARGV[3], 'expiresAt', ARGV[4])
-if ARGV[7] == '' then redis.call('PERSIST', KEYS[1]) else redis.call('PEXPIRE', KEYS[1], ARGV[7]) end
+redis.call('HSET', KEYS[1], 'owner', ARGV[1], 'pid', ARGV[2], 'host', ARGV[3], 'expiresAt', tostring(now + tonumber(ARGV[4])))
+redis.call('PERSIST', KEYS[1])
 return {'acquired', tostring(fence)}
 `
 
-const RENEW = `
+const RENEW = `${serverNow}
 local l = redis.call('HMGET', KEYS[1], 'owner', 'fence')
 if l[1] ~= ARGV[1] or l[2] ~= ARGV[2] then return 0 end
-redis.call('HSET', KEYS[1], 'expiresAt', ARGV[3])
-if ARGV[4] == '' then redis.call('PERSIST', KEYS[1]) else redis.call('PEXPIRE', KEYS[1], ARGV[4]) end
+redis.call('HSET', KEYS[1], 'expiresAt', tostring(now + tonumber(ARGV[3])))
+redis.call('PERSIST', KEYS[1])
 return 1
 `
 
@@ -112,16 +121,8 @@ return 1
  */
 const FORGET_AFTER_MS = 24 * 60 * 60 * 1000
 
-/**
- * How long a held lease's key lives (PEXPIRE's argument): its ttl and a day.
- * PEXPIRE takes whole milliseconds only, and a script that fails there has
- * already taken the lease; a ttl of any length is rounded up, and one past
- * what PEXPIRE takes (an infinite one) keeps the key ('': PERSIST).
- */
-const keepHeldFor = (ttlMs: number): string => {
-  const ms = Math.ceil(ttlMs) + FORGET_AFTER_MS
-  return Number.isSafeInteger(ms) ? String(ms) : ""
-}
+/** A ttl as the scripts take it: whole milliseconds, one past any date a lease could reach held for ever. */
+const ttlArgument = (ttlMs: number): string => String(Math.min(Math.ceil(ttlMs), 1e13))
 
 const WriteReply = Schema.Tuple(Schema.Number, Schema.Number)
 const AcquireReply = Schema.Union(
@@ -378,21 +379,13 @@ export const make = (
       })
     const leaseBackend: Leases.Backend = {
       location,
-      tryAcquire: (id, holder, ttlMs, now, replacing) =>
+      tryAcquire: (id, holder, ttlMs, _now, replacing) =>
         Effect.map(
           evaluate(
             AcquireReply,
             ACQUIRE,
             [leaseKey(id)],
-            [
-              holder.owner,
-              String(holder.pid),
-              holder.host,
-              String(now + ttlMs),
-              String(now),
-              replacing ?? "",
-              keepHeldFor(ttlMs),
-            ],
+            [holder.owner, String(holder.pid), holder.host, ttlArgument(ttlMs), replacing ?? ""],
           ),
           (reply): Leases.Attempt =>
             reply[0] === "acquired"
@@ -402,14 +395,9 @@ export const make = (
                   by: { owner: reply[1], pid: reply[2], host: reply[3], fence: reply[4], expiresAt: reply[5] },
                 },
         ),
-      renew: (lease, ttlMs, now) =>
+      renew: (lease, ttlMs, _now) =>
         Effect.map(
-          evaluate(
-            Schema.Number,
-            RENEW,
-            [leaseKey(lease.key)],
-            [lease.owner, String(lease.fence), String(now + ttlMs), keepHeldFor(ttlMs)],
-          ),
+          evaluate(Schema.Number, RENEW, [leaseKey(lease.key)], [lease.owner, String(lease.fence), ttlArgument(ttlMs)]),
           (renewed) => renewed === 1,
         ),
       release: (lease) =>
