@@ -443,31 +443,66 @@ const build = (
       )
     }
 
-    /** A refresh whose result could not be committed: the record changed under it. */
-    const lostRace = (key: AccountKey, provider: Provider, fresh: TokenSet, version: number) =>
+    /** The new tokens must not outlive a login that was logged out while they were being fetched. */
+    const loggedOutMeanwhile = (key: AccountKey, provider: Provider, fresh: TokenSet) =>
+      Effect.zipRight(
+        Effect.ignore(provider.revoke(fresh)),
+        Effect.fail(notLoggedIn(key, "it was logged out while it was being refreshed")),
+      )
+
+    /**
+     * Writes `fresh` without the lease, if the record is still at `version`
+     * (0: none was ever written, or the store lost it): the provider has
+     * spent the refresh token the record holds, so the new tokens must not
+     * be dropped because the lease was lost under them.
+     */
+    const writeBack = (key: AccountKey, provider: Provider, fresh: TokenSet, version: number, why: string) =>
+      store.set(key, fresh, { ifVersion: version }).pipe(
+        Effect.zipRight(
+          Effect.logWarning(
+            `${key.provider}: account "${key.account}" was refreshed after ${why}; its new tokens are stored`,
+          ),
+        ),
+        Effect.as(fresh),
+        Effect.catchTags({
+          // Removed meanwhile (its version outlives it), or changed: what changed it knows better.
+          StoreConflict: () =>
+            Effect.flatMap(
+              store.get(key, { fresh: true }),
+              Option.match({
+                onSome: (entry) => Effect.succeed(entry.token),
+                onNone: () => loggedOutMeanwhile(key, provider, fresh),
+              }),
+            ),
+          TokenStoreError: (error) => keepUnsaved(key, fresh, version, error),
+        }),
+      )
+
+    /** A refresh whose result could not be committed: the record changed under it, or the lease was lost. */
+    const lostRace = (key: AccountKey, provider: Provider, fresh: TokenSet, version: number, conflict: StoreConflict) =>
       Effect.flatMap(
         store.get(key, { fresh: true }),
         Option.match({
-          // Unchanged after all: the store refused the write as a conflict it is not (a damaged record).
           onSome: (entry) =>
-            entry.version === version
-              ? keepUnsaved(
-                  key,
-                  fresh,
-                  version,
-                  new TokenStoreError({
-                    path: store.info.location,
-                    reason: "corrupted",
-                    detail: "a write conflicted with no other writer",
-                  }),
-                )
-              : Effect.succeed(entry.token),
-          // Logged out meanwhile: the new tokens must not outlive the login.
-          onNone: () =>
-            Effect.zipRight(
-              Effect.ignore(provider.revoke(fresh)),
-              Effect.fail(notLoggedIn(key, "it was logged out while it was being refreshed")),
-            ),
+            entry.version !== version
+              ? Effect.succeed(entry.token)
+              : conflict.reason === "lease"
+                ? // Taken over (a holder stalled past its ttl, a Redis that lost its keys), the record left as it was.
+                  writeBack(key, provider, fresh, version, "its lease was taken over")
+                : // Unchanged after all: the store refused the write as a conflict it is not (a damaged record).
+                  keepUnsaved(
+                    key,
+                    fresh,
+                    version,
+                    new TokenStoreError({
+                      path: store.info.location,
+                      reason: "corrupted",
+                      detail: "a write conflicted with no other writer",
+                    }),
+                  ),
+          // Logged out meanwhile (a removed record keeps its version), or lost with the store's data
+          // (a Redis restarted without persistence): only a record never written takes version 0.
+          onNone: () => writeBack(key, provider, fresh, 0, "the store lost its record (its data was lost)"),
         }),
       )
 
@@ -534,7 +569,7 @@ const build = (
         return yield* commit(key, lease, fresh, entry.version).pipe(
           Effect.map((written) => written.token),
           Effect.catchTags({
-            StoreConflict: () => lostRace(key, provider, fresh, entry.version),
+            StoreConflict: (conflict) => lostRace(key, provider, fresh, entry.version, conflict),
             TokenStoreError: (error) => keepUnsaved(key, fresh, entry.version, error),
           }),
         )

@@ -160,6 +160,21 @@ describe.skipIf(!redisAvailable)("replicas sharing one Redis, one of them at the
     }).pipe(Effect.scoped),
   )
 
+  it.live("a login removed from the store during a refresh stays removed, and the new tokens are revoked", () =>
+    Effect.gen(function* () {
+      const setup = yield* replicas(0, 0)
+      const first = yield* Effect.fork(Effect.exit(setup.a.accessToken))
+      yield* Deferred.await(setup.fake.arrived)
+      // Straight at the store, as a tool outside Accounts would: no lease is waited for.
+      assert.isTrue(yield* setup.b.store.remove(key))
+      yield* Deferred.succeed(setup.fake.proceed, undefined)
+      const exit = yield* Fiber.join(first)
+      assert.isTrue(Exit.isFailure(exit))
+      assert.strictEqual(setup.fake.state.revoked, 1)
+      assert.isTrue(Option.isNone(yield* setup.a.store.get(key, { fresh: true })))
+    }).pipe(Effect.scoped),
+  )
+
   it.live("a Redis that lost its data during a refresh gets the new tokens back, none revoked", () =>
     Effect.gen(function* () {
       const setup = yield* replicas(0, 0)
