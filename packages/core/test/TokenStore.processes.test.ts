@@ -2,13 +2,15 @@
  * Two real processes writing to one token store file at the same time
  * (the built package, as users run it) lose no update.
  */
-import { execFile } from "node:child_process"
+import { execFile, spawnSync } from "node:child_process"
 import { existsSync } from "node:fs"
 import { mkdtemp, readFile } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
+import { Effect, Exit, Redacted, Scope } from "effect"
 import { expect, it } from "vitest"
+import * as TokenStore from "../src/TokenStore.js"
 
 const core = fileURLToPath(new URL("../dist/index.js", import.meta.url))
 
@@ -78,4 +80,44 @@ it.runIf(existsSync("/proc/self"))(
     expect(outcome).toContain("/proc/hyperauth-")
   },
   30_000,
+)
+
+/** Whether this machine lets us start a process in a pid namespace of its own (root, Linux), as a container is. */
+const ownPidNamespace = (() => {
+  try {
+    return spawnSync("unshare", ["--pid", "--fork", "--mount-proc", "true"], { timeout: 10_000 }).status === 0
+  } catch {
+    return false
+  }
+})()
+
+// Containers that share a host name (host networking, a set hostname) and a store: a process id
+// from the other's namespace names some other process, or none, in this one.
+it.runIf(ownPidNamespace)(
+  "a lease held by a live process is not taken over from another pid namespace of the same host name",
+  async () => {
+    const path = join(await mkdtemp(join(tmpdir(), "hyperauth-pidns-")), "tokens.json")
+    const key = { provider: "hyperid", account: "default" }
+    const store = TokenStore.makeFile({ path, key: Redacted.make("shared key") })
+    const scope = Effect.runSync(Scope.make())
+    await Effect.runPromise(Scope.extend(store.acquire(key), scope))
+    const script = `
+      import { TokenStore } from ${JSON.stringify(core)}
+      import { Effect, Exit, Redacted } from "effect"
+      const store = TokenStore.makeFile({ path: ${JSON.stringify(path)}, key: Redacted.make("shared key") })
+      const exit = await Effect.runPromiseExit(Effect.scoped(store.acquire(${JSON.stringify(key)}, { wait: 0 })))
+      process.stdout.write(Exit.isSuccess(exit) ? "taken" : exit.cause._tag === "Fail" ? exit.cause.error.reason : "died")
+    `
+    const answer = await new Promise<string>((resolve, reject) =>
+      execFile(
+        "unshare",
+        ["--pid", "--fork", "--mount-proc", process.execPath, "--input-type=module", "-e", script],
+        { cwd: fileURLToPath(new URL("..", import.meta.url)) },
+        (error, stdout) => (error ? reject(error) : resolve(stdout)),
+      ),
+    )
+    await Effect.runPromise(Scope.close(scope, Exit.void))
+    expect(answer).toBe("locked")
+  },
+  60_000,
 )
