@@ -5,13 +5,13 @@
  */
 import { spawnSync } from "node:child_process"
 import { mkdtemp, readdir, readFile, writeFile } from "node:fs/promises"
-import { hostname, tmpdir } from "node:os"
+import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { createClient } from "@redis/client"
 import { Duration, Effect, Exit, Fiber, Option, Redacted, Schema, type Scope, TestClock } from "effect"
 import * as FileStore from "../src/internal/fileStore.js"
-import type { Identity } from "../src/internal/leases.js"
+import { type Identity, thisProcess } from "../src/internal/leases.js"
 import * as MemoryStore from "../src/internal/memoryStore.js"
 import * as RedisStore from "../src/internal/redisStore.js"
 import type { WithLeaseBackend } from "../src/internal/storeRecords.js"
@@ -345,7 +345,7 @@ for (const [name, makeFixture, available] of backends) {
           const crashed = yield* fixture.open()
           const b = yield* fixture.open()
           const now = yield* TestClock.currentTimeMillis
-          const dead = { owner: "crashed-holder", pid: deadPid(), host: hostname() }
+          const dead = { owner: "crashed-holder", pid: deadPid(), host: thisProcess().host }
           yield* crashed.leaseBackend.tryAcquire("hyperid/default", dead, 60_000, now, undefined)
           const lease = yield* Effect.scoped(b.acquire(key, { wait: 0 }))
           assert.isAbove(lease.fence, 0)

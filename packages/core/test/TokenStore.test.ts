@@ -1,11 +1,12 @@
 import { spawnSync } from "node:child_process"
 import { existsSync } from "node:fs"
 import { mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from "node:fs/promises"
-import { hostname, tmpdir } from "node:os"
+import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { ConfigProvider, Deferred, Effect, Exit, Fiber, Option, Redacted, Schema, TestClock } from "effect"
 import * as FileStore from "../src/internal/fileStore.js"
+import { thisProcess } from "../src/internal/leases.js"
 import { TokenResponse } from "../src/internal/wire.js"
 import * as Token from "../src/Token.js"
 import * as TokenStore from "../src/TokenStore.js"
@@ -14,7 +15,10 @@ const tempDir = Effect.promise(() => mkdtemp(join(tmpdir(), "hyperauth-store-"))
 /** The file store at `path` locked by a process that runs (this one, under another owner). */
 const lockedByLiveProcess = (path: string) =>
   Effect.promise(() =>
-    writeFile(`${path}.lock`, JSON.stringify({ owner: "alive", pid: process.pid, host: hostname(), at: Date.now() })),
+    writeFile(
+      `${path}.lock`,
+      JSON.stringify({ owner: "alive", pid: process.pid, host: thisProcess().host, at: Date.now() }),
+    ),
   )
 const tokenOf = (access: string, refresh?: string) =>
   Effect.flatMap(
@@ -367,7 +371,10 @@ describe("TokenStore (file)", () => {
       const child = spawnSync(process.execPath, ["-e", "process.stdout.write(String(process.pid))"])
       const dead = Number(child.stdout.toString())
       yield* Effect.promise(() =>
-        writeFile(`${path}.lock`, JSON.stringify({ owner: "killed", pid: dead, host: hostname(), at: Date.now() })),
+        writeFile(
+          `${path}.lock`,
+          JSON.stringify({ owner: "killed", pid: dead, host: thisProcess().host, at: Date.now() }),
+        ),
       )
       yield* Effect.promise(() => writeFile(`${path}.${dead}.0123456789ab.tmp`, "half a document"))
       yield* Effect.promise(() => writeFile(`${path}.lock.${dead}.0123456789ab.new`, "a lock never linked"))
@@ -375,6 +382,20 @@ describe("TokenStore (file)", () => {
       yield* TokenStore.makeFile({ path }).set(key2, yield* tokenOf("after"))
       assert.isBelow(Date.now() - started, 2_000)
       assert.deepStrictEqual((yield* Effect.promise(() => readdir(dir))).sort(), ["tokens.json"])
+      assert.strictEqual((yield* TokenStore.makeFile({ path }).list).length, 2)
+    }),
+  )
+
+  it.live("a lock left by a killed writer whose process id a later process took is taken over at once", () =>
+    Effect.gen(function* () {
+      const dir = yield* tempDir
+      const path = join(dir, "tokens.json")
+      yield* TokenStore.makeFile({ path }).set(key, yield* tokenOf("before"))
+      // The pid runs, but started at another time than the writer that wrote the lock.
+      const content = { owner: "killed", pid: process.ppid, host: thisProcess().host, started: "1", at: Date.now() }
+      yield* Effect.promise(() => writeFile(`${path}.lock`, JSON.stringify(content)))
+      // Waited out, the lock would fail this write as locked (the wait is shorter than a lock's staleness).
+      yield* TokenStore.makeFile({ path }).set(key2, yield* tokenOf("after"))
       assert.strictEqual((yield* TokenStore.makeFile({ path }).list).length, 2)
     }),
   )

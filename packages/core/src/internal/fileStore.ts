@@ -89,6 +89,7 @@ const LeaseFile = Schema.parseJson(
     owner: Schema.String,
     pid: Schema.Number,
     host: Schema.String,
+    started: Schema.optional(Schema.String),
     fence: Schema.Int,
     expiresAt: Schema.Number,
   }),

@@ -5,7 +5,8 @@
  * of a lease whose holder is provably gone (expired without renewal, or a
  * dead process on this host).
  */
-import { randomBytes } from "node:crypto"
+import { createHash, randomBytes } from "node:crypto"
+import { readFileSync, readlinkSync } from "node:fs"
 import { hostname } from "node:os"
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
@@ -14,10 +15,8 @@ import type * as Scope from "effect/Scope"
 import { TokenStoreError } from "./storeErrors.js"
 
 /** Who holds a lease: enough to tell, on the same host, whether it still runs. */
-export interface Holder {
+export interface Holder extends Identity {
   readonly owner: string
-  readonly pid: number
-  readonly host: string
 }
 
 export interface LeaseState extends Holder {
@@ -72,13 +71,63 @@ export const defaultWait = Duration.seconds(90)
 /** This process, as lease holders are told apart. */
 export interface Identity {
   readonly pid: number
+  /**
+   * The host's name, and on Linux a digest of its boot and pid namespace:
+   * containers can share a name (host networking, a hostname set), and a
+   * pid in another namespace, or from before a reboot, is another process.
+   */
   readonly host: string
+  /** When the process started (Linux: clock ticks since boot), if known: a pid taken again by a later process has another. */
+  readonly started?: string | undefined
 }
 
-export const thisProcess: Identity = { pid: process.pid, host: hostname() }
+/** The start time of process `pid` (`/proc/<pid>/stat`, field 22), if it can be read. */
+const startTimeOf = (pid: number | "self"): string | undefined => {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8")
+    // The command name (field 2) is in parentheses and may hold spaces: fields are counted after it.
+    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19]
+  } catch {
+    return undefined
+  }
+}
 
-/** Whether process `pid` on this host still runs (EPERM: it runs as someone else). */
-export const isAlive = (pid: number): boolean => {
+const namespaceOf = (): string | undefined => {
+  try {
+    const boot = readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim()
+    return createHash("sha256")
+      .update(`${boot} ${readlinkSync("/proc/self/ns/pid")}`)
+      .digest("hex")
+      .slice(0, 12)
+  } catch {
+    return undefined
+  }
+}
+
+let identity: Identity | undefined
+
+/** This process's identity, read the first time it is needed (not when the core is imported). */
+export const thisProcess = (): Identity => {
+  if (identity === undefined) {
+    const namespace = namespaceOf()
+    const name = hostname()
+    identity = {
+      pid: process.pid,
+      host: namespace === undefined ? name : `${name} (${namespace})`,
+      started: startTimeOf("self"),
+    }
+  }
+  return identity
+}
+
+/**
+ * Whether process `pid` on this host still runs (EPERM: it runs as
+ * someone else), and is the one that started at `started`, when that is
+ * known and its start can be read (`/proc` may hide other users' processes).
+ */
+export const isAlive = (pid: number, started?: string): boolean => {
+  const now = started === undefined || started === "" ? undefined : startTimeOf(pid)
+  if (now !== undefined) return now === started
   try {
     process.kill(pid, 0)
     return true
@@ -88,13 +137,13 @@ export const isAlive = (pid: number): boolean => {
 }
 
 const gone = (by: LeaseState, identity: Identity): boolean =>
-  by.host === identity.host && by.pid !== identity.pid && !isAlive(by.pid)
+  by.host === identity.host && by.pid !== identity.pid && !isAlive(by.pid, by.started)
 
 export interface Leases {
   readonly acquire: (key: string, options?: Options) => Effect.Effect<Lease, TokenStoreError, Scope.Scope>
 }
 
-export const make = (backend: Backend, identity: Identity = thisProcess): Leases => {
+export const make = (backend: Backend, identity: Identity = thisProcess()): Leases => {
   // One holder per key in this process: fibers queue here, not on the backend.
   const local = new Map<string, Effect.Semaphore>()
   const localLock = (key: string) => {

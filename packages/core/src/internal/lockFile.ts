@@ -29,7 +29,13 @@ export interface LockOptions {
 }
 
 const Content = Schema.parseJson(
-  Schema.Struct({ owner: Schema.String, pid: Schema.Number, host: Schema.String, at: Schema.Number }),
+  Schema.Struct({
+    owner: Schema.String,
+    pid: Schema.Number,
+    host: Schema.String,
+    started: Schema.optional(Schema.String),
+    at: Schema.Number,
+  }),
 )
 type Content = typeof Content.Type
 
@@ -80,13 +86,13 @@ const makeDirectories = (directory: string, mode: number): void => {
 
 const abandoned = (holder: Content | undefined, staleMs: number, now: number): boolean =>
   holder !== undefined &&
-  ((holder.host === thisProcess.host && holder.pid !== process.pid && !isAlive(holder.pid)) ||
+  ((holder.host === thisProcess().host && holder.pid !== process.pid && !isAlive(holder.pid, holder.started)) ||
     now - holder.at > staleMs)
 
 /** Removes the lock at `path` if it still names `holder`, under the takeover lock. */
 const takeOver = (path: string, holder: Content, staleMs: number): void => {
   const steal = `${path}.steal`
-  const me = JSON.stringify({ owner: randomBytes(9).toString("base64url"), ...thisProcess, at: Date.now() })
+  const me = JSON.stringify({ owner: randomBytes(9).toString("base64url"), ...thisProcess(), at: Date.now() })
   if (!createWith(steal, me)) {
     // A takeover that itself was abandoned would block every other one.
     if (abandoned(readContent(steal), staleMs, Date.now())) fs.rmSync(steal, { force: true })
@@ -107,7 +113,7 @@ const takeOver = (path: string, holder: Content, staleMs: number): void => {
  */
 const takeOverUnreadable = (path: string, seen: fs.Stats, staleMs: number): void => {
   const steal = `${path}.steal`
-  const me = JSON.stringify({ owner: randomBytes(9).toString("base64url"), ...thisProcess, at: Date.now() })
+  const me = JSON.stringify({ owner: randomBytes(9).toString("base64url"), ...thisProcess(), at: Date.now() })
   if (!createWith(steal, me)) {
     if (abandoned(readContent(steal), staleMs, Date.now())) fs.rmSync(steal, { force: true })
     return
@@ -135,7 +141,7 @@ export const withLockFile = <A, E, R>(
     const deadline = (yield* Clock.currentTimeMillis) + options.waitMs
     let directory = false
     while (true) {
-      const content = JSON.stringify({ owner, ...thisProcess, at: Date.now() })
+      const content = JSON.stringify({ owner, ...thisProcess(), at: Date.now() })
       const created = yield* io("lock", () => {
         try {
           return createWith(lockPath, content)

@@ -84,13 +84,13 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 `
 
 const ACQUIRE = `${serverNow}
-local l = redis.call('HMGET', KEYS[1], 'owner', 'pid', 'host', 'fence', 'expiresAt')
+local l = redis.call('HMGET', KEYS[1], 'owner', 'pid', 'host', 'fence', 'expiresAt', 'started')
 local owner = l[1] or ''
 if owner ~= '' and tonumber(l[5] or '0') > now and owner ~= ARGV[5] then
-  return {'held', owner, l[2] or '0', l[3] or '', l[4] or '0', l[5] or '0'}
+  return {'held', owner, l[2] or '0', l[3] or '', l[4] or '0', l[5] or '0', l[6] or ''}
 end
 local fence = redis.call('HINCRBY', KEYS[1], 'fence', 1)
-redis.call('HSET', KEYS[1], 'owner', ARGV[1], 'pid', ARGV[2], 'host', ARGV[3], 'expiresAt', tostring(now + tonumber(ARGV[4])))
+redis.call('HSET', KEYS[1], 'owner', ARGV[1], 'pid', ARGV[2], 'host', ARGV[3], 'started', ARGV[6], 'expiresAt', tostring(now + tonumber(ARGV[4])))
 redis.call('PERSIST', KEYS[1])
 return {'acquired', tostring(fence)}
 `
@@ -134,6 +134,7 @@ const AcquireReply = Schema.Union(
     Schema.String,
     Schema.NumberFromString,
     Schema.NumberFromString,
+    Schema.String,
   ),
 )
 const Fields = Schema.Tuple(Schema.NullOr(Schema.String), Schema.NullOr(Schema.String))
@@ -385,14 +386,21 @@ export const make = (
             AcquireReply,
             ACQUIRE,
             [leaseKey(id)],
-            [holder.owner, String(holder.pid), holder.host, ttlArgument(ttlMs), replacing ?? ""],
+            [holder.owner, String(holder.pid), holder.host, ttlArgument(ttlMs), replacing ?? "", holder.started ?? ""],
           ),
           (reply): Leases.Attempt =>
             reply[0] === "acquired"
               ? { _tag: "Acquired", fence: reply[1] }
               : {
                   _tag: "Held",
-                  by: { owner: reply[1], pid: reply[2], host: reply[3], fence: reply[4], expiresAt: reply[5] },
+                  by: {
+                    owner: reply[1],
+                    pid: reply[2],
+                    host: reply[3],
+                    fence: reply[4],
+                    expiresAt: reply[5],
+                    started: reply[6] === "" ? undefined : reply[6],
+                  },
                 },
         ),
       renew: (lease, ttlMs, _now) =>
