@@ -5,7 +5,7 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { createClient } from "@redis/client"
-import { Effect, Exit, Option, Redacted, Schema } from "effect"
+import { Effect, Exit, Logger, Option, Redacted, Schema } from "effect"
 import * as RedisStore from "../src/internal/redisStore.js"
 import { TokenResponse } from "../src/internal/wire.js"
 import * as Token from "../src/Token.js"
@@ -89,5 +89,29 @@ describe.skipIf(!redisAvailable)("the Redis store, damaged or lost under it", ()
           Option.some("a2"),
         )
       }),
+  )
+})
+
+describe.skipIf(!redisAvailable)("the Redis store on a server that may evict keys", () => {
+  it.scoped("says so at start under an allkeys-* policy, naming the policy and the fix; not under noeviction", () =>
+    Effect.gen(function* () {
+      const { client, open } = yield* setUp
+      const warnings: Array<string> = []
+      const logger = Logger.make(({ logLevel, message }) => {
+        if (logLevel._tag === "Warning") warnings.push(String(message))
+      })
+      const opened = Effect.provide(open(), Logger.replace(Logger.defaultLogger, logger))
+      yield* Effect.acquireRelease(
+        Effect.promise(() => client.configSet("maxmemory-policy", "allkeys-lru")),
+        () => Effect.promise(() => client.configSet("maxmemory-policy", "noeviction")),
+      )
+      yield* opened
+      assert.strictEqual(warnings.length, 1)
+      assert.include(warnings[0], "allkeys-lru")
+      assert.include(warnings[0], "noeviction")
+      yield* Effect.promise(() => client.configSet("maxmemory-policy", "volatile-lru"))
+      yield* opened
+      assert.strictEqual(warnings.length, 1)
+    }),
   )
 })

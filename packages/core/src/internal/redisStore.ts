@@ -124,6 +124,26 @@ const FORGET_AFTER_MS = 24 * 60 * 60 * 1000
 /** A ttl as the scripts take it: whole milliseconds, one past any date a lease could reach held for ever. */
 const ttlArgument = (ttlMs: number): string => String(Math.min(Math.ceil(ttlMs), 1e13))
 
+/**
+ * Says so when the server may evict what the store keeps: under an
+ * `allkeys-*` policy a login (its refresh token with it) or a held lease
+ * can go under memory pressure. The `volatile-*` ones take only keys with
+ * a time to live, which logins and held leases do not have. A server that
+ * does not answer `INFO` (an ACL) is not asked again.
+ */
+const warnOfEviction = <E>(location: string, info: Effect.Effect<string, E>): Effect.Effect<void> =>
+  info.pipe(
+    Effect.flatMap((text) => {
+      const policy = /maxmemory_policy:(\S+)/.exec(text)?.[1]
+      return policy?.startsWith("allkeys") === true
+        ? Effect.logWarning(
+            `The token store ${location} may evict logins and leases under memory pressure: its maxmemory-policy is ${policy}. Set it to noeviction (or a volatile-* policy), or give the store a Redis of its own.`,
+          )
+        : Effect.void
+    }),
+    Effect.ignore,
+  )
+
 const WriteReply = Schema.Tuple(Schema.Number, Schema.Number)
 const AcquireReply = Schema.Union(
   Schema.Tuple(Schema.Literal("acquired"), Schema.NumberFromString),
@@ -262,6 +282,10 @@ export const make = (
       return { salt, check: check ?? "" }
     })
     const salt = meta?.salt
+    yield* warnOfEviction(
+      location,
+      command(() => client.info("memory")),
+    )
 
     const sealText = (aad: string, plain: string): string =>
       sealer === undefined ? plain : JSON.stringify(sealer.seal(plain, aadOf(aad), salt))
