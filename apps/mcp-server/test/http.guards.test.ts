@@ -72,7 +72,14 @@ describe("Host", () => {
   const port = () => Number(new URL(served.url).port)
 
   it("accepts the loopback names, with the server's port or none", async () => {
-    for (const host of [`127.0.0.1:${port()}`, `localhost:${port()}`, `[::1]:${port()}`, "127.0.0.1"]) {
+    // Host names are case-insensitive (RFC 3986 §3.2.2).
+    for (const host of [
+      `127.0.0.1:${port()}`,
+      `localhost:${port()}`,
+      `LocalHost:${port()}`,
+      `[::1]:${port()}`,
+      "127.0.0.1",
+    ]) {
       expect(await initializeWith(served.url, { host }), host).toBe(200)
     }
   })

@@ -156,8 +156,15 @@ describe("a redirect URI on localhost (HYPERID_REDIRECT_URI=http://localhost:{po
       for (const other of ["127.1", "0x7f.1", "2130706433", "[::ffff:127.0.0.1]"]) {
         expect(await landOn(address, port, landed, `${other}:${port}`), other).toMatch(/^HTTP\/1\.1 421 /)
       }
+      // Two Host lines are 400 (RFC 9112 §3.2), whichever is loopback: Node reads only the first.
+      const twice = await rawHttp(
+        port,
+        `GET ${landed.pathname}${landed.search} HTTP/1.1\r\nHost: localhost:${port}\r\nHost: evil.example\r\nConnection: close\r\n\r\n`,
+        address,
+      )
+      expect(twice, address).toMatch(/^HTTP\/1\.1 400 /)
       expect(await stillPending(session, pending.login_id)).toBe(true)
-      const answer = await landOn(address, port, landed)
+      const answer = await landOn(address, port, landed, `LOCALHOST:${port}`)
       expect(answer, address).toMatch(/^HTTP\/1\.1 200 /)
       expect(answer).toContain("signed in to hyperid")
       const done = await session.call("complete_login", { login_id: pending.login_id, wait_seconds: 5 })
