@@ -151,6 +151,8 @@ export const listen = (
     // Made first, so closed last: the server's close lets pages in flight finish first.
     const run = yield* FiberSet.makeRuntime<never, void, never>()
     const respond = (req: IncomingMessage, res: ServerResponse) => {
+      // Several Host lines are 400 (RFC 9112 §3.2): Node keeps the first, which may not be the one meant.
+      if ((req.headersDistinct.host?.length ?? 0) > 1) return send(res, Pages.badRequest)
       // The address the browser landed on, port included: the login checks it is its redirect URI.
       const base = originOf(req.headers.host, req.socket.localPort ?? 0)
       if (base === undefined) return send(res, Pages.misdirected)

@@ -49,7 +49,12 @@ const authorityOf = (req: IncomingMessage): string | undefined | null => {
 const hostOk = (host: string | undefined, port: number): boolean => {
   if (host === undefined) return false
   const match = /^(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(host)
-  return match !== null && loopbackHosts.has(match[1] ?? "") && (match[2] === undefined || Number(match[2]) === port)
+  // Host names are case-insensitive (RFC 3986 §3.2.2).
+  return (
+    match !== null &&
+    loopbackHosts.has((match[1] ?? "").toLowerCase()) &&
+    (match[2] === undefined || Number(match[2]) === port)
+  )
 }
 
 /**
