@@ -50,4 +50,41 @@ describe("defineTool", () => {
       assert.notStrictEqual(taken.isError, true)
     }),
   )
+
+  it.effect(
+    "a record key named __proto__ (which decoding would drop) is refused, not lost; one in an unknown body is kept",
+    () =>
+      Effect.gen(function* () {
+        const seen: Array<unknown> = []
+        const echo = defineTool({
+          name: "echo",
+          title: "Echo",
+          description: "Takes a record and a body.",
+          input: Schema.Struct({
+            query: Schema.optional(Schema.Record({ key: Schema.String, value: Schema.String })),
+            body: Schema.optional(Schema.Unknown),
+          }),
+          output: Schema.Struct({ ok: Schema.Boolean }),
+          annotations: { readOnlyHint: true },
+          run: (input) =>
+            Effect.sync(() => {
+              seen.push(input)
+              return { ok: true }
+            }),
+        })
+        const services = Context.unsafeMake<Services>(new Map())
+        // As JSON.parse makes them: an own member named __proto__.
+        const refused = yield* Effect.provide(
+          echo.call(JSON.parse('{"query":{"a":"1","__proto__":"x"}}'), context),
+          services,
+        )
+        assert.isTrue(refused.isError)
+        assert.include(JSON.stringify(refused.content), "query.__proto__")
+        assert.strictEqual(seen.length, 0)
+        const body = JSON.parse('{"body":{"__proto__":{"polluted":true}}}')
+        const taken = yield* Effect.provide(echo.call(body, context), services)
+        assert.notStrictEqual(taken.isError, true)
+        assert.strictEqual(JSON.stringify(seen[0]), '{"body":{"__proto__":{"polluted":true}}}')
+      }),
+  )
 })
