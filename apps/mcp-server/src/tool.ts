@@ -249,6 +249,25 @@ const tooDeep = (args: unknown): string | undefined => {
   return undefined
 }
 
+/**
+ * Where the arguments name a member `__proto__` (an own one, as JSON.parse
+ * makes it) that decoding dropped: Effect's `Schema.Record` and
+ * `Schema.Struct` assign each member, and assigning `__proto__` sets the
+ * prototype instead, so a query parameter or header of that name would
+ * vanish without a word. A value kept as it came (an `Unknown` body) keeps it.
+ */
+const lostMember = (raw: unknown, decoded: unknown, path: string): string | undefined => {
+  if (typeof raw !== "object" || raw === null || typeof decoded !== "object" || decoded === null || raw === decoded)
+    return undefined
+  if (Object.hasOwn(raw, "__proto__") && !Object.hasOwn(decoded, "__proto__")) return `${path}.__proto__`
+  for (const [name, value] of Object.entries(raw)) {
+    if (!Object.hasOwn(decoded, name)) continue
+    const lost = lostMember(value, Reflect.get(decoded, name), path === "" ? name : `${path}.${name}`)
+    if (lost !== undefined) return lost
+  }
+  return undefined
+}
+
 const describeIssues = (error: ParseResult.ParseError): string =>
   problems(error.issue, [])
     .map(({ path, message }) => `${path.length === 0 ? "arguments" : path.map(String).join(".")} ${message}`)
@@ -328,6 +347,17 @@ export const defineTool = <IA, II, OA, OI extends Readonly<Record<string, unknow
     decode ??= Schema.decodeUnknownEither(spec.input, { errors: "all", onExcessProperty: "error" })
     return Either.mapLeft(decode(args ?? {}), (error) =>
       invalidInput(`${describeIssues(error)}. Fix the arguments and call ${spec.name} again.`),
+    ).pipe(
+      Either.flatMap((input) => {
+        const lost = lostMember(args, input, "")
+        return lost === undefined
+          ? Either.right(input)
+          : Either.left(
+              invalidInput(
+                `${lost} cannot be sent: the name __proto__ is not taken. Fix the arguments and call ${spec.name} again.`,
+              ),
+            )
+      }),
     )
   }
   return {
