@@ -254,6 +254,23 @@ describe("what a client may send that this server does not offer", () => {
     expect(answer.result.nextCursor).toBeUndefined()
   })
 
+  it("a tools/call augmented as a task (MCP 2025-11-25), tasks not declared, is served as a plain call", async () => {
+    // "Receivers that do not declare the task capability MUST process requests normally, ignoring task metadata."
+    for (const [id, task] of [
+      ["task-empty", {}],
+      ["task-ttl", { ttl: 1000 }],
+    ] as const) {
+      await raw.send({
+        jsonrpc: "2.0",
+        id,
+        method: "tools/call",
+        params: { name: "list_providers", arguments: {}, task },
+      })
+      const answer = (await raw.answer(id)) as { result?: { structuredContent?: unknown } }
+      expect(answer.result?.structuredContent, id).toHaveProperty("providers")
+    }
+  })
+
   it("ping is answered between everything, with an empty result", async () => {
     await raw.send({ jsonrpc: "2.0", id: "p-params", method: "ping", params: {} })
     expect(await raw.answer("p-params")).toEqual({ jsonrpc: "2.0", id: "p-params", result: {} })
