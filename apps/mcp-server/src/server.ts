@@ -171,6 +171,19 @@ const refusedRequest = (message: JSONRPCMessage): Promise<JSONRPCMessage> | unde
 }
 
 /**
+ * A `tools/call` without its task augmentation (`params.task`, an object):
+ * this server declares no tasks capability, and MCP 2025-11-25 has such a
+ * receiver process the request normally, ignoring it, where the SDK would
+ * answer `-32603`. It is stripped once checked: a `task` the schema
+ * refuses (not an object, a `ttl` that is no number) is still `-32602`.
+ */
+const withoutTask = (message: JSONRPCMessage): JSONRPCMessage => {
+  if (!("method" in message) || message.method !== "tools/call" || !isObject(message.params)) return message
+  const { task, ...params } = message.params
+  return isObject(task) ? { ...message, params } : message
+}
+
+/**
  * Puts `refusedRequest` in front of the SDK: the `Server` sets the
  * transport's `onmessage` when it connects, just before `start`, so it is
  * wrapped there, before any message can arrive.
@@ -182,7 +195,7 @@ const withRequestsChecked = (transport: Transport): Transport => {
     transport.onmessage = (message, extra) => {
       // Checked at once: every other message reaches the SDK in the same turn, in order.
       const answer = refusedRequest(message)
-      if (answer === undefined) return dispatch?.(message, extra)
+      if (answer === undefined) return dispatch?.(withoutTask(message), extra)
       answer
         .then((refusal) => transport.send(refusal))
         .catch((error: unknown) => transport.onerror?.(error instanceof Error ? error : new Error(String(error))))
