@@ -115,3 +115,35 @@ describe.skipIf(!redisAvailable)("the Redis store on a server that may evict key
     }),
   )
 })
+
+describe.skipIf(!redisAvailable)("replicas with other keys opening a new Redis store at once", () => {
+  it.live("exactly one of a replica with key K1, one with K2 and one with none gets to write", () =>
+    Effect.gen(function* () {
+      const url = Redacted.make(redis?.current.url ?? "")
+      const outcomes: Array<string> = []
+      for (let round = 0; round < 30; round++) {
+        const prefix = `keysrace${++prefixes}:`
+        const write = (key: string | undefined) =>
+          Effect.scoped(
+            Effect.gen(function* () {
+              const store = yield* RedisStore.make({
+                url,
+                key: key === undefined ? undefined : Redacted.make(key),
+                prefix,
+              })
+              yield* store.set({ provider: "hyperid", account: key ?? "plain" }, yield* tokenOf("a"))
+            }),
+          ).pipe(
+            Effect.as("written"),
+            Effect.catchAll((error) => Effect.succeed(error._tag === "TokenStoreError" ? error.reason : error._tag)),
+          )
+        const results = yield* Effect.all([write("K1"), write("K2"), write(undefined)], { concurrency: "unbounded" })
+        outcomes.push(results.join(","))
+      }
+      assert.deepStrictEqual(
+        outcomes.filter((outcome) => outcome.split(",").filter((result) => result === "written").length !== 1),
+        [],
+      )
+    }),
+  )
+})
