@@ -144,6 +144,18 @@ const warnOfEviction = <E>(location: string, info: Effect.Effect<string, E>): Ef
     Effect.ignore,
   )
 
+// Seals a store that has no key check yet, if it holds no record: with a new salt and the check
+// sealed under it (ARGV[1], ARGV[2]). A store that holds records and no salt was written without
+// a key; one with a salt and no check gets its check from the caller.
+const SEAL = `
+local salt = redis.call('HGET', KEYS[1], 'salt')
+if salt then return {'salted', salt} end
+if redis.call('SCARD', KEYS[2]) + redis.call('SCARD', KEYS[3]) > 0 then return {'unencrypted', ''} end
+redis.call('HSET', KEYS[1], 'salt', ARGV[1], 'check', ARGV[2])
+return {'sealed', ARGV[1]}
+`
+const SealReply = Schema.Tuple(Schema.Literal("sealed", "salted", "unencrypted"), Schema.String)
+
 const WriteReply = Schema.Tuple(Schema.Number, Schema.Number)
 const AcquireReply = Schema.Union(
   Schema.Tuple(Schema.Literal("acquired"), Schema.NumberFromString),
@@ -265,12 +277,18 @@ export const make = (
         return undefined
       }
       if (storedCheck === null) {
-        const stored = yield* Effect.forEach([indexKey, loginIndexKey], (set) => command(() => client.sCard(set)))
-        const records = yield* decodeReply(Schema.Array(Schema.Number), stored)
-        if (storedSalt === null && records.some((count) => count > 0)) return yield* fail("unencrypted")
-        yield* command(() => client.hSetNX(metaKey, "salt", Sealing.newSalt()))
-        const [salt] = yield* readMeta
-        if (salt !== null) {
+        // Looked at and sealed in one step: a replica without the key writing in between would
+        // leave a plaintext record beside the seal (and have its writes let in from then on).
+        const fresh = Sealing.newSalt()
+        const [outcome, salt] = yield* evaluate(
+          SealReply,
+          SEAL,
+          [metaKey, indexKey, loginIndexKey],
+          [fresh, JSON.stringify(sealer.seal(checkText, "meta", fresh))],
+        )
+        if (outcome === "unencrypted") return yield* fail("unencrypted")
+        // A salt without its check (an older version stopped between the two): the check is added.
+        if (outcome === "salted") {
           yield* command(() => client.hSetNX(metaKey, "check", JSON.stringify(sealer.seal(checkText, "meta", salt))))
         }
       }
