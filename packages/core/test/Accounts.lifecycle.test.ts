@@ -10,47 +10,25 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { createClient } from "@redis/client"
-import {
-  Context,
-  Deferred,
-  Effect,
-  Exit,
-  Fiber,
-  Layer,
-  ManagedRuntime,
-  Option,
-  Redacted,
-  Schema,
-  TestClock,
-} from "effect"
+import { Context, Deferred, Effect, Exit, Fiber, Layer, ManagedRuntime, Option, Redacted, TestClock } from "effect"
 import * as Accounts from "../src/Accounts.js"
 import * as FileStore from "../src/internal/fileStore.js"
 import * as MemoryStore from "../src/internal/memoryStore.js"
 import * as RedisStore from "../src/internal/redisStore.js"
-import { TokenResponse } from "../src/internal/wire.js"
 import type { RequestFailure } from "../src/OAuthError.js"
-import type { Provider } from "../src/Provider.js"
-import * as Token from "../src/Token.js"
+import type * as Token from "../src/Token.js"
 import * as TokenStore from "../src/TokenStore.js"
+import { fakeProvider, tokenOf } from "./support/fakeProvider.js"
 import { redisAvailable, useRedis } from "./support/redisServer.js"
 
 const key = { provider: "hyperid", account: "default" }
-
-const tokenOf = (fields: Record<string, unknown>) =>
-  Effect.flatMap(Effect.orDie(Schema.decodeUnknown(TokenResponse)(fields)), (response) => Token.fromResponse(response))
 
 const access = (token: Token.TokenSet) => Redacted.value(token.accessToken)
 
 /** A provider whose refresh waits for `gate` and answers "fresh-N"; it records what it revoked. */
 const gatedProvider = (gate: Deferred.Deferred<void>, started: Deferred.Deferred<void>) => {
   const calls = { refresh: 0, revoked: [] as Array<string> }
-  const provider: Provider = {
-    id: "hyperid",
-    flow: "authorization_code",
-    apiBaseUrl: "http://127.0.0.1:1",
-    startLogin: () => Effect.die("not used"),
-    resumeDevice: () => Effect.die("not used"),
-    resumeRedirect: () => Effect.die("not used"),
+  const provider = fakeProvider({
     refresh: (): Effect.Effect<Token.TokenSet, RequestFailure> =>
       Effect.gen(function* () {
         calls.refresh++
@@ -62,14 +40,12 @@ const gatedProvider = (gate: Deferred.Deferred<void>, started: Deferred.Deferred
           expires_in: 3600,
         })
       }),
-    introspect: () => Effect.die("not used"),
     revoke: (token) =>
       Effect.sync(() => {
         calls.revoked.push(access(token))
         return true
       }),
-    decorate: (request) => request,
-  }
+  })
   return { provider, calls }
 }
 

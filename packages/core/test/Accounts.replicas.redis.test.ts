@@ -6,22 +6,17 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { createClient } from "@redis/client"
-import { Clock, Deferred, Effect, Exit, Fiber, Option, Redacted, Schema } from "effect"
+import { Clock, Deferred, Effect, Exit, Fiber, Option, Redacted } from "effect"
 import * as Accounts from "../src/Accounts.js"
 import * as RedisStore from "../src/internal/redisStore.js"
-import { TokenResponse } from "../src/internal/wire.js"
 import { OAuthProtocolError } from "../src/OAuthError.js"
-import type { Provider } from "../src/Provider.js"
-import * as Token from "../src/Token.js"
 import * as TokenStore from "../src/TokenStore.js"
+import { fakeProvider, tokenOf } from "./support/fakeProvider.js"
 import { redisAvailable, useRedis } from "./support/redisServer.js"
 
 const redis = redisAvailable ? useRedis() : undefined
 const key = { provider: "hyperid", account: "default" }
 let prefixes = 0
-
-const tokenOf = (fields: Record<string, unknown>) =>
-  Effect.flatMap(Effect.orDie(Schema.decodeUnknown(TokenResponse)(fields)), (response) => Token.fromResponse(response))
 
 /**
  * A provider that rotates strictly: each refresh token once, spent on
@@ -32,13 +27,7 @@ const gatedProvider = Effect.gen(function* () {
   const arrived = yield* Deferred.make<void>()
   const proceed = yield* Deferred.make<void>()
   const state = { valid: "r1" as string | undefined, refreshes: 0, reused: [] as Array<string>, revoked: 0 }
-  const provider: Provider = {
-    id: "hyperid",
-    flow: "authorization_code",
-    apiBaseUrl: "http://127.0.0.1:1",
-    startLogin: () => Effect.die("not used"),
-    resumeDevice: () => Effect.die("not used"),
-    resumeRedirect: () => Effect.die("not used"),
+  const provider = fakeProvider({
     refresh: (previous) =>
       Effect.gen(function* () {
         const presented = previous.refreshToken === undefined ? "" : Redacted.value(previous.refreshToken)
@@ -52,14 +41,12 @@ const gatedProvider = Effect.gen(function* () {
         state.valid = `r${state.refreshes + 1}`
         return yield* tokenOf({ access_token: `a${state.refreshes + 1}`, refresh_token: state.valid, expires_in: 3600 })
       }),
-    introspect: () => Effect.die("not used"),
     revoke: () =>
       Effect.sync(() => {
         state.revoked++
         return true
       }),
-    decorate: (request) => request,
-  }
+  })
   return { provider, state, arrived, proceed }
 })
 

@@ -3,45 +3,31 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { FetchHttpClient } from "@effect/platform"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Exit, Fiber, Layer, Redacted, Schema, TestClock } from "effect"
+import { Effect, Exit, Fiber, Layer, Redacted, TestClock } from "effect"
 import * as Accounts from "../src/Accounts.js"
 import * as Hyperproof from "../src/Hyperproof.js"
-import { TokenResponse } from "../src/internal/wire.js"
 import { ConnectionError, NotSupported, OAuthProtocolError, type RequestFailure } from "../src/OAuthError.js"
 import type { Provider } from "../src/Provider.js"
-import * as Token from "../src/Token.js"
+import type * as Token from "../src/Token.js"
 import * as TokenStore from "../src/TokenStore.js"
 import { hyperproofOptions, useEmulator } from "./support/emulator.js"
+import { fakeProvider, tokenOf } from "./support/fakeProvider.js"
 
 const emulator = useEmulator()
 const key = { provider: "hyperid", account: "default" }
 
-const tokenOf = (fields: Record<string, unknown>, previous?: Token.TokenSet) =>
-  Effect.flatMap(Effect.orDie(Schema.decodeUnknown(TokenResponse)(fields)), (response) =>
-    Token.fromResponse(response, previous),
-  )
-
 /** A refresh-grant provider whose refresh answers from a script. */
-const fakeProvider = (
+const countingProvider = (
   answer: (previous: Token.TokenSet) => Effect.Effect<Token.TokenSet, RequestFailure | NotSupported>,
 ) => {
   const calls = { refresh: 0 }
-  const provider: Provider = {
-    id: "hyperid",
-    flow: "authorization_code",
-    apiBaseUrl: "http://127.0.0.1:1",
-    startLogin: () => Effect.die("not used"),
-    resumeDevice: () => Effect.die("not used"),
-    resumeRedirect: () => Effect.die("not used"),
+  const provider = fakeProvider({
     refresh: (previous) =>
       Effect.suspend(() => {
         calls.refresh++
         return answer(previous)
       }),
-    introspect: () => Effect.die("not used"),
-    revoke: () => Effect.succeed(false),
-    decorate: (request) => request,
-  }
+  })
   return { provider, calls }
 }
 
@@ -58,7 +44,7 @@ const failure = <A, E>(exit: Exit.Exit<A, E>): E => {
 
 describe("Accounts", () => {
   it.effect("returns the stored token while it is more than 60 s from expiry", () => {
-    const fake = fakeProvider(() => tokenOf({ access_token: "new" }))
+    const fake = countingProvider(() => tokenOf({ access_token: "new" }))
     return withAccounts(fake.provider, (accounts) =>
       Effect.gen(function* () {
         yield* accounts.save(key, yield* tokenOf({ access_token: "old", refresh_token: "r1", expires_in: 300 }))
@@ -73,7 +59,7 @@ describe("Accounts", () => {
   })
 
   it.effect("a lookup that answers another provider than the login's is not_configured: nothing is sent to it", () => {
-    const fake = fakeProvider(() => tokenOf({ access_token: "new" }))
+    const fake = countingProvider(() => tokenOf({ access_token: "new" }))
     return withAccounts(fake.provider, (accounts) =>
       Effect.gen(function* () {
         // The lookup answers hyperid whatever it is asked, as one that ignores its id would.
@@ -88,7 +74,7 @@ describe("Accounts", () => {
   })
 
   it.effect("the 60 s margin is kept to the millisecond", () => {
-    const fake = fakeProvider(() => tokenOf({ access_token: "new" }))
+    const fake = countingProvider(() => tokenOf({ access_token: "new" }))
     return withAccounts(fake.provider, (accounts) =>
       Effect.gen(function* () {
         yield* accounts.save(key, yield* tokenOf({ access_token: "old", refresh_token: "r1", expires_in: 300 }))
@@ -102,7 +88,7 @@ describe("Accounts", () => {
   })
 
   it.effect("a refresh answered without a refresh token keeps the old one", () => {
-    const fake = fakeProvider((previous) => tokenOf({ access_token: "new", expires_in: 3600 }, previous))
+    const fake = countingProvider((previous) => tokenOf({ access_token: "new", expires_in: 3600 }, previous))
     return withAccounts(fake.provider, (accounts) =>
       Effect.gen(function* () {
         yield* accounts.save(key, yield* tokenOf({ access_token: "old", refresh_token: "r1", expires_in: 10 }))
@@ -116,7 +102,7 @@ describe("Accounts", () => {
   })
 
   it.effect("1,000 concurrent callers on an expired token share one refresh", () => {
-    const fake = fakeProvider((previous) =>
+    const fake = countingProvider((previous) =>
       Effect.zipRight(Effect.sleep("100 millis"), tokenOf({ access_token: "new", expires_in: 3600 }, previous)),
     )
     return withAccounts(fake.provider, (accounts) =>
@@ -137,7 +123,7 @@ describe("Accounts", () => {
   })
 
   it.effect("a caller that stops waiting does not cancel the refresh others wait for, nor lose its answer", () => {
-    const fake = fakeProvider((previous) =>
+    const fake = countingProvider((previous) =>
       Effect.zipRight(Effect.sleep("1 second"), tokenOf({ access_token: "new", expires_in: 3600 }, previous)),
     )
     return withAccounts(fake.provider, (accounts) =>
@@ -157,7 +143,7 @@ describe("Accounts", () => {
 
   it.effect("callers whose token an API refused at once share one replacement; a later refusal refreshes again", () => {
     let issued = 0
-    const fake = fakeProvider((previous) =>
+    const fake = countingProvider((previous) =>
       Effect.suspend(() => tokenOf({ access_token: `new-${++issued}`, expires_in: 3600 }, previous)),
     )
     return withAccounts(fake.provider, (accounts) =>
@@ -180,7 +166,7 @@ describe("Accounts", () => {
   // Expired, or still valid in its last 60 s: the provider's verdict ends the login either way.
   for (const expiresIn of [0, 30]) {
     it.effect(`invalid_grant on refresh (${expiresIn} s left) removes the login and says how to log in again`, () => {
-      const fake = fakeProvider(() =>
+      const fake = countingProvider(() =>
         Effect.fail(new OAuthProtocolError({ provider: "hyperid", error: "invalid_grant" })),
       )
       return withAccounts(fake.provider, (accounts) =>
@@ -200,7 +186,7 @@ describe("Accounts", () => {
     ["a server error", new OAuthProtocolError({ provider: "hyperid", error: "server_error", status: 500 })],
   ] as const) {
     it.effect(`${name} on refresh keeps everything stored`, () => {
-      const fake = fakeProvider(() => Effect.fail(error))
+      const fake = countingProvider(() => Effect.fail(error))
       return withAccounts(fake.provider, (accounts) =>
         Effect.gen(function* () {
           yield* accounts.save(key, yield* tokenOf({ access_token: "old", refresh_token: "r1", expires_in: 0 }))
@@ -214,7 +200,7 @@ describe("Accounts", () => {
   }
 
   it.effect("an expired token without a refresh token is not_logged_in, without a network call", () => {
-    const fake = fakeProvider(() => tokenOf({ access_token: "never" }))
+    const fake = countingProvider(() => tokenOf({ access_token: "never" }))
     return withAccounts(fake.provider, (accounts) =>
       Effect.gen(function* () {
         yield* accounts.save(key, yield* tokenOf({ access_token: "old", expires_in: 0 }))
@@ -227,7 +213,7 @@ describe("Accounts", () => {
   it.effect(
     "a token in its last 60 s with no refresh token (a hyper login) is used until it expires, without a network call",
     () => {
-      const fake = fakeProvider(() => tokenOf({ access_token: "never" }))
+      const fake = countingProvider(() => tokenOf({ access_token: "never" }))
       return withAccounts(fake.provider, (accounts) =>
         Effect.gen(function* () {
           yield* accounts.save(key, yield* tokenOf({ access_token: "old", expires_in: 30 }))
@@ -250,7 +236,7 @@ describe("Accounts", () => {
     it.effect(
       `${name} on the refresh of a token in its last 60 s hands out the token, still valid, and keeps everything`,
       () => {
-        const fake = fakeProvider(() => Effect.fail(error))
+        const fake = countingProvider(() => Effect.fail(error))
         return withAccounts(fake.provider, (accounts) =>
           Effect.gen(function* () {
             yield* accounts.save(key, yield* tokenOf({ access_token: "old", refresh_token: "r1", expires_in: 30 }))
@@ -269,7 +255,7 @@ describe("Accounts", () => {
 
   it.effect("an early renewal that fails after the token expired meanwhile hands out no expired token", () => {
     // The provider takes 40 s to fail: the token had 30 s left when the renewal began.
-    const fake = fakeProvider(() =>
+    const fake = countingProvider(() =>
       Effect.zipRight(
         Effect.sleep("40 seconds"),
         Effect.fail(new ConnectionError({ provider: "hyperid", url: "http://x", reason: "timed out" })),
@@ -290,7 +276,7 @@ describe("Accounts", () => {
   it.effect(
     "invalid_grant for a login stored before logins recorded their source keeps it: it may be another server's",
     () => {
-      const fake = fakeProvider(() =>
+      const fake = countingProvider(() =>
         Effect.fail(new OAuthProtocolError({ provider: "hyperid", error: "invalid_grant" })),
       )
       const provider: Provider = { ...fake.provider, source: "this-server" }
@@ -309,7 +295,7 @@ describe("Accounts", () => {
   )
 
   it.effect("an unknown account is not_logged_in", () =>
-    withAccounts(fakeProvider(() => tokenOf({ access_token: "x" })).provider, (accounts) =>
+    withAccounts(countingProvider(() => tokenOf({ access_token: "x" })).provider, (accounts) =>
       Effect.map(Effect.exit(accounts.accessToken({ provider: "hyperid", account: "nobody" })), (exit) =>
         assert.strictEqual(failure(exit).code, "not_logged_in"),
       ),

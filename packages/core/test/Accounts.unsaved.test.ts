@@ -5,30 +5,18 @@
  * left. They must not be dropped.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Fiber, Option, Redacted, Schema, TestClock } from "effect"
+import { Effect, Fiber, Option, Redacted, TestClock } from "effect"
 import * as Accounts from "../src/Accounts.js"
-import { TokenResponse } from "../src/internal/wire.js"
-import type { Provider } from "../src/Provider.js"
-import * as Token from "../src/Token.js"
+import type * as Token from "../src/Token.js"
 import * as TokenStore from "../src/TokenStore.js"
+import { fakeProvider, tokenOf } from "./support/fakeProvider.js"
 
 const key = { provider: "hyperid", account: "default" }
-
-const tokenOf = (fields: Record<string, unknown>, previous?: Token.TokenSet) =>
-  Effect.flatMap(Effect.orDie(Schema.decodeUnknown(TokenResponse)(fields)), (response) =>
-    Token.fromResponse(response, previous),
-  )
 
 /** A provider that rotates refresh tokens strictly: r1 → r2 → r3 …; a spent one is invalid_grant. */
 const rotatingProvider = () => {
   const calls = { refresh: 0, spentReused: 0, revoked: [] as Array<string> }
-  const provider: Provider = {
-    id: "hyperid",
-    flow: "authorization_code",
-    apiBaseUrl: "http://127.0.0.1:1",
-    startLogin: () => Effect.die("not used"),
-    resumeDevice: () => Effect.die("not used"),
-    resumeRedirect: () => Effect.die("not used"),
+  const provider = fakeProvider({
     refresh: (previous) =>
       Effect.suspend(() => {
         const presented = previous.refreshToken === undefined ? "" : Redacted.value(previous.refreshToken)
@@ -40,14 +28,12 @@ const rotatingProvider = () => {
           expires_in: 3600,
         })
       }),
-    introspect: () => Effect.die("not used"),
     revoke: (token) =>
       Effect.sync(() => {
         calls.revoked.push(token.refreshToken === undefined ? "" : Redacted.value(token.refreshToken))
         return true
       }),
-    decorate: (request) => request,
-  }
+  })
   return { provider, calls }
 }
 
