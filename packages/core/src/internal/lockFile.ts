@@ -89,21 +89,30 @@ const abandoned = (holder: Content | undefined, staleMs: number, now: number): b
   ((holder.host === thisProcess().host && holder.pid !== process.pid && !isAlive(holder.pid, holder.started)) ||
     now - holder.at > staleMs)
 
-/** Removes the lock at `path` if it still names `holder`, under the takeover lock. */
-const takeOver = (path: string, holder: Content, staleMs: number): void => {
+/**
+ * Runs `remove` under the takeover lock of `path`, if it can be had now;
+ * one left by a takeover that was itself abandoned, which would block
+ * every other, is removed instead.
+ */
+const underTakeoverLock = (path: string, staleMs: number, remove: () => void): void => {
   const steal = `${path}.steal`
   const me = JSON.stringify({ owner: randomBytes(9).toString("base64url"), ...thisProcess(), at: Date.now() })
   if (!createWith(steal, me)) {
-    // A takeover that itself was abandoned would block every other one.
     if (abandoned(readContent(steal), staleMs, Date.now())) fs.rmSync(steal, { force: true })
     return
   }
   try {
-    if (readContent(path)?.owner === holder.owner) fs.rmSync(path, { force: true })
+    remove()
   } finally {
     fs.rmSync(steal, { force: true })
   }
 }
+
+/** Removes the lock at `path` if it still names `holder`, under the takeover lock. */
+const takeOver = (path: string, holder: Content, staleMs: number): void =>
+  underTakeoverLock(path, staleMs, () => {
+    if (readContent(path)?.owner === holder.owner) fs.rmSync(path, { force: true })
+  })
 
 /**
  * Removes the lock at `path` if it is still the unreadable file `seen` (the
@@ -111,22 +120,13 @@ const takeOver = (path: string, holder: Content, staleMs: number): void => {
  * short (a power loss before its bytes reached the disk) names no holder to
  * wait for, so its age alone says it was abandoned.
  */
-const takeOverUnreadable = (path: string, seen: fs.Stats, staleMs: number): void => {
-  const steal = `${path}.steal`
-  const me = JSON.stringify({ owner: randomBytes(9).toString("base64url"), ...thisProcess(), at: Date.now() })
-  if (!createWith(steal, me)) {
-    if (abandoned(readContent(steal), staleMs, Date.now())) fs.rmSync(steal, { force: true })
-    return
-  }
-  try {
+const takeOverUnreadable = (path: string, seen: fs.Stats, staleMs: number): void =>
+  underTakeoverLock(path, staleMs, () => {
     const now = fs.statSync(path, { throwIfNoEntry: false })
     if (now?.ino === seen.ino && now.mtimeMs === seen.mtimeMs && readContent(path) === undefined) {
       fs.rmSync(path, { force: true })
     }
-  } finally {
-    fs.rmSync(steal, { force: true })
-  }
-}
+  })
 
 /** Runs `effect` holding the lock file at `lockPath`. */
 export const withLockFile = <A, E, R>(
