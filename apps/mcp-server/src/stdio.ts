@@ -68,7 +68,8 @@ const newline = 0x0a
 const headBytes = 256
 const tailBytes = 64
 
-const idPattern = String.raw`(-?\d{1,15}|"[^"\\]{0,40}")`
+// A JSON integer or a string without escapes or control characters: text JSON.parse takes as an id.
+const idPattern = String.raw`(-?(?:0|[1-9]\d{0,14})|"[^"\\\u0000-\u001f]{0,40}")`
 const jsonrpc = String.raw`(?:\s*"jsonrpc"\s*:\s*"2\.0"\s*,)?`
 /** A request's id named before its method: `{"jsonrpc":"2.0","id":1,"method":…`. */
 const idFirst = new RegExp(String.raw`^\s*\{${jsonrpc}\s*"id"\s*:\s*${idPattern}\s*,${jsonrpc}\s*"method"\s*:`)
@@ -82,12 +83,18 @@ const idLast = new RegExp(String.raw`,\s*"id"\s*:\s*${idPattern}\s*\}\s*$`)
  * Anything else (a client's answer, an id only in its params) has none.
  */
 const idOfOversized = (head: Buffer, tail: Buffer): string | number | undefined => {
-  const first = idFirst.exec(head.toString("latin1"))
-  const last = first === null && methodFirst.test(head.toString("latin1")) ? idLast.exec(tail.toString("latin1")) : null
+  // UTF-8, as the line is: a cut character at either end only blurs what no pattern reaches.
+  const start = head.toString("utf8", head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf ? 3 : 0)
+  const first = idFirst.exec(start)
+  const last = first === null && methodFirst.test(start) ? idLast.exec(tail.toString("utf8")) : null
   const id = first?.[1] ?? last?.[1]
   if (id === undefined) return undefined
-  const value: unknown = JSON.parse(id)
-  return typeof value === "string" || typeof value === "number" ? value : undefined
+  try {
+    const value: unknown = JSON.parse(id)
+    return typeof value === "string" || typeof value === "number" ? value : undefined
+  } catch {
+    return undefined
+  }
 }
 
 /** The first `n` bytes of `parts`, copied. */
@@ -102,9 +109,17 @@ const firstBytes = (parts: ReadonlyArray<Buffer>, n: number): Buffer => {
   return Buffer.from(Buffer.concat(kept))
 }
 
-/** The last `n` bytes of `earlier` followed by `part`, copied. */
-const lastBytes = (earlier: Buffer, part: Buffer, n: number): Buffer =>
-  Buffer.from(part.length >= n ? part.subarray(part.length - n) : Buffer.concat([earlier, part]).subarray(-n))
+/** The last `n` bytes of `parts`, copied. */
+const lastBytes = (parts: ReadonlyArray<Buffer>, n: number): Buffer => {
+  const kept: Array<Buffer> = []
+  let size = 0
+  for (let i = parts.length - 1; i >= 0 && size < n; i--) {
+    const part = parts[i] ?? Buffer.alloc(0)
+    kept.unshift(part.subarray(Math.max(0, part.length - (n - size))))
+    size += Math.min(part.length, n - size)
+  }
+  return Buffer.from(Buffer.concat(kept))
+}
 
 /** The id of a message that is not a valid JSON-RPC one, when it has a usable id: the answer then reaches its caller. */
 const idOf = (value: unknown): string | number | undefined => {
@@ -237,13 +252,13 @@ export class StdioTransport implements Transport {
   private take(part: Buffer): void {
     if (part.length === 0) return
     if (this.dropping) {
-      this.droppedTail = lastBytes(this.droppedTail, part, tailBytes)
+      this.droppedTail = lastBytes([this.droppedTail, part], tailBytes)
       return
     }
     // One byte over is let in: a CRLF line's `\r`, which is no part of the message.
     if (this.size + part.length > maxLineBytes + 1) {
       this.droppedHead = firstBytes([...this.parts, part], headBytes)
-      this.droppedTail = lastBytes(Buffer.alloc(0), part, tailBytes)
+      this.droppedTail = lastBytes([...this.parts, part], tailBytes)
       this.drop(this.lines + 1)
       return
     }
