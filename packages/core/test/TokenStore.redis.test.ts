@@ -147,3 +147,23 @@ describe.skipIf(!redisAvailable)("replicas with other keys opening a new Redis s
     }),
   )
 })
+
+describe.skipIf(!redisAvailable)("a keyed replica after the Redis lost its data", () => {
+  it.scoped("does not seal the store anew over a plaintext record a replica without the key wrote since", () =>
+    Effect.gen(function* () {
+      const { client, prefix, open, lose } = yield* setUp
+      const keyed = yield* open()
+      yield* keyed.set({ provider: "hyperid", account: "k" }, yield* tokenOf("k1"))
+      yield* lose
+      const plain = yield* open(false)
+      yield* plain.set({ provider: "hyperid", account: "p" }, yield* tokenOf("p1"))
+      const refused = failureOf(
+        yield* Effect.exit(keyed.set({ provider: "hyperid", account: "k" }, yield* tokenOf("k2"))),
+      )
+      assert.strictEqual(refused._tag === "TokenStoreError" ? refused.reason : refused._tag, "unencrypted")
+      // The store is as the replica without the key left it: no key check, and it writes on.
+      assert.isFalse(yield* Effect.promise(() => client.hExists(`${prefix}meta`, "check")))
+      yield* plain.set({ provider: "hyperid", account: "p" }, yield* tokenOf("p2"))
+    }),
+  )
+})
