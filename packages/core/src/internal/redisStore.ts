@@ -41,13 +41,16 @@ const COMMAND_TIMEOUT = "5 seconds"
 // one sealed it: it is refused at every write, so it never stores plaintext there.
 // A keyed writer puts back the salt and key check (ARGV[9], ARGV[10]) lost with the
 // data (FLUSHALL, a restart without persistence), so that none comes in without the
-// key; one that finds another salt was opened on a store since made anew (-5).
+// key, unless a writer without the key has written since (records in either index,
+// KEYS[5] and KEYS[6]): the store is then plaintext (-6); one that finds another salt
+// was opened on a store since made anew (-5).
 // A version that is no number is damage (-4), not a conflict.
 const WRITE = `
 if ARGV[7] == '0' and redis.call('HEXISTS', KEYS[4], 'check') == 1 then return {-3, 0} end
 if ARGV[7] == '1' then
   local salt = redis.call('HGET', KEYS[4], 'salt')
   if not salt then
+    if redis.call('SCARD', KEYS[5]) + redis.call('SCARD', KEYS[6]) > 0 then return {-6, 0} end
     redis.call('HSET', KEYS[4], 'salt', ARGV[9], 'check', ARGV[10])
   elseif salt ~= ARGV[9] then
     return {-5, 0}
@@ -363,7 +366,7 @@ export const make = (
         const [version, existed] = yield* evaluate(
           WriteReply,
           WRITE,
-          [keys.record, keys.index, keys.lease, metaKey],
+          [keys.record, keys.index, keys.lease, metaKey, indexKey, loginIndexKey],
           [
             member,
             value === undefined ? "0" : "1",
@@ -380,6 +383,7 @@ export const make = (
         if (version === -5)
           return yield* fail("corrupted", "it was made anew since this process opened it; start this process again")
         if (version === -4) return yield* fail("corrupted", `the version of ${member} is not a number`)
+        if (version === -6) return yield* fail("unencrypted")
         if (version === -1) return yield* new StoreConflict({ ...conflictKey, reason: "version" })
         if (version === -2) return yield* new StoreConflict({ ...conflictKey, reason: "lease" })
         if (version === -3) return yield* fail("key_required")
