@@ -68,7 +68,11 @@ if ARGV[2] == '0' then
   if existed == 0 then return {version, 0} end
   redis.call('HDEL', KEYS[1], 'value')
   redis.call('SREM', KEYS[2], ARGV[1])
-  if ARGV[8] ~= '' then redis.call('PEXPIRE', KEYS[1], ARGV[8]) end
+  -- A removed login's lease goes with it, whoever holds it: one whose holder died is never let go.
+  if ARGV[8] ~= '' then
+    redis.call('PEXPIRE', KEYS[1], ARGV[8])
+    redis.call('PEXPIRE', KEYS[3], ARGV[8])
+  end
 else
   redis.call('HSET', KEYS[1], 'value', ARGV[3])
   redis.call('SADD', KEYS[2], ARGV[1])
