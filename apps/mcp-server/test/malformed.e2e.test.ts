@@ -96,6 +96,14 @@ describe("malformed tool calls", () => {
       "params.protocolVersion",
     ],
     ["initialize", '{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":7}}', "params.clientInfo"],
+    // Refused by the JSON-RPC request schema itself, before any method's: still the params' fault.
+    ["ping", "[]", "params"],
+    ["tools/list", '{"_meta":5}', "params._meta"],
+    [
+      "tools/call",
+      '{"name":"list_providers","arguments":{},"_meta":{"progressToken":{}}}',
+      "params._meta.progressToken",
+    ],
   ])("%s with params %s is a short -32602 naming %s, not -32603 with a zod dump", async (method, params, field) => {
     const id = nextId++
     // An initialize on a session that has one is refused as such (-32600): its params are checked on a new one.
