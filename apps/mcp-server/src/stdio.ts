@@ -128,6 +128,42 @@ const idOf = (value: unknown): string | number | undefined => {
   return typeof id === "string" || (typeof id === "number" && Number.isInteger(id)) ? id : undefined
 }
 
+/** Methods a refusal may name: the client's own text is never quoted back. */
+const namedMethods = new Set(["initialize", "ping", "tools/list", "tools/call", "notifications/cancelled"])
+
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === "object" && value !== null && !Array.isArray(value)
+
+/**
+ * What is wrong with a request whose envelope is JSON-RPC's (`jsonrpc`
+ * "2.0", a usable id, a method, params structured if any) that the message
+ * schema refused all the same: its params, which MCP has an object (JSON-RPC
+ * allows an array), whose `_meta` is an object
+ * whose `progressToken` is a string or an integer. Such a request is
+ * `-32602`, as the server answers params its schemas refuse; undefined
+ * when the fault is elsewhere.
+ */
+const paramsFault = (value: unknown): { readonly id: string | number; readonly message: string } | undefined => {
+  const id = idOf(value)
+  if (!isRecord(value) || id === undefined || value.jsonrpc !== "2.0" || typeof value.method !== "string")
+    return undefined
+  const { params } = value
+  const meta = isRecord(params) ? params._meta : undefined
+  const token = isRecord(meta) ? meta.progressToken : undefined
+  // Params that are no structured value (a string, a number) make no JSON-RPC request (§4.2): -32600.
+  if (params !== undefined && !isRecord(params) && !Array.isArray(params)) return undefined
+  const fault = Array.isArray(params)
+    ? "params must be an object, not an array"
+    : meta !== undefined && !isRecord(meta)
+      ? "params._meta must be an object"
+      : token !== undefined && typeof token !== "string" && !(typeof token === "number" && Number.isInteger(token))
+        ? "params._meta.progressToken must be a string or an integer"
+        : undefined
+  if (fault === undefined) return undefined
+  const method = namedMethods.has(value.method) ? ` for ${value.method}` : ""
+  return { id, message: `Invalid params${method}: ${fault}` }
+}
+
 /** An error answer to a message that cannot be answered under its id (JSON-RPC 2.0 §5: then `id` is null). */
 interface Refusal {
   readonly jsonrpc: "2.0"
@@ -350,6 +386,12 @@ export class StdioTransport implements Transport {
       return
     }
     const message = JSONRPCMessageSchema.safeParse(parsed)
+    const fault = message.success ? undefined : paramsFault(parsed)
+    if (fault !== undefined) {
+      this.log(`message ${this.lines} is a request whose params MCP's schema refuses; answered -32602 (invalid params)`)
+      this.refuse(fault.id, ErrorCode.InvalidParams, fault.message)
+      return
+    }
     if (!message.success) {
       this.log(`message ${this.lines} is not a JSON-RPC message; answered -32600 (invalid request)`)
       this.refuse(
