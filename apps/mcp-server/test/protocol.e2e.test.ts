@@ -119,6 +119,33 @@ describe("lifecycle", () => {
     }
   })
 
+  it("a client that negotiated 2025-06-18 (no URL-mode elicitation) is offered no URL, whatever it declares", async () => {
+    const emulator = await start()
+    try {
+      const raw = await open({ ...emulatorEnv(emulator), ...memory }, { protocolVersion: null })
+      await raw.send({
+        ...initializeRequest("init-old"),
+        params: {
+          protocolVersion: "2025-06-18",
+          capabilities: { elicitation: { url: {} } },
+          clientInfo: { name: "old", version: "1" },
+        },
+      })
+      expect(await raw.answer("init-old")).toHaveProperty("result.protocolVersion", "2025-06-18")
+      await raw.send({
+        jsonrpc: "2.0",
+        id: "device-old",
+        method: "tools/call",
+        params: { name: "login", arguments: { provider: "hyper" } },
+      })
+      expect(await raw.answer("device-old")).toHaveProperty("result.structuredContent.status", "pending")
+      await pinged(raw, "after-old")
+      expect(raw.messages().filter((m) => m.method === "elicitation/create")).toEqual([])
+    } finally {
+      await emulator.close()
+    }
+  })
+
   it("an initialize refused for its params (-32602) does not count: the next one is answered", async () => {
     const raw = await open(memory, { protocolVersion: null })
     await raw.send({ jsonrpc: "2.0", id: "bad", method: "initialize", params: { protocolVersion: 5 } })
