@@ -73,6 +73,30 @@ export const batchRefusal = (revision: string | undefined): string =>
  * @since 0.2.0
  * @category transports
  */
+/** The revision each connection negotiated, by its transport, once its `initialize` is answered. */
+const revisions = new WeakMap<Transport, string>()
+
+/**
+ * The MCP revision the connection on `transport` negotiated; undefined
+ * before its `initialize` is answered.
+ *
+ * @since 0.2.0
+ * @category revisions
+ */
+export const negotiatedRevision = (transport: Transport | undefined): string | undefined =>
+  transport === undefined ? undefined : revisions.get(transport)
+
+/**
+ * Whether a revision has URL-mode elicitation (MCP 2025-11-25 and later):
+ * a client of an earlier one would take such a request for a malformed
+ * form, whatever capabilities it declared.
+ *
+ * @since 0.2.0
+ * @category revisions
+ */
+export const hasUrlElicitation = (revision: string | undefined): boolean =>
+  revision !== undefined && revision >= "2025-11-25"
+
 export const withLifecycle = (transport: Transport): Transport => {
   /** The `initialize` request handed on and not answered yet. */
   let initializing: RequestId | undefined
@@ -84,6 +108,7 @@ export const withLifecycle = (transport: Transport): Transport => {
     if (initializing !== undefined && "id" in message && message.id === initializing) {
       if ("result" in message) {
         negotiated = String(message.result.protocolVersion)
+        revisions.set(transport, negotiated)
         transport.setProtocolVersion?.(negotiated)
         initializing = undefined
       } else if ("error" in message) initializing = undefined

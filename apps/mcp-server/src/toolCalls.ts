@@ -19,6 +19,7 @@ import {
   type Tool as ToolDescription,
 } from "@modelcontextprotocol/sdk/types.js"
 import * as Effect from "effect/Effect"
+import { hasUrlElicitation, negotiatedRevision } from "./lifecycle.js"
 import { invalidInput } from "./results.js"
 import type { Runtime } from "./runtime.js"
 import type { ToolContext } from "./tool.js"
@@ -109,7 +110,8 @@ export const callTool = (
             ),
           ),
     offerUrl: (message, url) =>
-      server.getClientCapabilities()?.elicitation?.url === undefined
+      server.getClientCapabilities()?.elicitation?.url === undefined ||
+      !hasUrlElicitation(negotiatedRevision(server.transport))
         ? Effect.void
         : Effect.sync(() => {
             // Not awaited: the user answers in their own time; the login goes on either way. Related to
