@@ -135,6 +135,9 @@ describe("parameters (RFC 6749 §3.1, §3.2)", () => {
     }
     const hyperline = await postJson(hyperlineTokens(), hyperlineClient)
     expect(await hyperline.json()).toMatchObject({ error: "invalid_request" })
+    // In hyperline's JSON bodies too, a member without a value is one omitted.
+    const empty = await postJson(hyperlineTokens(), { ...hyperlineClient, grant_type: "" })
+    expect(await empty.json()).toMatchObject({ error: "invalid_request" })
   })
 
   it("refuses a client that authenticates two ways at once (RFC 6749 §2.3)", async () => {
