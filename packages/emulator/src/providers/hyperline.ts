@@ -272,9 +272,10 @@ export const hyperline = (
     }
   }
 
+  /** A string member of a JSON body; an empty one counts as omitted, as in a form (RFC 6749 §3.1). */
   const str = (body: Record<string, unknown>, name: string): string | undefined => {
     const value = body[name]
-    return typeof value === "string" ? value : undefined
+    return typeof value === "string" && value !== "" ? value : undefined
   }
 
   /** The app a JSON token/revoke body authenticates as, or an error answer. */
