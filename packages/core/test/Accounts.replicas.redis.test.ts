@@ -187,4 +187,33 @@ describe.skipIf(!redisAvailable)("replicas sharing one Redis, one of them at the
       )
     }).pipe(Effect.scoped),
   )
+
+  it.live("a Redis that lost its data during a refresh, then a new login: the refresh does not overwrite it", () =>
+    Effect.gen(function* () {
+      const setup = yield* replicas(0, 0)
+      const admin = createClient({ url: redis?.current.url ?? "" })
+      yield* Effect.acquireRelease(
+        Effect.promise(() => admin.connect()),
+        () => Effect.promise(() => admin.close()),
+      )
+      const first = yield* Effect.fork(Effect.exit(setup.a.accessToken))
+      yield* Deferred.await(setup.fake.arrived)
+      yield* Effect.promise(async () => {
+        for await (const keys of admin.scanIterator({ MATCH: `${setup.prefix}*`, COUNT: 1000 }))
+          if (keys.length > 0) await admin.del(keys)
+      })
+      // A new login on B: its record starts again at the version the lost one had.
+      yield* setup.b.accounts.save(
+        key,
+        yield* tokenOf({ access_token: "new-login", refresh_token: "rn", expires_in: 3600 }),
+      )
+      yield* Deferred.succeed(setup.fake.proceed, undefined)
+      assert.deepStrictEqual(yield* Fiber.join(first), Exit.succeed("new-login"))
+      const stored = yield* setup.a.store.get(key, { fresh: true })
+      assert.deepStrictEqual(
+        Option.map(stored, ({ token }) => Redacted.value(token.accessToken)),
+        Option.some("new-login"),
+      )
+    }).pipe(Effect.scoped),
+  )
 })
