@@ -397,17 +397,33 @@ const build = (
      * the store at each use, and when it closes, until it takes them or the
      * record changes (a logout, a login, another process's refresh).
      */
-    const unsaved = new Map<string, { readonly key: AccountKey; readonly token: TokenSet; readonly version: number }>()
+    /** Kept unsaved: `token`, in place of the record `replaces` (none: the record was gone). */
+    interface Kept {
+      readonly key: AccountKey
+      readonly token: TokenSet
+      readonly replaces: Entry | undefined
+    }
+    const unsaved = new Map<string, Kept>()
+
+    /**
+     * Whether `kept` stands in for the record `entry`: the one it replaces,
+     * by its version and its token (a store that lost its data counts
+     * versions from 1 anew, so a version alone can meet another login's).
+     */
+    const standsFor = (kept: Kept, entry: Entry): boolean =>
+      kept.replaces !== undefined &&
+      kept.replaces.version === entry.version &&
+      sameAccessToken(kept.replaces.token, entry.token)
 
     /** The token this process uses for the record `entry`: the one kept unsaved in its place, if any. */
     const latest = (key: AccountKey, entry: Entry): TokenSet => {
       const kept = unsaved.get(keyId(key))
-      return kept !== undefined && kept.version === entry.version ? kept.token : entry.token
+      return kept !== undefined && standsFor(kept, entry) ? kept.token : entry.token
     }
 
-    const keepUnsaved = (key: AccountKey, fresh: TokenSet, version: number, error: TokenStoreError) =>
+    const keepUnsaved = (key: AccountKey, fresh: TokenSet, replaces: Entry | undefined, error: TokenStoreError) =>
       Effect.as(
-        Effect.sync(() => unsaved.set(keyId(key), { key, token: fresh, version })).pipe(
+        Effect.sync(() => unsaved.set(keyId(key), { key, token: fresh, replaces })).pipe(
           Effect.zipRight(
             Effect.logWarning(
               `${key.provider}: account "${key.account}" was refreshed, but the store did not take the new tokens; they serve from memory and are stored at the next use: ${error.message}`,
@@ -431,7 +447,7 @@ const build = (
     const withUnsaved = (key: AccountKey, lease: Lease, entry: Entry): Effect.Effect<Entry> => {
       const kept = unsaved.get(keyId(key))
       if (kept === undefined) return Effect.succeed(entry)
-      if (kept.version !== entry.version) {
+      if (!standsFor(kept, entry)) {
         // The record changed since: what changed it knows better.
         unsaved.delete(keyId(key))
         return Effect.succeed(entry)
@@ -456,8 +472,14 @@ const build = (
      * spent the refresh token the record holds, so the new tokens must not
      * be dropped because the lease was lost under them.
      */
-    const writeBack = (key: AccountKey, provider: Provider, fresh: TokenSet, version: number, why: string) =>
-      store.set(key, fresh, { ifVersion: version }).pipe(
+    const writeBack = (
+      key: AccountKey,
+      provider: Provider,
+      fresh: TokenSet,
+      replaces: Entry | undefined,
+      why: string,
+    ) =>
+      store.set(key, fresh, { ifVersion: replaces?.version ?? 0 }).pipe(
         Effect.zipRight(
           Effect.logWarning(
             `${key.provider}: account "${key.account}" was refreshed after ${why}; its new tokens are stored`,
@@ -474,26 +496,30 @@ const build = (
                 onNone: () => loggedOutMeanwhile(key, provider, fresh),
               }),
             ),
-          TokenStoreError: (error) => keepUnsaved(key, fresh, version, error),
+          TokenStoreError: (error) => keepUnsaved(key, fresh, replaces, error),
         }),
       )
 
-    /** A refresh whose result could not be committed: the record changed under it, or the lease was lost. */
-    const lostRace = (key: AccountKey, provider: Provider, fresh: TokenSet, version: number, conflict: StoreConflict) =>
+    /**
+     * A refresh whose result could not be committed over the record `read`:
+     * the record changed under it, or the lease was lost.
+     */
+    const lostRace = (key: AccountKey, provider: Provider, read: Entry, fresh: TokenSet, conflict: StoreConflict) =>
       Effect.flatMap(
         store.get(key, { fresh: true }),
         Option.match({
           onSome: (entry) =>
-            entry.version !== version
+            // A version alone can meet again: a store that lost its data counts from 1 anew.
+            entry.version !== read.version || !sameAccessToken(entry.token, read.token)
               ? Effect.succeed(entry.token)
               : conflict.reason === "lease"
                 ? // Taken over (a holder stalled past its ttl, a Redis that lost its keys), the record left as it was.
-                  writeBack(key, provider, fresh, version, "its lease was taken over")
+                  writeBack(key, provider, fresh, entry, "its lease was taken over")
                 : // Unchanged after all: the store refused the write as a conflict it is not (a damaged record).
                   keepUnsaved(
                     key,
                     fresh,
-                    version,
+                    entry,
                     new TokenStoreError({
                       path: store.info.location,
                       reason: "corrupted",
@@ -502,7 +528,7 @@ const build = (
                   ),
           // Logged out meanwhile (a removed record keeps its version), or lost with the store's data
           // (a Redis restarted without persistence): only a record never written takes version 0.
-          onNone: () => writeBack(key, provider, fresh, 0, "the store lost its record (its data was lost)"),
+          onNone: () => writeBack(key, provider, fresh, undefined, "the store lost its record (its data was lost)"),
         }),
       )
 
@@ -514,7 +540,10 @@ const build = (
       Effect.gen(function* () {
         const lease = yield* store.acquire(key, options.lease)
         // Another holder may have refreshed while this one waited for the lease.
-        const entry = yield* withUnsaved(key, lease, yield* get(key, { fresh: true }))
+        const read = yield* get(key, { fresh: true })
+        const entry = yield* withUnsaved(key, lease, read)
+        // The record as the store holds it: `entry` unless it is tokens kept unsaved in place of `read`.
+        const stored = entry.version === read.version ? read : entry
         const current = entry.token
         const now = yield* DateTime.now
         if (need === "expiring" && !current.expiresWithin(now, refreshMargin)) return current
@@ -569,8 +598,8 @@ const build = (
         return yield* commit(key, lease, fresh, entry.version).pipe(
           Effect.map((written) => written.token),
           Effect.catchTags({
-            StoreConflict: (conflict) => lostRace(key, provider, fresh, entry.version, conflict),
-            TokenStoreError: (error) => keepUnsaved(key, fresh, entry.version, error),
+            StoreConflict: (conflict) => lostRace(key, provider, stored, fresh, conflict),
+            TokenStoreError: (error) => keepUnsaved(key, fresh, stored, error),
           }),
         )
       })
