@@ -169,17 +169,23 @@ describe.skipIf(!redisAvailable)("a keyed replica after the Redis lost its data"
 })
 
 describe.skipIf(!redisAvailable)("a pending login's lease on Redis", () => {
-  it.scoped("held by a holder that died does not outlast the login's record removed without it", () =>
-    Effect.gen(function* () {
-      const { client, prefix, open } = yield* setUp
-      const store = yield* open()
-      yield* store.logins.set("login_crashed", { state: "st" })
-      // Taken and never let go: the holder was killed.
-      const holder = { owner: "killed", pid: 1, host: "elsewhere" }
-      yield* store.leaseBackend.tryAcquire("login:login_crashed", holder, 2_000, 0, undefined)
-      yield* store.logins.remove("login_crashed")
-      const ttl = yield* Effect.promise(() => client.pTTL(`${prefix}lease:login:login_crashed`))
-      assert.isAbove(ttl, 0)
-    }),
+  it.scoped(
+    "held by a holder that died, or one that renews it, does not outlast the login's record removed without it",
+    () =>
+      Effect.gen(function* () {
+        const { client, prefix, open } = yield* setUp
+        const store = yield* open()
+        yield* store.logins.set("login_crashed", { state: "st" })
+        // Taken and never let go: the holder was killed.
+        const holder = { owner: "killed", pid: 1, host: "elsewhere" }
+        const taken = yield* store.leaseBackend.tryAcquire("login:login_crashed", holder, 2_000, 0, undefined)
+        yield* store.logins.remove("login_crashed")
+        const ttl = () => Effect.promise(() => client.pTTL(`${prefix}lease:login:login_crashed`))
+        assert.isAbove(yield* ttl(), 0)
+        // A holder still alive renews it, and it keeps its end: the login it was for is gone.
+        const fence = taken._tag === "Acquired" ? taken.fence : 0
+        assert.isTrue(yield* store.leaseBackend.renew({ key: "login:login_crashed", owner: "killed", fence }, 2_000, 0))
+        assert.isAbove(yield* ttl(), 0)
+      }),
   )
 })
