@@ -83,8 +83,9 @@ return {redis.call('HINCRBY', KEYS[1], 'version', 1), existed}
 
 // A lease's expiry is the Redis server's time plus its ttl (ARGV[4], ms), and judged by that
 // time: replicas' clocks may be off by more than a ttl (a VM resumed, NTP not yet synced), and one
-// judging by its own would take over a lease still held, or write one expired already. A held
-// lease's key has no time to live: a volatile-* eviction policy picks only keys that have one.
+// judging by its own would take over a lease still held, or write one expired already. A lease's
+// key loses its time to live when taken (a volatile-* eviction policy picks only keys that have
+// one), and a renewal leaves it be: removing a pending login gives its lease one again.
 const serverNow = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -106,7 +107,6 @@ const RENEW = `${serverNow}
 local l = redis.call('HMGET', KEYS[1], 'owner', 'fence')
 if l[1] ~= ARGV[1] or l[2] ~= ARGV[2] then return 0 end
 redis.call('HSET', KEYS[1], 'expiresAt', tostring(now + tonumber(ARGV[3])))
-redis.call('PERSIST', KEYS[1])
 return 1
 `
 
