@@ -68,3 +68,35 @@ describe("a request past 10 MiB", () => {
     expect(answered).toEqual([3])
   })
 })
+
+describe("around the limit", () => {
+  it("a message of exactly 10 MiB after a byte order mark is read, as the mark is no part of it", async () => {
+    const { answered, read, feed } = await setUp()
+    const head = '{"jsonrpc":"2.0","id":8,"method":"ping","params":{"_meta":{"pad":""}}}'
+    const line = head.replace('"pad":""', `"pad":"${"a".repeat(10 * MiB - head.length)}"`)
+    await feed(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(`${line}\r\n`)]))
+    expect(answered).toEqual([])
+    expect(read).toHaveLength(1)
+  })
+
+  it("a line past 10 MiB naming two ids, first and last, is answered under neither", async () => {
+    const { answered, feed } = await setUp()
+    await feed(
+      `{"id":1,"method":"tools/call","params":{"s":"${big}"},"id":2}\n`,
+      '{"jsonrpc":"2.0","id":3,"method":"ping"}\n',
+    )
+    expect(answered).toEqual([])
+  })
+})
+
+describe("a message that is no JSON-RPC message", () => {
+  it("is answered under its id only when it is a request: a client's broken answer names the server's request", async () => {
+    const { answered, feed } = await setUp()
+    await feed(
+      '{"jsonrpc":"2.0","id":5,"result":[]}\n',
+      '{"jsonrpc":"2.0","id":6,"error":{"code":1.5,"message":"x"}}\n',
+    )
+    await feed('{"jsonrpc":"2.0","id":7,"method":5}\n')
+    expect(answered).toEqual([undefined, undefined, 7])
+  })
+})
