@@ -86,7 +86,9 @@ const idOfOversized = (head: Buffer, tail: Buffer): string | number | undefined 
   // UTF-8, as the line is: a cut character at either end only blurs what no pattern reaches.
   const start = head.toString("utf8", head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf ? 3 : 0)
   const first = idFirst.exec(start)
-  const last = first === null && methodFirst.test(start) ? idLast.exec(tail.toString("utf8")) : null
+  const last = first === null && !methodFirst.test(start) ? null : idLast.exec(tail.toString("utf8"))
+  // Named twice, the last one counts to JSON.parse: which one the client meant cannot be told.
+  if (first !== null && last !== null && first[1] !== last[1]) return undefined
   const id = first?.[1] ?? last?.[1]
   if (id === undefined) return undefined
   try {
@@ -285,14 +287,20 @@ export class StdioTransport implements Transport {
     this.output.on("error", this.onOutputError)
   }
 
+  /** The bytes of the line read so far that are no part of its message: a byte order mark before it. */
+  private markBytes(part: Buffer): number {
+    const first = this.parts[0] ?? part
+    return first[0] === 0xef && first[1] === 0xbb && first[2] === 0xbf ? 3 : 0
+  }
+
   private take(part: Buffer): void {
     if (part.length === 0) return
     if (this.dropping) {
       this.droppedTail = lastBytes([this.droppedTail, part], tailBytes)
       return
     }
-    // One byte over is let in: a CRLF line's `\r`, which is no part of the message.
-    if (this.size + part.length > maxLineBytes + 1) {
+    // One byte over is let in, a CRLF line's `\r`, and a byte order mark's three: no part of the message.
+    if (this.size + part.length > maxLineBytes + 1 + this.markBytes(part)) {
       this.droppedHead = firstBytes([...this.parts, part], headBytes)
       this.droppedTail = lastBytes([...this.parts, part], tailBytes)
       this.drop(this.lines + 1)
@@ -322,7 +330,8 @@ export class StdioTransport implements Transport {
     const bytes = this.parts.length === 1 && this.parts[0] !== undefined ? this.parts[0] : Buffer.concat(this.parts)
     const carriageReturn = bytes.length > 0 && bytes[bytes.length - 1] === 0x0d
     const end = bytes.length - (carriageReturn ? 1 : 0)
-    if (end > maxLineBytes) {
+    const bom = bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0
+    if (end - bom > maxLineBytes) {
       this.droppedHead = Buffer.from(bytes.subarray(0, headBytes))
       this.droppedTail = Buffer.from(bytes.subarray(end - tailBytes, end))
       this.drop(this.lines)
@@ -330,7 +339,6 @@ export class StdioTransport implements Transport {
       this.refuseOversized()
       return
     }
-    const bom = bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0
     const line = bytes.toString("utf8", bom, end)
     this.parts = []
     this.size = 0
@@ -394,8 +402,9 @@ export class StdioTransport implements Transport {
     }
     if (!message.success) {
       this.log(`message ${this.lines} is not a JSON-RPC message; answered -32600 (invalid request)`)
+      // Under its id only if it meant to be a request: a client's answer names one of the server's requests.
       this.refuse(
-        idOf(parsed),
+        isRecord(parsed) && "method" in parsed ? idOf(parsed) : undefined,
         ErrorCode.InvalidRequest,
         "Invalid Request: not a JSON-RPC 2.0 request, notification or response",
       )

@@ -124,8 +124,9 @@ describe("stdio pending requests, with the SDK's server", () => {
     const { send, written, state, server } = await slowServer()
     send([call(7), { jsonrpc: "2.0", id: 7, method: "ping" }, { jsonrpc: "2.0", id: 7 }])
     await tick()
-    // As over --http: an error under id 7 would be, to the client, the answer to its tools/call.
-    expect(written.map((m) => m.id)).toEqual([null, null])
+    // As over --http: an error under id 7 would be, to the client, the answer to its tools/call. The
+    // message without a method is no request at all: its refusal names no id, as JSON-RPC's null.
+    expect(written.map((m) => m.id)).toEqual([null, undefined])
     for (const release of state.releases) release()
     await tick()
     expect(written.filter((m) => m.id === 7)).toEqual([{ jsonrpc: "2.0", id: 7, result: { content: [] } }])
