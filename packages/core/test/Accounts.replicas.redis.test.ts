@@ -86,6 +86,22 @@ const replicas = (skewA: number, skewB: number) =>
     return { a, b, fake, prefix }
   })
 
+/** Deletes every key under `prefix`, as a restart without persistence, or a failover to an empty replica, leaves it. */
+const loseData = (prefix: string) =>
+  Effect.acquireUseRelease(
+    Effect.promise(async () => {
+      const admin = createClient({ url: redis?.current.url ?? "" })
+      await admin.connect()
+      return admin
+    }),
+    (admin) =>
+      Effect.promise(async () => {
+        for await (const keys of admin.scanIterator({ MATCH: `${prefix}*`, COUNT: 1000 }))
+          if (keys.length > 0) await admin.del(keys)
+      }),
+    (admin) => Effect.promise(() => admin.close()),
+  )
+
 /** While A is at the provider: B asks, and is given time to do wrong; then A is let through. */
 const raceWhileAtProvider = (
   setup: Effect.Effect.Success<ReturnType<typeof replicas>>,
@@ -165,18 +181,9 @@ describe.skipIf(!redisAvailable)("replicas sharing one Redis, one of them at the
   it.live("a Redis that lost its data during a refresh gets the new tokens back, none revoked", () =>
     Effect.gen(function* () {
       const setup = yield* replicas(0, 0)
-      const admin = createClient({ url: redis?.current.url ?? "" })
-      yield* Effect.acquireRelease(
-        Effect.promise(() => admin.connect()),
-        () => Effect.promise(() => admin.close()),
-      )
       const first = yield* Effect.fork(Effect.exit(setup.a.accessToken))
       yield* Deferred.await(setup.fake.arrived)
-      // As a restart without persistence, or a failover to an empty replica, would leave it.
-      yield* Effect.promise(async () => {
-        for await (const keys of admin.scanIterator({ MATCH: `${setup.prefix}*`, COUNT: 1000 }))
-          if (keys.length > 0) await admin.del(keys)
-      })
+      yield* loseData(setup.prefix)
       yield* Deferred.succeed(setup.fake.proceed, undefined)
       assert.deepStrictEqual(yield* Fiber.join(first), Exit.succeed("a2"))
       assert.strictEqual(setup.fake.state.revoked, 0)
@@ -191,17 +198,9 @@ describe.skipIf(!redisAvailable)("replicas sharing one Redis, one of them at the
   it.live("a Redis that lost its data during a refresh, then a new login: the refresh does not overwrite it", () =>
     Effect.gen(function* () {
       const setup = yield* replicas(0, 0)
-      const admin = createClient({ url: redis?.current.url ?? "" })
-      yield* Effect.acquireRelease(
-        Effect.promise(() => admin.connect()),
-        () => Effect.promise(() => admin.close()),
-      )
       const first = yield* Effect.fork(Effect.exit(setup.a.accessToken))
       yield* Deferred.await(setup.fake.arrived)
-      yield* Effect.promise(async () => {
-        for await (const keys of admin.scanIterator({ MATCH: `${setup.prefix}*`, COUNT: 1000 }))
-          if (keys.length > 0) await admin.del(keys)
-      })
+      yield* loseData(setup.prefix)
       // A new login on B: its record starts again at the version the lost one had.
       yield* setup.b.accounts.save(
         key,
