@@ -104,6 +104,11 @@ describe("malformed tool calls", () => {
       '{"name":"list_providers","arguments":{},"_meta":{"progressToken":{}}}',
       "params._meta.progressToken",
     ],
+    [
+      "tools/list",
+      '{"_meta":{"io.modelcontextprotocol/related-task":5}}',
+      "params._meta.io.modelcontextprotocol/related-task",
+    ],
   ])("%s with params %s is a short -32602 naming %s, not -32603 with a zod dump", async (method, params, field) => {
     const id = nextId++
     // An initialize on a session that has one is refused as such (-32600): its params are checked on a new one.
@@ -117,6 +122,12 @@ describe("malformed tool calls", () => {
     expect(error.message).toContain(field)
     expect(error.message.length).toBeLessThan(300)
     expect(error.message).not.toMatch(/[[\]{}\n]/)
+  })
+
+  it("a request with a member JSON-RPC has not is -32600, whatever its params", async () => {
+    const id = nextId++
+    await raw.send(`{"jsonrpc":"2.0","id":${id},"method":"ping","params":[],"extra":1}`)
+    expect(((await raw.answer(id)).error as { code: number }).code).toBe(-32600)
   })
 
   it("tools/list with a cursor this server never gave is -32602 (MCP: invalid cursors are an error)", async () => {
