@@ -130,6 +130,11 @@ const idOf = (value: unknown): string | number | undefined => {
   return typeof id === "string" || (typeof id === "number" && Number.isInteger(id)) ? id : undefined
 }
 
+/** The members of a JSON-RPC request. */
+const envelope = new Set(["jsonrpc", "id", "method", "params"])
+/** Where `_meta` names the task a request belongs to (MCP 2025-11-25). */
+const relatedTask = "io.modelcontextprotocol/related-task"
+
 /** Methods a refusal may name: the client's own text is never quoted back. */
 const namedMethods = new Set(["initialize", "ping", "tools/list", "tools/call", "notifications/cancelled"])
 
@@ -141,7 +146,8 @@ const isRecord = (value: unknown): value is Record<string, unknown> =>
  * "2.0", a usable id, a method, params structured if any) that the message
  * schema refused all the same: its params, which MCP has an object (JSON-RPC
  * allows an array), whose `_meta` is an object
- * whose `progressToken` is a string or an integer. Such a request is
+ * whose `progressToken` is a string or an integer and whose related task
+ * is an object with a string `taskId`. Such a request is
  * `-32602`, as the server answers params its schemas refuse; undefined
  * when the fault is elsewhere.
  */
@@ -149,9 +155,12 @@ const paramsFault = (value: unknown): { readonly id: string | number; readonly m
   const id = idOf(value)
   if (!isRecord(value) || id === undefined || value.jsonrpc !== "2.0" || typeof value.method !== "string")
     return undefined
+  // A member JSON-RPC's request has not makes no request, whatever its params.
+  if (Object.keys(value).some((name) => !envelope.has(name))) return undefined
   const { params } = value
   const meta = isRecord(params) ? params._meta : undefined
   const token = isRecord(meta) ? meta.progressToken : undefined
+  const task = isRecord(meta) ? meta[relatedTask] : undefined
   // Params that are no structured value (a string, a number) make no JSON-RPC request (§4.2): -32600.
   if (params !== undefined && !isRecord(params) && !Array.isArray(params)) return undefined
   const fault = Array.isArray(params)
@@ -160,7 +169,9 @@ const paramsFault = (value: unknown): { readonly id: string | number; readonly m
       ? "params._meta must be an object"
       : token !== undefined && typeof token !== "string" && !(typeof token === "number" && Number.isInteger(token))
         ? "params._meta.progressToken must be a string or an integer"
-        : undefined
+        : task !== undefined && !(isRecord(task) && typeof task.taskId === "string")
+          ? `params._meta.${relatedTask} must be an object with a string taskId`
+          : undefined
   if (fault === undefined) return undefined
   const method = namedMethods.has(value.method) ? ` for ${value.method}` : ""
   return { id, message: `Invalid params${method}: ${fault}` }
