@@ -64,6 +64,19 @@ const pinged = async (raw: RawSession, id: string) => {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
+/** Starts a hyper device login on `raw` and checks no URL-mode elicitation was sent for it. */
+const expectNoUrlOffered = async (raw: RawSession, name: string) => {
+  await raw.send({
+    jsonrpc: "2.0",
+    id: `device-${name}`,
+    method: "tools/call",
+    params: { name: "login", arguments: { provider: "hyper" } },
+  })
+  expect(await raw.answer(`device-${name}`)).toHaveProperty("result.structuredContent.status", "pending")
+  await pinged(raw, `after-${name}`)
+  expect(raw.messages().filter((m) => m.method === "elicitation/create")).toEqual([])
+}
+
 describe("lifecycle", () => {
   it("before initialize only ping is answered; other requests are -32600 and run nothing", async () => {
     const raw = await open(memory, { protocolVersion: null })
@@ -105,15 +118,7 @@ describe("lifecycle", () => {
       expect(error.code).toBe(-32600)
       expect(error.message).toMatch(/already initialized/i)
       // The first client declared no elicitation: a device login offers its URL to nobody.
-      await raw.send({
-        jsonrpc: "2.0",
-        id: "device",
-        method: "tools/call",
-        params: { name: "login", arguments: { provider: "hyper" } },
-      })
-      expect(await raw.answer("device")).toHaveProperty("result.structuredContent.status", "pending")
-      await pinged(raw, "after-again")
-      expect(raw.messages().filter((m) => m.method === "elicitation/create")).toEqual([])
+      await expectNoUrlOffered(raw, "again")
     } finally {
       await emulator.close()
     }
@@ -132,15 +137,7 @@ describe("lifecycle", () => {
         },
       })
       expect(await raw.answer("init-old")).toHaveProperty("result.protocolVersion", "2025-06-18")
-      await raw.send({
-        jsonrpc: "2.0",
-        id: "device-old",
-        method: "tools/call",
-        params: { name: "login", arguments: { provider: "hyper" } },
-      })
-      expect(await raw.answer("device-old")).toHaveProperty("result.structuredContent.status", "pending")
-      await pinged(raw, "after-old")
-      expect(raw.messages().filter((m) => m.method === "elicitation/create")).toEqual([])
+      await expectNoUrlOffered(raw, "old")
     } finally {
       await emulator.close()
     }
